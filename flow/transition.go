@@ -1,0 +1,106 @@
+package flow
+
+import "fmt"
+
+// The transition table: for each type a run can be in ("" for a run not yet
+// created), the types it may move to. It is the one place where legal moves
+// are defined; the engine, the runtime's store and its API all call
+// [CheckTransition].
+var transitions = map[StateType][]StateType{
+	"":             {TypeScheduled, TypePending},
+	TypeScheduled:  {TypeScheduled, TypePending, TypeRunning, TypeCancelling, TypeCancelled, TypeCrashed},
+	TypePending:    {TypeScheduled, TypeRunning, TypeCompleted, TypeFailed, TypeCancelling, TypeCancelled, TypeCrashed},
+	TypeRunning:    {TypeScheduled, TypeCompleted, TypeFailed, TypeCancelling, TypeCancelled, TypeCrashed, TypePaused},
+	TypePaused:     {TypeRunning, TypeFailed, TypeCancelling, TypeCancelled, TypeCrashed},
+	TypeCancelling: {TypeCompleted, TypeFailed, TypeCancelled, TypeCrashed},
+	TypeCompleted:  nil,
+	TypeFailed:     {TypeScheduled},
+	TypeCancelled:  nil,
+	TypeCrashed:    {TypeScheduled},
+}
+
+// allowed is transitions as a lookup, built once.
+var allowed = func() map[[2]StateType]bool {
+	m := make(map[[2]StateType]bool)
+	for from, tos := range transitions {
+		for _, to := range tos {
+			m[[2]StateType{from, to}] = true
+		}
+	}
+	return m
+}()
+
+// TransitionError is returned for a state change the transition table
+// forbids. Nothing is recorded when it is returned.
+type TransitionError struct {
+	From, To State
+	Reason   string
+}
+
+func (e *TransitionError) Error() string {
+	from := e.From.Name
+	if from == "" {
+		from = "(new)"
+	}
+	return fmt.Sprintf("illegal state transition from %s to %s: %s", from, e.To.Name, e.Reason)
+}
+
+// CheckTransition reports whether a run in state from may move to state to.
+// Besides the type table, names constrain the move:
+//
+//   - Retrying starts only from AwaitingRetry or Pending (a claimed retry);
+//   - Running starts only from Pending or Paused: a scheduled run is claimed
+//     first, and a new attempt passes through AwaitingRetry;
+//   - AwaitingRetry follows only a started, failed or crashed run;
+//   - Late follows only Scheduled or Late, and Scheduled only a new or
+//     scheduled run;
+//   - Pending moves to Completed only as Cached.
+func CheckTransition(from, to State) error {
+	if err := to.Validate(); err != nil {
+		return &TransitionError{From: from, To: to, Reason: err.Error()}
+	}
+	if !from.IsZero() {
+		if err := from.Validate(); err != nil {
+			return &TransitionError{From: from, To: to, Reason: "current " + err.Error()}
+		}
+	}
+	if !allowed[[2]StateType{from.Type, to.Type}] {
+		return &TransitionError{From: from, To: to, Reason: fmt.Sprintf("%s may not move to %s", typeLabel(from.Type), to.Type)}
+	}
+	switch to.Name {
+	case NameRetrying:
+		if from.Name != NameAwaitingRetry && from.Name != NamePending {
+			return &TransitionError{From: from, To: to, Reason: "a retry starts from AwaitingRetry or Pending"}
+		}
+	case NameRunning:
+		if from.Type != TypePending && from.Type != TypePaused {
+			return &TransitionError{From: from, To: to, Reason: "a run starts from Pending or Paused"}
+		}
+	case NameAwaitingRetry:
+		switch from.Name {
+		case NameRunning, NameRetrying, NamePending, NameFailed, NameTimedOut, NameCrashed:
+		default:
+			return &TransitionError{From: from, To: to, Reason: "only a started or failed run awaits a retry"}
+		}
+	case NameLate:
+		if from.Name != NameScheduled && from.Name != NameLate {
+			return &TransitionError{From: from, To: to, Reason: "only a scheduled run becomes late"}
+		}
+	case NameScheduled:
+		if from.Type != "" && from.Type != TypeScheduled {
+			return &TransitionError{From: from, To: to, Reason: "a started run is rescheduled only as AwaitingRetry"}
+		}
+	case NameCompleted:
+		if from.Type == TypePending {
+			return &TransitionError{From: from, To: to, Reason: "a run that never ran completes only as Cached"}
+		}
+	}
+	return nil
+}
+
+func typeLabel(t StateType) string {
+	if t == "" {
+		return "a new run"
+	}
+	return string(t)
+}
