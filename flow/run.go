@@ -50,8 +50,8 @@ type scope struct {
 }
 
 type compensation struct {
-	name string
-	fn   func(context.Context) error
+	name, runName string
+	fn            func(context.Context) error
 }
 
 type runKey struct{}
@@ -249,14 +249,15 @@ func PriorResult(ctx context.Context, key string) (json.RawMessage, bool) {
 // AddCompensation registers fn to undo a completed step of the flow run in
 // ctx. If the flow run ends Failed, Crashed or Cancelled after its last
 // attempt, its compensations run in reverse order of registration, each
-// recorded as a task run named name. Outside a flow run it does nothing.
-func AddCompensation(ctx context.Context, name string, fn func(context.Context) error) {
+// recorded as a task run with the given name and run name. Outside a flow
+// run it does nothing.
+func AddCompensation(ctx context.Context, name, runName string, fn func(context.Context) error) {
 	fr := FlowRunFrom(ctx)
 	if fr == nil {
 		return
 	}
 	fr.scope.mu.Lock()
-	fr.scope.compensations = append(fr.scope.compensations, compensation{name: name, fn: fn})
+	fr.scope.compensations = append(fr.scope.compensations, compensation{name: name, runName: runName, fn: fn})
 	fr.scope.mu.Unlock()
 }
 
