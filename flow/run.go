@@ -113,11 +113,12 @@ func StartRun(ctx context.Context, rec RunRecord) (context.Context, *Run, error)
 func startRun(ctx context.Context, rec RunRecord, current State) (context.Context, *Run, error) {
 	eng := EngineFrom(ctx)
 	parent := RunFrom(ctx)
+	now := eng.Clock.Now()
 	if rec.ID == "" {
-		rec.ID = NewID()
+		rec.ID = newID(now)
 	}
 	if rec.Created.IsZero() {
-		rec.Created = eng.Clock.Now()
+		rec.Created = now
 	}
 	r := &Run{eng: eng, state: current, parent: parent}
 	if parent != nil {
@@ -148,7 +149,9 @@ func startRun(ctx context.Context, rec RunRecord, current State) (context.Contex
 		return ctx, nil, fmt.Errorf("record %s run %q: %w", rec.Kind, rec.Name, err)
 	}
 	if current.IsZero() {
-		if err := r.SetState(ctx, Pending()); err != nil {
+		p := Pending()
+		p.Timestamp = now
+		if err := r.set(p, nil); err != nil {
 			return ctx, nil, err
 		}
 	}
