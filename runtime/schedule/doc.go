@@ -27,8 +27,9 @@
 // follows ISC cron, and differs from robfig/cron's own Next (which it uses
 // only to parse fields):
 //
-//   - Fixed-time jobs — neither the minute nor the hour field starts with
-//   - — run once per matching wall-clock time. A time in a spring-forward
+//   - Fixed-time jobs (whose minute and hour fields both start with
+//     something other than "*") run once per matching wall-clock time. A
+//     time in a spring-forward
 //     gap runs at the first instant after the gap: "0 2 * * *" in
 //     Europe/Berlin runs at 03:00 CEST on the last Sunday of March. Several
 //     times in one gap make one run. A time repeated at fall-back runs at
