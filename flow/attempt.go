@@ -20,6 +20,11 @@ type AttemptConfig struct {
 	// The runtime passes more than 1 when it retries a run that crashed,
 	// so that the policy's retries are not granted twice.
 	Attempt int
+	// Slots, when set, is called before each attempt to take the run's
+	// tag concurrency slots (the run waits in its current state, Pending
+	// or AwaitingRetry); they are released when the attempt ends, so a run
+	// holds no slot while it waits to retry.
+	Slots func(ctx context.Context) (release func(), err error)
 	// OnRunning is called each time the run enters Running or Retrying.
 	OnRunning func(ctx context.Context)
 }
@@ -34,6 +39,8 @@ type AttemptConfig struct {
 //   - fn panicked: Crashed with the stack, and a *[PanicError].
 //   - the attempt's timeout expired and fn returned an error: TimedOut and
 //     a *[TimeoutError] (retried).
+//   - ctx's deadline passed: TimedOut and a *[TimeoutError] (not
+//     retried: the time the caller gave is spent).
 //   - ctx was cancelled: Cancelled and a *[CancelledError] (not retried).
 //   - otherwise: Failed and fn's error.
 //
@@ -49,30 +56,54 @@ func Attempt[O any](ctx context.Context, run *Run, cfg AttemptConfig, fn func(co
 	attempt := max(cfg.Attempt, 1)
 	lastAttempt := cfg.Retry.Retries + 1
 	for ; ; attempt++ {
+		release := func() {}
+		if cfg.Slots != nil {
+			r, err := cfg.Slots(ctx)
+			if err != nil {
+				st, err := stopped(ctx, cfg.Label, "waiting for a concurrency slot", err)
+				return zero, st, err
+			}
+			release = r
+		}
 		st := Running()
 		if cur := run.State(); cur.Name == NameAwaitingRetry || attempt > 1 {
 			st = Retrying(fmt.Sprintf("attempt %d of %d", attempt, lastAttempt))
 		}
-		if err := run.set(st, nil); err != nil {
+		if err := run.set(st, nil, false); err != nil {
+			release()
 			return zero, Crashed(err.Error(), ""), err
 		}
 		if cfg.OnRunning != nil {
 			cfg.OnRunning(ctx)
 		}
 		out, final, err := attemptOnce(ctx, cfg, fn)
+		release()
 		if final.Type != TypeFailed || attempt >= lastAttempt || ctx.Err() != nil || !cfg.Retry.retryable(err) {
 			return out, final, err
 		}
 		at := run.eng.Clock.Now().Add(cfg.Retry.delay(attempt))
-		if err := run.set(AwaitingRetry(at, final.Message), nil); err != nil {
+		if err := run.set(AwaitingRetry(at, final.Message), nil, false); err != nil {
 			return zero, Crashed(err.Error(), ""), err
 		}
 		if err := run.eng.Clock.Sleep(ctx, at.Sub(run.eng.Clock.Now())); err != nil || ctx.Err() != nil {
-			cause := context.Cause(ctx)
-			return zero, Cancelled("cancelled while awaiting retry: " + cause.Error()),
-				&CancelledError{Run: cfg.Label, Cause: cause, Err: err}
+			st, err := stopped(ctx, cfg.Label, "waiting to retry", err)
+			return zero, st, err
 		}
 	}
+}
+
+// stopped is the outcome of a run whose ctx ended while it waited
+// (for a slot, or to retry): the zero result, and TimedOut or Cancelled.
+func stopped(ctx context.Context, label, while string, err error) (State, error) {
+	if ctx.Err() == nil { // not the caller: the limiter or clock failed
+		return Crashed(while+": "+err.Error(), ""), fmt.Errorf("%s: %s: %w", label, while, err)
+	}
+	cause := context.Cause(ctx)
+	if errors.Is(cause, context.DeadlineExceeded) {
+		te := &TimeoutError{Run: label, Err: err}
+		return TimedOut(fmt.Sprintf("deadline passed %s", while)), te
+	}
+	return Cancelled(fmt.Sprintf("cancelled %s: %v", while, cause)), &CancelledError{Run: label, Cause: cause, Err: err}
 }
 
 // attemptOnce runs fn once under the attempt's timeout and classifies how
@@ -81,7 +112,7 @@ func attemptOnce[O any](ctx context.Context, cfg AttemptConfig, fn func(context.
 	actx := ctx
 	if cfg.Timeout > 0 {
 		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeoutCause(ctx, cfg.Timeout, errAttemptTimeout)
+		actx, cancel = context.WithTimeoutCause(ctx, cfg.Timeout, &attemptTimeout{label: cfg.Label, after: cfg.Timeout})
 		defer cancel()
 	}
 	out, err, pe := call(actx, fn)
@@ -93,8 +124,12 @@ func attemptOnce[O any](ctx context.Context, cfg AttemptConfig, fn func(context.
 		return out, Completed(), nil
 	case ctx.Err() != nil:
 		cause := context.Cause(ctx)
+		if errors.Is(cause, context.DeadlineExceeded) { // the caller's deadline
+			te := &TimeoutError{Run: cfg.Label, Err: err}
+			return out, TimedOut(te.Error()), te
+		}
 		return out, Cancelled(cause.Error()), &CancelledError{Run: cfg.Label, Cause: cause, Err: err}
-	case actx.Err() != nil && errors.Is(context.Cause(actx), errAttemptTimeout):
+	case actx.Err() != nil && errors.As(context.Cause(actx), new(*attemptTimeout)):
 		te := &TimeoutError{Run: cfg.Label, After: cfg.Timeout, Err: err}
 		return out, TimedOut(te.Error()), te
 	default:
@@ -102,7 +137,16 @@ func attemptOnce[O any](ctx context.Context, cfg AttemptConfig, fn func(context.
 	}
 }
 
-var errAttemptTimeout = errors.New("attempt timed out")
+// attemptTimeout is the cancellation cause of an attempt whose timeout
+// expired; runs nested in it (a flow's tasks) see it as their cause.
+type attemptTimeout struct {
+	label string
+	after time.Duration
+}
+
+func (e *attemptTimeout) Error() string {
+	return fmt.Sprintf("%s attempt timed out after %s", e.label, e.after)
+}
 
 // call runs fn, turning a panic into a *PanicError.
 func call[O any](ctx context.Context, fn func(context.Context) (O, error)) (out O, err error, pe *PanicError) {

@@ -12,7 +12,7 @@ import (
 // place.
 type CompensationError struct {
 	FlowRunID string
-	Failed    []string // compensation names, in the order they ran
+	Failed    []string // run names of the failed compensations, in the order they ran
 	Err       error    // the failures, joined
 }
 
@@ -22,15 +22,12 @@ func (e *CompensationError) Error() string {
 
 func (e *CompensationError) Unwrap() error { return e.Err }
 
-// compensate runs the flow run's compensations in reverse order, each as
-// a task run of its own, with a context that outlives the run's
-// cancellation and is bounded by the engine's HookTimeout per step.
+// compensate runs the flow run's compensations newest first, each as a
+// task run of its own holding its step's tag slots, with a context that
+// outlives the run's cancellation and is bounded by the engine's
+// HookTimeout per step (waiting for slots included).
 func (r *Run) compensate(ctx context.Context) error {
-	s := r.scope
-	s.mu.Lock()
-	comps := s.compensations
-	s.compensations = nil
-	s.mu.Unlock()
+	comps := r.scope.takeCompensations()
 	if len(comps) == 0 {
 		return nil
 	}
@@ -42,9 +39,9 @@ func (r *Run) compensate(ctx context.Context) error {
 	for i := len(comps) - 1; i >= 0; i-- {
 		c := comps[i]
 		if err := r.runCompensation(ctx, c); err != nil {
-			ce.Failed = append(ce.Failed, c.name)
+			ce.Failed = append(ce.Failed, c.RunName)
 			errs = append(errs, err)
-			log.Error("compensation failed", slog.String("compensation", c.name), slog.String("error", err.Error()))
+			log.Error("compensation failed", slog.String("compensation", c.RunName), slog.String("error", err.Error()))
 		}
 	}
 	if len(errs) == 0 {
@@ -54,14 +51,21 @@ func (r *Run) compensate(ctx context.Context) error {
 	return ce
 }
 
-func (r *Run) runCompensation(ctx context.Context, c compensation) error {
-	ctx, run, err := startRun(ctx, RunRecord{Kind: KindTask, Name: c.name, RunName: c.runName, Tags: []string{"compensation"}}, State{})
+func (r *Run) runCompensation(ctx context.Context, c Compensation) error {
+	tags := append([]string{"compensation"}, c.Tags...)
+	ctx, run, err := startRun(ctx, RunRecord{Kind: KindTask, Name: c.Name, RunName: c.RunName, Tags: tags}, State{})
 	if err != nil {
 		return err
 	}
-	cfg := AttemptConfig{Label: fmt.Sprintf("compensation %q", c.name), Timeout: r.eng.HookTimeout}
-	_, final, err := Attempt(ctx, run, cfg, func(ctx context.Context) (struct{}, error) {
-		return struct{}{}, c.fn(ctx)
+	cfg := AttemptConfig{
+		Label: fmt.Sprintf("compensation %q", c.RunName),
+		Slots: r.eng.slots(c.Tags),
+	}
+	// HookTimeout bounds the wait for the step's slots and the undo.
+	actx, cancel := context.WithTimeout(ctx, r.eng.HookTimeout)
+	defer cancel()
+	_, final, err := Attempt(actx, run, cfg, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, c.Fn(ctx)
 	})
 	return errors.Join(err, run.Finish(ctx, final, nil))
 }

@@ -61,23 +61,36 @@
 // # Result reuse
 //
 // Each task run (and subflow run) inside a flow run has a stable identity,
-// its task key ([TaskKey]): the task's name, a hash of its input (or a key
-// the task computes), and an occurrence number for repeated identical
-// calls, counted in call order. When a flow run is retried in-process, or
+// its task key ([TaskKey]): the enclosing subflows' keys, the task's name,
+// a hash of its input (or a key the task computes), and an occurrence
+// number for repeated identical calls, counted in call order. Results are
+// owned by the top-level flow run. When it is retried in-process, or
 // resumed by the runtime after its worker died ([Execution].Resume), a call
 // whose key already completed returns the persisted result without running
-// (state Cached). Task keys do not depend on goroutine scheduling: Submit
-// and Map fix them when called.
+// (state Cached); a subflow called again runs its function again and
+// reuses each task it completed. Task keys do not depend on goroutine
+// scheduling: Submit, Map and Then fix them when called.
+//
+// What is not reused: a task with WithoutResultPersistence, an output
+// that does not encode as JSON (a warning is logged), and cache hits
+// (they are looked up in the cache again).
 //
 // # Hooks, compensations, subflows, logs
 //
 // State hooks ([OnRunning], [OnCompletion], [OnFailure], [OnCancellation],
 // [OnCrashed]) are plain functions of the run's record, so one notifier
 // serves every flow; a failing hook is logged on the run and never changes
-// its state. Tasks may register compensations (saga-style rollback): when
-// a flow run ends Failed, Crashed or Cancelled, the compensations of its
-// completed tasks run newest first, each recorded as a task run. A flow
-// run started inside another is a subflow with its parent recorded.
+// its state (a finished run's handle is sealed). Tasks may register
+// compensations (saga-style rollback): when a flow run ends Failed,
+// Crashed or Cancelled, the compensations of its completed steps run
+// newest first, each once (however many attempts reused the step), each
+// recorded as a task run and holding its step's tag slots. A completed
+// subflow hands its compensations to its parent. A flow run started
+// inside another is a subflow with its parent recorded.
+//
+// A flow run timed out by its own timeout ends TimedOut and its running
+// tasks Cancelled, with the timeout as the reason; a run whose caller's
+// context deadline passed ends TimedOut too, without retrying.
 // [Logger] returns a *slog.Logger whose records carry the run's IDs and go
 // to the recorder.
 //

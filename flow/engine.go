@@ -13,8 +13,9 @@ import (
 // also go and what time it is. Put one in a context with [WithEngine]; runs
 // started from a context without one use [DefaultEngine].
 //
-// The zero value of every field has a default: an in-memory store, no tag
-// limits, no log output besides the recorder, the system clock.
+// The zero value of every field has a default: a new unbounded
+// [MemoryStore], no tag limits, no log output besides the recorder, the
+// system clock.
 type Engine struct {
 	// Recorder receives runs, states, results and logs.
 	Recorder Recorder
@@ -82,12 +83,18 @@ var (
 	defaultEngine *Engine
 )
 
+// DefaultKeepRuns is how many runs [DefaultEngine] remembers.
+const DefaultKeepRuns = 10_000
+
 // DefaultEngine is the engine of runs started from a context without one:
-// an in-memory [MemoryStore], no tag limits, the system clock. It suits
-// scripts and tests; a long-lived process should use the runtime's store.
+// an in-memory [MemoryStore] that remembers the last [DefaultKeepRuns]
+// runs (so a long-lived process that forgot WithEngine does not grow
+// without bound), no tag limits, the system clock. It suits scripts; a
+// long-lived process should use the runtime's store.
 func DefaultEngine() *Engine {
 	defaultOnce.Do(func() {
-		defaultEngine = (&Engine{}).withDefaults()
+		m := NewMemoryStore(KeepRuns(DefaultKeepRuns))
+		defaultEngine = (&Engine{Recorder: m, Results: m}).withDefaults()
 	})
 	return defaultEngine
 }
@@ -128,6 +135,15 @@ func (e *Engine) withDefaults() *Engine {
 		c.HookTimeout = time.Minute
 	}
 	return &c
+}
+
+// slots returns a function taking tags' concurrency slots from the
+// engine's Limiter, or nil when there is nothing to take.
+func (e *Engine) slots(tags []string) func(context.Context) (func(), error) {
+	if e.Limiter == nil || len(tags) == 0 {
+		return nil
+	}
+	return func(ctx context.Context) (func(), error) { return e.Limiter.Acquire(ctx, tags) }
 }
 
 type noResults struct{}

@@ -98,7 +98,7 @@ func (f *Flow[P, R]) Execute(ctx context.Context, ex Execution) (json.RawMessage
 	}
 	if ex.Resume {
 		// Before the first attempt; later attempts reload by themselves.
-		if err := run.loadPrior(ctx); err != nil {
+		if err := run.loadPrior(); err != nil {
 			return nil, err
 		}
 	}

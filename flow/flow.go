@@ -156,8 +156,11 @@ func (f *Flow[P, R]) Name() string { return f.name }
 func (f *Flow[P, R]) Err() error { return f.err }
 
 // Run runs the flow with params and returns its result. Inside another
-// flow's run, it is a subflow: a child run with its parent recorded, whose
-// result is reused if the parent is retried after it completed.
+// flow's run, it is a subflow: a child run with its parent recorded. Its
+// tasks' results belong to the top-level flow run, so when that run is
+// retried or resumed, a subflow called again reuses every task it
+// completed before, and its completed steps' compensations pass to the
+// parent.
 //
 // Run returns once the run's final state is durable in the engine's
 // recorder, compensations have run (if the run failed) and the state's
@@ -172,12 +175,9 @@ func (f *Flow[P, R]) Run(ctx context.Context, params P) (R, error) {
 		return zero, &ParamsError{Flow: f.name, Err: err}
 	}
 	rec := f.record(ctx, params, raw)
-	if parent := FlowRunFrom(ctx); parent != nil {
+	if FlowRunFrom(ctx) != nil {
 		sum := sha256.Sum256(raw)
 		rec.TaskKey = TaskKey(ctx, "flow:"+f.name, hex.EncodeToString(sum[:12]))
-		if prior, ok := PriorResult(ctx, rec.TaskKey); ok {
-			return Reuse[R](ctx, rec, prior)
-		}
 	}
 	ctx, run, err := startRun(ctx, rec, State{})
 	if err != nil {
@@ -250,25 +250,27 @@ func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, attempt in
 	var res *Result
 	if final.Type == TypeCompleted {
 		if v, merr := json.Marshal(out); merr == nil {
-			res = &Result{FlowRunID: run.rec.ID, TaskKey: run.rec.TaskKey, Value: v}
-			if run.parent != nil {
-				res.FlowRunID = run.parent.flow.rec.ID
-			}
+			res = &Result{FlowRunID: run.rec.ID, Value: v}
 		} else {
 			Logger(ctx).Warn("flow result is not JSON-serializable; it is not persisted", slog.String("error", merr.Error()))
 		}
 	}
 	if ferr := run.Finish(ctx, final, res); ferr != nil {
-		return out, errors.Join(err, ferr)
+		// The state may not be durable, but the run is over: still undo
+		// its steps and tell the hooks, with the recording error.
+		err = errors.Join(err, ferr)
 	}
-	if final.Type != TypeCompleted {
-		if cerr := run.compensate(ctx); cerr != nil {
-			err = errors.Join(err, cerr)
+	if final.Type == TypeCompleted {
+		if run.parent != nil {
+			// The parent undoes this subflow's steps if it fails later.
+			run.parent.flow.scope.addCompensations(run.scope.takeCompensations()...)
 		}
+	} else if cerr := run.compensate(ctx); cerr != nil {
+		err = errors.Join(err, cerr)
 	}
 	switch final.Type {
 	case TypeCompleted:
-		run.RunHooks(ctx, "OnCompletion", f.cfg.hooks.completion, final, nil)
+		run.RunHooks(ctx, "OnCompletion", f.cfg.hooks.completion, final, err)
 	case TypeFailed:
 		run.RunHooks(ctx, "OnFailure", f.cfg.hooks.failure, final, err)
 	case TypeCancelled:
@@ -290,7 +292,7 @@ func (f *Flow[P, R]) attempt(ctx context.Context, run *Run, params P) (out R, er
 	s.attempts++
 	s.mu.Unlock()
 	if retry {
-		if err := run.loadPrior(ctx); err != nil {
+		if err := run.loadPrior(); err != nil {
 			return out, err
 		}
 	}

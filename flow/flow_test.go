@@ -273,11 +273,12 @@ func TestHooks(t *testing.T) {
 
 func TestSubflow(t *testing.T) {
 	h := flowtest.New(t)
-	var childRuns atomic.Int32
-	child := flow.New("child", func(_ context.Context, n int) (int, error) {
-		childRuns.Add(1)
+	var doubled atomic.Int32
+	double := task.New("double", func(_ context.Context, n int) (int, error) {
+		doubled.Add(1)
 		return n * 2, nil
 	})
+	child := flow.New("child", func(ctx context.Context, n int) (int, error) { return double.Run(ctx, n) })
 	var attempts atomic.Int32
 	parent := flow.New("parent", func(ctx context.Context, n int) (int, error) {
 		v, err := child.Run(ctx, n)
@@ -293,21 +294,28 @@ func TestSubflow(t *testing.T) {
 	if err != nil || got != 41 {
 		t.Fatalf("Run = %d, %v", got, err)
 	}
-	if childRuns.Load() != 1 {
-		t.Fatalf("child flow ran %d times, want 1 (reused on the parent's retry)", childRuns.Load())
+	if doubled.Load() != 1 {
+		t.Fatalf("the subflow's task ran %d times, want 1 (reused on the parent's retry)", doubled.Load())
 	}
 	p := h.Only(t, "parent")
 	kids := h.Runs("child")
 	if len(kids) != 2 {
-		t.Fatalf("%d child runs, want 2\n%s", len(kids), h.Dump())
+		t.Fatalf("%d child runs, want 2 (one per parent attempt)\n%s", len(kids), h.Dump())
 	}
 	for _, k := range kids {
-		if k.ParentID != p.ID || k.Kind != flow.KindFlow || k.FlowRunID != k.ID {
-			t.Fatalf("child run %+v not linked to parent %s", k, p.ID)
+		if k.ParentID != p.ID || k.Kind != flow.KindFlow || k.FlowRunID != k.ID || k.TaskKey != kids[0].TaskKey {
+			t.Fatalf("child run %+v not linked to parent %s with a stable key", k, p.ID)
 		}
+		h.AssertStates(t, k.ID, "Pending", "Running", "Completed")
 	}
-	h.AssertStates(t, kids[0].ID, "Pending", "Running", "Completed")
-	h.AssertStates(t, kids[1].ID, "Pending", "Cached")
+	tasks := h.Runs("double")
+	if len(tasks) != 2 || tasks[0].FlowRunID != kids[0].ID || tasks[1].FlowRunID != kids[1].ID {
+		t.Fatalf("task runs %+v", tasks)
+	}
+	h.AssertStates(t, tasks[1].ID, "Pending", "Cached")
+	if !strings.HasPrefix(tasks[0].TaskKey, kids[0].TaskKey+">") {
+		t.Fatalf("task key %q not under its subflow's key %q", tasks[0].TaskKey, kids[0].TaskKey)
+	}
 }
 
 func TestRunName(t *testing.T) {
@@ -390,44 +398,6 @@ func TestExecute(t *testing.T) {
 		})
 	}
 }
-
-func TestExecuteResumeReusesPersistedResults(t *testing.T) {
-	store := flow.NewMemoryStore()
-	var pushes atomic.Int32
-	push := task.New("push", func(_ context.Context, dev string) (string, error) {
-		pushes.Add(1)
-		return "ok " + dev, nil
-	})
-	crash := true
-	f := flow.New("change", func(ctx context.Context, devs []string) (int, error) {
-		for i, d := range devs {
-			if _, err := push.Run(ctx, d); err != nil {
-				return 0, err
-			}
-			if i == 0 && crash {
-				// The first execution crashes after pushing to device a;
-				// the runtime then resumes the run in a new execution.
-				panic(errSimulatedCrash)
-			}
-		}
-		return len(devs), nil
-	})
-	ctx := flow.WithEngine(context.Background(), &flow.Engine{Recorder: store})
-	func() {
-		defer func() { _ = recover() }()
-		f.Execute(ctx, flow.Execution{RunID: "r", Params: json.RawMessage(`["a","b"]`)})
-	}()
-	crash = false
-	out, err := f.Execute(ctx, flow.Execution{RunID: "r", Params: json.RawMessage(`["a","b"]`), State: flow.Pending(), Attempt: 2, Resume: true})
-	if err != nil || string(out) != "2" {
-		t.Fatalf("resumed Execute = %s, %v", out, err)
-	}
-	if pushes.Load() != 2 {
-		t.Fatalf("push ran %d times, want 2: the resumed run must reuse the persisted result for device a", pushes.Load())
-	}
-}
-
-var errSimulatedCrash = errors.New("simulated crash")
 
 type failingRecorder struct {
 	*flow.MemoryStore

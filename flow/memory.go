@@ -10,19 +10,22 @@ import (
 
 // MemoryStore is an in-memory [Recorder] and [ResultStore]. Everything it
 // records is durable for as long as the process lives, so Flush returns at
-// once. It keeps every run, state, log record and result it is given:
-// meant for tests, scripts and examples, not for a process that runs
-// forever (use the runtime's store there).
+// once. By default it keeps every run, state, log record and result it is
+// given, as tests want; [KeepRuns] bounds it, dropping the oldest runs
+// with their logs and results. Either way it is meant for tests, scripts
+// and examples: a process that runs forever uses the runtime's store.
 //
 // Its query methods ([MemoryStore.Runs], [MemoryStore.History],
 // [MemoryStore.Logs]) are what flowtest assertions read.
 type MemoryStore struct {
-	mu      sync.Mutex
-	runs    map[string]*memRun
-	order   []string
-	results map[string]map[string]json.RawMessage // flow run → task key → value
-	cache   map[string]memCached
-	logs    []LogRecord
+	mu       sync.Mutex
+	keepRuns int // 0: all
+	runs     map[string]*memRun
+	order    []string                              // run IDs, oldest first
+	results  map[string]map[string]json.RawMessage // flow run → task key → value
+	cache    map[string]memCached
+	cacheAge []string // cache keys, oldest first, when bounded
+	logSeq   int      // orders log records across runs
 
 	// The run and flow run last written to: a run's states usually
 	// arrive one after another, and a flow run's results too.
@@ -35,6 +38,12 @@ type memRun struct {
 	rec     RunRecord
 	history []State
 	first   [3]State // backs history for the usual Pending, Running, final
+	logs    []memLog
+}
+
+type memLog struct {
+	seq int
+	rec LogRecord
 }
 
 type memCached struct {
@@ -42,12 +51,48 @@ type memCached struct {
 	expires time.Time
 }
 
+// MemoryOption configures a MemoryStore.
+type MemoryOption func(*MemoryStore)
+
+// KeepRuns bounds a MemoryStore to the n most recently created runs (and
+// as many cache entries): older runs are forgotten with their states,
+// logs and, for flow runs, their reusable results.
+func KeepRuns(n int) MemoryOption { return func(m *MemoryStore) { m.keepRuns = max(n, 0) } }
+
 // NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{
+func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
+	m := &MemoryStore{
 		runs:    make(map[string]*memRun),
 		results: make(map[string]map[string]json.RawMessage),
 		cache:   make(map[string]memCached),
+	}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// evictLocked forgets the oldest runs beyond keepRuns.
+func (m *MemoryStore) evictLocked() {
+	if m.keepRuns == 0 {
+		return
+	}
+	for len(m.order) > m.keepRuns {
+		id := m.order[0]
+		m.order[0] = ""
+		m.order = m.order[1:]
+		if r := m.runs[id]; r == m.lastRun {
+			m.lastRun = nil
+		}
+		delete(m.runs, id)
+		delete(m.results, id)
+		if id == m.lastFlowID {
+			m.lastFlowID, m.lastResults = "", nil
+		}
+	}
+	for len(m.cacheAge) > m.keepRuns {
+		delete(m.cache, m.cacheAge[0])
+		m.cacheAge = m.cacheAge[1:]
 	}
 }
 
@@ -64,6 +109,7 @@ func (m *MemoryStore) CreateRun(_ context.Context, run *RunRecord) error {
 	m.runs[run.ID] = r
 	m.order = append(m.order, run.ID)
 	m.lastRun = r
+	m.evictLocked()
 	return nil
 }
 
@@ -76,8 +122,10 @@ func (m *MemoryStore) SetState(_ context.Context, runID string, s State, res *Re
 		var ok bool
 		if r, ok = m.runs[runID]; !ok {
 			r = &memRun{rec: RunRecord{ID: runID}}
+			r.history = r.first[:0]
 			m.runs[runID] = r
 			m.order = append(m.order, runID)
+			m.evictLocked()
 		}
 		m.lastRun = r
 	}
@@ -95,17 +143,25 @@ func (m *MemoryStore) SetState(_ context.Context, runID string, s State, res *Re
 			byKey[res.TaskKey] = res.Value
 		}
 		if res.CacheKey != "" {
+			if _, ok := m.cache[res.CacheKey]; !ok && m.keepRuns > 0 {
+				m.cacheAge = append(m.cacheAge, res.CacheKey)
+			}
 			m.cache[res.CacheKey] = memCached{value: res.Value, expires: res.CacheExpires}
+			m.evictLocked()
 		}
 	}
 	return nil
 }
 
-// Log implements [Recorder].
+// Log implements [Recorder]. A record of a run the store does not hold
+// (never created, or forgotten) is dropped.
 func (m *MemoryStore) Log(_ context.Context, rec LogRecord) {
 	m.mu.Lock()
-	m.logs = append(m.logs, rec)
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	if r, ok := m.runs[rec.RunID]; ok {
+		m.logSeq++
+		r.logs = append(r.logs, memLog{seq: m.logSeq, rec: rec})
+	}
 }
 
 // Flush implements [Recorder]; memory needs no flush.
@@ -165,15 +221,25 @@ func (m *MemoryStore) History(runID string) []State {
 	return nil
 }
 
-// Logs returns the log records of a run, or of every run if runID is "".
+// Logs returns the log records of a run, or of every run if runID is "",
+// in the order they were logged.
 func (m *MemoryStore) Logs(runID string) []LogRecord {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []LogRecord
-	for _, l := range m.logs {
-		if runID == "" || l.RunID == runID {
-			out = append(out, l)
+	var logs []memLog
+	if runID != "" {
+		if r, ok := m.runs[runID]; ok {
+			logs = r.logs
 		}
+	} else {
+		for _, id := range m.order {
+			logs = append(logs, m.runs[id].logs...)
+		}
+		slices.SortFunc(logs, func(a, b memLog) int { return a.seq - b.seq })
+	}
+	out := make([]LogRecord, len(logs))
+	for i, l := range logs {
+		out[i] = l.rec
 	}
 	return out
 }

@@ -45,7 +45,10 @@ type RunRecord struct {
 // Completed state, so that both become durable together.
 type Result struct {
 	// FlowRunID and TaskKey identify the result for reuse when the flow run
-	// is retried or resumed. TaskKey is empty for a top-level flow run.
+	// is retried or resumed: FlowRunID is the top-level flow run (whose
+	// subflows' tasks' results it owns too), TaskKey the run's identity
+	// within it. A flow run's own result has an empty TaskKey and is kept
+	// for the run's record, not for reuse.
 	FlowRunID string
 	TaskKey   string
 	// CacheKey, when set, also stores the result in the cache until
@@ -97,9 +100,11 @@ type Recorder interface {
 
 // ResultStore reads back the results a [Recorder] was given.
 type ResultStore interface {
-	// RunResults returns the results of completed task runs and subflow
-	// runs of a flow run, by task key. The engine calls it once when a
-	// flow run resumes after a crash, never on a fresh run.
+	// RunResults returns the results of the completed task runs of a
+	// top-level flow run and of every subflow in it, by task key (results
+	// are recorded with the top-level run's ID as FlowRunID). The engine
+	// calls it when a flow run resumes after a crash and before each retry
+	// of a flow run, never on a fresh run's first attempt.
 	RunResults(ctx context.Context, flowRunID string) (map[string]json.RawMessage, error)
 	// CachedResult returns the unexpired cached result under key.
 	CachedResult(ctx context.Context, key string, now time.Time) (json.RawMessage, bool, error)

@@ -49,7 +49,10 @@ func (p RetryPolicy) retryable(err error) bool {
 	return p.RetryIf == nil || p.RetryIf(err)
 }
 
-// validate reports a policy that cannot be meant.
+// ValidateRetryPolicy reports a policy that cannot be meant: negative
+// retries, jitter outside 0..1, a backoff with a negative or zero interval.
+func ValidateRetryPolicy(p RetryPolicy) error { return p.validate() }
+
 func (p RetryPolicy) validate() error {
 	if p.Retries < 0 {
 		return fmt.Errorf("retries: %d is negative", p.Retries)
@@ -114,9 +117,12 @@ type exponential struct {
 }
 
 func (e exponential) Delay(n int) time.Duration {
-	d := float64(e.initial) * math.Pow(e.coefficient, float64(n-1))
-	if e.maximum > 0 && (d > float64(e.maximum) || math.IsInf(d, 1)) {
+	d := float64(e.initial) * math.Pow(e.coefficient, float64(max(n, 1)-1))
+	if e.maximum > 0 && d > float64(e.maximum) {
 		return e.maximum
+	}
+	if d >= math.MaxInt64 || math.IsInf(d, 1) || math.IsNaN(d) {
+		return time.Duration(math.MaxInt64) // no maximum: ~292 years, not an overflow to zero
 	}
 	return time.Duration(d)
 }
@@ -174,13 +180,18 @@ func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 // state is TimedOut. It matches context.DeadlineExceeded with errors.Is.
 type TimeoutError struct {
 	// Run names the flow or task run ("task \"render\"").
-	Run   string
+	Run string
+	// After is the attempt timeout that expired; 0 when the deadline was
+	// the caller's.
 	After time.Duration
 	// Err is what the code returned when its context expired.
 	Err error
 }
 
 func (e *TimeoutError) Error() string {
+	if e.After == 0 {
+		return fmt.Sprintf("%s: deadline exceeded: %v", e.Run, e.Err)
+	}
 	return fmt.Sprintf("%s timed out after %s: %v", e.Run, e.After, e.Err)
 }
 

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -13,7 +14,9 @@ import (
 // Run is the handle of one flow or task run in progress: its record, its
 // current state, and the engine it records to. Every state change goes
 // through [Run.SetState] or [Run.Finish], which check it against the
-// transition table before recording it.
+// transition table before recording it. Once Finish recorded a final
+// state the handle is sealed: nothing (a hook, say) can move the run
+// again.
 //
 // Flow authors rarely need a Run; [RunFrom] gives the one in a context
 // (for its ID, say). Packages that add their own kinds of work to flows
@@ -23,7 +26,12 @@ type Run struct {
 	eng    *Engine
 	rec    RunRecord
 	flow   *Run // the flow run this run belongs to; itself for a flow run
+	root   *Run // the top-level flow run, which owns reusable results
 	parent *Run // the run in whose context this one started, if any
+	// prefix starts the task keys of runs inside this flow run: "" for a
+	// top-level flow run, the subflow's own task key and ">" for a
+	// subflow, so that every key is unique within the root flow run.
+	prefix string
 	// ctx is the context the run executes in: where it started, plus the
 	// run itself as a value (held here to save an allocation per run).
 	ctx runContext
@@ -32,8 +40,9 @@ type Run struct {
 	// fail because the run was cancelled.
 	rctx context.Context
 
-	mu    sync.Mutex
-	state State
+	mu       sync.Mutex
+	state    State
+	finished bool
 
 	scope  *scope // flow runs only
 	logger atomic.Pointer[slog.Logger]
@@ -41,17 +50,30 @@ type Run struct {
 
 // scope is what a flow run's tasks share.
 type scope struct {
-	mu            sync.Mutex
-	counts        map[string]int             // task key → calls so far in this attempt
-	attempts      int                        // attempts started
-	prior         map[string]json.RawMessage // task key → result of a completed run
-	compensations []compensation
+	mu       sync.Mutex
+	counts   map[string]int // task key → calls so far in this attempt
+	attempts int            // attempts started
+	// prior holds results of completed runs by task key; only the root
+	// flow run's is used, for every run nested in it.
+	prior         map[string]json.RawMessage
+	compensations []Compensation
+	compIndex     map[string]int // compensation key → index
 	wg            sync.WaitGroup // goroutines started with Go
 }
 
-type compensation struct {
-	name, runName string
-	fn            func(context.Context) error
+// Compensation undoes one completed step of a flow run; see
+// [AddCompensation].
+type Compensation struct {
+	// Key identifies the step, normally its task key: registering a
+	// compensation with a key already registered replaces that one, so a
+	// step reused on a retry is undone once.
+	Key string
+	// Name and RunName name the task run that records the compensation.
+	Name, RunName string
+	// Tags are the step's tags: the compensation waits for their
+	// concurrency slots, as the step did.
+	Tags []string
+	Fn   func(context.Context) error
 }
 
 type runKey struct{}
@@ -128,10 +150,16 @@ func startRun(ctx context.Context, rec RunRecord, current State) (context.Contex
 	case KindFlow:
 		rec.FlowRunID = rec.ID
 		r.flow = r
+		r.root = r
+		if parent != nil {
+			r.root = parent.root
+			r.prefix = rec.TaskKey + ">"
+		}
 		r.scope = &scope{counts: make(map[string]int)}
 	case KindTask:
 		if parent != nil {
 			r.flow = parent.flow
+			r.root = parent.root
 			rec.FlowRunID = parent.flow.rec.ID
 		}
 	default:
@@ -151,7 +179,7 @@ func startRun(ctx context.Context, rec RunRecord, current State) (context.Contex
 	if current.IsZero() {
 		p := Pending()
 		p.Timestamp = now
-		if err := r.set(p, nil); err != nil {
+		if err := r.set(p, nil, false); err != nil {
 			return ctx, nil, err
 		}
 	}
@@ -161,17 +189,24 @@ func startRun(ctx context.Context, rec RunRecord, current State) (context.Contex
 // SetState moves the run to s, after checking the move against
 // [CheckTransition]. The state's Timestamp is set from the engine's clock
 // when zero. An illegal move returns a *[TransitionError] and records
-// nothing.
+// nothing; so does any move after [Run.Finish].
 func (r *Run) SetState(_ context.Context, s State) error {
-	return r.set(s, nil)
+	return r.set(s, nil, false)
 }
 
 // Finish moves the run to its final state s with the result to keep (nil
-// for none) and returns once both are durable (the recorder's Flush).
-// A result with a task key is what later attempts of the same flow run
-// reuse, read back through the engine's ResultStore.
+// for none), seals the handle, and returns once both are durable (the
+// recorder's Flush). A result with a task key is what later attempts of
+// the same top-level flow run reuse, read back through the engine's
+// ResultStore; its FlowRunID is set to that top-level run's ID.
 func (r *Run) Finish(_ context.Context, s State, res *Result) error {
-	if err := r.set(s, res); err != nil {
+	if !s.Final() {
+		return fmt.Errorf("%s run %q (%s): finish with %s: not a final state", r.rec.Kind, r.rec.Name, r.rec.ID, s.Name)
+	}
+	if res != nil && res.TaskKey != "" && r.root != nil {
+		res.FlowRunID = r.root.rec.ID
+	}
+	if err := r.set(s, res, true); err != nil {
 		return err
 	}
 	if err := r.eng.Recorder.Flush(r.rctx); err != nil {
@@ -180,25 +215,19 @@ func (r *Run) Finish(_ context.Context, s State, res *Result) error {
 	return nil
 }
 
-// loadPrior replaces the flow run's known results with those the engine's
-// ResultStore holds, before a retry or a resumed execution.
-func (r *Run) loadPrior(ctx context.Context) error {
-	prior, err := r.eng.Results.RunResults(r.rctx, r.rec.ID)
-	if err != nil {
-		return fmt.Errorf("flow run %q (%s): load results of completed tasks: %w", r.rec.Name, r.rec.ID, err)
-	}
-	r.scope.mu.Lock()
-	r.scope.prior = prior
-	r.scope.mu.Unlock()
-	return nil
-}
+// ErrFinished is returned for a state change of a run that already
+// finished.
+var ErrFinished = errors.New("run already finished")
 
-func (r *Run) set(s State, res *Result) error {
+func (r *Run) set(s State, res *Result, finish bool) error {
 	if s.Timestamp.IsZero() {
 		s.Timestamp = r.eng.Clock.Now()
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.finished {
+		return fmt.Errorf("%s run %q (%s): move to %s: %w", r.rec.Kind, r.rec.Name, r.rec.ID, s.Name, ErrFinished)
+	}
 	if err := CheckTransition(r.state, s); err != nil {
 		return fmt.Errorf("%s run %q (%s): %w", r.rec.Kind, r.rec.Name, r.rec.ID, err)
 	}
@@ -206,24 +235,42 @@ func (r *Run) set(s State, res *Result) error {
 		return fmt.Errorf("record state %s of %s run %q (%s): %w", s.Name, r.rec.Kind, r.rec.Name, r.rec.ID, err)
 	}
 	r.state = s
+	r.finished = finish
+	return nil
+}
+
+// loadPrior replaces the known results of the top-level flow run (which
+// holds those of every run nested in it) with what the engine's
+// ResultStore has, before a retry or a resumed execution.
+func (r *Run) loadPrior() error {
+	root := r.root
+	prior, err := r.eng.Results.RunResults(r.rctx, root.rec.ID)
+	if err != nil {
+		return fmt.Errorf("flow run %q (%s): load results of completed tasks: %w", root.rec.Name, root.rec.ID, err)
+	}
+	root.scope.mu.Lock()
+	root.scope.prior = prior
+	root.scope.mu.Unlock()
 	return nil
 }
 
 // TaskKey returns the stable identity of a call within the flow run in ctx:
-// name, the caller's key for the input, and an occurrence number for
-// repeated calls with the same name and key ("render/ab12", then
-// "render/ab12#1"). Occurrences count in call order and restart with each
-// attempt of the flow run, so the n-th identical call of every attempt has
-// the same key. Calls made concurrently from several goroutines with the
-// same name and input key get their occurrence numbers in whatever order
-// they arrive; their inputs being equal, any of their results serves.
-// Outside a flow run TaskKey returns "".
+// the enclosing subflows' keys, name, the caller's key for the input, and
+// an occurrence number for repeated calls with the same name and key
+// ("render/ab12", then "render/ab12#1"). Occurrences count in call order
+// and restart with each attempt of the flow run, so the n-th identical
+// call of every attempt has the same key. Calls made concurrently from
+// several goroutines with the same name and input key get their
+// occurrence numbers in whatever order they arrive: where the input key
+// is a hash of the input, their inputs are equal and any of their results
+// serves; a caller-chosen input key must keep that property. Outside a
+// flow run TaskKey returns "".
 func TaskKey(ctx context.Context, name, inputKey string) string {
 	fr := FlowRunFrom(ctx)
 	if fr == nil {
 		return ""
 	}
-	k := name + "/" + inputKey
+	k := fr.prefix + name + "/" + inputKey
 	s := fr.scope
 	s.mu.Lock()
 	n := s.counts[k]
@@ -236,32 +283,57 @@ func TaskKey(ctx context.Context, name, inputKey string) string {
 }
 
 // PriorResult returns the result of an earlier completed run with the task
-// key in the flow run of ctx: from an earlier attempt in this process, or
-// persisted before a crash and loaded when the flow run resumed.
+// key in the top-level flow run of ctx: from an earlier attempt in this
+// process, or persisted before a crash and loaded when the flow run
+// resumed.
 func PriorResult(ctx context.Context, key string) (json.RawMessage, bool) {
 	fr := FlowRunFrom(ctx)
 	if fr == nil || key == "" {
 		return nil, false
 	}
-	fr.scope.mu.Lock()
-	v, ok := fr.scope.prior[key]
-	fr.scope.mu.Unlock()
+	s := fr.root.scope
+	s.mu.Lock()
+	v, ok := s.prior[key]
+	s.mu.Unlock()
 	return v, ok
 }
 
-// AddCompensation registers fn to undo a completed step of the flow run in
-// ctx. If the flow run ends Failed, Crashed or Cancelled after its last
-// attempt, its compensations run in reverse order of registration, each
-// recorded as a task run with the given name and run name. Outside a flow
-// run it does nothing.
-func AddCompensation(ctx context.Context, name, runName string, fn func(context.Context) error) {
-	fr := FlowRunFrom(ctx)
-	if fr == nil {
-		return
+// AddCompensation registers c to undo a completed step of the flow run in
+// ctx; a compensation with the same key replaces the earlier one. If the
+// flow run ends Failed, Crashed or Cancelled after its last attempt, its
+// compensations run newest first, each recorded as a task run. When a
+// subflow completes, its compensations pass to its parent, so a later
+// failure of the parent undoes the subflow's steps too. Outside a flow run
+// AddCompensation does nothing.
+func AddCompensation(ctx context.Context, c Compensation) {
+	if fr := FlowRunFrom(ctx); fr != nil {
+		fr.scope.addCompensations(c)
 	}
-	fr.scope.mu.Lock()
-	fr.scope.compensations = append(fr.scope.compensations, compensation{name: name, runName: runName, fn: fn})
-	fr.scope.mu.Unlock()
+}
+
+func (s *scope) addCompensations(cs ...Compensation) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.compIndex == nil {
+		s.compIndex = make(map[string]int)
+	}
+	for _, c := range cs {
+		if i, ok := s.compIndex[c.Key]; ok && c.Key != "" {
+			s.compensations[i] = c
+			continue
+		}
+		s.compIndex[c.Key] = len(s.compensations)
+		s.compensations = append(s.compensations, c)
+	}
+}
+
+// takeCompensations empties the scope's compensations and returns them.
+func (s *scope) takeCompensations() []Compensation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.compensations
+	s.compensations, s.compIndex = nil, nil
+	return cs
 }
 
 // Go runs fn in a new goroutine that the flow run in ctx waits for before

@@ -72,12 +72,8 @@ var (
 
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	switch {
-	case t.Implements(providerType):
-		var m map[string]any
-		if err := json.Unmarshal(reflect.Zero(t).Interface().(SchemaProvider).JSONSchema(), &m); err == nil {
-			return m
-		}
-		return map[string]any{}
+	case t.Kind() != reflect.Interface && t.Implements(providerType):
+		return providedSchema(t)
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t == durationType:
@@ -205,6 +201,21 @@ func withKey(s map[string]any, k string, v any) map[string]any {
 	}
 	s[k] = v
 	return s
+}
+
+// providedSchema asks a SchemaProvider's zero value for its schema; a
+// provider that fails (a nil pointer receiver it dereferences, bad JSON)
+// gets "any value".
+func providedSchema(t reflect.Type) (m map[string]any) {
+	defer func() {
+		if recover() != nil {
+			m = map[string]any{}
+		}
+	}()
+	if err := json.Unmarshal(reflect.Zero(t).Interface().(SchemaProvider).JSONSchema(), &m); err != nil || m == nil {
+		return map[string]any{}
+	}
+	return m
 }
 
 func nullable(s map[string]any) map[string]any {

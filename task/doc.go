@@ -41,7 +41,10 @@
 // in-process, with patterns for dynamic keys: {"ssh": 20, "device:*": 1}
 // allows twenty SSH tasks at once and one task per device. The runtime
 // provides a Limiter that enforces the same limits across workers. A run
-// waits for its slots in state Pending.
+// waits for its slots in state Pending (AwaitingRetry before a retry) and
+// holds them for one attempt at a time, never while waiting to retry. A
+// task that runs another task with the same limited tag from inside its
+// function waits for a slot it holds itself: don't.
 //
 // # Compensation
 //

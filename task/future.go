@@ -160,21 +160,27 @@ func Then[A, B any](ctx context.Context, up *Future[A], t *Task[A, B]) *Future[B
 		f.resolve(f.out, t.err)
 		return f
 	}
-	f.key = flow.TaskKey(ctx, t.name, "after:"+up.key)
+	// The key's position is fixed now, in call order; the input's own
+	// key is added once it is known, so a changed upstream output is
+	// never answered with an earlier attempt's result.
+	base := flow.TaskKey(ctx, t.name, "after:"+up.key)
+	f.key = base // what a task chained on f builds on
 	flow.Go(ctx, func() {
 		in, err := up.Wait(ctx)
 		if err != nil {
 			f.resolve(f.out, &UpstreamError{Task: t.name, Err: err})
 			return
 		}
-		ik := ""
-		if t.cfg.cache || t.key != nil {
-			if ik, err = t.inputKey(ctx, in); err != nil {
-				f.resolve(f.out, err)
-				return
-			}
+		ik, err := t.identify(in)
+		if err != nil {
+			f.resolve(f.out, err)
+			return
 		}
-		f.resolve(t.run(ctx, in, ik, f.key))
+		key := base
+		if base != "" {
+			key = base + "/" + ik
+		}
+		f.resolve(t.run(ctx, in, ik, key))
 	})
 	return f
 }

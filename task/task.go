@@ -89,6 +89,9 @@ func New[I, O any](name string, fn func(ctx context.Context, in I) (O, error), o
 			fail(err)
 		}
 	}
+	if err := flow.ValidateRetryPolicy(t.cfg.retry); err != nil {
+		fail(err)
+	}
 	return t
 }
 
@@ -241,7 +244,9 @@ func OnRunning(h ...flow.Hook) Option {
 	return func(c *config) error { c.running = append(c.running, h...); return nil }
 }
 
-// OnCompletion adds hooks called when a run completes (Cached included).
+// OnCompletion adds hooks called when a run completes, cache hits
+// included. A run whose result is reused from an earlier attempt of its
+// flow run does not call them again: they were called when it completed.
 func OnCompletion(h ...flow.Hook) Option {
 	return func(c *config) error { c.completed = append(c.completed, h...); return nil }
 }
@@ -288,6 +293,14 @@ func (t *Task[I, O]) inputKey(ctx context.Context, in I) (string, error) {
 	return hashInput(t.name, in)
 }
 
+// identify is inputKey wherever it is needed.
+func (t *Task[I, O]) identify(in I) (string, error) {
+	if t.key != nil {
+		return t.key(in), nil
+	}
+	return hashInput(t.name, in)
+}
+
 // hasher encodes an input's JSON straight into SHA-256, reusing both.
 type hasher struct {
 	h   hash.Hash
@@ -314,49 +327,33 @@ func hashInput[I any](name string, in I) (string, error) {
 func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, error) {
 	var zero O
 	rec := flow.RunRecord{Kind: flow.KindTask, Name: t.name, RunName: t.name, TaskKey: key, Tags: t.tags(in)}
+	if t.cfg.runName != nil {
+		rec.RunName = t.runName(ctx, in)
+	}
 	if key != "" {
 		if prior, ok := flow.PriorResult(ctx, key); ok {
-			if t.cfg.runName != nil {
-				rec.RunName = t.runName(ctx, in)
-			}
 			out, err := flow.Reuse[O](ctx, rec, prior)
 			if err == nil {
-				t.addCompensation(ctx, rec.RunName, in, out)
+				// The step's change is in place: it is undone, once, if
+				// the flow run fails after all.
+				t.addCompensation(ctx, rec, in, out)
 			}
 			return out, err
 		}
-	}
-	if t.cfg.runName != nil {
-		rec.RunName = t.runName(ctx, in)
 	}
 	ctx, run, err := flow.StartRun(ctx, rec)
 	if err != nil {
 		return zero, err
 	}
 	eng := run.Engine()
-	label := `task "` + t.name + `"`
 
 	var cacheKey string
 	if t.cfg.cache && !t.cfg.noPersist {
 		cacheKey = t.cacheKeyFor(in, inputKey)
 		if !t.cfg.refresh {
-			if out, hit, err := t.fromCache(ctx, run, key, cacheKey); hit || err != nil {
+			if out, hit, err := t.fromCache(ctx, run, cacheKey); hit || err != nil {
 				return out, err
 			}
-		}
-	}
-
-	release := func() {}
-	if eng.Limiter != nil && len(rec.Tags) > 0 {
-		release, err = eng.Limiter.Acquire(ctx, rec.Tags)
-		if err != nil {
-			cause := context.Cause(ctx)
-			if cause == nil {
-				cause = err
-			}
-			cerr := &flow.CancelledError{Run: label, Cause: cause, Err: err}
-			st := flow.Cancelled("waiting for a concurrency slot: " + err.Error())
-			return zero, errors.Join(cerr, run.Finish(ctx, st, nil))
 		}
 	}
 
@@ -364,12 +361,14 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 	if s := stubFor(ctx, t); s != nil {
 		fn = s
 	}
-	cfg := flow.AttemptConfig{Label: label, Retry: t.cfg.retry, Timeout: t.cfg.timeout}
+	cfg := flow.AttemptConfig{Label: `task "` + t.name + `"`, Retry: t.cfg.retry, Timeout: t.cfg.timeout}
+	if eng.Limiter != nil && len(rec.Tags) > 0 {
+		cfg.Slots = func(ctx context.Context) (func(), error) { return eng.Limiter.Acquire(ctx, rec.Tags) }
+	}
 	if len(t.cfg.running) > 0 {
 		cfg.OnRunning = func(ctx context.Context) { run.RunHooks(ctx, "OnRunning", t.cfg.running, run.State(), nil) }
 	}
 	out, final, err := flow.Attempt(ctx, run, cfg, func(actx context.Context) (O, error) { return fn(actx, in) })
-	release()
 
 	var res *flow.Result
 	completed := final.Type == flow.TypeCompleted
@@ -378,7 +377,7 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 	}
 	if completed {
 		// Registered before Finish: the change happened even if recording it fails.
-		t.addCompensation(ctx, rec.RunName, in, out)
+		t.addCompensation(ctx, rec, in, out)
 	}
 	if ferr := run.Finish(ctx, final, res); ferr != nil {
 		return out, errors.Join(err, ferr)
@@ -392,12 +391,16 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 	return out, err
 }
 
-func (t *Task[I, O]) addCompensation(ctx context.Context, runName string, in I, out O) {
+func (t *Task[I, O]) addCompensation(ctx context.Context, rec flow.RunRecord, in I, out O) {
 	if t.comp == nil {
 		return
 	}
-	flow.AddCompensation(ctx, t.name+".compensate", runName+".compensate", func(c context.Context) error {
-		return t.comp(c, in, out)
+	flow.AddCompensation(ctx, flow.Compensation{
+		Key:     rec.TaskKey,
+		Name:    t.name + ".compensate",
+		RunName: rec.RunName + ".compensate",
+		Tags:    rec.Tags,
+		Fn:      func(c context.Context) error { return t.comp(c, in, out) },
 	})
 }
 
@@ -426,8 +429,11 @@ func (t *Task[I, O]) cacheKeyFor(in I, inputKey string) string {
 }
 
 // fromCache completes the run from the cache if it has an unexpired
-// result under cacheKey. A store error is logged and the task runs.
-func (t *Task[I, O]) fromCache(ctx context.Context, run *flow.Run, key, cacheKey string) (O, bool, error) {
+// result under cacheKey. A store error is logged and the task runs. A hit
+// is not kept for reuse under the run's task key: it changed nothing, so
+// a retried flow run looks it up in the cache again (and never
+// compensates it).
+func (t *Task[I, O]) fromCache(ctx context.Context, run *flow.Run, cacheKey string) (O, bool, error) {
 	var out O
 	eng := run.Engine()
 	v, ok, err := eng.Results.CachedResult(ctx, cacheKey, eng.Clock.Now())
@@ -442,11 +448,7 @@ func (t *Task[I, O]) fromCache(ctx context.Context, run *flow.Run, key, cacheKey
 		flow.Logger(ctx).Warn("cached result does not decode; running the task", slog.String("error", err.Error()))
 		return out, false, nil
 	}
-	var res *flow.Result
-	if key != "" {
-		res = &flow.Result{FlowRunID: run.Record().FlowRunID, TaskKey: key, Value: v}
-	}
-	if err := run.Finish(ctx, flow.Cached("cache hit"), res); err != nil {
+	if err := run.Finish(ctx, flow.Cached("cache hit"), nil); err != nil {
 		return out, true, err
 	}
 	run.RunHooks(ctx, "OnCompletion", t.cfg.completed, run.State(), nil)
@@ -460,7 +462,7 @@ func (t *Task[I, O]) result(ctx context.Context, run *flow.Run, key, cacheKey st
 			slog.String("error", err.Error()))
 		return nil
 	}
-	res := &flow.Result{FlowRunID: run.Record().FlowRunID, TaskKey: key, CacheKey: cacheKey, Value: v}
+	res := &flow.Result{TaskKey: key, CacheKey: cacheKey, Value: v}
 	if cacheKey != "" && t.cfg.cacheTTL > 0 {
 		res.CacheExpires = run.Engine().Clock.Now().Add(t.cfg.cacheTTL)
 	}

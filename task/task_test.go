@@ -385,14 +385,25 @@ func TestTagLimits(t *testing.T) {
 	var mu sync.Mutex
 	active := map[string]int{}
 	maxPerDevice, maxSSH, total := 0, 0, 0
+	// The first runs wait until three are active at once: the ssh limit
+	// must allow exactly that many, whatever the scheduling.
+	full := make(chan struct{})
+	var fullOnce sync.Once
 	tk := task.New("cmd", func(_ context.Context, dev string) (int, error) {
 		mu.Lock()
 		active[dev]++
 		total++
 		maxPerDevice = max(maxPerDevice, active[dev])
 		maxSSH = max(maxSSH, total)
+		if total == 3 {
+			fullOnce.Do(func() { close(full) })
+		}
 		mu.Unlock()
-		runtime.Gosched()
+		select {
+		case <-full:
+		case <-time.After(10 * time.Second):
+			return 0, errors.New("three runs never ran at once")
+		}
 		mu.Lock()
 		active[dev]--
 		total--
@@ -410,7 +421,7 @@ func TestTagLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if maxPerDevice != 1 || maxSSH > 3 {
+	if maxPerDevice != 1 || maxSSH != 3 {
 		t.Fatalf("at most %d at once per device (limit 1), %d with tag ssh (limit 3)", maxPerDevice, maxSSH)
 	}
 	for _, r := range h.Runs("cmd") {
