@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/netauto-dev/netauto/runtime/store"
 )
 
 // SetTagLimit implements store.Slots.
@@ -61,20 +63,6 @@ func (db *DB) tagLimits(ctx context.Context, q interface {
 	return out, nil
 }
 
-// limitOf returns tag's limit: exact, else the longest matching pattern.
-func limitOf(limits map[string]int, tag string) int {
-	if n, ok := limits[tag]; ok {
-		return n
-	}
-	best, n := -1, 0
-	for p, l := range limits {
-		if prefix, ok := strings.CutSuffix(p, "*"); ok && strings.HasPrefix(tag, prefix) && len(prefix) > best {
-			best, n = len(prefix), l
-		}
-	}
-	return n
-}
-
 // AcquireSlots implements store.Slots.
 func (db *DB) AcquireSlots(ctx context.Context, holder string, tags []string, until time.Time) (bool, error) {
 	if holder == "" {
@@ -94,7 +82,7 @@ func (db *DB) AcquireSlots(ctx context.Context, holder string, tags []string, un
 		}
 		var limited []string
 		for _, t := range tags {
-			if limitOf(limits, t) > 0 && !slices.Contains(limited, t) {
+			if store.TagLimit(limits, t) > 0 && !slices.Contains(limited, t) {
 				limited = append(limited, t)
 			}
 		}
@@ -104,7 +92,7 @@ func (db *DB) AcquireSlots(ctx context.Context, holder string, tags []string, un
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM slots WHERE tag = $1 AND expires > $2 AND holder <> $3`, t, now, holder).Scan(&used); err != nil {
 				return fmt.Errorf("count slots of tag %q: %w", t, err)
 			}
-			if used >= limitOf(limits, t) {
+			if used >= store.TagLimit(limits, t) {
 				return nil
 			}
 		}
