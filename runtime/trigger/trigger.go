@@ -361,15 +361,18 @@ func (c *compiled) fire(ev store.Event, doc any) Fired {
 // Matcher returns the match function of [store.Events.AcceptEvent] for the
 // table and the given deployments: one RunSpec per fired trigger, its
 // parameters the deployment's defaults overridden by those mapped from the
-// event (see [schedule.MergeParameters]), Scheduled now, throttled as the
+// event (see [schedule.MergeParameters]), the deployment's tags, Scheduled
+// now, throttled as the
 // trigger says. It calls no store; pass the deployments as currently
 // stored (the API server reloads them when one is applied). A fired
 // trigger naming a deployment not among them is an
 // *[UnknownDeploymentError].
 func (t *Table) Matcher(deployments []store.Deployment) func(store.Event) ([]store.RunSpec, error) {
 	defaults := make(map[string]map[string]any, len(deployments))
+	tags := make(map[string][]string, len(deployments))
 	bad := make(map[string]error)
 	for _, d := range deployments {
+		tags[d.Name] = d.Tags
 		m, err := decodeObject(d.Parameters)
 		if err != nil {
 			bad[d.Name] = fmt.Errorf("deployment %q: default parameters: %w", d.Name, err)
@@ -394,7 +397,7 @@ func (t *Table) Matcher(deployments []store.Deployment) func(store.Event) ([]sto
 			if err != nil {
 				return nil, fmt.Errorf("trigger %q: encode parameters: %w", f.Trigger.Name, err)
 			}
-			spec := store.RunSpec{Deployment: f.Trigger.Deployment, Parameters: params}
+			spec := store.RunSpec{Deployment: f.Trigger.Deployment, Parameters: params, Tags: tags[f.Trigger.Deployment]}
 			if f.ThrottleKey != "" {
 				spec.ThrottleKey, spec.Throttle = f.ThrottleKey, f.Trigger.Throttle.Within
 			}
