@@ -318,7 +318,12 @@ func (w *Worker) renew(ctx context.Context, runID string, fenced *atomic.Bool, c
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.Lease/3)
 		st, err := w.st.RenewLease(rctx, runID, w.opts.Name, now.Add(w.opts.Lease))
 		rcancel()
+		var lost *store.LeaseLostError
 		switch {
+		case errors.As(err, &lost) && lost.Holder == w.opts.Name && finalName(lost.State):
+			// The run reported its final state (a child process, over the
+			// API): nothing to renew; let it exit by itself.
+			return
 		case errors.Is(err, store.ErrLeaseLost):
 			fenced.Store(true)
 			cancel(err)
@@ -371,4 +376,10 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 		return
 	}
 	log.Warn("run ended without a final state", slog.String("state", to.Name), slog.String("message", to.Message))
+}
+
+// finalName reports whether a state name is that of a final state.
+func finalName(name string) bool {
+	t, ok := flow.NameType(name)
+	return ok && flow.State{Type: t}.Final()
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -86,7 +87,9 @@ func (e *env) waitFinal(t testing.TB, id string) store.FlowRun {
 func (e *env) startWorker(t testing.TB, opts Options) (*Worker, func()) {
 	t.Helper()
 	opts.Pool = "default"
-	opts.Logger = slog.New(slog.DiscardHandler)
+	if os.Getenv("NETAUTO_TEST_LOG") == "" {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	if opts.Lease == 0 {
 		opts.Lease = 300 * time.Millisecond
 	}
