@@ -175,6 +175,11 @@ func (w *Worker) Run(ctx context.Context) error {
 			case <-w.draining:
 				return nil
 			}
+			select {
+			case <-w.draining: // both were ready: draining wins
+				return nil
+			default:
+			}
 			run, ok, err := w.st.ClaimRun(ctx, store.Claim{Pool: w.opts.Pool, Queues: w.opts.Queues, Worker: w.opts.Name, Lease: w.opts.Lease, Now: w.opts.Now()})
 			if err != nil && ctx.Err() == nil {
 				w.log.Error("claim a run", slog.String("error", err.Error()))

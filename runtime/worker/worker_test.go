@@ -350,3 +350,49 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestShutdownDrains(t *testing.T) {
+	e := newEnv(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	slow := flow.New("slow", func(ctx context.Context, _ struct{}) (int, error) {
+		close(started)
+		<-release
+		return 1, nil
+	})
+	e.deploy(t, store.Deployment{Name: "slow", Flow: "slow"})
+	id := e.createRun(t, "slow", "")
+	// One slot: while the run executes, the worker waits for a slot and
+	// cannot be in the middle of a claim when Shutdown begins.
+	w, err := New(e.st, Options{Pool: "default", Launcher: e.inProcess(t, slow), Concurrency: 1, Poll: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(context.Background()) }()
+	<-started
+	drained := make(chan error, 1)
+	go func() { drained <- w.Shutdown(context.Background()) }()
+	<-w.draining
+	other := e.createRun(t, "slow", "") // must not be claimed while draining
+	w.Wake()
+	select {
+	case err := <-drained:
+		t.Fatalf("Shutdown returned %v while a run was executing", err)
+	case err := <-ran:
+		t.Fatalf("Run returned %v while a run was executing", err)
+	default:
+	}
+	close(release)
+	if err := <-drained; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if err := <-ran; err != nil {
+		t.Fatalf("Run = %v, want nil after Shutdown", err)
+	}
+	if run := e.waitFinal(t, id); run.State.Name != flow.NameCompleted {
+		t.Fatalf("drained run ended %s", run.State)
+	}
+	if run, _ := e.st.GetRun(context.Background(), other); run.State.Name != flow.NameScheduled {
+		t.Fatalf("run created while draining is %s, want still Scheduled", run.State)
+	}
+}
