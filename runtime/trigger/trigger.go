@@ -362,10 +362,9 @@ func (c *compiled) fire(ev store.Event, doc any) Fired {
 // table and the given deployments: one RunSpec per fired trigger, its
 // parameters the deployment's defaults overridden by those mapped from the
 // event (see [schedule.MergeParameters]), the deployment's tags, Scheduled
-// now, throttled as the
-// trigger says. It calls no store; pass the deployments as currently
-// stored (the API server reloads them when one is applied). A fired
-// trigger naming a deployment not among them is an
+// now, throttled as the trigger says. It calls no store; pass the
+// deployments as currently stored (the API server reloads them when one
+// is applied). A fired trigger naming a deployment not among them is an
 // *[UnknownDeploymentError].
 func (t *Table) Matcher(deployments []store.Deployment) func(store.Event) ([]store.RunSpec, error) {
 	defaults := make(map[string]map[string]any, len(deployments))

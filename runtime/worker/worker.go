@@ -279,7 +279,7 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun) {
 	job := Job{
 		Run: run,
 		Started: func(id string) {
-			if err := w.st.UpdateRunInfo(context.WithoutCancel(ctx), run.ID, store.RunInfo{InfrastructureID: id}); err != nil {
+			if err := w.st.UpdateRunInfo(context.WithoutCancel(ctx), run.ID, store.RunInfo{InfrastructureID: id, SourceCommit: run.SourceCommit}); err != nil {
 				log.Warn("record infrastructure id", slog.String("error", err.Error()))
 			}
 		},
