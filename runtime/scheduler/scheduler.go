@@ -24,7 +24,8 @@ const ThroughPrefix = "netauto.scheduler.through/"
 // Options tune a [Scheduler]. Zero fields take the defaults.
 type Options struct {
 	// Window bounds how far ahead runs are created; default
-	// [schedule.DefaultWindow] (an hour, at least the next run).
+	// [schedule.DefaultWindow] (an hour, at least the next run, at most
+	// 100 runs per deployment and plan; a zero Max takes that default).
 	Window schedule.Window
 	// Interval is the time between passes in [Scheduler.Run]; default 10s.
 	Interval time.Duration
@@ -71,6 +72,9 @@ type entry struct {
 func New(st store.Store, opts Options) *Scheduler {
 	if opts.Window == (schedule.Window{}) {
 		opts.Window = schedule.DefaultWindow
+	}
+	if opts.Window.Max <= 0 {
+		opts.Window.Max = schedule.DefaultWindow.Max
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = 10 * time.Second
