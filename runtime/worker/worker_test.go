@@ -396,3 +396,41 @@ func TestShutdownDrains(t *testing.T) {
 		t.Fatalf("run created while draining is %s, want still Scheduled", run.State)
 	}
 }
+
+// TestLeaseLostWhileRunningIsFenced reaps a run whose worker is alive but
+// late (as after a long stall): at its next renewal the worker stops the
+// run and records nothing more, so the retry is not clobbered by the
+// stopped execution's Cancelled state.
+func TestLeaseLostWhileRunningIsFenced(t *testing.T) {
+	e := newEnv(t)
+	started := make(chan struct{}, 1)
+	stopped := make(chan error, 1)
+	hang := flow.New("hang", func(ctx context.Context, _ struct{}) (int, error) {
+		started <- struct{}{}
+		<-ctx.Done()
+		stopped <- context.Cause(ctx)
+		return 0, ctx.Err()
+	})
+	e.deploy(t, store.Deployment{Name: "hang", Flow: "hang", Retries: 1})
+	id := e.createRun(t, "hang", "")
+	w, _ := e.startWorker(t, Options{Launcher: e.inProcess(t, hang)})
+	<-started
+	waitFor(t, "the run to be recorded Running", func() bool {
+		run, err := e.st.GetRun(context.Background(), id)
+		return err == nil && run.State.Name == flow.NameRunning
+	})
+	if _, err := e.st.ReapExpiredLeases(context.Background(), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if cause := <-stopped; !errors.Is(cause, store.ErrLeaseLost) {
+		t.Fatalf("run stopped with cause %v, want the lost lease", cause)
+	}
+	waitFor(t, "the worker to drop the run", func() bool { return w.Running() == 0 })
+	run, err := e.st.GetRun(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.State.Name != flow.NameAwaitingRetry || run.Attempt != 2 {
+		t.Fatalf("run is %s, attempt %d; want AwaitingRetry, attempt 2, untouched by the stopped execution", run.State, run.Attempt)
+	}
+}
