@@ -139,12 +139,15 @@ func (w *Worker) Wake() {
 }
 
 // Run claims and executes runs until ctx is done or [Worker.Shutdown] has
-// drained the worker. When ctx is done, runs still executing are stopped
+// drained the worker. It fails at once when the pool does not exist. When ctx is done, runs still executing are stopped
 // and abandoned without a final state (their context's cause is
 // [ErrShutdown]): their leases lapse and the reaper retries them, as if
 // the worker had died. Run returns ctx's cause, or nil after Shutdown.
 func (w *Worker) Run(ctx context.Context) error {
 	defer close(w.stopped)
+	if _, err := w.st.GetPool(ctx, w.opts.Pool); err != nil {
+		return fmt.Errorf("worker %q: %w", w.opts.Name, err)
+	}
 	if err := w.heartbeat(ctx); err != nil {
 		return err
 	}
@@ -285,7 +288,7 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun) {
 		},
 		Fenced: func() bool { return fenced.Load() || w.abandoned.Load() },
 	}
-	log.Info("run claimed", slog.String("flow", run.Flow), slog.String("deployment", run.Deployment))
+	log.Debug("run claimed", slog.String("flow", run.Flow), slog.String("deployment", run.Deployment))
 	lerr := w.opts.Launcher.Launch(ctx, job)
 	close(stopRenew)
 	<-renewDone
@@ -360,7 +363,7 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 		return
 	}
 	if cur.State.Final() {
-		log.Info("run ended", slog.String("state", cur.State.Name))
+		log.Debug("run ended", slog.String("state", cur.State.Name))
 		return
 	}
 	var to flow.State

@@ -434,3 +434,14 @@ func TestLeaseLostWhileRunningIsFenced(t *testing.T) {
 		t.Fatalf("run is %s, attempt %d; want AwaitingRetry, attempt 2, untouched by the stopped execution", run.State, run.Attempt)
 	}
 }
+
+func TestRunUnknownPool(t *testing.T) {
+	e := newEnv(t)
+	w, err := New(e.st, Options{Pool: "nope", Launcher: &Process{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Run(context.Background()); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), `pool "nope"`) {
+		t.Fatalf("Run = %v, want pool \"nope\" not found", err)
+	}
+}
