@@ -64,6 +64,7 @@ type Worker struct {
 	draining chan struct{}
 	drainOne sync.Once
 	stopped  chan struct{}
+	started  atomic.Bool
 	running  atomic.Int64
 	// abandoned fences every run when Run stops without draining.
 	abandoned atomic.Bool
@@ -139,11 +140,15 @@ func (w *Worker) Wake() {
 }
 
 // Run claims and executes runs until ctx is done or [Worker.Shutdown] has
-// drained the worker. It fails at once when the pool does not exist. When ctx is done, runs still executing are stopped
+// drained the worker. It fails at once when the pool does not exist. Call
+// it once per Worker. When ctx is done, runs still executing are stopped
 // and abandoned without a final state (their context's cause is
 // [ErrShutdown]): their leases lapse and the reaper retries them, as if
 // the worker had died. Run returns ctx's cause, or nil after Shutdown.
 func (w *Worker) Run(ctx context.Context) error {
+	if !w.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("worker %q: Run called twice", w.opts.Name)
+	}
 	defer close(w.stopped)
 	if _, err := w.st.GetPool(ctx, w.opts.Pool); err != nil {
 		return fmt.Errorf("worker %q: %w", w.opts.Name, err)
