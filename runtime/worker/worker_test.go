@@ -445,3 +445,59 @@ func TestRunUnknownPool(t *testing.T) {
 		t.Fatalf("Run = %v, want pool \"nope\" not found", err)
 	}
 }
+
+// downStore fails lease renewals once down is set, as an unreachable
+// database would.
+type downStore struct {
+	store.Store
+	down atomic.Bool
+}
+
+func (s *downStore) RenewLease(ctx context.Context, runID, worker string, until time.Time) (flow.State, error) {
+	if s.down.Load() {
+		return flow.State{}, errors.New("database unreachable")
+	}
+	return s.Store.RenewLease(ctx, runID, worker, until)
+}
+
+// TestLeaseExpiresWithoutRenewal stops and fences a run whose lease could
+// not be renewed before it expired: the reaper may already have given it
+// to another worker.
+func TestLeaseExpiresWithoutRenewal(t *testing.T) {
+	e := newEnv(t)
+	ds := &downStore{Store: e.st}
+	started := make(chan struct{}, 1)
+	stopped := make(chan error, 1)
+	hang := flow.New("hang", func(ctx context.Context, _ struct{}) (int, error) {
+		started <- struct{}{}
+		<-ctx.Done()
+		stopped <- context.Cause(ctx)
+		return 0, ctx.Err()
+	})
+	e.deploy(t, store.Deployment{Name: "hang", Flow: "hang"})
+	id := e.createRun(t, "hang", "")
+	w, err := New(ds, Options{Pool: "default", Launcher: e.inProcess(t, hang), Lease: 300 * time.Millisecond, Poll: 10 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-ran
+	}()
+	<-started
+	waitFor(t, "the run to be recorded Running", func() bool {
+		run, err := e.st.GetRun(context.Background(), id)
+		return err == nil && run.State.Name == flow.NameRunning
+	})
+	ds.down.Store(true)
+	if cause := <-stopped; cause == nil || !strings.Contains(cause.Error(), "expired without renewal") {
+		t.Fatalf("run stopped with cause %v, want the expired lease", cause)
+	}
+	waitFor(t, "the worker to drop the run", func() bool { return w.Running() == 0 })
+	if run, _ := e.st.GetRun(context.Background(), id); run.State.Name != flow.NameRunning {
+		t.Fatalf("run is %s; the fenced execution must leave it to the reaper", run.State)
+	}
+}
