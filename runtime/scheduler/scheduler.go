@@ -1,0 +1,505 @@
+package scheduler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/schedule"
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+// ThroughPrefix prefixes the store variables holding each deployment's
+// planning state: "netauto.scheduler.through/" + deployment name, a JSON
+// object of schedule key ([schedule.Spec.Key]) → planned-through instant.
+const ThroughPrefix = "netauto.scheduler.through/"
+
+// Options tune a [Scheduler]. Zero fields take the defaults.
+type Options struct {
+	// Window bounds how far ahead runs are created; default
+	// [schedule.DefaultWindow] (an hour, at least the next run, at most
+	// 100 runs per deployment and plan; a zero Max takes that default).
+	Window schedule.Window
+	// Interval is the time between passes in [Scheduler.Run]; default 10s.
+	Interval time.Duration
+	// ReapInterval is the time between lease reaps in [Scheduler.Run];
+	// default 5s.
+	ReapInterval time.Duration
+	// LateGrace is how late a run may be and still run whatever the
+	// deployment's late policy (the store has no per-deployment grace).
+	// Default 0.
+	LateGrace time.Duration
+	// Now is the clock of [Scheduler.Run]; default time.Now.
+	Now func() time.Time
+	// Logger receives what the loop does and every error it survives;
+	// default slog.Default().
+	Logger *slog.Logger
+}
+
+// Scheduler creates the runs of deployments' schedules ahead of time and
+// reaps the runs of workers that lost their lease. Several schedulers may
+// share one store (server replicas): runs are unique per deployment and
+// scheduled time in the store, so none is duplicated.
+type Scheduler struct {
+	st   store.Store
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex // serializes passes
+	entries map[string]*entry
+}
+
+// entry is what the scheduler keeps per deployment between passes.
+type entry struct {
+	id, version string // the deployment version the timetable was compiled from
+	tt          *schedule.Timetable
+	keys        []string // schedule key per timetable index
+	compileErr  error
+	defaults    map[string]any
+	late        schedule.LatePolicy
+	through     map[string]time.Time // by schedule key, as stored
+	loaded      bool                 // through was read from the store
+}
+
+// New returns a scheduler on st.
+func New(st store.Store, opts Options) *Scheduler {
+	if opts.Window == (schedule.Window{}) {
+		opts.Window = schedule.DefaultWindow
+	}
+	if opts.Window.Max <= 0 {
+		opts.Window.Max = schedule.DefaultWindow.Max
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 10 * time.Second
+	}
+	if opts.ReapInterval <= 0 {
+		opts.ReapInterval = 5 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Scheduler{st: st, opts: opts, log: opts.Logger, entries: make(map[string]*entry)}
+}
+
+// PassResult reports what one [Scheduler.Pass] did.
+type PassResult struct {
+	// Deployments is how many scheduled, unpaused deployments were
+	// planned.
+	Deployments int
+	// Created and Late count the runs created (Late ones included in
+	// Created); Skipped counts late occurrences the late policy skipped,
+	// each recorded as a Cancelled run.
+	Created, Late, Skipped int
+	// Errors are the deployments that could not be planned (bad
+	// schedules, store errors), each naming its deployment. The pass goes
+	// on with the others.
+	Errors []error
+}
+
+// Run makes a pass every Interval and reaps expired leases every
+// ReapInterval until ctx is done, logging what it does; it returns
+// ctx's cause. Errors of single passes are logged, not returned: a store
+// that is down for a while delays runs but does not stop the scheduler.
+func (s *Scheduler) Run(ctx context.Context) error {
+	pass := time.NewTicker(s.opts.Interval)
+	defer pass.Stop()
+	reap := time.NewTicker(s.opts.ReapInterval)
+	defer reap.Stop()
+	s.logPass(s.Pass(ctx, s.opts.Now()))
+	for {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-pass.C:
+			s.logPass(s.Pass(ctx, s.opts.Now()))
+		case <-reap.C:
+			reaped, err := s.Reap(ctx, s.opts.Now())
+			if err != nil {
+				s.log.Error("reap expired leases", slog.String("error", err.Error()))
+			}
+			for _, r := range reaped {
+				s.log.Warn("run lost its worker", slog.String("run_id", r.RunID), slog.String("worker", r.Worker),
+					slog.String("state", r.State.Name), slog.Int("attempt", r.Attempt))
+			}
+		}
+	}
+}
+
+func (s *Scheduler) logPass(r PassResult, err error) {
+	if err != nil {
+		s.log.Error("scheduler pass", slog.String("error", err.Error()))
+		return
+	}
+	for _, e := range r.Errors {
+		s.log.Error("schedule deployment", slog.String("error", e.Error()))
+	}
+	if r.Created > 0 || r.Skipped > 0 {
+		s.log.Info("scheduled runs", slog.Int("created", r.Created), slog.Int("late", r.Late), slog.Int("skipped", r.Skipped))
+	}
+}
+
+// Reap marks the runs whose lease expired before now Crashed (retried if
+// they have retries left), as [store.Runs.ReapExpiredLeases] does.
+func (s *Scheduler) Reap(ctx context.Context, now time.Time) ([]store.Reaped, error) {
+	return s.st.ReapExpiredLeases(ctx, now)
+}
+
+// Pass plans every scheduled, unpaused deployment at now and creates its
+// due and upcoming runs. It is idempotent: a second pass at the same now
+// creates nothing. err is a failure to list deployments; failures of
+// single deployments are in the result.
+func (s *Scheduler) Pass(ctx context.Context, now time.Time) (PassResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var res PassResult
+	deps, err := s.st.ListDeployments(ctx)
+	if err != nil {
+		return res, fmt.Errorf("scheduler pass: %w", err)
+	}
+	seen := make(map[string]bool, len(deps))
+	var work []*entry
+	var todo []store.Deployment
+	for _, d := range deps {
+		if d.Paused || len(d.Schedules) == 0 {
+			continue
+		}
+		seen[d.Name] = true
+		e := s.entry(d)
+		if e.compileErr != nil {
+			res.Errors = append(res.Errors, e.compileErr)
+			continue
+		}
+		work = append(work, e)
+		todo = append(todo, d)
+	}
+	for name := range s.entries {
+		if !seen[name] {
+			delete(s.entries, name) // deleted or paused: reload its state when it comes back
+		}
+	}
+	if err := s.loadThrough(ctx, todo, work); err != nil {
+		return res, err
+	}
+	var ps []*planned
+	for i, e := range work {
+		res.Deployments++
+		p, err := s.plan(todo[i], e, now)
+		if err != nil {
+			res.Errors = append(res.Errors, fmt.Errorf("deployment %q: %w", todo[i].Name, err))
+			continue
+		}
+		if p.changed || len(p.run) > 0 || len(p.skipped) > 0 {
+			ps = append(ps, p)
+		}
+	}
+	created, failed := s.createAll(ctx, ps)
+	for _, p := range ps {
+		err := failed[p]
+		if err == nil {
+			err = s.finish(ctx, p, created, now, &res)
+		}
+		if err != nil {
+			res.Errors = append(res.Errors, fmt.Errorf("deployment %q: %w", p.d.Name, err))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return res, context.Cause(ctx)
+	}
+	return res, nil
+}
+
+// entry returns the cached entry of d, recompiling when d changed.
+func (s *Scheduler) entry(d store.Deployment) *entry {
+	version := d.Updated.UTC().Format(time.RFC3339Nano)
+	e := s.entries[d.Name]
+	if e != nil && e.id == d.ID && e.version == version {
+		return e
+	}
+	through := map[string]time.Time{}
+	loaded := false
+	if e != nil && e.id == d.ID {
+		through, loaded = e.through, e.loaded
+	}
+	e = &entry{id: d.ID, version: version, through: through, loaded: loaded}
+	s.entries[d.Name] = e
+	e.compileErr = compileDeployment(d, e)
+	if e.compileErr != nil {
+		e.compileErr = fmt.Errorf("deployment %q: %w", d.Name, e.compileErr)
+	}
+	return e
+}
+
+// compileDeployment fills e's timetable, defaults and late policy from d.
+func compileDeployment(d store.Deployment, e *entry) error {
+	scheds := make([]schedule.Schedule, len(d.Schedules))
+	for i, sc := range d.Schedules {
+		params, err := decodeObject(sc.Parameters)
+		if err != nil {
+			return fmt.Errorf("schedules[%d].parameters: %w", i, err)
+		}
+		scheds[i] = schedule.Schedule{Cron: sc.Cron, Every: sc.Interval, Anchor: sc.Anchor, Timezone: sc.Timezone, Parameters: params}
+	}
+	tt, err := schedule.Compile(scheds)
+	if err != nil {
+		return err
+	}
+	defaults, err := decodeObject(d.Parameters)
+	if err != nil {
+		return fmt.Errorf("parameters: %w", err)
+	}
+	e.tt, e.defaults = tt, defaults
+	e.keys = make([]string, tt.Len())
+	for i := range e.keys {
+		e.keys[i] = tt.Spec(i).Key()
+	}
+	switch d.LatePolicy {
+	case store.LateRunLatest:
+		e.late.Mode = schedule.LateRunLatest
+	case store.LateSkip:
+		e.late.Mode = schedule.LateSkip
+	default:
+		e.late.Mode = schedule.LateRunAll
+	}
+	return nil
+}
+
+// loadThrough reads the stored planning state of the entries that have not
+// read it yet, with one query.
+func (s *Scheduler) loadThrough(ctx context.Context, deps []store.Deployment, entries []*entry) error {
+	need := false
+	for _, e := range entries {
+		need = need || !e.loaded
+	}
+	if !need {
+		return nil
+	}
+	vars, err := s.st.ListVariables(ctx)
+	if err != nil {
+		return fmt.Errorf("scheduler pass: read planning state: %w", err)
+	}
+	for i, e := range entries {
+		if e.loaded {
+			continue
+		}
+		if raw, ok := vars[ThroughPrefix+deps[i].Name]; ok {
+			m, err := decodeThrough(raw)
+			if err != nil {
+				return fmt.Errorf("scheduler pass: planning state of deployment %q: %w", deps[i].Name, err)
+			}
+			e.through = m
+		}
+		e.loaded = true
+	}
+	return nil
+}
+
+func decodeThrough(raw json.RawMessage) (map[string]time.Time, error) {
+	m := map[string]time.Time{}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// planned is one deployment's part of a pass.
+type planned struct {
+	d       store.Deployment
+	e       *entry
+	run     []schedule.Occurrence // runs to create
+	specs   []store.RunSpec       // index-aligned with run
+	skipped []schedule.Occurrence
+	through []time.Time // the new planning state, index-aligned with e.keys
+	changed bool
+}
+
+// plan computes d's runs due up to the window's end, without writing.
+func (s *Scheduler) plan(d store.Deployment, e *entry, now time.Time) (*planned, error) {
+	p := &planned{d: d, e: e, through: make([]time.Time, len(e.keys))}
+	for i, k := range e.keys {
+		p.through[i] = e.through[k]
+	}
+	late := e.late
+	late.Grace = s.opts.LateGrace
+	for {
+		plan, err := e.tt.Plan(schedule.PlanInput{Now: now, Through: p.through, Defaults: e.defaults, Window: s.opts.Window})
+		if err != nil {
+			return nil, err
+		}
+		run, skipped := late.Apply(plan.Occurrences, now)
+		p.run = append(p.run, run...)
+		p.skipped = append(p.skipped, skipped...)
+		for i := range p.through {
+			if !plan.Through[i].Equal(p.through[i]) {
+				p.changed = true
+			}
+		}
+		p.through = plan.Through
+		if !plan.More {
+			break
+		}
+	}
+	p.specs = make([]store.RunSpec, len(p.run))
+	for i, o := range p.run {
+		params, err := json.Marshal(o.Parameters)
+		if err != nil {
+			return nil, fmt.Errorf("encode parameters of the run at %s: %w", o.Time.Format(time.RFC3339), err)
+		}
+		p.specs[i] = store.RunSpec{ID: flow.NewID(), Deployment: d.Name, Parameters: params, Tags: d.Tags, State: flow.Scheduled(o.Time)}
+	}
+	return p, nil
+}
+
+// createBatch is how many runs one transaction creates.
+const createBatch = 500
+
+// createAll creates the runs of ps in batches of whole deployments and
+// returns the IDs created. A deployment whose batch failed gets its error
+// in failed and is left out of the rest of the pass.
+func (s *Scheduler) createAll(ctx context.Context, ps []*planned) (created map[string]bool, failed map[*planned]error) {
+	created, failed = map[string]bool{}, map[*planned]error{}
+	for len(ps) > 0 {
+		n, specs := 0, []store.RunSpec(nil)
+		for n < len(ps) && (len(specs) == 0 || len(specs)+len(ps[n].specs) <= createBatch) {
+			specs = append(specs, ps[n].specs...)
+			n++
+		}
+		if len(specs) > 0 {
+			ids, err := s.st.CreateScheduledRuns(ctx, specs)
+			for _, id := range ids {
+				created[id] = true
+			}
+			if err != nil {
+				for _, p := range ps[:n] {
+					failed[p] = fmt.Errorf("create scheduled runs: %w", err)
+				}
+			}
+		}
+		ps = ps[n:]
+	}
+	return created, failed
+}
+
+// finish marks p's new late runs Late, records its skipped occurrences and
+// stores its planning state.
+func (s *Scheduler) finish(ctx context.Context, p *planned, created map[string]bool, now time.Time, res *PassResult) error {
+	for i, o := range p.run {
+		if !created[p.specs[i].ID] {
+			continue
+		}
+		res.Created++
+		if !o.Late {
+			continue
+		}
+		st := flow.Late(o.Time)
+		st.Message = fmt.Sprintf("due %s, planned %s late", o.Time.Format(time.RFC3339), now.Sub(o.Time).Round(time.Second))
+		_, err := s.st.SetRunState(ctx, p.specs[i].ID, st, nil)
+		var te *flow.TransitionError
+		switch {
+		case errors.As(err, &te):
+			// A worker claimed it already: it is no longer waiting.
+		case err != nil:
+			return fmt.Errorf("mark run %s late: %w", p.specs[i].ID, err)
+		default:
+			res.Late++
+		}
+	}
+	if err := s.skip(ctx, p.d, p.skipped, now, res); err != nil {
+		return err
+	}
+	if p.changed {
+		return s.saveThrough(ctx, p.d.Name, p.e, p.through)
+	}
+	return nil
+}
+
+// skip records each occurrence the late policy skips as a run that never
+// ran: created Pending without a worker (which no worker claims) and
+// Cancelled at once with the reason. The idempotency key makes the record
+// unique per deployment and time across passes and replicas.
+func (s *Scheduler) skip(ctx context.Context, d store.Deployment, occs []schedule.Occurrence, now time.Time, res *PassResult) error {
+	for _, o := range occs {
+		st := flow.Pending()
+		st.ScheduledAt = o.Time
+		run, _, err := s.st.CreateRun(ctx, store.RunSpec{
+			Deployment:     d.Name,
+			Parameters:     mustJSON(o.Parameters),
+			Tags:           d.Tags,
+			State:          st,
+			IdempotencyKey: "netauto.scheduler.skipped/" + o.Time.UTC().Format(time.RFC3339Nano),
+		})
+		if err != nil {
+			return fmt.Errorf("record skipped run at %s: %w", o.Time.Format(time.RFC3339), err)
+		}
+		if run.State.Final() {
+			continue // recorded by an earlier pass or another replica
+		}
+		reason := fmt.Sprintf("skipped by late policy %q: due %s, %s late", d.LatePolicy, o.Time.Format(time.RFC3339), now.Sub(o.Time).Round(time.Second))
+		if _, err := s.st.CancelRun(ctx, run.ID, reason); err != nil {
+			return fmt.Errorf("record skipped run at %s: %w", o.Time.Format(time.RFC3339), err)
+		}
+		res.Skipped++
+	}
+	return nil
+}
+
+// saveThrough stores the planning state, never moving a schedule's stored
+// instant back (another replica may have planned further meanwhile).
+func (s *Scheduler) saveThrough(ctx context.Context, name string, e *entry, through []time.Time) error {
+	m := map[string]time.Time{}
+	raw, err := s.st.GetVariable(ctx, ThroughPrefix+name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("read planning state: %w", err)
+	default:
+		if m, err = decodeThrough(raw); err != nil {
+			return fmt.Errorf("read planning state: %w", err)
+		}
+	}
+	keep := make(map[string]bool, len(e.keys))
+	for i, k := range e.keys {
+		keep[k] = true
+		if through[i].IsZero() || through[i].After(m[k]) {
+			m[k] = through[i]
+		}
+	}
+	maps.DeleteFunc(m, func(k string, _ time.Time) bool { return !keep[k] || m[k].IsZero() })
+	if err := s.st.SetVariable(ctx, ThroughPrefix+name, mustJSON(m)); err != nil {
+		return fmt.Errorf("store planning state: %w", err)
+	}
+	e.through = m
+	return nil
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("scheduler: encode %T: %v", v, err)) // decoded JSON and times always encode
+	}
+	return b
+}
+
+// decodeObject decodes a JSON object of parameters, keeping numbers exact.
+func decodeObject(raw json.RawMessage) (map[string]any, error) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || string(t) == "null" {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(t))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	return m, nil
+}

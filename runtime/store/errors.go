@@ -1,0 +1,76 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotFound matches every *[NotFoundError] with errors.Is.
+var ErrNotFound = errors.New("not found")
+
+// NotFoundError says what does not exist.
+type NotFoundError struct {
+	Kind string // "run", "deployment", "pool", ...
+	Name string
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.Kind, e.Name) }
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// InvalidError is bad input, naming the field.
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Reason) }
+
+// ErrLeaseLost matches every *[LeaseLostError] with errors.Is.
+var ErrLeaseLost = errors.New("lease lost")
+
+// LeaseLostError is returned to a worker renewing the lease of a run it
+// no longer holds: the run was reaped, finished or claimed by another.
+type LeaseLostError struct {
+	RunID  string
+	Worker string
+	// Holder is the worker holding the run now, if any.
+	Holder string
+	State  string
+}
+
+func (e *LeaseLostError) Error() string {
+	return fmt.Sprintf("run %s: worker %q lost its lease (run is %s, held by %q)", e.RunID, e.Worker, e.State, e.Holder)
+}
+
+// Is makes errors.Is(err, ErrLeaseLost) true.
+func (e *LeaseLostError) Is(target error) bool { return target == ErrLeaseLost }
+
+// ErrKeyRequired matches every *[KeyRequiredError] with errors.Is.
+var ErrKeyRequired = errors.New("secret key required")
+
+// KeyRequiredError is returned when a store holding encrypted values is
+// opened without a key, or a secret is written to a store without one.
+type KeyRequiredError struct {
+	// Encrypted is how many encrypted values the store holds.
+	Encrypted int
+}
+
+func (e *KeyRequiredError) Error() string {
+	return fmt.Sprintf("the store holds %d encrypted values and no secret key was given (set %s or %s)", e.Encrypted, EnvSecretKey, EnvSecretKeyFile)
+}
+
+// Is makes errors.Is(err, ErrKeyRequired) true.
+func (e *KeyRequiredError) Is(target error) bool { return target == ErrKeyRequired }
+
+// DecryptError is a stored secret that the key cannot decrypt: a wrong
+// key, or tampered data. It never carries the value.
+type DecryptError struct {
+	// What names the value: "secret \"x\"" or "block \"y\" field \"z\"".
+	What string
+}
+
+func (e *DecryptError) Error() string {
+	return fmt.Sprintf("decrypt %s: wrong secret key or corrupted value", e.What)
+}

@@ -1,0 +1,230 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+// claimBatch is how many due runs one claim looks at, so that runs of
+// deployments at their limit do not hide the others.
+const claimBatch = 32
+
+// activeTypes are the state types of runs that count against a
+// deployment's concurrency limit.
+const activeTypes = `('PENDING', 'RUNNING', 'PAUSED', 'CANCELLING')`
+
+// ClaimRun implements store.Runs.
+func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool, error) {
+	switch {
+	case c.Pool == "":
+		return store.FlowRun{}, false, invalid("pool", "empty")
+	case c.Worker == "":
+		return store.FlowRun{}, false, invalid("worker", "empty")
+	case c.Lease <= 0:
+		return store.FlowRun{}, false, invalid("lease", "must be positive")
+	}
+	if c.Now.IsZero() {
+		c.Now = db.now()
+	}
+	var (
+		run store.FlowRun
+		ok  bool
+	)
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		run, ok = store.FlowRun{}, false
+		var paused int
+		err := tx.QueryRowContext(ctx, `SELECT paused FROM pools WHERE name = $1`, c.Pool).Scan(&paused)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("pool", c.Pool)
+		}
+		if err != nil {
+			return fmt.Errorf("read pool %q: %w", c.Pool, err)
+		}
+		if paused != 0 {
+			return nil
+		}
+		w := where{}
+		w.add("r.pool = ?", c.Pool)
+		w.add("r.state_type = 'SCHEDULED'")
+		w.add("r.scheduled_at <= ?", micros(c.Now))
+		w.add("COALESCE(q.paused, 0) = 0")
+		w.add("COALESCE(d.paused, 0) = 0")
+		if len(c.Queues) > 0 {
+			ph := make([]string, len(c.Queues))
+			args := make([]any, len(c.Queues))
+			for i, q := range c.Queues {
+				ph[i], args[i] = "?", q
+			}
+			w.add("r.queue IN ("+strings.Join(ph, ", ")+")", args...)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT r.id FROM flow_runs r
+			LEFT JOIN queues q ON q.pool = r.pool AND q.name = r.queue
+			LEFT JOIN deployments d ON d.name = r.deployment`+w.String()+`
+			ORDER BY COALESCE(q.priority, 0), r.scheduled_at, r.id LIMIT `+strconv.Itoa(claimBatch)+db.d.SkipLocked, w.args...)
+		if err != nil {
+			return fmt.Errorf("find due runs: %w", err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("find due runs: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("find due runs: %w", err)
+		}
+		for _, id := range ids {
+			cur, err := db.getRun(ctx, tx, id, "")
+			if err != nil {
+				return err
+			}
+			if cur.Deployment != "" {
+				full, err := db.atLimit(ctx, tx, cur.Deployment)
+				if err != nil {
+					return err
+				}
+				if full == store.CollisionEnqueue {
+					continue
+				}
+				if full == store.CollisionCancelNew {
+					if _, err := db.moveRun(ctx, tx, cur, flow.Cancelled("deployment "+strconv.Quote(cur.Deployment)+" is at its concurrency limit"), nil); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+			if _, err := db.moveRun(ctx, tx, cur, flow.Pending(), nil); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET worker = $2, lease_expires = $3 WHERE id = $1`,
+				id, c.Worker, micros(c.Now.Add(c.Lease))); err != nil {
+				return fmt.Errorf("lease run %s: %w", id, err)
+			}
+			run, err = db.getRun(ctx, tx, id, "")
+			ok = err == nil
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: %w", c.Pool, c.Worker, err)
+	}
+	return run, ok, nil
+}
+
+// atLimit returns the deployment's collision strategy when it is at its
+// concurrency limit, "" when a run may start. It locks the deployment so
+// that concurrent claims count one after the other.
+func (db *DB) atLimit(ctx context.Context, tx *sql.Tx, name string) (store.Collision, error) {
+	d, err := db.deploymentLocked(ctx, tx, name, db.d.LockRows)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil // deleted deployment: its runs still run
+	}
+	if err != nil {
+		return "", err
+	}
+	if d.ConcurrencyLimit <= 0 {
+		return "", nil
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE deployment = $1 AND state_type IN `+activeTypes, name).Scan(&n); err != nil {
+		return "", fmt.Errorf("count active runs of deployment %q: %w", name, err)
+	}
+	if n < d.ConcurrencyLimit {
+		return "", nil
+	}
+	if d.Collision == store.CollisionCancelNew {
+		return store.CollisionCancelNew, nil
+	}
+	return store.CollisionEnqueue, nil
+}
+
+// RenewLease implements store.Runs.
+func (db *DB) RenewLease(ctx context.Context, runID, worker string, until time.Time) (flow.State, error) {
+	var st flow.State
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		cur, err := db.getRun(ctx, tx, runID, db.d.LockRows)
+		if err != nil {
+			return err
+		}
+		st = cur.State
+		if cur.Worker != worker || cur.LeaseExpires.IsZero() || cur.State.Final() {
+			return &store.LeaseLostError{RunID: runID, Worker: worker, Holder: cur.Worker, State: cur.State.Name}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET lease_expires = $2 WHERE id = $1`, runID, micros(until)); err != nil {
+			return fmt.Errorf("renew lease of run %s: %w", runID, err)
+		}
+		return nil
+	})
+	return st, err
+}
+
+// ReapExpiredLeases implements store.Runs.
+func (db *DB) ReapExpiredLeases(ctx context.Context, now time.Time) ([]store.Reaped, error) {
+	var out []store.Reaped
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT r.id FROM flow_runs r WHERE r.lease_expires > 0 AND r.lease_expires < $1 ORDER BY r.lease_expires LIMIT 1000`+db.d.SkipLocked, micros(now))
+		if err != nil {
+			return fmt.Errorf("find expired leases: %w", err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("find expired leases: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("find expired leases: %w", err)
+		}
+		for _, id := range ids {
+			cur, err := db.getRun(ctx, tx, id, "")
+			if err != nil {
+				return err
+			}
+			msg := fmt.Sprintf("worker %q lost its lease", cur.Worker)
+			to := flow.Crashed(msg, "")
+			if cur.State.Type == flow.TypeCancelling {
+				to = flow.Cancelled(msg)
+			}
+			to.Timestamp = now
+			run, err := db.moveRun(ctx, tx, cur, to, nil)
+			if err != nil {
+				return err
+			}
+			if to.Type == flow.TypeCrashed && cur.Attempt <= cur.Retries {
+				retry := flow.AwaitingRetry(now.Add(cur.RetryDelay), msg)
+				retry.Timestamp = now
+				if run, err = db.moveRun(ctx, tx, run, retry, nil); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET attempt = attempt + 1, worker = '', lease_expires = 0 WHERE id = $1`, id); err != nil {
+					return fmt.Errorf("reschedule run %s: %w", id, err)
+				}
+				run.Attempt++
+			}
+			out = append(out, store.Reaped{RunID: id, Worker: cur.Worker, State: run.State, Attempt: run.Attempt})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reap expired leases: %w", err)
+	}
+	return out, nil
+}

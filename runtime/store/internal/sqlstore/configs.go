@@ -1,0 +1,244 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+// keyFor returns the store's key, or a *store.KeyRequiredError.
+func (db *DB) keyFor() (*store.Key, error) {
+	if db.key == nil {
+		return nil, &store.KeyRequiredError{}
+	}
+	return db.key, nil
+}
+
+// SaveBlock implements store.Configs.
+func (db *DB) SaveBlock(ctx context.Context, b store.Block) error {
+	if strings.TrimSpace(b.Name) == "" {
+		return invalid("name", "empty")
+	}
+	if err := jsonObject("data", b.Data); err != nil {
+		return fmt.Errorf("block %q: %w", b.Name, err)
+	}
+	data, _ := jsonText("data", b.Data)
+	fields := slices.Sorted(maps.Keys(b.Secrets))
+	var sealed []byte
+	if len(b.Secrets) > 0 {
+		key, err := db.keyFor()
+		if err != nil {
+			return fmt.Errorf("block %q: %w", b.Name, err)
+		}
+		plain := make(map[string]string, len(b.Secrets))
+		for k, v := range b.Secrets {
+			plain[k] = v.Reveal()
+		}
+		sealed = key.Seal([]byte(mustJSON(plain)), blockWhere(b.Name))
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO blocks (name, type, data, secret_fields, secrets, updated) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (name) DO UPDATE SET type = excluded.type, data = excluded.data, secret_fields = excluded.secret_fields,
+				secrets = excluded.secrets, updated = excluded.updated`,
+			b.Name, b.Type, data, mustJSON(fields), sealed, micros(db.now()))
+		if err != nil {
+			return fmt.Errorf("save block %q: %w", b.Name, err)
+		}
+		return nil
+	})
+}
+
+func blockWhere(name string) string { return "block " + fmt.Sprintf("%q", name) }
+
+// GetBlock implements store.Configs.
+func (db *DB) GetBlock(ctx context.Context, name string) (store.Block, error) {
+	var (
+		b            store.Block
+		data, fields string
+		sealed       []byte
+		updated      int64
+	)
+	err := db.r.QueryRowContext(ctx, `SELECT name, type, data, secret_fields, secrets, updated FROM blocks WHERE name = $1`, name).
+		Scan(&b.Name, &b.Type, &data, &fields, &sealed, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, notFound("block", name)
+	}
+	if err != nil {
+		return b, fmt.Errorf("read block %q: %w", name, err)
+	}
+	b.Data, b.Updated = json.RawMessage(data), fromMicros(updated)
+	if err := json.Unmarshal([]byte(fields), &b.SecretFields); err != nil {
+		return b, fmt.Errorf("block %q: decode secret fields: %w", name, err)
+	}
+	if sealed == nil {
+		return b, nil
+	}
+	key, err := db.keyFor()
+	if err != nil {
+		return b, fmt.Errorf("block %q: %w", name, err)
+	}
+	plain, err := key.Open(sealed, blockWhere(name))
+	if err != nil {
+		return b, err
+	}
+	var m map[string]string
+	if err := json.Unmarshal(plain, &m); err != nil {
+		return b, fmt.Errorf("block %q: decode decrypted secrets: malformed", name)
+	}
+	b.Secrets = make(map[string]store.Secret, len(m))
+	for k, v := range m {
+		b.Secrets[k] = store.NewSecret(v)
+	}
+	return b, nil
+}
+
+// ListBlocks implements store.Configs.
+func (db *DB) ListBlocks(ctx context.Context) ([]store.Block, error) {
+	return queryAll(ctx, db.r, "list blocks", func(s scanner) (store.Block, error) {
+		var (
+			b            store.Block
+			data, fields string
+			updated      int64
+		)
+		if err := s.Scan(&b.Name, &b.Type, &data, &fields, &updated); err != nil {
+			return b, err
+		}
+		b.Data, b.Updated = json.RawMessage(data), fromMicros(updated)
+		return b, json.Unmarshal([]byte(fields), &b.SecretFields)
+	}, `SELECT name, type, data, secret_fields, updated FROM blocks ORDER BY name`)
+}
+
+// DeleteBlock implements store.Configs.
+func (db *DB) DeleteBlock(ctx context.Context, name string) error {
+	return db.execOne(ctx, "block", name, `DELETE FROM blocks WHERE name = $1`, name)
+}
+
+func secretWhere(name string) string { return "secret " + fmt.Sprintf("%q", name) }
+
+// PutSecret implements store.Configs.
+func (db *DB) PutSecret(ctx context.Context, name string, value store.Secret) error {
+	if strings.TrimSpace(name) == "" {
+		return invalid("name", "empty")
+	}
+	key, err := db.keyFor()
+	if err != nil {
+		return fmt.Errorf("secret %q: %w", name, err)
+	}
+	sealed := key.Seal([]byte(value.Reveal()), secretWhere(name))
+	now := micros(db.now())
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO secrets (name, value, created, updated) VALUES ($1, $2, $3, $3)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated = excluded.updated`, name, sealed, now)
+		if err != nil {
+			return fmt.Errorf("store secret %q: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// GetSecret implements store.Configs.
+func (db *DB) GetSecret(ctx context.Context, name string) (store.Secret, error) {
+	var sealed []byte
+	err := db.r.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Secret{}, notFound("secret", name)
+	}
+	if err != nil {
+		return store.Secret{}, fmt.Errorf("read secret %q: %w", name, err)
+	}
+	key, err := db.keyFor()
+	if err != nil {
+		return store.Secret{}, fmt.Errorf("secret %q: %w", name, err)
+	}
+	plain, err := key.Open(sealed, secretWhere(name))
+	if err != nil {
+		return store.Secret{}, err
+	}
+	return store.NewSecret(string(plain)), nil
+}
+
+// ListSecrets implements store.Configs.
+func (db *DB) ListSecrets(ctx context.Context) ([]store.SecretInfo, error) {
+	return queryAll(ctx, db.r, "list secrets", func(s scanner) (store.SecretInfo, error) {
+		var (
+			i          store.SecretInfo
+			created, u int64
+		)
+		err := s.Scan(&i.Name, &created, &u)
+		i.Created, i.Updated = fromMicros(created), fromMicros(u)
+		return i, err
+	}, `SELECT name, created, updated FROM secrets ORDER BY name`)
+}
+
+// DeleteSecret implements store.Configs.
+func (db *DB) DeleteSecret(ctx context.Context, name string) error {
+	return db.execOne(ctx, "secret", name, `DELETE FROM secrets WHERE name = $1`, name)
+}
+
+// SetVariable implements store.Configs.
+func (db *DB) SetVariable(ctx context.Context, name string, value json.RawMessage) error {
+	if strings.TrimSpace(name) == "" {
+		return invalid("name", "empty")
+	}
+	if len(value) == 0 || !json.Valid(value) {
+		return invalid("value", "not valid JSON")
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO variables (name, value, updated) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated = excluded.updated`, name, string(value), micros(db.now()))
+		if err != nil {
+			return fmt.Errorf("set variable %q: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// GetVariable implements store.Configs.
+func (db *DB) GetVariable(ctx context.Context, name string) (json.RawMessage, error) {
+	var v string
+	err := db.r.QueryRowContext(ctx, `SELECT value FROM variables WHERE name = $1`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("variable", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read variable %q: %w", name, err)
+	}
+	return json.RawMessage(v), nil
+}
+
+// ListVariables implements store.Configs.
+func (db *DB) ListVariables(ctx context.Context) (map[string]json.RawMessage, error) {
+	type kv struct {
+		k string
+		v json.RawMessage
+	}
+	all, err := queryAll(ctx, db.r, "list variables", func(s scanner) (kv, error) {
+		var (
+			p kv
+			v string
+		)
+		err := s.Scan(&p.k, &v)
+		p.v = json.RawMessage(v)
+		return p, err
+	}, `SELECT name, value FROM variables`)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(all))
+	for _, p := range all {
+		out[p.k] = p.v
+	}
+	return out, nil
+}
+
+// DeleteVariable implements store.Configs.
+func (db *DB) DeleteVariable(ctx context.Context, name string) error {
+	return db.execOne(ctx, "variable", name, `DELETE FROM variables WHERE name = $1`, name)
+}

@@ -1,0 +1,237 @@
+// Package sqlstore is the SQL implementation of store.Store that the
+// sqlite and postgres drivers share. The drivers differ only in how they
+// connect, their schema file and a [Dialect]; every query is written once
+// here, with $N placeholders both databases accept.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+// Dialect is what differs between the databases.
+type Dialect struct {
+	Name string
+	// LockRows is appended to a SELECT whose rows the transaction will
+	// update: " FOR UPDATE" on Postgres, "" on SQLite, where the single
+	// writer connection already excludes other writers.
+	LockRows string
+	// SkipLocked is appended to the claim's candidate SELECT.
+	SkipLocked string
+	// SerializeLogs runs in a transaction before it inserts log records,
+	// so that log IDs commit in ascending order and a reader following a
+	// cursor never skips a record committed late ("" on SQLite).
+	SerializeLogs string
+	// LockSlots runs before concurrency slots are counted and taken, so
+	// that two acquisitions cannot both see the last free slot ("" on
+	// SQLite).
+	LockSlots string
+	// MigrateLock runs first in the migration transaction, so that
+	// processes starting together migrate once ("" on SQLite).
+	MigrateLock string
+	// Retryable reports errors after which a whole transaction may be run
+	// again (serialization failures, deadlocks, a busy database).
+	Retryable func(error) bool
+}
+
+// DB implements store.Store on database/sql.
+type DB struct {
+	w, r *sql.DB
+	d    Dialect
+	key  *store.Key
+	now  func() time.Time
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open applies the migrations in migrations (files NNNN_name.sql, applied
+// in order, each once, recorded in schema_migrations) on w and returns the
+// store. w is used for every write transaction, r for reads (they may be
+// the same pool). It refuses a store holding encrypted values when
+// opts.Key is nil.
+func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, opts store.Options) (*DB, error) {
+	db := &DB{w: w, r: r, d: d, key: opts.Key, now: opts.Now}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if err := db.migrate(ctx, migrations); err != nil {
+		return nil, err
+	}
+	if db.key == nil {
+		n, err := db.countEncrypted(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			return nil, &store.KeyRequiredError{Encrypted: n}
+		}
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+func (db *DB) migrate(ctx context.Context, migrations fs.FS) error {
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	slices.Sort(names)
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if db.d.MigrateLock != "" {
+			if _, err := tx.ExecContext(ctx, db.d.MigrateLock); err != nil {
+				return fmt.Errorf("lock for migration: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		var current int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		for _, name := range names {
+			num, _, ok := strings.Cut(path.Base(name), "_")
+			version, err := strconv.ParseInt(num, 10, 64)
+			if !ok || err != nil || version < 1 {
+				return fmt.Errorf("migration %s: name must start with a positive version number and _", name)
+			}
+			if version <= current {
+				continue
+			}
+			body, err := fs.ReadFile(migrations, name)
+			if err != nil {
+				return fmt.Errorf("read migration %s: %w", name, err)
+			}
+			for _, stmt := range splitSQL(string(body)) {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("migration %s: %w", name, err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)`, version, name, micros(db.now())); err != nil {
+				return fmt.Errorf("record migration %s: %w", name, err)
+			}
+			current = version
+		}
+		return nil
+	})
+}
+
+// splitSQL splits a migration into statements at semicolons ending a line.
+// Migrations hold no semicolons inside literals.
+func splitSQL(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ";\n") {
+		var lines []string
+		for l := range strings.SplitSeq(part, "\n") {
+			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+				lines = append(lines, l)
+			}
+		}
+		if stmt := strings.TrimSuffix(strings.TrimSpace(strings.Join(lines, "\n")), ";"); stmt != "" {
+			out = append(out, stmt)
+		}
+	}
+	return out
+}
+
+func (db *DB) countEncrypted(ctx context.Context) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM secrets) + (SELECT COUNT(*) FROM blocks WHERE secrets IS NOT NULL)`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count encrypted values: %w", err)
+	}
+	return n, nil
+}
+
+// tx runs fn in a write transaction, committing if it returns nil. A
+// transaction failing with a retryable error is run again, a few times.
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := db.tx1(ctx, fn)
+		if err == nil || attempt == 4 || db.d.Retryable == nil || !db.d.Retryable(err) {
+			return err
+		}
+		t := time.NewTimer(time.Duration(1<<attempt) * 5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, context.Cause(ctx))
+		case <-t.C:
+		}
+	}
+}
+
+func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// micros is a time as stored: Unix microseconds, 0 for the zero time.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros is the inverse of micros, in UTC.
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+func notFound(kind, name string) error { return &store.NotFoundError{Kind: kind, Name: name} }
+
+func invalid(field, reason string) error { return &store.InvalidError{Field: field, Reason: reason} }
+
+// placeholders returns "($k+1, ..., $k+cols), ..." for rows rows.
+func placeholders(rows, cols int) string {
+	var b strings.Builder
+	n := 1
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			n++
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}

@@ -1,0 +1,173 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ApplyPool implements store.Workers.
+func (db *DB) ApplyPool(ctx context.Context, p store.Pool) error {
+	switch {
+	case strings.TrimSpace(p.Name) == "":
+		return invalid("name", "empty")
+	case strings.TrimSpace(p.Type) == "":
+		return invalid("type", "empty")
+	}
+	tmpl, err := jsonText("job_template", p.JobTemplate)
+	if err != nil {
+		return err
+	}
+	now := micros(db.now())
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO pools (name, type, description, job_template, paused, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $6)
+			ON CONFLICT (name) DO UPDATE SET type = excluded.type, description = excluded.description,
+				job_template = excluded.job_template, paused = excluded.paused, updated = excluded.updated`,
+			p.Name, p.Type, p.Description, tmpl, b2i(p.Paused), now)
+		if err != nil {
+			return fmt.Errorf("apply pool %q: %w", p.Name, err)
+		}
+		return nil
+	})
+}
+
+const poolCols = `name, type, description, job_template, paused, created, updated`
+
+func scanPool(s scanner) (store.Pool, error) {
+	var (
+		p            store.Pool
+		tmpl         string
+		paused       int
+		created, upd int64
+	)
+	if err := s.Scan(&p.Name, &p.Type, &p.Description, &tmpl, &paused, &created, &upd); err != nil {
+		return p, err
+	}
+	p.JobTemplate = rawJSON(tmpl)
+	p.Paused = paused != 0
+	p.Created, p.Updated = fromMicros(created), fromMicros(upd)
+	return p, nil
+}
+
+// GetPool implements store.Workers.
+func (db *DB) GetPool(ctx context.Context, name string) (store.Pool, error) {
+	p, err := scanPool(db.r.QueryRowContext(ctx, `SELECT `+poolCols+` FROM pools WHERE name = $1`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, notFound("pool", name)
+	}
+	if err != nil {
+		return p, fmt.Errorf("read pool %q: %w", name, err)
+	}
+	return p, nil
+}
+
+// ListPools implements store.Workers.
+func (db *DB) ListPools(ctx context.Context) ([]store.Pool, error) {
+	return queryAll(ctx, db.r, "list pools", scanPool, `SELECT `+poolCols+` FROM pools ORDER BY name`)
+}
+
+// queryAll runs q and scans every row with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// ApplyQueue implements store.Workers.
+func (db *DB) ApplyQueue(ctx context.Context, q store.Queue) error {
+	if strings.TrimSpace(q.Name) == "" {
+		return invalid("name", "empty")
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM pools WHERE name = $1`, q.Pool).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("pool", q.Pool)
+		}
+		if err != nil {
+			return fmt.Errorf("read pool %q: %w", q.Pool, err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO queues (pool, name, priority, paused) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (pool, name) DO UPDATE SET priority = excluded.priority, paused = excluded.paused`,
+			q.Pool, q.Name, q.Priority, b2i(q.Paused))
+		if err != nil {
+			return fmt.Errorf("apply queue %q of pool %q: %w", q.Name, q.Pool, err)
+		}
+		return nil
+	})
+}
+
+// ListQueues implements store.Workers.
+func (db *DB) ListQueues(ctx context.Context, pool string) ([]store.Queue, error) {
+	return queryAll(ctx, db.r, "list queues", func(s scanner) (store.Queue, error) {
+		var (
+			q      store.Queue
+			paused int
+		)
+		err := s.Scan(&q.Pool, &q.Name, &q.Priority, &paused)
+		q.Paused = paused != 0
+		return q, err
+	}, `SELECT pool, name, priority, paused FROM queues WHERE pool = $1 ORDER BY priority, name`, pool)
+}
+
+// Heartbeat implements store.Workers.
+func (db *DB) Heartbeat(ctx context.Context, w store.Worker) error {
+	if strings.TrimSpace(w.Name) == "" {
+		return invalid("name", "empty")
+	}
+	info, err := jsonText("info", w.Info)
+	if err != nil {
+		return err
+	}
+	if w.LastSeen.IsZero() {
+		w.LastSeen = db.now()
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO workers (name, pool, info, last_seen) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (name) DO UPDATE SET pool = excluded.pool, info = excluded.info, last_seen = excluded.last_seen`,
+			w.Name, w.Pool, info, micros(w.LastSeen))
+		if err != nil {
+			return fmt.Errorf("heartbeat of worker %q: %w", w.Name, err)
+		}
+		return nil
+	})
+}
+
+// ListWorkers implements store.Workers.
+func (db *DB) ListWorkers(ctx context.Context, pool string) ([]store.Worker, error) {
+	return queryAll(ctx, db.r, "list workers", func(s scanner) (store.Worker, error) {
+		var (
+			w    store.Worker
+			info string
+			seen int64
+		)
+		err := s.Scan(&w.Name, &w.Pool, &info, &seen)
+		w.Info, w.LastSeen = rawJSON(info), fromMicros(seen)
+		return w, err
+	}, `SELECT name, pool, info, last_seen FROM workers WHERE $1 = '' OR pool = $1 ORDER BY name`, pool)
+}

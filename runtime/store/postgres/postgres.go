@@ -1,0 +1,83 @@
+// Package postgres is the scale-out store driver: [store.Store] on
+// PostgreSQL through github.com/jackc/pgx/v5, for several servers and
+// many workers sharing one database. Semantics are the sqlite driver's:
+// the storetest conformance suite runs against both.
+//
+// Claims lock candidate runs with FOR UPDATE SKIP LOCKED, so concurrent
+// workers never wait on each other's rows; transactions failing on a
+// serialization conflict or deadlock are retried. The schema is migrated
+// at Open under an advisory lock, so servers starting together migrate
+// once.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/store/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Advisory lock keys, arbitrary but fixed.
+const (
+	lockMigrate = 0x6e61_0001
+	lockLogs    = 0x6e61_0002
+)
+
+// MaxConns is the default size of the connection pool.
+const MaxConns = 16
+
+// Open connects to the database dsn names (a postgres:// URL or a
+// key=value string, as pgx accepts; a search_path parameter selects a
+// schema) and applies pending migrations. It fails with a
+// *[store.KeyRequiredError] when the database holds encrypted values and
+// opts.Key is nil.
+func Open(ctx context.Context, dsn string, opts store.Options) (store.Store, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message may quote the DSN, password included.
+		return nil, &store.InvalidError{Field: "dsn", Reason: "not a valid PostgreSQL connection string"}
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10_000_000_000 // 10 s
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(MaxConns)
+	db.SetMaxIdleConns(MaxConns)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres %s:%d/%s: %w", cfg.Host, cfg.Port, cfg.Database, err)
+	}
+	d := sqlstore.Dialect{
+		Name:          "postgres",
+		LockRows:      " FOR UPDATE",
+		SkipLocked:    " FOR UPDATE OF r SKIP LOCKED",
+		SerializeLogs: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockLogs),
+		LockSlots:     "LOCK TABLE slots IN SHARE ROW EXCLUSIVE MODE",
+		MigrateLock:   fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockMigrate),
+		Retryable:     retryable,
+	}
+	sub, _ := fs.Sub(migrations, "migrations")
+	s, err := sqlstore.Open(ctx, db, db, d, sub, opts)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	return s, nil
+}
+
+// retryable reports serialization failures and deadlocks.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}

@@ -1,0 +1,324 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/netauto-dev/netauto/flow"
+)
+
+// RecordStore is what a [Recorder] writes to and reads results from:
+// every [Store], or a client reporting to the API server.
+type RecordStore interface {
+	Record(ctx context.Context, ops []Op, logs []flow.LogRecord) (errs []error, err error)
+	flow.ResultStore
+}
+
+// RecorderOptions tune a [Recorder]. Zero fields take the defaults.
+type RecorderOptions struct {
+	// Interval is how often buffered events are committed when nobody
+	// flushes: how stale a live view of a run's logs and states may be.
+	// Default 200ms.
+	Interval time.Duration
+	// BatchSize is how many buffered events start a commit without
+	// waiting for Interval. Default 1000.
+	BatchSize int
+	// MaxLogs bounds the log records buffered while commits fail or lag;
+	// further records are dropped and counted ([Recorder.DroppedLogs]).
+	// Runs, states and results are never dropped. Default 100,000.
+	MaxLogs int
+	// WriteTimeout bounds one commit. Default 30s.
+	WriteTimeout time.Duration
+}
+
+// Recorder implements [flow.Recorder] and [flow.ResultStore] on a store,
+// batching: CreateRun, SetState and Log only buffer; a commit writes
+// everything buffered in one transaction. Flush starts a commit (or joins
+// the one under way: concurrent Flush calls share commits) and returns
+// once everything recorded before it is committed.
+//
+// Errors are never swallowed. A commit that fails as a whole (the
+// database is unreachable) keeps its events buffered, in order, for the
+// next commit, and Flush returns the error. An event that fails on its own
+// (an illegal transition because the run was cancelled or reaped
+// meanwhile) is not written, and its error is returned by the next Flush
+// of the flow run it belongs to.
+//
+// A background goroutine commits every Interval, so that logs and states
+// show up live even between flushes. Close stops it after a last commit.
+type Recorder struct {
+	rs   RecordStore
+	opts RecorderOptions
+
+	mu        sync.Mutex
+	ops       []pendingOp
+	logs      []flow.LogRecord
+	seq       uint64  // events buffered so far
+	committed uint64  // every event ≤ committed is written (or failed on its own)
+	inflight  *commit // the commit under way, if any
+	opErrs    map[string][]error
+
+	dropped atomic.Int64
+	kick    chan struct{}
+	stop    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+type pendingOp struct {
+	op      Op
+	flowRun string // whose Flush reports the op's error
+}
+
+type commit struct {
+	end  uint64
+	err  error
+	done chan struct{}
+}
+
+var (
+	_ flow.Recorder    = (*Recorder)(nil)
+	_ flow.ResultStore = (*Recorder)(nil)
+)
+
+// maxOpErrs bounds the op errors kept for flow runs that have not flushed
+// since; beyond it the oldest flow run's errors are reported by whichever
+// Flush comes next.
+const maxOpErrs = 10_000
+
+// NewRecorder returns a Recorder writing to rs. Call Close when done.
+func NewRecorder(rs RecordStore, opts RecorderOptions) *Recorder {
+	if opts.Interval <= 0 {
+		opts.Interval = 200 * time.Millisecond
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	if opts.MaxLogs <= 0 {
+		opts.MaxLogs = 100_000
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 30 * time.Second
+	}
+	r := &Recorder{
+		rs:      rs,
+		opts:    opts,
+		opErrs:  make(map[string][]error),
+		kick:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	go r.background()
+	return r
+}
+
+// flowRunOf returns the flow run whose Flush reports an event's error: the
+// flow run executing in ctx (the engine records with its flow run's
+// context), else fallback.
+func flowRunOf(ctx context.Context, fallback string) string {
+	if fr := flow.FlowRunFrom(ctx); fr != nil {
+		return fr.ID()
+	}
+	return fallback
+}
+
+func (r *Recorder) add(p pendingOp) {
+	r.mu.Lock()
+	r.ops = append(r.ops, p)
+	r.seq++
+	full := len(r.ops) >= r.opts.BatchSize
+	r.mu.Unlock()
+	if full {
+		r.poke()
+	}
+}
+
+func (r *Recorder) poke() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// CreateRun implements [flow.Recorder]. It buffers a copy of run.
+func (r *Recorder) CreateRun(ctx context.Context, run *flow.RunRecord) error {
+	rec := *run
+	r.add(pendingOp{op: Op{Create: &rec}, flowRun: flowRunOf(ctx, rec.FlowRunID)})
+	return nil
+}
+
+// SetState implements [flow.Recorder].
+func (r *Recorder) SetState(ctx context.Context, runID string, s flow.State, res *flow.Result) error {
+	if res != nil {
+		c := *res
+		res = &c
+	}
+	r.add(pendingOp{op: Op{RunID: runID, State: s, Result: res}, flowRun: flowRunOf(ctx, runID)})
+	return nil
+}
+
+// Log implements [flow.Recorder]. When MaxLogs records are buffered the
+// record is dropped and counted.
+func (r *Recorder) Log(_ context.Context, rec flow.LogRecord) {
+	r.mu.Lock()
+	if len(r.logs) >= r.opts.MaxLogs {
+		r.mu.Unlock()
+		r.dropped.Add(1)
+		return
+	}
+	r.logs = append(r.logs, rec)
+	r.seq++
+	full := len(r.logs) >= r.opts.BatchSize
+	r.mu.Unlock()
+	if full {
+		r.poke()
+	}
+}
+
+// DroppedLogs returns how many log records were dropped because MaxLogs
+// were buffered.
+func (r *Recorder) DroppedLogs() int64 { return r.dropped.Load() }
+
+// Flush implements [flow.Recorder]: it returns once everything recorded
+// before the call is committed, with the error of a failed commit, or the
+// errors of events of the flow run in ctx that could not be written.
+// Called outside a flow run, it returns every such error not reported yet.
+func (r *Recorder) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	target := r.seq
+	r.mu.Unlock()
+	if err := r.commitUpTo(ctx, target); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	if fr := flow.FlowRunFrom(ctx); fr != nil {
+		errs = r.opErrs[fr.ID()]
+		delete(r.opErrs, fr.ID())
+	} else {
+		for k, e := range r.opErrs {
+			errs = append(errs, e...)
+			delete(r.opErrs, k)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// commitUpTo returns once every event up to target is committed, leading
+// a commit itself or waiting for the one under way.
+func (r *Recorder) commitUpTo(ctx context.Context, target uint64) error {
+	r.mu.Lock()
+	for {
+		if r.committed >= target {
+			r.mu.Unlock()
+			return nil
+		}
+		if c := r.inflight; c != nil {
+			r.mu.Unlock()
+			select {
+			case <-c.done:
+			case <-ctx.Done():
+				return fmt.Errorf("flush run records: %w", context.Cause(ctx))
+			}
+			if c.err != nil && c.end >= target {
+				return c.err
+			}
+			r.mu.Lock()
+			continue
+		}
+		c := &commit{end: r.seq, done: make(chan struct{})}
+		r.inflight = c
+		pending, logs := r.ops, r.logs
+		r.ops, r.logs = nil, nil
+		r.mu.Unlock()
+
+		ops := make([]Op, len(pending))
+		for i := range pending {
+			ops[i] = pending[i].op
+		}
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.WriteTimeout)
+		errs, err := r.rs.Record(wctx, ops, logs)
+		cancel()
+
+		r.mu.Lock()
+		if err != nil {
+			// Keep everything, in order, for the next commit.
+			r.ops = append(pending, r.ops...)
+			if room := r.opts.MaxLogs - len(r.logs); room < len(logs) {
+				r.dropped.Add(int64(len(logs) - max(room, 0)))
+				logs = logs[:max(room, 0)]
+			}
+			r.logs = append(logs, r.logs...)
+			c.err = fmt.Errorf("flush run records: %w", err)
+		} else {
+			r.committed = c.end
+			for i, e := range errs {
+				if e != nil {
+					r.addOpErr(pending[i].flowRun, e)
+				}
+			}
+		}
+		r.inflight = nil
+		close(c.done)
+		if c.err != nil {
+			r.mu.Unlock()
+			return c.err
+		}
+	}
+}
+
+func (r *Recorder) addOpErr(flowRun string, err error) {
+	if len(r.opErrs) >= maxOpErrs {
+		for k, e := range r.opErrs { // fold an arbitrary entry into "" (reported by the next Flush outside a run)
+			if k != "" {
+				r.opErrs[""] = append(r.opErrs[""], e...)
+				delete(r.opErrs, k)
+				break
+			}
+		}
+	}
+	r.opErrs[flowRun] = append(r.opErrs[flowRun], err)
+}
+
+func (r *Recorder) background() {
+	defer close(r.stopped)
+	t := time.NewTicker(r.opts.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+		case <-r.kick:
+		}
+		r.mu.Lock()
+		target := r.seq
+		r.mu.Unlock()
+		// A failed commit keeps its events; the next tick or Flush retries.
+		_ = r.commitUpTo(context.Background(), target)
+	}
+}
+
+// Close stops background commits and commits what is buffered, returning
+// that commit's error and the errors of events no Flush reported.
+func (r *Recorder) Close() error {
+	r.once.Do(func() { close(r.stop) })
+	<-r.stopped
+	return r.Flush(context.Background())
+}
+
+// RunResults implements [flow.ResultStore].
+func (r *Recorder) RunResults(ctx context.Context, flowRunID string) (map[string]json.RawMessage, error) {
+	return r.rs.RunResults(ctx, flowRunID)
+}
+
+// CachedResult implements [flow.ResultStore].
+func (r *Recorder) CachedResult(ctx context.Context, key string, now time.Time) (json.RawMessage, bool, error) {
+	return r.rs.CachedResult(ctx, key, now)
+}

@@ -1,0 +1,115 @@
+// Package sqlite is the embedded store driver: [store.Store] on a SQLite
+// file through modernc.org/sqlite (pure Go, no cgo), the orchestrator's
+// default, with nothing to install.
+//
+// The database runs in WAL mode with a busy timeout. All writes go through
+// one connection (SQLite has one writer at a time; queueing them in the Go
+// pool avoids lock contention and SQLITE_BUSY), each transaction starting
+// with BEGIN IMMEDIATE; reads use a pool of read-only connections that
+// never wait for the writer. The schema is migrated at Open.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strings"
+
+	sqlite "modernc.org/sqlite"
+
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/store/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Option tunes the SQLite driver.
+type Option func(*config)
+
+type config struct {
+	sync    string
+	readers int
+}
+
+// WithFullSync makes every commit wait for the disk (synchronous=FULL):
+// a commit survives a power loss, at a large cost in commits per second.
+// The default (synchronous=NORMAL in WAL mode) survives a crash of the
+// process or the operating system's processes but may lose the last
+// commits on power loss.
+func WithFullSync() Option { return func(c *config) { c.sync = "FULL" } }
+
+// WithReaders sets how many read connections are open at most (default:
+// the number of CPUs, at least 4).
+func WithReaders(n int) Option { return func(c *config) { c.readers = n } }
+
+// Open opens (creating if needed) the store in the SQLite file at path and
+// applies pending migrations. It fails with a *[store.KeyRequiredError]
+// when the file holds encrypted values and opts.Key is nil.
+func Open(ctx context.Context, path string, opts store.Options, options ...Option) (store.Store, error) {
+	cfg := config{sync: "NORMAL", readers: max(4, runtime.NumCPU())}
+	for _, o := range options {
+		o(&cfg)
+	}
+	if strings.TrimSpace(path) == "" {
+		return nil, &store.InvalidError{Field: "path", Reason: "empty"}
+	}
+	if strings.ContainsAny(path, "?#") || path == ":memory:" {
+		return nil, &store.InvalidError{Field: "path", Reason: fmt.Sprintf("%q: want a file path without ? or #", path)}
+	}
+	pragmas := url.Values{}
+	for _, p := range []string{
+		"busy_timeout(10000)", // wait up to 10 s for another process's lock
+		"journal_mode(WAL)",
+		"synchronous(" + cfg.sync + ")",
+		"foreign_keys(ON)",
+		"cache_size(-32000)", // 32 MB page cache per connection
+		"temp_store(MEMORY)",
+	} {
+		pragmas.Add("_pragma", p)
+	}
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	pragmas.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(cfg.readers)
+	r.SetMaxIdleConns(cfg.readers)
+	d := sqlstore.Dialect{Name: "sqlite", Retryable: busy}
+	sub, _ := fs.Sub(migrations, "migrations")
+	db, err := sqlstore.Open(ctx, w, r, d, sub, opts)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// busy reports SQLITE_BUSY and SQLITE_LOCKED: another process held the
+// database longer than the busy timeout.
+func busy(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+		return true
+	}
+	return false
+}

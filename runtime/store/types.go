@@ -1,0 +1,339 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/netauto-dev/netauto/flow"
+)
+
+// Flow is a flow the orchestrator knows: its name, version and parameter
+// schema, as [flow.Definition.Describe] gives them.
+type Flow struct {
+	Name        string `json:"name"`
+	Version     string `json:"version,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Parameters is the JSON Schema of the flow's parameters.
+	Parameters json.RawMessage `json:"parameters,omitempty"`
+	Registered time.Time       `json:"registered"`
+}
+
+// Collision says what happens to a run of a deployment that is at its
+// concurrency limit.
+type Collision string
+
+// The collision strategies.
+const (
+	// CollisionEnqueue keeps the run scheduled until a slot frees.
+	CollisionEnqueue Collision = "enqueue"
+	// CollisionCancelNew cancels the new run.
+	CollisionCancelNew Collision = "cancel-new"
+)
+
+// LatePolicy says what the scheduler does with runs whose time passed
+// while nothing could start them (the server was down, say).
+type LatePolicy string
+
+// The late-run policies.
+const (
+	LateRunAll    LatePolicy = "run-all"
+	LateRunLatest LatePolicy = "run-latest"
+	LateSkip      LatePolicy = "skip"
+)
+
+// Deployment is a flow made runnable by the orchestrator: default
+// parameters, where its runs execute, when, and how many at once.
+type Deployment struct {
+	// ID is assigned when the deployment is first applied.
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Flow        string   `json:"flow"`
+	Description string   `json:"description,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	// Parameters are the default parameters, a JSON object.
+	Parameters json.RawMessage `json:"parameters,omitempty"`
+	Pool       string          `json:"pool"`
+	Queue      string          `json:"queue,omitempty"`
+	Schedules  []Schedule      `json:"schedules,omitempty"`
+	// ConcurrencyLimit caps the runs of the deployment that are claimed
+	// and not final; 0 means no limit.
+	ConcurrencyLimit int        `json:"concurrency_limit,omitempty"`
+	Collision        Collision  `json:"collision,omitempty"`
+	LatePolicy       LatePolicy `json:"late_policy,omitempty"`
+	Paused           bool       `json:"paused,omitempty"`
+	// Retries is how many times a run whose worker was lost is run again;
+	// RetryDelay is the wait before each such retry. Runs created for the
+	// deployment copy both.
+	Retries    int           `json:"retries,omitempty"`
+	RetryDelay time.Duration `json:"retry_delay,omitempty"`
+	// JobVariables override the pool's job template variables.
+	JobVariables json.RawMessage `json:"job_variables,omitempty"`
+	// Source, when set, is where the worker fetches the flow's code.
+	Source  *Source   `json:"source,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+}
+
+// Schedule is one schedule of a deployment: a cron expression in a time
+// zone, or an interval from an anchor. The scheduler interprets it; the
+// store keeps it.
+type Schedule struct {
+	Cron     string        `json:"cron,omitempty"`
+	Timezone string        `json:"timezone,omitempty"`
+	Interval time.Duration `json:"interval,omitempty"`
+	Anchor   time.Time     `json:"anchor,omitzero"`
+	// Parameters override the deployment's defaults for runs this
+	// schedule creates.
+	Parameters json.RawMessage `json:"parameters,omitempty"`
+}
+
+// Source is where a deployment's flow code comes from.
+type Source struct {
+	Repository string `json:"repository"`
+	Ref        string `json:"ref,omitempty"`
+	Path       string `json:"path,omitempty"`
+	Entrypoint string `json:"entrypoint,omitempty"`
+}
+
+// DeploymentChange reports what ApplyDeployment did.
+type DeploymentChange struct {
+	Created bool `json:"created"`
+	// Changed lists the JSON names of the fields that differ from the
+	// stored deployment, sorted; empty when nothing changed.
+	Changed []string `json:"changed,omitempty"`
+}
+
+// Unchanged reports whether the apply changed nothing.
+func (c DeploymentChange) Unchanged() bool { return !c.Created && len(c.Changed) == 0 }
+
+// FlowRun is a flow run as the store holds it.
+type FlowRun struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Flow        string          `json:"flow"`
+	FlowVersion string          `json:"flow_version,omitempty"`
+	Deployment  string          `json:"deployment,omitempty"`
+	Pool        string          `json:"pool,omitempty"`
+	Queue       string          `json:"queue,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+	Tags        []string        `json:"tags,omitempty"`
+	State       flow.State      `json:"state"`
+	// ScheduledAt is when the run is or was due.
+	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
+	// Attempt counts executions, from 1; a retry after a lost worker
+	// increments it. Retries and RetryDelay govern those retries.
+	Attempt        int           `json:"attempt"`
+	Retries        int           `json:"retries,omitempty"`
+	RetryDelay     time.Duration `json:"retry_delay,omitempty"`
+	ParentID       string        `json:"parent_id,omitempty"`
+	IdempotencyKey string        `json:"idempotency_key,omitempty"`
+	// Worker holds the run's lease until LeaseExpires.
+	Worker           string          `json:"worker,omitempty"`
+	LeaseExpires     time.Time       `json:"lease_expires,omitzero"`
+	InfrastructureID string          `json:"infrastructure_id,omitempty"`
+	SourceCommit     string          `json:"source_commit,omitempty"`
+	JobVariables     json.RawMessage `json:"job_variables,omitempty"`
+	// EventID is the event that created the run, if any.
+	EventID string    `json:"event_id,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+}
+
+// RunSpec asks for a flow run.
+type RunSpec struct {
+	// ID is generated when empty.
+	ID string
+	// Deployment names the deployment the run belongs to, which must
+	// exist; Flow, Pool, Queue, Retries, RetryDelay and JobVariables
+	// default to the deployment's. Parameters are used as given: merging
+	// deployment, schedule, event and request parameters is the caller's.
+	Deployment   string
+	Flow         string
+	Name         string
+	Pool         string
+	Queue        string
+	Parameters   json.RawMessage
+	Tags         []string
+	JobVariables json.RawMessage
+	// State is the first state: Scheduled (with ScheduledAt) or Pending.
+	// The zero State means Scheduled at the current time.
+	State    flow.State
+	ParentID string
+	// IdempotencyKey makes creation idempotent within the deployment.
+	IdempotencyKey string
+	// Retries and RetryDelay: see [FlowRun]. A negative Retries means
+	// none, overriding the deployment's.
+	Retries    int
+	RetryDelay time.Duration
+	// ThrottleKey and Throttle skip the spec when a run of the same
+	// deployment with the same key was created less than Throttle ago
+	// (at most one run per node within a minute, say). Only AcceptEvent
+	// and CreateScheduledRuns skip; CreateRun returns the recent run.
+	ThrottleKey string
+	Throttle    time.Duration
+}
+
+// RunInfo is where a claimed run executes.
+type RunInfo struct {
+	InfrastructureID string `json:"infrastructure_id,omitempty"`
+	SourceCommit     string `json:"source_commit,omitempty"`
+}
+
+// RunFilter selects flow runs for [Runs.ListRuns]. Zero fields match
+// everything.
+type RunFilter struct {
+	States        []flow.StateType
+	Deployment    string
+	Flow          string
+	Tag           string
+	ParentID      string
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	// Limit is the page size: default 100, at most 1000.
+	Limit  int
+	Cursor string
+}
+
+// Claim asks [Runs.ClaimRun] for a run.
+type Claim struct {
+	Pool string
+	// Queues restricts the claim to these queues of the pool; empty means
+	// every queue. Runs of higher-priority queues (lower Priority) go
+	// first, then the earliest due.
+	Queues []string
+	Worker string
+	Lease  time.Duration
+	// Now is the current time; runs due after it are not claimed.
+	Now time.Time
+}
+
+// Reaped is a run whose worker lost its lease.
+type Reaped struct {
+	RunID  string `json:"run_id"`
+	Worker string `json:"worker"`
+	// State is where the run ended up: Crashed, Cancelled, or
+	// AwaitingRetry with Attempt incremented.
+	State   flow.State `json:"state"`
+	Attempt int        `json:"attempt"`
+}
+
+// Op is one engine event in a [Runs.Record] batch: a run created (Create
+// set) or a state set on RunID (with an optional result).
+type Op struct {
+	Create *flow.RunRecord
+	RunID  string
+	State  flow.State
+	Result *flow.Result
+}
+
+// TaskRun is a task run with its state history.
+type TaskRun struct {
+	flow.RunRecord
+	State   flow.State   `json:"state"`
+	History []flow.State `json:"history"`
+	Updated time.Time    `json:"updated"`
+}
+
+// LogQuery selects log records for [Runs.Logs].
+type LogQuery struct {
+	// FlowRunID selects a flow run's records, its task runs' included;
+	// RunID narrows them to one run. One of them is required.
+	FlowRunID string
+	RunID     string
+	// After is a cursor: records after it are returned. 0 reads from the
+	// start.
+	After int64
+	// Limit is the page size: default 1000, at most 10000.
+	Limit int
+}
+
+// LogEntry is a stored log record with its cursor position.
+type LogEntry struct {
+	ID int64 `json:"id"`
+	flow.LogRecord
+}
+
+// Pool is a work pool: workers of its type poll it for runs and start them
+// from its job template.
+type Pool struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Description string `json:"description,omitempty"`
+	// JobTemplate is the launcher's job template, JSON.
+	JobTemplate json.RawMessage `json:"job_template,omitempty"`
+	Paused      bool            `json:"paused,omitempty"`
+	Created     time.Time       `json:"created"`
+	Updated     time.Time       `json:"updated"`
+}
+
+// Queue is a queue of a work pool.
+type Queue struct {
+	Pool string `json:"pool"`
+	Name string `json:"name"`
+	// Priority orders queues for claiming: lower first.
+	Priority int  `json:"priority"`
+	Paused   bool `json:"paused,omitempty"`
+}
+
+// Worker is a worker polling a pool.
+type Worker struct {
+	Name string `json:"name"`
+	Pool string `json:"pool"`
+	// Info is free-form JSON the worker reports (host, version, launcher).
+	Info json.RawMessage `json:"info,omitempty"`
+	// LastSeen is the last heartbeat; Heartbeat uses the current time
+	// when it is zero.
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// Block is a named configuration document: non-secret fields as JSON in
+// Data, secret fields apart in Secrets (by field path), encrypted at rest.
+// [SaveConfig] and [LoadConfig] map Go structs onto blocks.
+type Block struct {
+	Name    string            `json:"name"`
+	Type    string            `json:"type"`
+	Data    json.RawMessage   `json:"data"`
+	Secrets map[string]Secret `json:"secrets,omitempty"`
+	// SecretFields lists the keys of Secrets; list methods set it and
+	// leave Secrets nil.
+	SecretFields []string  `json:"secret_fields,omitempty"`
+	Updated      time.Time `json:"updated"`
+}
+
+// SecretInfo describes a stored secret without its value.
+type SecretInfo struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+}
+
+// Event is a received event: a webhook call, say.
+type Event struct {
+	// ID is the sender's event ID, the deduplication key.
+	ID     string `json:"id"`
+	Source string `json:"source"`
+	Type   string `json:"type"`
+	// Payload is the event body, JSON.
+	Payload json.RawMessage `json:"payload"`
+	// Received is set by AcceptEvent when zero.
+	Received time.Time `json:"received"`
+	// RunIDs are the runs the event created; empty for an unmatched event.
+	RunIDs []string `json:"run_ids,omitempty"`
+}
+
+// Accepted is the outcome of [Events.AcceptEvent].
+type Accepted struct {
+	RunIDs []string `json:"run_ids"`
+	// Duplicate is set when the event had been accepted before.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// EventFilter selects events for [Events.ListEvents].
+type EventFilter struct {
+	Source string
+	Type   string
+	// Unmatched selects only events that created no run.
+	Unmatched bool
+	Limit     int
+	Cursor    string
+}

@@ -1,0 +1,127 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+// Registry holds the flows compiled into the binary, by name.
+type Registry struct {
+	flows map[string]flow.Definition
+}
+
+// NewRegistry returns a registry of defs. Two flows with one name are an
+// error.
+func NewRegistry(defs ...flow.Definition) (*Registry, error) {
+	r := &Registry{flows: make(map[string]flow.Definition, len(defs))}
+	for i, d := range defs {
+		if d == nil {
+			return nil, &store.InvalidError{Field: fmt.Sprintf("flows[%d]", i), Reason: "nil"}
+		}
+		name := d.Describe().Name
+		if _, dup := r.flows[name]; dup {
+			return nil, &store.InvalidError{Field: fmt.Sprintf("flows[%d]", i), Reason: fmt.Sprintf("flow %q registered twice", name)}
+		}
+		r.flows[name] = d
+	}
+	return r, nil
+}
+
+// Lookup returns the flow named name.
+func (r *Registry) Lookup(name string) (flow.Definition, bool) {
+	d, ok := r.flows[name]
+	return d, ok
+}
+
+// Names returns the registered flow names, sorted.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.flows))
+	for n := range r.flows {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// UnknownFlowError is a run of a flow this binary does not contain. The
+// worker records the run Failed.
+type UnknownFlowError struct{ Flow string }
+
+func (e *UnknownFlowError) Error() string {
+	return fmt.Sprintf("flow %q is not compiled into this worker", e.Flow)
+}
+
+// InProcess is the in-process launcher: the run's flow, looked up in a
+// [Registry], executes in a goroutine of the worker with an engine that
+// records into the store (batched, through a [store.Recorder]) and limits
+// tag concurrency across every worker through the store ([store.Limiter]).
+type InProcess struct {
+	flows    *Registry
+	recorder *store.Recorder
+	limiter  *store.Limiter
+}
+
+// NewInProcess returns an in-process launcher for the flows of reg on st.
+// Call Close when the worker has stopped.
+func NewInProcess(st store.Store, reg *Registry, rec store.RecorderOptions, lim store.LimiterOptions) *InProcess {
+	return &InProcess{flows: reg, recorder: store.NewRecorder(st, rec), limiter: store.NewLimiter(st, lim)}
+}
+
+// Close commits what the recorder still buffers.
+func (l *InProcess) Close() error { return l.recorder.Close() }
+
+// Launch implements [Launcher]: it executes the run's flow with
+// [flow.Definition.Execute] and returns its error.
+func (l *InProcess) Launch(ctx context.Context, job Job) error {
+	def, ok := l.flows.Lookup(job.Run.Flow)
+	if !ok {
+		return &UnknownFlowError{Flow: job.Run.Flow}
+	}
+	eng := &flow.Engine{
+		Recorder: &fencedRecorder{Recorder: l.recorder, fenced: job.Fenced, runID: job.Run.ID},
+		Results:  l.recorder,
+		Limiter:  l.limiter,
+	}
+	_, err := def.Execute(flow.WithEngine(ctx, eng), flow.Execution{
+		RunID:   job.Run.ID,
+		RunName: job.Run.Name,
+		Tags:    job.Run.Tags,
+		Params:  job.Run.Parameters,
+		State:   job.Run.State,
+		Attempt: job.Run.Attempt,
+		Resume:  job.Run.Attempt > 1,
+	})
+	return err
+}
+
+// ErrFenced is returned to the engine for records of a run whose lease the
+// worker lost.
+var ErrFenced = errors.New("the worker lost the run's lease; nothing more is recorded for this execution")
+
+// fencedRecorder refuses run records once the run is fenced, so that an
+// execution that lost its lease cannot overwrite the states of its retry.
+// Log lines still pass: they help explain what happened.
+type fencedRecorder struct {
+	*store.Recorder
+	fenced func() bool
+	runID  string
+}
+
+func (f *fencedRecorder) CreateRun(ctx context.Context, rec *flow.RunRecord) error {
+	if f.fenced() {
+		return fmt.Errorf("run %s: %w", f.runID, ErrFenced)
+	}
+	return f.Recorder.CreateRun(ctx, rec)
+}
+
+func (f *fencedRecorder) SetState(ctx context.Context, runID string, s flow.State, res *flow.Result) error {
+	if f.fenced() {
+		return fmt.Errorf("run %s: %w", f.runID, ErrFenced)
+	}
+	return f.Recorder.SetState(ctx, runID, s, res)
+}

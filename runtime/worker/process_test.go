@@ -1,0 +1,195 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/store/sqlite"
+)
+
+// TestHelperProcess is the child process of the process launcher's tests:
+// the test binary run again with NETAUTO_WORKER_HELPER set, behaving as
+// NETAUTO_HELPER_MODE says.
+func TestHelperProcess(t *testing.T) {
+	if os.Getenv("NETAUTO_WORKER_HELPER") != "1" {
+		t.Skip("only run as a child process")
+	}
+	runID := os.Getenv(EnvRunID)
+	switch os.Getenv("NETAUTO_HELPER_MODE") {
+	case "exit0":
+		for i := range 30 {
+			fmt.Printf("line %d\n", i)
+		}
+		fmt.Fprint(os.Stderr, "warning without newline")
+		os.Exit(0)
+	case "selfkill":
+		fmt.Println("about to be killed")
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	case "term":
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGTERM)
+		fmt.Println("ready")
+		<-c
+		fmt.Println("stopping on SIGTERM")
+		os.Exit(3)
+	case "ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ready")
+		select {}
+	case "report":
+		// Reports its states itself, as `execute` does over the API.
+		ctx := context.Background()
+		st, err := sqlite.Open(ctx, os.Getenv("NETAUTO_HELPER_DB"), store.Options{})
+		if err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		defer st.Close()
+		if _, err := st.SetRunState(ctx, runID, flow.Running(), nil); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		if _, err := st.SetRunState(ctx, runID, flow.Completed(), &flow.Result{FlowRunID: runID, Value: json.RawMessage(`42`)}); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Println("reported")
+	}
+	os.Exit(0)
+}
+
+func (e *env) processLauncher(grace time.Duration) *Process {
+	return &Process{
+		Logs:  e.st,
+		Grace: grace,
+		Tail:  5,
+		Command: func(store.FlowRun) ([]string, error) {
+			return []string{os.Args[0], "-test.run=^TestHelperProcess$"}, nil
+		},
+		Env: func(_ context.Context, run store.FlowRun) ([]string, error) {
+			var p struct{ Mode string }
+			if err := json.Unmarshal(run.Parameters, &p); err != nil {
+				return nil, err
+			}
+			return []string{"NETAUTO_WORKER_HELPER=1", "NETAUTO_HELPER_MODE=" + p.Mode, "NETAUTO_HELPER_DB=" + e.path}, nil
+		},
+	}
+}
+
+func (e *env) logs(t testing.TB, id string) []string {
+	t.Helper()
+	recs, _, err := e.st.Logs(context.Background(), store.LogQuery{FlowRunID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.Message
+	}
+	return out
+}
+
+func TestProcessLauncher(t *testing.T) {
+	e := newEnv(t)
+	e.deploy(t, store.Deployment{Name: "child", Flow: "child"})
+	w, _ := e.startWorker(t, Options{Launcher: e.processLauncher(10 * time.Second), LauncherType: "process", Concurrency: 4, Lease: 5 * time.Second})
+	tests := []struct {
+		mode    string
+		state   string
+		message []string
+		logs    int
+	}{
+		{"exit0", flow.NameCrashed, []string{"process exited with status 0", "line 26\nline 27\nline 28\nline 29\nwarning without newline"}, 31},
+		{"selfkill", flow.NameCrashed, []string{"process killed by signal killed", "about to be killed"}, 1},
+		{"report", flow.NameCompleted, nil, 1},
+	}
+	ids := make([]string, len(tests))
+	for i, tt := range tests {
+		ids[i] = e.createRun(t, "child", `{"mode": "`+tt.mode+`"}`)
+	}
+	w.Wake()
+	for i, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			run := e.waitFinal(t, ids[i])
+			if run.State.Name != tt.state {
+				t.Fatalf("run ended %s, want %s", run.State, tt.state)
+			}
+			for _, m := range tt.message {
+				if !strings.Contains(run.State.Message, m) {
+					t.Errorf("message %q lacks %q", run.State.Message, m)
+				}
+			}
+			if !strings.HasPrefix(run.InfrastructureID, "pid:") {
+				t.Errorf("infrastructure id %q, want the child's pid", run.InfrastructureID)
+			}
+			if n := len(e.logs(t, ids[i])); n != tt.logs {
+				t.Errorf("%d log lines, want %d: %q", n, tt.logs, e.logs(t, ids[i]))
+			}
+		})
+	}
+}
+
+func TestProcessCancel(t *testing.T) {
+	for _, mode := range []string{"term", "ignore-term"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t)
+			e.deploy(t, store.Deployment{Name: "child", Flow: "child"})
+			e.startWorker(t, Options{Launcher: e.processLauncher(100 * time.Millisecond), Lease: 3 * time.Second})
+			id := e.createRun(t, "child", `{"mode": "`+mode+`"}`)
+			waitFor(t, "the child to be ready", func() bool {
+				logs := e.logs(t, id)
+				return len(logs) > 0 && logs[0] == "ready"
+			})
+			if _, err := e.st.CancelRun(context.Background(), id, "operator asked"); err != nil {
+				t.Fatal(err)
+			}
+			run := e.waitFinal(t, id)
+			if run.State.Name != flow.NameCancelled || run.State.Message != "operator asked" {
+				t.Fatalf("run ended %s, want Cancelled with the reason", run.State)
+			}
+			if logs := e.logs(t, id); mode == "term" && (len(logs) != 2 || logs[1] != "stopping on SIGTERM") {
+				t.Errorf("logs %q: the child should have seen SIGTERM", logs)
+			}
+		})
+	}
+}
+
+func TestProcessStartFailure(t *testing.T) {
+	p := &Process{Command: func(store.FlowRun) ([]string, error) { return []string{"/nonexistent/netauto"}, nil }}
+	err := p.Launch(context.Background(), Job{Run: store.FlowRun{ID: "r1"}, Started: func(string) { t.Error("Started called") }, Fenced: func() bool { return false }})
+	if err == nil || !strings.Contains(err.Error(), "start /nonexistent/netauto for run r1") {
+		t.Fatalf("Launch = %v", err)
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		t.Fatal("a process that never started has no exit status")
+	}
+}
+
+func TestLineWriter(t *testing.T) {
+	o := newOutput(&Process{Tail: 3}, "r")
+	w := o.writer(0)
+	long := strings.Repeat("x", maxLine+10)
+	for _, chunk := range []string{"a", "b\nc\r\n", long + "\n", "tail"} {
+		if n, err := w.Write([]byte(chunk)); n != len(chunk) || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	w.end()
+	o.close()
+	got := o.tail()
+	want := []string{"c", strings.Repeat("x", maxLine) + " …(line cut)", "tail"}
+	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("tail %q", got)
+	}
+}
