@@ -1,0 +1,2 @@
+// Package device talks to network devices over SSH.
+package device
