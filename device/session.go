@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -212,7 +213,7 @@ func authMethods(ctx context.Context, h Host, secrets SecretResolver, password s
 func hostKeyCallback(h Host) (ssh.HostKeyCallback, error) {
 	switch {
 	case h.KnownHostsFile != "":
-		cb, err := knownhosts.New(h.KnownHostsFile)
+		cb, err := knownHosts.load(h.KnownHostsFile)
 		if err != nil {
 			return nil, fmt.Errorf("known_hosts_file: %w", err)
 		}
@@ -223,6 +224,40 @@ func hostKeyCallback(h Host) (ssh.HostKeyCallback, error) {
 		return ssh.InsecureIgnoreHostKey(), nil
 	}
 	return nil, fmt.Errorf("known_hosts_file is empty and insecure_ignore_host_key is not set: refusing to connect without a host key policy")
+}
+
+// knownHostsCache parses each known_hosts file once per modification, not
+// once per connection (a fan-out over hundreds of hosts would otherwise
+// parse the whole file for every host).
+type knownHostsCache struct {
+	mu      sync.Mutex
+	entries map[string]knownHostsEntry
+}
+
+type knownHostsEntry struct {
+	mod  time.Time
+	size int64
+	cb   ssh.HostKeyCallback
+}
+
+var knownHosts = &knownHostsCache{entries: map[string]knownHostsEntry{}}
+
+func (c *knownHostsCache) load(path string) (ssh.HostKeyCallback, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[path]; ok && e.mod.Equal(fi.ModTime()) && e.size == fi.Size() {
+		return e.cb, nil
+	}
+	cb, err := knownhosts.New(path)
+	if err != nil {
+		return nil, err
+	}
+	c.entries[path] = knownHostsEntry{mod: fi.ModTime(), size: fi.Size(), cb: cb}
+	return cb, nil
 }
 
 // Host returns the host this session is connected to.
