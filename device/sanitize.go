@@ -6,7 +6,7 @@ import (
 )
 
 // SecretMask replaces every secret value a Sanitizer removes.
-const SecretMask = "<secret removed>"
+const SecretMask = "<secret-removed>"
 
 // Replacement rewrites the part of a line its pattern matches; the
 // replacement may use $1-style references to the pattern's groups.

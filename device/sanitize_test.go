@@ -128,3 +128,18 @@ func readTestdata(t testing.TB, name string) string {
 	t.Fatalf("testdata %s not found", name)
 	return ""
 }
+
+func FuzzSanitize(f *testing.F) {
+	for _, name := range []string{"napalm_nxos_ssh_show_running_config.txt", "napalm_junos_config_committed_text.xml", "oxidized_ios_C9200L_17.09.04a_output.txt"} {
+		c := readTestdata(f, name)
+		f.Add(c[:min(len(c), 1500)], "cisco_nxos")
+	}
+	f.Add("username a password 0 b\r\n  key 7 x", "cisco_iosxe")
+	f.Fuzz(func(t *testing.T, config, platform string) {
+		s := DefaultSanitizer(platform)
+		once := s.Clean(config)
+		if twice := s.Clean(once); twice != once {
+			t.Fatalf("Clean is not idempotent:\n%q\n%q", once, twice)
+		}
+	})
+}

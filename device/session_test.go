@@ -60,7 +60,7 @@ func TestConfigurePushWithDiff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "--- r1 (before)\n+++ r1 (after)\n@@ -14,9 +14,8 @@\n  ip address 192.0.2.1 255.255.255.0\n !\n interface GigabitEthernet2\n- description uplink\n- no ip address\n- shutdown\n+ description core link\n+ ip address 198.51.100.1 255.255.255.0\n !\n snmp-server community <secret removed> RO\n !\n"
+	want := "--- r1 (before)\n+++ r1 (after)\n@@ -14,9 +14,8 @@\n  ip address 192.0.2.1 255.255.255.0\n !\n interface GigabitEthernet2\n- description uplink\n- no ip address\n- shutdown\n+ description core link\n+ ip address 198.51.100.1 255.255.255.0\n !\n snmp-server community <secret-removed> RO\n !\n"
 	if !change.Changed || change.Diff != want {
 		t.Errorf("diff:\n%s\nwant:\n%s", change.Diff, want)
 	}
