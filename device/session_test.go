@@ -89,6 +89,7 @@ func TestSessionFaultClasses(t *testing.T) {
 		gen("hangconnect", devicetest.Fault{Kind: devicetest.FaultHangOnConnect}),
 		gen("hang", devicetest.Fault{Kind: devicetest.FaultHang, Command: "show running-config"}),
 		gen("drop", devicetest.Fault{Kind: devicetest.FaultDisconnect, Command: "show running-config"}),
+		func() devicetest.Spec { s := gen("enable"); s.EnableSecret = "en-secret"; return s }(),
 	)
 	cases := []struct {
 		device string
@@ -105,6 +106,9 @@ func TestSessionFaultClasses(t *testing.T) {
 		{"hangconnect", nil, TimedOut},
 		{"hang", nil, TimedOut},
 		{"drop", nil, Failed},
+		{"enable", func(h *Host) { h.EnableSecret = "enable" }, Unchanged},
+		{"enable", func(h *Host) { h.EnableSecret = "wrong" }, AuthFailed},
+		{"enable", func(h *Host) { h.EnableSecret = "missing" }, Failed},
 	}
 	for _, c := range cases {
 		t.Run(string(c.want)+"/"+c.device, func(t *testing.T) {
@@ -179,5 +183,26 @@ func waitConns(t *testing.T, lab *devicetest.Lab) {
 	}
 	if n := lab.OpenConns(); n > 0 {
 		t.Fatalf("%d connections still open on the devices", n)
+	}
+}
+
+func TestConfigureJunosCommits(t *testing.T) {
+	lab := startLab(t, simSpec(t, "srx", "juniper_junos", "oxidized_junos_srx300_22.4_simulation.yaml"))
+	var change *ConfigChange
+	err := With(context.Background(), hostFor(t, lab, "srx"), testSecrets, func(s *Session) error {
+		var err error
+		change, err = s.Configure(context.Background(), []string{"set snmp contact noc@example.net", "delete system phone-home"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"+    contact noc@example.net;", "-    phone-home {"} {
+		if !strings.Contains(change.Diff, want) {
+			t.Errorf("diff lacks %q:\n%s", want, change.Diff)
+		}
+	}
+	if strings.Contains(change.Diff, "Last commit") || strings.Contains(change.Diff, "very-secret") {
+		t.Errorf("diff shows noise or secrets:\n%s", change.Diff)
 	}
 }

@@ -247,7 +247,7 @@ func (c *cli) exec(cmd string) (out string, more bool) {
 			return c.invalid(cmd, 1), true
 		}
 		c.d.mu.Lock()
-		text = c.d.running.render(time.Now())
+		text = c.d.renderLocked()
 		c.d.mu.Unlock()
 	case hasKey(c.d.spec.Commands, base):
 		text = c.d.spec.Commands[base]
@@ -404,6 +404,9 @@ func (c *cli) configureJunos(cmd string) string {
 		}
 		return "Exiting configuration mode"
 	case cmd == "commit" || cmd == "commit and-quit":
+		c.d.mu.Lock()
+		c.d.junos.commit(c.candidate, time.Now(), c.user)
+		c.d.mu.Unlock()
 		c.candidate = nil
 		if cmd == "commit and-quit" {
 			c.mode = modeExec

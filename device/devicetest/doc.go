@@ -38,6 +38,8 @@
 // per-answer latency, rejected logins, a TCP accept that never starts SSH,
 // a command that never answers, and a disconnect half-way through output.
 //
-// Limits: Junos configuration mode accepts set/delete and commit, but the
-// committed lines are not merged into the hierarchical configuration text.
+// Junos: set and delete statements are collected as the candidate and
+// merged into the hierarchical configuration on commit. Without Junos's
+// schema the fake decides which words name containers with a small keyword
+// table (see junosConfig), which covers common statements, not all.
 package devicetest

@@ -38,7 +38,8 @@ type Device struct {
 	cfg  *ssh.ServerConfig
 
 	mu      sync.Mutex
-	running *runningConfig
+	running *runningConfig // Cisco and Arista
+	junos   *junosConfig   // Junos
 }
 
 // Option configures Start.
@@ -83,7 +84,8 @@ func Start(ctx context.Context, specs []Spec, opts ...Option) (*Lab, error) {
 			l.Close()
 			return nil, fmt.Errorf("device %q: listen: %w", spec.Name, err)
 		}
-		d := &Device{lab: l, spec: spec, prof: prof, ln: ln, running: newRunningConfig(prof, spec.RunningConfig)}
+		d := &Device{lab: l, spec: spec, prof: prof, ln: ln}
+		d.setConfig(spec.RunningConfig)
 		d.cfg = d.serverConfig()
 		l.devices = append(l.devices, d)
 		l.byName[spec.Name] = d
@@ -189,7 +191,22 @@ func (d *Device) Port() int {
 func (d *Device) RunningConfig() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.renderLocked()
+}
+
+func (d *Device) renderLocked() string {
+	if d.prof.juniper {
+		return d.junos.render()
+	}
 	return d.running.render(time.Now())
+}
+
+func (d *Device) setConfig(text string) {
+	if d.prof.juniper {
+		d.junos = parseJunos(text)
+	} else {
+		d.running = newRunningConfig(d.prof, text)
+	}
 }
 
 // SetRunningConfig replaces the running configuration, as a change made by
@@ -197,7 +214,7 @@ func (d *Device) RunningConfig() string {
 func (d *Device) SetRunningConfig(text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.running = newRunningConfig(d.prof, text)
+	d.setConfig(text)
 }
 
 func (d *Device) serverConfig() *ssh.ServerConfig {
