@@ -159,6 +159,11 @@ func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*Backup
 		if err := validDeviceName(h.Name); err != nil {
 			return nil, fmt.Errorf("backup: host %q: %w", h.Name, err)
 		}
+		if key := b.repoKey(h); key != "" {
+			if err := validDeviceName(key); err != nil {
+				return nil, fmt.Errorf("backup: host %q: group %q as repository name: %w", h.Name, key, err)
+			}
+		}
 	}
 	start := time.Now()
 	repos := map[string]*repo{}

@@ -126,7 +126,15 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 	stop := context.AfterFunc(openCtx, tr.kill)
 	err = drv.Open()
 	interrupted := !stop()
-	if err != nil || interrupted {
+	s := &Session{host: host, drv: drv, tr: tr, opTimeout: opTimeout}
+	switch {
+	case interrupted && err == nil:
+		// Opened just as the deadline passed: stop the read loop too.
+		s.dead = true
+		_ = s.Close()
+		return fail(TimedOut, fmt.Errorf("open: %w", context.Cause(openCtx)))
+	case err != nil:
+		// scrapligo closed its channel; make sure the connection is gone.
 		tr.kill()
 		_ = tr.Close()
 		if interrupted {
@@ -134,7 +142,7 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 		}
 		return fail(classify("connect", err, nil), err)
 	}
-	return &Session{host: host, drv: drv, tr: tr, opTimeout: opTimeout}, nil
+	return s, nil
 }
 
 // With opens a session on host, runs fn and closes the session, also when
