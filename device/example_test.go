@@ -37,7 +37,7 @@ func exampleLab(names ...string) (*devicetest.Lab, *device.Inventory, func()) {
 	}
 	inv, err := device.NewInventory(hosts, []device.Group{{Name: "edge", Params: device.Params{Platform: "cisco_iosxe"}}}, device.Defaults{Params: device.Params{
 		Username: "admin", PasswordSecret: "lab/password", KnownHostsFile: knownHosts,
-		ConnectTimeout: 5 * time.Second, OperationTimeout: 10 * time.Second,
+		ConnectTimeout: 30 * time.Second, OperationTimeout: 30 * time.Second,
 	}})
 	if err != nil {
 		panic(err)

@@ -135,7 +135,9 @@ func TestFanOutSessionsResultClasses(t *testing.T) {
 	var hosts []Host
 	for _, d := range lab.Devices() {
 		h := hostFor(t, lab, d.Name())
-		h.OperationTimeout = time.Second
+		if d.Name() == "d-hang" {
+			h.OperationTimeout = time.Second
+		}
 		hosts = append(hosts, h)
 	}
 	hosts = append(hosts, Host{Name: "e-down", Address: "127.0.0.1", Params: Params{Platform: "cisco_iosxe", Port: closedPort(t), Username: "admin", PasswordSecret: "pw", KnownHostsFile: hosts[0].KnownHostsFile}})

@@ -37,7 +37,9 @@ func startLab(t testing.TB, specs ...devicetest.Spec) *devicetest.Lab {
 }
 
 // hostFor returns an inventory host pointing at a fake device, with strict
-// host key checking against a known_hosts file written for the lab.
+// host key checking against a known_hosts file written for the lab. The
+// timeouts are generous: CI machines under -race can be very slow, and
+// tests of timeouts set their own.
 func hostFor(t testing.TB, lab *devicetest.Lab, name string) Host {
 	t.Helper()
 	d := lab.Device(name)
@@ -47,7 +49,7 @@ func hostFor(t testing.TB, lab *devicetest.Lab, name string) Host {
 	}
 	return Host{Name: name, Address: "127.0.0.1", Params: Params{
 		Platform: d.Platform(), Port: d.Port(), Username: "admin", PasswordSecret: "pw",
-		KnownHostsFile: kh, ConnectTimeout: 5 * time.Second, OperationTimeout: 10 * time.Second,
+		KnownHostsFile: kh, ConnectTimeout: 30 * time.Second, OperationTimeout: 30 * time.Second,
 	}}
 }
 

@@ -113,7 +113,9 @@ func TestSessionFaultClasses(t *testing.T) {
 	for _, c := range cases {
 		t.Run(string(c.want)+"/"+c.device, func(t *testing.T) {
 			h := hostFor(t, lab, c.device)
-			h.ConnectTimeout, h.OperationTimeout = 500*time.Millisecond, 500*time.Millisecond
+			if c.want == TimedOut {
+				h.ConnectTimeout, h.OperationTimeout = 500*time.Millisecond, 500*time.Millisecond
+			}
 			if c.edit != nil {
 				c.edit(&h)
 			}
