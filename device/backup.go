@@ -38,10 +38,13 @@ import (
 //	Run-Id: nightly-2026-11-26
 //	Device-Previous: 4f0c...   (the device's previous commit, if any)
 //
-// and refs/devices/<name> points at the device's latest commit. A device's
-// history is therefore the Device-Previous chain from that ref: reading it
-// costs one commit per change of that device, whatever the size of the
-// repository, and a diff between two versions reads two blobs.
+// and the ref refs/netauto/device-index points at a small tree whose file
+// lists each device's latest commit ("<device> <commit>" lines, updated once
+// per run).
+// A device's history is therefore the Device-Previous chain from its index
+// entry: reading it costs one commit per change of that device, whatever
+// the size of the repository, and a diff between two versions reads two
+// blobs.
 //
 // Keeping the repository compact over years: a commit is written only when
 // the sanitized configuration differs from the stored one (noise lines such
@@ -131,7 +134,7 @@ type repo struct {
 	staged     *memory.Storage
 	stagedObjs []plumbing.Hash
 	stagedSize int
-	devRefs    map[string]plumbing.Hash // device -> staged latest commit
+	index      map[string]plumbing.Hash // device -> latest commit (incl. staged)
 }
 
 // flushThreshold bounds the memory staged commits may take.
@@ -139,8 +142,68 @@ const flushThreshold = 64 << 20
 
 const branch = plumbing.ReferenceName("refs/heads/main")
 
-func deviceRef(name string) plumbing.ReferenceName {
-	return plumbing.ReferenceName("refs/devices/" + name)
+// indexRef names a tree whose file indexFile maps each device to its
+// latest commit. (A tree, not a bare blob: go-git's object walkers used by
+// prune and repack only follow commits, trees and tags.)
+const (
+	indexRef  = plumbing.ReferenceName("refs/netauto/device-index")
+	indexFile = "devices"
+)
+
+// readIndex loads the device index of a repository (empty if none).
+func readIndex(g *git.Repository) (map[string]plumbing.Hash, error) {
+	index := map[string]plumbing.Hash{}
+	ref, err := g.Reference(indexRef, false)
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return index, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", indexRef, err)
+	}
+	t, err := g.TreeObject(ref.Hash())
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", indexRef, err)
+	}
+	f, err := t.File(indexFile)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", indexRef, err)
+	}
+	rd, err := f.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	sc := bufio.NewScanner(rd)
+	for sc.Scan() {
+		name, hash, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !plumbing.IsHash(hash) {
+			return nil, fmt.Errorf("%s: malformed line %q", indexRef, sc.Text())
+		}
+		index[name] = plumbing.NewHash(hash)
+	}
+	return index, sc.Err()
+}
+
+// stageIndex stages the device index tree and returns its hash.
+func (r *repo) stageIndex() (plumbing.Hash, error) {
+	names := make([]string, 0, len(r.index))
+	for n := range r.index {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	blob := &plumbing.MemoryObject{}
+	blob.SetType(plumbing.BlobObject)
+	for _, n := range names {
+		fmt.Fprintf(blob, "%s %s\n", n, r.index[n])
+	}
+	if _, err := r.stage(blob); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	tree := &plumbing.MemoryObject{}
+	if err := (&object.Tree{Entries: []object.TreeEntry{{Name: indexFile, Mode: filemode.Regular, Hash: blob.Hash()}}}).Encode(tree); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return r.stage(tree)
 }
 
 func fileName(host string) string { return host + ".cfg" }
@@ -300,6 +363,9 @@ func openRepo(dir string) (*repo, error) {
 	}
 	r := &repo{dir: dir, git: g, tree: map[string]plumbing.Hash{}}
 	r.reset()
+	if r.index, err = readIndex(g); err != nil {
+		return nil, fmt.Errorf("repository %s: %w", dir, err)
+	}
 	ref, err := g.Reference(branch, true)
 	if errors.Is(err, plumbing.ErrReferenceNotFound) {
 		return r, nil
@@ -325,7 +391,6 @@ func openRepo(dir string) (*repo, error) {
 func (r *repo) reset() {
 	r.staged = memory.NewStorage()
 	r.stagedObjs, r.stagedSize = nil, 0
-	r.devRefs = map[string]plumbing.Hash{}
 }
 
 // stage adds an object to the staged commits.
@@ -360,7 +425,16 @@ func (r *repo) flushLocked() error {
 		if err2 := r.reloadTree(); err2 != nil {
 			err = errors.Join(err, err2)
 		}
+		index, err2 := readIndex(r.git)
+		if err2 != nil {
+			return fmt.Errorf("write %s: %w", r.dir, errors.Join(err, err2))
+		}
+		r.index = index
 		return fmt.Errorf("write %s: %w", r.dir, err)
+	}
+	indexHash, err := r.stageIndex()
+	if err != nil {
+		return fail(err)
 	}
 	pw, ok := r.git.Storer.(storer.PackfileWriter)
 	if !ok {
@@ -370,8 +444,9 @@ func (r *repo) flushLocked() error {
 	if err != nil {
 		return fail(err)
 	}
-	// No delta search here (Compact does it), so a run stays fast.
-	if _, err := packfile.NewEncoder(w, r.staged, false).Encode(r.stagedObjs, 0); err != nil {
+	// Successive trees differ by one entry: deltas make them tiny, which
+	// costs less than compressing each in full.
+	if _, err := packfile.NewEncoder(w, r.staged, false).Encode(r.stagedObjs, 10); err != nil {
 		_ = w.Close()
 		return fail(err)
 	}
@@ -386,10 +461,8 @@ func (r *repo) flushLocked() error {
 		return fail(fmt.Errorf("update %s (concurrent writer?): %w", branch, err))
 	}
 	r.base = r.head
-	for name, h := range r.devRefs {
-		if err := r.git.Storer.SetReference(plumbing.NewHashReference(deviceRef(name), h)); err != nil {
-			return fmt.Errorf("write %s: device ref %s: %w", r.dir, name, err)
-		}
+	if err := r.git.Storer.SetReference(plumbing.NewHashReference(indexRef, indexHash)); err != nil {
+		return fmt.Errorf("write %s: %s: %w", r.dir, indexRef, err)
 	}
 	return nil
 }
@@ -425,16 +498,6 @@ func (r *repo) commit(h Host, content, runID string, author object.Signature) (*
 		return nil, err
 	}
 
-	// Only this device's task touches its ref, so it is read unlocked.
-	var stored plumbing.Hash
-	ref, err := r.git.Reference(deviceRef(h.Name), false)
-	switch {
-	case err == nil:
-		stored = ref.Hash()
-	case !errors.Is(err, plumbing.ErrReferenceNotFound):
-		return nil, fmt.Errorf("read device ref: %w", err)
-	}
-
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	locked := time.Now()
@@ -465,11 +528,8 @@ func (r *repo) commit(h Host, content, runID string, author object.Signature) (*
 	}
 
 	msg := fmt.Sprintf("backup: %s changed\n\nDevice: %s\nPlatform: %s\nRun-Id: %s\n", h.Name, h.Name, h.Platform, runID)
-	if prev, ok := r.devRefs[h.Name]; ok {
-		stored = prev
-	}
-	if !stored.IsZero() {
-		msg += "Device-Previous: " + stored.String() + "\n"
+	if prev, ok := r.index[h.Name]; ok {
+		msg += "Device-Previous: " + prev.String() + "\n"
 	}
 	commit := &object.Commit{Author: author, Committer: author, Message: msg, TreeHash: treeHash}
 	if !r.head.IsZero() {
@@ -485,7 +545,7 @@ func (r *repo) commit(h Host, content, runID string, author object.Signature) (*
 	}
 	r.head = commitHash
 	r.tree[name] = blob.Hash()
-	r.devRefs[h.Name] = commitHash
+	r.index[h.Name] = commitHash
 	res.Commit = commitHash.String()
 	res.Changed = true
 	if r.stagedSize > flushThreshold {
@@ -543,7 +603,7 @@ func (b *Backup) push(ctx context.Context, key string, r *repo) error {
 	opts := &git.PushOptions{
 		RemoteName: remote,
 		RemoteURL:  url,
-		RefSpecs:   []config.RefSpec{"+refs/heads/main:refs/heads/main", "+refs/devices/*:refs/devices/*"},
+		RefSpecs:   []config.RefSpec{"+refs/heads/main:refs/heads/main", "+refs/netauto/*:refs/netauto/*"},
 	}
 	if b.Push.Username != "" || b.Push.PasswordSecret != "" {
 		pw, err := resolve(ctx, b.Secrets, "push.password_secret", b.Push.PasswordSecret)
@@ -609,15 +669,12 @@ func History(dir, name string, limit int) ([]Version, error) {
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", name, err)
 	}
-	ref, err := g.Reference(deviceRef(name), false)
-	if errors.Is(err, plumbing.ErrReferenceNotFound) {
-		return nil, nil
-	}
+	index, err := readIndex(g)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", name, err)
 	}
 	var out []Version
-	for h := ref.Hash(); !h.IsZero() && (limit <= 0 || len(out) < limit); {
+	for h := index[name]; !h.IsZero() && (limit <= 0 || len(out) < limit); {
 		c, err := g.CommitObject(h)
 		if err != nil {
 			return nil, fmt.Errorf("history of %s: commit %s: %w", name, h, err)

@@ -2,7 +2,6 @@ package device
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -180,8 +179,9 @@ func TestBackupPerGroupAndPush(t *testing.T) {
 			t.Errorf("%s: %d local, %d pushed commits, want %d", group, len(local), len(remote), want)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "edge.git", "refs", "devices", "r1")); err != nil {
-		t.Errorf("device ref missing: %v", err)
+	// The index travels with the push: history reads on the remote.
+	if h, err := History(filepath.Join(remotes, "edge.git"), "r1", 0); err != nil || len(h) != 1 || h[0].RunID != "run-1" {
+		t.Errorf("history on the remote: %v %+v", err, h)
 	}
 }
 

@@ -22,7 +22,8 @@ const (
 	Unchanged Class = "unchanged"
 	// Changed: the operation succeeded and changed the device or backup.
 	Changed Class = "changed"
-	// Unreachable: TCP connection or SSH handshake failed, or the host key
+	// Unreachable: the TCP connection failed (refused, no route, no answer
+	// within the connect timeout), the SSH handshake failed, or the host key
 	// did not verify.
 	Unreachable Class = "unreachable"
 	// AuthFailed: the device rejected the credentials (login or enable).
@@ -30,8 +31,8 @@ const (
 	// CommandFailed: the device answered with an error such as
 	// "% Invalid input".
 	CommandFailed Class = "command_failed"
-	// TimedOut: a connect or operation deadline passed, or the context
-	// ended.
+	// TimedOut: the device accepted the connection but did not complete
+	// SSH or answer an operation in time, or the context ended.
 	TimedOut Class = "timed_out"
 	// Failed: any other failure (dropped connection, bad input, panic).
 	Failed Class = "failed"
@@ -94,9 +95,12 @@ func classify(op string, err, ctxErr error) Class {
 	var revoked *knownhosts.RevokedError
 	var netErr net.Error
 	var cmdErr *CommandError
+	var dialErr *dialError
 	switch {
 	case ctxErr != nil:
 		return TimedOut
+	case errors.As(err, &dialErr):
+		return Unreachable
 	case errors.As(err, &cmdErr):
 		return CommandFailed
 	case errors.As(err, &keyErr), errors.As(err, &revoked):

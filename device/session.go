@@ -97,8 +97,8 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 	if err != nil {
 		return fail(Failed, err)
 	}
-	connectTimeout := cmp(host.ConnectTimeout, defaultConnectTimeout)
-	opTimeout := cmp(host.OperationTimeout, defaultOperationTimeout)
+	connectTimeout := orDefault(host.ConnectTimeout, defaultConnectTimeout)
+	opTimeout := orDefault(host.OperationTimeout, defaultOperationTimeout)
 
 	openCtx, cancel := context.WithTimeout(ctx, connectTimeout+opTimeout)
 	defer cancel()
@@ -111,6 +111,13 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 		options.WithTimeoutSocket(connectTimeout),
 		options.WithTimeoutOps(opTimeout),
 		options.WithReadDelay(pollInterval),
+		// Log out with "exit" but do not first wait for a prompt round trip
+		// (the platform default): Close drops the connection right after,
+		// which ends the session from any mode, and a backup of hundreds of
+		// devices would otherwise pay one device latency each.
+		options.WithNetworkOnClose(func(d *network.Driver) error {
+			return d.Channel.WriteAndReturn([]byte("exit"), false)
+		}),
 	}
 	if enable != "" {
 		opts = append(opts, options.WithAuthSecondary(enable))
@@ -156,7 +163,7 @@ func With(ctx context.Context, host Host, secrets SecretResolver, fn func(*Sessi
 	return fn(s)
 }
 
-func cmp(v, def time.Duration) time.Duration {
+func orDefault(v, def time.Duration) time.Duration {
 	if v > 0 {
 		return v
 	}

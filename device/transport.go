@@ -37,6 +37,16 @@ type sshTransport struct {
 
 var _ transport.Implementation = (*sshTransport)(nil)
 
+// dialError is a failure to open the TCP connection: the host is
+// unreachable (refused, no route, or no answer within the connect timeout).
+type dialError struct {
+	addr string
+	err  error
+}
+
+func (e *dialError) Error() string { return fmt.Sprintf("dial %s: %v", e.addr, e.err) }
+func (e *dialError) Unwrap() error { return e.err }
+
 func newSSHTransport(ctx context.Context, host string, port int, cfg *ssh.ClientConfig, connectTimeout time.Duration) *sshTransport {
 	return &sshTransport{ctx: ctx, addr: net.JoinHostPort(host, strconv.Itoa(port)), config: cfg, connectTimeout: connectTimeout}
 }
@@ -46,7 +56,7 @@ func (t *sshTransport) Open(a *transport.Args) error {
 	d := net.Dialer{Timeout: t.connectTimeout}
 	conn, err := d.DialContext(t.ctx, "tcp", t.addr)
 	if err != nil {
-		return fmt.Errorf("dial %s: %w", t.addr, err)
+		return &dialError{addr: t.addr, err: err}
 	}
 	t.mu.Lock()
 	t.conn = conn

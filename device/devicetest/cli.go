@@ -100,8 +100,18 @@ func (c *cli) run() {
 		return
 	}
 	buf := make([]byte, 4096)
-	var line []byte
+	var line, echo []byte
 	lastCR := false
+	// flush echoes what was typed since the last write, in one packet per
+	// read like a terminal under load (not one packet per byte).
+	flush := func() bool {
+		if len(echo) == 0 {
+			return true
+		}
+		_, err := c.ch.Write(echo)
+		echo = echo[:0]
+		return err == nil
+	}
 	for {
 		n, err := c.ch.Read(buf)
 		if err != nil {
@@ -115,7 +125,8 @@ func (c *cli) run() {
 			lastCR = b == '\r'
 			switch {
 			case b == '\r' || b == '\n':
-				if !c.write("\n") || !c.submit(string(line)) {
+				echo = append(echo, '\r', '\n')
+				if !flush() || !c.submit(string(line)) {
 					return
 				}
 				line = line[:0]
@@ -123,22 +134,23 @@ func (c *cli) run() {
 				if len(line) > 0 {
 					line = line[:len(line)-1]
 					if c.password == nil {
-						c.write("\b \b")
+						echo = append(echo, "\b \b"...)
 					}
 				}
 			case b == 0x1a: // Ctrl-Z leaves configuration mode
 				if c.mode == modeConfig && !c.d.prof.juniper {
 					c.mode, c.section = modePriv, ""
-					c.write("\n" + c.prompt())
+					echo = append(echo, "\r\n"+c.prompt()...)
 				}
 			default:
 				line = append(line, b)
 				if c.password == nil {
-					if _, err := c.ch.Write([]byte{b}); err != nil {
-						return
-					}
+					echo = append(echo, b)
 				}
 			}
+		}
+		if !flush() {
+			return
 		}
 	}
 }

@@ -47,8 +47,8 @@ func open(t *testing.T, d *devicetest.Device, user, pass string, extra ...util.O
 		options.WithAuthUsername(user),
 		options.WithAuthPassword(pass),
 		options.WithAuthNoStrictKey(),
-		options.WithTimeoutOps(5 * time.Second),
-		options.WithTimeoutSocket(5 * time.Second),
+		options.WithTimeoutOps(30 * time.Second),
+		options.WithTimeoutSocket(30 * time.Second),
 	}
 	opts = append(opts, extra...)
 	p, err := platform.NewPlatform(d.Platform(), "127.0.0.1", opts...)

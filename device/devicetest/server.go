@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,7 +122,7 @@ func (l *Lab) KnownHosts() string {
 
 func knownHostsLine(addr string, key ssh.PublicKey) string {
 	host, port, _ := net.SplitHostPort(addr)
-	return "[" + host + "]:" + port + " " + string(ssh.MarshalAuthorizedKey(key)[:len(ssh.MarshalAuthorizedKey(key))-1])
+	return "[" + host + "]:" + port + " " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 }
 
 // OpenConns returns the number of client connections currently open on
