@@ -243,13 +243,14 @@ func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*Backup
 	}
 	run := &BackupRun{RunID: runID}
 	var statMu sync.Mutex
-	busy := map[*repo]time.Duration{}
-	for _, r := range repos {
-		busy[r] = r.busy
-	}
-	run.Results = RunSessions(ctx, inv, b.Secrets, b.FanOut, func(ctx context.Context, s *Session) (*BackupResult, error) {
-		h := s.Host()
-		cfg, err := s.RunningConfig(ctx)
+	run.Results = Run(ctx, inv, b.FanOut, func(ctx context.Context, h Host) (*BackupResult, error) {
+		// The session is closed before the (serialized) commit.
+		var cfg string
+		err := With(ctx, h, b.Secrets, func(s *Session) error {
+			var err error
+			cfg, err = s.RunningConfig(ctx)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -283,7 +284,7 @@ func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*Backup
 			}
 		}
 		r.mu.Lock()
-		run.CommitTime += r.busy - busy[r]
+		run.CommitTime += r.busy
 		r.mu.Unlock()
 	}
 	if flushErr != nil {

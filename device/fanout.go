@@ -50,7 +50,8 @@ type HostResult[T any] struct {
 	Class Class
 	Value T
 	Err   error
-	// Diff is the change made, for values that report one (ChangeReporter).
+	// Diff is the change made, for values that report one (ChangeReporter),
+	// also when the host failed part-way.
 	Diff     string
 	Duration time.Duration
 }
@@ -174,13 +175,12 @@ func runHost[T any](ctx context.Context, h Host, f FanOut, task func(context.Con
 	}()
 	res.Value, res.Err = task(hctx, h)
 	res.Class = ClassOf(res.Err)
-	if res.Err == nil {
-		if cr, ok := any(res.Value).(ChangeReporter); ok {
-			changed, diff := cr.ChangeDiff()
-			res.Diff = diff
-			if changed {
-				res.Class = Changed
-			}
+	if cr, ok := any(res.Value).(ChangeReporter); ok {
+		// Also on failure: a push rejected half-way may have changed things.
+		changed, diff := cr.ChangeDiff()
+		res.Diff = diff
+		if changed && res.Err == nil {
+			res.Class = Changed
 		}
 	}
 	return res

@@ -163,3 +163,21 @@ func TestFanOutSessionsResultClasses(t *testing.T) {
 		t.Errorf("configure: %s %v\n%s", changes[0].Class, changes[0].Err, changes[0].Diff)
 	}
 }
+
+func TestConfigureAllReportsPartialChange(t *testing.T) {
+	lab := startLab(t, devicetest.GeneratedSpec("p1"))
+	inv, err := NewInventory([]Host{hostFor(t, lab, "p1")}, nil, Defaults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := ConfigureAll(context.Background(), inv, testSecrets, FanOut{}, func(Host) []string {
+		return []string{"hostname p1-new", "frobnicate", "hostname never"}
+	})
+	var cerr *CommandError
+	if res[0].Class != CommandFailed || !errors.As(res[0].Err, &cerr) || cerr.Command != "frobnicate" {
+		t.Fatalf("class %s err %v", res[0].Class, res[0].Err)
+	}
+	if !strings.Contains(res[0].Diff, "+hostname p1-new") || strings.Contains(res[0].Diff, "never") {
+		t.Errorf("partial change diff:\n%s", res[0].Diff)
+	}
+}
