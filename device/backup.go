@@ -82,6 +82,8 @@ type Push struct {
 	// HTTP basic authentication; empty for none.
 	Username       string
 	PasswordSecret string
+	// Timeout bounds each repository's push (default 2 minutes).
+	Timeout time.Duration
 }
 
 // BackupResult is the outcome of one device's backup.
@@ -604,7 +606,9 @@ func (b *Backup) push(ctx context.Context, key string, r *repo) error {
 	opts := &git.PushOptions{
 		RemoteName: remote,
 		RemoteURL:  url,
-		RefSpecs:   []config.RefSpec{"+refs/heads/main:refs/heads/main", "+refs/netauto/*:refs/netauto/*"},
+		// The branch only fast-forwards (a diverged remote is reported, not
+		// overwritten); the index is a tree, replaced each run.
+		RefSpecs: []config.RefSpec{"refs/heads/main:refs/heads/main", "+refs/netauto/*:refs/netauto/*"},
 	}
 	if b.Push.Username != "" || b.Push.PasswordSecret != "" {
 		pw, err := resolve(ctx, b.Secrets, "push.password_secret", b.Push.PasswordSecret)
@@ -613,6 +617,8 @@ func (b *Backup) push(ctx context.Context, key string, r *repo) error {
 		}
 		opts.Auth = &http.BasicAuth{Username: b.Push.Username, Password: pw}
 	}
+	ctx, cancel := context.WithTimeout(ctx, orDefault(b.Push.Timeout, 2*time.Minute))
+	defer cancel()
 	if err := r.git.PushContext(ctx, opts); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return fmt.Errorf("push %s to %s: %w", r.dir, redactURL(url), err)
 	}

@@ -159,7 +159,7 @@ func TestBackupCommitsOnlyChanges(t *testing.T) {
 }
 
 func TestBackupPerGroupAndPush(t *testing.T) {
-	_, inv := backupLab(t)
+	lab, inv := backupLab(t)
 	dir := t.TempDir()
 	remotes := t.TempDir()
 	for _, g := range []string{"edge", "core"} {
@@ -179,8 +179,17 @@ func TestBackupPerGroupAndPush(t *testing.T) {
 			t.Errorf("%s: %d local, %d pushed commits, want %d", group, len(local), len(remote), want)
 		}
 	}
+	// A later run fast-forwards the remote.
+	r1 := lab.Device("r1")
+	r1.SetRunningConfig(strings.Replace(r1.RunningConfig(), "hostname r1", "hostname r1-b", 1))
+	if run, err = b.Run(context.Background(), inv, "run-2"); err != nil || run.PushErr != nil || run.Commits != 1 {
+		t.Fatalf("second run: %v push: %v commits %d", err, run.PushErr, run.Commits)
+	}
+	if remote := commitsOf(t, filepath.Join(remotes, "edge.git")); len(remote) != 3 {
+		t.Errorf("remote edge has %d commits after the second push", len(remote))
+	}
 	// The index travels with the push: history reads on the remote.
-	if h, err := History(filepath.Join(remotes, "edge.git"), "r1", 0); err != nil || len(h) != 1 || h[0].RunID != "run-1" {
+	if h, err := History(filepath.Join(remotes, "edge.git"), "r1", 0); err != nil || len(h) != 2 || h[0].RunID != "run-2" {
 		t.Errorf("history on the remote: %v %+v", err, h)
 	}
 }

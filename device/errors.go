@@ -54,10 +54,12 @@ type Error struct {
 	Err   error
 }
 
+// Error names the host, operation and class; it never contains secrets.
 func (e *Error) Error() string {
 	return fmt.Sprintf("device %s: %s: %s: %v", e.Host, e.Op, e.Class, e.Err)
 }
 
+// Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
 // CommandError reports device error output for a command.
@@ -67,6 +69,7 @@ type CommandError struct {
 	Message string
 }
 
+// Error names the command and the device's message.
 func (e *CommandError) Error() string {
 	return fmt.Sprintf("command %q rejected: %s", e.Command, e.Message)
 }
