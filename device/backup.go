@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -52,7 +53,9 @@ import (
 // root tree is the only tree and is rewritten once per change, and Compact
 // packs loose objects into a delta-compressed packfile (daily configs differ
 // by a few lines, so each version costs roughly the size of its diff).
-// Run Compact periodically (for example weekly, after a backup run).
+// Each run writes one packfile; a run that finds more than 16 repacks the
+// repository, so lookups stay fast. Compact does the same on demand and
+// also prunes objects left unreachable by interrupted runs.
 type Backup struct {
 	// Dir holds the repository, or with PerGroup one "<group>.git"
 	// repository per group. Repositories are created when missing.
@@ -467,6 +470,32 @@ func (r *repo) flushLocked() error {
 	if err := r.git.Storer.SetReference(plumbing.NewHashReference(indexRef, indexHash)); err != nil {
 		return fmt.Errorf("write %s: %s: %w", r.dir, indexRef, err)
 	}
+	if err := r.compactIfFragmented(); err != nil {
+		// The commits are stored; a failed repack only costs lookup speed.
+		slog.Warn("backup repository not compacted", "repo", r.dir, "err", err)
+	}
+	return nil
+}
+
+// maxPacks is how many packfiles (one per run) a repository may collect
+// before a run repacks it: object lookups check every pack index, so runs
+// would otherwise slow down day after day.
+const maxPacks = 16
+
+func (r *repo) compactIfFragmented() error {
+	packs, err := filepath.Glob(filepath.Join(r.dir, "objects", "pack", "*.pack"))
+	if err != nil || len(packs) <= maxPacks {
+		return err
+	}
+	if err := r.git.RepackObjects(&git.RepackConfig{}); err != nil {
+		return err
+	}
+	// The storage caches the indexes of the packs just deleted: reopen.
+	g, err := git.PlainOpen(r.dir)
+	if err != nil {
+		return err
+	}
+	r.git = g
 	return nil
 }
 
