@@ -165,7 +165,9 @@ func runHost[T any](ctx context.Context, h Host, f FanOut, task func(context.Con
 			res.Class, res.Err = TimedOut, &Error{Host: h.Name, Op: "acquire device lock", Class: TimedOut, Err: err}
 			return res
 		}
-		defer release()
+		if release != nil {
+			defer release()
+		}
 	}
 	defer func() {
 		if p := recover(); p != nil {

@@ -208,3 +208,22 @@ func TestConfigureJunosCommits(t *testing.T) {
 		t.Errorf("diff shows noise or secrets:\n%s", change.Diff)
 	}
 }
+
+func TestWithClosesOnPanic(t *testing.T) {
+	lab := startLab(t, devicetest.GeneratedSpec("p1"))
+	h := hostFor(t, lab, "p1")
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Errorf("recovered %v, want the task's panic", p)
+			}
+		}()
+		_ = With(context.Background(), h, testSecrets, func(s *Session) error {
+			if lab.OpenConns() != 1 {
+				t.Errorf("%d connections while the session is open", lab.OpenConns())
+			}
+			panic("boom")
+		})
+	}()
+	waitConns(t, lab)
+}

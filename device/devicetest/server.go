@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,7 +102,7 @@ func Start(ctx context.Context, specs []Spec, opts ...Option) (*Lab, error) {
 }
 
 // Devices returns the devices in the order of the specs.
-func (l *Lab) Devices() []*Device { return l.devices }
+func (l *Lab) Devices() []*Device { return slices.Clone(l.devices) }
 
 // Device returns the device called name, or nil.
 func (l *Lab) Device(name string) *Device { return l.byName[name] }
