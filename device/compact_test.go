@@ -30,10 +30,10 @@ func packBytes(t *testing.T, dir string) int64 {
 	return n
 }
 
-// Four months of daily runs on 50 devices, each day one device changing one
+// Two months of daily runs on 30 devices, each day one device changing one
 // line: after Compact, a change costs a small delta, not a config copy.
 func TestBackupStaysCompact(t *testing.T) {
-	const devices, days = 50, 120
+	const devices, days = 30, 60
 	dir := t.TempDir()
 	configs := make([]string, devices)
 	for i := range configs {
