@@ -41,6 +41,12 @@ func TestSanitizeFixtures(t *testing.T) {
 			[]string{"host-name some-switch;", "location napalm;"}, nil},
 		{"ntc_cisco_ios_show_running-config_interface.raw", "cisco_iosxe", nil,
 			[]string{"interface GigabitEthernet2/0/4.223415"}, []string{"Current configuration"}},
+		{"cisshgo_csr1000v_running_before.txt", "cisco_iosxe", nil,
+			[]string{"interface GigabitEthernet0/0/2", " shutdown"}, []string{"Current configuration", "Building configuration"}},
+		{"cisshgo_csr1000v_running_after.txt", "cisco_iosxe", nil,
+			[]string{" description added-in-scenario"}, []string{"Current configuration", "Building configuration"}},
+		{"scrapligo_v1_filetransport_send-command-simple.txt", "cisco_iosxe", nil,
+			[]string{"interface Vlan1"}, []string{"Current configuration", "Building configuration"}},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
