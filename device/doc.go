@@ -31,7 +31,8 @@
 // public key (PrivateKeySecret, optional PassphraseSecret), enable secret
 // (EnableSecret). Host keys: KnownHostsFile for strict checking, or
 // InsecureIgnoreHostKey, which logs a warning on every connection; with
-// neither, Open refuses to connect.
+// neither, Open refuses to connect. LegacyAlgorithms additionally offers
+// the weak SSH algorithms old devices may be limited to (also warned).
 //
 // Secrets: hosts and options hold secret references only; a SecretResolver
 // (SecretFunc, StaticSecrets, or the runtime's secret store) resolves them

@@ -40,6 +40,10 @@ type Params struct {
 	// InsecureIgnoreHostKey turns host key checking off (logged as a
 	// warning on every connection). One of KnownHostsFile or this is required.
 	InsecureIgnoreHostKey *bool `yaml:"insecure_ignore_host_key,omitempty"`
+	// LegacyAlgorithms also offers the SSH algorithms x/crypto/ssh deems
+	// insecure (SHA-1 key exchanges, CBC ciphers, ssh-rsa, ...) that old
+	// devices may be limited to. Logged as a warning on every connection.
+	LegacyAlgorithms *bool `yaml:"legacy_algorithms,omitempty"`
 	// ConnectTimeout bounds TCP connect plus SSH handshake (default 10s).
 	ConnectTimeout time.Duration `yaml:"connect_timeout,omitempty"`
 	// OperationTimeout bounds each operation: opening the CLI, one command
@@ -66,6 +70,9 @@ func (p *Params) inherit(q Params) {
 	}
 	if p.InsecureIgnoreHostKey == nil {
 		p.InsecureIgnoreHostKey = q.InsecureIgnoreHostKey
+	}
+	if p.LegacyAlgorithms == nil {
+		p.LegacyAlgorithms = q.LegacyAlgorithms
 	}
 	if p.ConnectTimeout == 0 {
 		p.ConnectTimeout = q.ConnectTimeout

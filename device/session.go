@@ -103,6 +103,11 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 	openCtx, cancel := context.WithTimeout(ctx, connectTimeout+opTimeout)
 	defer cancel()
 	cfg := &ssh.ClientConfig{User: host.Username, Auth: auth, HostKeyCallback: hostKey, Timeout: connectTimeout}
+	if host.LegacyAlgorithms != nil && *host.LegacyAlgorithms {
+		slog.Warn("SSH legacy algorithms enabled: SHA-1 key exchange and CBC ciphers are weak; upgrade the device",
+			"host", host.Name, "address", host.Address)
+		allowLegacy(cfg)
+	}
 	tr := newSSHTransport(openCtx, host.Address, host.Port, cfg, connectTimeout)
 	opts := []util.Option{
 		options.WithCustomTransport(tr),
@@ -273,6 +278,15 @@ func (c *knownHostsCache) load(path string) (ssh.HostKeyCallback, error) {
 	}
 	c.entries[path] = knownHostsEntry{mod: fi.ModTime(), size: fi.Size(), cb: cb}
 	return cb, nil
+}
+
+// allowLegacy offers the insecure algorithms after the default ones.
+func allowLegacy(cfg *ssh.ClientConfig) {
+	sup, insecure := ssh.SupportedAlgorithms(), ssh.InsecureAlgorithms()
+	cfg.KeyExchanges = append(sup.KeyExchanges, insecure.KeyExchanges...)
+	cfg.Ciphers = append(sup.Ciphers, insecure.Ciphers...)
+	cfg.MACs = append(sup.MACs, insecure.MACs...)
+	cfg.HostKeyAlgorithms = append(sup.HostKeys, insecure.HostKeys...)
 }
 
 // Host returns the host this session is connected to.

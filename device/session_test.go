@@ -90,7 +90,9 @@ func TestSessionFaultClasses(t *testing.T) {
 		gen("hang", devicetest.Fault{Kind: devicetest.FaultHang, Command: "show running-config"}),
 		gen("drop", devicetest.Fault{Kind: devicetest.FaultDisconnect, Command: "show running-config"}),
 		func() devicetest.Spec { s := gen("enable"); s.EnableSecret = "en-secret"; return s }(),
+		func() devicetest.Spec { s := gen("old"); s.LegacySSH = true; return s }(),
 	)
+	legacy := true
 	cases := []struct {
 		device string
 		edit   func(*Host)
@@ -109,6 +111,8 @@ func TestSessionFaultClasses(t *testing.T) {
 		{"enable", func(h *Host) { h.EnableSecret = "enable" }, Unchanged},
 		{"enable", func(h *Host) { h.EnableSecret = "wrong" }, AuthFailed},
 		{"enable", func(h *Host) { h.EnableSecret = "missing" }, Failed},
+		{"old", nil, Unreachable},
+		{"old", func(h *Host) { h.LegacyAlgorithms = &legacy }, Unchanged},
 	}
 	for _, c := range cases {
 		t.Run(string(c.want)+"/"+c.device, func(t *testing.T) {

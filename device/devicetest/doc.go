@@ -34,7 +34,8 @@
 //   - output filters "| include", "| exclude", "| begin", "| no-more".
 //
 // Authentication: password and keyboard-interactive by default, public
-// keys with Spec.AuthorizedKeys. Faults (Spec.Faults, Spec.Latency):
+// keys with Spec.AuthorizedKeys; Spec.LegacySSH limits a device to the
+// SHA-1/CBC algorithms of old firmware. Faults (Spec.Faults, Spec.Latency):
 // per-answer latency, rejected logins, a TCP accept that never starts SSH,
 // a command that never answers, and a disconnect half-way through output.
 //

@@ -262,6 +262,11 @@ func (d *Device) serverConfig() *ssh.ServerConfig {
 			}
 		}
 	}
+	if d.spec.LegacySSH {
+		cfg.KeyExchanges = []string{"diffie-hellman-group14-sha1", "diffie-hellman-group1-sha1"}
+		cfg.Ciphers = []string{"aes128-cbc", "3des-cbc"}
+		cfg.MACs = []string{"hmac-sha1"}
+	}
 	cfg.AddHostKey(d.lab.hostKey)
 	return cfg
 }

@@ -35,6 +35,10 @@ type Spec struct {
 	// Commands maps an exec command line to its output (without the echoed
 	// command or the prompt).
 	Commands map[string]string
+	// LegacySSH limits the server to the old algorithms some devices still
+	// only speak (diffie-hellman-group14-sha1 / group1, CBC ciphers,
+	// hmac-sha1).
+	LegacySSH bool
 	// Latency delays every answer to a submitted line.
 	Latency time.Duration
 	// Faults inject failures.
