@@ -1,0 +1,94 @@
+// Package device drives network devices over SSH: CLI sessions with
+// scrapligo v1, an inventory with inheritance and filters, a bounded
+// fan-out with per-host results, and configuration backup into Git.
+//
+// # Sessions
+//
+// Open connects to a Host and prepares its CLI the way scrapligo's platform
+// definition for Host.Platform says (cisco_iosxe, cisco_nxos, arista_eos,
+// juniper_junos, cisco_iosxr, ... — scrapligo's names): privilege level,
+// paging and width off. With opens, runs a function and closes, also on
+// panic:
+//
+//	err := device.With(ctx, host, secrets, func(s *device.Session) error {
+//		results, err := s.Send(ctx, "show version")      // []Result
+//		cfg, err := s.RunningConfig(ctx)                 // string
+//		change, err := s.Configure(ctx, []string{...})   // before, after, diff
+//		...
+//	})
+//
+// Transport: scrapligo v1 with a pure Go SSH transport (x/crypto/ssh), so
+// binaries need no ssh executable. It is this package's own
+// implementation of scrapligo's transport interface rather than the stock
+// "standard" transport, because that one cannot be interrupted: its SSH
+// handshake has no deadline, and scrapligo v1 operations take no context.
+// Here every operation runs under its context and OperationTimeout, and
+// when either ends the TCP connection is closed under the blocked read, so
+// a hung device releases its goroutine and connection at once. A session
+// that timed out is dead; Close is always safe and always closes.
+//
+// Authentication: password and keyboard-interactive (PasswordSecret),
+// public key (PrivateKeySecret, optional PassphraseSecret), enable secret
+// (EnableSecret). Host keys: KnownHostsFile for strict checking, or
+// InsecureIgnoreHostKey, which logs a warning on every connection; with
+// neither, Open refuses to connect. LegacyAlgorithms additionally offers
+// the weak SSH algorithms old devices may be limited to (also warned).
+//
+// Secrets: hosts and options hold secret references only; a SecretResolver
+// (SecretFunc, StaticSecrets, or the runtime's secret store) resolves them
+// when a session opens. Values never appear in errors, logs or String
+// output; Configure's diff and the backups are sanitized.
+//
+// # Results and errors
+//
+// Every failure is an *Error carrying a Class: Unreachable (TCP, SSH
+// handshake, host key), AuthFailed (login or enable refused), CommandFailed
+// (device error output such as "% Invalid input", detected with the
+// platform's failure strings; the *CommandError names the line), TimedOut
+// (connect or operation deadline, cancelled context) or Failed. ClassOf
+// extracts it. Successful work is Unchanged or Changed.
+//
+// # Inventory
+//
+// An Inventory holds hosts, groups and defaults; each host's Params
+// (platform, port, username, secret references, host key policy, timeouts)
+// and Data are resolved host → groups (in listed order) → defaults.
+// ParseInventory / LoadInventory read YAML, NewInventoryFromRecords builds
+// one from plain records (the shape a source of truth such as Infrahub
+// returns), and Filter with InGroup, FieldEquals or any func(Host) bool
+// selects hosts.
+//
+// # Fan-out
+//
+// Run calls a function per host, at most FanOut.Concurrency at once, each
+// under FanOut.HostTimeout and holding the Limiter tag "device:<name>" so
+// no two tasks touch one device at once (the engine's task package
+// provides a Limiter with tag limits; KeyLocks is an in-process one). Once
+// more than MaxFailurePercent of the hosts failed, no new host starts
+// (Skipped). A panic fails only its host. RunSessions, SendAll and
+// ConfigureAll open the sessions for you. Results are per host, sorted by
+// name, with Class, value, error and diff.
+//
+// # Backup
+//
+// Backup.Run fetches every host's running configuration, removes secrets
+// and noise with the platform's Sanitizer (DefaultSanitizer; tested against
+// real configurations of each platform), and stores one file per device in
+// a bare Git repository (or one per group): one commit per device whose
+// configuration changed, none when nothing changed, trailers naming
+// device, platform and run. A failing device is reported and keeps its
+// previous backup. History and DiffVersions read a device's versions
+// without walking the repository; see Backup for the layout and how the
+// repository stays compact (Compact). Push sends the result to a remote
+// with credentials from secrets.
+//
+// # Testing
+//
+// Package devicetest runs fake devices (SSH servers emulating the CLIs,
+// with faults) for tests and labs.
+//
+// Benchmark (500 fake devices in a separate process, each answer delayed
+// 50 ms, concurrency 100, 500 commits per run):
+//
+//	go test ./device -run '^$' -bench BenchmarkBackup500Devices -benchtime 1x -count 5
+package device

@@ -1,0 +1,192 @@
+package device_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/devicetest"
+)
+
+// exampleLab starts fake IOS-XE devices and returns an inventory for them
+// with strict host key checking.
+func exampleLab(names ...string) (*devicetest.Lab, *device.Inventory, func()) {
+	var specs []devicetest.Spec
+	for _, n := range names {
+		specs = append(specs, devicetest.GeneratedSpec(n))
+	}
+	lab, err := devicetest.Start(context.Background(), specs)
+	if err != nil {
+		panic(err)
+	}
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		panic(err)
+	}
+	knownHosts := filepath.Join(dir, "known_hosts")
+	if err := os.WriteFile(knownHosts, []byte(lab.KnownHosts()), 0o600); err != nil {
+		panic(err)
+	}
+	var hosts []device.Host
+	for _, d := range lab.Devices() {
+		hosts = append(hosts, device.Host{Name: d.Name(), Address: "127.0.0.1", Groups: []string{"edge"}, Params: device.Params{Port: d.Port()}})
+	}
+	inv, err := device.NewInventory(hosts, []device.Group{{Name: "edge", Params: device.Params{Platform: "cisco_iosxe"}}}, device.Defaults{Params: device.Params{
+		Username: "admin", PasswordSecret: "lab/password", KnownHostsFile: knownHosts,
+		ConnectTimeout: 30 * time.Second, OperationTimeout: 30 * time.Second,
+	}})
+	if err != nil {
+		panic(err)
+	}
+	return lab, inv, func() { lab.Close(); os.RemoveAll(dir) }
+}
+
+var secrets = device.StaticSecrets{"lab/password": "admin"}
+
+// Run a command on every host, ten at a time, and look at each result.
+func ExampleSendAll() {
+	_, inv, stop := exampleLab("r1", "r2", "r3")
+	defer stop()
+
+	results := device.SendAll(context.Background(), inv, secrets, device.FanOut{Concurrency: 10, HostTimeout: time.Minute}, "show version")
+	for _, r := range results {
+		fmt.Println(r.Host, r.Class, strings.Split(r.Value[0].Output, "\n")[1])
+	}
+	// Output:
+	// r1 unchanged r1 uptime is 1 week
+	// r2 unchanged r2 uptime is 1 week
+	// r3 unchanged r3 uptime is 1 week
+}
+
+// Push configuration lines and get the running configuration before and
+// after, with a diff in which secrets are masked.
+func ExampleSession_Configure() {
+	_, inv, stop := exampleLab("r1")
+	defer stop()
+	host, _ := inv.Host("r1")
+
+	err := device.With(context.Background(), host, secrets, func(s *device.Session) error {
+		change, err := s.Configure(context.Background(), []string{
+			"interface GigabitEthernet2",
+			"description to core",
+			"no shutdown",
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Println("changed:", change.Changed)
+		fmt.Print(change.Diff)
+		return nil
+	})
+	if err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// changed: true
+	// --- r1 (before)
+	// +++ r1 (after)
+	// @@ -14,9 +14,8 @@
+	//   ip address 192.0.2.1 255.255.255.0
+	//  !
+	//  interface GigabitEthernet2
+	// - description uplink
+	// + description to core
+	//   no ip address
+	// - shutdown
+	//  !
+	//  snmp-server community <secret-removed> RO
+	//  !
+}
+
+// Back up every device into a Git repository: the first run commits each
+// device, a run with nothing changed commits nothing, and a change on one
+// device makes exactly one commit.
+func ExampleBackup_Run() {
+	lab, inv, stop := exampleLab("r1", "r2")
+	defer stop()
+	dir, _ := os.MkdirTemp("", "backup")
+	defer os.RemoveAll(dir)
+
+	b := &device.Backup{Dir: dir, Secrets: secrets, FanOut: device.FanOut{Concurrency: 50}}
+	for i, change := range []bool{false, false, true} {
+		if change {
+			r2 := lab.Device("r2")
+			r2.SetRunningConfig(strings.Replace(r2.RunningConfig(), "hostname r2", "hostname r2-renamed", 1))
+		}
+		run, err := b.Run(context.Background(), inv, fmt.Sprintf("run-%d", i+1))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(run.RunID, "commits:", run.Commits, run.Results.Summary())
+	}
+	history, _ := device.History(dir, "r2", 0)
+	diff, _ := device.DiffVersions(dir, "r2", history[1].Commit, history[0].Commit)
+	fmt.Println(len(history), "versions of r2, latest from", history[0].RunID)
+	fmt.Println(strings.Join(strings.Split(diff, "\n")[3:8], "\n"))
+	// Output:
+	// run-1 commits: 2 map[changed:2]
+	// run-2 commits: 0 map[unchanged:2]
+	// run-3 commits: 1 map[changed:1 unchanged:1]
+	// 2 versions of r2, latest from run-3
+	//  version 17.9
+	//  service timestamps log datetime msec
+	//  !
+	// -hostname r2
+	// +hostname r2-renamed
+}
+
+// Load an inventory from YAML and select hosts by group, field and function.
+func ExampleParseInventory() {
+	inv, err := device.ParseInventory([]byte(`
+defaults:
+  username: netops
+  password_secret: devices/password
+  known_hosts_file: /etc/netauto/known_hosts
+groups:
+  core: {platform: arista_eos, data: {role: core}}
+  edge: {platform: cisco_iosxe, data: {role: edge}}
+hosts:
+  core1: {address: 192.0.2.1, groups: [core], data: {site: ams1}}
+  edge1: {address: 192.0.2.11, groups: [edge], data: {site: ams1}}
+  edge2: {address: 192.0.2.12, groups: [edge], data: {site: fra1}}
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, h := range inv.Filter(device.InGroup("edge"), device.FieldEquals("site", "ams1")).Hosts() {
+		fmt.Println(h.Name, h.Platform, h.Username, h.Data["role"])
+	}
+	// Output:
+	// edge1 cisco_iosxe netops edge
+}
+
+// Run any function per host with a device lock, a per-host deadline and a
+// failure threshold; the Limiter is where the engine's tag limits plug in.
+func ExampleRun() {
+	_, inv, stop := exampleLab("r1", "r2")
+	defer stop()
+
+	locks := &device.KeyLocks{}
+	results := device.Run(context.Background(), inv, device.FanOut{Concurrency: 2, HostTimeout: 30 * time.Second, MaxFailurePercent: 50, Limiter: locks},
+		func(ctx context.Context, h device.Host) (int, error) {
+			var lines int
+			err := device.With(ctx, h, secrets, func(s *device.Session) error {
+				cfg, err := s.RunningConfig(ctx)
+				lines = strings.Count(cfg, "\n")
+				return err
+			})
+			return lines, err
+		})
+	for _, r := range results {
+		fmt.Println(r.Host, r.Class, r.Value > 20)
+	}
+	// Output:
+	// r1 unchanged true
+	// r2 unchanged true
+}

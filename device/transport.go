@@ -1,0 +1,159 @@
+package device
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/scrapli/scrapligo/transport"
+	"golang.org/x/crypto/ssh"
+)
+
+// sshTransport is a pure Go scrapligo transport (x/crypto/ssh, like
+// scrapligo's "standard" transport) that can be stopped at any moment:
+// dialing honours a context, the SSH handshake has a deadline, and kill
+// closes the TCP connection under whatever read or write is blocked.
+// scrapligo's own standard transport can do neither (its handshake has no
+// deadline and its Close leaves the client open when closing the session
+// fails), which is what lets a hung device pin a goroutine forever.
+type sshTransport struct {
+	ctx            context.Context
+	addr           string
+	config         *ssh.ClientConfig
+	connectTimeout time.Duration
+
+	mu      sync.Mutex
+	killed  bool
+	conn    net.Conn
+	client  *ssh.Client
+	session *ssh.Session
+	stdin   io.WriteCloser
+	stdout  io.Reader
+}
+
+var _ transport.Implementation = (*sshTransport)(nil)
+
+// dialError is a failure to open the TCP connection: the host is
+// unreachable (refused, no route, or no answer within the connect timeout).
+type dialError struct {
+	addr string
+	err  error
+}
+
+func (e *dialError) Error() string { return fmt.Sprintf("dial %s: %v", e.addr, e.err) }
+func (e *dialError) Unwrap() error { return e.err }
+
+func newSSHTransport(ctx context.Context, host string, port int, cfg *ssh.ClientConfig, connectTimeout time.Duration) *sshTransport {
+	return &sshTransport{ctx: ctx, addr: net.JoinHostPort(host, strconv.Itoa(port)), config: cfg, connectTimeout: connectTimeout}
+}
+
+// Open dials, authenticates and starts an interactive shell on a PTY.
+func (t *sshTransport) Open(a *transport.Args) error {
+	d := net.Dialer{Timeout: t.connectTimeout}
+	conn, err := d.DialContext(t.ctx, "tcp", t.addr)
+	if err != nil {
+		return &dialError{addr: t.addr, err: err}
+	}
+	t.mu.Lock()
+	t.conn = conn
+	killed := t.killed
+	t.mu.Unlock()
+	if killed {
+		_ = conn.Close()
+		return fmt.Errorf("dial %s: %w", t.addr, context.Cause(t.ctx))
+	}
+	_ = conn.SetDeadline(time.Now().Add(t.connectTimeout))
+	c, chans, reqs, err := ssh.NewClientConn(conn, t.addr, t.config)
+	if err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("ssh handshake with %s: %w", t.addr, err)
+	}
+	client := ssh.NewClient(c, chans, reqs)
+	session, err := t.startShell(client, a)
+	_ = conn.SetDeadline(time.Time{})
+	if err != nil {
+		_ = client.Close()
+		return fmt.Errorf("start shell on %s: %w", t.addr, err)
+	}
+	t.mu.Lock()
+	t.client, t.session = client, session
+	t.mu.Unlock()
+	return nil
+}
+
+func (t *sshTransport) startShell(client *ssh.Client, a *transport.Args) (*ssh.Session, error) {
+	s, err := client.NewSession()
+	if err != nil {
+		return nil, err
+	}
+	if t.stdin, err = s.StdinPipe(); err != nil {
+		return nil, err
+	}
+	if t.stdout, err = s.StdoutPipe(); err != nil {
+		return nil, err
+	}
+	modes := ssh.TerminalModes{ssh.ECHO: 1, ssh.TTY_OP_ISPEED: 115200, ssh.TTY_OP_OSPEED: 115200}
+	if err := s.RequestPty("xterm", a.TermHeight, a.TermWidth, modes); err != nil {
+		return nil, err
+	}
+	if err := s.Shell(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// kill closes the TCP connection, unblocking every pending read and write.
+// It is safe to call at any time, from any goroutine, more than once.
+func (t *sshTransport) kill() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.killed = true
+	if t.conn != nil {
+		_ = t.conn.Close()
+	}
+}
+
+// Close ends the session and the connection; it always closes both.
+func (t *sshTransport) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.session != nil {
+		_ = t.session.Close()
+	}
+	var err error
+	if t.client != nil {
+		err = t.client.Close()
+	}
+	if t.conn != nil {
+		_ = t.conn.Close()
+	}
+	t.killed = true
+	return err
+}
+
+// IsAlive reports whether the shell is open and the connection not killed.
+func (t *sshTransport) IsAlive() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.session != nil && !t.killed
+}
+
+// Read reads up to n bytes of shell output.
+func (t *sshTransport) Read(n int) ([]byte, error) {
+	b := make([]byte, n)
+	n, err := t.stdout.Read(b)
+	if err != nil {
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+// Write sends b to the shell.
+func (t *sshTransport) Write(b []byte) error {
+	_, err := t.stdin.Write(b)
+	return err
+}
