@@ -1,0 +1,40 @@
+package infrahubtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func gql(t *testing.T, url, query string) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("X-INFRAHUB-KEY", DefaultAPIToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	out["_status"] = resp.StatusCode
+	return out
+}
+
+func TestDemoSeedAndQuery(t *testing.T) {
+	_, ts := NewTestServer(t, Options{Seed: DemoSeed()})
+	out := gql(t, ts.URL+"/graphql", `query { DcimDevice(name__value: "atl1-edge1") { count edges { node { id hfid display_label name { value } platform { node { display_label } } interfaces { count edges { node { name { value } } } } } } } }`)
+	js, _ := json.Marshal(out)
+	if !strings.Contains(string(js), `"count":1`) || !strings.Contains(string(js), `"display_label":"eos"`) || !strings.Contains(string(js), `"Ethernet1"`) {
+		t.Fatalf("answer: %s", js)
+	}
+	bad := gql(t, ts.URL+"/graphql", `query { DcimDevice(nmae__value: "x") { count } }`)
+	if bad["errors"] == nil || bad["_status"] != 200 {
+		t.Fatalf("misspelt filter: %v", bad)
+	}
+}
