@@ -316,10 +316,9 @@ func (ec *execContext) branchOp(f *ast.Field, data map[string]any) (any, error) 
 	case "BranchMerge":
 		for id := range b.changed {
 			if n := b.nodes[id]; n != nil {
-				main.save(n.clone())
-			} else if main.nodes[id] != nil {
-				delete(main.nodes, id)
-				main.order = slices.DeleteFunc(main.order, func(x string) bool { return x == id })
+				s.put(main, n.clone())
+			} else {
+				s.drop(main, id)
 			}
 		}
 		b.changed = map[string]bool{}
@@ -331,10 +330,9 @@ func (ec *execContext) branchOp(f *ast.Field, data map[string]any) (any, error) 
 		nb.info.BranchedFrom = time.Now().UTC().Format(time.RFC3339Nano)
 		for id := range b.changed {
 			if n := b.nodes[id]; n != nil {
-				nb.save(n.clone())
-			} else if nb.nodes[id] != nil {
-				delete(nb.nodes, id)
-				nb.order = slices.DeleteFunc(nb.order, func(x string) bool { return x == id })
+				s.put(nb, n.clone())
+			} else {
+				s.drop(nb, id)
 				nb.changed[id] = true
 			}
 		}

@@ -150,7 +150,7 @@ func New(opts Options) (*Server, error) {
 		branches: map[string]*branchState{}, storage: map[string][]byte{},
 		tokens: map[string]token{}, requests: map[string]int{},
 	}
-	main := &branchState{nodes: map[string]*node{}, changed: map[string]bool{}, info: infrahub.Branch{
+	main := &branchState{nodes: map[string]*node{}, changed: map[string]bool{}, unique: map[string]string{}, info: infrahub.Branch{
 		ID: newID(), Name: opts.DefaultBranch, Status: "OPEN", IsDefault: true, SyncWithGit: true, OriginBranch: opts.DefaultBranch,
 		BranchedFrom: opts.Clock().UTC().Format(time.RFC3339Nano),
 	}}
@@ -495,7 +495,7 @@ func (s *Server) generateArtifacts(w http.ResponseWriter, r *http.Request, defID
 		sum := md5.Sum(content) //nolint:gosec // Infrahub's checksum format
 		updated := n.clone()
 		updated.attrs["storage_id"], updated.attrs["checksum"], updated.attrs["status"] = sid, hex.EncodeToString(sum[:]), "Ready"
-		b.save(updated)
+		s.put(b, updated)
 		targetKind := ""
 		if t := b.nodes[target]; t != nil {
 			targetKind = t.kind

@@ -34,10 +34,12 @@ type branchState struct {
 	nodes   map[string]*node
 	order   []string        // ids in creation order
 	changed map[string]bool // ids created, updated or deleted on this branch
+	// unique indexes unique attribute values: uniqueKey -> node id.
+	unique map[string]string
 }
 
 func (b *branchState) cloneData(name string) *branchState {
-	c := &branchState{nodes: make(map[string]*node, len(b.nodes)), order: slices.Clone(b.order), changed: map[string]bool{}}
+	c := &branchState{nodes: make(map[string]*node, len(b.nodes)), order: slices.Clone(b.order), changed: map[string]bool{}, unique: maps.Clone(b.unique)}
 	for id, n := range b.nodes {
 		c.nodes[id] = n.clone()
 	}
@@ -232,7 +234,7 @@ func (s *Server) applyData(b *branchState, n *node, data map[string]any) error {
 // keeps the reverse side of changed relationships (the peer's relationship
 // with the same identifier) in step.
 func (s *Server) commit(b *branchState, old, n *node) {
-	b.save(n)
+	s.put(b, n)
 	for rel, ids := range n.rels {
 		var before []string
 		if old != nil {
@@ -302,30 +304,57 @@ func (s *Server) checkRequired(n *node) error {
 	return nil
 }
 
+// uniqueKeys lists the unique-index keys of n's unique attributes.
+func (s *Server) uniqueKeys(n *node) []string {
+	var keys []string
+	for _, a := range s.reg.kinds[n.kind].Attributes {
+		if v := n.attrs[a.Name]; a.Unique && v != nil {
+			keys = append(keys, n.kind+"\x00"+a.Name+"\x00"+fmt.Sprint(v))
+		}
+	}
+	return keys
+}
+
 // checkUnique reports another node of the kind with the same unique
 // attribute value.
 func (s *Server) checkUnique(b *branchState, n *node) error {
-	k := s.reg.kinds[n.kind]
-	for _, a := range k.Attributes {
-		if !a.Unique || n.attrs[a.Name] == nil {
-			continue
-		}
-		for _, other := range s.nodesOf(b, n.kind) {
-			if other.id != n.id && fmt.Sprint(other.attrs[a.Name]) == fmt.Sprint(n.attrs[a.Name]) {
-				return inputErrorf("Violates uniqueness constraint '%s' with '%v'", a.Name, n.attrs[a.Name])
-			}
+	for _, key := range s.uniqueKeys(n) {
+		if other, ok := b.unique[key]; ok && other != n.id {
+			parts := strings.SplitN(key, "\x00", 3)
+			return inputErrorf("Violates uniqueness constraint '%s' with '%s'", parts[1], parts[2])
 		}
 	}
 	return nil
 }
 
-// save stores n on the branch.
-func (b *branchState) save(n *node) {
-	if _, ok := b.nodes[n.id]; !ok {
+// put stores n on the branch (a new node or a new version).
+func (s *Server) put(b *branchState, n *node) {
+	if old, ok := b.nodes[n.id]; ok {
+		for _, key := range s.uniqueKeys(old) {
+			delete(b.unique, key)
+		}
+	} else {
 		b.order = append(b.order, n.id)
 	}
 	b.nodes[n.id] = n
+	for _, key := range s.uniqueKeys(n) {
+		b.unique[key] = n.id
+	}
 	b.changed[n.id] = true
+}
+
+// drop deletes node id from the branch (no relationship bookkeeping).
+func (s *Server) drop(b *branchState, id string) {
+	old, ok := b.nodes[id]
+	if !ok {
+		return
+	}
+	for _, key := range s.uniqueKeys(old) {
+		delete(b.unique, key)
+	}
+	delete(b.nodes, id)
+	b.order = slices.DeleteFunc(b.order, func(x string) bool { return x == id })
+	b.changed[id] = true
 }
 
 func (s *Server) remove(b *branchState, n *node) {
@@ -334,9 +363,7 @@ func (s *Server) remove(b *branchState, n *node) {
 			s.reverse(b, n, rel, id, false)
 		}
 	}
-	delete(b.nodes, n.id)
-	b.order = slices.DeleteFunc(b.order, func(x string) bool { return x == n.id })
-	b.changed[n.id] = true
+	s.drop(b, n.id)
 }
 
 // checkAttrValue rejects a value outside a dropdown's choices or an enum.
