@@ -230,7 +230,10 @@ func (r *registry) writeKind(b *strings.Builder, k *kindSchema) {
 
 // filterArgs lists the arguments of a kind's query field.
 func (r *registry) filterArgs(k *kindSchema) string {
-	args := []string{"offset: Int", "limit: Int", "ids: [ID]", "hfid: [String]", "partial_match: Boolean"}
+	args := []string{"offset: Int", "limit: Int", "ids: [ID]", "partial_match: Boolean"}
+	if len(k.HumanFriendlyID) > 0 {
+		args = append(args, "hfid: [String]") // only kinds that have one
+	}
 	for _, a := range k.Attributes {
 		s := typeOfAttr(a.Kind).scalar
 		args = append(args,
