@@ -36,40 +36,45 @@ type execContext struct {
 
 // execute parses, validates and runs a request against branch. It holds
 // the server lock for the whole operation, so a mutation is atomic.
-func (s *Server) execute(branch string, req gqlRequest) (gqlResponse, []pendingEvent) {
+func (s *Server) execute(branch string, req gqlRequest) gqlResponse {
 	doc, perr := parser.ParseQuery(&ast.Source{Input: req.Query})
 	if perr != nil {
 		var ge *gqlerror.Error
 		if errors.As(perr, &ge) {
-			return gqlResponse{Errors: []*gqlerror.Error{ge}}, nil
+			return gqlResponse{Errors: []*gqlerror.Error{ge}}
 		}
-		return gqlResponse{Errors: []*gqlerror.Error{gqlerror.Wrap(perr)}}, nil
+		return gqlResponse{Errors: []*gqlerror.Error{gqlerror.Wrap(perr)}}
 	}
 	if errs := validator.Validate(s.schema, doc); len(errs) > 0 {
-		return gqlResponse{Errors: errs}, nil
+		return gqlResponse{Errors: errs}
 	}
 	op := doc.Operations.ForName(req.OperationName)
 	if op == nil {
-		return gqlResponse{Errors: []*gqlerror.Error{gqlerror.Errorf("operation %q not found", req.OperationName)}}, nil
+		return gqlResponse{Errors: []*gqlerror.Error{gqlerror.Errorf("operation %q not found", req.OperationName)}}
 	}
 	vars, verr := validator.VariableValues(s.schema, op, req.Variables)
 	if verr != nil {
 		var ge *gqlerror.Error
 		if errors.As(verr, &ge) {
-			return gqlResponse{Errors: []*gqlerror.Error{ge}}, nil
+			return gqlResponse{Errors: []*gqlerror.Error{ge}}
 		}
-		return gqlResponse{Errors: []*gqlerror.Error{gqlerror.Wrap(verr)}}, nil
+		return gqlResponse{Errors: []*gqlerror.Error{gqlerror.Wrap(verr)}}
 	}
 	ec := &execContext{s: s, branch: branch, vars: vars, doc: doc}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.branches[branch]
 	if b == nil {
-		return gqlResponse{Errors: []*gqlerror.Error{gqlerror.Errorf("Branch: %s not found.", branch)}}, nil
+		return gqlResponse{Errors: []*gqlerror.Error{gqlerror.Errorf("Branch: %s not found.", branch)}}
+	}
+	roots := ec.fields(op.SelectionSet, "")
+	var snapshot *branchState
+	if op.Operation == ast.Mutation && len(roots) > 1 {
+		snapshot = b.snapshot()
 	}
 	data := map[string]any{}
 	var errs []*gqlerror.Error
-	for _, f := range ec.fields(op.SelectionSet, "") {
+	for _, f := range roots {
 		key := alias(f)
 		var (
 			v   any
@@ -90,9 +95,16 @@ func (s *Server) execute(branch string, req gqlRequest) (gqlResponse, []pendingE
 		data[key] = v
 	}
 	if len(errs) > 0 {
-		return gqlResponse{Data: data, Errors: errs}, nil
+		// Infrahub runs a request's node mutations in one transaction: an
+		// error undoes the others (branch operations are not undone), and
+		// no event is sent.
+		if snapshot != nil && s.branches[branch] == b {
+			s.branches[branch] = snapshot
+		}
+		return gqlResponse{Data: data, Errors: errs}
 	}
-	return gqlResponse{Data: data}, ec.events
+	s.enqueue(ec.events)
+	return gqlResponse{Data: data}
 }
 
 func alias(f *ast.Field) string {

@@ -106,6 +106,7 @@ type Server struct {
 	branches    map[string]*branchState
 	branchOrder []string
 	storage     map[string][]byte
+	queues      []*deliveryQueue // one per Options.Webhooks entry
 	tokens      map[string]token
 	faults      []*fault
 	requests    map[string]int
@@ -149,6 +150,9 @@ func New(opts Options) (*Server, error) {
 		client:   &http.Client{Timeout: 10 * time.Second},
 		branches: map[string]*branchState{}, storage: map[string][]byte{},
 		tokens: map[string]token{}, requests: map[string]int{},
+	}
+	for range opts.Webhooks {
+		s.queues = append(s.queues, &deliveryQueue{})
 	}
 	main := &branchState{nodes: map[string]*node{}, changed: map[string]bool{}, unique: map[string]string{}, info: infrahub.Branch{
 		ID: newID(), Name: opts.DefaultBranch, Status: "OPEN", IsDefault: true, SyncWithGit: true, OriginBranch: opts.DefaultBranch,
@@ -430,9 +434,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, branch str
 		writeErrors(w, http.StatusBadRequest, "the body is not a GraphQL JSON request")
 		return
 	}
-	resp, events := s.execute(branch, req)
-	s.sendEvents(events)
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, s.execute(branch, req))
 }
 
 func (s *Server) artifactContent(w http.ResponseWriter, r *http.Request, id string) {
@@ -507,8 +509,8 @@ func (s *Server) generateArtifacts(w http.ResponseWriter, r *http.Request, defID
 			"storage_id": sid, "storage_id_previous": oldSID,
 		}})
 	}
+	s.enqueue(events)
 	s.mu.Unlock()
-	s.sendEvents(events)
 	writeJSON(w, http.StatusOK, map[string]any{})
 }
 
@@ -528,31 +530,51 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-// sendEvents delivers events to the matching webhooks, one goroutine per
-// webhook so each receiver sees events in order. Wait waits for them.
-func (s *Server) sendEvents(events []pendingEvent) {
-	if len(events) == 0 {
-		return
-	}
-	for _, wh := range s.opts.Webhooks {
-		var mine []pendingEvent
+// deliveryQueue sends one webhook's events in order, from one goroutine
+// that runs while the queue is not empty.
+type deliveryQueue struct {
+	mu      sync.Mutex
+	pending []pendingEvent
+	running bool
+}
+
+// enqueue queues events for the matching webhooks. The caller holds s.mu,
+// so events are queued in commit order; delivery happens outside the lock.
+// Wait waits for the queues to drain.
+func (s *Server) enqueue(events []pendingEvent) {
+	for i, wh := range s.opts.Webhooks {
+		q := s.queues[i]
+		q.mu.Lock()
 		for _, ev := range events {
 			if (len(wh.Events) == 0 || contains(wh.Events, ev.typ)) && (wh.Branch == "" || ev.branch != nil && *ev.branch == wh.Branch) {
-				mine = append(mine, ev)
+				q.pending = append(q.pending, ev)
 			}
 		}
-		if len(mine) == 0 {
-			continue
+		start := len(q.pending) > 0 && !q.running
+		q.running = q.running || start
+		q.mu.Unlock()
+		if start {
+			s.webhookWG.Add(1)
+			go s.drainQueue(wh, q)
 		}
-		s.webhookWG.Add(1)
-		go func() {
-			defer s.webhookWG.Done()
-			for _, ev := range mine {
-				if err := s.deliver(context.Background(), wh, ev); err != nil {
-					s.log.Warn("infrahubtest: webhook delivery failed", "url", wh.URL, "event", ev.typ, "err", err)
-				}
-			}
-		}()
+	}
+}
+
+func (s *Server) drainQueue(wh Webhook, q *deliveryQueue) {
+	defer s.webhookWG.Done()
+	for {
+		q.mu.Lock()
+		if len(q.pending) == 0 {
+			q.running = false
+			q.mu.Unlock()
+			return
+		}
+		ev := q.pending[0]
+		q.pending = q.pending[1:]
+		q.mu.Unlock()
+		if err := s.deliver(context.Background(), wh, ev); err != nil {
+			s.log.Warn("infrahubtest: webhook delivery failed", "url", wh.URL, "event", ev.typ, "err", err)
+		}
 	}
 }
 

@@ -38,3 +38,15 @@ func TestDemoSeedAndQuery(t *testing.T) {
 		t.Fatalf("misspelt filter: %v", bad)
 	}
 }
+
+func TestMultiMutationRollsBack(t *testing.T) {
+	_, ts := NewTestServer(t, Options{})
+	out := gql(t, ts.URL+"/graphql", `mutation { a: BuiltinTagCreate(data: {name: {value: "one"}}) { ok } b: BuiltinTagCreate(data: {name: {value: "one"}}) { ok } }`)
+	if out["errors"] == nil {
+		t.Fatalf("duplicate in one request accepted: %v", out)
+	}
+	count := gql(t, ts.URL+"/graphql", `query { BuiltinTag { count } }`)
+	if n := count["data"].(map[string]any)["BuiltinTag"].(map[string]any)["count"]; n != float64(0) {
+		t.Fatalf("first mutation of a failed request kept: count %v", n)
+	}
+}

@@ -48,6 +48,15 @@ func (b *branchState) cloneData(name string) *branchState {
 	return c
 }
 
+// snapshot returns a deep copy of the branch, to restore after a failed
+// multi-mutation request.
+func (b *branchState) snapshot() *branchState {
+	c := b.cloneData(b.info.Name)
+	c.info = b.info
+	c.changed = maps.Clone(b.changed)
+	return c
+}
+
 func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
