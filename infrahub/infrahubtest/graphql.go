@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
 	"github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/netauto-dev/netauto/infrahub"
 )
 
 // gqlRequest is a GraphQL POST body.
@@ -139,11 +142,14 @@ func (ec *execContext) typeMatches(cond, typename string) bool {
 	if cond == "" || typename == "" || cond == typename {
 		return true
 	}
-	if k := ec.s.reg.kinds[typename]; k != nil {
-		return k.is(cond) || cond == "CoreNode"
+	def := ec.s.schema.Types[cond]
+	if def == nil || def.Kind != ast.Interface {
+		return false
 	}
-	if cond == "AttributeInterface" {
-		return true
+	for _, impl := range ec.s.schema.GetPossibleTypes(def) {
+		if impl.Name == typename {
+			return true
+		}
 	}
 	return false
 }
@@ -167,6 +173,9 @@ func (ec *execContext) query(b *branchState, f *ast.Field) (any, error) {
 	}
 	if f.Name == "__typename" {
 		return "Query", nil
+	}
+	if f.Name == "InfrahubEvent" {
+		return ec.eventLog(f, args)
 	}
 	nodes, err := ec.s.filter(b, f.Name, args)
 	if err != nil {
@@ -416,4 +425,105 @@ func (s *Server) fieldFilter(b *branchState, k *kindSchema, name string, v any, 
 		}, nil
 	}
 	return nil, fmt.Errorf("filter %s is not supported by the fake", name)
+}
+
+// eventLog answers the InfrahubEvent query from the event log.
+func (ec *execContext) eventLog(f *ast.Field, args map[string]any) (any, error) {
+	inList := func(key, v string) bool {
+		list, ok := args[key].([]any)
+		return !ok || slices.Contains(list, any(v))
+	}
+	var since, until time.Time
+	for key, dst := range map[string]*time.Time{"since": &since, "until": &until} {
+		if s, ok := args[key].(string); ok {
+			t, err := infrahub.ParseTime(s)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", key, err)
+			}
+			*dst = t
+		}
+	}
+	var matched []pendingEvent
+	for _, ev := range ec.s.eventLog {
+		branch := ""
+		if ev.branch != nil {
+			branch = *ev.branch
+		}
+		nodeID, _ := ev.data["node_id"].(string)
+		if !inList("event_type", ev.typ) || !inList("branches", branch) || !inList("ids", ev.id) || !inList("primary_node__ids", nodeID) ||
+			!since.IsZero() && ev.at.Before(since) || !until.IsZero() && ev.at.After(until) {
+			continue
+		}
+		matched = append(matched, ev)
+	}
+	if order, _ := args["order"].(string); order != "ASC" {
+		slices.Reverse(matched)
+	}
+	total := len(matched)
+	if off, ok := toInt(args["offset"]); ok && off > 0 {
+		matched = matched[min(off, len(matched)):]
+	}
+	if lim, ok := toInt(args["limit"]); ok && lim >= 0 && lim < len(matched) {
+		matched = matched[:lim]
+	}
+	out := map[string]any{}
+	for _, sf := range ec.fields(f.SelectionSet, "") {
+		switch sf.Name {
+		case "count":
+			out[alias(sf)] = total
+		case "edges":
+			edges := make([]any, len(matched))
+			for i, ev := range matched {
+				edge := map[string]any{}
+				for _, ef := range ec.fields(sf.SelectionSet, "") {
+					if ef.Name == "node" {
+						edge[alias(ef)] = ec.eventNode(ev, ef.SelectionSet)
+					}
+				}
+				edges[i] = edge
+			}
+			out[alias(sf)] = edges
+		case "__typename":
+			out[alias(sf)] = "Events"
+		}
+	}
+	return out, nil
+}
+
+func (ec *execContext) eventNode(ev pendingEvent, set ast.SelectionSet) map[string]any {
+	typename := "StandardEvent"
+	if strings.HasPrefix(ev.typ, "infrahub.node.") {
+		typename = "NodeMutatedEvent"
+	}
+	var primary any
+	if id, ok := ev.data["node_id"].(string); ok {
+		kind, _ := ev.data["kind"].(string)
+		if strings.HasPrefix(ev.typ, "infrahub.artifact.") {
+			kind = "CoreArtifact"
+		}
+		primary = map[string]any{"id": id, "kind": kind}
+	}
+	values := map[string]any{
+		"id": ev.id, "event": ev.typ, "branch": ev.branch, "account_id": ec.s.accountID(),
+		"occurred_at": ev.at.UTC().Format(time.RFC3339Nano), "level": 0, "related_nodes": []any{},
+		"has_children": false, "parent_id": nil, "payload": ev.data,
+	}
+	out := map[string]any{}
+	for _, f := range ec.fields(set, typename) {
+		switch f.Name {
+		case "__typename":
+			out[alias(f)] = typename
+		case "primary_node":
+			if primary == nil {
+				out[alias(f)] = nil
+			} else {
+				out[alias(f)] = ec.object(f.SelectionSet, "RelatedNode", primary.(map[string]any))
+			}
+		case "related_nodes":
+			out[alias(f)] = []any{}
+		default:
+			out[alias(f)] = values[f.Name]
+		}
+	}
+	return out
 }

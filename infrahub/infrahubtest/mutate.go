@@ -11,11 +11,14 @@ import (
 	"github.com/netauto-dev/netauto/infrahub"
 )
 
-// pendingEvent is an event to send by webhook once the mutation is done.
+// pendingEvent is an event of the log, sent by webhook once the mutation
+// is done. id and at are set when it is recorded.
 type pendingEvent struct {
+	id     string
+	at     time.Time
 	typ    string
 	branch *string
-	data   any
+	data   map[string]any
 }
 
 // mutate answers a root mutation field. The caller holds s.mu.

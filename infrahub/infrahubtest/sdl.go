@@ -150,6 +150,65 @@ type RelationshipAdd {
 type RelationshipRemove {
   ok: Boolean
 }
+
+type RelatedNode {
+  id: String!
+  kind: String!
+}
+
+interface EventNodeInterface {
+  id: String!
+  event: String!
+  branch: String
+  account_id: String
+  occurred_at: DateTime!
+  level: Int!
+  primary_node: RelatedNode
+  related_nodes: [RelatedNode!]!
+  has_children: Boolean!
+  parent_id: String
+}
+
+type NodeMutatedEvent implements EventNodeInterface {
+  id: String!
+  event: String!
+  branch: String
+  account_id: String
+  occurred_at: DateTime!
+  level: Int!
+  primary_node: RelatedNode
+  related_nodes: [RelatedNode!]!
+  has_children: Boolean!
+  parent_id: String
+  payload: GenericScalar!
+}
+
+type StandardEvent implements EventNodeInterface {
+  id: String!
+  event: String!
+  branch: String
+  account_id: String
+  occurred_at: DateTime!
+  level: Int!
+  primary_node: RelatedNode
+  related_nodes: [RelatedNode!]!
+  has_children: Boolean!
+  parent_id: String
+}
+
+type EventNodes {
+  node: EventNodeInterface
+}
+
+type Events {
+  edges: [EventNodes!]!
+  count: Int!
+}
+
+enum EventSortOrder {
+  ASC
+  DESC
+}
 `
 
 // generateSDL renders the GraphQL schema of the registry's kinds.
@@ -172,7 +231,9 @@ func (r *registry) generateSDL() string {
 	}
 
 	var query, mutation strings.Builder
-	query.WriteString("\ntype Query {\n  Branch(ids: [ID], name: String): [Branch!]!\n")
+	query.WriteString("\ntype Query {\n  Branch(ids: [ID], name: String): [Branch!]!\n" +
+		"  InfrahubEvent(limit: Int, offset: Int, event_type: [String!], branches: [String!], since: DateTime, until: DateTime, " +
+		"ids: [String!], primary_node__ids: [String!], order: EventSortOrder = DESC): Events!\n")
 	mutation.WriteString("\ntype Mutation {\n" +
 		"  BranchCreate(data: BranchCreateInput!, wait_until_completion: Boolean, background_execution: Boolean): BranchCreate\n" +
 		"  BranchDelete(data: BranchDeleteInput!, wait_until_completion: Boolean): BranchDelete\n" +

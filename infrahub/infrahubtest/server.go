@@ -107,6 +107,7 @@ type Server struct {
 	branchOrder []string
 	storage     map[string][]byte
 	queues      []*deliveryQueue // one per Options.Webhooks entry
+	eventLog    []pendingEvent   // every event, for the InfrahubEvent query
 	tokens      map[string]token
 	faults      []*fault
 	requests    map[string]int
@@ -542,6 +543,10 @@ type deliveryQueue struct {
 // so events are queued in commit order; delivery happens outside the lock.
 // Wait waits for the queues to drain.
 func (s *Server) enqueue(events []pendingEvent) {
+	for i := range events {
+		events[i].id, events[i].at = newID(), s.opts.Clock()
+	}
+	s.eventLog = append(s.eventLog, events...)
 	for i, wh := range s.opts.Webhooks {
 		q := s.queues[i]
 		q.mu.Lock()
@@ -591,23 +596,22 @@ type wireEvent struct {
 // SendEvent delivers one event to a webhook now, signed exactly like
 // Infrahub: the body on the wire is compact JSON with raw UTF-8, the
 // signature covers the same JSON with non-ASCII escaped as \uXXXX.
-func (s *Server) SendEvent(ctx context.Context, wh Webhook, eventType, branch string, data any) error {
+func (s *Server) SendEvent(ctx context.Context, wh Webhook, eventType, branch string, data map[string]any) error {
 	var b *string
 	if branch != "" {
 		b = &branch
 	}
-	return s.deliver(ctx, wh, pendingEvent{typ: eventType, branch: b, data: data})
+	return s.deliver(ctx, wh, pendingEvent{id: newID(), at: s.opts.Clock(), typ: eventType, branch: b, data: data})
 }
 
 func (s *Server) deliver(ctx context.Context, wh Webhook, ev pendingEvent) error {
-	now := s.opts.Clock()
-	body, err := encodeCompact(wireEvent{Data: ev.data, ID: newID(), Branch: ev.branch, AccountID: s.accountID(),
-		OccuredAt: now.UTC().Format("2006-01-02 15:04:05.000000-07:00"), Event: ev.typ})
+	body, err := encodeCompact(wireEvent{Data: ev.data, ID: ev.id, Branch: ev.branch, AccountID: s.accountID(),
+		OccuredAt: ev.at.UTC().Format("2006-01-02 15:04:05.000000-07:00"), Event: ev.typ})
 	if err != nil {
 		return err
 	}
 	msgID := "msg_" + strings.ReplaceAll(newID(), "-", "")
-	ts := now.Unix()
+	ts := s.opts.Clock().Unix()
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, wh.URL, bytes.NewReader(body))
