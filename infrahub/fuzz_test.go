@@ -5,6 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 func FuzzDecodeEvent(f *testing.F) {
@@ -51,6 +55,35 @@ func FuzzEscapeNonASCII(f *testing.F) {
 			if c == 0x7f {
 				t.Fatalf("DEL left in output of %q", body)
 			}
+		}
+	})
+}
+
+func FuzzLiteral(f *testing.F) {
+	f.Add("name", "a\"b\\c\n\u2028é")
+	f.Fuzz(func(t *testing.T, key, value string) {
+		lit, err := literal(map[string]any{key: value, "list": []string{value}})
+		if err != nil {
+			if validName(key) {
+				t.Fatalf("valid key %q rejected: %v", key, err)
+			}
+			return
+		}
+		if !validName(key) {
+			t.Fatalf("invalid key %q accepted: %s", key, lit)
+		}
+		// The literal parses as GraphQL and carries the string unchanged.
+		doc, perr := parser.ParseQuery(&ast.Source{Input: "query { f(a: " + lit + ") }"})
+		if perr != nil {
+			if !utf8.ValidString(value) {
+				return // invalid UTF-8 cannot be sent as GraphQL text
+			}
+			t.Fatalf("literal %s does not parse: %v", lit, perr)
+		}
+		obj := doc.Operations[0].SelectionSet[0].(*ast.Field).Arguments[0].Value
+		got, err := obj.Children.ForName(key).Value(nil)
+		if err != nil || utf8.ValidString(value) && got != value {
+			t.Fatalf("value %q came back as %q (%v)", value, got, err)
 		}
 	})
 }

@@ -50,3 +50,40 @@ func TestMultiMutationRollsBack(t *testing.T) {
 		t.Fatalf("first mutation of a failed request kept: count %v", n)
 	}
 }
+
+func TestPutObjectAndAuth(t *testing.T) {
+	s, ts := NewTestServer(t, Options{})
+	id := s.PutObject([]byte("hello"))
+	get := func(path, key string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+		if key != "" {
+			req.Header.Set("X-INFRAHUB-KEY", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	tests := []struct {
+		path, key string
+		status    int
+		body      string
+	}{
+		{"/api/storage/object/" + id, DefaultAPIToken, 200, "hello"},
+		{"/api/storage/object/" + id, "", 401, "Authentication is required"},
+		{"/api/storage/object/" + id, "wrong", 401, "Authentication is required"},
+		{"/api/storage/object/other", DefaultAPIToken, 404, "Unable to find"},
+		{"/api/nothing", DefaultAPIToken, 404, "Not Found"},
+		{"/api/schema?branch=nope", DefaultAPIToken, 404, "nope not found"},
+	}
+	for _, tc := range tests {
+		status, body := get(tc.path, tc.key)
+		if status != tc.status || !strings.Contains(body, tc.body) {
+			t.Errorf("GET %s: %d %q, want %d %q", tc.path, status, body, tc.status, tc.body)
+		}
+	}
+}
