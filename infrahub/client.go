@@ -179,15 +179,19 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// CloseIdleConnections closes the client's idle keep-alive connections.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // String describes the client without secrets.
 func (c *Client) String() string { return "infrahub.Client{" + c.base.String() + "}" }
 
-// callKind tells the transport whether a request may be retried.
+// callKind tells the transport whether a request may be retried. The zero
+// value (a request that did not say) is not retried.
 type callKind int
 
 const (
-	idempotent callKind = iota
-	nonIdempotent
+	nonIdempotent callKind = iota
+	idempotent
 )
 
 type callKindKey struct{}
@@ -203,6 +207,7 @@ type transport struct {
 	base http.RoundTripper
 }
 
+// RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	kind, _ := req.Context().Value(callKindKey{}).(callKind)
 	p := t.c.policy
@@ -264,6 +269,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// CloseIdleConnections closes the base transport's idle connections.
+func (t *transport) CloseIdleConnections() {
+	if ci, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
 func retryableStatus(s int) bool {
 	return s == http.StatusTooManyRequests || s >= 500 && s != http.StatusNotImplemented
 }
@@ -309,6 +321,7 @@ type cancelBody struct {
 	cancel context.CancelFunc
 }
 
+// Close closes the body and releases the attempt's context.
 func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.cancel()

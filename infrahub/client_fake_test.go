@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -67,6 +68,14 @@ func TestClientCRUD(t *testing.T) {
 	got, err = infrahub.GetByHFID[tag](ctx, c, "BuiltinTag", []string{"blue"}, "")
 	if err != nil || !got.Description.Null || got.ID != ref.ID {
 		t.Fatalf("after update: %+v %v", got, err)
+	}
+	var byVar struct {
+		BuiltinTag struct {
+			Count int `json:"count"`
+		} `json:"BuiltinTag"`
+	}
+	if err := c.Query(ctx, "", `query ($n: String) { BuiltinTag(name__value: $n) { count } }`, map[string]any{"n": "blue"}, &byVar); err != nil || byVar.BuiltinTag.Count != 1 {
+		t.Fatalf("query with variables: %+v %v", byVar, err)
 	}
 	if err := c.Delete(ctx, "BuiltinTag", ref.ID, infrahub.WriteOptions{}); err != nil {
 		t.Fatal(err)
@@ -511,5 +520,56 @@ func TestConfigValidationAndMasking(t *testing.T) {
 		if strings.Contains(s, "s3cr3t") || strings.Contains(s, "p4ss") {
 			t.Errorf("secret in %q", s)
 		}
+	}
+}
+
+// A failing page stops the parallel fetch, returns the error and leaves no
+// goroutine behind.
+func TestListParallelPageErrorNoLeak(t *testing.T) {
+	fake, err := infrahubtest.New(infrahubtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 500 {
+		if _, err := fake.Create("", "BuiltinTag", map[string]any{"name": fmt.Sprint("t", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		if n == 3 {
+			http.Error(w, `{"errors":[{"message":"boom"}]}`, http.StatusBadRequest)
+			return
+		}
+		fake.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	c, err := infrahub.New(infrahub.Config{Address: srv.URL, APIToken: infrahubtest.DefaultAPIToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	_, err = infrahub.List[tag](t.Context(), c, "BuiltinTag", infrahub.ListOptions{PageSize: 10, Parallel: 4})
+	var apiErr *infrahub.APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("err = %v", err)
+	}
+	mu.Lock()
+	if calls >= 50 {
+		t.Errorf("%d requests: the fetch went on after the failure", calls)
+	}
+	mu.Unlock()
+	c.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after List, %d before", n, before)
 	}
 }

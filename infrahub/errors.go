@@ -39,6 +39,7 @@ type GraphQLError struct {
 	Errors    []GraphQLErrorItem
 }
 
+// Error lists the messages with their paths.
 func (e *GraphQLError) Error() string {
 	msgs := make([]string, len(e.Errors))
 	for i, it := range e.Errors {
@@ -76,6 +77,7 @@ type APIError struct {
 	Messages []string
 }
 
+// Error names the request, the status and the server's messages.
 func (e *APIError) Error() string {
 	msg := http.StatusText(e.StatusCode)
 	if len(e.Messages) > 0 {
@@ -103,6 +105,7 @@ type NotFoundError struct {
 	Branch string
 }
 
+// Error names the kind, the key and the branch.
 func (e *NotFoundError) Error() string {
 	key := fmt.Sprintf("id %q", e.ID)
 	if e.ID == "" {

@@ -267,6 +267,8 @@ func (s *Server) PutObject(content []byte) string {
 	return id
 }
 
+// ServeHTTP implements http.Handler: fault injection, auth, then the
+// GraphQL and REST endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests[r.URL.Path]++
