@@ -331,7 +331,7 @@ func (s *Server) filter(b *branchState, kind string, args map[string]any) ([]*no
 		return nil, fmt.Errorf("unknown kind %s", kind)
 	}
 	partial, _ := args["partial_match"].(bool)
-	nodes := s.nodesOf(b, kind)
+	nodes := slices.Clone(s.nodesOf(b, kind))
 	for name, v := range args {
 		if v == nil {
 			continue

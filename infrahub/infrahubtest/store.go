@@ -36,6 +36,8 @@ type branchState struct {
 	changed map[string]bool // ids created, updated or deleted on this branch
 	// unique indexes unique attribute values: uniqueKey -> node id.
 	unique map[string]string
+	// byKind caches nodesOf answers until the next write.
+	byKind map[string][]*node
 }
 
 func (b *branchState) cloneData(name string) *branchState {
@@ -74,15 +76,23 @@ func (e *inputError) Error() string { return e.msg }
 func inputErrorf(format string, a ...any) error { return &inputError{fmt.Sprintf(format, a...)} }
 
 // nodesOf returns the nodes of kind (or implementing generic kind) in
-// creation order.
+// creation order. The slice is shared until the next write: callers must
+// not modify it.
 func (s *Server) nodesOf(b *branchState, kind string) []*node {
-	var out []*node
+	if cached, ok := b.byKind[kind]; ok {
+		return cached
+	}
+	out := []*node{}
 	for _, id := range b.order {
 		n := b.nodes[id]
 		if n != nil && s.reg.kinds[n.kind].is(kind) {
 			out = append(out, n)
 		}
 	}
+	if b.byKind == nil {
+		b.byKind = map[string][]*node{}
+	}
+	b.byKind[kind] = out
 	return out
 }
 
@@ -346,6 +356,7 @@ func (s *Server) put(b *branchState, n *node) {
 		b.order = append(b.order, n.id)
 	}
 	b.nodes[n.id] = n
+	b.byKind = nil
 	for _, key := range s.uniqueKeys(n) {
 		b.unique[key] = n.id
 	}
@@ -362,6 +373,7 @@ func (s *Server) drop(b *branchState, id string) {
 		delete(b.unique, key)
 	}
 	delete(b.nodes, id)
+	b.byKind = nil
 	b.order = slices.DeleteFunc(b.order, func(x string) bool { return x == id })
 	b.changed[id] = true
 }
