@@ -81,7 +81,8 @@ func (v *Verifier) String() string {
 func (v *Verifier) Verify(h http.Header, body []byte) error {
 	id := h.Get(HeaderWebhookID)
 	ts := h.Get(HeaderWebhookTimestamp)
-	sigHeader := h.Get(HeaderWebhookSignature)
+	// Several signatures may also arrive as repeated header lines.
+	sigHeader := strings.Join(h.Values(HeaderWebhookSignature), " ")
 	switch {
 	case id == "":
 		return fmt.Errorf("%w: header %s is missing", ErrInvalidSignature, HeaderWebhookID)

@@ -95,6 +95,12 @@ func TestVerifySignatureVectors(t *testing.T) {
 			if err := vf.Verify(v.header("v1,AAAA v1a,xyz "+v.Expected), body); err != nil {
 				t.Fatalf("vector with extra signatures does not verify: %v", err)
 			}
+			// Or as repeated header lines.
+			repeated := v.header("v1,AAAA")
+			repeated.Add(HeaderWebhookSignature, v.Expected)
+			if err := vf.Verify(repeated, body); err != nil {
+				t.Fatalf("repeated signature headers do not verify: %v", err)
+			}
 			// Sign reproduces the expected header from what Infrahub signs.
 			ts, _ := strconv.ParseInt(v.Timestamp, 10, 64)
 			if got := Sign([]byte(v.SharedKey), v.ID, ts, EscapeNonASCII(body)); got != v.Expected {
