@@ -573,3 +573,55 @@ func TestListParallelPageErrorNoLeak(t *testing.T) {
 		t.Fatalf("%d goroutines after List, %d before", n, before)
 	}
 }
+
+// flakyTransport fails the first calls with err, then passes requests on.
+type flakyTransport struct {
+	mu    sync.Mutex
+	fails int
+	err   error
+	calls int
+	next  http.RoundTripper
+}
+
+func (f *flakyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	f.calls++
+	fail := f.calls <= f.fails
+	f.mu.Unlock()
+	if fail {
+		return nil, f.err
+	}
+	return f.next.RoundTrip(r)
+}
+
+func TestRetryClassesOfConnectionErrors(t *testing.T) {
+	_, ts := infrahubtest.NewTestServer(t, infrahubtest.Options{})
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}
+	tests := []struct {
+		name     string
+		err      error
+		mutation bool
+		calls    int
+		ok       bool
+	}{
+		{"query after a reset", reset, false, 2, true},
+		{"mutation after a refused dial", dial, true, 2, true},
+		{"mutation after a reset is not resent", reset, true, 1, false},
+	}
+	for i, tc := range tests {
+		ft := &flakyTransport{fails: 1, err: tc.err, next: http.DefaultTransport}
+		c, err := infrahub.New(infrahub.Config{Address: ts.URL, APIToken: infrahubtest.DefaultAPIToken, Retry: fastRetry, HTTPClient: &http.Client{Transport: ft}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.mutation {
+			_, err = c.Create(t.Context(), "BuiltinTag", infrahub.Data{"name": infrahub.Value(fmt.Sprint("conn-", i))}, infrahub.WriteOptions{})
+		} else {
+			_, err = c.Branches(t.Context())
+		}
+		if (err == nil) != tc.ok || ft.calls != tc.calls {
+			t.Errorf("%s: err = %v after %d calls; want ok=%v after %d", tc.name, err, ft.calls, tc.ok, tc.calls)
+		}
+	}
+}
