@@ -1,4 +1,4 @@
-package infrahub
+package infrahub_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/netauto-dev/netauto/infrahub"
 )
 
 // BenchmarkWebhookVerifyDecode verifies and decodes a ~2 KB node.updated
@@ -31,7 +33,7 @@ func BenchmarkWebhookVerifyDecode(b *testing.B) {
 		},
 		"id": "67acc7ea-93b1-4175-a69b-801c869aea07", "branch": "main",
 		"account_id": "182c6918-8880-5252-3611-c51ae7e0d6a5",
-		"occured_at": "2025-03-13 16:36:25.688038+00:00", "event": EventNodeUpdated,
+		"occured_at": "2025-03-13 16:36:25.688038+00:00", "event": infrahub.EventNodeUpdated,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -42,27 +44,31 @@ func BenchmarkWebhookVerifyDecode(b *testing.B) {
 	key := []byte("supersecretkey")
 	now := time.Unix(1741883474, 0)
 	h := http.Header{}
-	h.Set(HeaderWebhookID, "msg_1")
-	h.Set(HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
-	h.Set(HeaderWebhookSignature, Sign(key, "msg_1", now.Unix(), body))
-	v, err := NewVerifier(key, WithClock(func() time.Time { return now }))
+	h.Set(infrahub.HeaderWebhookID, "msg_1")
+	h.Set(infrahub.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
+	h.Set(infrahub.HeaderWebhookSignature, infrahub.Sign(key, "msg_1", now.Unix(), body))
+	v, err := infrahub.NewVerifier(key, infrahub.WithClock(func() time.Time { return now }))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	decoded := 0
+	cpu0, cpuOK := processCPUTime()
 	for b.Loop() {
 		if err := v.Verify(h, body); err != nil {
 			b.Fatal(err)
 		}
-		ev, err := DecodeEvent(body)
+		ev, err := infrahub.DecodeEvent(body)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(ev.Data.(*NodeData).Changelog.Attributes) == 11 {
+		if len(ev.Data.(*infrahub.NodeData).Changelog.Attributes) == 11 {
 			decoded++
 		}
+	}
+	if cpu1, _ := processCPUTime(); cpuOK {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 	if decoded != b.N {
 		b.Fatalf("decoded %d events, want %d", decoded, b.N)

@@ -254,12 +254,16 @@ func BenchmarkList10000Nodes(b *testing.B) {
 		b.Fatal(err)
 	}
 	listed := 0
+	cpu0, cpuOK := processCPUTime()
 	for b.Loop() {
 		tags, err := infrahub.List[tag](context.Background(), c, "BuiltinTag", infrahub.ListOptions{PageSize: 50, Parallel: 4})
 		if err != nil {
 			b.Fatal(err)
 		}
 		listed += len(tags)
+	}
+	if cpu1, _ := processCPUTime(); cpuOK {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 	if listed != 10_000*b.N {
 		b.Fatalf("listed %d nodes, want %d", listed, 10_000*b.N)
