@@ -47,8 +47,9 @@ type Config struct {
 	// Retry is the retry policy for idempotent calls; zero fields take the
 	// defaults of DefaultRetryPolicy.
 	Retry RetryPolicy
-	// HTTPClient replaces the HTTP client (its Transport is wrapped for
-	// auth and retries; TLS options above are then ignored).
+	// HTTPClient replaces the HTTP client: its Transport is wrapped for
+	// auth and retries (its Timeout is not used; see Timeout). It cannot be
+	// combined with CAFile or InsecureSkipVerify.
 	HTTPClient *http.Client
 }
 
@@ -142,6 +143,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.APIToken == "" && (cfg.Username == "" || cfg.Password == "") {
 		return nil, errors.New("infrahub config: APIToken or Username and Password are required")
+	}
+	if cfg.HTTPClient != nil && (cfg.CAFile != "" || cfg.InsecureSkipVerify) {
+		return nil, errors.New("infrahub config: CAFile and InsecureSkipVerify cannot be combined with HTTPClient; configure its transport instead")
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second

@@ -513,6 +513,7 @@ func TestConfigValidationAndMasking(t *testing.T) {
 		{Address: "http://infrahub:8000"},
 		{Address: "http://infrahub:8000", Username: "u"},
 		{Address: "http://infrahub:8000", APIToken: "t", CAFile: "/nonexistent/ca.pem"},
+		{Address: "http://infrahub:8000", APIToken: "t", InsecureSkipVerify: true, HTTPClient: &http.Client{}},
 	}
 	for _, cfg := range bad {
 		if _, err := infrahub.New(cfg); err == nil {

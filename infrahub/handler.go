@@ -42,6 +42,9 @@ type WebhookHandler struct {
 // do their own HTTP handling. Errors wrap ErrBodyTooLarge,
 // ErrInvalidSignature or ErrMalformedEvent.
 func ReadWebhook(r *http.Request, v *Verifier, maxBytes int64) (*Event, error) {
+	if v == nil {
+		return nil, errors.New("infrahub webhook: no verifier configured")
+	}
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxWebhookBytes
 	}
@@ -63,6 +66,11 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	log := h.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if h.Verifier == nil || h.OnEvent == nil {
+		log.ErrorContext(r.Context(), "infrahub webhook: handler has no Verifier or OnEvent")
+		http.Error(w, "webhook receiver misconfigured", http.StatusInternalServerError)
+		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)

@@ -493,6 +493,11 @@ func TestWebhookHandler(t *testing.T) {
 			t.Errorf("%s: answer leaks the key", tc.name)
 		}
 	}
+	rec := httptest.NewRecorder()
+	(&WebhookHandler{}).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body)))
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("handler without verifier: %d", rec.Code)
+	}
 	if len(got) != 1 || got[0].DedupKey() != "67acc7ea-93b1-4175-a69b-801c869aea07" {
 		t.Fatalf("events delivered: %+v", got)
 	}
