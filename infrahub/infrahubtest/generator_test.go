@@ -3,6 +3,7 @@ package infrahubtest
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -166,7 +167,7 @@ func compareFields(report func(string), gen, real *ast.Definition, name string, 
 		report(fmt.Sprintf("%s: generated a %s, dump has a %s", name, gen.Kind, real.Kind))
 	}
 	for _, gf := range gen.Fields {
-		if len(only) > 0 && !contains(only, gf.Name) {
+		if len(only) > 0 && !slices.Contains(only, gf.Name) {
 			continue
 		}
 		rf := real.Fields.ForName(gf.Name)

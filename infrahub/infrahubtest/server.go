@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -489,7 +490,7 @@ func (s *Server) generateArtifacts(w http.ResponseWriter, r *http.Request, defID
 	var events []pendingEvent
 	for _, n := range s.nodesOf(b, "CoreArtifact") {
 		target := firstOf(n.rels["object"])
-		if firstOf(n.rels["definition"]) != defID || len(in.Nodes) > 0 && !contains(in.Nodes, target) {
+		if firstOf(n.rels["definition"]) != defID || len(in.Nodes) > 0 && !slices.Contains(in.Nodes, target) {
 			continue
 		}
 		oldSID, _ := n.attrs["storage_id"].(string)
@@ -524,15 +525,6 @@ func firstOf(s []string) string {
 	return s[0]
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 // deliveryQueue sends one webhook's events in order, from one goroutine
 // that runs while the queue is not empty.
 type deliveryQueue struct {
@@ -553,7 +545,7 @@ func (s *Server) enqueue(events []pendingEvent) {
 		q := s.queues[i]
 		q.mu.Lock()
 		for _, ev := range events {
-			if (len(wh.Events) == 0 || contains(wh.Events, ev.typ)) && (wh.Branch == "" || ev.branch != nil && *ev.branch == wh.Branch) {
+			if (len(wh.Events) == 0 || slices.Contains(wh.Events, ev.typ)) && (wh.Branch == "" || ev.branch != nil && *ev.branch == wh.Branch) {
 				q.pending = append(q.pending, ev)
 			}
 		}
