@@ -336,7 +336,6 @@ func (ec *execContext) branchOp(f *ast.Field, data map[string]any) (any, error) 
 				s.put(nb, n.clone())
 			} else {
 				s.drop(nb, id)
-				nb.changed[id] = true
 			}
 		}
 		s.branches[name] = nb
