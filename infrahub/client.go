@@ -215,7 +215,12 @@ type transport struct {
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	kind, _ := req.Context().Value(callKindKey{}).(callKind)
 	p := t.c.policy
-	reauthed := false
+	// A body that cannot be produced again cannot be resent.
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	if !replayable {
+		p.MaximumAttempts = 1
+	}
+	reauthed := !replayable
 	for attempt := 1; ; attempt++ {
 		r := req.Clone(req.Context())
 		if req.GetBody != nil && req.Body != nil {
