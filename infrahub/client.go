@@ -1,0 +1,595 @@
+package infrahub
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	graphql "github.com/hasura/go-graphql-client"
+)
+
+// Config configures a Client. Address is required, and either APIToken or
+// Username and Password.
+type Config struct {
+	// Address is the Infrahub base URL, for example "https://infrahub:8000".
+	Address string
+	// APIToken is sent as X-INFRAHUB-KEY. It wins over Username/Password.
+	APIToken string
+	// Username and Password log in at /api/auth/login; the access token is
+	// refreshed at /api/auth/refresh and the client logs in again when
+	// both have expired.
+	Username, Password string
+	// DefaultBranch is used when a call names no branch; empty means the
+	// server's default branch (endpoint /graphql).
+	DefaultBranch string
+	// Timeout bounds each HTTP attempt (default 30s). The caller's context
+	// bounds the whole call including retries.
+	Timeout time.Duration
+	// CAFile is a PEM file of CAs to trust in addition to the system pool.
+	CAFile string
+	// InsecureSkipVerify disables TLS certificate verification. Only for
+	// labs; it is never implied.
+	InsecureSkipVerify bool
+	// Retry is the retry policy for idempotent calls; zero fields take the
+	// defaults of DefaultRetryPolicy.
+	Retry RetryPolicy
+	// HTTPClient replaces the HTTP client: its Transport is wrapped for
+	// auth and retries (its Timeout is not used; see Timeout). It cannot be
+	// combined with CAFile or InsecureSkipVerify.
+	HTTPClient *http.Client
+}
+
+// String describes the configuration with secrets masked.
+func (c Config) String() string {
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "<masked>"
+	}
+	return fmt.Sprintf("infrahub.Config{Address: %s, APIToken: %s, Username: %s, Password: %s, DefaultBranch: %s}",
+		c.Address, mask(c.APIToken), c.Username, mask(c.Password), c.DefaultBranch)
+}
+
+// GoString masks secrets for %#v too.
+func (c Config) GoString() string { return c.String() }
+
+// RetryPolicy says how idempotent calls (queries, GETs) are retried on
+// connection errors, 429 and 5xx answers. Mutations are retried only when
+// the connection could not be made, so nothing reached the server.
+type RetryPolicy struct {
+	// InitialInterval is the first backoff (default 200ms).
+	InitialInterval time.Duration
+	// BackoffCoefficient multiplies the interval after each attempt
+	// (default 2).
+	BackoffCoefficient float64
+	// MaximumInterval caps one backoff and an honoured Retry-After
+	// (default 10s).
+	MaximumInterval time.Duration
+	// MaximumAttempts counts the first attempt (default 4; 1 disables
+	// retries).
+	MaximumAttempts int
+}
+
+// DefaultRetryPolicy is applied to zero fields of Config.Retry.
+var DefaultRetryPolicy = RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 4}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	d := DefaultRetryPolicy
+	if p.InitialInterval > 0 {
+		d.InitialInterval = p.InitialInterval
+	}
+	if p.BackoffCoefficient >= 1 {
+		d.BackoffCoefficient = p.BackoffCoefficient
+	}
+	if p.MaximumInterval > 0 {
+		d.MaximumInterval = p.MaximumInterval
+	}
+	if p.MaximumAttempts > 0 {
+		d.MaximumAttempts = p.MaximumAttempts
+	}
+	return d
+}
+
+// backoff returns the wait before attempt n+1 (n >= 1) with jitter in
+// [d/2, d].
+func (p RetryPolicy) backoff(n int) time.Duration {
+	d := float64(p.InitialInterval)
+	for range n - 1 {
+		d *= p.BackoffCoefficient
+		if d > float64(p.MaximumInterval) {
+			break
+		}
+	}
+	d = min(d, float64(p.MaximumInterval))
+	return time.Duration(d/2 + rand.Float64()*d/2)
+}
+
+// Client talks to one Infrahub instance. It is safe for concurrent use and
+// reuses connections; create one per instance and share it.
+type Client struct {
+	base   *url.URL
+	cfg    Config
+	http   *http.Client
+	auth   *authenticator
+	mu     sync.Mutex
+	gql    map[string]*graphql.Client
+	policy RetryPolicy
+}
+
+// New returns a Client for cfg. It validates the configuration but makes no
+// request; the first call logs in when Username/Password are used.
+func New(cfg Config) (*Client, error) {
+	if cfg.Address == "" {
+		return nil, errors.New("infrahub config: Address is required")
+	}
+	u, err := url.Parse(strings.TrimRight(cfg.Address, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("infrahub config: Address %q is not an http(s) URL", cfg.Address)
+	}
+	if cfg.APIToken == "" && (cfg.Username == "" || cfg.Password == "") {
+		return nil, errors.New("infrahub config: APIToken or Username and Password are required")
+	}
+	if cfg.HTTPClient != nil && (cfg.CAFile != "" || cfg.InsecureSkipVerify) {
+		return nil, errors.New("infrahub config: CAFile and InsecureSkipVerify cannot be combined with HTTPClient; configure its transport instead")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	base := http.DefaultTransport
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
+		base = cfg.HTTPClient.Transport
+	} else {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.Proxy = http.ProxyFromEnvironment
+		tr.MaxIdleConnsPerHost = 16
+		if cfg.CAFile != "" || cfg.InsecureSkipVerify {
+			tc := &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // explicit opt-in
+			if cfg.CAFile != "" {
+				pem, err := os.ReadFile(cfg.CAFile)
+				if err != nil {
+					return nil, fmt.Errorf("infrahub config: CAFile: %w", err)
+				}
+				pool, err := x509.SystemCertPool()
+				if err != nil {
+					pool = x509.NewCertPool()
+				}
+				if !pool.AppendCertsFromPEM(pem) {
+					return nil, fmt.Errorf("infrahub config: CAFile %s holds no PEM certificate", cfg.CAFile)
+				}
+				tc.RootCAs = pool
+			}
+			tr.TLSClientConfig = tc
+		}
+		base = tr
+	}
+	c := &Client{base: u, cfg: cfg, gql: map[string]*graphql.Client{}, policy: cfg.Retry.withDefaults()}
+	c.auth = &authenticator{c: c, base: base}
+	c.http = &http.Client{Transport: &transport{c: c, base: base}}
+	return c, nil
+}
+
+// CloseIdleConnections closes the client's idle keep-alive connections.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
+// String describes the client without secrets.
+func (c *Client) String() string { return "infrahub.Client{" + c.base.String() + "}" }
+
+// callKind tells the transport whether a request may be retried. The zero
+// value (a request that did not say) is not retried.
+type callKind int
+
+const (
+	nonIdempotent callKind = iota
+	idempotent
+)
+
+type callKindKey struct{}
+
+func withCallKind(ctx context.Context, k callKind) context.Context {
+	return context.WithValue(ctx, callKindKey{}, k)
+}
+
+// transport adds authentication, a per-attempt timeout, re-login on 401
+// and retries.
+type transport struct {
+	c    *Client
+	base http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	kind, _ := req.Context().Value(callKindKey{}).(callKind)
+	p := t.c.policy
+	// A body that cannot be produced again cannot be resent.
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	if !replayable {
+		p.MaximumAttempts = 1
+	}
+	reauthed := !replayable
+	for attempt := 1; ; attempt++ {
+		r := req.Clone(req.Context())
+		if req.GetBody != nil && req.Body != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			r.Body = body
+		}
+		token, err := t.c.auth.apply(r)
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(req.Context(), t.c.cfg.Timeout)
+		resp, err := t.base.RoundTrip(r.WithContext(ctx))
+		if err != nil {
+			cancel()
+			if req.Context().Err() != nil {
+				return nil, req.Context().Err()
+			}
+			if attempt < p.MaximumAttempts && (kind == idempotent || isDialError(err)) {
+				if werr := sleepCtx(req.Context(), p.backoff(attempt)); werr != nil {
+					return nil, werr
+				}
+				continue
+			}
+			return nil, err
+		}
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+		if resp.StatusCode == http.StatusUnauthorized && t.c.auth.canRenew() && !reauthed {
+			// The server refused the request before running it, so even a
+			// mutation is safe to send again once.
+			drain(resp)
+			if err := t.c.auth.renew(req.Context(), token); err != nil {
+				return nil, err
+			}
+			reauthed = true
+			attempt--
+			continue
+		}
+		if kind != idempotent || attempt >= p.MaximumAttempts || !retryableStatus(resp.StatusCode) {
+			return resp, nil
+		}
+		wait := p.backoff(attempt)
+		if ra, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
+			if ra > p.MaximumInterval {
+				return resp, nil // the server asks for longer than we wait
+			}
+			wait = ra
+		}
+		drain(resp)
+		if err := sleepCtx(req.Context(), wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// CloseIdleConnections closes the base transport's idle connections.
+func (t *transport) CloseIdleConnections() {
+	if ci, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
+func retryableStatus(s int) bool {
+	return s == http.StatusTooManyRequests || s >= 500 && s != http.StatusNotImplemented
+}
+
+// retryAfter parses a Retry-After header (seconds or HTTP date).
+func retryAfter(v string) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0), true
+	}
+	return 0, false
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
+
+// cancelBody releases the per-attempt context when the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+// Close closes the body and releases the attempt's context.
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// authenticator holds the API token or the login session.
+type authenticator struct {
+	c    *Client
+	base http.RoundTripper
+
+	mu      sync.Mutex
+	access  string
+	refresh string
+}
+
+func (a *authenticator) canRenew() bool { return a.c.cfg.APIToken == "" }
+
+// apply sets the auth header and returns the access token used ("" for API
+// tokens), logging in first if there is no session.
+func (a *authenticator) apply(r *http.Request) (string, error) {
+	if a.c.cfg.APIToken != "" {
+		r.Header.Set("X-INFRAHUB-KEY", a.c.cfg.APIToken)
+		return "", nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.access == "" {
+		if err := a.login(r.Context()); err != nil {
+			return "", err
+		}
+	}
+	r.Header.Set("Authorization", "Bearer "+a.access)
+	return a.access, nil
+}
+
+// renew replaces the access token stale (refresh first, then a new
+// login). Concurrent callers that saw the same stale token renew once.
+func (a *authenticator) renew(ctx context.Context, stale string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.access != stale {
+		return nil // someone else renewed meanwhile
+	}
+	if a.refresh != "" {
+		var out struct {
+			AccessToken string `json:"access_token"`
+		}
+		err := a.post(ctx, "/api/auth/refresh", a.refresh, nil, &out)
+		if err == nil && out.AccessToken != "" {
+			a.access = out.AccessToken
+			return nil
+		}
+		if err != nil && !errors.Is(err, ErrUnauthorized) {
+			return err
+		}
+	}
+	return a.login(ctx)
+}
+
+func (a *authenticator) login(ctx context.Context) error {
+	var out struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	in := map[string]string{"username": a.c.cfg.Username, "password": a.c.cfg.Password}
+	if err := a.post(ctx, "/api/auth/login", "", in, &out); err != nil {
+		return fmt.Errorf("infrahub login as %q: %w", a.c.cfg.Username, err)
+	}
+	if out.AccessToken == "" {
+		return fmt.Errorf("infrahub login as %q: answer has no access_token", a.c.cfg.Username)
+	}
+	a.access, a.refresh = out.AccessToken, out.RefreshToken
+	return nil
+}
+
+// post sends an auth request directly on the base transport (no retry: a
+// login is cheap to repeat by the caller, and a 401 here is final).
+func (a *authenticator) post(ctx context.Context, path, bearer string, in, out any) error {
+	var body io.Reader = http.NoBody
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.c.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.c.base.String()+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := (&http.Client{Transport: a.base}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return newAPIError(http.MethodPost, path, resp.StatusCode, raw)
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// branchOr returns branch, or the configured default.
+func (c *Client) branchOr(branch string) string {
+	if branch == "" {
+		return c.cfg.DefaultBranch
+	}
+	return branch
+}
+
+func (c *Client) graphqlClient(branch string) *graphql.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g, ok := c.gql[branch]; ok {
+		return g
+	}
+	endpoint := c.base.String() + "/graphql"
+	if branch != "" {
+		endpoint += "/" + url.PathEscape(branch)
+	}
+	g := graphql.NewClient(endpoint, c.http)
+	c.gql[branch] = g
+	return g
+}
+
+// Query runs a GraphQL query on branch ("" for the default) and decodes its
+// "data" into out (a pointer, or nil). Queries are retried on connection
+// errors, 429 and 5xx. GraphQL errors become *GraphQLError, HTTP errors
+// *APIError.
+func (c *Client) Query(ctx context.Context, branch, query string, vars map[string]any, out any) error {
+	return c.exec(withCallKind(ctx, idempotent), branch, query, vars, out)
+}
+
+// Mutate runs a GraphQL mutation on branch and decodes its "data" into out.
+// A mutation is never retried once it may have reached the server.
+func (c *Client) Mutate(ctx context.Context, branch, mutation string, vars map[string]any, out any) error {
+	return c.exec(withCallKind(ctx, nonIdempotent), branch, mutation, vars, out)
+}
+
+func (c *Client) exec(ctx context.Context, branch, query string, vars map[string]any, out any) error {
+	branch = c.branchOr(branch)
+	data, err := c.graphqlClient(branch).ExecRaw(ctx, query, vars)
+	op := operationName(query)
+	if err != nil {
+		return c.convertError(ctx, branch, op, err)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("infrahub graphql %s: decode answer: %w", op, err)
+	}
+	return nil
+}
+
+func (c *Client) convertError(ctx context.Context, branch, op string, err error) error {
+	var errs graphql.Errors
+	if !errors.As(err, &errs) {
+		return fmt.Errorf("infrahub graphql %s: %w", op, err)
+	}
+	gqlErr := &GraphQLError{Operation: op}
+	for _, e := range errs {
+		var ne graphql.NetworkError
+		if errors.As(e, &ne) {
+			path := "/graphql"
+			if branch != "" {
+				path += "/" + branch
+			}
+			return newAPIError(http.MethodPost, path, ne.StatusCode(), []byte(ne.Body()))
+		}
+		if code, _ := e.Extensions["code"].(string); code == graphql.ErrRequestError || code == graphql.ErrJsonDecode {
+			if ctx.Err() != nil {
+				return fmt.Errorf("infrahub graphql %s: %w", op, ctx.Err())
+			}
+			return fmt.Errorf("infrahub graphql %s: %w", op, errors.Join(errs.Unwrap()...))
+		}
+		item := GraphQLErrorItem{Message: e.Message, Path: e.Path, Extensions: e.Extensions}
+		for _, l := range e.Locations {
+			item.Locations = append(item.Locations, Location{Line: l.Line, Column: l.Column})
+		}
+		gqlErr.Errors = append(gqlErr.Errors, item)
+	}
+	return gqlErr
+}
+
+// operationName returns the first field of a GraphQL document, for error
+// messages.
+func operationName(q string) string {
+	_, rest, ok := strings.Cut(q, "{")
+	if !ok {
+		return "request"
+	}
+	rest = strings.TrimSpace(rest)
+	end := strings.IndexAny(rest, "( {\n")
+	if end <= 0 {
+		return "request"
+	}
+	return rest[:end]
+}
+
+// rest performs a REST call. in is JSON-encoded when not nil; out receives
+// the JSON answer (or the raw bytes when out is *[]byte).
+func (c *Client) rest(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	kind := nonIdempotent
+	if method == http.MethodGet {
+		kind = idempotent
+	}
+	ctx = withCallKind(ctx, kind)
+	var body io.Reader = http.NoBody
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("infrahub %s %s: encode body: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	u := c.base.String() + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return fmt.Errorf("infrahub %s %s: %w", method, path, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("infrahub %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("infrahub %s %s: read answer: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return newAPIError(method, path, resp.StatusCode, raw)
+	}
+	switch o := out.(type) {
+	case nil:
+		return nil
+	case *[]byte:
+		*o = raw
+		return nil
+	default:
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("infrahub %s %s: decode answer: %w", method, path, err)
+		}
+		return nil
+	}
+}

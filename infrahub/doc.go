@@ -1,0 +1,100 @@
+// Package infrahub talks to Infrahub (OpsMill), the source of truth netauto
+// flows read devices, applications and artifacts from and write results
+// back to, and receives the webhooks Infrahub sends.
+//
+// # Client
+//
+// [New] returns a [Client] for one Infrahub instance. It authenticates with
+// an API token (X-INFRAHUB-KEY) or with a username and password (login at
+// /api/auth/login, refresh at /api/auth/refresh, a new login when both
+// tokens expired). GraphQL goes to /graphql, or /graphql/<branch> for other
+// branches, through github.com/hasura/go-graphql-client; REST calls use the
+// same transport.
+//
+//	c, err := infrahub.New(infrahub.Config{Address: "https://infrahub:8000", APIToken: token})
+//
+// Every call takes a context; each HTTP attempt also has Config.Timeout.
+// Idempotent calls (queries, GETs) are retried with jittered exponential
+// backoff on connection errors, 429 (honouring Retry-After) and 5xx, per
+// Config.Retry. Mutations are retried only when the connection could not be
+// made or the server refused the credentials (401, then re-login), since
+// in both cases the server did not run them.
+//
+// Nodes map onto your own structs. [Attr] is an attribute ({value}), [Rel]
+// a cardinality-one relationship ({node{...}}), [RelMany] a
+// cardinality-many one ({edges{node{...}}}); the GraphQL selection is
+// derived from the struct's json tags ([SelectionFor]) or built from
+// dotted paths ([SelectionFromPaths]):
+//
+//	type Device struct {
+//		ID       string                `json:"id"`
+//		Name     infrahub.Attr[string] `json:"name"`
+//		Platform infrahub.Rel          `json:"platform"`
+//	}
+//	devs, err := infrahub.List[Device](ctx, c, "DcimDevice", infrahub.ListOptions{
+//		Filters: infrahub.Filters{"status__value": "active"}, Parallel: 4,
+//	})
+//
+// [List] pages with offset/limit (default 50) and can fetch pages in
+// parallel; [Get] and [GetByHFID] read one node ([NotFoundError] when there
+// is none); [Client.Count] counts. Writes: [Client.Create], [Client.Update],
+// [Client.Upsert], [Client.Delete] take [Data] built with [Value],
+// [PeerID] and [PeerHFID]; [Client.AddRelationship] and
+// [Client.RemoveRelationship] edit cardinality-many relationships.
+// Branches: [Client.Branches], [Client.CreateBranch] (waits for
+// completion), [Client.MergeBranch], [Client.RebaseBranch],
+// [Client.DeleteBranch]. Artifacts: [Client.Artifacts],
+// [Client.ArtifactContent], [Client.StorageObject],
+// [Client.RegenerateArtifacts]. Schema: [Client.Schema],
+// [Client.GraphQLSchema]. [Client.Query] and [Client.Mutate] run any
+// GraphQL document.
+//
+// Errors: a GraphQL "errors" answer (HTTP 200) is a [*GraphQLError] with
+// messages, paths and locations; a non-2xx answer is an [*APIError] (an
+// unknown branch is a 404). errors.Is works with [ErrNotFound] and
+// [ErrUnauthorized]. Secrets never appear in errors or in the String forms
+// of [Config] and [Verifier].
+//
+// The package infrahub/infrahubtest is a fake Infrahub for tests and
+// demos.
+//
+// # Webhooks
+//
+// Infrahub signs each delivery with three headers: webhook-id,
+// webhook-timestamp and webhook-signature ("v1,<base64 HMAC-SHA256>" over
+// id + "." + timestamp + "." + body, keyed with the shared key's raw bytes).
+// A [Verifier] checks them; [DecodeEvent] turns the body into an [Event]
+// with a typed payload ([NodeData], [ArtifactData], [BranchData], ...).
+// [WebhookHandler] combines both behind an http.Handler:
+//
+//	v, err := infrahub.NewVerifier([]byte(os.Getenv("INFRAHUB_WEBHOOK_KEY")))
+//	...
+//	http.Handle("POST /webhooks/infrahub", &infrahub.WebhookHandler{
+//		Verifier: v,
+//		OnEvent: func(ctx context.Context, ev *infrahub.Event) error {
+//			// store ev keyed on ev.DedupKey(), then return nil
+//		},
+//	})
+//
+// Two details of Infrahub's behaviour are handled for you. Infrahub signs
+// JSON serialized with non-ASCII characters escaped as \uXXXX but its HTTP
+// client sends raw UTF-8; Verify checks the escaped form when the raw body
+// does not verify. And Infrahub makes a new webhook-id for every retry of
+// the same event, so deduplication must use the body's "id"
+// ([Event.DedupKey]), never the header.
+//
+// # Seam for the runtime's event intake
+//
+// The runtime owns durability and deduplication; this package owns the
+// wire format. An intake that does its own HTTP handling calls
+//
+//	ev, err := infrahub.ReadWebhook(r, verifier, maxBytes)
+//
+// and maps errors with errors.Is: [ErrBodyTooLarge] → 413,
+// [ErrInvalidSignature] → 401, [ErrMalformedEvent] → 400. It then stores
+// the event keyed on ev.DedupKey() in the same transaction that makes it
+// durable (ignoring a key it already has), and answers 202. Or it mounts a
+// [WebhookHandler] whose OnEvent does that store; the handler keeps no
+// state of its own. [Verifier.Verify] (headers + body) and [DecodeEvent]
+// are usable on their own as well.
+package infrahub

@@ -1,0 +1,104 @@
+package infrahub
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewAPIErrorShapes(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   []string
+		is     error
+	}{
+		{"infrahub errors", 404, `{"data":null,"errors":[{"message":"Branch: x not found."}]}`, []string{"Branch: x not found."}, ErrNotFound},
+		{"fastapi detail", 401, `{"detail":"Not authenticated"}`, []string{"Not authenticated"}, ErrUnauthorized},
+		{"fastapi validation", 422, `{"detail":[{"loc":["body","username"],"msg":"field required"}]}`, []string{`[{"loc":["body","username"],"msg":"field required"}]`}, nil},
+		{"plain text", 502, "Bad gateway from proxy", []string{"Bad gateway from proxy"}, nil},
+		{"long html", 500, "<html>" + strings.Repeat("x", 500), []string{"<html>" + strings.Repeat("x", 194) + "..."}, nil},
+		{"empty", 503, "", nil, nil},
+	}
+	for _, tc := range tests {
+		e := newAPIError(http.MethodGet, "/api/x", tc.status, []byte(tc.body))
+		if strings.Join(e.Messages, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%s: messages %q, want %q", tc.name, e.Messages, tc.want)
+		}
+		if tc.is != nil && !errors.Is(e, tc.is) {
+			t.Errorf("%s: not %v", tc.name, tc.is)
+		}
+		if tc.is == nil && (errors.Is(e, ErrNotFound) || errors.Is(e, ErrUnauthorized)) {
+			t.Errorf("%s: matches a sentinel it should not", tc.name)
+		}
+		if !strings.Contains(e.Error(), "/api/x") {
+			t.Errorf("%s: %q does not name the path", tc.name, e.Error())
+		}
+	}
+	if !strings.Contains(newAPIError("GET", "/p", 503, nil).Error(), "Service Unavailable") {
+		t.Error("empty body does not fall back to the status text")
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	tests := []struct {
+		in   string
+		ok   bool
+		want time.Duration
+	}{
+		{"", false, 0},
+		{"5", true, 5 * time.Second},
+		{"0", true, 0},
+		{"-1", false, 0},
+		{"soon", false, 0},
+		{time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), true, 0},
+	}
+	for _, tc := range tests {
+		got, ok := retryAfter(tc.in)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("retryAfter(%q) = %s, %v; want %s, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+	future := time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)
+	if got, ok := retryAfter(future); !ok || got <= 25*time.Second || got > 30*time.Second {
+		t.Errorf("retryAfter(date in 30s) = %s, %v", got, ok)
+	}
+}
+
+func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
+	p := RetryPolicy{InitialInterval: 100 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Second, MaximumAttempts: 10}
+	for n, full := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 8: time.Second} {
+		for range 20 {
+			if d := p.backoff(n); d < full/2 || d > full {
+				t.Fatalf("backoff(%d) = %s, want in [%s, %s]", n, d, full/2, full)
+			}
+		}
+	}
+	if got := (RetryPolicy{}).withDefaults(); got != DefaultRetryPolicy {
+		t.Errorf("defaults: %+v", got)
+	}
+}
+
+func TestGraphQLErrorIsNotFound(t *testing.T) {
+	tests := []struct {
+		msgs []string
+		want bool
+	}{
+		{[]string{"Unable to find the node x / BuiltinTag in the database."}, true},
+		{[]string{"Branch: x not found."}, true},
+		{[]string{"Unable to find the node x", "Violates uniqueness constraint"}, false},
+		{nil, false},
+	}
+	for _, tc := range tests {
+		e := &GraphQLError{Operation: "op"}
+		for _, m := range tc.msgs {
+			e.Errors = append(e.Errors, GraphQLErrorItem{Message: m})
+		}
+		if got := errors.Is(e, ErrNotFound); got != tc.want {
+			t.Errorf("%q: Is(ErrNotFound) = %v", tc.msgs, got)
+		}
+	}
+}

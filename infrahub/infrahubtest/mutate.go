@@ -1,0 +1,371 @@
+package infrahubtest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/netauto-dev/netauto/infrahub"
+)
+
+// pendingEvent is an event of the log, sent by webhook once the mutation
+// is done. id and at are set when it is recorded.
+type pendingEvent struct {
+	id     string
+	at     time.Time
+	typ    string
+	branch *string
+	data   map[string]any
+}
+
+// mutate answers a root mutation field. The caller holds s.mu.
+func (ec *execContext) mutate(f *ast.Field) (any, error) {
+	s := ec.s
+	args := f.ArgumentMap(ec.vars)
+	data, _ := args["data"].(map[string]any)
+	switch f.Name {
+	case "BranchCreate":
+		return ec.branchCreate(f, data)
+	case "BranchMerge", "BranchRebase", "BranchDelete":
+		return ec.branchOp(f, data)
+	case "RelationshipAdd", "RelationshipRemove":
+		return ec.relationship(f, data)
+	case "__typename":
+		return "Mutation", nil
+	}
+	for _, op := range []string{"Create", "Update", "Upsert", "Delete"} {
+		kind, ok := strings.CutSuffix(f.Name, op)
+		if !ok || s.reg.kinds[kind] == nil {
+			continue
+		}
+		b := s.branches[ec.branch]
+		var (
+			n   *node
+			err error
+		)
+		switch op {
+		case "Create":
+			n, err = ec.write(b, kind, nil, data)
+		case "Update":
+			old, ferr := s.findByRef(b, kind, data)
+			if ferr != nil {
+				return nil, ferr
+			}
+			n, err = ec.write(b, kind, old, data)
+		case "Upsert":
+			old, ferr := s.findByRef(b, kind, data)
+			if ferr != nil {
+				old = s.findByComputedHFID(b, kind, data) // nil: create
+			}
+			n, err = ec.write(b, kind, old, data)
+		case "Delete":
+			old, ferr := s.findByRef(b, kind, data)
+			if ferr != nil {
+				return nil, ferr
+			}
+			s.remove(b, old)
+			ec.nodeEvent(b, infrahub.EventNodeDeleted, "deleted", old, nil)
+			return ec.object(f.SelectionSet, f.Name, map[string]any{"ok": true}), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]any{}
+		for _, sf := range ec.fields(f.SelectionSet, "") {
+			switch sf.Name {
+			case "ok":
+				out[alias(sf)] = true
+			case "object":
+				out[alias(sf)] = ec.renderNode(b, n, sf.SelectionSet)
+			case "__typename":
+				out[alias(sf)] = f.Name
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("mutation %s is not supported by the fake", f.Name)
+}
+
+// write creates (old == nil) or updates a node from mutation data.
+func (ec *execContext) write(b *branchState, kind string, old *node, data map[string]any) (*node, error) {
+	s := ec.s
+	if s.reg.kinds[kind].generic {
+		return nil, inputErrorf("%s is a generic; create a node kind", kind)
+	}
+	var n *node
+	if old == nil {
+		id, _ := data["id"].(string)
+		if id == "" {
+			id = newID()
+		} else if b.nodes[id] != nil {
+			return nil, inputErrorf("A node with the id %s already exists", id)
+		}
+		n = &node{id: id, kind: kind, attrs: map[string]any{}, rels: map[string][]string{}}
+	} else {
+		n = old.clone()
+	}
+	if err := s.applyData(b, n, data); err != nil {
+		return nil, err
+	}
+	if err := s.checkRequired(n); err != nil {
+		return nil, err
+	}
+	if err := s.checkUnique(b, n); err != nil {
+		return nil, err
+	}
+	s.commit(b, old, n)
+	if old == nil {
+		ec.nodeEvent(b, infrahub.EventNodeCreated, "created", nil, n)
+	} else {
+		ec.nodeEvent(b, infrahub.EventNodeUpdated, "updated", old, n)
+	}
+	return n, nil
+}
+
+// nodeEvent queues a node event with a changelog like Infrahub's.
+func (ec *execContext) nodeEvent(b *branchState, typ, action string, old, n *node) {
+	subject := n
+	if subject == nil {
+		subject = old
+	}
+	empty := &node{attrs: map[string]any{}, rels: map[string][]string{}}
+	before, after := old, n
+	if before == nil {
+		before = empty
+	}
+	if after == nil {
+		after = empty
+	}
+	k := ec.s.reg.kinds[subject.kind]
+	attrs := map[string]any{}
+	rels := map[string]any{}
+	var fields []string
+	for _, a := range k.Attributes {
+		prev, now := before.attrs[a.Name], after.attrs[a.Name]
+		_, had := before.attrs[a.Name]
+		_, has := after.attrs[a.Name]
+		if fmt.Sprint(prev) == fmt.Sprint(now) && had == has {
+			continue
+		}
+		status := "updated"
+		switch {
+		case !had:
+			status = "added"
+		case !has:
+			status = "removed"
+		}
+		fields = append(fields, a.Name)
+		attrs[a.Name] = map[string]any{"kind": a.Kind, "name": a.Name, "value": now, "properties": map[string]any{},
+			"value_previous": prev, "value_update_status": status}
+	}
+	for _, rl := range k.Relationships {
+		prev, now := before.rels[rl.Name], after.rels[rl.Name]
+		if slices.Equal(prev, now) {
+			continue
+		}
+		fields = append(fields, rl.Name)
+		kindOf := func(id string) any {
+			if p := b.nodes[id]; p != nil {
+				return p.kind
+			}
+			return nil
+		}
+		if rl.Cardinality == "one" {
+			ch := map[string]any{"name": rl.Name, "cardinality": "one", "properties": map[string]any{},
+				"peer_id": nil, "peer_kind": nil, "peer_id_previous": nil, "peer_kind_previous": nil}
+			if len(now) > 0 {
+				ch["peer_id"], ch["peer_kind"] = now[0], kindOf(now[0])
+			}
+			if len(prev) > 0 {
+				ch["peer_id_previous"], ch["peer_kind_previous"] = prev[0], kindOf(prev[0])
+			}
+			rels[rl.Name] = ch
+			continue
+		}
+		var peers []any
+		for _, id := range now {
+			if !slices.Contains(prev, id) {
+				peers = append(peers, map[string]any{"peer_id": id, "peer_kind": kindOf(id), "peer_status": "added", "properties": map[string]any{}})
+			}
+		}
+		for _, id := range prev {
+			if !slices.Contains(now, id) {
+				peers = append(peers, map[string]any{"peer_id": id, "peer_kind": kindOf(id), "peer_status": "removed", "properties": map[string]any{}})
+			}
+		}
+		rels[rl.Name] = map[string]any{"name": rl.Name, "cardinality": "many", "peers": peers}
+	}
+	branch := ec.branch
+	ec.events = append(ec.events, pendingEvent{typ: typ, branch: &branch, data: map[string]any{
+		"kind": subject.kind, "action": action, "fields": orEmptyStrings(fields), "node_id": subject.id,
+		"changelog": map[string]any{"node_id": subject.id, "node_kind": subject.kind, "attributes": attrs,
+			"display_label": ec.s.displayLabel(b, subject), "relationships": rels},
+	}})
+}
+
+func orEmptyStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (ec *execContext) relationship(f *ast.Field, data map[string]any) (any, error) {
+	s := ec.s
+	b := s.branches[ec.branch]
+	id, _ := data["id"].(string)
+	name, _ := data["name"].(string)
+	old := b.nodes[id]
+	if old == nil {
+		return nil, inputErrorf("Unable to find the node %s in the database.", id)
+	}
+	rl := s.reg.kinds[old.kind].rels[name]
+	if rl == nil {
+		return nil, inputErrorf("%s is not a valid relationship for %s", name, old.kind)
+	}
+	if rl.Cardinality != "many" {
+		return nil, inputErrorf("%s must be a relationship of cardinality Many", name)
+	}
+	n := old.clone()
+	refs, _ := data["nodes"].([]any)
+	for _, r := range refs {
+		ref, _ := r.(map[string]any)
+		peer, err := s.findByRef(b, rl.Peer, ref)
+		if err != nil {
+			return nil, err
+		}
+		if f.Name == "RelationshipAdd" && !slices.Contains(n.rels[name], peer.id) {
+			n.rels[name] = append(n.rels[name], peer.id)
+		}
+		if f.Name == "RelationshipRemove" {
+			n.rels[name] = slices.DeleteFunc(n.rels[name], func(x string) bool { return x == peer.id })
+		}
+	}
+	s.commit(b, old, n)
+	ec.nodeEvent(b, infrahub.EventNodeUpdated, "updated", old, n)
+	return ec.object(f.SelectionSet, f.Name, map[string]any{"ok": true}), nil
+}
+
+func branchMap(b *branchState) map[string]any {
+	i := b.info
+	return map[string]any{"id": i.ID, "name": i.Name, "description": i.Description, "origin_branch": i.OriginBranch,
+		"branched_from": i.BranchedFrom, "status": i.Status, "created_at": i.BranchedFrom, "sync_with_git": i.SyncWithGit,
+		"is_default": i.IsDefault, "has_schema_changes": false}
+}
+
+func (ec *execContext) branchCreate(f *ast.Field, data map[string]any) (any, error) {
+	s := ec.s
+	name, _ := data["name"].(string)
+	if !validBranchName(name) {
+		return nil, inputErrorf("invalid branch name %q", name)
+	}
+	if s.branches[name] != nil {
+		return nil, inputErrorf("The branch %s already exists", name)
+	}
+	nb := s.branches[s.opts.DefaultBranch].cloneData(name)
+	nb.info.Description, _ = data["description"].(string)
+	nb.info.SyncWithGit, _ = data["sync_with_git"].(bool)
+	s.branches[name] = nb
+	s.branchOrder = append(s.branchOrder, name)
+	ec.events = append(ec.events, pendingEvent{typ: infrahub.EventBranchCreated, data: map[string]any{
+		"branch_id": nb.info.ID, "branch_name": name, "sync_with_git": nb.info.SyncWithGit}})
+	return ec.branchAnswer(f, nb), nil
+}
+
+func (ec *execContext) branchAnswer(f *ast.Field, b *branchState) map[string]any {
+	out := map[string]any{}
+	for _, sf := range ec.fields(f.SelectionSet, "") {
+		switch sf.Name {
+		case "ok":
+			out[alias(sf)] = true
+		case "object":
+			out[alias(sf)] = ec.object(sf.SelectionSet, "Branch", branchMap(b))
+		case "task":
+			out[alias(sf)] = nil // wait_until_completion: done
+		case "__typename":
+			out[alias(sf)] = f.Name
+		}
+	}
+	return out
+}
+
+func validBranchName(n string) bool {
+	if n == "" || len(n) > 250 || strings.HasPrefix(n, "-") || strings.Contains(n, "..") {
+		return false
+	}
+	for _, c := range n {
+		if !(c == '-' || c == '_' || c == '/' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func (ec *execContext) branchOp(f *ast.Field, data map[string]any) (any, error) {
+	s := ec.s
+	name, _ := data["name"].(string)
+	b := s.branches[name]
+	if b == nil {
+		return nil, inputErrorf("Branch: %s not found.", name)
+	}
+	if name == s.opts.DefaultBranch {
+		return nil, inputErrorf("the default branch %s cannot be %s", name, strings.ToLower(strings.TrimPrefix(f.Name, "Branch"))+"d")
+	}
+	main := s.branches[s.opts.DefaultBranch]
+	switch f.Name {
+	case "BranchMerge":
+		for id := range b.changed {
+			if n := b.nodes[id]; n != nil {
+				s.put(main, n.clone())
+			} else {
+				s.drop(main, id)
+			}
+		}
+		b.changed = map[string]bool{}
+		ec.events = append(ec.events, pendingEvent{typ: infrahub.EventBranchMerged, data: map[string]any{
+			"branch_id": b.info.ID, "branch_name": name, "proposed_change_id": nil}})
+	case "BranchRebase":
+		nb := main.cloneData(name)
+		nb.info = b.info
+		nb.info.BranchedFrom = time.Now().UTC().Format(time.RFC3339Nano)
+		for id := range b.changed {
+			if n := b.nodes[id]; n != nil {
+				s.put(nb, n.clone())
+			} else {
+				s.drop(nb, id)
+			}
+		}
+		s.branches[name] = nb
+		b = nb
+		ec.events = append(ec.events, pendingEvent{typ: infrahub.EventBranchRebased, data: map[string]any{
+			"branch_id": b.info.ID, "branch_name": name}})
+	case "BranchDelete":
+		delete(s.branches, name)
+		s.branchOrder = slices.DeleteFunc(s.branchOrder, func(x string) bool { return x == name })
+		ec.events = append(ec.events, pendingEvent{typ: infrahub.EventBranchDeleted, data: map[string]any{
+			"branch_id": b.info.ID, "branch_name": name, "sync_with_git": b.info.SyncWithGit}})
+	}
+	return ec.branchAnswer(f, b), nil
+}
+
+// findByComputedHFID finds the node whose human-friendly id equals the one
+// data would give, as Infrahub's upsert does without id or hfid.
+func (s *Server) findByComputedHFID(b *branchState, kind string, data map[string]any) *node {
+	tmp := &node{kind: kind, attrs: map[string]any{}, rels: map[string][]string{}}
+	if s.applyData(b, tmp, data) != nil {
+		return nil
+	}
+	want := s.hfid(b, tmp)
+	if want == nil {
+		return nil
+	}
+	for _, n := range s.nodesOf(b, kind) {
+		if slices.Equal(s.hfid(b, n), want) {
+			return n
+		}
+	}
+	return nil
+}
