@@ -55,7 +55,7 @@ func (r *Run) compensate(ctx context.Context) error {
 }
 
 func (r *Run) runCompensation(ctx context.Context, c compensation) error {
-	ctx, run, err := startRun(ctx, RunRecord{Kind: KindTask, Name: c.name, RunName: c.name, Tags: []string{"compensation"}}, State{})
+	ctx, run, err := startRun(ctx, RunRecord{Kind: KindTask, Name: c.name, RunName: c.runName, Tags: []string{"compensation"}}, State{})
 	if err != nil {
 		return err
 	}

@@ -504,3 +504,5 @@ func TestDescribe(t *testing.T) {
 		t.Fatalf("parameter schema %s", d.Parameters)
 	}
 }
+
+func isParamsError(err error, target **flow.ParamsError) bool { return errors.As(err, target) }

@@ -10,9 +10,11 @@ import (
 // text form. The 48-bit millisecond timestamp prefix keeps IDs created
 // together close in a database index; 74 random bits keep them unique
 // across processes.
-func NewID() string {
+func NewID() string { return newID(time.Now()) }
+
+func newID(now time.Time) string {
 	var u [16]byte
-	ms := uint64(time.Now().UnixMilli())
+	ms := uint64(now.UnixMilli())
 	u[0] = byte(ms >> 40)
 	u[1] = byte(ms >> 32)
 	u[2] = byte(ms >> 24)

@@ -23,6 +23,12 @@ type MemoryStore struct {
 	results map[string]map[string]json.RawMessage // flow run → task key → value
 	cache   map[string]memCached
 	logs    []LogRecord
+
+	// The run and flow run last written to: a run's states usually
+	// arrive one after another, and a flow run's results too.
+	lastRun     *memRun
+	lastFlowID  string
+	lastResults map[string]json.RawMessage
 }
 
 type memRun struct {
@@ -57,6 +63,7 @@ func (m *MemoryStore) CreateRun(_ context.Context, run *RunRecord) error {
 	r.history = r.first[:0]
 	m.runs[run.ID] = r
 	m.order = append(m.order, run.ID)
+	m.lastRun = r
 	return nil
 }
 
@@ -64,19 +71,26 @@ func (m *MemoryStore) CreateRun(_ context.Context, run *RunRecord) error {
 func (m *MemoryStore) SetState(_ context.Context, runID string, s State, res *Result) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.runs[runID]
-	if !ok {
-		r = &memRun{rec: RunRecord{ID: runID}}
-		m.runs[runID] = r
-		m.order = append(m.order, runID)
+	r := m.lastRun
+	if r == nil || r.rec.ID != runID {
+		var ok bool
+		if r, ok = m.runs[runID]; !ok {
+			r = &memRun{rec: RunRecord{ID: runID}}
+			m.runs[runID] = r
+			m.order = append(m.order, runID)
+		}
+		m.lastRun = r
 	}
 	r.history = append(r.history, s)
 	if res != nil {
 		if res.TaskKey != "" {
-			byKey := m.results[res.FlowRunID]
-			if byKey == nil {
-				byKey = make(map[string]json.RawMessage)
-				m.results[res.FlowRunID] = byKey
+			byKey := m.lastResults
+			if byKey == nil || m.lastFlowID != res.FlowRunID {
+				if byKey = m.results[res.FlowRunID]; byKey == nil {
+					byKey = make(map[string]json.RawMessage)
+					m.results[res.FlowRunID] = byKey
+				}
+				m.lastFlowID, m.lastResults = res.FlowRunID, byKey
 			}
 			byKey[res.TaskKey] = res.Value
 		}

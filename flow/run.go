@@ -50,8 +50,8 @@ type scope struct {
 }
 
 type compensation struct {
-	name string
-	fn   func(context.Context) error
+	name, runName string
+	fn            func(context.Context) error
 }
 
 type runKey struct{}
@@ -113,11 +113,12 @@ func StartRun(ctx context.Context, rec RunRecord) (context.Context, *Run, error)
 func startRun(ctx context.Context, rec RunRecord, current State) (context.Context, *Run, error) {
 	eng := EngineFrom(ctx)
 	parent := RunFrom(ctx)
+	now := eng.Clock.Now()
 	if rec.ID == "" {
-		rec.ID = NewID()
+		rec.ID = newID(now)
 	}
 	if rec.Created.IsZero() {
-		rec.Created = eng.Clock.Now()
+		rec.Created = now
 	}
 	r := &Run{eng: eng, state: current, parent: parent}
 	if parent != nil {
@@ -148,7 +149,9 @@ func startRun(ctx context.Context, rec RunRecord, current State) (context.Contex
 		return ctx, nil, fmt.Errorf("record %s run %q: %w", rec.Kind, rec.Name, err)
 	}
 	if current.IsZero() {
-		if err := r.SetState(ctx, Pending()); err != nil {
+		p := Pending()
+		p.Timestamp = now
+		if err := r.set(p, nil); err != nil {
 			return ctx, nil, err
 		}
 	}
@@ -249,14 +252,15 @@ func PriorResult(ctx context.Context, key string) (json.RawMessage, bool) {
 // AddCompensation registers fn to undo a completed step of the flow run in
 // ctx. If the flow run ends Failed, Crashed or Cancelled after its last
 // attempt, its compensations run in reverse order of registration, each
-// recorded as a task run named name. Outside a flow run it does nothing.
-func AddCompensation(ctx context.Context, name string, fn func(context.Context) error) {
+// recorded as a task run with the given name and run name. Outside a flow
+// run it does nothing.
+func AddCompensation(ctx context.Context, name, runName string, fn func(context.Context) error) {
 	fr := FlowRunFrom(ctx)
 	if fr == nil {
 		return
 	}
 	fr.scope.mu.Lock()
-	fr.scope.compensations = append(fr.scope.compensations, compensation{name: name, fn: fn})
+	fr.scope.compensations = append(fr.scope.compensations, compensation{name: name, runName: runName, fn: fn})
 	fr.scope.mu.Unlock()
 }
 

@@ -41,28 +41,30 @@ const (
 	NameCrashed       = "Crashed"
 )
 
-var nameTypes = map[string]StateType{
-	NameScheduled:     TypeScheduled,
-	NameLate:          TypeScheduled,
-	NameAwaitingRetry: TypeScheduled,
-	NamePending:       TypePending,
-	NameRunning:       TypeRunning,
-	NameRetrying:      TypeRunning,
-	NamePaused:        TypePaused,
-	NameCancelling:    TypeCancelling,
-	NameCompleted:     TypeCompleted,
-	NameCached:        TypeCompleted,
-	NameFailed:        TypeFailed,
-	NameTimedOut:      TypeFailed,
-	NameCancelled:     TypeCancelled,
-	NameCrashed:       TypeCrashed,
-}
-
 // NameType returns the type a state name belongs to, and false for a name
 // that is not a state name.
 func NameType(name string) (StateType, bool) {
-	t, ok := nameTypes[name]
-	return t, ok
+	switch name {
+	case NameScheduled, NameLate, NameAwaitingRetry:
+		return TypeScheduled, true
+	case NamePending:
+		return TypePending, true
+	case NameRunning, NameRetrying:
+		return TypeRunning, true
+	case NamePaused:
+		return TypePaused, true
+	case NameCancelling:
+		return TypeCancelling, true
+	case NameCompleted, NameCached:
+		return TypeCompleted, true
+	case NameFailed, NameTimedOut:
+		return TypeFailed, true
+	case NameCancelled:
+		return TypeCancelled, true
+	case NameCrashed:
+		return TypeCrashed, true
+	}
+	return "", false
 }
 
 // State is one entry of a run's state history.
@@ -103,7 +105,7 @@ func (s State) String() string {
 
 // Validate checks that the state's name belongs to its type.
 func (s State) Validate() error {
-	t, ok := nameTypes[s.Name]
+	t, ok := NameType(s.Name)
 	if !ok {
 		return fmt.Errorf("state name %q: unknown", s.Name)
 	}

@@ -19,12 +19,39 @@ var transitions = map[StateType][]StateType{
 	TypeCrashed:    {TypeScheduled},
 }
 
-// allowed is transitions as a lookup, built once.
-var allowed = func() map[[2]StateType]bool {
-	m := make(map[[2]StateType]bool)
+// typeIndex numbers the types ("" is 0) for the allowed matrix.
+func typeIndex(t StateType) int {
+	switch t {
+	case "":
+		return 0
+	case TypeScheduled:
+		return 1
+	case TypePending:
+		return 2
+	case TypeRunning:
+		return 3
+	case TypePaused:
+		return 4
+	case TypeCancelling:
+		return 5
+	case TypeCompleted:
+		return 6
+	case TypeFailed:
+		return 7
+	case TypeCancelled:
+		return 8
+	case TypeCrashed:
+		return 9
+	}
+	return -1
+}
+
+// allowed is transitions as a matrix, built once: the check is on every
+// state change of every run.
+var allowed = func() (m [10][10]bool) {
 	for from, tos := range transitions {
 		for _, to := range tos {
-			m[[2]StateType{from, to}] = true
+			m[typeIndex(from)][typeIndex(to)] = true
 		}
 	}
 	return m
@@ -64,7 +91,7 @@ func CheckTransition(from, to State) error {
 			return &TransitionError{From: from, To: to, Reason: "current " + err.Error()}
 		}
 	}
-	if !allowed[[2]StateType{from.Type, to.Type}] {
+	if !allowed[typeIndex(from.Type)][typeIndex(to.Type)] {
 		return &TransitionError{From: from, To: to, Reason: fmt.Sprintf("%s may not move to %s", typeLabel(from.Type), to.Type)}
 	}
 	switch to.Name {

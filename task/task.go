@@ -316,9 +316,12 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 	rec := flow.RunRecord{Kind: flow.KindTask, Name: t.name, RunName: t.name, TaskKey: key, Tags: t.tags(in)}
 	if key != "" {
 		if prior, ok := flow.PriorResult(ctx, key); ok {
+			if t.cfg.runName != nil {
+				rec.RunName = t.runName(ctx, in)
+			}
 			out, err := flow.Reuse[O](ctx, rec, prior)
-			if err == nil && t.comp != nil {
-				flow.AddCompensation(ctx, t.name+".compensate", func(c context.Context) error { return t.comp(c, in, out) })
+			if err == nil {
+				t.addCompensation(ctx, rec.RunName, in, out)
 			}
 			return out, err
 		}
@@ -373,9 +376,9 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 	if completed && !t.cfg.noPersist && (key != "" || cacheKey != "") {
 		res = t.result(ctx, run, key, cacheKey, out)
 	}
-	if completed && t.comp != nil {
+	if completed {
 		// Registered before Finish: the change happened even if recording it fails.
-		flow.AddCompensation(ctx, t.name+".compensate", func(c context.Context) error { return t.comp(c, in, out) })
+		t.addCompensation(ctx, rec.RunName, in, out)
 	}
 	if ferr := run.Finish(ctx, final, res); ferr != nil {
 		return out, errors.Join(err, ferr)
@@ -387,6 +390,15 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 		run.RunHooks(ctx, "OnFailure", t.cfg.failed, final, err)
 	}
 	return out, err
+}
+
+func (t *Task[I, O]) addCompensation(ctx context.Context, runName string, in I, out O) {
+	if t.comp == nil {
+		return
+	}
+	flow.AddCompensation(ctx, t.name+".compensate", runName+".compensate", func(c context.Context) error {
+		return t.comp(c, in, out)
+	})
 }
 
 func (t *Task[I, O]) tags(in I) []string {

@@ -1,0 +1,92 @@
+// Package flow defines typed flows and the run model that flows and tasks
+// share.
+//
+// # Flows
+//
+// A flow is a Go function of typed parameters to a typed result, given a
+// name and options:
+//
+//	var Deploy = flow.New("deploy-f5-as3",
+//		func(ctx context.Context, p Params) (Report, error) {
+//			decl, err := render.Run(ctx, p.App)   // a task, see package task
+//			...
+//		},
+//		flow.WithRetries(1),
+//		flow.WithTimeout(15*time.Minute),
+//		flow.OnFailure(notify))
+//
+// [Flow.Run] runs it in-process; [Flow.Execute] is how the runtime runs it
+// from JSON parameters. Parameters and results must round-trip through
+// JSON: the runtime stores them, and [SchemaFor] derives the JSON Schema
+// the runtime validates parameters against and the UI renders.
+//
+// # States
+//
+// Every flow and task run moves through the states of one model: types
+// Scheduled, Pending, Running, Paused, Cancelling, Completed, Failed,
+// Cancelled and Crashed, refined by names (Late, AwaitingRetry, Retrying,
+// Cached, TimedOut). [CheckTransition] holds the one transition table;
+// every state change the engine, the runtime's store or its API makes goes
+// through it, and an illegal move is rejected with a *[TransitionError]
+// and not recorded. A typical history:
+//
+//	Pending → Running → AwaitingRetry → Retrying → Completed
+//
+// How a run ends:
+//
+//   - its function returns nil: Completed;
+//   - it returns an error: Failed, or AwaitingRetry if its retry policy
+//     allows another attempt ([NonRetryable] errors never do);
+//   - its attempt timeout expires: TimedOut (a Failed state; retried);
+//   - its context is cancelled: Cancelled (never retried);
+//   - it panics: Crashed, with the panic value and stack recorded; the
+//     process does not crash, and the run is not retried.
+//
+// A function whose attempt timed out or was cancelled gets a cancelled
+// context, and the engine waits for it to return before retrying or
+// ending the run: an abandoned attempt could otherwise still apply a
+// network change after its retry started.
+//
+// # Recording and durability
+//
+// Runs, states, results and log records go to the [Engine]'s [Recorder],
+// and results are read back through its [ResultStore]. The default is an
+// in-memory [MemoryStore]; the runtime plugs in its durable store. The
+// contract every Recorder keeps: logs and intermediate states may be
+// batched, but a task run's final state and its result are durable before
+// the task's Run returns, and a flow run's final state is durable before
+// the flow returns ([Recorder.Flush]; concurrent flushes share one write).
+// A lost Completed state would run a network change twice.
+//
+// # Result reuse
+//
+// Each task run (and subflow run) inside a flow run has a stable identity,
+// its task key ([TaskKey]): the task's name, a hash of its input (or a key
+// the task computes), and an occurrence number for repeated identical
+// calls, counted in call order. When a flow run is retried in-process, or
+// resumed by the runtime after its worker died ([Execution].Resume), a call
+// whose key already completed returns the persisted result without running
+// (state Cached). Task keys do not depend on goroutine scheduling: Submit
+// and Map fix them when called.
+//
+// # Hooks, compensations, subflows, logs
+//
+// State hooks ([OnRunning], [OnCompletion], [OnFailure], [OnCancellation],
+// [OnCrashed]) are plain functions of the run's record, so one notifier
+// serves every flow; a failing hook is logged on the run and never changes
+// its state. Tasks may register compensations (saga-style rollback): when
+// a flow run ends Failed, Crashed or Cancelled, the compensations of its
+// completed tasks run newest first, each recorded as a task run. A flow
+// run started inside another is a subflow with its parent recorded.
+// [Logger] returns a *slog.Logger whose records carry the run's IDs and go
+// to the recorder.
+//
+// # Extending
+//
+// Packages that add their own kinds of steps use the same machinery as
+// package task: [StartRun], [Attempt], [Run.Finish], [TaskKey],
+// [PriorResult], [Reuse], [AddCompensation] and [Go].
+//
+// Package flowtest runs flows against a fake clock and asserts on
+// recorded state histories.
+package flow
