@@ -175,7 +175,6 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, status, wire.RunCreated{Run: run, Created: created})
 }
 
-
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	var buf bytes.Buffer
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
