@@ -356,9 +356,23 @@ func opError(i int, err error) wire.OpError {
 }
 
 // runResults answers the results of a flow run's completed task runs and
-// subflow runs, by task key.
+// subflow runs, by task key. A run token reads those of its run and of
+// the subflow runs under it.
 func (s *Server) runResults(w http.ResponseWriter, r *http.Request) error {
-	res, err := s.st.RunResults(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	if root := principalFrom(r.Context()).run; root != "" && root != id {
+		sc := s.scopes.get(root)
+		sc.mu.Lock()
+		ok, err := sc.flowRun(r.Context(), s.st, id)
+		sc.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &Error{Status: http.StatusForbidden, Field: "Authorization", Msg: "a run token may report on its own run only"}
+		}
+	}
+	res, err := s.st.RunResults(r.Context(), id)
 	if err != nil {
 		return err
 	}

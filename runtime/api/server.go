@@ -177,7 +177,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/runs/{id}/token", admin, s.mintToken)
 	s.handle("POST /api/v1/runs/{id}/lease", admin, s.renewLease)
 	s.handle("POST /api/v1/runs/{id}/record", runScope, s.record)
-	s.handle("GET /api/v1/runs/{id}/results", runScope, s.runResults)
+	s.handle("GET /api/v1/runs/{id}/results", anyToken, s.runResults)
 	s.handle("GET /api/v1/cache/{key}", anyToken, s.cachedResult)
 
 	s.handle("GET /api/v1/pools", admin, s.listPools)

@@ -1,0 +1,111 @@
+// Package remote reports a flow run to the netauto API server: a
+// [flow.Recorder] and [flow.ResultStore] for an `execute` process (a
+// child process or container running one flow run) that holds a run token
+// instead of a database connection.
+//
+//	c, _ := client.New(apiURL, client.Options{Token: runToken})
+//	rec := remote.NewRecorder(c, runID, store.RecorderOptions{})
+//	defer rec.Close()
+//	ctx = flow.WithEngine(ctx, &flow.Engine{Recorder: rec, Results: rec})
+//	out, err := def.Execute(ctx, flow.Execution{RunID: runID, ...})
+//
+// Batching and group commit are [store.Recorder]'s: CreateRun, SetState
+// and Log buffer; a commit sends everything buffered as one batch, applied
+// by the server in one transaction; Flush returns once the server
+// committed what was recorded before it, and concurrent Flush calls share
+// one request. Ops the server refused on their own (an illegal
+// transition, a run outside the token's run) come back from the Flush of
+// their flow run.
+//
+// Retries are safe: each batch carries a random batch ID, and a POST that
+// failed in transit is retried with the same body; the server remembers
+// the answers of recent batch IDs and applies each batch once. When a
+// commit gives up (the server stayed unreachable past the write timeout),
+// its events stay buffered and the next commit resends them under a new
+// batch ID; should the server have committed the first attempt after all,
+// run creations are upserts and a state the run already holds counts as
+// applied, but its log records are stored twice.
+//
+// The package links only the client, the wire types and the store's
+// types: no database driver, no server, no schema validator.
+package remote
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/client"
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+// RecordStore is a [store.RecordStore] over the API, for the flow run
+// RunID and its subflow and task runs.
+type RecordStore struct {
+	c   *client.Client
+	run string
+}
+
+var _ store.RecordStore = (*RecordStore)(nil)
+
+// NewRecordStore returns a RecordStore reporting flow run runID through c.
+func NewRecordStore(c *client.Client, runID string) *RecordStore {
+	return &RecordStore{c: c, run: runID}
+}
+
+// NewRecorder returns a batching [store.Recorder] reporting flow run runID
+// through c. Close it when the run is done.
+func NewRecorder(c *client.Client, runID string, opts store.RecorderOptions) *store.Recorder {
+	return store.NewRecorder(NewRecordStore(c, runID), opts)
+}
+
+// OpError is the error of one op the server did not apply.
+type OpError struct {
+	// Kind is one of the wire.Op* kinds: "transition", "not_found",
+	// "invalid", "forbidden".
+	Kind    string
+	Field   string
+	Message string
+}
+
+func (e *OpError) Error() string { return fmt.Sprintf("server refused op (%s): %s", e.Kind, e.Message) }
+
+// Record implements [store.RecordStore]: one POST, retried with the same
+// batch ID on network errors.
+func (s *RecordStore) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return nil, fmt.Errorf("batch id: %w", err)
+	}
+	batch := wire.Record{BatchID: hex.EncodeToString(id), Ops: make([]wire.Op, len(ops)), Logs: logs}
+	for i, op := range ops {
+		batch.Ops[i] = wire.ToOp(op)
+	}
+	ans, err := s.c.Record(ctx, s.run, batch)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(ops))
+	for _, e := range ans.Errors {
+		if e.Index < 0 || e.Index >= len(ops) {
+			return nil, fmt.Errorf("record run %s: server answered an error for op %d of %d", s.run, e.Index, len(ops))
+		}
+		errs[e.Index] = &OpError{Kind: e.Kind, Field: e.Field, Message: e.Error}
+	}
+	return errs, nil
+}
+
+// RunResults implements [flow.ResultStore].
+func (s *RecordStore) RunResults(ctx context.Context, flowRunID string) (map[string]json.RawMessage, error) {
+	return s.c.RunResults(ctx, flowRunID)
+}
+
+// CachedResult implements [flow.ResultStore].
+func (s *RecordStore) CachedResult(ctx context.Context, key string, now time.Time) (json.RawMessage, bool, error) {
+	return s.c.CachedResult(ctx, key, now)
+}
