@@ -29,14 +29,14 @@ type vlanParams struct {
 
 // env is a server on a fresh SQLite store.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	st  store.Store
 	api *api.Server
 	srv *httptest.Server
 	key string // sent as bearer unless a request says otherwise
 }
 
-func openStore(t *testing.T) store.Store {
+func openStore(t testing.TB) store.Store {
 	t.Helper()
 	k, err := store.NewKey([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
@@ -52,7 +52,7 @@ func openStore(t *testing.T) store.Store {
 
 // newEnv starts a server with an admin key (auth on) unless opts sets
 // Keys, and a flow "vlan" with deployment "vlan-prod".
-func newEnv(t *testing.T, opts api.Options) *env {
+func newEnv(t testing.TB, opts api.Options) *env {
 	t.Helper()
 	st := openStore(t)
 	if opts.Keys == nil {
@@ -128,7 +128,7 @@ func (e *env) as(key string) *env {
 	return &c
 }
 
-func decodeAs[T any](t *testing.T, b []byte) T {
+func decodeAs[T any](t testing.TB, b []byte) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -138,7 +138,7 @@ func decodeAs[T any](t *testing.T, b []byte) T {
 }
 
 // wantError checks an error answer's status and field.
-func wantError(t *testing.T, status int, body []byte, wantStatus int, wantField string) {
+func wantError(t testing.TB, status int, body []byte, wantStatus int, wantField string) {
 	t.Helper()
 	if status != wantStatus {
 		t.Fatalf("status %d, want %d (body %s)", status, wantStatus, body)

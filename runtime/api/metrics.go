@@ -109,8 +109,17 @@ func (s *Server) instrument(pattern string, h http.HandlerFunc) http.Handler {
 		if sw.code == 0 {
 			sw.code = http.StatusOK
 		}
-		s.metrics.observe(route, r.Method, sw.code, time.Since(start))
+		s.metrics.observe(route, methodLabel(r.Method), sw.code, time.Since(start))
 	})
+}
+
+// methodLabel keeps the method label's values few: clients choose it.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "OTHER"
 }
 
 // activeStates are the state types counted for netauto_runs: the final
