@@ -17,30 +17,55 @@ import (
 // logs or states. Followers also poll, for writes by other processes.
 type notifier struct {
 	mu   sync.Mutex
-	subs map[string]chan struct{} // flow run → closed on the next write
+	subs map[string]*sub // flow run → its followers
 }
 
-func newNotifier() *notifier { return &notifier{subs: map[string]chan struct{}{}} }
+type sub struct {
+	ch chan struct{} // closed on the next write
+	n  int           // followers holding the subscription
+}
 
-// wait returns a channel closed at the next wake of run.
+func newNotifier() *notifier { return &notifier{subs: map[string]*sub{}} }
+
+// subscribe registers a follower of run; call the returned function when
+// it stops following, so that runs nobody follows cost nothing.
+func (n *notifier) subscribe(run string) (unsubscribe func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.subs[run] == nil {
+		n.subs[run] = &sub{ch: make(chan struct{})}
+	}
+	n.subs[run].n++
+	return func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if s := n.subs[run]; s != nil {
+			if s.n--; s.n == 0 {
+				delete(n.subs, run)
+			}
+		}
+	}
+}
+
+// wait returns a channel closed at the next wake of run, which the caller
+// subscribed to.
 func (n *notifier) wait(run string) <-chan struct{} {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	ch := n.subs[run]
-	if ch == nil {
-		ch = make(chan struct{})
-		n.subs[run] = ch
+	if s := n.subs[run]; s != nil {
+		return s.ch
 	}
-	return ch
+	return nil
 }
 
-// wake wakes every waiter of run. A run nobody follows costs a map lookup.
+// wake wakes every follower of run. A run nobody follows costs a map
+// lookup.
 func (n *notifier) wake(run string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if ch := n.subs[run]; ch != nil {
-		close(ch)
-		delete(n.subs, run)
+	if s := n.subs[run]; s != nil {
+		close(s.ch)
+		s.ch = make(chan struct{})
 	}
 }
 
@@ -108,6 +133,9 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
+	defer s.notify.subscribe(lq.FlowRunID)()
+	// A stream outlives any write timeout of the http.Server.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	w.WriteHeader(http.StatusOK)
 	fl.Flush()
 
