@@ -208,3 +208,16 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("metrics without key: %d, want 401", st)
 	}
 }
+
+func TestReadyz(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	if st, b := e.as("").do("GET", "/readyz", nil); st != 200 {
+		t.Fatalf("readyz: %d %s", st, b)
+	}
+	e.st.Close()
+	st, b := e.as("").do("GET", "/readyz", nil)
+	wantError(t, st, b, 503, "")
+	if st, _ := e.as("").do("GET", "/healthz", nil); st != 200 {
+		t.Fatalf("healthz with the store down: %d, want 200 (the process is alive)", st)
+	}
+}

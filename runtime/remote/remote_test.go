@@ -32,7 +32,7 @@ type params struct {
 // setup starts an API server on a fresh SQLite store, wrapped by wrap
 // (nil: none), with a claimed run of a deployment, and returns a client
 // holding that run's token.
-func setup(t *testing.T, wrap func(http.Handler) http.Handler) (store.Store, *client.Client, store.FlowRun) {
+func setup(t testing.TB, wrap func(http.Handler) http.Handler) (store.Store, *client.Client, store.FlowRun) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "netauto.db"), store.Options{})
