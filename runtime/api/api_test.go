@@ -176,7 +176,24 @@ func TestResources(t *testing.T) {
 	}
 	st, b = e.do("PUT", "/api/v1/deployments/vlan-new", `{"flow":"vlan","pool":"default","parameters":{"vlan":"x"}}`)
 	wantError(t, st, b, 422, "parameters.vlan")
-	st, b = e.do("PUT", "/api/v1/deployments/vlan-new", `{"flow":"vlan","pool":"default"}`)
+	for _, tt := range []struct {
+		body   string
+		status int
+		field  string
+	}{
+		{`{"flow":"vlan","pool":"default","schedules":[{"cron":"0 2 * * *","timezone":"Europe/Berln"}]}`, 400, "schedules[0].timezone"},
+		{`{"flow":"vlan","pool":"default","schedules":[{"cron":"61 * * * *"}]}`, 400, "schedules[0].cron"},
+		{`{"flow":"vlan","pool":"default","schedules":[{"interval":1000000000}]}`, 400, "schedules[0].interval"},
+		{`{"flow":"vlan","pool":"default","schedules":[{"cron":"@daily","parameters":{"vlan":"x"}}]}`, 422, "schedules[0].parameters.vlan"},
+		{`{"flow":"vlan","pool":"default","collision":"maybe"}`, 400, "collision"},
+	} {
+		st, b = e.do("PUT", "/api/v1/deployments/vlan-new", tt.body)
+		wantError(t, st, b, tt.status, tt.field)
+	}
+	if _, err := e.st.GetDeployment(context.Background(), "vlan-new"); err == nil {
+		t.Fatal("a refused deployment was stored")
+	}
+	st, b = e.do("PUT", "/api/v1/deployments/vlan-new", `{"flow":"vlan","pool":"default","schedules":[{"cron":"0 2 * * *","timezone":"Europe/Berlin"}]}`)
 	if st != 201 {
 		t.Fatalf("apply new: %d %s", st, b)
 	}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
@@ -45,7 +48,7 @@ func (s *Server) applyDeployment(w http.ResponseWriter, r *http.Request) error {
 	if d.Name != name {
 		return badRequest("name", "%q does not match the path's %q", d.Name, name)
 	}
-	if err := s.checkDefaults(r, d); err != nil {
+	if err := s.checkDeployment(r, d); err != nil {
 		return err
 	}
 	ch, err := s.st.ApplyDeployment(r.Context(), d)
@@ -63,28 +66,64 @@ func (s *Server) applyDeployment(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, status, wire.DeploymentApplied{Deployment: got, Change: ch})
 }
 
-// checkDefaults validates a deployment's default parameters against its
-// flow's schema when the flow is registered. Defaults may be partial (the
-// run request completes them), so a missing required parameter passes.
-func (s *Server) checkDefaults(r *http.Request, d store.Deployment) error {
-	if len(bytes.TrimSpace(d.Parameters)) == 0 {
-		return nil
+// checkDeployment validates what the store cannot: its schedules as the
+// scheduler reads them (a schedule it refused would silently never run),
+// and its default and schedule parameters against its flow's schema when
+// the flow is registered. Those parameters may be partial (a run request
+// completes them), so missing required parameters pass.
+func (s *Server) checkDeployment(r *http.Request, d store.Deployment) error {
+	layers := []struct {
+		field string
+		raw   json.RawMessage
+	}{{"parameters", d.Parameters}}
+	for i, sc := range d.Schedules {
+		field := fmt.Sprintf("schedules[%d]", i)
+		_, err := schedule.Parse(schedule.Schedule{Cron: sc.Cron, Every: sc.Interval, Anchor: sc.Anchor, Timezone: sc.Timezone})
+		var fe *schedule.FieldError
+		if errors.As(err, &fe) {
+			name := fe.Field
+			if name == "every" { // the scheduler's name for the store's interval
+				name = "interval"
+			}
+			return badRequest(field+"."+name, "%s", fe.Msg)
+		}
+		if err != nil {
+			return badRequest(field, "%v", err)
+		}
+		layers = append(layers, struct {
+			field string
+			raw   json.RawMessage
+		}{field + ".parameters", sc.Parameters})
 	}
-	if _, err := paramObject("parameters", d.Parameters); err != nil {
-		return err
+	var sch *jsonschema.Schema
+	if d.Flow != "" {
+		f, err := s.st.GetFlow(r.Context(), d.Flow)
+		switch {
+		case err == nil:
+			if sch, err = s.schemas.validator(f); err != nil {
+				return err
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
 	}
-	f, err := s.st.GetFlow(r.Context(), d.Flow)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
+	for _, l := range layers {
+		if len(bytes.TrimSpace(l.raw)) == 0 {
+			continue
+		}
+		if _, err := paramObject(l.field, l.raw); err != nil {
+			return err
+		}
+		err := validateParams(sch, l.raw, true)
+		var e *Error
+		if errors.As(err, &e) {
+			e.Field = l.field + strings.TrimPrefix(e.Field, "parameters")
+		}
+		if err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
-	}
-	sch, err := s.schemas.validator(f)
-	if err != nil {
-		return err
-	}
-	return validateParams(sch, d.Parameters, true)
+	return nil
 }
 
 // paramObject decodes a parameters document, which must be a JSON object
