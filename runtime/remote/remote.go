@@ -26,6 +26,10 @@
 // run creations are upserts and a state the run already holds counts as
 // applied, but its log records are stored twice.
 //
+// A batch over the server's request size limit is split in halves, each
+// sent as its own batch, until it fits; an op too large on its own (a
+// huge result) fails alone. Log messages and attributes are cut at 256 KiB.
+//
 // The package links only the client, the wire types and the store's
 // types: no database driver, no server, no schema validator.
 package remote
@@ -35,7 +39,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -75,9 +82,63 @@ type OpError struct {
 
 func (e *OpError) Error() string { return fmt.Sprintf("server refused op (%s): %s", e.Kind, e.Message) }
 
+// maxLogBytes bounds the message and attributes of one log record sent:
+// longer ones are cut, so that a batch always fits the server's limit
+// once split small enough.
+const maxLogBytes = 256 << 10
+
 // Record implements [store.RecordStore]: one POST, retried with the same
-// batch ID on network errors.
+// batch ID on network errors. A batch over the server's size limit (413)
+// is split in two, each half sent as its own batch, until it fits; an op
+// too large on its own (a huge result) gets an error of its own.
 func (s *RecordStore) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
+	for i := range logs {
+		logs[i] = clip(logs[i])
+	}
+	return s.record(ctx, ops, logs)
+}
+
+func (s *RecordStore) record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
+	errs, err := s.send(ctx, ops, logs)
+	var ce *client.Error
+	if err == nil || !errors.As(err, &ce) || ce.Status != http.StatusRequestEntityTooLarge {
+		return errs, err
+	}
+	if len(ops)+len(logs) <= 1 {
+		if len(ops) == 1 {
+			return []error{&OpError{Kind: wire.OpInvalid, Field: "result", Message: "op over the server's request size limit: " + ce.Message}}, nil
+		}
+		return nil, err // a clipped log record over the limit: the limit is misconfigured
+	}
+	ho, hl := len(ops)/2, len(logs)/2
+	if ho == 0 && hl == 0 {
+		ho, hl = len(ops), 0 // one op and one log record: send them apart
+	}
+	first, err := s.record(ctx, ops[:ho], logs[:hl])
+	if err != nil {
+		return nil, err
+	}
+	second, err := s.record(ctx, ops[ho:], logs[hl:])
+	if err != nil {
+		// The first half is committed; the recorder sends both again
+		// (see the package documentation on resent batches).
+		return nil, err
+	}
+	return append(first, second...), nil
+}
+
+// clip cuts a log record's message and attributes to maxLogBytes.
+func clip(rec flow.LogRecord) flow.LogRecord {
+	if len(rec.Message) > maxLogBytes {
+		rec.Message = strings.ToValidUTF8(rec.Message[:maxLogBytes], "") + "…(truncated)"
+	}
+	if len(rec.Attrs) > maxLogBytes {
+		rec.Attrs = json.RawMessage(`{"truncated":true}`)
+	}
+	return rec
+}
+
+func (s *RecordStore) send(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
 		return nil, fmt.Errorf("batch id: %w", err)

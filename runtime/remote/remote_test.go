@@ -3,9 +3,11 @@ package remote_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +34,7 @@ type params struct {
 // setup starts an API server on a fresh SQLite store, wrapped by wrap
 // (nil: none), with a claimed run of a deployment, and returns a client
 // holding that run's token.
-func setup(t testing.TB, wrap func(http.Handler) http.Handler) (store.Store, *client.Client, store.FlowRun) {
+func setup(t testing.TB, wrap func(http.Handler) http.Handler, opts ...api.Options) (store.Store, *client.Client, store.FlowRun) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "netauto.db"), store.Options{})
@@ -41,7 +43,12 @@ func setup(t testing.TB, wrap func(http.Handler) http.Handler) (store.Store, *cl
 	}
 	t.Cleanup(func() { st.Close() })
 	ks, _ := api.KeySetFromKeys(adminKey)
-	srv, err := api.New(st, api.Options{Keys: ks})
+	var o api.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	o.Keys = ks
+	srv, err := api.New(st, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,5 +264,76 @@ func TestOpErrorsSurface(t *testing.T) {
 		if !ok || oe.Kind != want[i] {
 			t.Errorf("op %d: %v, want a %s OpError", i, e, want[i])
 		}
+	}
+}
+
+// TestSplitsOversizedBatches sends a batch far over the server's body
+// limit: it is split until it fits, and only the op too large on its own
+// fails.
+func TestSplitsOversizedBatches(t *testing.T) {
+	st, c, run := setup(t, nil, api.Options{MaxRecordBytes: 8 << 10})
+	ctx := context.Background()
+	task := flow.NewID()
+	now := time.Now()
+	ops := []store.Op{
+		{RunID: run.ID, State: flow.State{Type: flow.TypeRunning, Name: flow.NameRunning, Timestamp: now}},
+		{Create: &flow.RunRecord{ID: task, Kind: flow.KindTask, Name: "t", FlowRunID: run.ID, ParentID: run.ID, TaskKey: "k", Created: now}},
+		{RunID: task, State: flow.State{Type: flow.TypePending, Name: flow.NamePending, Timestamp: now}},
+		{RunID: task, State: flow.State{Type: flow.TypeRunning, Name: flow.NameRunning, Timestamp: now}},
+		{RunID: task, State: flow.State{Type: flow.TypeCompleted, Name: flow.NameCompleted, Timestamp: now},
+			Result: &flow.Result{FlowRunID: run.ID, TaskKey: "k", Value: json.RawMessage(`"` + strings.Repeat("x", 10<<10) + `"`)}},
+	}
+	var logs []flow.LogRecord
+	for i := range 100 {
+		logs = append(logs, flow.LogRecord{RunID: run.ID, FlowRunID: run.ID, Time: now, Message: strconv.Itoa(i) + strings.Repeat(".", 200)})
+	}
+	errs, err := remote.NewRecordStore(c, run.ID).Record(ctx, ops, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range errs {
+		if (e != nil) != (i == 4) {
+			t.Errorf("op %d: %v", i, e)
+		}
+	}
+	stored, _, _ := st.Logs(ctx, store.LogQuery{FlowRunID: run.ID})
+	if len(stored) != 100 || !strings.HasPrefix(stored[99].Message, "99.") {
+		t.Fatalf("%d log records stored, want 100 in order", len(stored))
+	}
+	trs, _ := st.TaskRuns(ctx, run.ID)
+	if len(trs) != 1 || trs[0].State.Name != flow.NameRunning {
+		t.Fatalf("task runs %+v: want the task Running (its oversized completion refused)", trs)
+	}
+}
+
+func TestWatchCancel(t *testing.T) {
+	st, c, run := setup(t, nil)
+	ctx := context.Background()
+	if _, err := c.RunState(ctx, run.ID); err != nil { // open the connection the watch reuses
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	watched, stop := remote.WatchCancel(ctx, c, run.ID, 5*time.Millisecond)
+	defer stop()
+	if _, err := st.SetRunState(ctx, run.ID, flow.Running(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CancelRun(ctx, run.ID, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-watched.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("context not cancelled within 10s of the cancel")
+	}
+	if cause := context.Cause(watched); !errors.Is(cause, remote.ErrCancelled) {
+		t.Fatalf("cause %v, want ErrCancelled", cause)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after the watch ended, %d before", n, before)
 	}
 }
