@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -244,4 +245,28 @@ func (s *Server) authorize(r *http.Request, a access) error {
 		return &Error{Status: http.StatusUnauthorized, Msg: "unknown API key", Field: "Authorization"}
 	}
 	return nil
+}
+
+// HTTPServer returns an http.Server serving s on addr with timeouts
+// suited to the API (log streams clear their own write deadline). It
+// refuses a non-loopback addr when no API key is configured (see
+// [CheckListenAddr]) and, on loopback without keys, logs that every
+// request is accepted.
+func (s *Server) HTTPServer(addr string) (*http.Server, error) {
+	if err := CheckListenAddr(addr, s.AuthEnabled()); err != nil {
+		return nil, err
+	}
+	if !s.AuthEnabled() {
+		s.log.Warn("no API key configured: the API accepts every request and listens on loopback only", "addr", addr)
+	}
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}, nil
 }

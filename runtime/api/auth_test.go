@@ -130,3 +130,18 @@ func TestKeySet(t *testing.T) {
 		t.Fatal("KeySet.String shows a hash")
 	}
 }
+
+func TestHTTPServer(t *testing.T) {
+	var logs bytes.Buffer
+	e := newEnv(t, api.Options{Keys: &api.KeySet{}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if _, err := e.api.HTTPServer("0.0.0.0:0"); err == nil {
+		t.Fatal("HTTPServer without keys took a public address")
+	}
+	hs, err := e.api.HTTPServer("127.0.0.1:0")
+	if err != nil || hs.ReadHeaderTimeout == 0 {
+		t.Fatalf("HTTPServer on loopback: %v", err)
+	}
+	if !strings.Contains(logs.String(), "loopback only") {
+		t.Fatalf("no warning logged about running without keys: %q", logs.String())
+	}
+}

@@ -134,8 +134,10 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	defer s.notify.subscribe(lq.FlowRunID)()
-	// A stream outlives any write timeout of the http.Server.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	// A stream outlives the http.Server's read and write timeouts.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	w.WriteHeader(http.StatusOK)
 	fl.Flush()
 

@@ -214,12 +214,6 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, status, wire.RunCreated{Run: run, Created: created})
 }
 
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	return buf.Bytes(), err
-}
-
 // listRuns answers GET /api/v1/runs with filters state (a state type,
 // repeated or comma-separated), deployment, flow, tag, parent,
 // created_after and created_before (RFC 3339), limit and cursor.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -141,4 +142,30 @@ func TestFollowLogs(t *testing.T) {
 	}
 	st, b = e.do("GET", "/api/v1/runs/"+run.ID+"/logs/follow", nil, "Last-Event-ID", "x")
 	wantError(t, st, b, 400, "Last-Event-ID")
+}
+
+// TestFollowOutlivesServerTimeouts follows a run past the timeouts of
+// the http.Server that HTTPServer configures (shortened here).
+func TestFollowOutlivesServerTimeouts(t *testing.T) {
+	e := newEnv(t, api.Options{PollInterval: time.Hour})
+	hs, err := e.api.HTTPServer("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.ReadTimeout, hs.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
+	e.srv.Close()
+	e.srv = httptest.NewUnstartedServer(hs.Handler)
+	e.srv.Config = hs
+	e.srv.Start()
+	t.Cleanup(e.srv.Close)
+	run := e.createRun(`{"device":"sw1","vlan":10}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := e.follow(ctx, run.ID, "")
+	// Wait past both timeouts on a timer the test owns, then write.
+	<-time.After(300 * time.Millisecond)
+	e.appendLog(run.ID, "late")
+	if ev := next(t, ch); !strings.Contains(ev.data, "late") {
+		t.Fatalf("event %+v", ev)
+	}
 }

@@ -97,7 +97,8 @@ type RunToken struct {
 
 // MintToken asks POST /api/v1/runs/{id}/token for a run token.
 type MintToken struct {
-	// TTL is the token's lifetime; the server caps it.
+	// TTL is the token's lifetime (JSON: nanoseconds, like every
+	// duration of the API); the server caps it.
 	TTL time.Duration `json:"ttl,omitempty"`
 }
 
