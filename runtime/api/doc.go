@@ -50,7 +50,8 @@
 // /record and /results of that run (and its subflow and task runs in
 // record batches) and by /cache. Without keys every request is allowed;
 // the server must then listen on loopback only, which [CheckListenAddr]
-// enforces. The probes are public; /metrics needs a key. Event sources
+// and [Server.HTTPServer] enforce (the latter also logs that it runs
+// without keys and sets the server's timeouts). The probes are public; /metrics needs a key. Event sources
 // authenticate with their own [Verifier].
 //
 // # Engine reports
@@ -76,5 +77,11 @@
 // in the same transaction ([store.Events.AcceptEvent]) before answering.
 // 202 means the event and its runs are durable. A duplicate answers 200
 // with the run IDs of the first delivery, so a sender retrying after a
-// lost answer sees the same outcome.
+// lost answer sees the same outcome. [HMACVerifier] (a shared-secret
+// HMAC-SHA256 of the body) and [BearerVerifier] (an API key of the
+// source) are built in; other sources (Infrahub) plug in their own. The
+// event type is the body's "event" or "type" field unless the verifier
+// implements [EventTyper]. Runs the Matcher returns are created as given:
+// their parameters are not checked against the flow's schema here (the
+// matcher runs inside the transaction and cannot read flows).
 package api
