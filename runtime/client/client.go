@@ -98,6 +98,15 @@ func IsNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
 // transition or a lost lease.
 func IsConflict(err error) bool { return statusOf(err) == http.StatusConflict }
 
+// IsTemporary reports whether err may pass if the same request is sent
+// again: a network error, or a 429, 502, 503 or 504 answer.
+func IsTemporary(err error) bool {
+	if err == nil {
+		return false
+	}
+	return retryable(statusOf(err), err)
+}
+
 func statusOf(err error) int {
 	var e *Error
 	if errors.As(err, &e) {

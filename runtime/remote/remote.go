@@ -18,7 +18,9 @@
 // their flow run.
 //
 // Retries are safe: each batch carries a random batch ID, and a POST that
-// failed in transit is retried with the same body; the server remembers
+// failed in transit (or met a server answering 502, 503 or 504 while it
+// restarts) is retried with the same body until the recorder's write
+// timeout (30s by default) runs out; the server remembers
 // the answers of recent batch IDs and applies each batch once. When a
 // commit gives up (the server stayed unreachable past the write timeout),
 // its events stay buffered and the next commit resends them under a new
@@ -88,7 +90,8 @@ func (e *OpError) Error() string { return fmt.Sprintf("server refused op (%s): %
 const maxLogBytes = 256 << 10
 
 // Record implements [store.RecordStore]: one POST, retried with the same
-// batch ID on network errors. A batch over the server's size limit (413)
+// batch ID on network errors and 429, 502, 503 and 504 answers until ctx
+// ends (the recorder's write timeout). A batch over the server's size limit (413)
 // is split in two, each half sent as its own batch, until it fits; an op
 // too large on its own (a huge result) gets an error of its own.
 func (s *RecordStore) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
@@ -148,6 +151,18 @@ func (s *RecordStore) send(ctx context.Context, ops []store.Op, logs []flow.LogR
 		batch.Ops[i] = wire.ToOp(op)
 	}
 	ans, err := s.c.Record(ctx, s.run, batch)
+	for wait := 100 * time.Millisecond; client.IsTemporary(err); wait = min(2*wait, 2*time.Second) {
+		// The same batch ID again, for as long as the commit may take:
+		// an API server restarting must not fail the run.
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w (gave up: %w)", err, context.Cause(ctx))
+		case <-t.C:
+		}
+		ans, err = s.c.Record(ctx, s.run, batch)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -337,3 +337,29 @@ func TestWatchCancel(t *testing.T) {
 		t.Fatalf("%d goroutines after the watch ended, %d before", n, before)
 	}
 }
+
+// TestRecordWaitsForServer answers 503 to the first record POSTs (a
+// server restarting) beyond the client's own retries: the batch still
+// goes through, once.
+func TestRecordWaitsForServer(t *testing.T) {
+	var refused atomic.Int64
+	st, c, run := setup(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/record") && refused.Add(1) <= 6 {
+				http.Error(w, `{"error":"restarting"}`, http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := remote.NewRecordStore(c, run.ID).Record(ctx, nil, []flow.LogRecord{{RunID: run.ID, FlowRunID: run.ID, Time: time.Now(), Message: "m"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs, _, _ := st.Logs(ctx, store.LogQuery{FlowRunID: run.ID})
+	if len(logs) != 1 || refused.Load() != 7 {
+		t.Fatalf("%d logs after %d attempts, want 1 after 7", len(logs), refused.Load())
+	}
+}
