@@ -25,7 +25,7 @@ type scope struct {
 	root  string
 	flows map[string]bool // flow runs: the root and its subflows
 	runs  map[string]bool // every run, task runs included
-	tasks map[string]bool // flow runs whose stored task runs were loaded
+	tasks map[string]bool // flow runs whose stored task and subflow runs were loaded
 }
 
 type scopes struct {
@@ -75,8 +75,10 @@ func (sc *scope) flowRun(ctx context.Context, st store.Store, id string) (bool, 
 	return false, nil
 }
 
-// run reports whether run id (a flow or task run) is in the scope.
-// Callers hold sc.mu.
+// run reports whether run id (a flow or task run) is in the scope. On a
+// miss it loads the run tree from the store once: the subflow runs under
+// every flow run of the scope and their task runs (a scope forgotten or
+// built by another replica). Callers hold sc.mu.
 func (sc *scope) run(ctx context.Context, st store.Store, id string) (bool, error) {
 	if sc.runs[id] {
 		return true, nil
@@ -84,20 +86,44 @@ func (sc *scope) run(ctx context.Context, st store.Store, id string) (bool, erro
 	if ok, err := sc.flowRun(ctx, st, id); ok || err != nil {
 		return ok, err
 	}
-	for f := range sc.flows {
-		if sc.tasks[f] {
-			continue
+	for expanded := true; expanded; {
+		expanded = false
+		for f := range sc.flows {
+			if sc.tasks[f] {
+				continue
+			}
+			if err := sc.load(ctx, st, f); err != nil {
+				return false, err
+			}
+			expanded = true
 		}
-		trs, err := st.TaskRuns(ctx, f)
-		if err != nil {
-			return false, err
-		}
-		for _, tr := range trs {
-			sc.runs[tr.ID] = true
-		}
-		sc.tasks[f] = true
 	}
 	return sc.runs[id], nil
+}
+
+// load adds flow run f's task runs and subflow runs to the scope.
+func (sc *scope) load(ctx context.Context, st store.Store, f string) error {
+	trs, err := st.TaskRuns(ctx, f)
+	if err != nil {
+		return err
+	}
+	for _, tr := range trs {
+		sc.runs[tr.ID] = true
+	}
+	for cursor := ""; ; {
+		subs, next, err := st.ListRuns(ctx, store.RunFilter{ParentID: f, Limit: 1000, Cursor: cursor})
+		if err != nil {
+			return err
+		}
+		for _, r := range subs {
+			sc.flows[r.ID], sc.runs[r.ID] = true, true
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	sc.tasks[f] = true
+	return nil
 }
 
 // admit checks one op of a run token's batch, adding the runs it creates
@@ -310,7 +336,13 @@ func (s *Server) applyBatch(ctx context.Context, root string, scoped bool, req w
 			if err != nil {
 				return nil, err
 			}
-			if !in || !sc.flows[l.FlowRunID] {
+			if in && !sc.flows[l.FlowRunID] {
+				in, err = sc.flowRun(ctx, s.st, l.FlowRunID)
+				if err != nil {
+					return nil, err
+				}
+			}
+			if !in {
 				return nil, &Error{Status: http.StatusForbidden, Field: fmt.Sprintf("logs[%d].run_id", i), Msg: "log record of run " + l.RunID + " outside the token's run " + root}
 			}
 		}

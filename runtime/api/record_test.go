@@ -99,14 +99,25 @@ func TestRecordScopeRebuiltFromStore(t *testing.T) {
 	if _, err := e.st.SetRunState(ctx, run.ID, flow.Pending(), nil); err != nil {
 		t.Fatal(err)
 	}
-	task := flow.NewID()
-	// Written by someone else (another server replica, say).
-	if _, err := e.st.Record(ctx, []store.Op{{Create: &flow.RunRecord{ID: task, Kind: flow.KindTask, Name: "t", FlowRunID: run.ID, ParentID: run.ID, Created: time.Now()}}, {RunID: task, State: flow.Pending()}}, nil); err != nil {
+	// A task of the run and a task of a subflow of a subflow, written by
+	// someone else (another server replica, or this one before a restart).
+	sub1, sub2, task, deep := flow.NewID(), flow.NewID(), flow.NewID(), flow.NewID()
+	now := time.Now()
+	if _, err := e.st.Record(ctx, []store.Op{
+		{Create: &flow.RunRecord{ID: task, Kind: flow.KindTask, Name: "t", FlowRunID: run.ID, ParentID: run.ID, Created: now}},
+		{RunID: task, State: flow.Pending()},
+		{Create: &flow.RunRecord{ID: sub1, Kind: flow.KindFlow, Name: "s1", FlowRunID: sub1, ParentID: run.ID, Created: now}},
+		{Create: &flow.RunRecord{ID: sub2, Kind: flow.KindFlow, Name: "s2", FlowRunID: sub2, ParentID: sub1, Created: now}},
+		{Create: &flow.RunRecord{ID: deep, Kind: flow.KindTask, Name: "t", FlowRunID: sub2, ParentID: sub2, Created: now}},
+		{RunID: deep, State: flow.Pending()},
+	}, nil); err != nil {
 		t.Fatal(err)
 	}
-	st, b := e.as(e.tokenFor(run.ID)).do("POST", "/api/v1/runs/"+run.ID+"/record", wire.Record{BatchID: "x", Ops: []wire.Op{{RunID: task, State: state(flow.Running())}}})
+	st, b := e.as(e.tokenFor(run.ID)).do("POST", "/api/v1/runs/"+run.ID+"/record", wire.Record{BatchID: "x",
+		Ops:  []wire.Op{{RunID: task, State: state(flow.Running())}, {RunID: deep, State: state(flow.Running())}},
+		Logs: []flow.LogRecord{{RunID: deep, FlowRunID: sub2, Time: now, Message: "deep"}}})
 	if st != 200 || len(decodeAs[wire.Recorded](t, b).Errors) != 0 {
-		t.Fatalf("task run stored elsewhere refused: %d %s", st, b)
+		t.Fatalf("runs stored elsewhere refused: %d %s", st, b)
 	}
 }
 
