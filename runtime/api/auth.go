@@ -1,0 +1,272 @@
+package api
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// KeySet holds API keys as SHA-256 hashes; the keys themselves are never
+// kept. A plain hash (no salt, no key stretching) is enough because keys
+// are 256-bit random values ([GenerateKey]): nobody can guess one from its
+// hash, so a leaked hash list does not leak the keys, and checking a key
+// stays one hash per request. Do not use it for passwords people choose.
+type KeySet struct {
+	hashes [][sha256.Size]byte
+}
+
+// NewKeySet returns a KeySet accepting the keys whose hashes are given, as
+// [HashKey] prints them ("sha256:" and 64 hex digits).
+func NewKeySet(hashes ...string) (*KeySet, error) {
+	ks := &KeySet{}
+	for i, h := range hashes {
+		raw, ok := strings.CutPrefix(strings.TrimSpace(h), "sha256:")
+		b, err := hex.DecodeString(raw)
+		if !ok || err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("api key hash %d: want sha256: and 64 hex digits", i)
+		}
+		ks.hashes = append(ks.hashes, [sha256.Size]byte(b))
+	}
+	return ks, nil
+}
+
+// KeySetFromKeys returns a KeySet accepting the given plain keys (from an
+// environment variable, say); only their hashes are kept. Keys shorter
+// than 16 characters are refused: they could be guessed.
+func KeySetFromKeys(keys ...string) (*KeySet, error) {
+	ks := &KeySet{}
+	for i, k := range keys {
+		if len(k) < 16 {
+			return nil, fmt.Errorf("api key %d: shorter than 16 characters", i)
+		}
+		ks.hashes = append(ks.hashes, sha256.Sum256([]byte(k)))
+	}
+	return ks, nil
+}
+
+// Len returns how many keys the set accepts; a nil set accepts none.
+func (ks *KeySet) Len() int {
+	if ks == nil {
+		return 0
+	}
+	return len(ks.hashes)
+}
+
+// Accepts reports whether key is in the set. It compares with every
+// stored hash in constant time, so the answer time says nothing about
+// which hash came close.
+func (ks *KeySet) Accepts(key string) bool {
+	if ks == nil {
+		return false
+	}
+	h := sha256.Sum256([]byte(key))
+	ok := 0
+	for i := range ks.hashes {
+		ok |= subtle.ConstantTimeCompare(h[:], ks.hashes[i][:])
+	}
+	return ok == 1
+}
+
+// String describes the set without any hash.
+func (ks *KeySet) String() string { return fmt.Sprintf("%d API keys", ks.Len()) }
+
+// GenerateKey returns a new random API key (256 bits, base64url, with a
+// "na_" prefix that secret scanners can spot).
+func GenerateKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate api key: %w", err)
+	}
+	return "na_" + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// HashKey returns the form of key a [KeySet] is configured with.
+func HashKey(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+// CheckListenAddr refuses to serve an API without keys on anything but a
+// loopback address: without keys anyone who reaches the port runs flows.
+// An address without a host (":8080") listens on every interface and is
+// refused too.
+func CheckListenAddr(addr string, authEnabled bool) error {
+	if authEnabled {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("listen address %q: no API key is configured, so the API serves on a loopback address only (127.0.0.1 or ::1); configure an API key to listen on %q", addr, host)
+}
+
+// runTokenPrefix starts every run token, versioning its format.
+const runTokenPrefix = "nrt1."
+
+// tokenSigner mints and checks run tokens: "nrt1." + base64url(claims) +
+// "." + base64url(HMAC-SHA256(secret, "nrt1." + base64url(claims))).
+type tokenSigner struct{ secret []byte }
+
+type tokenClaims struct {
+	Run string `json:"run"`
+	Exp int64  `json:"exp"` // Unix seconds
+}
+
+func newTokenSigner(secret []byte) (*tokenSigner, error) {
+	if secret == nil {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, fmt.Errorf("api: make token secret: %w", err)
+		}
+	}
+	if len(secret) < 32 {
+		return nil, errors.New("api: token secret shorter than 32 bytes")
+	}
+	return &tokenSigner{secret: append([]byte(nil), secret...)}, nil
+}
+
+func (t *tokenSigner) sign(msg string) string {
+	m := hmac.New(sha256.New, t.secret)
+	m.Write([]byte(msg))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (t *tokenSigner) mint(runID string, exp time.Time) string {
+	c, _ := json.Marshal(tokenClaims{Run: runID, Exp: exp.Unix()})
+	body := runTokenPrefix + base64.RawURLEncoding.EncodeToString(c)
+	return body + "." + t.sign(body)
+}
+
+// verify returns the run a token is scoped to, or an error saying why the
+// token is refused (never echoing it).
+func (t *tokenSigner) verify(tok string, now time.Time) (string, error) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || parts[0]+"." != runTokenPrefix {
+		return "", errors.New("malformed run token")
+	}
+	body, sig := parts[0]+"."+parts[1], parts[2]
+	if !hmac.Equal([]byte(sig), []byte(t.sign(body))) {
+		return "", errors.New("run token signature does not verify")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(body, runTokenPrefix))
+	if err != nil {
+		return "", errors.New("malformed run token")
+	}
+	var c tokenClaims
+	if err := json.Unmarshal(raw, &c); err != nil || c.Run == "" {
+		return "", errors.New("malformed run token")
+	}
+	if now.Unix() >= c.Exp {
+		return "", errors.New("run token expired")
+	}
+	return c.Run, nil
+}
+
+// MintRunToken returns a token that may report on run runID only (its
+// state, record batches, results and logs), valid for ttl (capped at
+// Options.MaxTokenTTL; 0 means Options.TokenTTL). A worker hands it to the
+// `execute` process it launches.
+func (s *Server) MintRunToken(runID string, ttl time.Duration) (token string, expires time.Time) {
+	if ttl <= 0 {
+		ttl = s.opts.TokenTTL
+	}
+	ttl = min(ttl, s.opts.MaxTokenTTL)
+	expires = s.opts.Now().Add(ttl).Truncate(time.Second)
+	return s.tokens.mint(runID, expires), expires
+}
+
+type principalKey struct{}
+
+// principal is who made a request: an API key holder (run empty) or the
+// holder of a token for run.
+type principal struct{ run string }
+
+func principalFrom(ctx context.Context) principal {
+	p, _ := ctx.Value(principalKey{}).(principal)
+	return p
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
+}
+
+// authorize checks the request's credentials for a route's access and
+// records who made it in the request's context.
+func (s *Server) authorize(r *http.Request, a access) error {
+	if a == public || a == source {
+		return nil
+	}
+	tok, ok := bearer(r)
+	if !s.AuthEnabled() && (!ok || !strings.HasPrefix(tok, runTokenPrefix)) {
+		return nil // no keys: loopback only, everyone is admin
+	}
+	if !ok {
+		return &Error{Status: http.StatusUnauthorized, Msg: "missing bearer token (Authorization: Bearer <API key>)", Field: "Authorization"}
+	}
+	if strings.HasPrefix(tok, runTokenPrefix) {
+		run, err := s.tokens.verify(tok, s.opts.Now())
+		if err != nil {
+			return &Error{Status: http.StatusUnauthorized, Msg: err.Error(), Field: "Authorization"}
+		}
+		switch {
+		case a == anyToken:
+		case a == runScope && r.PathValue("id") == run:
+		default:
+			return &Error{Status: http.StatusForbidden, Msg: "a run token may report on its own run only", Field: "Authorization"}
+		}
+		*r = *r.WithContext(context.WithValue(r.Context(), principalKey{}, principal{run: run}))
+		return nil
+	}
+	if !s.opts.Keys.Accepts(tok) {
+		return &Error{Status: http.StatusUnauthorized, Msg: "unknown API key", Field: "Authorization"}
+	}
+	return nil
+}
+
+// HTTPServer returns an http.Server serving s on addr with timeouts
+// suited to the API (log streams clear their own write deadline). It
+// refuses a non-loopback addr when no API key is configured (see
+// [CheckListenAddr]) and, on loopback without keys, logs that every
+// request is accepted.
+func (s *Server) HTTPServer(addr string) (*http.Server, error) {
+	if err := CheckListenAddr(addr, s.AuthEnabled()); err != nil {
+		return nil, err
+	}
+	if !s.AuthEnabled() {
+		s.log.Warn("no API key configured: the API accepts every request and listens on loopback only", "addr", addr)
+	}
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}, nil
+}

@@ -1,0 +1,87 @@
+// Package api is the netauto orchestrator's HTTP JSON API: an
+// [http.Handler] over a [store.Store], served by the `server` command and
+// used by the CLI, the workers and the `execute` processes that report a
+// flow run (through runtime/client and runtime/remote).
+//
+// # Endpoints
+//
+// Every path is under /api/v1 except the probes and metrics. Bodies are
+// JSON (the documents of package wire), limited to Options.MaxBodyBytes
+// (1 MiB; record batches Options.MaxRecordBytes, 16 MiB): a larger body is
+// answered 413. Errors are {"error": "...", "field": "..."} with the bad
+// field named: 400 bad input, 401 no or bad credentials, 403 a run token
+// used outside its run, 404 unknown resource, 409 an illegal state
+// transition or a lost lease, 413 body too large, 422 parameters that do
+// not match the flow's schema. A failed request writes nothing.
+//
+//	GET    /healthz, /readyz (store reachable), /metrics (Prometheus text)
+//	GET    /flows, /flows/{name}           PUT /flows/{name}
+//	GET    /deployments, /deployments/{name}
+//	PUT    /deployments/{name}             apply: 201 created, 200 updated or unchanged, with the diff
+//	POST   /deployments/{name}/runs        201 new run, 200 existing run of the idempotency key
+//	GET    /runs?state=&deployment=&flow=&tag=&parent=&created_after=&created_before=&limit=&cursor=
+//	GET    /runs/{id}                      the run, its state history and task runs
+//	GET    /runs/{id}/state                current state (the cancel check of execute)
+//	POST   /runs/{id}/state                set a state through the transition table
+//	POST   /runs/{id}/cancel
+//	GET    /runs/{id}/result
+//	GET    /runs/{id}/logs?after=&limit=&run=
+//	GET    /runs/{id}/logs/follow          Server-Sent Events, resumable with Last-Event-ID
+//	POST   /runs/{id}/token                mint a run token
+//	POST   /runs/{id}/lease                renew a worker's lease
+//	POST   /runs/{id}/record               engine events in one transaction, per-op errors
+//	GET    /runs/{id}/results              results of completed task runs, by task key
+//	GET    /cache/{key}?now=               a cached task result
+//	GET    /pools, /pools/{name}, /pools/{name}/queues   PUT /pools/{name}, /pools/{name}/queues/{queue}
+//	POST   /pools/{name}/claim             claim a due run for a worker
+//	GET    /workers?pool=                  PUT /workers/{name} (heartbeat)
+//	GET    /blocks, /blocks/{name}         secret fields masked; PUT, DELETE /blocks/{name}
+//	GET    /variables, /variables/{name}   PUT, DELETE /variables/{name}
+//	GET    /events?source=&type=&unmatched=&limit=&cursor=
+//	POST   /events/{source}                202 new event with run IDs, 200 duplicate
+//
+// # Authentication
+//
+// API keys ([KeySet]) are bearer tokens with full access. They are kept as
+// SHA-256 hashes and compared in constant time. A worker launching an
+// `execute` process mints a run token for the run (POST /runs/{id}/token,
+// or [Server.MintRunToken] in-process): an HMAC-signed token carrying the
+// run ID and an expiry, accepted only by /runs/{id}/state, /result,
+// /record and /results of that run (and its subflow and task runs in
+// record batches) and by /cache. Without keys every request is allowed;
+// the server must then listen on loopback only, which [CheckListenAddr]
+// and [Server.HTTPServer] enforce (the latter also logs that it runs
+// without keys and sets the server's timeouts). The probes are public; /metrics needs a key. Event sources
+// authenticate with their own [Verifier].
+//
+// # Engine reports
+//
+// POST /runs/{id}/record applies a batch of engine events (runs created,
+// states set with results, log records) through [store.Runs.Record] in
+// one transaction. Ops that fail alone (an illegal transition, an unknown
+// run, a run outside the token's run) are answered in "errors" with their
+// index; the others are committed. Each batch carries a batch ID: the
+// answer is remembered for 15 minutes (4096 batches), so a client that
+// retries a batch whose answer it lost gets the same answer and nothing is
+// applied twice; a retry arriving while the batch is applied waits for
+// it. A batch the server no longer remembers (after a restart) is applied
+// again: run creations are upserts, and a state op whose state is already
+// the run's current state (same name and timestamp) counts as applied;
+// its log records would be stored twice.
+//
+// # Events
+//
+// POST /events/{source} verifies the request with the source's
+// [Verifier] (401 and nothing stored when it fails), then stores the
+// event, deduplicated by its ID, and creates the runs the [Matcher] finds
+// in the same transaction ([store.Events.AcceptEvent]) before answering.
+// 202 means the event and its runs are durable. A duplicate answers 200
+// with the run IDs of the first delivery, so a sender retrying after a
+// lost answer sees the same outcome. [HMACVerifier] (a shared-secret
+// HMAC-SHA256 of the body) and [BearerVerifier] (an API key of the
+// source) are built in; other sources (Infrahub) plug in their own. The
+// event type is the body's "event" or "type" field unless the verifier
+// implements [EventTyper]. Runs the Matcher returns are created as given:
+// their parameters are not checked against the flow's schema here (the
+// matcher runs inside the transaction and cannot read flows).
+package api

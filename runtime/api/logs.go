@@ -1,0 +1,203 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+// notifier wakes the followers of a flow run when this server wrote its
+// logs or states. Followers also poll, for writes by other processes.
+type notifier struct {
+	mu   sync.Mutex
+	subs map[string]*sub // flow run → its followers
+}
+
+type sub struct {
+	ch chan struct{} // closed on the next write
+	n  int           // followers holding the subscription
+}
+
+func newNotifier() *notifier { return &notifier{subs: map[string]*sub{}} }
+
+// subscribe registers a follower of run; call the returned function when
+// it stops following, so that runs nobody follows cost nothing.
+func (n *notifier) subscribe(run string) (unsubscribe func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.subs[run] == nil {
+		n.subs[run] = &sub{ch: make(chan struct{})}
+	}
+	n.subs[run].n++
+	return func() {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if s := n.subs[run]; s != nil {
+			if s.n--; s.n == 0 {
+				delete(n.subs, run)
+			}
+		}
+	}
+}
+
+// wait returns a channel closed at the next wake of run, which the caller
+// subscribed to.
+func (n *notifier) wait(run string) <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if s := n.subs[run]; s != nil {
+		return s.ch
+	}
+	return nil
+}
+
+// wake wakes every follower of run. A run nobody follows costs a map
+// lookup.
+func (n *notifier) wake(run string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if s := n.subs[run]; s != nil {
+		close(s.ch)
+		s.ch = make(chan struct{})
+	}
+}
+
+func (s *Server) logQuery(r *http.Request) (store.LogQuery, error) {
+	q := r.URL.Query()
+	lq := store.LogQuery{FlowRunID: r.PathValue("id"), RunID: q.Get("run")}
+	var err error
+	if v := q.Get("after"); v != "" {
+		if lq.After, err = strconv.ParseInt(v, 10, 64); err != nil || lq.After < 0 {
+			return lq, badRequest("after", "want a log cursor (a non-negative integer), got %q", v)
+		}
+	}
+	lq.Limit, err = intParam(q.Get("limit"), "limit", 10000)
+	return lq, err
+}
+
+// listLogs answers one page of a flow run's logs after the cursor.
+func (s *Server) listLogs(w http.ResponseWriter, r *http.Request) error {
+	lq, err := s.logQuery(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.st.GetRun(r.Context(), lq.FlowRunID); err != nil {
+		return err
+	}
+	recs, next, err := s.st.Logs(r.Context(), lq)
+	if err != nil {
+		return err
+	}
+	if recs == nil {
+		recs = []store.LogEntry{}
+	}
+	return writeJSON(w, http.StatusOK, wire.LogPage{Logs: recs, Next: next})
+}
+
+// sseKeepAlive is how often a quiet follow stream sends a comment, so
+// that proxies do not close it.
+const sseKeepAlive = 15 * time.Second
+
+// followLogs streams a flow run's logs as Server-Sent Events: one "log"
+// event per record, its id the record's cursor, so that a client
+// reconnecting with Last-Event-ID resumes after the last record it got.
+// When the run is final and every record is sent, an "end" event carries
+// the final state and the stream closes. The store is read when this
+// server appends to the run, else every PollInterval.
+func (s *Server) followLogs(w http.ResponseWriter, r *http.Request) error {
+	lq, err := s.logQuery(r)
+	if err != nil {
+		return err
+	}
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		if lq.After, err = strconv.ParseInt(v, 10, 64); err != nil || lq.After < 0 {
+			return badRequest("Last-Event-ID", "want a log cursor, got %q", v)
+		}
+	}
+	ctx := r.Context()
+	if _, err := s.st.GetRun(ctx, lq.FlowRunID); err != nil {
+		return err
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		return fmt.Errorf("follow logs: response writer cannot flush")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	defer s.notify.subscribe(lq.FlowRunID)()
+	// A stream outlives the http.Server's read and write timeouts.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+
+	poll := time.NewTicker(s.opts.PollInterval)
+	defer poll.Stop()
+	keep := time.NewTicker(sseKeepAlive)
+	defer keep.Stop()
+	for {
+		// Subscribe before reading, so that a write between the read and
+		// the wait is not missed.
+		woke := s.notify.wait(lq.FlowRunID)
+		run, err := s.st.GetRun(ctx, lq.FlowRunID)
+		if err != nil {
+			return s.sseFail(ctx, w, fl, err)
+		}
+		final := run.State.Final()
+		for {
+			recs, next, err := s.st.Logs(ctx, lq)
+			if err != nil {
+				return s.sseFail(ctx, w, fl, err)
+			}
+			for _, rec := range recs {
+				b, _ := json.Marshal(rec)
+				fmt.Fprintf(w, "id: %d\nevent: log\ndata: %s\n\n", rec.ID, b)
+			}
+			lq.After = next
+			if len(recs) == 0 {
+				break
+			}
+			fl.Flush()
+		}
+		if final {
+			// Logs recorded with the final state were committed with it:
+			// everything is sent.
+			b, _ := json.Marshal(wire.StateAnswer{State: run.State})
+			fmt.Fprintf(w, "event: end\ndata: %s\n\n", b)
+			fl.Flush()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-woke:
+		case <-poll.C:
+		case <-keep.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+			fl.Flush()
+		}
+	}
+}
+
+// sseFail ends a stream whose headers were sent: the error goes out as an
+// "error" event (the status line is gone).
+func (s *Server) sseFail(ctx context.Context, w http.ResponseWriter, fl http.Flusher, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	s.log.Error("follow logs", "err", err)
+	b, _ := json.Marshal(wire.Error{Error: "internal error"})
+	fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
+	fl.Flush()
+	return nil
+}

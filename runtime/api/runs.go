@@ -1,0 +1,410 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/schedule"
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
+	ds, err := s.st.ListDeployments(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ds)
+}
+
+func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.st.GetDeployment(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+// applyDeployment creates or updates the deployment named in the path and
+// answers with it and what changed: 201 when created, else 200.
+func (s *Server) applyDeployment(w http.ResponseWriter, r *http.Request) error {
+	var d store.Deployment
+	if err := decode(w, r, s.opts.MaxBodyBytes, &d); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	if d.Name == "" {
+		d.Name = name
+	}
+	if d.Name != name {
+		return badRequest("name", "%q does not match the path's %q", d.Name, name)
+	}
+	if err := s.checkDeployment(r, d); err != nil {
+		return err
+	}
+	ch, err := s.st.ApplyDeployment(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	got, err := s.st.GetDeployment(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if ch.Created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, wire.DeploymentApplied{Deployment: got, Change: ch})
+}
+
+// checkDeployment validates what the store cannot: its schedules as the
+// scheduler reads them (a schedule it refused would silently never run),
+// and its default and schedule parameters against its flow's schema when
+// the flow is registered. Those parameters may be partial (a run request
+// completes them), so missing required parameters pass.
+func (s *Server) checkDeployment(r *http.Request, d store.Deployment) error {
+	layers := []struct {
+		field string
+		raw   json.RawMessage
+	}{{"parameters", d.Parameters}}
+	for i, sc := range d.Schedules {
+		field := fmt.Sprintf("schedules[%d]", i)
+		_, err := schedule.Parse(schedule.Schedule{Cron: sc.Cron, Every: sc.Interval, Anchor: sc.Anchor, Timezone: sc.Timezone})
+		var fe *schedule.FieldError
+		if errors.As(err, &fe) {
+			name := fe.Field
+			if name == "every" { // the scheduler's name for the store's interval
+				name = "interval"
+			}
+			return badRequest(field+"."+name, "%s", fe.Msg)
+		}
+		if err != nil {
+			return badRequest(field, "%v", err)
+		}
+		layers = append(layers, struct {
+			field string
+			raw   json.RawMessage
+		}{field + ".parameters", sc.Parameters})
+	}
+	var sch *jsonschema.Schema
+	if d.Flow != "" {
+		f, err := s.st.GetFlow(r.Context(), d.Flow)
+		switch {
+		case err == nil:
+			if sch, err = s.schemas.validator(f); err != nil {
+				return err
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
+	for _, l := range layers {
+		if len(bytes.TrimSpace(l.raw)) == 0 {
+			continue
+		}
+		if _, err := paramObject(l.field, l.raw); err != nil {
+			return err
+		}
+		err := validateParams(sch, l.raw, true)
+		var e *Error
+		if errors.As(err, &e) {
+			e.Field = l.field + strings.TrimPrefix(e.Field, "parameters")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// paramObject decodes a parameters document, which must be a JSON object
+// (or null or empty).
+func paramObject(field string, raw json.RawMessage) (map[string]any, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, badRequest(field, "want a JSON object: %v", err)
+	}
+	return m, nil
+}
+
+// createRun creates a run of the deployment in the path: 201 with the new
+// run, or 200 with the existing one for an idempotency key seen before.
+func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
+	var req wire.CreateRun
+	body, err := readBody(w, r, s.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := decodeBytes(body, &req); err != nil {
+			return err
+		}
+	}
+	if h := r.Header.Get("Idempotency-Key"); h != "" {
+		if req.IdempotencyKey != "" && req.IdempotencyKey != h {
+			return badRequest("idempotency_key", "differs from the Idempotency-Key header")
+		}
+		req.IdempotencyKey = h
+	}
+	d, err := s.st.GetDeployment(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	defaults, err := paramObject("deployment.parameters", d.Parameters)
+	if err != nil {
+		return err
+	}
+	given, err := paramObject("parameters", req.Parameters)
+	if err != nil {
+		return err
+	}
+	params, err := json.Marshal(schedule.MergeParameters(defaults, given))
+	if err != nil {
+		return err
+	}
+	f, err := s.st.GetFlow(r.Context(), d.Flow)
+	if errors.Is(err, store.ErrNotFound) {
+		return &Error{Status: http.StatusUnprocessableEntity, Field: "flow", Msg: "flow " + strconv.Quote(d.Flow) + " of the deployment is not registered: its parameters cannot be validated"}
+	}
+	if err != nil {
+		return err
+	}
+	sch, err := s.schemas.validator(f)
+	if err != nil {
+		return err
+	}
+	if err := validateParams(sch, params, false); err != nil {
+		return err
+	}
+	spec := store.RunSpec{
+		Deployment:     d.Name,
+		Name:           req.Name,
+		Parameters:     params,
+		Tags:           req.Tags,
+		JobVariables:   req.JobVariables,
+		IdempotencyKey: req.IdempotencyKey,
+	}
+	if !req.ScheduledAt.IsZero() {
+		spec.State = flow.Scheduled(req.ScheduledAt)
+	}
+	run, created, err := s.st.CreateRun(r.Context(), spec)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		s.notify.wake(run.ID)
+	}
+	return writeJSON(w, status, wire.RunCreated{Run: run, Created: created})
+}
+
+// listRuns answers GET /api/v1/runs with filters state (a state type,
+// repeated or comma-separated), deployment, flow, tag, parent,
+// created_after and created_before (RFC 3339), limit and cursor.
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := store.RunFilter{
+		Deployment: q.Get("deployment"),
+		Flow:       q.Get("flow"),
+		Tag:        q.Get("tag"),
+		ParentID:   q.Get("parent"),
+		Cursor:     q.Get("cursor"),
+	}
+	for _, v := range q["state"] {
+		for _, t := range strings.Split(v, ",") {
+			st := flow.StateType(strings.ToUpper(strings.TrimSpace(t)))
+			if !validType(st) {
+				return badRequest("state", "%q is not a state type (SCHEDULED, PENDING, RUNNING, ...)", t)
+			}
+			f.States = append(f.States, st)
+		}
+	}
+	var err error
+	if f.CreatedAfter, err = timeParam(q.Get("created_after"), "created_after"); err != nil {
+		return err
+	}
+	if f.CreatedBefore, err = timeParam(q.Get("created_before"), "created_before"); err != nil {
+		return err
+	}
+	if f.Limit, err = intParam(q.Get("limit"), "limit", 1000); err != nil {
+		return err
+	}
+	runs, next, err := s.st.ListRuns(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if runs == nil {
+		runs = []store.FlowRun{}
+	}
+	return writeJSON(w, http.StatusOK, wire.RunPage{Runs: runs, Next: next})
+}
+
+func validType(t flow.StateType) bool {
+	switch t {
+	case flow.TypeScheduled, flow.TypePending, flow.TypeRunning, flow.TypePaused, flow.TypeCancelling,
+		flow.TypeCompleted, flow.TypeFailed, flow.TypeCancelled, flow.TypeCrashed:
+		return true
+	}
+	return false
+}
+
+func timeParam(v, field string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, badRequest(field, "want an RFC 3339 time, got %q", v)
+	}
+	return t, nil
+}
+
+func intParam(v, field string, maxV int) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxV {
+		return 0, badRequest(field, "want an integer from 1 to %d, got %q", maxV, v)
+	}
+	return n, nil
+}
+
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	run, err := s.st.GetRun(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	hist, err := s.st.RunHistory(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	tasks, err := s.st.TaskRuns(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if tasks == nil {
+		tasks = []store.TaskRun{}
+	}
+	return writeJSON(w, http.StatusOK, wire.RunDetail{Run: run, History: hist, TaskRuns: tasks})
+}
+
+// runState answers a run's current state: the cancel check of an
+// `execute` process (Cancelling means stop).
+func (s *Server) runState(w http.ResponseWriter, r *http.Request) error {
+	run, err := s.st.GetRun(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wire.StateAnswer{State: run.State})
+}
+
+// setState moves a run to the state in the body, through the transition
+// table: an illegal move is a 409 naming both states.
+func (s *Server) setState(w http.ResponseWriter, r *http.Request) error {
+	var req wire.SetState
+	if err := decode(w, r, s.opts.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if err := req.State.Validate(); err != nil {
+		return badRequest("state.name", "%v", err)
+	}
+	run, err := s.st.SetRunState(r.Context(), r.PathValue("id"), req.State, nil)
+	if err != nil {
+		return err
+	}
+	s.notify.wake(run.ID)
+	return writeJSON(w, http.StatusOK, run)
+}
+
+func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
+	var req wire.Cancel
+	body, err := readBody(w, r, s.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := decodeBytes(body, &req); err != nil {
+			return err
+		}
+	}
+	id := r.PathValue("id")
+	st, err := s.st.CancelRun(r.Context(), id, req.Reason)
+	if err != nil {
+		return err
+	}
+	s.notify.wake(id)
+	return writeJSON(w, http.StatusOK, wire.StateAnswer{State: st})
+}
+
+func (s *Server) runResult(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	v, ok, err := s.st.RunResult(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &Error{Status: http.StatusNotFound, Field: "result", Msg: "run " + id + " has no result (not completed)"}
+	}
+	return writeJSON(w, http.StatusOK, wire.Value{Value: v})
+}
+
+// mintToken answers a run token for the run in the path, which must exist.
+func (s *Server) mintToken(w http.ResponseWriter, r *http.Request) error {
+	var req wire.MintToken
+	body, err := readBody(w, r, s.opts.MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := decodeBytes(body, &req); err != nil {
+			return err
+		}
+	}
+	if req.TTL < 0 {
+		return badRequest("ttl", "negative")
+	}
+	run, err := s.st.GetRun(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	tok, exp := s.MintRunToken(run.ID, req.TTL)
+	return writeJSON(w, http.StatusOK, wire.RunToken{Token: tok, Expires: exp})
+}
+
+// renewLease extends a worker's lease on a run and answers the run's
+// state; 409 when the worker lost the lease.
+func (s *Server) renewLease(w http.ResponseWriter, r *http.Request) error {
+	var req wire.Lease
+	if err := decode(w, r, s.opts.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if req.Worker == "" {
+		return badRequest("worker", "empty")
+	}
+	if req.Lease <= 0 {
+		return badRequest("lease", "want a positive duration (nanoseconds)")
+	}
+	st, err := s.st.RenewLease(r.Context(), r.PathValue("id"), req.Worker, s.opts.Now().Add(req.Lease))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wire.StateAnswer{State: st})
+}

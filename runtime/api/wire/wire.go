@@ -1,0 +1,224 @@
+// Package wire holds the JSON documents the netauto API server and its
+// clients exchange. It depends only on the flow and store types, so that
+// a client (and a flow binary reporting through runtime/remote) links no
+// server, database or validation code.
+package wire
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+// Error is the body of every error answer.
+type Error struct {
+	// Error says what went wrong. It never holds a secret.
+	Error string `json:"error"`
+	// Field names the bad input, when one is to blame: a JSON field
+	// ("parameters.vlan"), a query parameter or a path element.
+	Field string `json:"field,omitempty"`
+}
+
+// DeploymentApplied answers PUT /api/v1/deployments/{name}.
+type DeploymentApplied struct {
+	Deployment store.Deployment       `json:"deployment"`
+	Change     store.DeploymentChange `json:"change"`
+}
+
+// CreateRun asks POST /api/v1/deployments/{name}/runs for a flow run.
+type CreateRun struct {
+	// Parameters override the deployment's defaults key by key (a shallow
+	// merge); the merged object is validated against the flow's schema.
+	Parameters json.RawMessage `json:"parameters,omitempty"`
+	Name       string          `json:"name,omitempty"`
+	Tags       []string        `json:"tags,omitempty"`
+	// ScheduledAt delays the run; zero means now.
+	ScheduledAt  time.Time       `json:"scheduled_at,omitzero"`
+	JobVariables json.RawMessage `json:"job_variables,omitempty"`
+	// IdempotencyKey makes the request idempotent within the deployment:
+	// the same key returns the run the first request created (200, not
+	// 201). The Idempotency-Key header sets it too.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+}
+
+// RunCreated answers a run creation: Created is false when an idempotency
+// key returned an existing run.
+type RunCreated struct {
+	Run     store.FlowRun `json:"run"`
+	Created bool          `json:"created"`
+}
+
+// RunPage is one page of GET /api/v1/runs. Next is the cursor of the next
+// page, empty on the last.
+type RunPage struct {
+	Runs []store.FlowRun `json:"runs"`
+	Next string          `json:"next,omitempty"`
+}
+
+// RunDetail answers GET /api/v1/runs/{id}: the run, every state it went
+// through (oldest first) and its task runs.
+type RunDetail struct {
+	Run      store.FlowRun   `json:"run"`
+	History  []flow.State    `json:"history"`
+	TaskRuns []store.TaskRun `json:"task_runs"`
+}
+
+// LogPage is one page of GET /api/v1/runs/{id}/logs. Next is the cursor to
+// pass as after= to read on, also for records appended later.
+type LogPage struct {
+	Logs []store.LogEntry `json:"logs"`
+	Next int64            `json:"next"`
+}
+
+// SetState asks POST /api/v1/runs/{id}/state to move a run.
+type SetState struct {
+	State flow.State `json:"state"`
+}
+
+// Cancel asks POST /api/v1/runs/{id}/cancel to stop a run.
+type Cancel struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// StateAnswer carries a run's state: the answer of cancel, of the run
+// state check and of a lease renewal.
+type StateAnswer struct {
+	State flow.State `json:"state"`
+}
+
+// RunToken answers POST /api/v1/runs/{id}/token: a bearer token that may
+// report only on that run, until Expires.
+type RunToken struct {
+	Token   string    `json:"token"`
+	Expires time.Time `json:"expires"`
+}
+
+// MintToken asks POST /api/v1/runs/{id}/token for a run token.
+type MintToken struct {
+	// TTL is the token's lifetime (JSON: nanoseconds, like every
+	// duration of the API); the server caps it.
+	TTL time.Duration `json:"ttl,omitempty"`
+}
+
+// Lease asks POST /api/v1/runs/{id}/lease to extend a worker's lease.
+type Lease struct {
+	Worker string        `json:"worker"`
+	Lease  time.Duration `json:"lease"`
+}
+
+// Claim asks POST /api/v1/pools/{name}/claim for a due run.
+type Claim struct {
+	Worker string        `json:"worker"`
+	Queues []string      `json:"queues,omitempty"`
+	Lease  time.Duration `json:"lease"`
+}
+
+// Claimed answers a claim; Run is nil when no run was due.
+type Claimed struct {
+	Run *store.FlowRun `json:"run"`
+}
+
+// Record is a batch of engine events for POST /api/v1/runs/{id}/record,
+// applied in one transaction through the store's Record.
+type Record struct {
+	// BatchID identifies the batch for safe retries: the server answers a
+	// batch ID it has applied recently with the first answer, applying
+	// nothing again.
+	BatchID string           `json:"batch_id"`
+	Ops     []Op             `json:"ops"`
+	Logs    []flow.LogRecord `json:"logs,omitempty"`
+}
+
+// Op is one engine event: a run created (Create set) or a state set on
+// RunID, with an optional result.
+type Op struct {
+	Create *flow.RunRecord `json:"create,omitempty"`
+	RunID  string          `json:"run_id,omitempty"`
+	State  *flow.State     `json:"state,omitempty"`
+	Result *Result         `json:"result,omitempty"`
+}
+
+// Result is a [flow.Result] on the wire.
+type Result struct {
+	FlowRunID    string          `json:"flow_run_id"`
+	TaskKey      string          `json:"task_key,omitempty"`
+	CacheKey     string          `json:"cache_key,omitempty"`
+	CacheExpires time.Time       `json:"cache_expires,omitzero"`
+	Value        json.RawMessage `json:"value"`
+}
+
+// Recorded answers a Record batch: the errors of ops that failed on their
+// own (nothing of them was written; every other op was committed).
+type Recorded struct {
+	Errors []OpError `json:"errors,omitempty"`
+}
+
+// The kinds of OpError.
+const (
+	OpTransition = "transition" // an illegal state transition
+	OpNotFound   = "not_found"  // an unknown run
+	OpInvalid    = "invalid"    // bad input, naming the field
+	OpForbidden  = "forbidden"  // a run outside the token's run
+)
+
+// OpError is the error of op Index of a Record batch.
+type OpError struct {
+	Index int    `json:"index"`
+	Kind  string `json:"kind"`
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// Results answers GET /api/v1/runs/{id}/results: the results of the run's
+// completed task runs and subflow runs, by task key.
+type Results struct {
+	Results map[string]json.RawMessage `json:"results"`
+}
+
+// Value carries one JSON value: a run's result, a cached result, a
+// variable.
+type Value struct {
+	Value json.RawMessage `json:"value"`
+}
+
+// EventAccepted answers POST /api/v1/events/{source}.
+type EventAccepted struct {
+	EventID string   `json:"event_id"`
+	RunIDs  []string `json:"run_ids"`
+	// Duplicate is set when the event ID had been accepted before: RunIDs
+	// are then the runs of the first delivery.
+	Duplicate bool `json:"duplicate,omitempty"`
+}
+
+// EventPage is one page of GET /api/v1/events.
+type EventPage struct {
+	Events []store.Event `json:"events"`
+	Next   string        `json:"next,omitempty"`
+}
+
+// ToOp converts a store op to its wire form.
+func ToOp(op store.Op) Op {
+	w := Op{Create: op.Create, RunID: op.RunID}
+	if op.Create == nil {
+		s := op.State
+		w.State = &s
+	}
+	if r := op.Result; r != nil {
+		w.Result = &Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value}
+	}
+	return w
+}
+
+// StoreOp converts a wire op to the store's form.
+func (o Op) StoreOp() store.Op {
+	op := store.Op{Create: o.Create, RunID: o.RunID}
+	if o.State != nil {
+		op.State = *o.State
+	}
+	if r := o.Result; r != nil {
+		op.Result = &flow.Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value}
+	}
+	return op
+}
