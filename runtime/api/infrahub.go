@@ -1,0 +1,53 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/netauto-dev/netauto/infrahub"
+)
+
+// InfrahubVerifier is the event intake's source for Infrahub webhooks:
+// mount it under Options.Sources["infrahub"]. It checks the signature
+// exactly as Infrahub signs (package infrahub: webhook-id,
+// webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256>" over
+// id.timestamp.body, raw shared key, ASCII-escaped fallback, timestamp
+// tolerance), and takes the event ID from the body's "id", which Infrahub
+// keeps across retries (the webhook-id header changes with each one), so
+// a redelivery is a duplicate. The legacy 1.0/1.1 envelope, which has no
+// id, is keyed by the SHA-256 of its body.
+type InfrahubVerifier struct {
+	Verifier *infrahub.Verifier
+}
+
+// Verify implements [Verifier]: a bad or missing signature answers 401, a
+// signed body that is not an Infrahub event 400.
+func (v InfrahubVerifier) Verify(r *http.Request, body []byte) (string, error) {
+	if v.Verifier == nil {
+		return "", &Error{Status: http.StatusInternalServerError, Msg: "infrahub source has no verifier configured"}
+	}
+	if err := v.Verifier.Verify(r.Header, body); err != nil {
+		return "", err
+	}
+	ev, err := infrahub.DecodeEvent(body)
+	if err != nil {
+		return "", &Error{Status: http.StatusBadRequest, Field: "body", Msg: "not an Infrahub event: " + err.Error()}
+	}
+	return ev.DedupKey(), nil
+}
+
+// EventType implements [EventTyper]: "event" in the 1.2+ envelope,
+// "event_type" in the legacy one.
+func (v InfrahubVerifier) EventType(_ *http.Request, body []byte) string {
+	var env struct {
+		Event     string `json:"event"`
+		EventType string `json:"event_type"`
+	}
+	if json.Unmarshal(body, &env) != nil {
+		return ""
+	}
+	if env.Event != "" {
+		return env.Event
+	}
+	return env.EventType
+}
