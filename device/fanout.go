@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/netauto-dev/netauto/flow"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -40,7 +41,11 @@ type FanOut struct {
 	// this percentage of all hosts has failed; hosts not started get class
 	// Skipped and ErrThresholdExceeded.
 	MaxFailurePercent float64
-	// Limiter, when set, serializes work per device (tag DeviceTag(name)).
+	// Limiter serializes work per device (tag DeviceTag(name)). When nil,
+	// the limiter of the flow engine in the context is used
+	// (flow.EngineFrom(ctx).Limiter), so a fan-out inside a flow obeys the
+	// engine's tag limits: give it {"device:*": 1} (task.Limits) to keep
+	// every flow and task off a device another one is using.
 	Limiter Limiter
 }
 
@@ -159,8 +164,14 @@ func runHost[T any](ctx context.Context, h Host, f FanOut, task func(context.Con
 		hctx, cancel = context.WithTimeout(ctx, f.HostTimeout)
 		defer cancel()
 	}
-	if f.Limiter != nil {
-		release, err := f.Limiter.Acquire(hctx, []string{DeviceTag(h.Name)})
+	var lim Limiter = f.Limiter
+	if lim == nil {
+		if el := flow.EngineFrom(ctx).Limiter; el != nil {
+			lim = el
+		}
+	}
+	if lim != nil {
+		release, err := lim.Acquire(hctx, []string{DeviceTag(h.Name)})
 		if err != nil {
 			res.Class, res.Err = TimedOut, &Error{Host: h.Name, Op: "acquire device lock", Class: TimedOut, Err: err}
 			return res
