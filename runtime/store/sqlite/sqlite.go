@@ -64,6 +64,7 @@ func Open(ctx context.Context, path string, opts store.Options, options ...Optio
 	}
 	pragmas := url.Values{}
 	for _, p := range []string{
+		"page_size(8192)",     // before WAL: fewer WAL frames per commit
 		"busy_timeout(10000)", // wait up to 10 s for another process's lock
 		"journal_mode(WAL)",
 		"synchronous(" + cfg.sync + ")",
@@ -89,7 +90,7 @@ func Open(ctx context.Context, path string, opts store.Options, options ...Optio
 	}
 	r.SetMaxOpenConns(cfg.readers)
 	r.SetMaxIdleConns(cfg.readers)
-	d := sqlstore.Dialect{Name: "sqlite", Retryable: busy}
+	d := sqlstore.Dialect{Name: "sqlite", Prepare: true, Retryable: busy}
 	sub, _ := fs.Sub(migrations, "migrations")
 	db, err := sqlstore.Open(ctx, w, r, d, sub, opts)
 	if err != nil {

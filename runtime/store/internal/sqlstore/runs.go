@@ -429,7 +429,8 @@ func (db *DB) putResult(ctx context.Context, tx *sql.Tx, res *flow.Result) error
 
 // RunResults implements flow.ResultStore.
 func (db *DB) RunResults(ctx context.Context, flowRunID string) (map[string]json.RawMessage, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT task_key, value FROM results WHERE flow_run_id = $1 AND task_key <> ''`, flowRunID)
+	rows, err := db.r.QueryContext(ctx, `SELECT task_key, result FROM task_runs WHERE flow_run_id = $1 AND result IS NOT NULL
+		UNION ALL SELECT task_key, value FROM results WHERE flow_run_id = $1 AND task_key <> ''`, flowRunID)
 	if err != nil {
 		return nil, fmt.Errorf("read results of run %s: %w", flowRunID, err)
 	}

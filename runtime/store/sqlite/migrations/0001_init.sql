@@ -99,8 +99,10 @@ CREATE TABLE task_runs (
   version TEXT NOT NULL DEFAULT '',
   task_key TEXT NOT NULL DEFAULT '',
   tags TEXT NOT NULL DEFAULT '[]',
-  state TEXT NOT NULL DEFAULT '{}',
+  -- history holds every state, the current one last
   history TEXT NOT NULL DEFAULT '[]',
+  -- result is the task run's reusable result (results holds the others)
+  result TEXT,
   created BIGINT NOT NULL,
   updated BIGINT NOT NULL
 );
