@@ -102,7 +102,8 @@ type Runs interface {
 	// Scheduled, Late or AwaitingRetry to Pending, with a lease until
 	// c.Now + c.Lease. Each run is claimed by exactly one caller, however
 	// many claim at once. Runs of paused deployments and pools and queues
-	// are skipped; a run whose deployment is at its concurrency limit
+	// are skipped, and a pool at its concurrency limit gives none; a run
+	// whose deployment is at its concurrency limit
 	// waits (CollisionEnqueue) or is Cancelled (CollisionCancelNew). ok is
 	// false when no run is due.
 	ClaimRun(ctx context.Context, c Claim) (run FlowRun, ok bool, err error)

@@ -262,8 +262,11 @@ type Pool struct {
 	// JobTemplate is the launcher's job template, JSON.
 	JobTemplate json.RawMessage `json:"job_template,omitempty"`
 	Paused      bool            `json:"paused,omitempty"`
-	Created     time.Time       `json:"created"`
-	Updated     time.Time       `json:"updated"`
+	// ConcurrencyLimit caps the pool's runs that are claimed and not
+	// final; 0 means no limit. A full pool hands out no run.
+	ConcurrencyLimit int       `json:"concurrency_limit,omitempty"`
+	Created          time.Time `json:"created"`
+	Updated          time.Time `json:"updated"`
 }
 
 // Queue is a queue of a work pool.

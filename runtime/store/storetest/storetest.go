@@ -79,6 +79,7 @@ func Run(t *testing.T, opener Opener) {
 		{"ClaimExclusive", testClaimExclusive},
 		{"ClaimOrder", testClaimOrder},
 		{"DeploymentConcurrency", testDeploymentConcurrency},
+		{"PoolConcurrency", testPoolConcurrency},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"Cancel", testCancel},
 		{"Record", testRecord},
@@ -662,6 +663,27 @@ func testDeploymentConcurrency(t *testing.T, o Opener) {
 	}
 }
 
+func testPoolConcurrency(t *testing.T, o Opener) {
+	s := Open(t, o)
+	check(t, s.ApplyPool(ctx(t), store.Pool{Name: "default", Type: "process", ConcurrencyLimit: 2}))
+	if p := must(s.GetPool(ctx(t), "default")); p.ConcurrencyLimit != 2 {
+		t.Fatalf("pool = %+v", p)
+	}
+	for range 3 {
+		must2(s.CreateRun(ctx(t), store.RunSpec{Flow: "f", Pool: "default", State: flow.Scheduled(t0)}))
+	}
+	first, _ := claim(t, s, "w1", t0)
+	claim(t, s, "w2", t0)
+	if r, ok := claim(t, s, "w3", t0); ok {
+		t.Fatalf("claimed %s from a full pool", r.ID)
+	}
+	must(s.SetRunState(ctx(t), first.ID, flow.Cancelled("done"), nil))
+	if _, ok := claim(t, s, "w3", t0); !ok {
+		t.Fatal("no claim after a slot of the pool freed")
+	}
+	wantInvalid(t, s.ApplyPool(ctx(t), store.Pool{Name: "x", Type: "t", ConcurrencyLimit: -1}), "concurrency_limit")
+}
+
 func testLeaseExpiry(t *testing.T, o Opener) {
 	s := Open(t, o)
 	pool(t, s, "default")
@@ -881,6 +903,12 @@ func testLogs(t *testing.T, o Opener) {
 	}
 	_, _, err := s.Logs(ctx(t), store.LogQuery{})
 	wantInvalid(t, err, "flow_run_id")
+	// Bytes a text column refuses are replaced, not a failed batch.
+	check(t, s.AppendLogs(ctx(t), []flow.LogRecord{{RunID: "bin", FlowRunID: "bin", Message: "a\x00b\xff"}}))
+	bin, _ := must2(s.Logs(ctx(t), store.LogQuery{FlowRunID: "bin"}))
+	if len(bin) != 1 || bin[0].Message != "a\uFFFDb\uFFFD" {
+		t.Fatalf("binary log message stored as %+v", bin)
+	}
 }
 
 func testWorkers(t *testing.T, o Opener) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -380,6 +381,16 @@ func (db *DB) upsertFlowRun(ctx context.Context, tx *sql.Tx, rec *flow.RunRecord
 	return nil
 }
 
+// cleanText makes s storable in a text column of either database: valid
+// UTF-8 without NUL bytes (PostgreSQL refuses both, and one bad log line
+// must not fail a whole batch).
+func cleanText(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
 func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord) error {
 	if len(logs) == 0 {
 		return nil
@@ -400,7 +411,7 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 			if flowRun == "" {
 				flowRun = l.RunID
 			}
-			args = append(args, l.RunID, flowRun, micros(l.Time), int64(l.Level), l.Message, attrs)
+			args = append(args, l.RunID, flowRun, micros(l.Time), int64(l.Level), cleanText(l.Message), attrs)
 		}
 		logs = logs[n:]
 		if _, err := db.execTx(ctx, tx, insertLogsSQL(n), args...); err != nil {

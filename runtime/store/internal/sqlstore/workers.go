@@ -24,6 +24,8 @@ func (db *DB) ApplyPool(ctx context.Context, p store.Pool) error {
 		return invalid("name", "empty")
 	case strings.TrimSpace(p.Type) == "":
 		return invalid("type", "empty")
+	case p.ConcurrencyLimit < 0:
+		return invalid("concurrency_limit", "negative")
 	}
 	tmpl, err := jsonText("job_template", p.JobTemplate)
 	if err != nil {
@@ -31,10 +33,11 @@ func (db *DB) ApplyPool(ctx context.Context, p store.Pool) error {
 	}
 	now := micros(db.now())
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO pools (name, type, description, job_template, paused, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $6)
-			ON CONFLICT (name) DO UPDATE SET type = excluded.type, description = excluded.description,
-				job_template = excluded.job_template, paused = excluded.paused, updated = excluded.updated`,
-			p.Name, p.Type, p.Description, tmpl, b2i(p.Paused), now)
+		_, err := tx.ExecContext(ctx, `INSERT INTO pools (name, type, description, job_template, paused, concurrency_limit, created, updated)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+			ON CONFLICT (name) DO UPDATE SET type = excluded.type, description = excluded.description, job_template = excluded.job_template,
+				paused = excluded.paused, concurrency_limit = excluded.concurrency_limit, updated = excluded.updated`,
+			p.Name, p.Type, p.Description, tmpl, b2i(p.Paused), p.ConcurrencyLimit, now)
 		if err != nil {
 			return fmt.Errorf("apply pool %q: %w", p.Name, err)
 		}
@@ -42,7 +45,7 @@ func (db *DB) ApplyPool(ctx context.Context, p store.Pool) error {
 	})
 }
 
-const poolCols = `name, type, description, job_template, paused, created, updated`
+const poolCols = `name, type, description, job_template, paused, concurrency_limit, created, updated`
 
 func scanPool(s scanner) (store.Pool, error) {
 	var (
@@ -51,7 +54,7 @@ func scanPool(s scanner) (store.Pool, error) {
 		paused       int
 		created, upd int64
 	)
-	if err := s.Scan(&p.Name, &p.Type, &p.Description, &tmpl, &paused, &created, &upd); err != nil {
+	if err := s.Scan(&p.Name, &p.Type, &p.Description, &tmpl, &paused, &p.ConcurrencyLimit, &created, &upd); err != nil {
 		return p, err
 	}
 	p.JobTemplate = rawJSON(tmpl)

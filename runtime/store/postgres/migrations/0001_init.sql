@@ -25,6 +25,7 @@ CREATE TABLE pools (
   description TEXT NOT NULL DEFAULT '',
   job_template TEXT NOT NULL DEFAULT 'null',
   paused INTEGER NOT NULL DEFAULT 0,
+  concurrency_limit INTEGER NOT NULL DEFAULT 0,
   created BIGINT NOT NULL,
   updated BIGINT NOT NULL
 );
