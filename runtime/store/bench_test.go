@@ -2,15 +2,16 @@ package store_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/postgres"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
+	"github.com/netauto-dev/netauto/runtime/store/storetest"
 	"github.com/netauto-dev/netauto/task"
 )
 
@@ -31,11 +32,8 @@ func BenchmarkStoreTaskRuns(b *testing.B) {
 		benchTaskRuns(b, s)
 	})
 	b.Run("postgres", func(b *testing.B) {
-		dsn := os.Getenv("NETAUTO_TEST_POSTGRES_DSN")
-		if dsn == "" {
-			b.Skip("NETAUTO_TEST_POSTGRES_DSN is not set: skipping the PostgreSQL benchmark")
-		}
-		s, err := postgres.Open(context.Background(), withSchema(b, dsn), store.Options{})
+		dsn := storetest.TempSchema(b, storetest.PostgresDSN(b))
+		s, err := postgres.Open(context.Background(), dsn, store.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -48,9 +46,12 @@ func BenchmarkStoreTaskRuns(b *testing.B) {
 type countingStore struct {
 	store.Store
 	commits atomic.Int64
+	busy    atomic.Int64 // nanoseconds spent in Record
 }
 
 func (c *countingStore) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
+	start := time.Now()
+	defer func() { c.busy.Add(int64(time.Since(start))) }()
 	c.commits.Add(1)
 	return c.Store.Record(ctx, ops, logs)
 }
@@ -93,4 +94,5 @@ func benchTaskRuns(b *testing.B, s store.Store) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "taskruns/s")
 	b.ReportMetric(float64(b.N)/float64(cs.commits.Load()), "taskruns/commit")
+	b.ReportMetric(float64(cs.busy.Load())/float64(cs.commits.Load())/1e3, "µs/commit")
 }
