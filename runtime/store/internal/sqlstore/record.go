@@ -22,18 +22,22 @@ func opError(err error) bool {
 }
 
 // maxChunk is the most rows one statement of Record writes or reads.
-// Batches are cut into chunks of powers of two up to it, so that a few
-// statement texts serve every batch and stay prepared.
 const maxChunk = 64
 
-// chunks cuts n into sizes that are powers of two, at most maxChunk,
-// largest first.
-func chunks(n int) []int {
+// chunks cuts n rows into the sizes of the statements that write them.
+// With prepared statements (SQLite) the sizes are powers of two, largest
+// first, so that a few statement texts serve every batch; otherwise
+// (pgx caches statements itself, and each statement is a round trip)
+// as few statements as possible.
+func (db *DB) chunks(n int) []int {
 	var out []int
 	for n > 0 {
-		k := maxChunk
-		for k > n {
-			k /= 2
+		k := min(n, maxChunk)
+		if db.d.Prepare {
+			k = maxChunk
+			for k > n {
+				k /= 2
+			}
 		}
 		out = append(out, k)
 		n -= k
@@ -62,13 +66,30 @@ func insertLogsSQL(n int) string {
 
 const updateTaskSQL = `UPDATE task_runs SET history = $1, result = COALESCE($2, result), updated = $3 WHERE id = $4`
 
+// updateTasksSQL updates n task runs: VALUES rows are (id, history,
+// result), named column1... in both databases.
+func updateTasksSQL(n int) string {
+	// Parameters start at $2; $1 is the update time.
+	var b strings.Builder
+	k := 2
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "($%d, $%d, $%d)", k, k+1, k+2)
+		k += 3
+	}
+	return `UPDATE task_runs SET history = v.column2, result = COALESCE(v.column3, task_runs.result), updated = $1
+		FROM (VALUES ` + b.String() + `) AS v WHERE task_runs.id = v.column1`
+}
+
 // hotStatements are the statements Record runs for every batch. Their
 // parameters appear once each, in order, so that they can be prepared
 // with anonymous ? parameters (see positional).
 func hotStatements() []string {
 	out := []string{updateTaskSQL}
 	for n := 1; n <= maxChunk; n *= 2 {
-		out = append(out, insertTasksSQL(n), selectTasksSQL(n), insertResultsSQL(n), insertLogsSQL(n))
+		out = append(out, insertTasksSQL(n), selectTasksSQL(n), insertResultsSQL(n), insertLogsSQL(n), updateTasksSQL(n))
 	}
 	return out
 }
@@ -152,7 +173,7 @@ func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
 			ids = append(ids, op.RunID)
 		}
 	}
-	for _, n := range chunks(len(ids)) {
+	for _, n := range b.db.chunks(len(ids)) {
 		args := make([]any, n)
 		for i := range n {
 			args[i] = ids[i]
@@ -249,15 +270,21 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 
 func (b *batch) writeTasks(ctx context.Context) error {
 	now := micros(b.db.now())
+	var updated []any // id, history, result of each stored task run moved
 	for id, t := range b.tasks {
 		if t.stored && t.dirty && t.rec == nil {
-			if _, err := b.db.execTx(ctx, b.tx, updateTaskSQL, mustJSON(t.history), t.result, now, id); err != nil {
-				return fmt.Errorf("update task run %s: %w", id, err)
-			}
+			updated = append(updated, id, mustJSON(t.history), t.result)
+		}
+	}
+	for _, n := range b.db.chunks(len(updated) / 3) {
+		args := append([]any{now}, updated[:3*n]...)
+		updated = updated[3*n:]
+		if _, err := b.db.execTx(ctx, b.tx, updateTasksSQL(n), args...); err != nil {
+			return fmt.Errorf("update task runs: %w", err)
 		}
 	}
 	rows := b.created
-	for _, n := range chunks(len(rows)) {
+	for _, n := range b.db.chunks(len(rows)) {
 		chunk := rows[:n]
 		rows = rows[n:]
 		args := make([]any, 0, n*12)
@@ -342,7 +369,7 @@ func (b *batch) updateExisting(ctx context.Context, t *taskRow) error {
 
 func (b *batch) writeResults(ctx context.Context) error {
 	keys := b.order
-	for _, n := range chunks(len(keys)) {
+	for _, n := range b.db.chunks(len(keys)) {
 		args := make([]any, 0, n*3)
 		for _, k := range keys[:n] {
 			args = append(args, k.flowRun, k.taskKey, b.results[k])
@@ -400,7 +427,7 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 			return fmt.Errorf("lock log sequence: %w", err)
 		}
 	}
-	for _, n := range chunks(len(logs)) {
+	for _, n := range db.chunks(len(logs)) {
 		args := make([]any, 0, n*6)
 		for _, l := range logs[:n] {
 			var attrs any

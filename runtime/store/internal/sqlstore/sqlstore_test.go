@@ -6,19 +6,25 @@ import (
 )
 
 func TestChunks(t *testing.T) {
+	prepared, direct := &DB{d: Dialect{Prepare: true}}, &DB{}
 	tests := []struct {
-		n    int
-		want []int
+		n                int
+		prepared, direct []int
 	}{
-		{0, nil},
-		{1, []int{1}},
-		{7, []int{4, 2, 1}},
-		{64, []int{64}},
-		{200, []int{64, 64, 64, 8}},
+		{0, nil, nil},
+		{1, []int{1}, []int{1}},
+		{7, []int{4, 2, 1}, []int{7}},
+		{64, []int{64}, []int{64}},
+		{200, []int{64, 64, 64, 8}, []int{64, 64, 64, 8}},
+		{130, []int{64, 64, 2}, []int{64, 64, 2}},
+		{100, []int{64, 32, 4}, []int{64, 36}},
 	}
 	for _, tc := range tests {
-		if got := chunks(tc.n); !slices.Equal(got, tc.want) {
-			t.Errorf("chunks(%d) = %v, want %v", tc.n, got, tc.want)
+		if got := prepared.chunks(tc.n); !slices.Equal(got, tc.prepared) {
+			t.Errorf("prepared chunks(%d) = %v, want %v", tc.n, got, tc.prepared)
+		}
+		if got := direct.chunks(tc.n); !slices.Equal(got, tc.direct) {
+			t.Errorf("direct chunks(%d) = %v, want %v", tc.n, got, tc.direct)
 		}
 	}
 }
