@@ -988,8 +988,33 @@ func testSlots(t *testing.T, o Opener) {
 	if acquire("third", later, "api") {
 		t.Fatal("renewed slot lost")
 	}
+	// Concurrent acquisitions never exceed the limit.
+	check(t, s.SetTagLimit(ctx(t), "burst", 3))
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		granted int
+	)
+	for i := range 12 {
+		wg.Go(func() {
+			ok, err := s.AcquireSlots(context.Background(), fmt.Sprintf("b%d", i), []string{"burst"}, later)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				granted++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if granted != 3 {
+		t.Fatalf("12 concurrent acquisitions of a tag limited to 3: %d granted", granted)
+	}
 	limits := must(s.TagLimits(ctx(t)))
-	if limits["ssh"] != 2 || limits["device:*"] != 1 {
+	if limits["ssh"] != 2 || limits["device:*"] != 1 || limits["burst"] != 3 {
 		t.Fatalf("limits = %v", limits)
 	}
 	check(t, s.SetTagLimit(ctx(t), "ssh", 0))
