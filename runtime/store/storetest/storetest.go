@@ -322,7 +322,13 @@ func testCreateRun(t *testing.T, o Opener) {
 	if got.InfrastructureID != "pid:42" || got.SourceCommit != "abc123" {
 		t.Fatalf("run info = %+v", got)
 	}
+	noRetry, _ := must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", Retries: -1}))
+	if noRetry.Retries != 0 || noRetry.Queue != "q" || noRetry.Flow != "backup" {
+		t.Fatalf("run with Retries -1 = %+v, want the deployment's defaults but no retries", noRetry)
+	}
 	_, _, err := s.CreateRun(ctx(t), store.RunSpec{Deployment: "nope"})
+	wantNotFound(t, err)
+	_, _, err = s.CreateRun(ctx(t), store.RunSpec{Deployment: "nope", Retries: -1})
 	wantNotFound(t, err)
 	_, _, err = s.CreateRun(ctx(t), store.RunSpec{Flow: "f", State: flow.Running()})
 	wantInvalid(t, err, "state")

@@ -21,6 +21,7 @@ import (
 
 // Dialect is what differs between the databases.
 type Dialect struct {
+	// Name names the database in messages.
 	Name string
 	// LockRows is appended to a SELECT whose rows the transaction will
 	// update: " FOR UPDATE" on Postgres, "" on SQLite, where the single

@@ -159,9 +159,8 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 	if spec.ID == "" {
 		spec.ID = flow.NewID()
 	}
-	if spec.Retries < 0 {
-		spec.Retries = 0
-	} else if spec.Deployment != "" {
+	noRetries := spec.Retries < 0
+	if spec.Deployment != "" {
 		d, err := db.deployment(ctx, tx, spec.Deployment)
 		if err != nil {
 			return store.FlowRun{}, false, fmt.Errorf("run of deployment %q: %w", spec.Deployment, err)
@@ -176,8 +175,8 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 			spec.JobVariables = d.JobVariables
 		}
 	}
-	if spec.Retries < 0 {
-		spec.Retries = 0
+	if noRetries {
+		spec.Retries, spec.RetryDelay = 0, 0
 	}
 	if strings.TrimSpace(spec.Flow) == "" {
 		return store.FlowRun{}, false, invalid("flow", "empty")
