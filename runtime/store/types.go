@@ -145,7 +145,8 @@ type RunSpec struct {
 	ID string
 	// Deployment names the deployment the run belongs to, which must
 	// exist; Flow, Pool, Queue, Retries, RetryDelay and JobVariables
-	// default to the deployment's. Parameters are used as given: merging
+	// default to the deployment's, and the run carries the deployment's
+	// tags before its own. Parameters are used as given: merging
 	// deployment, schedule, event and request parameters is the caller's.
 	Deployment   string
 	Flow         string

@@ -302,14 +302,14 @@ func testDeploymentsInvalid(t *testing.T, o Opener) {
 
 func testCreateRun(t *testing.T, o Opener) {
 	s := Open(t, o)
-	deploy(t, s, store.Deployment{Name: "d", Queue: "q", Retries: 2, RetryDelay: time.Minute})
+	deploy(t, s, store.Deployment{Name: "d", Queue: "q", Retries: 2, RetryDelay: time.Minute, Tags: []string{"backup", "site:ber"}})
 	run, created := must2(s.CreateRun(ctx(t), store.RunSpec{
 		Deployment: "d", Parameters: json.RawMessage(`{"a":1}`), Tags: []string{"site:ber"},
 		State: flow.Scheduled(t0), ParentID: "p1",
 	}))
 	if !created || run.ID == "" || run.Flow != "backup" || run.Pool != "default" || run.Queue != "q" ||
 		run.Retries != 2 || run.RetryDelay != time.Minute || run.Attempt != 1 || run.ParentID != "p1" ||
-		!run.ScheduledAt.Equal(t0) || run.State.Name != flow.NameScheduled || !slices.Equal(run.Tags, []string{"site:ber"}) {
+		!run.ScheduledAt.Equal(t0) || run.State.Name != flow.NameScheduled || !slices.Equal(run.Tags, []string{"backup", "site:ber"}) {
 		t.Fatalf("created run = %+v", run)
 	}
 	got := must(s.GetRun(ctx(t), run.ID))

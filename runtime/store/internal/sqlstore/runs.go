@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -174,6 +175,13 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		if len(spec.JobVariables) == 0 {
 			spec.JobVariables = d.JobVariables
 		}
+		tags := slices.Clone(d.Tags)
+		for _, t := range spec.Tags {
+			if !slices.Contains(tags, t) {
+				tags = append(tags, t)
+			}
+		}
+		spec.Tags = tags
 	}
 	if noRetries {
 		spec.Retries, spec.RetryDelay = 0, 0
