@@ -334,6 +334,8 @@ func testCreateRun(t *testing.T, o Opener) {
 	wantInvalid(t, err, "state")
 	_, _, err = s.CreateRun(ctx(t), store.RunSpec{})
 	wantInvalid(t, err, "flow")
+	_, _, err = s.CreateRun(ctx(t), store.RunSpec{Flow: "f", IdempotencyKey: "k\xff"})
+	wantInvalid(t, err, "idempotency_key")
 	_, err = s.GetRun(ctx(t), "nope")
 	wantNotFound(t, err)
 	_, err = s.RunHistory(ctx(t), "nope")
@@ -798,11 +800,12 @@ func testRecord(t *testing.T, o Opener) {
 		{RunID: "t2", State: ts(flow.Completed()), Result: &flow.Result{FlowRunID: fr, TaskKey: "render/2", Value: json.RawMessage(`"bad"`)}}, // illegal: Pending → Completed
 		{RunID: "t2", State: ts(flow.Running())},
 		{RunID: "ghost", State: ts(flow.Running())},
+		{Create: &flow.RunRecord{ID: "bad", Kind: flow.KindTask, Name: "x\x00y", FlowRunID: fr}},
 	}
 	errs, err := s.Record(ctx(t), ops, nil)
 	check(t, err)
 	for i, e := range errs {
-		wantErr := i == 9 || i == 11
+		wantErr := i == 9 || i == 11 || i == 12
 		if (e != nil) != wantErr {
 			t.Fatalf("op %d: err = %v, want error: %v", i, e, wantErr)
 		}
@@ -812,6 +815,7 @@ func testRecord(t *testing.T, o Opener) {
 		t.Fatalf("op 9: %v, want *flow.TransitionError", errs[9])
 	}
 	wantNotFound(t, errs[11])
+	wantInvalid(t, errs[12], "name")
 	run := must(s.GetRun(ctx(t), fr))
 	if run.Flow != "backup" || run.Name != "nightly" || run.State.Name != flow.NameRunning {
 		t.Fatalf("flow run = %+v", run)

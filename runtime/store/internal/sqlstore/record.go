@@ -212,6 +212,9 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 		if rec.ID == "" {
 			return invalid("id", "empty")
 		}
+		if err := storableRecord(rec); err != nil {
+			return err
+		}
 		switch rec.Kind {
 		case flow.KindTask:
 			if t := b.tasks[rec.ID]; t != nil && t.rec != nil {
@@ -404,6 +407,20 @@ func (db *DB) upsertFlowRun(ctx context.Context, tx *sql.Tx, rec *flow.RunRecord
 		rec.ID, rec.Name, rec.Version, rec.RunName, params, tagsJSON(rec.Tags), rec.ParentID, micros(created), micros(db.now()))
 	if err != nil {
 		return fmt.Errorf("record flow run %s: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// storableRecord refuses a record with text a database column cannot
+// hold, as an error of its op rather than of the whole batch.
+func storableRecord(rec *flow.RunRecord) error {
+	for _, f := range []struct{ name, v string }{
+		{"id", rec.ID}, {"flow_run_id", rec.FlowRunID}, {"parent_id", rec.ParentID}, {"name", rec.Name},
+		{"run_name", rec.RunName}, {"version", rec.Version}, {"task_key", rec.TaskKey},
+	} {
+		if cleanText(f.v) != f.v {
+			return invalid(f.name, "not valid UTF-8 text")
+		}
 	}
 	return nil
 }
