@@ -156,6 +156,7 @@ func testVariables(t *testing.T, o Opener) {
 		t.Fatalf("variables = %v", all)
 	}
 	wantInvalid(t, s.SetVariable(ctx(t), "x", json.RawMessage(`{`)), "value")
+	wantInvalid(t, s.SetVariable(ctx(t), "x\xff", json.RawMessage(`1`)), "name")
 	check(t, s.DeleteVariable(ctx(t), "sites"))
 	_, err := s.GetVariable(ctx(t), "sites")
 	wantNotFound(t, err)

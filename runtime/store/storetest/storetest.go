@@ -285,6 +285,7 @@ func testDeploymentsInvalid(t *testing.T, o Opener) {
 		{"schedules[0].timezone", func(d *store.Deployment) { d.Schedules = []store.Schedule{{Cron: "@daily", Timezone: "Mars/Olympus"}} }},
 		{"schedules[0]", func(d *store.Deployment) { d.Schedules = []store.Schedule{{}} }},
 		{"source.repository", func(d *store.Deployment) { d.Source = &store.Source{} }},
+		{"description", func(d *store.Deployment) { d.Description = "nul\x00" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.field, func(t *testing.T) {

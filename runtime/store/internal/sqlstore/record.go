@@ -414,12 +414,16 @@ func (db *DB) upsertFlowRun(ctx context.Context, tx *sql.Tx, rec *flow.RunRecord
 // storableRecord refuses a record with text a database column cannot
 // hold, as an error of its op rather than of the whole batch.
 func storableRecord(rec *flow.RunRecord) error {
-	for _, f := range []struct{ name, v string }{
-		{"id", rec.ID}, {"flow_run_id", rec.FlowRunID}, {"parent_id", rec.ParentID}, {"name", rec.Name},
-		{"run_name", rec.RunName}, {"version", rec.Version}, {"task_key", rec.TaskKey},
-	} {
-		if cleanText(f.v) != f.v {
-			return invalid(f.name, "not valid UTF-8 text")
+	return checkText("id", rec.ID, "flow_run_id", rec.FlowRunID, "parent_id", rec.ParentID, "name", rec.Name,
+		"run_name", rec.RunName, "version", rec.Version, "task_key", rec.TaskKey)
+}
+
+// checkText checks pairs of field name and value: each value must be
+// text both databases store (valid UTF-8 without NUL).
+func checkText(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if v := pairs[i+1]; cleanText(v) != v {
+			return invalid(pairs[i], "not valid UTF-8 text")
 		}
 	}
 	return nil

@@ -160,13 +160,9 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 	if spec.ID == "" {
 		spec.ID = flow.NewID()
 	}
-	for _, f := range []struct{ name, v string }{
-		{"id", spec.ID}, {"deployment", spec.Deployment}, {"flow", spec.Flow}, {"name", spec.Name}, {"pool", spec.Pool},
-		{"queue", spec.Queue}, {"parent_id", spec.ParentID}, {"idempotency_key", spec.IdempotencyKey}, {"throttle_key", spec.ThrottleKey},
-	} {
-		if cleanText(f.v) != f.v {
-			return store.FlowRun{}, false, invalid(f.name, "not valid UTF-8 text")
-		}
+	if err := checkText("id", spec.ID, "deployment", spec.Deployment, "flow", spec.Flow, "name", spec.Name, "pool", spec.Pool,
+		"queue", spec.Queue, "parent_id", spec.ParentID, "idempotency_key", spec.IdempotencyKey, "throttle_key", spec.ThrottleKey); err != nil {
+		return store.FlowRun{}, false, err
 	}
 	noRetries := spec.Retries < 0
 	if spec.Deployment != "" {

@@ -27,6 +27,9 @@ func (db *DB) ApplyPool(ctx context.Context, p store.Pool) error {
 	case p.ConcurrencyLimit < 0:
 		return invalid("concurrency_limit", "negative")
 	}
+	if err := checkText("name", p.Name, "type", p.Type, "description", p.Description); err != nil {
+		return err
+	}
 	tmpl, err := jsonText("job_template", p.JobTemplate)
 	if err != nil {
 		return err
@@ -106,6 +109,9 @@ func (db *DB) ApplyQueue(ctx context.Context, q store.Queue) error {
 	if strings.TrimSpace(q.Name) == "" {
 		return invalid("name", "empty")
 	}
+	if err := checkText("name", q.Name, "pool", q.Pool); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM pools WHERE name = $1`, q.Pool).Scan(&one)
@@ -142,6 +148,9 @@ func (db *DB) ListQueues(ctx context.Context, pool string) ([]store.Queue, error
 func (db *DB) Heartbeat(ctx context.Context, w store.Worker) error {
 	if strings.TrimSpace(w.Name) == "" {
 		return invalid("name", "empty")
+	}
+	if err := checkText("name", w.Name, "pool", w.Pool); err != nil {
+		return err
 	}
 	info, err := jsonText("info", w.Info)
 	if err != nil {
