@@ -95,6 +95,9 @@ func ExampleRecorder() {
 		ok, err := task.Collect(ctx, task.Map(ctx, ping, hosts))
 		return len(ok), err
 	})
+	if err := s.RegisterFlow(ctx, store.FlowOf(check)); err != nil {
+		log.Fatal(err)
+	}
 	if _, err := check.Run(ctx, []string{"r1", "r2"}); err != nil {
 		log.Fatal(err)
 	}
@@ -102,8 +105,12 @@ func ExampleRecorder() {
 	run, _ := s.GetRun(ctx, runID)
 	tasks, _ := s.TaskRuns(ctx, runID)
 	logs, _, _ := s.Logs(ctx, store.LogQuery{FlowRunID: runID})
+	registered, _ := s.GetFlow(ctx, "reachability")
 	fmt.Println(run.Flow, run.State.Name, len(tasks), "task runs,", len(logs), "log records")
-	// Output: reachability Completed 2 task runs, 2 log records
+	fmt.Println("parameter schema:", string(registered.Parameters))
+	// Output:
+	// reachability Completed 2 task runs, 2 log records
+	// parameter schema: {"$schema":"https://json-schema.org/draft/2020-12/schema","items":{"type":"string"},"type":["array","null"]}
 }
 
 // NetAutoConfig is a typed config block with a secret field.

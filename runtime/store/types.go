@@ -341,3 +341,10 @@ type EventFilter struct {
 	Limit     int
 	Cursor    string
 }
+
+// FlowOf returns what to register for a flow definition: its name,
+// version, description and parameter schema.
+func FlowOf(def flow.Definition) Flow {
+	d := def.Describe()
+	return Flow{Name: d.Name, Version: d.Version, Description: d.Description, Parameters: d.Parameters}
+}
