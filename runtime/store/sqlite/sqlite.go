@@ -67,7 +67,6 @@ func Open(ctx context.Context, path string, opts store.Options, options ...Optio
 	uri := "file:" + (&url.URL{Path: path}).EscapedPath()
 	pragmas := url.Values{}
 	for _, p := range []string{
-		"page_size(8192)",     // before WAL: fewer WAL frames per commit
 		"busy_timeout(10000)", // wait up to 10 s for another process's lock
 		"journal_mode(WAL)",
 		"synchronous(" + cfg.sync + ")",
