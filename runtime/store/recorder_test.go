@@ -318,3 +318,59 @@ func TestRecorderBackgroundCommitAndClose(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestRecorderConcurrentFlows runs flows side by side on one Recorder: every
+// task run of every flow is committed when its flow returns.
+func TestRecorderConcurrentFlows(t *testing.T) {
+	s := openSQLite(t)
+	rec := store.NewRecorder(s, store.RecorderOptions{Interval: time.Millisecond, BatchSize: 16})
+	defer rec.Close()
+	ctx := flow.WithEngine(t.Context(), &flow.Engine{Recorder: rec})
+	step := task.New("step", func(ctx context.Context, n int) (int, error) {
+		flow.Logger(ctx).Info("step", "n", n)
+		return n * 2, nil
+	})
+	f := flow.New("fan-out", func(ctx context.Context, n int) (string, error) {
+		ins := make([]int, n)
+		for i := range ins {
+			ins[i] = i
+		}
+		if _, err := task.Collect(ctx, task.Map(ctx, step, ins, task.Concurrency(8))); err != nil {
+			return "", err
+		}
+		return flow.RunFrom(ctx).ID(), nil
+	})
+	const flows, tasks = 6, 40
+	ids := make(chan string, flows)
+	var wg sync.WaitGroup
+	for range flows {
+		wg.Go(func() {
+			id, err := f.Run(ctx, tasks)
+			if err != nil {
+				t.Error(err)
+			}
+			ids <- id
+		})
+	}
+	wg.Wait()
+	close(ids)
+	for id := range ids {
+		trs, err := s.TaskRuns(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs, _, err := s.Logs(t.Context(), store.LogQuery{FlowRunID: id, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		for _, tr := range trs {
+			if tr.State.Name == flow.NameCompleted {
+				done++
+			}
+		}
+		if done != tasks || len(logs) != tasks {
+			t.Fatalf("flow run %s: %d completed task runs and %d logs, want %d of each", id, done, len(logs), tasks)
+		}
+	}
+}
