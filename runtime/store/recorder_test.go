@@ -311,7 +311,7 @@ func TestRecorderBackgroundCommitAndClose(t *testing.T) {
 		t.Fatalf("stored %d logs, want 1", f.logs)
 	}
 	for i := 0; runtime.NumGoroutine() > before; i++ {
-		if i == 100 {
+		if i == 2000 {
 			t.Fatalf("goroutines: %d before, %d after Close", before, runtime.NumGoroutine())
 		}
 		runtime.Gosched()

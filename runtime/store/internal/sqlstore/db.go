@@ -204,7 +204,14 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 }
 
-func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
+func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	defer func() {
+		// database/sql rolls back when ctx ends and reports only that the
+		// transaction is done: say why.
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
+		}
+	}()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
