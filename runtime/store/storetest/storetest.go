@@ -37,8 +37,8 @@ type OpenFunc func(opts store.Options) (store.Store, error)
 // open it. Everything it creates is removed by t's cleanup.
 type Opener func(t testing.TB) OpenFunc
 
-// TestKey returns the fixed key the suite encrypts with.
-func TestKey(t testing.TB) *store.Key {
+// Key returns the fixed key the suite encrypts with.
+func Key(t testing.TB) *store.Key {
 	k, err := store.NewKey([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestKey(t testing.TB) *store.Key {
 // Open opens a store with the test key on a fresh database of opener and
 // closes it when t ends.
 func Open(t testing.TB, opener Opener) store.Store {
-	return openWith(t, opener(t), store.Options{Key: TestKey(t)})
+	return openWith(t, opener(t), store.Options{Key: Key(t)})
 }
 
 func openWith(t testing.TB, open OpenFunc, opts store.Options) store.Store {
