@@ -30,7 +30,9 @@
 // every replica and restart may call it with the same runs. It also calls
 // [Runs.ReapExpiredLeases] periodically: the runs of workers that stopped
 // renewing their lease become Crashed and, with retries left,
-// AwaitingRetry with their attempt number incremented.
+// AwaitingRetry with their attempt number incremented. [Runs.PruneRuns]
+// deletes finished runs older than a retention period, with their task
+// runs and logs, so that the database does not grow without bound.
 //
 // A worker calls [Workers.Heartbeat], then [Runs.ClaimRun] for its pool: a
 // due run goes to exactly one worker, Pending with a lease, honouring the
@@ -50,7 +52,8 @@
 // applies deployments with [Deployments.ApplyDeployment] (which reports
 // the changed fields), and stores webhook events with [Events.AcceptEvent]:
 // the event, deduplicated by its ID, and the runs it triggers are written
-// in one transaction, so an answer of 202 means the runs exist.
+// in one transaction, so an answer of 202 means the runs exist. Its
+// readiness check calls [Store.Ping].
 //
 // # Secrets
 //

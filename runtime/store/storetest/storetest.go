@@ -92,6 +92,7 @@ func Run(t *testing.T, opener Opener) {
 		{"Variables", testVariables},
 		{"Events", testEvents},
 		{"Migrations", testMigrations},
+		{"Prune", testPrune},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1033,4 +1034,52 @@ func testSlots(t *testing.T, o Opener) {
 		t.Fatal("limit 0 did not remove the limit")
 	}
 	wantInvalid(t, s.SetTagLimit(ctx(t), "x", -1), "limit")
+}
+
+func testPrune(t *testing.T, o Opener) {
+	now := t0
+	opener := func(tb testing.TB) OpenFunc {
+		open := o(tb)
+		return func(opts store.Options) (store.Store, error) {
+			opts.Now = func() time.Time { return now }
+			return open(opts)
+		}
+	}
+	s := Open(t, opener)
+	check(t, s.Ping(ctx(t)))
+	mk := func(final bool) string {
+		r, _ := must2(s.CreateRun(ctx(t), store.RunSpec{Flow: "f", State: flow.Pending()}))
+		errs, err := s.Record(ctx(t), []store.Op{
+			{RunID: r.ID, State: flow.Running()},
+			{Create: &flow.RunRecord{ID: r.ID + "-t", Kind: flow.KindTask, Name: "t", FlowRunID: r.ID, TaskKey: "t/1"}},
+			{RunID: r.ID + "-t", State: flow.Pending()},
+		}, []flow.LogRecord{{RunID: r.ID, FlowRunID: r.ID, Message: "m"}})
+		check(t, errors.Join(append(errs, err)...))
+		if final {
+			must(s.SetRunState(ctx(t), r.ID, flow.Completed(), &flow.Result{FlowRunID: r.ID, Value: json.RawMessage(`1`)}))
+		}
+		return r.ID
+	}
+	old := mk(true)
+	running := mk(false)
+	now = t0.Add(48 * time.Hour)
+	recent := mk(true)
+	n := must(s.PruneRuns(ctx(t), t0.Add(24*time.Hour)))
+	if n != 1 {
+		t.Fatalf("pruned %d runs, want 1", n)
+	}
+	_, err := s.GetRun(ctx(t), old)
+	wantNotFound(t, err)
+	if trs := must(s.TaskRuns(ctx(t), old)); len(trs) != 0 {
+		t.Fatalf("task runs of a pruned run remain: %d", len(trs))
+	}
+	if logs, _ := must2(s.Logs(ctx(t), store.LogQuery{FlowRunID: old})); len(logs) != 0 {
+		t.Fatalf("logs of a pruned run remain: %d", len(logs))
+	}
+	for _, id := range []string{running, recent} {
+		must(s.GetRun(ctx(t), id))
+		if trs := must(s.TaskRuns(ctx(t), id)); len(trs) != 1 {
+			t.Fatalf("run %s lost its task runs", id)
+		}
+	}
 }
