@@ -99,8 +99,11 @@ func (l *Limiter) limited(ctx context.Context, tags []string) ([]string, error) 
 // until release is called.
 func (l *Limiter) Acquire(ctx context.Context, tags []string) (func(), error) {
 	tags, err := l.limited(ctx, tags)
-	if err != nil || len(tags) == 0 {
-		return func() {}, err
+	if err != nil {
+		return nil, err
+	}
+	if len(tags) == 0 {
+		return func() {}, nil
 	}
 	holder := flow.NewID()
 	wait := l.opts.Poll

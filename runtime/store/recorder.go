@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -232,8 +233,14 @@ func (r *Recorder) commitUpTo(ctx context.Context, target uint64) error {
 			r.mu.Lock()
 			continue
 		}
-		c := &commit{end: r.seq, done: make(chan struct{})}
+		c := &commit{done: make(chan struct{})}
 		r.inflight = c
+		// Let runnable goroutines that are about to record and flush join
+		// this commit rather than wait for the next one.
+		r.mu.Unlock()
+		runtime.Gosched()
+		r.mu.Lock()
+		c.end = r.seq
 		pending, logs := r.ops, r.logs
 		r.ops, r.logs = nil, nil
 		r.mu.Unlock()

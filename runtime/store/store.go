@@ -30,6 +30,9 @@ type Store interface {
 	Configs
 	Events
 
+	// Ping reports whether the database answers reads, for readiness
+	// checks. It does not wait for a write in progress.
+	Ping(ctx context.Context) error
 	// Close releases the database connections. Methods called after Close
 	// return errors.
 	Close() error
@@ -102,7 +105,8 @@ type Runs interface {
 	// Scheduled, Late or AwaitingRetry to Pending, with a lease until
 	// c.Now + c.Lease. Each run is claimed by exactly one caller, however
 	// many claim at once. Runs of paused deployments and pools and queues
-	// are skipped; a run whose deployment is at its concurrency limit
+	// are skipped, and a pool at its concurrency limit gives none; a run
+	// whose deployment is at its concurrency limit
 	// waits (CollisionEnqueue) or is Cancelled (CollisionCancelNew). ok is
 	// false when no run is due.
 	ClaimRun(ctx context.Context, c Claim) (run FlowRun, ok bool, err error)
@@ -133,6 +137,13 @@ type Runs interface {
 	Logs(ctx context.Context, q LogQuery) (recs []LogEntry, next int64, err error)
 	// TaskRuns returns a flow run's task runs, in creation order.
 	TaskRuns(ctx context.Context, flowRunID string) ([]TaskRun, error)
+
+	// PruneRuns deletes the flow runs that reached a final state before
+	// before, with their states, task runs, results and logs, and expired
+	// cache entries. It works in transactions of a few hundred runs, so
+	// that other writers are not held up, and returns how many flow runs
+	// it deleted.
+	PruneRuns(ctx context.Context, before time.Time) (int, error)
 
 	// RunResults and CachedResult implement [flow.ResultStore].
 	RunResults(ctx context.Context, flowRunID string) (map[string]json.RawMessage, error)

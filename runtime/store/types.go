@@ -145,7 +145,8 @@ type RunSpec struct {
 	ID string
 	// Deployment names the deployment the run belongs to, which must
 	// exist; Flow, Pool, Queue, Retries, RetryDelay and JobVariables
-	// default to the deployment's. Parameters are used as given: merging
+	// default to the deployment's, and the run carries the deployment's
+	// tags before its own. Parameters are used as given: merging
 	// deployment, schedule, event and request parameters is the caller's.
 	Deployment   string
 	Flow         string
@@ -262,8 +263,11 @@ type Pool struct {
 	// JobTemplate is the launcher's job template, JSON.
 	JobTemplate json.RawMessage `json:"job_template,omitempty"`
 	Paused      bool            `json:"paused,omitempty"`
-	Created     time.Time       `json:"created"`
-	Updated     time.Time       `json:"updated"`
+	// ConcurrencyLimit caps the pool's runs that are claimed and not
+	// final; 0 means no limit. A full pool hands out no run.
+	ConcurrencyLimit int       `json:"concurrency_limit,omitempty"`
+	Created          time.Time `json:"created"`
+	Updated          time.Time `json:"updated"`
 }
 
 // Queue is a queue of a work pool.
@@ -336,4 +340,11 @@ type EventFilter struct {
 	Unmatched bool
 	Limit     int
 	Cursor    string
+}
+
+// FlowOf returns what to register for a flow definition: its name,
+// version, description and parameter schema.
+func FlowOf(def flow.Definition) Flow {
+	d := def.Describe()
+	return Flow{Name: d.Name, Version: d.Version, Description: d.Description, Parameters: d.Parameters}
 }

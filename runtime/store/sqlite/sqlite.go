@@ -59,9 +59,12 @@ func Open(ctx context.Context, path string, opts store.Options, options ...Optio
 	if strings.TrimSpace(path) == "" {
 		return nil, &store.InvalidError{Field: "path", Reason: "empty"}
 	}
-	if strings.ContainsAny(path, "?#") || path == ":memory:" {
-		return nil, &store.InvalidError{Field: "path", Reason: fmt.Sprintf("%q: want a file path without ? or #", path)}
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, &store.InvalidError{Field: "path", Reason: fmt.Sprintf("%q: want a file path", path)}
 	}
+	// A file: URI, so that the parameters below reach the driver; the
+	// path is escaped, so that any file name works.
+	uri := "file:" + (&url.URL{Path: path}).EscapedPath()
 	pragmas := url.Values{}
 	for _, p := range []string{
 		"busy_timeout(10000)", // wait up to 10 s for another process's lock
@@ -73,7 +76,7 @@ func Open(ctx context.Context, path string, opts store.Options, options ...Optio
 	} {
 		pragmas.Add("_pragma", p)
 	}
-	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode()+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", uri+"?"+pragmas.Encode()+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
@@ -82,14 +85,14 @@ func Open(ctx context.Context, path string, opts store.Options, options ...Optio
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	pragmas.Add("_pragma", "query_only(1)")
-	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas.Encode())
+	r, err := sql.Open("sqlite", uri+"?"+pragmas.Encode())
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(cfg.readers)
 	r.SetMaxIdleConns(cfg.readers)
-	d := sqlstore.Dialect{Name: "sqlite", Retryable: busy}
+	d := sqlstore.Dialect{Name: "sqlite", Prepare: true, Retryable: busy}
 	sub, _ := fs.Sub(migrations, "migrations")
 	db, err := sqlstore.Open(ctx, w, r, d, sub, opts)
 	if err != nil {

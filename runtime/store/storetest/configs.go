@@ -52,7 +52,7 @@ func testKeyRequired(t *testing.T, o Opener) {
 	check(t, s.SaveBlock(ctx(t), store.Block{Name: "plain", Data: json.RawMessage(`{"a":1}`)}))
 	check(t, s.Close())
 
-	keyed := openWith(t, open, store.Options{Key: TestKey(t)})
+	keyed := openWith(t, open, store.Options{Key: Key(t)})
 	check(t, keyed.PutSecret(ctx(t), "x", store.NewSecret(plain)))
 	check(t, store.SaveConfig(ctx(t), keyed, "cfg", f5Config{Host: "h", Password: store.NewSecret(plain)}))
 	check(t, store.SaveConfig(ctx(t), keyed, "cfg-default", f5Config{Host: "default"}))
@@ -156,6 +156,7 @@ func testVariables(t *testing.T, o Opener) {
 		t.Fatalf("variables = %v", all)
 	}
 	wantInvalid(t, s.SetVariable(ctx(t), "x", json.RawMessage(`{`)), "value")
+	wantInvalid(t, s.SetVariable(ctx(t), "x\xff", json.RawMessage(`1`)), "name")
 	check(t, s.DeleteVariable(ctx(t), "sites"))
 	_, err := s.GetVariable(ctx(t), "sites")
 	wantNotFound(t, err)

@@ -37,8 +37,8 @@ type OpenFunc func(opts store.Options) (store.Store, error)
 // open it. Everything it creates is removed by t's cleanup.
 type Opener func(t testing.TB) OpenFunc
 
-// TestKey returns the fixed key the suite encrypts with.
-func TestKey(t testing.TB) *store.Key {
+// Key returns the fixed key the suite encrypts with.
+func Key(t testing.TB) *store.Key {
 	k, err := store.NewKey([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestKey(t testing.TB) *store.Key {
 // Open opens a store with the test key on a fresh database of opener and
 // closes it when t ends.
 func Open(t testing.TB, opener Opener) store.Store {
-	return openWith(t, opener(t), store.Options{Key: TestKey(t)})
+	return openWith(t, opener(t), store.Options{Key: Key(t)})
 }
 
 func openWith(t testing.TB, open OpenFunc, opts store.Options) store.Store {
@@ -79,6 +79,7 @@ func Run(t *testing.T, opener Opener) {
 		{"ClaimExclusive", testClaimExclusive},
 		{"ClaimOrder", testClaimOrder},
 		{"DeploymentConcurrency", testDeploymentConcurrency},
+		{"PoolConcurrency", testPoolConcurrency},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"Cancel", testCancel},
 		{"Record", testRecord},
@@ -91,6 +92,7 @@ func Run(t *testing.T, opener Opener) {
 		{"Variables", testVariables},
 		{"Events", testEvents},
 		{"Migrations", testMigrations},
+		{"Prune", testPrune},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -284,6 +286,7 @@ func testDeploymentsInvalid(t *testing.T, o Opener) {
 		{"schedules[0].timezone", func(d *store.Deployment) { d.Schedules = []store.Schedule{{Cron: "@daily", Timezone: "Mars/Olympus"}} }},
 		{"schedules[0]", func(d *store.Deployment) { d.Schedules = []store.Schedule{{}} }},
 		{"source.repository", func(d *store.Deployment) { d.Source = &store.Source{} }},
+		{"description", func(d *store.Deployment) { d.Description = "nul\x00" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.field, func(t *testing.T) {
@@ -301,14 +304,14 @@ func testDeploymentsInvalid(t *testing.T, o Opener) {
 
 func testCreateRun(t *testing.T, o Opener) {
 	s := Open(t, o)
-	deploy(t, s, store.Deployment{Name: "d", Queue: "q", Retries: 2, RetryDelay: time.Minute})
+	deploy(t, s, store.Deployment{Name: "d", Queue: "q", Retries: 2, RetryDelay: time.Minute, Tags: []string{"backup", "site:ber"}})
 	run, created := must2(s.CreateRun(ctx(t), store.RunSpec{
 		Deployment: "d", Parameters: json.RawMessage(`{"a":1}`), Tags: []string{"site:ber"},
 		State: flow.Scheduled(t0), ParentID: "p1",
 	}))
 	if !created || run.ID == "" || run.Flow != "backup" || run.Pool != "default" || run.Queue != "q" ||
 		run.Retries != 2 || run.RetryDelay != time.Minute || run.Attempt != 1 || run.ParentID != "p1" ||
-		!run.ScheduledAt.Equal(t0) || run.State.Name != flow.NameScheduled || !slices.Equal(run.Tags, []string{"site:ber"}) {
+		!run.ScheduledAt.Equal(t0) || run.State.Name != flow.NameScheduled || !slices.Equal(run.Tags, []string{"backup", "site:ber"}) {
 		t.Fatalf("created run = %+v", run)
 	}
 	got := must(s.GetRun(ctx(t), run.ID))
@@ -321,12 +324,20 @@ func testCreateRun(t *testing.T, o Opener) {
 	if got.InfrastructureID != "pid:42" || got.SourceCommit != "abc123" {
 		t.Fatalf("run info = %+v", got)
 	}
+	noRetry, _ := must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", Retries: -1}))
+	if noRetry.Retries != 0 || noRetry.Queue != "q" || noRetry.Flow != "backup" {
+		t.Fatalf("run with Retries -1 = %+v, want the deployment's defaults but no retries", noRetry)
+	}
 	_, _, err := s.CreateRun(ctx(t), store.RunSpec{Deployment: "nope"})
+	wantNotFound(t, err)
+	_, _, err = s.CreateRun(ctx(t), store.RunSpec{Deployment: "nope", Retries: -1})
 	wantNotFound(t, err)
 	_, _, err = s.CreateRun(ctx(t), store.RunSpec{Flow: "f", State: flow.Running()})
 	wantInvalid(t, err, "state")
 	_, _, err = s.CreateRun(ctx(t), store.RunSpec{})
 	wantInvalid(t, err, "flow")
+	_, _, err = s.CreateRun(ctx(t), store.RunSpec{Flow: "f", IdempotencyKey: "k\xff"})
+	wantInvalid(t, err, "idempotency_key")
 	_, err = s.GetRun(ctx(t), "nope")
 	wantNotFound(t, err)
 	_, err = s.RunHistory(ctx(t), "nope")
@@ -662,6 +673,27 @@ func testDeploymentConcurrency(t *testing.T, o Opener) {
 	}
 }
 
+func testPoolConcurrency(t *testing.T, o Opener) {
+	s := Open(t, o)
+	check(t, s.ApplyPool(ctx(t), store.Pool{Name: "default", Type: "process", ConcurrencyLimit: 2}))
+	if p := must(s.GetPool(ctx(t), "default")); p.ConcurrencyLimit != 2 {
+		t.Fatalf("pool = %+v", p)
+	}
+	for range 3 {
+		must2(s.CreateRun(ctx(t), store.RunSpec{Flow: "f", Pool: "default", State: flow.Scheduled(t0)}))
+	}
+	first, _ := claim(t, s, "w1", t0)
+	claim(t, s, "w2", t0)
+	if r, ok := claim(t, s, "w3", t0); ok {
+		t.Fatalf("claimed %s from a full pool", r.ID)
+	}
+	must(s.SetRunState(ctx(t), first.ID, flow.Cancelled("done"), nil))
+	if _, ok := claim(t, s, "w3", t0); !ok {
+		t.Fatal("no claim after a slot of the pool freed")
+	}
+	wantInvalid(t, s.ApplyPool(ctx(t), store.Pool{Name: "x", Type: "t", ConcurrencyLimit: -1}), "concurrency_limit")
+}
+
 func testLeaseExpiry(t *testing.T, o Opener) {
 	s := Open(t, o)
 	pool(t, s, "default")
@@ -770,11 +802,12 @@ func testRecord(t *testing.T, o Opener) {
 		{RunID: "t2", State: ts(flow.Completed()), Result: &flow.Result{FlowRunID: fr, TaskKey: "render/2", Value: json.RawMessage(`"bad"`)}}, // illegal: Pending → Completed
 		{RunID: "t2", State: ts(flow.Running())},
 		{RunID: "ghost", State: ts(flow.Running())},
+		{Create: &flow.RunRecord{ID: "bad", Kind: flow.KindTask, Name: "x\x00y", FlowRunID: fr}},
 	}
 	errs, err := s.Record(ctx(t), ops, nil)
 	check(t, err)
 	for i, e := range errs {
-		wantErr := i == 9 || i == 11
+		wantErr := i == 9 || i == 11 || i == 12
 		if (e != nil) != wantErr {
 			t.Fatalf("op %d: err = %v, want error: %v", i, e, wantErr)
 		}
@@ -784,6 +817,7 @@ func testRecord(t *testing.T, o Opener) {
 		t.Fatalf("op 9: %v, want *flow.TransitionError", errs[9])
 	}
 	wantNotFound(t, errs[11])
+	wantInvalid(t, errs[12], "name")
 	run := must(s.GetRun(ctx(t), fr))
 	if run.Flow != "backup" || run.Name != "nightly" || run.State.Name != flow.NameRunning {
 		t.Fatalf("flow run = %+v", run)
@@ -881,6 +915,12 @@ func testLogs(t *testing.T, o Opener) {
 	}
 	_, _, err := s.Logs(ctx(t), store.LogQuery{})
 	wantInvalid(t, err, "flow_run_id")
+	// Bytes a text column refuses are replaced, not a failed batch.
+	check(t, s.AppendLogs(ctx(t), []flow.LogRecord{{RunID: "bin", FlowRunID: "bin", Message: "a\x00b\xff"}}))
+	bin, _ := must2(s.Logs(ctx(t), store.LogQuery{FlowRunID: "bin"}))
+	if len(bin) != 1 || bin[0].Message != "a\uFFFDb\uFFFD" {
+		t.Fatalf("binary log message stored as %+v", bin)
+	}
 }
 
 func testWorkers(t *testing.T, o Opener) {
@@ -960,8 +1000,33 @@ func testSlots(t *testing.T, o Opener) {
 	if acquire("third", later, "api") {
 		t.Fatal("renewed slot lost")
 	}
+	// Concurrent acquisitions never exceed the limit.
+	check(t, s.SetTagLimit(ctx(t), "burst", 3))
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		granted int
+	)
+	for i := range 12 {
+		wg.Go(func() {
+			ok, err := s.AcquireSlots(context.Background(), fmt.Sprintf("b%d", i), []string{"burst"}, later)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				granted++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if granted != 3 {
+		t.Fatalf("12 concurrent acquisitions of a tag limited to 3: %d granted", granted)
+	}
 	limits := must(s.TagLimits(ctx(t)))
-	if limits["ssh"] != 2 || limits["device:*"] != 1 {
+	if limits["ssh"] != 2 || limits["device:*"] != 1 || limits["burst"] != 3 {
 		t.Fatalf("limits = %v", limits)
 	}
 	check(t, s.SetTagLimit(ctx(t), "ssh", 0))
@@ -969,4 +1034,52 @@ func testSlots(t *testing.T, o Opener) {
 		t.Fatal("limit 0 did not remove the limit")
 	}
 	wantInvalid(t, s.SetTagLimit(ctx(t), "x", -1), "limit")
+}
+
+func testPrune(t *testing.T, o Opener) {
+	now := t0
+	opener := func(tb testing.TB) OpenFunc {
+		open := o(tb)
+		return func(opts store.Options) (store.Store, error) {
+			opts.Now = func() time.Time { return now }
+			return open(opts)
+		}
+	}
+	s := Open(t, opener)
+	check(t, s.Ping(ctx(t)))
+	mk := func(final bool) string {
+		r, _ := must2(s.CreateRun(ctx(t), store.RunSpec{Flow: "f", State: flow.Pending()}))
+		errs, err := s.Record(ctx(t), []store.Op{
+			{RunID: r.ID, State: flow.Running()},
+			{Create: &flow.RunRecord{ID: r.ID + "-t", Kind: flow.KindTask, Name: "t", FlowRunID: r.ID, TaskKey: "t/1"}},
+			{RunID: r.ID + "-t", State: flow.Pending()},
+		}, []flow.LogRecord{{RunID: r.ID, FlowRunID: r.ID, Message: "m"}})
+		check(t, errors.Join(append(errs, err)...))
+		if final {
+			must(s.SetRunState(ctx(t), r.ID, flow.Completed(), &flow.Result{FlowRunID: r.ID, Value: json.RawMessage(`1`)}))
+		}
+		return r.ID
+	}
+	old := mk(true)
+	running := mk(false)
+	now = t0.Add(48 * time.Hour)
+	recent := mk(true)
+	n := must(s.PruneRuns(ctx(t), t0.Add(24*time.Hour)))
+	if n != 1 {
+		t.Fatalf("pruned %d runs, want 1", n)
+	}
+	_, err := s.GetRun(ctx(t), old)
+	wantNotFound(t, err)
+	if trs := must(s.TaskRuns(ctx(t), old)); len(trs) != 0 {
+		t.Fatalf("task runs of a pruned run remain: %d", len(trs))
+	}
+	if logs, _ := must2(s.Logs(ctx(t), store.LogQuery{FlowRunID: old})); len(logs) != 0 {
+		t.Fatalf("logs of a pruned run remain: %d", len(logs))
+	}
+	for _, id := range []string{running, recent} {
+		must(s.GetRun(ctx(t), id))
+		if trs := must(s.TaskRuns(ctx(t), id)); len(trs) != 1 {
+			t.Fatalf("run %s lost its task runs", id)
+		}
+	}
 }

@@ -40,8 +40,8 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 	)
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		run, ok = store.FlowRun{}, false
-		var paused int
-		err := tx.QueryRowContext(ctx, `SELECT paused FROM pools WHERE name = $1`, c.Pool).Scan(&paused)
+		var paused, limit int
+		err := tx.QueryRowContext(ctx, `SELECT paused, concurrency_limit FROM pools WHERE name = $1`, c.Pool).Scan(&paused, &limit)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("pool", c.Pool)
 		}
@@ -50,6 +50,21 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 		}
 		if paused != 0 {
 			return nil
+		}
+		if limit > 0 {
+			// Lock the pool so that concurrent claims count one after the other.
+			if db.d.LockRows != "" {
+				if _, err := tx.ExecContext(ctx, `SELECT 1 FROM pools WHERE name = $1`+db.d.LockRows, c.Pool); err != nil {
+					return fmt.Errorf("lock pool %q: %w", c.Pool, err)
+				}
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE pool = $1 AND state_type IN `+activeTypes, c.Pool).Scan(&n); err != nil {
+				return fmt.Errorf("count active runs of pool %q: %w", c.Pool, err)
+			}
+			if n >= limit {
+				return nil
+			}
 		}
 		w := where{}
 		w.add("r.pool = ?", c.Pool)

@@ -26,6 +26,9 @@ func (db *DB) SaveBlock(ctx context.Context, b store.Block) error {
 	if strings.TrimSpace(b.Name) == "" {
 		return invalid("name", "empty")
 	}
+	if err := checkText("name", b.Name, "type", b.Type); err != nil {
+		return err
+	}
 	if err := jsonObject("data", b.Data); err != nil {
 		return fmt.Errorf("block %q: %w", b.Name, err)
 	}
@@ -127,6 +130,9 @@ func (db *DB) PutSecret(ctx context.Context, name string, value store.Secret) er
 	if strings.TrimSpace(name) == "" {
 		return invalid("name", "empty")
 	}
+	if err := checkText("name", name); err != nil {
+		return err
+	}
 	key, err := db.keyFor()
 	if err != nil {
 		return fmt.Errorf("secret %q: %w", name, err)
@@ -186,6 +192,9 @@ func (db *DB) DeleteSecret(ctx context.Context, name string) error {
 func (db *DB) SetVariable(ctx context.Context, name string, value json.RawMessage) error {
 	if strings.TrimSpace(name) == "" {
 		return invalid("name", "empty")
+	}
+	if err := checkText("name", name); err != nil {
+		return err
 	}
 	if len(value) == 0 || !json.Valid(value) {
 		return invalid("value", "not valid JSON")

@@ -21,6 +21,7 @@ import (
 
 // Dialect is what differs between the databases.
 type Dialect struct {
+	// Name names the database in messages.
 	Name string
 	// LockRows is appended to a SELECT whose rows the transaction will
 	// update: " FOR UPDATE" on Postgres, "" on SQLite, where the single
@@ -39,6 +40,9 @@ type Dialect struct {
 	// MigrateLock runs first in the migration transaction, so that
 	// processes starting together migrate once ("" on SQLite).
 	MigrateLock string
+	// Prepare keeps Record's statements prepared on the write pool (for
+	// drivers without a statement cache of their own; pgx has one).
+	Prepare bool
 	// Retryable reports errors after which a whole transaction may be run
 	// again (serialization failures, deadlocks, a busy database).
 	Retryable func(error) bool
@@ -46,10 +50,11 @@ type Dialect struct {
 
 // DB implements store.Store on database/sql.
 type DB struct {
-	w, r *sql.DB
-	d    Dialect
-	key  *store.Key
-	now  func() time.Time
+	w, r  *sql.DB
+	stmts map[string]*sql.Stmt // prepared on w at Open, read-only after
+	d     Dialect
+	key   *store.Key
+	now   func() time.Time
 }
 
 var _ store.Store = (*DB)(nil)
@@ -67,20 +72,40 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, opts s
 	if err := db.migrate(ctx, migrations); err != nil {
 		return nil, err
 	}
+	if d.Prepare {
+		db.stmts = make(map[string]*sql.Stmt)
+		for _, q := range hotStatements() {
+			st, err := w.PrepareContext(ctx, positional(q))
+			if err != nil {
+				db.closeStmts()
+				return nil, fmt.Errorf("prepare statement: %w", err)
+			}
+			db.stmts[q] = st
+		}
+	}
 	if db.key == nil {
 		n, err := db.countEncrypted(ctx)
 		if err != nil {
+			db.closeStmts()
 			return nil, err
 		}
 		if n > 0 {
+			db.closeStmts()
 			return nil, &store.KeyRequiredError{Encrypted: n}
 		}
 	}
 	return db, nil
 }
 
+func (db *DB) closeStmts() {
+	for _, st := range db.stmts {
+		st.Close()
+	}
+}
+
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.closeStmts()
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -179,7 +204,14 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 }
 
-func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
+func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	defer func() {
+		// database/sql rolls back when ctx ends and reports only that the
+		// transaction is done: say why.
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
+		}
+	}()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -192,6 +224,47 @@ func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// positional rewrites $1, $2, ... as anonymous ? parameters, which SQLite
+// binds without looking their names up. The parameters of q must appear
+// once each, in order.
+func positional(q string) string {
+	var b strings.Builder
+	next := 1
+	for i := 0; i < len(q); i++ {
+		if q[i] != '$' {
+			b.WriteByte(q[i])
+			continue
+		}
+		j := i + 1
+		for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+			j++
+		}
+		if n, err := strconv.Atoi(q[i+1 : j]); err != nil || n != next {
+			panic(fmt.Sprintf("sqlstore: parameter %s out of order in %q", q[i:j], q))
+		}
+		next++
+		b.WriteByte('?')
+		i = j - 1
+	}
+	return b.String()
+}
+
+// execTx runs q in tx, with its prepared statement if there is one.
+func (db *DB) execTx(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+	if st := db.stmts[q]; st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, q, args...)
+}
+
+// queryTx runs q in tx, with its prepared statement if there is one.
+func (db *DB) queryTx(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
+	if st := db.stmts[q]; st != nil {
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, q, args...)
 }
 
 // micros is a time as stored: Unix microseconds, 0 for the zero time.

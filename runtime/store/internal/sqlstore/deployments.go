@@ -22,6 +22,9 @@ func (db *DB) RegisterFlow(ctx context.Context, f store.Flow) error {
 	if strings.TrimSpace(f.Name) == "" {
 		return invalid("name", "empty")
 	}
+	if err := checkText("name", f.Name, "version", f.Version, "description", f.Description); err != nil {
+		return err
+	}
 	schema, err := jsonText("parameters", f.Parameters)
 	if err != nil {
 		return err
@@ -92,6 +95,9 @@ func (db *DB) ListFlows(ctx context.Context) ([]store.Flow, error) {
 }
 
 func validateDeployment(d *store.Deployment) error {
+	if err := checkText("name", d.Name, "flow", d.Flow, "description", d.Description, "pool", d.Pool, "queue", d.Queue); err != nil {
+		return err
+	}
 	switch {
 	case strings.TrimSpace(d.Name) == "":
 		return invalid("name", "empty")

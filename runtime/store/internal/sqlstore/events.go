@@ -19,6 +19,9 @@ func (db *DB) AcceptEvent(ctx context.Context, ev store.Event, match func(store.
 	case strings.TrimSpace(ev.Source) == "":
 		return store.Accepted{}, invalid("source", "empty")
 	}
+	if err := checkText("id", ev.ID, "source", ev.Source, "type", ev.Type); err != nil {
+		return store.Accepted{}, err
+	}
 	payload, err := jsonText("payload", ev.Payload)
 	if err != nil {
 		return store.Accepted{}, err

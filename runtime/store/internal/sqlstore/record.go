@@ -6,7 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -20,31 +21,118 @@ func opError(err error) bool {
 	return errors.As(err, &te) || errors.As(err, &ie) || errors.Is(err, store.ErrNotFound)
 }
 
-// taskRow is a task run created in the batch being recorded, written once
-// at the end with every state it reached in the batch.
-type taskRow struct {
-	rec     *flow.RunRecord
-	state   flow.State
-	history []flow.State
-	ops     []int // indexes of the state ops folded in, for errors
+// maxChunk is the most rows one statement of Record writes or reads.
+const maxChunk = 64
+
+// chunks cuts n rows into the sizes of the statements that write them.
+// With prepared statements (SQLite) the sizes are powers of two, largest
+// first, so that a few statement texts serve every batch; otherwise
+// (pgx caches statements itself, and each statement is a round trip)
+// as few statements as possible.
+func (db *DB) chunks(n int) []int {
+	var out []int
+	for n > 0 {
+		k := min(n, maxChunk)
+		if db.d.Prepare {
+			k = maxChunk
+			for k > n {
+				k /= 2
+			}
+		}
+		out = append(out, k)
+		n -= k
+	}
+	return out
 }
+
+const taskCols = `id, flow_run_id, parent_id, name, run_name, version, task_key, tags, history, result, created, updated`
+
+func insertTasksSQL(n int) string {
+	return `INSERT INTO task_runs (` + taskCols + `) VALUES ` + placeholders(n, 12) + ` ON CONFLICT (id) DO NOTHING RETURNING id`
+}
+
+func selectTasksSQL(n int) string {
+	return `SELECT id, flow_run_id, task_key, history FROM task_runs WHERE id IN (` + strings.TrimSuffix(strings.TrimPrefix(placeholders(1, n), "("), ")") + `)`
+}
+
+func insertResultsSQL(n int) string {
+	return `INSERT INTO results (flow_run_id, task_key, value) VALUES ` + placeholders(n, 3) +
+		` ON CONFLICT (flow_run_id, task_key) DO UPDATE SET value = excluded.value`
+}
+
+func insertLogsSQL(n int) string {
+	return `INSERT INTO logs (run_id, flow_run_id, time, level, message, attrs) VALUES ` + placeholders(n, 6)
+}
+
+const updateTaskSQL = `UPDATE task_runs SET history = $1, result = COALESCE($2, result), updated = $3 WHERE id = $4`
+
+// updateTasksSQL updates n task runs: VALUES rows are (id, history,
+// result), named column1... in both databases.
+func updateTasksSQL(n int) string {
+	// Parameters start at $2; $1 is the update time.
+	var b strings.Builder
+	k := 2
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "($%d, $%d, $%d)", k, k+1, k+2)
+		k += 3
+	}
+	return `UPDATE task_runs SET history = v.column2, result = COALESCE(v.column3, task_runs.result), updated = $1
+		FROM (VALUES ` + b.String() + `) AS v WHERE task_runs.id = v.column1`
+}
+
+// hotStatements are the statements Record runs for every batch. Their
+// parameters appear once each, in order, so that they can be prepared
+// with anonymous ? parameters (see positional).
+func hotStatements() []string {
+	out := []string{updateTaskSQL}
+	for n := 1; n <= maxChunk; n *= 2 {
+		out = append(out, insertTasksSQL(n), selectTasksSQL(n), insertResultsSQL(n), insertLogsSQL(n), updateTasksSQL(n))
+	}
+	return out
+}
+
+// taskRow is a task run touched by the batch being recorded: created in
+// it, or read once from the store. Its states are applied in memory and
+// written once at the end, with its result: a task run's own result (its
+// flow run and task key) is kept in its row, which saves an insert into
+// the results index at a random place for every task run.
+type taskRow struct {
+	rec              *flow.RunRecord // the record, for a run created in the batch
+	stored           bool            // read from the store: updated, not inserted
+	flowRun, taskKey string
+	state            flow.State
+	history          []flow.State
+	result           any // JSON text, or nil
+	dirty            bool
+	ops              []int // indexes of the state ops applied, for errors
+}
+
+type resultKey struct{ flowRun, taskKey string }
 
 type batch struct {
 	db      *DB
 	tx      *sql.Tx
 	errs    []error
-	pending map[string]*taskRow
-	order   []*taskRow
+	tasks   map[string]*taskRow
+	created []*taskRow
+	results map[resultKey]string
+	order   []resultKey
 }
 
-// Record implements store.Runs. Task runs created in the batch are
-// written with one multi-row insert holding their final state and
-// history; everything else goes through the same checked transitions as
-// the other methods.
+// Record implements store.Runs. Task runs are read with one query per
+// chunk, moved through their states in memory (each move checked with
+// flow.CheckTransition) and written with one statement per chunk; flow
+// runs go through the same checked transitions as the other methods.
 func (db *DB) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
 	var errs []error
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		b := &batch{db: db, tx: tx, errs: make([]error, len(ops)), pending: make(map[string]*taskRow)}
+		b := &batch{db: db, tx: tx, errs: make([]error, len(ops)), tasks: make(map[string]*taskRow), results: make(map[resultKey]string)}
+		if err := b.loadTasks(ctx, ops); err != nil {
+			return err
+		}
 		for i := range ops {
 			if err := b.apply(ctx, i, &ops[i]); err != nil {
 				if !opError(err) {
@@ -54,6 +142,9 @@ func (db *DB) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord)
 			}
 		}
 		if err := b.writeTasks(ctx); err != nil {
+			return err
+		}
+		if err := b.writeResults(ctx); err != nil {
 			return err
 		}
 		if err := db.insertLogs(ctx, tx, logs); err != nil {
@@ -68,19 +159,70 @@ func (db *DB) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord)
 	return errs, nil
 }
 
+// loadTasks reads the stored task runs whose states the batch sets.
+func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
+	created := make(map[string]bool)
+	var ids []string
+	seen := make(map[string]bool)
+	for _, op := range ops {
+		switch {
+		case op.Create != nil:
+			created[op.Create.ID] = true
+		case !created[op.RunID] && !seen[op.RunID]:
+			seen[op.RunID] = true
+			ids = append(ids, op.RunID)
+		}
+	}
+	for _, n := range b.db.chunks(len(ids)) {
+		args := make([]any, n)
+		for i := range n {
+			args[i] = ids[i]
+		}
+		ids = ids[n:]
+		rows, err := b.db.queryTx(ctx, b.tx, selectTasksSQL(n), args...)
+		if err != nil {
+			return fmt.Errorf("read task runs: %w", err)
+		}
+		for rows.Next() {
+			var id, hist string
+			t := &taskRow{stored: true}
+			if err := rows.Scan(&id, &t.flowRun, &t.taskKey, &hist); err != nil {
+				rows.Close()
+				return fmt.Errorf("read task runs: %w", err)
+			}
+			if err := json.Unmarshal([]byte(hist), &t.history); err != nil {
+				rows.Close()
+				return fmt.Errorf("task run %s: decode history: %w", id, err)
+			}
+			if len(t.history) > 0 {
+				t.state = t.history[len(t.history)-1]
+			}
+			b.tasks[id] = t
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read task runs: %w", err)
+		}
+	}
+	return nil
+}
+
 func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 	if rec := op.Create; rec != nil {
 		if rec.ID == "" {
 			return invalid("id", "empty")
 		}
+		if err := storableRecord(rec); err != nil {
+			return err
+		}
 		switch rec.Kind {
 		case flow.KindTask:
-			if _, dup := b.pending[rec.ID]; dup {
+			if t := b.tasks[rec.ID]; t != nil && t.rec != nil {
 				return invalid("id", "task run "+rec.ID+" created twice in one batch")
 			}
-			t := &taskRow{rec: rec}
-			b.pending[rec.ID] = t
-			b.order = append(b.order, t)
+			t := &taskRow{rec: rec, flowRun: rec.FlowRunID, taskKey: rec.TaskKey}
+			b.tasks[rec.ID] = t
+			b.created = append(b.created, t)
 			return nil
 		case flow.KindFlow:
 			return b.db.upsertFlowRun(ctx, b.tx, rec)
@@ -92,57 +234,155 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 	if s.Timestamp.IsZero() {
 		s.Timestamp = b.db.now()
 	}
-	if t := b.pending[op.RunID]; t != nil {
-		if err := flow.CheckTransition(t.state, s); err != nil {
-			return fmt.Errorf("task run %s: %w", op.RunID, err)
-		}
-		t.state = s
-		t.history = append(t.history, s)
-		t.ops = append(t.ops, i)
-		if op.Result != nil {
-			return b.db.putResult(ctx, b.tx, op.Result)
-		}
-		return nil
-	}
-	done, err := b.db.setTaskState(ctx, b.tx, op.RunID, s, op.Result)
-	if done || err != nil {
+	t := b.tasks[op.RunID]
+	if t == nil {
+		_, err := b.db.setRunState(ctx, b.tx, op.RunID, s, op.Result)
 		return err
 	}
-	_, err = b.db.setRunState(ctx, b.tx, op.RunID, s, op.Result)
-	return err
+	if err := flow.CheckTransition(t.state, s); err != nil {
+		return fmt.Errorf("task run %s: %w", op.RunID, err)
+	}
+	t.state = s
+	t.history = append(t.history, s)
+	t.dirty = true
+	t.ops = append(t.ops, i)
+	if r := op.Result; r != nil {
+		if r.CacheKey != "" {
+			if err := b.db.putResult(ctx, b.tx, &flow.Result{CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value}); err != nil {
+				return err
+			}
+		}
+		if r.FlowRunID != "" {
+			v, err := jsonText("result", r.Value)
+			if err != nil {
+				return err
+			}
+			if r.FlowRunID == t.flowRun && r.TaskKey == t.taskKey && r.TaskKey != "" {
+				t.result = v
+				return nil
+			}
+			k := resultKey{r.FlowRunID, r.TaskKey}
+			if _, ok := b.results[k]; !ok {
+				b.order = append(b.order, k)
+			}
+			b.results[k] = v
+		}
+	}
+	return nil
 }
 
-// setTaskState moves a stored task run to s. found is false when no task
-// run has the ID.
-func (db *DB) setTaskState(ctx context.Context, tx *sql.Tx, id string, s flow.State, res *flow.Result) (found bool, err error) {
-	var stateJSON, histJSON string
-	err = tx.QueryRowContext(ctx, `SELECT state, history FROM task_runs WHERE id = $1`+db.d.LockRows, id).Scan(&stateJSON, &histJSON)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+func (b *batch) writeTasks(ctx context.Context) error {
+	now := micros(b.db.now())
+	var updated []any // id, history, result of each stored task run moved
+	for id, t := range b.tasks {
+		if t.stored && t.dirty && t.rec == nil {
+			updated = append(updated, id, mustJSON(t.history), t.result)
+		}
 	}
-	if err != nil {
-		return true, fmt.Errorf("read task run %s: %w", id, err)
+	for _, n := range b.db.chunks(len(updated) / 3) {
+		args := append([]any{now}, updated[:3*n]...)
+		updated = updated[3*n:]
+		if _, err := b.db.execTx(ctx, b.tx, updateTasksSQL(n), args...); err != nil {
+			return fmt.Errorf("update task runs: %w", err)
+		}
+	}
+	rows := b.created
+	for _, n := range b.db.chunks(len(rows)) {
+		chunk := rows[:n]
+		rows = rows[n:]
+		args := make([]any, 0, n*12)
+		for _, t := range chunk {
+			r := t.rec
+			created := micros(r.Created)
+			if created == 0 {
+				created = now
+			}
+			hist := t.history
+			if hist == nil {
+				hist = []flow.State{}
+			}
+			args = append(args, r.ID, r.FlowRunID, r.ParentID, r.Name, r.RunName, r.Version, r.TaskKey,
+				tagsJSON(r.Tags), mustJSON(hist), t.result, created, now)
+		}
+		res, err := b.db.queryTx(ctx, b.tx, insertTasksSQL(n), args...)
+		if err != nil {
+			return fmt.Errorf("record task runs: %w", err)
+		}
+		inserted := make(map[string]bool, n)
+		for res.Next() {
+			var id string
+			if err := res.Scan(&id); err != nil {
+				res.Close()
+				return fmt.Errorf("record task runs: %w", err)
+			}
+			inserted[id] = true
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return fmt.Errorf("record task runs: %w", err)
+		}
+		for _, t := range chunk {
+			if !inserted[t.rec.ID] {
+				if err := b.updateExisting(ctx, t); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// updateExisting records a task run created in the batch whose ID was
+// already stored (created again, as the Recorder contract allows): its
+// record is updated and the batch's states applied from the stored state.
+func (b *batch) updateExisting(ctx context.Context, t *taskRow) error {
+	r := t.rec
+	if _, err := b.tx.ExecContext(ctx, `UPDATE task_runs SET name = $2, run_name = $3, version = $4, task_key = $5, tags = $6 WHERE id = $1`,
+		r.ID, r.Name, r.RunName, r.Version, r.TaskKey, tagsJSON(r.Tags)); err != nil {
+		return fmt.Errorf("update task run %s: %w", r.ID, err)
+	}
+	var hist string
+	if err := b.tx.QueryRowContext(ctx, `SELECT history FROM task_runs WHERE id = $1`, r.ID).Scan(&hist); err != nil {
+		return fmt.Errorf("read task run %s: %w", r.ID, err)
 	}
 	var cur flow.State
-	var hist []flow.State
-	if err := json.Unmarshal([]byte(stateJSON), &cur); err != nil {
-		return true, fmt.Errorf("task run %s: decode state: %w", id, err)
+	var h []flow.State
+	if err := json.Unmarshal([]byte(hist), &h); err != nil {
+		return fmt.Errorf("task run %s: decode history: %w", r.ID, err)
 	}
-	if err := json.Unmarshal([]byte(histJSON), &hist); err != nil {
-		return true, fmt.Errorf("task run %s: decode history: %w", id, err)
+	if len(h) > 0 {
+		cur = h[len(h)-1]
 	}
-	if err := flow.CheckTransition(cur, s); err != nil {
-		return true, fmt.Errorf("task run %s: %w", id, err)
+	for k, s := range t.history {
+		if err := flow.CheckTransition(cur, s); err != nil {
+			b.errs[t.ops[k]] = fmt.Errorf("task run %s: %w", r.ID, err)
+			if s.Type == flow.TypeCompleted {
+				t.result = nil // the result came with this refused state
+			}
+			continue
+		}
+		cur = s
+		h = append(h, s)
 	}
-	hist = append(hist, s)
-	if _, err := tx.ExecContext(ctx, `UPDATE task_runs SET state = $2, history = $3, updated = $4 WHERE id = $1`,
-		id, mustJSON(s), mustJSON(hist), micros(db.now())); err != nil {
-		return true, fmt.Errorf("update task run %s: %w", id, err)
+	if _, err := b.db.execTx(ctx, b.tx, updateTaskSQL, mustJSON(h), t.result, micros(b.db.now()), r.ID); err != nil {
+		return fmt.Errorf("update task run %s: %w", r.ID, err)
 	}
-	if res != nil {
-		return true, db.putResult(ctx, tx, res)
+	return nil
+}
+
+func (b *batch) writeResults(ctx context.Context) error {
+	keys := b.order
+	for _, n := range b.db.chunks(len(keys)) {
+		args := make([]any, 0, n*3)
+		for _, k := range keys[:n] {
+			args = append(args, k.flowRun, k.taskKey, b.results[k])
+		}
+		keys = keys[n:]
+		if _, err := b.db.execTx(ctx, b.tx, insertResultsSQL(n), args...); err != nil {
+			return fmt.Errorf("store task results: %w", err)
+		}
 	}
-	return true, nil
+	return nil
 }
 
 func (db *DB) upsertFlowRun(ctx context.Context, tx *sql.Tx, rec *flow.RunRecord) error {
@@ -171,79 +411,33 @@ func (db *DB) upsertFlowRun(ctx context.Context, tx *sql.Tx, rec *flow.RunRecord
 	return nil
 }
 
-// taskChunk is how many task runs one INSERT writes (12 parameters each).
-const taskChunk = 64
+// storableRecord refuses a record with text a database column cannot
+// hold, as an error of its op rather than of the whole batch.
+func storableRecord(rec *flow.RunRecord) error {
+	return checkText("id", rec.ID, "flow_run_id", rec.FlowRunID, "parent_id", rec.ParentID, "name", rec.Name,
+		"run_name", rec.RunName, "version", rec.Version, "task_key", rec.TaskKey)
+}
 
-func (b *batch) writeTasks(ctx context.Context) error {
-	now := micros(b.db.now())
-	for start := 0; start < len(b.order); start += taskChunk {
-		rows := b.order[start:min(start+taskChunk, len(b.order))]
-		args := make([]any, 0, len(rows)*12)
-		for _, t := range rows {
-			r := t.rec
-			created := micros(r.Created)
-			if created == 0 {
-				created = now
-			}
-			hist := t.history
-			if hist == nil {
-				hist = []flow.State{}
-			}
-			args = append(args, r.ID, r.FlowRunID, r.ParentID, r.Name, r.RunName, r.Version, r.TaskKey,
-				tagsJSON(r.Tags), mustJSON(t.state), mustJSON(hist), created, now)
-		}
-		q := `INSERT INTO task_runs (id, flow_run_id, parent_id, name, run_name, version, task_key, tags, state, history, created, updated)
-			VALUES ` + placeholders(len(rows), 12) + ` ON CONFLICT (id) DO NOTHING RETURNING id`
-		res, err := b.tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return fmt.Errorf("record task runs: %w", err)
-		}
-		inserted := make(map[string]bool, len(rows))
-		for res.Next() {
-			var id string
-			if err := res.Scan(&id); err != nil {
-				res.Close()
-				return fmt.Errorf("record task runs: %w", err)
-			}
-			inserted[id] = true
-		}
-		res.Close()
-		if err := res.Err(); err != nil {
-			return fmt.Errorf("record task runs: %w", err)
-		}
-		for _, t := range rows {
-			if !inserted[t.rec.ID] {
-				if err := b.updateExisting(ctx, t); err != nil {
-					return err
-				}
-			}
+// checkText checks pairs of field name and value: each value must be
+// text both databases store (valid UTF-8 without NUL).
+func checkText(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if v := pairs[i+1]; cleanText(v) != v {
+			return invalid(pairs[i], "not valid UTF-8 text")
 		}
 	}
 	return nil
 }
 
-// updateExisting records a task run whose ID was already stored (created
-// again, as the Recorder contract allows): its record is updated and the
-// states of the batch applied one by one from the stored state.
-func (b *batch) updateExisting(ctx context.Context, t *taskRow) error {
-	r := t.rec
-	if _, err := b.tx.ExecContext(ctx, `UPDATE task_runs SET name = $2, run_name = $3, version = $4, task_key = $5, tags = $6 WHERE id = $1`,
-		r.ID, r.Name, r.RunName, r.Version, r.TaskKey, tagsJSON(r.Tags)); err != nil {
-		return fmt.Errorf("update task run %s: %w", r.ID, err)
+// cleanText makes s storable in a text column of either database: valid
+// UTF-8 without NUL bytes (PostgreSQL refuses both, and one bad log line
+// must not fail a whole batch).
+func cleanText(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+		return s
 	}
-	for k, s := range t.history {
-		if _, err := b.db.setTaskState(ctx, b.tx, r.ID, s, nil); err != nil {
-			if !opError(err) {
-				return err
-			}
-			b.errs[t.ops[k]] = err
-		}
-	}
-	return nil
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
-
-// logChunk is how many log records one INSERT writes (6 parameters each).
-const logChunk = 100
 
 func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord) error {
 	if len(logs) == 0 {
@@ -254,10 +448,9 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 			return fmt.Errorf("lock log sequence: %w", err)
 		}
 	}
-	for start := 0; start < len(logs); start += logChunk {
-		rows := logs[start:min(start+logChunk, len(logs))]
-		args := make([]any, 0, len(rows)*7)
-		for _, l := range rows {
+	for _, n := range db.chunks(len(logs)) {
+		args := make([]any, 0, n*6)
+		for _, l := range logs[:n] {
 			var attrs any
 			if len(l.Attrs) > 0 {
 				attrs = string(l.Attrs)
@@ -266,91 +459,12 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 			if flowRun == "" {
 				flowRun = l.RunID
 			}
-			args = append(args, l.RunID, flowRun, micros(l.Time), int64(l.Level), l.Message, attrs)
+			args = append(args, l.RunID, flowRun, micros(l.Time), int64(l.Level), cleanText(l.Message), attrs)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO logs (run_id, flow_run_id, time, level, message, attrs) VALUES `+placeholders(len(rows), 6), args...); err != nil {
+		logs = logs[n:]
+		if _, err := db.execTx(ctx, tx, insertLogsSQL(n), args...); err != nil {
 			return fmt.Errorf("store log records: %w", err)
 		}
 	}
 	return nil
-}
-
-// AppendLogs implements store.Runs.
-func (db *DB) AppendLogs(ctx context.Context, recs []flow.LogRecord) error {
-	_, err := db.Record(ctx, nil, recs)
-	return err
-}
-
-// Logs implements store.Runs.
-func (db *DB) Logs(ctx context.Context, q store.LogQuery) ([]store.LogEntry, int64, error) {
-	if q.FlowRunID == "" {
-		return nil, q.After, invalid("flow_run_id", "empty")
-	}
-	w := where{}
-	w.add("flow_run_id = ?", q.FlowRunID)
-	if q.RunID != "" {
-		w.add("run_id = ?", q.RunID)
-	}
-	w.add("id > ?", q.After)
-	limit := pageSize(q.Limit, 1000, 10000)
-	rows, err := db.r.QueryContext(ctx, `SELECT id, run_id, flow_run_id, time, level, message, COALESCE(attrs, '')
-		FROM logs`+w.String()+` ORDER BY id LIMIT `+fmt.Sprint(limit), w.args...)
-	if err != nil {
-		return nil, q.After, fmt.Errorf("read logs of run %s: %w", q.FlowRunID, err)
-	}
-	defer rows.Close()
-	next := q.After
-	var out []store.LogEntry
-	for rows.Next() {
-		var (
-			e     store.LogEntry
-			t, lv int64
-			attrs string
-		)
-		if err := rows.Scan(&e.ID, &e.RunID, &e.FlowRunID, &t, &lv, &e.Message, &attrs); err != nil {
-			return nil, q.After, fmt.Errorf("read logs of run %s: %w", q.FlowRunID, err)
-		}
-		e.Time = fromMicros(t)
-		e.Level = slog.Level(lv)
-		if attrs != "" {
-			e.Attrs = json.RawMessage(attrs)
-		}
-		out = append(out, e)
-		next = e.ID
-	}
-	if err := rows.Err(); err != nil {
-		return nil, q.After, fmt.Errorf("read logs of run %s: %w", q.FlowRunID, err)
-	}
-	return out, next, nil
-}
-
-// TaskRuns implements store.Runs.
-func (db *DB) TaskRuns(ctx context.Context, flowRunID string) ([]store.TaskRun, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, flow_run_id, parent_id, name, run_name, version, task_key, tags, state, history, created, updated
-		FROM task_runs WHERE flow_run_id = $1 ORDER BY created, id`, flowRunID)
-	if err != nil {
-		return nil, fmt.Errorf("read task runs of run %s: %w", flowRunID, err)
-	}
-	defer rows.Close()
-	var out []store.TaskRun
-	for rows.Next() {
-		var (
-			t                 store.TaskRun
-			tags, state, hist string
-			created, updated  int64
-		)
-		if err := rows.Scan(&t.ID, &t.FlowRunID, &t.ParentID, &t.Name, &t.RunName, &t.Version, &t.TaskKey, &tags, &state, &hist, &created, &updated); err != nil {
-			return nil, fmt.Errorf("read task runs of run %s: %w", flowRunID, err)
-		}
-		t.Kind = flow.KindTask
-		if err := errors.Join(json.Unmarshal([]byte(tags), &t.Tags), json.Unmarshal([]byte(state), &t.State), json.Unmarshal([]byte(hist), &t.History)); err != nil {
-			return nil, fmt.Errorf("task run %s: decode: %w", t.ID, err)
-		}
-		t.Created, t.Updated = fromMicros(created), fromMicros(updated)
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read task runs of run %s: %w", flowRunID, err)
-	}
-	return out, nil
 }

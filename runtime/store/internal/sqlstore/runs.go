@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -159,9 +160,12 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 	if spec.ID == "" {
 		spec.ID = flow.NewID()
 	}
-	if spec.Retries < 0 {
-		spec.Retries = 0
-	} else if spec.Deployment != "" {
+	if err := checkText("id", spec.ID, "deployment", spec.Deployment, "flow", spec.Flow, "name", spec.Name, "pool", spec.Pool,
+		"queue", spec.Queue, "parent_id", spec.ParentID, "idempotency_key", spec.IdempotencyKey, "throttle_key", spec.ThrottleKey); err != nil {
+		return store.FlowRun{}, false, err
+	}
+	noRetries := spec.Retries < 0
+	if spec.Deployment != "" {
 		d, err := db.deployment(ctx, tx, spec.Deployment)
 		if err != nil {
 			return store.FlowRun{}, false, fmt.Errorf("run of deployment %q: %w", spec.Deployment, err)
@@ -175,9 +179,16 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		if len(spec.JobVariables) == 0 {
 			spec.JobVariables = d.JobVariables
 		}
+		tags := slices.Clone(d.Tags)
+		for _, t := range spec.Tags {
+			if !slices.Contains(tags, t) {
+				tags = append(tags, t)
+			}
+		}
+		spec.Tags = tags
 	}
-	if spec.Retries < 0 {
-		spec.Retries = 0
+	if noRetries {
+		spec.Retries, spec.RetryDelay = 0, 0
 	}
 	if strings.TrimSpace(spec.Flow) == "" {
 		return store.FlowRun{}, false, invalid("flow", "empty")
@@ -429,7 +440,8 @@ func (db *DB) putResult(ctx context.Context, tx *sql.Tx, res *flow.Result) error
 
 // RunResults implements flow.ResultStore.
 func (db *DB) RunResults(ctx context.Context, flowRunID string) (map[string]json.RawMessage, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT task_key, value FROM results WHERE flow_run_id = $1 AND task_key <> ''`, flowRunID)
+	rows, err := db.r.QueryContext(ctx, `SELECT task_key, result FROM task_runs WHERE flow_run_id = $1 AND result IS NOT NULL
+		UNION ALL SELECT task_key, value FROM results WHERE flow_run_id = $1 AND task_key <> ''`, flowRunID)
 	if err != nil {
 		return nil, fmt.Errorf("read results of run %s: %w", flowRunID, err)
 	}

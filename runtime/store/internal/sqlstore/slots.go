@@ -19,6 +19,9 @@ func (db *DB) SetTagLimit(ctx context.Context, tag string, limit int) error {
 	case limit < 0:
 		return invalid("limit", "negative")
 	}
+	if err := checkText("tag", tag); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if limit == 0 {

@@ -24,6 +24,11 @@ func (db *DB) ApplyPool(ctx context.Context, p store.Pool) error {
 		return invalid("name", "empty")
 	case strings.TrimSpace(p.Type) == "":
 		return invalid("type", "empty")
+	case p.ConcurrencyLimit < 0:
+		return invalid("concurrency_limit", "negative")
+	}
+	if err := checkText("name", p.Name, "type", p.Type, "description", p.Description); err != nil {
+		return err
 	}
 	tmpl, err := jsonText("job_template", p.JobTemplate)
 	if err != nil {
@@ -31,10 +36,11 @@ func (db *DB) ApplyPool(ctx context.Context, p store.Pool) error {
 	}
 	now := micros(db.now())
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO pools (name, type, description, job_template, paused, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $6)
-			ON CONFLICT (name) DO UPDATE SET type = excluded.type, description = excluded.description,
-				job_template = excluded.job_template, paused = excluded.paused, updated = excluded.updated`,
-			p.Name, p.Type, p.Description, tmpl, b2i(p.Paused), now)
+		_, err := tx.ExecContext(ctx, `INSERT INTO pools (name, type, description, job_template, paused, concurrency_limit, created, updated)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+			ON CONFLICT (name) DO UPDATE SET type = excluded.type, description = excluded.description, job_template = excluded.job_template,
+				paused = excluded.paused, concurrency_limit = excluded.concurrency_limit, updated = excluded.updated`,
+			p.Name, p.Type, p.Description, tmpl, b2i(p.Paused), p.ConcurrencyLimit, now)
 		if err != nil {
 			return fmt.Errorf("apply pool %q: %w", p.Name, err)
 		}
@@ -42,7 +48,7 @@ func (db *DB) ApplyPool(ctx context.Context, p store.Pool) error {
 	})
 }
 
-const poolCols = `name, type, description, job_template, paused, created, updated`
+const poolCols = `name, type, description, job_template, paused, concurrency_limit, created, updated`
 
 func scanPool(s scanner) (store.Pool, error) {
 	var (
@@ -51,7 +57,7 @@ func scanPool(s scanner) (store.Pool, error) {
 		paused       int
 		created, upd int64
 	)
-	if err := s.Scan(&p.Name, &p.Type, &p.Description, &tmpl, &paused, &created, &upd); err != nil {
+	if err := s.Scan(&p.Name, &p.Type, &p.Description, &tmpl, &paused, &p.ConcurrencyLimit, &created, &upd); err != nil {
 		return p, err
 	}
 	p.JobTemplate = rawJSON(tmpl)
@@ -103,6 +109,9 @@ func (db *DB) ApplyQueue(ctx context.Context, q store.Queue) error {
 	if strings.TrimSpace(q.Name) == "" {
 		return invalid("name", "empty")
 	}
+	if err := checkText("name", q.Name, "pool", q.Pool); err != nil {
+		return err
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM pools WHERE name = $1`, q.Pool).Scan(&one)
@@ -139,6 +148,9 @@ func (db *DB) ListQueues(ctx context.Context, pool string) ([]store.Queue, error
 func (db *DB) Heartbeat(ctx context.Context, w store.Worker) error {
 	if strings.TrimSpace(w.Name) == "" {
 		return invalid("name", "empty")
+	}
+	if err := checkText("name", w.Name, "pool", w.Pool); err != nil {
+		return err
 	}
 	info, err := jsonText("info", w.Info)
 	if err != nil {

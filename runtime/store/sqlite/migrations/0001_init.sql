@@ -25,6 +25,7 @@ CREATE TABLE pools (
   description TEXT NOT NULL DEFAULT '',
   job_template TEXT NOT NULL DEFAULT 'null',
   paused INTEGER NOT NULL DEFAULT 0,
+  concurrency_limit INTEGER NOT NULL DEFAULT 0,
   created BIGINT NOT NULL,
   updated BIGINT NOT NULL
 );
@@ -99,8 +100,10 @@ CREATE TABLE task_runs (
   version TEXT NOT NULL DEFAULT '',
   task_key TEXT NOT NULL DEFAULT '',
   tags TEXT NOT NULL DEFAULT '[]',
-  state TEXT NOT NULL DEFAULT '{}',
+  -- history holds every state, the current one last
   history TEXT NOT NULL DEFAULT '[]',
+  -- result is the task run's reusable result (results holds the others)
+  result TEXT,
   created BIGINT NOT NULL,
   updated BIGINT NOT NULL
 );

@@ -1,0 +1,68 @@
+// Package store is the orchestrator's durable state: flows, deployments,
+// flow runs with their full state history, task runs, results, logs, work
+// pools and queues, workers, tag concurrency slots, config blocks,
+// secrets, variables and received events.
+//
+// [Store] is the interface; the drivers implement it with identical
+// semantics, checked by the conformance suite in storetest:
+//
+//   - sqlite: a file, pure Go (modernc.org/sqlite), the default; nothing to
+//     install. WAL mode, one writer connection and a pool of readers.
+//   - postgres: github.com/jackc/pgx/v5, for several servers and many
+//     workers on one database.
+//
+// This package imports neither driver, so a binary that only reports to
+// the API server (a flow run executed in a child process) stays small.
+// Both apply their embedded, versioned schema migrations at Open.
+//
+// # Guarantees
+//
+// Every write is one transaction. Every state change of a run, whichever
+// method makes it, is checked with [flow.CheckTransition] inside that
+// transaction; an illegal one returns the *[flow.TransitionError] and
+// writes nothing. Bad input returns a *[InvalidError] naming the field,
+// a missing object a *[NotFoundError] (errors.Is [ErrNotFound]).
+//
+// # Who uses what
+//
+// The scheduler calls [Runs.CreateScheduledRuns] with the upcoming runs of
+// each deployment's schedules: unique per (deployment, scheduled time), so
+// every replica and restart may call it with the same runs. It also calls
+// [Runs.ReapExpiredLeases] periodically: the runs of workers that stopped
+// renewing their lease become Crashed and, with retries left,
+// AwaitingRetry with their attempt number incremented. [Runs.PruneRuns]
+// deletes finished runs older than a retention period, with their task
+// runs and logs, so that the database does not grow without bound.
+//
+// A worker calls [Workers.Heartbeat], then [Runs.ClaimRun] for its pool: a
+// due run goes to exactly one worker, Pending with a lease, honouring the
+// deployment's concurrency limit and collision strategy. While the run
+// executes the worker calls [Runs.RenewLease]; when it returns Cancelling
+// the worker stops the run and records Cancelled. It executes the flow
+// with [flow.Definition.Execute], passing the claimed run's State and
+// Attempt and Resume for attempts after the first, on an engine whose
+// Recorder is a [Recorder] (batched, group-committed writes of task runs,
+// states, results and logs) and whose Limiter is a [Limiter] (tag limits
+// across all workers).
+//
+// The API server creates runs with [Runs.CreateRun] (an idempotency key
+// makes retries of a request safe), lists them with [Runs.ListRuns] (cursor
+// pagination), shows [Runs.RunHistory], [Runs.TaskRuns] and [Runs.Logs]
+// (a cursor that also follows a live run), cancels with [Runs.CancelRun],
+// applies deployments with [Deployments.ApplyDeployment] (which reports
+// the changed fields), and stores webhook events with [Events.AcceptEvent]:
+// the event, deduplicated by its ID, and the runs it triggers are written
+// in one transaction, so an answer of 202 means the runs exist. Its
+// readiness check calls [Store.Ping].
+//
+// # Secrets
+//
+// Secrets and the secret fields of blocks are encrypted at rest with
+// AES-256-GCM under the key in [Options.Key] (see [KeyFromEnv]). A store
+// holding encrypted values refuses to open without a key
+// (*[KeyRequiredError]); a wrong key gives a *[DecryptError] when a value
+// is read, never an empty value. [Secret] never prints its value.
+// [SaveConfig] and [LoadConfig] map Go structs with Secret fields onto
+// blocks, falling back to a default block only when the named one does
+// not exist.
+package store
