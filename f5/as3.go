@@ -328,6 +328,9 @@ func (c *Client) waitTask(ctx context.Context, id string, every time.Duration) (
 	for {
 		r, err := c.do(ctx, request{method: http.MethodGet, path: path})
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("task %s still in progress when time ran out: %w", id, ctx.Err())
+			}
 			return nil, fmt.Errorf("poll task %s: %w", id, err)
 		}
 		res, err := decodeResult(r)
@@ -343,7 +346,7 @@ func (c *Client) waitTask(ctx context.Context, id string, every time.Duration) (
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("task %s still in progress: %w", id, ctx.Err())
+			return nil, fmt.Errorf("task %s still in progress when time ran out: %w", id, ctx.Err())
 		case <-tick.C:
 		}
 	}

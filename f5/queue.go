@@ -14,6 +14,8 @@ import (
 type tenantQueue struct {
 	mu     sync.Mutex
 	queues map[string][]*ticket
+	// onEnqueue, when set (by tests), is called once a ticket is in line.
+	onEnqueue func(tenants []string)
 }
 
 type ticket struct {
@@ -42,6 +44,9 @@ func (q *tenantQueue) acquire(ctx context.Context, tenants []string) (func(), er
 		close(t.ready)
 	}
 	q.mu.Unlock()
+	if q.onEnqueue != nil {
+		q.onEnqueue(t.tenants)
+	}
 
 	release := func() { q.leave(t) }
 	select {

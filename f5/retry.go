@@ -82,11 +82,17 @@ func (e *TimeoutError) Unwrap() []error { return []error{e.Ctx, e.Last} }
 // run calls op until it succeeds, returns a non-retryable error, the
 // attempts are used up, or ctx would end before the next attempt.
 func (p RetryPolicy) run(ctx context.Context, op func(attempt int) (retry bool, err error)) error {
+	var prev error // the last retryable error, kept for a clearer timeout
 	for attempt := 1; ; attempt++ {
 		retry, err := op(attempt)
+		if err != nil && prev != nil && ctx.Err() != nil {
+			// The context ended during a retry: report why we were retrying.
+			return &TimeoutError{Attempts: attempt, Last: prev, Ctx: ctx.Err()}
+		}
 		if err == nil || !retry {
 			return err
 		}
+		prev = err
 		if p.MaximumAttempts > 0 && attempt >= p.MaximumAttempts {
 			return fmt.Errorf("after %d attempts: %w", attempt, err)
 		}
