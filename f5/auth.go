@@ -54,25 +54,26 @@ func (c *Client) authorize(ctx context.Context, hr *http.Request) error {
 
 // currentToken returns a token valid for at least the renewal margin.
 func (c *Client) currentToken(ctx context.Context) (string, error) {
-	c.authMu.Lock()
-	defer c.authMu.Unlock()
-	if c.token != "" && c.now().Before(c.expiry) {
-		return c.token, nil
+	a := c.auth
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.token != "" && c.now().Before(a.expiry) {
+		return a.token, nil
 	}
 	tok, life, err := c.login(ctx)
 	if err != nil {
 		return "", err
 	}
 	margin := min(renewMargin, life/10)
-	c.token, c.expiry = tok, c.now().Add(life-margin)
+	a.token, a.expiry = tok, c.now().Add(life-margin)
 	return tok, nil
 }
 
 // dropToken forgets the token so that the next request logs in again.
 func (c *Client) dropToken() {
-	c.authMu.Lock()
-	c.token = ""
-	c.authMu.Unlock()
+	c.auth.mu.Lock()
+	c.auth.token = ""
+	c.auth.mu.Unlock()
 }
 
 // login exchanges the credentials for a token. It is not retried here: the

@@ -79,10 +79,17 @@ type Client struct {
 	retry   RetryPolicy
 	tenants *tenantQueue
 
-	authMu sync.Mutex
+	auth *session
+	// header is added to every request (a transaction's coordination id).
+	header http.Header
+	now    func() time.Time
+}
+
+// session is the login state shared by a Client and its transaction views.
+type session struct {
+	mu     sync.Mutex
 	token  string
 	expiry time.Time
-	now    func() time.Time
 }
 
 // New validates cfg and returns a Client. It does not contact the device;
@@ -127,7 +134,7 @@ func New(cfg Config) (*Client, error) {
 		tr.TLSClientConfig = tlsCfg
 		hc = &http.Client{Transport: tr}
 	}
-	return &Client{base: u, cfg: cfg, http: hc, retry: retry, tenants: newTenantQueue(), now: time.Now}, nil
+	return &Client{base: u, cfg: cfg, http: hc, retry: retry, tenants: newTenantQueue(), auth: &session{}, now: time.Now}, nil
 }
 
 // request is one logical API call; do() may send it several times.
@@ -201,6 +208,9 @@ func (c *Client) send(ctx context.Context, req request, payload []byte) (*respon
 	hr, err := http.NewRequestWithContext(rctx, req.method, c.base.String()+req.path, body)
 	if err != nil {
 		return nil, fmt.Errorf("build %s %s: %w", req.method, req.path, err)
+	}
+	for k, v := range c.header {
+		hr.Header[k] = v
 	}
 	for k, v := range req.header {
 		hr.Header[k] = v

@@ -530,3 +530,10 @@ func fromAny(v any) map[string]map[string]map[string]any {
 	_ = json.Unmarshal(b, &out)
 	return out
 }
+
+// Upload returns the bytes received so far for an uploaded file name.
+func (s *Server) Upload(name string) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.ltm.uploads[name])
+}
