@@ -118,26 +118,32 @@ func validate(doc string, v any) ([]string, error) {
 	return []string{as3Message(bestLeaf(ve))}, nil
 }
 
-// bestLeaf picks the error AS3 would most plausibly report: the leaf
-// deepest in the instance (the most specific place), first in order among
-// equals. Wrapper errors ("then is NOT valid", "oneOf failed") are skipped
-// in favour of their causes.
+// bestLeaf picks the error AS3 would report. AS3's validator (ajv 6,
+// stopping at the first error) checks an object's own keywords (required,
+// additionalProperties, type, ...) before its composite ones (allOf, if/then,
+// oneOf), so a direct error on an object wins over errors inside branches.
+// Among the failed branches of oneOf/anyOf the most specific one (deepest in
+// the instance) is reported; other composites are followed in order.
 func bestLeaf(e *jsonschema.ValidationError) *jsonschema.ValidationError {
-	best := e
-	var walk func(*jsonschema.ValidationError)
-	walk = func(x *jsonschema.ValidationError) {
-		if len(x.Causes) == 0 {
-			if best == e || len(x.InstanceLocation) > len(best.InstanceLocation) {
-				best = x
-			}
-			return
-		}
-		for _, c := range x.Causes {
-			walk(c)
+	if len(e.Causes) == 0 {
+		return e
+	}
+	for _, c := range e.Causes {
+		if len(c.Causes) == 0 {
+			return c
 		}
 	}
-	walk(e)
-	return best
+	switch e.ErrorKind.(type) {
+	case *kind.OneOf, *kind.AnyOf:
+		var best *jsonschema.ValidationError
+		for _, c := range e.Causes {
+			if l := bestLeaf(c); best == nil || len(l.InstanceLocation) > len(best.InstanceLocation) {
+				best = l
+			}
+		}
+		return best
+	}
+	return bestLeaf(e.Causes[0])
 }
 
 var english = message.NewPrinter(language.English)
