@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -526,11 +525,11 @@ func (s *Server) execute(req *as3Request) (int, map[string]any) {
 				s.as3.applied = append(s.as3.applied, Applied{Tenant: name, DeclarationID: id, Deleted: true})
 				changed = true
 			}
-		case exists && reflect.DeepEqual(normalize(have), normalize(want)):
+		case exists && sameJSON(have, want):
 			res.Code, res.Message = http.StatusOK, "no change"
 		default:
 			res.Code, res.Message = http.StatusOK, "success"
-			res.LineCount = countLines(want)
+			res.LineCount = countProperties(want)
 			if !req.dryRun {
 				s.as3.tenants[name] = deepCopy(want).(map[string]any)
 				s.as3.applied = append(s.as3.applied, Applied{Tenant: name, DeclarationID: id})
@@ -885,17 +884,71 @@ func overall(rs []result) int {
 	return rs[0].Code
 }
 
-func countLines(v any) int {
-	b, _ := json.MarshalIndent(v, "", " ")
-	return strings.Count(string(b), "\n") + 1
+// countProperties stands in for AS3's lineCount (the number of BIG-IP
+// configuration lines), which the fake cannot know: it counts properties.
+func countProperties(v any) int {
+	switch x := v.(type) {
+	case map[string]any:
+		n := len(x)
+		for _, e := range x {
+			n += countProperties(e)
+		}
+		return n
+	case []any:
+		n := 0
+		for _, e := range x {
+			n += countProperties(e)
+		}
+		return n
+	}
+	return 0
 }
 
-// normalize makes numbers comparable across json.Number spellings.
-func normalize(v any) any {
-	b, _ := json.Marshal(v)
-	var out any
-	_ = json.Unmarshal(b, &out)
-	return out
+// sameJSON compares generic JSON values, treating numbers by value whether
+// they are json.Number or float64.
+func sameJSON(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !sameJSON(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameJSON(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case json.Number, float64:
+		fa, oka := number(a)
+		fb, okb := number(b)
+		return oka && okb && fa == fb
+	default:
+		return a == b
+	}
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	}
+	return 0, false
 }
 
 func deepCopy(v any) any {

@@ -3,6 +3,7 @@ package f5test
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -50,8 +51,7 @@ func walkDefaults(defs map[string]any, v any, schema map[string]any) {
 				schema, _ = defs[definitionName(class)].(map[string]any)
 			}
 		}
-		props := map[string]any{}
-		collectProps(defs, schema, x, props, 0)
+		props := propsFor(defs, schema, x)
 		for name, ps := range props {
 			if _, present := x[name]; present {
 				continue
@@ -71,13 +71,36 @@ func walkDefaults(defs map[string]any, v any, schema map[string]any) {
 	}
 }
 
-// collectProps gathers the property schemas that apply to obj.
-func collectProps(defs, schema map[string]any, obj map[string]any, out map[string]any, depth int) {
+// propsCache holds the gathered properties of schemas whose gathering did
+// not depend on the object (no if/then/else on the way), keyed by the
+// schema map's identity. The schema is never modified, so entries stay valid.
+var propsCache sync.Map
+
+// propsFor returns the property schemas that apply to obj; the result is
+// shared and must not be modified.
+func propsFor(defs, schema, obj map[string]any) map[string]any {
+	if schema == nil {
+		return nil
+	}
+	key := reflect.ValueOf(schema).Pointer()
+	if p, ok := propsCache.Load(key); ok {
+		return p.(map[string]any)
+	}
+	out := map[string]any{}
+	if !collectProps(defs, schema, obj, out, 0) {
+		propsCache.Store(key, out)
+	}
+	return out
+}
+
+// collectProps gathers the property schemas that apply to obj. It reports
+// whether the result depended on obj (an if/then/else was evaluated).
+func collectProps(defs, schema map[string]any, obj map[string]any, out map[string]any, depth int) (conditional bool) {
 	if schema == nil || depth > 8 {
-		return
+		return false
 	}
 	if ref, ok := schema["$ref"].(string); ok {
-		collectProps(defs, resolve(defs, map[string]any{"$ref": ref}), obj, out, depth+1)
+		conditional = collectProps(defs, resolve(defs, map[string]any{"$ref": ref}), obj, out, depth+1)
 	}
 	if props, ok := schema["properties"].(map[string]any); ok {
 		for k, p := range props {
@@ -88,15 +111,15 @@ func collectProps(defs, schema map[string]any, obj map[string]any, out map[strin
 			}
 		}
 	}
-	for _, key := range []string{"allOf"} {
-		subs, _ := schema[key].([]any)
-		for _, sub := range subs {
-			collectProps(defs, asMap(sub), obj, out, depth+1)
+	subs, _ := schema["allOf"].([]any)
+	for _, key := range []string{"oneOf", "anyOf"} {
+		if alt, _ := schema[key].([]any); len(alt) == 1 {
+			subs = append(slices.Clip(subs), alt[0])
 		}
 	}
-	for _, key := range []string{"oneOf", "anyOf"} {
-		if subs, _ := schema[key].([]any); len(subs) == 1 {
-			collectProps(defs, asMap(subs[0]), obj, out, depth+1)
+	for _, sub := range subs {
+		if collectProps(defs, asMap(sub), obj, out, depth+1) {
+			conditional = true
 		}
 	}
 	if cond, ok := schema["if"].(map[string]any); ok {
@@ -105,7 +128,9 @@ func collectProps(defs, schema map[string]any, obj map[string]any, out map[strin
 			branch = "then"
 		}
 		collectProps(defs, asMap(schema[branch]), obj, out, depth+1)
+		conditional = true
 	}
+	return conditional
 }
 
 // ifHolds evaluates the simple "if" schemas AS3 uses for defaults; any
@@ -127,7 +152,7 @@ func ifHolds(cond, obj map[string]any) bool {
 				return false
 			}
 			got, present := obj[k]
-			if present && !reflect.DeepEqual(normalize(got), normalize(c)) {
+			if present && !sameJSON(got, c) {
 				return false
 			}
 		}

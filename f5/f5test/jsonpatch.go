@@ -3,7 +3,6 @@ package f5test
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 )
@@ -43,7 +42,7 @@ func applyPatch(doc map[string]any, op map[string]any) error {
 		if err != nil {
 			return err
 		}
-		if !reflect.DeepEqual(normalize(v), normalize(op["value"])) {
+		if !sameJSON(v, op["value"]) {
 			return fmt.Errorf("test failed at %s", path)
 		}
 		return nil
