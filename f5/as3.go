@@ -205,19 +205,23 @@ func (e *DeclareError) ValidationErrors() []string {
 // a *DeclareError.
 func (c *Client) Declare(ctx context.Context, body any, opts *DeclareOptions) (*Result, error) {
 	o := opts.withDefaults()
+	if body == nil {
+		return nil, errors.New("declare: body is nil")
+	}
+	if err := checkTenantNames(o.Tenants); err != nil {
+		return nil, fmt.Errorf("declare: DeclareOptions.Tenants: %w", err)
+	}
 	payload, err := json.Marshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("declare: encode: %w", err)
+	}
+	if string(payload) == "null" {
+		return nil, errors.New("declare: body is nil")
 	}
 	tenants := o.Tenants
 	if len(tenants) == 0 {
 		if tenants, err = TenantsOf(payload); err != nil {
 			return nil, fmt.Errorf("declare: %w", err)
-		}
-	}
-	for _, t := range o.Tenants {
-		if t == "" || strings.ContainsAny(t, ",/?#") {
-			return nil, fmt.Errorf("declare: DeclareOptions.Tenants: invalid tenant name %q", t)
 		}
 	}
 	path := as3Path + "/declare"
@@ -279,6 +283,16 @@ func (c *Client) submit(ctx context.Context, tenants []string, req request, o De
 		return res, &DeclareError{Result: res}
 	}
 	return res, nil
+}
+
+// checkTenantNames refuses names that would change the URL's meaning.
+func checkTenantNames(names []string) error {
+	for _, t := range names {
+		if t == "" || strings.ContainsAny(t, ",/?#%~ ") {
+			return fmt.Errorf("invalid tenant name %q", t)
+		}
+	}
+	return nil
 }
 
 // taskBusy turns a task that ended with code 503 (device lock held by
@@ -400,6 +414,9 @@ func TenantsOf(body []byte) ([]string, error) {
 // "", "base", "full" or "expanded". With no tenants on the device it
 // returns an empty Declaration.
 func (c *Client) Read(ctx context.Context, show string, tenants ...string) (*Declaration, error) {
+	if err := checkTenantNames(tenants); err != nil {
+		return nil, fmt.Errorf("read declaration: %w", err)
+	}
 	path := as3Path + "/declare"
 	if len(tenants) > 0 {
 		path += "/" + strings.Join(tenants, ",")
@@ -427,6 +444,9 @@ func (c *Client) Read(ctx context.Context, show string, tenants ...string) (*Dec
 func (c *Client) DeleteTenants(ctx context.Context, opts *DeclareOptions, tenants ...string) (*Result, error) {
 	if len(tenants) == 0 {
 		return nil, errors.New("delete tenants: no tenant named")
+	}
+	if err := checkTenantNames(tenants); err != nil {
+		return nil, fmt.Errorf("delete tenants: %w", err)
 	}
 	o := opts.withDefaults()
 	o.Tenants = nil

@@ -242,3 +242,32 @@ func TestPlanReportsReadableDiff(t *testing.T) {
 		t.Fatalf("diff:\n%s\nwant:\n%s", diff, want)
 	}
 }
+
+func TestBadInputIsRefusedBeforeSending(t *testing.T) {
+	c, err := New(Config{BaseURL: "http://127.0.0.1:1", Username: "a", Retry: fastRetry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var nilDecl *Declaration
+	calls := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"nil body", func() error { _, err := c.Declare(ctx, nil, nil); return err }, "body is nil"},
+		{"nil declaration", func() error { _, err := c.Declare(ctx, nilDecl, nil); return err }, "body is nil"},
+		{"tenant with comma", func() error {
+			_, err := c.Declare(ctx, simpleDecl("T", "1", "192.0.2.1"), &DeclareOptions{Tenants: []string{"a,b"}})
+			return err
+		}, "DeclareOptions.Tenants"},
+		{"read tenant with slash", func() error { _, err := c.Read(ctx, "", "a/b"); return err }, "invalid tenant name"},
+		{"delete tenant with query", func() error { _, err := c.DeleteTenants(ctx, nil, "a?x"); return err }, "invalid tenant name"},
+		{"patch path outside tenant", func() error { _, err := c.Patch(ctx, []PatchOp{{Op: "add", Path: "x"}}, nil); return err }, "must start with /tenant"},
+	}
+	for _, tc := range calls {
+		if err := tc.call(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want it to mention %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -11,6 +11,11 @@ import (
 // RetryPolicy says how often and how long to retry what is safe to retry:
 // connection errors and device-busy (503) answers. 4xx answers are never
 // retried. The caller's context always bounds the total time.
+//
+// A connection that breaks after a write was sent may have delivered it;
+// retrying is still safe for AS3 (a declaration is idempotent: the repeat
+// answers "no change"), while an LTM create may then answer 409 "already
+// exists", which callers can treat as done.
 type RetryPolicy struct {
 	// InitialInterval is the first wait (default 500 ms).
 	InitialInterval time.Duration
