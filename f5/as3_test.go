@@ -271,3 +271,27 @@ func TestBadInputIsRefusedBeforeSending(t *testing.T) {
 		}
 	}
 }
+
+func TestPatchAfterDeletingAnotherTenant(t *testing.T) {
+	_, c := newPair(t, f5test.Options{})
+	ctx := context.Background()
+	for _, d := range []*Declaration{simpleDecl("A", "1", "192.0.2.1", "192.0.2.11"), simpleDecl("B", "2", "192.0.2.2", "192.0.2.12")} {
+		if _, err := c.Declare(ctx, d, fastOpts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.DeleteTenants(ctx, fastOpts, "A"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Read(ctx, "")
+	if err != nil || got.SchemaVersion == "" || len(got.Tenants) != 1 {
+		t.Fatalf("after delete: %v %+v", err, got)
+	}
+	if _, err := c.Patch(ctx, []PatchOp{{Op: "replace", Path: "/B/app/web_pool/members/0/servicePort", Value: 8080}}, fastOpts); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.Read(ctx, "", "B")
+	if err != nil || got.Tenants["B"].Applications["app"].Items["web_pool"].(*Pool).Members[0].ServicePort != 8080 {
+		t.Fatalf("patch after delete: %v", err)
+	}
+}

@@ -418,12 +418,10 @@ func (s *Server) writeTask(w http.ResponseWriter, status int, t *task) {
 }
 
 // startTask runs req in the background; locked says the lock is held.
-// The tenants leave the in-flight set when the task ends.
 func (s *Server) startTask(t *task, req *as3Request, tenants []string, locked bool) {
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		defer s.leave(tenants)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go func() {
@@ -437,7 +435,7 @@ func (s *Server) startTask(t *task, req *as3Request, tenants []string, locked bo
 			if busy, ok := s.tryLock(ctx); !ok {
 				var b result
 				_ = json.Unmarshal([]byte(busy), &b)
-				s.finishTask(t, []result{{Code: http.StatusServiceUnavailable, Message: b.Message}}, map[string]any{})
+				s.finishTask(t, tenants, []result{{Code: http.StatusServiceUnavailable, Message: b.Message}}, map[string]any{})
 				return
 			}
 		}
@@ -448,14 +446,20 @@ func (s *Server) startTask(t *task, req *as3Request, tenants []string, locked bo
 			res = []result{{Code: http.StatusUnprocessableEntity, Message: fmt.Sprint(body["message"]), Errors: toStrings(body["errors"])}}
 			decl = map[string]any{}
 		}
-		s.finishTask(t, res, decl)
+		s.finishTask(t, tenants, res, decl)
 	}()
 }
 
-func (s *Server) finishTask(t *task, res []result, decl map[string]any) {
+// finishTask publishes a task's outcome; its tenants leave the in-flight
+// set in the same step, so a client that saw the outcome and sends the
+// next request for the tenant is not counted as overlapping.
+func (s *Server) finishTask(t *task, tenants []string, res []result, decl map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t.Results, t.Declaration = res, decl
+	for _, name := range tenants {
+		s.as3.inflight[name]--
+	}
 }
 
 // processLocked waits TaskDuration, applies req and releases the lock.
@@ -624,6 +628,12 @@ func (s *Server) updateMeta(decl map[string]any) {
 	for _, k := range []string{"schemaVersion", "id", "label", "remark", "updateMode"} {
 		if v, ok := decl[k]; ok {
 			meta[k] = v
+		}
+	}
+	if meta["schemaVersion"] == nil { // a DELETE carries none: keep the last one
+		meta["schemaVersion"] = s.as3.meta["schemaVersion"]
+		if meta["schemaVersion"] == nil {
+			meta["schemaVersion"] = "3.56.0"
 		}
 	}
 	if meta["updateMode"] == nil {
