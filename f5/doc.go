@@ -63,8 +63,9 @@
 // with updateMode "complete" may delete tenants it does not name; it is
 // only serialized against the tenants it names.)
 //
-// [Client.Read], [Client.DeleteTenants], [Client.Patch] (JSON Patch) and
-// [Client.Info] cover the rest of the API. [Compare] and [Client.Plan]
+// [Client.DeclareApplications] posts a per-application declaration
+// ([PerApp]) to one tenant. [Client.Read], [Client.DeleteTenants],
+// [Client.Patch] (JSON Patch) and [Client.Info] cover the rest of the API. [Compare] and [Client.Plan]
 // tell whether posting would change anything, ignoring what AS3 rewrites on
 // its own ($schema, id, label, remark, schemaVersion, updateMode, controls),
 // and render a readable [Diff] with secrets masked.

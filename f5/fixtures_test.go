@@ -329,11 +329,7 @@ func setLast(doc map[string]any, parts []string, arr []any) error {
 func perAppFixture(t *testing.T, c *Client, raw []byte) {
 	t.Helper()
 	ctx := context.Background()
-	r, err := c.do(ctx, request{method: http.MethodPost, path: as3Path + "/declare/PerAppTenant/applications", raw: raw})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := decodeResult(r)
+	res, err := c.DeclareApplications(ctx, "PerAppTenant", json.RawMessage(raw), fastOpts)
 	if err != nil || len(res.Tenants) != 1 || res.Tenants[0].Outcome() != OutcomeSuccess {
 		t.Fatalf("per-app post: %v %+v", err, res)
 	}
@@ -347,6 +343,31 @@ func perAppFixture(t *testing.T, c *Client, raw []byte) {
 	}
 	if !jsonEqual(mustJSON(t, apps), mustJSON(t, posted)) {
 		t.Fatalf("per-app read back:\n%s\nwant:\n%s", mustJSON(t, apps), mustJSON(t, posted))
+	}
+	// The typed form marshals to the same document.
+	var typed PerApp
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	typed.Applications = map[string]*Application{}
+	for k, v := range m {
+		switch k {
+		case "schemaVersion", "id":
+			_ = json.Unmarshal(v, map[string]*string{"schemaVersion": &typed.SchemaVersion, "id": &typed.ID}[k])
+		case "controls":
+			typed.Controls = &Controls{}
+			_ = json.Unmarshal(v, typed.Controls)
+		default:
+			a := &Application{}
+			if err := json.Unmarshal(v, a); err != nil {
+				t.Fatal(err)
+			}
+			typed.Applications[k] = a
+		}
+	}
+	if !jsonEqual(mustJSON(t, &typed), raw) {
+		t.Fatalf("PerApp marshals differently:\n%s", mustJSON(t, &typed))
 	}
 }
 
