@@ -91,6 +91,7 @@ const (
 	OutcomeInProgress                // code 0: the task is still running
 )
 
+// String names the outcome as AS3 words it ("success", "no change", ...).
 func (o Outcome) String() string {
 	switch o {
 	case OutcomeSuccess:
@@ -168,6 +169,7 @@ type DeclareError struct {
 	Result *Result
 }
 
+// Error lists the failed tenants with their codes, messages and errors.
 func (e *DeclareError) Error() string {
 	var parts []string
 	for _, t := range e.Result.Failed() {

@@ -46,7 +46,9 @@ type Config struct {
 	// it must be set explicitly.
 	InsecureSkipVerify bool
 	// RequestTimeout bounds each HTTP exchange (DefaultRequestTimeout when
-	// zero). The caller's context bounds the whole operation, retries included.
+	// zero). The caller's context bounds the whole operation, retries
+	// included. Keep it above 45 s: a synchronous AS3 declaration may take
+	// that long before AS3 turns it into a task.
 	RequestTimeout time.Duration
 	// Retry governs retries of connection errors and device-busy answers.
 	// The zero value means DefaultRetryPolicy.
@@ -261,10 +263,12 @@ type ConnError struct {
 	Err          error
 }
 
+// Error names the request and the transport failure.
 func (e *ConnError) Error() string {
 	return fmt.Sprintf("%s %s: connection: %v", e.Method, e.Path, e.Err)
 }
 
+// Unwrap returns the transport error.
 func (e *ConnError) Unwrap() error { return e.Err }
 
 // isConnError reports whether err is a transport failure worth retrying:

@@ -22,6 +22,7 @@ type Error struct {
 	Body string
 }
 
+// Error renders status, code, message and validation errors on one line.
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s: HTTP %d", e.Method, e.Path, e.StatusCode)

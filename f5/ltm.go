@@ -115,6 +115,7 @@ func (s MemberState) fields() (map[string]string, error) {
 	return nil, fmt.Errorf("unknown member state %d", int(s))
 }
 
+// String names the state ("enabled", "disabled", "forced offline").
 func (s MemberState) String() string {
 	switch s {
 	case Enabled:

@@ -76,6 +76,7 @@ type TimeoutError struct {
 	Ctx      error
 }
 
+// Error says how many attempts were made, why it stopped and the last error.
 func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("gave up after %d attempts: %v; last error: %v", e.Attempts, e.Ctx, e.Last)
 }

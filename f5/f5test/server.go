@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -113,11 +114,7 @@ func New(opts Options) (*Server, error) {
 // real management port) and returns it with its httptest server; the
 // client must trust ts.Certificate() or use ts.Client(). Both are closed
 // by tb.Cleanup.
-func NewServer(tb interface {
-	Helper()
-	Fatalf(string, ...any)
-	Cleanup(func())
-}, opts Options) (*Server, *httptest.Server) {
+func NewServer(tb testing.TB, opts Options) (*Server, *httptest.Server) {
 	tb.Helper()
 	s, err := New(opts)
 	if err != nil {
