@@ -272,8 +272,10 @@ func (e *ConnError) Error() string {
 func (e *ConnError) Unwrap() error { return e.Err }
 
 // isConnError reports whether err is a transport failure worth retrying:
-// a ConnError not caused by the caller's own context ending.
+// a ConnError not caused by the caller's own context ending, and not a
+// certificate the client refuses (which no retry will change).
 func isConnError(ctx context.Context, err error) bool {
 	var ce *ConnError
-	return errors.As(err, &ce) && ctx.Err() == nil
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &ce) && ctx.Err() == nil && !errors.As(err, &verify)
 }

@@ -2,10 +2,13 @@ package f5
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -285,6 +288,42 @@ func TestConfigValidationAndSecrecy(t *testing.T) {
 	for _, s := range []string{cfg.String(), cfg.GoString()} {
 		if strings.Contains(s, "hunter2") {
 			t.Fatalf("password leaked: %s", s)
+		}
+	}
+}
+
+func TestTLSTrust(t *testing.T) {
+	_, ts := f5test.NewServer(t, f5test.Options{})
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tests := []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"CA file", Config{CAFile: caFile}, true},
+		{"explicit insecure", Config{InsecureSkipVerify: true}, true},
+		{"untrusted", Config{}, false},
+	}
+	for _, tc := range tests {
+		cfg := tc.cfg
+		cfg.BaseURL, cfg.Username, cfg.Password, cfg.Retry = ts.URL, "admin", "admin", fastRetry
+		c, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		_, err = c.Info(ctx)
+		if tc.ok != (err == nil) {
+			t.Fatalf("%s: err = %v", tc.name, err)
+		}
+		var te *TimeoutError
+		if !tc.ok && (errors.As(err, &te) || ctx.Err() != nil) {
+			t.Fatalf("%s: a refused certificate was retried: %v (%v)", tc.name, err, time.Since(start))
 		}
 	}
 }
