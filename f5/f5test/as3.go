@@ -220,7 +220,11 @@ func (s *Server) handleTask(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
-// newTask records an in-progress task (AS3 keeps the 25 newest).
+// maxTaskRecords is how many task records AS3 keeps.
+const maxTaskRecords = 25
+
+// newTask records an in-progress task. Beyond maxTaskRecords the oldest
+// finished records are dropped; running tasks are never dropped.
 func (s *Server) newTask() *task {
 	id := newID()
 	t := &task{ID: id, Results: []result{{Code: 0, Message: "in progress", DeclarationID: ""}}, Declaration: map[string]any{},
@@ -228,9 +232,14 @@ func (s *Server) newTask() *task {
 	s.mu.Lock()
 	s.as3.tasks[id] = t
 	s.as3.order = append(s.as3.order, id)
-	if len(s.as3.order) > 25 {
-		delete(s.as3.tasks, s.as3.order[0])
-		s.as3.order = s.as3.order[1:]
+	for i := 0; len(s.as3.order) > maxTaskRecords && i < len(s.as3.order); {
+		old := s.as3.tasks[s.as3.order[i]]
+		if old.Results[0].Code == 0 { // still running
+			i++
+			continue
+		}
+		delete(s.as3.tasks, old.ID)
+		s.as3.order = slices.Delete(s.as3.order, i, i+1)
 	}
 	s.mu.Unlock()
 	return t

@@ -275,3 +275,24 @@ func TestTokenLoginExtendAndExpire(t *testing.T) {
 		t.Fatalf("unknown task: %d", status)
 	}
 }
+
+func TestTaskRecordsKeepRunningTasks(t *testing.T) {
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	running := s.newTask()
+	for range maxTaskRecords + 5 {
+		done := s.newTask()
+		s.finishTask(done, nil, []result{{Code: http.StatusOK, Message: "success"}}, map[string]any{})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.as3.tasks[running.ID] == nil {
+		t.Fatal("a running task's record was dropped")
+	}
+	if n := len(s.as3.order); n != maxTaskRecords || len(s.as3.tasks) != n {
+		t.Fatalf("%d records (%d in the map), want %d", n, len(s.as3.tasks), maxTaskRecords)
+	}
+}
