@@ -362,8 +362,8 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 		fn = s
 	}
 	cfg := flow.AttemptConfig{Label: `task "` + t.name + `"`, Retry: t.cfg.retry, Timeout: t.cfg.timeout}
-	if eng.Limiter != nil && len(rec.Tags) > 0 {
-		cfg.Slots = func(ctx context.Context) (func(), error) { return eng.Limiter.Acquire(ctx, rec.Tags) }
+	if tags := rec.Tags; eng.Limiter != nil && len(tags) > 0 {
+		cfg.Slots = func(ctx context.Context) (func(), error) { return eng.Limiter.Acquire(ctx, tags) }
 	}
 	if len(t.cfg.running) > 0 {
 		cfg.OnRunning = func(ctx context.Context) { run.RunHooks(ctx, "OnRunning", t.cfg.running, run.State(), nil) }
