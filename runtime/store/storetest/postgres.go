@@ -21,6 +21,10 @@ const EnvPostgresDSN = "NETAUTO_TEST_POSTGRES_DSN"
 func PostgresDSN(t testing.TB) string {
 	d := os.Getenv(EnvPostgresDSN)
 	if d == "" {
+		if os.Getenv("NETAUTO_CI") != "" {
+			// CI provides PostgreSQL: a skip there would hide a broken setup.
+			t.Fatalf("%s is not set, but NETAUTO_CI is: .ci/run failed to start PostgreSQL", EnvPostgresDSN)
+		}
 		t.Skipf("%s is not set: skipping the PostgreSQL store tests (.ci/run sets it)", EnvPostgresDSN)
 	}
 	return d
