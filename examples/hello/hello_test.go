@@ -95,3 +95,37 @@ func TestHelloREADME(t *testing.T) {
 		t.Errorf("server after SIGTERM: %v", err)
 	}
 }
+
+// TestHelloProcessLauncher runs each run in a child `execute` process of
+// the binary, on a server that requires an API key: the child reports
+// with a token scoped to its run.
+func TestHelloProcessLauncher(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := proctest.Build(t, ".")
+	db := filepath.Join(t.TempDir(), "netauto.db")
+	srv := proctest.StartServer(t, []string{"NETAUTO_DB=" + db, "NETAUTO_API_KEYS=test-admin-key-0123456789"}, bin, "--launcher", "process", "--poll", "100ms")
+	if strings.Contains(srv.Output(), "no API key") {
+		t.Errorf("server with a key says it has none:\n%s", srv.Output())
+	}
+	env := []string{"NETAUTO_API_URL=" + srv.URL}
+	if out, code := proctest.Run(t, env, bin, "runs"); code != 1 || !strings.Contains(out, "401") {
+		t.Errorf("runs without a key: exit %d, want 1 with 401\n%s", code, out)
+	}
+	env = append(env, "NETAUTO_API_KEY=test-admin-key-0123456789")
+	if out, code := proctest.Run(t, env, bin, "deploy"); code != 0 {
+		t.Fatalf("deploy: exit %d\n%s", code, out)
+	}
+	out, code := proctest.Run(t, env, bin, "run", "hello", "--param-json", `{"name":"child"}`, "--watch")
+	if code != 0 || !strings.Contains(out, "HELLO, CHILD!") || !strings.Contains(out, "task shout Completed") {
+		t.Fatalf("run --watch in a child process: exit %d\n%s", code, out)
+	}
+	if strings.Contains(srv.Output(), "test-admin-key-0123456789") {
+		t.Errorf("the server logged its API key")
+	}
+	srv.Signal(t, syscall.SIGTERM)
+	if err := srv.Wait(t, 60*time.Second); err != nil {
+		t.Errorf("server after SIGTERM: %v", err)
+	}
+}
