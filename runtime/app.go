@@ -1,0 +1,165 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/api"
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/trigger"
+	"github.com/netauto-dev/netauto/runtime/worker"
+)
+
+// DefaultPool is the work pool of deployments that name none, and the
+// pool the server's embedded worker polls unless told otherwise.
+const DefaultPool = "default"
+
+// App is an orchestrator compiled into one binary: the flows it contains
+// and what it declares about them in Go. Build one in main and hand it to
+// [Main]. Fields are read, never modified; an App may be used by several
+// commands in one process.
+type App struct {
+	// Name is the program name in usage and messages; default "netauto".
+	Name string
+	// Flows are the flows compiled into the binary; names are unique.
+	Flows []flow.Definition
+	// Deployments are applied by `deploy` (create or update, idempotent).
+	// A deployment without Pool goes to [DefaultPool].
+	Deployments []store.Deployment
+	// Pools are applied by `server` at start and by `deploy`. A pool that
+	// a deployment names but that is not declared is created as an
+	// in-process pool.
+	Pools []store.Pool
+	// TagLimits are the engine's tag concurrency limits, enforced across
+	// every worker through the store; the server sets them at start.
+	TagLimits map[string]int
+	// Triggers start deployments from events received by the server.
+	Triggers []trigger.Trigger
+	// Sources are the event sources the server accepts, each with the
+	// verifier of its requests.
+	Sources map[string]api.Verifier
+}
+
+// compiled is an App checked once: its registry and trigger table.
+type compiled struct {
+	app      *App
+	registry *worker.Registry
+	triggers *trigger.Table
+	deps     []store.Deployment
+	pools    []store.Pool
+}
+
+// compile validates the App. Errors name the field (deployments[1].flow).
+func (a *App) compile() (*compiled, error) {
+	reg, err := worker.NewRegistry(a.Flows...)
+	if err != nil {
+		return nil, err
+	}
+	tab, err := trigger.New(a.Triggers...)
+	if err != nil {
+		return nil, err
+	}
+	c := &compiled{app: a, registry: reg, triggers: tab}
+	seen := map[string]bool{}
+	for i, d := range a.Deployments {
+		field := fmt.Sprintf("deployments[%d]", i)
+		switch {
+		case strings.TrimSpace(d.Name) == "":
+			return nil, &store.InvalidError{Field: field + ".name", Reason: "empty"}
+		case seen[d.Name]:
+			return nil, &store.InvalidError{Field: field + ".name", Reason: fmt.Sprintf("deployment %q declared twice", d.Name)}
+		}
+		if _, ok := reg.Lookup(d.Flow); !ok {
+			return nil, &store.InvalidError{Field: field + ".flow", Reason: fmt.Sprintf("flow %q is not among the app's flows %v", d.Flow, reg.Names())}
+		}
+		if len(d.Parameters) > 0 {
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal(d.Parameters, &obj); err != nil || obj == nil {
+				return nil, &store.InvalidError{Field: field + ".parameters", Reason: "want a JSON object"}
+			}
+		}
+		seen[d.Name] = true
+		if d.Pool == "" {
+			d.Pool = DefaultPool
+		}
+		c.deps = append(c.deps, d)
+	}
+	declared := map[string]bool{}
+	for i, p := range a.Pools {
+		if strings.TrimSpace(p.Name) == "" {
+			return nil, &store.InvalidError{Field: fmt.Sprintf("pools[%d].name", i), Reason: "empty"}
+		}
+		if declared[p.Name] {
+			return nil, &store.InvalidError{Field: fmt.Sprintf("pools[%d].name", i), Reason: fmt.Sprintf("pool %q declared twice", p.Name)}
+		}
+		declared[p.Name] = true
+		c.pools = append(c.pools, p)
+	}
+	for _, d := range c.deps {
+		if !declared[d.Pool] {
+			declared[d.Pool] = true
+			c.pools = append(c.pools, store.Pool{Name: d.Pool, Type: "in-process"})
+		}
+	}
+	for tag, n := range a.TagLimits {
+		if strings.TrimSpace(tag) == "" || n < 0 {
+			return nil, &store.InvalidError{Field: "tag_limits[" + tag + "]", Reason: "want a tag and a limit ≥ 0"}
+		}
+	}
+	return c, nil
+}
+
+// name is the program name.
+func (c *compiled) name() string {
+	if c.app.Name != "" {
+		return c.app.Name
+	}
+	return "netauto"
+}
+
+// storeFlow describes a compiled flow as the store registers it.
+func storeFlow(d flow.Definition) store.Flow {
+	desc := d.Describe()
+	return store.Flow{Name: desc.Name, Version: desc.Version, Description: desc.Description, Parameters: desc.Parameters}
+}
+
+// poolsWith returns the app's pools plus an in-process pool named extra
+// when it is not among them.
+func (c *compiled) poolsWith(extra string) []store.Pool {
+	pools := slices.Clone(c.pools)
+	if extra != "" && !slices.ContainsFunc(pools, func(p store.Pool) bool { return p.Name == extra }) {
+		pools = append(pools, store.Pool{Name: extra, Type: "in-process"})
+	}
+	return pools
+}
+
+// bootstrap writes what the server needs before it serves: the compiled
+// flows (so runs can be created before the first deploy), the pools and
+// the tag limits. Deployments are left to `deploy`.
+func (c *compiled) bootstrap(ctx context.Context, st store.Store, workerPool string) error {
+	for _, name := range c.registry.Names() {
+		def, _ := c.registry.Lookup(name)
+		if err := st.RegisterFlow(ctx, storeFlow(def)); err != nil {
+			return fmt.Errorf("register flow %q: %w", name, err)
+		}
+	}
+	for _, p := range c.poolsWith(workerPool) {
+		if _, err := st.GetPool(ctx, p.Name); err == nil && p.Type == "in-process" && !slices.ContainsFunc(c.app.Pools, func(q store.Pool) bool { return q.Name == p.Name }) {
+			continue // an implicit pool never overwrites one applied by deploy or by hand
+		}
+		if err := st.ApplyPool(ctx, p); err != nil {
+			return fmt.Errorf("apply pool %q: %w", p.Name, err)
+		}
+	}
+	for _, tag := range slices.Sorted(maps.Keys(c.app.TagLimits)) {
+		if err := st.SetTagLimit(ctx, tag, c.app.TagLimits[tag]); err != nil {
+			return fmt.Errorf("set tag limit %q: %w", tag, err)
+		}
+	}
+	return nil
+}

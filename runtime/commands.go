@@ -1,0 +1,494 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/client"
+	"github.com/netauto-dev/netauto/runtime/remote"
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/worker"
+)
+
+// RunFailedError is a watched or executed run that did not complete;
+// [App.Run] exits with [ExitFailed].
+type RunFailedError struct {
+	RunID string
+	State flow.State
+}
+
+func (e *RunFailedError) Error() string {
+	return fmt.Sprintf("run %s ended %s", e.RunID, e.State)
+}
+
+func cmdDeploy(e *env, args []string) error {
+	fs := e.flags("deploy")
+	af := newAPIFlags(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := af.client()
+	if err != nil {
+		return err
+	}
+	for _, name := range e.app.registry.Names() {
+		def, _ := e.app.registry.Lookup(name)
+		if _, err := c.RegisterFlow(e.ctx, storeFlow(def)); err != nil {
+			return fmt.Errorf("register flow %q: %w", name, err)
+		}
+		fmt.Fprintf(e.stdout, "flow %s: registered\n", name)
+	}
+	for _, p := range e.app.pools {
+		old, err := c.Pool(e.ctx, p.Name)
+		switch {
+		case client.IsNotFound(err):
+			fmt.Fprintf(e.stdout, "pool %s: created\n", p.Name)
+		case err != nil:
+			return fmt.Errorf("read pool %q: %w", p.Name, err)
+		case samePool(old, p):
+			fmt.Fprintf(e.stdout, "pool %s: unchanged\n", p.Name)
+			continue
+		default:
+			fmt.Fprintf(e.stdout, "pool %s: updated\n", p.Name)
+		}
+		if _, err := c.ApplyPool(e.ctx, p); err != nil {
+			return fmt.Errorf("apply pool %q: %w", p.Name, err)
+		}
+	}
+	for _, d := range e.app.deps {
+		res, err := c.ApplyDeployment(e.ctx, d)
+		if err != nil {
+			return fmt.Errorf("apply deployment %q: %w", d.Name, err)
+		}
+		switch ch := res.Change; {
+		case ch.Created:
+			fmt.Fprintf(e.stdout, "deployment %s: created\n", d.Name)
+		case ch.Unchanged():
+			fmt.Fprintf(e.stdout, "deployment %s: unchanged\n", d.Name)
+		default:
+			fmt.Fprintf(e.stdout, "deployment %s: updated %s\n", d.Name, strings.Join(ch.Changed, ", "))
+		}
+	}
+	if len(e.app.app.TagLimits) > 0 {
+		fmt.Fprintln(e.stdout, "tag limits: set by the server at start (the API has no endpoint for them)")
+	}
+	return nil
+}
+
+func samePool(a, b store.Pool) bool {
+	return a.Type == b.Type && a.Description == b.Description && a.Paused == b.Paused && jsonEqual(a.JobTemplate, b.JobTemplate)
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return bytes.Equal(a, b)
+	}
+	ja, _ := json.Marshal(x)
+	jb, _ := json.Marshal(y)
+	return bytes.Equal(ja, jb)
+}
+
+// paramFlags collects repeated --param k=v.
+type paramFlags map[string]json.RawMessage
+
+func (p paramFlags) String() string { return "" }
+
+// Set parses k=v: v is taken as JSON when it is valid JSON (3, true,
+// null, "quoted", {...}), otherwise as a string.
+func (p paramFlags) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("%q: want name=value", s)
+	}
+	if json.Valid([]byte(v)) && v != "" {
+		p[k] = json.RawMessage(v)
+		return nil
+	}
+	b, _ := json.Marshal(v)
+	p[k] = b
+	return nil
+}
+
+func cmdRun(e *env, args []string) error {
+	fs := e.flags("run")
+	af := newAPIFlags(fs)
+	params := paramFlags{}
+	fs.Var(params, "param", "a parameter name=value (value as JSON when valid JSON, else a string); repeatable")
+	paramJSON := fs.String("param-json", "", "parameters as a JSON object; --param values override its keys")
+	watch := fs.Bool("watch", false, "follow the run's states, task runs and logs until it ends; exit 1 unless it completes")
+	key := fs.String("idempotency-key", "", "create at most one run per key in the deployment")
+	name := fs.String("name", "", "run name")
+	pos, err := parse(fs, args, "DEPLOYMENT")
+	if err != nil {
+		return err
+	}
+	merged := map[string]json.RawMessage{}
+	if *paramJSON != "" {
+		if err := json.Unmarshal([]byte(*paramJSON), &merged); err != nil || merged == nil {
+			return usagef("--param-json: want a JSON object")
+		}
+	}
+	for k, v := range params {
+		merged[k] = v
+	}
+	body, err := json.Marshal(merged)
+	if err != nil {
+		return err
+	}
+	c, err := af.client()
+	if err != nil {
+		return err
+	}
+	run, created, err := c.CreateRun(e.ctx, pos[0], wire.CreateRun{Parameters: body, IdempotencyKey: *key, Name: *name})
+	if err != nil {
+		var ae *client.Error
+		if errors.As(err, &ae) && ae.Field != "" {
+			return fmt.Errorf("create run of %q: %w (field %s)", pos[0], err, ae.Field)
+		}
+		return fmt.Errorf("create run of %q: %w", pos[0], err)
+	}
+	verb := "created"
+	if !created {
+		verb = "exists (idempotency key)"
+	}
+	fmt.Fprintf(e.stdout, "run %s %s: %s\n", run.ID, verb, run.State)
+	if !*watch {
+		return nil
+	}
+	return watchRun(e.ctx, c, run.ID, e.stdout)
+}
+
+// watchRun prints a run's states, its task runs' states and its logs as
+// they happen, until the run is final. A run that did not complete is a
+// *RunFailedError.
+func watchRun(ctx context.Context, c *client.Client, id string, out io.Writer) error {
+	var mu sync.Mutex
+	pr := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(out, format, args...)
+	}
+	v := &progress{}
+	poll := func(ctx context.Context) {
+		d, err := c.Run(ctx, id)
+		if err != nil {
+			return
+		}
+		for _, line := range v.update(d) {
+			pr("%s\n", line)
+		}
+	}
+	poll(ctx)
+	pctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(300 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-pctx.Done():
+				return
+			case <-t.C:
+			}
+			poll(pctx)
+		}
+	})
+	final, err := c.FollowLogs(ctx, id, 0, func(le store.LogEntry) error {
+		pr("  %s\n", formatLog(le))
+		return nil
+	})
+	stop()
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("follow run %s: %w (the run goes on; `logs %s -f` resumes)", id, err, id)
+	}
+	poll(ctx)
+	if final.Type != flow.TypeCompleted {
+		return &RunFailedError{RunID: id, State: final}
+	}
+	fmt.Fprintf(out, "run %s completed\n", id)
+	return nil
+}
+
+// progress remembers what the watch printed.
+type progress struct {
+	states int
+	tasks  map[string]string
+}
+
+func (p *progress) update(d wire.RunDetail) []string {
+	var lines []string
+	for _, s := range d.History[min(p.states, len(d.History)):] {
+		lines = append(lines, "state "+s.String())
+	}
+	p.states = max(p.states, len(d.History))
+	if p.tasks == nil {
+		p.tasks = map[string]string{}
+	}
+	done := 0
+	for _, tr := range d.TaskRuns {
+		if tr.State.Final() {
+			done++
+		}
+		if p.tasks[tr.ID] != tr.State.Name {
+			p.tasks[tr.ID] = tr.State.Name
+			lines = append(lines, fmt.Sprintf("  task %s %s", tr.Name, tr.State))
+		}
+	}
+	if len(lines) > 0 && len(d.TaskRuns) > 0 {
+		lines = append(lines, fmt.Sprintf("  tasks: %d/%d done", done, len(d.TaskRuns)))
+	}
+	return lines
+}
+
+func formatLog(le store.LogEntry) string {
+	s := le.Time.Local().Format("15:04:05.000") + " " + fmt.Sprintf("%-5s", le.Level.String()) + " " + le.Message
+	if len(le.Attrs) > 0 && string(le.Attrs) != "{}" && string(le.Attrs) != "null" {
+		s += " " + string(le.Attrs)
+	}
+	return s
+}
+
+func cmdRuns(e *env, args []string) error {
+	fs := e.flags("runs")
+	af := newAPIFlags(fs)
+	states := fs.String("state", "", "state types, comma-separated (COMPLETED,FAILED or names such as Completed)")
+	var f store.RunFilter
+	fs.StringVar(&f.Deployment, "deployment", "", "only runs of this deployment")
+	fs.StringVar(&f.Flow, "flow", "", "only runs of this flow")
+	fs.StringVar(&f.Tag, "tag", "", "only runs with this tag")
+	fs.IntVar(&f.Limit, "limit", 20, "page size (at most 1000)")
+	fs.StringVar(&f.Cursor, "cursor", "", "page cursor printed by a previous call")
+	asJSON := fs.Bool("json", false, "print the runs as JSON")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	for _, s := range splitList(*states) {
+		t, ok := stateType(s)
+		if !ok {
+			return usagef("--state %q: not a state", s)
+		}
+		f.States = append(f.States, t)
+	}
+	c, err := af.client()
+	if err != nil {
+		return err
+	}
+	page, err := c.Runs(e.ctx, f)
+	if err != nil {
+		return fmt.Errorf("list runs: %w", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(page)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tDEPLOYMENT\tSTATE\tATTEMPT\tSCHEDULED\tUPDATED")
+	for _, r := range page.Runs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Name, r.Deployment, r.State.Name, r.Attempt,
+			stamp(r.ScheduledAt), stamp(r.Updated))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if page.Next != "" {
+		fmt.Fprintf(e.stdout, "more: --cursor %s\n", page.Next)
+	}
+	return nil
+}
+
+// stateType accepts a state type (COMPLETED) or name (Completed, Late).
+func stateType(s string) (flow.StateType, bool) {
+	if t, ok := flow.NameType(s); ok {
+		return t, true
+	}
+	for _, t := range []flow.StateType{flow.TypeScheduled, flow.TypePending, flow.TypeRunning, flow.TypePaused,
+		flow.TypeCancelling, flow.TypeCompleted, flow.TypeFailed, flow.TypeCancelled, flow.TypeCrashed} {
+		if strings.EqualFold(string(t), s) {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+func cmdLogs(e *env, args []string) error {
+	fs := e.flags("logs")
+	af := newAPIFlags(fs)
+	follow := fs.Bool("f", false, "follow the logs until the run ends")
+	pos, err := parse(fs, args, "RUN")
+	if err != nil {
+		return err
+	}
+	c, err := af.client()
+	if err != nil {
+		return err
+	}
+	if *follow {
+		final, err := c.FollowLogs(e.ctx, pos[0], 0, func(le store.LogEntry) error {
+			_, err := fmt.Fprintln(e.stdout, formatLog(le))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("follow logs of %s: %w", pos[0], err)
+		}
+		fmt.Fprintf(e.stdout, "run %s ended %s\n", pos[0], final)
+		return nil
+	}
+	var after int64
+	for {
+		page, err := c.Logs(e.ctx, store.LogQuery{FlowRunID: pos[0], After: after, Limit: 1000})
+		if err != nil {
+			return fmt.Errorf("logs of %s: %w", pos[0], err)
+		}
+		for _, le := range page.Logs {
+			fmt.Fprintln(e.stdout, formatLog(le))
+		}
+		if len(page.Logs) == 0 || page.Next <= after {
+			return nil
+		}
+		after = page.Next
+	}
+}
+
+func cmdCancel(e *env, args []string) error {
+	fs := e.flags("cancel")
+	af := newAPIFlags(fs)
+	reason := fs.String("reason", "cancelled from the command line", "why")
+	pos, err := parse(fs, args, "RUN")
+	if err != nil {
+		return err
+	}
+	c, err := af.client()
+	if err != nil {
+		return err
+	}
+	st, err := c.CancelRun(e.ctx, pos[0], *reason)
+	if err != nil {
+		return fmt.Errorf("cancel %s: %w", pos[0], err)
+	}
+	fmt.Fprintf(e.stdout, "run %s: %s\n", pos[0], st)
+	return nil
+}
+
+func cmdFlows(e *env, args []string) error {
+	fs := e.flags("flows")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FLOW\tVERSION\tDEPLOYMENTS\tDESCRIPTION")
+	for _, name := range e.app.registry.Names() {
+		def, _ := e.app.registry.Lookup(name)
+		d := def.Describe()
+		var deps []string
+		for _, dep := range e.app.deps {
+			if dep.Flow == name {
+				deps = append(deps, dep.Name)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, orDash(d.Version), orDash(strings.Join(deps, ",")), d.Description)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// cmdExecute is the child side of the process launcher: it executes one
+// claimed run with the compiled flow and reports it over the API with its
+// run token. Exit 0: the run completed; 1: it did not, or could not be
+// reported (the worker then records Crashed with this output).
+func cmdExecute(e *env, args []string) error {
+	fs := e.flags("execute")
+	runID := fs.String("run-id", os.Getenv(worker.EnvRunID), "the run to execute (env "+worker.EnvRunID+")")
+	apiURL := fs.String("api", os.Getenv(EnvAPIURL), "API base URL (env "+EnvAPIURL+")")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *runID == "" {
+		return usagef("--run-id is required")
+	}
+	token := os.Getenv(EnvRunToken)
+	if token == "" {
+		token = os.Getenv(EnvAPIKey)
+	}
+	c, err := client.New(*apiURL, client.Options{Token: token})
+	if err != nil {
+		return err
+	}
+	run, err := claimedRun(e.ctx, c, *runID)
+	if err != nil {
+		return err
+	}
+	rec := remote.NewRecorder(c, run.ID, store.RecorderOptions{})
+	def, ok := e.app.registry.Lookup(run.Flow)
+	if !ok {
+		rec.Close()
+		return &worker.UnknownFlowError{Flow: run.Flow} // the worker records it Crashed with this output
+	}
+	wctx, stopWatch := remote.WatchCancel(e.ctx, c, run.ID, 0)
+	defer stopWatch()
+	_, xerr := def.Execute(flow.WithEngine(wctx, &flow.Engine{Recorder: rec, Results: rec}), flow.Execution{
+		RunID: run.ID, RunName: run.Name, Tags: run.Tags, Params: run.Parameters,
+		State: run.State, Attempt: run.Attempt, Resume: run.Attempt > 1,
+	})
+	if err := rec.Close(); err != nil {
+		return fmt.Errorf("report run %s: %w", run.ID, err)
+	}
+	if xerr != nil {
+		st, err := c.RunState(context.WithoutCancel(e.ctx), run.ID)
+		if err != nil {
+			return fmt.Errorf("run %s: %w", run.ID, xerr)
+		}
+		return &RunFailedError{RunID: run.ID, State: st}
+	}
+	return nil
+}
+
+// claimedRun returns the run as its worker claimed it: from the
+// environment the process launcher sets, else from the API (which needs
+// an API key: a run token cannot read a run).
+func claimedRun(ctx context.Context, c *client.Client, id string) (store.FlowRun, error) {
+	if doc := os.Getenv(EnvRun); doc != "" {
+		var run store.FlowRun
+		if err := json.Unmarshal([]byte(doc), &run); err != nil {
+			return store.FlowRun{}, fmt.Errorf("%s: %w", EnvRun, err)
+		}
+		if run.ID != id {
+			return store.FlowRun{}, fmt.Errorf("%s holds run %s, not %s", EnvRun, run.ID, id)
+		}
+		return run, nil
+	}
+	d, err := c.Run(ctx, id)
+	if err != nil {
+		return store.FlowRun{}, fmt.Errorf("read run %s: %w", id, err)
+	}
+	return d.Run, nil
+}

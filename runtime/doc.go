@@ -1,0 +1,95 @@
+// Package runtime turns a program's flows into an orchestrator in one
+// binary: API server, scheduler, lease reaper, workers and the command
+// line to drive them. Its sub-packages hold the parts (store, schedule,
+// scheduler, trigger, worker, api, client, remote); this package wires
+// them into the commands of [Main].
+//
+// # An orchestrator binary
+//
+// A user's main declares an [App] — the flows compiled in, the
+// deployments, pools, tag limits and triggers, all in Go — and hands it
+// to [Main]:
+//
+//	var app = &runtime.App{
+//		Name:  "hello",
+//		Flows: []flow.Definition{hello},
+//		Deployments: []store.Deployment{{
+//			Name: "hello", Flow: "hello",
+//			Parameters: json.RawMessage(`{"name":"world"}`),
+//			Schedules:  []store.Schedule{{Cron: "0 * * * *", Timezone: "UTC"}},
+//		}},
+//	}
+//
+//	func main() { runtime.Main(app) }
+//
+// The App is validated before any command runs: a deployment naming a
+// flow that is not compiled in, two flows with one name, a bad trigger,
+// each is an error naming the field (deployments[0].flow).
+//
+// # Commands
+//
+//	server   API + scheduler loop + lease reaper + an embedded worker
+//	         (--no-worker to run none; --pool, --launcher in-process|process,
+//	         --concurrency, --lease, --grace). SQLite at ./.netauto/netauto.db
+//	         by default, PostgreSQL with --db postgres://...; SIGINT/SIGTERM
+//	         stop it gracefully: the API keeps answering while the worker
+//	         drains for --grace, then runs still going are abandoned to the
+//	         reaper (their lease lapses; another worker retries them).
+//	worker   --pool NAME [--launcher in-process|process]: a worker on the
+//	         store directly; the process launcher needs the API (children
+//	         report over it) and an API key to mint their run tokens.
+//	deploy   registers the flows, applies the pools and the deployments
+//	         through the API, printing each change (created, updated with
+//	         the changed fields, unchanged). Idempotent.
+//	run      DEPLOYMENT [--param k=v]... [--param-json '{...}'] [--watch]
+//	         [--idempotency-key K]: create a run. A --param value is JSON
+//	         when it parses as JSON (3, true, "3"), else a string. --watch
+//	         prints the run's states, its task runs and its logs live and
+//	         exits 1 unless the run completes.
+//	runs     [--state S,...] [--deployment D] [--flow F] [--tag T] [--limit N]
+//	         [--cursor C] [--json]: runs, newest first.
+//	logs     RUN [-f]: a run's logs; -f follows them until the run ends.
+//	cancel   RUN [--reason TEXT]
+//	flows    the flows compiled into the binary and their deployments.
+//	execute  --run-id ID: the process launcher's child. It reads the API
+//	         URL, its run token and the claimed run from the environment,
+//	         runs the compiled flow with a [remote] recorder, stops it when
+//	         the run is cancelled ([remote.WatchCancel]), and exits 0 when
+//	         the run completed, 1 otherwise (the worker records Crashed for
+//	         a child that ended without a final state).
+//	bench    [--rate 200] [--duration 30s] [--idle 5s]: an embedded server
+//	         on a fresh SQLite file, run creations offered over HTTP at a
+//	         fixed rate (open loop), create → Running percentiles, then the
+//	         idle server's CPU use.
+//
+// Exit statuses: 0 success, 1 failure (or a watched run that did not
+// complete), 2 bad command line, 130 interrupted.
+//
+// # Configuration
+//
+// Flags override environment variables:
+//
+//	NETAUTO_API_URL         API base URL of the client commands (default
+//	                        http://$NETAUTO_LISTEN, else http://127.0.0.1:4200)
+//	NETAUTO_API_KEY         API key the client commands send
+//	NETAUTO_API_KEYS        API keys the server accepts, comma-separated.
+//	                        Without keys the server accepts every request
+//	                        and refuses to listen on anything but loopback.
+//	NETAUTO_DB              SQLite file path or postgres:// URL
+//	NETAUTO_LISTEN          server listen address (default 127.0.0.1:4200)
+//	NETAUTO_TOKEN_SECRET    signs run tokens (≥ 32 bytes); needed for tokens
+//	                        to survive a restart or work across replicas
+//	NETAUTO_SECRET_KEY      store key for secrets (or NETAUTO_SECRET_KEY_FILE)
+//	NETAUTO_LOG_LEVEL       debug, info, warn, error
+//
+// A child of the process launcher gets NETAUTO_API_URL, NETAUTO_RUN_ID,
+// NETAUTO_RUN (the claimed run, JSON) and NETAUTO_RUN_TOKEN, a token that
+// may report on that run only; the worker's API keys, database and secret
+// key are blanked in its environment.
+//
+// # Limits of this version
+//
+// Tag limits have no API endpoint: the server sets them at start, and an
+// `execute` child (which has no database) does not take tag slots. A run
+// token lives at most as long as the API allows (24 hours by default).
+package runtime

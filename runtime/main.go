@@ -1,0 +1,268 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/netauto-dev/netauto/runtime/client"
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/store/postgres"
+	"github.com/netauto-dev/netauto/runtime/store/sqlite"
+)
+
+// The environment variables the commands read. Flags override them.
+const (
+	// EnvAPIURL is the API's base URL for the client commands and the
+	// process launcher's children (default http://127.0.0.1:4200).
+	EnvAPIURL = "NETAUTO_API_URL"
+	// EnvAPIKey is the API key the client commands send.
+	EnvAPIKey = "NETAUTO_API_KEY"
+	// EnvAPIKeys lists the API keys the server accepts, comma-separated.
+	// Without keys the server listens on loopback only.
+	EnvAPIKeys = "NETAUTO_API_KEYS"
+	// EnvDB is the store: a SQLite file path, or a postgres:// URL.
+	EnvDB = "NETAUTO_DB"
+	// EnvListen is the server's listen address (default 127.0.0.1:4200).
+	EnvListen = "NETAUTO_LISTEN"
+	// EnvTokenSecret signs run tokens (at least 32 bytes); set it when
+	// several servers share a store or tokens must survive a restart.
+	EnvTokenSecret = "NETAUTO_TOKEN_SECRET"
+	// EnvRunToken carries a child's run-scoped token to `execute`.
+	EnvRunToken = "NETAUTO_RUN_TOKEN"
+	// EnvRun carries the claimed run (JSON) to `execute`.
+	EnvRun = "NETAUTO_RUN"
+	// EnvLogLevel is the level of the commands' own logs: debug, info,
+	// warn, error (default info).
+	EnvLogLevel = "NETAUTO_LOG_LEVEL"
+)
+
+// Defaults of the configuration.
+const (
+	DefaultDB     = ".netauto/netauto.db"
+	DefaultListen = "127.0.0.1:4200"
+)
+
+// Exit statuses of [App.Run].
+const (
+	ExitOK        = 0
+	ExitFailed    = 1 // the command failed, or the run it watched did not complete
+	ExitUsage     = 2 // bad command line
+	exitCancelled = 130
+)
+
+// UsageError is a bad command line; [App.Run] exits with [ExitUsage].
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, args ...any) error { return &UsageError{Msg: fmt.Sprintf(format, args...)} }
+
+// Main runs the command line of os.Args on app with a context cancelled
+// by SIGINT and SIGTERM, and exits with its status.
+func Main(app *App) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := app.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// command is one subcommand.
+type command struct {
+	name, args, help string
+	run              func(e *env, args []string) error
+}
+
+// env is what a command runs with.
+type env struct {
+	ctx            context.Context
+	app            *compiled
+	stdout, stderr io.Writer
+	log            *slog.Logger
+}
+
+func (c *compiled) commands() []command {
+	return []command{
+		{"server", "[--db DB] [--listen ADDR] [--no-worker] [--pool NAME]", "API, scheduler, lease reaper and an embedded worker", cmdServer},
+		{"worker", "--pool NAME [--launcher in-process|process] [--db DB]", "claim and execute the runs of a pool", cmdWorker},
+		{"deploy", "", "apply the app's flows, pools and deployments through the API, printing each change", cmdDeploy},
+		{"run", "DEPLOYMENT [--param k=v]... [--param-json '{...}'] [--watch]", "create a run; --watch follows it and exits 1 unless it completes", cmdRun},
+		{"runs", "[--state S,...] [--deployment D] [--flow F] [--tag T] [--limit N] [--json]", "list runs, newest first", cmdRuns},
+		{"logs", "RUN [-f]", "print a run's logs; -f follows them until the run ends", cmdLogs},
+		{"cancel", "RUN [--reason TEXT]", "ask a run to stop", cmdCancel},
+		{"flows", "", "list the flows compiled into this binary", cmdFlows},
+		{"execute", "--run-id ID", "run one claimed run (the process launcher's child)", cmdExecute},
+		{"bench", "[--rate 200] [--duration 30s] [--idle 5s]", "measure create-run → Running on an embedded server", cmdBench},
+	}
+}
+
+// Run runs the command line args (without the program name) and returns
+// the exit status: [ExitOK], [ExitFailed], or [ExitUsage].
+func (a *App) Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := a.compile()
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: invalid app: %v\n", a.Name, err)
+		return ExitFailed
+	}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		c.usage(stderr)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	level, err := parseLevel(os.Getenv(EnvLogLevel))
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", c.name(), err)
+		return ExitUsage
+	}
+	e := &env{ctx: ctx, app: c, stdout: stdout, stderr: stderr,
+		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
+	for _, cmd := range c.commands() {
+		if cmd.name != args[0] {
+			continue
+		}
+		err := cmd.run(e, args[1:])
+		var ue *UsageError
+		var rf *RunFailedError
+		switch {
+		case err == nil:
+			return ExitOK
+		case errors.Is(err, flag.ErrHelp):
+			return ExitOK
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "%s %s: %v\nusage: %s %s %s\n", c.name(), cmd.name, err, c.name(), cmd.name, cmd.args)
+			return ExitUsage
+		case errors.As(err, &rf):
+			fmt.Fprintf(stderr, "%s %s: %v\n", c.name(), cmd.name, err)
+			return ExitFailed
+		case ctx.Err() != nil && errors.Is(err, context.Canceled):
+			fmt.Fprintf(stderr, "%s %s: interrupted\n", c.name(), cmd.name)
+			return exitCancelled
+		default:
+			fmt.Fprintf(stderr, "%s %s: %v\n", c.name(), cmd.name, err)
+			return ExitFailed
+		}
+	}
+	fmt.Fprintf(stderr, "%s: unknown command %q\n", c.name(), args[0])
+	c.usage(stderr)
+	return ExitUsage
+}
+
+func (c *compiled) usage(w io.Writer) {
+	fmt.Fprintf(w, "usage: %s COMMAND [flags]\n\ncommands:\n", c.name())
+	for _, cmd := range c.commands() {
+		fmt.Fprintf(w, "  %-8s %s\n           %s\n", cmd.name, cmd.help, cmd.args)
+	}
+	fmt.Fprintf(w, "\nenvironment: %s, %s, %s, %s, %s, %s, %s, %s, %s\n",
+		EnvAPIURL, EnvAPIKey, EnvAPIKeys, EnvDB, EnvListen, EnvTokenSecret, store.EnvSecretKey, store.EnvSecretKeyFile, EnvLogLevel)
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	if s == "" {
+		return slog.LevelInfo, nil
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("%s=%q: want debug, info, warn or error", EnvLogLevel, s)
+	}
+	return l, nil
+}
+
+// flags returns a flag set for a command whose errors are returned, not
+// printed by the flag package.
+func (e *env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// parse parses args with flags and positionals mixed in any order
+// (`run hello --watch` as well as `run --watch hello`) and returns the
+// positionals. A wrong count is a usage error.
+func parse(fs *flag.FlagSet, args []string, positionals ...string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &UsageError{Msg: err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if len(pos) != len(positionals) {
+		if len(positionals) == 0 {
+			return nil, usagef("unexpected argument %q", pos[0])
+		}
+		return nil, usagef("want %s", strings.Join(positionals, " "))
+	}
+	return pos, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// openStore opens the store db names: a postgres:// URL or a SQLite file
+// (its directory created if needed).
+func openStore(ctx context.Context, db string) (store.Store, error) {
+	key, err := store.KeyFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	opts := store.Options{Key: key}
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		st, err := postgres.Open(ctx, db, opts)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres store: %w", err) // the DSN may hold a password: not repeated
+		}
+		return st, nil
+	}
+	if dir := filepath.Dir(db); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store directory: %w", err)
+		}
+	}
+	return sqlite.Open(ctx, db, opts)
+}
+
+// dbFlag declares --db with its environment default.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", envOr(EnvDB, DefaultDB), "store: SQLite file path or postgres:// URL (env "+EnvDB+")")
+}
+
+// apiFlags declares --api and --api-key with their environment defaults.
+type apiFlags struct{ url, key *string }
+
+func newAPIFlags(fs *flag.FlagSet) apiFlags {
+	return apiFlags{
+		url: fs.String("api", envOr(EnvAPIURL, "http://"+envOr(EnvListen, DefaultListen)), "API base URL (env "+EnvAPIURL+")"),
+		key: fs.String("api-key", "", "API key (default env "+EnvAPIKey+"; prefer the environment: flags show in ps)"),
+	}
+}
+
+func (f apiFlags) client() (*client.Client, error) {
+	key := *f.key
+	if key == "" {
+		key = os.Getenv(EnvAPIKey)
+	}
+	return client.New(*f.url, client.Options{Token: key, Timeout: 30 * time.Second})
+}

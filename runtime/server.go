@@ -1,0 +1,390 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/netauto-dev/netauto/runtime/api"
+	"github.com/netauto-dev/netauto/runtime/scheduler"
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/worker"
+)
+
+// workerFlags are the flags of an embedded or standalone worker.
+type workerFlags struct {
+	pool, launcher *string
+	concurrency    *int
+	lease, grace   *time.Duration
+	poll           *time.Duration
+}
+
+func newWorkerFlags(fs interface {
+	String(string, string, string) *string
+	Int(string, int, string) *int
+	Duration(string, time.Duration, string) *time.Duration
+}) workerFlags {
+	return workerFlags{
+		pool:        fs.String("pool", DefaultPool, "work pool to claim runs from"),
+		launcher:    fs.String("launcher", "in-process", "launcher: in-process, or process (a child `execute` process per run)"),
+		concurrency: fs.Int("concurrency", 4, "runs executed at once"),
+		lease:       fs.Duration("lease", 30*time.Second, "lease of a claimed run; a dead worker's runs are reaped after it"),
+		grace:       fs.Duration("grace", 30*time.Second, "on SIGTERM: how long running runs may finish before they are abandoned to the reaper"),
+		poll:        fs.Duration("poll", time.Second, "wait between claims while nothing is due"),
+	}
+}
+
+func (f workerFlags) check() error {
+	switch {
+	case *f.launcher != "in-process" && *f.launcher != "process":
+		return usagef("--launcher %q: want in-process or process", *f.launcher)
+	case *f.concurrency < 1:
+		return usagef("--concurrency %d: want at least 1", *f.concurrency)
+	case *f.lease < 3*time.Millisecond || *f.poll <= 0:
+		return usagef("--lease and --poll must be positive")
+	}
+	return nil
+}
+
+// tokenMinter mints a run token for a child process.
+type tokenMinter func(ctx context.Context, runID string) (string, error)
+
+// startWorker builds the worker the flags describe. For the process
+// launcher, apiURL and mint give the children the API and their token.
+func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint tokenMinter) (*worker.Worker, func() error, error) {
+	var l worker.Launcher
+	closeFn := func() error { return nil }
+	switch *f.launcher {
+	case "in-process":
+		ip := worker.NewInProcess(st, e.app.registry, store.RecorderOptions{}, store.LimiterOptions{})
+		l, closeFn = ip, ip.Close
+	case "process":
+		l = &worker.Process{Logs: st, Env: childEnv(apiURL, mint), Grace: *f.grace / 2, Logger: e.log}
+	}
+	w, err := worker.New(st, worker.Options{
+		Pool: *f.pool, Launcher: l, LauncherType: *f.launcher, Concurrency: *f.concurrency,
+		Lease: *f.lease, Poll: *f.poll, Heartbeat: min(10*time.Second, *f.lease), Logger: e.log,
+	})
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	return w, closeFn, nil
+}
+
+// childEnv returns the environment of an `execute` child: the API URL,
+// a token scoped to its run and the run itself. Admin keys and the
+// database are blanked, so that the child can report on its run only
+// (exec keeps the last value of a duplicated variable).
+func childEnv(apiURL string, mint tokenMinter) func(ctx context.Context, run store.FlowRun) ([]string, error) {
+	return func(ctx context.Context, run store.FlowRun) ([]string, error) {
+		tok, err := mint(ctx, run.ID)
+		if err != nil {
+			return nil, fmt.Errorf("mint run token: %w", err)
+		}
+		doc, err := json.Marshal(run)
+		if err != nil {
+			return nil, err
+		}
+		return []string{
+			EnvAPIURL + "=" + apiURL, EnvRunToken + "=" + tok, EnvRun + "=" + string(doc),
+			EnvAPIKey + "=", EnvAPIKeys + "=", EnvDB + "=", EnvTokenSecret + "=",
+			store.EnvSecretKey + "=", store.EnvSecretKeyFile + "=",
+		}, nil
+	}
+}
+
+// runToken is how long a child's token lives: the API caps it (24h by
+// default); a run longer than that can no longer report.
+const runTokenTTL = 24 * time.Hour
+
+// runWorker runs w until ctx is done, then drains it for grace and
+// abandons what is still running to the reaper.
+func runWorker(ctx context.Context, w *worker.Worker, grace time.Duration, log *slog.Logger) error {
+	wctx, abandon := context.WithCancel(context.WithoutCancel(ctx))
+	defer abandon()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("worker draining", slog.Int("running", w.Running()), slog.Duration("grace", grace))
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := w.Shutdown(sctx); err != nil {
+		log.Warn("runs abandoned to the reaper", slog.String("error", err.Error()))
+		abandon()
+	}
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// matcher matches events against the app's triggers with the stored
+// deployments, reloaded every few seconds and after every deploy.
+type matcher struct {
+	app   *compiled
+	st    store.Store
+	match atomic.Pointer[api.Matcher]
+}
+
+func (m *matcher) reload(ctx context.Context) error {
+	deps, err := m.st.ListDeployments(ctx)
+	if err != nil {
+		return err
+	}
+	f := api.Matcher(m.app.triggers.Matcher(deps))
+	m.match.Store(&f)
+	return nil
+}
+
+func (m *matcher) Match(ev store.Event) ([]store.RunSpec, error) {
+	f := m.match.Load()
+	if f == nil {
+		return nil, errors.New("triggers not loaded yet")
+	}
+	return (*f)(ev)
+}
+
+// serverHandler wraps the API: a run created or an event accepted wakes
+// the embedded worker, an applied deployment reloads the triggers.
+func serverHandler(h http.Handler, wake func(), reload func()) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		p := r.URL.Path
+		switch {
+		case r.Method == http.MethodPost && (strings.HasSuffix(p, "/runs") || strings.HasPrefix(p, "/api/v1/events/")):
+			wake()
+		case r.Method == http.MethodPut && strings.HasPrefix(p, "/api/v1/deployments/"):
+			reload()
+		}
+	})
+}
+
+func cmdServer(e *env, args []string) error {
+	fs := e.flags("server")
+	db := dbFlag(fs)
+	listen := fs.String("listen", envOr(EnvListen, DefaultListen), "listen address (env "+EnvListen+"); without API keys it must be loopback")
+	noWorker := fs.Bool("no-worker", false, "run no embedded worker")
+	schedEvery := fs.Duration("schedule-interval", 10*time.Second, "time between scheduler passes")
+	reapEvery := fs.Duration("reap-interval", 5*time.Second, "time between reaps of expired leases")
+	wf := newWorkerFlags(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := wf.check(); err != nil {
+		return err
+	}
+	if *schedEvery <= 0 || *reapEvery <= 0 {
+		return usagef("--schedule-interval and --reap-interval must be positive")
+	}
+	keys, err := api.KeySetFromKeys(splitList(os.Getenv(EnvAPIKeys))...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", EnvAPIKeys, err)
+	}
+	if err := api.CheckListenAddr(*listen, keys.Len() > 0); err != nil {
+		return err
+	}
+	var secret []byte
+	if s := os.Getenv(EnvTokenSecret); s != "" {
+		secret = []byte(s)
+	}
+	return e.serve(serverConfig{db: *db, listen: *listen, noWorker: *noWorker, keys: keys, secret: secret,
+		schedEvery: *schedEvery, reapEvery: *reapEvery, worker: wf}, nil)
+}
+
+type serverConfig struct {
+	db, listen            string
+	noWorker              bool
+	keys                  *api.KeySet
+	secret                []byte
+	schedEvery, reapEvery time.Duration
+	worker                workerFlags
+}
+
+// serve runs the server until e.ctx is done. ready, when set, is called
+// with the API's URL once it accepts connections.
+func (e *env) serve(cfg serverConfig, ready func(url string)) error {
+	ctx := e.ctx
+	st, err := openStore(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pool := *cfg.worker.pool
+	if cfg.noWorker {
+		pool = ""
+	}
+	if err := e.app.bootstrap(ctx, st, pool); err != nil {
+		return err
+	}
+	m := &matcher{app: e.app, st: st}
+	if err := m.reload(ctx); err != nil {
+		return fmt.Errorf("load deployments: %w", err)
+	}
+	srv, err := api.New(st, api.Options{Keys: cfg.keys, TokenSecret: cfg.secret, Sources: e.app.app.Sources, Match: m.Match, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	hs, err := srv.HTTPServer(cfg.listen)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+
+	var w *worker.Worker
+	wake := func() {}
+	if !cfg.noWorker {
+		mint := func(_ context.Context, runID string) (string, error) {
+			tok, _ := srv.MintRunToken(runID, runTokenTTL)
+			return tok, nil
+		}
+		var closeFn func() error
+		w, closeFn, err = e.newWorker(st, cfg.worker, url, mint)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer closeFn()
+		wake = w.Wake
+	}
+	reload := func() {
+		if err := m.reload(context.WithoutCancel(ctx)); err != nil {
+			e.log.Warn("reload deployments for triggers", slog.String("error", err.Error()))
+		}
+	}
+	hs.Handler = serverHandler(srv, wake, reload)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	wg.Go(func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("serve API: %w", err)
+		}
+	})
+	sc := scheduler.New(st, scheduler.Options{Interval: cfg.schedEvery, ReapInterval: cfg.reapEvery, Logger: e.log})
+	wg.Go(func() {
+		if err := sc.Run(bg); err != nil && bg.Err() == nil {
+			errs <- fmt.Errorf("scheduler: %w", err)
+		}
+	})
+	wg.Go(func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-t.C:
+				reload()
+			}
+		}
+	})
+	if w != nil {
+		wg.Go(func() {
+			if err := runWorker(bg, w, *cfg.worker.grace, e.log); err != nil {
+				errs <- fmt.Errorf("embedded worker: %w", err)
+			}
+		})
+	}
+	workerNote := "no embedded worker"
+	if w != nil {
+		workerNote = fmt.Sprintf("embedded %s worker on pool %q", *cfg.worker.launcher, *cfg.worker.pool)
+	}
+	fmt.Fprintf(e.stdout, "netauto server: API on %s (%s)\n", url, workerNote)
+	if !srv.AuthEnabled() {
+		fmt.Fprintf(e.stdout, "netauto server: no API key (%s): every request is accepted, loopback only\n", EnvAPIKeys)
+	}
+	if ready != nil {
+		ready(url)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errs:
+	}
+	e.log.Info("server stopping")
+	stopBG()
+	// Let the worker drain while the API still answers the children of
+	// the process launcher; then close the API.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sctx, cancel := context.WithTimeout(context.Background(), *cfg.worker.grace+10*time.Second)
+		defer cancel()
+		if w != nil {
+			_ = w.Shutdown(sctx)
+		}
+		if err := hs.Shutdown(sctx); err != nil {
+			hs.Close()
+		}
+	}()
+	<-done
+	wg.Wait()
+	return runErr
+}
+
+func splitList(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func cmdWorker(e *env, args []string) error {
+	fs := e.flags("worker")
+	db := dbFlag(fs)
+	af := newAPIFlags(fs)
+	wf := newWorkerFlags(fs)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := wf.check(); err != nil {
+		return err
+	}
+	st, err := openStore(e.ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var mint tokenMinter
+	if *wf.launcher == "process" {
+		c, err := af.client()
+		if err != nil {
+			return err
+		}
+		mint = func(ctx context.Context, runID string) (string, error) {
+			tok, err := c.MintRunToken(ctx, runID, runTokenTTL)
+			return tok.Token, err
+		}
+	}
+	w, closeFn, err := e.newWorker(st, wf, *af.url, mint)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	fmt.Fprintf(e.stdout, "netauto worker %s: pool %q, %s launcher, %d at once\n", w.Name(), *wf.pool, *wf.launcher, *wf.concurrency)
+	return runWorker(e.ctx, w, *wf.grace, e.log)
+}
