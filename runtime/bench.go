@@ -116,16 +116,17 @@ func cmdBench(e *env, args []string) error {
 				return context.Cause(e.ctx)
 			}
 		}
+		seq := n
 		wg.Go(func() {
 			t0 := time.Now()
-			_, _, err := c.CreateRun(e.ctx, "netauto-bench", wire.CreateRun{Parameters: json.RawMessage(fmt.Sprintf(`{"seq":%d}`, n))})
+			_, _, err := c.CreateRun(e.ctx, "netauto-bench", wire.CreateRun{Parameters: json.RawMessage(fmt.Sprintf(`{"seq":%d}`, seq))})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				createErrs++
 				return
 			}
-			sent[n] = t0
+			sent[seq] = t0
 		})
 	}
 	wg.Wait()

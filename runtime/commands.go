@@ -133,9 +133,17 @@ func cmdRun(e *env, args []string) error {
 	watch := fs.Bool("watch", false, "follow the run's states, task runs and logs until it ends; exit 1 unless it completes")
 	key := fs.String("idempotency-key", "", "create at most one run per key in the deployment")
 	name := fs.String("name", "", "run name")
+	in := fs.Duration("in", 0, "schedule the run this long from now instead of now")
 	pos, err := parse(fs, args, "DEPLOYMENT")
 	if err != nil {
 		return err
+	}
+	if *in < 0 {
+		return usagef("--in %s: want a positive duration", *in)
+	}
+	var at time.Time
+	if *in > 0 {
+		at = time.Now().Add(*in)
 	}
 	merged := map[string]json.RawMessage{}
 	if *paramJSON != "" {
@@ -154,7 +162,7 @@ func cmdRun(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	run, created, err := c.CreateRun(e.ctx, pos[0], wire.CreateRun{Parameters: body, IdempotencyKey: *key, Name: *name})
+	run, created, err := c.CreateRun(e.ctx, pos[0], wire.CreateRun{Parameters: body, IdempotencyKey: *key, Name: *name, ScheduledAt: at})
 	if err != nil {
 		var ae *client.Error
 		if errors.As(err, &ae) && ae.Field != "" {

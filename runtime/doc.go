@@ -42,7 +42,8 @@
 //	         through the API, printing each change (created, updated with
 //	         the changed fields, unchanged). Idempotent.
 //	run      DEPLOYMENT [--param k=v]... [--param-json '{...}'] [--watch]
-//	         [--idempotency-key K]: create a run. A --param value is JSON
+//	         [--idempotency-key K] [--in DURATION]: create a run (due now,
+//	         or --in from now). A --param value is JSON
 //	         when it parses as JSON (3, true, "3"), else a string. --watch
 //	         prints the run's states, its task runs and its logs live and
 //	         exits 1 unless the run completes.

@@ -58,3 +58,22 @@ func TestChildEnvCarriesNoAdminKey(t *testing.T) {
 		t.Errorf("%s = %q: %v", EnvRun, last[EnvRun], err)
 	}
 }
+
+// FuzzParamFlag: a --param value is accepted as name=value with a valid
+// JSON value under name, or refused; never a panic.
+func FuzzParamFlag(f *testing.F) {
+	for _, s := range []string{"name=netauto", "vlan=100", `x={"a":[1,2]}`, "=", "a==", "k=\xff", "k= 1 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p := paramFlags{}
+		if err := p.Set(s); err != nil {
+			return
+		}
+		k, _, _ := strings.Cut(s, "=")
+		v, ok := p[k]
+		if !ok || !json.Valid(v) {
+			t.Fatalf("%q: stored %q under %q", s, v, k)
+		}
+	})
+}

@@ -90,6 +90,22 @@ func TestHelloREADME(t *testing.T) {
 		t.Errorf("unknown command: exit %d, want 2\n%s", code, out)
 	}
 
+	// A run due in an hour is cancelled at once; following its logs ends.
+	out, code = proctest.Run(t, env, bin, "run", "hello", "--in", "1h")
+	if code != 0 {
+		t.Fatalf("run --in 1h: exit %d\n%s", code, out)
+	}
+	later := strings.Fields(out)[1]
+	if out, code = proctest.Run(t, env, bin, "cancel", later); code != 0 || !strings.Contains(out, "Cancelled") {
+		t.Errorf("cancel: exit %d\n%s", code, out)
+	}
+	if out, code = proctest.Run(t, env, bin, "logs", "-f", later); code != 0 || !strings.Contains(out, "ended Cancelled") {
+		t.Errorf("logs -f of a cancelled run: exit %d\n%s", code, out)
+	}
+	if out, code = proctest.Run(t, env, bin, "cancel", "no-such-run"); code != 1 || !strings.Contains(out, "404") {
+		t.Errorf("cancel of an unknown run: exit %d, want 1 with 404\n%s", code, out)
+	}
+
 	srv.Signal(t, syscall.SIGTERM)
 	if err := srv.Wait(t, 60*time.Second); err != nil {
 		t.Errorf("server after SIGTERM: %v", err)
