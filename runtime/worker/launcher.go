@@ -38,4 +38,11 @@ type Job struct {
 	// run was reaped and may already be retried elsewhere, so nothing
 	// more may be recorded for this execution of it.
 	Fenced func() bool
+	// Binary, when set, is the flow binary to execute instead of the
+	// worker's own: a build of the run's Git source. The process launcher
+	// runs it as the child; the Docker launcher runs it in an image
+	// derived from its base image (built once per Commit).
+	Binary string
+	// Commit is the source commit Binary was built from, when set.
+	Commit string
 }
