@@ -1,0 +1,159 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/task"
+)
+
+// DeviceError is a device the run could not work on.
+type DeviceError struct {
+	Device string       `json:"device"`
+	Class  device.Class `json:"class"`
+	Error  string       `json:"error"`
+}
+
+// BackupReport is the result of a configuration backup run.
+type BackupReport struct {
+	Environment string `json:"environment"`
+	Skipped     string `json:"skipped,omitempty"`
+	// Repository is the backup repository's directory.
+	Repository string `json:"repository"`
+	// Devices counts the devices backed up or attempted.
+	Devices int `json:"devices"`
+	// Commits is the number of commits made: one per changed device.
+	Commits int `json:"commits"`
+	// Changed lists the devices whose configuration changed (one commit
+	// each, CommitIDs in the same order); Unchanged those that did not.
+	Changed   []string `json:"changed,omitempty"`
+	CommitIDs []string `json:"commit_ids,omitempty"`
+	Unchanged []string `json:"unchanged,omitempty"`
+	// Failed lists devices whose configuration could not be read; they
+	// keep their previous backup.
+	Failed []DeviceError `json:"failed,omitempty"`
+	// Pushed is true when the repository was pushed to Deps.BackupPush.
+	Pushed bool `json:"pushed,omitempty"`
+}
+
+type backupInput struct {
+	Environment string   `json:"environment"`
+	Devices     []Device `json:"devices"`
+	RunID       string   `json:"run_id"`
+}
+
+// BackupDirFor returns the backup repository directory of environment under
+// d: Deps.BackupDir with "{environment}" replaced.
+func (d Deps) BackupDirFor(environment string) string {
+	return strings.ReplaceAll(d.BackupDir, "{environment}", environment)
+}
+
+// ConfigBackup returns the configuration backup flow ("config-backup"):
+// it reads the active NetworkDevice nodes (narrowed by Params), fetches
+// each device's running configuration over SSH, removes secrets and noise
+// (timestamps) with the platform's sanitizer, and commits it to the Git
+// repository at Deps.BackupDir (created when missing): one file per
+// device ("<name>.cfg"), one commit per device whose configuration
+// changed, nothing for unchanged ones. Commit trailers name the device,
+// platform and flow run. With Deps.BackupPush the repository is pushed
+// after a run that made commits.
+//
+// A device that cannot be read is reported in BackupReport.Failed and
+// keeps its previous backup; the run still completes. The run fails when
+// Infrahub cannot be read, the repository cannot be written, or the push
+// fails. A failed push is not retried: the commits stay in the local
+// repository and go out with the next push, which sends the whole branch.
+//
+// opts are added to the flow's own options.
+func ConfigBackup(d Deps, opts ...flow.Option) *flow.Flow[Params, BackupReport] {
+	load := loadTask(d)
+	backup := task.New("backup-configs", func(ctx context.Context, in backupInput) (BackupReport, error) {
+		return runBackup(ctx, d, in)
+	}, task.WithTimeout(time.Hour))
+
+	options := append([]flow.Option{
+		flow.WithDescription("Back up every active NetworkDevice's running configuration into Git, one commit per changed device"),
+		flow.WithTags("sync", "backup"),
+		flow.WithTimeout(2 * time.Hour),
+		flow.WithRetries(1),
+		flow.WithRunName("config-backup-{{.Environment}}"),
+	}, opts...)
+	return flow.New(FlowConfigBackup, func(ctx context.Context, p Params) (BackupReport, error) {
+		sel, err := p.resolve()
+		rep := BackupReport{Environment: sel.Environment}
+		if err != nil {
+			return rep, flow.NonRetryable(err)
+		}
+		if d.BackupDir == "" {
+			return rep, flow.NonRetryable(errors.New("sync: Deps.BackupDir is empty"))
+		}
+		rep.Repository = d.BackupDirFor(sel.Environment)
+		if sel.Skip {
+			rep.Skipped = sel.SkipReason
+			return rep, nil
+		}
+		devs, err := load.Run(ctx, loadInput{Selection: sel})
+		if err != nil {
+			return rep, err
+		}
+		if len(devs) == 0 {
+			flow.Logger(ctx).Warn("config backup: no active devices selected")
+			return rep, nil
+		}
+		return backup.Run(ctx, backupInput{Environment: sel.Environment, Devices: devs, RunID: flow.RunFrom(ctx).ID()})
+	}, options...)
+}
+
+func runBackup(ctx context.Context, d Deps, in backupInput) (BackupReport, error) {
+	rep := BackupReport{Environment: in.Environment, Repository: d.BackupDirFor(in.Environment), Devices: len(in.Devices)}
+	inv, err := inventory(in.Devices, d.DeviceDefaults)
+	if err != nil {
+		return rep, flow.NonRetryable(err)
+	}
+	b := &device.Backup{
+		Dir:     rep.Repository,
+		Secrets: d.Secrets,
+		FanOut:  d.FanOut,
+		Author:  object.Signature{Name: d.BackupAuthor, Email: d.BackupEmail},
+		Push:    d.BackupPush,
+	}
+	run, err := b.Run(ctx, inv, in.RunID)
+	if run == nil {
+		return rep, err
+	}
+	log := flow.Logger(ctx)
+	rep.Commits = run.Commits
+	for _, r := range run.Results {
+		switch {
+		case r.Class == device.Changed:
+			rep.Changed = append(rep.Changed, r.Host)
+			rep.CommitIDs = append(rep.CommitIDs, r.Value.Commit)
+			log.Info("config backup: committed", "device", r.Host, "commit", r.Value.Commit)
+		case r.Class.IsFailure():
+			msg := ""
+			if r.Err != nil {
+				msg = r.Err.Error()
+			}
+			rep.Failed = append(rep.Failed, DeviceError{Device: r.Host, Class: r.Class, Error: msg})
+			log.Warn("config backup: device failed", "device", r.Host, "class", string(r.Class), "error", msg)
+		default:
+			rep.Unchanged = append(rep.Unchanged, r.Host)
+		}
+	}
+	if err != nil {
+		return rep, fmt.Errorf("config backup: %w", err)
+	}
+	if run.PushErr != nil {
+		return rep, flow.NonRetryable(fmt.Errorf("config backup: %d commits made and kept locally, %w", rep.Commits, run.PushErr))
+	}
+	rep.Pushed = d.BackupPush != nil && rep.Commits > 0
+	log.Info("config backup done", "devices", rep.Devices, "commits", rep.Commits, "failed", len(rep.Failed), "repository", rep.Repository)
+	return rep, nil
+}

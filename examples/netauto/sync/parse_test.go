@@ -1,0 +1,249 @@
+package sync
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/netauto-dev/netauto/device/devicetest"
+)
+
+// Facts from real recorded outputs (see testdata/README.md).
+func TestParseFactsRecordedOutputs(t *testing.T) {
+	for _, tc := range []struct {
+		platform, file string
+		want           Facts
+	}{
+		{"cisco_iosxe", "testdata/oxidized_ios_C9200L_17.09.04a_simulation.yaml",
+			Facts{Hostname: "LAB-SW123_9200L", Model: "C9200L-24P-4G", Serial: "JAE24FFFFFF", OSVersion: "17.09.04a"}},
+		{"cisco_nxos", "testdata/oxidized_nxos_C93180YC_10.4.5_simulation.yaml",
+			Facts{Hostname: "TEST-12345", Model: "C93180YC-FX3H", Serial: "FDO20000000", OSVersion: "10.4(5)"}},
+		{"juniper_junos", "testdata/oxidized_junos_srx300_22.4_simulation.yaml",
+			Facts{Model: "srx300", Serial: "AA0000AA0000", OSVersion: "22.4R3-S2.11"}},
+	} {
+		spec, err := devicetest.LoadSimulation(tc.platform, tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds, err := FactCommands(tc.platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		for _, c := range cmds {
+			o, ok := spec.Commands[c]
+			if !ok {
+				t.Fatalf("%s: simulation has no %q", tc.platform, c)
+			}
+			out.WriteString(o + "\n")
+		}
+		if got := ParseFacts(tc.platform, out.String()); got != tc.want {
+			t.Errorf("%s: facts = %+v, want %+v", tc.platform, got, tc.want)
+		}
+	}
+	if _, err := FactCommands("nokia_sros"); err == nil {
+		t.Error("FactCommands of an unknown platform: no error")
+	}
+}
+
+func TestParseIOSConfigRecorded(t *testing.T) {
+	spec, err := devicetest.LoadSimulation("cisco_iosxe", "testdata/oxidized_ios_C9200L_17.09.04a_simulation.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseConfig("cisco_iosxe", spec.RunningConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]obsInterface{
+		"vlan1":                {Name: "Vlan1", Enabled: false},
+		"vlan2":                {Name: "Vlan2", Description: "network management", Enabled: true, IPAddress: "10.42.11.42/24"},
+		"gigabitethernet1/0/1": {Name: "GigabitEthernet1/0/1", Description: "oxidized test one", Enabled: true},
+	}
+	for k, w := range want {
+		if got := o.Interfaces[k]; got == nil || *got != w {
+			t.Errorf("interface %s = %+v, want %+v", k, got, w)
+		}
+	}
+	if len(o.Neighbors) != 0 {
+		t.Errorf("neighbors = %v, want none", o.Neighbors)
+	}
+}
+
+func TestParseJunosConfigRecorded(t *testing.T) {
+	spec, err := devicetest.LoadSimulation("juniper_junos", "testdata/oxidized_junos_srx300_22.4_simulation.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseConfig("juniper_junos", spec.RunningConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.Interfaces["irb"]; got == nil || got.IPAddress != "192.168.1.1/24" || !got.Enabled {
+		t.Errorf("irb = %+v", got)
+	}
+	if len(o.Interfaces) != 9 { // ge-0/0/0..7 and irb; not the security zones' interfaces
+		t.Errorf("interfaces = %d, want 9", len(o.Interfaces))
+	}
+}
+
+func neighbors(o *observed) map[string]obsNeighbor {
+	out := map[string]obsNeighbor{}
+	for k, n := range o.Neighbors {
+		c := *n
+		c.group = ""
+		out[k] = c
+	}
+	return out
+}
+
+func TestParseBGPConfigForms(t *testing.T) {
+	want := map[string]obsNeighbor{
+		"10.0.0.1":    {Address: "10.0.0.1", RemoteAS: 65002, Description: "to core", Enabled: true},
+		"10.0.0.3":    {Address: "10.0.0.3", RemoteAS: 65003, Enabled: false},
+		"2001:db8::1": {Address: "2001:db8::1", RemoteAS: 65009, Enabled: true},
+	}
+	for _, tc := range []struct{ platform, cfg string }{
+		{"cisco_iosxe", `router bgp 65001
+ neighbor PEERS peer-group
+ neighbor PEERS remote-as 65009
+ neighbor 10.0.0.1 remote-as 65002
+ neighbor 10.0.0.1 description to core
+ neighbor 10.0.0.3 remote-as 65003
+ neighbor 10.0.0.3 shutdown
+ neighbor 2001:DB8::1 peer-group PEERS
+ !
+ address-family ipv4
+  neighbor 10.0.0.1 activate
+  neighbor 10.0.0.9 activate
+ exit-address-family
+!
+end`},
+		{"arista_eos", `router bgp 65001
+   neighbor PEERS peer group
+   neighbor PEERS remote-as 65009
+   neighbor 10.0.0.1 remote-as 65002
+   neighbor 10.0.0.1 description to core
+   neighbor 10.0.0.3 remote-as 65003
+   neighbor 10.0.0.3 shutdown
+   neighbor 2001:db8::1 peer group PEERS
+!`},
+		{"cisco_nxos", `router bgp 65001
+  template peer PEERS
+    remote-as 65009
+  neighbor 10.0.0.1
+    remote-as 65002
+    description to core
+  neighbor 10.0.0.3
+    remote-as 65003
+    shutdown
+  neighbor 2001:db8::1
+    inherit peer PEERS
+interface Ethernet1/1
+  no shutdown`},
+		{"juniper_junos", `protocols {
+    bgp {
+        group core {
+            peer-as 65002;
+            neighbor 10.0.0.1 {
+                description "to core";
+            }
+            inactive: neighbor 10.0.0.3 {
+                peer-as 65003;
+            }
+        }
+        group v6 {
+            peer-as 65009;
+            neighbor 2001:db8::1;
+        }
+    }
+}`},
+	} {
+		o, err := parseConfig(tc.platform, tc.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := neighbors(o); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: neighbors = %+v\nwant %+v", tc.platform, got, want)
+		}
+	}
+}
+
+func TestParseBGPSummaries(t *testing.T) {
+	ios := `BGP router identifier 10.0.0.0, local AS number 65001
+Neighbor        V           AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd
+10.0.0.1        4        65002     100     100        1    0    0 1w2d            5
+10.0.0.3        4        65003       0       0        1    0    0 never    Idle (Admin)
+10.0.0.5        4        65004       0       0        1    0    0 never    Active`
+	eos := `  Neighbor         V  AS           MsgRcvd   MsgSent  InQ OutQ  Up/Down State   PfxRcd PfxAcc
+  10.0.0.1         4  65002            100       100    0    0 01:00:00 Estab   5      5
+  10.0.0.5         4  65004              0         0    0    0 01:00:00 Connect`
+	junos := `Peer                     AS      InPkt     OutPkt    OutQ   Flaps Last Up/Dwn State|#Active/Received/Accepted/Damped...
+10.0.0.1              65002        100        100       0       0     1:00:00 0/5/5/0              0/0/0/0
+10.0.0.5              65004          0          0       0       0     1:00:00 Active`
+	for name, tc := range map[string]struct {
+		out  string
+		want map[string]string
+	}{
+		"ios":   {ios, map[string]string{"10.0.0.1": "Established", "10.0.0.3": "Idle", "10.0.0.5": "Active"}},
+		"eos":   {eos, map[string]string{"10.0.0.1": "Established", "10.0.0.5": "Connect"}},
+		"junos": {junos, map[string]string{"10.0.0.1": "Established", "10.0.0.5": "Active"}},
+	} {
+		if got := parseBGPSummary(tc.out); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: states = %v, want %v", name, got, tc.want)
+		}
+	}
+}
+
+func TestCompareReportsEachDifference(t *testing.T) {
+	dev := Device{Name: "r1",
+		Interfaces: []Interface{
+			{Name: "Ethernet1", Enabled: true, IPAddress: "10.0.0.0/31", Description: "uplink", MTU: 9000},
+			{Name: "Ethernet2", Enabled: true},
+		},
+		BGPNeighbors: []BGPNeighbor{
+			{PeerAddress: "10.0.0.1", RemoteAS: 65002, Enabled: true},
+			{PeerAddress: "10.0.0.3", RemoteAS: 65003, Enabled: true},
+		},
+	}
+	obs := parseIOSLike(`interface Ethernet1
+   description downlink
+   mtu 1500
+   ip address 10.0.0.2/31
+   shutdown
+router bgp 65001
+   neighbor 10.0.0.1 remote-as 65012
+   neighbor 10.0.0.3 remote-as 65003
+   neighbor 10.0.0.7 remote-as 65007`)
+	obs.Sessions = map[string]string{"10.0.0.1": "Established", "10.0.0.3": "Active"}
+	v := compare(dev, obs)
+	var got []string
+	for _, m := range v.Mismatches {
+		got = append(got, m.String())
+	}
+	want := []string{
+		"r1: interface Ethernet1: enabled: intended true, observed false",
+		"r1: interface Ethernet1: description: intended uplink, observed downlink",
+		"r1: interface Ethernet1: ip_address: intended 10.0.0.0/31, observed 10.0.0.2/31",
+		"r1: interface Ethernet1: mtu: intended 9000, observed 1500",
+		"r1: interface Ethernet2: presence: intended configured, observed missing",
+		"r1: bgp neighbor 10.0.0.1: remote_as: intended 65002, observed 65012",
+		"r1: bgp neighbor 10.0.0.3: session: intended Established, observed Active",
+		"r1: bgp neighbor 10.0.0.7: presence: intended absent, observed configured",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("mismatches:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if v.Status != StatusFailed || v.Checked != 4 {
+		t.Errorf("status %s checked %d", v.Status, v.Checked)
+	}
+}
+
+func TestParamsResolve(t *testing.T) {
+	if _, err := (Params{}).resolve(); err == nil || err.Error() != "parameter environment: required" {
+		t.Errorf("empty environment: %v", err)
+	}
+	if _, err := (Params{Environment: "dev", Devices: []string{"a", " "}}).resolve(); err == nil || !strings.Contains(err.Error(), "devices[1]") {
+		t.Errorf("blank device name: %v", err)
+	}
+}

@@ -1,0 +1,396 @@
+package sync
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// observed is a device's state as read over SSH: interfaces and BGP
+// neighbours from its running configuration, BGP session states from its
+// BGP summary (when read).
+type observed struct {
+	Interfaces map[string]*obsInterface `json:"interfaces"` // by lower-case name
+	Neighbors  map[string]*obsNeighbor  `json:"neighbors"`  // by canonical address
+	// Sessions maps neighbour addresses to their session state
+	// ("Established", "Idle", "Active", ...); nil when not read.
+	Sessions map[string]string `json:"sessions,omitempty"`
+}
+
+type obsInterface struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Enabled     bool   `json:"enabled"`
+	IPAddress   string `json:"ip_address,omitempty"`
+	MTU         int    `json:"mtu,omitempty"`
+}
+
+type obsNeighbor struct {
+	Address     string `json:"address"`
+	RemoteAS    int64  `json:"remote_as,omitempty"`
+	Description string `json:"description,omitempty"`
+	Enabled     bool   `json:"enabled"`
+	group       string
+}
+
+// bgpSummaryCommand returns the command that lists BGP sessions.
+func bgpSummaryCommand(platform string) string {
+	if platform == "juniper_junos" {
+		return "show bgp summary"
+	}
+	return "show ip bgp summary"
+}
+
+// canonAddr normalises an IP address for comparison; other text is
+// returned as is.
+func canonAddr(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.String()
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.String()
+	}
+	return s
+}
+
+func unquote(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// parseConfig reads interfaces and BGP neighbours from a running
+// configuration of platform.
+func parseConfig(platform, cfg string) (*observed, error) {
+	switch platform {
+	case "cisco_iosxe", "cisco_iosxr", "cisco_nxos", "arista_eos":
+		return parseIOSLike(cfg), nil
+	case "juniper_junos":
+		return parseJunos(cfg), nil
+	}
+	return nil, fmt.Errorf("platform %q: validation cannot read its configuration", platform)
+}
+
+// maskToPrefix turns "10.0.0.1 255.255.255.254" into "10.0.0.1/31".
+func maskToPrefix(addr, mask string) string {
+	m, err := netip.ParseAddr(mask)
+	if err != nil || !m.Is4() {
+		return addr
+	}
+	bits := 0
+	for _, b := range m.As4() {
+		for i := 7; i >= 0; i-- {
+			if b&(1<<i) == 0 {
+				goto done
+			}
+			bits++
+		}
+	}
+done:
+	return canonAddr(addr + "/" + strconv.Itoa(bits))
+}
+
+func indentOf(line string) int { return len(line) - len(strings.TrimLeft(line, " \t")) }
+
+// parseIOSLike reads the indented configuration of IOS-XE, IOS-XR, NX-OS
+// and EOS. Interfaces are enabled unless "shutdown" is configured. BGP
+// neighbours come from "neighbor A remote-as N" (and NX-OS's
+// "neighbor A" sub-mode with "remote-as N"), inheriting remote-as from
+// their peer group.
+func parseIOSLike(cfg string) *observed {
+	o := &observed{Interfaces: map[string]*obsInterface{}, Neighbors: map[string]*obsNeighbor{}}
+	entries := map[string]*obsNeighbor{} // by neighbour address or peer-group name
+	entry := func(key string) *obsNeighbor {
+		key = canonAddr(key)
+		if e, ok := entries[key]; ok {
+			return e
+		}
+		e := &obsNeighbor{Address: key, Enabled: true}
+		entries[key] = e
+		return e
+	}
+	hasAS := map[string]bool{}
+	var (
+		iface         *obsInterface
+		inBGP         bool
+		subNeighbor   string // NX-OS "neighbor A" sub-mode
+		subNeighborAt int
+	)
+	for _, raw := range strings.Split(strings.ReplaceAll(cfg, "\r", ""), "\n") {
+		line := strings.TrimRight(raw, " ")
+		body := strings.TrimSpace(line)
+		if body == "" || strings.HasPrefix(body, "!") {
+			continue
+		}
+		ind := indentOf(line)
+		f := strings.Fields(body)
+		if ind == 0 {
+			iface, inBGP, subNeighbor = nil, false, ""
+			switch {
+			case f[0] == "interface" && len(f) >= 2:
+				name := strings.Join(f[1:], " ")
+				iface = &obsInterface{Name: name, Enabled: true}
+				o.Interfaces[strings.ToLower(name)] = iface
+			case len(f) >= 3 && f[0] == "router" && f[1] == "bgp":
+				inBGP = true
+			}
+			continue
+		}
+		switch {
+		case iface != nil:
+			switch {
+			case f[0] == "description":
+				iface.Description = strings.TrimSpace(strings.TrimPrefix(body, "description"))
+			case body == "shutdown":
+				iface.Enabled = false
+			case body == "no shutdown":
+				iface.Enabled = true
+			case f[0] == "mtu" && len(f) == 2:
+				iface.MTU, _ = strconv.Atoi(f[1])
+			case len(f) >= 3 && f[0] == "ip" && f[1] == "address" && !strings.Contains(body, "secondary"):
+				if strings.Contains(f[2], "/") {
+					iface.IPAddress = canonAddr(f[2])
+				} else if len(f) >= 4 {
+					iface.IPAddress = maskToPrefix(f[2], f[3])
+				}
+			case body == "no ip address":
+				iface.IPAddress = ""
+			}
+		case inBGP:
+			if subNeighbor != "" && ind <= subNeighborAt {
+				subNeighbor = ""
+			}
+			if subNeighbor != "" {
+				e := entry(subNeighbor)
+				switch {
+				case f[0] == "remote-as" && len(f) == 2:
+					e.RemoteAS, _ = strconv.ParseInt(f[1], 10, 64)
+					hasAS[e.Address] = true
+				case f[0] == "description":
+					e.Description = strings.TrimSpace(strings.TrimPrefix(body, "description"))
+				case body == "shutdown":
+					e.Enabled = false
+				case f[0] == "inherit" && len(f) >= 3 && f[1] == "peer":
+					e.group = f[2]
+				}
+				continue
+			}
+			if len(f) == 3 && f[0] == "template" && f[1] == "peer" {
+				// NX-OS peer template, inherited with "inherit peer".
+				subNeighbor, subNeighborAt = f[2], ind
+				entry(f[2])
+				continue
+			}
+			if f[0] != "neighbor" || len(f) < 2 {
+				continue
+			}
+			if len(f) == 2 {
+				// NX-OS: "neighbor 10.0.0.1" opens a sub-mode.
+				subNeighbor, subNeighborAt = f[1], ind
+				entry(f[1])
+				continue
+			}
+			e := entry(f[1])
+			rest := f[2:]
+			switch {
+			case rest[0] == "remote-as" && len(rest) >= 2:
+				e.RemoteAS, _ = strconv.ParseInt(rest[1], 10, 64)
+				hasAS[e.Address] = true
+			case rest[0] == "description":
+				e.Description = strings.TrimSpace(strings.Join(rest[1:], " "))
+			case rest[0] == "shutdown":
+				e.Enabled = false
+			case rest[0] == "peer-group" && len(rest) == 2:
+				e.group = rest[1]
+			case rest[0] == "peer" && len(rest) == 3 && rest[1] == "group":
+				e.group = rest[2]
+			}
+		}
+	}
+	for key, e := range entries {
+		if _, err := netip.ParseAddr(key); err != nil {
+			continue // a peer group
+		}
+		if g := entries[e.group]; e.group != "" && g != nil {
+			if !hasAS[key] {
+				e.RemoteAS = g.RemoteAS
+				hasAS[key] = hasAS[g.Address]
+			}
+			if !g.Enabled {
+				e.Enabled = false
+			}
+		}
+		if hasAS[key] {
+			o.Neighbors[key] = e
+		}
+	}
+	return o
+}
+
+// parseJunos reads the hierarchical Junos configuration ("show
+// configuration"): interfaces (description, disable, mtu, the first inet
+// address of unit 0) and BGP neighbours of protocols bgp groups (peer-as
+// from the neighbour or its group; "inactive:" disables).
+func parseJunos(cfg string) *observed {
+	o := &observed{Interfaces: map[string]*obsInterface{}, Neighbors: map[string]*obsNeighbor{}}
+	type frame struct {
+		name     string
+		inactive bool
+	}
+	var path []frame
+	groupAS := map[string]int64{}
+	var pending []*obsNeighbor // neighbours without their own peer-as
+	at := func(names ...string) bool {
+		if len(path) != len(names) {
+			return false
+		}
+		for i, n := range names {
+			switch {
+			case n == "*":
+			case strings.HasSuffix(n, " *"):
+				if !strings.HasPrefix(path[i].name, strings.TrimSuffix(n, "*")) {
+					return false
+				}
+			case path[i].name != n:
+				return false
+			}
+		}
+		return true
+	}
+	inactive := func() bool {
+		for _, f := range path {
+			if f.inactive {
+				return true
+			}
+		}
+		return false
+	}
+	neighbor := func(addr string, off bool) *obsNeighbor {
+		key := canonAddr(addr)
+		n := o.Neighbors[key]
+		if n == nil {
+			n = &obsNeighbor{Address: key, Enabled: true, group: path[2].name}
+			o.Neighbors[key] = n
+			pending = append(pending, n)
+		}
+		if off || inactive() {
+			n.Enabled = false
+		}
+		return n
+	}
+	for _, raw := range strings.Split(strings.ReplaceAll(cfg, "\r", ""), "\n") {
+		body := strings.TrimSpace(raw)
+		if body == "" || strings.HasPrefix(body, "#") || strings.HasPrefix(body, "/*") {
+			continue
+		}
+		off := false
+		if rest, ok := strings.CutPrefix(body, "inactive: "); ok {
+			body, off = rest, true
+		}
+		switch {
+		case body == "}":
+			if len(path) > 0 {
+				path = path[:len(path)-1]
+			}
+			continue
+		case strings.HasSuffix(body, "{"):
+			name := strings.TrimSpace(strings.TrimSuffix(body, "{"))
+			if at("interfaces") {
+				o.Interfaces[strings.ToLower(name)] = &obsInterface{Name: name, Enabled: !off}
+			}
+			if at("protocols", "bgp", "group *") && strings.HasPrefix(name, "neighbor ") {
+				neighbor(strings.TrimPrefix(name, "neighbor "), off)
+			}
+			path = append(path, frame{name: name, inactive: off})
+			continue
+		}
+		stmt := strings.TrimSuffix(body, ";")
+		f := strings.Fields(stmt)
+		if len(f) == 0 {
+			continue
+		}
+		switch {
+		case len(path) == 2 && at("interfaces", "*"):
+			ifc := o.Interfaces[strings.ToLower(path[1].name)]
+			switch {
+			case f[0] == "description":
+				ifc.Description = unquote(strings.TrimPrefix(stmt, "description"))
+			case f[0] == "disable":
+				ifc.Enabled = false
+			case f[0] == "mtu" && len(f) == 2:
+				ifc.MTU, _ = strconv.Atoi(f[1])
+			}
+		case at("interfaces", "*", "unit 0", "family inet") && f[0] == "address" && len(f) >= 2:
+			if ifc := o.Interfaces[strings.ToLower(path[1].name)]; ifc.IPAddress == "" {
+				ifc.IPAddress = canonAddr(f[1])
+			}
+		case at("protocols", "bgp", "group *"):
+			switch {
+			case f[0] == "peer-as" && len(f) == 2:
+				groupAS[path[2].name], _ = strconv.ParseInt(f[1], 10, 64)
+			case f[0] == "neighbor" && len(f) == 2:
+				neighbor(f[1], off)
+			}
+		case at("protocols", "bgp", "group *", "neighbor *"):
+			n := o.Neighbors[canonAddr(strings.TrimPrefix(path[3].name, "neighbor "))]
+			switch {
+			case n == nil:
+			case f[0] == "peer-as" && len(f) == 2:
+				n.RemoteAS, _ = strconv.ParseInt(f[1], 10, 64)
+			case f[0] == "description":
+				n.Description = unquote(strings.TrimPrefix(stmt, "description"))
+			case f[0] == "shutdown":
+				n.Enabled = false
+			}
+		}
+	}
+	for _, n := range pending {
+		if n.RemoteAS == 0 {
+			n.RemoteAS = groupAS[n.group]
+		}
+	}
+	return o
+}
+
+var (
+	bgpStates   = map[string]string{"established": "Established", "estab": "Established", "establ": "Established", "idle": "Idle", "active": "Active", "connect": "Connect", "opensent": "OpenSent", "openconfirm": "OpenConfirm"}
+	junosCounts = regexp.MustCompile(`^\d+/\d+/\d+/\d+$`)
+)
+
+// parseBGPSummary reads session states from "show ip bgp summary" (IOS-XE,
+// NX-OS, EOS) or "show bgp summary" (Junos): each line starting with a
+// neighbour address gives its state, where a prefix count in the state
+// column (IOS, NX-OS, Junos) means Established.
+func parseBGPSummary(out string) map[string]string {
+	states := map[string]string{}
+	for _, line := range strings.Split(strings.ReplaceAll(out, "\r", ""), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 {
+			continue
+		}
+		addr, err := netip.ParseAddr(f[0])
+		if err != nil {
+			continue
+		}
+		state := ""
+		for _, w := range f[1:] {
+			if s, ok := bgpStates[strings.ToLower(strings.Trim(w, "()"))]; ok {
+				state = s
+				break
+			}
+		}
+		if last := f[len(f)-1]; state == "" {
+			if _, err := strconv.Atoi(last); err == nil || junosCounts.MatchString(last) {
+				state = "Established"
+			} else {
+				state = last
+			}
+		}
+		states[addr.String()] = state
+	}
+	return states
+}
