@@ -101,6 +101,7 @@ func FakeSchemas() fs.FS { return Overlay(infrahubtest.DefaultSchemas()) }
 // base; "." lists both.
 type overlay struct{ base fs.FS }
 
+// Open implements fs.FS.
 func (o overlay) Open(name string) (fs.File, error) {
 	if name == FileName {
 		return files.Open(name)
@@ -108,6 +109,7 @@ func (o overlay) Open(name string) (fs.File, error) {
 	return o.base.Open(name)
 }
 
+// ReadDir implements fs.ReadDirFS; "." lists base and the netauto file.
 func (o overlay) ReadDir(name string) ([]fs.DirEntry, error) {
 	entries, err := fs.ReadDir(o.base, name)
 	if name != "." {

@@ -28,7 +28,9 @@ type Deps struct {
 	// Infrahub returns the client for an environment ("production",
 	// "staging", ...), typically built from that environment's config
 	// block. It is called once per task that talks to Infrahub; cache the
-	// client if building one is costly. Required.
+	// client if building one is costly. Errors are retried with the task's
+	// retry policy; wrap one a retry cannot fix (an unknown environment)
+	// in flow.NonRetryable. Required.
 	Infrahub func(ctx context.Context, environment string) (*infrahub.Client, error)
 
 	// Secrets resolves the credential references of DeviceDefaults
@@ -115,6 +117,7 @@ type ParamsError struct {
 	Msg   string
 }
 
+// Error names the parameter and the problem.
 func (e *ParamsError) Error() string { return "parameter " + e.Field + ": " + e.Msg }
 
 // selection is what a run works on, resolved from Params.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/netauto-dev/netauto/device"
@@ -57,7 +58,8 @@ func newEnv(t *testing.T, devs []synctest.Device) *env {
 	e.deps = sync.Deps{
 		Infrahub: func(_ context.Context, environment string) (*infrahub.Client, error) {
 			if environment != "test" {
-				return nil, fmt.Errorf("no configuration for environment %q", environment)
+				// A retry cannot fix this: say so, and the run fails at once.
+				return nil, flow.NonRetryable(fmt.Errorf("no configuration for environment %q", environment))
 			}
 			return client, nil
 		},
@@ -226,7 +228,11 @@ func commits(t *testing.T, dir string) [][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iter, err := repo.Log(&git.LogOptions{})
+	main, err := repo.Reference(plumbing.NewBranchReferenceName("main"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iter, err := repo.Log(&git.LogOptions{From: main.Hash()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,5 +403,48 @@ func TestValidationUnreadableDevice(t *testing.T) {
 	got := e.nodes(t)
 	if n := got["atl1-gone"]; n.ValidationStatus.Value != sync.StatusError || !strings.Contains(n.ValidationSummary.Value, "connection refused") {
 		t.Errorf("atl1-gone written back as %+v", n)
+	}
+}
+
+// The runtime's path: JSON parameters through Execute, checked against the
+// flow's parameter schema.
+func TestExecuteFromJSONParameters(t *testing.T) {
+	e := newEnv(t, labDevices()[:1])
+	def := flow.Definition(sync.InventorySync(e.deps))
+	desc := def.Describe()
+	if desc.Name != sync.FlowInventorySync || !strings.Contains(string(desc.Parameters), `"environment"`) || !strings.Contains(string(desc.Parameters), `"event"`) {
+		t.Errorf("description = %s %s", desc.Name, desc.Parameters)
+	}
+	out, err := def.Execute(e.ctx, flow.Execution{RunID: flow.NewID(), Params: json.RawMessage(`{"environment":"test","role":"edge","site":"atl1"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep sync.InventoryReport
+	if err := json.Unmarshal(out, &rep); err != nil || len(rep.Devices) != 1 || rep.Reachable != 1 {
+		t.Errorf("report = %s, %v", out, err)
+	}
+	_, err = def.Execute(e.ctx, flow.Execution{RunID: flow.NewID(), Params: json.RawMessage(`{"environment":"test","sites":"atl1"}`)})
+	if err == nil || !strings.Contains(err.Error(), "sites") {
+		t.Errorf("unknown parameter: %v", err)
+	}
+	out, err = def.Execute(e.ctx, flow.Execution{RunID: flow.NewID(), Params: json.RawMessage(`{"environment":"test","site":"nyc1"}`)})
+	if err != nil || !strings.Contains(string(out), `"devices":[]`) {
+		t.Errorf("other site: %s, %v", out, err)
+	}
+}
+
+func TestConfigBackupPushesToRemote(t *testing.T) {
+	e := newEnv(t, labDevices()[:2])
+	remote := filepath.Join(t.TempDir(), "remote.git")
+	if _, err := git.PlainInit(remote, true); err != nil {
+		t.Fatal(err)
+	}
+	e.deps.BackupPush = &device.Push{URL: remote}
+	rep, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	if err != nil || !rep.Pushed || rep.Commits != 2 {
+		t.Fatalf("backup: %+v, %v", rep, err)
+	}
+	if got := commits(t, remote); len(got) != 2 {
+		t.Errorf("remote has %d commits, want 2", len(got))
 	}
 }

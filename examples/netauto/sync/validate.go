@@ -97,6 +97,8 @@ type ValidationError struct {
 	Report ValidationReport
 }
 
+// Error summarizes the report and lists up to 20 mismatches or unread
+// devices, one per line.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "validation: %d of %d devices failed, %d could not be read", e.Report.Failed, len(e.Report.Devices), e.Report.Errors)
