@@ -198,7 +198,7 @@ func collectFacts(ctx context.Context, d Deps, devs []Device) ([]DeviceFacts, er
 	for _, res := range results {
 		df := DeviceFacts{Device: res.Host, ID: byName[res.Host].ID, Class: res.Class, Reachable: res.Value.reachable, Facts: res.Value.facts}
 		if res.Class.IsFailure() {
-			df.Class = res.Class
+			df.Error = string(res.Class)
 			if res.Err != nil {
 				df.Error = res.Err.Error()
 			}

@@ -10,6 +10,11 @@
 //	})
 //	defer lab.Close()
 //	deps := sync.Deps{..., Secrets: lab.Secrets(), DeviceDefaults: lab.DeviceDefaults()}
+//
+// [Fleet] makes any number of such devices across the four platforms, for
+// demos that want a few dozen. To break something, change a fake device's
+// configuration (lab.Devices.Device(name).SetRunningConfig) or start it
+// with Device.Down listing a BGP session that is not up.
 package synctest
 
 import (
@@ -447,4 +452,45 @@ func (l *Lab) Close() {
 	if l.dir != "" {
 		_ = os.RemoveAll(l.dir)
 	}
+}
+
+// Fleet returns n lab devices for site (a LocationSite shortname, or ""
+// for none) named "<site>-r01", "<site>-r02", ... ("r01", ... without a
+// site), cycling through the four platforms and the roles edge, core,
+// leaf: each with two interfaces (the second shut down, as intended) and
+// one BGP neighbour per interface address pair, all matching, so every
+// flow passes on a fresh fleet.
+func Fleet(site string, n int) []Device {
+	platforms := []string{"arista_eos", "cisco_iosxe", "cisco_nxos", "juniper_junos"}
+	ifNames := map[string][2]string{
+		"arista_eos":    {"Ethernet1", "Ethernet2"},
+		"cisco_iosxe":   {"GigabitEthernet1", "GigabitEthernet2"},
+		"cisco_nxos":    {"Ethernet1/1", "Ethernet1/2"},
+		"juniper_junos": {"ge-0/0/0", "ge-0/0/1"},
+	}
+	roles := []string{"edge", "core", "leaf"}
+	prefix := "r"
+	if site != "" {
+		prefix = site + "-r"
+	}
+	devs := make([]Device, n)
+	for i := range devs {
+		p := platforms[i%len(platforms)]
+		// Each device gets 10.<i/64>.<(i%64)*4>.0/30-style point-to-point
+		// addresses: its own .0 (peer .1) on the first interface.
+		base := netip.AddrFrom4([4]byte{10, byte(i / 64), byte(i % 64 * 4), 0})
+		peer := base.Next()
+		devs[i] = Device{
+			Device: sync.Device{
+				Name: fmt.Sprintf("%s%02d", prefix, i+1), Platform: p, Role: roles[i%len(roles)], Site: site,
+				Interfaces: []sync.Interface{
+					{Name: ifNames[p][0], Description: "uplink", Enabled: true, IPAddress: base.String() + "/31"},
+					{Name: ifNames[p][1], Description: "spare", Enabled: false},
+				},
+				BGPNeighbors: []sync.BGPNeighbor{{PeerAddress: peer.String(), RemoteAS: 65100 + int64(i), Description: "upstream", Enabled: true}},
+			},
+			LocalAS: 65000,
+		}
+	}
+	return devs
 }
