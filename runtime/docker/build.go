@@ -91,8 +91,8 @@ type BuildError struct {
 	// Code is the engine's error code (the step's exit code for a failed
 	// RUN), 0 when it gave none.
 	Code int
-	// Tail is the last lines of the build log (at most 20), the failed
-	// step's output among them.
+	// Tail is the last lines of the build log before the error (at most
+	// 20), the failed step's output among them.
 	Tail []string
 }
 
@@ -200,9 +200,10 @@ type buildMessage struct {
 // readBuildOutput decodes the build stream, copying its text to out.
 func readBuildOutput(body io.Reader, out io.Writer) (BuildResult, error) {
 	var (
-		log    strings.Builder
-		res    BuildResult
-		failed *BuildError
+		log      strings.Builder
+		res      BuildResult
+		failed   *BuildError
+		failedAt int // length of the log before the error's line
 	)
 	emit := func(s string) {
 		log.WriteString(s)
@@ -230,6 +231,7 @@ func readBuildOutput(body io.Reader, out io.Writer) (BuildResult, error) {
 					failed.Message = m.ErrorDetail.Message
 				}
 			}
+			failedAt = log.Len()
 			emit(failed.Message + "\n")
 		case len(m.Aux) > 0:
 			var aux struct{ ID string }
@@ -249,7 +251,8 @@ func readBuildOutput(body io.Reader, out io.Writer) (BuildResult, error) {
 	}
 	res.Log = log.String()
 	if failed != nil {
-		failed.Step, failed.Tail = lastStep(res.Log), lastLines(res.Log, tailLines)
+		before := res.Log[:failedAt]
+		failed.Step, failed.Tail = lastStep(before), lastLines(before, tailLines)
 		return res, failed
 	}
 	if res.ImageID == "" {
