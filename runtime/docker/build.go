@@ -172,9 +172,9 @@ func BuildImage(ctx context.Context, cli ImageBuilder, opts BuildOptions) (Build
 	}
 	res, err := readBuildOutput(resp.Body, opts.Output)
 	resp.Body.Close()
-	if terr := finish(); terr != nil && err == nil {
-		// The engine answered without the whole context: it cannot have
-		// built from it.
+	if terr := finish(); terr != nil {
+		// The context could not be sent whole: whatever the engine made
+		// of it, that is the cause.
 		err = fmt.Errorf("build image: send context %s: %w", opts.ContextDir, terr)
 	}
 	return res, err

@@ -446,3 +446,30 @@ func TestBuildOutputErrors(t *testing.T) {
 		}
 	}
 }
+
+// refusingBuilder answers without reading the context, as an engine that
+// rejects the request does.
+type refusingBuilder struct{}
+
+func (refusingBuilder) ImageBuild(context.Context, io.Reader, client.ImageBuildOptions) (client.ImageBuildResult, error) {
+	return client.ImageBuildResult{}, errors.New("engine says no")
+}
+
+// An engine that stops reading does not leave the context writer blocked.
+func TestBuildImageEngineRefuses(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n", "big": strings.Repeat("x", 1<<20)})
+	done := make(chan error, 1)
+	go func() {
+		_, err := BuildImage(context.Background(), refusingBuilder{}, BuildOptions{ContextDir: dir})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "engine says no") {
+			t.Errorf("err = %v, want the engine's refusal", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("BuildImage blocked after the engine refused")
+	}
+}
