@@ -74,9 +74,9 @@ type BuildResult struct {
 	Log string
 }
 
-// tailLines is how many of the last lines of a build log a *BuildError
+// buildTailLines is how many of the last lines of a build log a *BuildError
 // carries.
-const tailLines = 20
+const buildTailLines = 20
 
 // BuildError is a build that the engine ran and that failed: a step
 // returned an error, or the Dockerfile is invalid. Errors sending the
@@ -126,7 +126,7 @@ func BuildImage(ctx context.Context, cli ImageBuilder, opts BuildOptions) (Build
 	if cli == nil {
 		return BuildResult{}, errors.New("build image: no Engine API client")
 	}
-	bc, err := prepare(opts)
+	bc, err := prepareBuild(opts)
 	if err != nil {
 		return BuildResult{}, err
 	}
@@ -145,8 +145,8 @@ func BuildImage(ctx context.Context, cli ImageBuilder, opts BuildOptions) (Build
 	// finish stops the tar writer if the engine stopped reading, and
 	// returns its error (nil when it finished, or was stopped by us).
 	finish := func() error {
-		pr.CloseWithError(errStopped)
-		if err := <-tarDone; err != nil && !errors.Is(err, errStopped) {
+		pr.CloseWithError(errContextStopped)
+		if err := <-tarDone; err != nil && !errors.Is(err, errContextStopped) {
 			return err
 		}
 		return nil
@@ -180,8 +180,8 @@ func BuildImage(ctx context.Context, cli ImageBuilder, opts BuildOptions) (Build
 	return res, err
 }
 
-// errStopped stops the context writer once the engine's answer is read.
-var errStopped = errors.New("build context no longer read")
+// errContextStopped stops the context writer once the engine's answer is read.
+var errContextStopped = errors.New("build context no longer read")
 
 // buildMessage is one message of the engine's JSON build stream.
 type buildMessage struct {
@@ -252,7 +252,7 @@ func readBuildOutput(body io.Reader, out io.Writer) (BuildResult, error) {
 	res.Log = log.String()
 	if failed != nil {
 		before := res.Log[:failedAt]
-		failed.Step, failed.Tail = lastStep(before), lastLines(before, tailLines)
+		failed.Step, failed.Tail = lastBuildStep(before), buildLogTail(before, buildTailLines)
 		return res, failed
 	}
 	if res.ImageID == "" {
@@ -264,13 +264,13 @@ func readBuildOutput(body io.Reader, out io.Writer) (BuildResult, error) {
 		}
 	}
 	if res.ImageID == "" {
-		return res, &BuildError{Message: "the engine reported no image ID", Tail: lastLines(res.Log, tailLines)}
+		return res, &BuildError{Message: "the engine reported no image ID", Tail: buildLogTail(res.Log, buildTailLines)}
 	}
 	return res, nil
 }
 
-// lastStep returns the last "Step N/M : …" line of a classic build log.
-func lastStep(log string) string {
+// lastBuildStep returns the last "Step N/M : …" line of a classic build log.
+func lastBuildStep(log string) string {
 	step := ""
 	for _, l := range strings.Split(log, "\n") {
 		if strings.HasPrefix(l, "Step ") {
@@ -280,8 +280,8 @@ func lastStep(log string) string {
 	return step
 }
 
-// lastLines returns the last n non-empty lines of s.
-func lastLines(s string, n int) []string {
+// buildLogTail returns the last n non-empty lines of s.
+func buildLogTail(s string, n int) []string {
 	var lines []string
 	for _, l := range strings.Split(s, "\n") {
 		if l = strings.TrimRight(l, "\r "); l != "" {
@@ -294,8 +294,8 @@ func lastLines(s string, n int) []string {
 	return lines
 }
 
-// buildContext is a validated context directory, ready to be tarred.
-type buildContext struct {
+// contextTar is a validated context directory, ready to be tarred.
+type contextTar struct {
 	root       string
 	dockerfile string                         // its name in the tar
 	outside    []byte                         // the Dockerfile's content when it is outside root
@@ -303,8 +303,8 @@ type buildContext struct {
 	keep       map[string]bool                // sent even when the ignore file excludes them
 }
 
-// prepare validates opts and reads the ignore file.
-func prepare(opts BuildOptions) (*buildContext, error) {
+// prepareBuild validates opts and reads the ignore file.
+func prepareBuild(opts BuildOptions) (*contextTar, error) {
 	invalid := func(field, format string, args ...any) error {
 		return &store.InvalidError{Field: "BuildOptions." + field, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -343,7 +343,7 @@ func prepare(opts BuildOptions) (*buildContext, error) {
 		return nil, invalid("Target", "bad stage name %q", opts.Target)
 	}
 
-	bc := &buildContext{root: root, keep: map[string]bool{}}
+	bc := &contextTar{root: root, keep: map[string]bool{}}
 	df := opts.Dockerfile
 	if df == "" {
 		df = "Dockerfile"
@@ -398,7 +398,7 @@ func prepare(opts BuildOptions) (*buildContext, error) {
 }
 
 // write writes the context as a tar stream to w.
-func (bc *buildContext) write(w io.Writer) error {
+func (bc *contextTar) write(w io.Writer) error {
 	tw := tar.NewWriter(w)
 	if bc.outside != nil {
 		if err := tw.WriteHeader(&tar.Header{Name: bc.dockerfile, Mode: 0o644, Size: int64(len(bc.outside)), Typeflag: tar.TypeReg}); err != nil {
@@ -434,7 +434,7 @@ func (bc *buildContext) write(w io.Writer) error {
 				return nil
 			}
 		}
-		return addFile(tw, path, name, d)
+		return addContextFile(tw, path, name, d)
 	})
 	if err != nil {
 		return err
@@ -442,9 +442,9 @@ func (bc *buildContext) write(w io.Writer) error {
 	return tw.Close()
 }
 
-// addFile writes one file, directory or symbolic link; other kinds of file
+// addContextFile writes one file, directory or symbolic link; other kinds of file
 // (sockets, devices) are left out, as they cannot be copied into an image.
-func addFile(tw *tar.Writer, path, name string, d fs.DirEntry) error {
+func addContextFile(tw *tar.Writer, path, name string, d fs.DirEntry) error {
 	info, err := d.Info()
 	if err != nil {
 		return err

@@ -101,8 +101,8 @@ func buildTestTag(t *testing.T, cli *client.Client) string {
 	return tag
 }
 
-// writeFiles creates files under dir; a name ending in "/" is a directory.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+// writeBuildFiles creates files under dir; a name ending in "/" is a directory.
+func writeBuildFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -121,9 +121,9 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
-// runImage runs a container of image with cmd (nil: the image's own) and
+// runBuiltImage runs a container of image with cmd (nil: the image's own) and
 // returns its combined output and exit code. The container is removed.
-func runImage(t *testing.T, cli *client.Client, image string, cmd ...string) (string, int64) {
+func runBuiltImage(t *testing.T, cli *client.Client, image string, cmd ...string) (string, int64) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -166,7 +166,7 @@ func TestDockerBuildImageRuns(t *testing.T) {
 	cli := buildTestEngine(t)
 	dir := t.TempDir()
 	buildTestProbe(t, dir, "probe")
-	writeFiles(t, dir, map[string]string{"Dockerfile": `FROM scratch
+	writeBuildFiles(t, dir, map[string]string{"Dockerfile": `FROM scratch
 ARG GREETING=unset
 ENV GREETING=${GREETING}
 COPY probe /probe
@@ -209,7 +209,7 @@ ENTRYPOINT ["/probe"]
 			t.Errorf("image label %s missing: %v", l, img.Config)
 		}
 	}
-	out, code := runImage(t, cli, tag)
+	out, code := runBuiltImage(t, cli, tag)
 	if code != 0 || out != "probe GREETING=hello-from-build-arg\n" {
 		t.Errorf("container: exit %d, output %q", code, out)
 	}
@@ -219,7 +219,7 @@ func TestDockerBuildImageFailingStep(t *testing.T) {
 	cli := buildTestEngine(t)
 	dir := t.TempDir()
 	buildTestProbe(t, dir, "probe")
-	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\nCOPY probe /probe\nRUN [\"/probe\", \"fail\"]\nLABEL never=reached\n"})
+	writeBuildFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\nCOPY probe /probe\nRUN [\"/probe\", \"fail\"]\nLABEL never=reached\n"})
 	tag := buildTestTag(t, cli)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -255,7 +255,7 @@ func TestDockerBuildImageDockerignore(t *testing.T) {
 	cli := buildTestEngine(t)
 	dir := t.TempDir()
 	buildTestProbe(t, dir, "probe")
-	writeFiles(t, dir, map[string]string{
+	writeBuildFiles(t, dir, map[string]string{
 		"Dockerfile":        "FROM scratch\nCOPY . /ctx/\nENTRYPOINT [\"/ctx/probe\", \"ls\", \"/ctx\"]\n",
 		".dockerignore":     "# secrets and logs stay home\nsecret.env\nlogs\n!logs/keep.log\n**/*.tmp\n",
 		"keep.txt":          "k",
@@ -274,7 +274,7 @@ func TestDockerBuildImageDockerignore(t *testing.T) {
 	if res, err := BuildImage(ctx, cli, BuildOptions{ContextDir: dir, Tags: []string{tag}}); err != nil {
 		t.Fatalf("BuildImage: %v\n%s", err, res.Log)
 	}
-	out, code := runImage(t, cli, tag)
+	out, code := runBuiltImage(t, cli, tag)
 	if code != 0 {
 		t.Fatalf("container exit %d: %s", code, out)
 	}
@@ -290,13 +290,13 @@ func TestDockerBuildImageDockerfileOutsideContext(t *testing.T) {
 	ctxDir, dfDir := t.TempDir(), t.TempDir()
 	buildTestProbe(t, ctxDir, "probe")
 	df := filepath.Join(dfDir, "worker.Dockerfile")
-	writeFiles(t, dfDir, map[string]string{
+	writeBuildFiles(t, dfDir, map[string]string{
 		"worker.Dockerfile": "FROM scratch AS first\nCOPY probe /app/probe\nENTRYPOINT [\"/app/probe\", \"ls\", \"/app\"]\n" +
 			"FROM first AS second\nCOPY probe /app/probe2\n",
 		// The Dockerfile's own ignore file wins over the context's.
 		"worker.Dockerfile.dockerignore": "nothing-to-ignore\n",
 	})
-	writeFiles(t, ctxDir, map[string]string{".dockerignore": "probe\n"})
+	writeBuildFiles(t, ctxDir, map[string]string{".dockerignore": "probe\n"})
 	tag := buildTestTag(t, cli)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -304,7 +304,7 @@ func TestDockerBuildImageDockerfileOutsideContext(t *testing.T) {
 	if err != nil {
 		t.Fatalf("BuildImage: %v\n%s", err, res.Log)
 	}
-	out, code := runImage(t, cli, tag)
+	out, code := runBuiltImage(t, cli, tag)
 	if code != 0 || out != "probe\n" {
 		t.Errorf("container: exit %d, files %q; want only /app/probe (stage first)", code, out)
 	}
@@ -312,7 +312,7 @@ func TestDockerBuildImageDockerfileOutsideContext(t *testing.T) {
 
 func TestBuildImageInvalidOptions(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n", "file": "x"})
+	writeBuildFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n", "file": "x"})
 	cases := []struct {
 		field string
 		opts  BuildOptions
@@ -388,7 +388,7 @@ const okStream = `{"stream":"Step 1/1 : FROM scratch\n"}
 
 func TestBuildContextIgnoreRules(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	writeBuildFiles(t, dir, map[string]string{
 		"build/Dockerfile":              "FROM scratch\n",
 		"build/Dockerfile.dockerignore": "# the Dockerfile's own ignore file\n.git\n**/*.o\nbuild\n!build/keep\n",
 		".dockerignore":                 "everything-else\n",
@@ -418,8 +418,8 @@ func TestBuildContextIgnoreRules(t *testing.T) {
 
 func TestBuildContextDockerfileOutside(t *testing.T) {
 	ctxDir, other := t.TempDir(), t.TempDir()
-	writeFiles(t, ctxDir, map[string]string{"a": "1"})
-	writeFiles(t, other, map[string]string{"Dockerfile": "FROM scratch\nCOPY a /a\n"})
+	writeBuildFiles(t, ctxDir, map[string]string{"a": "1"})
+	writeBuildFiles(t, other, map[string]string{"Dockerfile": "FROM scratch\nCOPY a /a\n"})
 	rb := &recordingBuilder{answer: okStream}
 	if _, err := BuildImage(context.Background(), rb, BuildOptions{ContextDir: ctxDir, Dockerfile: filepath.Join(other, "Dockerfile")}); err != nil {
 		t.Fatal(err)
@@ -431,7 +431,7 @@ func TestBuildContextDockerfileOutside(t *testing.T) {
 
 func TestBuildOutputErrors(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n"})
+	writeBuildFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n"})
 	cases := []struct {
 		name, stream, want string
 	}{
@@ -458,7 +458,7 @@ func (refusingBuilder) ImageBuild(context.Context, io.Reader, client.ImageBuildO
 // An engine that stops reading does not leave the context writer blocked.
 func TestBuildImageEngineRefuses(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n", "big": strings.Repeat("x", 1<<20)})
+	writeBuildFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n", "big": strings.Repeat("x", 1<<20)})
 	done := make(chan error, 1)
 	go func() {
 		_, err := BuildImage(context.Background(), refusingBuilder{}, BuildOptions{ContextDir: dir})

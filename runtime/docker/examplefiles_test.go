@@ -21,8 +21,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// exampleDir returns the repository root and examples/netauto in it.
-func exampleDir(t *testing.T) (root, dir string) {
+// exampleFilesDir returns the repository root and examples/netauto in it.
+func exampleFilesDir(t *testing.T) (root, dir string) {
 	t.Helper()
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -34,7 +34,7 @@ func exampleDir(t *testing.T) (root, dir string) {
 	return root, filepath.Join(root, "examples", "netauto")
 }
 
-func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+func copyExampleFile(t *testing.T, from, to string, mode os.FileMode) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
@@ -51,7 +51,7 @@ func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 // The Dockerfile's stages in order, with the instructions the issue asks
 // of the worker stage.
 func TestDockerExampleDockerfileLayout(t *testing.T) {
-	_, dir := exampleDir(t)
+	_, dir := exampleFilesDir(t)
 	b, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
@@ -99,11 +99,11 @@ func TestDockerExampleDockerfileLayout(t *testing.T) {
 // it first.
 func TestDockerExampleReleaseImage(t *testing.T) {
 	cli := buildTestEngine(t)
-	root, dir := exampleDir(t)
+	root, dir := exampleFilesDir(t)
 	ctxDir := t.TempDir()
 	exDir := filepath.Join(ctxDir, "examples", "netauto")
 	for _, f := range []string{"Dockerfile", "Dockerfile.dockerignore", "dist/.gitignore"} {
-		copyFile(t, filepath.Join(dir, f), filepath.Join(exDir, f), 0o644)
+		copyExampleFile(t, filepath.Join(dir, f), filepath.Join(exDir, f), 0o644)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -128,7 +128,7 @@ func TestDockerExampleReleaseImage(t *testing.T) {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
 	if _, err := os.Stat("/etc/ssl/certs/ca-certificates.crt"); err == nil {
-		copyFile(t, "/etc/ssl/certs/ca-certificates.crt", filepath.Join(exDir, "dist", "etc", "ssl", "certs", "ca-certificates.crt"), 0o644)
+		copyExampleFile(t, "/etc/ssl/certs/ca-certificates.crt", filepath.Join(exDir, "dist", "etc", "ssl", "certs", "ca-certificates.crt"), 0o644)
 	}
 
 	tag := buildTestTag(t, cli)
@@ -148,15 +148,15 @@ func TestDockerExampleReleaseImage(t *testing.T) {
 	if c := img.Config; c == nil || !slices.Equal(c.Entrypoint, []string{"/usr/local/bin/netauto"}) || !slices.Equal(c.Cmd, []string{"server"}) || c.User != "65532:65532" {
 		t.Errorf("release image config: %+v", img.Config)
 	}
-	out, code := runImage(t, cli, tag, "flows")
+	out, code := runBuiltImage(t, cli, tag, "flows")
 	if code != 0 || !strings.HasPrefix(out, "FLOW") {
 		t.Errorf("netauto flows in the release image: exit %d, output %q", code, out)
 	}
 }
 
-// composeTool returns the command running Docker Compose: docker-compose
+// composeCommand returns the command running Docker Compose: docker-compose
 // (v1, Debian's package) or the docker CLI's compose plugin.
-func composeTool(t *testing.T) []string {
+func composeCommand(t *testing.T) []string {
 	t.Helper()
 	if p, err := exec.LookPath("docker-compose"); err == nil {
 		return []string{p}
@@ -174,8 +174,8 @@ func composeTool(t *testing.T) []string {
 // The compose files, alone and with each override, are valid with the
 // values of .env.example; the worker can be scaled.
 func TestDockerExampleComposeConfig(t *testing.T) {
-	tool := composeTool(t)
-	_, dir := exampleDir(t)
+	tool := composeCommand(t)
+	_, dir := exampleFilesDir(t)
 	for _, files := range [][]string{
 		{"docker-compose.yml"},
 		{"docker-compose.yml", "docker-compose.dev.yml"},
@@ -225,12 +225,12 @@ func TestDockerExampleComposeConfig(t *testing.T) {
 	}
 }
 
-var envName = regexp.MustCompile(`"(NETAUTO_[A-Z0-9_]+)"`)
+var envNamePattern = regexp.MustCompile(`"(NETAUTO_[A-Z0-9_]+)"`)
 
 // .env.example names every NETAUTO_* variable the runtime reads (test
 // helper packages, named *test, aside).
 func TestDockerExampleEnvFile(t *testing.T) {
-	root, dir := exampleDir(t)
+	root, dir := exampleFilesDir(t)
 	example, err := os.ReadFile(filepath.Join(dir, ".env.example"))
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +254,7 @@ func TestDockerExampleEnvFile(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, m := range envName.FindAllStringSubmatch(string(b), -1) {
+		for _, m := range envNamePattern.FindAllStringSubmatch(string(b), -1) {
 			read[m[1]] = true
 		}
 		return nil
