@@ -3,6 +3,7 @@ package runtime
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"strings"
 
 	dockerclient "github.com/moby/moby/client"
@@ -14,16 +15,34 @@ import (
 type buildFlags struct {
 	build                              *bool
 	image, dockerfile, context, target *string
+	args                               buildArgFlags
+}
+
+// buildArgFlags collects repeated --build-arg NAME=VALUE.
+type buildArgFlags map[string]string
+
+func (b buildArgFlags) String() string { return "" }
+
+func (b buildArgFlags) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("%q: want NAME=VALUE", s)
+	}
+	b[k] = v
+	return nil
 }
 
 func newBuildFlags(fs *flag.FlagSet) buildFlags {
-	return buildFlags{
+	f := buildFlags{
+		args:       buildArgFlags{},
 		build:      fs.Bool("build", false, "build the app's worker image through the Docker Engine API before applying (env DOCKER_HOST)"),
 		image:      fs.String("image", "", "with --build: the image NAME[:TAG] (default the app's Image)"),
 		dockerfile: fs.String("dockerfile", "", "with --build: the Dockerfile, relative to --context (default the app's Image)"),
 		context:    fs.String("context", "", "with --build: the build context directory (default the app's Image, else .)"),
 		target:     fs.String("target", "", "with --build: the Dockerfile stage to build (default the app's Image, else the last)"),
 	}
+	fs.Var(f.args, "build-arg", "with --build: a Dockerfile ARG NAME=VALUE, over the app's; repeatable")
+	return f
 }
 
 // spec returns the image to build: the app's, overridden by the flags.
@@ -33,8 +52,8 @@ func (f buildFlags) spec(app *App) (DockerImage, error) {
 		img = *app.Image
 	}
 	if !*f.build {
-		if *f.image != "" || *f.dockerfile != "" || *f.context != "" || *f.target != "" {
-			return img, usagef("--image, --dockerfile, --context and --target need --build")
+		if *f.image != "" || *f.dockerfile != "" || *f.context != "" || *f.target != "" || len(f.args) > 0 {
+			return img, usagef("--image, --dockerfile, --context, --target and --build-arg need --build")
 		}
 		return img, nil
 	}
@@ -45,6 +64,14 @@ func (f buildFlags) spec(app *App) (DockerImage, error) {
 		if *o.flag != "" {
 			*o.field = *o.flag
 		}
+	}
+	if len(f.args) > 0 {
+		merged := maps.Clone(img.BuildArgs)
+		if merged == nil {
+			merged = map[string]string{}
+		}
+		maps.Copy(merged, f.args)
+		img.BuildArgs = merged
 	}
 	if img.Name == "" {
 		return img, usagef("--build: no image to build: the app declares no Image, pass --image NAME:TAG")

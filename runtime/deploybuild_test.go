@@ -60,10 +60,11 @@ func TestDockerDeployBuild(t *testing.T) {
 	// No flows, pools or deployments: deploy has nothing to apply after
 	// the build, so no server is needed.
 	app := &runtime.App{Name: "deploybuild", Image: &runtime.DockerImage{
-		Name: "netauto-deploybuild-test", Tag: tag, Context: dir, BuildArgs: map[string]string{"MARK": tag},
+		Name: "netauto-deploybuild-test", Tag: tag, Context: dir, BuildArgs: map[string]string{"MARK": "from-the-app"},
 	}}
 	var out, errOut bytes.Buffer
-	if code := app.Run(context.Background(), []string{"deploy", "--build", "--api", "http://127.0.0.1:1"}, &out, &errOut); code != runtime.ExitOK {
+	// --build-arg overrides the app's build arguments.
+	if code := app.Run(context.Background(), []string{"deploy", "--build", "--build-arg", "MARK=" + tag, "--api", "http://127.0.0.1:1"}, &out, &errOut); code != runtime.ExitOK {
 		t.Fatalf("deploy --build: exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
 	if !strings.Contains(out.String(), "image "+ref+": built sha256:") {
@@ -105,6 +106,8 @@ func TestDeployBuildFlags(t *testing.T) {
 	}{
 		{runtime.App{}, []string{"deploy", "--image", "x"}, runtime.ExitUsage, "need --build"},
 		{runtime.App{}, []string{"deploy", "--build"}, runtime.ExitUsage, "pass --image"},
+		{runtime.App{}, []string{"deploy", "--build-arg", "A=1"}, runtime.ExitUsage, "need --build"},
+		{runtime.App{}, []string{"deploy", "--build", "--build-arg", "novalue"}, runtime.ExitUsage, "want NAME=VALUE"},
 		{runtime.App{Image: &runtime.DockerImage{Tag: "1"}}, []string{"deploy"}, runtime.ExitFailed, "image.name"},
 		{runtime.App{}, []string{"deploy", "--build", "--image", "Bad Name", "--context", t.TempDir()}, runtime.ExitFailed, "BuildOptions.Tags[0]"},
 	}

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -197,6 +198,10 @@ type buildMessage struct {
 	Aux   json.RawMessage `json:"aux"`
 }
 
+// sgr matches the terminal colour codes the classic builder wraps a
+// step's stderr in; they are noise in a stored log.
+var sgr = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
 // readBuildOutput decodes the build stream, copying its text to out.
 func readBuildOutput(body io.Reader, out io.Writer) (BuildResult, error) {
 	var (
@@ -206,6 +211,7 @@ func readBuildOutput(body io.Reader, out io.Writer) (BuildResult, error) {
 		failedAt int // length of the log before the error's line
 	)
 	emit := func(s string) {
+		s = sgr.ReplaceAllString(s, "")
 		log.WriteString(s)
 		if out != nil {
 			io.WriteString(out, s) // a failing Output does not fail the build

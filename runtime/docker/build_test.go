@@ -243,6 +243,9 @@ func TestDockerBuildImageFailingStep(t *testing.T) {
 	if msg := err.Error(); !strings.Contains(msg, be.Step) || !strings.Contains(msg, "failing on purpose") {
 		t.Errorf("Error() = %q, want the step and the output", msg)
 	}
+	if strings.Contains(res.Log, "\x1b") {
+		t.Errorf("Log keeps terminal escape codes: %q", res.Log)
+	}
 	if !strings.Contains(res.Log, "Step 2/4 : COPY") {
 		t.Errorf("Log of the failed build lacks the earlier steps:\n%s", res.Log)
 	}
