@@ -97,6 +97,7 @@ type BuildError struct {
 	Tail []string
 }
 
+// Error names the step and the engine's message, then the log's tail.
 func (e *BuildError) Error() string {
 	var b strings.Builder
 	b.WriteString("build image: ")
