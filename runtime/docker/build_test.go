@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -48,41 +47,14 @@ func buildTestEngine(t *testing.T) *client.Client {
 	return cli
 }
 
-var buildProbe struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// buildTestProbe compiles testdata/buildprobe once per test binary as a
-// static binary and copies it to dir/name.
+// buildTestProbe compiles testdata/buildprobe as a static binary into
+// dir/name (the Go build cache makes every call after the first quick).
 func buildTestProbe(t *testing.T, dir, name string) {
 	t.Helper()
-	buildProbe.once.Do(func() {
-		out, err := os.MkdirTemp("", "netauto-buildprobe-")
-		if err != nil {
-			buildProbe.err = err
-			return
-		}
-		buildProbe.path = filepath.Join(out, "buildprobe")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", buildProbe.path, "./testdata/buildprobe")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			buildProbe.err = errors.New("go build ./testdata/buildprobe: " + err.Error() + "\n" + string(b))
-		}
-	})
-	if buildProbe.err != nil {
-		t.Fatal(buildProbe.err)
-	}
-	b, err := os.ReadFile(buildProbe.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), b, 0o755); err != nil {
-		t.Fatal(err)
+	cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, name), "./testdata/buildprobe")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./testdata/buildprobe: %v\n%s", err, b)
 	}
 }
 
