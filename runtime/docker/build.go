@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
@@ -79,9 +80,10 @@ type BuildResult struct {
 // carries.
 const buildTailLines = 20
 
-// BuildError is a build that the engine ran and that failed: a step
-// returned an error, or the Dockerfile is invalid. Errors sending the
-// context or reaching the engine are not BuildErrors.
+// BuildError is a build that the engine refused or ran and that failed:
+// the Dockerfile is invalid, its target does not exist, or a step returned
+// an error. Errors sending the context or reaching the engine are not
+// BuildErrors.
 type BuildError struct {
 	// Step is the step that failed as the builder announced it, such as
 	// "Step 3/4 : RUN go build ./...", or "" when it failed before any.
@@ -145,10 +147,11 @@ func BuildImage(ctx context.Context, cli ImageBuilder, opts BuildOptions) (Build
 		tarDone <- err
 	}()
 	// finish stops the tar writer if the engine stopped reading, and
-	// returns its error (nil when it finished, or was stopped by us).
+	// returns its error: nil when it finished, or when the reading end
+	// was closed (by us, or by the HTTP transport once it had the answer).
 	finish := func() error {
 		pr.CloseWithError(errContextStopped)
-		if err := <-tarDone; err != nil && !errors.Is(err, errContextStopped) {
+		if err := <-tarDone; err != nil && !errors.Is(err, errContextStopped) && !errors.Is(err, io.ErrClosedPipe) {
 			return err
 		}
 		return nil
@@ -169,6 +172,11 @@ func BuildImage(ctx context.Context, cli ImageBuilder, opts BuildOptions) (Build
 	if err != nil {
 		if terr := finish(); terr != nil {
 			return BuildResult{}, fmt.Errorf("build image: send context %s: %w", opts.ContextDir, terr)
+		}
+		if cerrdefs.IsInvalidArgument(err) {
+			// The engine refused the Dockerfile or the target before
+			// running any step: "dockerfile parse error line 2: …".
+			return BuildResult{}, &BuildError{Message: err.Error()}
 		}
 		return BuildResult{}, fmt.Errorf("build image: %w", err)
 	}

@@ -226,6 +226,26 @@ func TestDockerBuildImageFailingStep(t *testing.T) {
 	}
 }
 
+// A Dockerfile the engine cannot parse, or a target it lacks: a
+// *BuildError with the engine's reason, the line named.
+func TestDockerBuildImageInvalidDockerfile(t *testing.T) {
+	cli := buildTestEngine(t)
+	for _, c := range []struct{ dockerfile, target, want string }{
+		{"FROM scratch\nFROBNICATE x\n", "", "line 2: unknown instruction: FROBNICATE"},
+		{"FROM scratch AS base\nLABEL a=b\n", "nope", "build target nope"},
+	} {
+		dir := t.TempDir()
+		writeBuildFiles(t, dir, map[string]string{"Dockerfile": c.dockerfile})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		_, err := BuildImage(ctx, cli, BuildOptions{ContextDir: dir, Target: c.target})
+		cancel()
+		var be *BuildError
+		if !errors.As(err, &be) || !strings.Contains(be.Message, c.want) {
+			t.Errorf("%q: err = %v (%T), want a *BuildError with %q", c.dockerfile, err, err, c.want)
+		}
+	}
+}
+
 func TestDockerBuildImageDockerignore(t *testing.T) {
 	cli := buildTestEngine(t)
 	dir := t.TempDir()
@@ -426,7 +446,9 @@ func TestBuildOutputErrors(t *testing.T) {
 // rejects the request does.
 type refusingBuilder struct{}
 
-func (refusingBuilder) ImageBuild(context.Context, io.Reader, client.ImageBuildOptions) (client.ImageBuildResult, error) {
+func (refusingBuilder) ImageBuild(_ context.Context, body io.Reader, _ client.ImageBuildOptions) (client.ImageBuildResult, error) {
+	// The HTTP transport closes the request body once it has the answer.
+	body.(io.Closer).Close()
 	return client.ImageBuildResult{}, errors.New("engine says no")
 }
 
