@@ -43,6 +43,31 @@ type App struct {
 	// Sources are the event sources the server accepts, each with the
 	// verifier of its requests.
 	Sources map[string]api.Verifier
+	// Image is the worker image that `deploy --build` builds through the
+	// Docker Engine API before it applies anything. Nil: --build needs
+	// --image and --dockerfile.
+	Image *DockerImage
+}
+
+// DockerImage is an image built from a Dockerfile by `deploy --build`,
+// like the original design's DockerImage(name, tag, dockerfile).
+type DockerImage struct {
+	// Name is the image's repository, such as "netauto-worker" or
+	// "registry.example.net/netauto/worker". Required.
+	Name string
+	// Tag defaults to "latest".
+	Tag string
+	// Dockerfile is the Dockerfile's path relative to Context; default
+	// "Dockerfile".
+	Dockerfile string
+	// Context is the build context directory, relative to the working
+	// directory of `deploy`; default ".".
+	Context string
+	// Target is the stage to build; default the last.
+	Target string
+	// BuildArgs set the Dockerfile's ARG values (never secrets: an image
+	// keeps them).
+	BuildArgs map[string]string
 }
 
 // compiled is an App checked once: its registry and trigger table.
@@ -110,6 +135,9 @@ func (a *App) compile() (*compiled, error) {
 		if strings.TrimSpace(tag) == "" || n < 0 {
 			return nil, &store.InvalidError{Field: "tag_limits[" + tag + "]", Reason: "want a tag and a limit ≥ 0"}
 		}
+	}
+	if a.Image != nil && strings.TrimSpace(a.Image.Name) == "" {
+		return nil, &store.InvalidError{Field: "image.name", Reason: "empty"}
 	}
 	return c, nil
 }

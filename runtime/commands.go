@@ -35,12 +35,24 @@ func (e *RunFailedError) Error() string {
 func cmdDeploy(e *env, args []string) error {
 	fs := e.flags("deploy")
 	af := newAPIFlags(fs)
+	bf := newBuildFlags(fs)
 	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	img, err := bf.spec(e.app.app)
+	if err != nil {
 		return err
 	}
 	c, err := af.client()
 	if err != nil {
 		return err
+	}
+	if *bf.build {
+		// The image first: deployments applied before a failed build
+		// would start runs in an image that does not exist.
+		if err := e.buildImage(img); err != nil {
+			return err
+		}
 	}
 	for _, name := range e.app.registry.Names() {
 		def, _ := e.app.registry.Lookup(name)

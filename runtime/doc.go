@@ -40,7 +40,10 @@
 //	         report over it) and an API key to mint their run tokens.
 //	deploy   registers the flows, applies the pools and the deployments
 //	         through the API, printing each change (created, updated with
-//	         the changed fields, unchanged). Idempotent.
+//	         the changed fields, unchanged). Idempotent. --build first
+//	         builds App.Image (or --image/--dockerfile/--context/--target/
+//	         --build-arg) through the Docker Engine API; a failed build
+//	         applies nothing.
 //	run      DEPLOYMENT [--param k=v]... [--param-json '{...}'] [--watch]
 //	         [--idempotency-key K] [--in DURATION]: create a run (due now,
 //	         or --in from now). A --param value is JSON
