@@ -136,7 +136,7 @@ func runBackup(ctx context.Context, d Deps, in backupInput) (BackupReport, error
 			rep.Changed = append(rep.Changed, r.Host)
 			rep.CommitIDs = append(rep.CommitIDs, r.Value.Commit)
 			log.Info("config backup: committed", "device", r.Host, "commit", r.Value.Commit)
-		case r.Class.IsFailure():
+		case failed(r.Class):
 			msg := ""
 			if r.Err != nil {
 				msg = r.Err.Error()

@@ -266,7 +266,7 @@ func validateDevices(ctx context.Context, d Deps, devs []Device) ([]DeviceValida
 	out := make([]DeviceValidation, 0, len(results))
 	for _, r := range results {
 		dev := byName[r.Host]
-		if r.Class.IsFailure() || r.Value == nil {
+		if failed(r.Class) || r.Value == nil {
 			msg := string(r.Class)
 			if r.Err != nil {
 				msg = r.Err.Error()

@@ -52,6 +52,9 @@ type Device struct {
 	Serial, Model, OSVersion string
 	// Down lists BGP neighbour addresses whose session is not Established.
 	Down []string
+	// Faults are failures the fake device injects (a command that hangs,
+	// a dropped connection, rejected logins).
+	Faults []devicetest.Fault
 }
 
 func (d *Device) defaults() {
@@ -99,7 +102,7 @@ func Spec(d Device) (devicetest.Spec, error) {
 	}
 	return devicetest.Spec{
 		Name: d.Name, Hostname: d.Name, Platform: d.Platform, Username: Username, Password: Password,
-		RunningConfig: cfg, Commands: cmds,
+		RunningConfig: cfg, Commands: cmds, Faults: d.Faults,
 	}, nil
 }
 

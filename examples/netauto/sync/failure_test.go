@@ -1,0 +1,44 @@
+package sync_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/examples/netauto/sync"
+	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
+)
+
+// unreachable, and backup must not list them as unchanged.
+func TestSkippedDevicesAreFailuresNotSuccesses(t *testing.T) {
+	e := newEnv(t, labDevices()[:2]) // atl1-edge1, atl1-edge2
+	// Sorted first, so with one worker it fails before the others start.
+	if _, err := synctest.Seed(e.fake, sync.Device{Name: "atl1-a-gone", Platform: "arista_eos"}, "127.0.0.1", closedPort(t)); err != nil {
+		t.Fatal(err)
+	}
+	e.deps.FanOut = device.FanOut{Concurrency: 1, MaxFailurePercent: 10}
+
+	inv, err := sync.InventorySync(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Unreachable != 1 || len(inv.Failed) != 3 {
+		t.Errorf("inventory report: unreachable %d, failed %v; want 1 unreachable and all 3 failed", inv.Unreachable, inv.Failed)
+	}
+	got := e.nodes(t)
+	for _, name := range []string{"atl1-edge1", "atl1-edge2"} {
+		n := got[name]
+		if !n.LastSeen.Null || !n.Reachable.Null || !strings.Contains(n.SyncError.Value, "not started") {
+			t.Errorf("%s (never contacted) written back as last_seen=%q reachable=%v/null=%v sync_error=%q",
+				name, n.LastSeen.Value, n.Reachable.Value, n.Reachable.Null, n.SyncError.Value)
+		}
+	}
+
+	rep, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Unchanged) != 0 || len(rep.Failed) != 3 {
+		t.Errorf("backup report: unchanged %v, failed %+v; want all 3 failed", rep.Unchanged, rep.Failed)
+	}
+}
