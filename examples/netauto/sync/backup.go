@@ -150,6 +150,11 @@ func runBackup(ctx context.Context, d Deps, in backupInput) (BackupReport, error
 	if err != nil {
 		return rep, fmt.Errorf("config backup: %w", err)
 	}
+	if err := ctx.Err(); err != nil {
+		// The commits of the devices read are stored; the others were
+		// skipped, so the run did not do its job.
+		return rep, fmt.Errorf("config backup interrupted after %d commits: %w", rep.Commits, context.Cause(ctx))
+	}
 	if run.PushErr != nil {
 		return rep, flow.NonRetryable(fmt.Errorf("config backup: %d commits made and kept locally, %w", rep.Commits, run.PushErr))
 	}

@@ -1,10 +1,13 @@
 package sync_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/devicetest"
 	"github.com/netauto-dev/netauto/examples/netauto/sync"
 	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
 )
@@ -40,5 +43,38 @@ func TestSkippedDevicesAreFailuresNotSuccesses(t *testing.T) {
 	}
 	if len(rep.Unchanged) != 0 || len(rep.Failed) != 3 {
 		t.Errorf("backup report: unchanged %v, failed %+v; want all 3 failed", rep.Unchanged, rep.Failed)
+	}
+}
+
+// A run whose context ends while devices are being worked on has not done
+// its job: it must not complete as a success.
+func TestCancelledRunsDoNotComplete(t *testing.T) {
+	devs := labDevices()[:2]
+	devs[0].Faults = []devicetest.Fault{
+		{Kind: devicetest.FaultHang, Command: "show running-config"},
+		{Kind: devicetest.FaultHang, Command: "show version"},
+	}
+	e := newEnv(t, devs)
+	e.deps.FanOut = device.FanOut{Concurrency: 1}
+	for name, run := range map[string]func(context.Context) error{
+		"inventory": func(ctx context.Context) error {
+			_, err := sync.InventorySync(e.deps).Run(ctx, sync.Params{Environment: "test"})
+			return err
+		},
+		"backup": func(ctx context.Context) error {
+			_, err := sync.ConfigBackup(e.deps).Run(ctx, sync.Params{Environment: "test"})
+			return err
+		},
+		"validation": func(ctx context.Context) error {
+			_, err := sync.Validation(e.deps).Run(ctx, sync.Params{Environment: "test"})
+			return err
+		},
+	} {
+		ctx, cancel := context.WithTimeout(e.ctx, time.Second)
+		err := run(ctx)
+		cancel()
+		if err == nil {
+			t.Errorf("%s: run cut short by its context completed without error", name)
+		}
 	}
 }

@@ -208,6 +208,10 @@ func collectFacts(ctx context.Context, d Deps, devs []Device) ([]DeviceFacts, er
 		}
 		out = append(out, df)
 	}
+	if err := ctx.Err(); err != nil {
+		// Devices not reached yet were skipped: the sync is incomplete.
+		return out, fmt.Errorf("inventory sync interrupted: %w", context.Cause(ctx))
+	}
 	return out, nil
 }
 

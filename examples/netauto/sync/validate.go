@@ -276,6 +276,9 @@ func validateDevices(ctx context.Context, d Deps, devs []Device) ([]DeviceValida
 		}
 		out = append(out, compare(dev, r.Value))
 	}
+	if err := ctx.Err(); err != nil {
+		return out, fmt.Errorf("validation interrupted: %w", context.Cause(ctx))
+	}
 	return out, nil
 }
 
