@@ -65,8 +65,9 @@ func (d Deps) BackupDirFor(environment string) string {
 // platform and flow run. With Deps.BackupPush the repository is pushed
 // after a run that made commits.
 //
-// A device that cannot be read is reported in BackupReport.Failed and
-// keeps its previous backup; the run still completes. The run fails when
+// A device that cannot be read, or whose name cannot be a file name, is
+// reported in BackupReport.Failed and keeps its previous backup; the run
+// still completes. The run fails when
 // Infrahub cannot be read, the repository cannot be written, or the push
 // fails. A failed push is not retried: the commits stay in the local
 // repository and go out with the next push, which sends the whole branch.
@@ -111,9 +112,39 @@ func ConfigBackup(d Deps, opts ...flow.Option) *flow.Flow[Params, BackupReport] 
 	}, options...)
 }
 
+// backupName applies device.Backup's rules for a device name (the file
+// "<name>.cfg" and the name in commit trailers).
+func backupName(name string) error {
+	switch {
+	case name == "" || name == "." || name == "..":
+		return errors.New("unusable as a file name")
+	case strings.ContainsAny(name, "/\\ \t\n:~^?*[") || strings.Contains(name, ".."):
+		return errors.New("contains a character not allowed in file or ref names")
+	case strings.HasPrefix(name, "-") || strings.HasSuffix(name, ".lock"):
+		return errors.New("not allowed as a ref name")
+	}
+	return nil
+}
+
 func runBackup(ctx context.Context, d Deps, in backupInput) (BackupReport, error) {
 	rep := BackupReport{Environment: in.Environment, Repository: d.BackupDirFor(in.Environment), Devices: len(in.Devices)}
-	inv, err := inventory(in.Devices, d.DeviceDefaults)
+	log := flow.Logger(ctx)
+	// device.Backup refuses the whole run when one name cannot be a file
+	// name: fail those devices alone.
+	devs := make([]Device, 0, len(in.Devices))
+	for _, dev := range in.Devices {
+		if err := backupName(dev.Name); err != nil {
+			msg := fmt.Sprintf("device name %q cannot be a backup file name: %v", dev.Name, err)
+			rep.Failed = append(rep.Failed, DeviceError{Device: dev.Name, Class: device.Failed, Error: msg})
+			log.Warn("config backup: device failed", "device", dev.Name, "class", string(device.Failed), "error", msg)
+			continue
+		}
+		devs = append(devs, dev)
+	}
+	if len(devs) == 0 {
+		return rep, nil
+	}
+	inv, err := inventory(devs, d.DeviceDefaults)
 	if err != nil {
 		return rep, flow.NonRetryable(err)
 	}
@@ -128,7 +159,6 @@ func runBackup(ctx context.Context, d Deps, in backupInput) (BackupReport, error
 	if run == nil {
 		return rep, err
 	}
-	log := flow.Logger(ctx)
 	rep.Commits = run.Commits
 	for _, r := range run.Results {
 		switch {

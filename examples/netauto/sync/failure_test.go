@@ -78,3 +78,19 @@ func TestCancelledRunsDoNotComplete(t *testing.T) {
 		}
 	}
 }
+
+// One device whose Infrahub name cannot be a file name must not stop the
+// backup of every other device.
+func TestBackupBadDeviceNameFailsThatDeviceOnly(t *testing.T) {
+	e := newEnv(t, labDevices()[:2])
+	if _, err := synctest.Seed(e.fake, sync.Device{Name: "atl1 core/1", Platform: "arista_eos"}, "127.0.0.1", closedPort(t)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	if err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	if rep.Commits != 2 || len(rep.Failed) != 1 || rep.Failed[0].Device != "atl1 core/1" || !strings.Contains(rep.Failed[0].Error, "name") {
+		t.Errorf("report = %+v", rep)
+	}
+}
