@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -93,7 +94,8 @@ func (d Deps) client(ctx context.Context, env string) (*infrahub.Client, error) 
 // table adds the event.
 type Params struct {
 	// Environment selects the configuration (Infrahub instance, device
-	// credentials) the run uses.
+	// credentials) the run uses: a plain name (letters, digits, '.', '_',
+	// '-'), as it also names the backup repository's directory.
 	Environment string `json:"environment" doc:"Environment whose configuration the run uses: production, staging, dev, ..."`
 	// Branch is the Infrahub branch read and written; empty means the
 	// triggering event's branch, else Infrahub's default branch.
@@ -134,11 +136,19 @@ type selection struct {
 	SkipReason string `json:"skip_reason,omitempty"`
 }
 
+// envName is what an environment name may be: it is substituted into
+// Deps.BackupDir, so nothing that could leave that directory.
+var envName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
 // resolve validates p and derives the selection, decoding the event.
 func (p Params) resolve() (selection, error) {
 	s := selection{Environment: strings.TrimSpace(p.Environment), Branch: p.Branch, Role: p.Role, Site: p.Site}
 	if s.Environment == "" {
 		return s, &ParamsError{Field: "environment", Msg: "required"}
+	}
+	if !envName.MatchString(s.Environment) || strings.Contains(s.Environment, "..") {
+		// It becomes part of a path (Deps.BackupDir's "{environment}").
+		return s, &ParamsError{Field: "environment", Msg: fmt.Sprintf("%q is not a plain name (letters, digits, '.', '_', '-')", s.Environment)}
 	}
 	for i, n := range p.Devices {
 		if strings.TrimSpace(n) == "" {

@@ -2,6 +2,9 @@ package sync_test
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +95,21 @@ func TestBackupBadDeviceNameFailsThatDeviceOnly(t *testing.T) {
 	}
 	if rep.Commits != 2 || len(rep.Failed) != 1 || rep.Failed[0].Device != "atl1 core/1" || !strings.Contains(rep.Failed[0].Error, "name") {
 		t.Errorf("report = %+v", rep)
+	}
+}
+
+// The environment names a directory (Deps.BackupDir's "{environment}"):
+// it must not be able to point anywhere else.
+func TestEnvironmentMustBeAPlainName(t *testing.T) {
+	e := newEnv(t, labDevices()[:1])
+	for _, env := range []string{"../escape", "prod/../../x", "a b", "/abs", "..", "."} {
+		_, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: env})
+		var pe *sync.ParamsError
+		if !errors.As(err, &pe) || pe.Field != "environment" {
+			t.Errorf("environment %q: %v, want a ParamsError naming environment", env, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Clean(e.deps.BackupDirFor("../escape"))); err == nil {
+		t.Error("a repository was created outside BackupDir")
 	}
 }
