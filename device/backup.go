@@ -73,7 +73,8 @@ type Backup struct {
 	Sanitizer func(platform string) Sanitizer
 	// Author signs the commits (default "netauto backup <backup@netauto>").
 	Author object.Signature
-	// Push, when set, pushes every repository that got commits.
+	// Push, when set, pushes every repository after each run (also one
+	// without commits, so a push that failed is caught up).
 	Push *Push
 }
 
@@ -296,7 +297,7 @@ func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*Backup
 		run.Wall = time.Since(start)
 		return run, fmt.Errorf("backup: %w", flushErr)
 	}
-	if b.Push != nil && run.Commits > 0 {
+	if b.Push != nil {
 		for key, r := range repos {
 			if err := b.push(ctx, key, r); err != nil && run.PushErr == nil {
 				run.PushErr = err

@@ -39,7 +39,8 @@ type BackupReport struct {
 	// Failed lists devices whose configuration could not be read; they
 	// keep their previous backup.
 	Failed []DeviceError `json:"failed,omitempty"`
-	// Pushed is true when the repository was pushed to Deps.BackupPush.
+	// Pushed is true when Deps.BackupPush's remote has every commit (it
+	// was pushed, or was already up to date).
 	Pushed bool `json:"pushed,omitempty"`
 }
 
@@ -63,7 +64,8 @@ func (d Deps) BackupDirFor(environment string) string {
 // device ("<name>.cfg"), one commit per device whose configuration
 // changed, nothing for unchanged ones. Commit trailers name the device,
 // platform and flow run. With Deps.BackupPush the repository is pushed
-// after a run that made commits.
+// after every run, so commits a failed push left behind go out with the
+// next run even when it has none of its own.
 //
 // A device that cannot be read, or whose name cannot be a file name, is
 // reported in BackupReport.Failed and keeps its previous backup; the run
@@ -188,7 +190,7 @@ func runBackup(ctx context.Context, d Deps, in backupInput) (BackupReport, error
 	if run.PushErr != nil {
 		return rep, flow.NonRetryable(fmt.Errorf("config backup: %d commits made and kept locally, %w", rep.Commits, run.PushErr))
 	}
-	rep.Pushed = d.BackupPush != nil && rep.Commits > 0
+	rep.Pushed = d.BackupPush != nil
 	log.Info("config backup done", "devices", rep.Devices, "commits", rep.Commits, "failed", len(rep.Failed), "repository", rep.Repository)
 	return rep, nil
 }

@@ -55,7 +55,7 @@ type Deps struct {
 	// setting serves every environment. Required by ConfigBackup.
 	BackupDir string
 	// BackupPush, when set, pushes the backup repository after every run
-	// that made commits.
+	// (a run without commits catches up a push that failed).
 	BackupPush *device.Push
 	// BackupAuthor signs the backup commits (default
 	// "netauto backup <backup@netauto>").

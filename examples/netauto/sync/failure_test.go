@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	git "github.com/go-git/go-git/v5"
+
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/devicetest"
 	"github.com/netauto-dev/netauto/examples/netauto/sync"
@@ -111,5 +113,28 @@ func TestEnvironmentMustBeAPlainName(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Clean(e.deps.BackupDirFor("../escape"))); err == nil {
 		t.Error("a repository was created outside BackupDir")
+	}
+}
+
+// A push that failed is made up for by the next run, even when that run
+// has no new commits (configurations rarely change day to day).
+func TestFailedPushIsCaughtUpByNextRun(t *testing.T) {
+	e := newEnv(t, labDevices()[:2])
+	remote := filepath.Join(t.TempDir(), "remote.git") // not there yet: the push fails
+	e.deps.BackupPush = &device.Push{URL: remote}
+	backup := sync.ConfigBackup(e.deps)
+	rep, err := backup.Run(e.ctx, sync.Params{Environment: "test"})
+	if err == nil || rep.Commits != 2 || rep.Pushed {
+		t.Fatalf("first run: %+v, %v; want 2 commits and a push error", rep, err)
+	}
+	if _, err := git.PlainInit(remote, true); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = backup.Run(e.ctx, sync.Params{Environment: "test"})
+	if err != nil || rep.Commits != 0 || !rep.Pushed {
+		t.Fatalf("second run: %+v, %v", rep, err)
+	}
+	if got := commits(t, remote); len(got) != 2 {
+		t.Errorf("remote has %d commits after the catch-up run, want 2", len(got))
 	}
 }
