@@ -3,6 +3,8 @@ package sync_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,4 +139,49 @@ func TestFailedPushIsCaughtUpByNextRun(t *testing.T) {
 	if got := commits(t, remote); len(got) != 2 {
 		t.Errorf("remote has %d commits after the catch-up run, want 2", len(got))
 	}
+}
+
+// Push credentials never appear in the run's error.
+func TestPushErrorDoesNotLeakCredentials(t *testing.T) {
+	e := newEnv(t, labDevices()[:1])
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "boom", http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	e.deps.Secrets = mergeSecrets{e.deps.Secrets, device.StaticSecrets{"push-token": "tok-SECRET-2"}}
+	for _, push := range []*device.Push{
+		{URL: strings.Replace(srv.URL, "http://", "http://backup:pw-SECRET-1@", 1) + "/repo.git"},
+		{URL: srv.URL + "/repo.git", Username: "backup", PasswordSecret: "push-token"},
+	} {
+		e.deps.BackupPush = push
+		e.deps.BackupDir = filepath.Join(t.TempDir(), "backup.git")
+		_, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+		if err == nil {
+			t.Fatal("push to a failing server: no error")
+		}
+		if msg := err.Error(); strings.Contains(msg, "SECRET") {
+			t.Errorf("error leaks a credential: %s", msg)
+		}
+		for _, r := range e.store.Runs() {
+			for _, st := range e.store.History(r.ID) {
+				if strings.Contains(st.Message, "SECRET") {
+					t.Errorf("run state message leaks a credential: %s", st.Message)
+				}
+			}
+		}
+	}
+}
+
+type mergeSecrets []device.SecretResolver
+
+func (m mergeSecrets) Resolve(ctx context.Context, name string) (string, error) {
+	var errs []error
+	for _, s := range m {
+		v, err := s.Resolve(ctx, name)
+		if err == nil {
+			return v, nil
+		}
+		errs = append(errs, err)
+	}
+	return "", errors.Join(errs...)
 }
