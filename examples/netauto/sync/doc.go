@@ -62,15 +62,16 @@
 // Validation: tasks load-devices → validate-devices → write-validation.
 // The running configuration gives each device's interfaces (enabled,
 // description, address, MTU) and BGP neighbours (remote AS, enabled);
-// "show ip bgp summary" (Junos "show bgp summary") gives session states
+// "show ip bgp summary" (Junos "show bgp summary", IOS-XR "show bgp ipv4
+// unicast summary") gives session states
 // when Infrahub lists neighbours for the device. Differences with the
 // NetworkInterface and NetworkBGPNeighbor nodes are [Mismatch] values;
 // each device gets validation_status, validation_summary and validated_at
 // in Infrahub, and a run with mismatches or unreadable devices fails with
 // a *[ValidationError] that lists them.
 //
-// Platforms: cisco_iosxe, cisco_nxos, arista_eos and juniper_junos (and
-// cisco_iosxr for facts and configuration parsing), named as scrapligo
+// Platforms: cisco_iosxe, cisco_nxos, arista_eos, juniper_junos and
+// cisco_iosxr (which the fake devices do not emulate), named as scrapligo
 // names them.
 //
 // # Testing

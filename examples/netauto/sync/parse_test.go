@@ -247,3 +247,63 @@ func TestParamsResolve(t *testing.T) {
 		t.Errorf("blank device name: %v", err)
 	}
 }
+
+// IOS-XR spells interface addresses "ipv4 address", configures neighbours
+// in sub-modes that may "use neighbor-group", and has no "show ip bgp".
+func TestParseIOSXRConfig(t *testing.T) {
+	o, err := parseConfig("cisco_iosxr", `Building configuration...
+!! IOS XR Configuration 7.3.2
+!! Last configuration change at Thu Nov 26 10:00:00 2026 by admin
+!
+hostname xr1
+interface Loopback0
+ ipv4 address 10.255.0.1 255.255.255.255
+!
+interface GigabitEthernet0/0/0/0
+ description uplink
+ mtu 9000
+ ipv4 address 10.0.0.0 255.255.255.254
+!
+interface GigabitEthernet0/0/0/1
+ shutdown
+!
+router bgp 65001
+ neighbor-group CORE
+  remote-as 65009
+  address-family ipv6 unicast
+  !
+ !
+ neighbor 10.0.0.1
+  remote-as 65002
+  description to core
+ !
+ neighbor 10.0.0.3
+  remote-as 65003
+  shutdown
+ !
+ neighbor 2001:db8::1
+  use neighbor-group CORE
+ !
+!
+end`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.Interfaces["gigabitethernet0/0/0/0"]; got == nil || got.IPAddress != "10.0.0.0/31" || got.MTU != 9000 || !got.Enabled {
+		t.Errorf("GigabitEthernet0/0/0/0 = %+v", got)
+	}
+	if got := o.Interfaces["loopback0"]; got == nil || got.IPAddress != "10.255.0.1/32" {
+		t.Errorf("Loopback0 = %+v", got)
+	}
+	want := map[string]obsNeighbor{
+		"10.0.0.1":    {Address: "10.0.0.1", RemoteAS: 65002, Description: "to core", Enabled: true},
+		"10.0.0.3":    {Address: "10.0.0.3", RemoteAS: 65003, Enabled: false},
+		"2001:db8::1": {Address: "2001:db8::1", RemoteAS: 65009, Enabled: true},
+	}
+	if got := neighbors(o); !reflect.DeepEqual(got, want) {
+		t.Errorf("neighbors = %+v\nwant %+v", got, want)
+	}
+	if cmd := bgpSummaryCommand("cisco_iosxr"); cmd == "show ip bgp summary" {
+		t.Errorf("IOS-XR summary command %q does not exist there", cmd)
+	}
+}

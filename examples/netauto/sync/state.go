@@ -37,8 +37,11 @@ type obsNeighbor struct {
 
 // bgpSummaryCommand returns the command that lists BGP sessions.
 func bgpSummaryCommand(platform string) string {
-	if platform == "juniper_junos" {
+	switch platform {
+	case "juniper_junos":
 		return "show bgp summary"
+	case "cisco_iosxr":
+		return "show bgp ipv4 unicast summary" // IOS-XR has no "show ip bgp"
 	}
 	return "show ip bgp summary"
 }
@@ -97,10 +100,11 @@ done:
 func indentOf(line string) int { return len(line) - len(strings.TrimLeft(line, " \t")) }
 
 // parseIOSLike reads the indented configuration of IOS-XE, IOS-XR, NX-OS
-// and EOS. Interfaces are enabled unless "shutdown" is configured. BGP
-// neighbours come from "neighbor A remote-as N" (and NX-OS's
-// "neighbor A" sub-mode with "remote-as N"), inheriting remote-as from
-// their peer group.
+// and EOS. Interfaces are enabled unless "shutdown" is configured; their
+// address is "ip address" ("ipv4 address" on IOS-XR). BGP neighbours come
+// from "neighbor A remote-as N" (and the NX-OS and IOS-XR "neighbor A"
+// sub-mode with "remote-as N"), inheriting remote-as from their peer
+// group, NX-OS peer template or IOS-XR neighbor-group.
 func parseIOSLike(cfg string) *observed {
 	o := &observed{Interfaces: map[string]*obsInterface{}, Neighbors: map[string]*obsNeighbor{}}
 	entries := map[string]*obsNeighbor{} // by neighbour address or peer-group name
@@ -151,7 +155,8 @@ func parseIOSLike(cfg string) *observed {
 				iface.Enabled = true
 			case f[0] == "mtu" && len(f) == 2:
 				iface.MTU, _ = strconv.Atoi(f[1])
-			case len(f) >= 3 && f[0] == "ip" && f[1] == "address" && !strings.Contains(body, "secondary"):
+			case len(f) >= 3 && (f[0] == "ip" || f[0] == "ipv4") && f[1] == "address" && !strings.Contains(body, "secondary"):
+				// "ipv4 address" is IOS-XR's spelling.
 				if strings.Contains(f[2], "/") {
 					iface.IPAddress = canonAddr(f[2])
 				} else if len(f) >= 4 {
@@ -176,6 +181,8 @@ func parseIOSLike(cfg string) *observed {
 					e.Enabled = false
 				case f[0] == "inherit" && len(f) >= 3 && f[1] == "peer":
 					e.group = f[2]
+				case f[0] == "use" && len(f) == 3 && f[1] == "neighbor-group":
+					e.group = f[2] // IOS-XR
 				}
 				continue
 			}
@@ -183,6 +190,12 @@ func parseIOSLike(cfg string) *observed {
 				// NX-OS peer template, inherited with "inherit peer".
 				subNeighbor, subNeighborAt = f[2], ind
 				entry(f[2])
+				continue
+			}
+			if len(f) == 2 && f[0] == "neighbor-group" {
+				// IOS-XR neighbour group, used with "use neighbor-group".
+				subNeighbor, subNeighborAt = f[1], ind
+				entry(f[1])
 				continue
 			}
 			if f[0] != "neighbor" || len(f) < 2 {

@@ -141,7 +141,8 @@ type writeValidationInput struct {
 // Validation returns the validation flow ("validation-processor"): for
 // each selected active NetworkDevice it reads the running configuration
 // over SSH (and, when Infrahub lists BGP neighbours for it, the BGP
-// summary: "show ip bgp summary", Junos "show bgp summary"), compares
+// summary: "show ip bgp summary", Junos "show bgp summary", IOS-XR "show
+// bgp ipv4 unicast summary"), compares
 // them with the device's NetworkInterface and NetworkBGPNeighbor nodes,
 // and writes validation_status (passed, failed, error),
 // validation_summary (one line per mismatch) and validated_at back to the
