@@ -307,3 +307,61 @@ end`)
 		t.Errorf("IOS-XR summary command %q does not exist there", cmd)
 	}
 }
+
+// Neighbours of VRFs are not the device's global BGP neighbours that
+// NetworkBGPNeighbor models: they must not show up as extra neighbours.
+func TestParseBGPIgnoresVRFNeighbors(t *testing.T) {
+	for platform, cfg := range map[string]string{
+		"cisco_iosxe": `router bgp 65001
+ neighbor 10.0.0.1 remote-as 65002
+ !
+ address-family ipv4
+  neighbor 10.0.0.1 activate
+ exit-address-family
+ !
+ address-family ipv4 vrf CUST
+  neighbor 192.168.0.1 remote-as 65100
+  neighbor 192.168.0.1 activate
+ exit-address-family
+ neighbor 10.0.0.1 description to core
+!
+end`,
+		"arista_eos": `router bgp 65001
+   neighbor 10.0.0.1 remote-as 65002
+   !
+   vrf CUST
+      neighbor 192.168.0.1 remote-as 65100
+   neighbor 10.0.0.1 description to core
+!`,
+		"cisco_nxos": `router bgp 65001
+  neighbor 10.0.0.1
+    remote-as 65002
+  vrf CUST
+    neighbor 192.168.0.1
+      remote-as 65100
+    neighbor 192.168.0.2 remote-as 65101
+  neighbor 10.0.0.1
+    description to core`,
+		"cisco_iosxr": `router bgp 65001
+ neighbor 10.0.0.1
+  remote-as 65002
+  description to core
+ !
+ vrf CUST
+  rd 65001:1
+  neighbor 192.168.0.1
+   remote-as 65100
+  !
+ !
+!`,
+	} {
+		o, err := parseConfig(platform, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]obsNeighbor{"10.0.0.1": {Address: "10.0.0.1", RemoteAS: 65002, Description: "to core", Enabled: true}}
+		if got := neighbors(o); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: neighbors = %+v\nwant %+v", platform, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -104,7 +105,8 @@ func indentOf(line string) int { return len(line) - len(strings.TrimLeft(line, "
 // address is "ip address" ("ipv4 address" on IOS-XR). BGP neighbours come
 // from "neighbor A remote-as N" (and the NX-OS and IOS-XR "neighbor A"
 // sub-mode with "remote-as N"), inheriting remote-as from their peer
-// group, NX-OS peer template or IOS-XR neighbor-group.
+// group, NX-OS peer template or IOS-XR neighbor-group. Neighbours inside
+// a VRF section are not read: NetworkBGPNeighbor models the global ones.
 func parseIOSLike(cfg string) *observed {
 	o := &observed{Interfaces: map[string]*obsInterface{}, Neighbors: map[string]*obsNeighbor{}}
 	entries := map[string]*obsNeighbor{} // by neighbour address or peer-group name
@@ -123,6 +125,7 @@ func parseIOSLike(cfg string) *observed {
 		inBGP         bool
 		subNeighbor   string // NX-OS "neighbor A" sub-mode
 		subNeighborAt int
+		vrfAt         = -1 // indent of the VRF section being skipped
 	)
 	for _, raw := range strings.Split(strings.ReplaceAll(cfg, "\r", ""), "\n") {
 		line := strings.TrimRight(raw, " ")
@@ -133,7 +136,7 @@ func parseIOSLike(cfg string) *observed {
 		ind := indentOf(line)
 		f := strings.Fields(body)
 		if ind == 0 {
-			iface, inBGP, subNeighbor = nil, false, ""
+			iface, inBGP, subNeighbor, vrfAt = nil, false, "", -1
 			switch {
 			case f[0] == "interface" && len(f) >= 2:
 				name := strings.Join(f[1:], " ")
@@ -166,6 +169,18 @@ func parseIOSLike(cfg string) *observed {
 				iface.IPAddress = ""
 			}
 		case inBGP:
+			// Neighbours of a VRF ("vrf X" on EOS, NX-OS, IOS-XR;
+			// "address-family ipv4 vrf X" on IOS) are not global ones.
+			if vrfAt >= 0 {
+				if ind > vrfAt {
+					continue
+				}
+				vrfAt = -1
+			}
+			if (len(f) == 2 && f[0] == "vrf") || (f[0] == "address-family" && slices.Contains(f, "vrf")) {
+				vrfAt, subNeighbor = ind, ""
+				continue
+			}
 			if subNeighbor != "" && ind <= subNeighborAt {
 				subNeighbor = ""
 			}

@@ -152,7 +152,8 @@ type writeValidationInput struct {
 // "shutdown"), and description, ip_address and mtu when set in Infrahub.
 // Every intended BGP neighbour is configured with its remote AS and
 // enabled state, and an enabled one is Established; a neighbour the
-// device has but Infrahub does not is a mismatch too. Interfaces the
+// device has but Infrahub does not is a mismatch too (global neighbours
+// only: those configured in a VRF are not compared). Interfaces the
 // device has but Infrahub does not model are ignored. Interface names are
 // compared as the device's configuration spells them, case-insensitively.
 //
