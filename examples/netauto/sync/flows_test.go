@@ -448,3 +448,31 @@ func TestConfigBackupPushesToRemote(t *testing.T) {
 		t.Errorf("remote has %d commits, want 2", len(got))
 	}
 }
+
+// IPv6 neighbours and interface addresses validate on every platform: their
+// sessions come from the IPv6 summary, their addresses from "ipv6 address"
+// ("family inet6").
+func TestValidationIPv6(t *testing.T) {
+	var devs []synctest.Device
+	for i, p := range []string{"arista_eos", "cisco_iosxe", "cisco_nxos", "juniper_junos"} {
+		d := edge(fmt.Sprintf("v6-r%d", i), p, map[string]string{"arista_eos": "Ethernet1", "cisco_iosxe": "GigabitEthernet1", "cisco_nxos": "Ethernet1/1", "juniper_junos": "ge-0/0/0"}[p], "10.0.0.1", 65002)
+		d.Interfaces[0].IPAddress = "2001:db8:ffff:100::/127"
+		d.BGPNeighbors = append(d.BGPNeighbors, sync.BGPNeighbor{PeerAddress: "2001:db8:ffff:100::1", RemoteAS: 65002, Enabled: true})
+		devs = append(devs, d)
+	}
+	devs[1].Down = []string{"2001:db8:ffff:100::1"}
+	e := newEnv(t, devs)
+	_, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	var ve *sync.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("err = %v, want the one session down reported", err)
+	}
+	var lines []string
+	for _, m := range ve.Report.Mismatches() {
+		lines = append(lines, m.String())
+	}
+	want := []string{"v6-r1: bgp neighbor 2001:db8:ffff:100::1: session: intended Established, observed Active"}
+	if !slices.Equal(lines, want) || ve.Report.Passed != 3 {
+		t.Errorf("mismatches %q (passed %d), want %q", lines, ve.Report.Passed, want)
+	}
+}

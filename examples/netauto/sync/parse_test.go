@@ -2,6 +2,7 @@ package sync
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -303,8 +304,8 @@ end`)
 	if got := neighbors(o); !reflect.DeepEqual(got, want) {
 		t.Errorf("neighbors = %+v\nwant %+v", got, want)
 	}
-	if cmd := bgpSummaryCommand("cisco_iosxr"); cmd == "show ip bgp summary" {
-		t.Errorf("IOS-XR summary command %q does not exist there", cmd)
+	if cmds := bgpSummaryCommands("cisco_iosxr", []BGPNeighbor{{PeerAddress: "10.0.0.1"}}); slices.Contains(cmds, "show ip bgp summary") {
+		t.Errorf("IOS-XR summary commands %q: \"show ip bgp\" does not exist there", cmds)
 	}
 }
 
@@ -362,6 +363,76 @@ end`,
 		want := map[string]obsNeighbor{"10.0.0.1": {Address: "10.0.0.1", RemoteAS: 65002, Description: "to core", Enabled: true}}
 		if got := neighbors(o); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: neighbors = %+v\nwant %+v", platform, got, want)
+		}
+	}
+}
+
+// "show ip bgp summary" lists IPv4 sessions only: IPv6 neighbours need the
+// IPv6 summary, whose long addresses wrap onto a line of their own.
+func TestBGPSessionsOfIPv6Neighbors(t *testing.T) {
+	v4 := BGPNeighbor{PeerAddress: "10.0.0.1", Enabled: true}
+	v6 := BGPNeighbor{PeerAddress: "2001:db8::1", Enabled: true}
+	for platform, want := range map[string][]string{
+		"cisco_iosxe":   {"show ip bgp summary", "show bgp ipv6 unicast summary"},
+		"cisco_nxos":    {"show ip bgp summary", "show bgp ipv6 unicast summary"},
+		"cisco_iosxr":   {"show bgp ipv4 unicast summary", "show bgp ipv6 unicast summary"},
+		"arista_eos":    {"show ip bgp summary", "show ipv6 bgp summary"},
+		"juniper_junos": {"show bgp summary"},
+	} {
+		if got := bgpSummaryCommands(platform, []BGPNeighbor{v4, v6}); !slices.Equal(got, want) {
+			t.Errorf("%s: commands %q, want %q", platform, got, want)
+		}
+		if got := bgpSummaryCommands(platform, []BGPNeighbor{v4}); len(got) != 1 {
+			t.Errorf("%s, IPv4 neighbours only: commands %q", platform, got)
+		}
+	}
+	ios := `BGP router identifier 10.0.0.0, local AS number 65001
+Neighbor        V           AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd
+2001:DB8::1     4        65002     100     100        1    0    0 1w2d            5
+2001:DB8:FFFF:1::2
+                4        65003       0       0        1    0    0 never    Active
+FE80::1%GigabitEthernet1
+                4        65004     100     100        1    0    0 1w2d            3`
+	want := map[string]string{"2001:db8::1": "Established", "2001:db8:ffff:1::2": "Active", "fe80::1%GigabitEthernet1": "Established"}
+	if got := parseBGPSummary(ios); !reflect.DeepEqual(got, want) {
+		t.Errorf("wrapped IPv6 summary: %v, want %v", got, want)
+	}
+}
+
+// An intended IPv6 interface address is compared with the interface's
+// IPv6 address, not reported missing because the IPv4 one is absent.
+func TestCompareIPv6InterfaceAddress(t *testing.T) {
+	for platform, cfg := range map[string]string{
+		"cisco_iosxe": "interface Ethernet1\n ipv6 address FE80::1 link-local\n ipv6 address 2001:DB8::1/64\n ip address 10.0.0.0 255.255.255.254\n",
+		"arista_eos":  "interface Ethernet1\n   ip address 10.0.0.0/31\n   ipv6 address 2001:db8::1/64\n",
+		"juniper_junos": `interfaces {
+    Ethernet1 {
+        unit 0 {
+            family inet {
+                address 10.0.0.0/31;
+            }
+            family inet6 {
+                address 2001:db8::1/64;
+            }
+        }
+    }
+}`,
+	} {
+		obs, err := parseConfig(platform, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev := Device{Name: "r1", Interfaces: []Interface{{Name: "Ethernet1", Enabled: true, IPAddress: "2001:db8::1/64"}}}
+		if v := compare(dev, obs); v.Status != StatusPassed {
+			t.Errorf("%s: %v", platform, v.Mismatches)
+		}
+		dev.Interfaces[0].IPAddress = "2001:db8::2/64"
+		if v := compare(dev, obs); len(v.Mismatches) != 1 || v.Mismatches[0].Observed != "2001:db8::1/64" {
+			t.Errorf("%s: wrong IPv6 address: %v", platform, v.Mismatches)
+		}
+		dev.Interfaces[0].IPAddress = "10.0.0.0/31"
+		if v := compare(dev, obs); v.Status != StatusPassed {
+			t.Errorf("%s: IPv4 address: %v", platform, v.Mismatches)
 		}
 	}
 }

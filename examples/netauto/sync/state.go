@@ -25,6 +25,9 @@ type obsInterface struct {
 	Description string `json:"description,omitempty"`
 	Enabled     bool   `json:"enabled"`
 	IPAddress   string `json:"ip_address,omitempty"`
+	// IPv6Address is the first global IPv6 address (link-local ones are
+	// not compared).
+	IPv6Address string `json:"ipv6_address,omitempty"`
 	MTU         int    `json:"mtu,omitempty"`
 }
 
@@ -36,15 +39,31 @@ type obsNeighbor struct {
 	group       string
 }
 
-// bgpSummaryCommand returns the command that lists BGP sessions.
-func bgpSummaryCommand(platform string) string {
+// bgpSummaryCommands returns the commands that list the sessions of
+// neighbors: the IPv4 summary, plus the IPv6 one when an IPv6 neighbour
+// is intended ("show ip bgp summary" lists IPv4 unicast sessions only;
+// Junos "show bgp summary" lists all).
+func bgpSummaryCommands(platform string, neighbors []BGPNeighbor) []string {
+	var v4, v6 string
 	switch platform {
 	case "juniper_junos":
-		return "show bgp summary"
+		return []string{"show bgp summary"}
 	case "cisco_iosxr":
-		return "show bgp ipv4 unicast summary" // IOS-XR has no "show ip bgp"
+		// IOS-XR has no "show ip bgp".
+		v4, v6 = "show bgp ipv4 unicast summary", "show bgp ipv6 unicast summary"
+	case "arista_eos":
+		v4, v6 = "show ip bgp summary", "show ipv6 bgp summary"
+	default:
+		v4, v6 = "show ip bgp summary", "show bgp ipv6 unicast summary"
 	}
-	return "show ip bgp summary"
+	cmds := []string{v4}
+	if slices.ContainsFunc(neighbors, func(n BGPNeighbor) bool {
+		a, err := netip.ParseAddr(n.PeerAddress)
+		return err == nil && a.Is6() && !a.Is4In6()
+	}) {
+		cmds = append(cmds, v6)
+	}
+	return cmds
 }
 
 // canonAddr normalises an IP address for comparison; other text is
@@ -167,6 +186,8 @@ func parseIOSLike(cfg string) *observed {
 				}
 			case body == "no ip address":
 				iface.IPAddress = ""
+			case len(f) == 3 && f[0] == "ipv6" && f[1] == "address" && strings.Contains(f[2], "/") && iface.IPv6Address == "":
+				iface.IPv6Address = canonAddr(f[2]) // not "link-local" / "eui-64" forms, which have 4 words
 			}
 		case inBGP:
 			// Neighbours of a VRF ("vrf X" on EOS, NX-OS, IOS-XR;
@@ -356,6 +377,10 @@ func parseJunos(cfg string) *observed {
 			if ifc := o.Interfaces[strings.ToLower(path[1].name)]; ifc.IPAddress == "" {
 				ifc.IPAddress = canonAddr(f[1])
 			}
+		case at("interfaces", "*", "unit 0", "family inet6") && f[0] == "address" && len(f) >= 2:
+			if ifc := o.Interfaces[strings.ToLower(path[1].name)]; ifc.IPv6Address == "" && !strings.HasPrefix(strings.ToLower(f[1]), "fe80:") {
+				ifc.IPv6Address = canonAddr(f[1])
+			}
 		case at("protocols", "bgp", "group *"):
 			switch {
 			case f[0] == "peer-as" && len(f) == 2:
@@ -389,14 +414,28 @@ var (
 	junosCounts = regexp.MustCompile(`^\d+/\d+/\d+/\d+$`)
 )
 
-// parseBGPSummary reads session states from "show ip bgp summary" (IOS-XE,
-// NX-OS, EOS) or "show bgp summary" (Junos): each line starting with a
-// neighbour address gives its state, where a prefix count in the state
-// column (IOS, NX-OS, Junos) means Established.
+// parseBGPSummary reads session states from the outputs of
+// bgpSummaryCommands: each line starting with a neighbour address gives
+// its state (an address too long for its column is alone on its line, the
+// columns on the next), where a prefix count in the state column (IOS,
+// NX-OS, Junos) means Established.
 func parseBGPSummary(out string) map[string]string {
 	states := map[string]string{}
+	wrapped := "" // an address alone on its line: its columns follow on the next
 	for _, line := range strings.Split(strings.ReplaceAll(out, "\r", ""), "\n") {
 		f := strings.Fields(line)
+		if len(f) == 1 {
+			if _, err := netip.ParseAddr(f[0]); err == nil {
+				wrapped = f[0]
+				continue
+			}
+		}
+		if wrapped != "" && len(f) > 0 {
+			if _, err := netip.ParseAddr(f[0]); err != nil {
+				f = append([]string{wrapped}, f...)
+			}
+		}
+		wrapped = ""
 		if len(f) < 3 {
 			continue
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,15 +143,17 @@ type writeValidationInput struct {
 // Validation returns the validation flow ("validation-processor"): for
 // each selected active NetworkDevice it reads the running configuration
 // over SSH (and, when Infrahub lists BGP neighbours for it, the BGP
-// summary: "show ip bgp summary", Junos "show bgp summary", IOS-XR "show
-// bgp ipv4 unicast summary"), compares
+// summaries: "show ip bgp summary", Junos "show bgp summary", IOS-XR "show
+// bgp ipv4 unicast summary", and the IPv6 summary when an IPv6 neighbour
+// is intended), compares
 // them with the device's NetworkInterface and NetworkBGPNeighbor nodes,
 // and writes validation_status (passed, failed, error),
 // validation_summary (one line per mismatch) and validated_at back to the
 // device.
 //
 // Compared: every intended interface exists; its enabled state (no
-// "shutdown"), and description, ip_address and mtu when set in Infrahub.
+// "shutdown"), and description, ip_address (against the interface's
+// address of the same family) and mtu when set in Infrahub.
 // Every intended BGP neighbour is configured with its remote AS and
 // enabled state, and an enabled one is Established; a neighbour the
 // device has but Infrahub does not is a mismatch too (global neighbours
@@ -255,11 +259,14 @@ func validateDevices(ctx context.Context, d Deps, devs []Device) ([]DeviceValida
 				return &device.Error{Host: h.Name, Op: "validate", Class: device.Failed, Err: err}
 			}
 			if len(intended.BGPNeighbors) > 0 {
-				out, err := s.Send(ctx, bgpSummaryCommand(h.Platform))
+				out, err := s.Send(ctx, bgpSummaryCommands(h.Platform, intended.BGPNeighbors)...)
 				if err != nil {
 					return err
 				}
-				obs.Sessions = parseBGPSummary(out[0].Output)
+				obs.Sessions = map[string]string{}
+				for _, o := range out {
+					maps.Copy(obs.Sessions, parseBGPSummary(o.Output))
+				}
 			}
 			return nil
 		})
@@ -313,8 +320,14 @@ func compare(dev Device, obs *observed) DeviceValidation {
 		if want.Description != "" && got.Description != want.Description {
 			add(obj, "description", want.Description, orNone(got.Description))
 		}
-		if want.IPAddress != "" && canonAddr(want.IPAddress) != got.IPAddress {
-			add(obj, "ip_address", canonAddr(want.IPAddress), orNone(got.IPAddress))
+		if want.IPAddress != "" {
+			have := got.IPAddress
+			if p, err := netip.ParsePrefix(want.IPAddress); err == nil && p.Addr().Is6() && !p.Addr().Is4In6() {
+				have = got.IPv6Address
+			}
+			if canonAddr(want.IPAddress) != have {
+				add(obj, "ip_address", canonAddr(want.IPAddress), orNone(have))
+			}
 		}
 		if want.MTU > 0 && got.MTU != want.MTU {
 			add(obj, "mtu", strconv.Itoa(want.MTU), orNone(strconv.Itoa(got.MTU)))
