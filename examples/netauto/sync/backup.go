@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/netauto-dev/netauto/device"
@@ -62,16 +65,16 @@ func (d Deps) BackupDirFor(environment string) string {
 // (timestamps) with the platform's sanitizer, and commits it to the Git
 // repository at Deps.BackupDir (created when missing): one file per
 // device ("<name>.cfg"), one commit per device whose configuration
-// changed, nothing for unchanged ones. Commit trailers name the device,
-// platform and flow run. With Deps.BackupPush the repository is pushed
-// after every run, so commits a failed push left behind go out with the
-// next run even when it has none of its own.
+// changed, nothing for unchanged ones. Runs of one repository take
+// turns (an flock on "<repository>.lock" next to it). Commit trailers
+// name the device, platform and flow run. With Deps.BackupPush the
+// repository is pushed after every run, so commits a failed push left
+// behind go out with the next run even when it has none of its own.
 //
 // A device that cannot be read, or whose name cannot be a file name, is
 // reported in BackupReport.Failed and keeps its previous backup; the run
-// still completes. The run fails when
-// Infrahub cannot be read, the repository cannot be written, or the push
-// fails. A failed push is not retried: the commits stay in the local
+// still completes. The run fails when Infrahub cannot be read, the
+// repository cannot be written, or the push fails. A failed push is not retried: the commits stay in the local
 // repository and go out with the next push, which sends the whole branch.
 //
 // opts are added to the flow's own options.
@@ -114,6 +117,43 @@ func ConfigBackup(d Deps, opts ...flow.Option) *flow.Flow[Params, BackupReport] 
 	}, options...)
 }
 
+// lockRepository takes the exclusive lock of the backup repository at dir,
+// an flock on the file "<dir>.lock", so backup runs of one repository (in
+// this process, or in other workers on the same host or file system) write
+// one after the other. Without it, two runs on a repository that has no
+// commit yet both "succeed" and the branch keeps only one run's commits
+// (the other's reported commits are lost), and on a repository with
+// commits the second writer fails. It waits for the lock until ctx ends.
+func lockRepository(ctx context.Context, dir string) (release func(), err error) {
+	dir = filepath.Clean(dir)
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("backup repository lock: %w", err)
+	}
+	f, err := osfs.New(parent).OpenFile(filepath.Base(dir)+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("backup repository lock: %w", err)
+	}
+	locked := make(chan error, 1)
+	go func() { locked <- f.Lock() }()
+	select {
+	case err := <-locked:
+		if err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("backup repository lock %s.lock: %w", dir, err)
+		}
+		return func() { _ = f.Unlock(); _ = f.Close() }, nil
+	case <-ctx.Done():
+		go func() {
+			if <-locked == nil {
+				_ = f.Unlock()
+			}
+			_ = f.Close()
+		}()
+		return nil, fmt.Errorf("waiting for backup repository %s (another run holds it): %w", dir, context.Cause(ctx))
+	}
+}
+
 // backupName applies device.Backup's rules for a device name (the file
 // "<name>.cfg" and the name in commit trailers).
 func backupName(name string) error {
@@ -150,6 +190,11 @@ func runBackup(ctx context.Context, d Deps, in backupInput) (BackupReport, error
 	if err != nil {
 		return rep, flow.NonRetryable(err)
 	}
+	unlock, err := lockRepository(ctx, rep.Repository)
+	if err != nil {
+		return rep, err
+	}
+	defer unlock()
 	b := &device.Backup{
 		Dir:     rep.Repository,
 		Secrets: d.Secrets,
