@@ -3,6 +3,7 @@ package sync
 import (
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -433,6 +434,29 @@ func TestCompareIPv6InterfaceAddress(t *testing.T) {
 		dev.Interfaces[0].IPAddress = "10.0.0.0/31"
 		if v := compare(dev, obs); v.Status != StatusPassed {
 			t.Errorf("%s: IPv4 address: %v", platform, v.Mismatches)
+		}
+	}
+}
+
+// Devices print no "mtu" line for the default MTU: an interface intended
+// at the platform's default is not a mismatch.
+func TestCompareDefaultMTU(t *testing.T) {
+	for platform, def := range map[string]int{"arista_eos": 1500, "cisco_iosxe": 1500, "cisco_nxos": 1500, "cisco_iosxr": 1514, "juniper_junos": 1514} {
+		cfg := "interface Ethernet1\n description x\n"
+		if platform == "juniper_junos" {
+			cfg = "interfaces {\n    Ethernet1 {\n        description x;\n    }\n}\n"
+		}
+		obs, err := parseConfig(platform, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev := Device{Name: "r1", Platform: platform, Interfaces: []Interface{{Name: "Ethernet1", Enabled: true, MTU: def}}}
+		if v := compare(dev, obs); v.Status != StatusPassed {
+			t.Errorf("%s: %v", platform, v.Mismatches)
+		}
+		dev.Interfaces[0].MTU = 9000
+		if v := compare(dev, obs); len(v.Mismatches) != 1 || v.Mismatches[0].Observed != strconv.Itoa(def)+" (default)" {
+			t.Errorf("%s: mtu 9000 intended: %v", platform, v.Mismatches)
 		}
 	}
 }

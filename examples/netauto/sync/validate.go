@@ -153,7 +153,8 @@ type writeValidationInput struct {
 //
 // Compared: every intended interface exists; its enabled state (no
 // "shutdown"), and description, ip_address (against the interface's
-// address of the same family) and mtu when set in Infrahub.
+// address of the same family) and mtu (an interface without an "mtu"
+// line has the platform's default) when set in Infrahub.
 // Every intended BGP neighbour is configured with its remote AS and
 // enabled state, and an enabled one is Established; a neighbour the
 // device has but Infrahub does not is a mismatch too (global neighbours
@@ -291,6 +292,16 @@ func validateDevices(ctx context.Context, d Deps, devs []Device) ([]DeviceValida
 	return out, nil
 }
 
+// defaultMTU is the MTU of an Ethernet interface without an "mtu" line:
+// IOS-XR and Junos count the layer-2 header.
+func defaultMTU(platform string) int {
+	switch platform {
+	case "cisco_iosxr", "juniper_junos":
+		return 1514
+	}
+	return 1500
+}
+
 func yesNo(b bool) string { return strconv.FormatBool(b) }
 
 func orNone(s string) string {
@@ -329,8 +340,16 @@ func compare(dev Device, obs *observed) DeviceValidation {
 				add(obj, "ip_address", canonAddr(want.IPAddress), orNone(have))
 			}
 		}
-		if want.MTU > 0 && got.MTU != want.MTU {
-			add(obj, "mtu", strconv.Itoa(want.MTU), orNone(strconv.Itoa(got.MTU)))
+		if want.MTU > 0 {
+			have, shown := got.MTU, strconv.Itoa(got.MTU)
+			if have == 0 {
+				// No "mtu" line: the platform's default.
+				have = defaultMTU(dev.Platform)
+				shown = strconv.Itoa(have) + " (default)"
+			}
+			if have != want.MTU {
+				add(obj, "mtu", strconv.Itoa(want.MTU), shown)
+			}
 		}
 	}
 	intended := map[string]bool{}
