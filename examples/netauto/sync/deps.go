@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/runtime/trigger"
@@ -102,7 +104,8 @@ type Params struct {
 	Branch string `json:"branch,omitempty" doc:"Infrahub branch to read and write (default: the event's branch, else the default branch)"`
 	// Devices limits the run to these NetworkDevice names.
 	Devices []string `json:"devices,omitempty" doc:"Only these devices (NetworkDevice names); empty means all active devices"`
-	// Role limits the run to devices with this role.
+	// Role limits the run to devices with this role, one of the
+	// NetworkDevice role choices of the schema.
 	Role string `json:"role,omitempty" doc:"Only devices with this role (edge, core, spine, leaf, access, firewall)"`
 	// Site limits the run to devices at the site with this short name.
 	Site string `json:"site,omitempty" doc:"Only devices at this site (LocationSite shortname)"`
@@ -149,6 +152,10 @@ func (p Params) resolve() (selection, error) {
 	if !envName.MatchString(s.Environment) || strings.Contains(s.Environment, "..") {
 		// It becomes part of a path (Deps.BackupDir's "{environment}").
 		return s, &ParamsError{Field: "environment", Msg: fmt.Sprintf("%q is not a plain name (letters, digits, '.', '_', '-')", s.Environment)}
+	}
+	if roles := schema.Choices(kindDevice, "role"); s.Role != "" && !slices.Contains(roles, s.Role) {
+		// A typo would select no device and the run would "succeed".
+		return s, &ParamsError{Field: "role", Msg: fmt.Sprintf("%q is not a role (one of %s)", s.Role, strings.Join(roles, ", "))}
 	}
 	for i, n := range p.Devices {
 		if strings.TrimSpace(n) == "" {

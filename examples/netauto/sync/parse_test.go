@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"strconv"
@@ -458,5 +459,18 @@ func TestCompareDefaultMTU(t *testing.T) {
 		if v := compare(dev, obs); len(v.Mismatches) != 1 || v.Mismatches[0].Observed != strconv.Itoa(def)+" (default)" {
 			t.Errorf("%s: mtu 9000 intended: %v", platform, v.Mismatches)
 		}
+	}
+}
+
+// A role outside the schema's choices is a typo: the run would select no
+// device and "succeed" doing nothing.
+func TestParamsRoleMustBeAChoice(t *testing.T) {
+	_, err := (Params{Environment: "dev", Role: "edges"}).resolve()
+	var pe *ParamsError
+	if !errors.As(err, &pe) || pe.Field != "role" || !strings.Contains(err.Error(), "edge") {
+		t.Errorf("role edges: %v, want a ParamsError on role listing the choices", err)
+	}
+	if _, err := (Params{Environment: "dev", Role: "leaf"}).resolve(); err != nil {
+		t.Errorf("role leaf: %v", err)
 	}
 }
