@@ -319,7 +319,11 @@ func parseJunos(cfg string) *observed {
 		return false
 	}
 	neighbor := func(addr string, off bool) *obsNeighbor {
-		key := canonAddr(addr)
+		a, err := netip.ParseAddr(addr)
+		if err != nil {
+			return nil // not an address: nothing the comparison can match
+		}
+		key := a.String()
 		n := o.Neighbors[key]
 		if n == nil {
 			n = &obsNeighbor{Address: key, Enabled: true, group: path[2].name}
