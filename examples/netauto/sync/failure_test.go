@@ -15,8 +15,10 @@ import (
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/devicetest"
+	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/sync"
 	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
+	"github.com/netauto-dev/netauto/infrahub"
 )
 
 // unreachable, and backup must not list them as unchanged.
@@ -184,4 +186,44 @@ func (m mergeSecrets) Resolve(ctx context.Context, name string) (string, error) 
 		errs = append(errs, err)
 	}
 	return "", errors.Join(errs...)
+}
+
+// A device that drops the connection half-way through its configuration
+// keeps its previous backup: a truncated configuration is never committed.
+func TestBackupNeverCommitsATruncatedConfig(t *testing.T) {
+	devs := labDevices()[:1]
+	e := newEnv(t, devs)
+	backup := sync.ConfigBackup(e.deps)
+	if _, err := backup.Run(e.ctx, sync.Params{Environment: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := e.deps.BackupDirFor("test")
+	// The device now drops the connection half-way through its output: a
+	// second fake of it, which Infrahub now points to.
+	devs[0].Faults = []devicetest.Fault{{Kind: devicetest.FaultDisconnect, Command: "show running-config"}}
+	spec, err := synctest.Spec(devs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.RunningConfig = strings.Replace(spec.RunningConfig, "description uplink", "description changed", 1)
+	faulty, err := devicetest.Start(t.Context(), []devicetest.Spec{spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer faulty.Close()
+	if _, err := e.client.Update(t.Context(), schema.KindNetworkDevice, e.lab.IDs["atl1-edge1"], infrahub.Data{"ssh_port": infrahub.Value(faulty.Device("atl1-edge1").Port())}, infrahub.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	insecure := true
+	e.deps.DeviceDefaults.KnownHostsFile, e.deps.DeviceDefaults.InsecureIgnoreHostKey = "", &insecure
+	rep, err := backup.Run(e.ctx, sync.Params{Environment: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Commits != 0 || len(rep.Failed) != 1 {
+		t.Errorf("report = %+v, want the device failed and no commit", rep)
+	}
+	if h, err := device.History(dir, "atl1-edge1", 0); err != nil || len(h) != 1 {
+		t.Errorf("history after the truncated read: %+v, %v", h, err)
+	}
 }
