@@ -71,7 +71,8 @@ func (d Deps) BackupDirFor(environment string) string {
 // repository is pushed after every run, so commits a failed push left
 // behind go out with the next run even when it has none of its own.
 //
-// A device that cannot be read, or whose name cannot be a file name, is
+// A device that cannot be read, answers with an error message or nothing
+// instead of its configuration, or whose name cannot be a file name, is
 // reported in BackupReport.Failed and keeps its previous backup; the run
 // still completes. The run fails when Infrahub cannot be read, the
 // repository cannot be written, or the push fails. A failed push is not retried: the commits stay in the local
@@ -154,6 +155,34 @@ func lockRepository(ctx context.Context, dir string) (release func(), err error)
 	}
 }
 
+// checkConfig refuses output that is not a configuration: empty output,
+// or an error message the CLI driver does not know as one (command
+// authorization refusing "show running-config" answers "% Authorization
+// failed.", Junos "error: permission denied"), which would otherwise be
+// committed as the device's configuration.
+func checkConfig(_ string, cfg string) error {
+	seen := 0
+	for line := range strings.Lines(cfg) {
+		l := strings.TrimSpace(line)
+		if l == "" {
+			continue
+		}
+		if strings.HasPrefix(l, "% ") || strings.HasPrefix(strings.ToLower(l), "error:") {
+			if len(l) > 200 {
+				l = l[:200] + "..."
+			}
+			return fmt.Errorf("the device answered with an error, not its configuration: %q", l)
+		}
+		if seen++; seen == 5 { // the error would be at the top
+			return nil
+		}
+	}
+	if seen == 0 {
+		return errors.New("the device returned an empty configuration")
+	}
+	return nil
+}
+
 // backupName applies device.Backup's rules for a device name (the file
 // "<name>.cfg" and the name in commit trailers).
 func backupName(name string) error {
@@ -201,6 +230,7 @@ func runBackup(ctx context.Context, d Deps, in backupInput) (BackupReport, error
 		FanOut:  d.FanOut,
 		Author:  object.Signature{Name: d.BackupAuthor, Email: d.BackupEmail},
 		Push:    d.BackupPush,
+		Check:   checkConfig,
 	}
 	run, err := b.Run(ctx, inv, in.RunID)
 	if run == nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/devicetest"
 )
 
 // backupName accepts exactly the names device.Backup accepts.
@@ -30,5 +31,25 @@ func TestBackupNameAgreesWithDeviceBackup(t *testing.T) {
 		if ours := backupName(name) == nil; ours != deviceAccepts {
 			t.Errorf("name %q: backupName accepts=%v, device.Backup accepts=%v (%v)", name, ours, deviceAccepts, runErr)
 		}
+	}
+}
+
+// Real configurations pass checkConfig.
+func TestCheckConfigAcceptsRecordedConfigs(t *testing.T) {
+	for platform, file := range map[string]string{
+		"cisco_iosxe":   "testdata/oxidized_ios_C9200L_17.09.04a_simulation.yaml",
+		"cisco_nxos":    "testdata/oxidized_nxos_C93180YC_10.4.5_simulation.yaml",
+		"juniper_junos": "testdata/oxidized_junos_srx300_22.4_simulation.yaml",
+	} {
+		spec, err := devicetest.LoadSimulation(platform, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkConfig(platform, spec.RunningConfig); err != nil {
+			t.Errorf("%s: %v", platform, err)
+		}
+	}
+	if err := checkConfig("cisco_iosxe", "\n  \n"); err == nil {
+		t.Error("blank output accepted")
 	}
 }

@@ -227,3 +227,39 @@ func TestBackupNeverCommitsATruncatedConfig(t *testing.T) {
 		t.Errorf("history after the truncated read: %+v, %v", h, err)
 	}
 }
+
+// A device that answers "show running-config" with an error message the
+// driver does not know as one (TACACS command authorization refusing it,
+// Junos "error: ...") has not given its configuration: that text must not
+// replace the stored backup.
+func TestBackupRejectsErrorTextAsConfig(t *testing.T) {
+	for platform, answer := range map[string]string{
+		"cisco_iosxe":   "% Authorization failed.",
+		"arista_eos":    "% Authorization denied for command 'show running-config'",
+		"juniper_junos": "error: permission denied",
+		"cisco_nxos":    "% Permission denied for the role",
+		"cisco_iosxe ":  "",
+	} {
+		platform = strings.TrimSpace(platform)
+		t.Run(platform, func(t *testing.T) {
+			devs := []synctest.Device{edge("r1", platform, "Ethernet1", "10.0.0.1", 65002)}
+			e := newEnv(t, devs)
+			backup := sync.ConfigBackup(e.deps)
+			if _, err := backup.Run(e.ctx, sync.Params{Environment: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			e.lab.Devices.Device("r1").SetRunningConfig(answer)
+			rep, err := backup.Run(e.ctx, sync.Params{Environment: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := "empty"
+			if answer != "" {
+				want = strings.Fields(answer)[0]
+			}
+			if rep.Commits != 0 || len(rep.Failed) != 1 || !strings.Contains(rep.Failed[0].Error, want) {
+				t.Errorf("report = %+v, want r1 failed with the device's message and nothing committed", rep)
+			}
+		})
+	}
+}
