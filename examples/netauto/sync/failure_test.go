@@ -263,3 +263,19 @@ func TestBackupRejectsErrorTextAsConfig(t *testing.T) {
 		})
 	}
 }
+
+// Validation of a device that answers with an error instead of its
+// configuration is an unread device (status error), not a device whose
+// every interface and neighbour is missing.
+func TestValidationErrorTextIsNotAnEmptyConfig(t *testing.T) {
+	e := newEnv(t, labDevices()[:1])
+	e.lab.Devices.Device("atl1-edge1").SetRunningConfig("% Authorization failed.")
+	_, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	var ve *sync.ValidationError
+	if !errors.As(err, &ve) || ve.Report.Errors != 1 || len(ve.Report.Mismatches()) != 0 {
+		t.Fatalf("err = %v, want one unread device and no mismatches", err)
+	}
+	if n := e.nodes(t)["atl1-edge1"]; n.ValidationStatus.Value != sync.StatusError || !strings.Contains(n.ValidationSummary.Value, "Authorization failed") {
+		t.Errorf("written back as %+v", n)
+	}
+}

@@ -256,6 +256,10 @@ func validateDevices(ctx context.Context, d Deps, devs []Device) ([]DeviceValida
 			if err != nil {
 				return err
 			}
+			if err := checkConfig(h.Platform, cfg); err != nil {
+				// Not a configuration in which everything is missing.
+				return &device.Error{Host: h.Name, Op: "validate", Class: device.Failed, Err: err}
+			}
 			if obs, err = parseConfig(h.Platform, cfg); err != nil {
 				return &device.Error{Host: h.Name, Op: "validate", Class: device.Failed, Err: err}
 			}
