@@ -279,3 +279,37 @@ func TestValidationErrorTextIsNotAnEmptyConfig(t *testing.T) {
 		t.Errorf("written back as %+v", n)
 	}
 }
+
+// A device whose "show version" holds none of the facts (an error message
+// the driver does not flag, such as a refused command authorization) was
+// not synced: it gets a sync_error, not a fresh last_seen with no error.
+func TestInventoryNoFactsIsAnError(t *testing.T) {
+	devs := labDevices()[:1]
+	e := newEnv(t, devs)
+	spec, err := synctest.Spec(devs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Commands["show version"] = "% Authorization failed."
+	refusing, err := devicetest.Start(t.Context(), []devicetest.Spec{spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer refusing.Close()
+	if _, err := e.client.Update(t.Context(), schema.KindNetworkDevice, e.lab.IDs["atl1-edge1"], infrahub.Data{"ssh_port": infrahub.Value(refusing.Device("atl1-edge1").Port())}, infrahub.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	insecure := true
+	e.deps.DeviceDefaults.KnownHostsFile, e.deps.DeviceDefaults.InsecureIgnoreHostKey = "", &insecure
+	rep, err := sync.InventorySync(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) != 1 || rep.Reachable != 1 {
+		t.Errorf("report = %+v, want the device reachable but failed", rep)
+	}
+	n := e.nodes(t)["atl1-edge1"]
+	if !n.LastSeen.Null || !strings.Contains(n.SyncError.Value, "Authorization failed") || !n.Reachable.Value {
+		t.Errorf("written back as %+v", n)
+	}
+}

@@ -84,7 +84,8 @@ func loadTask(d Deps) *task.Task[loadInput, []Device] {
 // (narrowed by Params), opens an SSH session to each (fan-out bounded by
 // Deps.FanOut), reads its facts with FactCommands, and writes them back:
 // serial, os_version, model, hostname, reachable=true, last_seen and an
-// empty sync_error. A device that cannot be reached or read gets
+// empty sync_error. A device that cannot be reached or read (output
+// holding none of the facts counts as not read) gets
 // reachable=false (when the session failed) and sync_error, keeps its
 // previous facts, and does not stop the others; the run completes and its
 // report lists it. A device the fan-out never started (its failure
@@ -193,6 +194,16 @@ func collectFacts(ctx context.Context, d Deps, devs []Device) ([]DeviceFacts, er
 				all.WriteString("\n")
 			}
 			r.facts = ParseFacts(h.Platform, all.String())
+			if r.facts == (Facts{}) {
+				// An answer the driver did not flag as an error (a refused
+				// command authorization): nothing was learnt.
+				first, _, _ := strings.Cut(strings.TrimSpace(all.String()), "\n")
+				if len(first) > 200 {
+					first = first[:200] + "..."
+				}
+				return &device.Error{Host: h.Name, Op: "facts", Class: device.CommandFailed,
+					Err: fmt.Errorf("no facts in the output of %q: %q", cmds, first)}
+			}
 			return nil
 		})
 		return r, err
