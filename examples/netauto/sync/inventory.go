@@ -85,12 +85,13 @@ func loadTask(d Deps) *task.Task[loadInput, []Device] {
 // Deps.FanOut), reads its facts with FactCommands, and writes them back:
 // serial, os_version, model, hostname, reachable=true, last_seen and an
 // empty sync_error. A device that cannot be reached or read (output
-// holding none of the facts counts as not read) gets
-// reachable=false (when the session failed) and sync_error, keeps its
-// previous facts, and does not stop the others; the run completes and its
-// report lists it. A device the fan-out never started (its failure
-// threshold was exceeded) gets only sync_error. The run fails only when Infrahub cannot be read or
-// written.
+// holding none of the facts counts as not read) gets reachable=false
+// (when the session failed) and sync_error, keeps its previous facts,
+// and does not stop the others; the run completes and its report lists
+// it. A device the fan-out never started (its failure threshold was
+// exceeded) gets only sync_error. The run fails when Infrahub cannot be
+// read or written, or when its context ends before every device was
+// worked on.
 //
 // opts are added to the flow's own options (hooks, for instance).
 func InventorySync(d Deps, opts ...flow.Option) *flow.Flow[Params, InventoryReport] {
