@@ -50,14 +50,18 @@
 // hardware" on Junos), parsed by [ParseFacts] into serial, os_version,
 // model and hostname, and are written back with reachable, last_seen and
 // sync_error. Unreachable devices are reported and written back as
-// reachable=false; they do not fail the run.
+// reachable=false; they do not fail the run. Devices the fan-out never
+// started count as failed, not as unreachable or synced.
 //
 // Configuration backup: tasks load-devices → backup-configs, which runs
-// device.Backup: running configurations, sanitized (secrets and
-// timestamps removed), go into a bare Git repository at Deps.BackupDir
-// (created when missing), one "<device>.cfg" file per device and one
-// commit per device whose configuration changed; optionally pushed to
-// Deps.BackupPush.
+// device.Backup: running configurations, sanitized by [BackupSanitizer]
+// (secrets and timestamps removed), go into a bare Git repository at
+// Deps.BackupDir (created when missing), one "<device>.cfg" file per
+// device and one commit per device whose configuration changed; runs of
+// one repository take turns; the repository is pushed to
+// Deps.BackupPush after every run when set. An answer that is not a
+// configuration (empty, or an error message such as "% Authorization
+// failed.") fails that device and is never committed.
 //
 // Validation: tasks load-devices → validate-devices → write-validation.
 // The running configuration gives each device's interfaces (enabled,
