@@ -474,3 +474,16 @@ func TestParamsRoleMustBeAChoice(t *testing.T) {
 		t.Errorf("role leaf: %v", err)
 	}
 }
+
+// Devices configured with "bgp asnotation dot" (IOS, NX-OS, EOS) write
+// 4-byte AS numbers as "high.low".
+func TestParseASDot(t *testing.T) {
+	o := parseIOSLike("router bgp 1.1\n neighbor 10.0.0.1 remote-as 1.10\n neighbor 10.0.0.3 remote-as 65003\n")
+	if got := neighbors(o); got["10.0.0.1"].RemoteAS != 65546 || got["10.0.0.3"].RemoteAS != 65003 {
+		t.Errorf("neighbors = %+v", got)
+	}
+	j := parseJunos("protocols {\n    bgp {\n        group g {\n            peer-as 1.10;\n            neighbor 10.0.0.1;\n        }\n    }\n}\n")
+	if got := neighbors(j); got["10.0.0.1"].RemoteAS != 65546 {
+		t.Errorf("junos neighbors = %+v", got)
+	}
+}

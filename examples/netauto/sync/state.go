@@ -78,6 +78,24 @@ func canonAddr(s string) string {
 	return s
 }
 
+// parseAS reads an AS number, plain ("65546") or in asdot notation
+// ("1.10", "bgp asnotation dot" / Junos), 0 when it is neither.
+func parseAS(s string) int64 {
+	if hi, lo, ok := strings.Cut(s, "."); ok {
+		h, err1 := strconv.ParseUint(hi, 10, 16)
+		l, err2 := strconv.ParseUint(lo, 10, 16)
+		if err1 != nil || err2 != nil {
+			return 0
+		}
+		return int64(h<<16 | l)
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0
+	}
+	return int64(n)
+}
+
 func unquote(s string) string {
 	s = strings.TrimSpace(s)
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
@@ -209,7 +227,7 @@ func parseIOSLike(cfg string) *observed {
 				e := entry(subNeighbor)
 				switch {
 				case f[0] == "remote-as" && len(f) == 2:
-					e.RemoteAS, _ = strconv.ParseInt(f[1], 10, 64)
+					e.RemoteAS = parseAS(f[1])
 					hasAS[e.Address] = true
 				case f[0] == "description":
 					e.Description = strings.TrimSpace(strings.TrimPrefix(body, "description"))
@@ -247,7 +265,7 @@ func parseIOSLike(cfg string) *observed {
 			rest := f[2:]
 			switch {
 			case rest[0] == "remote-as" && len(rest) >= 2:
-				e.RemoteAS, _ = strconv.ParseInt(rest[1], 10, 64)
+				e.RemoteAS = parseAS(rest[1])
 				hasAS[e.Address] = true
 			case rest[0] == "description":
 				e.Description = strings.TrimSpace(strings.Join(rest[1:], " "))
@@ -388,7 +406,7 @@ func parseJunos(cfg string) *observed {
 		case at("protocols", "bgp", "group *"):
 			switch {
 			case f[0] == "peer-as" && len(f) == 2:
-				groupAS[path[2].name], _ = strconv.ParseInt(f[1], 10, 64)
+				groupAS[path[2].name] = parseAS(f[1])
 			case f[0] == "neighbor" && len(f) == 2:
 				neighbor(f[1], off)
 			}
@@ -397,7 +415,7 @@ func parseJunos(cfg string) *observed {
 			switch {
 			case n == nil:
 			case f[0] == "peer-as" && len(f) == 2:
-				n.RemoteAS, _ = strconv.ParseInt(f[1], 10, 64)
+				n.RemoteAS = parseAS(f[1])
 			case f[0] == "description":
 				n.Description = unquote(strings.TrimPrefix(stmt, "description"))
 			case f[0] == "shutdown":
