@@ -75,8 +75,10 @@ func (d Deps) BackupDirFor(environment string) string {
 // instead of its configuration, or whose name cannot be a file name, is
 // reported in BackupReport.Failed and keeps its previous backup; the run
 // still completes. The run fails when Infrahub cannot be read, the
-// repository cannot be written, or the push fails. A failed push is not retried: the commits stay in the local
-// repository and go out with the next push, which sends the whole branch.
+// repository cannot be written, its context ends before every device was
+// read, or the push fails. A failed push is not retried within the run:
+// the commits stay in the local repository and go out with the next
+// run's push, which sends the whole branch.
 //
 // opts are added to the flow's own options.
 func ConfigBackup(d Deps, opts ...flow.Option) *flow.Flow[Params, BackupReport] {
