@@ -73,7 +73,12 @@ type Backup struct {
 	Sanitizer func(platform string) Sanitizer
 	// Author signs the commits (default "netauto backup <backup@netauto>").
 	Author object.Signature
-	// Push, when set, pushes every repository that got commits.
+	// Check, when set, vets each configuration read before it is
+	// committed; an error fails that device (class Failed), which keeps
+	// its previous backup.
+	Check func(platform, config string) error
+	// Push, when set, pushes every repository after each run (also one
+	// without commits, so a push that failed is caught up).
 	Push *Push
 }
 
@@ -259,6 +264,11 @@ func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*Backup
 		if err != nil {
 			return nil, err
 		}
+		if b.Check != nil {
+			if err := b.Check(h.Platform, cfg); err != nil {
+				return nil, &Error{Host: h.Name, Op: "backup", Class: Failed, Err: err}
+			}
+		}
 		clean := b.sanitizer(h.Platform).Clean(cfg)
 		r := repos[b.repoKey(h)]
 		res, err := r.commit(h, clean, runID, b.author())
@@ -296,7 +306,7 @@ func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*Backup
 		run.Wall = time.Since(start)
 		return run, fmt.Errorf("backup: %w", flushErr)
 	}
-	if b.Push != nil && run.Commits > 0 {
+	if b.Push != nil {
 		for key, r := range repos {
 			if err := b.push(ctx, key, r); err != nil && run.PushErr == nil {
 				run.PushErr = err

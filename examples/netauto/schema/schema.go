@@ -37,6 +37,9 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
 )
 
@@ -81,6 +84,37 @@ func YAML() []byte {
 		panic(err) // the embedded file is fixed at build time
 	}
 	return b
+}
+
+// Choices returns the choice names of the Dropdown attribute attribute of
+// kind, in the schema's order, or nil when the schema defines no such
+// Dropdown. Parameters that name a choice (a device role) are checked
+// against it.
+func Choices(kind, attribute string) []string {
+	var f struct {
+		Nodes []infrahub.NodeSchema `yaml:"nodes"`
+	}
+	if err := yaml.Unmarshal(YAML(), &f); err != nil {
+		panic(err) // the embedded file is fixed at build time; a test parses it
+	}
+	for _, n := range f.Nodes {
+		if n.Namespace+n.Name != kind {
+			continue
+		}
+		for _, a := range n.Attributes {
+			if a.Name != attribute || a.Kind != "Dropdown" {
+				continue
+			}
+			var out []string
+			for _, c := range a.Choices {
+				if name, ok := c["name"].(string); ok {
+					out = append(out, name)
+				}
+			}
+			return out
+		}
+	}
+	return nil
 }
 
 // Files returns a file system holding only the schema file, [FileName].

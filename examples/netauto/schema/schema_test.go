@@ -177,3 +177,18 @@ func TestFakeInfrahubLoadsSchema(t *testing.T) {
 		t.Errorf("artifacts of the application: %v, %v", arts, err)
 	}
 }
+
+func TestChoices(t *testing.T) {
+	if got := schema.Choices(schema.KindNetworkDevice, "validation_status"); !slices.Equal(got, []string{"passed", "failed", "error"}) {
+		t.Errorf("validation_status choices = %v", got)
+	}
+	if got := schema.Choices(schema.KindNetworkDevice, "role"); !slices.Contains(got, "edge") || len(got) != 6 {
+		t.Errorf("role choices = %v", got)
+	}
+	if got := schema.Choices(schema.KindNetworkDevice, "name"); got != nil {
+		t.Errorf("choices of a Text attribute = %v", got)
+	}
+	if got := schema.Choices("NoSuchKind", "role"); got != nil {
+		t.Errorf("choices of an unknown kind = %v", got)
+	}
+}

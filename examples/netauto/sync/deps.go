@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/runtime/trigger"
@@ -54,7 +57,7 @@ type Deps struct {
 	// setting serves every environment. Required by ConfigBackup.
 	BackupDir string
 	// BackupPush, when set, pushes the backup repository after every run
-	// that made commits.
+	// (a run without commits catches up a push that failed).
 	BackupPush *device.Push
 	// BackupAuthor signs the backup commits (default
 	// "netauto backup <backup@netauto>").
@@ -93,14 +96,16 @@ func (d Deps) client(ctx context.Context, env string) (*infrahub.Client, error) 
 // table adds the event.
 type Params struct {
 	// Environment selects the configuration (Infrahub instance, device
-	// credentials) the run uses.
+	// credentials) the run uses: a plain name (letters, digits, '.', '_',
+	// '-'), as it also names the backup repository's directory.
 	Environment string `json:"environment" doc:"Environment whose configuration the run uses: production, staging, dev, ..."`
 	// Branch is the Infrahub branch read and written; empty means the
 	// triggering event's branch, else Infrahub's default branch.
 	Branch string `json:"branch,omitempty" doc:"Infrahub branch to read and write (default: the event's branch, else the default branch)"`
 	// Devices limits the run to these NetworkDevice names.
 	Devices []string `json:"devices,omitempty" doc:"Only these devices (NetworkDevice names); empty means all active devices"`
-	// Role limits the run to devices with this role.
+	// Role limits the run to devices with this role, one of the
+	// NetworkDevice role choices of the schema.
 	Role string `json:"role,omitempty" doc:"Only devices with this role (edge, core, spine, leaf, access, firewall)"`
 	// Site limits the run to devices at the site with this short name.
 	Site string `json:"site,omitempty" doc:"Only devices at this site (LocationSite shortname)"`
@@ -134,11 +139,23 @@ type selection struct {
 	SkipReason string `json:"skip_reason,omitempty"`
 }
 
+// envName is what an environment name may be: it is substituted into
+// Deps.BackupDir, so nothing that could leave that directory.
+var envName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
 // resolve validates p and derives the selection, decoding the event.
 func (p Params) resolve() (selection, error) {
 	s := selection{Environment: strings.TrimSpace(p.Environment), Branch: p.Branch, Role: p.Role, Site: p.Site}
 	if s.Environment == "" {
 		return s, &ParamsError{Field: "environment", Msg: "required"}
+	}
+	if !envName.MatchString(s.Environment) || strings.Contains(s.Environment, "..") {
+		// It becomes part of a path (Deps.BackupDir's "{environment}").
+		return s, &ParamsError{Field: "environment", Msg: fmt.Sprintf("%q is not a plain name (letters, digits, '.', '_', '-')", s.Environment)}
+	}
+	if roles := schema.Choices(kindDevice, "role"); s.Role != "" && !slices.Contains(roles, s.Role) {
+		// A typo would select no device and the run would "succeed".
+		return s, &ParamsError{Field: "role", Msg: fmt.Sprintf("%q is not a role (one of %s)", s.Role, strings.Join(roles, ", "))}
 	}
 	for i, n := range p.Devices {
 		if strings.TrimSpace(n) == "" {

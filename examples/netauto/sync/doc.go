@@ -50,27 +50,32 @@
 // hardware" on Junos), parsed by [ParseFacts] into serial, os_version,
 // model and hostname, and are written back with reachable, last_seen and
 // sync_error. Unreachable devices are reported and written back as
-// reachable=false; they do not fail the run.
+// reachable=false; they do not fail the run. Devices the fan-out never
+// started count as failed, not as unreachable or synced.
 //
 // Configuration backup: tasks load-devices → backup-configs, which runs
-// device.Backup: running configurations, sanitized (secrets and
-// timestamps removed), go into a bare Git repository at Deps.BackupDir
-// (created when missing), one "<device>.cfg" file per device and one
-// commit per device whose configuration changed; optionally pushed to
-// Deps.BackupPush.
+// device.Backup: running configurations, sanitized by [BackupSanitizer]
+// (secrets and timestamps removed), go into a bare Git repository at
+// Deps.BackupDir (created when missing), one "<device>.cfg" file per
+// device and one commit per device whose configuration changed; runs of
+// one repository take turns; the repository is pushed to
+// Deps.BackupPush after every run when set. An answer that is not a
+// configuration (empty, or an error message such as "% Authorization
+// failed.") fails that device and is never committed.
 //
 // Validation: tasks load-devices → validate-devices → write-validation.
 // The running configuration gives each device's interfaces (enabled,
 // description, address, MTU) and BGP neighbours (remote AS, enabled);
-// "show ip bgp summary" (Junos "show bgp summary") gives session states
+// "show ip bgp summary" (Junos "show bgp summary", IOS-XR "show bgp ipv4
+// unicast summary") gives session states
 // when Infrahub lists neighbours for the device. Differences with the
 // NetworkInterface and NetworkBGPNeighbor nodes are [Mismatch] values;
 // each device gets validation_status, validation_summary and validated_at
 // in Infrahub, and a run with mismatches or unreadable devices fails with
 // a *[ValidationError] that lists them.
 //
-// Platforms: cisco_iosxe, cisco_nxos, arista_eos and juniper_junos (and
-// cisco_iosxr for facts and configuration parsing), named as scrapligo
+// Platforms: cisco_iosxe, cisco_nxos, arista_eos, juniper_junos and
+// cisco_iosxr (which the fake devices do not emulate), named as scrapligo
 // names them.
 //
 // # Testing

@@ -448,3 +448,43 @@ func TestConfigBackupPushesToRemote(t *testing.T) {
 		t.Errorf("remote has %d commits, want 2", len(got))
 	}
 }
+
+// IPv6 neighbours and interface addresses validate on every platform: their
+// sessions come from the IPv6 summary, their addresses from "ipv6 address"
+// ("family inet6").
+func TestValidationIPv6(t *testing.T) {
+	var devs []synctest.Device
+	for i, p := range []string{"arista_eos", "cisco_iosxe", "cisco_nxos", "juniper_junos"} {
+		d := edge(fmt.Sprintf("v6-r%d", i), p, map[string]string{"arista_eos": "Ethernet1", "cisco_iosxe": "GigabitEthernet1", "cisco_nxos": "Ethernet1/1", "juniper_junos": "ge-0/0/0"}[p], "10.0.0.1", 65002)
+		d.Interfaces[0].IPAddress = "2001:db8:ffff:100::/127"
+		d.BGPNeighbors = append(d.BGPNeighbors, sync.BGPNeighbor{PeerAddress: "2001:db8:ffff:100::1", RemoteAS: 65002, Enabled: true})
+		devs = append(devs, d)
+	}
+	devs[1].Down = []string{"2001:db8:ffff:100::1"}
+	e := newEnv(t, devs)
+	_, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	var ve *sync.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("err = %v, want the one session down reported", err)
+	}
+	var lines []string
+	for _, m := range ve.Report.Mismatches() {
+		lines = append(lines, m.String())
+	}
+	want := []string{"v6-r1: bgp neighbor 2001:db8:ffff:100::1: session: intended Established, observed Active"}
+	if !slices.Equal(lines, want) || ve.Report.Passed != 3 {
+		t.Errorf("mismatches %q (passed %d), want %q", lines, ve.Report.Passed, want)
+	}
+}
+
+// A validator event (any kind, as the trigger table routes them) runs the
+// validation of every active device on the event's branch.
+func TestValidationFromValidatorEvent(t *testing.T) {
+	e := newEnv(t, labDevices()[:2])
+	payload := `{"data":{"node_id":"18000000-0000-0000-0000-000000000001","kind":"CoreDataValidator","proposed_change_id":"18000000-0000-0000-0000-000000000002"},"id":"ev-9","branch":"main","account_id":"acc","occured_at":"2026-11-26T12:00:00Z","event":"infrahub.validator.started"}`
+	ev := &trigger.Event{ID: "ev-9", Source: "infrahub", Type: infrahub.EventValidatorStarted, Payload: json.RawMessage(payload)}
+	rep, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test", Event: ev})
+	if err != nil || rep.Passed != 2 {
+		t.Fatalf("validation from a validator event: %+v, %v", rep, err)
+	}
+}

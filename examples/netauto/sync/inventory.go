@@ -35,8 +35,9 @@ type InventoryReport struct {
 	Skipped string `json:"skipped,omitempty"`
 	// Devices are the devices worked on, sorted by name.
 	Devices []DeviceFacts `json:"devices"`
-	// Reachable and Unreachable count them; Failed lists the names of
-	// devices whose facts could not be read (unreachable ones included).
+	// Reachable and Unreachable count them (a device skipped by the
+	// fan-out is neither); Failed lists the names of devices whose facts
+	// could not be read (unreachable and skipped ones included).
 	Reachable   int      `json:"reachable"`
 	Unreachable int      `json:"unreachable"`
 	Failed      []string `json:"failed,omitempty"`
@@ -83,11 +84,14 @@ func loadTask(d Deps) *task.Task[loadInput, []Device] {
 // (narrowed by Params), opens an SSH session to each (fan-out bounded by
 // Deps.FanOut), reads its facts with FactCommands, and writes them back:
 // serial, os_version, model, hostname, reachable=true, last_seen and an
-// empty sync_error. A device that cannot be reached or read gets
-// reachable=false (when the session failed) and sync_error, keeps its
-// previous facts, and does not stop the others; the run completes and its
-// report lists it. The run fails only when Infrahub cannot be read or
-// written.
+// empty sync_error. A device that cannot be reached or read (output
+// holding none of the facts counts as not read) gets reachable=false
+// (when the session failed) and sync_error, keeps its previous facts,
+// and does not stop the others; the run completes and its report lists
+// it. A device the fan-out never started (its failure threshold was
+// exceeded) gets only sync_error. The run fails when Infrahub cannot be
+// read or written, or when its context ends before every device was
+// worked on.
 //
 // opts are added to the flow's own options (hooks, for instance).
 func InventorySync(d Deps, opts ...flow.Option) *flow.Flow[Params, InventoryReport] {
@@ -136,9 +140,10 @@ func InventorySync(d Deps, opts ...flow.Option) *flow.Flow[Params, InventoryRepo
 		}
 		rep.Devices = results
 		for _, r := range results {
-			if r.Reachable {
+			switch {
+			case r.Reachable:
 				rep.Reachable++
-			} else {
+			case r.Class != device.Skipped: // a skipped device was not tried
 				rep.Unreachable++
 			}
 			if r.Error != "" {
@@ -190,6 +195,16 @@ func collectFacts(ctx context.Context, d Deps, devs []Device) ([]DeviceFacts, er
 				all.WriteString("\n")
 			}
 			r.facts = ParseFacts(h.Platform, all.String())
+			if r.facts == (Facts{}) {
+				// An answer the driver did not flag as an error (a refused
+				// command authorization): nothing was learnt.
+				first, _, _ := strings.Cut(strings.TrimSpace(all.String()), "\n")
+				if len(first) > 200 {
+					first = first[:200] + "..."
+				}
+				return &device.Error{Host: h.Name, Op: "facts", Class: device.CommandFailed,
+					Err: fmt.Errorf("no facts in the output of %q: %q", cmds, first)}
+			}
 			return nil
 		})
 		return r, err
@@ -197,7 +212,7 @@ func collectFacts(ctx context.Context, d Deps, devs []Device) ([]DeviceFacts, er
 	out := make([]DeviceFacts, 0, len(results))
 	for _, res := range results {
 		df := DeviceFacts{Device: res.Host, ID: byName[res.Host].ID, Class: res.Class, Reachable: res.Value.reachable, Facts: res.Value.facts}
-		if res.Class.IsFailure() {
+		if failed(res.Class) {
 			df.Error = string(res.Class)
 			if res.Err != nil {
 				df.Error = res.Err.Error()
@@ -205,8 +220,17 @@ func collectFacts(ctx context.Context, d Deps, devs []Device) ([]DeviceFacts, er
 		}
 		out = append(out, df)
 	}
+	if err := ctx.Err(); err != nil {
+		// Devices not reached yet were skipped: the sync is incomplete.
+		return out, fmt.Errorf("inventory sync interrupted: %w", context.Cause(ctx))
+	}
 	return out, nil
 }
+
+// failed reports whether a device's outcome is not a success: a failure,
+// or skipped (never started: failure threshold, or the run's context
+// ended first).
+func failed(c device.Class) bool { return c.IsFailure() || c == device.Skipped }
 
 // writeFacts writes each device's result to its NetworkDevice node and
 // returns how many nodes were updated.
@@ -214,9 +238,11 @@ func writeFacts(ctx context.Context, c *infrahub.Client, in writeFactsInput) (in
 	n := 0
 	var errs []error
 	for _, r := range in.Results {
-		data := infrahub.Data{
-			"reachable":  infrahub.Value(r.Reachable),
-			"sync_error": infrahub.Value(r.Error),
+		data := infrahub.Data{"sync_error": infrahub.Value(r.Error)}
+		if r.Class != device.Skipped {
+			// A device the fan-out never started was not tried: what is
+			// known of its reachability stays as it was.
+			data["reachable"] = infrahub.Value(r.Reachable)
 		}
 		if r.Error == "" {
 			data["last_seen"] = infrahub.Value(in.SeenAt)

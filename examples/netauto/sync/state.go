@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -24,6 +25,9 @@ type obsInterface struct {
 	Description string `json:"description,omitempty"`
 	Enabled     bool   `json:"enabled"`
 	IPAddress   string `json:"ip_address,omitempty"`
+	// IPv6Address is the first global IPv6 address (link-local ones are
+	// not compared).
+	IPv6Address string `json:"ipv6_address,omitempty"`
 	MTU         int    `json:"mtu,omitempty"`
 }
 
@@ -35,12 +39,31 @@ type obsNeighbor struct {
 	group       string
 }
 
-// bgpSummaryCommand returns the command that lists BGP sessions.
-func bgpSummaryCommand(platform string) string {
-	if platform == "juniper_junos" {
-		return "show bgp summary"
+// bgpSummaryCommands returns the commands that list the sessions of
+// neighbors: the IPv4 summary, plus the IPv6 one when an IPv6 neighbour
+// is intended ("show ip bgp summary" lists IPv4 unicast sessions only;
+// Junos "show bgp summary" lists all).
+func bgpSummaryCommands(platform string, neighbors []BGPNeighbor) []string {
+	var v4, v6 string
+	switch platform {
+	case "juniper_junos":
+		return []string{"show bgp summary"}
+	case "cisco_iosxr":
+		// IOS-XR has no "show ip bgp".
+		v4, v6 = "show bgp ipv4 unicast summary", "show bgp ipv6 unicast summary"
+	case "arista_eos":
+		v4, v6 = "show ip bgp summary", "show ipv6 bgp summary"
+	default:
+		v4, v6 = "show ip bgp summary", "show bgp ipv6 unicast summary"
 	}
-	return "show ip bgp summary"
+	cmds := []string{v4}
+	if slices.ContainsFunc(neighbors, func(n BGPNeighbor) bool {
+		a, err := netip.ParseAddr(n.PeerAddress)
+		return err == nil && a.Is6() && !a.Is4In6()
+	}) {
+		cmds = append(cmds, v6)
+	}
+	return cmds
 }
 
 // canonAddr normalises an IP address for comparison; other text is
@@ -53,6 +76,24 @@ func canonAddr(s string) string {
 		return p.String()
 	}
 	return s
+}
+
+// parseAS reads an AS number, plain ("65546") or in asdot notation
+// ("1.10", "bgp asnotation dot" / Junos), 0 when it is neither.
+func parseAS(s string) int64 {
+	if hi, lo, ok := strings.Cut(s, "."); ok {
+		h, err1 := strconv.ParseUint(hi, 10, 16)
+		l, err2 := strconv.ParseUint(lo, 10, 16)
+		if err1 != nil || err2 != nil {
+			return 0
+		}
+		return int64(h<<16 | l)
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0
+	}
+	return int64(n)
 }
 
 func unquote(s string) string {
@@ -97,10 +138,12 @@ done:
 func indentOf(line string) int { return len(line) - len(strings.TrimLeft(line, " \t")) }
 
 // parseIOSLike reads the indented configuration of IOS-XE, IOS-XR, NX-OS
-// and EOS. Interfaces are enabled unless "shutdown" is configured. BGP
-// neighbours come from "neighbor A remote-as N" (and NX-OS's
-// "neighbor A" sub-mode with "remote-as N"), inheriting remote-as from
-// their peer group.
+// and EOS. Interfaces are enabled unless "shutdown" is configured; their
+// address is "ip address" ("ipv4 address" on IOS-XR). BGP neighbours come
+// from "neighbor A remote-as N" (and the NX-OS and IOS-XR "neighbor A"
+// sub-mode with "remote-as N"), inheriting remote-as from their peer
+// group, NX-OS peer template or IOS-XR neighbor-group. Neighbours inside
+// a VRF section are not read: NetworkBGPNeighbor models the global ones.
 func parseIOSLike(cfg string) *observed {
 	o := &observed{Interfaces: map[string]*obsInterface{}, Neighbors: map[string]*obsNeighbor{}}
 	entries := map[string]*obsNeighbor{} // by neighbour address or peer-group name
@@ -119,6 +162,7 @@ func parseIOSLike(cfg string) *observed {
 		inBGP         bool
 		subNeighbor   string // NX-OS "neighbor A" sub-mode
 		subNeighborAt int
+		vrfAt         = -1 // indent of the VRF section being skipped
 	)
 	for _, raw := range strings.Split(strings.ReplaceAll(cfg, "\r", ""), "\n") {
 		line := strings.TrimRight(raw, " ")
@@ -129,7 +173,7 @@ func parseIOSLike(cfg string) *observed {
 		ind := indentOf(line)
 		f := strings.Fields(body)
 		if ind == 0 {
-			iface, inBGP, subNeighbor = nil, false, ""
+			iface, inBGP, subNeighbor, vrfAt = nil, false, "", -1
 			switch {
 			case f[0] == "interface" && len(f) >= 2:
 				name := strings.Join(f[1:], " ")
@@ -151,7 +195,8 @@ func parseIOSLike(cfg string) *observed {
 				iface.Enabled = true
 			case f[0] == "mtu" && len(f) == 2:
 				iface.MTU, _ = strconv.Atoi(f[1])
-			case len(f) >= 3 && f[0] == "ip" && f[1] == "address" && !strings.Contains(body, "secondary"):
+			case len(f) >= 3 && (f[0] == "ip" || f[0] == "ipv4") && f[1] == "address" && !strings.Contains(body, "secondary"):
+				// "ipv4 address" is IOS-XR's spelling.
 				if strings.Contains(f[2], "/") {
 					iface.IPAddress = canonAddr(f[2])
 				} else if len(f) >= 4 {
@@ -159,8 +204,22 @@ func parseIOSLike(cfg string) *observed {
 				}
 			case body == "no ip address":
 				iface.IPAddress = ""
+			case len(f) == 3 && f[0] == "ipv6" && f[1] == "address" && strings.Contains(f[2], "/") && iface.IPv6Address == "":
+				iface.IPv6Address = canonAddr(f[2]) // not "link-local" / "eui-64" forms, which have 4 words
 			}
 		case inBGP:
+			// Neighbours of a VRF ("vrf X" on EOS, NX-OS, IOS-XR;
+			// "address-family ipv4 vrf X" on IOS) are not global ones.
+			if vrfAt >= 0 {
+				if ind > vrfAt {
+					continue
+				}
+				vrfAt = -1
+			}
+			if (len(f) == 2 && f[0] == "vrf") || (f[0] == "address-family" && slices.Contains(f, "vrf")) {
+				vrfAt, subNeighbor = ind, ""
+				continue
+			}
 			if subNeighbor != "" && ind <= subNeighborAt {
 				subNeighbor = ""
 			}
@@ -168,7 +227,7 @@ func parseIOSLike(cfg string) *observed {
 				e := entry(subNeighbor)
 				switch {
 				case f[0] == "remote-as" && len(f) == 2:
-					e.RemoteAS, _ = strconv.ParseInt(f[1], 10, 64)
+					e.RemoteAS = parseAS(f[1])
 					hasAS[e.Address] = true
 				case f[0] == "description":
 					e.Description = strings.TrimSpace(strings.TrimPrefix(body, "description"))
@@ -176,6 +235,8 @@ func parseIOSLike(cfg string) *observed {
 					e.Enabled = false
 				case f[0] == "inherit" && len(f) >= 3 && f[1] == "peer":
 					e.group = f[2]
+				case f[0] == "use" && len(f) == 3 && f[1] == "neighbor-group":
+					e.group = f[2] // IOS-XR
 				}
 				continue
 			}
@@ -183,6 +244,12 @@ func parseIOSLike(cfg string) *observed {
 				// NX-OS peer template, inherited with "inherit peer".
 				subNeighbor, subNeighborAt = f[2], ind
 				entry(f[2])
+				continue
+			}
+			if len(f) == 2 && f[0] == "neighbor-group" {
+				// IOS-XR neighbour group, used with "use neighbor-group".
+				subNeighbor, subNeighborAt = f[1], ind
+				entry(f[1])
 				continue
 			}
 			if f[0] != "neighbor" || len(f) < 2 {
@@ -198,7 +265,7 @@ func parseIOSLike(cfg string) *observed {
 			rest := f[2:]
 			switch {
 			case rest[0] == "remote-as" && len(rest) >= 2:
-				e.RemoteAS, _ = strconv.ParseInt(rest[1], 10, 64)
+				e.RemoteAS = parseAS(rest[1])
 				hasAS[e.Address] = true
 			case rest[0] == "description":
 				e.Description = strings.TrimSpace(strings.Join(rest[1:], " "))
@@ -270,7 +337,11 @@ func parseJunos(cfg string) *observed {
 		return false
 	}
 	neighbor := func(addr string, off bool) *obsNeighbor {
-		key := canonAddr(addr)
+		a, err := netip.ParseAddr(addr)
+		if err != nil {
+			return nil // not an address: nothing the comparison can match
+		}
+		key := a.String()
 		n := o.Neighbors[key]
 		if n == nil {
 			n = &obsNeighbor{Address: key, Enabled: true, group: path[2].name}
@@ -328,10 +399,14 @@ func parseJunos(cfg string) *observed {
 			if ifc := o.Interfaces[strings.ToLower(path[1].name)]; ifc.IPAddress == "" {
 				ifc.IPAddress = canonAddr(f[1])
 			}
+		case at("interfaces", "*", "unit 0", "family inet6") && f[0] == "address" && len(f) >= 2:
+			if ifc := o.Interfaces[strings.ToLower(path[1].name)]; ifc.IPv6Address == "" && !strings.HasPrefix(strings.ToLower(f[1]), "fe80:") {
+				ifc.IPv6Address = canonAddr(f[1])
+			}
 		case at("protocols", "bgp", "group *"):
 			switch {
 			case f[0] == "peer-as" && len(f) == 2:
-				groupAS[path[2].name], _ = strconv.ParseInt(f[1], 10, 64)
+				groupAS[path[2].name] = parseAS(f[1])
 			case f[0] == "neighbor" && len(f) == 2:
 				neighbor(f[1], off)
 			}
@@ -340,7 +415,7 @@ func parseJunos(cfg string) *observed {
 			switch {
 			case n == nil:
 			case f[0] == "peer-as" && len(f) == 2:
-				n.RemoteAS, _ = strconv.ParseInt(f[1], 10, 64)
+				n.RemoteAS = parseAS(f[1])
 			case f[0] == "description":
 				n.Description = unquote(strings.TrimPrefix(stmt, "description"))
 			case f[0] == "shutdown":
@@ -361,14 +436,28 @@ var (
 	junosCounts = regexp.MustCompile(`^\d+/\d+/\d+/\d+$`)
 )
 
-// parseBGPSummary reads session states from "show ip bgp summary" (IOS-XE,
-// NX-OS, EOS) or "show bgp summary" (Junos): each line starting with a
-// neighbour address gives its state, where a prefix count in the state
-// column (IOS, NX-OS, Junos) means Established.
+// parseBGPSummary reads session states from the outputs of
+// bgpSummaryCommands: each line starting with a neighbour address gives
+// its state (an address too long for its column is alone on its line, the
+// columns on the next), where a prefix count in the state column (IOS,
+// NX-OS, Junos) means Established.
 func parseBGPSummary(out string) map[string]string {
 	states := map[string]string{}
+	wrapped := "" // an address alone on its line: its columns follow on the next
 	for _, line := range strings.Split(strings.ReplaceAll(out, "\r", ""), "\n") {
 		f := strings.Fields(line)
+		if len(f) == 1 {
+			if _, err := netip.ParseAddr(f[0]); err == nil {
+				wrapped = f[0]
+				continue
+			}
+		}
+		if wrapped != "" && len(f) > 0 {
+			if _, err := netip.ParseAddr(f[0]); err != nil {
+				f = append([]string{wrapped}, f...)
+			}
+		}
+		wrapped = ""
 		if len(f) < 3 {
 			continue
 		}

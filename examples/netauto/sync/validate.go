@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,17 +143,22 @@ type writeValidationInput struct {
 // Validation returns the validation flow ("validation-processor"): for
 // each selected active NetworkDevice it reads the running configuration
 // over SSH (and, when Infrahub lists BGP neighbours for it, the BGP
-// summary: "show ip bgp summary", Junos "show bgp summary"), compares
+// summaries: "show ip bgp summary", Junos "show bgp summary", IOS-XR "show
+// bgp ipv4 unicast summary", and the IPv6 summary when an IPv6 neighbour
+// is intended), compares
 // them with the device's NetworkInterface and NetworkBGPNeighbor nodes,
 // and writes validation_status (passed, failed, error),
 // validation_summary (one line per mismatch) and validated_at back to the
 // device.
 //
 // Compared: every intended interface exists; its enabled state (no
-// "shutdown"), and description, ip_address and mtu when set in Infrahub.
+// "shutdown"), and description, ip_address (against the interface's
+// address of the same family) and mtu (an interface without an "mtu"
+// line has the platform's default) when set in Infrahub.
 // Every intended BGP neighbour is configured with its remote AS and
 // enabled state, and an enabled one is Established; a neighbour the
-// device has but Infrahub does not is a mismatch too. Interfaces the
+// device has but Infrahub does not is a mismatch too (global neighbours
+// only: those configured in a VRF are not compared). Interfaces the
 // device has but Infrahub does not model are ignored. Interface names are
 // compared as the device's configuration spells them, case-insensitively.
 //
@@ -249,15 +256,22 @@ func validateDevices(ctx context.Context, d Deps, devs []Device) ([]DeviceValida
 			if err != nil {
 				return err
 			}
+			if err := checkConfig(h.Platform, cfg); err != nil {
+				// Not a configuration in which everything is missing.
+				return &device.Error{Host: h.Name, Op: "validate", Class: device.Failed, Err: err}
+			}
 			if obs, err = parseConfig(h.Platform, cfg); err != nil {
 				return &device.Error{Host: h.Name, Op: "validate", Class: device.Failed, Err: err}
 			}
 			if len(intended.BGPNeighbors) > 0 {
-				out, err := s.Send(ctx, bgpSummaryCommand(h.Platform))
+				out, err := s.Send(ctx, bgpSummaryCommands(h.Platform, intended.BGPNeighbors)...)
 				if err != nil {
 					return err
 				}
-				obs.Sessions = parseBGPSummary(out[0].Output)
+				obs.Sessions = map[string]string{}
+				for _, o := range out {
+					maps.Copy(obs.Sessions, parseBGPSummary(o.Output))
+				}
 			}
 			return nil
 		})
@@ -266,7 +280,7 @@ func validateDevices(ctx context.Context, d Deps, devs []Device) ([]DeviceValida
 	out := make([]DeviceValidation, 0, len(results))
 	for _, r := range results {
 		dev := byName[r.Host]
-		if r.Class.IsFailure() || r.Value == nil {
+		if failed(r.Class) || r.Value == nil {
 			msg := string(r.Class)
 			if r.Err != nil {
 				msg = r.Err.Error()
@@ -276,7 +290,20 @@ func validateDevices(ctx context.Context, d Deps, devs []Device) ([]DeviceValida
 		}
 		out = append(out, compare(dev, r.Value))
 	}
+	if err := ctx.Err(); err != nil {
+		return out, fmt.Errorf("validation interrupted: %w", context.Cause(ctx))
+	}
 	return out, nil
+}
+
+// defaultMTU is the MTU of an Ethernet interface without an "mtu" line:
+// IOS-XR and Junos count the layer-2 header.
+func defaultMTU(platform string) int {
+	switch platform {
+	case "cisco_iosxr", "juniper_junos":
+		return 1514
+	}
+	return 1500
 }
 
 func yesNo(b bool) string { return strconv.FormatBool(b) }
@@ -308,11 +335,25 @@ func compare(dev Device, obs *observed) DeviceValidation {
 		if want.Description != "" && got.Description != want.Description {
 			add(obj, "description", want.Description, orNone(got.Description))
 		}
-		if want.IPAddress != "" && canonAddr(want.IPAddress) != got.IPAddress {
-			add(obj, "ip_address", canonAddr(want.IPAddress), orNone(got.IPAddress))
+		if want.IPAddress != "" {
+			have := got.IPAddress
+			if p, err := netip.ParsePrefix(want.IPAddress); err == nil && p.Addr().Is6() && !p.Addr().Is4In6() {
+				have = got.IPv6Address
+			}
+			if canonAddr(want.IPAddress) != have {
+				add(obj, "ip_address", canonAddr(want.IPAddress), orNone(have))
+			}
 		}
-		if want.MTU > 0 && got.MTU != want.MTU {
-			add(obj, "mtu", strconv.Itoa(want.MTU), orNone(strconv.Itoa(got.MTU)))
+		if want.MTU > 0 {
+			have, shown := got.MTU, strconv.Itoa(got.MTU)
+			if have == 0 {
+				// No "mtu" line: the platform's default.
+				have = defaultMTU(dev.Platform)
+				shown = strconv.Itoa(have) + " (default)"
+			}
+			if have != want.MTU {
+				add(obj, "mtu", strconv.Itoa(want.MTU), shown)
+			}
 		}
 	}
 	intended := map[string]bool{}

@@ -52,6 +52,9 @@ type Device struct {
 	Serial, Model, OSVersion string
 	// Down lists BGP neighbour addresses whose session is not Established.
 	Down []string
+	// Faults are failures the fake device injects (a command that hangs,
+	// a dropped connection, rejected logins).
+	Faults []devicetest.Fault
 }
 
 func (d *Device) defaults() {
@@ -71,35 +74,35 @@ func (d *Device) defaults() {
 
 // Spec returns the fake device for d: a running configuration holding d's
 // interfaces and BGP neighbours, "show version" (and on Junos "show
-// chassis hardware") with d's facts, and a BGP summary where every
-// enabled neighbour not in d.Down is Established.
+// chassis hardware") with d's facts, and BGP summaries (IPv4 and IPv6
+// apart, except on Junos) where every enabled neighbour not in d.Down is
+// Established.
 func Spec(d Device) (devicetest.Spec, error) {
 	d.defaults()
-	var cfg, version, summary string
+	var cfg, version string
 	cmds := map[string]string{}
 	switch d.Platform {
 	case "cisco_iosxe":
-		cfg, version, summary = iosConfig(d), iosVersion(d), ciscoSummary(d)
+		cfg, version = iosConfig(d), iosVersion(d)
+		cmds["show ip bgp summary"], cmds["show bgp ipv6 unicast summary"] = ciscoSummary(d, false), ciscoSummary(d, true)
 	case "cisco_nxos":
-		cfg, version, summary = nxosConfig(d), nxosVersion(d), ciscoSummary(d)
+		cfg, version = nxosConfig(d), nxosVersion(d)
+		cmds["show ip bgp summary"], cmds["show bgp ipv6 unicast summary"] = ciscoSummary(d, false), ciscoSummary(d, true)
 	case "arista_eos":
-		cfg, version, summary = eosConfig(d), eosVersion(d), eosSummary(d)
+		cfg, version = eosConfig(d), eosVersion(d)
+		cmds["show ip bgp summary"], cmds["show ipv6 bgp summary"] = eosSummary(d, false), eosSummary(d, true)
 	case "juniper_junos":
-		cfg, version, summary = junosConfig(d), junosVersion(d), junosSummary(d)
+		cfg, version = junosConfig(d), junosVersion(d)
+		cmds["show bgp summary"] = junosSummary(d)
 		cmds["show chassis hardware"] = "Hardware inventory:\nItem             Version  Part number  Serial number     Description\n" +
 			fmt.Sprintf("Chassis                                %-17s %s\n", d.Serial, strings.ToUpper(d.Model))
 	default:
 		return devicetest.Spec{}, fmt.Errorf("synctest: device %q: platform %q not supported (want one of %v)", d.Name, d.Platform, devicetest.Platforms())
 	}
 	cmds["show version"] = version
-	if d.Platform == "juniper_junos" {
-		cmds["show bgp summary"] = summary
-	} else {
-		cmds["show ip bgp summary"] = summary
-	}
 	return devicetest.Spec{
 		Name: d.Name, Hostname: d.Name, Platform: d.Platform, Username: Username, Password: Password,
-		RunningConfig: cfg, Commands: cmds,
+		RunningConfig: cfg, Commands: cmds, Faults: d.Faults,
 	}, nil
 }
 
@@ -110,6 +113,12 @@ func mask(prefix string) (addr, netmask string) {
 	}
 	m := ^uint32(0) << (32 - p.Bits())
 	return p.Addr().String(), fmt.Sprintf("%d.%d.%d.%d", m>>24, m>>16&255, m>>8&255, m&255)
+}
+
+// v6Prefix reports whether an interface address is an IPv6 one.
+func v6Prefix(s string) bool {
+	p, err := netip.ParsePrefix(s)
+	return err == nil && p.Addr().Is6() && !p.Addr().Is4In6()
 }
 
 func isDown(d Device, addr string) bool {
@@ -132,7 +141,9 @@ func iosConfig(d Device) string {
 		if i.MTU > 0 {
 			fmt.Fprintf(&b, " mtu %d\n", i.MTU)
 		}
-		if i.IPAddress != "" {
+		if v6Prefix(i.IPAddress) {
+			fmt.Fprintf(&b, " no ip address\n ipv6 address %s\n", i.IPAddress)
+		} else if i.IPAddress != "" {
 			a, m := mask(i.IPAddress)
 			fmt.Fprintf(&b, " ip address %s %s\n", a, m)
 		} else {
@@ -171,7 +182,9 @@ func eosConfig(d Device) string {
 		if i.MTU > 0 {
 			fmt.Fprintf(&b, "   mtu %d\n", i.MTU)
 		}
-		if i.IPAddress != "" {
+		if v6Prefix(i.IPAddress) {
+			fmt.Fprintf(&b, "   no switchport\n   ipv6 address %s\n", i.IPAddress)
+		} else if i.IPAddress != "" {
 			fmt.Fprintf(&b, "   no switchport\n   ip address %s\n", i.IPAddress)
 		}
 		if !i.Enabled {
@@ -207,7 +220,9 @@ func nxosConfig(d Device) string {
 		if i.MTU > 0 {
 			fmt.Fprintf(&b, "  mtu %d\n", i.MTU)
 		}
-		if i.IPAddress != "" {
+		if v6Prefix(i.IPAddress) {
+			fmt.Fprintf(&b, "  no switchport\n  ipv6 address %s\n", i.IPAddress)
+		} else if i.IPAddress != "" {
 			fmt.Fprintf(&b, "  no switchport\n  ip address %s\n", i.IPAddress)
 		}
 		if i.Enabled {
@@ -247,7 +262,11 @@ func junosConfig(d Device) string {
 			fmt.Fprintf(&b, "        mtu %d;\n", i.MTU)
 		}
 		if i.IPAddress != "" {
-			fmt.Fprintf(&b, "        unit 0 {\n            family inet {\n                address %s;\n            }\n        }\n", i.IPAddress)
+			family := "inet"
+			if v6Prefix(i.IPAddress) {
+				family = "inet6"
+			}
+			fmt.Fprintf(&b, "        unit 0 {\n            family %s {\n                address %s;\n            }\n        }\n", family, i.IPAddress)
 		}
 		b.WriteString("    }\n")
 	}
@@ -291,11 +310,20 @@ func junosVersion(d Device) string {
 	return fmt.Sprintf("Hostname: %s\nModel: %s\nJunos: %s\nJUNOS Software Release [%s]\n", d.Name, d.Model, d.OSVersion, d.OSVersion)
 }
 
-func ciscoSummary(d Device) string {
+// isV6 reports whether a neighbour is listed by the IPv6 summary.
+func isV6(n sync.BGPNeighbor) bool {
+	a, err := netip.ParseAddr(n.PeerAddress)
+	return err == nil && a.Is6() && !a.Is4In6()
+}
+
+func ciscoSummary(d Device, v6 bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "BGP router identifier 10.255.255.1, local AS number %d\n\n", d.LocalAS)
 	b.WriteString("Neighbor        V           AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd\n")
 	for _, n := range d.BGPNeighbors {
+		if isV6(n) != v6 {
+			continue
+		}
 		state := "5"
 		switch {
 		case !n.Enabled:
@@ -303,16 +331,25 @@ func ciscoSummary(d Device) string {
 		case isDown(d, n.PeerAddress):
 			state = "Active"
 		}
-		fmt.Fprintf(&b, "%-15s 4 %12d     100     100        1    0    0 1w2d     %s\n", n.PeerAddress, n.RemoteAS, state)
+		addr := n.PeerAddress
+		if len(addr) > 15 {
+			// IOS and NX-OS put a long address on a line of its own.
+			fmt.Fprintf(&b, "%s\n", addr)
+			addr = ""
+		}
+		fmt.Fprintf(&b, "%-15s 4 %12d     100     100        1    0    0 1w2d     %s\n", addr, n.RemoteAS, state)
 	}
 	return b.String()
 }
 
-func eosSummary(d Device) string {
+func eosSummary(d Device, v6 bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "BGP summary information for VRF default\nRouter identifier 10.255.255.1, local AS number %d\n", d.LocalAS)
 	b.WriteString("  Neighbor         V  AS           MsgRcvd   MsgSent  InQ OutQ  Up/Down State   PfxRcd PfxAcc\n")
 	for _, n := range d.BGPNeighbors {
+		if isV6(n) != v6 {
+			continue
+		}
 		state := "Estab"
 		switch {
 		case !n.Enabled:
