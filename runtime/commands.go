@@ -481,8 +481,8 @@ func cmdExecute(e *env, args []string) error {
 }
 
 // claimedRun returns the run as its worker claimed it: from the
-// environment the process launcher sets, else from the API (which needs
-// an API key: a run token cannot read a run).
+// environment the process launcher sets (a fast path), else from the API,
+// where a run token may read its own run.
 func claimedRun(ctx context.Context, c *client.Client, id string) (store.FlowRun, error) {
 	if doc := os.Getenv(EnvRun); doc != "" {
 		var run store.FlowRun

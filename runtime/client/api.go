@@ -163,10 +163,20 @@ func (c *Client) Logs(ctx context.Context, q store.LogQuery) (wire.LogPage, erro
 }
 
 // MintRunToken returns a token that may report only on run id, for an
-// `execute` process; ttl 0 takes the server's default.
+// `execute` process; ttl 0 takes the server's default. The token is bound
+// to the run's current attempt and worker; a worker should rather use
+// [Client.MintExecutionToken] with the run as it claimed it.
 func (c *Client) MintRunToken(ctx context.Context, id string, ttl time.Duration) (wire.RunToken, error) {
+	return c.MintExecutionToken(ctx, store.Fence{RunID: id}, ttl)
+}
+
+// MintExecutionToken returns a token that may report only on execution f
+// of its run ([store.FenceOf] the claimed run). When the run is no longer
+// at f's attempt and worker the server refuses with a 409 [Error] that
+// matches [store.ErrFenced].
+func (c *Client) MintExecutionToken(ctx context.Context, f store.Fence, ttl time.Duration) (wire.RunToken, error) {
 	var out wire.RunToken
-	_, err := c.call(ctx, http.MethodPost, v1+"/runs/"+esc(id)+"/token", nil, wire.MintToken{TTL: ttl}, &out, true)
+	_, err := c.call(ctx, http.MethodPost, v1+"/runs/"+esc(f.RunID)+"/token", nil, wire.MintToken{TTL: ttl, Attempt: f.Attempt, Worker: f.Worker}, &out, true)
 	return out, err
 }
 

@@ -63,6 +63,9 @@ type Recorder struct {
 	committed uint64  // every event ≤ committed is written (or failed on its own)
 	inflight  *commit // the commit under way, if any
 	opErrs    map[string][]error
+	// fenced is set once the store refused a whole commit as coming from
+	// a stale execution: nothing more is recorded.
+	fenced error
 
 	dropped atomic.Int64
 	kick    chan struct{}
@@ -128,8 +131,12 @@ func flowRunOf(ctx context.Context, fallback string) string {
 	return fallback
 }
 
-func (r *Recorder) add(p pendingOp) {
+func (r *Recorder) add(p pendingOp) error {
 	r.mu.Lock()
+	if err := r.fenced; err != nil {
+		r.mu.Unlock()
+		return err
+	}
 	r.ops = append(r.ops, p)
 	r.seq++
 	full := len(r.ops) >= r.opts.BatchSize
@@ -137,6 +144,7 @@ func (r *Recorder) add(p pendingOp) {
 	if full {
 		r.poke()
 	}
+	return nil
 }
 
 func (r *Recorder) poke() {
@@ -146,27 +154,39 @@ func (r *Recorder) poke() {
 	}
 }
 
-// CreateRun implements [flow.Recorder]. It buffers a copy of run.
-func (r *Recorder) CreateRun(ctx context.Context, run *flow.RunRecord) error {
-	rec := *run
-	r.add(pendingOp{op: Op{Create: &rec}, flowRun: flowRunOf(ctx, rec.FlowRunID)})
+// opFence returns the fence of ctx for an op, nil when none.
+func opFence(ctx context.Context) *Fence {
+	if f, ok := FenceFrom(ctx); ok {
+		return &f
+	}
 	return nil
 }
 
-// SetState implements [flow.Recorder].
+// CreateRun implements [flow.Recorder]. It buffers a copy of run, fenced
+// by the fence of ctx ([WithFence]) if any. Once the store refused a
+// commit as stale ([ErrFenced]) it returns that error and buffers nothing.
+func (r *Recorder) CreateRun(ctx context.Context, run *flow.RunRecord) error {
+	rec := *run
+	return r.add(pendingOp{op: Op{Create: &rec, Fence: opFence(ctx)}, flowRun: flowRunOf(ctx, rec.FlowRunID)})
+}
+
+// SetState implements [flow.Recorder], like CreateRun.
 func (r *Recorder) SetState(ctx context.Context, runID string, s flow.State, res *flow.Result) error {
 	if res != nil {
 		c := *res
 		res = &c
 	}
-	r.add(pendingOp{op: Op{RunID: runID, State: s, Result: res}, flowRun: flowRunOf(ctx, runID)})
-	return nil
+	return r.add(pendingOp{op: Op{RunID: runID, State: s, Result: res, Fence: opFence(ctx)}, flowRun: flowRunOf(ctx, runID)})
 }
 
 // Log implements [flow.Recorder]. When MaxLogs records are buffered the
 // record is dropped and counted.
 func (r *Recorder) Log(_ context.Context, rec flow.LogRecord) {
 	r.mu.Lock()
+	if r.fenced != nil {
+		r.mu.Unlock()
+		return
+	}
 	if len(r.logs) >= r.opts.MaxLogs {
 		r.mu.Unlock()
 		r.dropped.Add(1)
@@ -198,6 +218,9 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.fenced != nil {
+		return r.fenced
+	}
 	var errs []error
 	if fr := flow.FlowRunFrom(ctx); fr != nil {
 		errs = r.opErrs[fr.ID()]
@@ -249,12 +272,21 @@ func (r *Recorder) commitUpTo(ctx context.Context, target uint64) error {
 		for i := range pending {
 			ops[i] = pending[i].op
 		}
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.WriteTimeout)
+		// Ops carry their own fences: the caller's must not fence the
+		// whole batch, which may hold several executions' events.
+		wctx, cancel := context.WithTimeout(noFence(context.WithoutCancel(ctx)), r.opts.WriteTimeout)
 		errs, err := r.rs.Record(wctx, ops, logs)
 		cancel()
 
 		r.mu.Lock()
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrFenced):
+			// Final: the execution is stale, and so is all it buffered.
+			r.fenced = fmt.Errorf("flush run records: %w", err)
+			r.ops, r.logs = nil, nil
+			r.committed = r.seq
+			c.err = r.fenced
+		case err != nil:
 			// Keep everything, in order, for the next commit.
 			r.ops = append(pending, r.ops...)
 			if room := r.opts.MaxLogs - len(r.logs); room < len(logs) {
@@ -263,7 +295,7 @@ func (r *Recorder) commitUpTo(ctx context.Context, target uint64) error {
 			}
 			r.logs = append(logs, r.logs...)
 			c.err = fmt.Errorf("flush run records: %w", err)
-		} else {
+		default:
 			r.committed = c.end
 			for i, e := range errs {
 				if e != nil {

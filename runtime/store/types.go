@@ -85,6 +85,10 @@ type Schedule struct {
 	// Parameters override the deployment's defaults for runs this
 	// schedule creates.
 	Parameters json.RawMessage `json:"parameters,omitempty"`
+	// Inactive turns the schedule off without removing it: the scheduler
+	// creates no runs for it. Turned on again, it plans from then on;
+	// the times it missed while inactive are not made up.
+	Inactive bool `json:"inactive,omitempty"`
 }
 
 // Source is where a deployment's flow code comes from.
@@ -225,6 +229,11 @@ type Op struct {
 	RunID  string
 	State  flow.State
 	Result *flow.Result
+	// Fence, when set, is the execution the op comes from: the op is
+	// stored only while that execution is current, else it fails alone
+	// with a *[FencedError] (see [Fence]). A [Recorder] sets it from the
+	// context of CreateRun and SetState ([WithFence]).
+	Fence *Fence
 }
 
 // TaskRun is a task run with its state history.
@@ -347,4 +356,37 @@ type EventFilter struct {
 func FlowOf(def flow.Definition) Flow {
 	d := def.Describe()
 	return Flow{Name: d.Name, Version: d.Version, Description: d.Description, Parameters: d.Parameters}
+}
+
+// SchedulePlan is what a scheduler pass does for one deployment: the runs
+// its schedules make up to a new planned-through instant per schedule,
+// applied by [Runs.PlanSchedules] only if the stored planning state is
+// still the one the plan was computed from.
+type SchedulePlan struct {
+	Deployment string
+	// Expect is the planning state read before planning, by schedule
+	// key (nil or empty: none stored). The plan applies only if the
+	// stored state equals it.
+	Expect map[string]time.Time
+	// Through is the new planning state, by schedule key; it replaces
+	// the stored one.
+	Through map[string]time.Time
+	// Runs are the runs to create, each unique per (Deployment,
+	// ScheduledAt) as in [Runs.CreateScheduledRuns]. A run due in the
+	// past may start in state Late.
+	Runs []RunSpec
+	// Skipped are occurrences the late policy skipped, recorded as runs
+	// created Cancelled with SkipReason (one per deployment and time, too).
+	// Each needs a Scheduled state with the occurrence's time.
+	Skipped    []RunSpec
+	SkipReason string
+}
+
+// PlanResult is the outcome of one [SchedulePlan].
+type PlanResult struct {
+	// Created are the IDs of the runs created, skipped ones included.
+	Created []string
+	// Err is a *[ConflictError] when the stored planning state was not
+	// the plan's Expect: nothing of the plan was written.
+	Err error
 }

@@ -87,6 +87,9 @@ func (l *InProcess) Launch(ctx context.Context, job Job) error {
 		Results:  l.recorder,
 		Limiter:  l.limiter,
 	}
+	// The store refuses what this execution records once it is stale
+	// (reaped, or claimed again): fencedRecorder only stops it earlier.
+	ctx = store.WithFence(ctx, store.FenceOf(job.Run))
 	_, err := def.Execute(flow.WithEngine(ctx, eng), flow.Execution{
 		RunID:   job.Run.ID,
 		RunName: job.Run.Name,

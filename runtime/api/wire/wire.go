@@ -100,6 +100,11 @@ type MintToken struct {
 	// TTL is the token's lifetime (JSON: nanoseconds, like every
 	// duration of the API); the server caps it.
 	TTL time.Duration `json:"ttl,omitempty"`
+	// Attempt and Worker name the execution the token is for: the run's
+	// attempt and worker at the claim. The server refuses (409, field
+	// "fence") when the run is no longer there. Zero: the run's current.
+	Attempt int    `json:"attempt,omitempty"`
+	Worker  string `json:"worker,omitempty"`
 }
 
 // Lease asks POST /api/v1/runs/{id}/lease to extend a worker's lease.

@@ -213,26 +213,9 @@ func (db *DB) ReapExpiredLeases(ctx context.Context, now time.Time) ([]store.Rea
 			if err != nil {
 				return err
 			}
-			msg := fmt.Sprintf("worker %q lost its lease", cur.Worker)
-			to := flow.Crashed(msg, "")
-			if cur.State.Type == flow.TypeCancelling {
-				to = flow.Cancelled(msg)
-			}
-			to.Timestamp = now
-			run, err := db.moveRun(ctx, tx, cur, to, nil)
+			run, err := db.crash(ctx, tx, cur, fmt.Sprintf("worker %q lost its lease", cur.Worker), now)
 			if err != nil {
 				return err
-			}
-			if to.Type == flow.TypeCrashed && cur.Attempt <= cur.Retries {
-				retry := flow.AwaitingRetry(now.Add(cur.RetryDelay), msg)
-				retry.Timestamp = now
-				if run, err = db.moveRun(ctx, tx, run, retry, nil); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET attempt = attempt + 1, worker = '', lease_expires = 0 WHERE id = $1`, id); err != nil {
-					return fmt.Errorf("reschedule run %s: %w", id, err)
-				}
-				run.Attempt++
 			}
 			out = append(out, store.Reaped{RunID: id, Worker: cur.Worker, State: run.State, Attempt: run.Attempt})
 		}

@@ -303,7 +303,20 @@ func (db *DB) SetDeploymentPaused(ctx context.Context, name string, paused bool)
 
 // DeleteDeployment implements store.Deployments.
 func (db *DB) DeleteDeployment(ctx context.Context, name string) error {
-	return db.execOne(ctx, "deployment", name, `DELETE FROM deployments WHERE name = $1`, name)
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM deployments WHERE name = $1`, name)
+		if err != nil {
+			return fmt.Errorf("deployment %q: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("deployment", name)
+		}
+		// A deployment created again under the name plans afresh.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM schedule_states WHERE deployment = $1`, name); err != nil {
+			return fmt.Errorf("deployment %q: delete planning state: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // execOne runs a statement that must affect one row of kind name.

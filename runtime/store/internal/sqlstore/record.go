@@ -18,7 +18,7 @@ import (
 func opError(err error) bool {
 	var te *flow.TransitionError
 	var ie *store.InvalidError
-	return errors.As(err, &te) || errors.As(err, &ie) || errors.Is(err, store.ErrNotFound)
+	return errors.As(err, &te) || errors.As(err, &ie) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrFenced)
 }
 
 // maxChunk is the most rows one statement of Record writes or reads.
@@ -120,6 +120,7 @@ type batch struct {
 	created []*taskRow
 	results map[resultKey]string
 	order   []resultKey
+	fences  map[store.Fence]error // fences checked in the batch
 }
 
 // Record implements store.Runs. Task runs are read with one query per
@@ -129,6 +130,9 @@ type batch struct {
 func (db *DB) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
 	var errs []error
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if err := db.ctxFence(ctx, tx); err != nil {
+			return err
+		}
 		b := &batch{db: db, tx: tx, errs: make([]error, len(ops)), tasks: make(map[string]*taskRow), results: make(map[resultKey]string)}
 		if err := b.loadTasks(ctx, ops); err != nil {
 			return err
@@ -208,6 +212,22 @@ func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
 }
 
 func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
+	if f := op.Fence; f != nil {
+		err, ok := b.fences[*f]
+		if !ok {
+			err = b.db.checkFence(ctx, b.tx, *f)
+			if err != nil && !opError(err) {
+				return err
+			}
+			if b.fences == nil {
+				b.fences = make(map[store.Fence]error)
+			}
+			b.fences[*f] = err
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if rec := op.Create; rec != nil {
 		if rec.ID == "" {
 			return invalid("id", "empty")
