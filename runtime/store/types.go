@@ -375,11 +375,17 @@ type SchedulePlan struct {
 	// ScheduledAt) as in [Runs.CreateScheduledRuns]. A run due in the
 	// past may start in state Late.
 	Runs []RunSpec
-	// Skipped are occurrences the late policy skipped, recorded as runs
-	// created Cancelled with SkipReason (one per deployment and time, too).
-	// Each needs a Scheduled state with the occurrence's time.
-	Skipped    []RunSpec
-	SkipReason string
+	// Skipped are occurrences the late policy skipped, each recorded as
+	// a run created Cancelled with its reason (one per deployment and
+	// time, like Runs). Each Spec needs a Scheduled state with the
+	// occurrence's time.
+	Skipped []SkippedRun
+}
+
+// SkippedRun is an occurrence of a schedule that is recorded but not run.
+type SkippedRun struct {
+	Spec   RunSpec
+	Reason string
 }
 
 // PlanResult is the outcome of one [SchedulePlan].

@@ -33,8 +33,7 @@ func testPlanSchedules(t *testing.T, o Opener) {
 		Deployment: "d",
 		Through:    through(t0.Add(2 * time.Hour)),
 		Runs:       []store.RunSpec{spec(t0, true), spec(t0.Add(time.Hour), false), spec(t0.Add(2*time.Hour), false)},
-		Skipped:    []store.RunSpec{spec(t0.Add(-time.Hour), false)},
-		SkipReason: "skipped by late policy",
+		Skipped:    []store.SkippedRun{{Spec: spec(t0.Add(-time.Hour), false), Reason: "skipped by late policy"}},
 	}}))
 	if len(res) != 1 || res[0].Err != nil || len(res[0].Created) != 4 {
 		t.Fatalf("first plan = %+v", res)

@@ -124,7 +124,8 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 					out[i].Created = append(out[i].Created, r.ID)
 				}
 			}
-			for j, spec := range p.Skipped {
+			for j, sk := range p.Skipped {
+				spec := sk.Spec
 				if spec.Deployment != p.Deployment {
 					return invalid(fmt.Sprintf("plans[%d].skipped[%d].deployment", i, j), "not the plan's deployment")
 				}
@@ -138,7 +139,7 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 				if !ok {
 					continue
 				}
-				if _, err := db.moveRun(ctx, tx, r, flow.Cancelled(p.SkipReason), nil); err != nil {
+				if _, err := db.moveRun(ctx, tx, r, flow.Cancelled(sk.Reason), nil); err != nil {
 					return fmt.Errorf("plans[%d].skipped[%d]: %w", i, j, err)
 				}
 				out[i].Created = append(out[i].Created, r.ID)
