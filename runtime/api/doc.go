@@ -37,6 +37,7 @@
 //	POST   /pools/{name}/claim             claim a due run for a worker
 //	GET    /workers?pool=                  PUT /workers/{name} (heartbeat)
 //	GET    /blocks, /blocks/{name}         secret fields masked; PUT, DELETE /blocks/{name}
+//	GET    /tag-limits                     PUT /tag-limits/{tag} {"limit": n} (0 removes; "prefix*" patterns)
 //	GET    /variables, /variables/{name}   PUT, DELETE /variables/{name}
 //	GET    /events?source=&type=&unmatched=&limit=&cursor=
 //	POST   /events/{source}                202 new event with run IDs, 200 duplicate

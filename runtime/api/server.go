@@ -194,6 +194,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/blocks/{name}", admin, s.getBlock)
 	s.handle("PUT /api/v1/blocks/{name}", admin, s.saveBlock)
 	s.handle("DELETE /api/v1/blocks/{name}", admin, s.deleteBlock)
+	s.handle("GET /api/v1/tag-limits", admin, s.listTagLimits)
+	s.handle("PUT /api/v1/tag-limits/{tag}", admin, s.setTagLimit)
 	s.handle("GET /api/v1/variables", admin, s.listVariables)
 	s.handle("GET /api/v1/variables/{name}", admin, s.getVariable)
 	s.handle("PUT /api/v1/variables/{name}", admin, s.setVariable)

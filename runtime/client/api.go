@@ -319,6 +319,22 @@ func (c *Client) Variables(ctx context.Context) (map[string]json.RawMessage, err
 	return out, err
 }
 
+// TagLimits returns every tag concurrency limit, by tag or "prefix*"
+// pattern, as enforced across all workers.
+func (c *Client) TagLimits(ctx context.Context) (map[string]int, error) {
+	var out wire.TagLimits
+	_, err := c.call(ctx, http.MethodGet, v1+"/tag-limits", nil, nil, &out, true)
+	return out.Limits, err
+}
+
+// SetTagLimit sets how many runs carrying tag may hold a slot at once; a
+// tag ending in "*" is a pattern giving each tag it matches its own limit.
+// A limit of 0 removes it.
+func (c *Client) SetTagLimit(ctx context.Context, tag string, limit int) error {
+	_, err := c.call(ctx, http.MethodPut, v1+"/tag-limits/"+esc(tag), nil, wire.TagLimit{Limit: &limit}, nil, true)
+	return err
+}
+
 // Variable returns a variable's JSON value.
 func (c *Client) Variable(ctx context.Context, name string) (json.RawMessage, error) {
 	var out wire.Value

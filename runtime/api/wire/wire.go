@@ -227,3 +227,16 @@ func (o Op) StoreOp() store.Op {
 	}
 	return op
 }
+
+// TagLimits answers GET /api/v1/tag-limits: how many runs carrying each
+// tag (or matching each "prefix*" pattern) may hold a slot at once.
+type TagLimits struct {
+	Limits map[string]int `json:"limits"`
+}
+
+// TagLimit asks PUT /api/v1/tag-limits/{tag} to set a tag's limit (0
+// removes it) and is its answer.
+type TagLimit struct {
+	Tag   string `json:"tag,omitempty"`
+	Limit *int   `json:"limit"`
+}
