@@ -105,6 +105,19 @@ type DeploymentChange struct {
 	// Changed lists the JSON names of the fields that differ from the
 	// stored deployment, sorted; empty when nothing changed.
 	Changed []string `json:"changed,omitempty"`
+	// Fields holds, for each name in Changed and in the same order, the
+	// stored value and the applied one. Values of object members whose
+	// names suggest a credential (password, secret, token, key) are
+	// replaced by "***": a diff may be printed.
+	Fields []FieldChange `json:"fields,omitempty"`
+}
+
+// FieldChange is one changed field of a deployment: its JSON name and the
+// old and new values (JSON; absent when the field was or became empty).
+type FieldChange struct {
+	Field string          `json:"field"`
+	Old   json.RawMessage `json:"old,omitempty"`
+	New   json.RawMessage `json:"new,omitempty"`
 }
 
 // Unchanged reports whether the apply changed nothing.
