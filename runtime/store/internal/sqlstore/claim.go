@@ -34,6 +34,21 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 	if c.Now.IsZero() {
 		c.Now = db.now()
 	}
+	// An idle poll (nothing due) reads, on the read pool, with the due
+	// index (pool, state_type, scheduled_at), and opens no write
+	// transaction: on SQLite that would take the single writer's lock.
+	var pool, due bool
+	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pools WHERE name = $1),
+		EXISTS (SELECT 1 FROM flow_runs WHERE pool = $2 AND state_type = 'SCHEDULED' AND scheduled_at <= $3)`,
+		c.Pool, c.Pool, micros(c.Now)).Scan(&pool, &due); err != nil {
+		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: look for due runs: %w", c.Pool, c.Worker, err)
+	}
+	if !pool {
+		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: %w", c.Pool, c.Worker, notFound("pool", c.Pool))
+	}
+	if !due {
+		return store.FlowRun{}, false, nil
+	}
 	var (
 		run store.FlowRun
 		ok  bool
