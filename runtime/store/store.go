@@ -142,7 +142,9 @@ type Runs interface {
 	// ReapExpiredLeases marks the runs whose lease expired before now as
 	// Crashed (Cancelled if they were Cancelling). A crashed run with
 	// retries left moves on to AwaitingRetry, due after its retry delay,
-	// with its attempt number incremented. It returns what it did.
+	// with its attempt number incremented. Either way the run's worker is
+	// released, so that the lost execution is fenced off ([Fence]). It
+	// returns what it did (naming the worker that lost the lease).
 	ReapExpiredLeases(ctx context.Context, now time.Time) ([]Reaped, error)
 
 	// Record applies a batch of engine events (runs created, states set,

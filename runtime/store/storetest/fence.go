@@ -95,6 +95,24 @@ func testFencing(t *testing.T, o Opener) {
 	if logs, _ := must2(s.Logs(ctx(t), store.LogQuery{FlowRunID: run1.ID})); len(logs) != 2 {
 		t.Fatalf("current logs = %d, want 2", len(logs))
 	}
+	// A run reaped without a retry left is final, and its lost execution
+	// is fenced off too: nothing of it lands.
+	reaped = must(s.ReapExpiredLeases(ctx(t), t0.Add(3*time.Hour)))
+	if len(reaped) != 0 {
+		t.Fatalf("reaped a completed run: %+v", reaped)
+	}
+	lone, _ := must2(s.CreateRun(ctx(t), store.RunSpec{Flow: "f", Pool: "default", State: flow.Scheduled(t0)}))
+	lr, _ := claim(t, s, "w3", t0)
+	if lr.ID != lone.ID {
+		t.Fatalf("claimed %s, want %s", lr.ID, lone.ID)
+	}
+	reaped = must(s.ReapExpiredLeases(ctx(t), t0.Add(4*time.Hour)))
+	if len(reaped) != 1 || reaped[0].State.Name != flow.NameCrashed || reaped[0].Worker != "w3" {
+		t.Fatalf("reaped = %+v, want Crashed, naming w3", reaped)
+	}
+	err = s.AppendLogs(store.WithFence(ctx(t), store.FenceOf(lr)), []flow.LogRecord{{RunID: lr.ID, FlowRunID: lr.ID, Time: t0, Message: "late"}})
+	wantFenced(t, err, "write of a crashed run's lost execution")
+
 	// A fence of an unknown run.
 	_, err = s.SetRunState(store.WithFence(ctx(t), store.Fence{RunID: "nope", Attempt: 1}), "nope", flow.Running(), nil)
 	wantNotFound(t, err)

@@ -232,6 +232,14 @@ func (db *DB) ReapExpiredLeases(ctx context.Context, now time.Time) ([]store.Rea
 			if err != nil {
 				return err
 			}
+			if run.Worker != "" {
+				// Final without a retry: release the worker too, so that
+				// the lost execution, should it still live, is fenced off
+				// (its fence names the worker) and writes nothing more.
+				if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET worker = '' WHERE id = $1`, id); err != nil {
+					return fmt.Errorf("release run %s: %w", id, err)
+				}
+			}
 			out = append(out, store.Reaped{RunID: id, Worker: cur.Worker, State: run.State, Attempt: run.Attempt})
 		}
 		return nil
