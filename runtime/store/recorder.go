@@ -66,6 +66,8 @@ type Recorder struct {
 	// fenced is set once the store refused a whole commit as coming from
 	// a stale execution: nothing more is recorded.
 	fenced error
+	// opLogs counts the log records buffered in ops (fenced ones).
+	opLogs int
 
 	dropped atomic.Int64
 	kick    chan struct{}
@@ -180,16 +182,35 @@ func (r *Recorder) SetState(ctx context.Context, runID string, s flow.State, res
 }
 
 // Log implements [flow.Recorder]. When MaxLogs records are buffered the
-// record is dropped and counted.
-func (r *Recorder) Log(_ context.Context, rec flow.LogRecord) {
+// record is dropped and counted. A record logged with a fenced context
+// ([WithFence]) is stored only while its execution is current.
+func (r *Recorder) Log(ctx context.Context, rec flow.LogRecord) {
+	f := opFence(ctx)
 	r.mu.Lock()
 	if r.fenced != nil {
 		r.mu.Unlock()
 		return
 	}
-	if len(r.logs) >= r.opts.MaxLogs {
+	if len(r.logs)+r.opLogs >= r.opts.MaxLogs {
 		r.mu.Unlock()
 		r.dropped.Add(1)
+		return
+	}
+	if f != nil {
+		// Coalesce with the previous op when it holds the same
+		// execution's records.
+		if n := len(r.ops); n > 0 && r.ops[n-1].op.Logs != nil && *r.ops[n-1].op.Fence == *f {
+			r.ops[n-1].op.Logs = append(r.ops[n-1].op.Logs, rec)
+		} else {
+			r.ops = append(r.ops, pendingOp{op: Op{Logs: []flow.LogRecord{rec}, Fence: f}, flowRun: flowRunOf(ctx, rec.FlowRunID)})
+		}
+		r.opLogs++
+		r.seq++
+		full := len(r.ops)+r.opLogs >= r.opts.BatchSize
+		r.mu.Unlock()
+		if full {
+			r.poke()
+		}
 		return
 	}
 	r.logs = append(r.logs, rec)
@@ -264,8 +285,8 @@ func (r *Recorder) commitUpTo(ctx context.Context, target uint64) error {
 		runtime.Gosched()
 		r.mu.Lock()
 		c.end = r.seq
-		pending, logs := r.ops, r.logs
-		r.ops, r.logs = nil, nil
+		pending, logs, opLogs := r.ops, r.logs, r.opLogs
+		r.ops, r.logs, r.opLogs = nil, nil, 0
 		r.mu.Unlock()
 
 		ops := make([]Op, len(pending))
@@ -283,12 +304,13 @@ func (r *Recorder) commitUpTo(ctx context.Context, target uint64) error {
 		case errors.Is(err, ErrFenced):
 			// Final: the execution is stale, and so is all it buffered.
 			r.fenced = fmt.Errorf("flush run records: %w", err)
-			r.ops, r.logs = nil, nil
+			r.ops, r.logs, r.opLogs = nil, nil, 0
 			r.committed = r.seq
 			c.err = r.fenced
 		case err != nil:
 			// Keep everything, in order, for the next commit.
 			r.ops = append(pending, r.ops...)
+			r.opLogs += opLogs
 			if room := r.opts.MaxLogs - len(r.logs); room < len(logs) {
 				r.dropped.Add(int64(len(logs) - max(room, 0)))
 				logs = logs[:max(room, 0)]

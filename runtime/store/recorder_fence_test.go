@@ -50,12 +50,19 @@ func TestRecorderAttachesFences(t *testing.T) {
 	if err := r.SetState(context.Background(), "b", flow.Running(), nil); err != nil {
 		t.Fatal(err)
 	}
+	r.Log(fc, flow.LogRecord{RunID: "a", Message: "1"})
+	r.Log(fc, flow.LogRecord{RunID: "a", Message: "2"})
+	r.Log(context.Background(), flow.LogRecord{RunID: "b", Message: "plain"})
 	if err := r.Flush(fc); err != nil {
 		t.Fatal(err)
 	}
 	r.Close()
-	if len(seen) != 2 || seen[0] == nil || seen[0].Attempt != 3 || seen[1] != nil {
+	// The two fenced records travel as one log op; the plain one apart.
+	if len(seen) != 3 || seen[0] == nil || seen[0].Attempt != 3 || seen[1] != nil || seen[2] == nil || seen[2].RunID != "a" {
 		t.Fatalf("op fences %+v", seen)
+	}
+	if ops := f.batches[0]; len(ops[2].Logs) != 2 || f.logs != 1 {
+		t.Fatalf("log op %+v, %d plain logs; want 2 fenced records in one op and 1 plain", ops[2].Logs, f.logs)
 	}
 	if batchFenced {
 		t.Fatal("the batch carried the flushing caller's fence")

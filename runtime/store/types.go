@@ -245,8 +245,13 @@ type Op struct {
 	// Fence, when set, is the execution the op comes from: the op is
 	// stored only while that execution is current, else it fails alone
 	// with a *[FencedError] (see [Fence]). A [Recorder] sets it from the
-	// context of CreateRun and SetState ([WithFence]).
+	// context of CreateRun, SetState and Log ([WithFence]).
 	Fence *Fence
+	// Logs, when set, makes the op a batch of log records of the
+	// execution Fence names (Create, RunID and State unset): they are
+	// stored only while it is current. A [Recorder] makes such ops for
+	// the records logged with a fenced context.
+	Logs []flow.LogRecord
 }
 
 // TaskRun is a task run with its state history.

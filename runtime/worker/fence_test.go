@@ -121,3 +121,52 @@ func TestStaleExecutionIsRefusedByTheStore(t *testing.T) {
 		t.Fatalf("logs %+v %v, want none from the stale execution", logs, err)
 	}
 }
+
+// An in-process flow that logs after its run was reaped and claimed again
+// leaves no log line: the recorder attaches the execution's fence.
+func TestInProcessStaleLogsRefused(t *testing.T) {
+	e := newEnv(t)
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	done := make(chan struct{})
+	hang := flow.New("hang", func(ctx context.Context, _ struct{}) (int, error) {
+		flow.Logger(ctx).Info("early")
+		started <- struct{}{}
+		<-release
+		flow.Logger(ctx).Info("late")
+		close(done)
+		return 0, nil
+	})
+	e.deploy(t, store.Deployment{Name: "hang", Flow: "hang", Retries: 1})
+	id := e.createRun(t, "hang", "")
+	l := e.inProcess(t, hang)
+	e.startWorker(t, Options{Launcher: l, Concurrency: 1, Name: "w1"})
+	t.Cleanup(unblock)
+	<-started
+	waitFor(t, "the early log line", func() bool {
+		logs, _, err := e.st.Logs(context.Background(), store.LogQuery{FlowRunID: id})
+		return err == nil && len(logs) > 0
+	})
+	if _, err := e.st.ReapExpiredLeases(context.Background(), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := e.st.ClaimRun(context.Background(), store.Claim{Pool: "default", Worker: "w2", Lease: time.Minute, Now: time.Now().Add(2 * time.Minute)}); err != nil || !ok {
+		t.Fatalf("w2's claim: %v %v", ok, err)
+	}
+	unblock()
+	<-done
+	if err := l.recorder.Flush(context.Background()); err != nil && !errors.Is(err, store.ErrFenced) {
+		t.Fatal(err)
+	}
+	logs, _, err := e.st.Logs(context.Background(), store.LogQuery{FlowRunID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range logs {
+		if l.Message == "late" {
+			t.Fatalf("the stale execution's late log line was stored: %+v", logs)
+		}
+	}
+}

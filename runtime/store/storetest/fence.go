@@ -68,6 +68,14 @@ func testFencing(t *testing.T, o Opener) {
 	}, nil))
 	wantFenced(t, errs[0], "stale op")
 	check(t, errs[1])
+	// Log ops: the stale execution's records are refused, the current's
+	// stored.
+	errs = must(s.Record(ctx(t), []store.Op{
+		{Logs: []flow.LogRecord{{RunID: run1.ID, FlowRunID: run1.ID, Time: t0, Message: "stale op log"}}, Fence: &old},
+		{Logs: []flow.LogRecord{{RunID: run1.ID, FlowRunID: run1.ID, Time: t0, Message: "current op log"}}, Fence: &cur},
+	}, nil))
+	wantFenced(t, errs[0], "stale log op")
+	check(t, errs[1])
 	// A fence naming another worker at the right attempt is stale too.
 	wrong := store.Fence{RunID: run2.ID, Worker: "w1", Attempt: 2}
 	_, err = s.SetRunState(store.WithFence(ctx(t), wrong), run2.ID, flow.Completed(), nil)
@@ -78,8 +86,8 @@ func testFencing(t *testing.T, o Opener) {
 		t.Fatalf("task runs = %+v, want t-old still Pending and no t-late", trs)
 	}
 	logs, _ := must2(s.Logs(ctx(t), store.LogQuery{FlowRunID: run1.ID}))
-	if len(logs) != 0 {
-		t.Fatalf("stale logs stored: %+v", logs)
+	if len(logs) != 1 || logs[0].Message != "current op log" {
+		t.Fatalf("logs = %+v, want only the current log op's", logs)
 	}
 	if got := must(s.GetRun(ctx(t), run1.ID)); got.InfrastructureID != "" {
 		t.Fatalf("stale info stored: %+v", got)
@@ -92,8 +100,8 @@ func testFencing(t *testing.T, o Opener) {
 	check(t, s.AppendLogs(cctx, []flow.LogRecord{log}))
 	must(s.SetRunState(cctx, run2.ID, flow.Completed(), &flow.Result{FlowRunID: run2.ID, Value: json.RawMessage(`1`)}))
 	wantHistory(t, s, run2.ID, "Scheduled", "Pending", "Running", "Crashed", "AwaitingRetry", "Pending", "Running", "Completed")
-	if logs, _ := must2(s.Logs(ctx(t), store.LogQuery{FlowRunID: run1.ID})); len(logs) != 2 {
-		t.Fatalf("current logs = %d, want 2", len(logs))
+	if logs, _ := must2(s.Logs(ctx(t), store.LogQuery{FlowRunID: run1.ID})); len(logs) != 3 || logs[0].Message != "current op log" {
+		t.Fatalf("current logs = %+v, want the current log op's and 2 more", logs)
 	}
 	// A run reaped without a retry left is final, and its lost execution
 	// is fenced off too: nothing of it lands.

@@ -121,6 +121,7 @@ type batch struct {
 	results map[resultKey]string
 	order   []resultKey
 	fences  map[store.Fence]error // fences checked in the batch
+	logs    []flow.LogRecord      // of log ops whose fence holds
 }
 
 // Record implements store.Runs. Task runs are read with one query per
@@ -151,6 +152,9 @@ func (db *DB) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord)
 		if err := b.writeResults(ctx); err != nil {
 			return err
 		}
+		if b.logs != nil {
+			logs = append(b.logs, logs...)
+		}
 		if err := db.insertLogs(ctx, tx, logs); err != nil {
 			return err
 		}
@@ -170,6 +174,7 @@ func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
 	seen := make(map[string]bool)
 	for _, op := range ops {
 		switch {
+		case op.Logs != nil:
 		case op.Create != nil:
 			created[op.Create.ID] = true
 		case !created[op.RunID] && !seen[op.RunID]:
@@ -227,6 +232,10 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 		if err != nil {
 			return err
 		}
+	}
+	if op.Logs != nil {
+		b.logs = append(b.logs, op.Logs...)
+		return nil
 	}
 	if rec := op.Create; rec != nil {
 		if rec.ID == "" {
