@@ -36,7 +36,8 @@ type App struct {
 	// in-process pool.
 	Pools []store.Pool
 	// TagLimits are the engine's tag concurrency limits, enforced across
-	// every worker through the store; the server sets them at start.
+	// every worker through the store; the server sets them at start, and
+	// `deploy` over the API.
 	TagLimits map[string]int
 	// Triggers start deployments from events received by the server.
 	Triggers []trigger.Trigger

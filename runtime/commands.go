@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -90,12 +92,42 @@ func cmdDeploy(e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "deployment %s: unchanged\n", d.Name)
 		default:
 			fmt.Fprintf(e.stdout, "deployment %s: updated %s\n", d.Name, strings.Join(ch.Changed, ", "))
+			for _, f := range ch.Fields {
+				fmt.Fprintf(e.stdout, "  %s: %s → %s\n", f.Field, diffValue(f.Old), diffValue(f.New))
+			}
 		}
 	}
 	if len(e.app.app.TagLimits) > 0 {
-		fmt.Fprintln(e.stdout, "tag limits: set by the server at start (the API has no endpoint for them)")
+		current, err := c.TagLimits(e.ctx)
+		if err != nil {
+			return fmt.Errorf("read tag limits: %w", err)
+		}
+		for _, tag := range slices.Sorted(maps.Keys(e.app.app.TagLimits)) {
+			n := e.app.app.TagLimits[tag]
+			if old, ok := current[tag]; ok && old == n {
+				fmt.Fprintf(e.stdout, "tag limit %s: unchanged\n", tag)
+				continue
+			}
+			if err := c.SetTagLimit(e.ctx, tag, n); err != nil {
+				return fmt.Errorf("set tag limit %q: %w", tag, err)
+			}
+			fmt.Fprintf(e.stdout, "tag limit %s: %d\n", tag, n)
+		}
 	}
 	return nil
+}
+
+// diffValue shows one side of a deployment field's change (the store
+// masks credential-like members), cut to a line.
+func diffValue(v json.RawMessage) string {
+	if len(v) == 0 {
+		return "(none)"
+	}
+	s := string(v)
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
+	}
+	return s
 }
 
 func samePool(a, b store.Pool) bool {
@@ -493,8 +525,8 @@ func cmdExecute(e *env, args []string) error {
 }
 
 // claimedRun returns the run as its worker claimed it: from the
-// environment the process launcher sets, else from the API (which needs
-// an API key: a run token cannot read a run).
+// environment the process launcher sets (a fast path), else from the API,
+// where a run token may read its own run.
 func claimedRun(ctx context.Context, c *client.Client, id string) (store.FlowRun, error) {
 	if doc := os.Getenv(EnvRun); doc != "" {
 		var run store.FlowRun

@@ -56,7 +56,9 @@
 //	cancel   RUN [--reason TEXT]
 //	flows    the flows compiled into the binary and their deployments.
 //	execute  --run-id ID: the process launcher's child. It reads the API
-//	         URL, its run token and the claimed run from the environment,
+//	         URL, its run token and the claimed run from the environment
+//	         (without NETAUTO_RUN it reads the run over the API, which a
+//	         run token may do for its own run),
 //	         runs the compiled flow with a [remote] recorder, stops it when
 //	         the run is cancelled ([remote.WatchCancel]), and exits 0 when
 //	         the run completed, 1 otherwise (the worker records Crashed for
@@ -88,12 +90,15 @@
 //
 // A child of the process launcher gets NETAUTO_API_URL, NETAUTO_RUN_ID,
 // NETAUTO_RUN (the claimed run, JSON) and NETAUTO_RUN_TOKEN, a token that
-// may report on that run only; the worker's API keys, database and secret
-// key are blanked in its environment.
+// may report on that run only, and only while the run is at the attempt
+// and worker it was minted for (a child of a reaped attempt is refused
+// with 409); the worker's API keys, database and secret key are blanked in
+// its environment.
 //
 // # Limits of this version
 //
-// Tag limits have no API endpoint: the server sets them at start, and an
-// `execute` child (which has no database) does not take tag slots. A run
+// Tag limits are set by the server at start and by `deploy` (over the
+// API, GET and PUT /api/v1/tag-limits); an `execute` child (which has no
+// database) does not take tag slots. A run
 // token lives at most as long as the API allows (24 hours by default).
 package runtime

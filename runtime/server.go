@@ -55,8 +55,9 @@ func (f workerFlags) check() error {
 	return nil
 }
 
-// tokenMinter mints a run token for a child process.
-type tokenMinter func(ctx context.Context, runID string) (string, error)
+// tokenMinter mints a run token for a child process, bound to the
+// execution f.
+type tokenMinter func(ctx context.Context, f store.Fence) (string, error)
 
 // startWorker builds the worker the flags describe. For the process
 // launcher, apiURL and mint give the children the API and their token.
@@ -87,7 +88,7 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 // (exec keeps the last value of a duplicated variable).
 func childEnv(apiURL string, mint tokenMinter) func(ctx context.Context, run store.FlowRun) ([]string, error) {
 	return func(ctx context.Context, run store.FlowRun) ([]string, error) {
-		tok, err := mint(ctx, run.ID)
+		tok, err := mint(ctx, store.FenceOf(run))
 		if err != nil {
 			return nil, fmt.Errorf("mint run token: %w", err)
 		}
@@ -251,9 +252,9 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 	var w *worker.Worker
 	wake := func() {}
 	if !cfg.noWorker {
-		mint := func(_ context.Context, runID string) (string, error) {
-			tok, _ := srv.MintRunToken(runID, runTokenTTL)
-			return tok, nil
+		mint := func(ctx context.Context, f store.Fence) (string, error) {
+			tok, _, err := srv.MintRunToken(ctx, f, runTokenTTL)
+			return tok, err
 		}
 		var closeFn func() error
 		w, closeFn, err = e.newWorker(st, cfg.worker, url, mint)
@@ -375,8 +376,8 @@ func cmdWorker(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		mint = func(ctx context.Context, runID string) (string, error) {
-			tok, err := c.MintRunToken(ctx, runID, runTokenTTL)
+		mint = func(ctx context.Context, f store.Fence) (string, error) {
+			tok, err := c.MintExecutionToken(ctx, f, runTokenTTL)
 			return tok.Token, err
 		}
 	}

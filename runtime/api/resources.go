@@ -281,6 +281,38 @@ func (s *Server) deleteVariable(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listTagLimits answers every tag concurrency limit, by tag or pattern.
+func (s *Server) listTagLimits(w http.ResponseWriter, r *http.Request) error {
+	limits, err := s.st.TagLimits(r.Context())
+	if err != nil {
+		return err
+	}
+	if limits == nil {
+		limits = map[string]int{}
+	}
+	return writeJSON(w, http.StatusOK, wire.TagLimits{Limits: limits})
+}
+
+// setTagLimit sets the limit of the tag (or "prefix*" pattern) in the
+// path; a limit of 0 removes it.
+func (s *Server) setTagLimit(w http.ResponseWriter, r *http.Request) error {
+	var req wire.TagLimit
+	if err := decode(w, r, s.opts.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if req.Limit == nil {
+		return badRequest("limit", "missing")
+	}
+	if *req.Limit < 0 {
+		return badRequest("limit", "negative")
+	}
+	tag := r.PathValue("tag")
+	if err := s.st.SetTagLimit(r.Context(), tag, *req.Limit); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wire.TagLimit{Tag: tag, Limit: req.Limit})
+}
+
 // nonNil makes an empty list encode as [], not null.
 func nonNil[T any](xs []T) []T {
 	if xs == nil {

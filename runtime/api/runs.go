@@ -381,11 +381,10 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request) error {
 	if req.TTL < 0 {
 		return badRequest("ttl", "negative")
 	}
-	run, err := s.st.GetRun(r.Context(), r.PathValue("id"))
+	tok, exp, err := s.MintRunToken(r.Context(), store.Fence{RunID: r.PathValue("id"), Worker: req.Worker, Attempt: req.Attempt}, req.TTL)
 	if err != nil {
 		return err
 	}
-	tok, exp := s.MintRunToken(run.ID, req.TTL)
 	return writeJSON(w, http.StatusOK, wire.RunToken{Token: tok, Expires: exp})
 }
 

@@ -181,10 +181,11 @@ func TestParametersAndRecompile(t *testing.T) {
 	if got := times(runs(t, s, "backup")); !slices.Equal(got, []string{"01:00 Scheduled", "02:30 Scheduled"}) {
 		t.Fatalf("after the change: %q", got)
 	}
-	raw, err := s.GetVariable(context.Background(), ThroughPrefix+"backup")
+	states, err := s.ScheduleStates(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw, _ := json.Marshal(states["backup"])
 	if strings.Contains(string(raw), "0 2 * * *") || !strings.Contains(string(raw), "30 3") {
 		t.Errorf("planning state %s: want only the new schedule's", raw)
 	}

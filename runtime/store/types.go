@@ -85,6 +85,10 @@ type Schedule struct {
 	// Parameters override the deployment's defaults for runs this
 	// schedule creates.
 	Parameters json.RawMessage `json:"parameters,omitempty"`
+	// Inactive turns the schedule off without removing it: the scheduler
+	// creates no runs for it. Turned on again, it plans from then on;
+	// the times it missed while inactive are not made up.
+	Inactive bool `json:"inactive,omitempty"`
 }
 
 // Source is where a deployment's flow code comes from.
@@ -101,6 +105,19 @@ type DeploymentChange struct {
 	// Changed lists the JSON names of the fields that differ from the
 	// stored deployment, sorted; empty when nothing changed.
 	Changed []string `json:"changed,omitempty"`
+	// Fields holds, for each name in Changed and in the same order, the
+	// stored value and the applied one. Values of object members whose
+	// names suggest a credential (password, secret, token, key) are
+	// replaced by "***": a diff may be printed.
+	Fields []FieldChange `json:"fields,omitempty"`
+}
+
+// FieldChange is one changed field of a deployment: its JSON name and the
+// old and new values (JSON; absent when the field was or became empty).
+type FieldChange struct {
+	Field string          `json:"field"`
+	Old   json.RawMessage `json:"old,omitempty"`
+	New   json.RawMessage `json:"new,omitempty"`
 }
 
 // Unchanged reports whether the apply changed nothing.
@@ -225,6 +242,16 @@ type Op struct {
 	RunID  string
 	State  flow.State
 	Result *flow.Result
+	// Fence, when set, is the execution the op comes from: the op is
+	// stored only while that execution is current, else it fails alone
+	// with a *[FencedError] (see [Fence]). A [Recorder] sets it from the
+	// context of CreateRun, SetState and Log ([WithFence]).
+	Fence *Fence
+	// Logs, when set, makes the op a batch of log records of the
+	// execution Fence names (Create, RunID and State unset): they are
+	// stored only while it is current. A [Recorder] makes such ops for
+	// the records logged with a fenced context.
+	Logs []flow.LogRecord
 }
 
 // TaskRun is a task run with its state history.
@@ -347,4 +374,43 @@ type EventFilter struct {
 func FlowOf(def flow.Definition) Flow {
 	d := def.Describe()
 	return Flow{Name: d.Name, Version: d.Version, Description: d.Description, Parameters: d.Parameters}
+}
+
+// SchedulePlan is what a scheduler pass does for one deployment: the runs
+// its schedules make up to a new planned-through instant per schedule,
+// applied by [Runs.PlanSchedules] only if the stored planning state is
+// still the one the plan was computed from.
+type SchedulePlan struct {
+	Deployment string
+	// Expect is the planning state read before planning, by schedule
+	// key (nil or empty: none stored). The plan applies only if the
+	// stored state equals it.
+	Expect map[string]time.Time
+	// Through is the new planning state, by schedule key; it replaces
+	// the stored one.
+	Through map[string]time.Time
+	// Runs are the runs to create, each unique per (Deployment,
+	// ScheduledAt) as in [Runs.CreateScheduledRuns]. A run due in the
+	// past may start in state Late.
+	Runs []RunSpec
+	// Skipped are occurrences the late policy skipped, each recorded as
+	// a run created Cancelled with its reason (one per deployment and
+	// time, like Runs). Each Spec needs a Scheduled state with the
+	// occurrence's time.
+	Skipped []SkippedRun
+}
+
+// SkippedRun is an occurrence of a schedule that is recorded but not run.
+type SkippedRun struct {
+	Spec   RunSpec
+	Reason string
+}
+
+// PlanResult is the outcome of one [SchedulePlan].
+type PlanResult struct {
+	// Created are the IDs of the runs created, skipped ones included.
+	Created []string
+	// Err is a *[ConflictError] when the stored planning state was not
+	// the plan's Expect: nothing of the plan was written.
+	Err error
 }

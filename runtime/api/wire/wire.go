@@ -100,6 +100,11 @@ type MintToken struct {
 	// TTL is the token's lifetime (JSON: nanoseconds, like every
 	// duration of the API); the server caps it.
 	TTL time.Duration `json:"ttl,omitempty"`
+	// Attempt and Worker name the execution the token is for: the run's
+	// attempt and worker at the claim. The server refuses (409, field
+	// "fence") when the run is no longer there. Zero: the run's current.
+	Attempt int    `json:"attempt,omitempty"`
+	Worker  string `json:"worker,omitempty"`
 }
 
 // Lease asks POST /api/v1/runs/{id}/lease to extend a worker's lease.
@@ -221,4 +226,17 @@ func (o Op) StoreOp() store.Op {
 		op.Result = &flow.Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value}
 	}
 	return op
+}
+
+// TagLimits answers GET /api/v1/tag-limits: how many runs carrying each
+// tag (or matching each "prefix*" pattern) may hold a slot at once.
+type TagLimits struct {
+	Limits map[string]int `json:"limits"`
+}
+
+// TagLimit asks PUT /api/v1/tag-limits/{tag} to set a tag's limit (0
+// removes it) and is its answer.
+type TagLimit struct {
+	Tag   string `json:"tag,omitempty"`
+	Limit *int   `json:"limit"`
 }

@@ -34,6 +34,21 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 	if c.Now.IsZero() {
 		c.Now = db.now()
 	}
+	// An idle poll (nothing due) reads, on the read pool, with the due
+	// index (pool, state_type, scheduled_at), and opens no write
+	// transaction: on SQLite that would take the single writer's lock.
+	var pool, due bool
+	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pools WHERE name = $1),
+		EXISTS (SELECT 1 FROM flow_runs WHERE pool = $2 AND state_type = 'SCHEDULED' AND scheduled_at <= $3)`,
+		c.Pool, c.Pool, micros(c.Now)).Scan(&pool, &due); err != nil {
+		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: look for due runs: %w", c.Pool, c.Worker, err)
+	}
+	if !pool {
+		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: %w", c.Pool, c.Worker, notFound("pool", c.Pool))
+	}
+	if !due {
+		return store.FlowRun{}, false, nil
+	}
 	var (
 		run store.FlowRun
 		ok  bool
@@ -213,26 +228,17 @@ func (db *DB) ReapExpiredLeases(ctx context.Context, now time.Time) ([]store.Rea
 			if err != nil {
 				return err
 			}
-			msg := fmt.Sprintf("worker %q lost its lease", cur.Worker)
-			to := flow.Crashed(msg, "")
-			if cur.State.Type == flow.TypeCancelling {
-				to = flow.Cancelled(msg)
-			}
-			to.Timestamp = now
-			run, err := db.moveRun(ctx, tx, cur, to, nil)
+			run, err := db.crash(ctx, tx, cur, fmt.Sprintf("worker %q lost its lease", cur.Worker), now)
 			if err != nil {
 				return err
 			}
-			if to.Type == flow.TypeCrashed && cur.Attempt <= cur.Retries {
-				retry := flow.AwaitingRetry(now.Add(cur.RetryDelay), msg)
-				retry.Timestamp = now
-				if run, err = db.moveRun(ctx, tx, run, retry, nil); err != nil {
-					return err
+			if run.Worker != "" {
+				// Final without a retry: release the worker too, so that
+				// the lost execution, should it still live, is fenced off
+				// (its fence names the worker) and writes nothing more.
+				if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET worker = '' WHERE id = $1`, id); err != nil {
+					return fmt.Errorf("release run %s: %w", id, err)
 				}
-				if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET attempt = attempt + 1, worker = '', lease_expires = 0 WHERE id = $1`, id); err != nil {
-					return fmt.Errorf("reschedule run %s: %w", id, err)
-				}
-				run.Attempt++
 			}
 			out = append(out, store.Reaped{RunID: id, Worker: cur.Worker, State: run.State, Attempt: run.Attempt})
 		}
