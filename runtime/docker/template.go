@@ -616,3 +616,15 @@ func resolveRef(ctx context.Context, ref string, rf map[string]string, r Resolve
 	}
 	return "", fmt.Errorf("unknown reference")
 }
+
+// CheckJobVariables checks, at deploy time, the job template of a pool of
+// type [PoolType] layered with job variables (a deployment's, then a
+// run's). Pools of other types are not checked. The error is a
+// *[FieldError]; prefix names the layer checked last ("job_variables").
+func CheckJobVariables(pool store.Pool, vars ...json.RawMessage) error {
+	if pool.Type != PoolType {
+		return nil
+	}
+	_, err := ParseJobTemplate(append([]json.RawMessage{pool.JobTemplate}, vars...)...)
+	return err
+}
