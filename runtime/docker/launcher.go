@@ -294,7 +294,7 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 	// beside its retry (its worker died; the reaper retried the run).
 	if old, err := l.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", LabelRun+"="+run.ID)}); err == nil {
 		for _, c := range old.Items {
-			if err := l.stopRemove(ctx, c.ID, c.State); err != nil {
+			if err := l.kill(ctx, c.ID); err != nil {
 				return "", fmt.Errorf("container of an earlier attempt of run %s: %w", run.ID, err)
 			}
 		}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -22,7 +21,7 @@ type RunGetter interface {
 type Recovered struct {
 	Container string
 	Run       string
-	// Removed is set when the container was stopped and removed; the
+	// Removed is set when the container was killed and removed; the
 	// run, if not final, is left to lapse and be crashed (and retried
 	// per its policy) by the scheduler's reaper.
 	Removed bool
@@ -31,7 +30,7 @@ type Recovered struct {
 }
 
 // Recover is called when a worker starts, before it claims: it finds the
-// containers labelled for pool and stops and removes those that no live
+// containers labelled for pool and kills and removes those that no live
 // execution owns — containers this worker's name launched in an earlier
 // life (its runs are no longer watched, so their container must not run
 // on unseen), and containers whose run is final, gone, or no longer
@@ -68,7 +67,7 @@ func (l *Launcher) Recover(ctx context.Context, pool string, runs RunGetter) ([]
 		default:
 			continue // a live worker's
 		}
-		if err := l.stopRemove(ctx, c.ID, c.State); err != nil {
+		if err := l.kill(ctx, c.ID); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -79,13 +78,10 @@ func (l *Launcher) Recover(ctx context.Context, pool string, runs RunGetter) ([]
 	return out, errors.Join(errs...)
 }
 
-func (l *Launcher) stopRemove(ctx context.Context, id string, state container.ContainerState) error {
-	if state == container.StateRunning || state == container.StatePaused || state == container.StateRestarting {
-		secs := max(1, int(l.grace()/time.Second))
-		if _, err := l.Client.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &secs}); err != nil && !isNotFound(err) {
-			return fmt.Errorf("stop container %s: %w", shortID(id), err)
-		}
-	}
+// kill removes a container at once: its run must be crashed by the
+// reaper (and retried), not report itself Cancelled as a stop would make
+// it do.
+func (l *Launcher) kill(ctx context.Context, id string) error {
 	if _, err := l.Client.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err != nil && !isNotFound(err) {
 		return fmt.Errorf("remove container %s: %w", shortID(id), err)
 	}
