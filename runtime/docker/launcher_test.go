@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -92,7 +93,8 @@ func e2eCleanup(t testing.TB, cli *mclient.Client) {
 }
 
 type e2e struct {
-	t      *testing.T
+	t      testing.TB
+	poll   string
 	cli    *mclient.Client
 	bin    string
 	env    []string
@@ -106,10 +108,10 @@ const e2eWorker = "dockertest-worker"
 
 func (e *e2e) startWorker() {
 	e.worker = proctest.Start(e.t, e.env, e.bin, "worker", "--pool", "dockertest", "--name", e2eWorker,
-		"--lease", "3s", "--poll", "50ms", "--grace", "6s", "--concurrency", "4")
+		"--lease", "3s", "--poll", e.poll, "--grace", "6s", "--concurrency", "4")
 }
 
-func newE2E(t *testing.T) *e2e {
+func newE2E(t testing.TB, poll string) *e2e {
 	cli := e2eEngine(t)
 	e2eCleanup(t, cli)
 	t.Cleanup(func() { e2eCleanup(t, cli) })
@@ -128,7 +130,7 @@ func newE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &e2e{t: t, cli: cli, bin: bin, env: env, c: c, db: db, key: k64}
+	e := &e2e{t: t, poll: poll, cli: cli, bin: bin, env: env, c: c, db: db, key: k64}
 	e.startWorker()
 	return e
 }
@@ -234,7 +236,7 @@ func TestDockerLauncher(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds an image and runs containers")
 	}
-	e := newE2E(t)
+	e := newE2E(t, "50ms")
 	ctx := context.Background()
 
 	t.Run("CompletesWithEnvSecretsAndLogs", func(t *testing.T) {
@@ -494,3 +496,69 @@ func runOnce(t testing.TB, cli *mclient.Client, image string, argv []string) str
 }
 
 var _ worker.Launcher = (*docker.Launcher)(nil)
+
+// BenchmarkDockerLaunch measures create-run → Running of a run in a
+// container (image present, worker polling every 10ms) against a bare
+// container of the same image: create + start + first output. It reports
+// the medians; run it with -benchtime=20x.
+func BenchmarkDockerLaunch(b *testing.B) {
+	e := newE2E(b, "10ms")
+	ctx := context.Background()
+	var runs, bare []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		run, _, err := e.c.CreateRun(ctx, "sleep", wire.CreateRun{Parameters: json.RawMessage(`{"ms":1}`)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			st, err := e.c.RunState(ctx, run.ID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if st.Type == flow.TypeRunning || st.Final() {
+				if st.Type != flow.TypeRunning && st.Type != flow.TypeCompleted {
+					b.Fatalf("run %s: %s %q", run.ID, st.Name, st.Message)
+				}
+				break
+			}
+			time.Sleep(2 * time.Millisecond) // polling the API is the measurement
+		}
+		runs = append(runs, time.Since(t0))
+		bare = append(bare, bareStart(b, e.cli))
+	}
+	b.StopTimer()
+	p50 := func(ds []time.Duration) float64 {
+		s := append([]time.Duration(nil), ds...)
+		slices.Sort(s)
+		return float64(s[len(s)/2].Microseconds()) / 1000
+	}
+	b.ReportMetric(p50(runs), "run-p50-ms")
+	b.ReportMetric(p50(bare), "bare-p50-ms")
+	b.ReportMetric(p50(runs)-p50(bare), "overhead-p50-ms")
+}
+
+// bareStart times create + start + first output of the test image.
+func bareStart(b *testing.B, cli *mclient.Client) time.Duration {
+	ctx := context.Background()
+	t0 := time.Now()
+	c, err := cli.ContainerCreate(ctx, mclient.ContainerCreateOptions{Config: &container.Config{Image: e2eImage, Cmd: []string{"netauto", "flows"},
+		AttachStdout: true, Labels: map[string]string{docker.LabelPool: "dockertest"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.ContainerRemove(ctx, c.ID, mclient.ContainerRemoveOptions{Force: true})
+	att, err := cli.ContainerAttach(ctx, c.ID, mclient.ContainerAttachOptions{Stream: true, Stdout: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer att.Close()
+	if _, err := cli.ContainerStart(ctx, c.ID, mclient.ContainerStartOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	if _, err := att.Reader.Read(buf); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(t0)
+}
