@@ -543,7 +543,8 @@ func bareStart(b *testing.B, cli *mclient.Client) time.Duration {
 	ctx := context.Background()
 	t0 := time.Now()
 	c, err := cli.ContainerCreate(ctx, mclient.ContainerCreateOptions{Config: &container.Config{Image: e2eImage, Cmd: []string{"netauto", "flows"},
-		AttachStdout: true, Labels: map[string]string{docker.LabelPool: "dockertest"}}})
+		AttachStdout: true, Labels: map[string]string{docker.LabelPool: "dockertest"}},
+		HostConfig: &container.HostConfig{NetworkMode: "host"}}) // as the test pool's template
 	if err != nil {
 		b.Fatal(err)
 	}
