@@ -325,6 +325,14 @@ func TestDockerLauncher(t *testing.T) {
 		}
 	})
 
+	t.Run("AutoRemoveKeepsExitCode", func(t *testing.T) {
+		run := e.create(t, "exit", `{"code":5}`, `{"auto_remove":true}`)
+		state, _ := e.follow(t, run.ID, "")
+		if state.Type != flow.TypeCrashed || !strings.Contains(state.Message, "exited with code 5") {
+			t.Fatalf("state %s %q", state.Name, state.Message)
+		}
+	})
+
 	t.Run("ZeroExitWithoutFinalStateCrashed", func(t *testing.T) {
 		run := e.create(t, "exit", `{"code":0}`, "")
 		state, _ := e.follow(t, run.ID, "")
