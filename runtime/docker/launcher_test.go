@@ -79,8 +79,9 @@ func e2eBuild(t testing.TB, cli *mclient.Client) string {
 	return bin
 }
 
-// e2eCleanup removes the containers of pool and the derived images.
-func e2eCleanup(t testing.TB, cli *mclient.Client) {
+// e2eCleanup removes the containers of the test pool, the derived images
+// and, with images set, the test image.
+func e2eCleanup(t testing.TB, cli *mclient.Client, images bool) {
 	ctx := context.Background()
 	cs, _ := cli.ContainerList(ctx, mclient.ContainerListOptions{All: true, Filters: mclient.Filters{}.Add("label", docker.LabelPool+"=dockertest")})
 	for _, c := range cs.Items {
@@ -89,6 +90,12 @@ func e2eCleanup(t testing.TB, cli *mclient.Client) {
 	ims, _ := cli.ImageList(ctx, mclient.ImageListOptions{Filters: mclient.Filters{}.Add("label", docker.LabelDerived)})
 	for _, im := range ims.Items {
 		_, _ = cli.ImageRemove(ctx, im.ID, mclient.ImageRemoveOptions{Force: true, PruneChildren: true})
+	}
+	if images {
+		ims, _ = cli.ImageList(ctx, mclient.ImageListOptions{Filters: mclient.Filters{}.Add("label", e2eLabel)})
+		for _, im := range ims.Items {
+			_, _ = cli.ImageRemove(ctx, im.ID, mclient.ImageRemoveOptions{Force: true, PruneChildren: true})
+		}
 	}
 }
 
@@ -113,8 +120,8 @@ func (e *e2e) startWorker() {
 
 func newE2E(t testing.TB, poll string) *e2e {
 	cli := e2eEngine(t)
-	e2eCleanup(t, cli)
-	t.Cleanup(func() { e2eCleanup(t, cli) })
+	e2eCleanup(t, cli, false)
+	t.Cleanup(func() { e2eCleanup(t, cli, true) })
 	bin := e2eBuild(t, cli)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
@@ -437,7 +444,7 @@ func TestDockerDerivedImage(t *testing.T) {
 		t.Skip("builds images")
 	}
 	cli := e2eEngine(t)
-	t.Cleanup(func() { e2eCleanup(t, cli) })
+	t.Cleanup(func() { e2eCleanup(t, cli, true) })
 	bin := e2eBuild(t, cli)
 	l := &docker.Launcher{Client: cli}
 	commit := "c0ffee" + flow.NewID()[:6]
