@@ -147,3 +147,18 @@ func FuzzDockerParseJobTemplate(f *testing.F) {
 		}
 	})
 }
+
+func TestDockerCheckJobVariables(t *testing.T) {
+	pool := store.Pool{Name: "p", Type: PoolType, JobTemplate: json.RawMessage(`{"image":"x"}`)}
+	if err := CheckJobVariables(pool, json.RawMessage(`{"cpu_limit":"1"}`), json.RawMessage(`{"env":{"A":"b"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	var fe *FieldError
+	if err := CheckJobVariables(pool, json.RawMessage(`{"cpu_limt":"1"}`)); !errors.As(err, &fe) || fe.Field != "cpu_limt" {
+		t.Errorf("unknown field: %v", err)
+	}
+	other := store.Pool{Name: "q", Type: "process"}
+	if err := CheckJobVariables(other, json.RawMessage(`{"anything":1}`)); err != nil {
+		t.Errorf("a non-docker pool was checked: %v", err)
+	}
+}
