@@ -578,3 +578,68 @@ func bareStart(b *testing.B, cli *mclient.Client) time.Duration {
 	}
 	return time.Since(t0)
 }
+
+// fakeStore gives a Launcher a pool's template and collects logs.
+type fakeStore struct {
+	pool store.Pool
+	mu   sync.Mutex
+	logs []flow.LogRecord
+}
+
+func (f *fakeStore) GetPool(context.Context, string) (store.Pool, error) { return f.pool, nil }
+func (f *fakeStore) GetDeployment(context.Context, string) (store.Deployment, error) {
+	return store.Deployment{}, store.ErrNotFound
+}
+func (f *fakeStore) GetSecret(context.Context, string) (store.Secret, error) {
+	return store.Secret{}, store.ErrNotFound
+}
+func (f *fakeStore) GetBlock(context.Context, string) (store.Block, error) {
+	return store.Block{}, store.ErrNotFound
+}
+func (f *fakeStore) GetVariable(context.Context, string) (json.RawMessage, error) {
+	return nil, store.ErrNotFound
+}
+func (f *fakeStore) AppendLogs(_ context.Context, recs []flow.LogRecord) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logs = append(f.logs, recs...)
+	return nil
+}
+
+// TestDockerLaunchBinary launches a run whose job carries a Binary (a Git
+// source build): the launcher runs it from a derived image. With no API
+// to report to, `execute` fails; the error carries the exit code and the
+// last lines, the output reaches the logs, and the container is removed.
+func TestDockerLaunchBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds images")
+	}
+	cli := e2eEngine(t)
+	t.Cleanup(func() { e2eCleanup(t, cli, true) })
+	bin := e2eBuild(t, cli)
+	fs := &fakeStore{pool: store.Pool{Name: "dockertest", Type: docker.PoolType,
+		JobTemplate: json.RawMessage(`{"image":"` + e2eImage + `","image_pull_policy":"Never","network_mode":"none"}`)}}
+	l := &docker.Launcher{Client: cli, Store: fs, Worker: "w1"}
+	var started string
+	run := store.FlowRun{ID: "bin-" + flow.NewID(), Pool: "dockertest", Attempt: 1}
+	err := l.Launch(context.Background(), worker.Job{Run: run, Binary: bin, Commit: "c-" + flow.NewID()[:8],
+		Started: func(id string) { started = id }, Fenced: func() bool { return false }})
+	var ee *docker.ExitError
+	if !errors.As(err, &ee) || ee.Status == 0 || len(ee.Tail) == 0 {
+		t.Fatalf("got %v, want an ExitError with a non-zero code and output", err)
+	}
+	t.Logf("launch ended: %v", err)
+	if !strings.HasPrefix(started, "docker:") {
+		t.Errorf("Started(%q)", started)
+	}
+	fs.mu.Lock()
+	n := len(fs.logs)
+	fs.mu.Unlock()
+	if n == 0 {
+		t.Error("no output reached the logs")
+	}
+	ins, err := cli.ContainerInspect(context.Background(), strings.TrimPrefix(started, "docker:"), mclient.ContainerInspectOptions{})
+	if err == nil {
+		t.Errorf("container left behind: %s", ins.Container.ID)
+	}
+}
