@@ -209,7 +209,7 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 	if err != nil {
 		return err
 	}
-	return l.runContainer(ctx, job, id, t.AutoRemove, true)
+	return l.runContainer(ctx, job, id, t.AutoRemove)
 }
 
 // create makes the run's container, ready to start.
@@ -322,40 +322,24 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 
 // runContainer attaches to the container's output, waits for its exit
 // (the wait starts before the container, so an auto-removed container
-// cannot take its exit code with it), starts it when start is set, and
-// stops it when ctx ends. It returns when the container has stopped.
-func (l *Launcher) runContainer(ctx context.Context, job worker.Job, id string, autoRemove, start bool) error {
+// cannot take its exit code with it), starts it, and stops it when ctx
+// ends. It returns when the container has stopped.
+func (l *Launcher) runContainer(ctx context.Context, job worker.Job, id string, autoRemove bool) error {
 	run := job.Run
 	bg := context.WithoutCancel(ctx)
 	out := newOutput(l, run.ID)
-	var copied chan struct{}
-	if start {
-		att, err := l.Client.ContainerAttach(ctx, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
-		if err != nil {
-			out.close()
-			l.remove(id)
-			return fmt.Errorf("attach to container of run %s: %w", run.ID, err)
-		}
-		copied = out.copyFrom(att.Reader, func() error { att.Close(); return nil })
-	} else {
-		logs, err := l.Client.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true, Since: fmt.Sprint(time.Now().Unix())})
-		if err != nil {
-			out.close()
-			return fmt.Errorf("follow logs of container of run %s: %w", run.ID, err)
-		}
-		copied = out.copyFrom(logs, logs.Close)
+	att, err := l.Client.ContainerAttach(bg, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		out.close()
+		l.remove(id)
+		return fmt.Errorf("attach to container of run %s: %w", run.ID, err)
 	}
-	cond := container.WaitConditionNextExit
-	if !start {
-		cond = container.WaitConditionNotRunning
-	}
-	wait := l.Client.ContainerWait(bg, id, client.ContainerWaitOptions{Condition: cond})
-	if start {
-		if _, err := l.Client.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-			out.close()
-			l.remove(id)
-			return fmt.Errorf("start container of run %s: %w", run.ID, err)
-		}
+	copied := out.copyFrom(att.Reader, func() error { att.Close(); return nil })
+	wait := l.Client.ContainerWait(bg, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := l.Client.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		out.close()
+		l.remove(id)
+		return fmt.Errorf("start container of run %s: %w", run.ID, err)
 	}
 	if job.Started != nil {
 		job.Started("docker:" + id)
