@@ -10,6 +10,7 @@ import (
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api"
+	"github.com/netauto-dev/netauto/runtime/docker"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/trigger"
 	"github.com/netauto-dev/netauto/runtime/worker"
@@ -125,6 +126,20 @@ func (a *App) compile() (*compiled, error) {
 		}
 		declared[p.Name] = true
 		c.pools = append(c.pools, p)
+	}
+	for i, p := range c.pools {
+		if err := docker.CheckJobVariables(p); err != nil {
+			return nil, &store.InvalidError{Field: fmt.Sprintf("pools[%d].job_template", i), Reason: err.Error()}
+		}
+	}
+	for i, d := range c.deps {
+		for _, p := range c.pools {
+			if p.Name == d.Pool {
+				if err := docker.CheckJobVariables(p, d.JobVariables); err != nil {
+					return nil, &store.InvalidError{Field: fmt.Sprintf("deployments[%d].job_variables", i), Reason: err.Error()}
+				}
+			}
+		}
 	}
 	for _, d := range c.deps {
 		if !declared[d.Pool] {

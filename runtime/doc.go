@@ -35,9 +35,13 @@
 //	         stop it gracefully: the API keeps answering while the worker
 //	         drains for --grace, then runs still going are abandoned to the
 //	         reaper (their lease lapses; another worker retries them).
-//	worker   --pool NAME [--launcher in-process|process]: a worker on the
-//	         store directly; the process launcher needs the API (children
-//	         report over it) and an API key to mint their run tokens.
+//	worker   --pool NAME [--launcher in-process|process|docker] [--name N]:
+//	         a worker on the store directly; the process and docker
+//	         launchers need the API (children report over it) and an API key
+//	         to mint their run tokens. A pool of type docker gets the docker
+//	         launcher by default: a container per run from the pool's job
+//	         template (package runtime/docker). With a stable --name, a
+//	         restarted docker worker removes the containers it left.
 //	deploy   registers the flows, applies the pools and the deployments
 //	         through the API, printing each change (created, updated with
 //	         the changed fields, unchanged). Idempotent. --build first
@@ -88,7 +92,7 @@
 //	NETAUTO_SECRET_KEY      store key for secrets (or NETAUTO_SECRET_KEY_FILE)
 //	NETAUTO_LOG_LEVEL       debug, info, warn, error
 //
-// A child of the process launcher gets NETAUTO_API_URL, NETAUTO_RUN_ID,
+// A child of the process launcher (or a container of the docker launcher) gets NETAUTO_API_URL, NETAUTO_RUN_ID,
 // NETAUTO_RUN (the claimed run, JSON) and NETAUTO_RUN_TOKEN, a token that
 // may report on that run only, and only while the run is at the attempt
 // and worker it was minted for (a child of a reaped attempt is refused

@@ -93,7 +93,7 @@ type env struct {
 func (c *compiled) commands() []command {
 	return []command{
 		{"server", "[--db DB] [--listen ADDR] [--no-worker] [--pool NAME]", "API, scheduler, lease reaper and an embedded worker", cmdServer},
-		{"worker", "--pool NAME [--launcher in-process|process] [--db DB]", "claim and execute the runs of a pool", cmdWorker},
+		{"worker", "--pool NAME [--launcher in-process|process|docker] [--db DB]", "claim and execute the runs of a pool", cmdWorker},
 		{"deploy", "[--build [--image NAME:TAG] [--dockerfile PATH] [--context DIR] [--target STAGE] [--build-arg K=V]...]", "apply the app's flows, pools and deployments through the API, printing each change; --build first builds the worker image", cmdDeploy},
 		{"run", "DEPLOYMENT [--param k=v]... [--param-json '{...}'] [--in 1h] [--watch]", "create a run; --watch follows it and exits 1 unless it completes", cmdRun},
 		{"runs", "[--state S,...] [--deployment D] [--flow F] [--tag T] [--limit N] [--json]", "list runs, newest first", cmdRuns},
