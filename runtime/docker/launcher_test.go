@@ -355,9 +355,39 @@ func TestDockerLauncher(t *testing.T) {
 		if _, err := e.cli.ContainerKill(ctx, c.ID, mclient.ContainerKillOptions{Signal: "KILL"}); err != nil {
 			t.Fatal(err)
 		}
-		state, _ := e.follow(t, run.ID, "")
-		if state.Type != flow.TypeCrashed || !strings.Contains(state.Message, "code 137") {
-			t.Fatalf("state %s %q", state.Name, state.Message)
+		// The deployment allows one retry: the killed attempt is Crashed,
+		// then the run starts again as attempt 2 (which we cancel).
+		fctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+		defer cancel()
+		seen := 0
+		_, err := e.c.FollowLogs(fctx, run.ID, 0, func(le store.LogEntry) error {
+			if strings.Contains(le.Message, "sleeping") {
+				if seen++; seen == 2 {
+					return errSeen
+				}
+			}
+			return nil
+		})
+		if !errors.Is(err, errSeen) {
+			t.Fatalf("run %s did not start a second attempt: %v", run.ID, err)
+		}
+		d, err := e.c.Run(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crashed, retried bool
+		for _, s := range d.History {
+			crashed = crashed || (s.Type == flow.TypeCrashed && strings.Contains(s.Message, "code 137"))
+			retried = retried || (crashed && s.Name == "AwaitingRetry")
+		}
+		if !crashed || !retried || d.Run.Attempt != 2 {
+			t.Fatalf("attempt %d, history %+v: want Crashed (code 137), AwaitingRetry, attempt 2", d.Run.Attempt, d.History)
+		}
+		if _, err := e.c.CancelRun(ctx, run.ID, "test done"); err != nil {
+			t.Fatal(err)
+		}
+		if state, _ := e.follow(t, run.ID, ""); state.Type != flow.TypeCancelled {
+			t.Fatalf("after cancel: %s %q", state.Name, state.Message)
 		}
 	})
 
