@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/netauto-dev/netauto/runtime/agent"
 	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/postgres"
@@ -24,9 +25,9 @@ import (
 const (
 	// EnvAPIURL is the API's base URL for the client commands and the
 	// process launcher's children (default http://127.0.0.1:4200).
-	EnvAPIURL = "NETAUTO_API_URL"
+	EnvAPIURL = agent.EnvAPIURL
 	// EnvAPIKey is the API key the client commands send.
-	EnvAPIKey = "NETAUTO_API_KEY"
+	EnvAPIKey = agent.EnvAPIKey
 	// EnvAPIKeys lists the API keys the server accepts, comma-separated.
 	// Without keys the server listens on loopback only.
 	EnvAPIKeys = "NETAUTO_API_KEYS"
@@ -38,9 +39,9 @@ const (
 	// several servers share a store or tokens must survive a restart.
 	EnvTokenSecret = "NETAUTO_TOKEN_SECRET"
 	// EnvRunToken carries a child's run-scoped token to `execute`.
-	EnvRunToken = "NETAUTO_RUN_TOKEN"
+	EnvRunToken = agent.EnvRunToken
 	// EnvRun carries the claimed run (JSON) to `execute`.
-	EnvRun = "NETAUTO_RUN"
+	EnvRun = agent.EnvRun
 	// EnvLogLevel is the level of the commands' own logs: debug, info,
 	// warn, error (default info).
 	EnvLogLevel = "NETAUTO_LOG_LEVEL"
