@@ -374,10 +374,11 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 	var to flow.State
 	var pe *flow.ParamsError
 	var ue *UnknownFlowError
+	var fe *FailedError
 	switch {
 	case cur.State.Type == flow.TypeCancelling:
 		to = flow.Cancelled(cur.State.Message)
-	case errors.As(lerr, &pe), errors.As(lerr, &ue):
+	case errors.As(lerr, &pe), errors.As(lerr, &ue), errors.As(lerr, &fe):
 		to = flow.Failed(lerr.Error())
 	case lerr != nil:
 		to = flow.Crashed("run ended without a final state: "+lerr.Error(), "")
