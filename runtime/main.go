@@ -45,12 +45,20 @@ const (
 	// EnvLogLevel is the level of the commands' own logs: debug, info,
 	// warn, error (default info).
 	EnvLogLevel = "NETAUTO_LOG_LEVEL"
+	// EnvSourceCache is the directory where a worker fetches and builds
+	// Git sources (default .netauto/source).
+	EnvSourceCache = "NETAUTO_SOURCE_CACHE"
+	// EnvSourceAllowFile, set to 1, lets a worker accept file:// Git
+	// sources.
+	EnvSourceAllowFile = "NETAUTO_SOURCE_ALLOW_FILE"
 )
 
 // Defaults of the configuration.
 const (
 	DefaultDB     = ".netauto/netauto.db"
 	DefaultListen = "127.0.0.1:4200"
+	// DefaultSourceCache is the worker's Git source cache directory.
+	DefaultSourceCache = ".netauto/source"
 )
 
 // Exit statuses of [App.Run].
