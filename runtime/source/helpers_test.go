@@ -74,7 +74,7 @@ var greet = flow.New("greet", func(ctx context.Context, p Params) (string, error
 	return "{{.Greeting}} " + p.Name, nil
 }, flow.WithDescription("greets someone"))
 
-func main() { agent.Main(greet) {{if .Broken}}undefinedThing(){{end}} }
+func main() { agent.Main(greet){{if .Broken}}; undefinedThing(){{end}} }
 `))
 
 // testRepo is a generated Git repository holding a flow module.
@@ -168,7 +168,9 @@ func (c *countingLauncher) Launch(ctx context.Context, job worker.Job) error {
 func newHarness(t testing.TB, cacheDir string) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "netauto.db"), store.Options{})
+	key, err := store.NewKey(bytes.Repeat([]byte{7}, 32))
+	must(t, err)
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "netauto.db"), store.Options{Key: key})
 	must(t, err)
 	t.Cleanup(func() { st.Close() })
 	srv, err := api.New(st, api.Options{})
