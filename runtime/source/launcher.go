@@ -53,7 +53,7 @@ type Launcher struct {
 	Logger *slog.Logger
 
 	mu         sync.Mutex
-	registered map[string]bool                // commit+target whose flows are registered
+	registered map[string]bool               // commit+target whose flows are registered
 	schemas    map[string]*jsonschema.Schema // commit+flow → compiled parameter schema
 }
 
@@ -281,4 +281,3 @@ func (l *Launcher) logFailure(ctx context.Context, runID string, err error) {
 		l.logger().Warn("store failure of run", slog.String("run_id", runID), slog.String("error", err.Error()))
 	}
 }
-
