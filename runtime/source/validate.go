@@ -62,6 +62,9 @@ func CheckRepository(repo string, allowFile bool) error {
 	if err != nil || u.Scheme == "" {
 		return &store.InvalidError{Field: field, Reason: fmt.Sprintf("%q is not a URL: want https://, ssh:// or file:// (write git@host:path as ssh://git@host/path)", MaskURL(repo))}
 	}
+	if !strings.HasPrefix(repo, u.Scheme+"://") {
+		return &store.InvalidError{Field: field, Reason: fmt.Sprintf("%q: want a lower-case scheme followed by ://", MaskURL(repo))}
+	}
 	if u.User != nil {
 		if _, has := u.User.Password(); has || u.Scheme != "ssh" {
 			return &store.InvalidError{Field: field, Reason: fmt.Sprintf("%q carries credentials: name a secret in source.credentials instead", MaskURL(repo))}
