@@ -16,10 +16,12 @@
 // a Docker launcher runs it in an image derived per commit). Rolling back
 // is deploying an older ref.
 //
-// The flow binary is a main package calling [github.com/netauto-dev/netauto/runtime/agent.Main] with its flows: it links the flow engine and the API
-// client, no store driver. Its `describe` reports the protocol its
-// library speaks; a build speaking another protocol than the worker's is
-// refused, and its `execute` refuses a server speaking another protocol.
+// The flow binary is a main package calling
+// [github.com/netauto-dev/netauto/runtime/agent.Main] with its flows: it
+// links the flow engine and the API client, no store driver. Its
+// `describe` reports the protocol its library speaks; a build speaking
+// another protocol than the worker's is refused, and its `execute`
+// refuses a server speaking another protocol.
 //
 // # Safety
 //
