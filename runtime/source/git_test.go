@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/worker"
 )
 
 // TestGitCommitsRollbackAndBranch runs a deployment pinned to each of two
@@ -100,5 +102,41 @@ func TestGitConcurrentRunsBuildOnce(t *testing.T) {
 	builds := countBuilds(t, cache)
 	if builds != 1 {
 		t.Errorf("%d builds in the cache, want 1", builds)
+	}
+}
+
+// recordingLauncher remembers the jobs it was given.
+type recordingLauncher struct{ jobs []worker.Job }
+
+func (r *recordingLauncher) Launch(_ context.Context, job worker.Job) error {
+	r.jobs = append(r.jobs, job)
+	return nil
+}
+
+// TestGitRetryKeepsCommit: a retried run whose first attempt recorded a
+// commit runs that commit again, though its branch moved.
+func TestGitRetryKeepsCommit(t *testing.T) {
+	r := newTestRepo(t)
+	c1 := r.commit(flowVersion{Greeting: "one"})
+	c2 := r.commit(flowVersion{Greeting: "two"})
+	r.setBranch("main", c2)
+	h := newHarness(t, "")
+	h.cancel() // no worker: this test calls the launcher itself
+	h.deploy("greet", store.Source{Repository: r.url(), Ref: "main", Entrypoint: "cmd/flows"}, "")
+	next := &recordingLauncher{}
+	l := &source.Launcher{Next: next, Cache: h.cache, Store: h.st}
+	ctx := context.Background()
+	run, _, err := h.st.CreateRun(ctx, store.RunSpec{Deployment: "greet", Parameters: []byte(`{"name":"x"}`)})
+	must(t, err)
+	job := worker.Job{Run: run, Started: func(string) {}, Fenced: func() bool { return false }}
+	must(t, l.Launch(ctx, job))
+	job.Run.SourceCommit, job.Run.Attempt = c1, 2
+	must(t, l.Launch(ctx, job))
+	if len(next.jobs) != 2 || next.jobs[0].Commit != c2 || next.jobs[1].Commit != c1 {
+		t.Fatalf("commits launched: %+v", next.jobs)
+	}
+	got, err := h.st.GetRun(ctx, run.ID)
+	if err != nil || got.SourceCommit != c1 {
+		t.Errorf("recorded commit %s, want %s (%v)", got.SourceCommit, c1, err)
 	}
 }

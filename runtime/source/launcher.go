@@ -42,7 +42,8 @@ type Store interface {
 // the commit on the run, and calls Next with [worker.Job] Binary and
 // Commit set. Anything that fails before Next (fetch, build, protocol,
 // parameters) fails the run — a *[worker.FailedError] — with the error
-// and the build log in the run's logs.
+// and the build log in the run's logs. A retried run (its commit already
+// recorded) runs the same commit again.
 type Launcher struct {
 	// Next launches the binary: the process launcher, or a Docker
 	// launcher running it in a derived image.
@@ -72,7 +73,13 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 	if dep.Source == nil {
 		return l.Next.Launch(ctx, job)
 	}
-	b, err := l.prepare(ctx, *dep.Source)
+	src := *dep.Source
+	if IsHash(job.Run.SourceCommit) {
+		// A retry runs the commit its first attempt ran, even when the
+		// branch moved since.
+		src.Ref = job.Run.SourceCommit
+	}
+	b, err := l.prepare(ctx, src)
 	if err != nil {
 		l.logFailure(ctx, job.Run.ID, err)
 		return &worker.FailedError{Err: fmt.Errorf("source of deployment %q: %w", dep.Name, err)}
