@@ -24,7 +24,11 @@
 //
 // The App is validated before any command runs: a deployment naming a
 // flow that is not compiled in, two flows with one name, a bad trigger,
-// each is an error naming the field (deployments[0].flow).
+// each is an error naming the field (deployments[0].flow). A deployment
+// with a Git [store.Source] may name a flow that is not compiled in: a
+// worker with the process launcher fetches and builds its commit (see
+// [github.com/netauto-dev/netauto/runtime/source]) and runs that binary,
+// a main package calling [github.com/netauto-dev/netauto/runtime/agent.Main].
 //
 // # Commands
 //
@@ -37,7 +41,9 @@
 //	         reaper (their lease lapses; another worker retries them).
 //	worker   --pool NAME [--launcher in-process|process]: a worker on the
 //	         store directly; the process launcher needs the API (children
-//	         report over it) and an API key to mint their run tokens.
+//	         report over it) and an API key to mint their run tokens, and
+//	         runs Git-sourced deployments (--source-cache DIR, default
+//	         .netauto/source; --source-allow-file to accept file:// URLs).
 //	deploy   registers the flows, applies the pools and the deployments
 //	         through the API, printing each change (created, updated with
 //	         the changed fields, unchanged). Idempotent.
@@ -52,7 +58,9 @@
 //	logs     RUN [-f]: a run's logs; -f follows them until the run ends.
 //	cancel   RUN [--reason TEXT]
 //	flows    the flows compiled into the binary and their deployments.
-//	execute  --run-id ID: the process launcher's child. It reads the API
+//	execute  --run-id ID: the process launcher's child. It first checks
+//	         the server's protocol (GET /api/v1/version) and refuses an
+//	         incompatible one with a message saying so. It reads the API
 //	         URL, its run token and the claimed run from the environment,
 //	         runs the compiled flow with a [remote] recorder, stops it when
 //	         the run is cancelled ([remote.WatchCancel]), and exits 0 when
@@ -82,6 +90,8 @@
 //	                        to survive a restart or work across replicas
 //	NETAUTO_SECRET_KEY      store key for secrets (or NETAUTO_SECRET_KEY_FILE)
 //	NETAUTO_LOG_LEVEL       debug, info, warn, error
+//	NETAUTO_SOURCE_CACHE    a worker's Git source cache (default .netauto/source)
+//	NETAUTO_SOURCE_ALLOW_FILE  1: a worker accepts file:// Git sources
 //
 // A child of the process launcher gets NETAUTO_API_URL, NETAUTO_RUN_ID,
 // NETAUTO_RUN (the claimed run, JSON) and NETAUTO_RUN_TOKEN, a token that
