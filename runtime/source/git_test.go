@@ -30,8 +30,9 @@ func TestGitCommitsRollbackAndBranch(t *testing.T) {
 	if run.SourceCommit != c2 || h.result(run.ID) != "bonjour ada" {
 		t.Fatalf("run at c2: commit %s result %q", run.SourceCommit, h.result(run.ID))
 	}
-	if !strings.Contains(h.logs(run.ID), "greeting ada") {
-		t.Errorf("child output not in the run's logs:\n%s", h.logs(run.ID))
+	// The child reports Completed before its output is flushed: wait.
+	if logs := h.waitLogs(run.ID, "greeting ada"); !strings.Contains(logs, "greeting ada") {
+		t.Errorf("child output not in the run's logs:\n%s", logs)
 	}
 	f, err := h.st.GetFlow(context.Background(), "greet")
 	if err != nil || f.Version != c2 || f.Description != "greets someone" {

@@ -280,3 +280,17 @@ func countBuilds(t testing.TB, cache string) int {
 	}
 	return n
 }
+
+// waitLogs polls the run's logs until they contain want, for at most 10s,
+// and returns them.
+func (h *harness) waitLogs(id, want string) string {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		logs := h.logs(id)
+		if strings.Contains(logs, want) || time.Now().After(deadline) {
+			return logs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

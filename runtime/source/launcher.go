@@ -106,12 +106,10 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 	if err := l.Store.UpdateRunInfo(ctx, job.Run.ID, store.RunInfo{SourceCommit: commit}); err != nil {
 		return fmt.Errorf("record commit of run %s: %w", job.Run.ID, err)
 	}
-	started := job.Started
+	// The worker's Started records the infrastructure ID with the commit
+	// it claimed (none): record both here instead, so that the run never
+	// shows an empty commit while it runs.
 	job.Started = func(id string) {
-		if started != nil {
-			started(id)
-		}
-		// The worker's callback knows no commit: record both again.
 		if err := l.Store.UpdateRunInfo(context.WithoutCancel(ctx), job.Run.ID, store.RunInfo{InfrastructureID: id, SourceCommit: commit}); err != nil {
 			l.logger().Warn("record infrastructure id and commit", slog.String("run_id", job.Run.ID), slog.String("error", err.Error()))
 		}
