@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/docker"
+	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/trigger"
 	"github.com/netauto-dev/netauto/runtime/worker"
@@ -101,7 +103,20 @@ func (a *App) compile() (*compiled, error) {
 		case seen[d.Name]:
 			return nil, &store.InvalidError{Field: field + ".name", Reason: fmt.Sprintf("deployment %q declared twice", d.Name)}
 		}
-		if _, ok := reg.Lookup(d.Flow); !ok {
+		if d.Source != nil {
+			// The flow arrives by Git: the worker builds it and validates
+			// the parameters against the commit's schema.
+			if strings.TrimSpace(d.Flow) == "" {
+				return nil, &store.InvalidError{Field: field + ".flow", Reason: "empty"}
+			}
+			if err := source.Validate(*d.Source, true); err != nil {
+				var ie *store.InvalidError
+				if errors.As(err, &ie) {
+					return nil, &store.InvalidError{Field: field + "." + ie.Field, Reason: ie.Reason}
+				}
+				return nil, err
+			}
+		} else if _, ok := reg.Lookup(d.Flow); !ok {
 			return nil, &store.InvalidError{Field: field + ".flow", Reason: fmt.Sprintf("flow %q is not among the app's flows %v", d.Flow, reg.Names())}
 		}
 		if len(d.Parameters) > 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/docker"
 	"github.com/netauto-dev/netauto/runtime/scheduler"
+	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/worker"
 )
@@ -30,12 +31,17 @@ type workerFlags struct {
 	concurrency    *int
 	lease, grace   *time.Duration
 	poll           *time.Duration
+	// sourceCache and allowFile configure runs of deployments with a Git
+	// source (process launcher).
+	sourceCache *string
+	allowFile   *bool
 }
 
 func newWorkerFlags(fs interface {
 	String(string, string, string) *string
 	Int(string, int, string) *int
 	Duration(string, time.Duration, string) *time.Duration
+	Bool(string, bool, string) *bool
 }) workerFlags {
 	return workerFlags{
 		pool:        fs.String("pool", DefaultPool, "work pool to claim runs from"),
@@ -45,6 +51,8 @@ func newWorkerFlags(fs interface {
 		lease:       fs.Duration("lease", 30*time.Second, "lease of a claimed run; a dead worker's runs are reaped after it"),
 		grace:       fs.Duration("grace", 30*time.Second, "on SIGTERM: how long running runs may finish before they are abandoned to the reaper"),
 		poll:        fs.Duration("poll", time.Second, "wait between claims while nothing is due"),
+		sourceCache: fs.String("source-cache", envOr(EnvSourceCache, DefaultSourceCache), "directory where Git sources are fetched and built (env "+EnvSourceCache+")"),
+		allowFile:   fs.Bool("source-allow-file", os.Getenv(EnvSourceAllowFile) == "1", "accept file:// Git sources (env "+EnvSourceAllowFile+"=1)"),
 	}
 }
 
@@ -90,6 +98,13 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 		l, closeFn = ip, ip.Close
 	case "process":
 		l = &worker.Process{Logs: st, Env: childEnv(apiURL, mint), Grace: *f.grace / 2, Logger: e.log}
+	}
+	if *f.launcher == "process" || *f.launcher == "docker" {
+		// Runs of deployments with a Git source run their commit's build:
+		// the binary itself, or the docker launcher's image derived from
+		// the pool's image with the binary added.
+		l = &source.Launcher{Next: l, Store: st, Logger: e.log,
+			Cache: &source.Cache{Dir: *f.sourceCache, AllowFile: *f.allowFile}}
 	}
 	w, err := worker.New(st, worker.Options{
 		Name: name, Pool: *f.pool, Launcher: l, LauncherType: *f.launcher, Concurrency: *f.concurrency,

@@ -182,6 +182,11 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f, err := s.st.GetFlow(r.Context(), d.Flow)
+	if errors.Is(err, store.ErrNotFound) && d.Source != nil {
+		// A flow from Git is registered by the worker at its first build:
+		// the worker validates against the commit's schema.
+		f, err = store.Flow{Name: d.Flow}, nil
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return &Error{Status: http.StatusUnprocessableEntity, Field: "flow", Msg: "flow " + strconv.Quote(d.Flow) + " of the deployment is not registered: its parameters cannot be validated"}
 	}

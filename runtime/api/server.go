@@ -156,6 +156,7 @@ func (s *Server) routes() {
 	}))
 	s.handle("GET /healthz", public, s.healthz)
 	s.handle("GET /readyz", public, s.readyz)
+	s.handle("GET /api/v1/version", public, s.version)
 	s.handle("GET /metrics", admin, s.serveMetrics)
 
 	s.handle("GET /api/v1/flows", admin, s.listFlows)
@@ -207,6 +208,12 @@ func (s *Server) routes() {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// version answers the protocol the server speaks and its library version,
+// so that a flow binary can refuse to run against an incompatible server.
+func (s *Server) version(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, wire.Version{Protocol: wire.Protocol, Library: wire.LibraryVersion()})
 }
 
 // readyz answers 200 when the store answers a read within 2 seconds.

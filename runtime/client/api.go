@@ -370,3 +370,11 @@ func (c *Client) Events(ctx context.Context, f store.EventFilter) (wire.EventPag
 	_, err := c.call(ctx, http.MethodGet, v1+"/events", q, nil, &out, true)
 	return out, err
 }
+
+// Version returns the protocol the server speaks and its library version.
+// A server older than the endpoint answers 404 ([IsNotFound]).
+func (c *Client) Version(ctx context.Context) (wire.Version, error) {
+	var out wire.Version
+	_, err := c.call(ctx, http.MethodGet, v1+"/version", nil, nil, &out, true)
+	return out, err
+}

@@ -91,12 +91,31 @@ type Schedule struct {
 	Inactive bool `json:"inactive,omitempty"`
 }
 
-// Source is where a deployment's flow code comes from.
+// Source is where a deployment's flow code comes from: a Git repository
+// (https://, ssh:// or, when the worker allows it, file://), a ref
+// (branch, tag or commit hash; default the remote's HEAD), an optional
+// sub-directory holding the Go module (Path) and the package of the flow
+// binary inside it (Entrypoint, default "."). See runtime/source.
 type Source struct {
 	Repository string `json:"repository"`
 	Ref        string `json:"ref,omitempty"`
 	Path       string `json:"path,omitempty"`
 	Entrypoint string `json:"entrypoint,omitempty"`
+	// Credentials, when set, authenticate to the repository with a
+	// secret of the store; never put them in the URL.
+	Credentials *SourceCredentials `json:"credentials,omitempty"`
+}
+
+// SourceCredentials name the store secret a worker authenticates to a Git
+// repository with.
+type SourceCredentials struct {
+	// Kind is "token" (HTTPS basic auth with Username, default
+	// "x-access-token", and the token as password), "bearer" (HTTPS
+	// Authorization: Bearer) or "ssh" (the secret is a PEM private key).
+	Kind string `json:"kind"`
+	// Secret is the name of the store secret holding the token or key.
+	Secret   string `json:"secret"`
+	Username string `json:"username,omitempty"`
 }
 
 // DeploymentChange reports what ApplyDeployment did.

@@ -362,7 +362,8 @@ func (w *Worker) renew(ctx context.Context, runID string, fenced *atomic.Bool, c
 
 // settle records a final state for a run the launcher left without one:
 // Cancelled when it was being cancelled, Failed when it could not start
-// (bad parameters, a flow this binary lacks), else Crashed, retried per
+// (bad parameters, a flow this binary lacks, a [FailedError] such as a
+// Git source that cannot be built), else Crashed, retried per
 // the run's policy ([store.Runs.CrashRun]). ctx carries the execution's
 // fence: settling a run that was reaped or claimed again meanwhile
 // changes nothing.
@@ -378,7 +379,8 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 	}
 	var pe *flow.ParamsError
 	var ue *UnknownFlowError
-	if cur.State.Type != flow.TypeCancelling && (errors.As(lerr, &pe) || errors.As(lerr, &ue)) {
+	var fe *FailedError
+	if cur.State.Type != flow.TypeCancelling && (errors.As(lerr, &pe) || errors.As(lerr, &ue) || errors.As(lerr, &fe)) {
 		to := flow.Failed(lerr.Error())
 		if _, err := w.st.SetRunState(ctx, run.ID, to, nil); err != nil {
 			log.Error("record final state", slog.String("state", to.Name), slog.String("error", err.Error()))

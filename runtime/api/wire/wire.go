@@ -6,6 +6,7 @@ package wire
 
 import (
 	"encoding/json"
+	"runtime/debug"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -239,4 +240,64 @@ type TagLimits struct {
 type TagLimit struct {
 	Tag   string `json:"tag,omitempty"`
 	Limit *int   `json:"limit"`
+}
+
+// Protocol is the version of the protocol between a flow binary and the
+// API server: the documents of this package and the meaning of the
+// endpoints a child process uses (records, states, results, tokens). It
+// changes only when a change breaks one side; a server and a flow binary
+// work together only when their protocols are [Compatible].
+const Protocol = 1
+
+// Compatible reports whether a peer speaking protocol p can work with this
+// library's [Protocol]. Today only the same protocol is.
+func Compatible(p int) bool { return p == Protocol }
+
+// Version answers GET /api/v1/version: the protocol the server speaks and
+// the netauto library it was built with.
+type Version struct {
+	Protocol int    `json:"protocol"`
+	Library  string `json:"library"`
+}
+
+// FlowDescription is one flow of a flow binary's `describe` output.
+type FlowDescription struct {
+	Name        string `json:"name"`
+	Version     string `json:"version,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Parameters is the JSON Schema of the flow's parameters.
+	Parameters json.RawMessage `json:"parameters,omitempty"`
+}
+
+// Description is what a flow binary's `describe` command prints (as
+// JSON): the protocol and library it was built with and its flows. The
+// worker reads it from a binary built from a Git source.
+type Description struct {
+	Protocol int               `json:"protocol"`
+	Library  string            `json:"library"`
+	Flows    []FlowDescription `json:"flows"`
+}
+
+// LibraryVersion returns the version of the netauto module linked into the
+// running binary: a module version, "(devel)" for a build inside the
+// module or with a replace directive, or "unknown" without build
+// information.
+func LibraryVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	const mod = "github.com/netauto-dev/netauto"
+	if bi.Main.Path == mod {
+		return bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == mod {
+			if d.Replace != nil && d.Replace.Version == "" {
+				return "(devel)"
+			}
+			return d.Version
+		}
+	}
+	return "unknown"
 }
