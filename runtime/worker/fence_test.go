@@ -82,6 +82,9 @@ func TestStaleExecutionIsRefusedByTheStore(t *testing.T) {
 	l := launchFunc(func(ctx context.Context, job Job) error {
 		started <- job
 		<-release // a child that ignores the stop signal for a while
+		// It ignores the cancellation too, but its context still carries
+		// the execution's fence.
+		ctx = context.WithoutCancel(ctx)
 		_, err := e.st.SetRunState(ctx, job.Run.ID, flow.Running(), nil)
 		wrote <- err
 		wrote <- e.st.AppendLogs(ctx, []flow.LogRecord{{RunID: job.Run.ID, FlowRunID: job.Run.ID, Time: time.Now(), Message: "late"}})
