@@ -306,8 +306,14 @@ func (g *gitDocker) deploy(name string, src *store.Source, vars string) {
 // and how long create → final took.
 func (g *gitDocker) run(dep, name string) (store.FlowRun, time.Duration) {
 	g.t.Helper()
+	return g.runParams(dep, `{"name":"`+name+`"}`)
+}
+
+// runParams is run with the parameters as JSON.
+func (g *gitDocker) runParams(dep, params string) (store.FlowRun, time.Duration) {
+	g.t.Helper()
 	t0 := time.Now()
-	run, _, err := g.st.CreateRun(context.Background(), store.RunSpec{Deployment: dep, Parameters: json.RawMessage(`{"name":"` + name + `"}`)})
+	run, _, err := g.st.CreateRun(context.Background(), store.RunSpec{Deployment: dep, Parameters: json.RawMessage(params)})
 	if err != nil {
 		g.t.Fatalf("create run of %s: %v", dep, err)
 	}
