@@ -216,10 +216,15 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (string, error) {
 	run := job.Run
 	if t.Image == "" {
-		return "", &FieldError{Field: "image", Reason: "no image in the job template or job variables"}
+		return "", &worker.FailedError{Err: &FieldError{Field: "image", Reason: "no image in the job template or job variables"}}
 	}
 	if err := l.ensureImage(ctx, t.Image, t.ImagePullPolicy); err != nil {
-		return "", err
+		if ctx.Err() != nil {
+			return "", err // stopped meanwhile: the worker settles it as such
+		}
+		// The run cannot start: it fails with the image error rather than
+		// crashing into a retry against the same registry or policy.
+		return "", &worker.FailedError{Err: err}
 	}
 	image := t.Image
 	argv := []string{DefaultBinary, "execute", "--run-id", run.ID}

@@ -401,7 +401,7 @@ func TestDockerLauncher(t *testing.T) {
 		image := addr + "/netauto/absent:1"
 		run := e.create(t, "hello", "", fmt.Sprintf(`{"image":%q,"image_pull_policy":"Always"}`, image))
 		state, _ := e.follow(t, run.ID, "")
-		if state.Type != flow.TypeCrashed || !strings.Contains(state.Message, image) || !strings.Contains(state.Message, "registry "+addr) {
+		if state.Type != flow.TypeFailed || !strings.Contains(state.Message, image) || !strings.Contains(state.Message, "registry "+addr) {
 			t.Fatalf("state %s %q", state.Name, state.Message)
 		}
 	})
@@ -412,7 +412,7 @@ func TestDockerLauncher(t *testing.T) {
 			t.Fatalf("state %s %q; logs %q", state.Name, state.Message, msgs)
 		}
 		run = e.create(t, "hello", "", `{"image":"netauto-dockertest:absent","image_pull_policy":"Never"}`)
-		if state, _ := e.follow(t, run.ID, ""); state.Type != flow.TypeCrashed || !strings.Contains(state.Message, "not present locally") {
+		if state, _ := e.follow(t, run.ID, ""); state.Type != flow.TypeFailed || !strings.Contains(state.Message, "not present locally") {
 			t.Fatalf("Never without the image: state %s %q", state.Name, state.Message)
 		}
 	})

@@ -201,8 +201,8 @@ func TestDockerRegistryPull(t *testing.T) {
 
 	t.Run("AlwaysFailsWithRegistryDown", func(t *testing.T) {
 		run, _ := g.runParams("always", `{"lines":1}`)
-		if run.State.Type == flow.TypeCompleted {
-			t.Fatalf("run with policy Always and the registry down completed")
+		if run.State.Type != flow.TypeFailed {
+			t.Fatalf("run with policy Always and the registry down ended %s, want Failed (no retry against the same registry)", run.State)
 		}
 		msg := run.State.Message
 		for _, want := range []string{image, "registry " + reg.host, "Always", "pull"} {
