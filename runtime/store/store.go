@@ -128,7 +128,8 @@ type Runs interface {
 	// returns the run's current state: a worker that sees Cancelling stops
 	// the run. It returns an error matching [ErrLeaseLost] when the run is
 	// final or held by another worker (its lease expired and it was
-	// reaped).
+	// reaped), and when ctx carries a fence ([WithFence]) of the run at
+	// another attempt (reaped and claimed again by the same worker).
 	RenewLease(ctx context.Context, runID, worker string, until time.Time) (flow.State, error)
 	// CrashRun records that execution f of a run ended without a final
 	// state while its worker lived (its child process or container

@@ -183,3 +183,36 @@ func testCrashRun(t *testing.T, o Opener) {
 	_, err = s.CrashRun(ctx(t), store.Fence{}, "x")
 	wantInvalid(t, err, "run_id")
 }
+
+// testRenewLeaseFenced: a worker that claimed a run again after its first
+// execution was reaped must not keep that stale execution alive: renewing
+// the lease with the stale execution's fence reports the lease lost, so
+// that the worker stops it instead of running the flow twice at once.
+func testRenewLeaseFenced(t *testing.T, o Opener) {
+	s := Open(t, o)
+	pool(t, s, "default")
+	deploy(t, s, store.Deployment{Name: "d", Retries: 1})
+	must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Scheduled(t0)}))
+	run1, ok := claim(t, s, "w1", t0)
+	if !ok {
+		t.Fatal("nothing claimed")
+	}
+	if reaped := must(s.ReapExpiredLeases(ctx(t), t0.Add(time.Hour))); len(reaped) != 1 {
+		t.Fatalf("reaped = %+v", reaped)
+	}
+	// The same worker (a stalled process that woke up) claims the retry.
+	run2, ok := claim(t, s, "w1", t0.Add(time.Hour))
+	if !ok || run2.ID != run1.ID || run2.Attempt != 2 {
+		t.Fatalf("retry claim = %+v %v", run2, ok)
+	}
+	octx := store.WithFence(ctx(t), store.FenceOf(run1))
+	_, err := s.RenewLease(octx, run1.ID, "w1", t0.Add(2*time.Hour))
+	if !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("stale execution renewed the lease: err = %v, want lease lost", err)
+	}
+	if got := must(s.GetRun(ctx(t), run1.ID)); !got.LeaseExpires.Equal(t0.Add(time.Hour + time.Minute)) {
+		t.Fatalf("lease = %v, want the retry's %v untouched", got.LeaseExpires, t0.Add(time.Hour+time.Minute))
+	}
+	// The current execution renews.
+	must(s.RenewLease(store.WithFence(ctx(t), store.FenceOf(run2)), run2.ID, "w1", t0.Add(2*time.Hour)))
+}

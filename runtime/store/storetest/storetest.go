@@ -83,6 +83,7 @@ func Run(t *testing.T, opener Opener) {
 		{"LeaseExpiry", testLeaseExpiry},
 		{"Fencing", testFencing},
 		{"CrashRun", testCrashRun},
+		{"RenewLeaseFenced", testRenewLeaseFenced},
 		{"PlanSchedules", testPlanSchedules},
 		{"Cancel", testCancel},
 		{"Record", testRecord},

@@ -190,7 +190,12 @@ func (db *DB) RenewLease(ctx context.Context, runID, worker string, until time.T
 			return err
 		}
 		st = cur.State
-		if cur.Worker != worker || cur.LeaseExpires.IsZero() || cur.State.Final() {
+		// An execution whose run was reaped and claimed again by the same
+		// worker holds a stale fence: its lease is lost, so that the worker
+		// stops it rather than running the flow twice.
+		f, fenced := store.FenceFrom(ctx)
+		stale := fenced && f.RunID == runID && f.Attempt != cur.Attempt
+		if stale || cur.Worker != worker || cur.LeaseExpires.IsZero() || cur.State.Final() {
 			return &store.LeaseLostError{RunID: runID, Worker: worker, Holder: cur.Worker, State: cur.State.Name}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET lease_expires = $2 WHERE id = $1`, runID, micros(until)); err != nil {
