@@ -107,8 +107,9 @@ type DeploymentChange struct {
 	Changed []string `json:"changed,omitempty"`
 	// Fields holds, for each name in Changed and in the same order, the
 	// stored value and the applied one. Values of object members whose
-	// names suggest a credential (password, secret, token, key) are
-	// replaced by "***": a diff may be printed.
+	// names suggest a credential (password, passphrase, secret, token,
+	// API key, private key, credential, authorization; case and - _ .
+	// ignored) are replaced by "***": a diff may be printed.
 	Fields []FieldChange `json:"fields,omitempty"`
 }
 
