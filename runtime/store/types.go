@@ -399,6 +399,13 @@ type SchedulePlan struct {
 	// time, like Runs). Each Spec needs a Scheduled state with the
 	// occurrence's time.
 	Skipped []SkippedRun
+	// LateBefore, when set, is the instant before which a run is late
+	// (the scheduler's now less its grace). The deployment's runs created
+	// ahead that are still Scheduled or Late and due before it meet the
+	// deployment's late policy in the plan's transaction: under
+	// [LateSkip] they are Cancelled; under [LateRunLatest] all but the
+	// latest are. Retries (AwaitingRetry) are left alone.
+	LateBefore time.Time
 }
 
 // SkippedRun is an occurrence of a schedule that is recorded but not run.
