@@ -216,3 +216,33 @@ func testRenewLeaseFenced(t *testing.T, o Opener) {
 	// The current execution renews.
 	must(s.RenewLease(store.WithFence(ctx(t), store.FenceOf(run2)), run2.ID, "w1", t0.Add(2*time.Hour)))
 }
+
+// testClaimHeldRetry: a flow retrying in its execution (the engine's own
+// retries) waits in AwaitingRetry while its worker keeps the lease. Such
+// a run is not free: another worker must not claim it when its retry time
+// comes, or the flow would run twice; when the worker dies the reaper
+// crashes it as any other.
+func testClaimHeldRetry(t *testing.T, o Opener) {
+	s := Open(t, o)
+	pool(t, s, "default")
+	deploy(t, s, store.Deployment{Name: "d"})
+	must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Scheduled(t0)}))
+	run, ok := claim(t, s, "w1", t0)
+	if !ok {
+		t.Fatal("nothing claimed")
+	}
+	fctx := store.WithFence(ctx(t), store.FenceOf(run))
+	must(s.SetRunState(fctx, run.ID, flow.Running(), nil))
+	must(s.SetRunState(fctx, run.ID, flow.AwaitingRetry(t0.Add(time.Minute), "flow failed, retrying"), nil))
+	must(s.RenewLease(fctx, run.ID, "w1", t0.Add(10*time.Minute)))
+	if r, ok := claim(t, s, "w2", t0.Add(2*time.Minute)); ok {
+		t.Fatalf("w2 claimed %s (attempt %d) while w1 holds it retrying", r.ID, r.Attempt)
+	}
+	must(s.SetRunState(fctx, run.ID, flow.Retrying("attempt 2 of 2"), nil))
+	must(s.SetRunState(fctx, run.ID, flow.AwaitingRetry(t0.Add(3*time.Minute), "failed again"), nil))
+	// w1 dies: the reaper takes the run back.
+	reaped := must(s.ReapExpiredLeases(ctx(t), t0.Add(11*time.Minute)))
+	if len(reaped) != 1 || reaped[0].RunID != run.ID {
+		t.Fatalf("reaped = %+v, want the retrying run", reaped)
+	}
+}

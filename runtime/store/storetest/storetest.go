@@ -84,6 +84,7 @@ func Run(t *testing.T, opener Opener) {
 		{"Fencing", testFencing},
 		{"CrashRun", testCrashRun},
 		{"RenewLeaseFenced", testRenewLeaseFenced},
+		{"ClaimHeldRetry", testClaimHeldRetry},
 		{"PlanSchedules", testPlanSchedules},
 		{"PlanSchedulesLateCreated", testPlanSchedulesLateCreated},
 		{"Cancel", testCancel},

@@ -39,7 +39,7 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 	// transaction: on SQLite that would take the single writer's lock.
 	var pool, due bool
 	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pools WHERE name = $1),
-		EXISTS (SELECT 1 FROM flow_runs WHERE pool = $2 AND state_type = 'SCHEDULED' AND scheduled_at <= $3)`,
+		EXISTS (SELECT 1 FROM flow_runs WHERE pool = $2 AND state_type = 'SCHEDULED' AND scheduled_at <= $3 AND lease_expires = 0)`,
 		c.Pool, c.Pool, micros(c.Now)).Scan(&pool, &due); err != nil {
 		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: look for due runs: %w", c.Pool, c.Worker, err)
 	}
@@ -85,6 +85,10 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 		w.add("r.pool = ?", c.Pool)
 		w.add("r.state_type = 'SCHEDULED'")
 		w.add("r.scheduled_at <= ?", micros(c.Now))
+		// A run whose execution retries it in place (the engine's own
+		// AwaitingRetry) is still held: its worker keeps the lease. It is
+		// free again only once the reaper crashed it (the lease cleared).
+		w.add("r.lease_expires = 0")
 		w.add("COALESCE(q.paused, 0) = 0")
 		w.add("COALESCE(d.paused, 0) = 0")
 		if len(c.Queues) > 0 {
