@@ -246,3 +246,36 @@ func testClaimHeldRetry(t *testing.T, o Opener) {
 		t.Fatalf("reaped = %+v, want the retrying run", reaped)
 	}
 }
+
+// testCancelHeldRetry: cancelling a run that waits in AwaitingRetry inside
+// its execution asks its worker to stop it (Cancelling, seen when it
+// renews the lease) rather than marking it Cancelled behind the worker's
+// back, which left the execution asleep until its retry time.
+func testCancelHeldRetry(t *testing.T, o Opener) {
+	s := Open(t, o)
+	pool(t, s, "default")
+	deploy(t, s, store.Deployment{Name: "d"})
+	must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Scheduled(t0)}))
+	run, ok := claim(t, s, "w1", t0)
+	if !ok {
+		t.Fatal("nothing claimed")
+	}
+	fctx := store.WithFence(ctx(t), store.FenceOf(run))
+	must(s.SetRunState(fctx, run.ID, flow.Running(), nil))
+	must(s.SetRunState(fctx, run.ID, flow.AwaitingRetry(t0.Add(time.Hour), "flow failed, retrying"), nil))
+	if st := must(s.CancelRun(ctx(t), run.ID, "operator")); st.Name != flow.NameCancelling {
+		t.Fatalf("cancel of a held retry = %s, want Cancelling", st.Name)
+	}
+	if st := must(s.RenewLease(fctx, run.ID, "w1", t0.Add(2*time.Minute))); st.Name != flow.NameCancelling {
+		t.Fatalf("worker sees %s, want Cancelling", st.Name)
+	}
+	// A retry the reaper scheduled (no lease) is cancelled at once.
+	must2(s.CreateRun(ctx(t), store.RunSpec{Flow: "f", Pool: "default", Retries: 1, State: flow.Scheduled(t0)}))
+	r2, _ := claim(t, s, "w2", t0)
+	if reaped := must(s.ReapExpiredLeases(ctx(t), t0.Add(90*time.Second))); len(reaped) != 1 || reaped[0].RunID != r2.ID {
+		t.Fatalf("reaped = %+v", reaped)
+	}
+	if st := must(s.CancelRun(ctx(t), r2.ID, "operator")); st.Name != flow.NameCancelled {
+		t.Fatalf("cancel of a free retry = %s, want Cancelled", st.Name)
+	}
+}

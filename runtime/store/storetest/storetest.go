@@ -85,6 +85,7 @@ func Run(t *testing.T, opener Opener) {
 		{"CrashRun", testCrashRun},
 		{"RenewLeaseFenced", testRenewLeaseFenced},
 		{"ClaimHeldRetry", testClaimHeldRetry},
+		{"CancelHeldRetry", testCancelHeldRetry},
 		{"PlanSchedules", testPlanSchedules},
 		{"PlanSchedulesLateCreated", testPlanSchedulesLateCreated},
 		{"Cancel", testCancel},
