@@ -279,3 +279,24 @@ func testCancelHeldRetry(t *testing.T, o Opener) {
 		t.Fatalf("cancel of a free retry = %s, want Cancelled", st.Name)
 	}
 }
+
+// testLimitHeldRetry: a run waiting in AwaitingRetry inside its execution
+// still occupies its deployment's concurrency: when it wakes it runs, so a
+// second run started meanwhile would exceed the limit.
+func testLimitHeldRetry(t *testing.T, o Opener) {
+	s := Open(t, o)
+	pool(t, s, "default")
+	deploy(t, s, store.Deployment{Name: "d", ConcurrencyLimit: 1})
+	must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Scheduled(t0)}))
+	must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Scheduled(t0.Add(time.Second))}))
+	run, ok := claim(t, s, "w1", t0.Add(time.Second))
+	if !ok {
+		t.Fatal("nothing claimed")
+	}
+	fctx := store.WithFence(ctx(t), store.FenceOf(run))
+	must(s.SetRunState(fctx, run.ID, flow.Running(), nil))
+	must(s.SetRunState(fctx, run.ID, flow.AwaitingRetry(t0.Add(time.Minute), "flow failed, retrying"), nil))
+	if r, ok := claim(t, s, "w2", t0.Add(2*time.Second)); ok {
+		t.Fatalf("claimed %s while the deployment's only slot is held by a retrying run", r.ID)
+	}
+}

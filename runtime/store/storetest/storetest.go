@@ -86,6 +86,7 @@ func Run(t *testing.T, opener Opener) {
 		{"RenewLeaseFenced", testRenewLeaseFenced},
 		{"ClaimHeldRetry", testClaimHeldRetry},
 		{"CancelHeldRetry", testCancelHeldRetry},
+		{"LimitHeldRetry", testLimitHeldRetry},
 		{"PlanSchedules", testPlanSchedules},
 		{"PlanSchedulesLateCreated", testPlanSchedulesLateCreated},
 		{"Cancel", testCancel},

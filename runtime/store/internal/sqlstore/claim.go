@@ -17,9 +17,10 @@ import (
 // deployments at their limit do not hide the others.
 const claimBatch = 32
 
-// activeTypes are the state types of runs that count against a
-// deployment's concurrency limit.
-const activeTypes = `('PENDING', 'RUNNING', 'PAUSED', 'CANCELLING')`
+// active selects the runs that count against a deployment's or pool's
+// concurrency limit: claimed and not final, including a run waiting in
+// AwaitingRetry inside its execution (Scheduled, still leased).
+const active = `(state_type IN ('PENDING', 'RUNNING', 'PAUSED', 'CANCELLING') OR (state_type = 'SCHEDULED' AND lease_expires > 0))`
 
 // ClaimRun implements store.Runs.
 func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool, error) {
@@ -74,7 +75,7 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 				}
 			}
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE pool = $1 AND state_type IN `+activeTypes, c.Pool).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE pool = $1 AND `+active, c.Pool).Scan(&n); err != nil {
 				return fmt.Errorf("count active runs of pool %q: %w", c.Pool, err)
 			}
 			if n >= limit {
@@ -173,7 +174,7 @@ func (db *DB) atLimit(ctx context.Context, tx *sql.Tx, name string) (store.Colli
 		return "", nil
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE deployment = $1 AND state_type IN `+activeTypes, name).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE deployment = $1 AND `+active, name).Scan(&n); err != nil {
 		return "", fmt.Errorf("count active runs of deployment %q: %w", name, err)
 	}
 	if n < d.ConcurrencyLimit {
