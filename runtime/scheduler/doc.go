@@ -28,7 +28,9 @@
 //     deployment and scheduled time, runs whose time has passed already
 //     Late (with how late they were planned), each skipped occurrence as a
 //     run that never ran (Cancelled, its message naming the policy and the
-//     lateness), and stores the new planned-through state.
+//     lateness), applies the late policy to the runs created ahead that
+//     nobody started in time (SchedulePlan.LateBefore), and stores the new
+//     planned-through state.
 //
 // Schedules marked Inactive are left out: they make no runs, their
 // planning state is dropped, and when turned on again they plan from then

@@ -348,6 +348,10 @@ func (s *Scheduler) plan(d store.Deployment, e *entry, now time.Time) (*planned,
 		}
 	}
 	p.plan = store.SchedulePlan{Deployment: d.Name, Expect: e.through, Through: next}
+	if d.LatePolicy == store.LateSkip || d.LatePolicy == store.LateRunLatest {
+		// Runs created ahead and not started in time meet the policy too.
+		p.plan.LateBefore = now.Add(-s.opts.LateGrace)
+	}
 	for _, o := range p.run {
 		params, err := json.Marshal(o.Parameters)
 		if err != nil {

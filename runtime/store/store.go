@@ -118,8 +118,10 @@ type Runs interface {
 	// ClaimRun gives one due run of c.Pool to c.Worker, moving it from
 	// Scheduled, Late or AwaitingRetry to Pending, with a lease until
 	// c.Now + c.Lease. Each run is claimed by exactly one caller, however
-	// many claim at once. Runs of paused deployments and pools and queues
-	// are skipped, and a pool at its concurrency limit gives none; a run
+	// many claim at once. A run still leased (AwaitingRetry while its
+	// execution retries it in place) is not due: it is held until its
+	// worker finishes it or the reaper crashes it. Runs of paused
+	// deployments and pools and queues are skipped, and a pool at its concurrency limit gives none; a run
 	// whose deployment is at its concurrency limit
 	// waits (CollisionEnqueue) or is Cancelled (CollisionCancelNew). ok is
 	// false when no run is due.
@@ -128,7 +130,8 @@ type Runs interface {
 	// returns the run's current state: a worker that sees Cancelling stops
 	// the run. It returns an error matching [ErrLeaseLost] when the run is
 	// final or held by another worker (its lease expired and it was
-	// reaped).
+	// reaped), and when ctx carries a fence ([WithFence]) of the run at
+	// another attempt (reaped and claimed again by the same worker).
 	RenewLease(ctx context.Context, runID, worker string, until time.Time) (flow.State, error)
 	// CrashRun records that execution f of a run ended without a final
 	// state while its worker lived (its child process or container

@@ -126,8 +126,9 @@ type DeploymentChange struct {
 	Changed []string `json:"changed,omitempty"`
 	// Fields holds, for each name in Changed and in the same order, the
 	// stored value and the applied one. Values of object members whose
-	// names suggest a credential (password, secret, token, key) are
-	// replaced by "***": a diff may be printed.
+	// names suggest a credential (password, passphrase, secret, token,
+	// API key, private key, credential, authorization; case and - _ .
+	// ignored) are replaced by "***": a diff may be printed.
 	Fields []FieldChange `json:"fields,omitempty"`
 }
 
@@ -417,6 +418,13 @@ type SchedulePlan struct {
 	// time, like Runs). Each Spec needs a Scheduled state with the
 	// occurrence's time.
 	Skipped []SkippedRun
+	// LateBefore, when set, is the instant before which a run is late
+	// (the scheduler's now less its grace). The deployment's runs created
+	// ahead that are still Scheduled or Late and due before it meet the
+	// deployment's late policy in the plan's transaction: under
+	// [LateSkip] they are Cancelled; under [LateRunLatest] all but the
+	// latest are. Retries (AwaitingRetry) are left alone.
+	LateBefore time.Time
 }
 
 // SkippedRun is an occurrence of a schedule that is recorded but not run.

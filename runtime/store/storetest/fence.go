@@ -183,3 +183,120 @@ func testCrashRun(t *testing.T, o Opener) {
 	_, err = s.CrashRun(ctx(t), store.Fence{}, "x")
 	wantInvalid(t, err, "run_id")
 }
+
+// testRenewLeaseFenced: a worker that claimed a run again after its first
+// execution was reaped must not keep that stale execution alive: renewing
+// the lease with the stale execution's fence reports the lease lost, so
+// that the worker stops it instead of running the flow twice at once.
+func testRenewLeaseFenced(t *testing.T, o Opener) {
+	s := Open(t, o)
+	pool(t, s, "default")
+	deploy(t, s, store.Deployment{Name: "d", Retries: 1})
+	must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Scheduled(t0)}))
+	run1, ok := claim(t, s, "w1", t0)
+	if !ok {
+		t.Fatal("nothing claimed")
+	}
+	if reaped := must(s.ReapExpiredLeases(ctx(t), t0.Add(time.Hour))); len(reaped) != 1 {
+		t.Fatalf("reaped = %+v", reaped)
+	}
+	// The same worker (a stalled process that woke up) claims the retry.
+	run2, ok := claim(t, s, "w1", t0.Add(time.Hour))
+	if !ok || run2.ID != run1.ID || run2.Attempt != 2 {
+		t.Fatalf("retry claim = %+v %v", run2, ok)
+	}
+	octx := store.WithFence(ctx(t), store.FenceOf(run1))
+	_, err := s.RenewLease(octx, run1.ID, "w1", t0.Add(2*time.Hour))
+	if !errors.Is(err, store.ErrLeaseLost) {
+		t.Fatalf("stale execution renewed the lease: err = %v, want lease lost", err)
+	}
+	if got := must(s.GetRun(ctx(t), run1.ID)); !got.LeaseExpires.Equal(t0.Add(time.Hour + time.Minute)) {
+		t.Fatalf("lease = %v, want the retry's %v untouched", got.LeaseExpires, t0.Add(time.Hour+time.Minute))
+	}
+	// The current execution renews.
+	must(s.RenewLease(store.WithFence(ctx(t), store.FenceOf(run2)), run2.ID, "w1", t0.Add(2*time.Hour)))
+}
+
+// testClaimHeldRetry: a flow retrying in its execution (the engine's own
+// retries) waits in AwaitingRetry while its worker keeps the lease. Such
+// a run is not free: another worker must not claim it when its retry time
+// comes, or the flow would run twice; when the worker dies the reaper
+// crashes it as any other.
+func testClaimHeldRetry(t *testing.T, o Opener) {
+	s := Open(t, o)
+	pool(t, s, "default")
+	deploy(t, s, store.Deployment{Name: "d"})
+	must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Scheduled(t0)}))
+	run, ok := claim(t, s, "w1", t0)
+	if !ok {
+		t.Fatal("nothing claimed")
+	}
+	fctx := store.WithFence(ctx(t), store.FenceOf(run))
+	must(s.SetRunState(fctx, run.ID, flow.Running(), nil))
+	must(s.SetRunState(fctx, run.ID, flow.AwaitingRetry(t0.Add(time.Minute), "flow failed, retrying"), nil))
+	must(s.RenewLease(fctx, run.ID, "w1", t0.Add(10*time.Minute)))
+	if r, ok := claim(t, s, "w2", t0.Add(2*time.Minute)); ok {
+		t.Fatalf("w2 claimed %s (attempt %d) while w1 holds it retrying", r.ID, r.Attempt)
+	}
+	must(s.SetRunState(fctx, run.ID, flow.Retrying("attempt 2 of 2"), nil))
+	must(s.SetRunState(fctx, run.ID, flow.AwaitingRetry(t0.Add(3*time.Minute), "failed again"), nil))
+	// w1 dies: the reaper takes the run back.
+	reaped := must(s.ReapExpiredLeases(ctx(t), t0.Add(11*time.Minute)))
+	if len(reaped) != 1 || reaped[0].RunID != run.ID {
+		t.Fatalf("reaped = %+v, want the retrying run", reaped)
+	}
+}
+
+// testCancelHeldRetry: cancelling a run that waits in AwaitingRetry inside
+// its execution asks its worker to stop it (Cancelling, seen when it
+// renews the lease) rather than marking it Cancelled behind the worker's
+// back, which left the execution asleep until its retry time.
+func testCancelHeldRetry(t *testing.T, o Opener) {
+	s := Open(t, o)
+	pool(t, s, "default")
+	deploy(t, s, store.Deployment{Name: "d"})
+	must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Scheduled(t0)}))
+	run, ok := claim(t, s, "w1", t0)
+	if !ok {
+		t.Fatal("nothing claimed")
+	}
+	fctx := store.WithFence(ctx(t), store.FenceOf(run))
+	must(s.SetRunState(fctx, run.ID, flow.Running(), nil))
+	must(s.SetRunState(fctx, run.ID, flow.AwaitingRetry(t0.Add(time.Hour), "flow failed, retrying"), nil))
+	if st := must(s.CancelRun(ctx(t), run.ID, "operator")); st.Name != flow.NameCancelling {
+		t.Fatalf("cancel of a held retry = %s, want Cancelling", st.Name)
+	}
+	if st := must(s.RenewLease(fctx, run.ID, "w1", t0.Add(2*time.Minute))); st.Name != flow.NameCancelling {
+		t.Fatalf("worker sees %s, want Cancelling", st.Name)
+	}
+	// A retry the reaper scheduled (no lease) is cancelled at once.
+	must2(s.CreateRun(ctx(t), store.RunSpec{Flow: "f", Pool: "default", Retries: 1, State: flow.Scheduled(t0)}))
+	r2, _ := claim(t, s, "w2", t0)
+	if reaped := must(s.ReapExpiredLeases(ctx(t), t0.Add(90*time.Second))); len(reaped) != 1 || reaped[0].RunID != r2.ID {
+		t.Fatalf("reaped = %+v", reaped)
+	}
+	if st := must(s.CancelRun(ctx(t), r2.ID, "operator")); st.Name != flow.NameCancelled {
+		t.Fatalf("cancel of a free retry = %s, want Cancelled", st.Name)
+	}
+}
+
+// testLimitHeldRetry: a run waiting in AwaitingRetry inside its execution
+// still occupies its deployment's concurrency: when it wakes it runs, so a
+// second run started meanwhile would exceed the limit.
+func testLimitHeldRetry(t *testing.T, o Opener) {
+	s := Open(t, o)
+	pool(t, s, "default")
+	deploy(t, s, store.Deployment{Name: "d", ConcurrencyLimit: 1})
+	must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Scheduled(t0)}))
+	must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Scheduled(t0.Add(time.Second))}))
+	run, ok := claim(t, s, "w1", t0.Add(time.Second))
+	if !ok {
+		t.Fatal("nothing claimed")
+	}
+	fctx := store.WithFence(ctx(t), store.FenceOf(run))
+	must(s.SetRunState(fctx, run.ID, flow.Running(), nil))
+	must(s.SetRunState(fctx, run.ID, flow.AwaitingRetry(t0.Add(time.Minute), "flow failed, retrying"), nil))
+	if r, ok := claim(t, s, "w2", t0.Add(2*time.Second)); ok {
+		t.Fatalf("claimed %s while the deployment's only slot is held by a retrying run", r.ID)
+	}
+}

@@ -127,3 +127,59 @@ func testPlanSchedules(t *testing.T, o Opener) {
 		t.Fatal("planning state of a deleted deployment kept")
 	}
 }
+
+// testPlanSchedulesLateCreated: runs created ahead that were not claimed
+// in time (the deployment was paused, or no worker ran) are late too, and
+// the deployment's late policy decides on them when the scheduler plans:
+// skip cancels them, run-latest keeps only the latest; AwaitingRetry runs
+// and runs within the grace are left alone.
+func testPlanSchedulesLateCreated(t *testing.T, o Opener) {
+	s := Open(t, o)
+	pool(t, s, "default")
+	deploy(t, s, store.Deployment{Name: "skip", LatePolicy: store.LateSkip})
+	deploy(t, s, store.Deployment{Name: "latest", LatePolicy: store.LateRunLatest})
+	deploy(t, s, store.Deployment{Name: "all"})
+	key := "cron:* * * * *"
+	ahead := func(d string) []store.RunSpec {
+		var out []store.RunSpec
+		for i := 1; i <= 3; i++ {
+			out = append(out, store.RunSpec{Deployment: d, State: flow.Scheduled(t0.Add(time.Duration(i) * time.Minute))})
+		}
+		return out
+	}
+	for _, d := range []string{"skip", "latest", "all"} {
+		res := must(s.PlanSchedules(ctx(t), []store.SchedulePlan{{Deployment: d, Through: map[string]time.Time{key: t0.Add(3 * time.Minute)}, Runs: ahead(d)}}))
+		if res[0].Err != nil || len(res[0].Created) != 3 {
+			t.Fatalf("plan %s = %+v", d, res)
+		}
+	}
+	// Much later: the late runs meet the policy, the one within the
+	// grace (due at t0+3m, now t0+3m30s, grace 1m) does not.
+	now := t0.Add(3*time.Minute + 30*time.Second)
+	for _, d := range []string{"skip", "latest", "all"} {
+		res := must(s.PlanSchedules(ctx(t), []store.SchedulePlan{{
+			Deployment: d, Expect: map[string]time.Time{key: t0.Add(3 * time.Minute)},
+			Through: map[string]time.Time{key: t0.Add(4 * time.Minute)}, LateBefore: now.Add(-time.Minute),
+		}}))
+		if res[0].Err != nil {
+			t.Fatalf("replan %s = %+v", d, res)
+		}
+	}
+	want := map[string][]string{
+		"skip":   {flow.NameCancelled, flow.NameCancelled, flow.NameScheduled},
+		"latest": {flow.NameCancelled, flow.NameScheduled, flow.NameScheduled},
+		"all":    {flow.NameScheduled, flow.NameScheduled, flow.NameScheduled},
+	}
+	for d, names := range want {
+		runs, _ := must2(s.ListRuns(ctx(t), store.RunFilter{Deployment: d}))
+		got := map[time.Time]string{}
+		for _, r := range runs {
+			got[r.ScheduledAt] = r.State.Name
+		}
+		for i, n := range names {
+			if at := t0.Add(time.Duration(i+1) * time.Minute); got[at] != n {
+				t.Errorf("deployment %s: run at %s is %q, want %q", d, at.Format(time.TimeOnly), got[at], n)
+			}
+		}
+	}
+}

@@ -261,10 +261,18 @@ func maskValue(x any) any {
 	return x
 }
 
-// secretName reports whether a member name suggests a credential.
+// secretName reports whether a member name suggests a credential, however
+// it is spelled: case and the separators -, _, . and space are ignored
+// (apiKey, api-key, X-Api-Key, private_key, privateKey).
 func secretName(k string) bool {
-	k = strings.ToLower(k)
-	for _, s := range []string{"password", "passwd", "secret", "token", "apikey", "api_key", "private_key", "credential"} {
+	k = strings.Map(func(r rune) rune {
+		switch r {
+		case '-', '_', '.', ' ':
+			return -1
+		}
+		return r
+	}, strings.ToLower(k))
+	for _, s := range []string{"password", "passwd", "passphrase", "secret", "token", "apikey", "privatekey", "credential", "authorization"} {
 		if strings.Contains(k, s) {
 			return true
 		}

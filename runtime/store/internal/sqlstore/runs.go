@@ -414,7 +414,10 @@ func (db *DB) CancelRun(ctx context.Context, id, reason string) (flow.State, err
 			return err
 		}
 		to := flow.Cancelling(reason)
-		if cur.State.Type == flow.TypeScheduled || (cur.State.Type == flow.TypePending && cur.Worker == "") {
+		// A run no worker holds is cancelled at once; a held one (claimed,
+		// or waiting in AwaitingRetry inside its execution) is stopped by
+		// its worker, which sees Cancelling when it renews the lease.
+		if (cur.State.Type == flow.TypeScheduled && cur.LeaseExpires.IsZero()) || (cur.State.Type == flow.TypePending && cur.Worker == "") {
 			to = flow.Cancelled(reason)
 		}
 		run, err := db.moveRun(ctx, tx, cur, to, nil)

@@ -144,6 +144,11 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 				}
 				out[i].Created = append(out[i].Created, r.ID)
 			}
+			if !p.LateBefore.IsZero() {
+				if err := db.applyLatePolicy(ctx, tx, p.Deployment, p.LateBefore); err != nil {
+					return fmt.Errorf("plans[%d]: %w", i, err)
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE schedule_states SET through = $2, updated = $3 WHERE deployment = $1`,
 				p.Deployment, mustJSON(nonZero(p.Through)), micros(db.now())); err != nil {
 				return fmt.Errorf("plans[%d]: store planning state of %q: %w", i, p.Deployment, err)
@@ -155,4 +160,59 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 		return nil, fmt.Errorf("plan schedules: %w", err)
 	}
 	return out, nil
+}
+
+// applyLatePolicy applies deployment name's late policy, in tx, to its
+// runs created ahead by its schedules that are still waiting (Scheduled or
+// Late) and due before lateBefore: created before they were late, they
+// escaped the policy the scheduler applies when it creates runs (the
+// deployment was paused, or no worker claimed them in time).
+func (db *DB) applyLatePolicy(ctx context.Context, tx *sql.Tx, name string, lateBefore time.Time) error {
+	d, err := db.deployment(ctx, tx, name)
+	if err != nil {
+		return fmt.Errorf("late policy of deployment %q: %w", name, err)
+	}
+	if d.LatePolicy != store.LateSkip && d.LatePolicy != store.LateRunLatest {
+		return nil
+	}
+	// Runs being claimed are locked: skipped here, they start.
+	rows, err := tx.QueryContext(ctx, `SELECT r.id FROM flow_runs r WHERE r.deployment = $1 AND r.schedule_slot IS NOT NULL
+		AND r.state_type = 'SCHEDULED' AND r.scheduled_at < $2 ORDER BY r.scheduled_at, r.id`+db.d.SkipLocked, name, micros(lateBefore))
+	if err != nil {
+		return fmt.Errorf("find late runs of deployment %q: %w", name, err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("find late runs of deployment %q: %w", name, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find late runs of deployment %q: %w", name, err)
+	}
+	var late []store.FlowRun
+	for _, id := range ids {
+		r, err := db.getRun(ctx, tx, id, "")
+		if err != nil {
+			return err
+		}
+		if r.State.Name == flow.NameScheduled || r.State.Name == flow.NameLate {
+			late = append(late, r) // not AwaitingRetry: a retry is no occurrence
+		}
+	}
+	if d.LatePolicy == store.LateRunLatest && len(late) > 0 {
+		late = late[:len(late)-1] // the latest runs
+	}
+	for _, r := range late {
+		msg := fmt.Sprintf("skipped by late policy %q: due %s, not started before %s", d.LatePolicy,
+			r.ScheduledAt.UTC().Format(time.RFC3339), lateBefore.UTC().Format(time.RFC3339))
+		if _, err := db.moveRun(ctx, tx, r, flow.Cancelled(msg), nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
