@@ -29,6 +29,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -251,15 +252,13 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			if !ok {
 				return 0, flow.NonRetryable(&CheckError{fmt.Sprintf("tenant %s missing after declare", tn)})
 			}
-			for an, app := range t.Applications {
-				for on, obj := range app.Items {
-					if p, ok := obj.(*bigip.Pool); ok {
-						pools++
-						if len(p.Members) == 0 {
-							return pools, flow.NonRetryable(&CheckError{fmt.Sprintf("/%s/%s/%s has no members", tn, an, on)})
-						}
-					}
-				}
+			n, empty, err := emptyPools(t)
+			if err != nil {
+				return 0, err
+			}
+			pools += n
+			if empty != "" {
+				return pools, flow.NonRetryable(&CheckError{fmt.Sprintf("/%s/%s has no members", tn, empty)})
 			}
 		}
 		flow.Logger(ctx).Info("post-check passed", "pools", pools)
@@ -569,4 +568,43 @@ func newCert(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) 
 		flow.Logger(ctx).Info("certificate deployed", "name", name, "expires", cert.NotAfter.Format(time.DateOnly))
 		return res, nil
 	}, flowOpts("deploys a certificate and key from an Infrahub artifact to BIG-IP, checking expiry before and after", opts)...)
+}
+
+// emptyPools counts the Pool objects of a tenant and names the first one
+// without members ("application/pool").
+func emptyPools(t *bigip.Tenant) (pools int, empty string, err error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return 0, "", err
+	}
+	var apps map[string]json.RawMessage
+	if err := json.Unmarshal(b, &apps); err != nil {
+		return 0, "", err
+	}
+	for _, an := range slices.Sorted(maps.Keys(apps)) {
+		var items map[string]json.RawMessage
+		if json.Unmarshal(apps[an], &items) != nil {
+			continue
+		}
+		for _, on := range slices.Sorted(maps.Keys(items)) {
+			var obj struct {
+				Class   string `json:"class"`
+				Members []struct {
+					ServerAddresses []string `json:"serverAddresses"`
+				} `json:"members"`
+			}
+			if json.Unmarshal(items[on], &obj) != nil || obj.Class != "Pool" {
+				continue
+			}
+			pools++
+			n := 0
+			for _, m := range obj.Members {
+				n += len(m.ServerAddresses)
+			}
+			if n == 0 && empty == "" {
+				empty = an + "/" + on
+			}
+		}
+	}
+	return pools, empty, nil
 }
