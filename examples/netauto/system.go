@@ -129,7 +129,7 @@ func StartSystem(ctx context.Context, o SystemOptions) (_ *System, err error) {
 		return nil, err
 	}
 	s.Devices = synctest.Fleet("", o.Devices)
-	if s.Lab, err = synctest.Start(ctx, s.Infrahub, s.Devices); err != nil {
+	if s.Lab, err = synctest.Start(bg, s.Infrahub, s.Devices); err != nil {
 		return nil, fmt.Errorf("fake devices: %w", err)
 	}
 	s.closers = append(s.closers, s.Lab.Close)
@@ -459,7 +459,6 @@ func (s *System) WaitRun(ctx context.Context, id string) (wire.RunDetail, error)
 		}
 	}
 }
-
 
 func objID(r infrahub.Rel) string {
 	if r.Node == nil {
