@@ -28,11 +28,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
+	"sync"
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/examples/netauto/common"
 	"github.com/netauto-dev/netauto/runtime"
 	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/store/postgres"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 )
 
@@ -75,11 +78,16 @@ func productionApp() (*runtime.App, error) {
 }
 
 // storeConfigLoader loads NetAutoConfig blocks from the store named by
-// NETAUTO_DB (SQLite path; opened on first use). A process without a
+// NETAUTO_DB (SQLite path or postgres:// URL; opened on first use). A process without a
 // database (an `execute` child) cannot read blocks and says so.
 func storeConfigLoader() common.Loader {
-	var st store.Store
+	var (
+		mu sync.Mutex
+		st store.Store
+	)
 	return func(ctx context.Context, env string) (common.NetAutoConfig, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		if st == nil {
 			db := os.Getenv(runtime.EnvDB)
 			if db == "" {
@@ -89,7 +97,12 @@ func storeConfigLoader() common.Loader {
 			if err != nil {
 				return common.NetAutoConfig{}, err
 			}
-			s, err := sqlite.Open(ctx, db, store.Options{Key: key})
+			var s store.Store
+			if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+				s, err = postgres.Open(ctx, db, store.Options{Key: key})
+			} else {
+				s, err = sqlite.Open(ctx, db, store.Options{Key: key})
+			}
 			if err != nil {
 				return common.NetAutoConfig{}, fmt.Errorf("open store for configuration blocks: %w", err)
 			}
