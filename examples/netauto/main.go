@@ -21,7 +21,11 @@
 // Per-environment settings (Infrahub URL and token, F5 URL and
 // credentials, notification webhook) are NetAutoConfig blocks (package
 // common) in the store: "netauto-config-<environment>", falling back to
-// "netauto-config-default".
+// "netauto-config-default". A process without NETAUTO_DB but with
+// NETAUTO_INFRAHUB_URL (a run in a container) takes them from
+// NETAUTO_INFRAHUB_URL, NETAUTO_INFRAHUB_TOKEN, NETAUTO_F5_URL,
+// NETAUTO_F5_USERNAME, NETAUTO_F5_PASSWORD, NETAUTO_NOTIFY_URL and
+// NETAUTO_NOTIFY_KEY instead.
 package main
 
 import (
@@ -69,12 +73,22 @@ func productionApp() (*runtime.App, error) {
 		backup = "/var/lib/netauto/backups/{environment}.git"
 	}
 	w := Wiring{
-		Config:         storeConfigLoader(),
+		Config:         configLoader(),
 		Secrets:        device.SecretFunc(func(_ context.Context, name string) (string, error) { return os.Getenv(name), nil }),
 		DeviceDefaults: params,
 		BackupDir:      backup,
 	}
 	return NewApp(w, []byte(os.Getenv("NETAUTO_INFRAHUB_WEBHOOK_KEY")), os.Getenv("NETAUTO_POOL_TYPE") != "in-process")
+}
+
+// configLoader reads NetAutoConfig blocks from the store when the process
+// has one (NETAUTO_DB set), and from NETAUTO_INFRAHUB_URL, ... otherwise:
+// an `execute` child of the process or Docker launcher gets no database.
+func configLoader() common.Loader {
+	if os.Getenv(runtime.EnvDB) == "" && os.Getenv(common.EnvInfrahubURL) != "" {
+		return common.EnvLoader(os.Getenv)
+	}
+	return storeConfigLoader()
 }
 
 // storeConfigLoader loads NetAutoConfig blocks from the store named by

@@ -168,3 +168,34 @@ func BigIP(cfg NetAutoConfig) (*f5.Client, error) {
 
 // HTTPClient is the client notifications are sent with.
 var HTTPClient = &http.Client{Timeout: 15 * time.Second}
+
+// Environment variables of [EnvLoader].
+const (
+	EnvInfrahubURL   = "NETAUTO_INFRAHUB_URL"
+	EnvInfrahubToken = "NETAUTO_INFRAHUB_TOKEN"
+	EnvF5URL         = "NETAUTO_F5_URL"
+	EnvF5Username    = "NETAUTO_F5_USERNAME"
+	EnvF5Password    = "NETAUTO_F5_PASSWORD"
+	EnvNotifyURL     = "NETAUTO_NOTIFY_URL"
+	EnvNotifyKey     = "NETAUTO_NOTIFY_KEY"
+)
+
+// EnvLoader builds every environment's configuration from the process
+// environment (getenv, os.Getenv in programs): for processes that have no
+// store to read blocks from, such as a flow run in a container.
+func EnvLoader(getenv func(string) string) Loader {
+	return func(_ context.Context, env string) (NetAutoConfig, error) {
+		if err := CheckEnvironment(env); err != nil {
+			return NetAutoConfig{}, flow.NonRetryable(err)
+		}
+		cfg := NetAutoConfig{
+			Environment: env, InfrahubURL: getenv(EnvInfrahubURL), InfrahubToken: store.NewSecret(getenv(EnvInfrahubToken)),
+			F5URL: getenv(EnvF5URL), F5Username: getenv(EnvF5Username), F5Password: store.NewSecret(getenv(EnvF5Password)),
+			Notify: Notification{WebhookURL: getenv(EnvNotifyURL), SigningKey: store.NewSecret(getenv(EnvNotifyKey))},
+		}
+		if err := cfg.Validate(); err != nil {
+			return cfg, flow.NonRetryable(fmt.Errorf("configuration from the environment (%s, %s): %w", EnvInfrahubURL, EnvInfrahubToken, err))
+		}
+		return cfg, nil
+	}
+}

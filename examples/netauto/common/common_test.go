@@ -79,3 +79,16 @@ func TestSecretsStayOutOfPrints(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvLoader(t *testing.T) {
+	vars := map[string]string{common.EnvInfrahubURL: "http://ih", common.EnvInfrahubToken: "t0k"}
+	load := common.EnvLoader(func(k string) string { return vars[k] })
+	c, err := load(context.Background(), "dev")
+	if err != nil || c.Environment != "dev" || c.InfrahubURL != "http://ih" || c.InfrahubToken.Reveal() != "t0k" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	delete(vars, common.EnvInfrahubToken)
+	if _, err := load(context.Background(), "dev"); err == nil || !strings.Contains(err.Error(), "infrahub_token") {
+		t.Errorf("without a token: %v", err)
+	}
+}
