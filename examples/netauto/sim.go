@@ -12,7 +12,8 @@ import (
 
 // cmdSim runs `netauto sim [--devices N]`: the fakes alone (Infrahub seeded
 // with the demo data, BIG-IP, SSH devices) until Ctrl-C, printing their
-// addresses, for the other commands to be pointed at.
+// addresses, for the other commands (and a server's configuration blocks)
+// to be pointed at.
 func cmdSim(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -28,7 +29,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	s, err := StartSystem(ctx, SystemOptions{Dir: dir, Devices: *devices})
+	s, err := StartSystem(ctx, SystemOptions{Dir: dir, Devices: *devices, FakesOnly: true})
 	if err != nil {
 		fmt.Fprintln(stderr, "sim:", err)
 		return 1
@@ -36,6 +37,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) int {
 	defer s.Close()
 	fmt.Fprintf(stdout, "infrahub  %s  (X-INFRAHUB-KEY infrahubtest-api-token)\n", s.InfrahubURL)
 	fmt.Fprintf(stdout, "big-ip    %s  (admin/admin)\n", s.BigIPURL)
+	fmt.Fprintf(stdout, "notify    %s  (a notification webhook receiver)\n", s.NotifyURL)
 	for _, d := range s.Lab.Devices.Devices() {
 		fmt.Fprintf(stdout, "device    %-10s %-14s %s  (admin/admin)\n", d.Name(), d.Platform(), d.Addr())
 	}

@@ -52,6 +52,9 @@ type SystemOptions struct {
 	SchedulerLoop bool
 	// Logger receives the components' own logs (default: discarded).
 	Logger *slog.Logger
+	// FakesOnly starts the fakes and the notification receiver, no
+	// orchestrator (what `sim` runs).
+	FakesOnly bool
 }
 
 // System is the whole example on embedded defaults, in one process: the
@@ -135,6 +138,9 @@ func StartSystem(ctx context.Context, o SystemOptions) (_ *System, err error) {
 	s.closers = append(s.closers, s.Lab.Close)
 	if err := s.seedRuntime(ctx); err != nil {
 		return nil, err
+	}
+	if o.FakesOnly {
+		return s, nil
 	}
 
 	// Orchestrator.
