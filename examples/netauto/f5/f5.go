@@ -153,7 +153,10 @@ func New(d Deps, opts ...flow.Option) Flows {
 		}
 		flow.Logger(ctx).Info("artifact fetched", "artifact", ref.ArtifactID, "bytes", len(b))
 		return string(b), nil
-	}, task.WithRetries(3), task.WithBackoff(flow.Exponential(time.Second, 2, 10*time.Second)))
+	}, task.WithRetries(3), task.WithBackoff(flow.Exponential(time.Second, 2, 10*time.Second)),
+		// Certificate artifacts hold private keys: never store the content
+		// as a task result; a retried run fetches it again.
+		task.WithoutResultPersistence())
 	return Flows{AS3: newAS3(d, fetch, opts), LTM: newLTM(d, fetch, opts), Cert: newCert(d, fetch, opts)}
 }
 
