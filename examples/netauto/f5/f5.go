@@ -167,9 +167,9 @@ func orStr(a, b string) string {
 	return b
 }
 
-func flowOpts(desc string, extra []flow.Option) []flow.Option {
+func flowOpts(name, desc string, extra []flow.Option) []flow.Option {
 	return append([]flow.Option{
-		flow.WithDescription(desc), flow.WithRunName("{{.Environment}}"),
+		flow.WithDescription(desc), flow.WithRunName(name + "-{{.Environment}}"),
 		flow.WithRetryIf(retryable), flow.WithTimeout(15 * time.Minute),
 	}, extra...)
 }
@@ -293,7 +293,7 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			return res, err
 		}
 		return res, nil
-	}, flowOpts("deploys an AS3 application declaration from an Infrahub artifact to BIG-IP", opts)...)
+	}, flowOpts(FlowAS3, "deploys an AS3 application declaration from an Infrahub artifact to BIG-IP", opts)...)
 }
 
 // restoreTenants puts in.Tenants back as in.Before holds them: declared
@@ -442,7 +442,7 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			res.Members += out.Members
 		}
 		return res, nil
-	}, flowOpts("deploys LTM pools and members from an Infrahub artifact to BIG-IP", opts)...)
+	}, flowOpts(FlowLTM, "deploys LTM pools and members from an Infrahub artifact to BIG-IP", opts)...)
 }
 
 // ---- certificates ---------------------------------------------------------
@@ -570,7 +570,7 @@ func newCert(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) 
 		}
 		flow.Logger(ctx).Info("certificate deployed", "name", name, "expires", cert.NotAfter.Format(time.DateOnly))
 		return res, nil
-	}, flowOpts("deploys a certificate and key from an Infrahub artifact to BIG-IP, checking expiry before and after", opts)...)
+	}, flowOpts(FlowCert, "deploys a certificate and key from an Infrahub artifact to BIG-IP, checking expiry before and after", opts)...)
 }
 
 // emptyPools counts the Pool objects of a tenant and names the first one

@@ -369,7 +369,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 		return res, nil
 	}, append([]flow.Option{
 		flow.WithDescription("renders BGP configuration from Infrahub, pushes the difference over SSH, checks sessions, rolls back on failure"),
-		flow.WithRunName("{{.Environment}}"), flow.WithTimeout(15 * time.Minute),
+		flow.WithRunName("routing-{{.Environment}}"), flow.WithTimeout(15 * time.Minute),
 		flow.WithRetryIf(func(err error) bool { var pe *ParamsError; return !errors.As(err, &pe) }),
 	}, opts...)...)
 }
