@@ -38,6 +38,7 @@ var scenario = []step{
 	{"LTM configuration from its artifact", stepLTM},
 	{"certificate from its artifact, expiry checked before and after", stepCert},
 	{"scheduler (clock set to 01:59:30) starts inventory sync and config backup", stepScheduled},
+	{"validator event runs validation: device state matches Infrahub's intent", stepValidation},
 	{"broken AS3 change fails, is rolled back, notifies", stepBrokenAS3},
 	{"broken routing change fails, is rolled back over SSH, notifies", stepBrokenRouting},
 	{"duplicate webhook delivery starts no second run", stepDuplicate},
@@ -258,6 +259,27 @@ func (s *System) waitCompensated(ctx context.Context, id, task string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+func stepValidation(ctx context.Context, s *System) (string, error) {
+	wh := Webhook{ID: newEventID(), Type: "infrahub.validator.passed", Branch: "main", Data: map[string]any{
+		"node_id": "demo-validator", "kind": "CoreDataValidator", "proposed_change_id": "demo-change",
+	}}
+	d, err := webhookRun(ctx, s, wh)
+	if err != nil {
+		return "", err
+	}
+	if err := wantState(d, flow.TypeCompleted); err != nil {
+		return "", err
+	}
+	var rep nsync.ValidationReport
+	if err := s.result(ctx, d.Run.ID, &rep); err != nil {
+		return "", err
+	}
+	if rep.Passed != len(s.Devices) || rep.Failed+rep.Errors != 0 {
+		return "", fmt.Errorf("validation: %d passed, %d failed, %d errors of %d devices", rep.Passed, rep.Failed, rep.Errors, len(s.Devices))
+	}
+	return fmt.Sprintf("run %s (validation-processor-production) Completed: %d devices passed, results written to Infrahub", short(d.Run.ID), rep.Passed), nil
 }
 
 func stepBrokenAS3(ctx context.Context, s *System) (string, error) {
