@@ -1,0 +1,84 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/events"
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowtest"
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+type receiver struct {
+	mu   sync.Mutex
+	msgs []events.Message
+	sigs []string
+	raw  []string
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	b, _ := io.ReadAll(req.Body)
+	var m events.Message
+	_ = json.Unmarshal(b, &m)
+	r.mu.Lock()
+	r.msgs, r.sigs, r.raw = append(r.msgs, m), append(r.sigs, req.Header.Get(events.SignatureHeader)), append(r.raw, string(b))
+	r.mu.Unlock()
+}
+
+func TestFailureHookNotifiesSigned(t *testing.T) {
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	key := "notify-key"
+	load := func(_ context.Context, env string) (common.NetAutoConfig, error) {
+		return common.NetAutoConfig{Environment: env, Notify: common.Notification{WebhookURL: srv.URL, SigningKey: store.NewSecret(key), Channel: "#ops"}}, nil
+	}
+	type P struct {
+		Environment string `json:"environment"`
+	}
+	ok := flow.New("ok", func(context.Context, P) (int, error) { return 1, nil }, events.FailureHooks(load, events.Notifier{})...)
+	bad := flow.New("bad", func(context.Context, P) (int, error) { return 0, flow.NonRetryable(errors.New("device on fire")) }, events.FailureHooks(load, events.Notifier{})...)
+	h := flowtest.New(t)
+	if _, err := ok.Run(h.Context(), P{"staging"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.Run(h.Context(), P{"staging"}); err == nil {
+		t.Fatal("bad flow completed")
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.msgs) != 1 {
+		t.Fatalf("%d notifications (%v), want 1: completions are not notified unless asked", len(rcv.msgs), rcv.raw)
+	}
+	m := rcv.msgs[0]
+	if m.Flow != "bad" || m.State != "Failed" || m.Environment != "staging" || m.Channel != "#ops" || !strings.Contains(m.Error, "device on fire") {
+		t.Errorf("message %+v", m)
+	}
+	if !events.Verify([]byte(key), []byte(rcv.raw[0]), rcv.sigs[0]) {
+		t.Errorf("signature %q does not verify", rcv.sigs[0])
+	}
+	if events.Verify([]byte("other"), []byte(rcv.raw[0]), rcv.sigs[0]) {
+		t.Error("signature verifies under another key")
+	}
+}
+
+func TestSendReportsHTTPErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) }))
+	defer srv.Close()
+	err := events.Notifier{}.Send(context.Background(), common.Notification{WebhookURL: srv.URL}, events.Message{})
+	if err == nil || !strings.Contains(err.Error(), "500") {
+		t.Errorf("err %v, want HTTP 500", err)
+	}
+	if err := (events.Notifier{}).Send(context.Background(), common.Notification{}, events.Message{}); err != nil {
+		t.Errorf("no URL: %v", err)
+	}
+}

@@ -1,0 +1,191 @@
+package f5_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netauto-dev/netauto/examples/netauto/common"
+	nf5 "github.com/netauto-dev/netauto/examples/netauto/f5"
+	"github.com/netauto-dev/netauto/examples/netauto/schema"
+	"github.com/netauto-dev/netauto/examples/netauto/seed"
+	"github.com/netauto-dev/netauto/f5/f5test"
+	"github.com/netauto-dev/netauto/flow/flowtest"
+	"github.com/netauto-dev/netauto/infrahub"
+	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/trigger"
+)
+
+type lab struct {
+	ih    *infrahubtest.Server
+	bigip *f5test.Server
+	flows nf5.Flows
+	as3ID string
+	ihURL string
+	cert  string
+}
+
+func newLab(t *testing.T) *lab {
+	t.Helper()
+	ih, ihSrv := infrahubtest.NewTestServer(t, infrahubtest.Options{Schemas: schema.FakeSchemas(), Seed: seed.Infrahub()})
+	big, bigSrv := f5test.NewServer(t, f5test.Options{})
+	load := func(_ context.Context, env string) (common.NetAutoConfig, error) {
+		return common.NetAutoConfig{
+			Environment: env, InfrahubURL: ihSrv.URL, InfrahubToken: store.NewSecret(infrahubtest.DefaultAPIToken),
+			F5URL: bigSrv.URL, F5Username: "admin", F5Password: store.NewSecret("admin"), F5InsecureSkipVerify: true,
+		}, nil
+	}
+	c, err := infrahub.New(infrahub.Config{Address: ihSrv.URL, APIToken: infrahubtest.DefaultAPIToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := c.Artifacts(context.Background(), infrahub.ArtifactFilter{DefinitionName: "f5-as3-app"})
+	if err != nil || len(arts) != 1 {
+		t.Fatalf("seeded AS3 artifact: %v %v", arts, err)
+	}
+	certs, err := infrahub.List[struct {
+		ID string `json:"id"`
+	}](context.Background(), c, schema.KindNetautoCertificate, infrahub.ListOptions{})
+	if err != nil || len(certs) != 1 {
+		t.Fatalf("seeded certificate: %v", err)
+	}
+	return &lab{ih: ih, bigip: big, flows: nf5.New(nf5.Deps{Config: load}), as3ID: arts[0].ID, cert: certs[0].ID, ihURL: ihSrv.URL}
+}
+
+func event(t *testing.T, data map[string]any) *trigger.Event {
+	b, err := json.Marshal(map[string]any{"id": "ev-1", "event": "infrahub.artifact.updated", "branch": "main", "occured_at": time.Now().UTC().Format(time.RFC3339), "data": data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &trigger.Event{ID: "ev-1", Source: "infrahub", Type: "infrahub.artifact.updated", Payload: b}
+}
+
+func TestAS3FromArtifactIDAndEvent(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	res, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: l.as3ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Changed || !reflect.DeepEqual(res.Tenants, []string{seed.Tenant}) || l.bigip.Tenant(seed.Tenant) == nil {
+		t.Fatalf("result %+v, tenant %v", res, l.bigip.Tenant(seed.Tenant))
+	}
+	sid := l.ih.PutObject(seed.AS3("v2", "10.9.9.1"))
+	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
+	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(l.bigip.Tenant(seed.Tenant))
+	if !json.Valid(b) || !strings.Contains(string(b), "10.9.9.1") {
+		t.Errorf("tenant after the event's declaration: %s", b)
+	}
+}
+
+func TestAS3RollbackRestoresTenant(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: l.as3ID}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := json.Marshal(l.bigip.Tenant(seed.Tenant))
+	sid := l.ih.PutObject(seed.AS3("broken"))
+	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
+	_, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev})
+	var ce *nf5.CheckError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err %v, want a *CheckError", err)
+	}
+	after, _ := json.Marshal(l.bigip.Tenant(seed.Tenant))
+	if string(before) != string(after) {
+		t.Errorf("tenant not restored:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+func TestAS3RollbackDeletesNewTenant(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	sid := l.ih.PutObject(seed.AS3("broken from scratch"))
+	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
+	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err == nil {
+		t.Fatal("broken declaration completed")
+	}
+	if tn := l.bigip.Tenant(seed.Tenant); tn != nil {
+		t.Errorf("tenant left behind after rollback: %v", tn)
+	}
+}
+
+func TestParamsErrors(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	for name, p := range map[string]nf5.Params{
+		"environment": {Environment: "", ArtifactID: "x"},
+		"artifact_id": {Environment: "production"},
+	} {
+		_, err := l.flows.AS3.Run(h.Context(), p)
+		var pe *nf5.ParamsError
+		if !errors.As(err, &pe) || pe.Field != name {
+			t.Errorf("%s: err %v, want a *ParamsError naming it", name, err)
+		}
+	}
+}
+
+func TestLTM(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	arts := findArtifact(t, l, "f5-ltm")
+	res, err := l.flows.LTM.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: arts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Created) != 1 || res.Members != 2 {
+		t.Errorf("result %+v", res)
+	}
+	res, err = l.flows.LTM.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: arts})
+	if err != nil || len(res.Created) != 0 || res.Members != 0 {
+		t.Errorf("second run %+v %v: want nothing new", res, err)
+	}
+}
+
+func TestCertificate(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	deploy := func(notAfter time.Time) (nf5.CertResult, error) {
+		bundle, err := seed.Certificate(seed.CertificateName, notAfter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _, err := seed.Artifact(l.ih, "f5-certificate", "certificate-pem", schema.KindNetautoCertificate, l.cert, bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.flows.Cert.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: id})
+	}
+	if _, err := deploy(time.Now().AddDate(0, 0, 10)); err == nil {
+		t.Error("a certificate expiring in 10 days was deployed; want the expiry check to refuse it")
+	}
+	res, err := deploy(time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Name != seed.CertificateName || res.Expires.Before(time.Now().AddDate(0, 11, 0)) {
+		t.Errorf("result %+v", res)
+	}
+}
+
+func findArtifact(t *testing.T, l *lab, def string) string {
+	t.Helper()
+	c, err := infrahub.New(infrahub.Config{Address: l.ihURL, APIToken: infrahubtest.DefaultAPIToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := c.Artifacts(context.Background(), infrahub.ArtifactFilter{DefinitionName: def})
+	if err != nil || len(arts) == 0 {
+		t.Fatalf("artifact of %s: %v", def, err)
+	}
+	return arts[0].ID
+}

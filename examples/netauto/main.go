@@ -1,0 +1,128 @@
+// Command netauto is the example orchestrator of the original NetAuto
+// plan, ported to Go, end to end: F5 (AS3, LTM, certificates), routing,
+// inventory sync, configuration backup and validation flows; deployments for
+// production, staging and dev; the Infrahub webhook trigger table; failure
+// notifications. One binary runs it all.
+//
+//	go run ./examples/netauto demo          # the whole system on fakes, live, until Ctrl-C
+//	go run ./examples/netauto demo --once   # the same, exits 0 only when every step did what it should
+//	go run ./examples/netauto sim           # the fakes alone (Infrahub, BIG-IP, devices) for the other commands
+//
+// Every other command is runtime.Main's (server, worker, deploy, run, runs,
+// logs, cancel, flows, execute, bench), against real Infrahub, BIG-IP and
+// devices by configuration:
+//
+//	NETAUTO_INFRAHUB_WEBHOOK_KEY   shared key of the Infrahub webhook (enables POST /api/v1/events/infrahub)
+//	NETAUTO_DEVICE_USERNAME        SSH user for devices; NETAUTO_DEVICE_PASSWORD its password
+//	NETAUTO_KNOWN_HOSTS            known_hosts file for device host keys
+//	NETAUTO_BACKUP_DIR             backup repository ("{environment}" is replaced)
+//	NETAUTO_POOL_TYPE              "docker" (default) or "in-process" for the netauto-docker-pool
+//
+// Per-environment settings (Infrahub URL and token, F5 URL and
+// credentials, notification webhook) are NetAutoConfig blocks (package
+// common) in the store: "netauto-config-<environment>", falling back to
+// "netauto-config-default". A process without NETAUTO_DB but with
+// NETAUTO_INFRAHUB_URL (a run in a container) takes them from
+// NETAUTO_INFRAHUB_URL, NETAUTO_INFRAHUB_TOKEN, NETAUTO_F5_URL,
+// NETAUTO_F5_USERNAME, NETAUTO_F5_PASSWORD, NETAUTO_NOTIFY_URL and
+// NETAUTO_NOTIFY_KEY instead.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/runtime"
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/store/postgres"
+	"github.com/netauto-dev/netauto/runtime/store/sqlite"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "demo":
+			os.Exit(cmdDemo(os.Args[2:], os.Stdout, os.Stderr))
+		case "sim":
+			os.Exit(cmdSim(os.Args[2:], os.Stdout, os.Stderr))
+		}
+	}
+	app, err := productionApp()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "netauto:", err)
+		os.Exit(1)
+	}
+	runtime.Main(app)
+}
+
+// productionApp wires the flows to the store's configuration blocks and the
+// device settings of the environment.
+func productionApp() (*runtime.App, error) {
+	insecure := false
+	params := device.Params{Username: os.Getenv("NETAUTO_DEVICE_USERNAME"), PasswordSecret: "NETAUTO_DEVICE_PASSWORD", KnownHostsFile: os.Getenv("NETAUTO_KNOWN_HOSTS")}
+	if params.KnownHostsFile == "" {
+		params.InsecureIgnoreHostKey = &insecure
+	}
+	backup := os.Getenv("NETAUTO_BACKUP_DIR")
+	if backup == "" {
+		backup = "/var/lib/netauto/backups/{environment}.git"
+	}
+	w := Wiring{
+		Config:         configLoader(),
+		Secrets:        device.SecretFunc(func(_ context.Context, name string) (string, error) { return os.Getenv(name), nil }),
+		DeviceDefaults: params,
+		BackupDir:      backup,
+	}
+	return NewApp(w, []byte(os.Getenv("NETAUTO_INFRAHUB_WEBHOOK_KEY")), os.Getenv("NETAUTO_POOL_TYPE") != "in-process")
+}
+
+// configLoader reads NetAutoConfig blocks from the store when the process
+// has one (NETAUTO_DB set), and from NETAUTO_INFRAHUB_URL, ... otherwise:
+// an `execute` child of the process or Docker launcher gets no database.
+func configLoader() common.Loader {
+	if os.Getenv(runtime.EnvDB) == "" && os.Getenv(common.EnvInfrahubURL) != "" {
+		return common.EnvLoader(os.Getenv)
+	}
+	return storeConfigLoader()
+}
+
+// storeConfigLoader loads NetAutoConfig blocks from the store named by
+// NETAUTO_DB (SQLite path or postgres:// URL; opened on first use). A process without a
+// database (an `execute` child) cannot read blocks and says so.
+func storeConfigLoader() common.Loader {
+	var (
+		mu sync.Mutex
+		st store.Store
+	)
+	return func(ctx context.Context, env string) (common.NetAutoConfig, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if st == nil {
+			db := os.Getenv(runtime.EnvDB)
+			if db == "" {
+				db = runtime.DefaultDB
+			}
+			key, err := store.KeyFromEnv()
+			if err != nil {
+				return common.NetAutoConfig{}, err
+			}
+			var s store.Store
+			if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+				s, err = postgres.Open(ctx, db, store.Options{Key: key})
+			} else {
+				s, err = sqlite.Open(ctx, db, store.Options{Key: key})
+			}
+			if err != nil {
+				return common.NetAutoConfig{}, fmt.Errorf("open store for configuration blocks: %w", err)
+			}
+			st = s
+		}
+		cfg, _, err := common.Load(ctx, st, env)
+		return cfg, err
+	}
+}

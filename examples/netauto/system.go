@@ -1,0 +1,474 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/events"
+	"github.com/netauto-dev/netauto/examples/netauto/schema"
+	"github.com/netauto-dev/netauto/examples/netauto/seed"
+	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
+	"github.com/netauto-dev/netauto/f5/f5test"
+	"github.com/netauto-dev/netauto/infrahub"
+	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
+	"github.com/netauto-dev/netauto/runtime/api"
+	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/client"
+	"github.com/netauto-dev/netauto/runtime/scheduler"
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/store/sqlite"
+	"github.com/netauto-dev/netauto/runtime/trigger"
+	"github.com/netauto-dev/netauto/runtime/worker"
+)
+
+// SystemOptions configure a System.
+type SystemOptions struct {
+	// Dir holds the SQLite store, the backup repositories and the lab's
+	// files (required; the demo uses a temporary directory).
+	Dir string
+	// Devices is the number of fake SSH devices (default 30).
+	Devices int
+	// Listen is the API's address (default 127.0.0.1:0, any free port).
+	Listen string
+	// SchedulerLoop runs the scheduler on the real clock; without it only
+	// System.Scheduler.Pass creates scheduled runs (tests inject the time).
+	SchedulerLoop bool
+	// Logger receives the components' own logs (default: discarded).
+	Logger *slog.Logger
+	// FakesOnly starts the fakes and the notification receiver, no
+	// orchestrator (what `sim` runs).
+	FakesOnly bool
+}
+
+// System is the whole example on embedded defaults, in one process: the
+// fake Infrahub (seeded), a fake BIG-IP, fake SSH devices, a notification
+// receiver, and the orchestrator (SQLite store, API with Infrahub webhook
+// intake, scheduler, in-process worker) running the example's flows,
+// deployments and triggers.
+type System struct {
+	Dir                                  string
+	APIURL, InfrahubURL, BigIPURL        string
+	NotifyURL                            string
+	WebhookKey, NotifyKey                []byte
+	Infrahub                             *infrahubtest.Server
+	BigIP                                *f5test.Server
+	Lab                                  *synctest.Lab
+	Client                               *client.Client
+	Scheduler                            *scheduler.Scheduler
+	BackupDir                            string
+	Devices                              []synctest.Device
+	RoutingConfigID, RoutingDevice       string
+	AS3ArtifactID, LTMArtifactID         string
+	CertArtifactID, RoutingArtifactID    string
+	AS3TargetID, LTMTargetID, CertTarget string
+
+	st      store.Store
+	worker  *worker.Worker
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closers []func()
+
+	mu    sync.Mutex
+	notes []events.Message
+	noted chan struct{}
+}
+
+// StartSystem starts everything; Close stops it.
+func StartSystem(ctx context.Context, o SystemOptions) (_ *System, err error) {
+	if o.Dir == "" {
+		return nil, errors.New("system: Dir: empty")
+	}
+	if o.Devices <= 0 {
+		o.Devices = 30
+	}
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1:0"
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &System{Dir: o.Dir, BackupDir: filepath.Join(o.Dir, "backups", "{environment}.git"), noted: make(chan struct{}, 64)}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	s.WebhookKey, s.NotifyKey = randomKey(), randomKey()
+
+	// Fakes.
+	if s.Infrahub, err = infrahubtest.New(infrahubtest.Options{Schemas: schema.FakeSchemas(), Seed: seed.Infrahub(), Logger: log}); err != nil {
+		return nil, fmt.Errorf("fake infrahub: %w", err)
+	}
+	if s.InfrahubURL, err = s.serve(s.Infrahub); err != nil {
+		return nil, err
+	}
+	if s.BigIP, err = f5test.New(f5test.Options{}); err != nil {
+		return nil, fmt.Errorf("fake big-ip: %w", err)
+	}
+	if s.BigIPURL, err = s.serve(s.BigIP); err != nil {
+		return nil, err
+	}
+	if s.NotifyURL, err = s.serve(http.HandlerFunc(s.receiveNotification)); err != nil {
+		return nil, err
+	}
+	s.Devices = synctest.Fleet("", o.Devices)
+	if s.Lab, err = synctest.Start(bg, s.Infrahub, s.Devices); err != nil {
+		return nil, fmt.Errorf("fake devices: %w", err)
+	}
+	s.closers = append(s.closers, s.Lab.Close)
+	if err := s.seedRuntime(ctx); err != nil {
+		return nil, err
+	}
+	if o.FakesOnly {
+		return s, nil
+	}
+
+	// Orchestrator.
+	key, err := store.NewKey([]byte(randomKey())[:32])
+	if err != nil {
+		return nil, err
+	}
+	if s.st, err = sqlite.Open(ctx, filepath.Join(o.Dir, "netauto.db"), store.Options{Key: key}); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s.closers = append(s.closers, func() { s.st.Close() })
+	for _, env := range []string{"production", "default"} {
+		cfg := common.NetAutoConfig{
+			Environment: env, InfrahubURL: s.InfrahubURL, InfrahubToken: store.NewSecret(infrahubtest.DefaultAPIToken),
+			F5URL: s.BigIPURL, F5Username: "admin", F5Password: store.NewSecret("admin"),
+			Notify: common.Notification{WebhookURL: s.NotifyURL, SigningKey: store.NewSecret(string(s.NotifyKey)), Channel: "#netauto-" + env},
+		}
+		if err := common.Save(ctx, s.st, cfg, env == "default"); err != nil {
+			return nil, err
+		}
+	}
+	w := Wiring{
+		Config: common.StoreLoader(s.st), Secrets: s.Lab.Secrets(), DeviceDefaults: s.Lab.DeviceDefaults(),
+		BackupDir: s.BackupDir, FanOut: device.FanOut{Concurrency: 16, HostTimeout: time.Minute},
+	}
+	reg, err := worker.NewRegistry(Flows(w)...)
+	if err != nil {
+		return nil, err
+	}
+	for tag, n := range TagLimits {
+		if err := s.st.SetTagLimit(ctx, tag, n); err != nil {
+			return nil, err
+		}
+	}
+	table, err := trigger.New(Triggers()...)
+	if err != nil {
+		return nil, err
+	}
+	var match atomic.Pointer[api.Matcher]
+	reload := func() {
+		deps, err := s.st.ListDeployments(bg)
+		if err != nil {
+			log.Warn("reload deployments", "error", err.Error())
+			return
+		}
+		m := api.Matcher(table.Matcher(deps))
+		match.Store(&m)
+	}
+	reload()
+	sources, err := Sources(s.WebhookKey)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := api.New(s.st, api.Options{Sources: sources, Logger: log, Match: func(ev store.Event) ([]store.RunSpec, error) {
+		return (*match.Load())(ev)
+	}})
+	if err != nil {
+		return nil, err
+	}
+	ip := worker.NewInProcess(s.st, reg, store.RecorderOptions{}, store.LimiterOptions{})
+	s.closers = append(s.closers, func() { ip.Close() })
+	s.worker, err = worker.New(s.st, worker.Options{
+		Pool: DockerPool, Launcher: ip, LauncherType: "in-process", Concurrency: 6,
+		Poll: 250 * time.Millisecond, Lease: 30 * time.Second, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		srv.ServeHTTP(rw, r)
+		switch p := r.URL.Path; {
+		case r.Method == http.MethodPost && (strings.HasSuffix(p, "/runs") || strings.HasPrefix(p, "/api/v1/events/")):
+			s.worker.Wake()
+		case r.Method == http.MethodPut && strings.HasPrefix(p, "/api/v1/deployments/"):
+			reload()
+		}
+	})
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", o.Listen, err)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.APIURL = "http://" + ln.Addr().String()
+	s.wg.Go(func() { _ = hs.Serve(ln) })
+	s.closers = append(s.closers, func() {
+		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c()
+		_ = hs.Shutdown(sctx)
+	})
+	s.Scheduler = scheduler.New(s.st, scheduler.Options{Logger: log, Interval: 10 * time.Second, ReapInterval: 5 * time.Second})
+	if o.SchedulerLoop {
+		s.wg.Go(func() { _ = s.Scheduler.Run(bg) })
+	}
+
+	// Deploy through the API, as `netauto deploy` does.
+	if s.Client, err = client.New(s.APIURL, client.Options{}); err != nil {
+		return nil, err
+	}
+	for _, name := range reg.Names() {
+		def, _ := reg.Lookup(name)
+		d := def.Describe()
+		if _, err := s.Client.RegisterFlow(ctx, store.Flow{Name: d.Name, Version: d.Version, Description: d.Description, Parameters: d.Parameters}); err != nil {
+			return nil, fmt.Errorf("register flow %s: %w", name, err)
+		}
+	}
+	for _, p := range Pools(false) {
+		if _, err := s.Client.ApplyPool(ctx, p); err != nil {
+			return nil, fmt.Errorf("apply pool %s: %w", p.Name, err)
+		}
+	}
+	for _, d := range Deployments(DockerPool, true) {
+		if _, err := s.Client.ApplyDeployment(ctx, d); err != nil {
+			return nil, fmt.Errorf("apply deployment %s: %w", d.Name, err)
+		}
+	}
+	reload()
+	s.wg.Go(func() {
+		if err := s.worker.Run(bg); err != nil && bg.Err() == nil {
+			log.Error("worker stopped", "error", err.Error())
+		}
+	})
+	return s, nil
+}
+
+// seedRuntime creates what depends on the lab: the routing configuration
+// of the first Arista device, the certificate artifact, and finds the
+// seeded artifacts' ids.
+func (s *System) seedRuntime(ctx context.Context) error {
+	ih, err := infrahub.New(infrahub.Config{Address: s.InfrahubURL, APIToken: infrahubtest.DefaultAPIToken})
+	if err != nil {
+		return err
+	}
+	find := func(def string) (string, string, error) {
+		arts, err := ih.Artifacts(ctx, infrahub.ArtifactFilter{DefinitionName: def})
+		if err != nil || len(arts) == 0 {
+			return "", "", fmt.Errorf("seeded artifact of %s: %v", def, err)
+		}
+		return arts[0].ID, objID(arts[0].Object), nil
+	}
+	if s.AS3ArtifactID, s.AS3TargetID, err = find("f5-as3-app"); err != nil {
+		return err
+	}
+	if s.LTMArtifactID, s.LTMTargetID, err = find("f5-ltm"); err != nil {
+		return err
+	}
+	for _, d := range s.Devices {
+		if d.Platform == "arista_eos" {
+			s.RoutingDevice = d.Name
+			break
+		}
+	}
+	devID := s.Lab.IDs[s.RoutingDevice]
+	if s.RoutingConfigID, err = seed.RoutingConfig(s.Infrahub, s.RoutingDevice+"-bgp", devID, 65000, ""); err != nil {
+		return fmt.Errorf("seed routing config: %w", err)
+	}
+	if s.RoutingArtifactID, _, err = seed.Artifact(s.Infrahub, "routing-config", "routing-config", schema.KindNetautoRoutingConfig, s.RoutingConfigID, []byte("rendered by the flow\n")); err != nil {
+		return fmt.Errorf("seed routing artifact: %w", err)
+	}
+	certs, err := infrahub.List[struct {
+		ID string `json:"id"`
+	}](ctx, ih, schema.KindNetautoCertificate, infrahub.ListOptions{})
+	if err != nil || len(certs) == 0 {
+		return fmt.Errorf("seeded certificate: %v", err)
+	}
+	s.CertTarget = certs[0].ID
+	return nil
+}
+
+func (s *System) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.wg.Go(func() { _ = hs.Serve(ln) })
+	s.closers = append(s.closers, func() { hs.Close() })
+	return "http://" + ln.Addr().String(), nil
+}
+
+func randomKey() []byte {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return []byte(hex.EncodeToString(b))
+}
+
+// Close stops the orchestrator and the fakes.
+func (s *System) Close() {
+	if s.worker != nil {
+		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = s.worker.Shutdown(sctx)
+		c()
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.wg.Wait()
+}
+
+func (s *System) receiveNotification(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil || !events.Verify(s.NotifyKey, body, r.Header.Get(events.SignatureHeader)) {
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var m events.Message
+	if err := json.Unmarshal(body, &m); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	s.notes = append(s.notes, m)
+	s.mu.Unlock()
+	select {
+	case s.noted <- struct{}{}:
+	default:
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Notifications returns the notifications received so far.
+func (s *System) Notifications() []events.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]events.Message(nil), s.notes...)
+}
+
+// WaitNotification waits for a notification about run.
+func (s *System) WaitNotification(ctx context.Context, runID string) (events.Message, error) {
+	for {
+		for _, m := range s.Notifications() {
+			if m.RunID == runID {
+				return m, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return events.Message{}, fmt.Errorf("no notification for run %s: %w", runID, ctx.Err())
+		case <-s.noted:
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Webhook is a signed Infrahub delivery.
+type Webhook struct {
+	ID, Type, Branch string
+	Data             map[string]any
+}
+
+// Body returns the delivery's JSON body (Infrahub's 1.2+ envelope).
+func (wh Webhook) Body() []byte {
+	b, _ := json.Marshal(map[string]any{
+		"id": wh.ID, "event": wh.Type, "branch": wh.Branch, "account_id": "demo-account",
+		"occured_at": time.Now().UTC().Format(time.RFC3339Nano), "data": wh.Data,
+	})
+	return b
+}
+
+// PostWebhook delivers body to the API's Infrahub intake signed with key,
+// as Infrahub does, and returns the HTTP status and the answer.
+func PostWebhook(ctx context.Context, apiURL string, key, body []byte) (int, wire.EventAccepted, error) {
+	var acc wire.EventAccepted
+	id := "msg_" + hex.EncodeToString(randomKey()[:8])
+	ts := time.Now().Unix()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, apiURL+"/api/v1/events/infrahub", bytes.NewReader(body))
+	if err != nil {
+		return 0, acc, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("webhook-signature", infrahub.Sign(key, id, ts, infrahub.EscapeNonASCII(body)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, acc, fmt.Errorf("post webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 == 2 {
+		if err := json.Unmarshal(b, &acc); err != nil {
+			return resp.StatusCode, acc, fmt.Errorf("webhook answer: %w", err)
+		}
+	}
+	return resp.StatusCode, acc, nil
+}
+
+// ArtifactUpdated returns the webhook Infrahub sends when the artifact id
+// of target (kind, id) was regenerated with content stored under storageID.
+func ArtifactUpdated(artifactID, definition, targetKind, targetID, storageID string) Webhook {
+	return Webhook{
+		ID: newEventID(), Type: "infrahub.artifact.updated", Branch: "main",
+		Data: map[string]any{
+			"node_id": artifactID, "artifact_definition_id": definition, "artifact_definition_name": definition,
+			"target_id": targetID, "target_kind": targetKind, "checksum": storageID, "checksum_previous": "",
+			"storage_id": storageID, "storage_id_previous": "",
+		},
+	}
+}
+
+func newEventID() string {
+	b := randomKey()
+	return fmt.Sprintf("%s-%s-%s-%s-%s", b[0:8], b[8:12], b[12:16], b[16:20], b[20:32])
+}
+
+// WaitRun waits until run id is final and returns its detail.
+func (s *System) WaitRun(ctx context.Context, id string) (wire.RunDetail, error) {
+	for {
+		d, err := s.Client.Run(ctx, id)
+		if err != nil {
+			return d, err
+		}
+		if d.Run.State.Final() {
+			return d, nil
+		}
+		select {
+		case <-ctx.Done():
+			return d, fmt.Errorf("run %s still %s: %w", id, d.Run.State.Name, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func objID(r infrahub.Rel) string {
+	if r.Node == nil {
+		return ""
+	}
+	return r.Node.ID
+}
