@@ -147,10 +147,8 @@ func Pools(docker bool) []store.Pool {
 		"image_pull_policy": "IfNotPresent",
 		"networks":          []string{"netauto"},
 		"auto_remove":       true,
-		"stream_output":     true,
 		"env":               map[string]string{"NETAUTO_API_URL": "http://server:4200"},
 		"volumes":           []string{"netauto-backups:/var/lib/netauto/backups"},
-		"command":           []string{"netauto", "execute"},
 	})
 	return []store.Pool{{Name: DockerPool, Type: "docker", Description: "Docker work pool: each run in a container of the worker image", JobTemplate: tmpl}}
 }

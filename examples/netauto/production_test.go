@@ -1,0 +1,38 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/netauto-dev/netauto/runtime/docker"
+)
+
+// The production declaration (docker pool with its job template, every
+// deployment and trigger) must pass the runtime's checks: a job template
+// field the Docker launcher does not know makes every command of the
+// binary refuse to start.
+func TestProductionAppIsValid(t *testing.T) {
+	t.Setenv("NETAUTO_POOL_TYPE", "")
+	app, err := productionApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := app.Run(context.Background(), []string{"flows"}, &out, &errOut); code != 0 {
+		t.Fatalf("flows exited %d: %s", code, errOut.String())
+	}
+	for _, f := range []string{"f5-as3", "config-backup", "inventory-sync", "validation-processor"} {
+		if !strings.Contains(out.String(), f) {
+			t.Errorf("flows output lacks %s:\n%s", f, out.String())
+		}
+	}
+	pools := Pools(true)
+	if len(pools) != 1 || pools[0].Type != docker.PoolType {
+		t.Fatalf("production pools %+v, want one docker pool", pools)
+	}
+	if _, err := docker.ParseJobTemplate(pools[0].JobTemplate); err != nil {
+		t.Fatalf("job template of %s: %v", pools[0].Name, err)
+	}
+}
