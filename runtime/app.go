@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api"
+	"github.com/netauto-dev/netauto/runtime/docker"
+	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/trigger"
 	"github.com/netauto-dev/netauto/runtime/worker"
@@ -36,7 +39,8 @@ type App struct {
 	// in-process pool.
 	Pools []store.Pool
 	// TagLimits are the engine's tag concurrency limits, enforced across
-	// every worker through the store; the server sets them at start.
+	// every worker through the store; the server sets them at start, and
+	// `deploy` over the API.
 	TagLimits map[string]int
 	// Triggers start deployments from events received by the server.
 	Triggers []trigger.Trigger
@@ -99,7 +103,20 @@ func (a *App) compile() (*compiled, error) {
 		case seen[d.Name]:
 			return nil, &store.InvalidError{Field: field + ".name", Reason: fmt.Sprintf("deployment %q declared twice", d.Name)}
 		}
-		if _, ok := reg.Lookup(d.Flow); !ok {
+		if d.Source != nil {
+			// The flow arrives by Git: the worker builds it and validates
+			// the parameters against the commit's schema.
+			if strings.TrimSpace(d.Flow) == "" {
+				return nil, &store.InvalidError{Field: field + ".flow", Reason: "empty"}
+			}
+			if err := source.Validate(*d.Source, true); err != nil {
+				var ie *store.InvalidError
+				if errors.As(err, &ie) {
+					return nil, &store.InvalidError{Field: field + "." + ie.Field, Reason: ie.Reason}
+				}
+				return nil, err
+			}
+		} else if _, ok := reg.Lookup(d.Flow); !ok {
 			return nil, &store.InvalidError{Field: field + ".flow", Reason: fmt.Sprintf("flow %q is not among the app's flows %v", d.Flow, reg.Names())}
 		}
 		if len(d.Parameters) > 0 {
@@ -124,6 +141,20 @@ func (a *App) compile() (*compiled, error) {
 		}
 		declared[p.Name] = true
 		c.pools = append(c.pools, p)
+	}
+	for i, p := range c.pools {
+		if err := docker.CheckJobVariables(p); err != nil {
+			return nil, &store.InvalidError{Field: fmt.Sprintf("pools[%d].job_template", i), Reason: err.Error()}
+		}
+	}
+	for i, d := range c.deps {
+		for _, p := range c.pools {
+			if p.Name == d.Pool {
+				if err := docker.CheckJobVariables(p, d.JobVariables); err != nil {
+					return nil, &store.InvalidError{Field: fmt.Sprintf("deployments[%d].job_variables", i), Reason: err.Error()}
+				}
+			}
+		}
 	}
 	for _, d := range c.deps {
 		if !declared[d.Pool] {

@@ -66,7 +66,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"logs"}, runtime.ExitUsage, "want RUN"},
 		{[]string{"flows", "extra"}, runtime.ExitUsage, `unexpected argument "extra"`},
 		{[]string{"execute"}, runtime.ExitUsage, "--run-id is required"},
-		{[]string{"worker", "--launcher", "docker"}, runtime.ExitUsage, `--launcher "docker"`},
+		{[]string{"worker", "--launcher", "kubernetes"}, runtime.ExitUsage, `--launcher "kubernetes"`},
 		{[]string{"server", "--listen", "0.0.0.0:0"}, runtime.ExitFailed, "loopback"},
 		{[]string{"runs", "--api", "ftp://x"}, runtime.ExitFailed, "want http(s)://"},
 	}

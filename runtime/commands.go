@@ -7,30 +7,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/agent"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/client"
-	"github.com/netauto-dev/netauto/runtime/remote"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/worker"
 )
 
 // RunFailedError is a watched or executed run that did not complete;
 // [App.Run] exits with [ExitFailed].
-type RunFailedError struct {
-	RunID string
-	State flow.State
-}
-
-func (e *RunFailedError) Error() string {
-	return fmt.Sprintf("run %s ended %s", e.RunID, e.State)
-}
+type RunFailedError = agent.RunFailedError
 
 func cmdDeploy(e *env, args []string) error {
 	fs := e.flags("deploy")
@@ -90,12 +85,42 @@ func cmdDeploy(e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "deployment %s: unchanged\n", d.Name)
 		default:
 			fmt.Fprintf(e.stdout, "deployment %s: updated %s\n", d.Name, strings.Join(ch.Changed, ", "))
+			for _, f := range ch.Fields {
+				fmt.Fprintf(e.stdout, "  %s: %s → %s\n", f.Field, diffValue(f.Old), diffValue(f.New))
+			}
 		}
 	}
 	if len(e.app.app.TagLimits) > 0 {
-		fmt.Fprintln(e.stdout, "tag limits: set by the server at start (the API has no endpoint for them)")
+		current, err := c.TagLimits(e.ctx)
+		if err != nil {
+			return fmt.Errorf("read tag limits: %w", err)
+		}
+		for _, tag := range slices.Sorted(maps.Keys(e.app.app.TagLimits)) {
+			n := e.app.app.TagLimits[tag]
+			if old, ok := current[tag]; ok && old == n {
+				fmt.Fprintf(e.stdout, "tag limit %s: unchanged\n", tag)
+				continue
+			}
+			if err := c.SetTagLimit(e.ctx, tag, n); err != nil {
+				return fmt.Errorf("set tag limit %q: %w", tag, err)
+			}
+			fmt.Fprintf(e.stdout, "tag limit %s: %d\n", tag, n)
+		}
 	}
 	return nil
+}
+
+// diffValue shows one side of a deployment field's change (the store
+// masks credential-like members), cut to a line.
+func diffValue(v json.RawMessage) string {
+	if len(v) == 0 {
+		return "(none)"
+	}
+	s := string(v)
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
+	}
+	return s
 }
 
 func samePool(a, b store.Pool) bool {
@@ -443,8 +468,9 @@ func orDash(s string) string {
 
 // cmdExecute is the child side of the process launcher: it executes one
 // claimed run with the compiled flow and reports it over the API with its
-// run token. Exit 0: the run completed; 1: it did not, or could not be
-// reported (the worker then records Crashed with this output).
+// run token, through the same code as a flow binary's `execute`
+// ([agent.Execute]). Exit 0: the run completed; 1: it did not, or could
+// not be reported (the worker then records Crashed with this output).
 func cmdExecute(e *env, args []string) error {
 	fs := e.flags("execute")
 	runID := fs.String("run-id", os.Getenv(worker.EnvRunID), "the run to execute (env "+worker.EnvRunID+")")
@@ -455,60 +481,5 @@ func cmdExecute(e *env, args []string) error {
 	if *runID == "" {
 		return usagef("--run-id is required")
 	}
-	token := os.Getenv(EnvRunToken)
-	if token == "" {
-		token = os.Getenv(EnvAPIKey)
-	}
-	c, err := client.New(*apiURL, client.Options{Token: token})
-	if err != nil {
-		return err
-	}
-	run, err := claimedRun(e.ctx, c, *runID)
-	if err != nil {
-		return err
-	}
-	rec := remote.NewRecorder(c, run.ID, store.RecorderOptions{})
-	def, ok := e.app.registry.Lookup(run.Flow)
-	if !ok {
-		rec.Close()
-		return &worker.UnknownFlowError{Flow: run.Flow} // the worker records it Crashed with this output
-	}
-	wctx, stopWatch := remote.WatchCancel(e.ctx, c, run.ID, 0)
-	defer stopWatch()
-	_, xerr := def.Execute(flow.WithEngine(wctx, &flow.Engine{Recorder: rec, Results: rec}), flow.Execution{
-		RunID: run.ID, RunName: run.Name, Tags: run.Tags, Params: run.Parameters,
-		State: run.State, Attempt: run.Attempt, Resume: run.Attempt > 1,
-	})
-	if err := rec.Close(); err != nil {
-		return fmt.Errorf("report run %s: %w", run.ID, err)
-	}
-	if xerr != nil {
-		st, err := c.RunState(context.WithoutCancel(e.ctx), run.ID)
-		if err != nil {
-			return fmt.Errorf("run %s: %w", run.ID, xerr)
-		}
-		return &RunFailedError{RunID: run.ID, State: st}
-	}
-	return nil
-}
-
-// claimedRun returns the run as its worker claimed it: from the
-// environment the process launcher sets, else from the API (which needs
-// an API key: a run token cannot read a run).
-func claimedRun(ctx context.Context, c *client.Client, id string) (store.FlowRun, error) {
-	if doc := os.Getenv(EnvRun); doc != "" {
-		var run store.FlowRun
-		if err := json.Unmarshal([]byte(doc), &run); err != nil {
-			return store.FlowRun{}, fmt.Errorf("%s: %w", EnvRun, err)
-		}
-		if run.ID != id {
-			return store.FlowRun{}, fmt.Errorf("%s holds run %s, not %s", EnvRun, run.ID, id)
-		}
-		return run, nil
-	}
-	d, err := c.Run(ctx, id)
-	if err != nil {
-		return store.FlowRun{}, fmt.Errorf("read run %s: %w", id, err)
-	}
-	return d.Run, nil
+	return agent.Execute(e.ctx, agent.ExecuteConfig{RunID: *runID, APIURL: *apiURL, Lookup: e.app.registry.Lookup})
 }

@@ -24,7 +24,11 @@
 //
 // The App is validated before any command runs: a deployment naming a
 // flow that is not compiled in, two flows with one name, a bad trigger,
-// each is an error naming the field (deployments[0].flow).
+// each is an error naming the field (deployments[0].flow). A deployment
+// with a Git [store.Source] may name a flow that is not compiled in: a
+// worker with the process launcher fetches and builds its commit (see
+// [github.com/netauto-dev/netauto/runtime/source]) and runs that binary,
+// a main package calling [github.com/netauto-dev/netauto/runtime/agent.Main].
 //
 // # Commands
 //
@@ -35,9 +39,17 @@
 //	         stop it gracefully: the API keeps answering while the worker
 //	         drains for --grace, then runs still going are abandoned to the
 //	         reaper (their lease lapses; another worker retries them).
-//	worker   --pool NAME [--launcher in-process|process]: a worker on the
-//	         store directly; the process launcher needs the API (children
-//	         report over it) and an API key to mint their run tokens.
+//	worker   --pool NAME [--launcher in-process|process|docker] [--name N]:
+//	         a worker on the store directly; the process and docker
+//	         launchers need the API (children report over it) and an API key
+//	         to mint their run tokens. A pool of type docker gets the docker
+//	         launcher by default: a container per run from the pool's job
+//	         template (package runtime/docker). With a stable --name, a
+//	         restarted docker worker removes the containers it left. The
+//	         process and docker launchers run Git-sourced deployments
+//	         (--source-cache DIR, default .netauto/source; --source-allow-file
+//	         to accept file:// URLs): the docker launcher in an image derived
+//	         from the pool's image plus the commit's binary.
 //	deploy   registers the flows, applies the pools and the deployments
 //	         through the API, printing each change (created, updated with
 //	         the changed fields, unchanged). Idempotent. --build first
@@ -55,8 +67,12 @@
 //	logs     RUN [-f]: a run's logs; -f follows them until the run ends.
 //	cancel   RUN [--reason TEXT]
 //	flows    the flows compiled into the binary and their deployments.
-//	execute  --run-id ID: the process launcher's child. It reads the API
-//	         URL, its run token and the claimed run from the environment,
+//	execute  --run-id ID: the process launcher's child. It first checks
+//	         the server's protocol (GET /api/v1/version) and refuses an
+//	         incompatible one with a message saying so. It reads the API
+//	         URL, its run token and the claimed run from the environment
+//	         (without NETAUTO_RUN it reads the run over the API, which a
+//	         run token may do for its own run),
 //	         runs the compiled flow with a [remote] recorder, stops it when
 //	         the run is cancelled ([remote.WatchCancel]), and exits 0 when
 //	         the run completed, 1 otherwise (the worker records Crashed for
@@ -85,15 +101,20 @@
 //	                        to survive a restart or work across replicas
 //	NETAUTO_SECRET_KEY      store key for secrets (or NETAUTO_SECRET_KEY_FILE)
 //	NETAUTO_LOG_LEVEL       debug, info, warn, error
+//	NETAUTO_SOURCE_CACHE    a worker's Git source cache (default .netauto/source)
+//	NETAUTO_SOURCE_ALLOW_FILE  1: a worker accepts file:// Git sources
 //
-// A child of the process launcher gets NETAUTO_API_URL, NETAUTO_RUN_ID,
+// A child of the process launcher (or a container of the docker launcher) gets NETAUTO_API_URL, NETAUTO_RUN_ID,
 // NETAUTO_RUN (the claimed run, JSON) and NETAUTO_RUN_TOKEN, a token that
-// may report on that run only; the worker's API keys, database and secret
-// key are blanked in its environment.
+// may report on that run only, and only while the run is at the attempt
+// and worker it was minted for (a child of a reaped attempt is refused
+// with 409); the worker's API keys, database and secret key are blanked in
+// its environment.
 //
 // # Limits of this version
 //
-// Tag limits have no API endpoint: the server sets them at start, and an
-// `execute` child (which has no database) does not take tag slots. A run
+// Tag limits are set by the server at start and by `deploy` (over the
+// API, GET and PUT /api/v1/tag-limits); an `execute` child (which has no
+// database) does not take tag slots. A run
 // token lives at most as long as the API allows (24 hours by default).
 package runtime

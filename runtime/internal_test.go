@@ -39,7 +39,7 @@ func TestParamFlags(t *testing.T) {
 // none of the worker's credentials.
 func TestChildEnvCarriesNoAdminKey(t *testing.T) {
 	t.Setenv(EnvAPIKey, "admin-key")
-	env, err := childEnv("http://127.0.0.1:1", func(_ context.Context, id string) (string, error) { return "tok-" + id, nil })(context.Background(), store.FlowRun{ID: "r1", Flow: "f"})
+	env, err := childEnv("http://127.0.0.1:1", func(_ context.Context, f store.Fence) (string, error) { return "tok-" + f.RunID, nil })(context.Background(), store.FlowRun{ID: "r1", Flow: "f"})
 	if err != nil {
 		t.Fatal(err)
 	}

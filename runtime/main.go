@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/netauto-dev/netauto/runtime/agent"
 	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/postgres"
@@ -24,9 +25,9 @@ import (
 const (
 	// EnvAPIURL is the API's base URL for the client commands and the
 	// process launcher's children (default http://127.0.0.1:4200).
-	EnvAPIURL = "NETAUTO_API_URL"
+	EnvAPIURL = agent.EnvAPIURL
 	// EnvAPIKey is the API key the client commands send.
-	EnvAPIKey = "NETAUTO_API_KEY"
+	EnvAPIKey = agent.EnvAPIKey
 	// EnvAPIKeys lists the API keys the server accepts, comma-separated.
 	// Without keys the server listens on loopback only.
 	EnvAPIKeys = "NETAUTO_API_KEYS"
@@ -38,18 +39,26 @@ const (
 	// several servers share a store or tokens must survive a restart.
 	EnvTokenSecret = "NETAUTO_TOKEN_SECRET"
 	// EnvRunToken carries a child's run-scoped token to `execute`.
-	EnvRunToken = "NETAUTO_RUN_TOKEN"
+	EnvRunToken = agent.EnvRunToken
 	// EnvRun carries the claimed run (JSON) to `execute`.
-	EnvRun = "NETAUTO_RUN"
+	EnvRun = agent.EnvRun
 	// EnvLogLevel is the level of the commands' own logs: debug, info,
 	// warn, error (default info).
 	EnvLogLevel = "NETAUTO_LOG_LEVEL"
+	// EnvSourceCache is the directory where a worker fetches and builds
+	// Git sources (default .netauto/source).
+	EnvSourceCache = "NETAUTO_SOURCE_CACHE"
+	// EnvSourceAllowFile, set to 1, lets a worker accept file:// Git
+	// sources.
+	EnvSourceAllowFile = "NETAUTO_SOURCE_ALLOW_FILE"
 )
 
 // Defaults of the configuration.
 const (
 	DefaultDB     = ".netauto/netauto.db"
 	DefaultListen = "127.0.0.1:4200"
+	// DefaultSourceCache is the worker's Git source cache directory.
+	DefaultSourceCache = ".netauto/source"
 )
 
 // Exit statuses of [App.Run].
@@ -93,7 +102,7 @@ type env struct {
 func (c *compiled) commands() []command {
 	return []command{
 		{"server", "[--db DB] [--listen ADDR] [--no-worker] [--pool NAME]", "API, scheduler, lease reaper and an embedded worker", cmdServer},
-		{"worker", "--pool NAME [--launcher in-process|process] [--db DB]", "claim and execute the runs of a pool", cmdWorker},
+		{"worker", "--pool NAME [--launcher in-process|process|docker] [--db DB]", "claim and execute the runs of a pool", cmdWorker},
 		{"deploy", "[--build [--image NAME:TAG] [--dockerfile PATH] [--context DIR] [--target STAGE] [--build-arg K=V]...]", "apply the app's flows, pools and deployments through the API, printing each change; --build first builds the worker image", cmdDeploy},
 		{"run", "DEPLOYMENT [--param k=v]... [--param-json '{...}'] [--in 1h] [--watch]", "create a run; --watch follows it and exits 1 unless it completes", cmdRun},
 		{"runs", "[--state S,...] [--deployment D] [--flow F] [--tag T] [--limit N] [--json]", "list runs, newest first", cmdRuns},

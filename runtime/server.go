@@ -14,8 +14,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"github.com/netauto-dev/netauto/runtime/api"
+	"github.com/netauto-dev/netauto/runtime/docker"
 	"github.com/netauto-dev/netauto/runtime/scheduler"
+	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/worker"
 )
@@ -23,30 +27,39 @@ import (
 // workerFlags are the flags of an embedded or standalone worker.
 type workerFlags struct {
 	pool, launcher *string
+	name           *string
 	concurrency    *int
 	lease, grace   *time.Duration
 	poll           *time.Duration
+	// sourceCache and allowFile configure runs of deployments with a Git
+	// source (process launcher).
+	sourceCache *string
+	allowFile   *bool
 }
 
 func newWorkerFlags(fs interface {
 	String(string, string, string) *string
 	Int(string, int, string) *int
 	Duration(string, time.Duration, string) *time.Duration
+	Bool(string, bool, string) *bool
 }) workerFlags {
 	return workerFlags{
 		pool:        fs.String("pool", DefaultPool, "work pool to claim runs from"),
-		launcher:    fs.String("launcher", "in-process", "launcher: in-process, or process (a child `execute` process per run)"),
+		launcher:    fs.String("launcher", "", "launcher: in-process, process (a child `execute` process per run) or docker (a container per run); default docker for a pool of type docker, else in-process"),
+		name:        fs.String("name", "", "worker name, unique among running workers; keep it across restarts so that the docker launcher can clean up after its earlier life (default host-pid-random)"),
 		concurrency: fs.Int("concurrency", 4, "runs executed at once"),
 		lease:       fs.Duration("lease", 30*time.Second, "lease of a claimed run; a dead worker's runs are reaped after it"),
 		grace:       fs.Duration("grace", 30*time.Second, "on SIGTERM: how long running runs may finish before they are abandoned to the reaper"),
 		poll:        fs.Duration("poll", time.Second, "wait between claims while nothing is due"),
+		sourceCache: fs.String("source-cache", envOr(EnvSourceCache, DefaultSourceCache), "directory where Git sources are fetched and built (env "+EnvSourceCache+")"),
+		allowFile:   fs.Bool("source-allow-file", os.Getenv(EnvSourceAllowFile) == "1", "accept file:// Git sources (env "+EnvSourceAllowFile+"=1)"),
 	}
 }
 
 func (f workerFlags) check() error {
 	switch {
-	case *f.launcher != "in-process" && *f.launcher != "process":
-		return usagef("--launcher %q: want in-process or process", *f.launcher)
+	case *f.launcher != "" && *f.launcher != "in-process" && *f.launcher != "process" && *f.launcher != "docker":
+		return usagef("--launcher %q: want in-process, process or docker", *f.launcher)
 	case *f.concurrency < 1:
 		return usagef("--concurrency %d: want at least 1", *f.concurrency)
 	case *f.lease < 3*time.Millisecond || *f.poll <= 0:
@@ -55,28 +68,57 @@ func (f workerFlags) check() error {
 	return nil
 }
 
-// tokenMinter mints a run token for a child process.
-type tokenMinter func(ctx context.Context, runID string) (string, error)
+// tokenMinter mints a run token for a child process, bound to the
+// execution f.
+type tokenMinter func(ctx context.Context, f store.Fence) (string, error)
 
 // startWorker builds the worker the flags describe. For the process
 // launcher, apiURL and mint give the children the API and their token.
 func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint tokenMinter) (*worker.Worker, func() error, error) {
 	var l worker.Launcher
 	closeFn := func() error { return nil }
+	var dl *docker.Launcher
+	if *f.launcher == "" {
+		*f.launcher = "in-process"
+	}
+	name := ""
+	if f.name != nil {
+		name = *f.name
+	}
 	switch *f.launcher {
-	case "in-process":
+	case "docker":
+		cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			return nil, nil, fmt.Errorf("docker launcher: %w", err)
+		}
+		dl = &docker.Launcher{Client: cli, Store: st, Env: childEnv(apiURL, mint), Grace: *f.grace / 2, Logger: e.log}
+		l, closeFn = dl, cli.Close
+	case "", "in-process":
 		ip := worker.NewInProcess(st, e.app.registry, store.RecorderOptions{}, store.LimiterOptions{})
 		l, closeFn = ip, ip.Close
 	case "process":
 		l = &worker.Process{Logs: st, Env: childEnv(apiURL, mint), Grace: *f.grace / 2, Logger: e.log}
 	}
+	if *f.launcher == "process" || *f.launcher == "docker" {
+		// Runs of deployments with a Git source run their commit's build:
+		// the binary itself, or the docker launcher's image derived from
+		// the pool's image with the binary added.
+		l = &source.Launcher{Next: l, Store: st, Logger: e.log,
+			Cache: &source.Cache{Dir: *f.sourceCache, AllowFile: *f.allowFile}}
+	}
 	w, err := worker.New(st, worker.Options{
-		Pool: *f.pool, Launcher: l, LauncherType: *f.launcher, Concurrency: *f.concurrency,
+		Name: name, Pool: *f.pool, Launcher: l, LauncherType: *f.launcher, Concurrency: *f.concurrency,
 		Lease: *f.lease, Poll: *f.poll, Heartbeat: min(10*time.Second, *f.lease), Logger: e.log,
 	})
 	if err != nil {
 		closeFn()
 		return nil, nil, err
+	}
+	if dl != nil {
+		dl.Worker = w.Name()
+		if _, err := dl.Recover(e.ctx, *f.pool, st); err != nil {
+			e.log.Warn("docker launcher: recover containers", slog.String("error", err.Error()))
+		}
 	}
 	return w, closeFn, nil
 }
@@ -87,7 +129,7 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 // (exec keeps the last value of a duplicated variable).
 func childEnv(apiURL string, mint tokenMinter) func(ctx context.Context, run store.FlowRun) ([]string, error) {
 	return func(ctx context.Context, run store.FlowRun) ([]string, error) {
-		tok, err := mint(ctx, run.ID)
+		tok, err := mint(ctx, store.FenceOf(run))
 		if err != nil {
 			return nil, fmt.Errorf("mint run token: %w", err)
 		}
@@ -251,9 +293,9 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 	var w *worker.Worker
 	wake := func() {}
 	if !cfg.noWorker {
-		mint := func(_ context.Context, runID string) (string, error) {
-			tok, _ := srv.MintRunToken(runID, runTokenTTL)
-			return tok, nil
+		mint := func(ctx context.Context, f store.Fence) (string, error) {
+			tok, _, err := srv.MintRunToken(ctx, f, runTokenTTL)
+			return tok, err
 		}
 		var closeFn func() error
 		w, closeFn, err = e.newWorker(st, cfg.worker, url, mint)
@@ -369,14 +411,20 @@ func cmdWorker(e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if *wf.launcher == "" {
+		*wf.launcher = "in-process"
+		if p, err := st.GetPool(e.ctx, *wf.pool); err == nil && p.Type == docker.PoolType {
+			*wf.launcher = "docker"
+		}
+	}
 	var mint tokenMinter
-	if *wf.launcher == "process" {
+	if *wf.launcher == "process" || *wf.launcher == "docker" {
 		c, err := af.client()
 		if err != nil {
 			return err
 		}
-		mint = func(ctx context.Context, runID string) (string, error) {
-			tok, err := c.MintRunToken(ctx, runID, runTokenTTL)
+		mint = func(ctx context.Context, f store.Fence) (string, error) {
+			tok, err := c.MintExecutionToken(ctx, f, runTokenTTL)
 			return tok.Token, err
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/netauto-dev/netauto/runtime/store"
 )
 
 // KeySet holds API keys as SHA-256 hashes; the keys themselves are never
@@ -129,6 +131,10 @@ type tokenSigner struct{ secret []byte }
 type tokenClaims struct {
 	Run string `json:"run"`
 	Exp int64  `json:"exp"` // Unix seconds
+	// Att and Wkr bind the token to one execution of the run: the
+	// attempt and the worker that claimed it (see store.Fence).
+	Att int    `json:"att"`
+	Wkr string `json:"wkr,omitempty"`
 }
 
 func newTokenSigner(secret []byte) (*tokenSigner, error) {
@@ -150,55 +156,76 @@ func (t *tokenSigner) sign(msg string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (t *tokenSigner) mint(runID string, exp time.Time) string {
-	c, _ := json.Marshal(tokenClaims{Run: runID, Exp: exp.Unix()})
+func (t *tokenSigner) mint(f store.Fence, exp time.Time) string {
+	c, _ := json.Marshal(tokenClaims{Run: f.RunID, Exp: exp.Unix(), Att: f.Attempt, Wkr: f.Worker})
 	body := runTokenPrefix + base64.RawURLEncoding.EncodeToString(c)
 	return body + "." + t.sign(body)
 }
 
-// verify returns the run a token is scoped to, or an error saying why the
-// token is refused (never echoing it).
-func (t *tokenSigner) verify(tok string, now time.Time) (string, error) {
+// verify returns the execution a token is scoped to, or an error saying
+// why the token is refused (never echoing it).
+func (t *tokenSigner) verify(tok string, now time.Time) (store.Fence, error) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 || parts[0]+"." != runTokenPrefix {
-		return "", errors.New("malformed run token")
+		return store.Fence{}, errors.New("malformed run token")
 	}
 	body, sig := parts[0]+"."+parts[1], parts[2]
 	if !hmac.Equal([]byte(sig), []byte(t.sign(body))) {
-		return "", errors.New("run token signature does not verify")
+		return store.Fence{}, errors.New("run token signature does not verify")
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(body, runTokenPrefix))
 	if err != nil {
-		return "", errors.New("malformed run token")
+		return store.Fence{}, errors.New("malformed run token")
 	}
 	var c tokenClaims
-	if err := json.Unmarshal(raw, &c); err != nil || c.Run == "" {
-		return "", errors.New("malformed run token")
+	if err := json.Unmarshal(raw, &c); err != nil || c.Run == "" || c.Att < 1 {
+		return store.Fence{}, errors.New("malformed run token")
 	}
 	if now.Unix() >= c.Exp {
-		return "", errors.New("run token expired")
+		return store.Fence{}, errors.New("run token expired")
 	}
-	return c.Run, nil
+	return store.Fence{RunID: c.Run, Worker: c.Wkr, Attempt: c.Att}, nil
 }
 
-// MintRunToken returns a token that may report on run runID only (its
+// MintRunToken returns a token that may report on run f.RunID only (its
 // state, record batches, results and logs), valid for ttl (capped at
 // Options.MaxTokenTTL; 0 means Options.TokenTTL). A worker hands it to the
 // `execute` process it launches.
-func (s *Server) MintRunToken(runID string, ttl time.Duration) (token string, expires time.Time) {
+//
+// The token is bound to one execution: f's attempt and worker (when f
+// leaves them zero, the run's current ones). Minting for an execution that
+// is no longer current fails with a *[store.FencedError]; once the run is
+// reaped or claimed again, what the token reports is refused (409).
+func (s *Server) MintRunToken(ctx context.Context, f store.Fence, ttl time.Duration) (token string, expires time.Time, err error) {
+	run, err := s.st.GetRun(ctx, f.RunID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if f.Attempt == 0 {
+		f.Attempt = run.Attempt
+		if f.Worker == "" {
+			f.Worker = run.Worker
+		}
+	}
+	if f.Attempt != run.Attempt || (f.Worker != "" && f.Worker != run.Worker) {
+		return "", time.Time{}, &store.FencedError{Fence: f, Worker: run.Worker, Attempt: run.Attempt}
+	}
 	if ttl <= 0 {
 		ttl = s.opts.TokenTTL
 	}
 	ttl = min(ttl, s.opts.MaxTokenTTL)
 	expires = s.opts.Now().Add(ttl).Truncate(time.Second)
-	return s.tokens.mint(runID, expires), expires
+	return s.tokens.mint(f, expires), expires, nil
 }
 
 type principalKey struct{}
 
 // principal is who made a request: an API key holder (run empty) or the
-// holder of a token for run.
-type principal struct{ run string }
+// holder of a token for run, bound to execution fence.
+type principal struct {
+	run   string
+	fence store.Fence
+}
 
 func principalFrom(ctx context.Context) principal {
 	p, _ := ctx.Value(principalKey{}).(principal)
@@ -228,7 +255,8 @@ func (s *Server) authorize(r *http.Request, a access) error {
 		return &Error{Status: http.StatusUnauthorized, Msg: "missing bearer token (Authorization: Bearer <API key>)", Field: "Authorization"}
 	}
 	if strings.HasPrefix(tok, runTokenPrefix) {
-		run, err := s.tokens.verify(tok, s.opts.Now())
+		f, err := s.tokens.verify(tok, s.opts.Now())
+		run := f.RunID
 		if err != nil {
 			return &Error{Status: http.StatusUnauthorized, Msg: err.Error(), Field: "Authorization"}
 		}
@@ -238,7 +266,10 @@ func (s *Server) authorize(r *http.Request, a access) error {
 		default:
 			return &Error{Status: http.StatusForbidden, Msg: "a run token may report on its own run only", Field: "Authorization"}
 		}
-		*r = *r.WithContext(context.WithValue(r.Context(), principalKey{}, principal{run: run}))
+		// Every store write of the request is fenced by the token's
+		// execution: a child of a reaped attempt reports nothing.
+		ctx := store.WithFence(context.WithValue(r.Context(), principalKey{}, principal{run: run, fence: f}), f)
+		*r = *r.WithContext(ctx)
 		return nil
 	}
 	if !s.opts.Keys.Accepts(tok) {

@@ -12,6 +12,7 @@ import (
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/store"
 )
 
 func TestAuth(t *testing.T) {
@@ -24,7 +25,10 @@ func TestAuth(t *testing.T) {
 		t.Fatalf("mint: %d %s", st, b)
 	}
 	tokA := decodeAs[wire.RunToken](t, b).Token
-	expired, _ := e.api.MintRunToken(runA.ID, time.Nanosecond)
+	expired, _, err := e.api.MintRunToken(context.Background(), store.Fence{RunID: runA.ID}, time.Nanosecond)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tampered := tokA[:len(tokA)-2] + "xx"
 
 	tests := []struct {

@@ -11,7 +11,8 @@
 // answered 413. Errors are {"error": "...", "field": "..."} with the bad
 // field named: 400 bad input, 401 no or bad credentials, 403 a run token
 // used outside its run, 404 unknown resource, 409 an illegal state
-// transition or a lost lease, 413 body too large, 422 parameters that do
+// transition, a lost lease, or a write from a stale execution (field
+// "fence"), 413 body too large, 422 parameters that do
 // not match the flow's schema. A failed request writes nothing.
 //
 //	GET    /healthz, /readyz (store reachable), /metrics (Prometheus text)
@@ -36,6 +37,7 @@
 //	POST   /pools/{name}/claim             claim a due run for a worker
 //	GET    /workers?pool=                  PUT /workers/{name} (heartbeat)
 //	GET    /blocks, /blocks/{name}         secret fields masked; PUT, DELETE /blocks/{name}
+//	GET    /tag-limits                     PUT /tag-limits/{tag} {"limit": n} (0 removes; "prefix*" patterns)
 //	GET    /variables, /variables/{name}   PUT, DELETE /variables/{name}
 //	GET    /events?source=&type=&unmatched=&limit=&cursor=
 //	POST   /events/{source}                202 new event with run IDs, 200 duplicate
@@ -46,9 +48,13 @@
 // SHA-256 hashes and compared in constant time. A worker launching an
 // `execute` process mints a run token for the run (POST /runs/{id}/token,
 // or [Server.MintRunToken] in-process): an HMAC-signed token carrying the
-// run ID and an expiry, accepted only by /runs/{id}/state, /result,
-// /record and /results of that run (and its subflow and task runs in
-// record batches) and by /cache. Without keys every request is allowed;
+// run ID, the execution it is for (the attempt and worker of the claim)
+// and an expiry, accepted only by /runs/{id}, /state, /result, /record
+// and /results of that run (and its subflow and task runs in record
+// batches) and by /cache. Every write made with it is fenced by its
+// execution ([store.Fence]): once the run was reaped or claimed again, a
+// batch is refused as a whole with 409 (field "fence"), so a child of a
+// reaped attempt cannot report over its successor. Without keys every request is allowed;
 // the server must then listen on loopback only, which [CheckListenAddr]
 // and [Server.HTTPServer] enforce (the latter also logs that it runs
 // without keys and sets the server's timeouts). The probes are public; /metrics needs a key. Event sources

@@ -16,7 +16,10 @@ import (
 // tokenFor returns a run token for run.
 func (e *env) tokenFor(run string) string {
 	e.t.Helper()
-	tok, _ := e.api.MintRunToken(run, time.Hour)
+	tok, _, err := e.api.MintRunToken(context.Background(), store.Fence{RunID: run}, time.Hour)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	return tok
 }
 

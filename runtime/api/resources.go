@@ -3,10 +3,12 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 
 	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/docker"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
@@ -78,6 +80,14 @@ func (s *Server) applyPool(w http.ResponseWriter, r *http.Request) error {
 	}
 	if p.Name != r.PathValue("name") {
 		return badRequest("name", "%q does not match the path's %q", p.Name, r.PathValue("name"))
+	}
+	if p.Type == docker.PoolType {
+		var fe *docker.FieldError
+		if _, err := docker.ParseJobTemplate(p.JobTemplate); errors.As(err, &fe) {
+			return badRequest("job_template."+fe.Field, "%s", fe.Reason)
+		} else if err != nil {
+			return badRequest("job_template", "%v", err)
+		}
 	}
 	if err := s.st.ApplyPool(r.Context(), p); err != nil {
 		return err
@@ -279,6 +289,38 @@ func (s *Server) deleteVariable(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// listTagLimits answers every tag concurrency limit, by tag or pattern.
+func (s *Server) listTagLimits(w http.ResponseWriter, r *http.Request) error {
+	limits, err := s.st.TagLimits(r.Context())
+	if err != nil {
+		return err
+	}
+	if limits == nil {
+		limits = map[string]int{}
+	}
+	return writeJSON(w, http.StatusOK, wire.TagLimits{Limits: limits})
+}
+
+// setTagLimit sets the limit of the tag (or "prefix*" pattern) in the
+// path; a limit of 0 removes it.
+func (s *Server) setTagLimit(w http.ResponseWriter, r *http.Request) error {
+	var req wire.TagLimit
+	if err := decode(w, r, s.opts.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if req.Limit == nil {
+		return badRequest("limit", "missing")
+	}
+	if *req.Limit < 0 {
+		return badRequest("limit", "negative")
+	}
+	tag := r.PathValue("tag")
+	if err := s.st.SetTagLimit(r.Context(), tag, *req.Limit); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wire.TagLimit{Tag: tag, Limit: req.Limit})
 }
 
 // nonNil makes an empty list encode as [], not null.

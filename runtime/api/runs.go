@@ -14,6 +14,7 @@ import (
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/docker"
 	"github.com/netauto-dev/netauto/runtime/schedule"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
@@ -49,6 +50,9 @@ func (s *Server) applyDeployment(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("name", "%q does not match the path's %q", d.Name, name)
 	}
 	if err := s.checkDeployment(r, d); err != nil {
+		return err
+	}
+	if err := s.checkJobVariables(r, d.Pool, "job_variables", d.JobVariables); err != nil {
 		return err
 	}
 	ch, err := s.st.ApplyDeployment(r.Context(), d)
@@ -178,6 +182,11 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f, err := s.st.GetFlow(r.Context(), d.Flow)
+	if errors.Is(err, store.ErrNotFound) && d.Source != nil {
+		// A flow from Git is registered by the worker at its first build:
+		// the worker validates against the commit's schema.
+		f, err = store.Flow{Name: d.Flow}, nil
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return &Error{Status: http.StatusUnprocessableEntity, Field: "flow", Msg: "flow " + strconv.Quote(d.Flow) + " of the deployment is not registered: its parameters cannot be validated"}
 	}
@@ -190,6 +199,11 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := validateParams(sch, params, false); err != nil {
 		return err
+	}
+	if len(req.JobVariables) > 0 {
+		if err := s.checkJobVariables(r, d.Pool, "job_variables", d.JobVariables, req.JobVariables); err != nil {
+			return err
+		}
 	}
 	spec := store.RunSpec{
 		Deployment:     d.Name,
@@ -381,11 +395,10 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request) error {
 	if req.TTL < 0 {
 		return badRequest("ttl", "negative")
 	}
-	run, err := s.st.GetRun(r.Context(), r.PathValue("id"))
+	tok, exp, err := s.MintRunToken(r.Context(), store.Fence{RunID: r.PathValue("id"), Worker: req.Worker, Attempt: req.Attempt}, req.TTL)
 	if err != nil {
 		return err
 	}
-	tok, exp := s.MintRunToken(run.ID, req.TTL)
 	return writeJSON(w, http.StatusOK, wire.RunToken{Token: tok, Expires: exp})
 }
 
@@ -407,4 +420,26 @@ func (s *Server) renewLease(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, wire.StateAnswer{State: st})
+}
+
+// checkJobVariables checks job variables against the job template of a
+// docker pool, so that a bad field fails the request, not the run.
+func (s *Server) checkJobVariables(r *http.Request, pool, field string, vars ...json.RawMessage) error {
+	if pool == "" {
+		return nil
+	}
+	p, err := s.st.GetPool(r.Context(), pool)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var fe *docker.FieldError
+	if err := docker.CheckJobVariables(p, vars...); errors.As(err, &fe) {
+		return badRequest(field+"."+fe.Field, "%s", fe.Reason)
+	} else if err != nil {
+		return badRequest(field, "%v", err)
+	}
+	return nil
 }

@@ -156,6 +156,7 @@ func (s *Server) routes() {
 	}))
 	s.handle("GET /healthz", public, s.healthz)
 	s.handle("GET /readyz", public, s.readyz)
+	s.handle("GET /api/v1/version", public, s.version)
 	s.handle("GET /metrics", admin, s.serveMetrics)
 
 	s.handle("GET /api/v1/flows", admin, s.listFlows)
@@ -168,7 +169,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/deployments/{name}/runs", admin, s.createRun)
 
 	s.handle("GET /api/v1/runs", admin, s.listRuns)
-	s.handle("GET /api/v1/runs/{id}", admin, s.getRun)
+	s.handle("GET /api/v1/runs/{id}", runScope, s.getRun)
 	s.handle("GET /api/v1/runs/{id}/state", runScope, s.runState)
 	s.handle("POST /api/v1/runs/{id}/state", admin, s.setState)
 	s.handle("POST /api/v1/runs/{id}/cancel", admin, s.cancelRun)
@@ -194,6 +195,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/blocks/{name}", admin, s.getBlock)
 	s.handle("PUT /api/v1/blocks/{name}", admin, s.saveBlock)
 	s.handle("DELETE /api/v1/blocks/{name}", admin, s.deleteBlock)
+	s.handle("GET /api/v1/tag-limits", admin, s.listTagLimits)
+	s.handle("PUT /api/v1/tag-limits/{tag}", admin, s.setTagLimit)
 	s.handle("GET /api/v1/variables", admin, s.listVariables)
 	s.handle("GET /api/v1/variables/{name}", admin, s.getVariable)
 	s.handle("PUT /api/v1/variables/{name}", admin, s.setVariable)
@@ -205,6 +208,12 @@ func (s *Server) routes() {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// version answers the protocol the server speaks and its library version,
+// so that a flow binary can refuse to run against an incompatible server.
+func (s *Server) version(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, wire.Version{Protocol: wire.Protocol, Library: wire.LibraryVersion()})
 }
 
 // readyz answers 200 when the store answers a read within 2 seconds.
@@ -246,6 +255,7 @@ func (s *Server) classify(r *http.Request, err error) *Error {
 	var inv *store.InvalidError
 	var te *flow.TransitionError
 	var ll *store.LeaseLostError
+	var fe *store.FencedError
 	var mb *http.MaxBytesError
 	var pe *flow.ParamsError
 	switch {
@@ -259,6 +269,8 @@ func (s *Server) classify(r *http.Request, err error) *Error {
 		return &Error{Status: http.StatusConflict, Msg: te.Error(), Field: "state"}
 	case errors.As(err, &ll):
 		return &Error{Status: http.StatusConflict, Msg: ll.Error(), Field: "worker"}
+	case errors.As(err, &fe):
+		return &Error{Status: http.StatusConflict, Msg: fe.Error(), Field: "fence"}
 	case errors.As(err, &inv):
 		return &Error{Status: http.StatusBadRequest, Msg: inv.Reason, Field: inv.Field}
 	case errors.As(err, &pe):

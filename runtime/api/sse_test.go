@@ -148,6 +148,9 @@ func TestFollowLogs(t *testing.T) {
 // the http.Server that HTTPServer configures (shortened here).
 func TestFollowOutlivesServerTimeouts(t *testing.T) {
 	e := newEnv(t, api.Options{PollInterval: time.Hour})
+	// The run is created before the timeouts shrink: on a loaded machine
+	// a request can take longer than them, which is not what this tests.
+	run := e.createRun(`{"device":"sw1","vlan":10}`)
 	hs, err := e.api.HTTPServer("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +161,6 @@ func TestFollowOutlivesServerTimeouts(t *testing.T) {
 	e.srv.Config = hs
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
-	run := e.createRun(`{"device":"sw1","vlan":10}`)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch := e.follow(ctx, run.ID, "")

@@ -163,10 +163,20 @@ func (c *Client) Logs(ctx context.Context, q store.LogQuery) (wire.LogPage, erro
 }
 
 // MintRunToken returns a token that may report only on run id, for an
-// `execute` process; ttl 0 takes the server's default.
+// `execute` process; ttl 0 takes the server's default. The token is bound
+// to the run's current attempt and worker; a worker should rather use
+// [Client.MintExecutionToken] with the run as it claimed it.
 func (c *Client) MintRunToken(ctx context.Context, id string, ttl time.Duration) (wire.RunToken, error) {
+	return c.MintExecutionToken(ctx, store.Fence{RunID: id}, ttl)
+}
+
+// MintExecutionToken returns a token that may report only on execution f
+// of its run ([store.FenceOf] the claimed run). When the run is no longer
+// at f's attempt and worker the server refuses with a 409 [Error] that
+// matches [store.ErrFenced].
+func (c *Client) MintExecutionToken(ctx context.Context, f store.Fence, ttl time.Duration) (wire.RunToken, error) {
 	var out wire.RunToken
-	_, err := c.call(ctx, http.MethodPost, v1+"/runs/"+esc(id)+"/token", nil, wire.MintToken{TTL: ttl}, &out, true)
+	_, err := c.call(ctx, http.MethodPost, v1+"/runs/"+esc(f.RunID)+"/token", nil, wire.MintToken{TTL: ttl, Attempt: f.Attempt, Worker: f.Worker}, &out, true)
 	return out, err
 }
 
@@ -309,6 +319,22 @@ func (c *Client) Variables(ctx context.Context) (map[string]json.RawMessage, err
 	return out, err
 }
 
+// TagLimits returns every tag concurrency limit, by tag or "prefix*"
+// pattern, as enforced across all workers.
+func (c *Client) TagLimits(ctx context.Context) (map[string]int, error) {
+	var out wire.TagLimits
+	_, err := c.call(ctx, http.MethodGet, v1+"/tag-limits", nil, nil, &out, true)
+	return out.Limits, err
+}
+
+// SetTagLimit sets how many runs carrying tag may hold a slot at once; a
+// tag ending in "*" is a pattern giving each tag it matches its own limit.
+// A limit of 0 removes it.
+func (c *Client) SetTagLimit(ctx context.Context, tag string, limit int) error {
+	_, err := c.call(ctx, http.MethodPut, v1+"/tag-limits/"+esc(tag), nil, wire.TagLimit{Limit: &limit}, nil, true)
+	return err
+}
+
 // Variable returns a variable's JSON value.
 func (c *Client) Variable(ctx context.Context, name string) (json.RawMessage, error) {
 	var out wire.Value
@@ -342,5 +368,13 @@ func (c *Client) Events(ctx context.Context, f store.EventFilter) (wire.EventPag
 	}
 	var out wire.EventPage
 	_, err := c.call(ctx, http.MethodGet, v1+"/events", q, nil, &out, true)
+	return out, err
+}
+
+// Version returns the protocol the server speaks and its library version.
+// A server older than the endpoint answers 404 ([IsNotFound]).
+func (c *Client) Version(ctx context.Context) (wire.Version, error) {
+	var out wire.Version
+	_, err := c.call(ctx, http.MethodGet, v1+"/version", nil, nil, &out, true)
 	return out, err
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/store"
 )
 
 // Options configure a [Client]. Zero fields take the defaults.
@@ -90,6 +91,17 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.Path, e.Status, http.StatusText(e.Status), msg)
 }
+
+// Is makes errors.Is(err, store.ErrFenced) true for the server's answer
+// to a write from a stale execution (409 naming the fence): the run was
+// reaped or claimed again, and this execution may report nothing more.
+func (e *Error) Is(target error) bool {
+	return target == store.ErrFenced && e.Status == http.StatusConflict && e.Field == FenceField
+}
+
+// FenceField is the field the API names in its 409 answer to a write
+// from a stale execution (see [store.FencedError]).
+const FenceField = "fence"
 
 // IsNotFound reports whether err is a 404 answer.
 func IsNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }

@@ -1,3 +1,19 @@
 // Package docker runs flows in containers through the Docker Engine API
 // (the Docker launcher) and builds the images they run in ([BuildImage]).
+//
+// A work pool of type [PoolType] ("docker") has a job template, a JSON
+// object parsed by [ParseJobTemplate]: image, image_pull_policy, env,
+// cpu_limit, cpu_request, memory_limit, memory_request, networks,
+// network_mode, volumes, labels, auto_remove, name and command. A
+// deployment's job variables override the pool's template and a run's
+// override the deployment's (env and labels key by key). Unknown fields
+// and bad quantities are *[FieldError] values naming the field; the API
+// and the app's compile check them at deploy time ([CheckJobVariables]).
+//
+// [Launcher] is the worker's launcher for such a pool (`worker --pool P`
+// picks it from the pool's type): it starts each run's container with the
+// orchestrator's `execute --run-id ID`, the API URL and a run-scoped
+// token, labels it with the run, deployment, worker and pool, streams its
+// output into the run's logs, stops it on cancel and reports its exit.
+// [Launcher.Recover] removes the containers a restarted worker left.
 package docker

@@ -95,10 +95,41 @@ const maxLogBytes = 256 << 10
 // is split in two, each half sent as its own batch, until it fits; an op
 // too large on its own (a huge result) gets an error of its own.
 func (s *RecordStore) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
+	// Log ops (records logged with a fenced context) travel as plain log
+	// records: the server fences the whole batch by the run token.
+	var index []int // sent op → ops index, when log ops were taken out
+	for i, op := range ops {
+		if op.Logs != nil && index == nil {
+			index = make([]int, 0, len(ops))
+			for j := range i {
+				index = append(index, j)
+			}
+		}
+		if op.Logs != nil {
+			logs = append(logs, op.Logs...)
+		} else if index != nil {
+			index = append(index, i)
+		}
+	}
+	sent := ops
+	if index != nil {
+		sent = make([]store.Op, len(index))
+		for k, i := range index {
+			sent[k] = ops[i]
+		}
+	}
 	for i := range logs {
 		logs[i] = clip(logs[i])
 	}
-	return s.record(ctx, ops, logs)
+	errs, err := s.record(ctx, sent, logs)
+	if err != nil || index == nil {
+		return errs, err
+	}
+	out := make([]error, len(ops))
+	for k, e := range errs {
+		out[index[k]] = e
+	}
+	return out, nil
 }
 
 func (s *RecordStore) record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {

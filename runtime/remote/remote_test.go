@@ -65,7 +65,7 @@ func setup(t testing.TB, wrap func(http.Handler) http.Handler, opts ...api.Optio
 	if err := st.RegisterFlow(ctx, store.Flow{Name: "backup", Parameters: flow.SchemaFor[params]()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.ApplyDeployment(ctx, store.Deployment{Name: "backup-prod", Flow: "backup", Pool: "p"}); err != nil {
+	if _, err := st.ApplyDeployment(ctx, store.Deployment{Name: "backup-prod", Flow: "backup", Pool: "p", Retries: 1}); err != nil {
 		t.Fatal(err)
 	}
 	admin, err := client.New(ts.URL, client.Options{Token: adminKey})

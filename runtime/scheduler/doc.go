@@ -23,26 +23,34 @@
 //     state, one hour ahead and at least the next run ([Options.Window]);
 //   - applies the deployment's late policy: run-all, run-latest or skip
 //     (with [Options.LateGrace]);
-//   - creates the runs with [store.Runs.CreateScheduledRuns], batched
-//     across deployments, each unique per deployment and scheduled time;
-//   - marks created runs whose time has passed Late (with how late they
-//     were planned) and records each skipped occurrence as a run that never
-//     ran: Cancelled, its message naming the policy and the lateness;
-//   - stores the new planned-through state.
+//   - applies the plan with [store.Runs.PlanSchedules], batched across
+//     deployments: in one transaction it creates the runs, each unique per
+//     deployment and scheduled time, runs whose time has passed already
+//     Late (with how late they were planned), each skipped occurrence as a
+//     run that never ran (Cancelled, its message naming the policy and the
+//     lateness), applies the late policy to the runs created ahead that
+//     nobody started in time (SchedulePlan.LateBefore), and stores the new
+//     planned-through state.
+//
+// Schedules marked Inactive are left out: they make no runs, their
+// planning state is dropped, and when turned on again they plan from then
+// on, without making up the time they were off.
 //
 // Parameters are the deployment's defaults overridden by the schedule's
 // ([schedule.MergeParameters]).
 //
 // # Restarts and replicas
 //
-// The planned-through state lives in the store, one variable per
-// deployment under [ThroughPrefix] (the store has no field for it), written
-// after the runs, never moved back. A restarted scheduler continues where
-// the state says; what was due meanwhile comes back Late for the late
-// policy. Several schedulers on one store never duplicate a run: the store
-// keeps one run per deployment and scheduled time whoever creates it, and
-// a scheduler that crashes between creating runs and storing the state
-// re-plans the same runs, which the store then skips.
+// The planned-through state lives in the store, next to the runs, and is
+// written in the same transaction as the runs it accounts for, compare-
+// and-set: a plan applies only if the stored state is still the one it was
+// computed from. A restarted scheduler continues where the state says;
+// what was due meanwhile comes back Late for the late policy. Several
+// schedulers on one store never duplicate a run (one run per deployment
+// and scheduled time, and the compare-and-set) and never leave a silent
+// gap: a scheduler that lost the compare-and-set to a replica re-reads
+// the state and plans again, and no crash can separate runs from the
+// state that records them.
 //
 // A paused deployment is not planned; when resumed, the runs its schedules
 // missed meanwhile are late and its late policy decides.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"sync"
 	"time"
 
@@ -15,11 +14,6 @@ import (
 	"github.com/netauto-dev/netauto/runtime/schedule"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
-
-// ThroughPrefix prefixes the store variables holding each deployment's
-// planning state: "netauto.scheduler.through/" + deployment name, a JSON
-// object of schedule key ([schedule.Spec.Key]) → planned-through instant.
-const ThroughPrefix = "netauto.scheduler.through/"
 
 // Options tune a [Scheduler]. Zero fields take the defaults.
 type Options struct {
@@ -190,26 +184,33 @@ func (s *Scheduler) Pass(ctx context.Context, now time.Time) (PassResult, error)
 	if err := s.loadThrough(ctx, todo, work); err != nil {
 		return res, err
 	}
-	var ps []*planned
-	for i, e := range work {
-		res.Deployments++
-		p, err := s.plan(todo[i], e, now)
-		if err != nil {
-			res.Errors = append(res.Errors, fmt.Errorf("deployment %q: %w", todo[i].Name, err))
-			continue
+	// Plan and apply; a deployment another replica planned meanwhile
+	// (a lost compare-and-set) is re-read and planned once more.
+	for round := 0; len(work) > 0 && round < 2; round++ {
+		var ps []*planned
+		for i, e := range work {
+			if round == 0 {
+				res.Deployments++
+			}
+			p, err := s.plan(todo[i], e, now)
+			if err != nil {
+				res.Errors = append(res.Errors, fmt.Errorf("deployment %q: %w", todo[i].Name, err))
+				continue
+			}
+			if p.changed {
+				ps = append(ps, p)
+			}
 		}
-		if p.changed || len(p.run) > 0 || len(p.skipped) > 0 {
-			ps = append(ps, p)
+		lost := s.applyAll(ctx, ps, &res)
+		work, todo = work[:0], todo[:0]
+		for _, p := range lost {
+			p.e.loaded = false
+			work, todo = append(work, p.e), append(todo, p.d)
 		}
-	}
-	created, failed := s.createAll(ctx, ps)
-	for _, p := range ps {
-		err := failed[p]
-		if err == nil {
-			err = s.finish(ctx, p, created, now, &res)
-		}
-		if err != nil {
-			res.Errors = append(res.Errors, fmt.Errorf("deployment %q: %w", p.d.Name, err))
+		if len(work) > 0 && round == 0 {
+			if err := s.loadThrough(ctx, todo, work); err != nil {
+				return res, err
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -241,13 +242,16 @@ func (s *Scheduler) entry(d store.Deployment) *entry {
 
 // compileDeployment fills e's timetable, defaults and late policy from d.
 func compileDeployment(d store.Deployment, e *entry) error {
-	scheds := make([]schedule.Schedule, len(d.Schedules))
+	scheds := make([]schedule.Schedule, 0, len(d.Schedules))
 	for i, sc := range d.Schedules {
+		if sc.Inactive {
+			continue
+		}
 		params, err := decodeObject(sc.Parameters)
 		if err != nil {
 			return fmt.Errorf("schedules[%d].parameters: %w", i, err)
 		}
-		scheds[i] = schedule.Schedule{Cron: sc.Cron, Every: sc.Interval, Anchor: sc.Anchor, Timezone: sc.Timezone, Parameters: params}
+		scheds = append(scheds, schedule.Schedule{Cron: sc.Cron, Every: sc.Interval, Anchor: sc.Anchor, Timezone: sc.Timezone, Parameters: params})
 	}
 	tt, err := schedule.Compile(scheds)
 	if err != nil {
@@ -283,7 +287,7 @@ func (s *Scheduler) loadThrough(ctx context.Context, deps []store.Deployment, en
 	if !need {
 		return nil
 	}
-	vars, err := s.st.ListVariables(ctx)
+	states, err := s.st.ScheduleStates(ctx)
 	if err != nil {
 		return fmt.Errorf("scheduler pass: read planning state: %w", err)
 	}
@@ -291,24 +295,13 @@ func (s *Scheduler) loadThrough(ctx context.Context, deps []store.Deployment, en
 		if e.loaded {
 			continue
 		}
-		if raw, ok := vars[ThroughPrefix+deps[i].Name]; ok {
-			m, err := decodeThrough(raw)
-			if err != nil {
-				return fmt.Errorf("scheduler pass: planning state of deployment %q: %w", deps[i].Name, err)
-			}
-			e.through = m
+		e.through = states[deps[i].Name]
+		if e.through == nil {
+			e.through = map[string]time.Time{}
 		}
 		e.loaded = true
 	}
 	return nil
-}
-
-func decodeThrough(raw json.RawMessage) (map[string]time.Time, error) {
-	m := map[string]time.Time{}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 // planned is one deployment's part of a pass.
@@ -316,10 +309,10 @@ type planned struct {
 	d       store.Deployment
 	e       *entry
 	run     []schedule.Occurrence // runs to create
-	specs   []store.RunSpec       // index-aligned with run
 	skipped []schedule.Occurrence
 	through []time.Time // the new planning state, index-aligned with e.keys
-	changed bool
+	plan    store.SchedulePlan
+	changed bool // the plan writes something
 }
 
 // plan computes d's runs due up to the window's end, without writing.
@@ -348,137 +341,111 @@ func (s *Scheduler) plan(d store.Deployment, e *entry, now time.Time) (*planned,
 			break
 		}
 	}
-	p.specs = make([]store.RunSpec, len(p.run))
-	for i, o := range p.run {
+	next := make(map[string]time.Time, len(e.keys))
+	for i, k := range e.keys {
+		if !p.through[i].IsZero() {
+			next[k] = p.through[i]
+		}
+	}
+	p.plan = store.SchedulePlan{Deployment: d.Name, Expect: e.through, Through: next}
+	if d.LatePolicy == store.LateSkip || d.LatePolicy == store.LateRunLatest {
+		// Runs created ahead and not started in time meet the policy too.
+		p.plan.LateBefore = now.Add(-s.opts.LateGrace)
+	}
+	for _, o := range p.run {
 		params, err := json.Marshal(o.Parameters)
 		if err != nil {
 			return nil, fmt.Errorf("encode parameters of the run at %s: %w", o.Time.Format(time.RFC3339), err)
 		}
-		p.specs[i] = store.RunSpec{ID: flow.NewID(), Deployment: d.Name, Parameters: params, Tags: d.Tags, State: flow.Scheduled(o.Time)}
+		st := flow.Scheduled(o.Time)
+		if o.Late {
+			st = flow.Late(o.Time)
+			st.Message = fmt.Sprintf("due %s, planned %s late", o.Time.Format(time.RFC3339), now.Sub(o.Time).Round(time.Second))
+		}
+		p.plan.Runs = append(p.plan.Runs, store.RunSpec{ID: flow.NewID(), Deployment: d.Name, Parameters: params, Tags: d.Tags, State: st})
 	}
+	for _, o := range p.skipped {
+		params, err := json.Marshal(o.Parameters)
+		if err != nil {
+			return nil, fmt.Errorf("encode parameters of the run at %s: %w", o.Time.Format(time.RFC3339), err)
+		}
+		p.plan.Skipped = append(p.plan.Skipped, store.SkippedRun{
+			Spec:   store.RunSpec{ID: flow.NewID(), Deployment: d.Name, Parameters: params, Tags: d.Tags, State: flow.Scheduled(o.Time)},
+			Reason: fmt.Sprintf("skipped by late policy %q: due %s, %s late", d.LatePolicy, o.Time.Format(time.RFC3339), now.Sub(o.Time).Round(time.Second)),
+		})
+	}
+	p.changed = len(p.plan.Runs) > 0 || len(p.plan.Skipped) > 0 || !sameThrough(e.through, next)
 	return p, nil
 }
 
-// createBatch is how many runs one transaction creates.
+// sameThrough compares planning states by instant.
+func sameThrough(a, b map[string]time.Time) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, t := range a {
+		if u, ok := b[k]; !ok || !u.Equal(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// createBatch is about how many runs one transaction creates.
 const createBatch = 500
 
-// createAll creates the runs of ps in batches of whole deployments and
-// returns the IDs created. A deployment whose batch failed gets its error
-// in failed and is left out of the rest of the pass.
-func (s *Scheduler) createAll(ctx context.Context, ps []*planned) (created map[string]bool, failed map[*planned]error) {
-	created, failed = map[string]bool{}, map[*planned]error{}
+// applyAll applies the plans of ps with [store.Runs.PlanSchedules], in
+// batches of whole deployments, counting what they did into res. It
+// returns the plans that lost their compare-and-set to another replica.
+func (s *Scheduler) applyAll(ctx context.Context, ps []*planned, res *PassResult) (lost []*planned) {
 	for len(ps) > 0 {
-		n, specs := 0, []store.RunSpec(nil)
-		for n < len(ps) && (len(specs) == 0 || len(specs)+len(ps[n].specs) <= createBatch) {
-			specs = append(specs, ps[n].specs...)
+		n, size := 0, 0
+		for n < len(ps) && (n == 0 || size+len(ps[n].plan.Runs)+len(ps[n].plan.Skipped) <= createBatch) {
+			size += len(ps[n].plan.Runs) + len(ps[n].plan.Skipped)
 			n++
 		}
-		if len(specs) > 0 {
-			ids, err := s.st.CreateScheduledRuns(ctx, specs)
-			for _, id := range ids {
-				created[id] = true
-			}
-			if err != nil {
-				for _, p := range ps[:n] {
-					failed[p] = fmt.Errorf("create scheduled runs: %w", err)
-				}
+		plans := make([]store.SchedulePlan, n)
+		for i, p := range ps[:n] {
+			plans[i] = p.plan
+		}
+		results, err := s.st.PlanSchedules(ctx, plans)
+		for i, p := range ps[:n] {
+			switch {
+			case err != nil:
+				res.Errors = append(res.Errors, fmt.Errorf("deployment %q: %w", p.d.Name, err))
+			case errors.Is(results[i].Err, store.ErrConflict):
+				lost = append(lost, p)
+			case results[i].Err != nil:
+				res.Errors = append(res.Errors, fmt.Errorf("deployment %q: %w", p.d.Name, results[i].Err))
+			default:
+				p.e.through = p.plan.Through
+				count(p, results[i].Created, res)
 			}
 		}
 		ps = ps[n:]
 	}
-	return created, failed
+	return lost
 }
 
-// finish marks p's new late runs Late, records its skipped occurrences and
-// stores its planning state.
-func (s *Scheduler) finish(ctx context.Context, p *planned, created map[string]bool, now time.Time, res *PassResult) error {
-	for i, o := range p.run {
-		if !created[p.specs[i].ID] {
-			continue
-		}
-		res.Created++
-		if !o.Late {
-			continue
-		}
-		st := flow.Late(o.Time)
-		st.Message = fmt.Sprintf("due %s, planned %s late", o.Time.Format(time.RFC3339), now.Sub(o.Time).Round(time.Second))
-		_, err := s.st.SetRunState(ctx, p.specs[i].ID, st, nil)
-		var te *flow.TransitionError
-		switch {
-		case errors.As(err, &te):
-			// A worker claimed it already: it is no longer waiting.
-		case err != nil:
-			return fmt.Errorf("mark run %s late: %w", p.specs[i].ID, err)
-		default:
-			res.Late++
+// count adds the runs a plan created to res.
+func count(p *planned, created []string, res *PassResult) {
+	made := make(map[string]bool, len(created))
+	for _, id := range created {
+		made[id] = true
+	}
+	for _, spec := range p.plan.Runs {
+		if made[spec.ID] {
+			res.Created++
+			if spec.State.Name == flow.NameLate {
+				res.Late++
+			}
 		}
 	}
-	if err := s.skip(ctx, p.d, p.skipped, now, res); err != nil {
-		return err
-	}
-	if p.changed {
-		return s.saveThrough(ctx, p.d.Name, p.e, p.through)
-	}
-	return nil
-}
-
-// skip records each occurrence the late policy skips as a run that never
-// ran: created Pending without a worker (which no worker claims) and
-// Cancelled at once with the reason. The idempotency key makes the record
-// unique per deployment and time across passes and replicas.
-func (s *Scheduler) skip(ctx context.Context, d store.Deployment, occs []schedule.Occurrence, now time.Time, res *PassResult) error {
-	for _, o := range occs {
-		st := flow.Pending()
-		st.ScheduledAt = o.Time
-		run, _, err := s.st.CreateRun(ctx, store.RunSpec{
-			Deployment:     d.Name,
-			Parameters:     mustJSON(o.Parameters),
-			Tags:           d.Tags,
-			State:          st,
-			IdempotencyKey: "netauto.scheduler.skipped/" + o.Time.UTC().Format(time.RFC3339Nano),
-		})
-		if err != nil {
-			return fmt.Errorf("record skipped run at %s: %w", o.Time.Format(time.RFC3339), err)
-		}
-		if run.State.Final() {
-			continue // recorded by an earlier pass or another replica
-		}
-		reason := fmt.Sprintf("skipped by late policy %q: due %s, %s late", d.LatePolicy, o.Time.Format(time.RFC3339), now.Sub(o.Time).Round(time.Second))
-		if _, err := s.st.CancelRun(ctx, run.ID, reason); err != nil {
-			return fmt.Errorf("record skipped run at %s: %w", o.Time.Format(time.RFC3339), err)
-		}
-		res.Skipped++
-	}
-	return nil
-}
-
-// saveThrough stores the planning state, never moving a schedule's stored
-// instant back (another replica may have planned further meanwhile).
-func (s *Scheduler) saveThrough(ctx context.Context, name string, e *entry, through []time.Time) error {
-	m := map[string]time.Time{}
-	raw, err := s.st.GetVariable(ctx, ThroughPrefix+name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return fmt.Errorf("read planning state: %w", err)
-	default:
-		if m, err = decodeThrough(raw); err != nil {
-			return fmt.Errorf("read planning state: %w", err)
+	for _, sk := range p.plan.Skipped {
+		if made[sk.Spec.ID] {
+			res.Skipped++
 		}
 	}
-	keep := make(map[string]bool, len(e.keys))
-	for i, k := range e.keys {
-		keep[k] = true
-		if through[i].IsZero() || through[i].After(m[k]) {
-			m[k] = through[i]
-		}
-	}
-	maps.DeleteFunc(m, func(k string, _ time.Time) bool { return !keep[k] || m[k].IsZero() })
-	if err := s.st.SetVariable(ctx, ThroughPrefix+name, mustJSON(m)); err != nil {
-		return fmt.Errorf("store planning state: %w", err)
-	}
-	e.through = m
-	return nil
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -181,10 +181,11 @@ func TestParametersAndRecompile(t *testing.T) {
 	if got := times(runs(t, s, "backup")); !slices.Equal(got, []string{"01:00 Scheduled", "02:30 Scheduled"}) {
 		t.Fatalf("after the change: %q", got)
 	}
-	raw, err := s.GetVariable(context.Background(), ThroughPrefix+"backup")
+	states, err := s.ScheduleStates(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
+	raw, _ := json.Marshal(states["backup"])
 	if strings.Contains(string(raw), "0 2 * * *") || !strings.Contains(string(raw), "30 3") {
 		t.Errorf("planning state %s: want only the new schedule's", raw)
 	}
@@ -293,5 +294,30 @@ func TestReapAndRun(t *testing.T) {
 	}
 	if len(reaped) != 1 || reaped[0].RunID != run.ID || reaped[0].State.Name != flow.NameAwaitingRetry || reaped[0].Attempt != 2 {
 		t.Fatalf("reaped %+v, want run %s awaiting retry, attempt 2", reaped, run.ID)
+	}
+}
+
+// TestLatePolicyCreatedAhead: a run created ahead that nobody started in
+// time (the scheduler and workers were down) is late like the backlog
+// planned on restart, and the late policy decides on it too.
+func TestLatePolicyCreatedAhead(t *testing.T) {
+	tests := []struct {
+		policy store.LatePolicy
+		want   []string
+	}{
+		{store.LateRunAll, []string{"13:00 Scheduled", "14:00 Late", "15:00 Late", "16:00 Scheduled"}},
+		{store.LateRunLatest, []string{"13:00 Cancelled", "14:00 Cancelled", "15:00 Late", "16:00 Scheduled"}},
+		{store.LateSkip, []string{"13:00 Cancelled", "14:00 Cancelled", "15:00 Cancelled", "16:00 Scheduled"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.policy), func(t *testing.T) {
+			s := openStore(t)
+			apply(t, s, store.Deployment{Name: "inv", LatePolicy: tt.policy, Schedules: []store.Schedule{{Cron: "0 * * * *"}}})
+			pass(t, New(s, Options{Window: windowNone()}), t0)
+			pass(t, New(s, Options{Window: windowNone()}), t0.Add(3*time.Hour+23*time.Minute))
+			if got := times(runs(t, s, "inv")); !slices.Equal(got, tt.want) {
+				t.Fatalf("runs %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -25,9 +25,11 @@
 //
 // # Who uses what
 //
-// The scheduler calls [Runs.CreateScheduledRuns] with the upcoming runs of
-// each deployment's schedules: unique per (deployment, scheduled time), so
-// every replica and restart may call it with the same runs. It also calls
+// The scheduler calls [Runs.PlanSchedules] with the upcoming runs of each
+// deployment's schedules: unique per (deployment, scheduled time), and
+// written in one transaction with the deployment's planned-through state,
+// compare-and-set on it, so replicas and restarts neither duplicate a run
+// nor leave a gap ([Runs.ScheduleStates] reads the state). It also calls
 // [Runs.ReapExpiredLeases] periodically: the runs of workers that stopped
 // renewing their lease become Crashed and, with retries left,
 // AwaitingRetry with their attempt number incremented. [Runs.PruneRuns]
@@ -38,7 +40,12 @@
 // due run goes to exactly one worker, Pending with a lease, honouring the
 // deployment's concurrency limit and collision strategy. While the run
 // executes the worker calls [Runs.RenewLease]; when it returns Cancelling
-// the worker stops the run and records Cancelled. It executes the flow
+// the worker stops the run and records Cancelled; a run that ended without
+// a final state goes through [Runs.CrashRun], retried like a reaped one.
+// Every write of an execution is fenced by its attempt and worker
+// ([Fence], [WithFence]): once the run was reaped and claimed again, a late
+// write of the old execution fails with [ErrFenced] and stores nothing. It
+// executes the flow
 // with [flow.Definition.Execute], passing the claimed run's State and
 // Attempt and Resume for attempts after the first, on an engine whose
 // Recorder is a [Recorder] (batched, group-committed writes of task runs,

@@ -74,3 +74,41 @@ type DecryptError struct {
 func (e *DecryptError) Error() string {
 	return fmt.Sprintf("decrypt %s: wrong secret key or corrupted value", e.What)
 }
+
+// ErrFenced matches every *[FencedError] with errors.Is.
+var ErrFenced = errors.New("execution fenced")
+
+// FencedError refuses a write from an execution of a run that is no
+// longer current: its worker lost the lease and the run was reaped,
+// crashed, or claimed again (a newer attempt). Nothing of the write is
+// stored. It is final for that execution: retrying cannot succeed.
+type FencedError struct {
+	// Fence is the execution that tried to write.
+	Fence Fence
+	// Worker and Attempt are the run's current holder and attempt.
+	Worker  string
+	Attempt int
+}
+
+func (e *FencedError) Error() string {
+	return fmt.Sprintf("run %s: attempt %d on worker %q is stale (the run is at attempt %d, held by %q)",
+		e.Fence.RunID, e.Fence.Attempt, e.Fence.Worker, e.Attempt, e.Worker)
+}
+
+// Is makes errors.Is(err, ErrFenced) true.
+func (e *FencedError) Is(target error) bool { return target == ErrFenced }
+
+// ErrConflict matches every *[ConflictError] with errors.Is.
+var ErrConflict = errors.New("conflict")
+
+// ConflictError is a compare-and-set that lost: the stored value is not
+// the one the caller expected (another scheduler replica wrote first).
+// Nothing was written; read again and retry.
+type ConflictError struct {
+	What string
+}
+
+func (e *ConflictError) Error() string { return e.What + ": changed concurrently" }
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }

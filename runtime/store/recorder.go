@@ -63,6 +63,11 @@ type Recorder struct {
 	committed uint64  // every event ≤ committed is written (or failed on its own)
 	inflight  *commit // the commit under way, if any
 	opErrs    map[string][]error
+	// fenced is set once the store refused a whole commit as coming from
+	// a stale execution: nothing more is recorded.
+	fenced error
+	// opLogs counts the log records buffered in ops (fenced ones).
+	opLogs int
 
 	dropped atomic.Int64
 	kick    chan struct{}
@@ -128,8 +133,12 @@ func flowRunOf(ctx context.Context, fallback string) string {
 	return fallback
 }
 
-func (r *Recorder) add(p pendingOp) {
+func (r *Recorder) add(p pendingOp) error {
 	r.mu.Lock()
+	if err := r.fenced; err != nil {
+		r.mu.Unlock()
+		return err
+	}
 	r.ops = append(r.ops, p)
 	r.seq++
 	full := len(r.ops) >= r.opts.BatchSize
@@ -137,6 +146,7 @@ func (r *Recorder) add(p pendingOp) {
 	if full {
 		r.poke()
 	}
+	return nil
 }
 
 func (r *Recorder) poke() {
@@ -146,30 +156,61 @@ func (r *Recorder) poke() {
 	}
 }
 
-// CreateRun implements [flow.Recorder]. It buffers a copy of run.
-func (r *Recorder) CreateRun(ctx context.Context, run *flow.RunRecord) error {
-	rec := *run
-	r.add(pendingOp{op: Op{Create: &rec}, flowRun: flowRunOf(ctx, rec.FlowRunID)})
+// opFence returns the fence of ctx for an op, nil when none.
+func opFence(ctx context.Context) *Fence {
+	if f, ok := FenceFrom(ctx); ok {
+		return &f
+	}
 	return nil
 }
 
-// SetState implements [flow.Recorder].
+// CreateRun implements [flow.Recorder]. It buffers a copy of run, fenced
+// by the fence of ctx ([WithFence]) if any. Once the store refused a
+// commit as stale ([ErrFenced]) it returns that error and buffers nothing.
+func (r *Recorder) CreateRun(ctx context.Context, run *flow.RunRecord) error {
+	rec := *run
+	return r.add(pendingOp{op: Op{Create: &rec, Fence: opFence(ctx)}, flowRun: flowRunOf(ctx, rec.FlowRunID)})
+}
+
+// SetState implements [flow.Recorder], like CreateRun.
 func (r *Recorder) SetState(ctx context.Context, runID string, s flow.State, res *flow.Result) error {
 	if res != nil {
 		c := *res
 		res = &c
 	}
-	r.add(pendingOp{op: Op{RunID: runID, State: s, Result: res}, flowRun: flowRunOf(ctx, runID)})
-	return nil
+	return r.add(pendingOp{op: Op{RunID: runID, State: s, Result: res, Fence: opFence(ctx)}, flowRun: flowRunOf(ctx, runID)})
 }
 
 // Log implements [flow.Recorder]. When MaxLogs records are buffered the
-// record is dropped and counted.
-func (r *Recorder) Log(_ context.Context, rec flow.LogRecord) {
+// record is dropped and counted. A record logged with a fenced context
+// ([WithFence]) is stored only while its execution is current.
+func (r *Recorder) Log(ctx context.Context, rec flow.LogRecord) {
+	f := opFence(ctx)
 	r.mu.Lock()
-	if len(r.logs) >= r.opts.MaxLogs {
+	if r.fenced != nil {
+		r.mu.Unlock()
+		return
+	}
+	if len(r.logs)+r.opLogs >= r.opts.MaxLogs {
 		r.mu.Unlock()
 		r.dropped.Add(1)
+		return
+	}
+	if f != nil {
+		// Coalesce with the previous op when it holds the same
+		// execution's records.
+		if n := len(r.ops); n > 0 && r.ops[n-1].op.Logs != nil && *r.ops[n-1].op.Fence == *f {
+			r.ops[n-1].op.Logs = append(r.ops[n-1].op.Logs, rec)
+		} else {
+			r.ops = append(r.ops, pendingOp{op: Op{Logs: []flow.LogRecord{rec}, Fence: f}, flowRun: flowRunOf(ctx, rec.FlowRunID)})
+		}
+		r.opLogs++
+		r.seq++
+		full := len(r.ops)+r.opLogs >= r.opts.BatchSize
+		r.mu.Unlock()
+		if full {
+			r.poke()
+		}
 		return
 	}
 	r.logs = append(r.logs, rec)
@@ -198,6 +239,9 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.fenced != nil {
+		return r.fenced
+	}
 	var errs []error
 	if fr := flow.FlowRunFrom(ctx); fr != nil {
 		errs = r.opErrs[fr.ID()]
@@ -241,29 +285,39 @@ func (r *Recorder) commitUpTo(ctx context.Context, target uint64) error {
 		runtime.Gosched()
 		r.mu.Lock()
 		c.end = r.seq
-		pending, logs := r.ops, r.logs
-		r.ops, r.logs = nil, nil
+		pending, logs, opLogs := r.ops, r.logs, r.opLogs
+		r.ops, r.logs, r.opLogs = nil, nil, 0
 		r.mu.Unlock()
 
 		ops := make([]Op, len(pending))
 		for i := range pending {
 			ops[i] = pending[i].op
 		}
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.WriteTimeout)
+		// Ops carry their own fences: the caller's must not fence the
+		// whole batch, which may hold several executions' events.
+		wctx, cancel := context.WithTimeout(noFence(context.WithoutCancel(ctx)), r.opts.WriteTimeout)
 		errs, err := r.rs.Record(wctx, ops, logs)
 		cancel()
 
 		r.mu.Lock()
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrFenced):
+			// Final: the execution is stale, and so is all it buffered.
+			r.fenced = fmt.Errorf("flush run records: %w", err)
+			r.ops, r.logs, r.opLogs = nil, nil, 0
+			r.committed = r.seq
+			c.err = r.fenced
+		case err != nil:
 			// Keep everything, in order, for the next commit.
 			r.ops = append(pending, r.ops...)
+			r.opLogs += opLogs
 			if room := r.opts.MaxLogs - len(r.logs); room < len(logs) {
 				r.dropped.Add(int64(len(logs) - max(room, 0)))
 				logs = logs[:max(room, 0)]
 			}
 			r.logs = append(logs, r.logs...)
 			c.err = fmt.Errorf("flush run records: %w", err)
-		} else {
+		default:
 			r.committed = c.end
 			for i, e := range errs {
 				if e != nil {

@@ -80,6 +80,19 @@ type Runs interface {
 	// the same specs. Each spec needs a Deployment and a Scheduled state.
 	// It returns the IDs of the runs it created.
 	CreateScheduledRuns(ctx context.Context, specs []RunSpec) (created []string, err error)
+	// PlanSchedules applies scheduler plans, each all or nothing and
+	// compare-and-set on its deployment's planning state: a plan whose
+	// Expect is not the stored state gets a *[ConflictError] in its
+	// result and writes nothing; the others create their runs and store
+	// their new planning state in the same transaction, so that runs and
+	// planned-through instants never disagree, whatever replicas and
+	// restarts do. err is a failure of the whole call, which then wrote
+	// nothing.
+	PlanSchedules(ctx context.Context, plans []SchedulePlan) ([]PlanResult, error)
+	// ScheduleStates returns the stored planning state of every
+	// deployment that has one: deployment → schedule key → planned
+	// through.
+	ScheduleStates(ctx context.Context) (map[string]map[string]time.Time, error)
 	GetRun(ctx context.Context, id string) (FlowRun, error)
 	// RunHistory returns every state of a flow run, oldest first.
 	RunHistory(ctx context.Context, id string) ([]flow.State, error)
@@ -91,7 +104,8 @@ type Runs interface {
 	// run's result with it (a Completed state). A final state releases
 	// the run's lease.
 	SetRunState(ctx context.Context, id string, s flow.State, res *flow.Result) (FlowRun, error)
-	// UpdateRunInfo records where a claimed run executes.
+	// UpdateRunInfo records where a claimed run executes. It is fenced
+	// like SetRunState.
 	UpdateRunInfo(ctx context.Context, id string, info RunInfo) error
 	// CancelRun asks a run to stop. A run no worker holds (Scheduled, or
 	// Pending without a worker) is Cancelled at once; a claimed or running
@@ -104,8 +118,10 @@ type Runs interface {
 	// ClaimRun gives one due run of c.Pool to c.Worker, moving it from
 	// Scheduled, Late or AwaitingRetry to Pending, with a lease until
 	// c.Now + c.Lease. Each run is claimed by exactly one caller, however
-	// many claim at once. Runs of paused deployments and pools and queues
-	// are skipped, and a pool at its concurrency limit gives none; a run
+	// many claim at once. A run still leased (AwaitingRetry while its
+	// execution retries it in place) is not due: it is held until its
+	// worker finishes it or the reaper crashes it. Runs of paused
+	// deployments and pools and queues are skipped, and a pool at its concurrency limit gives none; a run
 	// whose deployment is at its concurrency limit
 	// waits (CollisionEnqueue) or is Cancelled (CollisionCancelNew). ok is
 	// false when no run is due.
@@ -114,21 +130,36 @@ type Runs interface {
 	// returns the run's current state: a worker that sees Cancelling stops
 	// the run. It returns an error matching [ErrLeaseLost] when the run is
 	// final or held by another worker (its lease expired and it was
-	// reaped).
+	// reaped), and when ctx carries a fence ([WithFence]) of the run at
+	// another attempt (reaped and claimed again by the same worker).
 	RenewLease(ctx context.Context, runID, worker string, until time.Time) (flow.State, error)
+	// CrashRun records that execution f of a run ended without a final
+	// state while its worker lived (its child process or container
+	// exited): Crashed with message, or Cancelled when the run was
+	// Cancelling, and then, like [Runs.ReapExpiredLeases], AwaitingRetry
+	// with the attempt incremented, due after the retry delay, when
+	// retries remain. A stale f (the run was reaped or claimed again)
+	// gets a *[FencedError] and changes nothing; a run already final is
+	// returned unchanged.
+	CrashRun(ctx context.Context, f Fence, message string) (FlowRun, error)
 	// ReapExpiredLeases marks the runs whose lease expired before now as
 	// Crashed (Cancelled if they were Cancelling). A crashed run with
 	// retries left moves on to AwaitingRetry, due after its retry delay,
-	// with its attempt number incremented. It returns what it did.
+	// with its attempt number incremented. Either way the run's worker is
+	// released, so that the lost execution is fenced off ([Fence]). It
+	// returns what it did (naming the worker that lost the lease).
 	ReapExpiredLeases(ctx context.Context, now time.Time) ([]Reaped, error)
 
 	// Record applies a batch of engine events (runs created, states set,
-	// results) and log records in one transaction. An op that fails on its own (an illegal
+	// results) and log records in one transaction. With a fence in ctx
+	// ([WithFence]) a batch of a stale execution fails as a whole with a
+	// *[FencedError]; an op carrying its own [Op.Fence] fails alone. An op that fails on its own (an illegal
 	// transition, an unknown run) writes nothing and gets its error in
 	// errs at its index; the others are committed. err is a failure of the
 	// whole batch, which then wrote nothing. The [Recorder] calls it.
 	Record(ctx context.Context, ops []Op, logs []flow.LogRecord) (errs []error, err error)
-	// AppendLogs stores log records.
+	// AppendLogs stores log records. With a fence in ctx ([WithFence])
+	// it stores nothing for a stale execution (*[FencedError]).
 	AppendLogs(ctx context.Context, recs []flow.LogRecord) error
 	// Logs returns log records of a flow run (or one of its task runs)
 	// after a cursor, oldest first. The returned cursor reads on from

@@ -85,14 +85,37 @@ type Schedule struct {
 	// Parameters override the deployment's defaults for runs this
 	// schedule creates.
 	Parameters json.RawMessage `json:"parameters,omitempty"`
+	// Inactive turns the schedule off without removing it: the scheduler
+	// creates no runs for it. Turned on again, it plans from then on;
+	// the times it missed while inactive are not made up.
+	Inactive bool `json:"inactive,omitempty"`
 }
 
-// Source is where a deployment's flow code comes from.
+// Source is where a deployment's flow code comes from: a Git repository
+// (https://, ssh:// or, when the worker allows it, file://), a ref
+// (branch, tag or commit hash; default the remote's HEAD), an optional
+// sub-directory holding the Go module (Path) and the package of the flow
+// binary inside it (Entrypoint, default "."). See runtime/source.
 type Source struct {
 	Repository string `json:"repository"`
 	Ref        string `json:"ref,omitempty"`
 	Path       string `json:"path,omitempty"`
 	Entrypoint string `json:"entrypoint,omitempty"`
+	// Credentials, when set, authenticate to the repository with a
+	// secret of the store; never put them in the URL.
+	Credentials *SourceCredentials `json:"credentials,omitempty"`
+}
+
+// SourceCredentials name the store secret a worker authenticates to a Git
+// repository with.
+type SourceCredentials struct {
+	// Kind is "token" (HTTPS basic auth with Username, default
+	// "x-access-token", and the token as password), "bearer" (HTTPS
+	// Authorization: Bearer) or "ssh" (the secret is a PEM private key).
+	Kind string `json:"kind"`
+	// Secret is the name of the store secret holding the token or key.
+	Secret   string `json:"secret"`
+	Username string `json:"username,omitempty"`
 }
 
 // DeploymentChange reports what ApplyDeployment did.
@@ -101,6 +124,20 @@ type DeploymentChange struct {
 	// Changed lists the JSON names of the fields that differ from the
 	// stored deployment, sorted; empty when nothing changed.
 	Changed []string `json:"changed,omitempty"`
+	// Fields holds, for each name in Changed and in the same order, the
+	// stored value and the applied one. Values of object members whose
+	// names suggest a credential (password, passphrase, secret, token,
+	// API key, private key, credential, authorization; case and - _ .
+	// ignored) are replaced by "***": a diff may be printed.
+	Fields []FieldChange `json:"fields,omitempty"`
+}
+
+// FieldChange is one changed field of a deployment: its JSON name and the
+// old and new values (JSON; absent when the field was or became empty).
+type FieldChange struct {
+	Field string          `json:"field"`
+	Old   json.RawMessage `json:"old,omitempty"`
+	New   json.RawMessage `json:"new,omitempty"`
 }
 
 // Unchanged reports whether the apply changed nothing.
@@ -225,6 +262,16 @@ type Op struct {
 	RunID  string
 	State  flow.State
 	Result *flow.Result
+	// Fence, when set, is the execution the op comes from: the op is
+	// stored only while that execution is current, else it fails alone
+	// with a *[FencedError] (see [Fence]). A [Recorder] sets it from the
+	// context of CreateRun, SetState and Log ([WithFence]).
+	Fence *Fence
+	// Logs, when set, makes the op a batch of log records of the
+	// execution Fence names (Create, RunID and State unset): they are
+	// stored only while it is current. A [Recorder] makes such ops for
+	// the records logged with a fenced context.
+	Logs []flow.LogRecord
 }
 
 // TaskRun is a task run with its state history.
@@ -347,4 +394,50 @@ type EventFilter struct {
 func FlowOf(def flow.Definition) Flow {
 	d := def.Describe()
 	return Flow{Name: d.Name, Version: d.Version, Description: d.Description, Parameters: d.Parameters}
+}
+
+// SchedulePlan is what a scheduler pass does for one deployment: the runs
+// its schedules make up to a new planned-through instant per schedule,
+// applied by [Runs.PlanSchedules] only if the stored planning state is
+// still the one the plan was computed from.
+type SchedulePlan struct {
+	Deployment string
+	// Expect is the planning state read before planning, by schedule
+	// key (nil or empty: none stored). The plan applies only if the
+	// stored state equals it.
+	Expect map[string]time.Time
+	// Through is the new planning state, by schedule key; it replaces
+	// the stored one.
+	Through map[string]time.Time
+	// Runs are the runs to create, each unique per (Deployment,
+	// ScheduledAt) as in [Runs.CreateScheduledRuns]. A run due in the
+	// past may start in state Late.
+	Runs []RunSpec
+	// Skipped are occurrences the late policy skipped, each recorded as
+	// a run created Cancelled with its reason (one per deployment and
+	// time, like Runs). Each Spec needs a Scheduled state with the
+	// occurrence's time.
+	Skipped []SkippedRun
+	// LateBefore, when set, is the instant before which a run is late
+	// (the scheduler's now less its grace). The deployment's runs created
+	// ahead that are still Scheduled or Late and due before it meet the
+	// deployment's late policy in the plan's transaction: under
+	// [LateSkip] they are Cancelled; under [LateRunLatest] all but the
+	// latest are. Retries (AwaitingRetry) are left alone.
+	LateBefore time.Time
+}
+
+// SkippedRun is an occurrence of a schedule that is recorded but not run.
+type SkippedRun struct {
+	Spec   RunSpec
+	Reason string
+}
+
+// PlanResult is the outcome of one [SchedulePlan].
+type PlanResult struct {
+	// Created are the IDs of the runs created, skipped ones included.
+	Created []string
+	// Err is a *[ConflictError] when the stored planning state was not
+	// the plan's Expect: nothing of the plan was written.
+	Err error
 }

@@ -36,7 +36,9 @@
 // the run has no final state, the worker records one: Cancelled when the
 // run was being cancelled, Failed when its flow is not compiled in or its
 // parameters do not decode, otherwise Crashed with the launcher's error
-// (for a child: its exit status and last lines of output).
+// (for a child: its exit status and last lines of output) through
+// store.Runs.CrashRun, which retries it per the run's policy exactly as the
+// reaper does (AwaitingRetry, attempt+1, after RetryDelay).
 //
 // Cancel: a run moved to Cancelling (store.Runs.CancelRun) is seen at the
 // next renewal; its context is cancelled, a child gets SIGTERM and, after
@@ -45,7 +47,10 @@
 // Lost leases: when a renewal finds the lease gone (the worker stalled
 // longer than the lease and the reaper crashed the run), or the lease
 // expires while the store cannot be reached, the run is fenced — the
-// in-process engine records nothing more for it — and stopped. Its retry
+// in-process engine records nothing more for it — and stopped. The store
+// enforces the same: a launcher's context carries the execution's
+// store.Fence, and every write made with it after the run was reaped and
+// claimed again fails with store.ErrFenced. Its retry
 // (attempt+1, reusing completed task results) may already run elsewhere.
 // A worker whose Run context ends abandons its runs the same way, leaving
 // them to the reaper as if it had died; [Worker.Shutdown] drains instead.

@@ -87,6 +87,9 @@ func (l *InProcess) Launch(ctx context.Context, job Job) error {
 		Results:  l.recorder,
 		Limiter:  l.limiter,
 	}
+	// The store refuses what this execution records once it is stale
+	// (reaped, or claimed again): fencedRecorder only stops it earlier.
+	ctx = store.WithFence(ctx, store.FenceOf(job.Run))
 	_, err := def.Execute(flow.WithEngine(ctx, eng), flow.Execution{
 		RunID:   job.Run.ID,
 		RunName: job.Run.Name,
@@ -103,9 +106,11 @@ func (l *InProcess) Launch(ctx context.Context, job Job) error {
 // worker lost.
 var ErrFenced = errors.New("the worker lost the run's lease; nothing more is recorded for this execution")
 
-// fencedRecorder refuses run records once the run is fenced, so that an
-// execution that lost its lease cannot overwrite the states of its retry.
-// Log lines still pass: they help explain what happened.
+// fencedRecorder refuses run records once the worker knows the run is
+// fenced, so that an execution that lost its lease cannot overwrite the
+// states of its retry. Log lines pass to the recorder, which attaches the
+// execution's fence to them: the store keeps those logged before the run
+// was taken over and refuses the others.
 type fencedRecorder struct {
 	*store.Recorder
 	fenced func() bool

@@ -46,3 +46,13 @@ type Job struct {
 	// Commit is the source commit Binary was built from, when set.
 	Commit string
 }
+
+// FailedError is a launcher's verdict that a run fails without being
+// executed: its source could not be fetched or built, its parameters do
+// not fit its flow's schema. The worker records the run Failed (not
+// Crashed: running it again would fail the same way) with the message.
+type FailedError struct{ Err error }
+
+func (e *FailedError) Error() string { return e.Err.Error() }
+
+func (e *FailedError) Unwrap() error { return e.Err }

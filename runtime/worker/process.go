@@ -83,13 +83,18 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// Launch implements [Launcher]. It returns an *[ExitError] however the
+// Launch implements [Launcher]. A job with a Binary runs that binary's
+// `execute --run-id ID` instead of Command. It returns an *[ExitError] however the
 // child ended (status 0 included: only the store knows whether the child
 // reported a final state), or an error when it could not start.
 func (p *Process) Launch(ctx context.Context, job Job) error {
 	argv, err := p.argv(job.Run)
 	if err != nil {
 		return err
+	}
+	if job.Binary != "" {
+		// A build of the run's Git source replaces the worker's binary.
+		argv = []string{job.Binary, "execute", "--run-id", job.Run.ID}
 	}
 	env := append(os.Environ(), EnvRunID+"="+job.Run.ID)
 	if p.Env != nil {

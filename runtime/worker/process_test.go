@@ -132,6 +132,9 @@ func TestProcessLauncher(t *testing.T) {
 			if !strings.HasPrefix(run.InfrastructureID, "pid:") {
 				t.Errorf("infrastructure id %q, want the child's pid", run.InfrastructureID)
 			}
+			// A child that reported its final state may still have output
+			// the launcher is storing: await it, then count exactly.
+			waitFor(t, "the child's output to be stored", func() bool { return len(e.logs(t, ids[i])) >= tt.logs })
 			if n := len(e.logs(t, ids[i])); n != tt.logs {
 				t.Errorf("%d log lines, want %d: %q", n, tt.logs, e.logs(t, ids[i]))
 			}

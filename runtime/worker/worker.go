@@ -275,7 +275,7 @@ func (w *Worker) heartbeats(ctx context.Context) {
 // lease, then settles a run left without a final state.
 func (w *Worker) execute(parent context.Context, run store.FlowRun) {
 	log := w.log.With(slog.String("run_id", run.ID), slog.Int("attempt", run.Attempt))
-	ctx, cancel := context.WithCancelCause(parent)
+	ctx, cancel := context.WithCancelCause(store.WithFence(parent, store.FenceOf(run)))
 	defer cancel(nil)
 	var fenced atomic.Bool
 	renewDone := make(chan struct{})
@@ -360,7 +360,13 @@ func (w *Worker) renew(ctx context.Context, runID string, fenced *atomic.Bool, c
 	}
 }
 
-// settle records a final state for a run the launcher left without one.
+// settle records a final state for a run the launcher left without one:
+// Cancelled when it was being cancelled, Failed when it could not start
+// (bad parameters, a flow this binary lacks, a [FailedError] such as a
+// Git source that cannot be built), else Crashed, retried per
+// the run's policy ([store.Runs.CrashRun]). ctx carries the execution's
+// fence: settling a run that was reaped or claimed again meanwhile
+// changes nothing.
 func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log *slog.Logger) {
 	cur, err := w.st.GetRun(ctx, run.ID)
 	if err != nil {
@@ -371,24 +377,31 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 		log.Debug("run ended", slog.String("state", cur.State.Name))
 		return
 	}
-	var to flow.State
 	var pe *flow.ParamsError
 	var ue *UnknownFlowError
-	switch {
-	case cur.State.Type == flow.TypeCancelling:
-		to = flow.Cancelled(cur.State.Message)
-	case errors.As(lerr, &pe), errors.As(lerr, &ue):
-		to = flow.Failed(lerr.Error())
-	case lerr != nil:
-		to = flow.Crashed("run ended without a final state: "+lerr.Error(), "")
-	default:
-		to = flow.Crashed("run ended without a final state", "")
-	}
-	if _, err := w.st.SetRunState(ctx, run.ID, to, nil); err != nil {
-		log.Error("record final state", slog.String("state", to.Name), slog.String("error", err.Error()))
+	var fe *FailedError
+	if cur.State.Type != flow.TypeCancelling && (errors.As(lerr, &pe) || errors.As(lerr, &ue) || errors.As(lerr, &fe)) {
+		to := flow.Failed(lerr.Error())
+		if _, err := w.st.SetRunState(ctx, run.ID, to, nil); err != nil {
+			log.Error("record final state", slog.String("state", to.Name), slog.String("error", err.Error()))
+			return
+		}
+		log.Warn("run could not start", slog.String("state", to.Name), slog.String("message", to.Message))
 		return
 	}
-	log.Warn("run ended without a final state", slog.String("state", to.Name), slog.String("message", to.Message))
+	msg := "run ended without a final state"
+	switch {
+	case cur.State.Type == flow.TypeCancelling:
+		msg = cur.State.Message
+	case lerr != nil:
+		msg += ": " + lerr.Error()
+	}
+	after, err := w.st.CrashRun(ctx, store.FenceOf(run), msg)
+	if err != nil {
+		log.Error("record crashed run", slog.String("error", err.Error()))
+		return
+	}
+	log.Warn("run ended without a final state", slog.String("state", after.State.Name), slog.Int("attempt", after.Attempt), slog.String("message", msg))
 }
 
 // finalName reports whether a state name is that of a final state.

@@ -6,6 +6,7 @@ package wire
 
 import (
 	"encoding/json"
+	"runtime/debug"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -100,6 +101,11 @@ type MintToken struct {
 	// TTL is the token's lifetime (JSON: nanoseconds, like every
 	// duration of the API); the server caps it.
 	TTL time.Duration `json:"ttl,omitempty"`
+	// Attempt and Worker name the execution the token is for: the run's
+	// attempt and worker at the claim. The server refuses (409, field
+	// "fence") when the run is no longer there. Zero: the run's current.
+	Attempt int    `json:"attempt,omitempty"`
+	Worker  string `json:"worker,omitempty"`
 }
 
 // Lease asks POST /api/v1/runs/{id}/lease to extend a worker's lease.
@@ -221,4 +227,77 @@ func (o Op) StoreOp() store.Op {
 		op.Result = &flow.Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value}
 	}
 	return op
+}
+
+// TagLimits answers GET /api/v1/tag-limits: how many runs carrying each
+// tag (or matching each "prefix*" pattern) may hold a slot at once.
+type TagLimits struct {
+	Limits map[string]int `json:"limits"`
+}
+
+// TagLimit asks PUT /api/v1/tag-limits/{tag} to set a tag's limit (0
+// removes it) and is its answer.
+type TagLimit struct {
+	Tag   string `json:"tag,omitempty"`
+	Limit *int   `json:"limit"`
+}
+
+// Protocol is the version of the protocol between a flow binary and the
+// API server: the documents of this package and the meaning of the
+// endpoints a child process uses (records, states, results, tokens). It
+// changes only when a change breaks one side; a server and a flow binary
+// work together only when their protocols are [Compatible].
+const Protocol = 1
+
+// Compatible reports whether a peer speaking protocol p can work with this
+// library's [Protocol]. Today only the same protocol is.
+func Compatible(p int) bool { return p == Protocol }
+
+// Version answers GET /api/v1/version: the protocol the server speaks and
+// the netauto library it was built with.
+type Version struct {
+	Protocol int    `json:"protocol"`
+	Library  string `json:"library"`
+}
+
+// FlowDescription is one flow of a flow binary's `describe` output.
+type FlowDescription struct {
+	Name        string `json:"name"`
+	Version     string `json:"version,omitempty"`
+	Description string `json:"description,omitempty"`
+	// Parameters is the JSON Schema of the flow's parameters.
+	Parameters json.RawMessage `json:"parameters,omitempty"`
+}
+
+// Description is what a flow binary's `describe` command prints (as
+// JSON): the protocol and library it was built with and its flows. The
+// worker reads it from a binary built from a Git source.
+type Description struct {
+	Protocol int               `json:"protocol"`
+	Library  string            `json:"library"`
+	Flows    []FlowDescription `json:"flows"`
+}
+
+// LibraryVersion returns the version of the netauto module linked into the
+// running binary: a module version, "(devel)" for a build inside the
+// module or with a replace directive, or "unknown" without build
+// information.
+func LibraryVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	const mod = "github.com/netauto-dev/netauto"
+	if bi.Main.Path == mod {
+		return bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == mod {
+			if d.Replace != nil && d.Replace.Version == "" {
+				return "(devel)"
+			}
+			return d.Version
+		}
+	}
+	return "unknown"
 }

@@ -81,6 +81,14 @@ func Run(t *testing.T, opener Opener) {
 		{"DeploymentConcurrency", testDeploymentConcurrency},
 		{"PoolConcurrency", testPoolConcurrency},
 		{"LeaseExpiry", testLeaseExpiry},
+		{"Fencing", testFencing},
+		{"CrashRun", testCrashRun},
+		{"RenewLeaseFenced", testRenewLeaseFenced},
+		{"ClaimHeldRetry", testClaimHeldRetry},
+		{"CancelHeldRetry", testCancelHeldRetry},
+		{"LimitHeldRetry", testLimitHeldRetry},
+		{"PlanSchedules", testPlanSchedules},
+		{"PlanSchedulesLateCreated", testPlanSchedulesLateCreated},
 		{"Cancel", testCancel},
 		{"Record", testRecord},
 		{"Logs", testLogs},
@@ -243,11 +251,19 @@ func testDeployments(t *testing.T, o Opener) {
 	if !c.Unchanged() {
 		t.Fatalf("second apply of the same deployment: %+v, want unchanged", c)
 	}
-	d.Parameters = json.RawMessage(`{"env":"lab"}`)
+	d.Parameters = json.RawMessage(`{"env":"lab","api_token":"s3cr3t-new"}`)
 	d.Schedules = append(d.Schedules, store.Schedule{Interval: 6 * time.Hour})
 	c = must(s.ApplyDeployment(ctx(t), d))
 	if c.Created || !slices.Equal(c.Changed, []string{"parameters", "schedules"}) {
 		t.Fatalf("apply with changes: %+v, want parameters and schedules changed", c)
+	}
+	// The diff has the old and new values, credential-like members masked.
+	if len(c.Fields) != 2 || c.Fields[0].Field != "parameters" || string(c.Fields[0].Old) != `{"env":"prod"}` ||
+		string(c.Fields[0].New) != `{"api_token":"***","env":"lab"}` {
+		t.Fatalf("parameters diff = %+v", c.Fields)
+	}
+	if f := c.Fields[1]; f.Field != "schedules" || !strings.Contains(string(f.Old), "0 2 * * *") || !strings.Contains(string(f.New), `"interval":21600000000000`) {
+		t.Fatalf("schedules diff = %s → %s", f.Old, f.New)
 	}
 	again := must(s.GetDeployment(ctx(t), "backup-daily"))
 	if again.ID != got.ID || len(again.Schedules) != 2 {

@@ -17,9 +17,10 @@ import (
 // deployments at their limit do not hide the others.
 const claimBatch = 32
 
-// activeTypes are the state types of runs that count against a
-// deployment's concurrency limit.
-const activeTypes = `('PENDING', 'RUNNING', 'PAUSED', 'CANCELLING')`
+// active selects the runs that count against a deployment's or pool's
+// concurrency limit: claimed and not final, including a run waiting in
+// AwaitingRetry inside its execution (Scheduled, still leased).
+const active = `(state_type IN ('PENDING', 'RUNNING', 'PAUSED', 'CANCELLING') OR (state_type = 'SCHEDULED' AND lease_expires > 0))`
 
 // ClaimRun implements store.Runs.
 func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool, error) {
@@ -33,6 +34,21 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 	}
 	if c.Now.IsZero() {
 		c.Now = db.now()
+	}
+	// An idle poll (nothing due) reads, on the read pool, with the due
+	// index (pool, state_type, scheduled_at), and opens no write
+	// transaction: on SQLite that would take the single writer's lock.
+	var pool, due bool
+	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pools WHERE name = $1),
+		EXISTS (SELECT 1 FROM flow_runs WHERE pool = $2 AND state_type = 'SCHEDULED' AND scheduled_at <= $3 AND lease_expires = 0)`,
+		c.Pool, c.Pool, micros(c.Now)).Scan(&pool, &due); err != nil {
+		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: look for due runs: %w", c.Pool, c.Worker, err)
+	}
+	if !pool {
+		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: %w", c.Pool, c.Worker, notFound("pool", c.Pool))
+	}
+	if !due {
+		return store.FlowRun{}, false, nil
 	}
 	var (
 		run store.FlowRun
@@ -59,7 +75,7 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 				}
 			}
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE pool = $1 AND state_type IN `+activeTypes, c.Pool).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE pool = $1 AND `+active, c.Pool).Scan(&n); err != nil {
 				return fmt.Errorf("count active runs of pool %q: %w", c.Pool, err)
 			}
 			if n >= limit {
@@ -70,6 +86,10 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 		w.add("r.pool = ?", c.Pool)
 		w.add("r.state_type = 'SCHEDULED'")
 		w.add("r.scheduled_at <= ?", micros(c.Now))
+		// A run whose execution retries it in place (the engine's own
+		// AwaitingRetry) is still held: its worker keeps the lease. It is
+		// free again only once the reaper crashed it (the lease cleared).
+		w.add("r.lease_expires = 0")
 		w.add("COALESCE(q.paused, 0) = 0")
 		w.add("COALESCE(d.paused, 0) = 0")
 		if len(c.Queues) > 0 {
@@ -154,7 +174,7 @@ func (db *DB) atLimit(ctx context.Context, tx *sql.Tx, name string) (store.Colli
 		return "", nil
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE deployment = $1 AND state_type IN `+activeTypes, name).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE deployment = $1 AND `+active, name).Scan(&n); err != nil {
 		return "", fmt.Errorf("count active runs of deployment %q: %w", name, err)
 	}
 	if n < d.ConcurrencyLimit {
@@ -175,7 +195,12 @@ func (db *DB) RenewLease(ctx context.Context, runID, worker string, until time.T
 			return err
 		}
 		st = cur.State
-		if cur.Worker != worker || cur.LeaseExpires.IsZero() || cur.State.Final() {
+		// An execution whose run was reaped and claimed again by the same
+		// worker holds a stale fence: its lease is lost, so that the worker
+		// stops it rather than running the flow twice.
+		f, fenced := store.FenceFrom(ctx)
+		stale := fenced && f.RunID == runID && f.Attempt != cur.Attempt
+		if stale || cur.Worker != worker || cur.LeaseExpires.IsZero() || cur.State.Final() {
 			return &store.LeaseLostError{RunID: runID, Worker: worker, Holder: cur.Worker, State: cur.State.Name}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET lease_expires = $2 WHERE id = $1`, runID, micros(until)); err != nil {
@@ -213,26 +238,17 @@ func (db *DB) ReapExpiredLeases(ctx context.Context, now time.Time) ([]store.Rea
 			if err != nil {
 				return err
 			}
-			msg := fmt.Sprintf("worker %q lost its lease", cur.Worker)
-			to := flow.Crashed(msg, "")
-			if cur.State.Type == flow.TypeCancelling {
-				to = flow.Cancelled(msg)
-			}
-			to.Timestamp = now
-			run, err := db.moveRun(ctx, tx, cur, to, nil)
+			run, err := db.crash(ctx, tx, cur, fmt.Sprintf("worker %q lost its lease", cur.Worker), now)
 			if err != nil {
 				return err
 			}
-			if to.Type == flow.TypeCrashed && cur.Attempt <= cur.Retries {
-				retry := flow.AwaitingRetry(now.Add(cur.RetryDelay), msg)
-				retry.Timestamp = now
-				if run, err = db.moveRun(ctx, tx, run, retry, nil); err != nil {
-					return err
+			if run.Worker != "" {
+				// Final without a retry: release the worker too, so that
+				// the lost execution, should it still live, is fenced off
+				// (its fence names the worker) and writes nothing more.
+				if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET worker = '' WHERE id = $1`, id); err != nil {
+					return fmt.Errorf("release run %s: %w", id, err)
 				}
-				if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET attempt = attempt + 1, worker = '', lease_expires = 0 WHERE id = $1`, id); err != nil {
-					return fmt.Errorf("reschedule run %s: %w", id, err)
-				}
-				run.Attempt++
 			}
 			out = append(out, store.Reaped{RunID: id, Worker: cur.Worker, State: run.State, Attempt: run.Attempt})
 		}

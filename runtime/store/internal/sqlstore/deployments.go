@@ -194,7 +194,7 @@ func (db *DB) ApplyDeployment(ctx context.Context, d store.Deployment) (store.De
 			return err
 		}
 		d.ID, d.Created, d.Updated = old.ID, old.Created, old.Updated
-		change.Changed = diffFields(old, d)
+		change.Changed, change.Fields = diffFields(old, d)
 		if len(change.Changed) == 0 {
 			return nil
 		}
@@ -208,8 +208,9 @@ func (db *DB) ApplyDeployment(ctx context.Context, d store.Deployment) (store.De
 	return change, err
 }
 
-// diffFields returns the JSON names of the fields that differ.
-func diffFields(a, b store.Deployment) []string {
+// diffFields returns the JSON names of the fields that differ, sorted,
+// with their old and new values (credential-like members masked).
+func diffFields(a, b store.Deployment) ([]string, []store.FieldChange) {
 	var ma, mb map[string]json.RawMessage
 	_ = json.Unmarshal([]byte(mustJSON(a)), &ma)
 	_ = json.Unmarshal([]byte(mustJSON(b)), &mb)
@@ -220,7 +221,63 @@ func diffFields(a, b store.Deployment) []string {
 		}
 	}
 	slices.Sort(out)
-	return out
+	fields := make([]store.FieldChange, len(out))
+	for i, k := range out {
+		fields[i] = store.FieldChange{Field: k, Old: masked(ma[k]), New: masked(mb[k])}
+	}
+	return out, fields
+}
+
+// masked returns v with the values of object members whose names suggest
+// a credential replaced by "***", at any depth.
+func masked(v json.RawMessage) json.RawMessage {
+	if len(v) == 0 {
+		return nil
+	}
+	var x any
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	if dec.Decode(&x) != nil {
+		return nil // cannot happen: v was encoded by mustJSON
+	}
+	return json.RawMessage(mustJSON(maskValue(x)))
+}
+
+func maskValue(x any) any {
+	switch t := x.(type) {
+	case map[string]any:
+		for k, v := range t {
+			if secretName(k) {
+				t[k] = "***"
+			} else {
+				t[k] = maskValue(v)
+			}
+		}
+	case []any:
+		for i, v := range t {
+			t[i] = maskValue(v)
+		}
+	}
+	return x
+}
+
+// secretName reports whether a member name suggests a credential, however
+// it is spelled: case and the separators -, _, . and space are ignored
+// (apiKey, api-key, X-Api-Key, private_key, privateKey).
+func secretName(k string) bool {
+	k = strings.Map(func(r rune) rune {
+		switch r {
+		case '-', '_', '.', ' ':
+			return -1
+		}
+		return r
+	}, strings.ToLower(k))
+	for _, s := range []string{"password", "passwd", "passphrase", "secret", "token", "apikey", "privatekey", "credential", "authorization"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func mergeKeys(a, b map[string]json.RawMessage) map[string]bool {
@@ -303,7 +360,20 @@ func (db *DB) SetDeploymentPaused(ctx context.Context, name string, paused bool)
 
 // DeleteDeployment implements store.Deployments.
 func (db *DB) DeleteDeployment(ctx context.Context, name string) error {
-	return db.execOne(ctx, "deployment", name, `DELETE FROM deployments WHERE name = $1`, name)
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM deployments WHERE name = $1`, name)
+		if err != nil {
+			return fmt.Errorf("deployment %q: %w", name, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("deployment", name)
+		}
+		// A deployment created again under the name plans afresh.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM schedule_states WHERE deployment = $1`, name); err != nil {
+			return fmt.Errorf("deployment %q: delete planning state: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // execOne runs a statement that must affect one row of kind name.

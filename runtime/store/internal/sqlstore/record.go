@@ -18,7 +18,7 @@ import (
 func opError(err error) bool {
 	var te *flow.TransitionError
 	var ie *store.InvalidError
-	return errors.As(err, &te) || errors.As(err, &ie) || errors.Is(err, store.ErrNotFound)
+	return errors.As(err, &te) || errors.As(err, &ie) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrFenced)
 }
 
 // maxChunk is the most rows one statement of Record writes or reads.
@@ -120,6 +120,8 @@ type batch struct {
 	created []*taskRow
 	results map[resultKey]string
 	order   []resultKey
+	fences  map[store.Fence]error // fences checked in the batch
+	logs    []flow.LogRecord      // of log ops whose fence holds
 }
 
 // Record implements store.Runs. Task runs are read with one query per
@@ -129,6 +131,9 @@ type batch struct {
 func (db *DB) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
 	var errs []error
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if err := db.ctxFence(ctx, tx); err != nil {
+			return err
+		}
 		b := &batch{db: db, tx: tx, errs: make([]error, len(ops)), tasks: make(map[string]*taskRow), results: make(map[resultKey]string)}
 		if err := b.loadTasks(ctx, ops); err != nil {
 			return err
@@ -146,6 +151,9 @@ func (db *DB) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord)
 		}
 		if err := b.writeResults(ctx); err != nil {
 			return err
+		}
+		if b.logs != nil {
+			logs = append(b.logs, logs...)
 		}
 		if err := db.insertLogs(ctx, tx, logs); err != nil {
 			return err
@@ -166,6 +174,7 @@ func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
 	seen := make(map[string]bool)
 	for _, op := range ops {
 		switch {
+		case op.Logs != nil:
 		case op.Create != nil:
 			created[op.Create.ID] = true
 		case !created[op.RunID] && !seen[op.RunID]:
@@ -208,6 +217,26 @@ func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
 }
 
 func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
+	if f := op.Fence; f != nil {
+		err, ok := b.fences[*f]
+		if !ok {
+			err = b.db.checkFence(ctx, b.tx, *f)
+			if err != nil && !opError(err) {
+				return err
+			}
+			if b.fences == nil {
+				b.fences = make(map[store.Fence]error)
+			}
+			b.fences[*f] = err
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if op.Logs != nil {
+		b.logs = append(b.logs, op.Logs...)
+		return nil
+	}
 	if rec := op.Create; rec != nil {
 		if rec.ID == "" {
 			return invalid("id", "empty")

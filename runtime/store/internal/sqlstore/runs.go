@@ -206,6 +206,16 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 	if st.Timestamp.IsZero() {
 		st.Timestamp = now
 	}
+	// A run created late (its time passed: the scheduler catching up)
+	// is Scheduled then Late in the one transaction, as the transition
+	// table has it: nobody sees it Scheduled.
+	var late *flow.State
+	if st.Name == flow.NameLate {
+		l := st
+		late = &l
+		st = flow.Scheduled(st.ScheduledAt)
+		st.Timestamp = l.Timestamp
+	}
 	if err := flow.CheckTransition(flow.State{}, st); err != nil {
 		return store.FlowRun{}, false, err
 	}
@@ -279,6 +289,9 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		return store.FlowRun{}, false, fmt.Errorf("record state: %w", err)
 	}
 	r, err := db.getRun(ctx, tx, spec.ID, "")
+	if err == nil && late != nil {
+		r, err = db.moveRun(ctx, tx, r, *late, nil)
+	}
 	return r, true, err
 }
 
@@ -364,6 +377,9 @@ func (db *DB) moveRun(ctx context.Context, tx *sql.Tx, cur store.FlowRun, s flow
 func (db *DB) SetRunState(ctx context.Context, id string, s flow.State, res *flow.Result) (store.FlowRun, error) {
 	var run store.FlowRun
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if err := db.ctxFence(ctx, tx); err != nil {
+			return err
+		}
 		var err error
 		run, err = db.setRunState(ctx, tx, id, s, res)
 		return err
@@ -374,6 +390,9 @@ func (db *DB) SetRunState(ctx context.Context, id string, s flow.State, res *flo
 // UpdateRunInfo implements store.Runs.
 func (db *DB) UpdateRunInfo(ctx context.Context, id string, info store.RunInfo) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
+		if err := db.ctxFence(ctx, tx); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE flow_runs SET infrastructure_id = $2, source_commit = $3, updated = $4 WHERE id = $1`,
 			id, info.InfrastructureID, info.SourceCommit, micros(db.now()))
 		if err != nil {
@@ -395,7 +414,10 @@ func (db *DB) CancelRun(ctx context.Context, id, reason string) (flow.State, err
 			return err
 		}
 		to := flow.Cancelling(reason)
-		if cur.State.Type == flow.TypeScheduled || (cur.State.Type == flow.TypePending && cur.Worker == "") {
+		// A run no worker holds is cancelled at once; a held one (claimed,
+		// or waiting in AwaitingRetry inside its execution) is stopped by
+		// its worker, which sees Cancelling when it renews the lease.
+		if (cur.State.Type == flow.TypeScheduled && cur.LeaseExpires.IsZero()) || (cur.State.Type == flow.TypePending && cur.Worker == "") {
 			to = flow.Cancelled(reason)
 		}
 		run, err := db.moveRun(ctx, tx, cur, to, nil)

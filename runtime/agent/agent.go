@@ -1,0 +1,290 @@
+// Package agent is what a user's flow binary links to be run by a netauto
+// worker: [Main] gives the binary the two commands a worker uses,
+//
+//	execute --run-id ID   run one claimed run, reporting over the API
+//	describe              print the binary's flows and protocol as JSON
+//
+// A flow binary built from a Git source (see runtime/source) is nothing
+// but a main package calling [Main] with its flows. The package links the
+// flow engine and the API client only: no store driver, no server, no
+// schema validator, so that a flow build stays small and quick.
+//
+// `execute` first asks the server for its protocol version and refuses
+// to run against a server whose protocol is not compatible with the one
+// this library speaks ([wire.Protocol]): rolling a deployment back to an
+// old ref means running an old library.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/client"
+	"github.com/netauto-dev/netauto/runtime/remote"
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+// The environment variables `execute` reads; the worker's process
+// launcher sets them for its child. The runtime package uses the same
+// names.
+const (
+	// EnvAPIURL is the API's base URL.
+	EnvAPIURL = "NETAUTO_API_URL"
+	// EnvAPIKey is an API key, used when no run token is given.
+	EnvAPIKey = "NETAUTO_API_KEY"
+	// EnvRunToken is the run-scoped token the child reports with.
+	EnvRunToken = "NETAUTO_RUN_TOKEN"
+	// EnvRun is the claimed run as JSON.
+	EnvRun = "NETAUTO_RUN"
+	// EnvRunID is the run to execute (also given as --run-id).
+	EnvRunID = "NETAUTO_RUN_ID"
+)
+
+// Exit statuses of [Run].
+const (
+	ExitOK     = 0
+	ExitFailed = 1
+	ExitUsage  = 2
+)
+
+// RunFailedError is an executed run that did not complete.
+type RunFailedError struct {
+	RunID string
+	State flow.State
+}
+
+func (e *RunFailedError) Error() string {
+	return fmt.Sprintf("run %s ended %s", e.RunID, e.State)
+}
+
+// UnknownFlowError is a run of a flow the binary does not contain.
+type UnknownFlowError struct{ Flow string }
+
+func (e *UnknownFlowError) Error() string {
+	return fmt.Sprintf("flow %q is not in this binary", e.Flow)
+}
+
+// ProtocolError is a server whose protocol this library cannot speak.
+type ProtocolError struct {
+	// Server is the server's protocol, 0 when it announces none.
+	Server int
+	// Library is the server's library version, when known.
+	Library string
+}
+
+func (e *ProtocolError) Error() string {
+	if e.Server == 0 {
+		return fmt.Sprintf("the server announces no protocol version (it predates protocol 1); this flow binary speaks protocol %d (netauto %s): upgrade the server or build the flow with the server's netauto version", wire.Protocol, wire.LibraryVersion())
+	}
+	return fmt.Sprintf("the server speaks protocol %d (netauto %s), this flow binary protocol %d (netauto %s): build the flow with a netauto version speaking protocol %d, or upgrade the server",
+		e.Server, e.Library, wire.Protocol, wire.LibraryVersion(), e.Server)
+}
+
+// Main runs the command line of os.Args with flows, with a context
+// cancelled by SIGINT and SIGTERM, and exits with its status.
+func Main(flows ...flow.Definition) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], os.Stdout, os.Stderr, flows...)
+	stop()
+	os.Exit(code)
+}
+
+// Run runs one command (execute or describe) and returns the exit status:
+// [ExitOK], [ExitFailed] (the command failed or the run did not complete)
+// or [ExitUsage].
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer, flows ...flow.Definition) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: execute --run-id ID | describe")
+		return ExitUsage
+	}
+	lookup, err := Lookup(flows...)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return ExitFailed
+	}
+	switch args[0] {
+	case "describe":
+		if len(args) > 1 {
+			fmt.Fprintln(stderr, "describe takes no arguments")
+			return ExitUsage
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(Describe(flows...)); err != nil {
+			fmt.Fprintln(stderr, err)
+			return ExitFailed
+		}
+		return ExitOK
+	case "execute":
+		fs := flag.NewFlagSet("execute", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		runID := fs.String("run-id", os.Getenv(EnvRunID), "the run to execute (env "+EnvRunID+")")
+		apiURL := fs.String("api", os.Getenv(EnvAPIURL), "API base URL (env "+EnvAPIURL+")")
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+			return ExitUsage
+		}
+		if *runID == "" {
+			fmt.Fprintln(stderr, "execute: --run-id is required")
+			return ExitUsage
+		}
+		err := Execute(ctx, ExecuteConfig{RunID: *runID, APIURL: *apiURL, Lookup: lookup})
+		if err != nil {
+			fmt.Fprintln(stderr, "execute:", err)
+			return ExitFailed
+		}
+		return ExitOK
+	default:
+		fmt.Fprintf(stderr, "unknown command %q: want execute or describe\n", args[0])
+		return ExitUsage
+	}
+}
+
+// Lookup indexes flows by name; two flows with one name are an error.
+func Lookup(flows ...flow.Definition) (func(name string) (flow.Definition, bool), error) {
+	m := make(map[string]flow.Definition, len(flows))
+	for i, f := range flows {
+		if f == nil {
+			return nil, fmt.Errorf("flows[%d]: nil", i)
+		}
+		name := f.Describe().Name
+		if _, dup := m[name]; dup {
+			return nil, fmt.Errorf("flows[%d]: flow %q given twice", i, name)
+		}
+		m[name] = f
+	}
+	return func(name string) (flow.Definition, bool) { d, ok := m[name]; return d, ok }, nil
+}
+
+// Describe returns what `describe` prints: the protocol, the library
+// version and the flows, sorted by name.
+func Describe(flows ...flow.Definition) wire.Description {
+	d := wire.Description{Protocol: wire.Protocol, Library: wire.LibraryVersion(), Flows: []wire.FlowDescription{}}
+	for _, f := range flows {
+		if f == nil {
+			continue
+		}
+		fd := f.Describe()
+		d.Flows = append(d.Flows, wire.FlowDescription{Name: fd.Name, Version: fd.Version, Description: fd.Description, Parameters: fd.Parameters})
+	}
+	slices.SortFunc(d.Flows, func(a, b wire.FlowDescription) int {
+		switch {
+		case a.Name < b.Name:
+			return -1
+		case a.Name > b.Name:
+			return 1
+		}
+		return 0
+	})
+	return d
+}
+
+// ExecuteConfig says which run [Execute] executes and how it reaches the
+// API.
+type ExecuteConfig struct {
+	RunID string
+	// APIURL is the API base URL.
+	APIURL string
+	// Token authenticates to the API; default $NETAUTO_RUN_TOKEN, else
+	// $NETAUTO_API_KEY.
+	Token string
+	// Lookup finds the run's flow by name.
+	Lookup func(name string) (flow.Definition, bool)
+}
+
+// Execute executes one claimed run with its flow and reports it over the
+// API: states, task runs, results and logs. It refuses (a *[ProtocolError])
+// a server whose protocol is not compatible. A run that did not complete
+// is a *[RunFailedError]; a flow Lookup does not know, an
+// *[UnknownFlowError].
+func Execute(ctx context.Context, cfg ExecuteConfig) error {
+	if cfg.RunID == "" {
+		return errors.New("run id: empty")
+	}
+	token := cfg.Token
+	if token == "" {
+		token = os.Getenv(EnvRunToken)
+	}
+	if token == "" {
+		token = os.Getenv(EnvAPIKey)
+	}
+	c, err := client.New(cfg.APIURL, client.Options{Token: token})
+	if err != nil {
+		return err
+	}
+	if err := CheckServer(ctx, c); err != nil {
+		return err
+	}
+	run, err := claimedRun(ctx, c, cfg.RunID)
+	if err != nil {
+		return err
+	}
+	def, ok := cfg.Lookup(run.Flow)
+	if !ok {
+		return &UnknownFlowError{Flow: run.Flow}
+	}
+	rec := remote.NewRecorder(c, run.ID, store.RecorderOptions{})
+	wctx, stopWatch := remote.WatchCancel(ctx, c, run.ID, 0)
+	defer stopWatch()
+	_, xerr := def.Execute(flow.WithEngine(wctx, &flow.Engine{Recorder: rec, Results: rec}), flow.Execution{
+		RunID: run.ID, RunName: run.Name, Tags: run.Tags, Params: run.Parameters,
+		State: run.State, Attempt: run.Attempt, Resume: run.Attempt > 1,
+	})
+	if err := rec.Close(); err != nil {
+		return fmt.Errorf("report run %s: %w", run.ID, err)
+	}
+	if xerr != nil {
+		st, err := c.RunState(context.WithoutCancel(ctx), run.ID)
+		if err != nil {
+			return fmt.Errorf("run %s: %w", run.ID, xerr)
+		}
+		return &RunFailedError{RunID: run.ID, State: st}
+	}
+	return nil
+}
+
+// CheckServer asks the server for its protocol and returns a
+// *[ProtocolError] when it is not compatible with this library's.
+func CheckServer(ctx context.Context, c *client.Client) error {
+	v, err := c.Version(ctx)
+	if client.IsNotFound(err) {
+		return &ProtocolError{}
+	}
+	if err != nil {
+		return fmt.Errorf("ask the server for its protocol: %w", err)
+	}
+	if !wire.Compatible(v.Protocol) {
+		return &ProtocolError{Server: v.Protocol, Library: v.Library}
+	}
+	return nil
+}
+
+// claimedRun returns the run as its worker claimed it: from the
+// environment the process launcher sets (a fast path), else from the
+// API, where a run token may read its own run.
+func claimedRun(ctx context.Context, c *client.Client, id string) (store.FlowRun, error) {
+	if doc := os.Getenv(EnvRun); doc != "" {
+		var run store.FlowRun
+		if err := json.Unmarshal([]byte(doc), &run); err != nil {
+			return store.FlowRun{}, fmt.Errorf("%s: %w", EnvRun, err)
+		}
+		if run.ID != id {
+			return store.FlowRun{}, fmt.Errorf("%s holds run %s, not %s", EnvRun, run.ID, id)
+		}
+		return run, nil
+	}
+	d, err := c.Run(ctx, id)
+	if err != nil {
+		return store.FlowRun{}, fmt.Errorf("read run %s: %w", id, err)
+	}
+	return d.Run, nil
+}

@@ -1,0 +1,535 @@
+package docker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/worker"
+)
+
+// Labels the launcher puts on its containers and derived images.
+const (
+	labelPrefix = "netauto."
+	// LabelRun names the run a container executes.
+	LabelRun = "netauto.run"
+	// LabelDeployment names the run's deployment.
+	LabelDeployment = "netauto.deployment"
+	// LabelWorker names the worker that launched the container.
+	LabelWorker = "netauto.worker"
+	// LabelPool names the work pool of the run.
+	LabelPool = "netauto.pool"
+	// LabelDerived marks an image derived from a base image and a flow
+	// binary; its value is the source commit.
+	LabelDerived = "netauto.derived"
+)
+
+// DefaultBinary is the orchestrator's binary run in the container, looked
+// up in the image's PATH, when the job template has no command.
+const DefaultBinary = "netauto"
+
+// derivedBinary is where a derived image holds the run's flow binary.
+const derivedBinary = "/usr/local/bin/netauto-flow"
+
+// Store is what the launcher reads and writes: the run's pool and
+// deployment (for the job template), the secrets, blocks and variables
+// env values reference, and the run's logs. A store.Store is one.
+type Store interface {
+	Resolver
+	GetPool(ctx context.Context, name string) (store.Pool, error)
+	GetDeployment(ctx context.Context, name string) (store.Deployment, error)
+	AppendLogs(ctx context.Context, recs []flow.LogRecord) error
+}
+
+// Launcher is the Docker launcher, a [worker.Launcher]: each run executes
+// in a container started from the job template of the run's pool, layered
+// with its deployment's and its own job variables. The container runs the
+// orchestrator's `execute --run-id ID`, which reports states, task runs
+// and logs over the API with the run-scoped token Env provides. The
+// launcher streams the container's output into the run's logs, stops it
+// on cancel (SIGTERM, then SIGKILL after Grace) and reports how it ended.
+type Launcher struct {
+	// Client is the Engine API client. Required.
+	Client *client.Client
+	// Store gives job templates, referenced secrets and the logs.
+	// Required.
+	Store Store
+	// Worker is the worker's name, put on the containers' labels; see
+	// [Launcher.Recover].
+	Worker string
+	// Env returns the API URL and the run-scoped token for a run's
+	// container, as for the process launcher. Values are never logged.
+	Env func(ctx context.Context, run store.FlowRun) ([]string, error)
+	// Grace is how long a container has to stop before it is killed;
+	// default 10s.
+	Grace time.Duration
+	// Tail is how many last lines of output an error carries; default 20.
+	Tail int
+	// Logger receives what the launcher does; default slog.Default().
+	Logger *slog.Logger
+
+	builds sync.Map // derived image tag -> *derivedBuild
+}
+
+var _ worker.Launcher = (*Launcher)(nil)
+
+// ExitError says how a run's container ended, with its last lines of
+// output. The worker records it as the Crashed message of a run that
+// ended without a final state.
+type ExitError struct {
+	// Container is the container's ID.
+	Container string
+	// Status is the container's exit code.
+	Status int
+	// OOMKilled reports that the kernel killed it for lack of memory.
+	OOMKilled bool
+	// Err is a failure to wait for the container, if any.
+	Err  error
+	Tail []string
+}
+
+func (e *ExitError) Error() string {
+	var b strings.Builder
+	id := shortID(e.Container)
+	switch {
+	case e.Err != nil:
+		fmt.Fprintf(&b, "container %s: wait failed: %v", id, e.Err)
+	case e.OOMKilled:
+		fmt.Fprintf(&b, "container %s killed for lack of memory (exit code %d)", id, e.Status)
+	default:
+		fmt.Fprintf(&b, "container %s exited with code %d", id, e.Status)
+	}
+	if len(e.Tail) > 0 {
+		b.WriteString("; last output:\n")
+		b.WriteString(strings.Join(e.Tail, "\n"))
+	}
+	return b.String()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// ImageError is a run's image that could not be had: a failed pull, or a
+// missing image under the Never policy.
+type ImageError struct {
+	Image  string
+	Policy PullPolicy
+	Err    error
+}
+
+func (e *ImageError) Error() string {
+	reg := registryOf(e.Image)
+	return fmt.Sprintf("image %q (registry %s, pull policy %s): %v", e.Image, reg, e.Policy, e.Err)
+}
+
+func (e *ImageError) Unwrap() error { return e.Err }
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// registryOf returns the registry host of an image reference.
+func registryOf(ref string) string {
+	first, _, ok := strings.Cut(ref, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return first
+	}
+	return "docker.io"
+}
+
+func (l *Launcher) logger() *slog.Logger {
+	if l.Logger != nil {
+		return l.Logger
+	}
+	return slog.Default()
+}
+
+// Template returns the job template of a run: its pool's template, its
+// deployment's job variables and its own, layered.
+func (l *Launcher) Template(ctx context.Context, run store.FlowRun) (JobTemplate, error) {
+	var layers []json.RawMessage
+	if run.Pool != "" {
+		p, err := l.Store.GetPool(ctx, run.Pool)
+		if err != nil {
+			return JobTemplate{}, fmt.Errorf("pool %q of run %s: %w", run.Pool, run.ID, err)
+		}
+		layers = append(layers, p.JobTemplate)
+	}
+	if run.Deployment != "" {
+		d, err := l.Store.GetDeployment(ctx, run.Deployment)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return JobTemplate{}, fmt.Errorf("deployment %q of run %s: %w", run.Deployment, run.ID, err)
+		}
+		if len(layers) == 0 {
+			layers = append(layers, nil)
+		}
+		layers = append(layers, d.JobVariables)
+	}
+	if len(layers) == 0 {
+		layers = append(layers, nil)
+	}
+	layers = append(layers, run.JobVariables)
+	t, err := ParseJobTemplate(layers...)
+	if err != nil {
+		return JobTemplate{}, fmt.Errorf("run %s: %w", run.ID, err)
+	}
+	return t, nil
+}
+
+// Launch implements [worker.Launcher]. It returns an *[ExitError] however
+// the container ended (code 0 included: only the store knows whether the
+// run reported a final state), or an error when it could not start.
+func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
+	run := job.Run
+	t, err := l.Template(ctx, run)
+	if err != nil {
+		return err
+	}
+	id, err := l.create(ctx, job, t)
+	if err != nil {
+		return err
+	}
+	return l.runContainer(ctx, job, id, t.AutoRemove)
+}
+
+// create makes the run's container, ready to start.
+func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (string, error) {
+	run := job.Run
+	if t.Image == "" {
+		return "", &worker.FailedError{Err: &FieldError{Field: "image", Reason: "no image in the job template or job variables"}}
+	}
+	if err := l.ensureImage(ctx, t.Image, t.ImagePullPolicy); err != nil {
+		if ctx.Err() != nil {
+			return "", err // stopped meanwhile: the worker settles it as such
+		}
+		// The run cannot start: it fails with the image error rather than
+		// crashing into a retry against the same registry or policy.
+		return "", &worker.FailedError{Err: err}
+	}
+	image := t.Image
+	argv := []string{DefaultBinary, "execute", "--run-id", run.ID}
+	if job.Binary != "" {
+		d, err := l.DerivedImage(ctx, t.Image, job.Binary, job.Commit)
+		if err != nil {
+			return "", err
+		}
+		image, argv = d, []string{derivedBinary, "execute", "--run-id", run.ID}
+	}
+	if len(t.Command) > 0 {
+		argv = argv[:0]
+		for i, a := range t.Command {
+			v, err := expand(ctx, a, run, nil)
+			if err != nil {
+				return "", &FieldError{Field: fmt.Sprintf("command[%d]", i), Reason: err.Error()}
+			}
+			argv = append(argv, v)
+		}
+	}
+	env := []string{worker.EnvRunID + "=" + run.ID}
+	for _, k := range sortedKeys(t.Env) {
+		v, err := expand(ctx, t.Env[k], run, l.Store)
+		if err != nil {
+			return "", &FieldError{Field: "env." + k, Reason: err.Error()}
+		}
+		env = append(env, k+"="+v)
+	}
+	if l.Env != nil {
+		extra, err := l.Env(ctx, run)
+		if err != nil {
+			return "", fmt.Errorf("environment of run %s: %w", run.ID, err)
+		}
+		env = append(env, extra...)
+	}
+	labels := map[string]string{}
+	for k, v := range t.Labels {
+		labels[k] = v
+	}
+	labels[LabelRun], labels[LabelDeployment], labels[LabelWorker], labels[LabelPool] = run.ID, run.Deployment, l.Worker, run.Pool
+	hc := &container.HostConfig{AutoRemove: t.AutoRemove, NetworkMode: container.NetworkMode(t.NetworkMode)}
+	if !t.CPULimit.IsZero() {
+		hc.NanoCPUs, _ = t.CPULimit.NanoCPUs()
+	}
+	if !t.CPURequest.IsZero() {
+		n, _ := t.CPURequest.NanoCPUs()
+		hc.CPUShares = max(2, n*1024/1_000_000_000)
+	}
+	if !t.MemoryLimit.IsZero() {
+		hc.Memory, _ = t.MemoryLimit.Bytes()
+	}
+	if !t.MemoryRequest.IsZero() {
+		hc.MemoryReservation, _ = t.MemoryRequest.Bytes()
+	}
+	hc.Binds = append(hc.Binds, t.Volumes...)
+	var nc *network.NetworkingConfig
+	extraNets := t.Networks
+	if len(t.Networks) > 0 && t.NetworkMode == "" {
+		hc.NetworkMode = container.NetworkMode(t.Networks[0])
+		nc = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{t.Networks[0]: {}}}
+		extraNets = t.Networks[1:]
+	}
+	name := "netauto-" + run.ID
+	if t.Name != "" {
+		v, err := expand(ctx, t.Name, run, nil)
+		if err != nil {
+			return "", &FieldError{Field: "name", Reason: err.Error()}
+		}
+		name = v
+	}
+	// A container of an earlier attempt of this run must not keep running
+	// beside its retry (its worker died; the reaper retried the run).
+	if old, err := l.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", LabelRun+"="+run.ID)}); err == nil {
+		for _, c := range old.Items {
+			if err := l.kill(ctx, c.ID); err != nil {
+				return "", fmt.Errorf("container of an earlier attempt of run %s: %w", run.ID, err)
+			}
+		}
+	}
+	res, err := l.Client.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name: name,
+		Config: &container.Config{
+			Image: image, Cmd: argv, Env: env, Labels: labels,
+			AttachStdout: true, AttachStderr: true,
+		},
+		HostConfig:       hc,
+		NetworkingConfig: nc,
+	})
+	if err != nil {
+		return "", fmt.Errorf("create container for run %s from %s: %w", run.ID, image, err)
+	}
+	for _, n := range extraNets {
+		if _, err := l.Client.NetworkConnect(ctx, n, client.NetworkConnectOptions{Container: res.ID}); err != nil {
+			l.remove(res.ID)
+			return "", fmt.Errorf("connect container of run %s to network %q: %w", run.ID, n, err)
+		}
+	}
+	return res.ID, nil
+}
+
+// runContainer attaches to the container's output, waits for its exit
+// (the wait starts before the container, so an auto-removed container
+// cannot take its exit code with it), starts it, and stops it when ctx
+// ends. It returns when the container has stopped.
+func (l *Launcher) runContainer(ctx context.Context, job worker.Job, id string, autoRemove bool) error {
+	run := job.Run
+	bg := context.WithoutCancel(ctx)
+	out := newOutput(l, run.ID)
+	att, err := l.Client.ContainerAttach(bg, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		out.close()
+		l.remove(id)
+		return fmt.Errorf("attach to container of run %s: %w", run.ID, err)
+	}
+	copied := out.copyFrom(att.Reader, func() error { att.Close(); return nil })
+	wait := l.Client.ContainerWait(bg, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := l.Client.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		out.close()
+		l.remove(id)
+		return fmt.Errorf("start container of run %s: %w", run.ID, err)
+	}
+	if job.Started != nil {
+		job.Started("docker:" + id)
+	}
+	grace := l.Grace
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	done := ctx.Done()
+	ee := &ExitError{Container: id}
+	for {
+		select {
+		case <-done:
+			done = nil
+			secs := max(1, int(grace/time.Second))
+			if _, err := l.Client.ContainerStop(bg, id, client.ContainerStopOptions{Timeout: &secs}); err != nil && !isNotFound(err) {
+				l.logger().Warn("stop container", slog.String("run_id", run.ID), slog.String("container", shortID(id)), slog.String("error", err.Error()))
+				_, _ = l.Client.ContainerKill(bg, id, client.ContainerKillOptions{Signal: "KILL"})
+			}
+			continue
+		case r := <-wait.Result:
+			ee.Status = int(r.StatusCode)
+			if r.Error != nil && r.Error.Message != "" {
+				ee.Err = errors.New(r.Error.Message)
+			}
+		case err := <-wait.Error:
+			if isNotFound(err) {
+				ee.Status = -1
+				ee.Err = errors.New("container removed before its exit was seen")
+			} else {
+				ee.Err = err
+			}
+		}
+		break
+	}
+	// The output ends with the container; don't hang on a stuck stream.
+	select {
+	case <-copied:
+	case <-time.After(5 * time.Second):
+	}
+	out.close()
+	ee.Tail = out.tail()
+	if !autoRemove {
+		if ins, err := l.Client.ContainerInspect(bg, id, client.ContainerInspectOptions{}); err == nil && ins.Container.State != nil {
+			ee.OOMKilled = ins.Container.State.OOMKilled
+		}
+		l.remove(id)
+	}
+	return ee
+}
+
+func (l *Launcher) remove(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := l.Client.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true}); err != nil && !isNotFound(err) && !strings.Contains(err.Error(), "already in progress") {
+		l.logger().Warn("remove container", slog.String("container", shortID(id)), slog.String("error", err.Error()))
+	}
+}
+
+func isNotFound(err error) bool {
+	return err != nil && (cerrdefs.IsNotFound(err) || strings.Contains(strings.ToLower(err.Error()), "no such"))
+}
+
+// ensureImage makes image present locally, per policy.
+func (l *Launcher) ensureImage(ctx context.Context, image string, policy PullPolicy) error {
+	if policy == "" {
+		policy = PullIfNotPresent
+	}
+	if policy != PullAlways {
+		_, err := l.Client.ImageInspect(ctx, image)
+		if err == nil {
+			return nil
+		}
+		if !isNotFound(err) {
+			return &ImageError{Image: image, Policy: policy, Err: err}
+		}
+		if policy == PullNever {
+			return &ImageError{Image: image, Policy: policy, Err: errors.New("not present locally and the policy forbids pulling")}
+		}
+	}
+	resp, err := l.Client.ImagePull(ctx, image, client.ImagePullOptions{})
+	if err != nil {
+		return &ImageError{Image: image, Policy: policy, Err: fmt.Errorf("pull: %w", err)}
+	}
+	defer resp.Close()
+	if err := resp.Wait(ctx); err != nil {
+		return &ImageError{Image: image, Policy: policy, Err: fmt.Errorf("pull: %w", err)}
+	}
+	return nil
+}
+
+type derivedBuild struct {
+	once sync.Once
+	err  error
+}
+
+// DerivedImage returns the tag of an image made of base plus binary at
+// the path the launcher runs it from, building it once per (commit, base
+// image): concurrent callers share one build, and an image already built
+// (by an earlier worker) is reused. Without a commit the binary's content
+// identifies it.
+func (l *Launcher) DerivedImage(ctx context.Context, base, binary, commit string) (string, error) {
+	key := commit
+	if key == "" {
+		sum, err := fileSum(binary)
+		if err != nil {
+			return "", fmt.Errorf("derived image: %w", err)
+		}
+		key = "bin-" + sum
+	}
+	h := sha256.Sum256([]byte(base + "\x00" + key))
+	tag := "netauto-flow:" + hex.EncodeToString(h[:12])
+	v, _ := l.builds.LoadOrStore(tag, &derivedBuild{})
+	b := v.(*derivedBuild)
+	b.once.Do(func() { b.err = l.buildDerived(ctx, tag, base, binary, commit) })
+	if b.err != nil {
+		l.builds.CompareAndDelete(tag, b) // let a later run try again
+		return "", b.err
+	}
+	return tag, nil
+}
+
+func (l *Launcher) buildDerived(ctx context.Context, tag, base, binary, commit string) error {
+	if _, err := l.Client.ImageInspect(ctx, tag); err == nil {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "netauto-derived-")
+	if err != nil {
+		return fmt.Errorf("derived image: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := copyFile(binary, filepath.Join(dir, "flow")); err != nil {
+		return fmt.Errorf("derived image: %w", err)
+	}
+	df := "FROM " + base + "\nCOPY flow " + derivedBinary + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		return fmt.Errorf("derived image: %w", err)
+	}
+	if _, err := BuildImage(ctx, l.Client, BuildOptions{ContextDir: dir, Tags: []string{tag}, Labels: map[string]string{LabelDerived: commit}}); err != nil {
+		return fmt.Errorf("derived image of %s for commit %q: %w", base, commit, err)
+	}
+	return nil
+}
+
+func fileSum(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12]), nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// copyFrom demultiplexes a container's output stream into log lines and
+// closes the returned channel when the stream ends.
+func (o *output) copyFrom(r io.Reader, closeFn func() error) chan struct{} {
+	done := make(chan struct{})
+	stdout, stderr := o.writer(slog.LevelInfo), o.writer(slog.LevelWarn)
+	go func() {
+		defer close(done)
+		_, _ = stdcopy.StdCopy(stdout, stderr, r)
+		stdout.end()
+		stderr.end()
+		_ = closeFn()
+	}()
+	return done
+}

@@ -1,0 +1,288 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/worker"
+)
+
+// Store is what the [Launcher] needs of the store.
+type Store interface {
+	GetDeployment(ctx context.Context, name string) (store.Deployment, error)
+	RegisterFlow(ctx context.Context, f store.Flow) error
+	UpdateRunInfo(ctx context.Context, id string, info store.RunInfo) error
+	AppendLogs(ctx context.Context, recs []flow.LogRecord) error
+	GetSecret(ctx context.Context, name string) (store.Secret, error)
+}
+
+// Launcher runs the runs of deployments with a [store.Source] from their
+// Git source, and hands every other run to Next unchanged. For a sourced
+// run it resolves the ref, fetches and builds the commit (or reuses the
+// cached build), registers the commit's flows (version = commit hash),
+// validates the run's parameters against that commit's schema, records
+// the commit on the run, and calls Next with [worker.Job] Binary and
+// Commit set. Anything that fails before Next (fetch, build, protocol,
+// parameters) fails the run — a *[worker.FailedError] — with the error
+// and the build log in the run's logs. A retried run (its commit already
+// recorded) runs the same commit again.
+type Launcher struct {
+	// Next launches the binary: the process launcher, or a Docker
+	// launcher running it in a derived image.
+	Next  worker.Launcher
+	Cache *Cache
+	Store Store
+	// Logger receives the launcher's own warnings; default slog.Default().
+	Logger *slog.Logger
+
+	mu         sync.Mutex
+	registered map[string]bool               // commit+target whose flows are registered
+	schemas    map[string]*jsonschema.Schema // commit+flow → compiled parameter schema
+}
+
+// Launch implements [worker.Launcher].
+func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
+	if job.Run.Deployment == "" {
+		return l.Next.Launch(ctx, job)
+	}
+	dep, err := l.Store.GetDeployment(ctx, job.Run.Deployment)
+	if errors.Is(err, store.ErrNotFound) {
+		return l.Next.Launch(ctx, job)
+	}
+	if err != nil {
+		return fmt.Errorf("read deployment %q: %w", job.Run.Deployment, err)
+	}
+	if dep.Source == nil {
+		return l.Next.Launch(ctx, job)
+	}
+	src := *dep.Source
+	if IsHash(job.Run.SourceCommit) {
+		// A retry runs the commit its first attempt ran, even when the
+		// branch moved since.
+		src.Ref = job.Run.SourceCommit
+	}
+	b, err := l.prepare(ctx, src)
+	if err != nil {
+		l.logFailure(ctx, job.Run.ID, err)
+		return &worker.FailedError{Err: fmt.Errorf("source of deployment %q: %w", dep.Name, err)}
+	}
+	if err := l.register(ctx, b, dep.Source); err != nil {
+		return fmt.Errorf("register flows of commit %s: %w", short(b.Commit), err)
+	}
+	fd, ok := findFlow(b.Description, job.Run.Flow)
+	if !ok {
+		names := make([]string, 0, len(b.Description.Flows))
+		for _, f := range b.Description.Flows {
+			names = append(names, f.Name)
+		}
+		err := fmt.Errorf("flow %q is not in commit %s (it has %v)", job.Run.Flow, short(b.Commit), names)
+		l.logFailure(ctx, job.Run.ID, err)
+		return &worker.FailedError{Err: err}
+	}
+	if err := l.validate(b.Commit, fd, job.Run.Parameters); err != nil {
+		err = fmt.Errorf("parameters against flow %q of commit %s: %w", fd.Name, short(b.Commit), err)
+		l.logFailure(ctx, job.Run.ID, err)
+		return &worker.FailedError{Err: err}
+	}
+	commit := b.Commit
+	if err := l.Store.UpdateRunInfo(ctx, job.Run.ID, store.RunInfo{SourceCommit: commit}); err != nil {
+		return fmt.Errorf("record commit of run %s: %w", job.Run.ID, err)
+	}
+	// The worker's Started records the infrastructure ID with the commit
+	// it claimed (none): record both here instead, so that the run never
+	// shows an empty commit while it runs.
+	job.Started = func(id string) {
+		if err := l.Store.UpdateRunInfo(context.WithoutCancel(ctx), job.Run.ID, store.RunInfo{InfrastructureID: id, SourceCommit: commit}); err != nil {
+			l.logger().Warn("record infrastructure id and commit", slog.String("run_id", job.Run.ID), slog.String("error", err.Error()))
+		}
+	}
+	job.Run.SourceCommit = commit
+	job.Binary, job.Commit = b.Binary, commit
+	return l.Next.Launch(ctx, job)
+}
+
+func (l *Launcher) logger() *slog.Logger {
+	if l.Logger != nil {
+		return l.Logger
+	}
+	return slog.Default()
+}
+
+// prepare builds the request (credentials from the store) and prepares it.
+func (l *Launcher) prepare(ctx context.Context, src store.Source) (*Build, error) {
+	req := Request{Source: src}
+	if c := src.Credentials; c != nil {
+		if err := Validate(src, l.Cache.AllowFile); err != nil {
+			return nil, err
+		}
+		sec, err := l.Store.GetSecret(ctx, c.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("credentials secret %q: %w", c.Secret, err)
+		}
+		auth, err := AuthFor(c, sec.Reveal())
+		if err != nil {
+			return nil, err
+		}
+		req.Auth, req.Secrets = auth, []string{sec.Reveal()}
+	}
+	return l.Cache.Prepare(ctx, req)
+}
+
+// AuthFor returns the go-git authentication for credentials holding
+// secret: HTTP basic auth with the token as password, a bearer token, or
+// an SSH private key (PEM; host keys are checked against known_hosts).
+func AuthFor(c *store.SourceCredentials, secret string) (transport.AuthMethod, error) {
+	switch c.Kind {
+	case "token":
+		user := c.Username
+		if user == "" {
+			user = "x-access-token"
+		}
+		return &githttp.BasicAuth{Username: user, Password: secret}, nil
+	case "bearer":
+		return &githttp.TokenAuth{Token: secret}, nil
+	case "ssh":
+		user := c.Username
+		if user == "" {
+			user = "git"
+		}
+		k, err := gitssh.NewPublicKeys(user, []byte(secret), "")
+		if err != nil {
+			return nil, fmt.Errorf("credentials secret %q: not a usable SSH private key", c.Secret)
+		}
+		return k, nil
+	}
+	return nil, &store.InvalidError{Field: "source.credentials.kind", Reason: fmt.Sprintf("%q: want token, bearer or ssh", c.Kind)}
+}
+
+// register records the commit's flows in the store once per process.
+func (l *Launcher) register(ctx context.Context, b *Build, src *store.Source) error {
+	k := b.Commit + "\x00" + key(src.Repository, src.Path, src.Entrypoint)
+	l.mu.Lock()
+	done := l.registered[k]
+	l.mu.Unlock()
+	if done && !b.Built {
+		return nil
+	}
+	for _, f := range b.Description.Flows {
+		if err := l.Store.RegisterFlow(ctx, store.Flow{Name: f.Name, Version: b.Commit, Description: f.Description, Parameters: f.Parameters}); err != nil {
+			return err
+		}
+	}
+	l.mu.Lock()
+	if l.registered == nil {
+		l.registered = map[string]bool{}
+	}
+	l.registered[k] = true
+	l.mu.Unlock()
+	return nil
+}
+
+func findFlow(d wire.Description, name string) (wire.FlowDescription, bool) {
+	for _, f := range d.Flows {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return wire.FlowDescription{}, false
+}
+
+// ParamsError is a run's parameters that do not fit its flow's schema;
+// Field names the bad one ("parameters.vlan").
+type ParamsError struct {
+	Field string
+	Msg   string
+}
+
+func (e *ParamsError) Error() string { return e.Field + ": " + e.Msg }
+
+var printer = message.NewPrinter(language.English)
+
+// validate checks parameters against the flow's schema of the commit.
+func (l *Launcher) validate(commit string, fd wire.FlowDescription, params []byte) error {
+	if len(bytes.TrimSpace(fd.Parameters)) == 0 {
+		return nil
+	}
+	k := commit + "\x00" + fd.Name
+	l.mu.Lock()
+	sch := l.schemas[k]
+	l.mu.Unlock()
+	if sch == nil {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(fd.Parameters))
+		if err != nil {
+			return fmt.Errorf("schema: %w", err)
+		}
+		comp := jsonschema.NewCompiler()
+		url := "netauto:///source/" + commit + "/" + fd.Name + ".json"
+		if err := comp.AddResource(url, doc); err != nil {
+			return fmt.Errorf("schema: %w", err)
+		}
+		if sch, err = comp.Compile(url); err != nil {
+			return fmt.Errorf("schema: %w", err)
+		}
+		l.mu.Lock()
+		if l.schemas == nil || len(l.schemas) > 1000 {
+			l.schemas = map[string]*jsonschema.Schema{}
+		}
+		l.schemas[k] = sch
+		l.mu.Unlock()
+	}
+	if len(bytes.TrimSpace(params)) == 0 {
+		params = []byte("{}")
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(params))
+	if err != nil {
+		return &ParamsError{Field: "parameters", Msg: "malformed JSON"}
+	}
+	err = sch.Validate(inst)
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	leaf := ve
+	for len(leaf.Causes) > 0 {
+		leaf = leaf.Causes[0]
+	}
+	path := append([]string{"parameters"}, leaf.InstanceLocation...)
+	if req, ok := leaf.ErrorKind.(*kind.Required); ok && len(req.Missing) > 0 {
+		return &ParamsError{Field: strings.Join(append(path, req.Missing[0]), "."), Msg: "required parameter missing"}
+	}
+	return &ParamsError{Field: strings.Join(path, "."), Msg: leaf.ErrorKind.LocalizedString(printer)}
+}
+
+// logFailure writes the error, and a failed build's log, into the run's
+// logs (secrets are already masked).
+func (l *Launcher) logFailure(ctx context.Context, runID string, err error) {
+	now := time.Now()
+	recs := []flow.LogRecord{{RunID: runID, FlowRunID: runID, Time: now, Level: slog.LevelError, Message: err.Error()}}
+	var be *BuildError
+	if errors.As(err, &be) && be.Log != "" {
+		recs = append(recs, flow.LogRecord{RunID: runID, FlowRunID: runID, Time: now, Level: slog.LevelError, Message: "build log:"})
+		sc := bufio.NewScanner(strings.NewReader(be.Log))
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			recs = append(recs, flow.LogRecord{RunID: runID, FlowRunID: runID, Time: now, Level: slog.LevelError, Message: sc.Text()})
+		}
+	}
+	if err := l.Store.AppendLogs(context.WithoutCancel(ctx), recs); err != nil {
+		l.logger().Warn("store failure of run", slog.String("run_id", runID), slog.String("error", err.Error()))
+	}
+}
