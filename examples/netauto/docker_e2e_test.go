@@ -36,7 +36,6 @@ const (
 	dockerE2ELabel  = "netauto-e2e.test"
 	dockerE2EValue  = "netauto-docker-e2e"
 	dockerE2EWorker = "netauto-docker-e2e-worker"
-	poolTypeEnv     = "NETAUTO_POOL_TYPE=in-process"
 )
 
 // dockerE2EEngine returns a client of the local engine, or skips the test
@@ -127,7 +126,6 @@ func dockerE2EPool(notifyURL string) store.Pool {
 			common.EnvF5Password:    block("f5_password"),
 			common.EnvNotifyURL:     notifyURL, // nested in the block: not referable
 			common.EnvNotifyKey:     block("notify.signing_key"),
-			"NETAUTO_POOL_TYPE":     "in-process", // see poolTypeEnv
 		},
 	})
 	return store.Pool{Name: DockerPool, Type: docker.PoolType, Description: "Docker work pool of the e2e test", JobTemplate: tmpl}
@@ -218,11 +216,8 @@ func TestDockerNetautoE2E(t *testing.T) {
 		"NETAUTO_DB=" + filepath.Join(t.TempDir(), "netauto.db"),
 		store.EnvSecretKey + "=" + base64.StdEncoding.EncodeToString(key),
 		"NETAUTO_INFRAHUB_WEBHOOK_KEY=" + string(s.WebhookKey),
-		// The app's own Docker pool (Pools(true)) has a job template field
-		// the runtime rejects ("stream_output"): with the default pool
-		// type the binary refuses to start. The processes describe the pool
-		// as in-process; the test applies the Docker pool through the API.
-		poolTypeEnv,
+		// The processes declare the production Docker pool (Pools(true));
+		// the test then applies its own variant of it through the API.
 	}
 	srv := proctest.StartServer(t, env, bin, "--no-worker")
 	env = append(env, "NETAUTO_API_URL="+srv.URL)
