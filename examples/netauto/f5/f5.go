@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	bigip "github.com/netauto-dev/netauto/f5"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
@@ -92,8 +93,12 @@ type artifactRef struct {
 	TargetKind  string `json:"target_kind,omitempty"`
 }
 
-// resolve turns p into the artifact to fetch, checking its fields.
-func resolve(p Params) (artifactRef, error) {
+// resolve turns p into the artifact to fetch, checking its fields. An
+// event must be about an artifact of kind (the flow's target kind): the
+// trigger table routes by kind, and an event of another kind reaching a
+// flow (by hand, by a wrong trigger) would deploy the wrong content, or,
+// for LTM, "complete" having deployed nothing.
+func resolve(p Params, kind string) (artifactRef, error) {
 	if err := common.CheckEnvironment(p.Environment); err != nil {
 		return artifactRef{}, &ParamsError{"environment", err.Error()}
 	}
@@ -106,6 +111,9 @@ func resolve(p Params) (artifactRef, error) {
 		ad, ok := ev.Data.(*infrahub.ArtifactData)
 		if !ok {
 			return ref, &ParamsError{"event.payload", fmt.Sprintf("event %s carries no artifact", ev.Type)}
+		}
+		if ad.TargetKind != kind {
+			return ref, &ParamsError{"event.payload.data.target_kind", fmt.Sprintf("%q is not %s", ad.TargetKind, kind)}
 		}
 		ref.ArtifactID, ref.StorageID, ref.TargetKind = ad.NodeID, ad.StorageID, ad.TargetKind
 		if ref.Branch == "" {
@@ -269,7 +277,7 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 	})
 
 	return flow.New(FlowAS3, func(ctx context.Context, p Params) (AS3Result, error) {
-		ref, err := resolve(p)
+		ref, err := resolve(p, schema.KindNetautoFlexApplication)
 		if err != nil {
 			return AS3Result{}, err
 		}
@@ -413,7 +421,7 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		return c.DeletePool(ctx, in.Pool.path())
 	}))
 	return flow.New(FlowLTM, func(ctx context.Context, p Params) (LTMResult, error) {
-		ref, err := resolve(p)
+		ref, err := resolve(p, schema.KindNetautoLTMConfig)
 		if err != nil {
 			return LTMResult{}, err
 		}
@@ -519,7 +527,7 @@ func newCert(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) 
 		return in.Name + ".crt", nil
 	}, task.WithRetries(2), task.WithoutResultPersistence())
 	return flow.New(FlowCert, func(ctx context.Context, p Params) (CertResult, error) {
-		ref, err := resolve(p)
+		ref, err := resolve(p, schema.KindNetautoCertificate)
 		if err != nil {
 			return CertResult{}, err
 		}

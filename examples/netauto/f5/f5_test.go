@@ -189,3 +189,24 @@ func findArtifact(t *testing.T, l *lab, def string) string {
 	}
 	return arts[0].ID
 }
+
+// An artifact event for another kind (here the AS3 application's artifact
+// delivered to the LTM flow) must fail the run naming the field, not
+// "complete" having deployed nothing, nor deploy the wrong content.
+func TestEventOfAnotherKindIsRefused(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication})
+	res, err := l.flows.LTM.Run(h.Context(), nf5.Params{Environment: "production", Event: ev})
+	var pe *nf5.ParamsError
+	if !errors.As(err, &pe) || pe.Field != "event.payload.data.target_kind" {
+		t.Fatalf("LTM run on a %s event: %+v, %v; want a *ParamsError naming target_kind", schema.KindNetautoFlexApplication, res, err)
+	}
+	ev = event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoLTMConfig})
+	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); !errors.As(err, &pe) {
+		t.Fatalf("AS3 run on a %s event: %v; want a *ParamsError", schema.KindNetautoLTMConfig, err)
+	}
+	if l.bigip.Tenant(seed.Tenant) != nil {
+		t.Error("the AS3 flow deployed from an event of another kind")
+	}
+}
