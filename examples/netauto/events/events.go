@@ -21,9 +21,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/netauto-dev/netauto/examples/netauto/common"
@@ -61,9 +64,22 @@ func (nt Notifier) Send(ctx context.Context, n common.Notification, m Message) e
 	if err != nil {
 		return fmt.Errorf("notification: %w", err)
 	}
+	// Chat webhook URLs carry their credential in the path or query: errors
+	// name the host only, never the URL (the hook logs them).
+	u, err := url.Parse(n.WebhookURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return errors.New("notification webhook_url: not an http(s) URL with a host")
+	}
+	host := u.Host
+	if u.User != nil {
+		host = u.Hostname()
+		if u.Port() != "" {
+			host = net.JoinHostPort(host, u.Port())
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.WebhookURL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("notification webhook_url: %w", err)
+		return fmt.Errorf("notification webhook_url (host %s): %w", host, stripURL(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if !n.SigningKey.IsZero() {
@@ -75,14 +91,24 @@ func (nt Notifier) Send(ctx context.Context, n common.Notification, m Message) e
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("notification to webhook: %w", err)
+		return fmt.Errorf("notification to webhook at %s: %w", host, stripURL(err))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("notification to webhook: HTTP %d", resp.StatusCode)
+		return fmt.Errorf("notification to webhook at %s: HTTP %d", host, resp.StatusCode)
 	}
 	return nil
+}
+
+// stripURL drops the URL a *url.Error carries, keeping the operation's
+// error (a timeout, a refused connection).
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 // Sign returns the signature header value of body under key.

@@ -82,3 +82,25 @@ func TestSendReportsHTTPErrors(t *testing.T) {
 		t.Errorf("no URL: %v", err)
 	}
 }
+
+// Chat webhook URLs carry their credential in the path or query (Slack,
+// Teams, Mattermost): a failed notification is logged by the hook, so its
+// error must name the host only.
+func TestSendErrorsHideTheWebhookURL(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.Listener.Addr().String()
+	srv.Close() // nothing listens there any more: the request fails
+	for _, u := range []string{
+		"http://" + addr + "/services/T000/B000/XXXXSECRETXXXX?token=XXXXSECRETXXXX",
+		"http://user:XXXXSECRETXXXX@" + addr + "/hook",
+		"http://[::1/services/XXXXSECRETXXXX", // does not parse
+	} {
+		err := events.Notifier{}.Send(context.Background(), common.Notification{WebhookURL: u}, events.Message{})
+		if err == nil {
+			t.Fatalf("%s: no error", u)
+		}
+		if strings.Contains(err.Error(), "XXXXSECRETXXXX") {
+			t.Errorf("error reveals the webhook URL's secret: %v", err)
+		}
+	}
+}
