@@ -1,7 +1,10 @@
 package f5
 
 import (
+	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -29,4 +32,18 @@ func certName(c *x509.Certificate) string {
 		n = "certificate"
 	}
 	return unsafeName.ReplaceAllString(n, "_")
+}
+
+// keyMatches checks that keyPEM is the private key of certPEM's first
+// certificate, so that a pair that cannot handshake is never installed. An
+// encrypted key cannot be checked without its passphrase and is let
+// through. The error never holds key material.
+func keyMatches(certPEM, keyPEM []byte) error {
+	if b, _ := pem.Decode(keyPEM); b != nil && strings.Contains(b.Type, "ENCRYPTED") {
+		return nil
+	}
+	if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
+		return errors.New("the private key does not match the certificate (or does not parse)")
+	}
+	return nil
 }

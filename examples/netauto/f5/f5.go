@@ -548,6 +548,9 @@ func newCert(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) 
 		if err != nil {
 			return CertResult{}, flow.NonRetryable(fmt.Errorf("artifact %s: %w", ref.ArtifactID, err))
 		}
+		if err := keyMatches(certPEM, keyPEM); err != nil {
+			return CertResult{}, flow.NonRetryable(fmt.Errorf("artifact %s: %w", ref.ArtifactID, err))
+		}
 		name := certName(cert)
 		if !cert.NotAfter.After(d.now().AddDate(0, 0, days)) {
 			return CertResult{}, flow.NonRetryable(&CheckError{fmt.Sprintf("new certificate %s expires %s, within %d days", name, cert.NotAfter.Format(time.DateOnly), days)})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	nf5 "github.com/netauto-dev/netauto/examples/netauto/f5"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
+	bigip "github.com/netauto-dev/netauto/f5"
 	"github.com/netauto-dev/netauto/f5/f5test"
 	"github.com/netauto-dev/netauto/flow/flowtest"
 	"github.com/netauto-dev/netauto/infrahub"
@@ -22,12 +24,13 @@ import (
 )
 
 type lab struct {
-	ih    *infrahubtest.Server
-	bigip *f5test.Server
-	flows nf5.Flows
-	as3ID string
-	ihURL string
-	cert  string
+	ih     *infrahubtest.Server
+	bigip  *f5test.Server
+	flows  nf5.Flows
+	as3ID  string
+	ihURL  string
+	bigURL string
+	cert   string
 }
 
 func newLab(t *testing.T) *lab {
@@ -54,7 +57,7 @@ func newLab(t *testing.T) *lab {
 	if err != nil || len(certs) != 1 {
 		t.Fatalf("seeded certificate: %v", err)
 	}
-	return &lab{ih: ih, bigip: big, flows: nf5.New(nf5.Deps{Config: load}), as3ID: arts[0].ID, cert: certs[0].ID, ihURL: ihSrv.URL}
+	return &lab{ih: ih, bigip: big, flows: nf5.New(nf5.Deps{Config: load}), as3ID: arts[0].ID, cert: certs[0].ID, ihURL: ihSrv.URL, bigURL: bigSrv.URL}
 }
 
 func event(t *testing.T, data map[string]any) *trigger.Event {
@@ -208,5 +211,63 @@ func TestEventOfAnotherKindIsRefused(t *testing.T) {
 	}
 	if l.bigip.Tenant(seed.Tenant) != nil {
 		t.Error("the AS3 flow deployed from an event of another kind")
+	}
+}
+
+func installedCerts(t *testing.T, l *lab) []string {
+	t.Helper()
+	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := c.Certificates(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range certs {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
+func deployBundle(t *testing.T, l *lab, h *flowtest.Harness, bundle []byte) (nf5.CertResult, error) {
+	t.Helper()
+	id, _, err := seed.Artifact(l.ih, "f5-certificate", "certificate-pem", schema.KindNetautoCertificate, l.cert, bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.flows.Cert.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: id})
+}
+
+// An artifact whose private key is not the certificate's (a key
+// regenerated, the certificate not yet) must not be installed: the
+// BIG-IP's client-ssl profiles would serve a pair that cannot handshake.
+func TestCertificateKeyMismatchIsRefused(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	a, err := seed.Certificate(seed.CertificateName, time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := seed.Certificate(seed.CertificateName, time.Now().AddDate(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certA, _, err := nf5.SplitPEM(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, keyB, err := nf5.SplitPEM(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deployBundle(t, l, h, append(certA, keyB...)); err == nil {
+		t.Fatal("a certificate with another certificate's key was deployed")
+	} else if strings.Contains(err.Error(), "PRIVATE KEY-----") {
+		t.Fatalf("error reveals the key: %v", err)
+	}
+	if names := installedCerts(t, l); slices.Contains(names, seed.CertificateName+".crt") {
+		t.Errorf("installed certificates %v: the mismatched pair was installed", names)
 	}
 }
