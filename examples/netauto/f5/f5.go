@@ -552,6 +552,9 @@ func newCert(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) 
 			return CertResult{}, flow.NonRetryable(fmt.Errorf("artifact %s: %w", ref.ArtifactID, err))
 		}
 		name := certName(cert)
+		if now := d.now(); cert.NotBefore.After(now) {
+			return CertResult{}, flow.NonRetryable(&CheckError{fmt.Sprintf("new certificate %s is not valid before %s", name, cert.NotBefore.UTC().Format(time.RFC3339))})
+		}
 		if !cert.NotAfter.After(d.now().AddDate(0, 0, days)) {
 			return CertResult{}, flow.NonRetryable(&CheckError{fmt.Sprintf("new certificate %s expires %s, within %d days", name, cert.NotAfter.Format(time.DateOnly), days)})
 		}

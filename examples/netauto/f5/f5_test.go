@@ -2,6 +2,13 @@ package f5_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -269,5 +276,38 @@ func TestCertificateKeyMismatchIsRefused(t *testing.T) {
 	}
 	if names := installedCerts(t, l); slices.Contains(names, seed.CertificateName+".crt") {
 		t.Errorf("installed certificates %v: the mismatched pair was installed", names)
+	}
+}
+
+// A certificate that is not valid yet (its validity starts after the
+// deployment) must not replace the installed one: clients would refuse it
+// until then.
+func TestCertificateNotYetValidIsRefused(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: seed.CertificateName},
+		NotBefore: time.Now().AddDate(0, 0, 3), NotAfter: time.Now().AddDate(1, 0, 0),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})...)
+	_, err = deployBundle(t, l, h, bundle)
+	var ce *nf5.CheckError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err %v, want a *CheckError: the certificate is not valid for 3 days", err)
+	}
+	if names := installedCerts(t, l); slices.Contains(names, seed.CertificateName+".crt") {
+		t.Errorf("installed certificates %v: the not-yet-valid certificate was installed", names)
 	}
 }
