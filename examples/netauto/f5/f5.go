@@ -239,6 +239,15 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		}
 		res, err := c.Declare(ctx, in.Body, nil)
 		if err != nil {
+			// A failed declaration may still have changed tenants: AS3
+			// answers 207 when some deployed and others failed, and a
+			// timeout leaves it unknown. A failed step registers no
+			// compensation, so the tenants are put back here.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+			defer cancel()
+			if rerr := restoreTenants(rctx, d, in); rerr != nil {
+				return AS3Result{}, errors.Join(fmt.Errorf("declare: %w", err), rerr)
+			}
 			return AS3Result{}, fmt.Errorf("declare: %w", err)
 		}
 		flow.Logger(ctx).Info("declared", "tenants", strings.Join(in.Tenants, ","), "changed", res.Changed())

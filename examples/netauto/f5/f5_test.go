@@ -311,3 +311,35 @@ func TestCertificateNotYetValidIsRefused(t *testing.T) {
 		t.Errorf("installed certificates %v: the not-yet-valid certificate was installed", names)
 	}
 }
+
+// AS3 answers 207 when some tenants of a declaration deployed and others
+// failed: the declare step fails, yet the tenants that deployed are
+// changed. The run must put them back as they were.
+func TestAS3PartialFailureRollsBack(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: l.as3ID}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := json.Marshal(l.bigip.Tenant(seed.Tenant))
+	var decl map[string]any
+	if err := json.Unmarshal(seed.AS3("v2", "10.9.9.1"), &decl); err != nil {
+		t.Fatal(err)
+	}
+	decl["Other_Tenant"] = map[string]any{"class": "Tenant", "app": map[string]any{"class": "Application",
+		"p": map[string]any{"class": "Pool", "members": []any{map[string]any{"servicePort": 80, "serverAddresses": []string{"10.7.7.7"}}}}}}
+	body, _ := json.Marshal(decl)
+	l.bigip.FailTenant("Other_Tenant", "01020036:3: The requested monitor was not found.")
+	sid := l.ih.PutObject(body)
+	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
+	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err == nil {
+		t.Fatal("a declaration with a failed tenant completed")
+	}
+	after, _ := json.Marshal(l.bigip.Tenant(seed.Tenant))
+	if string(before) != string(after) {
+		t.Errorf("tenant %s changed by the failed declaration and not restored:\nbefore %s\nafter  %s", seed.Tenant, before, after)
+	}
+	if tn := l.bigip.Tenant("Other_Tenant"); tn != nil {
+		t.Errorf("Other_Tenant left behind: %v", tn)
+	}
+}
