@@ -12,8 +12,8 @@
 // starts it by hand.
 //
 // Tasks: load-intent → render → diff (running configuration read over SSH)
-// → push (compensated: the inverse lines, newest first, restore the
-// configuration the device had) → post-check (every intended enabled
+// → push (compensated: the inverse lines, newest first, then the section's
+// previous lines again, restore the configuration the device had) → post-check (every intended enabled
 // neighbour Established in the BGP summary). A post-check that fails is not
 // retried: the run fails, the push's compensation runs, and the failure
 // hooks (package events) notify.
@@ -140,6 +140,15 @@ type pushIn struct {
 	Environment string   `json:"environment"`
 	Intent      Intent   `json:"intent"`
 	Lines       []string `json:"lines"`
+	// Before is the section's lines before the push, for the rollback.
+	Before []string `json:"before,omitempty"`
+}
+
+// diffOut is what the diff step found: the lines to push and the section
+// as the device has it.
+type diffOut struct {
+	Missing []string `json:"missing"`
+	Before  []string `json:"before,omitempty"`
 }
 
 // Render returns the configuration lines of in for its platform: the
@@ -220,6 +229,29 @@ func Inverse(pushed []string) []string {
 	return out
 }
 
+// Restore returns the lines that put a section back as running (the
+// device's configuration before the push) had it: [Inverse] of pushed,
+// then every line the section had, again. A pushed line that changed a
+// value (router-id, a neighbour's description or remote AS) replaced the
+// device's line, and "no <new line>" alone would leave the setting absent;
+// lines that are still in place are set again unchanged.
+func Restore(running string, pushed []string) []string {
+	out := Inverse(pushed)
+	if out == nil {
+		return nil
+	}
+	return append(out, section(running, pushed[0])...)
+}
+
+// restoreLines is [Restore] with the section's lines already read.
+func restoreLines(before, pushed []string) []string {
+	out := Inverse(pushed)
+	if out == nil {
+		return nil
+	}
+	return append(out, before...)
+}
+
 func (d Deps) host(in Intent) device.Host {
 	p := d.DeviceDefaults
 	p.Platform, p.Port = in.Platform, in.Port
@@ -271,17 +303,20 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 		return in, nil
 	}, task.WithRetries(3), task.WithBackoff(flow.Exponential(time.Second, 2, 10*time.Second)))
 
-	diff := task.New("diff", func(ctx context.Context, in pushIn) ([]string, error) {
-		var miss []string
+	diff := task.New("diff", func(ctx context.Context, in pushIn) (diffOut, error) {
+		var out diffOut
 		err := d.session(ctx, in.Intent, func(s *device.Session) error {
 			running, err := s.RunningConfig(ctx)
 			if err != nil {
 				return err
 			}
-			miss = Missing(running, in.Lines)
+			out.Missing = Missing(running, in.Lines)
+			if len(in.Lines) > 0 {
+				out.Before = section(running, in.Lines[0])
+			}
 			return nil
 		})
-		return miss, err
+		return out, err
 	}, task.WithRetries(2), task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} }))
 
 	push := task.New("push", func(ctx context.Context, in pushIn) (string, error) {
@@ -300,7 +335,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 		return out, err
 	}, task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} }),
 		task.WithCompensation(func(ctx context.Context, in pushIn, _ string) error {
-			undo := Inverse(in.Lines)
+			undo := restoreLines(in.Before, in.Lines)
 			return d.session(ctx, in.Intent, func(s *device.Session) error {
 				if _, err := s.Configure(ctx, undo); err != nil {
 					return fmt.Errorf("rollback %s: %w", in.Intent.Device, err)
@@ -349,16 +384,17 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 			return Result{}, flow.NonRetryable(err)
 		}
 		in := pushIn{Environment: p.Environment, Intent: intent, Lines: lines}
-		miss, err := diff.Run(ctx, in)
+		dout, err := diff.Run(ctx, in)
 		if err != nil {
 			return Result{}, err
 		}
+		miss := dout.Missing
 		res := Result{Device: intent.Device}
 		if len(miss) == 0 {
 			flow.Logger(ctx).Info("no change", "device", intent.Device)
 			return res, nil
 		}
-		in.Lines = miss
+		in.Lines, in.Before = miss, dout.Before
 		if res.Diff, err = push.Run(ctx, in); err != nil {
 			return res, err
 		}

@@ -127,3 +127,24 @@ func TestBrokenChangeRollsBack(t *testing.T) {
 		t.Errorf("push.compensate ended %s", st.Name)
 	}
 }
+
+// A push that changes a value (router-id, a neighbour's description or
+// remote AS) replaces the device's line: undoing it with "no <new line>"
+// alone leaves the setting absent, not as it was. Restore puts the
+// section's previous lines back after the "no" lines.
+func TestRestoreReappliesReplacedLines(t *testing.T) {
+	running := "hostname r1\n!\nrouter bgp 65000\n   router-id 10.255.255.1\n   neighbor 10.0.0.1 remote-as 65100\n   neighbor 10.0.0.1 description upstream\n!\nend\n"
+	pushed := []string{"router bgp 65000", "router-id 10.255.255.2", "neighbor 10.0.0.1 description upstream-renamed"}
+	want := []string{
+		"router bgp 65000",
+		"no neighbor 10.0.0.1 description upstream-renamed", "no router-id 10.255.255.2",
+		"router-id 10.255.255.1", "neighbor 10.0.0.1 remote-as 65100", "neighbor 10.0.0.1 description upstream",
+	}
+	if got := routing.Restore(running, pushed); !reflect.DeepEqual(got, want) {
+		t.Errorf("Restore = %q\nwant      %q", got, want)
+	}
+	// A section the device did not have: the "no" lines only.
+	if got := routing.Restore("hostname r1\n!\nend\n", pushed); !reflect.DeepEqual(got, routing.Inverse(pushed)) {
+		t.Errorf("Restore of a new section = %q", got)
+	}
+}
