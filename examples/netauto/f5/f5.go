@@ -13,8 +13,8 @@
 //     pool has members). A failed check or declaration rolls back: tenants
 //     that existed are declared again as they were, new ones are deleted.
 //   - [DeployLTM] ("f5-ltm"): fetch an [LTMSpec] (JSON), create or update its
-//     pools and members through iControl REST; created pools are deleted on
-//     failure.
+//     pools and members through iControl REST; on failure created pools are
+//     deleted and members added to existing pools removed.
 //   - [DeployCertificates] ("f5-cert"): fetch the new certificate and key
 //     PEMs, check the installed certificates' expiry, install key and
 //     certificate, check again that the installed one no longer expires
@@ -387,6 +387,26 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 	type poolOut struct {
 		Created bool `json:"created"`
 		Members int  `json:"members"`
+		// Added are the members this run added to a pool that existed,
+		// removed again by the compensation.
+		Added []string `json:"added,omitempty"`
+	}
+	// undo puts a pool back as it was before out's changes: deleted when
+	// out created it, else without the members out added.
+	undo := func(ctx context.Context, c *bigip.Client, path string, out poolOut) error {
+		if out.Created {
+			if err := c.DeletePool(ctx, path); err != nil {
+				return fmt.Errorf("rollback: delete pool %s: %w", path, err)
+			}
+			return nil
+		}
+		var errs []error
+		for _, m := range slices.Backward(out.Added) {
+			if err := c.RemovePoolMember(ctx, path, m); err != nil {
+				errs = append(errs, fmt.Errorf("rollback: pool %s member %s: %w", path, m, err))
+			}
+		}
+		return errors.Join(errs...)
 	}
 	apply := task.New("apply-pool", func(ctx context.Context, in ltmIn) (poolOut, error) {
 		c, err := bigipFor(ctx, d, in.Environment)
@@ -394,6 +414,15 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			return poolOut{}, err
 		}
 		var out poolOut
+		// An attempt that fails part-way undoes its own changes, so that a
+		// retry starts from the pool as it was and the compensation (of a
+		// later successful attempt) knows everything the run changed.
+		fail := func(err error) (poolOut, error) {
+			if uerr := undo(context.WithoutCancel(ctx), c, in.Pool.path(), out); uerr != nil {
+				err = errors.Join(err, uerr)
+			}
+			return poolOut{}, err
+		}
 		if _, err := c.Pool(ctx, in.Pool.path()); err != nil {
 			var be *bigip.Error
 			if !errors.As(err, &be) || be.StatusCode != 404 {
@@ -406,7 +435,7 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		}
 		have, err := c.PoolMembers(ctx, in.Pool.path())
 		if err != nil {
-			return out, fmt.Errorf("pool %s members: %w", in.Pool.path(), err)
+			return fail(fmt.Errorf("pool %s members: %w", in.Pool.path(), err))
 		}
 		for _, m := range in.Pool.Members {
 			if slices.ContainsFunc(have, func(h bigip.LTMPoolMember) bool { return h.Name == m }) {
@@ -414,20 +443,23 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			}
 			addr, _, _ := strings.Cut(m, ":")
 			if err := c.AddPoolMember(ctx, in.Pool.path(), &bigip.LTMPoolMember{Name: m, Address: addr}); err != nil {
-				return out, fmt.Errorf("pool %s member %s: %w", in.Pool.path(), m, err)
+				return fail(fmt.Errorf("pool %s member %s: %w", in.Pool.path(), m, err))
 			}
 			out.Members++
+			if !out.Created {
+				out.Added = append(out.Added, m)
+			}
 		}
 		return out, nil
 	}, task.WithRetries(2), task.WithCompensation(func(ctx context.Context, in ltmIn, out poolOut) error {
-		if !out.Created {
+		if !out.Created && len(out.Added) == 0 {
 			return nil
 		}
 		c, err := bigipFor(ctx, d, in.Environment)
 		if err != nil {
 			return err
 		}
-		return c.DeletePool(ctx, in.Pool.path())
+		return undo(ctx, c, in.Pool.path(), out)
 	}))
 	return flow.New(FlowLTM, func(ctx context.Context, p Params) (LTMResult, error) {
 		ref, err := resolve(p, schema.KindNetautoLTMConfig)

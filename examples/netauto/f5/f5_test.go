@@ -343,3 +343,38 @@ func TestAS3PartialFailureRollsBack(t *testing.T) {
 		t.Errorf("Other_Tenant left behind: %v", tn)
 	}
 }
+
+// A failed LTM deployment must leave pools as they were: members it added
+// to a pool that existed are removed again, not only the pools it created.
+func TestLTMFailureRemovesAddedMembers(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := c.CreatePool(ctx, &bigip.LTMPool{Name: "existing_pool", Partition: "Common"}); err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := json.Marshal(nf5.LTMSpec{Pools: []nf5.LTMPoolSpec{
+		{Name: "existing_pool", Members: []string{"10.5.5.1:80"}},
+		{Name: "new_pool", Members: []string{"10.5.5.2:80"}},
+		{Name: "bad pool~name", Members: []string{"10.5.5.3:80"}},
+	}})
+	sid := l.ih.PutObject(spec)
+	ev := event(t, map[string]any{"node_id": findArtifact(t, l, "f5-ltm"), "target_kind": schema.KindNetautoLTMConfig, "storage_id": sid})
+	if _, err := l.flows.LTM.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err == nil {
+		t.Fatal("an LTM spec with an invalid pool name completed")
+	}
+	members, err := c.PoolMembers(ctx, "/Common/existing_pool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(members) != 0 {
+		t.Errorf("existing_pool members after the failed run: %+v, want none (as before)", members)
+	}
+	if _, err := c.Pool(ctx, "/Common/new_pool"); err == nil {
+		t.Error("new_pool left behind after the failed run")
+	}
+}
