@@ -37,7 +37,9 @@ import (
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime"
+	"github.com/netauto-dev/netauto/runtime/agent"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/postgres"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
@@ -92,8 +94,9 @@ func configLoader() common.Loader {
 }
 
 // storeConfigLoader loads NetAutoConfig blocks from the store named by
-// NETAUTO_DB (SQLite path or postgres:// URL; opened on first use). A process without a
-// database (an `execute` child) cannot read blocks and says so.
+// NETAUTO_DB (SQLite path or postgres:// URL; opened on first use). A run
+// started by a launcher (NETAUTO_RUN_ID set) without NETAUTO_DB has no
+// database: it says so rather than opening an empty default one.
 func storeConfigLoader() common.Loader {
 	var (
 		mu sync.Mutex
@@ -104,6 +107,13 @@ func storeConfigLoader() common.Loader {
 		defer mu.Unlock()
 		if st == nil {
 			db := os.Getenv(runtime.EnvDB)
+			if db == "" && (os.Getenv(agent.EnvRunID) != "" || os.Getenv(runtime.EnvRun) != "") {
+				// A run of the process or Docker launcher: the server's
+				// database is not here, and a default one would be empty.
+				return common.NetAutoConfig{}, flow.NonRetryable(fmt.Errorf(
+					"environment %s: this run has no database to read block %s from: give the pool's runs %s (and %s, %s, ...) or %s",
+					env, common.BlockName(env), common.EnvInfrahubURL, common.EnvInfrahubToken, common.EnvF5URL, runtime.EnvDB))
+			}
 			if db == "" {
 				db = runtime.DefaultDB
 			}
