@@ -119,6 +119,7 @@ func dockerE2EPool(notifyURL string) store.Pool {
 		"network_mode":      "host",
 		"labels":            map[string]string{dockerE2ELabel: dockerE2EValue},
 		"env": map[string]string{
+			common.EnvEnvironment:   "production",
 			common.EnvInfrahubURL:   block("infrahub_url"),
 			common.EnvInfrahubToken: block("infrahub_token"),
 			common.EnvF5URL:         block("f5_url"),

@@ -25,7 +25,8 @@
 // NETAUTO_INFRAHUB_URL (a run in a container) takes them from
 // NETAUTO_INFRAHUB_URL, NETAUTO_INFRAHUB_TOKEN, NETAUTO_F5_URL,
 // NETAUTO_F5_USERNAME, NETAUTO_F5_PASSWORD, NETAUTO_NOTIFY_URL and
-// NETAUTO_NOTIFY_KEY instead.
+// NETAUTO_NOTIFY_KEY instead, for the one environment NETAUTO_ENVIRONMENT
+// names.
 package main
 
 import (
@@ -111,7 +112,7 @@ func storeConfigLoader() common.Loader {
 				// A run of the process or Docker launcher: the server's
 				// database is not here, and a default one would be empty.
 				return common.NetAutoConfig{}, flow.NonRetryable(fmt.Errorf(
-					"environment %s: this run has no database to read block %s from: give the pool's runs %s (and %s, %s, ...) or %s",
+					"environment %s: this run has no database to read block %s from: give the pool's runs %s (and %s, %s, ..., with NETAUTO_ENVIRONMENT) or %s",
 					env, common.BlockName(env), common.EnvInfrahubURL, common.EnvInfrahubToken, common.EnvF5URL, runtime.EnvDB))
 			}
 			if db == "" {

@@ -178,15 +178,26 @@ const (
 	EnvF5Password    = "NETAUTO_F5_PASSWORD"
 	EnvNotifyURL     = "NETAUTO_NOTIFY_URL"
 	EnvNotifyKey     = "NETAUTO_NOTIFY_KEY"
+	// EnvEnvironment names the one environment the variables above are
+	// the settings of (required by EnvLoader).
+	EnvEnvironment = "NETAUTO_ENVIRONMENT"
 )
 
-// EnvLoader builds every environment's configuration from the process
-// environment (getenv, os.Getenv in programs): for processes that have no
-// store to read blocks from, such as a flow run in a container.
+// EnvLoader builds the configuration of one environment, the one
+// NETAUTO_ENVIRONMENT names, from the process environment (getenv,
+// os.Getenv in programs): for processes that have no store to read blocks
+// from, such as a flow run in a container. A run of any other environment
+// fails: one set of variables never serves production and staging alike.
 func EnvLoader(getenv func(string) string) Loader {
 	return func(_ context.Context, env string) (NetAutoConfig, error) {
 		if err := CheckEnvironment(env); err != nil {
 			return NetAutoConfig{}, flow.NonRetryable(err)
+		}
+		switch own := getenv(EnvEnvironment); {
+		case own == "":
+			return NetAutoConfig{}, flow.NonRetryable(fmt.Errorf("environment %s: %s is empty: set it to the environment whose settings %s and friends are", env, EnvEnvironment, EnvInfrahubURL))
+		case own != env:
+			return NetAutoConfig{}, flow.NonRetryable(fmt.Errorf("environment %s: this process holds the settings of %s=%s only", env, EnvEnvironment, own))
 		}
 		cfg := NetAutoConfig{
 			Environment: env, InfrahubURL: getenv(EnvInfrahubURL), InfrahubToken: store.NewSecret(getenv(EnvInfrahubToken)),

@@ -81,7 +81,7 @@ func TestSecretsStayOutOfPrints(t *testing.T) {
 }
 
 func TestEnvLoader(t *testing.T) {
-	vars := map[string]string{common.EnvInfrahubURL: "http://ih", common.EnvInfrahubToken: "t0k"}
+	vars := map[string]string{common.EnvInfrahubURL: "http://ih", common.EnvInfrahubToken: "t0k", common.EnvEnvironment: "dev"}
 	load := common.EnvLoader(func(k string) string { return vars[k] })
 	c, err := load(context.Background(), "dev")
 	if err != nil || c.Environment != "dev" || c.InfrahubURL != "http://ih" || c.InfrahubToken.Reveal() != "t0k" {
@@ -90,5 +90,25 @@ func TestEnvLoader(t *testing.T) {
 	delete(vars, common.EnvInfrahubToken)
 	if _, err := load(context.Background(), "dev"); err == nil || !strings.Contains(err.Error(), "infrahub_token") {
 		t.Errorf("without a token: %v", err)
+	}
+}
+
+// The process environment holds one environment's settings: a staging run
+// in a container given production's NETAUTO_* must fail, never deploy
+// with production's Infrahub, BIG-IP and credentials.
+func TestEnvLoaderServesItsEnvironmentOnly(t *testing.T) {
+	vars := map[string]string{common.EnvInfrahubURL: "http://ih", common.EnvInfrahubToken: "t0k", common.EnvEnvironment: "production"}
+	load := common.EnvLoader(func(k string) string { return vars[k] })
+	if c, err := load(context.Background(), "production"); err != nil || c.Environment != "production" {
+		t.Fatalf("production: %+v %v", c, err)
+	}
+	if c, err := load(context.Background(), "staging"); err == nil {
+		t.Fatalf("staging got production's settings: %+v", c)
+	} else if !strings.Contains(err.Error(), common.EnvEnvironment) {
+		t.Errorf("staging: %v, want an error naming %s", err, common.EnvEnvironment)
+	}
+	delete(vars, common.EnvEnvironment)
+	if _, err := load(context.Background(), "production"); err == nil || !strings.Contains(err.Error(), common.EnvEnvironment) {
+		t.Errorf("without %s: %v, want an error naming it", common.EnvEnvironment, err)
 	}
 }
