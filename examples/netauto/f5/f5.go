@@ -206,6 +206,26 @@ type declareIn struct {
 	// Before is the device's declaration of Tenants before the change
 	// (those that existed), for the rollback.
 	Before json.RawMessage `json:"before"`
+	// Complete is set when Body has "updateMode": "complete": AS3 then
+	// removes every tenant Body does not name, so Before holds them all.
+	Complete bool `json:"complete,omitempty"`
+}
+
+// completeMode reports whether an AS3 body (an ADC declaration or an AS3
+// request wrapping one) has "updateMode": "complete".
+func completeMode(body []byte) bool {
+	var v struct {
+		Class       string          `json:"class"`
+		UpdateMode  string          `json:"updateMode"`
+		Declaration json.RawMessage `json:"declaration"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	if v.Class == "AS3" && len(v.Declaration) > 0 {
+		return completeMode(v.Declaration)
+	}
+	return v.UpdateMode == "complete"
 }
 
 // CheckError is a post-deployment check that failed.
@@ -224,8 +244,8 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			return nil, fmt.Errorf("read current declaration: %w", err)
 		}
 		keep := &bigip.Declaration{SchemaVersion: cur.SchemaVersion, Tenants: map[string]*bigip.Tenant{}}
-		for _, t := range in.Tenants {
-			if tt, ok := cur.Tenants[t]; ok {
+		for t, tt := range cur.Tenants {
+			if in.Complete || slices.Contains(in.Tenants, t) {
 				keep.Tenants[t] = tt
 			}
 		}
@@ -298,7 +318,7 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		if err != nil || len(tenants) == 0 {
 			return AS3Result{}, flow.NonRetryable(fmt.Errorf("artifact %s: not an AS3 declaration with tenants: %v", ref.ArtifactID, err))
 		}
-		in := declareIn{Environment: p.Environment, Body: json.RawMessage(body), Tenants: tenants}
+		in := declareIn{Environment: p.Environment, Body: json.RawMessage(body), Tenants: tenants, Complete: completeMode([]byte(body))}
 		if in.Before, err = snapshot.Run(ctx, in); err != nil {
 			return AS3Result{}, err
 		}

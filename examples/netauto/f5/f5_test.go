@@ -378,3 +378,38 @@ func TestLTMFailureRemovesAddedMembers(t *testing.T) {
 		t.Error("new_pool left behind after the failed run")
 	}
 }
+
+// A declaration with "updateMode": "complete" removes every tenant it does
+// not name: when such a change fails, the rollback must bring those
+// tenants back too, not only the declared ones.
+func TestAS3CompleteModeRollbackRestoresOtherTenants(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := json.RawMessage(`{"class":"ADC","schemaVersion":"3.50.0","Other_Tenant":{"class":"Tenant","app":{"class":"Application","p":{"class":"Pool","members":[{"servicePort":80,"serverAddresses":["10.7.7.7"]}]}}}}`)
+	if _, err := c.Declare(context.Background(), other, nil); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := json.Marshal(l.bigip.Tenant("Other_Tenant"))
+	var decl map[string]any
+	if err := json.Unmarshal(seed.AS3("broken"), &decl); err != nil {
+		t.Fatal(err)
+	}
+	decl["updateMode"] = "complete"
+	body, _ := json.Marshal(decl)
+	sid := l.ih.PutObject(body)
+	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
+	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err == nil {
+		t.Fatal("the broken declaration completed")
+	}
+	after, _ := json.Marshal(l.bigip.Tenant("Other_Tenant"))
+	if string(before) != string(after) {
+		t.Errorf("Other_Tenant not restored after the failed complete-mode declaration:\nbefore %s\nafter  %s", before, after)
+	}
+	if tn := l.bigip.Tenant(seed.Tenant); tn != nil {
+		t.Errorf("%s left behind: %v", seed.Tenant, tn)
+	}
+}
