@@ -4,9 +4,10 @@
 //
 // A [Notifier] posts a [Message] as JSON to the environment's
 // Notification.WebhookURL (package common), signed with its SigningKey when
-// one is set. [FailureHook] is a flow.OnFailure/OnCrashed hook: it reads the
+// one is set. [Hook] is a flow.OnFailure/OnCrashed hook: it reads the
 // run's "environment" parameter, loads that environment's configuration and
-// notifies. A notification that cannot be sent is logged and returned as the
+// notifies (through the default environment's when the run's is missing or
+// cannot be loaded). A notification that cannot be sent is logged and returned as the
 // hook's error; it never changes the run's state.
 //
 // The webhook dispatcher of the original system (Infrahub event × kind →
@@ -132,6 +133,11 @@ func environmentOf(params json.RawMessage) string {
 	return p.Environment
 }
 
+// DefaultEnvironment is the environment whose configuration (the default
+// block, "netauto-config-default") notifies the failures of runs whose own
+// environment is missing or has no configuration.
+const DefaultEnvironment = "default"
+
 // Hook returns a flow hook that notifies the run's environment about the
 // state it reached. Use it with flow.OnFailure and flow.OnCrashed (and
 // flow.OnCompletion: it then notifies only when the environment's
@@ -139,12 +145,22 @@ func environmentOf(params json.RawMessage) string {
 func Hook(load common.Loader, nt Notifier) flow.Hook {
 	return func(ctx context.Context, ev flow.HookEvent) error {
 		env := environmentOf(ev.Run.Parameters)
-		if env == "" {
-			return fmt.Errorf("notify run %s: no environment parameter", ev.Run.ID)
+		var cfg common.NetAutoConfig
+		err := fmt.Errorf("no environment parameter")
+		if env != "" {
+			cfg, err = load(ctx, env)
 		}
-		cfg, err := load(ctx, env)
 		if err != nil {
-			return fmt.Errorf("notify run %s: %w", ev.Run.ID, err)
+			if ev.State.Type == flow.TypeCompleted {
+				return fmt.Errorf("notify run %s: %w", ev.Run.ID, err)
+			}
+			// A run whose environment is missing or wrong (often why it
+			// failed) has no settings of its own: its failure goes to
+			// the default block's webhook rather than unnoticed.
+			var derr error
+			if cfg, derr = load(ctx, DefaultEnvironment); derr != nil {
+				return fmt.Errorf("notify run %s: %w; default: %w", ev.Run.ID, err, derr)
+			}
 		}
 		if ev.State.Type == flow.TypeCompleted && !cfg.Notify.OnCompletion {
 			return nil

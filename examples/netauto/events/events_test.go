@@ -104,3 +104,43 @@ func TestSendErrorsHideTheWebhookURL(t *testing.T) {
 		}
 	}
 }
+
+// A run that fails because its environment parameter is wrong (mistyped,
+// missing) has no configuration of its own to notify through: its failure
+// must still reach the default block's webhook, not go unnoticed.
+func TestFailureWithABadEnvironmentStillNotifies(t *testing.T) {
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	load := func(_ context.Context, env string) (common.NetAutoConfig, error) {
+		if err := common.CheckEnvironment(env); err != nil {
+			return common.NetAutoConfig{}, err
+		}
+		if env != "default" {
+			return common.NetAutoConfig{}, errors.New("no block netauto-config-" + env + " and no default")
+		}
+		return common.NetAutoConfig{Environment: env, Notify: common.Notification{WebhookURL: srv.URL}}, nil
+	}
+	type P struct {
+		Environment string `json:"environment"`
+	}
+	bad := flow.New("bad", func(context.Context, P) (int, error) {
+		return 0, flow.NonRetryable(errors.New("environment: not a plain environment name"))
+	}, events.FailureHooks(load, events.Notifier{})...)
+	h := flowtest.New(t)
+	for _, env := range []string{"Production ", ""} {
+		if _, err := bad.Run(h.Context(), P{env}); err == nil {
+			t.Fatal("bad flow completed")
+		}
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.msgs) != 2 {
+		t.Fatalf("%d notifications (%v), want 2: failures of runs with a bad environment go unnoticed", len(rcv.msgs), rcv.raw)
+	}
+	for _, m := range rcv.msgs {
+		if m.State != "Failed" || m.Flow != "bad" {
+			t.Errorf("message %+v", m)
+		}
+	}
+}
