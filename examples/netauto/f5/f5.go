@@ -10,7 +10,8 @@
 //
 //   - [DeployAS3] ("f5-as3"): fetch the AS3 declaration, read the tenants it
 //     touches as they are, declare, then check the result read back (every
-//     pool has members). A failed check or declaration rolls back: tenants
+//     pool has members: addresses, named servers, an FQDN, a node reference
+//     or a discovery source). A failed check or declaration rolls back: tenants
 //     that existed are declared again as they were, new ones are deleted.
 //   - [DeployLTM] ("f5-ltm"): fetch an [LTMSpec] (JSON), create or update its
 //     pools and members through iControl REST; on failure created pools are
@@ -668,7 +669,11 @@ func emptyPools(t *bigip.Tenant) (pools int, empty string, err error) {
 			var obj struct {
 				Class   string `json:"class"`
 				Members []struct {
-					ServerAddresses []string `json:"serverAddresses"`
+					ServerAddresses  []string          `json:"serverAddresses"`
+					Servers          []json.RawMessage `json:"servers"`
+					AddressDiscovery string            `json:"addressDiscovery"`
+					Hostname         string            `json:"hostname"`
+					BigIP            string            `json:"bigip"`
 				} `json:"members"`
 			}
 			if json.Unmarshal(items[on], &obj) != nil || obj.Class != "Pool" {
@@ -677,7 +682,16 @@ func emptyPools(t *bigip.Tenant) (pools int, empty string, err error) {
 			pools++
 			n := 0
 			for _, m := range obj.Members {
-				n += len(m.ServerAddresses)
+				n += len(m.ServerAddresses) + len(m.Servers)
+				switch {
+				case m.BigIP != "", m.Hostname != "":
+					// A reference to an existing node, or an FQDN member.
+					n++
+				case m.AddressDiscovery != "" && m.AddressDiscovery != "static":
+					// Discovered (fqdn, event, consul, cloud): members come
+					// and go; the declaration names where they come from.
+					n++
+				}
 			}
 			if n == 0 && empty == "" {
 				empty = an + "/" + on

@@ -413,3 +413,40 @@ func TestAS3CompleteModeRollbackRestoresOtherTenants(t *testing.T) {
 		t.Errorf("%s left behind: %v", seed.Tenant, tn)
 	}
 }
+
+// Pool members are not only "serverAddresses": named "servers", FQDN
+// members and references to existing nodes are members too. The post-check
+// must not fail (and roll back) a good deployment that uses them.
+func TestAS3PostCheckCountsEveryMemberForm(t *testing.T) {
+	for name, member := range map[string]map[string]any{
+		"servers": {"servicePort": 80, "servers": []any{map[string]any{"name": "web1", "address": "10.1.20.11"}}},
+		"fqdn":    {"servicePort": 80, "addressDiscovery": "fqdn", "hostname": "web.example.net"},
+		"bigip":   {"servicePort": 80, "addressDiscovery": "static", "bigip": "/Common/web1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			l := newLab(t)
+			h := flowtest.New(t)
+			var decl map[string]any
+			if err := json.Unmarshal(seed.AS3(name), &decl); err != nil {
+				t.Fatal(err)
+			}
+			pool := decl[seed.Tenant].(map[string]any)["web_shop"].(map[string]any)["web_pool"].(map[string]any)
+			pool["members"] = []any{member}
+			body, _ := json.Marshal(decl)
+			sid := l.ih.PutObject(body)
+			ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
+			if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err != nil {
+				t.Fatalf("a pool with %s members: %v", name, err)
+			}
+		})
+	}
+	// An empty pool still fails the check.
+	l := newLab(t)
+	h := flowtest.New(t)
+	sid := l.ih.PutObject(seed.AS3("empty"))
+	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
+	var ce *nf5.CheckError
+	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); !errors.As(err, &ce) {
+		t.Errorf("empty pool: %v, want a *CheckError", err)
+	}
+}
