@@ -102,8 +102,8 @@ var deploymentTable = []deploymentSpec{
 // Deployments returns the deployments of every environment: for each row
 // of the table "<name>-<environment>", with its tags plus the environment,
 // parameters {"environment": ...}, on pool. Production's sync deployments
-// run on their cron; staging and dev carry the same schedules paused
-// unless unpaused is set.
+// run on their cron; staging and dev carry the same schedules, paused when
+// pauseNonProduction is set (as NewApp does).
 func Deployments(pool string, pauseNonProduction bool) []store.Deployment {
 	var out []store.Deployment
 	for _, env := range Environments {
@@ -192,7 +192,7 @@ func NewApp(w Wiring, webhookKey []byte, docker bool) (*runtime.App, error) {
 	app := &runtime.App{
 		Name:        "netauto",
 		Flows:       Flows(w),
-		Deployments: Deployments(DockerPool, false),
+		Deployments: Deployments(DockerPool, true),
 		Pools:       Pools(docker),
 		TagLimits:   TagLimits,
 		Triggers:    Triggers(),

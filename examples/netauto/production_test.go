@@ -36,3 +36,30 @@ func TestProductionAppIsValid(t *testing.T) {
 		t.Fatalf("job template of %s: %v", pools[0].Name, err)
 	}
 }
+
+// Only production's sync deployments run on their cron in the production
+// wiring (as in the original plan): staging and dev carry the schedules
+// paused. Live, they would run every 6 hours and nightly against whatever
+// their configuration falls back to, the default block.
+func TestProductionSchedulesOnlyProduction(t *testing.T) {
+	t.Setenv("NETAUTO_POOL_TYPE", "")
+	app, err := productionApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := 0
+	for _, d := range app.Deployments {
+		if len(d.Schedules) == 0 {
+			continue
+		}
+		if !strings.HasSuffix(d.Name, "-production") && !d.Paused {
+			t.Errorf("%s runs on %s in production", d.Name, d.Schedules[0].Cron)
+		}
+		if strings.HasSuffix(d.Name, "-production") && !d.Paused {
+			live++
+		}
+	}
+	if live != 2 {
+		t.Errorf("%d live production schedules, want 2 (inventory-sync, config-backup)", live)
+	}
+}
