@@ -29,6 +29,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/examples/netauto/common"
@@ -162,6 +163,19 @@ func Render(in Intent) ([]string, error) {
 	if in.LocalAS <= 0 {
 		return nil, &ParamsError{"local_as", "missing"}
 	}
+	// Values become configuration lines: a line break (or any control
+	// character) would push a command of its own; addresses are one word.
+	if in.RouterID != "" && !isToken(in.RouterID) {
+		return nil, &ParamsError{"router_id", fmt.Sprintf("%q is not one word", in.RouterID)}
+	}
+	for i, n := range in.Neighbors {
+		if !isToken(n.Address) {
+			return nil, &ParamsError{fmt.Sprintf("neighbors[%d].peer_address", i), fmt.Sprintf("%q is not one word", n.Address)}
+		}
+		if strings.ContainsFunc(n.Description, unicode.IsControl) {
+			return nil, &ParamsError{fmt.Sprintf("neighbors[%d].description", i), "holds a line break or control character"}
+		}
+	}
 	lines := []string{fmt.Sprintf("router bgp %d", in.LocalAS)}
 	if in.RouterID != "" {
 		lines = append(lines, "router-id "+in.RouterID)
@@ -176,6 +190,11 @@ func Render(in Intent) ([]string, error) {
 		}
 	}
 	return lines, nil
+}
+
+// isToken reports whether s is one printable word.
+func isToken(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
 }
 
 // section returns the trimmed lines under the top-level line head of a

@@ -148,3 +148,26 @@ func TestRestoreReappliesReplacedLines(t *testing.T) {
 		t.Errorf("Restore of a new section = %q", got)
 	}
 }
+
+// Values from Infrahub go into configuration lines: one holding a line
+// break would push a second, arbitrary command (here a user) to the
+// device. Render must refuse it, naming the field.
+func TestRenderRefusesLineBreaksInValues(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	dev := l.lab.Devices.Device(l.name)
+	if _, err := l.fake.Create("", schema.KindNetworkBGPNeighbor, map[string]any{
+		"peer_address": "10.0.0.98", "remote_as": 65198, "enabled": false, "device": map[string]any{"id": l.devID},
+		"description": "peer\nusername evil privilege 15 secret 0 x",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.flow(h.Context(), routing.Params{Environment: "production", RoutingConfigID: l.rcID})
+	var pe *routing.ParamsError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Field, "description") {
+		t.Errorf("err %v, want a *ParamsError naming the description", err)
+	}
+	if cfg := dev.RunningConfig(); strings.Contains(cfg, "username evil") {
+		t.Errorf("a command hidden in a description reached the device:\n%s", cfg)
+	}
+}
