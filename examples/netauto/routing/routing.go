@@ -141,15 +141,18 @@ type pushIn struct {
 	Environment string   `json:"environment"`
 	Intent      Intent   `json:"intent"`
 	Lines       []string `json:"lines"`
-	// Before is the section's lines before the push, for the rollback.
-	Before []string `json:"before,omitempty"`
+	// Before is the section's lines before the push, for the rollback;
+	// NewSection says the device had no such section at all.
+	Before     []string `json:"before,omitempty"`
+	NewSection bool     `json:"new_section,omitempty"`
 }
 
 // diffOut is what the diff step found: the lines to push and the section
 // as the device has it.
 type diffOut struct {
-	Missing []string `json:"missing"`
-	Before  []string `json:"before,omitempty"`
+	Missing    []string `json:"missing"`
+	Before     []string `json:"before,omitempty"`
+	NewSection bool     `json:"new_section,omitempty"`
 }
 
 // Render returns the configuration lines of in for its platform: the
@@ -254,21 +257,36 @@ func Inverse(pushed []string) []string {
 // value (router-id, a neighbour's description or remote AS) replaced the
 // device's line, and "no <new line>" alone would leave the setting absent;
 // lines that are still in place are set again unchanged.
+//
+// When running has no such section at all, the push created it: the
+// section is removed ("no <head>"), since an empty one (an empty "router
+// bgp") is not the configuration the device had.
 func Restore(running string, pushed []string) []string {
-	out := Inverse(pushed)
-	if out == nil {
+	if len(pushed) < 2 {
 		return nil
 	}
-	return append(out, section(running, pushed[0])...)
+	return restoreLines(section(running, pushed[0]), !hasSection(running, pushed[0]), pushed)
 }
 
 // restoreLines is [Restore] with the section's lines already read.
-func restoreLines(before, pushed []string) []string {
-	out := Inverse(pushed)
-	if out == nil {
+func restoreLines(before []string, newSection bool, pushed []string) []string {
+	if len(pushed) < 2 {
 		return nil
 	}
-	return append(out, before...)
+	if newSection {
+		return []string{"no " + pushed[0]}
+	}
+	return append(Inverse(pushed), before...)
+}
+
+// hasSection reports whether running has the top-level line head.
+func hasSection(running, head string) bool {
+	for l := range strings.SplitSeq(running, "\n") {
+		if strings.TrimRight(l, "\r ") == head {
+			return true
+		}
+	}
+	return false
 }
 
 func (d Deps) host(in Intent) device.Host {
@@ -332,6 +350,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 			out.Missing = Missing(running, in.Lines)
 			if len(in.Lines) > 0 {
 				out.Before = section(running, in.Lines[0])
+				out.NewSection = !hasSection(running, in.Lines[0])
 			}
 			return nil
 		})
@@ -354,7 +373,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 		return out, err
 	}, task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} }),
 		task.WithCompensation(func(ctx context.Context, in pushIn, _ string) error {
-			undo := restoreLines(in.Before, in.Lines)
+			undo := restoreLines(in.Before, in.NewSection, in.Lines)
 			return d.session(ctx, in.Intent, func(s *device.Session) error {
 				if _, err := s.Configure(ctx, undo); err != nil {
 					return fmt.Errorf("rollback %s: %w", in.Intent.Device, err)
@@ -413,7 +432,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 			flow.Logger(ctx).Info("no change", "device", intent.Device)
 			return res, nil
 		}
-		in.Lines, in.Before = miss, dout.Before
+		in.Lines, in.Before, in.NewSection = miss, dout.Before, dout.NewSection
 		if res.Diff, err = push.Run(ctx, in); err != nil {
 			return res, err
 		}

@@ -143,8 +143,8 @@ func TestRestoreReappliesReplacedLines(t *testing.T) {
 	if got := routing.Restore(running, pushed); !reflect.DeepEqual(got, want) {
 		t.Errorf("Restore = %q\nwant      %q", got, want)
 	}
-	// A section the device did not have: the "no" lines only.
-	if got := routing.Restore("hostname r1\n!\nend\n", pushed); !reflect.DeepEqual(got, routing.Inverse(pushed)) {
+	// A section the device did not have: removed whole.
+	if got := routing.Restore("hostname r1\n!\nend\n", pushed); !reflect.DeepEqual(got, []string{"no router bgp 65000"}) {
 		t.Errorf("Restore of a new section = %q", got)
 	}
 }
@@ -169,5 +169,29 @@ func TestRenderRefusesLineBreaksInValues(t *testing.T) {
 	}
 	if cfg := dev.RunningConfig(); strings.Contains(cfg, "username evil") {
 		t.Errorf("a command hidden in a description reached the device:\n%s", cfg)
+	}
+}
+
+// A push that opened a section the device did not have (a BGP process)
+// must be rolled back by removing that section: an empty "router bgp"
+// left behind still starts a BGP process.
+func TestRollbackRemovesASectionItCreated(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	dev := l.lab.Devices.Device(l.name)
+	dev.SetRunningConfig(strings.Replace(dev.RunningConfig(), "router bgp 65000", "router bgp 64999", 1))
+	before := dev.RunningConfig()
+	if _, err := l.fake.Create("", schema.KindNetworkBGPNeighbor, map[string]any{
+		"peer_address": "10.0.0.99", "remote_as": 65199, "enabled": true, "device": map[string]any{"id": l.devID},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.flow(h.Context(), routing.Params{Environment: "production", RoutingConfigID: l.rcID})
+	var ce *routing.CheckError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err %v, want a *CheckError", err)
+	}
+	if after := dev.RunningConfig(); after != before {
+		t.Errorf("not rolled back:\n%s", device.UnifiedDiff("before", "after", before, after))
 	}
 }
