@@ -332,17 +332,17 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 func (l *Launcher) runContainer(ctx context.Context, job worker.Job, id string, autoRemove bool) error {
 	run := job.Run
 	bg := context.WithoutCancel(ctx)
-	out := newOutput(l, run.ID)
+	out := worker.NewOutputLog(l.Store, run.ID, l.Tail, l.logger())
 	att, err := l.Client.ContainerAttach(bg, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
 	if err != nil {
-		out.close()
+		out.Close()
 		l.remove(id)
 		return fmt.Errorf("attach to container of run %s: %w", run.ID, err)
 	}
-	copied := out.copyFrom(att.Reader, func() error { att.Close(); return nil })
+	copied := copyOutput(out, att.Reader, func() error { att.Close(); return nil })
 	wait := l.Client.ContainerWait(bg, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	if _, err := l.Client.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-		out.close()
+		out.Close()
 		l.remove(id)
 		return fmt.Errorf("start container of run %s: %w", run.ID, err)
 	}
@@ -385,8 +385,8 @@ func (l *Launcher) runContainer(ctx context.Context, job worker.Job, id string, 
 	case <-copied:
 	case <-time.After(5 * time.Second):
 	}
-	out.close()
-	ee.Tail = out.tail()
+	out.Close()
+	ee.Tail = out.Tail()
 	if !autoRemove {
 		if ins, err := l.Client.ContainerInspect(bg, id, client.ContainerInspectOptions{}); err == nil && ins.Container.State != nil {
 			ee.OOMKilled = ins.Container.State.OOMKilled
@@ -519,16 +519,16 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
-// copyFrom demultiplexes a container's output stream into log lines and
+// copyOutput demultiplexes a container's output stream into log lines and
 // closes the returned channel when the stream ends.
-func (o *output) copyFrom(r io.Reader, closeFn func() error) chan struct{} {
+func copyOutput(o *worker.OutputLog, r io.Reader, closeFn func() error) chan struct{} {
 	done := make(chan struct{})
-	stdout, stderr := o.writer(slog.LevelInfo), o.writer(slog.LevelWarn)
+	stdout, stderr := o.Writer(slog.LevelInfo), o.Writer(slog.LevelWarn)
 	go func() {
 		defer close(done)
 		_, _ = stdcopy.StdCopy(stdout, stderr, r)
-		stdout.end()
-		stderr.end()
+		stdout.End()
+		stderr.End()
 		_ = closeFn()
 	}()
 	return done

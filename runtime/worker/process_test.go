@@ -180,17 +180,17 @@ func TestProcessStartFailure(t *testing.T) {
 }
 
 func TestLineWriter(t *testing.T) {
-	o := newOutput(&Process{Tail: 3}, "r")
-	w := o.writer(0)
+	o := NewOutputLog(nil, "r", 3, nil)
+	w := o.Writer(0)
 	long := strings.Repeat("x", maxLine+10)
 	for _, chunk := range []string{"a", "b\nc\r\n", long + "\n", "tail"} {
 		if n, err := w.Write([]byte(chunk)); n != len(chunk) || err != nil {
 			t.Fatalf("Write = %d, %v", n, err)
 		}
 	}
-	w.end()
-	o.close()
-	got := o.tail()
+	w.End()
+	o.Close()
+	got := o.Tail()
 	want := []string{"c", strings.Repeat("x", maxLine) + " …(line cut)", "tail"}
 	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Fatalf("tail %q", got)
