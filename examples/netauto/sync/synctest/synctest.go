@@ -130,6 +130,25 @@ func isDown(d Device, addr string) bool {
 	return false
 }
 
+// writeBGP writes the IOS-style "router bgp" section (IOS-XE and EOS
+// differ only in indentation), when the device has neighbours.
+func writeBGP(b *strings.Builder, d Device, indent string) {
+	if len(d.BGPNeighbors) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "router bgp %d\n", d.LocalAS)
+	for _, n := range d.BGPNeighbors {
+		fmt.Fprintf(b, "%sneighbor %s remote-as %d\n", indent, n.PeerAddress, n.RemoteAS)
+		if n.Description != "" {
+			fmt.Fprintf(b, "%sneighbor %s description %s\n", indent, n.PeerAddress, n.Description)
+		}
+		if !n.Enabled {
+			fmt.Fprintf(b, "%sneighbor %s shutdown\n", indent, n.PeerAddress)
+		}
+	}
+	b.WriteString("!\n")
+}
+
 func iosConfig(d Device) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Building configuration...\n\nCurrent configuration : 0 bytes\n!\nversion 17.9\n!\nhostname %s\n!\n", d.Name)
@@ -154,19 +173,7 @@ func iosConfig(d Device) string {
 		}
 		b.WriteString("!\n")
 	}
-	if len(d.BGPNeighbors) > 0 {
-		fmt.Fprintf(&b, "router bgp %d\n", d.LocalAS)
-		for _, n := range d.BGPNeighbors {
-			fmt.Fprintf(&b, " neighbor %s remote-as %d\n", n.PeerAddress, n.RemoteAS)
-			if n.Description != "" {
-				fmt.Fprintf(&b, " neighbor %s description %s\n", n.PeerAddress, n.Description)
-			}
-			if !n.Enabled {
-				fmt.Fprintf(&b, " neighbor %s shutdown\n", n.PeerAddress)
-			}
-		}
-		b.WriteString("!\n")
-	}
+	writeBGP(&b, d, " ")
 	b.WriteString("line vty 0 4\n transport input ssh\n!\nend")
 	return b.String()
 }
@@ -192,19 +199,7 @@ func eosConfig(d Device) string {
 		}
 		b.WriteString("!\n")
 	}
-	if len(d.BGPNeighbors) > 0 {
-		fmt.Fprintf(&b, "router bgp %d\n", d.LocalAS)
-		for _, n := range d.BGPNeighbors {
-			fmt.Fprintf(&b, "   neighbor %s remote-as %d\n", n.PeerAddress, n.RemoteAS)
-			if n.Description != "" {
-				fmt.Fprintf(&b, "   neighbor %s description %s\n", n.PeerAddress, n.Description)
-			}
-			if !n.Enabled {
-				fmt.Fprintf(&b, "   neighbor %s shutdown\n", n.PeerAddress)
-			}
-		}
-		b.WriteString("!\n")
-	}
+	writeBGP(&b, d, "   ")
 	b.WriteString("end")
 	return b.String()
 }
