@@ -9,37 +9,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	dockerclient "github.com/moby/moby/client"
 
 	"github.com/netauto-dev/netauto/runtime"
+	"github.com/netauto-dev/netauto/runtime/proctest"
 )
-
-// deployBuildEngine returns a client of the local Docker engine; without
-// one the test skips, or fails when NETAUTO_CI=1.
-func deployBuildEngine(t *testing.T) *dockerclient.Client {
-	t.Helper()
-	cli, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, err = cli.Ping(ctx, dockerclient.PingOptions{NegotiateAPIVersion: true})
-	}
-	if err != nil {
-		if os.Getenv("NETAUTO_CI") == "1" {
-			t.Fatalf("NETAUTO_CI=1 and no Docker engine: %v", err)
-		}
-		t.Skipf("no Docker engine reachable (set DOCKER_HOST, or start dockerd): %v", err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
-}
 
 // deploy --build builds the app's image before it applies anything; a
 // failed build stops the deploy with the failed step named.
 func TestDockerDeployBuild(t *testing.T) {
-	cli := deployBuildEngine(t)
+	cli := proctest.DockerEngine(t)
 	dir := t.TempDir()
 	for name, content := range map[string]string{
 		"Dockerfile":     "FROM scratch\nARG MARK\nLABEL mark=${MARK}\nCOPY marker /marker\n",

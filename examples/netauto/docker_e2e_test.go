@@ -38,26 +38,6 @@ const (
 	dockerE2EWorker = "netauto-docker-e2e-worker"
 )
 
-// dockerE2EEngine returns a client of the local engine, or skips the test
-// (fails it when NETAUTO_CI=1) when none answers.
-func dockerE2EEngine(t *testing.T) *mclient.Client {
-	t.Helper()
-	cli, err := mclient.New(mclient.FromEnv, mclient.WithAPIVersionNegotiation())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, err = cli.Ping(ctx, mclient.PingOptions{NegotiateAPIVersion: true})
-	}
-	if err != nil {
-		if os.Getenv("NETAUTO_CI") == "1" {
-			t.Fatalf("no Docker engine (NETAUTO_CI=1): %v", err)
-		}
-		t.Skipf("no Docker engine reachable, skipping the Docker variant of the scenario: %v", err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
-}
-
 // dockerE2ECleanup removes the containers the test's pool started and,
 // with images set, the test image: everything carrying the test's label.
 func dockerE2ECleanup(cli *mclient.Client, images bool) {
@@ -197,7 +177,7 @@ func (w *containerCreates) of(ctx context.Context, runID string) (events.Message
 // TestDockerNetautoE2E runs the scenario's webhook and failure steps with
 // the runs in containers, through the public API only.
 func TestDockerNetautoE2E(t *testing.T) {
-	cli := dockerE2EEngine(t)
+	cli := proctest.DockerEngine(t)
 	dockerE2ECleanup(cli, false)
 	t.Cleanup(func() { dockerE2ECleanup(cli, true) })
 	bin := dockerE2EBuild(t, cli)

@@ -20,32 +20,9 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/netauto-dev/netauto/runtime/proctest"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
-
-// buildTestEngine returns a client of the local Docker engine. Without a
-// reachable engine the test skips, or fails when NETAUTO_CI=1.
-func buildTestEngine(t *testing.T) *client.Client {
-	t.Helper()
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("NETAUTO_CI") == "1" {
-			t.Fatalf("NETAUTO_CI=1 and no Docker engine: "+format, args...)
-		}
-		t.Skipf("no Docker engine reachable (set DOCKER_HOST, or start dockerd): "+format, args...)
-	}
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		unavailable("%v", err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		unavailable("%v", err)
-	}
-	return cli
-}
 
 // buildTestProbe compiles testdata/buildprobe as a static binary into
 // dir/name (the Go build cache makes every call after the first quick).
@@ -135,7 +112,7 @@ func runBuiltImage(t *testing.T, cli *client.Client, image string, cmd ...string
 }
 
 func TestDockerBuildImageRuns(t *testing.T) {
-	cli := buildTestEngine(t)
+	cli := proctest.DockerEngine(t)
 	dir := t.TempDir()
 	buildTestProbe(t, dir, "probe")
 	writeBuildFiles(t, dir, map[string]string{"Dockerfile": `FROM scratch
@@ -188,7 +165,7 @@ ENTRYPOINT ["/probe"]
 }
 
 func TestDockerBuildImageFailingStep(t *testing.T) {
-	cli := buildTestEngine(t)
+	cli := proctest.DockerEngine(t)
 	dir := t.TempDir()
 	buildTestProbe(t, dir, "probe")
 	writeBuildFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\nCOPY probe /probe\nRUN [\"/probe\", \"fail\"]\nLABEL never=reached\n"})
@@ -229,7 +206,7 @@ func TestDockerBuildImageFailingStep(t *testing.T) {
 // A Dockerfile the engine cannot parse, or a target it lacks: a
 // *BuildError with the engine's reason, the line named.
 func TestDockerBuildImageInvalidDockerfile(t *testing.T) {
-	cli := buildTestEngine(t)
+	cli := proctest.DockerEngine(t)
 	for _, c := range []struct{ dockerfile, target, want string }{
 		{"FROM scratch\nFROBNICATE x\n", "", "line 2: unknown instruction: FROBNICATE"},
 		{"FROM scratch AS base\nLABEL a=b\n", "nope", "build target nope"},
@@ -247,7 +224,7 @@ func TestDockerBuildImageInvalidDockerfile(t *testing.T) {
 }
 
 func TestDockerBuildImageDockerignore(t *testing.T) {
-	cli := buildTestEngine(t)
+	cli := proctest.DockerEngine(t)
 	dir := t.TempDir()
 	buildTestProbe(t, dir, "probe")
 	writeBuildFiles(t, dir, map[string]string{
@@ -281,7 +258,7 @@ func TestDockerBuildImageDockerignore(t *testing.T) {
 }
 
 func TestDockerBuildImageDockerfileOutsideContext(t *testing.T) {
-	cli := buildTestEngine(t)
+	cli := proctest.DockerEngine(t)
 	ctxDir, dfDir := t.TempDir(), t.TempDir()
 	buildTestProbe(t, ctxDir, "probe")
 	df := filepath.Join(dfDir, "worker.Dockerfile")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/proctest"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
@@ -26,7 +27,7 @@ func TestDockerGitCommits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go code and images, runs containers")
 	}
-	cli := e2eEngine(t)
+	cli := proctest.DockerEngine(t)
 	r := newFlowRepo(t)
 	ca := r.commit("alpha")
 	cb := r.commit("bravo")

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netauto-dev/netauto/runtime/proctest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -98,7 +99,7 @@ func TestDockerExampleDockerfileLayout(t *testing.T) {
 // dist/ empty it builds too: a classic build of the default target runs
 // it first.
 func TestDockerExampleReleaseImage(t *testing.T) {
-	cli := buildTestEngine(t)
+	cli := proctest.DockerEngine(t)
 	root, dir := exampleFilesDir(t)
 	ctxDir := t.TempDir()
 	exDir := filepath.Join(ctxDir, "examples", "netauto")

@@ -39,26 +39,6 @@ const e2eImage = "netauto-dockertest:e2e"
 // e2eLabel marks what the tests create, for the clean-up.
 const e2eLabel = "netauto.test"
 
-// e2eEngine returns a client of the local engine, or skips the test
-// (fails it when NETAUTO_CI=1) when none answers.
-func e2eEngine(t testing.TB) *mclient.Client {
-	t.Helper()
-	cli, err := mclient.New(mclient.FromEnv, mclient.WithAPIVersionNegotiation())
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, err = cli.Ping(ctx, mclient.PingOptions{NegotiateAPIVersion: true})
-	}
-	if err != nil {
-		if os.Getenv("NETAUTO_CI") == "1" {
-			t.Fatalf("no Docker engine (NETAUTO_CI=1): %v", err)
-		}
-		t.Skipf("no Docker engine reachable, skipping: %v", err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
-}
-
 // e2eBuild builds the static test orchestrator and its FROM scratch image.
 func e2eBuild(t testing.TB, cli *mclient.Client) string {
 	t.Helper()
@@ -119,7 +99,7 @@ func (e *e2e) startWorker() {
 }
 
 func newE2E(t testing.TB, poll string) *e2e {
-	cli := e2eEngine(t)
+	cli := proctest.DockerEngine(t)
 	e2eCleanup(t, cli, false)
 	t.Cleanup(func() { e2eCleanup(t, cli, true) })
 	bin := e2eBuild(t, cli)
@@ -473,7 +453,7 @@ func TestDockerDerivedImage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds images")
 	}
-	cli := e2eEngine(t)
+	cli := proctest.DockerEngine(t)
 	t.Cleanup(func() { e2eCleanup(t, cli, true) })
 	bin := e2eBuild(t, cli)
 	l := &docker.Launcher{Client: cli}
@@ -644,7 +624,7 @@ func TestDockerLaunchBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds images")
 	}
-	cli := e2eEngine(t)
+	cli := proctest.DockerEngine(t)
 	t.Cleanup(func() { e2eCleanup(t, cli, true) })
 	bin := e2eBuild(t, cli)
 	fs := &fakeStore{pool: store.Pool{Name: "dockertest", Type: docker.PoolType,

@@ -17,6 +17,7 @@ import (
 	mclient "github.com/moby/moby/client"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/proctest"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
@@ -144,7 +145,7 @@ func TestDockerRegistryPull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds, pushes and pulls an image, runs containers")
 	}
-	cli := e2eEngine(t)
+	cli := proctest.DockerEngine(t)
 	reg := startRegistry(t)
 	gitCleanup(cli)
 	t.Cleanup(func() { gitCleanup(cli) })
