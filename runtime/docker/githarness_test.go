@@ -14,14 +14,12 @@ import (
 	"testing"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 	mclient "github.com/moby/moby/client"
 
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/docker"
 	"github.com/netauto-dev/netauto/runtime/source"
+	"github.com/netauto-dev/netauto/runtime/source/sourcetest"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 	"github.com/netauto-dev/netauto/runtime/worker"
@@ -89,43 +87,11 @@ func derivedImages(t testing.TB, cli *mclient.Client, commit string) []string {
 	return ids
 }
 
-// flowRepo is a generated Git repository whose cmd/flows is a flow
-// binary (agent.Main) of flow "marker", which prints and returns the
-// marker of its commit.
-type flowRepo struct {
-	t    testing.TB
-	dir  string
-	repo *git.Repository
-}
+// flowRepo is a generated repository of a flow binary whose result and
+// output carry a marker per commit.
+type flowRepo struct{ *sourcetest.Repo }
 
-func newFlowRepo(t testing.TB) *flowRepo {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(out)))
-	dir := t.TempDir()
-	repo, err := git.PlainInit(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gomod := "module example.com/flows\n\ngo 1.26\n\nrequire github.com/netauto-dev/netauto v0.0.0\n\nreplace github.com/netauto-dev/netauto => " + root + "\n"
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "cmd", "flows"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return &flowRepo{t: t, dir: dir, repo: repo}
-}
+func newFlowRepo(t testing.TB) *flowRepo { return &flowRepo{sourcetest.NewRepo(t)} }
 
 const markerMain = `package main
 
@@ -152,34 +118,12 @@ func main() { agent.Main(marker) }
 
 // commit commits a flow binary whose marker is m and returns the hash.
 func (r *flowRepo) commit(m string) string {
-	r.t.Helper()
-	src := strings.ReplaceAll(markerMain, "MARKER", m)
-	if err := os.WriteFile(filepath.Join(r.dir, "cmd", "flows", "main.go"), []byte(src), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-	wt, err := r.repo.Worktree()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if err := wt.AddGlob("."); err != nil {
-		r.t.Fatal(err)
-	}
-	h, err := wt.Commit("flow "+m, &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.com", When: time.Now()}})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return h.String()
+	return r.Commit(strings.ReplaceAll(markerMain, "MARKER", m), "flow "+m)
 }
 
-func (r *flowRepo) setBranch(name, commit string) {
-	r.t.Helper()
-	ref := plumbing.NewHashReference(plumbing.NewBranchReferenceName(name), plumbing.NewHash(commit))
-	if err := r.repo.Storer.SetReference(ref); err != nil {
-		r.t.Fatal(err)
-	}
-}
+func (r *flowRepo) setBranch(name, commit string) { r.SetBranch(name, commit) }
 
-func (r *flowRepo) url() string { return "file://" + r.dir }
+func (r *flowRepo) url() string { return r.URL() }
 
 // stamps records, per run, when a launcher wrapper was entered.
 type stamps struct {

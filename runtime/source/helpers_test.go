@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,32 +13,16 @@ import (
 	"text/template"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
-
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/source"
+	"github.com/netauto-dev/netauto/runtime/source/sourcetest"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 	"github.com/netauto-dev/netauto/runtime/worker"
 )
 
-// moduleRoot is this checkout's root, which generated repositories
-// replace github.com/netauto-dev/netauto with.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatalf("go env GOMOD: %v", err)
-	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
-}
-
-// buildEnv is what a test build needs: -mod=mod so that go fills the
-// generated go.mod from the replaced module's requirements (the module
-// cache has them; GOPROXY stays the environment's).
-var buildEnv = []string{"GOFLAGS=-mod=mod"}
+// buildEnv is what a test build needs (see sourcetest.BuildEnv).
+var buildEnv = sourcetest.BuildEnv
 
 // flowVersion is one commit's flow program.
 type flowVersion struct {
@@ -79,28 +62,15 @@ func main() { agent.Main(greet){{if .Broken}}; undefinedThing(){{end}} }
 
 // testRepo is a generated Git repository holding a flow module.
 type testRepo struct {
-	t    testing.TB
-	dir  string
-	repo *git.Repository
+	*sourcetest.Repo
+	t   testing.TB
+	dir string
 }
 
 func newTestRepo(t testing.TB) *testRepo {
 	t.Helper()
-	root := moduleRoot(t)
-	dir := t.TempDir()
-	repo, err := git.PlainInit(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gomod := "module example.com/flows\n\ngo 1.26\n\nrequire github.com/netauto-dev/netauto v0.0.0\n\nreplace github.com/netauto-dev/netauto => " + root + "\n"
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(t, os.MkdirAll(filepath.Join(dir, "cmd", "flows"), 0o755))
-	must(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644))
-	must(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
-	return &testRepo{t: t, dir: dir, repo: repo}
+	r := sourcetest.NewRepo(t)
+	return &testRepo{Repo: r, t: t, dir: r.Dir}
 }
 
 func must(t testing.TB, err error) {
@@ -110,8 +80,8 @@ func must(t testing.TB, err error) {
 	}
 }
 
-// commit writes v as cmd/flows/main.go on the current branch and commits
-// it; it returns the commit hash.
+// commit commits v as cmd/flows/main.go on the current branch and
+// returns the commit hash.
 func (r *testRepo) commit(v flowVersion) string {
 	r.t.Helper()
 	var b bytes.Buffer
@@ -120,22 +90,13 @@ func (r *testRepo) commit(v flowVersion) string {
 	} else {
 		must(r.t, mainTmpl.Execute(&b, v))
 	}
-	must(r.t, os.WriteFile(filepath.Join(r.dir, "cmd", "flows", "main.go"), b.Bytes(), 0o644))
-	wt, err := r.repo.Worktree()
-	must(r.t, err)
-	must(r.t, wt.AddGlob("."))
-	h, err := wt.Commit("flow "+v.Greeting, &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@example.com", When: time.Now()}})
-	must(r.t, err)
-	return h.String()
+	return r.Commit(b.String(), "flow "+v.Greeting)
 }
 
 // setBranch points a branch at a commit.
-func (r *testRepo) setBranch(name, commit string) {
-	r.t.Helper()
-	must(r.t, r.repo.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(name), plumbing.NewHash(commit))))
-}
+func (r *testRepo) setBranch(name, commit string) { r.SetBranch(name, commit) }
 
-func (r *testRepo) url() string { return "file://" + r.dir }
+func (r *testRepo) url() string { return r.URL() }
 
 // harness is a store, an API server and a worker whose process launcher
 // runs Git-sourced builds.
