@@ -13,9 +13,26 @@
 //	err := device.With(ctx, host, secrets, func(s *device.Session) error {
 //		results, err := s.Send(ctx, "show version")      // []Result
 //		cfg, err := s.RunningConfig(ctx)                 // string
-//		change, err := s.Configure(ctx, []string{...})   // before, after, diff
+//		change, err := s.Configure(ctx, []string{...})   // before, after, diff, applied lines
 //		...
 //	})
+//
+// # Configuration changes
+//
+// Configure types lines in configuration mode. On IOS-XE, NX-OS and EOS
+// each line takes effect as it is typed: the first refused line stops the
+// push and the *ChangeError (errors.As) names it and lists the lines
+// already applied, which stay in force, so a compensation can undo exactly
+// those. On Junos the lines go into a candidate ("configure private" by
+// default, WithJunosMode for exclusive or shared), are validated with
+// "commit check" and committed; on any failure the candidate is discarded
+// ("rollback 0"), configuration mode left (answering Junos's "[yes,no]"
+// question) and nothing is committed. WithCommitConfirmed commits with
+// "commit confirmed N"; ConfirmCommit confirms it after the caller's
+// checks. Refusals are recognised per platform: scrapligo's failure
+// strings plus this package's patterns (messages without a "%" such as IOS
+// "Error: ..." and NX-OS "ERROR: ...", Junos "error: ..." lines, NX-OS "%
+// Invalid parameter") plus the host's Params.ErrorPatterns.
 //
 // Transport: scrapligo v1 with a pure Go SSH transport (x/crypto/ssh), so
 // binaries need no ssh executable. It is this package's own
@@ -46,7 +63,8 @@
 // (device error output such as "% Invalid input", detected with the
 // platform's failure strings; the *CommandError names the line), TimedOut
 // (connect or operation deadline, cancelled context) or Failed. ClassOf
-// extracts it. Successful work is Unchanged or Changed.
+// extracts it. Successful work is Unchanged or Changed. Error strings never
+// hold secrets: a refused line is masked with the platform's sanitizer.
 //
 // # Inventory
 //

@@ -120,3 +120,62 @@ func DefaultSanitizer(platform string) Sanitizer {
 	}
 	return Sanitizer{Secrets: append(cisco, junosSecrets...)}
 }
+
+// maskSecrets applies the secret rules to one line.
+func (s Sanitizer) maskSecrets(l string) string {
+	for _, r := range s.Secrets {
+		l = r.Pattern.ReplaceAllString(l, r.Replacement)
+	}
+	return l
+}
+
+// maskLine masks the secrets of one configuration line as typed, without
+// the indentation it has in the configuration (rules for sub-mode lines
+// expect it).
+func maskLine(platform, l string) string {
+	san := DefaultSanitizer(platform)
+	if m := san.maskSecrets(l); m != l {
+		return m
+	}
+	if m := san.maskSecrets(" " + l); m != " "+l {
+		return strings.TrimPrefix(m, " ")
+	}
+	return l
+}
+
+// maskText masks the secrets of every line of s.
+func maskText(platform, s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = maskLine(platform, l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// removedSecrets returns the values masking removed from raw (masked is
+// raw with its secrets replaced by SecretMask), so text quoting them can be
+// masked too.
+func removedSecrets(raw, masked string) []string {
+	if raw == masked {
+		return nil
+	}
+	var out []string
+	rest := raw
+	parts := strings.Split(masked, SecretMask)
+	for i, p := range parts {
+		j := strings.Index(rest, p)
+		if p == "" && i > 0 {
+			j = len(rest)
+		}
+		if j < 0 {
+			return out
+		}
+		if i > 0 {
+			if v := strings.Trim(rest[:j], `"`); len(v) >= 3 {
+				out = append(out, v)
+			}
+		}
+		rest = rest[j+len(p):]
+	}
+	return out
+}
