@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/task"
@@ -270,7 +271,7 @@ func validateDevices(ctx context.Context, d Deps, devs []Device) ([]DeviceValida
 				}
 				obs.Sessions = map[string]string{}
 				for _, o := range out {
-					maps.Copy(obs.Sessions, parseBGPSummary(o.Output))
+					maps.Copy(obs.Sessions, confparse.ParseBGPSummary(o.Output))
 				}
 			}
 			return nil
