@@ -48,11 +48,6 @@ func TestParseFactsRecordedOutputs(t *testing.T) {
 	}
 }
 
-
-
-
-
-
 func TestCompareReportsEachDifference(t *testing.T) {
 	dev := Device{Name: "r1",
 		Interfaces: []Interface{
@@ -105,8 +100,6 @@ func TestParamsResolve(t *testing.T) {
 		t.Errorf("blank device name: %v", err)
 	}
 }
-
-
 
 // "show ip bgp summary" lists IPv4 sessions only: an intended IPv6
 // neighbour adds the IPv6 summary.
@@ -196,4 +189,3 @@ func TestParamsRoleMustBeAChoice(t *testing.T) {
 		t.Errorf("role leaf: %v", err)
 	}
 }
-
