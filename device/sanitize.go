@@ -179,3 +179,9 @@ func removedSecrets(raw, masked string) []string {
 	}
 	return out
 }
+
+// MaskLine returns a configuration line as typed (without the indentation
+// it has in the configuration) with the secrets the platform's
+// DefaultSanitizer knows masked: for logs, errors and records of what was
+// pushed.
+func MaskLine(platform, line string) string { return maskLine(platform, line) }

@@ -553,7 +553,7 @@ func (c *cli) configureJunos(cmd string) (string, bool) {
 		out, _ := c.exec(strings.TrimPrefix(cmd, "run "))
 		c.mode = modeConfig
 		return out, false
-	case (words[0] == "set" || words[0] == "delete") && len(words) > 1:
+	case (words[0] == "set" || words[0] == "delete" || words[0] == "activate" || words[0] == "deactivate") && len(words) > 1:
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		db := d.junos
@@ -564,12 +564,12 @@ func (c *cli) configureJunos(cmd string) (string, bool) {
 		if c.jmode == junosPrivate {
 			stmts = &c.private
 		}
-		if words[0] == "delete" && !db.candidate(*stmts).has(junosWords(cmd)[1:]) {
+		if words[0] != "set" && !db.candidate(*stmts).has(junosWords(cmd)[1:]) {
 			return "warning: statement not found", false
 		}
 		*stmts = append(*stmts, cmd)
 		return "", false
-	case words[0] == "set" || words[0] == "delete":
+	case words[0] == "set" || words[0] == "delete" || words[0] == "activate" || words[0] == "deactivate":
 		return c.d.prof.invalid(c.promptLine(), words, 1, len(cmd)+1), false
 	}
 	return c.d.prof.invalid(c.promptLine(), words, 0, 0), false

@@ -48,6 +48,8 @@ var junosSingle = map[string]bool{
 	"host-name": true, "description": true, "vlan-id": true, "domain-name": true,
 	"time-zone": true, "location": true, "contact": true, "l3-interface": true,
 	"encrypted-password": true, "uid": true, "class": true, "mtu": true,
+	"peer-as": true, "local-as": true, "type": true, "autonomous-system": true,
+	"router-id": true, "local-address": true, "authentication-key": true,
 }
 
 func parseJunos(text string) *junosConfig {
@@ -191,7 +193,7 @@ func (c *junosConfig) has(path []string) bool {
 	}
 	text := strings.Join(path, " ")
 	for _, ch := range node.children {
-		if ch.leaf && (ch.text == text || strings.HasPrefix(ch.text, text+" ")) {
+		if t := strings.TrimPrefix(ch.text, "inactive: "); ch.leaf && (t == text || strings.HasPrefix(t, text+" ")) {
 			return true
 		}
 	}
@@ -205,6 +207,10 @@ func (c *junosConfig) apply(stmt string) {
 		return
 	}
 	verb, path := words[0], words[1:]
+	if verb == "activate" || verb == "deactivate" {
+		c.setActive(path, verb == "activate")
+		return
+	}
 	node := c.root
 	for len(path) > 0 {
 		child, used := node.container(path)
@@ -248,6 +254,38 @@ func (c *junosConfig) apply(stmt string) {
 		}
 	}
 	node.children = append(node.children, &junosNode{text: text, leaf: true})
+}
+
+// setActive marks the container or statement path inactive ("deactivate":
+// Junos then shows it as "inactive: ...") or active again.
+func (c *junosConfig) setActive(path []string, active bool) {
+	node := c.root
+	for len(path) > 0 {
+		child, used := node.container(path)
+		if child == nil {
+			break
+		}
+		if used == len(path) {
+			child.text = activeText(child.text, active)
+			return
+		}
+		node, path = child, path[used:]
+	}
+	text := strings.Join(path, " ")
+	for _, ch := range node.children {
+		if t := strings.TrimPrefix(ch.text, "inactive: "); ch.leaf && (t == text || strings.HasPrefix(t, text+" ")) {
+			ch.text = activeText(ch.text, active)
+			return
+		}
+	}
+}
+
+func activeText(text string, active bool) string {
+	text = strings.TrimPrefix(text, "inactive: ")
+	if active {
+		return text
+	}
+	return "inactive: " + text
 }
 
 // container finds the child container named by the first words of path and

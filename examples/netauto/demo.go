@@ -263,7 +263,7 @@ func (s *System) waitCompensated(ctx context.Context, id, task string) error {
 
 func stepValidation(ctx context.Context, s *System) (string, error) {
 	wh := Webhook{ID: newEventID(), Type: "infrahub.validator.passed", Branch: "main", Data: map[string]any{
-		"node_id": "demo-validator", "kind": "CoreDataValidator", "proposed_change_id": "demo-change",
+		"node_id": s.ValidatorID, "kind": "CoreArtifactValidator", "proposed_change_id": "demo-change",
 	}}
 	d, err := webhookRun(ctx, s, wh)
 	if err != nil {
@@ -306,6 +306,10 @@ func stepBrokenAS3(ctx context.Context, s *System) (string, error) {
 	return fmt.Sprintf("run %s Failed (%s); declare.compensate Completed; tenant %s as before; notification %q to %s", short(d.Run.ID), firstLine(d.Run.State.Message), seed.Tenant, m.State, m.Channel), nil
 }
 
+// brokenPeer is the BGP neighbour the broken routing change adds: its
+// session never comes up on the routing device.
+const brokenPeer = "10.0.0.99"
+
 func stepBrokenRouting(ctx context.Context, s *System) (string, error) {
 	dev := s.Lab.Devices.Device(s.RoutingDevice)
 	if dev == nil {
@@ -313,7 +317,7 @@ func stepBrokenRouting(ctx context.Context, s *System) (string, error) {
 	}
 	before := dev.RunningConfig()
 	if _, err := s.Infrahub.Create("", schema.KindNetworkBGPNeighbor, map[string]any{
-		"peer_address": "10.0.0.99", "remote_as": 65199, "enabled": true, "description": "new-peer-never-up",
+		"peer_address": brokenPeer, "remote_as": 65199, "enabled": true, "description": "new-peer-never-up",
 		"device": map[string]any{"id": s.Lab.IDs[s.RoutingDevice]},
 	}); err != nil {
 		return "", fmt.Errorf("add intended neighbour: %w", err)

@@ -133,6 +133,11 @@ type selection struct {
 	IDs         []string `json:"ids,omitempty"`
 	Role        string   `json:"role,omitempty"`
 	Site        string   `json:"site,omitempty"`
+	// ValidatorID and ValidatorKind are the Infrahub validator of the
+	// event that started the run: the run works on the devices its checks
+	// name (see validatorDevices).
+	ValidatorID   string `json:"validator_id,omitempty"`
+	ValidatorKind string `json:"validator_kind,omitempty"`
 	// Skip is set when the event says there is nothing to do (the device
 	// was deleted); SkipReason says why.
 	Skip       bool   `json:"skip,omitempty"`
@@ -190,6 +195,11 @@ func (p Params) resolve() (selection, error) {
 		if d.TargetKind == kindDevice && d.TargetID != "" {
 			s.IDs = []string{d.TargetID}
 		}
+	case *infrahub.ValidatorData:
+		if d.NodeID == "" {
+			return s, &ParamsError{Field: "event.payload.data.node_id", Msg: "empty for a validator event"}
+		}
+		s.ValidatorID, s.ValidatorKind = d.NodeID, d.Kind
 	}
 	return s, nil
 }

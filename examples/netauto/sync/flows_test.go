@@ -476,15 +476,3 @@ func TestValidationIPv6(t *testing.T) {
 		t.Errorf("mismatches %q (passed %d), want %q", lines, ve.Report.Passed, want)
 	}
 }
-
-// A validator event (any kind, as the trigger table routes them) runs the
-// validation of every active device on the event's branch.
-func TestValidationFromValidatorEvent(t *testing.T) {
-	e := newEnv(t, labDevices()[:2])
-	payload := `{"data":{"node_id":"18000000-0000-0000-0000-000000000001","kind":"CoreDataValidator","proposed_change_id":"18000000-0000-0000-0000-000000000002"},"id":"ev-9","branch":"main","account_id":"acc","occured_at":"2026-11-26T12:00:00Z","event":"infrahub.validator.started"}`
-	ev := &trigger.Event{ID: "ev-9", Source: "infrahub", Type: infrahub.EventValidatorStarted, Payload: json.RawMessage(payload)}
-	rep, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test", Event: ev})
-	if err != nil || rep.Passed != 2 {
-		t.Fatalf("validation from a validator event: %+v, %v", rep, err)
-	}
-}

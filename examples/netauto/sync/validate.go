@@ -202,6 +202,11 @@ func Validation(d Deps, opts ...flow.Option) *flow.Flow[Params, ValidationReport
 		if err != nil {
 			return rep, err
 		}
+		if len(devs) == 0 && sel.ValidatorID != "" {
+			rep.Skipped = fmt.Sprintf("validator %s (%s) names no active %s", sel.ValidatorID, sel.ValidatorKind, kindDevice)
+			log.Info("validation: " + rep.Skipped)
+			return rep, nil
+		}
 		if len(devs) == 0 {
 			log.Warn("validation: no active devices selected")
 			return rep, nil
