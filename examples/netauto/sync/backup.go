@@ -233,8 +233,6 @@ func runBackup(ctx context.Context, d Deps, in backupInput) (BackupReport, error
 		Author:  object.Signature{Name: d.BackupAuthor, Email: d.BackupEmail},
 		Push:    d.BackupPush,
 		Check:   checkConfig,
-		// Rules for secrets device.DefaultSanitizer misses.
-		Sanitizer: BackupSanitizer,
 	}
 	run, err := b.Run(ctx, inv, in.RunID)
 	if run == nil {

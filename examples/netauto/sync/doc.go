@@ -58,7 +58,7 @@
 // started count as failed, not as unreachable or synced.
 //
 // Configuration backup: tasks load-devices → backup-configs, which runs
-// device.Backup: running configurations, sanitized by [BackupSanitizer]
+// device.Backup: running configurations, sanitized by device.DefaultSanitizer
 // (secrets and timestamps removed), go into a bare Git repository at
 // Deps.BackupDir (created when missing), one "<device>.cfg" file per
 // device and one commit per device whose configuration changed; runs of

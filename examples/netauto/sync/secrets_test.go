@@ -90,8 +90,8 @@ security {
 func TestSanitizedBackupStoresNoSecret(t *testing.T) {
 	leak := regexp.MustCompile(`.*LEAK.*`)
 	for platform, cfg := range secretConfigs {
-		// Each line, alone, through the sanitizer the flow uses.
-		clean := sync.BackupSanitizer(platform).Clean(cfg)
+		// Through the sanitizer the flow uses (device.Backup's default).
+		clean := device.DefaultSanitizer(platform).Clean(cfg)
 		for _, l := range leak.FindAllString(clean, -1) {
 			t.Errorf("%s: stored line leaks a secret: %q", platform, l)
 		}
