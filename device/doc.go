@@ -1,6 +1,10 @@
 // Package device drives network devices over SSH: CLI sessions with
-// scrapligo v1, an inventory with inheritance and filters, a bounded
-// fan-out with per-host results, and configuration backup into Git.
+// scrapligo v1, configuration changes that say exactly what was applied,
+// an inventory with inheritance and filters, a bounded fan-out with
+// per-host results, and the sanitizer that strips secrets from
+// configurations. Configuration backup into Git is package device/backup
+// (which links go-git; this package does not), reading configurations is
+// package device/confparse, fake devices are package device/devicetest.
 //
 // # Sessions
 //
@@ -54,7 +58,7 @@
 // Secrets: hosts and options hold secret references only; a SecretResolver
 // (SecretFunc, StaticSecrets, or the runtime's secret store) resolves them
 // when a session opens. Values never appear in errors, logs or String
-// output; Configure's diff and the backups are sanitized.
+// output; Configure's diff is sanitized.
 //
 // # Results and errors
 //
@@ -87,26 +91,16 @@
 // ConfigureAll open the sessions for you. Results are per host, sorted by
 // name, with Class, value, error and diff.
 //
-// # Backup
+// # Secrets in configurations
 //
-// Backup.Run fetches every host's running configuration, removes secrets
-// and noise with the platform's Sanitizer (DefaultSanitizer; tested against
-// real configurations of each platform), and stores one file per device in
-// a bare Git repository (or one per group): one commit per device whose
-// configuration changed, none when nothing changed, trailers naming
-// device, platform and run. A failing device is reported and keeps its
-// previous backup. History and DiffVersions read a device's versions
-// without walking the repository; see Backup for the layout and how the
-// repository stays compact (Compact). Push sends the result to a remote
-// with credentials from secrets.
+// DefaultSanitizer returns a platform's rules: every secret Oxidized's
+// model of the platform removes and more (a corpus per platform in
+// testdata/secrets lists each form and benign look-alikes), masked with
+// SecretMask, and the noise lines (timestamps, size headers) dropped.
+// MaskLine masks one line as typed.
 //
 // # Testing
 //
 // Package devicetest runs fake devices (SSH servers emulating the CLIs,
 // with faults) for tests and labs.
-//
-// Benchmark (500 fake devices in a separate process, each answer delayed
-// 50 ms, concurrency 100, 500 commits per run):
-//
-//	go test ./device -run '^$' -bench BenchmarkBackup500Devices -benchtime 1x -count 5
 package device

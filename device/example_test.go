@@ -102,44 +102,6 @@ func ExampleSession_Configure() {
 	//  !
 }
 
-// Back up every device into a Git repository: the first run commits each
-// device, a run with nothing changed commits nothing, and a change on one
-// device makes exactly one commit.
-func ExampleBackup_Run() {
-	lab, inv, stop := exampleLab("r1", "r2")
-	defer stop()
-	dir, _ := os.MkdirTemp("", "backup")
-	defer os.RemoveAll(dir)
-
-	b := &device.Backup{Dir: dir, Secrets: secrets, FanOut: device.FanOut{Concurrency: 50}}
-	for i, change := range []bool{false, false, true} {
-		if change {
-			r2 := lab.Device("r2")
-			r2.SetRunningConfig(strings.Replace(r2.RunningConfig(), "hostname r2", "hostname r2-renamed", 1))
-		}
-		run, err := b.Run(context.Background(), inv, fmt.Sprintf("run-%d", i+1))
-		if err != nil {
-			fmt.Println(err)
-			return
-		}
-		fmt.Println(run.RunID, "commits:", run.Commits, run.Results.Summary())
-	}
-	history, _ := device.History(dir, "r2", 0)
-	diff, _ := device.DiffVersions(dir, "r2", history[1].Commit, history[0].Commit)
-	fmt.Println(len(history), "versions of r2, latest from", history[0].RunID)
-	fmt.Println(strings.Join(strings.Split(diff, "\n")[3:8], "\n"))
-	// Output:
-	// run-1 commits: 2 map[changed:2]
-	// run-2 commits: 0 map[unchanged:2]
-	// run-3 commits: 1 map[changed:1 unchanged:1]
-	// 2 versions of r2, latest from run-3
-	//  version 17.9
-	//  service timestamps log datetime msec
-	//  !
-	// -hostname r2
-	// +hostname r2-renamed
-}
-
 // Load an inventory from YAML and select hosts by group, field and function.
 func ExampleParseInventory() {
 	inv, err := device.ParseInventory([]byte(`

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
 	nsync "github.com/netauto-dev/netauto/examples/netauto/sync"
@@ -181,7 +182,7 @@ func stepScheduled(ctx context.Context, s *System) (string, error) {
 	if _, err := s.Scheduler.Pass(ctx, now); err != nil {
 		return "", fmt.Errorf("scheduler pass: %w", err)
 	}
-	backup, err := s.scheduledRun(ctx, "config-backup-production")
+	backupRun, err := s.scheduledRun(ctx, "config-backup-production")
 	if err != nil {
 		return "", err
 	}
@@ -190,13 +191,13 @@ func stepScheduled(ctx context.Context, s *System) (string, error) {
 		return "", err
 	}
 	var rep nsync.BackupReport
-	if err := s.result(ctx, backup.Run.ID, &rep); err != nil {
+	if err := s.result(ctx, backupRun.Run.ID, &rep); err != nil {
 		return "", err
 	}
 	dir := strings.ReplaceAll(s.BackupDir, "{environment}", "production")
 	commits := 0
 	for _, dv := range s.Devices {
-		h, err := device.History(dir, dv.Name, 0)
+		h, err := backup.History(dir, dv.Name, 0)
 		if err != nil {
 			return "", fmt.Errorf("backup history of %s: %w", dv.Name, err)
 		}
@@ -207,7 +208,7 @@ func stepScheduled(ctx context.Context, s *System) (string, error) {
 	}
 	var irep nsync.InventoryReport
 	_ = s.result(ctx, inv.Run.ID, &irep)
-	return fmt.Sprintf("backup run (scheduled %s) Completed: %d devices, one commit each in %s; inventory sync Completed", backup.Run.ScheduledAt.Format("2006-01-02 15:04"), commits, dir), nil
+	return fmt.Sprintf("backup run (scheduled %s) Completed: %d devices, one commit each in %s; inventory sync Completed", backupRun.Run.ScheduledAt.Format("2006-01-02 15:04"), commits, dir), nil
 }
 
 // scheduledRun waits for the run the scheduler created for deployment.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
@@ -58,7 +59,7 @@ type Deps struct {
 	BackupDir string
 	// BackupPush, when set, pushes the backup repository after every run
 	// (a run without commits catches up a push that failed).
-	BackupPush *device.Push
+	BackupPush *backup.Push
 	// BackupAuthor signs the backup commits (default
 	// "netauto backup <backup@netauto>").
 	BackupAuthor string

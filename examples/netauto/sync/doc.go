@@ -58,8 +58,9 @@
 // started count as failed, not as unreachable or synced.
 //
 // Configuration backup: tasks load-devices → backup-configs, which runs
-// device.Backup: running configurations, sanitized by device.DefaultSanitizer
-// (secrets and timestamps removed), go into a bare Git repository at
+// backup.Backup (package device/backup): running configurations,
+// sanitized by device.DefaultSanitizer (secrets and timestamps removed),
+// go into a bare Git repository at
 // Deps.BackupDir (created when missing), one "<device>.cfg" file per
 // device and one commit per device whose configuration changed; runs of
 // one repository take turns; the repository is pushed to
