@@ -36,7 +36,8 @@
 // checks. Refusals are recognised per platform: scrapligo's failure
 // strings plus this package's patterns (messages without a "%" such as IOS
 // "Error: ..." and NX-OS "ERROR: ...", Junos "error: ..." lines, NX-OS "%
-// Invalid parameter") plus the host's Params.ErrorPatterns.
+// Invalid parameter") plus the host's Params.ErrorPatterns. Configure
+// refuses cisco_iosxr: its commit/abort model is not implemented.
 //
 // Transport: scrapligo v1 with a pure Go SSH transport (x/crypto/ssh), so
 // binaries need no ssh executable. It is this package's own

@@ -2,6 +2,7 @@ package device_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -100,6 +101,78 @@ func ExampleSession_Configure() {
 	//  !
 	//  snmp-server community <secret-removed> RO
 	//  !
+}
+
+// A line the device refuses stops the push: the *ChangeError names it and
+// the lines applied before it, which stay in force until undone.
+func ExampleChangeError() {
+	lab, err := devicetest.Start(context.Background(), []devicetest.Spec{{
+		Name: "r1", Platform: "cisco_iosxe", RunningConfig: "hostname r1\n!\nend",
+		Faults: []devicetest.Fault{{Kind: devicetest.FaultRefuse, Command: "neighbor 10.0.0.2 remote-as 65002",
+			Reply: "Error: neighbor 10.0.0.2 conflicts with an existing peer"}},
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer lab.Close()
+	insecure := true
+	host := device.Host{Name: "r1", Address: "127.0.0.1", Params: device.Params{
+		Platform: "cisco_iosxe", Port: lab.Device("r1").Port(), Username: "admin", PasswordSecret: "lab/password",
+		InsecureIgnoreHostKey: &insecure,
+	}}
+	err = device.With(context.Background(), host, secrets, func(s *device.Session) error {
+		_, err := s.Configure(context.Background(), []string{
+			"router bgp 65000",
+			"neighbor 10.0.0.1 remote-as 65001",
+			"neighbor 10.0.0.2 remote-as 65002",
+			"neighbor 10.0.0.3 remote-as 65003",
+		})
+		return err
+	})
+	var ce *device.ChangeError
+	if errors.As(err, &ce) {
+		fmt.Println(device.ClassOf(err))
+		fmt.Printf("refused %q: %s\n", ce.Command, ce.Message)
+		fmt.Printf("applied %q\nnot sent %q\n", ce.Applied, ce.NotSent)
+	}
+	// Output:
+	// command_failed
+	// refused "neighbor 10.0.0.2 remote-as 65002": Error: neighbor 10.0.0.2 conflicts with an existing peer
+	// applied ["router bgp 65000" "neighbor 10.0.0.1 remote-as 65001"]
+	// not sent ["neighbor 10.0.0.3 remote-as 65003"]
+}
+
+// On Junos the change goes through a private candidate, "commit check" and
+// "commit confirmed"; it rolls itself back unless ConfirmCommit confirms it
+// after the caller's checks.
+func ExampleSession_ConfirmCommit() {
+	lab, err := devicetest.Start(context.Background(), []devicetest.Spec{{
+		Name: "srx1", Platform: "juniper_junos", RunningConfig: "system {\n    host-name srx1;\n}",
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer lab.Close()
+	insecure := true
+	host := device.Host{Name: "srx1", Address: "127.0.0.1", Params: device.Params{
+		Platform: "juniper_junos", Port: lab.Device("srx1").Port(), Username: "admin", PasswordSecret: "lab/password",
+		InsecureIgnoreHostKey: &insecure,
+	}}
+	err = device.With(context.Background(), host, secrets, func(s *device.Session) error {
+		change, err := s.Configure(context.Background(), []string{"set system location building-7"}, device.WithCommitConfirmed(5))
+		if err != nil {
+			return err
+		}
+		fmt.Println("applied:", change.Applied, "confirm pending:", change.ConfirmPending)
+		// ... post-checks ...
+		return s.ConfirmCommit(context.Background())
+	})
+	fmt.Println("confirmed:", err == nil, "pending now:", lab.Device("srx1").ConfirmPending())
+	// Output:
+	// applied: [set system location building-7] confirm pending: true
+	// confirmed: true pending now: false
 }
 
 // Load an inventory from YAML and select hosts by group, field and function.
