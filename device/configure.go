@@ -199,6 +199,20 @@ func (e *ChangeError) orNil() error {
 	return e
 }
 
+// abortError is a failed Junos change whose clean-up failed too.
+type abortError struct {
+	change *ChangeError
+	err    error
+}
+
+func (e *abortError) Error() string {
+	return e.change.Error() + "; discarding the candidate failed: " + e.err.Error()
+}
+
+// Unwrap returns the clean-up's failure only: the session is in an unknown
+// state, which is what callers must act on.
+func (e *abortError) Unwrap() error { return e.err }
+
 // Junos answers Configure and ConfirmCommit look for.
 var (
 	// junosQuestion is the question Junos asks when configuration mode is
@@ -234,17 +248,20 @@ func (s *Session) configureJunos(lines []string, o configureOptions, change *Con
 	}
 	s.drv.CurrentPriv = priv
 	abort := func(ce *ChangeError) error {
-		// Leave nothing behind: discard the candidate, then leave.
+		// Leave nothing behind: discard the candidate, then leave. When
+		// that fails the CLI state is unknown: the error is not a
+		// ChangeError, so the session is torn down (Junos discards a
+		// private or exclusive candidate when its session ends).
 		r, err := s.drv.Driver.SendCommand("rollback 0")
 		if err != nil {
-			return errors.Join(ce, fmt.Errorf("rollback 0: %w", err))
+			return &abortError{ce, fmt.Errorf("rollback 0: %w", err)}
 		}
 		if res := s.result(r, true); res.Err != nil {
 			change.Results = append(change.Results, res)
-			return errors.Join(ce, fmt.Errorf("rollback 0 refused: %w", res.Err))
+			return &abortError{ce, fmt.Errorf("rollback 0 refused: %s", res.Err)}
 		}
 		if _, err := s.leaveJunosConfig(); err != nil {
-			return errors.Join(ce, err)
+			return &abortError{ce, err}
 		}
 		ce.Discarded = true
 		return ce

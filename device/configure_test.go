@@ -355,3 +355,32 @@ func TestErrorPatternsAreData(t *testing.T) {
 		t.Errorf("bad pattern: %v", err)
 	}
 }
+
+// When discarding a failed Junos change fails too, the CLI state is
+// unknown: Configure ends the session (Junos drops a private candidate with
+// its session) instead of typing on, and says both failures.
+func TestConfigureJunosAbortFailureEndsSession(t *testing.T) {
+	lab := startLab(t, junosSpec(
+		devicetest.Fault{Kind: devicetest.FaultCommitFail},
+		devicetest.Fault{Kind: devicetest.FaultRefuse, Command: "rollback 0", Reply: "error: rollback failed"},
+	))
+	d := lab.Device("srx")
+	before := d.RunningConfig()
+	s, err := Open(context.Background(), hostFor(t, lab, "srx"), testSecrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.Configure(context.Background(), []string{"set system location x"})
+	var ce *ChangeError
+	if ClassOf(err) != Failed || errors.As(err, &ce) || !strings.Contains(err.Error(), "configuration check-out failed") || !strings.Contains(err.Error(), "rollback failed") {
+		t.Fatalf("err %v (class %s)", err, ClassOf(err))
+	}
+	if _, err := s.Send(context.Background(), "show version"); !errors.Is(err, ErrSessionClosed) {
+		t.Errorf("session still used after an unknown state: %v", err)
+	}
+	waitConns(t, lab)
+	if d.RunningConfig() != before || d.CandidateModified() {
+		t.Errorf("left behind: candidate %v\n%s", d.CandidateModified(), d.RunningConfig())
+	}
+}
