@@ -493,6 +493,10 @@ func (p *Plan) junos(in Intent, cur *confparse.Config, displaySet string) error 
 			p.Before = append(p.Before, l)
 		}
 	}
+	if len(cur.Neighbors) > 0 && !slices.ContainsFunc(set, func(l string) bool { return strings.HasPrefix(l, "set protocols bgp ") }) {
+		// Without the set statements a removal could not be undone.
+		return fmt.Errorf("device %s: \"show configuration | display set\" lists no BGP statement, but the configuration has %d neighbours", in.Device, len(cur.Neighbors))
+	}
 	find := func(prefix string) (string, bool) {
 		for _, l := range set {
 			if l == prefix || strings.HasPrefix(l, prefix+" ") {
