@@ -186,7 +186,11 @@ func (s *Session) configureLines(lines []string, change *ConfigChange) error {
 		change.Applied = append(change.Applied, l)
 	}
 	if err := s.drv.AcquirePriv(s.drv.DefaultDesiredPriv); err != nil {
-		return errors.Join(refused.orNil(), fmt.Errorf("leave configuration mode: %w", err))
+		// Not a ChangeError: the CLI state is unknown, the session ends.
+		if refused != nil {
+			return fmt.Errorf("leave configuration mode after %s: %w", refused.Error(), err)
+		}
+		return fmt.Errorf("leave configuration mode: %w", err)
 	}
 	return refused.orNil()
 }
