@@ -93,18 +93,3 @@ func TestInsecureHostKeyWarns(t *testing.T) {
 		t.Errorf("log: %s", logs.String())
 	}
 }
-
-func TestPushCredentialsFromSecrets(t *testing.T) {
-	_, inv := backupLab(t)
-	b := &Backup{Dir: t.TempDir(), Secrets: testSecrets, Push: &Push{URL: "https://git.invalid/backup.git", Username: "bot", PasswordSecret: "git/token"}}
-	run, err := b.Run(context.Background(), inv, "r1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if run.PushErr == nil || !strings.Contains(run.PushErr.Error(), `push.password_secret: resolve secret "git/token"`) {
-		t.Errorf("push error: %v", run.PushErr)
-	}
-	if run.Commits != 3 {
-		t.Errorf("a push failure must not undo the commits: %d", run.Commits)
-	}
-}

@@ -1,6 +1,10 @@
 // Package device drives network devices over SSH: CLI sessions with
-// scrapligo v1, an inventory with inheritance and filters, a bounded
-// fan-out with per-host results, and configuration backup into Git.
+// scrapligo v1, configuration changes that say exactly what was applied,
+// an inventory with inheritance and filters, a bounded fan-out with
+// per-host results, and the sanitizer that strips secrets from
+// configurations. Configuration backup into Git is package device/backup
+// (which links go-git; this package does not), reading configurations is
+// package device/confparse, fake devices are package device/devicetest.
 //
 // # Sessions
 //
@@ -13,9 +17,27 @@
 //	err := device.With(ctx, host, secrets, func(s *device.Session) error {
 //		results, err := s.Send(ctx, "show version")      // []Result
 //		cfg, err := s.RunningConfig(ctx)                 // string
-//		change, err := s.Configure(ctx, []string{...})   // before, after, diff
+//		change, err := s.Configure(ctx, []string{...})   // before, after, diff, applied lines
 //		...
 //	})
+//
+// # Configuration changes
+//
+// Configure types lines in configuration mode. On IOS-XE, NX-OS and EOS
+// each line takes effect as it is typed: the first refused line stops the
+// push and the *ChangeError (errors.As) names it and lists the lines
+// already applied, which stay in force, so a compensation can undo exactly
+// those. On Junos the lines go into a candidate ("configure private" by
+// default, WithJunosMode for exclusive or shared), are validated with
+// "commit check" and committed; on any failure the candidate is discarded
+// ("rollback 0"), configuration mode left (answering Junos's "[yes,no]"
+// question) and nothing is committed. WithCommitConfirmed commits with
+// "commit confirmed N"; ConfirmCommit confirms it after the caller's
+// checks. Refusals are recognised per platform: scrapligo's failure
+// strings plus this package's patterns (messages without a "%" such as IOS
+// "Error: ..." and NX-OS "ERROR: ...", Junos "error: ..." lines, NX-OS "%
+// Invalid parameter") plus the host's Params.ErrorPatterns. Configure
+// refuses cisco_iosxr: its commit/abort model is not implemented.
 //
 // Transport: scrapligo v1 with a pure Go SSH transport (x/crypto/ssh), so
 // binaries need no ssh executable. It is this package's own
@@ -37,7 +59,7 @@
 // Secrets: hosts and options hold secret references only; a SecretResolver
 // (SecretFunc, StaticSecrets, or the runtime's secret store) resolves them
 // when a session opens. Values never appear in errors, logs or String
-// output; Configure's diff and the backups are sanitized.
+// output; Configure's diff is sanitized.
 //
 // # Results and errors
 //
@@ -46,7 +68,8 @@
 // (device error output such as "% Invalid input", detected with the
 // platform's failure strings; the *CommandError names the line), TimedOut
 // (connect or operation deadline, cancelled context) or Failed. ClassOf
-// extracts it. Successful work is Unchanged or Changed.
+// extracts it. Successful work is Unchanged or Changed. Error strings never
+// hold secrets: a refused line is masked with the platform's sanitizer.
 //
 // # Inventory
 //
@@ -69,26 +92,16 @@
 // ConfigureAll open the sessions for you. Results are per host, sorted by
 // name, with Class, value, error and diff.
 //
-// # Backup
+// # Secrets in configurations
 //
-// Backup.Run fetches every host's running configuration, removes secrets
-// and noise with the platform's Sanitizer (DefaultSanitizer; tested against
-// real configurations of each platform), and stores one file per device in
-// a bare Git repository (or one per group): one commit per device whose
-// configuration changed, none when nothing changed, trailers naming
-// device, platform and run. A failing device is reported and keeps its
-// previous backup. History and DiffVersions read a device's versions
-// without walking the repository; see Backup for the layout and how the
-// repository stays compact (Compact). Push sends the result to a remote
-// with credentials from secrets.
+// DefaultSanitizer returns a platform's rules: every secret Oxidized's
+// model of the platform removes and more (a corpus per platform in
+// testdata/secrets lists each form and benign look-alikes), masked with
+// SecretMask, and the noise lines (timestamps, size headers) dropped.
+// MaskLine masks one line as typed.
 //
 // # Testing
 //
 // Package devicetest runs fake devices (SSH servers emulating the CLIs,
 // with faults) for tests and labs.
-//
-// Benchmark (500 fake devices in a separate process, each answer delayed
-// 50 ms, concurrency 100, 500 commits per run):
-//
-//	go test ./device -run '^$' -bench BenchmarkBackup500Devices -benchtime 1x -count 5
 package device

@@ -67,12 +67,58 @@ type CommandError struct {
 	Command string
 	// Message is the device's error line, e.g. "% Invalid input detected at '^' marker.".
 	Message string
+
+	platform string // for masking secrets in Error
 }
 
-// Error names the command and the device's message.
+// Error names the command and the device's message, with secrets masked by
+// the platform's sanitizer (a refused line may carry a password).
 func (e *CommandError) Error() string {
-	return fmt.Sprintf("command %q rejected: %s", e.Command, e.Message)
+	cmd := maskLine(e.platform, e.Command)
+	msg := maskText(e.platform, e.Message)
+	// The device may quote the refused value in its message.
+	for _, v := range removedSecrets(e.Command, cmd) {
+		msg = strings.ReplaceAll(msg, v, SecretMask)
+	}
+	return fmt.Sprintf("command %q rejected: %s", cmd, msg)
 }
+
+// ChangeError is a configuration change the device refused part-way. On
+// the platforms that apply lines as they are typed (IOS-XE, NX-OS, EOS) the
+// lines before the refused one stay applied: Applied lists them, so a
+// compensation can undo exactly those. On Junos nothing is applied unless
+// the commit succeeds: a refused line, a failed "commit check" or commit
+// leaves Applied empty and the candidate discarded ("rollback 0").
+type ChangeError struct {
+	// CommandError is the refused line (or the Junos step: "configure
+	// private", "commit check", "commit") and the device's message.
+	*CommandError
+	// Applied are the lines in force on the device, in the order sent.
+	Applied []string
+	// NotSent are the lines after the refused one.
+	NotSent []string
+	// Discarded (Junos) reports that the candidate was rolled back and
+	// configuration mode left, so no uncommitted change remains.
+	Discarded bool
+}
+
+// Error names the refused line and how many lines were applied, secrets
+// masked.
+func (e *ChangeError) Error() string {
+	s := e.CommandError.Error()
+	switch {
+	case e.platform == "juniper_junos" && e.Discarded:
+		s += "; nothing committed, candidate discarded"
+	case e.platform == "juniper_junos":
+		s += "; nothing committed"
+	default:
+		s += fmt.Sprintf("; %d line(s) applied before it, %d not sent", len(e.Applied), len(e.NotSent))
+	}
+	return s
+}
+
+// Unwrap returns the *CommandError.
+func (e *ChangeError) Unwrap() error { return e.CommandError }
 
 // ClassOf returns the class of err: the Class of an *Error in its chain,
 // TimedOut for context errors, Unchanged for nil and Failed otherwise.

@@ -2,6 +2,7 @@ package device_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -102,42 +103,76 @@ func ExampleSession_Configure() {
 	//  !
 }
 
-// Back up every device into a Git repository: the first run commits each
-// device, a run with nothing changed commits nothing, and a change on one
-// device makes exactly one commit.
-func ExampleBackup_Run() {
-	lab, inv, stop := exampleLab("r1", "r2")
-	defer stop()
-	dir, _ := os.MkdirTemp("", "backup")
-	defer os.RemoveAll(dir)
-
-	b := &device.Backup{Dir: dir, Secrets: secrets, FanOut: device.FanOut{Concurrency: 50}}
-	for i, change := range []bool{false, false, true} {
-		if change {
-			r2 := lab.Device("r2")
-			r2.SetRunningConfig(strings.Replace(r2.RunningConfig(), "hostname r2", "hostname r2-renamed", 1))
-		}
-		run, err := b.Run(context.Background(), inv, fmt.Sprintf("run-%d", i+1))
-		if err != nil {
-			fmt.Println(err)
-			return
-		}
-		fmt.Println(run.RunID, "commits:", run.Commits, run.Results.Summary())
+// A line the device refuses stops the push: the *ChangeError names it and
+// the lines applied before it, which stay in force until undone.
+func ExampleChangeError() {
+	lab, err := devicetest.Start(context.Background(), []devicetest.Spec{{
+		Name: "r1", Platform: "cisco_iosxe", RunningConfig: "hostname r1\n!\nend",
+		Faults: []devicetest.Fault{{Kind: devicetest.FaultRefuse, Command: "neighbor 10.0.0.2 remote-as 65002",
+			Reply: "Error: neighbor 10.0.0.2 conflicts with an existing peer"}},
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
-	history, _ := device.History(dir, "r2", 0)
-	diff, _ := device.DiffVersions(dir, "r2", history[1].Commit, history[0].Commit)
-	fmt.Println(len(history), "versions of r2, latest from", history[0].RunID)
-	fmt.Println(strings.Join(strings.Split(diff, "\n")[3:8], "\n"))
+	defer lab.Close()
+	insecure := true
+	host := device.Host{Name: "r1", Address: "127.0.0.1", Params: device.Params{
+		Platform: "cisco_iosxe", Port: lab.Device("r1").Port(), Username: "admin", PasswordSecret: "lab/password",
+		InsecureIgnoreHostKey: &insecure,
+	}}
+	err = device.With(context.Background(), host, secrets, func(s *device.Session) error {
+		_, err := s.Configure(context.Background(), []string{
+			"router bgp 65000",
+			"neighbor 10.0.0.1 remote-as 65001",
+			"neighbor 10.0.0.2 remote-as 65002",
+			"neighbor 10.0.0.3 remote-as 65003",
+		})
+		return err
+	})
+	var ce *device.ChangeError
+	if errors.As(err, &ce) {
+		fmt.Println(device.ClassOf(err))
+		fmt.Printf("refused %q: %s\n", ce.Command, ce.Message)
+		fmt.Printf("applied %q\nnot sent %q\n", ce.Applied, ce.NotSent)
+	}
 	// Output:
-	// run-1 commits: 2 map[changed:2]
-	// run-2 commits: 0 map[unchanged:2]
-	// run-3 commits: 1 map[changed:1 unchanged:1]
-	// 2 versions of r2, latest from run-3
-	//  version 17.9
-	//  service timestamps log datetime msec
-	//  !
-	// -hostname r2
-	// +hostname r2-renamed
+	// command_failed
+	// refused "neighbor 10.0.0.2 remote-as 65002": Error: neighbor 10.0.0.2 conflicts with an existing peer
+	// applied ["router bgp 65000" "neighbor 10.0.0.1 remote-as 65001"]
+	// not sent ["neighbor 10.0.0.3 remote-as 65003"]
+}
+
+// On Junos the change goes through a private candidate, "commit check" and
+// "commit confirmed"; it rolls itself back unless ConfirmCommit confirms it
+// after the caller's checks.
+func ExampleSession_ConfirmCommit() {
+	lab, err := devicetest.Start(context.Background(), []devicetest.Spec{{
+		Name: "srx1", Platform: "juniper_junos", RunningConfig: "system {\n    host-name srx1;\n}",
+	}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer lab.Close()
+	insecure := true
+	host := device.Host{Name: "srx1", Address: "127.0.0.1", Params: device.Params{
+		Platform: "juniper_junos", Port: lab.Device("srx1").Port(), Username: "admin", PasswordSecret: "lab/password",
+		InsecureIgnoreHostKey: &insecure,
+	}}
+	err = device.With(context.Background(), host, secrets, func(s *device.Session) error {
+		change, err := s.Configure(context.Background(), []string{"set system location building-7"}, device.WithCommitConfirmed(5))
+		if err != nil {
+			return err
+		}
+		fmt.Println("applied:", change.Applied, "confirm pending:", change.ConfirmPending)
+		// ... post-checks ...
+		return s.ConfirmCommit(context.Background())
+	})
+	fmt.Println("confirmed:", err == nil, "pending now:", lab.Device("srx1").ConfirmPending())
+	// Output:
+	// applied: [set system location building-7] confirm pending: true
+	// confirmed: true pending now: false
 }
 
 // Load an inventory from YAML and select hosts by group, field and function.

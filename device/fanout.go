@@ -221,10 +221,12 @@ func SendAll(ctx context.Context, inv *Inventory, secrets SecretResolver, f FanO
 }
 
 // ConfigureAll pushes the lines returned by lines(host) to every host of
-// inv and reports Changed / Unchanged with the diff; see RunSessions.
-func ConfigureAll(ctx context.Context, inv *Inventory, secrets SecretResolver, f FanOut, lines func(Host) []string) Results[*ConfigChange] {
+// inv (Session.Configure, with opts) and reports Changed / Unchanged with
+// the diff; see RunSessions. A host whose push was refused part-way has
+// class CommandFailed and its ConfigChange lists the lines applied.
+func ConfigureAll(ctx context.Context, inv *Inventory, secrets SecretResolver, f FanOut, lines func(Host) []string, opts ...ConfigureOption) Results[*ConfigChange] {
 	return RunSessions(ctx, inv, secrets, f, func(ctx context.Context, s *Session) (*ConfigChange, error) {
-		return s.Configure(ctx, lines(s.Host()))
+		return s.Configure(ctx, lines(s.Host()), opts...)
 	})
 }
 

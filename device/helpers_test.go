@@ -14,7 +14,11 @@ import (
 
 func simRunningConfig(t testing.TB, platform, sim string) string {
 	t.Helper()
-	spec, err := devicetest.LoadSimulation(platform, "devicetest/testdata/"+sim)
+	dir := "devicetest/testdata/"
+	if _, err := os.Stat("testdata/" + sim); err == nil {
+		dir = "testdata/"
+	}
+	spec, err := devicetest.LoadSimulation(platform, dir+sim)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,12 @@ type Params struct {
 	// OperationTimeout bounds each operation: opening the CLI, one command
 	// batch, one configuration push (default 60s).
 	OperationTimeout time.Duration `yaml:"operation_timeout,omitempty"`
+	// ErrorPatterns are regular expressions, matched against each line a
+	// device prints, that mark a command or configuration line as refused,
+	// on top of the platform's own (device-specific messages of a feature
+	// or a release). The host's list, else its first group's with one,
+	// else the defaults'.
+	ErrorPatterns []string `yaml:"error_patterns,omitempty"`
 }
 
 // inherit fills the zero fields of p from q.
@@ -79,6 +85,9 @@ func (p *Params) inherit(q Params) {
 	}
 	if p.OperationTimeout == 0 {
 		p.OperationTimeout = q.OperationTimeout
+	}
+	if len(p.ErrorPatterns) == 0 {
+		p.ErrorPatterns = q.ErrorPatterns
 	}
 }
 

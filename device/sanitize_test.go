@@ -2,6 +2,7 @@ package device
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -77,8 +78,11 @@ func TestSanitizeFixtures(t *testing.T) {
 // The secrets in the Oxidized simulations, including the list Oxidized's
 // own EOS test says must not appear.
 func TestSanitizeSimulations(t *testing.T) {
-	var eos struct{ Fail []string }
+	var eos, wlc struct{ Fail []string }
 	if err := yaml.Unmarshal([]byte(readTestdata(t, "oxidized_eos_DCS-7050SX3_4.29.2F_secret.yaml")), &eos); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte(readTestdata(t, "oxidized_ios_C9800-L-F-K9_17.06.05_secret.yaml")), &wlc); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -89,6 +93,7 @@ func TestSanitizeSimulations(t *testing.T) {
 		{"oxidized_nxos_C93180YC_10.4.5_simulation.yaml", "cisco_nxos", "show running-config", []string{"AAAAAAAAAABBBBBBBBBBCCCCCCCCCC"}},
 		{"oxidized_junos_srx300_22.4_simulation.yaml", "juniper_junos", "show configuration", []string{"very-secret-encrypted-password", "CorrectHorseBattery", "$9$FAKEHASHDATAXXXXXXXXXXXXXXXXXXXX"}},
 		{"oxidized_ios_C9200L_17.09.04a_simulation.yaml", "cisco_iosxe", "show running-config", []string{"SECRET_ENABLE", "SECRET_OXIDIZED", "AAAAAAAAAABBBBBBBBBB"}},
+		{"oxidized_ios_C9800-L-F-K9_17.06.05_simulation.yaml", "cisco_iosxe", "show running-config", wlc.Fail},
 	}
 	for _, c := range cases {
 		t.Run(c.sim, func(t *testing.T) {
@@ -135,17 +140,74 @@ func readTestdata(t testing.TB, name string) string {
 	return ""
 }
 
+// Any text: Clean does not panic, is idempotent, and never grows a secret
+// back: cleaning again masks at least as much, and every line it keeps
+// comes from the input (masks aside).
 func FuzzSanitize(f *testing.F) {
 	for _, name := range []string{"napalm_nxos_ssh_show_running_config.txt", "napalm_junos_config_committed_text.xml", "oxidized_ios_C9200L_17.09.04a_output.txt"} {
 		c := readTestdata(f, name)
 		f.Add(c[:min(len(c), 1500)], "cisco_nxos")
 	}
+	for _, p := range corpusPlatforms {
+		secret, benign := corpus(f, p)
+		f.Add(strings.Join(append(secret, benign...), "\n"), p)
+	}
 	f.Add("username a password 0 b\r\n  key 7 x", "cisco_iosxe")
+	f.Add("key chain K\n key 1\ntacacs server T\n key 1", "cisco_iosxe")
 	f.Fuzz(func(t *testing.T, config, platform string) {
 		s := DefaultSanitizer(platform)
 		once := s.Clean(config)
-		if twice := s.Clean(once); twice != once {
+		twice := s.Clean(once)
+		if twice != once {
 			t.Fatalf("Clean is not idempotent:\n%q\n%q", once, twice)
+		}
+		if strings.Count(twice, SecretMask) < strings.Count(once, SecretMask) {
+			t.Fatalf("cleaning again unmasked a secret:\n%q\n%q", once, twice)
+		}
+		in := strings.ReplaceAll(config, "\r\n", "\n")
+		for _, l := range strings.Split(strings.TrimSuffix(once, "\n"), "\n") {
+			for _, part := range strings.Split(l, SecretMask) {
+				if !strings.Contains(in, part) {
+					t.Fatalf("output line %q holds %q, which the input does not", l, part)
+				}
+			}
+		}
+	})
+}
+
+// Whatever a secret looks like, no form of the corpus lets it through: each
+// secret line of testdata/secrets, its "LEAK..." values replaced by the
+// fuzzed secret.
+func FuzzSanitizeSecret(f *testing.F) {
+	type tmpl struct{ platform, line string }
+	var templates []tmpl
+	for _, p := range corpusPlatforms {
+		secret, _ := corpus(f, p)
+		for _, l := range secret {
+			templates = append(templates, tmpl{p, l})
+		}
+	}
+	leak := regexp.MustCompile(`LEAK[^\s";@/]*`)
+	plausible := regexp.MustCompile(`^[A-Za-z0-9$./+=_:!@#%^&*-]{6,64}$`)
+	for i := range templates {
+		f.Add(uint16(i), "Secr3t-Value")
+	}
+	f.Add(uint16(0), "123456789")
+	f.Add(uint16(3), "$9$dGhpcyBpcw")
+	f.Fuzz(func(t *testing.T, i uint16, secret string) {
+		tp := templates[int(i)%len(templates)]
+		rest := leak.ReplaceAllString(tp.line, "")
+		if !plausible.MatchString(secret) || strings.Contains(SecretMask, secret) || strings.Contains(rest, secret) || strings.Contains(secret, "//") {
+			return // not a secret value of this form, or one the line's other words contain
+		}
+		line := leak.ReplaceAllLiteralString(tp.line, secret)
+		s := DefaultSanitizer(tp.platform)
+		got := s.Clean(line)
+		if strings.Contains(got, secret) {
+			t.Fatalf("%s: secret %q kept:\n  in:  %q\n  out: %q", tp.platform, secret, line, got)
+		}
+		if s.Clean(got) != got {
+			t.Fatalf("not idempotent on %q", got)
 		}
 	})
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/scrapli/scrapligo/driver/network"
-	"github.com/scrapli/scrapligo/driver/opoptions"
 	"github.com/scrapli/scrapligo/driver/options"
 	"github.com/scrapli/scrapligo/platform"
 	"github.com/scrapli/scrapligo/response"
@@ -43,6 +42,7 @@ type Session struct {
 	drv       *network.Driver
 	tr        *sshTransport
 	opTimeout time.Duration
+	failures  failureRules
 
 	mu     sync.Mutex
 	dead   bool // connection torn down; only Close remains
@@ -59,14 +59,25 @@ type Result struct {
 }
 
 // ConfigChange is the outcome of Configure. Before and After are the
-// running configuration as the device printed it; Diff is the unified diff
-// of their sanitized forms (secrets masked, noise dropped) and Changed
-// whether Diff is not empty.
+// running configuration as the device printed it (secrets included: keep
+// them out of logs and persisted results, or clean them with
+// DefaultSanitizer); Diff is the unified diff of their sanitized forms
+// (secrets masked, noise dropped) and Changed whether Diff is not empty.
 type ConfigChange struct {
 	Before, After string
 	Diff          string
 	Changed       bool
-	Results       []Result
+	// Applied are the lines in force on the device after the change: every
+	// line the device accepted, in order (on IOS-XE, NX-OS and EOS also
+	// when a later line was refused); on Junos all of them when the commit
+	// succeeded, none otherwise.
+	Applied []string
+	// ConfirmPending (Junos, WithCommitConfirmed) reports that the commit
+	// rolls itself back unless ConfirmCommit confirms it in time.
+	ConfirmPending bool
+	// Results are the device's answers, one per line sent (on Junos also
+	// "commit check" and "commit").
+	Results []Result
 }
 
 // Open connects to host, authenticates, and prepares the CLI (privilege
@@ -86,6 +97,10 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 		return fail(Failed, err)
 	}
 	enable, err := resolve(ctx, secrets, "enable_secret", host.EnableSecret)
+	if err != nil {
+		return fail(Failed, err)
+	}
+	failures, err := failuresFor(host.Platform, host.ErrorPatterns)
 	if err != nil {
 		return fail(Failed, err)
 	}
@@ -138,7 +153,7 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 	stop := context.AfterFunc(openCtx, tr.kill)
 	err = drv.Open()
 	interrupted := !stop()
-	s := &Session{host: host, drv: drv, tr: tr, opTimeout: opTimeout}
+	s := &Session{host: host, drv: drv, tr: tr, opTimeout: opTimeout, failures: failures}
 	switch {
 	case interrupted && err == nil:
 		// Opened just as the deadline passed: stop the read loop too.
@@ -320,24 +335,18 @@ func (s *Session) do(ctx context.Context, op string, fn func() error) error {
 	return &Error{Host: s.host.Name, Op: op, Class: class, Err: err}
 }
 
-func (s *Session) result(r *response.Response) Result {
+// result turns a scrapligo response into a Result, detecting a refusal
+// with scrapligo's failure strings and the platform's rules (config: the
+// configuration-mode rules too).
+func (s *Session) result(r *response.Response, config bool) Result {
 	res := Result{Command: r.Input, Output: r.Result}
-	if r.Failed != nil {
-		res.Err = &CommandError{Command: r.Input, Message: errorLine(r.Result, s.drv.FailedWhenContains)}
+	if msg, refused := s.failures.refusal(r.Result, s.drv.FailedWhenContains, config); refused || r.Failed != nil {
+		if msg == "" {
+			msg = strings.TrimSpace(r.Result)
+		}
+		res.Err = &CommandError{Command: r.Input, Message: msg, platform: s.host.Platform}
 	}
 	return res
-}
-
-// errorLine picks the device's error message out of output.
-func errorLine(output string, markers []string) string {
-	for _, l := range strings.Split(output, "\n") {
-		for _, m := range markers {
-			if strings.Contains(l, m) {
-				return strings.TrimSpace(l)
-			}
-		}
-	}
-	return strings.TrimSpace(output)
 }
 
 // Send runs commands in the platform's default privilege level and returns
@@ -353,7 +362,7 @@ func (s *Session) Send(ctx context.Context, commands ...string) ([]Result, error
 			if err != nil {
 				return fmt.Errorf("command %q: %w", c, err)
 			}
-			res := s.result(r)
+			res := s.result(r, false)
 			if res.Err != nil && first == nil {
 				first = res.Err
 			}
@@ -389,54 +398,10 @@ func (s *Session) runningConfig() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if res := s.result(r); res.Err != nil {
+	if res := s.result(r, false); res.Err != nil {
 		return "", res.Err
 	}
 	return r.Result, nil
-}
-
-// Configure sends configuration lines in configuration mode, stopping at
-// the first line the device rejects, and captures the running configuration
-// before and after. On Junos a "commit" is appended unless lines already
-// commit. The returned change is filled (as far as it got) also when err
-// is not nil; a rejected line gives an *Error of class CommandFailed.
-func (s *Session) Configure(ctx context.Context, lines []string) (*ConfigChange, error) {
-	if len(lines) == 0 {
-		return nil, &Error{Host: s.host.Name, Op: "configure", Class: Failed, Err: errors.New("no configuration lines")}
-	}
-	send := slices.Clone(lines)
-	if s.host.Platform == "juniper_junos" && !slices.ContainsFunc(send, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "commit") }) {
-		send = append(send, "commit")
-	}
-	change := &ConfigChange{}
-	err := s.do(ctx, "configure", func() error {
-		var err error
-		if change.Before, err = s.runningConfig(); err != nil {
-			return fmt.Errorf("before: %w", err)
-		}
-		mr, err := s.drv.SendConfigs(send, opoptions.WithStopOnFailed())
-		if err != nil {
-			return err
-		}
-		var rejected error
-		for _, r := range mr.Responses {
-			res := s.result(r)
-			change.Results = append(change.Results, res)
-			if res.Err != nil && rejected == nil {
-				rejected = res.Err
-			}
-		}
-		if change.After, err = s.runningConfig(); err != nil {
-			return fmt.Errorf("after: %w", err)
-		}
-		return rejected
-	})
-	if change.After != "" {
-		san := DefaultSanitizer(s.host.Platform)
-		change.Diff = UnifiedDiff(s.host.Name+" (before)", s.host.Name+" (after)", san.Clean(change.Before), san.Clean(change.After))
-		change.Changed = change.Diff != ""
-	}
-	return change, err
 }
 
 // Close logs out politely (bounded by a short timeout) and always closes

@@ -2,7 +2,8 @@ package devicetest
 
 import (
 	"regexp"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,24 +26,52 @@ type cli struct {
 	gone <-chan struct{}
 	user string
 
-	mode      mode
-	section   string
-	suffix    string
-	candidate []string // Junos uncommitted set/delete lines
+	mode   mode
+	path   []string // configuration sub-mode headers ("router bgp 1", "neighbor A")
+	suffix string   // prompt suffix of the innermost sub-mode
+
+	// Junos: how configuration mode was entered, the private candidate
+	// (configure private), and the session's identity in "Users currently
+	// editing the configuration" and lock messages.
+	jmode   junosMode
+	private []string
+	term    string
+	pid     int
+	since   time.Time
 
 	// password, when set, receives the next line unechoed ("enable").
 	password func(line string) string
+	// question, when set, receives the next line (echoed) as the answer to
+	// a question the CLI asked ("Exit with uncommitted changes?").
+	question func(line string) string
 }
 
 func newCLI(d *Device, sc *ssh.ServerConn, ch ssh.Channel, gone <-chan struct{}) *cli {
-	c := &cli{d: d, sc: sc, ch: ch, gone: gone, user: sc.User(), mode: modePriv}
+	c := &cli{d: d, sc: sc, ch: ch, gone: gone, user: sc.User(), mode: modePriv, since: time.Now()}
 	if d.spec.EnableSecret != "" && !d.prof.juniper && d.prof.name != "cisco_nxos" {
 		c.mode = modeExec
 	}
 	if d.prof.juniper {
 		c.mode = modeExec
+		d.mu.Lock()
+		c.term = "pts/" + strconv.Itoa(d.junos.terminals)
+		c.pid = 31000 + d.junos.terminals
+		d.junos.terminals++
+		d.mu.Unlock()
 	}
 	return c
+}
+
+// closed releases what the session held when its connection ends: a Junos
+// session in configuration mode leaves it, its exclusive lock and private
+// copy discarded, while shared changes stay in the candidate (FAILURES.md).
+func (c *cli) closed() {
+	if !c.d.prof.juniper || c.mode != modeConfig {
+		return
+	}
+	c.d.mu.Lock()
+	defer c.d.mu.Unlock()
+	c.junosLeaveLocked(c.jmode == junosExclusive)
 }
 
 func (c *cli) write(s string) bool {
@@ -62,7 +91,7 @@ func (c *cli) prompt() string {
 	switch {
 	case c.mode == modeExec:
 		return h + ">" + t
-	case c.mode == modeConfig && c.section != "":
+	case c.mode == modeConfig && len(c.path) > 0:
 		return h + "(config-" + c.suffix + ")#" + t
 	case c.mode == modeConfig:
 		return h + "(config)#" + t
@@ -139,7 +168,7 @@ func (c *cli) run() {
 				}
 			case b == 0x1a: // Ctrl-Z leaves configuration mode
 				if c.mode == modeConfig && !c.d.prof.juniper {
-					c.mode, c.section = modePriv, ""
+					c.mode, c.path = modePriv, nil
 					echo = append(echo, "\r\n"+c.prompt()...)
 				}
 			default:
@@ -170,20 +199,46 @@ func (c *cli) submit(raw string) bool {
 		}
 		return c.write(out + c.prompt())
 	}
-	cmd := normalizeSpace(raw)
-	switch c.d.spec.faultFor(cmd) {
-	case FaultHang:
-		select {
-		case <-c.gone:
-		case <-c.d.lab.ctx.Done():
+	if c.question != nil {
+		h := c.question
+		c.question = nil
+		if !c.wait(c.d.spec.Latency) {
+			return false
 		}
-		return false
-	case FaultDisconnect:
-		out, _ := c.exec(cmd)
-		c.wait(c.d.spec.Latency)
-		c.write(out[:len(out)/2])
-		_ = c.sc.Close()
-		return false
+		out := h(normalizeSpace(raw))
+		if c.question != nil {
+			return c.write(out)
+		}
+		if out != "" {
+			out += "\n"
+		}
+		return c.write(out + c.prompt())
+	}
+	cmd := normalizeSpace(raw)
+	if f := c.d.spec.faultFor(cmd); f != nil {
+		switch f.Kind {
+		case FaultHang:
+			select {
+			case <-c.gone:
+			case <-c.d.lab.ctx.Done():
+			}
+			return false
+		case FaultDisconnect:
+			out, _ := c.exec(cmd)
+			c.wait(c.d.spec.Latency)
+			c.write(out[:len(out)/2])
+			_ = c.sc.Close()
+			return false
+		case FaultRefuse:
+			if !c.wait(c.d.spec.Latency) {
+				return false
+			}
+			out := f.Reply
+			if out == "" {
+				out = c.d.prof.refusal(c.promptLine(), cmd, f.Refusal)
+			}
+			return c.write(out + "\n" + c.prompt())
+		}
 	}
 	if !c.wait(c.d.spec.Latency) {
 		return false
@@ -198,7 +253,7 @@ func (c *cli) submit(raw string) bool {
 	if !more {
 		return false
 	}
-	if c.password != nil {
+	if c.password != nil || c.question != nil {
 		return c.write(out)
 	}
 	if out != "" {
@@ -235,17 +290,27 @@ func (c *cli) exec(cmd string) (out string, more bool) {
 		}
 		return "", true
 	case !p.juniper && (cmd == "configure terminal" || cmd == "conf t" || cmd == "configure") && c.mode == modePriv:
-		c.mode, c.section = modeConfig, ""
+		c.mode, c.path = modeConfig, nil
 		return p.configBanner, true
-	case p.juniper && (cmd == "configure" || cmd == "configure private" || cmd == "configure exclusive"):
-		c.mode, c.candidate = modeConfig, nil
-		return "Entering configuration mode", true
+	case p.juniper && cmd == "configure":
+		return c.junosEnter(junosShared), true
+	case p.juniper && cmd == "configure private":
+		return c.junosEnter(junosPrivate), true
+	case p.juniper && cmd == "configure exclusive":
+		return c.junosEnter(junosExclusive), true
+	case p.juniper && cmd == "show system commit":
+		c.d.mu.Lock()
+		defer c.d.mu.Unlock()
+		return c.d.junos.showSystemCommit(), true
 	}
 	if reply, bad, ok := p.runSetup(cmd); ok {
 		if bad >= 0 {
 			return c.invalid(cmd, bad), true
 		}
 		return reply, true
+	}
+	if f, ok := c.d.spec.DynamicCommands[cmd]; ok {
+		return f(c.d.RunningConfig()), true
 	}
 	if out, ok := c.d.spec.Commands[cmd]; ok {
 		return out, true
@@ -260,7 +325,12 @@ func (c *cli) exec(cmd string) (out string, more bool) {
 		}
 		c.d.mu.Lock()
 		text = c.d.renderLocked()
+		if p.juniper && slices.Contains(parts[1:], "display set") {
+			text = c.d.junos.active.renderSet()
+		}
 		c.d.mu.Unlock()
+	case c.d.spec.DynamicCommands[base] != nil:
+		text = c.d.spec.DynamicCommands[base](c.d.RunningConfig())
 	case hasKey(c.d.spec.Commands, base):
 		text = c.d.spec.Commands[base]
 	default:
@@ -358,17 +428,19 @@ func (c *cli) invalid(cmd string, bad int) string {
 // configure handles a line in configuration mode.
 func (c *cli) configure(cmd string) (string, bool) {
 	if c.d.prof.juniper {
-		return c.configureJunos(cmd), true
+		out, _ := c.configureJunos(cmd)
+		return out, true
 	}
 	switch {
 	case cmd == "":
 		return "", true
 	case cmd == "end":
-		c.mode, c.section = modePriv, ""
+		c.mode, c.path = modePriv, nil
 		return "", true
 	case cmd == "exit":
-		if c.section != "" {
-			c.section = ""
+		if len(c.path) > 0 {
+			c.path = c.path[:len(c.path)-1]
+			c.suffix = c.suffixFor(c.path)
 		} else {
 			c.mode = modePriv
 		}
@@ -391,57 +463,114 @@ func (c *cli) configure(cmd string) (string, bool) {
 		return c.invalid(cmd, first), true
 	}
 	before := strings.Join(c.d.running.lines, "\n")
-	section, suffix := c.d.running.apply(c.section, cmd)
-	if section != c.section || suffix != "" {
-		c.section, c.suffix = section, suffix
-	}
+	path, _ := c.d.running.apply(c.path, cmd)
+	c.path = path
+	c.suffix = c.suffixFor(path)
 	if strings.Join(c.d.running.lines, "\n") != before {
 		c.d.running.touch(time.Now(), c.user)
 	}
 	return "", true
 }
 
-// configureJunos handles configuration mode on Junos: set/delete lines are
-// collected as the candidate configuration and "commit" accepts them.
-func (c *cli) configureJunos(cmd string) string {
+// suffixFor is the prompt suffix of a sub-mode path: the top section's
+// ("router", "if-Et1", ...) followed by one word per nested level
+// ("router-neighbor", "router-af").
+func (c *cli) suffixFor(path []string) string {
+	if len(path) == 0 {
+		return ""
+	}
+	suffix, ok := c.d.running.opensSection(path[0])
+	if !ok {
+		suffix = "sub"
+	}
+	for _, h := range path[1:] {
+		suffix += "-" + nestedSuffix(strings.Fields(h)[0])
+	}
+	return suffix
+}
+
+// configureJunos handles configuration mode on Junos: set and delete lines
+// edit the session's candidate (the shared one, or its private copy),
+// "commit check", "commit [confirmed N]", "rollback 0" and "exit" follow the
+// database model of junosDB. more is true when the answer is a question
+// waiting for the next line.
+func (c *cli) configureJunos(cmd string) (string, bool) {
 	words := strings.Fields(cmd)
+	d := c.d
 	switch {
 	case cmd == "":
-		return ""
+		return "", false
 	case cmd == "exit" || cmd == "quit" || cmd == "exit configuration-mode":
-		c.mode = modeExec
-		if len(c.candidate) > 0 {
-			c.candidate = nil
-			return "Exiting configuration mode, uncommitted changes discarded"
-		}
-		return "Exiting configuration mode"
+		return c.junosExit()
+	case cmd == "commit check":
+		return c.junosCommit(true, 0), false
 	case cmd == "commit" || cmd == "commit and-quit":
-		c.d.mu.Lock()
-		c.d.junos.commit(c.candidate, time.Now(), c.user)
-		c.d.mu.Unlock()
-		c.candidate = nil
-		if cmd == "commit and-quit" {
-			c.mode = modeExec
-			return "commit complete\nExiting configuration mode"
+		out := c.junosCommit(false, 0)
+		if cmd == "commit and-quit" && strings.HasSuffix(out, "commit complete") {
+			d.mu.Lock()
+			c.junosLeaveLocked(false)
+			d.mu.Unlock()
+			out += "\nExiting configuration mode"
 		}
-		return "commit complete"
+		return out, false
+	case words[0] == "commit" && len(words) >= 2 && words[1] == "confirmed":
+		minutes := 10 // the default rollback deadline
+		if len(words) == 3 {
+			n, err := strconv.Atoi(words[2])
+			if err != nil || n < 1 || n > 65535 {
+				return c.d.prof.invalid(c.promptLine(), words, 2, len("commit confirmed ")), false
+			}
+			minutes = n
+		} else if len(words) > 3 {
+			return c.d.prof.invalid(c.promptLine(), words, 3, len(strings.Join(words[:3], " "))+1), false
+		}
+		return c.junosCommit(false, minutes), false
 	case cmd == "rollback" || cmd == "rollback 0":
-		c.candidate = nil
-		return "load complete"
-	case cmd == "show | compare":
-		lines := append([]string(nil), c.candidate...)
-		sort.Strings(lines)
-		return strings.Join(lines, "\n")
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if c.jmode == junosPrivate {
+			c.private = nil
+		} else if ex := d.junos.exclusive; ex != nil && ex != c {
+			return d.junos.lockedBy(), false
+		} else {
+			d.junos.shared = nil
+		}
+		return "load complete", false
+	case cmd == "show | compare" || cmd == "show|compare":
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return c.compareLocked(), false
+	case cmd == "status":
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		var lines []string
+		for _, e := range d.junos.editors {
+			lines = append(lines, e.userLine())
+		}
+		return "Users currently editing the configuration:\n" + strings.Join(lines, "\n"), false
 	case strings.HasPrefix(cmd, "run "):
 		c.mode = modeExec
 		out, _ := c.exec(strings.TrimPrefix(cmd, "run "))
 		c.mode = modeConfig
-		return out
-	case (words[0] == "set" || words[0] == "delete") && len(words) > 1:
-		c.candidate = append(c.candidate, cmd)
-		return ""
-	case words[0] == "set" || words[0] == "delete":
-		return c.d.prof.invalid(c.promptLine(), words, 1, len(cmd)+1)
+		return out, false
+	case (words[0] == "set" || words[0] == "delete" || words[0] == "activate" || words[0] == "deactivate") && len(words) > 1:
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		db := d.junos
+		if c.jmode != junosPrivate && db.exclusive != nil && db.exclusive != c {
+			return db.lockedBy(), false
+		}
+		stmts := &db.shared
+		if c.jmode == junosPrivate {
+			stmts = &c.private
+		}
+		if words[0] != "set" && !db.candidate(*stmts).has(junosWords(cmd)[1:]) {
+			return "warning: statement not found", false
+		}
+		*stmts = append(*stmts, cmd)
+		return "", false
+	case words[0] == "set" || words[0] == "delete" || words[0] == "activate" || words[0] == "deactivate":
+		return c.d.prof.invalid(c.promptLine(), words, 1, len(cmd)+1), false
 	}
-	return c.d.prof.invalid(c.promptLine(), words, 0, 0)
+	return c.d.prof.invalid(c.promptLine(), words, 0, 0), false
 }

@@ -2,6 +2,7 @@ package devicetest
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -9,9 +10,10 @@ import (
 
 // runningConfig is a line-oriented Cisco/Arista style configuration that
 // configuration-mode commands edit the way the device would: sections
-// (interface, router, ...) hold indented children, single-valued settings
-// are replaced, "no ..." removes (or, for "ip address", records "no ip
-// address" as IOS shows it).
+// (interface, router, ...) hold indented children and may nest (NX-OS's
+// "neighbor A" sub-mode under "router bgp", address families), single-valued
+// settings are replaced, "no ..." removes (or, for "ip address", records "no
+// ip address" as IOS shows it).
 type runningConfig struct {
 	prof  *profile
 	lines []string
@@ -35,7 +37,9 @@ var sectionWords = map[string]string{
 }
 
 // singleValued are settings a device keeps once: setting them again replaces
-// the previous value in place.
+// the previous value in place. Under "router bgp", "neighbor A <setting>"
+// lines are keyed by address and setting, so a new description or remote AS
+// of a neighbour replaces the old one, as IOS and EOS do.
 var singleValued = []string{
 	"hostname", "description", "ip address", "ip domain name", "ip domain-name",
 	"ip default-gateway", "switchport mode", "switchport access vlan",
@@ -43,12 +47,20 @@ var singleValued = []string{
 	"duplex", "vrf forwarding", "ip vrf forwarding", "vrf member", "encapsulation",
 	"name", "bandwidth", "shutdown", "spanning-tree mode", "clock timezone",
 	"snmp-server location", "snmp-server contact", "logging buffered",
+	"router-id", "bgp router-id", "remote-as", "password", "update-source", "peer-group",
+	"ebgp-multihop", "local-as", "inherit peer",
 }
 
 // shownNegated are settings whose absence the device prints as "no ...".
 var shownNegated = map[string]bool{"ip address": true}
 
 func settingKey(body string) string {
+	if rest, ok := strings.CutPrefix(body, "neighbor "); ok {
+		if addr, attr, found := strings.Cut(rest, " "); found {
+			return "neighbor " + addr + " " + settingKey(attr)
+		}
+		return body
+	}
 	best := ""
 	for _, k := range singleValued {
 		if (body == k || strings.HasPrefix(body, k+" ")) && len(k) > len(best) {
@@ -75,7 +87,7 @@ func (c *runningConfig) opensSection(body string) (string, bool) {
 	suffix, ok := sectionWords[words[0]]
 	switch {
 	case !ok:
-		if c.findTop(body) >= 0 && c.hasChildren(c.findTop(body)) {
+		if i := c.find(0, len(c.lines), 0, body); i >= 0 && c.hasChildren(i, 0) {
 			return "sub", true
 		}
 		return "", false
@@ -98,6 +110,48 @@ func (c *runningConfig) opensSection(body string) (string, bool) {
 	return suffix, true
 }
 
+// opensNested reports whether body, typed in the sub-mode path, enters a
+// nested sub-mode, and its prompt suffix: an existing nested section, or
+// the BGP sub-modes of the platform ("address-family ...", "vrf NAME" on
+// NX-OS and EOS, NX-OS's "neighbor A" and "template peer NAME").
+func (c *runningConfig) opensNested(path []string, body string) (string, bool) {
+	words := strings.Fields(body)
+	if len(words) == 0 {
+		return "", false
+	}
+	if _, start, end, ok := c.locate(path); ok {
+		if i := c.find(start, end, len(path), body); i >= 0 && c.hasChildren(i, len(path)) {
+			return nestedSuffix(words[0]), true
+		}
+	}
+	top := strings.Fields(path[0])
+	if len(top) < 2 || top[0] != "router" || top[1] != "bgp" {
+		return "", false
+	}
+	nxos := c.prof.name == "cisco_nxos"
+	switch {
+	case words[0] == "address-family":
+		return "af", true
+	case words[0] == "vrf" && len(words) == 2 && c.prof.name != "cisco_iosxe" && len(path) == 1:
+		return "vrf", true
+	case nxos && words[0] == "neighbor" && len(words) == 2:
+		return "neighbor", true
+	case nxos && words[0] == "template" && len(words) == 3 && len(path) == 1:
+		return "ptmp", true
+	}
+	return "", false
+}
+
+func nestedSuffix(word string) string {
+	switch word {
+	case "address-family":
+		return "af"
+	case "template":
+		return "ptmp"
+	}
+	return word
+}
+
 func shortIfName(name string) string {
 	if len(name) > 2 {
 		i := strings.IndexAny(name, "0123456789")
@@ -108,28 +162,58 @@ func shortIfName(name string) string {
 	return name
 }
 
-func (c *runningConfig) isChild(i int) bool {
-	return i < len(c.lines) && strings.HasPrefix(c.lines[i], " ")
+// indentLen is the number of leading spaces of l.
+func indentLen(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
+
+// ind is the indentation of lines at depth d.
+func (c *runningConfig) ind(d int) string { return strings.Repeat(c.prof.indent, d) }
+
+// atDepth reports whether line l sits exactly at depth d.
+func (c *runningConfig) atDepth(l string, d int) bool {
+	return indentLen(l) == d*len(c.prof.indent) && strings.TrimSpace(l) != ""
 }
 
-func (c *runningConfig) hasChildren(i int) bool { return c.isChild(i + 1) }
-
-func (c *runningConfig) findTop(line string) int {
-	for i, l := range c.lines {
-		if !strings.HasPrefix(l, " ") && strings.TrimRight(l, " ") == line {
+// find returns the index of the line text at depth among lines[start:end],
+// or -1.
+func (c *runningConfig) find(start, end, depth int, text string) int {
+	for i := start; i < end; i++ {
+		if c.atDepth(c.lines[i], depth) && strings.TrimRight(strings.TrimSpace(c.lines[i]), " ") == text {
 			return i
 		}
 	}
 	return -1
 }
 
-// childRange returns the [start, end) indices of the children of header i.
-func (c *runningConfig) childRange(i int) (int, int) {
+// children returns the [start, end) indices of the lines nested under the
+// header at i, at depth: the following lines indented deeper.
+func (c *runningConfig) children(i, depth int) (int, int) {
 	j := i + 1
-	for c.isChild(j) {
+	for j < len(c.lines) && strings.TrimSpace(c.lines[j]) != "" && indentLen(c.lines[j]) > depth*len(c.prof.indent) {
 		j++
 	}
 	return i + 1, j
+}
+
+func (c *runningConfig) hasChildren(i, depth int) bool {
+	s, e := c.children(i, depth)
+	return e > s
+}
+
+// locate finds the sub-mode path: the index of its innermost header and the
+// range of that header's children. The empty path is the whole
+// configuration (hdr -1). ok is false when a header is missing (another
+// session removed the section).
+func (c *runningConfig) locate(path []string) (hdr, start, end int, ok bool) {
+	hdr, start, end = -1, 0, len(c.lines)
+	for d, h := range path {
+		i := c.find(start, end, d, h)
+		if i < 0 {
+			return -1, 0, 0, false
+		}
+		hdr = i
+		start, end = c.children(i, d)
+	}
+	return hdr, start, end, true
 }
 
 // insertPoint is where new top-level content goes: before the trailing
@@ -147,6 +231,24 @@ func (c *runningConfig) insertPoint() int {
 	return n
 }
 
+// childInsertPoint is where a new plain setting goes among the children
+// [start, end) at depth: after the last plain setting (not a separator, not
+// a nested section), so neighbour statements stay before address families.
+func (c *runningConfig) childInsertPoint(start, end, depth int) int {
+	at := start
+	for i := start; i < end; i++ {
+		l := c.lines[i]
+		if t := strings.TrimSpace(l); !c.atDepth(l, depth) || t == "!" || strings.HasPrefix(t, "exit-") {
+			continue
+		}
+		if c.hasChildren(i, depth) {
+			continue
+		}
+		at = i + 1
+	}
+	return at
+}
+
 func (c *runningConfig) insert(at int, lines ...string) {
 	c.lines = append(c.lines[:at], append(append([]string(nil), lines...), c.lines[at:]...)...)
 }
@@ -156,53 +258,95 @@ func (c *runningConfig) remove(from, to int) {
 }
 
 // apply edits the configuration for one configuration-mode line typed in
-// section (empty at the top level) and returns the section the CLI is in
-// afterwards and its prompt suffix.
-func (c *runningConfig) apply(section, line string) (string, string) {
+// the sub-mode path (empty at the top level) and returns the sub-mode path
+// the CLI is in afterwards and the prompt suffix of its innermost level.
+func (c *runningConfig) apply(path []string, line string) ([]string, string) {
 	negated := strings.HasPrefix(line, "no ")
 	body := strings.TrimPrefix(line, "no ")
-	if section != "" {
-		if _, opens := c.opensSection(body); !opens {
-			if i := c.findTop(section); i >= 0 {
-				start, end := c.childRange(i)
-				c.setIn(start, end, c.prof.indent, body, negated, true)
-			}
-			return section, ""
+	if len(path) > 0 {
+		if _, _, _, ok := c.locate(path); !ok {
+			path = nil // the section is gone (removed by another session)
 		}
 	}
+	if len(path) > 0 {
+		if suffix, opens := c.opensNested(path, body); opens {
+			_, start, end, _ := c.locate(path)
+			d := len(path)
+			i := c.find(start, end, d, body)
+			if negated {
+				if i >= 0 {
+					_, e := c.children(i, d)
+					c.remove(i, e)
+				}
+				return path, ""
+			}
+			if i < 0 {
+				c.insert(end, c.ind(d)+body)
+			}
+			return append(slices.Clone(path), body), suffix
+		}
+		if _, opens := c.opensSection(body); !opens {
+			_, start, end, _ := c.locate(path)
+			c.setIn(start, end, len(path), body, negated)
+			return path, ""
+		}
+		// A top-level command typed in a sub-mode: the IOS-style parsers
+		// leave the sub-mode and run it at the top level.
+		path = nil
+	}
 	if suffix, opens := c.opensSection(body); opens {
-		i := c.findTop(body)
+		i := c.find(0, len(c.lines), 0, body)
 		if negated {
 			if i >= 0 {
-				_, end := c.childRange(i)
+				_, end := c.children(i, 0)
 				if c.prof.separator != "" && end < len(c.lines) && c.lines[end] == c.prof.separator && i > 0 && c.lines[i-1] == c.prof.separator {
 					end++
 				}
+				if c.prof.name == "cisco_nxos" && i > 0 && c.lines[i-1] == "" {
+					i-- // the blank line before the section
+				}
 				c.remove(i, end)
 			}
-			return "", ""
+			return nil, ""
 		}
 		if i < 0 {
 			at := c.insertPoint()
-			if c.prof.separator != "" {
+			switch {
+			case c.prof.separator != "":
 				c.insert(at, c.prof.separator, body)
-			} else {
+			case c.prof.name == "cisco_nxos":
+				c.insert(at, "", body) // NX-OS separates sections by a blank line
+			default:
 				c.insert(at, body)
 			}
 		}
-		return body, suffix
+		return []string{body}, suffix
 	}
-	c.setIn(0, len(c.lines), "", body, negated, false)
-	return "", ""
+	c.setIn(0, len(c.lines), 0, body, negated)
+	return nil, ""
 }
 
-// setIn sets or removes a setting among lines[start:end] at one indentation.
-func (c *runningConfig) setIn(start, end int, indent, body string, negated, child bool) {
+// setIn sets or removes a setting among lines[start:end] at depth.
+func (c *runningConfig) setIn(start, end, depth int, body string, negated bool) {
+	indent := c.ind(depth)
 	key := settingKey(body)
+	if negated && depth > 0 {
+		// "no neighbor A" (and IOS's "no neighbor A remote-as N") removes
+		// the neighbour with all its statements.
+		f := strings.Fields(body)
+		if len(f) >= 2 && f[0] == "neighbor" && (len(f) == 2 || f[2] == "remote-as") {
+			for i := end - 1; i >= start; i-- {
+				if c.atDepth(c.lines[i], depth) && strings.HasPrefix(strings.TrimSpace(c.lines[i]), "neighbor "+f[1]+" ") {
+					c.remove(i, i+1)
+				}
+			}
+			return
+		}
+	}
 	found := -1
 	for i := start; i < end; i++ {
 		l := c.lines[i]
-		if !strings.HasPrefix(l, indent) || (indent == "" && strings.HasPrefix(l, " ")) {
+		if !c.atDepth(l, depth) {
 			continue
 		}
 		cur := strings.TrimSpace(l)
@@ -227,10 +371,11 @@ func (c *runningConfig) setIn(start, end int, indent, body string, negated, chil
 		}
 	case found >= 0:
 		c.lines[found] = indent + body
-	case child && key == "description":
+	case depth == 1 && key == "description" && start > 0 && strings.HasPrefix(c.lines[start-1], "interface "):
+		// Interfaces print their description first.
 		c.insert(start, indent+body)
-	case child:
-		c.insert(end, indent+body)
+	case depth > 0:
+		c.insert(c.childInsertPoint(start, end, depth), indent+body)
 	default:
 		c.insert(c.insertPoint(), body)
 	}
@@ -294,4 +439,7 @@ var commonConfigWords = map[string]bool{
 	"mtu": true, "speed": true, "duplex": true, "vrf": true, "feature": true, "name": true,
 	"aaa": true, "spanning-tree": true, "service": true, "clock": true, "network": true,
 	"neighbor": true, "encapsulation": true, "bandwidth": true, "management": true,
+	"remote-as": true, "router-id": true, "bgp": true, "template": true, "inherit": true,
+	"address-family": true, "exit-address-family": true, "update-source": true,
+	"password": true, "timers": true, "activate": true,
 }

@@ -37,10 +37,62 @@
 // keys with Spec.AuthorizedKeys; Spec.LegacySSH limits a device to the
 // SHA-1/CBC algorithms of old firmware. Faults (Spec.Faults, Spec.Latency):
 // per-answer latency, rejected logins, a TCP accept that never starts SSH,
-// a command that never answers, and a disconnect half-way through output.
+// a command that never answers, a disconnect half-way through output, a
+// refused line (FaultRefuse) and a failing Junos commit (FaultCommitFail).
 //
-// Junos: set and delete statements are collected as the candidate and
-// merged into the hierarchical configuration on commit. Without Junos's
-// schema the fake decides which words name containers with a small keyword
-// table (see junosConfig), which covers common statements, not all.
+// # Failed changes
+//
+// Every failure shape of ../shared/fixtures/devices/FAILURES.md can be
+// injected per command or configuration line (Fault.Command): FaultRefuse
+// prints the platform's refusal (Fault.Refusal: invalid input with the
+// caret, incomplete, ambiguous, NX-OS's invalid parameter) or any text
+// (Fault.Reply: IOS "Error: ...", NX-OS "ERROR: ...", messages without a
+// "%"), applies nothing of that line and keeps the lines typed before it,
+// as the running-configuration CLIs do. On NX-OS, "router bgp" holds
+// nested sub-modes ("neighbor A", "template peer", "vrf", address
+// families); "exit" climbs one level and a top-level command typed in a
+// sub-mode leaves it.
+//
+// # Junos configuration database
+//
+// Junos devices keep one committed configuration, one shared candidate and
+// per-session private copies, across all sessions of the device (see
+// junosDB for each rule's source): "configure" edits the shared candidate,
+// whose uncommitted changes survive the session and are committed by
+// anyone's next "commit"; "configure exclusive" locks it (others get
+// "error: configuration database locked by:" with the holder's terminal,
+// pid and time) and is refused while the shared candidate is modified
+// ("error: configuration database modified"); "configure private" is
+// refused then too ("error: shared configuration database modified"),
+// commits only its own changes and refuses "commit confirmed". Leaving with
+// uncommitted changes asks "Exit with uncommitted changes? [yes,no] (yes)"
+// (shared) or "Discard uncommitted changes? [yes,no] (yes)" (exclusive,
+// private) and waits for the answer. "commit check" answers "configuration
+// check succeeds", "rollback 0" "load complete", "commit confirmed N" rolls
+// back after N minutes unless a commit or "commit check" confirms it
+// (Device.ExpireConfirmedCommit runs the timer out at once for tests; "show
+// system commit" shows "rollback pending"). "show configuration | display
+// set" prints set statements; "delete" of a missing statement answers
+// "warning: statement not found".
+//
+// Spec.DynamicCommands compute a command's output from the configuration in
+// force, for state that follows it (a BGP summary listing the neighbours
+// configured now).
+//
+// # What the fakes do not model
+//
+// They know no command grammar: a configuration line is accepted when its
+// first word is a common keyword or one the configuration already uses, and
+// refused only by that rule or by an injected fault (no value validation,
+// no "% BGP is already running", no "% Incomplete command" of their own).
+// IOS-XR and EOS configuration sessions ("configure session") are not
+// emulated. Junos: without Junos's schema, the words naming containers
+// come from a small keyword table (see junosConfig), which covers common
+// statements, not all; "edit", "update", "load", hierarchical "show |
+// compare" output (the statements are listed instead), commit scripts and
+// commit checks of their own (only FaultCommitFail fails a commit) are not
+// modelled, and the text of two messages is ours: the refusal of "commit
+// confirmed" in private mode (the Junos guide only says it is not
+// possible) and the question on leaving private mode with changes
+// (modelled on the exclusive one).
 package devicetest

@@ -48,6 +48,8 @@ var junosSingle = map[string]bool{
 	"host-name": true, "description": true, "vlan-id": true, "domain-name": true,
 	"time-zone": true, "location": true, "contact": true, "l3-interface": true,
 	"encrypted-password": true, "uid": true, "class": true, "mtu": true,
+	"peer-as": true, "local-as": true, "type": true, "autonomous-system": true,
+	"router-id": true, "local-address": true, "authentication-key": true,
 }
 
 func parseJunos(text string) *junosConfig {
@@ -81,6 +83,13 @@ func (c *junosConfig) render() string {
 	for _, h := range c.header {
 		b.WriteString(h + "\n")
 	}
+	b.WriteString(c.renderBody())
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// renderBody is render without the header comments.
+func (c *junosConfig) renderBody() string {
+	var b strings.Builder
 	var walk func(n *junosNode, depth int)
 	walk = func(n *junosNode, depth int) {
 		ind := strings.Repeat("    ", depth)
@@ -126,6 +135,71 @@ func junosWords(s string) []string {
 	return out
 }
 
+// clone returns a deep copy.
+func (c *junosConfig) clone() *junosConfig {
+	var cp func(n *junosNode) *junosNode
+	cp = func(n *junosNode) *junosNode {
+		m := *n
+		m.children = make([]*junosNode, len(n.children))
+		for i, ch := range n.children {
+			m.children[i] = cp(ch)
+		}
+		return &m
+	}
+	return &junosConfig{header: append([]string(nil), c.header...), root: cp(c.root)}
+}
+
+// renderSet returns the configuration as "show configuration | display
+// set" prints it: one set statement per leaf (and per empty container),
+// "deactivate" after the statements of an inactive one, comments kept.
+func (c *junosConfig) renderSet() string {
+	var out []string
+	var walk func(n *junosNode, path []string)
+	walk = func(n *junosNode, path []string) {
+		for _, ch := range n.children {
+			text, inactive := strings.CutPrefix(ch.text, "inactive: ")
+			p := append(append([]string(nil), path...), text)
+			stmt := strings.Join(p, " ")
+			switch {
+			case ch.leaf && ch.comment != "":
+				out = append(out, "set "+stmt+" "+ch.comment)
+			case ch.leaf || len(ch.children) == 0:
+				out = append(out, "set "+stmt)
+			default:
+				walk(ch, p)
+			}
+			if inactive {
+				out = append(out, "deactivate "+stmt)
+			}
+		}
+	}
+	walk(c.root, nil)
+	return strings.Join(out, "\n")
+}
+
+// has reports whether the statement path (a delete statement's words after
+// "delete") names something in the configuration.
+func (c *junosConfig) has(path []string) bool {
+	node := c.root
+	for len(path) > 0 {
+		child, used := node.container(path)
+		if child == nil {
+			break
+		}
+		node, path = child, path[used:]
+	}
+	if len(path) == 0 {
+		return true
+	}
+	text := strings.Join(path, " ")
+	for _, ch := range node.children {
+		if t := strings.TrimPrefix(ch.text, "inactive: "); ch.leaf && (t == text || strings.HasPrefix(t, text+" ")) {
+			return true
+		}
+	}
+	return false
+}
+
 // apply runs one set or delete statement (without the verb's validation).
 func (c *junosConfig) apply(stmt string) {
 	words := junosWords(stmt)
@@ -133,6 +207,10 @@ func (c *junosConfig) apply(stmt string) {
 		return
 	}
 	verb, path := words[0], words[1:]
+	if verb == "activate" || verb == "deactivate" {
+		c.setActive(path, verb == "activate")
+		return
+	}
 	node := c.root
 	for len(path) > 0 {
 		child, used := node.container(path)
@@ -178,6 +256,38 @@ func (c *junosConfig) apply(stmt string) {
 	node.children = append(node.children, &junosNode{text: text, leaf: true})
 }
 
+// setActive marks the container or statement path inactive ("deactivate":
+// Junos then shows it as "inactive: ...") or active again.
+func (c *junosConfig) setActive(path []string, active bool) {
+	node := c.root
+	for len(path) > 0 {
+		child, used := node.container(path)
+		if child == nil {
+			break
+		}
+		if used == len(path) {
+			child.text = activeText(child.text, active)
+			return
+		}
+		node, path = child, path[used:]
+	}
+	text := strings.Join(path, " ")
+	for _, ch := range node.children {
+		if t := strings.TrimPrefix(ch.text, "inactive: "); ch.leaf && (t == text || strings.HasPrefix(t, text+" ")) {
+			ch.text = activeText(ch.text, active)
+			return
+		}
+	}
+}
+
+func activeText(text string, active bool) string {
+	text = strings.TrimPrefix(text, "inactive: ")
+	if active {
+		return text
+	}
+	return "inactive: " + text
+}
+
 // container finds the child container named by the first words of path and
 // how many words its name uses.
 func (n *junosNode) container(path []string) (*junosNode, int) {
@@ -187,8 +297,9 @@ func (n *junosNode) container(path []string) (*junosNode, int) {
 		if ch.leaf {
 			continue
 		}
-		name := junosWords(ch.text)
-		if len(name) <= len(path) && len(name) > used && strings.Join(path[:len(name)], " ") == ch.text {
+		text := strings.TrimPrefix(ch.text, "inactive: ")
+		name := junosWords(text)
+		if len(name) <= len(path) && len(name) > used && strings.Join(path[:len(name)], " ") == text {
 			best, used = ch, len(name)
 		}
 	}
@@ -209,6 +320,11 @@ func (c *junosConfig) commit(candidate []string, now time.Time, user string) {
 	for _, s := range candidate {
 		c.apply(s)
 	}
+	c.stamp(now, user)
+}
+
+// stamp records a commit in the "## Last commit" header.
+func (c *junosConfig) stamp(now time.Time, user string) {
 	line := "## Last commit: " + now.UTC().Format("2006-01-02 15:04:05 UTC") + " by " + user
 	for i, h := range c.header {
 		if strings.HasPrefix(h, "## Last commit: ") {

@@ -21,6 +21,10 @@ func TestJunosCommit(t *testing.T) {
 		{"delete container", []string{"delete interfaces ge-0/0/1"}, nil, []string{"ge-0/0/1"}},
 		{"delete leaf", []string{"delete system host-name"}, nil, []string{"host-name"}},
 		{"comment kept", nil, []string{`encrypted-password "x"; ## SECRET-DATA`}, nil},
+		{"deactivate container", []string{"deactivate interfaces ge-0/0/1"}, []string{"    inactive: ge-0/0/1 {"}, nil},
+		{"deactivate then activate", []string{"deactivate interfaces ge-0/0/1", "activate interfaces ge-0/0/1"}, []string{"    ge-0/0/1 {"}, []string{"inactive"}},
+		{"peer-as replaced", []string{"set protocols bgp group g neighbor 10.0.0.1 peer-as 1", "set protocols bgp group g neighbor 10.0.0.1 peer-as 2"},
+			[]string{"            neighbor 10.0.0.1 {\n                peer-as 2;\n            }"}, []string{"peer-as 1;"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

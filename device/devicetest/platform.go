@@ -166,3 +166,44 @@ func (p *profile) runSetup(line string) (reply string, errWord int, ok bool) {
 func isRunningConfigCommand(p *profile, cmd string) bool {
 	return cmd == p.runningConfigCommand || strings.HasPrefix(cmd, p.runningConfigCommand+" |")
 }
+
+// refusal renders the platform's answer to line refused as kind (see
+// Refusal), typed after prompt. The caret goes under the last word, where
+// a bad value usually is. Texts: FAILURES.md (../shared/fixtures/devices);
+// NX-OS's ambiguity message follows its "at '^' marker" family.
+func (p *profile) refusal(prompt, line string, kind Refusal) string {
+	words := strings.Fields(line)
+	if len(words) == 0 {
+		words = []string{""}
+	}
+	last := len(words) - 1
+	col := len(line) - len(words[last])
+	switch kind {
+	case RefuseIncomplete:
+		switch {
+		case p.juniper:
+			return caret(prompt, len(line)+1) + "\nsyntax error, expecting <data>."
+		case p.name == "arista_eos":
+			return "% Incomplete command"
+		}
+		return "% Incomplete command."
+	case RefuseAmbiguous:
+		switch {
+		case p.juniper:
+			return caret(prompt, col) + "\n'" + words[last] + "' is ambiguous."
+		case p.name == "arista_eos":
+			return "% Ambiguous command"
+		case p.name == "cisco_nxos":
+			return caret(prompt, col) + "\n% Ambiguous command at '^' marker."
+		}
+		return fmt.Sprintf("%% Ambiguous command:  %q", line)
+	case RefuseParameter:
+		if p.name == "cisco_nxos" {
+			return caret(prompt, col) + "\n% Invalid parameter detected at '^' marker."
+		}
+	}
+	if p.juniper {
+		return caret(prompt, col) + "\nsyntax error."
+	}
+	return p.invalid(prompt, words, last, col)
+}

@@ -41,7 +41,7 @@ type Device struct {
 
 	mu      sync.Mutex
 	running *runningConfig // Cisco and Arista
-	junos   *junosConfig   // Junos
+	junos   *junosDB       // Junos
 }
 
 // Option configures Start.
@@ -147,6 +147,11 @@ func (l *Lab) Close() {
 func (l *Lab) shutdown() {
 	for _, d := range l.devices {
 		_ = d.ln.Close()
+		if d.junos != nil {
+			d.mu.Lock()
+			d.junos.confirmPending()
+			d.mu.Unlock()
+		}
 	}
 	l.mu.Lock()
 	for c := range l.conns {
@@ -198,21 +203,25 @@ func (d *Device) RunningConfig() string {
 
 func (d *Device) renderLocked() string {
 	if d.prof.juniper {
-		return d.junos.render()
+		return d.junos.active.render()
 	}
 	return d.running.render(time.Now())
 }
 
 func (d *Device) setConfig(text string) {
 	if d.prof.juniper {
-		d.junos = parseJunos(text)
+		if d.junos == nil {
+			d.junos = newJunosDB(text)
+		} else {
+			d.junos.active = parseJunos(text)
+		}
 	} else {
 		d.running = newRunningConfig(d.prof, text)
 	}
 }
 
-// SetRunningConfig replaces the running configuration, as a change made by
-// someone else would.
+// SetRunningConfig replaces the running configuration (on Junos the
+// committed one), as a change made by someone else would.
 func (d *Device) SetRunningConfig(text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -363,5 +372,7 @@ func (d *Device) serveSession(sc *ssh.ServerConn, ch ssh.Channel, reqs <-chan *s
 	case <-d.lab.ctx.Done():
 		return
 	}
-	newCLI(d, sc, ch, gone).run()
+	c := newCLI(d, sc, ch, gone)
+	defer c.closed()
+	c.run()
 }

@@ -35,6 +35,11 @@ type Spec struct {
 	// Commands maps an exec command line to its output (without the echoed
 	// command or the prompt).
 	Commands map[string]string
+	// DynamicCommands maps an exec command line to a function computing its
+	// output from the running configuration at the time of the command, for
+	// state that follows the configuration (a BGP summary listing the
+	// neighbours configured now). It wins over Commands.
+	DynamicCommands map[string]func(runningConfig string) string
 	// LegacySSH limits the server to the old algorithms some devices still
 	// only speak (diffie-hellman-group14-sha1 / group1, CBC ciphers,
 	// hmac-sha1).
@@ -71,14 +76,61 @@ const (
 	// FaultDisconnect prints the first half of Command's output and drops
 	// the connection.
 	FaultDisconnect FaultKind = "disconnect"
+	// FaultRefuse refuses Command (an exec command or a configuration line,
+	// in whatever mode it is typed) the way the platform's parser refuses a
+	// line: the device prints Reply, or the platform's rendering of Refusal,
+	// and changes nothing. The lines typed before it stay applied, as on
+	// the real running-configuration CLIs (FAILURES.md, "Each line is
+	// applied as typed; a bad line is refused and the lines before it stay
+	// applied"). On Junos a refused set/delete line stays out of the
+	// candidate.
+	FaultRefuse FaultKind = "refuse"
+	// FaultCommitFail (Junos) makes every "commit" and "commit check" fail
+	// with Reply (default: the policy check-out failure of FAILURES.md,
+	// ending in "error: configuration check-out failed"); the candidate
+	// stays as it was, as Junos keeps it after a failed commit.
+	FaultCommitFail FaultKind = "commit-fail"
+)
+
+// Refusal names how a platform refuses a line, for Fault.Refusal. The texts
+// are those of FAILURES.md (../shared/fixtures/devices), rendered per
+// platform with the caret under the refused word where the platform prints
+// one.
+type Refusal string
+
+// Refusals.
+const (
+	// RefuseInvalid: IOS-XE "% Invalid input detected at '^' marker.",
+	// NX-OS "% Invalid command at '^' marker.", EOS "% Invalid input",
+	// Junos "syntax error." (the default).
+	RefuseInvalid Refusal = "invalid"
+	// RefuseIncomplete: "% Incomplete command." (IOS-XE, NX-OS),
+	// "% Incomplete command" (EOS); Junos "syntax error, expecting <data>.".
+	RefuseIncomplete Refusal = "incomplete"
+	// RefuseAmbiguous: `% Ambiguous command:  "<line>"` (IOS-XE, NX-OS),
+	// "% Ambiguous command" (EOS); Junos "'<word>' is ambiguous.".
+	RefuseAmbiguous Refusal = "ambiguous"
+	// RefuseParameter: NX-OS "% Invalid parameter detected at '^' marker."
+	// (a refusal scrapligo v1's cisco_nxos failure strings do not know);
+	// other platforms print their RefuseInvalid text.
+	RefuseParameter Refusal = "parameter"
 )
 
 // Fault is one injected failure. Command (a command line, matched exactly
-// after whitespace normalisation) is required for FaultHang and
-// FaultDisconnect.
+// after whitespace normalisation) is required for FaultHang,
+// FaultDisconnect and FaultRefuse.
 type Fault struct {
 	Kind    FaultKind
 	Command string
+	// Reply is the device's answer for FaultRefuse and FaultCommitFail, as
+	// printed (for example IOS "Error: ..." lines of feature parsers or
+	// NX-OS "ERROR: ..." messages, which carry no "%"). Empty means the
+	// platform's rendering of Refusal (FaultRefuse) or the check-out
+	// failure (FaultCommitFail).
+	Reply string
+	// Refusal picks the platform's refusal text for FaultRefuse when Reply
+	// is empty (default RefuseInvalid).
+	Refusal Refusal
 }
 
 func (s *Spec) normalize() (*profile, error) {
@@ -107,12 +159,21 @@ func (s *Spec) normalize() (*profile, error) {
 	for i, f := range s.Faults {
 		switch f.Kind {
 		case FaultRejectAuth, FaultHangOnConnect:
-		case FaultHang, FaultDisconnect:
+		case FaultCommitFail:
+			if !prof.juniper {
+				return nil, fmt.Errorf("device %q: Faults[%d]: %s is a Junos fault (platform %s commits nothing)", s.Name, i, f.Kind, s.Platform)
+			}
+		case FaultHang, FaultDisconnect, FaultRefuse:
 			if f.Command == "" {
 				return nil, fmt.Errorf("device %q: Faults[%d].Command is required for %s", s.Name, i, f.Kind)
 			}
 		default:
 			return nil, fmt.Errorf("device %q: Faults[%d].Kind %q unknown", s.Name, i, f.Kind)
+		}
+		switch f.Refusal {
+		case "", RefuseInvalid, RefuseIncomplete, RefuseAmbiguous, RefuseParameter:
+		default:
+			return nil, fmt.Errorf("device %q: Faults[%d].Refusal %q unknown", s.Name, i, f.Refusal)
 		}
 	}
 	return prof, nil
@@ -127,13 +188,27 @@ func (s *Spec) hasFault(k FaultKind) bool {
 	return false
 }
 
-func (s *Spec) faultFor(cmd string) FaultKind {
-	for _, f := range s.Faults {
-		if (f.Kind == FaultHang || f.Kind == FaultDisconnect) && normalizeSpace(f.Command) == cmd {
-			return f.Kind
+// faultFor returns the fault injected for the typed line cmd, if any.
+func (s *Spec) faultFor(cmd string) *Fault {
+	for i, f := range s.Faults {
+		switch f.Kind {
+		case FaultHang, FaultDisconnect, FaultRefuse:
+			if normalizeSpace(f.Command) == cmd {
+				return &s.Faults[i]
+			}
 		}
 	}
-	return ""
+	return nil
+}
+
+// commitFault returns the FaultCommitFail fault, if any.
+func (s *Spec) commitFault() *Fault {
+	for i, f := range s.Faults {
+		if f.Kind == FaultCommitFail {
+			return &s.Faults[i]
+		}
+	}
+	return nil
 }
 
 // GeneratedSpec returns a Cisco IOS-XE device called name with a small,

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
 	nsync "github.com/netauto-dev/netauto/examples/netauto/sync"
@@ -181,7 +182,7 @@ func stepScheduled(ctx context.Context, s *System) (string, error) {
 	if _, err := s.Scheduler.Pass(ctx, now); err != nil {
 		return "", fmt.Errorf("scheduler pass: %w", err)
 	}
-	backup, err := s.scheduledRun(ctx, "config-backup-production")
+	backupRun, err := s.scheduledRun(ctx, "config-backup-production")
 	if err != nil {
 		return "", err
 	}
@@ -190,13 +191,13 @@ func stepScheduled(ctx context.Context, s *System) (string, error) {
 		return "", err
 	}
 	var rep nsync.BackupReport
-	if err := s.result(ctx, backup.Run.ID, &rep); err != nil {
+	if err := s.result(ctx, backupRun.Run.ID, &rep); err != nil {
 		return "", err
 	}
 	dir := strings.ReplaceAll(s.BackupDir, "{environment}", "production")
 	commits := 0
 	for _, dv := range s.Devices {
-		h, err := device.History(dir, dv.Name, 0)
+		h, err := backup.History(dir, dv.Name, 0)
 		if err != nil {
 			return "", fmt.Errorf("backup history of %s: %w", dv.Name, err)
 		}
@@ -207,7 +208,7 @@ func stepScheduled(ctx context.Context, s *System) (string, error) {
 	}
 	var irep nsync.InventoryReport
 	_ = s.result(ctx, inv.Run.ID, &irep)
-	return fmt.Sprintf("backup run (scheduled %s) Completed: %d devices, one commit each in %s; inventory sync Completed", backup.Run.ScheduledAt.Format("2006-01-02 15:04"), commits, dir), nil
+	return fmt.Sprintf("backup run (scheduled %s) Completed: %d devices, one commit each in %s; inventory sync Completed", backupRun.Run.ScheduledAt.Format("2006-01-02 15:04"), commits, dir), nil
 }
 
 // scheduledRun waits for the run the scheduler created for deployment.
@@ -263,7 +264,7 @@ func (s *System) waitCompensated(ctx context.Context, id, task string) error {
 
 func stepValidation(ctx context.Context, s *System) (string, error) {
 	wh := Webhook{ID: newEventID(), Type: "infrahub.validator.passed", Branch: "main", Data: map[string]any{
-		"node_id": "demo-validator", "kind": "CoreDataValidator", "proposed_change_id": "demo-change",
+		"node_id": s.ValidatorID, "kind": "CoreArtifactValidator", "proposed_change_id": "demo-change",
 	}}
 	d, err := webhookRun(ctx, s, wh)
 	if err != nil {
@@ -306,6 +307,10 @@ func stepBrokenAS3(ctx context.Context, s *System) (string, error) {
 	return fmt.Sprintf("run %s Failed (%s); declare.compensate Completed; tenant %s as before; notification %q to %s", short(d.Run.ID), firstLine(d.Run.State.Message), seed.Tenant, m.State, m.Channel), nil
 }
 
+// brokenPeer is the BGP neighbour the broken routing change adds: its
+// session never comes up on the routing device.
+const brokenPeer = "10.0.0.99"
+
 func stepBrokenRouting(ctx context.Context, s *System) (string, error) {
 	dev := s.Lab.Devices.Device(s.RoutingDevice)
 	if dev == nil {
@@ -313,7 +318,7 @@ func stepBrokenRouting(ctx context.Context, s *System) (string, error) {
 	}
 	before := dev.RunningConfig()
 	if _, err := s.Infrahub.Create("", schema.KindNetworkBGPNeighbor, map[string]any{
-		"peer_address": "10.0.0.99", "remote_as": 65199, "enabled": true, "description": "new-peer-never-up",
+		"peer_address": brokenPeer, "remote_as": 65199, "enabled": true, "description": "new-peer-never-up",
 		"device": map[string]any{"id": s.Lab.IDs[s.RoutingDevice]},
 	}); err != nil {
 		return "", fmt.Errorf("add intended neighbour: %w", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
 	"github.com/netauto-dev/netauto/flow"
@@ -107,7 +108,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		dir := strings.ReplaceAll(s.BackupDir, "{environment}", "production")
 		for _, dv := range s.Devices {
-			h, err := device.History(dir, dv.Name, 0)
+			h, err := backup.History(dir, dv.Name, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

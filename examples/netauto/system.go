@@ -63,20 +63,23 @@ type SystemOptions struct {
 // intake, scheduler, in-process worker) running the example's flows,
 // deployments and triggers.
 type System struct {
-	Dir                                  string
-	APIURL, InfrahubURL, BigIPURL        string
-	NotifyURL                            string
-	WebhookKey, NotifyKey                []byte
-	Infrahub                             *infrahubtest.Server
-	BigIP                                *f5test.Server
-	Lab                                  *synctest.Lab
-	Client                               *client.Client
-	Scheduler                            *scheduler.Scheduler
-	BackupDir                            string
-	Devices                              []synctest.Device
-	RoutingConfigID, RoutingDevice       string
-	AS3ArtifactID, LTMArtifactID         string
-	CertArtifactID, RoutingArtifactID    string
+	Dir                               string
+	APIURL, InfrahubURL, BigIPURL     string
+	NotifyURL                         string
+	WebhookKey, NotifyKey             []byte
+	Infrahub                          *infrahubtest.Server
+	BigIP                             *f5test.Server
+	Lab                               *synctest.Lab
+	Client                            *client.Client
+	Scheduler                         *scheduler.Scheduler
+	BackupDir                         string
+	Devices                           []synctest.Device
+	RoutingConfigID, RoutingDevice    string
+	AS3ArtifactID, LTMArtifactID      string
+	CertArtifactID, RoutingArtifactID string
+	// ValidatorID is a CoreArtifactValidator whose checks name every
+	// device (their device-config artifacts).
+	ValidatorID                          string
 	AS3TargetID, LTMTargetID, CertTarget string
 
 	st      store.Store
@@ -132,6 +135,15 @@ func StartSystem(ctx context.Context, o SystemOptions) (_ *System, err error) {
 		return nil, err
 	}
 	s.Devices = synctest.Fleet("", o.Devices)
+	for i, d := range s.Devices {
+		if d.Platform == "arista_eos" {
+			// The routing device: the neighbours the broken routing
+			// changes of the demo and of the end-to-end test add never
+			// come up.
+			s.Devices[i].Down = []string{brokenPeer, "10.0.0.77"}
+			break
+		}
+	}
 	if s.Lab, err = synctest.Start(bg, s.Infrahub, s.Devices); err != nil {
 		return nil, fmt.Errorf("fake devices: %w", err)
 	}
@@ -298,6 +310,20 @@ func (s *System) seedRuntime(ctx context.Context) error {
 	}
 	if s.RoutingArtifactID, _, err = seed.Artifact(s.Infrahub, "routing-config", "routing-config", schema.KindNetautoRoutingConfig, s.RoutingConfigID, []byte("rendered by the flow\n")); err != nil {
 		return fmt.Errorf("seed routing artifact: %w", err)
+	}
+	if _, err := s.Infrahub.Create("", "CoreArtifactDefinition", map[string]any{"name": "device-config", "artifact_name": "device-config", "content_type": "text/plain"}); err != nil {
+		return fmt.Errorf("seed device-config definition: %w", err)
+	}
+	var arts []string
+	for _, d := range s.Devices {
+		id, _, err := seed.Artifact(s.Infrahub, "device-config", "device-config", schema.KindNetworkDevice, s.Lab.IDs[d.Name], []byte("rendered by Infrahub\n"))
+		if err != nil {
+			return fmt.Errorf("seed device-config artifact: %w", err)
+		}
+		arts = append(arts, id)
+	}
+	if s.ValidatorID, err = seed.ArtifactValidator(s.Infrahub, "device-config", arts); err != nil {
+		return fmt.Errorf("seed validator: %w", err)
 	}
 	certs, err := infrahub.List[struct {
 		ID string `json:"id"`

@@ -1,8 +1,8 @@
 // Package routing holds the netauto example's routing deployment flow
-// ("routing-deploy"), ported from the original orchestrator: render a
-// device's BGP configuration from Infrahub data, diff it with the device's
-// running configuration, push what is missing over SSH, check that the
-// sessions came up, and roll the push back when anything after it fails.
+// ("routing-deploy"), ported from the original orchestrator: make a
+// device's BGP configuration match Infrahub's intent, check that the
+// sessions came up, and roll back exactly what was pushed when anything
+// fails.
 //
 // The flow's target is a NetautoRoutingConfig node (schema package
 // examples/netauto/schema): its local_as and router_id, the NetworkDevice
@@ -11,27 +11,43 @@
 // NetautoRoutingConfig starts it (Params.Event); Params.RoutingConfigID
 // starts it by hand.
 //
-// Tasks: load-intent → render → diff (running configuration read over SSH)
-// → push (compensated: the inverse lines, newest first, then the section's
-// previous lines again, restore the configuration the device had) → post-check (every intended enabled
-// neighbour Established in the BGP summary). A post-check that fails is not
-// retried: the run fails, the push's compensation runs, and the failure
-// hooks (package events) notify.
+// Tasks: load-intent → diff → push → post-check → confirm-commit (Junos).
+// The diff reads the device's configuration and makes a Plan (NewPlan):
+// intended neighbours the device lacks are added, differing ones changed
+// (remote AS, description, enabled), and global neighbours Infrahub no
+// longer lists are removed; each step carries the lines that undo it,
+// computed from the device's own lines (a removed neighbour is restored
+// line by line). The push sends the plan with device.Session.Configure; a
+// push refused part-way is compensated for exactly the lines the device
+// applied (device.ChangeError), a complete one is compensated when a later
+// step fails. The post-check wants every intended enabled neighbour
+// Established in the BGP summary; it is not retried: the run fails, the
+// push's compensation runs, and the failure hooks (package events) notify.
 //
-// Platforms: arista_eos and cisco_iosxe (one-line neighbour statements);
-// others fail the run with a *ParamsError naming the platform.
+// Platforms: cisco_iosxe and arista_eos (one-line neighbour statements
+// under "router bgp"), cisco_nxos (the "neighbor A" sub-mode), and
+// juniper_junos (set/delete statements through a private candidate,
+// "commit check" and "commit confirmed", confirmed after the post-check,
+// so a change that cuts the device off rolls itself back). A device
+// running another BGP AS, or a neighbour inheriting its remote AS from a
+// group, is a *ConflictError: the flow does not change those by itself.
+//
+// The plan is persisted as a task result with its secrets masked
+// (Plan.MarshalJSON); a run resumed from the store cannot restore a secret
+// it never kept, and its compensation says so instead of pushing a mask.
 package routing
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/examples/netauto/common"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/flow"
@@ -72,6 +88,11 @@ type Deps struct {
 	// DeviceDefaults are the session parameters of every device; the
 	// platform, address and port come from Infrahub.
 	DeviceDefaults device.Params
+	// CommitConfirmMinutes is how long a Junos change stays in force
+	// without the confirmation sent after the post-check ("commit
+	// confirmed N"); 0 means 10, a negative value commits without
+	// confirmation.
+	CommitConfirmMinutes int
 }
 
 // Neighbor is an intended BGP neighbour.
@@ -95,10 +116,17 @@ type Intent struct {
 
 // Result is what a run did.
 type Result struct {
-	Device  string   `json:"device"`
-	Pushed  []string `json:"pushed,omitempty"`
-	Diff    string   `json:"diff,omitempty"`
-	Changed bool     `json:"changed"`
+	Device string `json:"device"`
+	// Pushed are the lines sent, secrets masked.
+	Pushed []string `json:"pushed,omitempty"`
+	// Diff is the device's configuration change (sanitized).
+	Diff    string `json:"diff,omitempty"`
+	Changed bool   `json:"changed"`
+	// Added, Updated and Removed name the neighbours the run added,
+	// changed and removed.
+	Added   []string `json:"added,omitempty"`
+	Updated []string `json:"updated,omitempty"`
+	Removed []string `json:"removed,omitempty"`
 }
 
 type routingNode struct {
@@ -138,155 +166,16 @@ type target struct {
 }
 
 type pushIn struct {
-	Environment string   `json:"environment"`
-	Intent      Intent   `json:"intent"`
-	Lines       []string `json:"lines"`
-	// Before is the section's lines before the push, for the rollback;
-	// NewSection says the device had no such section at all.
-	Before     []string `json:"before,omitempty"`
-	NewSection bool     `json:"new_section,omitempty"`
+	Environment string `json:"environment"`
+	Intent      Intent `json:"intent"`
+	Plan        Plan   `json:"plan"`
 }
 
-// diffOut is what the diff step found: the lines to push and the section
-// as the device has it.
-type diffOut struct {
-	Missing    []string `json:"missing"`
-	Before     []string `json:"before,omitempty"`
-	NewSection bool     `json:"new_section,omitempty"`
-}
-
-// Render returns the configuration lines of in for its platform: the
-// "router bgp" section with the router id and every neighbour.
-func Render(in Intent) ([]string, error) {
-	switch in.Platform {
-	case "arista_eos", "cisco_iosxe":
-	default:
-		return nil, &ParamsError{"platform", fmt.Sprintf("%q is not supported by routing-deploy (arista_eos, cisco_iosxe)", in.Platform)}
-	}
-	if in.LocalAS <= 0 {
-		return nil, &ParamsError{"local_as", "missing"}
-	}
-	// Values become configuration lines: a line break (or any control
-	// character) would push a command of its own; addresses are one word.
-	if in.RouterID != "" && !isToken(in.RouterID) {
-		return nil, &ParamsError{"router_id", fmt.Sprintf("%q is not one word", in.RouterID)}
-	}
-	for i, n := range in.Neighbors {
-		if !isToken(n.Address) {
-			return nil, &ParamsError{fmt.Sprintf("neighbors[%d].peer_address", i), fmt.Sprintf("%q is not one word", n.Address)}
-		}
-		if strings.ContainsFunc(n.Description, unicode.IsControl) {
-			return nil, &ParamsError{fmt.Sprintf("neighbors[%d].description", i), "holds a line break or control character"}
-		}
-	}
-	lines := []string{fmt.Sprintf("router bgp %d", in.LocalAS)}
-	if in.RouterID != "" {
-		lines = append(lines, "router-id "+in.RouterID)
-	}
-	for _, n := range in.Neighbors {
-		lines = append(lines, fmt.Sprintf("neighbor %s remote-as %d", n.Address, n.RemoteAS))
-		if n.Description != "" {
-			lines = append(lines, fmt.Sprintf("neighbor %s description %s", n.Address, n.Description))
-		}
-		if !n.Enabled {
-			lines = append(lines, fmt.Sprintf("neighbor %s shutdown", n.Address))
-		}
-	}
-	return lines, nil
-}
-
-// isToken reports whether s is one printable word.
-func isToken(s string) bool {
-	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
-}
-
-// section returns the trimmed lines under the top-level line head of a
-// running configuration.
-func section(running, head string) []string {
-	var out []string
-	in := false
-	for l := range strings.SplitSeq(running, "\n") {
-		l = strings.TrimRight(l, "\r ")
-		switch {
-		case l == head:
-			in = true
-		case in && (l == "" || !strings.HasPrefix(l, " ")):
-			in = false
-		case in:
-			out = append(out, strings.TrimSpace(l))
-		}
-	}
-	return out
-}
-
-// Missing returns the lines of rendered (a section head followed by its
-// children) that running lacks, with the head first when any is missing.
-func Missing(running string, rendered []string) []string {
-	if len(rendered) == 0 {
-		return nil
-	}
-	have := section(running, rendered[0])
-	var miss []string
-	for _, l := range rendered[1:] {
-		if !slices.Contains(have, l) {
-			miss = append(miss, l)
-		}
-	}
-	if len(miss) == 0 {
-		return nil
-	}
-	return append([]string{rendered[0]}, miss...)
-}
-
-// Inverse returns the lines that undo pushed (a head and its children):
-// the head, then "no <child>" newest first.
-func Inverse(pushed []string) []string {
-	if len(pushed) < 2 {
-		return nil
-	}
-	out := []string{pushed[0]}
-	for i := len(pushed) - 1; i >= 1; i-- {
-		out = append(out, "no "+pushed[i])
-	}
-	return out
-}
-
-// Restore returns the lines that put a section back as running (the
-// device's configuration before the push) had it: [Inverse] of pushed,
-// then every line the section had, again. A pushed line that changed a
-// value (router-id, a neighbour's description or remote AS) replaced the
-// device's line, and "no <new line>" alone would leave the setting absent;
-// lines that are still in place are set again unchanged.
-//
-// When running has no such section at all, the push created it: the
-// section is removed ("no <head>"), since an empty one (an empty "router
-// bgp") is not the configuration the device had.
-func Restore(running string, pushed []string) []string {
-	if len(pushed) < 2 {
-		return nil
-	}
-	return restoreLines(section(running, pushed[0]), !hasSection(running, pushed[0]), pushed)
-}
-
-// restoreLines is [Restore] with the section's lines already read.
-func restoreLines(before []string, newSection bool, pushed []string) []string {
-	if len(pushed) < 2 {
-		return nil
-	}
-	if newSection {
-		return []string{"no " + pushed[0]}
-	}
-	return append(Inverse(pushed), before...)
-}
-
-// hasSection reports whether running has the top-level line head.
-func hasSection(running, head string) bool {
-	for l := range strings.SplitSeq(running, "\n") {
-		if strings.TrimRight(l, "\r ") == head {
-			return true
-		}
-	}
-	return false
+// pushOut is what the push did.
+type pushOut struct {
+	Diff           string `json:"diff,omitempty"`
+	Lines          int    `json:"lines"`
+	ConfirmPending bool   `json:"confirm_pending,omitempty"`
 }
 
 func (d Deps) host(in Intent) device.Host {
@@ -302,6 +191,36 @@ func (d Deps) session(ctx context.Context, in Intent, fn func(*device.Session) e
 	}
 	defer s.Close()
 	return fn(s)
+}
+
+// confirmMinutes is how long a Junos change waits for its confirmation.
+func (d Deps) confirmMinutes() int {
+	switch {
+	case d.CommitConfirmMinutes < 0:
+		return 0
+	case d.CommitConfirmMinutes == 0:
+		return 10
+	}
+	return d.CommitConfirmMinutes
+}
+
+// rollback pushes the steps undoing a push (or its applied part).
+func (d Deps) rollback(ctx context.Context, in pushIn, steps []Step) error {
+	lines, _ := render(steps)
+	if len(lines) == 0 {
+		return nil
+	}
+	if l, lost := hasSecretMask(lines); lost {
+		// A plan read back from the store: never push a mask as a secret.
+		return flow.NonRetryable(fmt.Errorf("rollback %s: %q was persisted with its secret masked and cannot be restored: restore it from the configuration backup", in.Intent.Device, l))
+	}
+	return d.session(ctx, in.Intent, func(s *device.Session) error {
+		if _, err := s.Configure(ctx, lines); err != nil {
+			return fmt.Errorf("rollback %s: %w", in.Intent.Device, err)
+		}
+		flow.Logger(ctx).Warn("rolled back", "device", in.Intent.Device, "lines", len(lines))
+		return nil
+	})
 }
 
 // New returns the routing-deploy flow wired to d; opts (hooks) are added.
@@ -340,73 +259,106 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 		return in, nil
 	}, task.WithRetries(3), task.WithBackoff(flow.Exponential(time.Second, 2, 10*time.Second)))
 
-	diff := task.New("diff", func(ctx context.Context, in pushIn) (diffOut, error) {
-		var out diffOut
+	deviceTag := task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} })
+
+	diff := task.New("diff", func(ctx context.Context, in pushIn) (Plan, error) {
+		if err := in.Intent.validate(); err != nil {
+			return Plan{}, flow.NonRetryable(err)
+		}
+		var plan Plan
 		err := d.session(ctx, in.Intent, func(s *device.Session) error {
 			running, err := s.RunningConfig(ctx)
 			if err != nil {
 				return err
 			}
-			out.Missing = Missing(running, in.Lines)
-			if len(in.Lines) > 0 {
-				out.Before = section(running, in.Lines[0])
-				out.NewSection = !hasSection(running, in.Lines[0])
+			display := ""
+			if in.Intent.Platform == "juniper_junos" {
+				res, err := s.Send(ctx, "show configuration | display set")
+				if err != nil {
+					return err
+				}
+				display = res[0].Output
 			}
-			return nil
+			plan, err = NewPlan(in.Intent, running, display)
+			return err
 		})
-		return out, err
-	}, task.WithRetries(2), task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} }))
+		var ce *ConflictError
+		var pe *ParamsError
+		if errors.As(err, &ce) || errors.As(err, &pe) {
+			err = flow.NonRetryable(err)
+		}
+		return plan, err
+	}, task.WithRetries(2), deviceTag)
 
-	push := task.New("push", func(ctx context.Context, in pushIn) (string, error) {
-		var out string
+	push := task.New("push", func(ctx context.Context, in pushIn) (pushOut, error) {
+		lines := in.Plan.Lines()
+		var opts []device.ConfigureOption
+		if in.Intent.Platform == "juniper_junos" && d.confirmMinutes() > 0 {
+			opts = append(opts, device.WithCommitConfirmed(d.confirmMinutes()))
+		}
+		out := pushOut{Lines: len(lines)}
 		err := d.session(ctx, in.Intent, func(s *device.Session) error {
-			ch, err := s.Configure(ctx, in.Lines)
-			if err != nil {
-				return err
+			ch, err := s.Configure(ctx, lines, opts...)
+			if ch != nil {
+				out.Diff, out.ConfirmPending = ch.Diff, ch.ConfirmPending
 			}
-			out = ch.Diff
-			return nil
+			if err != nil && ch != nil && len(ch.Applied) > 0 {
+				// Refused part-way: the lines before the refusal are in
+				// force. The task fails, so its own compensation is not
+				// registered: register the undo of exactly those.
+				applied := len(ch.Applied)
+				undo := in.Plan.undo(applied)
+				rec := flow.RunFrom(ctx).Record()
+				flow.AddCompensation(ctx, flow.Compensation{
+					Key: rec.TaskKey + "/partial", Name: "push.compensate", RunName: rec.RunName + ".compensate",
+					Tags: rec.Tags, Fn: func(ctx context.Context) error { return d.rollback(ctx, in, undo) },
+				})
+				flow.Logger(ctx).Warn("push refused part-way", "device", in.Intent.Device, "applied", applied, "lines", len(lines))
+			}
+			return err
 		})
 		if err == nil {
-			flow.Logger(ctx).Info("pushed", "device", in.Intent.Device, "lines", len(in.Lines)-1)
+			flow.Logger(ctx).Info("pushed", "device", in.Intent.Device, "lines", len(lines),
+				"added", len(in.Plan.Added), "updated", len(in.Plan.Updated), "removed", len(in.Plan.Removed))
 		}
 		return out, err
-	}, task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} }),
-		task.WithCompensation(func(ctx context.Context, in pushIn, _ string) error {
-			undo := restoreLines(in.Before, in.NewSection, in.Lines)
-			return d.session(ctx, in.Intent, func(s *device.Session) error {
-				if _, err := s.Configure(ctx, undo); err != nil {
-					return fmt.Errorf("rollback %s: %w", in.Intent.Device, err)
-				}
-				flow.Logger(ctx).Warn("rolled back", "device", in.Intent.Device, "lines", len(undo)-1)
-				return nil
-			})
-		}))
+	}, deviceTag, task.WithCompensation(func(ctx context.Context, in pushIn, out pushOut) error {
+		return d.rollback(ctx, in, in.Plan.undo(out.Lines))
+	}))
 
 	check := task.New("post-check", func(ctx context.Context, in pushIn) (int, error) {
 		var up int
 		err := d.session(ctx, in.Intent, func(s *device.Session) error {
-			res, err := s.Send(ctx, "show ip bgp summary")
+			v6 := slices.ContainsFunc(in.Intent.Neighbors, func(n Neighbor) bool { return confparse.IsIPv6(n.Address) })
+			res, err := s.Send(ctx, confparse.SummaryCommands(in.Intent.Platform, v6)...)
 			if err != nil {
 				return err
 			}
-			out := ""
-			if len(res) > 0 {
-				out = res[0].Output
+			states := map[string]string{}
+			for _, r := range res {
+				maps.Copy(states, confparse.ParseBGPSummary(r.Output))
 			}
 			for _, n := range in.Intent.Neighbors {
 				if !n.Enabled {
 					continue
 				}
-				if !established(out, n.Address) {
-					return flow.NonRetryable(&CheckError{in.Intent.Device, "BGP neighbour " + n.Address + " not Established"})
+				if st := states[confparse.CanonAddr(n.Address)]; st != "Established" {
+					if st == "" {
+						st = "not listed"
+					}
+					return flow.NonRetryable(&CheckError{in.Intent.Device, "BGP neighbour " + n.Address + " not Established (" + st + ")"})
 				}
 				up++
 			}
 			return nil
 		})
 		return up, err
-	}, task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} }))
+	}, deviceTag)
+
+	confirm := task.New("confirm-commit", func(ctx context.Context, in pushIn) (bool, error) {
+		err := d.session(ctx, in.Intent, func(s *device.Session) error { return s.ConfirmCommit(ctx) })
+		return err == nil, err
+	}, deviceTag, task.WithRetries(2))
 
 	return flow.New(FlowName, func(ctx context.Context, p Params) (Result, error) {
 		t, err := resolve(p)
@@ -417,57 +369,47 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 		if err != nil {
 			return Result{}, err
 		}
-		lines, err := Render(intent)
-		if err != nil {
+		if err := intent.validate(); err != nil {
 			return Result{}, flow.NonRetryable(err)
 		}
-		in := pushIn{Environment: p.Environment, Intent: intent, Lines: lines}
-		dout, err := diff.Run(ctx, in)
+		in := pushIn{Environment: p.Environment, Intent: intent}
+		plan, err := diff.Run(ctx, in)
 		if err != nil {
 			return Result{}, err
 		}
-		miss := dout.Missing
 		res := Result{Device: intent.Device}
-		if len(miss) == 0 {
+		if plan.Empty() {
 			flow.Logger(ctx).Info("no change", "device", intent.Device)
 			return res, nil
 		}
-		in.Lines, in.Before, in.NewSection = miss, dout.Before, dout.NewSection
-		if res.Diff, err = push.Run(ctx, in); err != nil {
+		in.Plan = plan
+		out, err := push.Run(ctx, in)
+		if err != nil {
 			return res, err
 		}
-		res.Pushed, res.Changed = miss[1:], true
+		res.Diff, res.Changed = out.Diff, true
+		for _, l := range plan.Lines() {
+			res.Pushed = append(res.Pushed, device.MaskLine(intent.Platform, l))
+		}
+		res.Added, res.Updated, res.Removed = plan.Added, plan.Updated, plan.Removed
 		if _, err := check.Run(ctx, in); err != nil {
 			return res, err
 		}
-		return res, nil
-	}, append([]flow.Option{
-		flow.WithDescription("renders BGP configuration from Infrahub, pushes the difference over SSH, checks sessions, rolls back on failure"),
-		flow.WithRunName("routing-{{.Environment}}"), flow.WithTimeout(15 * time.Minute),
-		flow.WithRetryIf(func(err error) bool { var pe *ParamsError; return !errors.As(err, &pe) }),
-	}, opts...)...)
-}
-
-// established reports whether a BGP summary shows addr's session up: its
-// row ends in a prefix count rather than a state name.
-func established(summary, addr string) bool {
-	for l := range strings.SplitSeq(summary, "\n") {
-		f := strings.Fields(l)
-		if len(f) < 3 || f[0] != addr {
-			continue
-		}
-		for _, s := range f[1:] {
-			switch strings.ToLower(s) {
-			case "idle", "active", "connect", "opensent", "openconfirm", "(admin)":
-				return false
-			case "estab", "established":
-				return true
+		if out.ConfirmPending {
+			if _, err := confirm.Run(ctx, in); err != nil {
+				return res, err
 			}
 		}
-		last := f[len(f)-1]
-		return strings.Trim(last, "0123456789") == ""
-	}
-	return false
+		return res, nil
+	}, append([]flow.Option{
+		flow.WithDescription("makes a device's BGP neighbours match Infrahub (adds, changes, removes) over SSH, checks sessions, rolls back what was applied on failure"),
+		flow.WithRunName("routing-{{.Environment}}"), flow.WithTimeout(15 * time.Minute),
+		flow.WithRetryIf(func(err error) bool {
+			var pe *ParamsError
+			var ce *ConflictError
+			return !errors.As(err, &pe) && !errors.As(err, &ce)
+		}),
+	}, opts...)...)
 }
 
 func resolve(p Params) (target, error) {

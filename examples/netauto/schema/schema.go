@@ -127,18 +127,33 @@ func Files() fs.FS { return files }
 func Overlay(base fs.FS) fs.FS { return overlay{base: base} }
 
 // FakeSchemas returns the fake Infrahub's default schemas (core kinds and
-// the schema-library models) plus the netauto schema: what
-// infrahubtest.Options.Schemas needs for the example's kinds.
-func FakeSchemas() fs.FS { return Overlay(infrahubtest.DefaultSchemas()) }
+// the schema-library models) plus the netauto schema and Infrahub's
+// validator and check kinds (CoreValidator, CoreCheck,
+// CoreArtifactValidator, CoreArtifactCheck, CoreDataValidator,
+// CoreDataCheck: fake-validators.yml, which a real Infrahub has built in):
+// what infrahubtest.Options.Schemas needs for the example's flows.
+func FakeSchemas() fs.FS { return overlay{base: infrahubtest.DefaultSchemas(), fake: true} }
 
-// overlay serves FileName from the embedded files and everything else from
-// base; "." lists both.
-type overlay struct{ base fs.FS }
+// fakeFileName is the validator kinds' file of FakeSchemas.
+const fakeFileName = "fake-validators.yml"
+
+//go:embed fake-validators.yml
+var fakeFiles embed.FS
+
+// overlay serves FileName (and with fake, fakeFileName) from the embedded
+// files and everything else from base; "." lists both.
+type overlay struct {
+	base fs.FS
+	fake bool
+}
 
 // Open implements fs.FS.
 func (o overlay) Open(name string) (fs.File, error) {
-	if name == FileName {
+	switch {
+	case name == FileName:
 		return files.Open(name)
+	case o.fake && name == fakeFileName:
+		return fakeFiles.Open(name)
 	}
 	return o.base.Open(name)
 }
@@ -156,7 +171,14 @@ func (o overlay) ReadDir(name string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries = slices.DeleteFunc(entries, func(e fs.DirEntry) bool { return e.Name() == FileName })
+	if o.fake {
+		extra, err := fakeFiles.ReadDir(".")
+		if err != nil {
+			return nil, err
+		}
+		own = append(own, extra...)
+	}
+	entries = slices.DeleteFunc(entries, func(e fs.DirEntry) bool { return e.Name() == FileName || e.Name() == fakeFileName })
 	entries = append(entries, own...)
 	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return entries, nil

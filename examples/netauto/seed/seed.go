@@ -77,6 +77,27 @@ func Artifact(fake *infrahubtest.Server, definition, name, targetKind, targetID 
 	return id, storageID, err
 }
 
+// ArtifactValidator creates a CoreArtifactValidator of definition (by
+// name) with one CoreArtifactCheck per artifact (by id), as Infrahub does
+// when a proposed change regenerates the definition's artifacts; the
+// validation flow validates the devices these artifacts are about. It
+// needs the validator kinds of schema.FakeSchemas.
+func ArtifactValidator(fake *infrahubtest.Server, definition string, artifactIDs []string) (string, error) {
+	id, err := fake.Create("", "CoreArtifactValidator", map[string]any{
+		"label": "Artifact Validator: " + definition, "state": "in_progress",
+		"definition": map[string]any{"hfid": []any{definition}},
+	})
+	if err != nil {
+		return "", err
+	}
+	for _, a := range artifactIDs {
+		if _, err := fake.Create("", "CoreArtifactCheck", map[string]any{"name": a, "artifact_id": a, "changed": true, "validator": id}); err != nil {
+			return "", err
+		}
+	}
+	return id, nil
+}
+
 // RoutingConfig creates the NetautoRoutingConfig of a device (by id).
 func RoutingConfig(fake *infrahubtest.Server, name, deviceID string, localAS int64, routerID string) (string, error) {
 	return fake.Create("", schema.KindNetautoRoutingConfig, map[string]any{

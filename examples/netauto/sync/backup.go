@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/task"
 )
@@ -185,7 +186,7 @@ func checkConfig(_ string, cfg string) error {
 	return nil
 }
 
-// backupName applies device.Backup's rules for a device name (the file
+// backupName applies backup.Backup's rules for a device name (the file
 // "<name>.cfg" and the name in commit trailers).
 func backupName(name string) error {
 	switch {
@@ -202,7 +203,7 @@ func backupName(name string) error {
 func runBackup(ctx context.Context, d Deps, in backupInput) (BackupReport, error) {
 	rep := BackupReport{Environment: in.Environment, Repository: d.BackupDirFor(in.Environment), Devices: len(in.Devices)}
 	log := flow.Logger(ctx)
-	// device.Backup refuses the whole run when one name cannot be a file
+	// backup.Backup refuses the whole run when one name cannot be a file
 	// name: fail those devices alone.
 	devs := make([]Device, 0, len(in.Devices))
 	for _, dev := range in.Devices {
@@ -226,15 +227,13 @@ func runBackup(ctx context.Context, d Deps, in backupInput) (BackupReport, error
 		return rep, err
 	}
 	defer unlock()
-	b := &device.Backup{
+	b := &backup.Backup{
 		Dir:     rep.Repository,
 		Secrets: d.Secrets,
 		FanOut:  d.FanOut,
 		Author:  object.Signature{Name: d.BackupAuthor, Email: d.BackupEmail},
 		Push:    d.BackupPush,
 		Check:   checkConfig,
-		// Rules for secrets device.DefaultSanitizer misses.
-		Sanitizer: BackupSanitizer,
 	}
 	run, err := b.Run(ctx, inv, in.RunID)
 	if run == nil {

@@ -7,10 +7,11 @@ import (
 	"testing"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/device/devicetest"
 )
 
-// backupName accepts exactly the names device.Backup accepts.
+// backupName accepts exactly the names backup.Backup accepts.
 func TestBackupNameAgreesWithDeviceBackup(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -26,10 +27,10 @@ func TestBackupNameAgreesWithDeviceBackup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run, runErr := (&device.Backup{Dir: t.TempDir()}).Run(context.Background(), inv, "run")
+		run, runErr := (&backup.Backup{Dir: t.TempDir()}).Run(context.Background(), inv, "run")
 		deviceAccepts := run != nil
 		if ours := backupName(name) == nil; ours != deviceAccepts {
-			t.Errorf("name %q: backupName accepts=%v, device.Backup accepts=%v (%v)", name, ours, deviceAccepts, runErr)
+			t.Errorf("name %q: backupName accepts=%v, backup.Backup accepts=%v (%v)", name, ours, deviceAccepts, runErr)
 		}
 	}
 }

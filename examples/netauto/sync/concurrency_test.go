@@ -6,6 +6,7 @@ import (
 	gsync "sync"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/examples/netauto/sync"
 )
 
@@ -38,7 +39,7 @@ func TestConcurrentBackupsLoseNoCommits(t *testing.T) {
 			t.Errorf("round %d: runs reported %d commits (%v / %v), the branch has %d", round, reported, errs[0], errs[1], onBranch)
 		}
 		for _, name := range []string{"atl1-edge1", "atl1-edge2", "atl1-leaf1", "atl1-fw1"} {
-			if h, err := device.History(dir, name, 0); err != nil || len(h) == 0 {
+			if h, err := backup.History(dir, name, 0); err != nil || len(h) == 0 {
 				t.Errorf("round %d: %s has no stored configuration: %v", round, name, err)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
@@ -58,7 +59,7 @@ type Deps struct {
 	BackupDir string
 	// BackupPush, when set, pushes the backup repository after every run
 	// (a run without commits catches up a push that failed).
-	BackupPush *device.Push
+	BackupPush *backup.Push
 	// BackupAuthor signs the backup commits (default
 	// "netauto backup <backup@netauto>").
 	BackupAuthor string
@@ -133,6 +134,11 @@ type selection struct {
 	IDs         []string `json:"ids,omitempty"`
 	Role        string   `json:"role,omitempty"`
 	Site        string   `json:"site,omitempty"`
+	// ValidatorID and ValidatorKind are the Infrahub validator of the
+	// event that started the run: the run works on the devices its checks
+	// name (see validatorDevices).
+	ValidatorID   string `json:"validator_id,omitempty"`
+	ValidatorKind string `json:"validator_kind,omitempty"`
 	// Skip is set when the event says there is nothing to do (the device
 	// was deleted); SkipReason says why.
 	Skip       bool   `json:"skip,omitempty"`
@@ -190,6 +196,11 @@ func (p Params) resolve() (selection, error) {
 		if d.TargetKind == kindDevice && d.TargetID != "" {
 			s.IDs = []string{d.TargetID}
 		}
+	case *infrahub.ValidatorData:
+		if d.NodeID == "" {
+			return s, &ParamsError{Field: "event.payload.data.node_id", Msg: "empty for a validator event"}
+		}
+		s.ValidatorID, s.ValidatorKind = d.NodeID, d.Kind
 	}
 	return s, nil
 }

@@ -39,8 +39,12 @@
 // payload is decoded with infrahub.DecodeEvent). An
 // "infrahub.node.created"/"updated" event about a NetworkDevice narrows
 // the run to that device; a "deleted" one makes it a no-op; the event's
-// branch is used when Params.Branch is empty. Only devices with status
-// "active" are selected. Bad parameters fail the run at once with a
+// branch is used when Params.Branch is empty. An
+// "infrahub.validator.*" event narrows the run to the devices the
+// validator's checks name (the targets of its artifact checks'
+// artifacts, a routing config standing for its device); a validator
+// naming none (data, schema or user checks) makes the run a no-op. Only
+// devices with status "active" are selected. Bad parameters fail the run at once with a
 // *[ParamsError] naming the field; they are not retried.
 //
 // # The flows
@@ -54,8 +58,9 @@
 // started count as failed, not as unreachable or synced.
 //
 // Configuration backup: tasks load-devices → backup-configs, which runs
-// device.Backup: running configurations, sanitized by [BackupSanitizer]
-// (secrets and timestamps removed), go into a bare Git repository at
+// backup.Backup (package device/backup): running configurations,
+// sanitized by device.DefaultSanitizer (secrets and timestamps removed),
+// go into a bare Git repository at
 // Deps.BackupDir (created when missing), one "<device>.cfg" file per
 // device and one commit per device whose configuration changed; runs of
 // one repository take turns; the repository is pushed to

@@ -14,6 +14,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/device/devicetest"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/sync"
@@ -125,16 +126,16 @@ func TestEnvironmentMustBeAPlainName(t *testing.T) {
 func TestFailedPushIsCaughtUpByNextRun(t *testing.T) {
 	e := newEnv(t, labDevices()[:2])
 	remote := filepath.Join(t.TempDir(), "remote.git") // not there yet: the push fails
-	e.deps.BackupPush = &device.Push{URL: remote}
-	backup := sync.ConfigBackup(e.deps)
-	rep, err := backup.Run(e.ctx, sync.Params{Environment: "test"})
+	e.deps.BackupPush = &backup.Push{URL: remote}
+	backupFlow := sync.ConfigBackup(e.deps)
+	rep, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
 	if err == nil || rep.Commits != 2 || rep.Pushed {
 		t.Fatalf("first run: %+v, %v; want 2 commits and a push error", rep, err)
 	}
 	if _, err := git.PlainInit(remote, true); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = backup.Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err = backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
 	if err != nil || rep.Commits != 0 || !rep.Pushed {
 		t.Fatalf("second run: %+v, %v", rep, err)
 	}
@@ -151,7 +152,7 @@ func TestPushErrorDoesNotLeakCredentials(t *testing.T) {
 	}))
 	defer srv.Close()
 	e.deps.Secrets = mergeSecrets{e.deps.Secrets, device.StaticSecrets{"push-token": "tok-SECRET-2"}}
-	for _, push := range []*device.Push{
+	for _, push := range []*backup.Push{
 		{URL: strings.Replace(srv.URL, "http://", "http://backup:pw-SECRET-1@", 1) + "/repo.git"},
 		{URL: srv.URL + "/repo.git", Username: "backup", PasswordSecret: "push-token"},
 	} {
@@ -193,8 +194,8 @@ func (m mergeSecrets) Resolve(ctx context.Context, name string) (string, error) 
 func TestBackupNeverCommitsATruncatedConfig(t *testing.T) {
 	devs := labDevices()[:1]
 	e := newEnv(t, devs)
-	backup := sync.ConfigBackup(e.deps)
-	if _, err := backup.Run(e.ctx, sync.Params{Environment: "test"}); err != nil {
+	backupFlow := sync.ConfigBackup(e.deps)
+	if _, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	dir := e.deps.BackupDirFor("test")
@@ -216,14 +217,14 @@ func TestBackupNeverCommitsATruncatedConfig(t *testing.T) {
 	}
 	insecure := true
 	e.deps.DeviceDefaults.KnownHostsFile, e.deps.DeviceDefaults.InsecureIgnoreHostKey = "", &insecure
-	rep, err := backup.Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if rep.Commits != 0 || len(rep.Failed) != 1 {
 		t.Errorf("report = %+v, want the device failed and no commit", rep)
 	}
-	if h, err := device.History(dir, "atl1-edge1", 0); err != nil || len(h) != 1 {
+	if h, err := backup.History(dir, "atl1-edge1", 0); err != nil || len(h) != 1 {
 		t.Errorf("history after the truncated read: %+v, %v", h, err)
 	}
 }
@@ -244,12 +245,12 @@ func TestBackupRejectsErrorTextAsConfig(t *testing.T) {
 		t.Run(platform, func(t *testing.T) {
 			devs := []synctest.Device{edge("r1", platform, "Ethernet1", "10.0.0.1", 65002)}
 			e := newEnv(t, devs)
-			backup := sync.ConfigBackup(e.deps)
-			if _, err := backup.Run(e.ctx, sync.Params{Environment: "test"}); err != nil {
+			backupFlow := sync.ConfigBackup(e.deps)
+			if _, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"}); err != nil {
 				t.Fatal(err)
 			}
 			e.lab.Devices.Device("r1").SetRunningConfig(answer)
-			rep, err := backup.Run(e.ctx, sync.Params{Environment: "test"})
+			rep, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/sync"
 	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
@@ -257,10 +258,10 @@ func commits(t *testing.T, dir string) [][]string {
 
 func TestConfigBackupOneCommitPerChangedDevice(t *testing.T) {
 	e := newEnv(t, labDevices())
-	backup := sync.ConfigBackup(e.deps)
+	backupFlow := sync.ConfigBackup(e.deps)
 	dir := e.deps.BackupDirFor("test")
 
-	rep, err := backup.Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatalf("first backup: %v", err)
 	}
@@ -271,14 +272,14 @@ func TestConfigBackupOneCommitPerChangedDevice(t *testing.T) {
 		t.Fatalf("repository has %d commits, want 4", len(got))
 	}
 
-	rep, err = backup.Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err = backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
 	if err != nil || rep.Commits != 0 || len(rep.Unchanged) != 4 {
 		t.Fatalf("unchanged run: %+v, %v", rep, err)
 	}
 
 	dev := e.lab.Devices.Device("atl1-edge2")
 	dev.SetRunningConfig(strings.Replace(dev.RunningConfig(), "description uplink", "description uplink to core", 1))
-	rep, err = backup.Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err = backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatalf("third backup: %v", err)
 	}
@@ -289,11 +290,11 @@ func TestConfigBackupOneCommitPerChangedDevice(t *testing.T) {
 	if len(got) != 5 || !slices.Equal(got[0], []string{"atl1-edge2.cfg"}) {
 		t.Errorf("commits = %v, want 5 with the newest changing atl1-edge2.cfg only", got)
 	}
-	hist, err := device.History(dir, "atl1-edge2", 0)
+	hist, err := backup.History(dir, "atl1-edge2", 0)
 	if err != nil || len(hist) != 2 || hist[0].Commit != rep.CommitIDs[0] || hist[0].RunID == "" {
 		t.Fatalf("history of atl1-edge2: %+v, %v", hist, err)
 	}
-	cfg, err := device.Config(dir, "atl1-edge2", rep.CommitIDs[0])
+	cfg, err := backup.Config(dir, "atl1-edge2", rep.CommitIDs[0])
 	if err != nil || !strings.Contains(cfg, "description uplink to core") {
 		t.Errorf("stored config: %v\n%s", err, cfg)
 	}
@@ -439,7 +440,7 @@ func TestConfigBackupPushesToRemote(t *testing.T) {
 	if _, err := git.PlainInit(remote, true); err != nil {
 		t.Fatal(err)
 	}
-	e.deps.BackupPush = &device.Push{URL: remote}
+	e.deps.BackupPush = &backup.Push{URL: remote}
 	rep, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
 	if err != nil || !rep.Pushed || rep.Commits != 2 {
 		t.Fatalf("backup: %+v, %v", rep, err)
@@ -474,17 +475,5 @@ func TestValidationIPv6(t *testing.T) {
 	want := []string{"v6-r1: bgp neighbor 2001:db8:ffff:100::1: session: intended Established, observed Active"}
 	if !slices.Equal(lines, want) || ve.Report.Passed != 3 {
 		t.Errorf("mismatches %q (passed %d), want %q", lines, ve.Report.Passed, want)
-	}
-}
-
-// A validator event (any kind, as the trigger table routes them) runs the
-// validation of every active device on the event's branch.
-func TestValidationFromValidatorEvent(t *testing.T) {
-	e := newEnv(t, labDevices()[:2])
-	payload := `{"data":{"node_id":"18000000-0000-0000-0000-000000000001","kind":"CoreDataValidator","proposed_change_id":"18000000-0000-0000-0000-000000000002"},"id":"ev-9","branch":"main","account_id":"acc","occured_at":"2026-11-26T12:00:00Z","event":"infrahub.validator.started"}`
-	ev := &trigger.Event{ID: "ev-9", Source: "infrahub", Type: infrahub.EventValidatorStarted, Payload: json.RawMessage(payload)}
-	rep, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test", Event: ev})
-	if err != nil || rep.Passed != 2 {
-		t.Fatalf("validation from a validator event: %+v, %v", rep, err)
 	}
 }

@@ -130,10 +130,120 @@ func (s selection) filters() infrahub.Filters {
 	return f
 }
 
+// validatorDevices returns the NetworkDevice ids a validator's checks name:
+// the targets of the artifacts its artifact checks (CoreArtifactCheck, the
+// checks of a CoreArtifactValidator) are about, a NetautoRoutingConfig
+// target standing for its device. Other validators (data, schema, user
+// checks) name no device.
+func validatorDevices(ctx context.Context, c *infrahub.Client, s selection) ([]string, error) {
+	var v struct {
+		CoreValidator struct {
+			Edges []struct {
+				Node struct {
+					Checks struct {
+						Edges []struct {
+							Node struct {
+								ArtifactID *infrahub.Attr[string] `json:"artifact_id"`
+							} `json:"node"`
+						} `json:"edges"`
+					} `json:"checks"`
+				} `json:"node"`
+			} `json:"edges"`
+		}
+	}
+	const q = `query NetautoValidatorChecks($ids: [ID]) {
+  CoreValidator(ids: $ids) { edges { node { checks { edges { node { ... on CoreArtifactCheck { artifact_id { value } } } } } } } }
+}`
+	if err := c.Query(ctx, s.Branch, q, map[string]any{"ids": []string{s.ValidatorID}}, &v); err != nil {
+		return nil, fmt.Errorf("read validator %s (%s): %w", s.ValidatorID, s.ValidatorKind, err)
+	}
+	if len(v.CoreValidator.Edges) == 0 {
+		return nil, nil // gone already: nothing it names
+	}
+	var artifacts []string
+	for _, e := range v.CoreValidator.Edges[0].Node.Checks.Edges {
+		if a := e.Node.ArtifactID; a != nil && a.Value != "" {
+			artifacts = append(artifacts, a.Value)
+		}
+	}
+	if len(artifacts) == 0 {
+		return nil, nil
+	}
+	var a struct {
+		CoreArtifact struct {
+			Edges []struct {
+				Node struct {
+					Object struct {
+						Node *struct {
+							ID       string `json:"id"`
+							Typename string `json:"__typename"`
+						} `json:"node"`
+					} `json:"object"`
+				} `json:"node"`
+			} `json:"edges"`
+		}
+	}
+	const qa = `query NetautoArtifactTargets($ids: [ID]) {
+  CoreArtifact(ids: $ids) { edges { node { object { node { id __typename } } } } }
+}`
+	if err := c.Query(ctx, s.Branch, qa, map[string]any{"ids": artifacts}, &a); err != nil {
+		return nil, fmt.Errorf("read the artifacts of validator %s: %w", s.ValidatorID, err)
+	}
+	var devices, routing []string
+	for _, e := range a.CoreArtifact.Edges {
+		switch o := e.Node.Object.Node; {
+		case o == nil:
+		case o.Typename == kindDevice:
+			devices = append(devices, o.ID)
+		case o.Typename == schema.KindNetautoRoutingConfig:
+			routing = append(routing, o.ID)
+		}
+	}
+	if len(routing) > 0 {
+		var r struct {
+			NetautoRoutingConfig struct {
+				Edges []struct {
+					Node struct {
+						Device struct {
+							Node *struct {
+								ID string `json:"id"`
+							} `json:"node"`
+						} `json:"device"`
+					} `json:"node"`
+				} `json:"edges"`
+			}
+		}
+		const qr = `query NetautoRoutingDevices($ids: [ID]) {
+  NetautoRoutingConfig(ids: $ids) { edges { node { device { node { id } } } } }
+}`
+		if err := c.Query(ctx, s.Branch, qr, map[string]any{"ids": routing}, &r); err != nil {
+			return nil, fmt.Errorf("read the routing configs of validator %s: %w", s.ValidatorID, err)
+		}
+		for _, e := range r.NetautoRoutingConfig.Edges {
+			if d := e.Node.Device.Node; d != nil {
+				devices = append(devices, d.ID)
+			}
+		}
+	}
+	slices.Sort(devices)
+	return slices.Compact(devices), nil
+}
+
 // loadDevices reads the selected active NetworkDevices, sorted by name.
 // Names asked for that Infrahub does not have (or not as active) are an
-// error naming them.
+// error naming them. A run started by a validator event reads the devices
+// the validator names only (none when it names none).
 func loadDevices(ctx context.Context, c *infrahub.Client, s selection) ([]Device, error) {
+	if s.ValidatorID != "" {
+		ids, err := validatorDevices(ctx, c, s)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		s.IDs = ids
+	}
 	nodes, err := infrahub.List[deviceNode](ctx, c, kindDevice, infrahub.ListOptions{Branch: s.Branch, Filters: s.filters()})
 	if err != nil {
 		return nil, fmt.Errorf("read %s nodes: %w", kindDevice, err)

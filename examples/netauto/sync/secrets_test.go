@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/examples/netauto/sync"
 	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
 )
@@ -90,8 +91,8 @@ security {
 func TestSanitizedBackupStoresNoSecret(t *testing.T) {
 	leak := regexp.MustCompile(`.*LEAK.*`)
 	for platform, cfg := range secretConfigs {
-		// Each line, alone, through the sanitizer the flow uses.
-		clean := sync.BackupSanitizer(platform).Clean(cfg)
+		// Through the sanitizer the flow uses (backup.Backup's default).
+		clean := device.DefaultSanitizer(platform).Clean(cfg)
 		for _, l := range leak.FindAllString(clean, -1) {
 			t.Errorf("%s: stored line leaks a secret: %q", platform, l)
 		}
@@ -106,7 +107,7 @@ func TestSanitizedBackupStoresNoSecret(t *testing.T) {
 	if err != nil || len(rep.CommitIDs) != 1 {
 		t.Fatalf("backup: %+v, %v", rep, err)
 	}
-	stored, err := device.Config(e.deps.BackupDirFor("test"), "r1", rep.CommitIDs[0])
+	stored, err := backup.Config(e.deps.BackupDirFor("test"), "r1", rep.CommitIDs[0])
 	if err != nil {
 		t.Fatal(err)
 	}

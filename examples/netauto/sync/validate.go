@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/task"
@@ -201,6 +202,11 @@ func Validation(d Deps, opts ...flow.Option) *flow.Flow[Params, ValidationReport
 		if err != nil {
 			return rep, err
 		}
+		if len(devs) == 0 && sel.ValidatorID != "" {
+			rep.Skipped = fmt.Sprintf("validator %s (%s) names no active %s", sel.ValidatorID, sel.ValidatorKind, kindDevice)
+			log.Info("validation: " + rep.Skipped)
+			return rep, nil
+		}
 		if len(devs) == 0 {
 			log.Warn("validation: no active devices selected")
 			return rep, nil
@@ -270,7 +276,7 @@ func validateDevices(ctx context.Context, d Deps, devs []Device) ([]DeviceValida
 				}
 				obs.Sessions = map[string]string{}
 				for _, o := range out {
-					maps.Copy(obs.Sessions, parseBGPSummary(o.Output))
+					maps.Copy(obs.Sessions, confparse.ParseBGPSummary(o.Output))
 				}
 			}
 			return nil

@@ -23,9 +23,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/device/devicetest"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/sync"
@@ -75,25 +77,26 @@ func (d *Device) defaults() {
 // Spec returns the fake device for d: a running configuration holding d's
 // interfaces and BGP neighbours, "show version" (and on Junos "show
 // chassis hardware") with d's facts, and BGP summaries (IPv4 and IPv6
-// apart, except on Junos) where every enabled neighbour not in d.Down is
-// Established.
+// apart, except on Junos) computed from the configuration in force, where
+// every enabled neighbour not in d.Down is Established.
 func Spec(d Device) (devicetest.Spec, error) {
 	d.defaults()
 	var cfg, version string
 	cmds := map[string]string{}
+	dyn := map[string]func(string) string{}
 	switch d.Platform {
 	case "cisco_iosxe":
 		cfg, version = iosConfig(d), iosVersion(d)
-		cmds["show ip bgp summary"], cmds["show bgp ipv6 unicast summary"] = ciscoSummary(d, false), ciscoSummary(d, true)
+		dyn["show ip bgp summary"], dyn["show bgp ipv6 unicast summary"] = live(d, ciscoSummary, false), live(d, ciscoSummary, true)
 	case "cisco_nxos":
 		cfg, version = nxosConfig(d), nxosVersion(d)
-		cmds["show ip bgp summary"], cmds["show bgp ipv6 unicast summary"] = ciscoSummary(d, false), ciscoSummary(d, true)
+		dyn["show ip bgp summary"], dyn["show bgp ipv6 unicast summary"] = live(d, ciscoSummary, false), live(d, ciscoSummary, true)
 	case "arista_eos":
 		cfg, version = eosConfig(d), eosVersion(d)
-		cmds["show ip bgp summary"], cmds["show ipv6 bgp summary"] = eosSummary(d, false), eosSummary(d, true)
+		dyn["show ip bgp summary"], dyn["show ipv6 bgp summary"] = live(d, eosSummary, false), live(d, eosSummary, true)
 	case "juniper_junos":
 		cfg, version = junosConfig(d), junosVersion(d)
-		cmds["show bgp summary"] = junosSummary(d)
+		dyn["show bgp summary"] = live(d, func(d Device, _ bool) string { return junosSummary(d) }, false)
 		cmds["show chassis hardware"] = "Hardware inventory:\nItem             Version  Part number  Serial number     Description\n" +
 			fmt.Sprintf("Chassis                                %-17s %s\n", d.Serial, strings.ToUpper(d.Model))
 	default:
@@ -102,8 +105,35 @@ func Spec(d Device) (devicetest.Spec, error) {
 	cmds["show version"] = version
 	return devicetest.Spec{
 		Name: d.Name, Hostname: d.Name, Platform: d.Platform, Username: Username, Password: Password,
-		RunningConfig: cfg, Commands: cmds, Faults: d.Faults,
+		RunningConfig: cfg, Commands: cmds, DynamicCommands: dyn, Faults: d.Faults,
 	}, nil
+}
+
+// live returns a BGP summary computed from the configuration in force:
+// every configured global neighbour, Established when enabled and not in
+// d.Down, so neighbours a flow pushes come up and removed ones disappear.
+func live(d Device, summary func(Device, bool) string, v6 bool) func(string) string {
+	return func(running string) string {
+		cfg, err := confparse.Parse(d.Platform, running)
+		if err != nil {
+			return ""
+		}
+		now := d
+		now.BGPNeighbors = nil
+		if cfg.LocalAS != 0 {
+			now.LocalAS = cfg.LocalAS
+		}
+		addrs := make([]string, 0, len(cfg.Neighbors))
+		for a := range cfg.Neighbors {
+			addrs = append(addrs, a)
+		}
+		slices.Sort(addrs)
+		for _, a := range addrs {
+			n := cfg.Neighbors[a]
+			now.BGPNeighbors = append(now.BGPNeighbors, sync.BGPNeighbor{PeerAddress: n.Address, RemoteAS: n.RemoteAS, Description: n.Description, Enabled: n.Enabled})
+		}
+		return summary(now, v6)
+	}
 }
 
 func mask(prefix string) (addr, netmask string) {
@@ -269,14 +299,17 @@ func junosConfig(d Device) string {
 	if len(d.BGPNeighbors) > 0 {
 		b.WriteString("protocols {\n    bgp {\n        group peers {\n            type external;\n")
 		for _, n := range d.BGPNeighbors {
-			fmt.Fprintf(&b, "            neighbor %s {\n", n.PeerAddress)
+			// A disabled neighbour is deactivated ("deactivate protocols
+			// bgp group peers neighbor A").
+			inactive := ""
+			if !n.Enabled {
+				inactive = "inactive: "
+			}
+			fmt.Fprintf(&b, "            %sneighbor %s {\n", inactive, n.PeerAddress)
 			if n.Description != "" {
 				fmt.Fprintf(&b, "                description %q;\n", n.Description)
 			}
 			fmt.Fprintf(&b, "                peer-as %d;\n", n.RemoteAS)
-			if !n.Enabled {
-				b.WriteString("                shutdown;\n")
-			}
 			b.WriteString("            }\n")
 		}
 		b.WriteString("        }\n    }\n}\n")

@@ -1,9 +1,10 @@
-package device
+package backup
 
 import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/netauto-dev/netauto/device"
 	"io"
 	"os"
 	"os/exec"
@@ -66,7 +67,7 @@ func serveFakeLab() error {
 
 // startFakeLabProcess starts n fake devices answering after latency in a
 // child process and returns an inventory for them and the child's pid.
-func startFakeLabProcess(b *testing.B, n int, latency time.Duration) (*Inventory, int) {
+func startFakeLabProcess(b *testing.B, n int, latency time.Duration) (*device.Inventory, int) {
 	kh := filepath.Join(b.TempDir(), "known_hosts")
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
 	cmd.Env = append(os.Environ(), "NETAUTO_FAKELAB_N="+strconv.Itoa(n), "NETAUTO_FAKELAB_LATENCY="+latency.String(), "NETAUTO_FAKELAB_KNOWN_HOSTS="+kh)
@@ -86,7 +87,7 @@ func startFakeLabProcess(b *testing.B, n int, latency time.Duration) (*Inventory
 		_ = stdin.Close()
 		_ = cmd.Wait()
 	})
-	var hosts []Host
+	var hosts []device.Host
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() && sc.Text() != "ready" {
 		name, port, _ := strings.Cut(sc.Text(), " ")
@@ -94,12 +95,12 @@ func startFakeLabProcess(b *testing.B, n int, latency time.Duration) (*Inventory
 		if err != nil {
 			b.Fatalf("fakelab said %q", sc.Text())
 		}
-		hosts = append(hosts, Host{Name: name, Address: "127.0.0.1", Params: Params{Platform: "cisco_iosxe", Port: p}})
+		hosts = append(hosts, device.Host{Name: name, Address: "127.0.0.1", Params: device.Params{Platform: "cisco_iosxe", Port: p}})
 	}
 	if len(hosts) != n {
 		b.Fatalf("fakelab started %d of %d devices", len(hosts), n)
 	}
-	inv, err := NewInventory(hosts, nil, Defaults{Params: Params{
+	inv, err := device.NewInventory(hosts, nil, device.Defaults{Params: device.Params{
 		Username: "admin", PasswordSecret: "pw", KnownHostsFile: kh,
 		ConnectTimeout: 10 * time.Second, OperationTimeout: 30 * time.Second,
 	}})
@@ -129,7 +130,7 @@ func peakRSSMB(pid string) float64 {
 // process, every answer delayed 50 ms) with concurrency 100 into a fresh
 // repository: 500 sessions, 500 commits per op.
 //
-//	go test ./device -run '^$' -bench BenchmarkBackup500Devices -benchtime 1x -count 5
+//	go test ./device/backup -run '^$' -bench BenchmarkBackup500Devices -benchtime 1x -count 5
 func BenchmarkBackup500Devices(b *testing.B) {
 	const devices = 500
 	inv, child := startFakeLabProcess(b, devices, 50*time.Millisecond)
@@ -137,12 +138,12 @@ func BenchmarkBackup500Devices(b *testing.B) {
 	var commitTime, wall time.Duration
 	b.ResetTimer()
 	for range b.N {
-		bk := &Backup{Dir: b.TempDir(), Secrets: testSecrets, FanOut: FanOut{Concurrency: 100}}
+		bk := &Backup{Dir: b.TempDir(), Secrets: testSecrets, FanOut: device.FanOut{Concurrency: 100}}
 		run, err := bk.Run(context.Background(), inv, "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if run.Commits != devices || run.Results.Count(Changed) != devices {
+		if run.Commits != devices || run.Results.Count(device.Changed) != devices {
 			b.Fatalf("%d commits, results %v, first failure %v", run.Commits, run.Results.Summary(), firstErr(run.Results))
 		}
 		commits += run.Commits
@@ -156,7 +157,7 @@ func BenchmarkBackup500Devices(b *testing.B) {
 	b.ReportMetric(peakRSSMB(strconv.Itoa(child)), "fakes-peak-RSS-MB")
 }
 
-func firstErr[T any](r Results[T]) error {
+func firstErr[T any](r device.Results[T]) error {
 	if f := r.Failed(); len(f) > 0 {
 		return f[0].Err
 	}

@@ -1,4 +1,4 @@
-package device
+package backup
 
 import (
 	"bufio"
@@ -23,6 +23,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/netauto-dev/netauto/device"
 )
 
 // Backup stores device configurations in Git: one bare repository (or one
@@ -65,12 +67,12 @@ type Backup struct {
 	PerGroup bool
 	// Secrets resolves the hosts' credential references and the push
 	// credentials.
-	Secrets SecretResolver
+	Secrets device.SecretResolver
 	// FanOut bounds concurrency, per-host deadlines and the failure
 	// threshold of a run.
-	FanOut FanOut
+	FanOut device.FanOut
 	// Sanitizer returns the rules for a platform (default DefaultSanitizer).
-	Sanitizer func(platform string) Sanitizer
+	Sanitizer func(platform string) device.Sanitizer
 	// Author signs the commits (default "netauto backup <backup@netauto>").
 	Author object.Signature
 	// Check, when set, vets each configuration read before it is
@@ -94,8 +96,8 @@ type Push struct {
 	Timeout time.Duration
 }
 
-// BackupResult is the outcome of one device's backup.
-type BackupResult struct {
+// Result is the outcome of one device's backup.
+type Result struct {
 	Repo    string // repository directory
 	Path    string // file in the repository
 	Commit  string // the new commit, "" when unchanged
@@ -107,17 +109,17 @@ type BackupResult struct {
 }
 
 // ChangeDiff reports whether the backup changed and how.
-func (r *BackupResult) ChangeDiff() (bool, string) {
+func (r *Result) ChangeDiff() (bool, string) {
 	if r == nil {
 		return false, ""
 	}
 	return r.Changed, r.Diff
 }
 
-// BackupRun summarizes a backup run.
-type BackupRun struct {
+// Report summarizes a backup run.
+type Report struct {
 	RunID   string
-	Results Results[*BackupResult]
+	Results device.Results[*Result]
 	// Commits made, and the time spent holding repository locks to check
 	// and write them (the serial part of a run).
 	Commits    int
@@ -221,7 +223,7 @@ func fileName(host string) string { return host + ".cfg" }
 // Run backs up every host of inv. runID names the run in commit trailers.
 // A failing device is reported in its result and keeps its previous backup;
 // it never stops the others (unless the FanOut failure threshold says so).
-func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*BackupRun, error) {
+func (b *Backup) Run(ctx context.Context, inv *device.Inventory, runID string) (*Report, error) {
 	if b.Dir == "" {
 		return nil, errors.New("backup: Dir is empty")
 	}
@@ -251,12 +253,12 @@ func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*Backup
 		}
 		repos[key] = r
 	}
-	run := &BackupRun{RunID: runID}
+	run := &Report{RunID: runID}
 	var statMu sync.Mutex
-	run.Results = Run(ctx, inv, b.FanOut, func(ctx context.Context, h Host) (*BackupResult, error) {
+	run.Results = device.Run(ctx, inv, b.FanOut, func(ctx context.Context, h device.Host) (*Result, error) {
 		// The session is closed before the (serialized) commit.
 		var cfg string
-		err := With(ctx, h, b.Secrets, func(s *Session) error {
+		err := device.With(ctx, h, b.Secrets, func(s *device.Session) error {
 			var err error
 			cfg, err = s.RunningConfig(ctx)
 			return err
@@ -266,7 +268,7 @@ func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*Backup
 		}
 		if b.Check != nil {
 			if err := b.Check(h.Platform, cfg); err != nil {
-				return nil, &Error{Host: h.Name, Op: "backup", Class: Failed, Err: err}
+				return nil, &device.Error{Host: h.Name, Op: "backup", Class: device.Failed, Err: err}
 			}
 		}
 		clean := b.sanitizer(h.Platform).Clean(cfg)
@@ -276,7 +278,7 @@ func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*Backup
 			err = r.describe(res, clean)
 		}
 		if err != nil {
-			return nil, &Error{Host: h.Name, Op: "backup", Class: Failed, Err: err}
+			return nil, &device.Error{Host: h.Name, Op: "backup", Class: device.Failed, Err: err}
 		}
 		if res.Changed {
 			statMu.Lock()
@@ -291,9 +293,9 @@ func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*Backup
 			flushErr = errors.Join(flushErr, err)
 			// Those commits were not stored: report the devices as failed.
 			for i, res := range run.Results {
-				if res.Class == Changed && res.Value.Repo == r.dir {
-					run.Results[i].Class = Failed
-					run.Results[i].Err = &Error{Host: res.Host, Op: "backup", Class: Failed, Err: err}
+				if res.Class == device.Changed && res.Value.Repo == r.dir {
+					run.Results[i].Class = device.Failed
+					run.Results[i].Err = &device.Error{Host: res.Host, Op: "backup", Class: device.Failed, Err: err}
 					run.Commits--
 				}
 			}
@@ -317,7 +319,7 @@ func (b *Backup) Run(ctx context.Context, inv *Inventory, runID string) (*Backup
 	return run, nil
 }
 
-func (b *Backup) repoKey(h Host) string {
+func (b *Backup) repoKey(h device.Host) string {
 	if !b.PerGroup {
 		return ""
 	}
@@ -334,11 +336,11 @@ func (b *Backup) repoDir(key string) string {
 	return filepath.Join(b.Dir, key+".git")
 }
 
-func (b *Backup) sanitizer(platform string) Sanitizer {
+func (b *Backup) sanitizer(platform string) device.Sanitizer {
 	if b.Sanitizer != nil {
 		return b.Sanitizer(platform)
 	}
-	return DefaultSanitizer(platform)
+	return device.DefaultSanitizer(platform)
 }
 
 func (b *Backup) author() object.Signature {
@@ -531,9 +533,9 @@ func (r *repo) reloadTree() error {
 
 // commit stages content as host's file, in a commit of its own when it
 // differs from the stored version.
-func (r *repo) commit(h Host, content, runID string, author object.Signature) (*BackupResult, error) {
+func (r *repo) commit(h device.Host, content, runID string, author object.Signature) (*Result, error) {
 	name := fileName(h.Name)
-	res := &BackupResult{Repo: r.dir, Path: name}
+	res := &Result{Repo: r.dir, Path: name}
 	blob := &plumbing.MemoryObject{}
 	blob.SetType(plumbing.BlobObject)
 	if _, err := blob.Write([]byte(content)); err != nil {
@@ -601,7 +603,7 @@ func (r *repo) commit(h Host, content, runID string, author object.Signature) (*
 
 // describe fills the diff of a changed result from the previous blob; it
 // runs outside the repository lock.
-func (r *repo) describe(res *BackupResult, content string) error {
+func (r *repo) describe(res *Result, content string) error {
 	if !res.Changed {
 		return nil
 	}
@@ -613,7 +615,7 @@ func (r *repo) describe(res *BackupResult, content string) error {
 		}
 		previous = text
 	}
-	res.Diff = UnifiedDiff("a/"+res.Path, "b/"+res.Path, previous, content)
+	res.Diff = device.UnifiedDiff("a/"+res.Path, "b/"+res.Path, previous, content)
 	return nil
 }
 
@@ -650,13 +652,17 @@ func (b *Backup) push(ctx context.Context, key string, r *repo) error {
 		RefSpecs: []config.RefSpec{"refs/heads/main:refs/heads/main", "+refs/netauto/*:refs/netauto/*"},
 	}
 	if b.Push.Username != "" || b.Push.PasswordSecret != "" {
-		pw, err := resolve(ctx, b.Secrets, "push.password_secret", b.Push.PasswordSecret)
+		pw, err := b.pushPassword(ctx)
 		if err != nil {
 			return fmt.Errorf("push %s: %w", r.dir, err)
 		}
 		opts.Auth = &http.BasicAuth{Username: b.Push.Username, Password: pw}
 	}
-	ctx, cancel := context.WithTimeout(ctx, orDefault(b.Push.Timeout, 2*time.Minute))
+	timeout := b.Push.Timeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := r.git.PushContext(ctx, opts); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return fmt.Errorf("push %s to %s: %w", r.dir, redactURL(url), err)
@@ -664,10 +670,25 @@ func (b *Backup) push(ctx context.Context, key string, r *repo) error {
 	return nil
 }
 
-// redactURL hides a password embedded in a URL.
-func redactURL(u string) string {
-	return urlSecrets[0].Pattern.ReplaceAllString(u, urlSecrets[0].Replacement)
+// pushPassword resolves the push credential; errors name the reference,
+// never a value.
+func (b *Backup) pushPassword(ctx context.Context) (string, error) {
+	ref := b.Push.PasswordSecret
+	if ref == "" {
+		return "", nil
+	}
+	if b.Secrets == nil {
+		return "", fmt.Errorf("push.password_secret: secret %q referenced but no SecretResolver given", ref)
+	}
+	v, err := b.Secrets.Resolve(ctx, ref)
+	if err != nil {
+		return "", fmt.Errorf("push.password_secret: resolve secret %q: %w", ref, err)
+	}
+	return v, nil
 }
+
+// redactURL hides a password embedded in a URL.
+func redactURL(u string) string { return device.MaskLine("", u) }
 
 // Compact packs the loose objects of every repository under the backup
 // into one packfile with deltas; see Backup for why and when.
@@ -763,7 +784,7 @@ func DiffVersions(dir, name, from, to string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return UnifiedDiff(name+"@"+short(from), name+"@"+short(to), a, b), nil
+	return device.UnifiedDiff(name+"@"+short(from), name+"@"+short(to), a, b), nil
 }
 
 func short(h string) string {

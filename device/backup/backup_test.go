@@ -1,7 +1,8 @@
-package device
+package backup
 
 import (
 	"context"
+	"github.com/netauto-dev/netauto/device"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,20 +13,20 @@ import (
 	"github.com/netauto-dev/netauto/device/devicetest"
 )
 
-func backupLab(t *testing.T) (*devicetest.Lab, *Inventory) {
+func backupLab(t *testing.T) (*devicetest.Lab, *device.Inventory) {
 	t.Helper()
 	lab := startLab(t,
 		devicetest.GeneratedSpec("r1"),
 		devicetest.GeneratedSpec("r2"),
 		simSpec(t, "n1", "cisco_nxos", "oxidized_nxos_C93180YC_10.4.5_simulation.yaml"),
 	)
-	var hosts []Host
+	var hosts []device.Host
 	for _, d := range lab.Devices() {
 		h := hostFor(t, lab, d.Name())
 		h.Groups = []string{map[string]string{"r1": "edge", "r2": "edge", "n1": "core"}[d.Name()]}
 		hosts = append(hosts, h)
 	}
-	inv, err := NewInventory(hosts, []Group{{Name: "edge"}, {Name: "core"}}, Defaults{})
+	inv, err := device.NewInventory(hosts, []device.Group{{Name: "edge"}, {Name: "core"}}, device.Defaults{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +55,14 @@ func commitsOf(t *testing.T, dir string) []*object.Commit {
 func TestBackupCommitsOnlyChanges(t *testing.T) {
 	lab, inv := backupLab(t)
 	dir := t.TempDir()
-	b := &Backup{Dir: dir, Secrets: testSecrets, FanOut: FanOut{Concurrency: 3}}
+	b := &Backup{Dir: dir, Secrets: testSecrets, FanOut: device.FanOut{Concurrency: 3}}
 	ctx := context.Background()
 
 	run, err := b.Run(ctx, inv, "run-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run.Commits != 3 || run.Results.Count(Changed) != 3 {
+	if run.Commits != 3 || run.Results.Count(device.Changed) != 3 {
 		t.Fatalf("first run: %d commits, %v", run.Commits, run.Results.Summary())
 	}
 	commits := commitsOf(t, dir)
@@ -90,7 +91,7 @@ func TestBackupCommitsOnlyChanges(t *testing.T) {
 
 	// Nothing changed; NX-OS prints a new "!Time:" on every read (noise).
 	run, err = b.Run(ctx, inv, "run-2")
-	if err != nil || run.Commits != 0 || run.Results.Count(Unchanged) != 3 {
+	if err != nil || run.Commits != 0 || run.Results.Count(device.Unchanged) != 3 {
 		t.Fatalf("unchanged run: err %v, %d commits, %v", err, run.Commits, run.Results.Summary())
 	}
 
@@ -103,7 +104,7 @@ func TestBackupCommitsOnlyChanges(t *testing.T) {
 			hosts[i].PasswordSecret = "wrong"
 		}
 	}
-	inv3, err := NewInventory(hosts, []Group{{Name: "edge"}, {Name: "core"}}, Defaults{})
+	inv3, err := device.NewInventory(hosts, []device.Group{{Name: "edge"}, {Name: "core"}}, device.Defaults{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,11 +117,11 @@ func TestBackupCommitsOnlyChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byHost := map[string]HostResult[*BackupResult]{}
+	byHost := map[string]device.HostResult[*Result]{}
 	for _, r := range run.Results {
 		byHost[r.Host] = r
 	}
-	if run.Commits != 1 || byHost["r1"].Class != Changed || byHost["r2"].Class != AuthFailed || byHost["n1"].Class != Unchanged {
+	if run.Commits != 1 || byHost["r1"].Class != device.Changed || byHost["r2"].Class != device.AuthFailed || byHost["n1"].Class != device.Unchanged {
 		t.Fatalf("third run: %d commits, %v", run.Commits, run.Results.Summary())
 	}
 	wantDiff := "- description uplink\n+ description uplink to core\n"
@@ -195,7 +196,7 @@ func TestBackupPerGroupAndPush(t *testing.T) {
 }
 
 func TestBackupRejectsBadInput(t *testing.T) {
-	inv, err := NewInventory([]Host{{Name: "a/b", Address: "x"}}, nil, Defaults{})
+	inv, err := device.NewInventory([]device.Host{{Name: "a/b", Address: "x"}}, nil, device.Defaults{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,5 +212,22 @@ func TestBackupRejectsBadInput(t *testing.T) {
 		if _, err := c.b.Run(context.Background(), inv, c.runID); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("error %v, want mention of %q", err, c.want)
 		}
+	}
+}
+
+// A push credential that cannot be resolved fails the push, names the
+// reference, and keeps the commits.
+func TestPushCredentialsFromSecrets(t *testing.T) {
+	_, inv := backupLab(t)
+	b := &Backup{Dir: t.TempDir(), Secrets: testSecrets, Push: &Push{URL: "https://git.invalid/backup.git", Username: "bot", PasswordSecret: "git/token"}}
+	run, err := b.Run(context.Background(), inv, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.PushErr == nil || !strings.Contains(run.PushErr.Error(), `push.password_secret: resolve secret "git/token"`) {
+		t.Errorf("push error: %v", run.PushErr)
+	}
+	if run.Commits != 3 {
+		t.Errorf("a push failure must not undo the commits: %d", run.Commits)
 	}
 }

@@ -1,8 +1,9 @@
-package device
+package backup
 
 import (
 	"context"
 	"fmt"
+	"github.com/netauto-dev/netauto/device"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,7 @@ func TestBackupStaysCompact(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, c := range configs {
-			h := Host{Name: fmt.Sprintf("d%02d", i), Params: Params{Platform: "cisco_iosxe"}}
+			h := device.Host{Name: fmt.Sprintf("d%02d", i), Params: device.Params{Platform: "cisco_iosxe"}}
 			if _, err := r.commit(h, c, fmt.Sprintf("day-%d", n), object.Signature{Name: "b", Email: "b@x", When: time.Unix(int64(n)*86400, 0)}); err != nil {
 				t.Fatal(err)
 			}
