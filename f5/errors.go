@@ -41,8 +41,11 @@ func (e *Error) Error() string {
 }
 
 // Busy reports whether the device asked to try again later: AS3's
-// "Configuration operation in progress" or a full burst queue (503).
-func (e *Error) Busy() bool { return e.StatusCode == http.StatusServiceUnavailable }
+// "Configuration operation in progress" or a full burst queue, answered as
+// HTTP 503 or, inside a task record, as code 503.
+func (e *Error) Busy() bool {
+	return e.StatusCode == http.StatusServiceUnavailable || e.Code == http.StatusServiceUnavailable
+}
 
 // NotFound reports whether the object or record does not exist.
 func (e *Error) NotFound() bool { return e.StatusCode == http.StatusNotFound }

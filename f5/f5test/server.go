@@ -181,11 +181,12 @@ func (s *Server) FailNext(method, pathPrefix string, n, status int, body string)
 	s.faults = append(s.faults, fault{method: method, prefix: pathPrefix, remaining: n, status: status, body: body})
 }
 
-// BusyBody is AS3's answer while another configuration operation holds
-// the device lock.
+// BusyBody is AS3's synchronous answer while another configuration
+// operation holds the device lock (src/lib/mutex.js), for FailNext.
 const BusyBody = `{"code":503,"message":"Error: Configuration operation in progress on device localhost, please try again in 2 minutes"}`
 
-// BurstFullBody is AS3's answer when the burst queue is full.
+// BurstFullBody is AS3's answer when the burst queue is full
+// (src/lib/queue.js), for FailNext.
 const BurstFullBody = `{"code":503,"message":"Error: Too many configuration operations are in progress on the device. Please try again later"}`
 
 func (s *Server) takeFault(r *http.Request) (fault, bool) {
@@ -210,23 +211,28 @@ func (s *Server) HoldLock() (release func()) {
 	return func() { once.Do(func() { <-s.lock }) }
 }
 
-// tryLock takes the device lock, queueing up to BurstQueueSize waiters
-// when burst handling is on. It returns the 503 body to answer otherwise.
-func (s *Server) tryLock(ctx context.Context) (string, bool) {
+// acquire takes the device lock as an AS3 write does. Without burst
+// handling a held lock fails at once (ok false: AS3's mutex answers
+// "Configuration operation in progress", src/lib/mutex.js); with burst
+// handling enabled in /settings the request waits in a queue of
+// BurstQueueSize, and a full queue fails with full true (src/lib/queue.js;
+// docs/userguide/burst-handling.rst: "The burst handling queue has a limit
+// of 10").
+func (s *Server) acquire(ctx context.Context) (full, ok bool) {
 	select {
 	case s.lock <- struct{}{}:
-		return "", true
+		return false, true
 	default:
 	}
 	s.mu.Lock()
 	burst := s.as3.settings["burstHandlingEnabled"] == true
 	if !burst {
 		s.mu.Unlock()
-		return BusyBody, false
+		return false, false
 	}
 	if s.waiting >= s.opts.BurstQueueSize {
 		s.mu.Unlock()
-		return BurstFullBody, false
+		return true, false
 	}
 	s.waiting++
 	s.mu.Unlock()
@@ -237,11 +243,11 @@ func (s *Server) tryLock(ctx context.Context) (string, bool) {
 	}()
 	select {
 	case s.lock <- struct{}{}:
-		return "", true
+		return false, true
 	case <-ctx.Done():
-		return BusyBody, false
+		return false, false
 	case <-s.closed:
-		return BusyBody, false
+		return false, false
 	}
 }
 
