@@ -170,8 +170,22 @@ func (c *Client) submit(ctx context.Context, tenants []string, req request, o De
 			if res.TaskID == "" {
 				return false, errors.New("AS3 answered 202 without a task id")
 			}
-			if res, err = c.waitTask(ctx, res.TaskID, o.PollInterval); err != nil {
-				return false, err
+			id := res.TaskID
+			if res, err = c.waitTask(ctx, id, o.PollInterval); err != nil {
+				var apiErr *Error
+				if !errors.As(err, &apiErr) || !apiErr.NotFound() {
+					return false, err
+				}
+				// AS3 keeps the 25 most recent finished task records and drops
+				// older ones on every write (src/lib/asyncHandler.js
+				// cleanRecords, MAX_RECORDS); under load a record can go before
+				// its outcome is read. A declaration is sent again: what it
+				// applied answers "no change".
+				err = fmt.Errorf("AS3 dropped the record of task %s before its outcome was read (it keeps the 25 most recent): %w", id, err)
+				if notIdempotent != "" {
+					return false, fmt.Errorf("%w; not resubmitted: %s", err, notIdempotent)
+				}
+				return true, err
 			}
 		}
 		if res.cancelled() {

@@ -57,7 +57,11 @@ type job struct {
 	unchecked bool
 	queryErr  string   // a query parameter AS3 refuses while processing
 	touched   []string // tenants the request touches, for Overlaps
-	declID    string   // declaration id AS3 records on the task
+	// declID is the declaration id AS3 keeps on the task record: only an
+	// AS3 request's declaration.id (src/lib/asyncHandler.js handleRecord).
+	// submitID is the one the 202 shows: the posted declaration's own id
+	// (asyncHandler.js buildResponseBody).
+	declID, submitID string
 }
 
 // handleDeclare is POST /declare[/tenants]: an ADC, an AS3 request, or an
@@ -206,6 +210,7 @@ func (s *Server) parseJob(v any, only []string, q url.Values) (*job, int, map[st
 		}
 	}
 	decl = deepCopy(decl).(map[string]any)
+	j.submitID, _ = decl["id"].(string)
 	// src/lib/declareHandler.js assignBodyDefaults
 	if id, _ := decl["id"].(string); id == "" || id == "generate" {
 		decl["id"] = "autogen_" + newID()
@@ -281,7 +286,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j *job) {
 		} else {
 			s.startTask(t, j, nil)
 		}
-		s.writeTask(w, http.StatusAccepted, t)
+		s.writeTask(w, http.StatusAccepted, t, j.submitID)
 		return
 	}
 	done := make(chan taskOutcome, 1)
@@ -292,7 +297,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j *job) {
 	case o := <-done:
 		writeJSON(w, o.code, o.body)
 	case <-timer.C:
-		s.writeTask(w, http.StatusAccepted, t)
+		s.writeTask(w, http.StatusAccepted, t, j.submitID)
 	case <-r.Context().Done():
 	}
 }
@@ -330,11 +335,11 @@ func (s *Server) startTask(t *task, j *job, done chan<- taskOutcome) {
 	}()
 }
 
-func (s *Server) writeTask(w http.ResponseWriter, status int, t *task) {
+func (s *Server) writeTask(w http.ResponseWriter, status int, t *task, declID string) {
 	s.mu.Lock()
 	submitted := map[string]any{"message": "Declaration successfully submitted", "tenant": "", "host": "", "runTime": 0, "code": 0}
-	if t.declID != "" {
-		submitted["declarationId"] = t.declID
+	if declID != "" {
+		submitted["declarationId"] = declID
 	}
 	b, err := json.Marshal(map[string]any{"id": t.ID, "results": []any{submitted}, "declaration": map[string]any{}, "selfLink": t.SelfLink})
 	s.mu.Unlock()
