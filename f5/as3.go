@@ -24,8 +24,9 @@ const (
 // means: asynchronous with task polling every second, 10 minute limit.
 type DeclareOptions struct {
 	// Tenants restricts the request to these tenants (/declare/t1,t2);
-	// other tenants in the body are ignored by AS3. Empty means the whole
-	// declaration.
+	// other tenants in the body are ignored by AS3. Each must be a tenant
+	// of the body (AS3 would skip it silently; Declare refuses the call).
+	// Empty means the whole declaration.
 	Tenants []string
 	// Sync posts without ?async=true. AS3 still switches to a task on its
 	// own when processing takes longer than about 45 s; that is followed.
@@ -87,9 +88,10 @@ func (o DeclareOptions) query() string {
 //
 // Declarations touching the same tenant are applied one at a time in the
 // order Declare was called; declarations for other tenants go ahead in
-// parallel, and AS3's device-wide lock (503) is waited out with backoff.
-// When AS3 answers but a tenant failed, the Result comes back together with
-// a *DeclareError.
+// parallel, and AS3's device-wide lock (503, also inside a task) is waited
+// out with backoff. When AS3 answers but a tenant failed, the Result comes
+// back together with a *DeclareError; a task AS3 cancelled is submitted
+// once more, then reported as a *TaskCancelledError.
 func (c *Client) Declare(ctx context.Context, body any, opts *DeclareOptions) (*Result, error) {
 	o := opts.withDefaults()
 	if body == nil {
@@ -343,6 +345,8 @@ type PatchOp struct {
 
 // Patch applies JSON Patch operations to the stored declaration (PATCH
 // /declare). The tenants named by the paths are serialized like Declare.
+// The "test" operation is refused (AS3 answers 422 to it), and a cancelled
+// or lost task is not submitted again: a patch is not idempotent.
 func (c *Client) Patch(ctx context.Context, ops []PatchOp, opts *DeclareOptions) (*Result, error) {
 	if len(ops) == 0 {
 		return nil, errors.New("patch: no operations")
