@@ -289,6 +289,21 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j *job) {
 		s.writeTask(w, http.StatusAccepted, t, j.submitID)
 		return
 	}
+	s.mu.Lock()
+	burst := s.as3.settings["burstHandlingEnabled"] == true
+	s.mu.Unlock()
+	if !burst && s.opts.TaskDuration < s.opts.AsyncSwitchAfter {
+		// Nothing can hold this request past AsyncSwitchAfter (the lock is
+		// taken or refused at once): process it here.
+		code, body, cancelled := s.process(s.ctx, j)
+		if cancelled {
+			s.cancelTask(t, j.touched)
+		} else {
+			s.finishTask(t, j.touched, body)
+		}
+		writeJSON(w, code, body)
+		return
+	}
 	done := make(chan taskOutcome, 1)
 	s.startTask(t, j, done)
 	timer := time.NewTimer(s.opts.AsyncSwitchAfter)
@@ -314,16 +329,7 @@ func (s *Server) startTask(t *task, j *job, done chan<- taskOutcome) {
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() {
-			select {
-			case <-s.closed:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		code, body, cancelled := s.process(ctx, j)
+		code, body, cancelled := s.process(s.ctx, j)
 		if cancelled {
 			s.cancelTask(t, j.touched)
 		} else {

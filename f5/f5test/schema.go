@@ -244,9 +244,13 @@ func validateCollect(doc string, v any) ([]string, []postCheck, any, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	// AS3 validates with defaults filled in (ajv useDefaults).
-	v = deepCopy(v)
-	fillDefaults(v)
+	if doc != docRequest {
+		// AS3 validates with defaults filled in (ajv useDefaults). The
+		// request schema looks no deeper than {"class": "ADC"}, so the
+		// declaration's defaults cannot change its outcome.
+		v = deepCopy(v)
+		fillDefaults(v)
+	}
 	collector.mu.Lock()
 	defer collector.mu.Unlock()
 	collector.base, collector.list = nil, nil

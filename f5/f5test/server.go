@@ -82,6 +82,9 @@ type Server struct {
 	bg     sync.WaitGroup
 	closed chan struct{}
 	once   sync.Once
+	// ctx ends when the server closes: processing then stops.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // fault is an injected answer for the next matching requests.
@@ -104,6 +107,7 @@ func New(opts Options) (*Server, error) {
 		lock:   make(chan struct{}, 1),
 		closed: make(chan struct{}),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.as3.init()
 	s.ltm.init()
 	s.routes()
@@ -153,7 +157,10 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 
 // Close stops background tasks and waits for them.
 func (s *Server) Close() {
-	s.once.Do(func() { close(s.closed) })
+	s.once.Do(func() {
+		close(s.closed)
+		s.cancel()
+	})
 	s.bg.Wait()
 }
 
