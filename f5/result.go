@@ -150,7 +150,8 @@ func intOf(n json.Number, field string) (int, error) {
 }
 
 // text renders a JSON value as text: a string as itself, null or absent
-// as "", anything else as its compact JSON.
+// as "", anything else as its compact JSON (invalid UTF-8 replaced, as
+// encoding/json does in strings).
 func text(raw json.RawMessage) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -162,9 +163,9 @@ func text(raw json.RawMessage) string {
 	}
 	var buf bytes.Buffer
 	if json.Compact(&buf, raw) != nil {
-		return string(raw)
+		return strings.ToValidUTF8(string(raw), "\uFFFD")
 	}
-	return buf.String()
+	return strings.ToValidUTF8(buf.String(), "\uFFFD")
 }
 
 // textList renders a string, or each element of an array, as text.
