@@ -405,3 +405,22 @@ func TestLostTaskRecord(t *testing.T) {
 		t.Fatalf("patch: %v", err)
 	}
 }
+
+// Synchronous error bodies are read as leniently as task results: a field
+// in another shape never costs the code and message.
+func TestErrorBodiesDecodeLeniently(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want Error
+	}{
+		{`{"code":422,"message":"declaration is invalid","errors":"/T/A/p: bad","tenant":["T"]}`, Error{Code: 422, Message: "declaration is invalid", Errors: []string{"/T/A/p: bad"}}},
+		{`{"code":503,"message":"Error: Configuration operation in progress on device localhost, please try again in 2 minutes","host":"localhost","tenant":["T1"],"declarationId":"x"}`,
+			Error{Code: 503, Message: "Error: Configuration operation in progress on device localhost, please try again in 2 minutes"}},
+		{`{"code":400,"message":{"detail":"odd"},"errorStack":"at x"}`, Error{Code: 400, Message: `{"detail":"odd"}`, ErrorStack: []string{"at x"}}},
+	} {
+		got := decodeError(http.MethodPost, "/p", tc.want.Code, []byte(tc.body))
+		if got.Code != tc.want.Code || got.Message != tc.want.Message || !slices.Equal(got.Errors, tc.want.Errors) || !slices.Equal(got.ErrorStack, tc.want.ErrorStack) || got.Body != "" {
+			t.Errorf("%s: %+v", tc.body, got)
+		}
+	}
+}
