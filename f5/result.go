@@ -157,6 +157,9 @@ func text(raw json.RawMessage) string {
 	if len(raw) == 0 || string(raw) == "null" {
 		return ""
 	}
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && plainJSONString(raw[1:n-1]) {
+		return string(raw[1 : n-1])
+	}
 	var s string
 	if raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
 		return s
@@ -166,6 +169,17 @@ func text(raw json.RawMessage) string {
 		return strings.ToValidUTF8(string(raw), "\uFFFD")
 	}
 	return strings.ToValidUTF8(buf.String(), "\uFFFD")
+}
+
+// plainJSONString reports whether b, the inside of a JSON string, is its
+// own value: printable ASCII without escapes or quotes.
+func plainJSONString(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '\\' || c == '"' {
+			return false
+		}
+	}
+	return true
 }
 
 // textList renders a string, or each element of an array, as text.

@@ -2,6 +2,7 @@ package f5test
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -125,13 +126,11 @@ func (s *Server) execute(j *job, filled map[string]any) (int, map[string]any) {
 		status = http.StatusOK
 	}
 	// Only the tenants of the results are echoed (declarationHandler.js).
-	echo := s.snapshotLocked(nil, j.show)
-	for k, v := range echo {
-		if m, ok := v.(map[string]any); ok && m["class"] == "Tenant" && !slices.ContainsFunc(results, func(r result) bool { return r.Tenant == k }) {
-			delete(echo, k)
-		}
+	echoed := make([]string, 0, len(results))
+	for _, r := range results {
+		echoed = append(echoed, r.Tenant)
 	}
-	body := map[string]any{"results": results, "declaration": echo}
+	body := map[string]any{"results": results, "declaration": s.snapshotOf(echoed, j.show)}
 	if dryRun {
 		body["dryRun"] = true
 	}
@@ -296,12 +295,21 @@ func (s *Server) snapshot(only []string, show string) map[string]any {
 }
 
 func (s *Server) snapshotLocked(only []string, show string) map[string]any {
+	if len(only) == 0 {
+		only = slices.Collect(maps.Keys(s.as3.tenants))
+	}
+	return s.snapshotOf(only, show)
+}
+
+// snapshotOf returns the stored declaration with the named tenants only
+// (s.mu held).
+func (s *Server) snapshotOf(names []string, show string) map[string]any {
 	out := deepCopy(s.as3.meta).(map[string]any)
 	if len(out) == 0 {
 		out = map[string]any{"class": "ADC", "schemaVersion": "3.56.0", "id": "autogen_" + newID(), "updateMode": "selective"}
 	}
-	for name, t := range s.as3.tenants {
-		if len(only) == 0 || slices.Contains(only, name) {
+	for _, name := range names {
+		if t, ok := s.as3.tenants[name]; ok {
 			out[name] = deepCopy(t)
 		}
 	}

@@ -78,7 +78,9 @@ func (s *Server) replaceLive(tenant string, render map[string]any) {
 			s.ltm.objects[coll] = map[string]map[string]any{}
 		}
 		for fp, obj := range objs.(map[string]any) {
-			s.ltm.objects[coll][fp] = deepCopy(obj).(map[string]any)
+			// render is built afresh for each deployment and its
+			// values are scalars: it can be stored as is.
+			s.ltm.objects[coll][fp] = obj.(map[string]any)
 		}
 	}
 }
