@@ -172,6 +172,23 @@ func TestLockMetInsideTheTask(t *testing.T) {
 	}
 }
 
+// Two async declarations for different tenants sent together: one gets
+// the lock, the other meets it inside its task (burst handling is off by
+// default: as3-settings-default.json, src/lib/declareHandler.js).
+func TestSecondAsyncDeclarationMeetsTheLock(t *testing.T) {
+	_, base := startPlain(t, Options{TaskDuration: 500 * time.Millisecond})
+	if _, settings := call(t, http.MethodGet, base+as3Prefix+"/settings", ""); settings["burstHandlingEnabled"] != false {
+		t.Fatalf("settings %v: burst handling must be off by default", settings)
+	}
+	a := postAsync(t, base+as3Prefix+"/declare", strings.ReplaceAll(simpleApp, `"T"`, `"T1"`))
+	b := postAsync(t, base+as3Prefix+"/declare", strings.ReplaceAll(strings.ReplaceAll(simpleApp, `"T"`, `"T2"`), "192.0.2.10", "192.0.2.20"))
+	codes := []any{awaitTask(t, base, a)["code"], awaitTask(t, base, b)["code"]}
+	slices.SortFunc(codes, func(x, y any) int { return int(x.(float64) - y.(float64)) })
+	if codes[0] != 200.0 || codes[1] != 503.0 {
+		t.Fatalf("task codes %v, want one 200 and one 503", codes)
+	}
+}
+
 // With burst handling enabled, an async request that finds the queue full
 // has been answered 202 already; its record is cancelled and answers
 // "task cancelled" for ever (src/lib/queue.js enqueue, declareHandler.js
