@@ -348,16 +348,6 @@ func tenantNames(decl map[string]any) []string {
 	return out
 }
 
-func intersect(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
 // countProperties stands in for AS3's lineCount (the number of BIG-IP
 // configuration lines), which the fake cannot know: it counts properties.
 func countProperties(v any) int {

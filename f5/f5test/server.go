@@ -210,8 +210,9 @@ func (s *Server) takeFault(r *http.Request) (fault, bool) {
 }
 
 // HoldLock takes the device-wide configuration lock, as another AS3
-// operation would: declarations answer 503 (or queue with burst handling)
-// until release is called. It blocks while a declaration is processing.
+// operation would: until release is called, declarations answer code 503
+// (HTTP 503, or inside the task when async), or queue with burst handling.
+// It blocks while a declaration is processing.
 func (s *Server) HoldLock() (release func()) {
 	s.lock <- struct{}{}
 	var once sync.Once
