@@ -208,6 +208,9 @@ func (s *Server) parseJob(v any, only []string, q url.Values) (*job, int, map[st
 		case "remove":
 			j.decl = removeStub(only)
 			j.touched = only
+			if len(only) == 0 {
+				j.touched = s.storedTenants()
+			}
 		}
 		if j.action != "deploy" {
 			return j, 0, nil
