@@ -100,7 +100,9 @@ func (s *Server) execute(j *job, filled map[string]any) (int, map[string]any) {
 			res.Message = "success"
 			res.LineCount = countProperties(want)
 			if !dryRun {
-				s.as3.tenants[name] = deepCopy(want).(map[string]any)
+				// want belongs to this request's declaration, which nothing
+				// changes after processing: it is stored as is.
+				s.as3.tenants[name] = want
 				s.as3.filled[name] = wantFilled
 				s.replaceLive(name, render)
 				s.as3.applied = append(s.as3.applied, Applied{Tenant: name, DeclarationID: id})

@@ -219,7 +219,7 @@ func (s *Server) parseJob(v any, only []string, q url.Values) (*job, int, map[st
 			return nil, http.StatusBadRequest, map[string]any{"code": 400, "message": `for action "deploy", a declaration is required.`}
 		}
 	}
-	decl = deepCopy(decl).(map[string]any)
+	// decl belongs to this request (decoded for it): it is changed in place.
 	j.submitID, _ = decl["id"].(string)
 	// src/lib/declareHandler.js assignBodyDefaults
 	if id, _ := decl["id"].(string); id == "" || id == "generate" {
