@@ -24,8 +24,9 @@ const (
 // means: asynchronous with task polling every second, 10 minute limit.
 type DeclareOptions struct {
 	// Tenants restricts the request to these tenants (/declare/t1,t2);
-	// other tenants in the body are ignored by AS3. Empty means the whole
-	// declaration.
+	// other tenants in the body are ignored by AS3. Each must be a tenant
+	// of the body (AS3 would skip it silently; Declare refuses the call).
+	// Empty means the whole declaration.
 	Tenants []string
 	// Sync posts without ?async=true. AS3 still switches to a task on its
 	// own when processing takes longer than about 45 s; that is followed.
@@ -80,121 +81,6 @@ func (o DeclareOptions) query() string {
 	return "?" + q.Encode()
 }
 
-// Outcome classifies one tenant's result.
-type Outcome int
-
-// Outcomes of a tenant in a declaration.
-const (
-	OutcomeFailed     Outcome = iota // code other than 200, or validation errors
-	OutcomeSuccess                   // code 200, configuration changed
-	OutcomeNoChange                  // code 200, "no change"
-	OutcomeInProgress                // code 0: the task is still running
-)
-
-// String names the outcome as AS3 words it ("success", "no change", ...).
-func (o Outcome) String() string {
-	switch o {
-	case OutcomeSuccess:
-		return "success"
-	case OutcomeNoChange:
-		return "no change"
-	case OutcomeInProgress:
-		return "in progress"
-	default:
-		return "failed"
-	}
-}
-
-// TenantResult is one entry of AS3's results array.
-type TenantResult struct {
-	Tenant        string   `json:"tenant"`
-	Code          int      `json:"code"`
-	Message       string   `json:"message"`
-	Host          string   `json:"host,omitempty"`
-	RunTime       int64    `json:"runTime,omitempty"`
-	LineCount     int      `json:"lineCount,omitempty"`
-	Errors        []string `json:"errors,omitempty"`
-	DeclarationID string   `json:"declarationId,omitempty"`
-	// DeclarationFullID is set on validation failures.
-	DeclarationFullID string `json:"declarationFullId,omitempty"`
-}
-
-// Outcome classifies the result.
-func (r TenantResult) Outcome() Outcome {
-	switch {
-	case r.Code == 0 || r.Message == "in progress":
-		return OutcomeInProgress
-	case r.Code == http.StatusOK && r.Message == "no change":
-		return OutcomeNoChange
-	case r.Code == http.StatusOK:
-		return OutcomeSuccess
-	default:
-		return OutcomeFailed
-	}
-}
-
-// Result is the outcome of Declare, Patch or DeleteTenants.
-type Result struct {
-	// TaskID is set when the declaration ran as an AS3 task.
-	TaskID string `json:"id,omitempty"`
-	// HTTPStatus of the final answer: 200, 207 (partial success) or 422.
-	HTTPStatus int `json:"-"`
-	// Tenants holds one entry per tenant (validation failures have a single
-	// entry without a tenant, carrying Errors).
-	Tenants []TenantResult `json:"results"`
-	// Declaration is the declaration AS3 echoed back (as asked by Show).
-	Declaration json.RawMessage `json:"declaration,omitempty"`
-}
-
-// Failed returns the failed entries.
-func (r *Result) Failed() []TenantResult {
-	var out []TenantResult
-	for _, t := range r.Tenants {
-		if t.Outcome() == OutcomeFailed {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// Changed reports whether at least one tenant changed.
-func (r *Result) Changed() bool {
-	return slices.ContainsFunc(r.Tenants, func(t TenantResult) bool { return t.Outcome() == OutcomeSuccess })
-}
-
-// DeclareError is returned with the Result when AS3 answered but at least
-// one tenant failed (HTTP 207 or 422, or failures inside a task). Use
-// errors.As to reach the per-tenant results and validation messages.
-type DeclareError struct {
-	Result *Result
-}
-
-// Error lists the failed tenants with their codes, messages and errors.
-func (e *DeclareError) Error() string {
-	var parts []string
-	for _, t := range e.Result.Failed() {
-		s := fmt.Sprintf("code %d: %s", t.Code, t.Message)
-		if t.Tenant != "" {
-			s = fmt.Sprintf("tenant %q: %s", t.Tenant, s)
-		}
-		if len(t.Errors) > 0 {
-			s += ": " + strings.Join(t.Errors, "; ")
-		}
-		parts = append(parts, s)
-	}
-	return fmt.Sprintf("AS3 answered HTTP %d: %s", e.Result.HTTPStatus, strings.Join(parts, ", "))
-}
-
-// ValidationErrors returns every schema validation message, e.g.
-// "/T/A/web_pool: should NOT have additional properties".
-func (e *DeclareError) ValidationErrors() []string {
-	var out []string
-	for _, t := range e.Result.Tenants {
-		out = append(out, t.Errors...)
-	}
-	return out
-}
-
 // Declare posts an AS3 declaration and waits for its outcome. body is a
 // *Declaration, or anything that marshals to an AS3 request (an ADC object,
 // an AS3 class wrapper, json.RawMessage) for classes the typed helpers do
@@ -202,9 +88,10 @@ func (e *DeclareError) ValidationErrors() []string {
 //
 // Declarations touching the same tenant are applied one at a time in the
 // order Declare was called; declarations for other tenants go ahead in
-// parallel, and AS3's device-wide lock (503) is waited out with backoff.
-// When AS3 answers but a tenant failed, the Result comes back together with
-// a *DeclareError.
+// parallel, and AS3's device-wide lock (503, also inside a task) is waited
+// out with backoff. When AS3 answers but a tenant failed, the Result comes
+// back together with a *DeclareError; a task AS3 cancelled is submitted
+// once more, then reported as a *TaskCancelledError.
 func (c *Client) Declare(ctx context.Context, body any, opts *DeclareOptions) (*Result, error) {
 	o := opts.withDefaults()
 	if body == nil {
@@ -220,17 +107,28 @@ func (c *Client) Declare(ctx context.Context, body any, opts *DeclareOptions) (*
 	if string(payload) == "null" {
 		return nil, errors.New("declare: body is nil")
 	}
-	tenants := o.Tenants
-	if len(tenants) == 0 {
-		if tenants, err = TenantsOf(payload); err != nil {
-			return nil, fmt.Errorf("declare: %w", err)
+	tenants, err := TenantsOf(payload)
+	if err != nil {
+		return nil, fmt.Errorf("declare: %w", err)
+	}
+	if len(o.Tenants) > 0 {
+		// POST /declare/T1,T2 deploys only the named tenants that the body
+		// declares and silently skips the others (AS3's parsePerTenantPath
+		// in src/lib/declareHandler.js; unit test "should allow POST when
+		// tenants in decl dont exactly match tenants in URI"). A name the
+		// body lacks is a mistake the caller would never hear of: refuse it.
+		for _, t := range o.Tenants {
+			if !slices.Contains(tenants, t) {
+				return nil, fmt.Errorf("declare: DeclareOptions.Tenants names %q, which the declaration does not declare (AS3 would skip it without a word)", t)
+			}
 		}
+		tenants = uniqueSorted(o.Tenants)
 	}
 	path := as3Path + "/declare"
 	if len(o.Tenants) > 0 {
 		path += "/" + strings.Join(o.Tenants, ",")
 	}
-	res, err := c.submit(ctx, tenants, request{method: http.MethodPost, path: path + o.query(), raw: payload}, o)
+	res, err := c.submit(ctx, tenants, request{method: http.MethodPost, path: path + o.query(), raw: payload}, o, "")
 	if err != nil {
 		return res, fmt.Errorf("declare tenants %q: %w", tenants, err)
 	}
@@ -238,8 +136,12 @@ func (c *Client) Declare(ctx context.Context, body any, opts *DeclareOptions) (*
 }
 
 // submit runs one AS3 write under the tenant queue: send, follow the task
-// if there is one, resubmit when the task reports the device busy.
-func (c *Client) submit(ctx context.Context, tenants []string, req request, o DeclareOptions) (*Result, error) {
+// if there is one, resubmit when the task reports the device lock (code
+// 503 inside the task: nothing was applied) and, once, when AS3 cancelled
+// the task, unless notIdempotent says why the write must not be repeated.
+// A declaration may be repeated: AS3 compares it with the device and
+// answers "no change" for what is already there.
+func (c *Client) submit(ctx context.Context, tenants []string, req request, o DeclareOptions, notIdempotent string) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	release, err := c.tenants.acquire(ctx, tenants)
@@ -249,6 +151,7 @@ func (c *Client) submit(ctx context.Context, tenants []string, req request, o De
 	defer release()
 
 	var res *Result
+	var cancelled []string
 	err = c.retry.run(ctx, func(int) (bool, error) {
 		r, err := c.do(ctx, req)
 		if err != nil {
@@ -269,9 +172,28 @@ func (c *Client) submit(ctx context.Context, tenants []string, req request, o De
 			if res.TaskID == "" {
 				return false, errors.New("AS3 answered 202 without a task id")
 			}
-			if res, err = c.waitTask(ctx, res.TaskID, o.PollInterval); err != nil {
-				return false, err
+			id := res.TaskID
+			if res, err = c.waitTask(ctx, id, o.PollInterval); err != nil {
+				var apiErr *Error
+				if !errors.As(err, &apiErr) || !apiErr.NotFound() {
+					return false, err
+				}
+				// AS3 keeps the 25 most recent finished task records and drops
+				// older ones on every write (src/lib/asyncHandler.js
+				// cleanRecords, MAX_RECORDS); under load a record can go before
+				// its outcome is read. A declaration is sent again: what it
+				// applied answers "no change".
+				err = fmt.Errorf("AS3 dropped the record of task %s before its outcome was read (it keeps the 25 most recent): %w", id, err)
+				if notIdempotent != "" {
+					return false, fmt.Errorf("%w; not resubmitted: %s", err, notIdempotent)
+				}
+				return true, err
 			}
+		}
+		if res.cancelled() {
+			cancelled = append(cancelled, res.TaskID)
+			again := notIdempotent == "" && len(cancelled) == 1
+			return again, &TaskCancelledError{TaskIDs: slices.Clone(cancelled), NotResubmitted: notIdempotent}
 		}
 		if busy := taskBusy(res); busy != nil {
 			return true, busy
@@ -297,46 +219,9 @@ func checkTenantNames(names []string) error {
 	return nil
 }
 
-// taskBusy turns a task that ended with code 503 (device lock held by
-// another configuration operation) into a retryable *Error.
-func taskBusy(r *Result) *Error {
-	for _, t := range r.Tenants {
-		if t.Code == http.StatusServiceUnavailable {
-			return &Error{Method: http.MethodGet, Path: as3Path + "/task/" + r.TaskID, StatusCode: t.Code, Code: t.Code, Message: t.Message}
-		}
-	}
-	return nil
-}
-
-// decodeResult decodes a declare answer, a task record or an AS3 error body
-// ({"code": 422, "errors": [...], "message": ...}).
-func decodeResult(r *response) (*Result, error) {
-	var body struct {
-		Result
-		Code    int      `json:"code"`
-		Message string   `json:"message"`
-		Errors  []string `json:"errors"`
-	}
-	if err := json.Unmarshal(r.body, &body); err != nil {
-		return nil, fmt.Errorf("decode AS3 answer (HTTP %d): %w", r.status, err)
-	}
-	res := body.Result
-	res.HTTPStatus = r.status
-	if len(res.Tenants) == 0 && (body.Code != 0 || len(body.Errors) > 0) {
-		res.Tenants = []TenantResult{{Code: firstNonZero(body.Code, r.status), Message: body.Message, Errors: body.Errors}}
-	}
-	return &res, nil
-}
-
-func firstNonZero(code, status int) int {
-	if code != 0 {
-		return code
-	}
-	return status
-}
-
 // waitTask polls /task/<id> until no result is in progress. The task
-// endpoint answers 200 while running; the state is in results[].code.
+// endpoint answers 200 while running and after; the state is in
+// results[].code (0 while running, and for ever once "task cancelled").
 func (c *Client) waitTask(ctx context.Context, id string, every time.Duration) (*Result, error) {
 	path := as3Path + "/task/" + url.PathEscape(id)
 	tick := time.NewTicker(every)
@@ -357,7 +242,6 @@ func (c *Client) waitTask(ctx context.Context, id string, every time.Duration) (
 			res.TaskID = id
 		}
 		if len(res.Tenants) > 0 && !slices.ContainsFunc(res.Tenants, func(t TenantResult) bool { return t.Outcome() == OutcomeInProgress }) {
-			res.HTTPStatus = overallStatus(res.Tenants)
 			return res, nil
 		}
 		select {
@@ -366,17 +250,6 @@ func (c *Client) waitTask(ctx context.Context, id string, every time.Duration) (
 		case <-tick.C:
 		}
 	}
-}
-
-// overallStatus mirrors AS3: all tenants with one code → that code, mixed → 207.
-func overallStatus(ts []TenantResult) int {
-	code := ts[0].Code
-	for _, t := range ts[1:] {
-		if t.Code != code {
-			return http.StatusMultiStatus
-		}
-	}
-	return code
 }
 
 // TenantsOf lists the tenants an AS3 request body touches: the Tenant
@@ -454,7 +327,7 @@ func (c *Client) DeleteTenants(ctx context.Context, opts *DeclareOptions, tenant
 	o.Tenants = nil
 	q := o.query()
 	path := as3Path + "/declare/" + strings.Join(tenants, ",") + q
-	res, err := c.submit(ctx, tenants, request{method: http.MethodDelete, path: path}, o)
+	res, err := c.submit(ctx, tenants, request{method: http.MethodDelete, path: path}, o, "")
 	if err != nil {
 		return res, fmt.Errorf("delete tenants %q: %w", tenants, err)
 	}
@@ -472,6 +345,8 @@ type PatchOp struct {
 
 // Patch applies JSON Patch operations to the stored declaration (PATCH
 // /declare). The tenants named by the paths are serialized like Declare.
+// The "test" operation is refused (AS3 answers 422 to it), and a cancelled
+// or lost task is not submitted again: a patch is not idempotent.
 func (c *Client) Patch(ctx context.Context, ops []PatchOp, opts *DeclareOptions) (*Result, error) {
 	if len(ops) == 0 {
 		return nil, errors.New("patch: no operations")
@@ -479,7 +354,10 @@ func (c *Client) Patch(ctx context.Context, ops []PatchOp, opts *DeclareOptions)
 	var tenants []string
 	for i, op := range ops {
 		switch op.Op {
-		case "add", "remove", "replace", "move", "copy", "test":
+		case "add", "remove", "replace", "move", "copy":
+		case "test":
+			// src/lib/declarationHandler.js handlePatch refuses it whatever it tests.
+			return nil, fmt.Errorf("patch: ops[%d].op \"test\" is not supported by AS3 (it answers 422 \"invalid patch - op 'test' is not supported\")", i)
 		default:
 			return nil, fmt.Errorf("patch: ops[%d].op %q is not a JSON Patch operation", i, op.Op)
 		}
@@ -491,7 +369,8 @@ func (c *Client) Patch(ctx context.Context, ops []PatchOp, opts *DeclareOptions)
 	}
 	o := opts.withDefaults()
 	o.Tenants = nil
-	res, err := c.submit(ctx, tenants, request{method: http.MethodPatch, path: as3Path + "/declare" + o.query(), body: ops}, o)
+	res, err := c.submit(ctx, tenants, request{method: http.MethodPatch, path: as3Path + "/declare" + o.query(), body: ops}, o,
+		"a JSON Patch is not idempotent (an \"add\" applied twice adds twice); read the declaration back to see whether it was applied")
 	if err != nil {
 		return res, fmt.Errorf("patch tenants %q: %w", uniqueSorted(tenants), err)
 	}

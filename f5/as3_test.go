@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,7 +113,7 @@ func TestDeclarePartialSuccess207(t *testing.T) {
 		t.Fatalf("HTTP %d, want 207", res.HTTPStatus)
 	}
 	failed := res.Failed()
-	if len(failed) != 1 || failed[0].Tenant != "Bad" || !strings.Contains(failed[0].Message, "01020036") {
+	if len(failed) != 1 || !slices.Equal(failed[0].Tenants, []string{"Bad"}) || failed[0].Message != "declaration failed" || !strings.Contains(failed[0].Response, "01020036") {
 		t.Fatalf("failed = %+v", failed)
 	}
 	if srv.Tenant("Good") == nil || srv.Tenant("Bad") != nil {
@@ -128,7 +129,7 @@ func TestDeclareVirtualAddressConflictFailsThatTenant(t *testing.T) {
 	}
 	res, err := c.Declare(ctx, simpleDecl("B", "b", "192.0.2.10", "192.0.2.12"), fastOpts)
 	var de *DeclareError
-	if !errors.As(err, &de) || len(res.Failed()) != 1 || !strings.Contains(res.Failed()[0].Message, "illegally shares destination") {
+	if !errors.As(err, &de) || len(res.Failed()) != 1 || !strings.Contains(res.Failed()[0].Response, "illegally shares destination") {
 		t.Fatalf("err = %v, result %+v", err, res)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -53,8 +54,9 @@ type Config struct {
 	// Retry governs retries of connection errors and device-busy answers.
 	// The zero value means DefaultRetryPolicy.
 	Retry RetryPolicy
-	// HTTPClient, when set, is used as is (its Transport decides TLS); CAFile
-	// and InsecureSkipVerify are then ignored.
+	// HTTPClient, when set, is used (its Transport decides TLS); CAFile
+	// and InsecureSkipVerify are then ignored. The client works on a copy
+	// whose redirect policy also refuses to leave the device (see New).
 	HTTPClient *http.Client
 }
 
@@ -96,6 +98,12 @@ type session struct {
 
 // New validates cfg and returns a Client. It does not contact the device;
 // the first call logs in.
+//
+// Credentials never follow a redirect to another host: a redirect whose
+// target differs from BaseURL in scheme, host or port is refused with a
+// *RedirectError (net/http would send the X-F5-Auth-Token header, and the
+// login's password in a 307/308 body, to any host, and basic credentials
+// to any port of the same host). Redirects within the device are followed.
 func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" {
 		return nil, errors.New("f5: Config.BaseURL is required")
@@ -136,6 +144,7 @@ func New(cfg Config) (*Client, error) {
 		tr.TLSClientConfig = tlsCfg
 		hc = &http.Client{Transport: tr}
 	}
+	hc = sameHostRedirectsOnly(hc, u)
 	return &Client{base: u, cfg: cfg, http: hc, retry: retry, tenants: newTenantQueue(), auth: &session{}, now: time.Now}, nil
 }
 
@@ -272,10 +281,61 @@ func (e *ConnError) Error() string {
 func (e *ConnError) Unwrap() error { return e.Err }
 
 // isConnError reports whether err is a transport failure worth retrying:
-// a ConnError not caused by the caller's own context ending, and not a
-// certificate the client refuses (which no retry will change).
+// a ConnError not caused by the caller's own context ending, not a
+// certificate the client refuses and not a refused redirect (which no
+// retry will change).
 func isConnError(ctx context.Context, err error) bool {
 	var ce *ConnError
 	var verify *tls.CertificateVerificationError
-	return errors.As(err, &ce) && ctx.Err() == nil && !errors.As(err, &verify)
+	var redirect *RedirectError
+	return errors.As(err, &ce) && ctx.Err() == nil && !errors.As(err, &verify) && !errors.As(err, &redirect)
+}
+
+// RedirectError is a redirect the client refused to follow because it
+// leads away from the device (another scheme, host or port): following it
+// would hand the device's credentials to that host.
+type RedirectError struct {
+	// Device is the configured BaseURL's origin; Target is where the
+	// redirect pointed (scheme, host and path; no query).
+	Device, Target string
+}
+
+// Error names both ends.
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("refused a redirect from the device %s to another host, %s: credentials are never sent to another host", e.Device, e.Target)
+}
+
+// sameHostRedirectsOnly returns a copy of hc whose redirect policy refuses
+// any target outside base's origin, then applies hc's own policy (or
+// net/http's default limit of 10 redirects).
+func sameHostRedirectsOnly(hc *http.Client, base *url.URL) *http.Client {
+	c := *hc
+	next := hc.CheckRedirect
+	origin := originOf(base)
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if originOf(req.URL) != origin {
+			target := *req.URL
+			target.RawQuery, target.Fragment, target.User = "", "", nil
+			return &RedirectError{Device: origin, Target: target.String()}
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
+}
+
+// originOf is scheme://host:port, lower case, with the default port made
+// explicit.
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }

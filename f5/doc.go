@@ -19,7 +19,9 @@
 // loginProviderName, "tmos" unless set) and sends the X-F5-Auth-Token
 // header; the token is renewed shortly before it expires and again after
 // any 401. Config.BasicAuth sends basic credentials instead. The password
-// never appears in errors or in the Config's String output.
+// never appears in errors or in the Config's String output, and no
+// credential follows a redirect to another host: such a redirect is
+// refused with a [*RedirectError].
 //
 // Every call takes a context. Each HTTP exchange is bounded by
 // Config.RequestTimeout; the context bounds the whole call, retries
@@ -46,20 +48,37 @@
 // an array) for full passthrough.
 //
 // [Client.Declare] posts to /mgmt/shared/appsvcs/declare (or only to
-// DeclareOptions.Tenants), asynchronously by default, and polls
-// /task/<id> until no tenant is in progress (the task endpoint answers 200
-// while running; code 0 means running). A synchronous request that AS3
-// turns into a task after about 45 s is followed the same way. Options add
+// DeclareOptions.Tenants, which must be tenants of the body: AS3 skips the
+// others without a word), asynchronously by default, and polls /task/<id>
+// until no tenant is in progress (the task endpoint answers 200 while
+// running; code 0 means running). A synchronous request that AS3 turns
+// into a task after about 45 s is followed the same way. Options add
 // controls.dryRun, show and unchecked. The [Result] has one [TenantResult]
-// per tenant with its [Outcome] (success, no change, failed); HTTP 207
-// (partial success) and 422 (validation errors with their "errors" list)
-// come back as a Result together with a [*DeclareError].
+// per tenant with its [Outcome] (success, no change, failed, task
+// cancelled). AS3 validates an async declaration inside the task, so a 422
+// and its validation "errors" arrive in the task record; AS3 3.51 and
+// later name the tenants of such an entry as an array, older versions and
+// per-tenant results as a string: both decode into TenantResult.Tenants. A
+// tenant the device refused says "declaration failed" with the device's
+// reason in TenantResult.Response. Failures come back as a Result together
+// with a [*DeclareError] whose text gives the HTTP status really answered
+// (the request's, or the task record's 200), each failed tenant's code,
+// message, reason and errors.
+//
+// A task AS3 cancelled (code 0 "task cancelled", after a restnoded restart
+// or a full burst queue) never completes: Declare, DeleteTenants and
+// DeclareApplications submit once more, Patch does not (a JSON Patch is
+// not idempotent), and a second cancellation is a [*TaskCancelledError].
+// A task record AS3 dropped before its outcome was read (it keeps 25) is
+// handled the same way. Patch refuses the "test" operation, which AS3
+// does not support.
 //
 // Declarations that touch the same tenant are applied one at a time, in
 // the order Declare (or Patch, DeleteTenants) was called: each call queues
 // a ticket per tenant and runs when it is first in every queue it joined.
 // Declarations for other tenants go ahead in parallel, and the device-wide
-// AS3 lock that then answers 503 is waited out with backoff. (A declaration
+// AS3 lock that then answers 503 (inside the task when async) is waited
+// out with backoff. (A declaration
 // with updateMode "complete" may delete tenants it does not name; it is
 // only serialized against the tenants it names.)
 //
@@ -89,7 +108,10 @@
 // # Testing
 //
 // Package [github.com/netauto-dev/netauto/f5/f5test] is an in-memory BIG-IP
-// that validates declarations against the real AS3 schema and behaves like
-// the device (tasks, locks, 207/422, token expiry, LTM and certificates).
-// The examples in this package run against it.
+// modelled on AS3's own source: it validates declarations against the real
+// AS3 schema inside the task, resolves pointers, answers with AS3's error
+// shapes (tenant arrays, in-task locks, "declaration failed", cancelled
+// tasks) and decides "no change" against the objects it deploys, so a
+// change made by hand is re-applied. The examples in this package run
+// against it.
 package f5

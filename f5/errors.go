@@ -41,18 +41,24 @@ func (e *Error) Error() string {
 }
 
 // Busy reports whether the device asked to try again later: AS3's
-// "Configuration operation in progress" or a full burst queue (503).
-func (e *Error) Busy() bool { return e.StatusCode == http.StatusServiceUnavailable }
+// "Configuration operation in progress" or a full burst queue, answered as
+// HTTP 503 or, inside a task record, as code 503.
+func (e *Error) Busy() bool {
+	return e.StatusCode == http.StatusServiceUnavailable || e.Code == http.StatusServiceUnavailable
+}
 
 // NotFound reports whether the object or record does not exist.
 func (e *Error) NotFound() bool { return e.StatusCode == http.StatusNotFound }
 
-// errorBody is the union of iControl REST and AS3 error bodies.
+// errorBody is the union of iControl REST and AS3 error bodies. The
+// fields whose shape varies are kept raw and read leniently (see text and
+// textList): AS3 sends "errors" as an array, but a body whose fields have
+// another shape must still give its code and message.
 type errorBody struct {
-	Code       json.Number `json:"code"`
-	Message    string      `json:"message"`
-	ErrorStack []string    `json:"errorStack"`
-	Errors     []string    `json:"errors"`
+	Code       json.Number     `json:"code"`
+	Message    json.RawMessage `json:"message"`
+	ErrorStack json.RawMessage `json:"errorStack"`
+	Errors     json.RawMessage `json:"errors"`
 }
 
 // decodeError builds an *Error from an answer; a body that is not the
@@ -67,7 +73,7 @@ func decodeError(method, path string, status int, body []byte) *Error {
 	if n, err := eb.Code.Int64(); err == nil {
 		e.Code = int(n)
 	}
-	e.Message, e.ErrorStack, e.Errors = eb.Message, eb.ErrorStack, eb.Errors
+	e.Message, e.ErrorStack, e.Errors = text(eb.Message), textList(eb.ErrorStack), textList(eb.Errors)
 	return e
 }
 

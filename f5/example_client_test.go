@@ -12,6 +12,7 @@ import (
 	"log"
 	"math/big"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/netauto-dev/netauto/f5"
@@ -72,7 +73,7 @@ func ExampleClient_Declare() {
 			log.Fatal(err)
 		}
 		for _, t := range res.Tenants {
-			fmt.Printf("%s: %s\n", t.Tenant, t.Outcome())
+			fmt.Printf("%s: %s\n", strings.Join(t.Tenants, ","), t.Outcome())
 		}
 	}
 	// Output:

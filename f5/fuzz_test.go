@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +24,9 @@ func seedResponses(f *testing.F) {
 	}
 	f.Add([]byte(`{"results":[{"code":0}],"id":""}`))
 	f.Add([]byte(`{"code":"422","errors":"x"}`))
+	f.Add([]byte(`{"results":[{"code":503,"tenant":["T1","T2"],"message":"Error: busy"}]}`))
+	f.Add([]byte(`{"results":[{"code":200,"tenant":"T1, Common","message":"success"}]}`))
+	f.Add([]byte(`{"results":[{"code":422,"tenant":null,"response":{"x":1},"errors":[1,"a",null]}]}`))
 }
 
 func FuzzDecodeResult(f *testing.F) {
@@ -37,9 +42,25 @@ func FuzzDecodeResult(f *testing.F) {
 			}
 			_ = res.Failed()
 			_ = taskBusy(res)
+			_ = res.cancelled()
 			if len(res.Tenants) > 0 {
-				_ = overallStatus(res.Tenants)
 				_ = (&DeclareError{Result: res}).Error()
+			}
+			for _, tr := range res.Tenants {
+				for _, name := range tr.Tenants {
+					if name == "" || strings.Contains(name, ",") || strings.TrimSpace(name) != name {
+						t.Fatalf("tenant name %q from %s", name, b)
+					}
+				}
+				// What decoded encodes again and decodes to the same entry.
+				out, err := json.Marshal(tr)
+				if err != nil {
+					t.Fatalf("encode %+v: %v", tr, err)
+				}
+				var again TenantResult
+				if err := json.Unmarshal(out, &again); err != nil || !reflect.DeepEqual(again, tr) {
+					t.Fatalf("round trip of %s: %+v, %v; want %+v", out, again, err, tr)
+				}
 			}
 		}
 	})

@@ -53,7 +53,7 @@ func (c *Client) DeclareApplications(ctx context.Context, tenant string, body an
 	o := opts.withDefaults()
 	o.Tenants = nil
 	path := as3Path + "/declare/" + tenant + "/applications" + o.query()
-	res, err := c.submit(ctx, []string{tenant}, request{method: http.MethodPost, path: path, raw: payload}, o)
+	res, err := c.submit(ctx, []string{tenant}, request{method: http.MethodPost, path: path, raw: payload}, o, "")
 	if err != nil {
 		return res, fmt.Errorf("declare applications in tenant %q: %w", tenant, err)
 	}

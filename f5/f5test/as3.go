@@ -1,14 +1,12 @@
 package f5test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -19,7 +17,8 @@ const as3Prefix = "/mgmt/shared/appsvcs"
 // what the test hooks observe.
 type as3State struct {
 	meta     map[string]any            // class, schemaVersion, id, label, remark, updateMode, controls
-	tenants  map[string]map[string]any // tenant name → Tenant object
+	tenants  map[string]map[string]any // tenant name → Tenant object as posted
+	filled   map[string]map[string]any // the same with schema defaults, to decide "no change"
 	history  []map[string]any          // most recent first, at most 15
 	tasks    map[string]*task
 	order    []string // task ids, oldest first
@@ -28,11 +27,14 @@ type as3State struct {
 	applied  []Applied
 	inflight map[string]int
 	overlaps int
+	// cancelNext is how many of the next async tasks end "task cancelled".
+	cancelNext int
 }
 
 func (a *as3State) init() {
 	a.meta = map[string]any{}
 	a.tenants = map[string]map[string]any{}
+	a.filled = map[string]map[string]any{}
 	a.tasks = map[string]*task{}
 	a.settings = map[string]any{"burstHandlingEnabled": false, "perAppDeploymentAllowed": true}
 	a.failing = map[string]string{}
@@ -46,28 +48,47 @@ type Applied struct {
 	Deleted       bool
 }
 
+// Task record states, as AS3 keeps them (src/lib/asyncHandler.js).
+const (
+	taskPending   = "pending"
+	taskComplete  = "complete"
+	taskCancelled = "cancelled"
+)
+
+// task is an AS3 task record as GET /task/{id} shows it: while pending,
+// one result {code 0, "in progress"}; once complete, the results of the
+// declaration or the error body AS3 answered; once cancelled, {code 0,
+// "task cancelled"} for ever (src/lib/asyncHandler.js getResults).
 type task struct {
 	ID          string         `json:"id"`
-	Results     []result       `json:"results"`
+	Results     []any          `json:"results"`
 	Declaration map[string]any `json:"declaration"`
 	SelfLink    string         `json:"selfLink,omitempty"`
+	status      string
+	declID      string
 }
 
+// result is one tenant's entry in a declaration's results (src/lib/audit.js
+// and declarationHandler.js): "tenant" is a string here; bodies for a
+// declaration refused as a whole are built by failBody.
 type result struct {
 	Code          int      `json:"code"`
 	Message       string   `json:"message"`
+	Response      string   `json:"response,omitempty"`
 	Errors        []string `json:"errors,omitempty"`
 	LineCount     int      `json:"lineCount,omitempty"`
 	Host          string   `json:"host"`
-	Tenant        string   `json:"tenant"`
+	Tenant        string   `json:"tenant,omitempty"`
 	RunTime       int64    `json:"runTime"`
 	DeclarationID string   `json:"declarationId,omitempty"`
 	DryRun        bool     `json:"dryRun,omitempty"`
 }
 
-// FailTenant makes every later deployment of tenant fail with code 422 and
-// message, as BIG-IP would reject a bad configuration; other tenants of the
-// same declaration still succeed (HTTP 207). An empty message clears it.
+// FailTenant makes every later deployment of tenant fail on the device
+// with message as BIG-IP's reason: the tenant's result is code 422,
+// "declaration failed", with message in "response" (src/lib/audit.js);
+// other tenants of the same declaration still succeed (HTTP 207). An empty
+// message clears it.
 func (s *Server) FailTenant(tenant, message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,6 +113,17 @@ func (s *Server) Overlaps() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.as3.overlaps
+}
+
+// CancelTasks makes the next n asynchronous tasks end "task cancelled"
+// without being processed: what AS3 leaves behind when restnoded restarts
+// while they are pending (src/lib/asyncHandler.js updatePending, called at
+// start-up by src/nodejs/restWorker.js). Their records answer code 0
+// "task cancelled" for ever; nothing of them is applied.
+func (s *Server) CancelTasks(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.as3.cancelNext = max(n, 0)
 }
 
 // Tenant returns a copy of the stored tenant object, or nil.
@@ -223,18 +255,20 @@ func (s *Server) handleTask(w http.ResponseWriter, r *http.Request) {
 // maxTaskRecords is how many task records AS3 keeps.
 const maxTaskRecords = 25
 
-// newTask records an in-progress task. Beyond maxTaskRecords the oldest
-// finished records are dropped; running tasks are never dropped.
+// newTask records a pending task. Beyond maxTaskRecords the oldest
+// finished records are dropped; pending ones are never dropped (AS3's
+// cleanRecords in src/lib/asyncHandler.js).
 func (s *Server) newTask() *task {
 	id := newID()
-	t := &task{ID: id, Results: []result{{Code: 0, Message: "in progress", DeclarationID: ""}}, Declaration: map[string]any{},
+	t := &task{ID: id, Declaration: map[string]any{}, status: taskPending,
 		SelfLink: "https://" + s.opts.Host + as3Prefix + "/task/" + id}
+	t.Results = []any{placeholder("in progress", t)}
 	s.mu.Lock()
 	s.as3.tasks[id] = t
 	s.as3.order = append(s.as3.order, id)
 	for i := 0; len(s.as3.order) > maxTaskRecords && i < len(s.as3.order); {
 		old := s.as3.tasks[s.as3.order[i]]
-		if old.Results[0].Code == 0 { // still running
+		if old.status == taskPending {
 			i++
 			continue
 		}
@@ -245,630 +279,62 @@ func (s *Server) newTask() *task {
 	return t
 }
 
-// request is a parsed AS3 write.
-type as3Request struct {
-	decl    map[string]any // the ADC declaration to apply (nil for retrieve)
-	only    []string       // tenants named in the URL
-	dryRun  bool
-	remove  bool // delete the tenants in decl / only
-	show    string
-	patched []string
+// placeholder is the result a pending or cancelled record answers.
+func placeholder(message string, t *task) map[string]any {
+	r := map[string]any{"message": message, "tenant": "", "host": "", "runTime": 0, "code": 0}
+	if t.declID != "" {
+		r["declarationId"] = t.declID
+	}
+	return r
 }
 
-// handleDeclare is POST /declare[/tenants]: an ADC, an AS3 request, or an
-// array of either (answered with "items").
-func (s *Server) handleDeclare(w http.ResponseWriter, r *http.Request) {
-	v, ok := readJSON(w, r)
-	if !ok {
-		return
-	}
-	var only []string
-	if t := r.PathValue("tenants"); t != "" {
-		only = strings.Split(t, ",")
-	}
-	q := r.URL.Query()
-	if arr, isArray := v.([]any); isArray {
-		s.handleContainer(w, r, arr)
-		return
-	}
-	req, status, body := s.parseRequest(v, only, q.Get("controls.dryRun") == "true", q.Get("show"))
-	if body != nil {
-		writeJSON(w, status, body)
-		return
-	}
-	s.run(w, r, req)
-}
-
-// parseRequest validates one ADC or AS3 body. A non-nil body is the answer
-// to give instead of running it.
-func (s *Server) parseRequest(v any, only []string, dryRun bool, show string) (*as3Request, int, any) {
-	obj, _ := v.(map[string]any)
-	doc := docADC
-	if obj != nil && obj["class"] == "AS3" {
-		doc = docAS3
-	}
-	if errs, err := validate(doc, v); err != nil || errs != nil {
-		return nil, http.StatusUnprocessableEntity, invalidBody(errs, err)
-	}
-	req := &as3Request{only: only, dryRun: dryRun, show: show}
-	if doc == docADC {
-		req.decl = obj
-		return req, 0, nil
-	}
-	decl, _ := obj["declaration"].(map[string]any)
-	switch action, _ := obj["action"].(string); action {
-	case "", "deploy":
-		req.decl = decl
-	case "dry-run":
-		req.decl, req.dryRun = decl, true
-	case "remove":
-		req.decl, req.remove = decl, true
-	case "retrieve":
-		return nil, http.StatusOK, s.snapshot(only, show)
-	case "redeploy":
-		age := 0
-		if n, ok := obj["redeployAge"].(json.Number); ok {
-			a, _ := n.Int64()
-			age = int(a)
-		}
-		s.mu.Lock()
-		var old map[string]any
-		if age < len(s.as3.history) {
-			old = deepCopy(s.as3.history[age]).(map[string]any)
-		}
-		s.mu.Unlock()
-		if old == nil {
-			return nil, http.StatusNotFound, map[string]any{"code": 404, "message": fmt.Sprintf("declaration with age %d not found", age)}
-		}
-		req.decl = old
-	case "patch":
-		ops, _ := obj["patchBody"].([]any)
-		decl, tenants, status, body := s.patched(ops)
-		if body != nil {
-			return nil, status, body
-		}
-		req.decl, req.patched = decl, tenants
-	}
-	if req.decl == nil {
-		return nil, http.StatusUnprocessableEntity, invalidBody([]string{"/declaration: should have required property 'declaration'"}, nil)
-	}
-	return req, 0, nil
-}
-
-func invalidBody(errs []string, err error) map[string]any {
-	if err != nil {
-		return map[string]any{"code": 500, "message": err.Error()}
-	}
-	return map[string]any{"code": 422, "errors": errs, "message": "declaration is invalid"}
-}
-
-// handleContainer answers an array of declarations with one item each.
-func (s *Server) handleContainer(w http.ResponseWriter, r *http.Request, arr []any) {
-	doc := docADCArray
-	if len(arr) > 0 {
-		if o, ok := arr[0].(map[string]any); ok && o["class"] == "AS3" {
-			doc = docAS3Array
-		}
-	}
-	if errs, err := validate(doc, arr); err != nil || errs != nil {
-		writeInvalid(w, errs, err)
-		return
-	}
-	if busy, ok := s.tryLock(r.Context()); !ok {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte(busy))
-		return
-	}
-	defer s.unlock()
-	items := make([]any, 0, len(arr))
-	for _, v := range arr {
-		req, status, body := s.parseRequest(v, nil, false, r.URL.Query().Get("show"))
-		if body != nil {
-			if m, ok := body.(map[string]any); ok && m["code"] == nil {
-				m["code"] = status
-			}
-			items = append(items, body)
-			continue
-		}
-		code, out := s.execute(req)
-		out["code"] = code
-		items = append(items, out)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
-}
-
-// run executes a write synchronously, as a task (?async=true), or switches
-// a synchronous request to a task after AsyncSwitchAfter, like AS3.
-func (s *Server) run(w http.ResponseWriter, r *http.Request, req *as3Request) {
-	tenants := s.requestTenants(req)
-	s.enter(tenants)
-	if r.URL.Query().Get("async") != "true" {
-		if busy, ok := s.tryLock(r.Context()); !ok {
-			s.leave(tenants)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(busy))
-			return
-		}
-		if s.opts.TaskDuration <= s.opts.AsyncSwitchAfter {
-			code, body := s.processLocked(r.Context(), req)
-			s.leave(tenants)
-			writeJSON(w, code, body)
-			return
-		}
-		t := s.newTask()
-		s.startTask(t, req, tenants, true)
-		timer := time.NewTimer(s.opts.AsyncSwitchAfter)
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-		case <-r.Context().Done():
-		}
-		s.writeTask(w, http.StatusAccepted, t)
-		return
-	}
-	t := s.newTask()
-	s.startTask(t, req, tenants, false)
-	s.writeTask(w, http.StatusAccepted, t)
-}
-
-func (s *Server) writeTask(w http.ResponseWriter, status int, t *task) {
-	s.mu.Lock()
-	b, err := json.Marshal(map[string]any{"id": t.ID, "results": []result{{Message: "Declaration successfully submitted", Code: 0}}, "declaration": map[string]any{}, "selfLink": t.SelfLink})
-	s.mu.Unlock()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-}
-
-// startTask runs req in the background; locked says the lock is held.
-func (s *Server) startTask(t *task, req *as3Request, tenants []string, locked bool) {
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() {
-			select {
-			case <-s.closed:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		if !locked {
-			if busy, ok := s.tryLock(ctx); !ok {
-				var b result
-				_ = json.Unmarshal([]byte(busy), &b)
-				s.finishTask(t, tenants, []result{{Code: http.StatusServiceUnavailable, Message: b.Message}}, map[string]any{})
-				return
-			}
-		}
-		_, body := s.processLocked(ctx, req)
-		res, _ := body["results"].([]result)
-		decl, _ := body["declaration"].(map[string]any)
-		if res == nil { // validation failure inside the task
-			res = []result{{Code: http.StatusUnprocessableEntity, Message: fmt.Sprint(body["message"]), Errors: toStrings(body["errors"])}}
-			decl = map[string]any{}
-		}
-		s.finishTask(t, tenants, res, decl)
-	}()
-}
-
-// finishTask publishes a task's outcome; its tenants leave the in-flight
-// set in the same step, so a client that saw the outcome and sends the
-// next request for the tenant is not counted as overlapping.
-func (s *Server) finishTask(t *task, tenants []string, res []result, decl map[string]any) {
+// finishTask publishes a task's outcome: the results of the declaration,
+// or the error body as the only result (getResults). The task's tenants
+// leave the in-flight set in the same step, so a client that saw the
+// outcome and sends the next request for the tenant is not counted as
+// overlapping.
+func (s *Server) finishTask(t *task, tenants []string, body map[string]any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t.Results, t.Declaration = res, decl
+	if res, ok := body["results"]; ok {
+		t.Results = toAnySlice(res)
+		t.Declaration, _ = body["declaration"].(map[string]any)
+	} else {
+		t.Results = []any{body}
+		t.Declaration = map[string]any{}
+	}
+	if t.Declaration == nil {
+		t.Declaration = map[string]any{}
+	}
+	t.status = taskComplete
 	for _, name := range tenants {
 		s.as3.inflight[name]--
 	}
 }
 
-// processLocked waits TaskDuration, applies req and releases the lock.
-func (s *Server) processLocked(ctx context.Context, req *as3Request) (int, map[string]any) {
-	defer s.unlock()
-	if s.opts.TaskDuration > 0 {
-		timer := time.NewTimer(s.opts.TaskDuration)
-		select {
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return http.StatusServiceUnavailable, map[string]any{"code": 503, "message": "processing interrupted"}
-		}
-	}
-	return s.execute(req)
-}
-
-// execute applies a request to the stored state.
-func (s *Server) execute(req *as3Request) (int, map[string]any) {
+// cancelTask marks a record cancelled for ever; nothing of it is applied.
+func (s *Server) cancelTask(t *task, tenants []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	start := time.Now()
-	decl := req.decl
-	names := tenantNames(decl)
-	if len(req.patched) > 0 {
-		names = req.patched
-	}
-	if len(req.only) > 0 {
-		names = intersect(names, req.only)
-		if req.remove || decl == nil {
-			names = req.only
-		}
-	}
-	if decl != nil && decl["updateMode"] == "complete" && !req.remove && len(req.only) == 0 {
-		for name := range s.as3.tenants {
-			if _, ok := decl[name]; !ok {
-				names = append(names, name)
-			}
-		}
-	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	id, _ := decl["id"].(string)
-	if ctl, ok := decl["controls"].(map[string]any); ok && ctl["dryRun"] == true {
-		req.dryRun = true
-	}
-	var results []result
-	changed := false
-	for _, name := range names {
-		res := result{Host: s.opts.Host, Tenant: name, DeclarationID: id, DryRun: req.dryRun}
-		want, _ := decl[name].(map[string]any)
-		if req.remove {
-			want = nil
-		}
-		have, exists := s.as3.tenants[name]
-		switch msg, failing := s.as3.failing[name]; {
-		case failing && want != nil:
-			res.Code, res.Message = http.StatusUnprocessableEntity, msg
-		case want != nil && !isEmptyTenant(want) && s.conflict(name, want) != "":
-			res.Code, res.Message = http.StatusUnprocessableEntity, s.conflict(name, want)
-		case want == nil || isEmptyTenant(want):
-			res.Code, res.Message = http.StatusOK, "success"
-			if !exists {
-				res.Message = "no change"
-			} else if !req.dryRun {
-				delete(s.as3.tenants, name)
-				s.as3.applied = append(s.as3.applied, Applied{Tenant: name, DeclarationID: id, Deleted: true})
-				changed = true
-			}
-		case exists && sameJSON(have, want):
-			res.Code, res.Message = http.StatusOK, "no change"
-		default:
-			res.Code, res.Message = http.StatusOK, "success"
-			res.LineCount = countProperties(want)
-			if !req.dryRun {
-				s.as3.tenants[name] = deepCopy(want).(map[string]any)
-				s.as3.applied = append(s.as3.applied, Applied{Tenant: name, DeclarationID: id})
-				changed = true
-			}
-		}
-		res.RunTime = time.Since(start).Milliseconds()
-		results = append(results, res)
-	}
-	if changed {
-		s.updateMeta(decl)
-	}
-	if len(results) == 0 {
-		results = []result{{Code: http.StatusOK, Message: "no change", Host: s.opts.Host, DeclarationID: id}}
-	}
-	return overall(results), map[string]any{"results": results, "declaration": s.snapshotLocked(nil, req.show)}
-}
-
-// conflict reports a virtual server that would share its destination with
-// one in another tenant, which BIG-IP refuses; "" when there is none.
-func (s *Server) conflict(name string, want map[string]any) string {
-	mine := destinations(name, want)
-	for other, t := range s.as3.tenants {
-		if other == name {
-			continue
-		}
-		for dest, vs := range destinations(other, t) {
-			if mineVS, ok := mine[dest]; ok {
-				return fmt.Sprintf("01070333:3: Virtual Server %s illegally shares destination address, source address, service port, ip-protocol, and route domain with Virtual Server %s.", mineVS, vs)
-			}
-		}
-	}
-	return ""
-}
-
-// destinations maps "address:port" of every service in a tenant to its
-// BIG-IP path.
-func destinations(tenant string, t map[string]any) map[string]string {
-	out := map[string]string{}
-	for app, av := range t {
-		a, ok := av.(map[string]any)
-		if !ok || a["class"] != "Application" {
-			continue
-		}
-		for obj, ov := range a {
-			o, ok := ov.(map[string]any)
-			if !ok {
-				continue
-			}
-			class, _ := o["class"].(string)
-			if !strings.HasPrefix(class, "Service_") {
-				continue
-			}
-			port := fmt.Sprint(o["virtualPort"])
-			if o["virtualPort"] == nil {
-				port = defaultPort(class)
-			}
-			addrs, _ := o["virtualAddresses"].([]any)
-			for _, ad := range addrs {
-				if s, ok := ad.(string); ok {
-					out[s+":"+port] = "/" + tenant + "/" + app + "/" + obj
-				}
-			}
-		}
-	}
-	return out
-}
-
-func defaultPort(class string) string {
-	if class == "Service_HTTPS" {
-		return "443"
-	}
-	if class == "Service_HTTP" {
-		return "80"
-	}
-	return "0"
-}
-
-// isEmptyTenant is AS3's way to delete a tenant: only its class (and
-// descriptive properties), no applications.
-func isEmptyTenant(t map[string]any) bool {
-	for _, v := range t {
-		if m, ok := v.(map[string]any); ok && m["class"] == "Application" {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *Server) updateMeta(decl map[string]any) {
-	meta := map[string]any{"class": "ADC"}
-	for _, k := range []string{"schemaVersion", "id", "label", "remark", "updateMode"} {
-		if v, ok := decl[k]; ok {
-			meta[k] = v
-		}
-	}
-	if meta["schemaVersion"] == nil { // a DELETE carries none: keep the last one
-		meta["schemaVersion"] = s.as3.meta["schemaVersion"]
-		if meta["schemaVersion"] == nil {
-			meta["schemaVersion"] = "3.56.0"
-		}
-	}
-	if meta["updateMode"] == nil {
-		meta["updateMode"] = "selective"
-	}
-	if meta["id"] == nil {
-		meta["id"] = "autogen_" + newID()
-	}
-	controls := map[string]any{}
-	if c, ok := decl["controls"].(map[string]any); ok {
-		controls = deepCopy(c).(map[string]any)
-	}
-	controls["archiveTimestamp"] = time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-	meta["controls"] = controls
-	s.as3.meta = meta
-	full := s.snapshotLocked(nil, "")
-	s.as3.history = append([]map[string]any{full}, s.as3.history...)
-	if len(s.as3.history) > 15 {
-		s.as3.history = s.as3.history[:15]
+	t.status = taskCancelled
+	t.Results = []any{placeholder("task cancelled", t)}
+	for _, name := range tenants {
+		s.as3.inflight[name]--
 	}
 }
 
-// snapshot returns the stored declaration (all or some tenants).
-func (s *Server) snapshot(only []string, show string) map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.snapshotLocked(only, show)
-}
-
-func (s *Server) snapshotLocked(only []string, show string) map[string]any {
-	out := deepCopy(s.as3.meta).(map[string]any)
-	if len(out) == 0 {
-		out = map[string]any{"class": "ADC", "schemaVersion": "3.56.0", "id": "autogen_" + newID(), "updateMode": "selective"}
-	}
-	for name, t := range s.as3.tenants {
-		if len(only) == 0 || slices.Contains(only, name) {
-			out[name] = deepCopy(t)
+func toAnySlice(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case []result:
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = x[i]
 		}
+		return out
 	}
-	if show == "full" || show == "expanded" {
-		fillDefaults(out)
-	}
-	return out
-}
-
-func (s *Server) handleRead(w http.ResponseWriter, r *http.Request) {
-	var only []string
-	if t := r.PathValue("tenants"); t != "" {
-		only = strings.Split(t, ",")
-	}
-	s.mu.Lock()
-	n := len(s.as3.tenants)
-	found := 0
-	for _, t := range only {
-		if _, ok := s.as3.tenants[t]; ok {
-			found++
-		}
-	}
-	s.mu.Unlock()
-	switch {
-	case len(only) > 0 && found == 0:
-		writeJSON(w, http.StatusNotFound, map[string]any{"code": 404, "message": "specified Tenant(s) '" + strings.Join(only, ",") + "' not found in declaration"})
-	case n == 0:
-		w.WriteHeader(http.StatusNoContent)
-	default:
-		writeJSON(w, http.StatusOK, s.snapshot(only, r.URL.Query().Get("show")))
-	}
-}
-
-func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
-	var only []string
-	if t := r.PathValue("tenants"); t != "" {
-		only = strings.Split(t, ",")
-	} else {
-		s.mu.Lock()
-		only = slices.Sorted(maps.Keys(s.as3.tenants))
-		s.mu.Unlock()
-	}
-	req := &as3Request{only: only, remove: true, decl: map[string]any{"class": "ADC"}, show: r.URL.Query().Get("show")}
-	s.run(w, r, req)
-}
-
-func (s *Server) handlePatch(w http.ResponseWriter, r *http.Request) {
-	v, ok := readJSON(w, r)
-	if !ok {
-		return
-	}
-	if errs, err := validate(docPatch, v); err != nil || errs != nil {
-		writeInvalid(w, errs, err)
-		return
-	}
-	ops, _ := v.([]any)
-	decl, tenants, status, body := s.patched(ops)
-	if body != nil {
-		writeJSON(w, status, body)
-		return
-	}
-	s.run(w, r, &as3Request{decl: decl, patched: tenants, show: r.URL.Query().Get("show")})
-}
-
-// patched applies JSON Patch ops to a copy of the stored declaration and
-// validates the result. It returns the new declaration and the tenants the
-// ops touched, or an answer to give.
-func (s *Server) patched(ops []any) (map[string]any, []string, int, any) {
-	decl := s.snapshot(nil, "")
-	// archiveTimestamp is AS3's own bookkeeping, not part of the schema.
-	if c, ok := decl["controls"].(map[string]any); ok {
-		delete(c, "archiveTimestamp")
-		if len(c) == 0 {
-			delete(decl, "controls")
-		}
-	}
-	var tenants []string
-	for i, o := range ops {
-		op, _ := o.(map[string]any)
-		path, _ := op["path"].(string)
-		seg := strings.SplitN(strings.TrimPrefix(path, "/"), "/", 2)[0]
-		tenants = append(tenants, unescape(seg))
-		if err := applyPatch(decl, op); err != nil {
-			return nil, nil, http.StatusUnprocessableEntity, map[string]any{"code": 422, "message": fmt.Sprintf("patch operation %d: %v", i, err)}
-		}
-	}
-	if errs, err := validate(docADC, decl); err != nil || errs != nil {
-		return nil, nil, http.StatusUnprocessableEntity, invalidBody(errs, err)
-	}
-	return decl, tenants, 0, nil
-}
-
-// handlePerAppPost is POST /declare/{tenant}/applications: a per-app
-// declaration (applications at the top level) merged into the tenant.
-func (s *Server) handlePerAppPost(w http.ResponseWriter, r *http.Request) {
-	v, ok := readJSON(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	allowed := s.as3.settings["perAppDeploymentAllowed"] != false
-	s.mu.Unlock()
-	if !allowed {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"code": 422, "message": "Per-application deployment has been disabled in the settings endpoint"})
-		return
-	}
-	if errs, err := validate(docPerApp, v); err != nil || errs != nil {
-		writeInvalid(w, errs, err)
-		return
-	}
-	body := v.(map[string]any)
-	tenant := r.PathValue("tenant")
-	t := s.Tenant(tenant)
-	if t == nil {
-		t = map[string]any{"class": "Tenant"}
-	}
-	decl := map[string]any{"class": "ADC"}
-	for k, val := range body {
-		switch k {
-		case "id", "schemaVersion", "controls":
-			decl[k] = val
-		default:
-			t[k] = val
-		}
-	}
-	decl[tenant] = t
-	s.run(w, r, &as3Request{decl: decl, only: []string{tenant}, show: r.URL.Query().Get("show")})
-}
-
-func (s *Server) handlePerAppGet(w http.ResponseWriter, r *http.Request) {
-	t := s.Tenant(r.PathValue("tenant"))
-	if t == nil {
-		writeJSON(w, http.StatusNotFound, map[string]any{"code": 404, "message": "specified tenant not found in declaration"})
-		return
-	}
-	out := map[string]any{}
-	for k, v := range t {
-		if m, ok := v.(map[string]any); ok && m["class"] == "Application" {
-			if app := r.PathValue("app"); app == "" || app == k {
-				out[k] = v
-			}
-		}
-	}
-	if len(out) == 0 {
-		writeJSON(w, http.StatusNotFound, map[string]any{"code": 404, "message": "specified application not found in tenant"})
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) handlePerAppDelete(w http.ResponseWriter, r *http.Request) {
-	tenant, app := r.PathValue("tenant"), r.PathValue("app")
-	t := s.Tenant(tenant)
-	if t == nil || t[app] == nil {
-		writeJSON(w, http.StatusNotFound, map[string]any{"code": 404, "message": "specified application not found in tenant"})
-		return
-	}
-	delete(t, app)
-	decl := map[string]any{"class": "ADC", tenant: t}
-	s.run(w, r, &as3Request{decl: decl, only: []string{tenant}})
-}
-
-// requestTenants is what a request touches, for overlap detection.
-func (s *Server) requestTenants(req *as3Request) []string {
-	if len(req.only) > 0 {
-		return req.only
-	}
-	if len(req.patched) > 0 {
-		return req.patched
-	}
-	return tenantNames(req.decl)
-}
-
-func (s *Server) enter(tenants []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range tenants {
-		if s.as3.inflight[t] > 0 {
-			s.as3.overlaps++
-		}
-		s.as3.inflight[t]++
-	}
-}
-
-func (s *Server) leave(tenants []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range tenants {
-		s.as3.inflight[t]--
-	}
+	return nil
 }
 
 func tenantNames(decl map[string]any) []string {
@@ -880,27 +346,6 @@ func tenantNames(decl map[string]any) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func intersect(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// overall mirrors AS3: one code for all tenants is the HTTP status, a mix
-// is 207.
-func overall(rs []result) int {
-	for _, r := range rs[1:] {
-		if r.Code != rs[0].Code {
-			return http.StatusMultiStatus
-		}
-	}
-	return rs[0].Code
 }
 
 // countProperties stands in for AS3's lineCount (the number of BIG-IP

@@ -3,6 +3,7 @@ package f5test
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -18,13 +19,16 @@ import (
 	"golang.org/x/text/message"
 )
 
-//go:embed schema/as3-schema.json schema/settings-schema.json schema/per-app-root.json
+//go:embed schema/as3-schema.json schema/settings-schema.json schema/per-app-root.json schema/as3-request-schema.json
 var schemaFS embed.FS
 
 const (
 	as3SchemaID    = "urn:uuid:85626792-9ee7-46bb-8fc8-4ba708cfdc1d"
 	perAppSchemaID = "urn:netauto:f5test:per-app-root"
 	settingsURL    = "urn:netauto:f5test:settings"
+	// requestURL names the request ("envelope") schema. Its own $id is the
+	// same as as3-schema.json's, so it is replaced when loaded.
+	requestURL = "urn:netauto:f5test:as3-request"
 )
 
 // Request body kinds, each validated against its own definition of the
@@ -37,6 +41,12 @@ const (
 	docADCArray = "ADC_Array"
 	docPerApp   = "per-app"
 	docSettings = "settings"
+	// docRequest is the request envelope AS3 checks before it answers, and
+	// before a task is created (src/lib/as3request.js validateAndWrap
+	// against src/schema/latest/as3-request-schema.json, where an ADC is
+	// only {"class": "ADC"}): the declaration itself is validated later,
+	// inside the task.
+	docRequest = "request"
 )
 
 type schemas struct {
@@ -64,6 +74,7 @@ func loadSchemas() (*schemas, error) {
 func compileSchemas() (*schemas, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft7)
+	c.RegisterVocabulary(postProcessVocabulary())
 	var dispatch *itemDispatch
 	for _, f := range f5Formats {
 		c.RegisterFormat(f)
@@ -72,6 +83,7 @@ func compileSchemas() (*schemas, error) {
 		{"schema/as3-schema.json", as3SchemaID},
 		{"schema/per-app-root.json", perAppSchemaID},
 		{"schema/settings-schema.json", settingsURL},
+		{"schema/as3-request-schema.json", requestURL},
 	} {
 		b, err := schemaFS.ReadFile(r.file)
 		if err != nil {
@@ -86,6 +98,9 @@ func compileSchemas() (*schemas, error) {
 				return nil, err
 			}
 		}
+		if r.url == requestURL {
+			asMap(doc)["$id"] = requestURL
+		}
 		if err := c.AddResource(r.url, doc); err != nil {
 			return nil, fmt.Errorf("%s: %w", r.file, err)
 		}
@@ -99,6 +114,7 @@ func compileSchemas() (*schemas, error) {
 		docADCArray: as3SchemaID + "#/definitions/ADC_Array",
 		docPerApp:   perAppSchemaID,
 		docSettings: settingsURL,
+		docRequest:  requestURL,
 	}
 	for doc, loc := range locs {
 		sch, err := c.Compile(loc)
@@ -177,7 +193,10 @@ func (s *schemas) validateItems(v any, path []string) *jsonschema.ValidationErro
 						continue // in the class enum (checked already) but without a rule
 					}
 				}
-				if err := sch.Validate(x[k]); err != nil {
+				collector.base = p
+				err := sch.Validate(x[k])
+				collector.base = nil
+				if err != nil {
 					ve, ok := err.(*jsonschema.ValidationError)
 					if !ok {
 						return &jsonschema.ValidationError{InstanceLocation: p, ErrorKind: &kind.Schema{Location: err.Error()}}
@@ -213,25 +232,44 @@ func prefix(e *jsonschema.ValidationError, p []string) {
 // into any) against the schema for doc and returns AS3-style messages
 // ("/tenant/app/pool: should NOT have additional properties"), or nil.
 func validate(doc string, v any) ([]string, error) {
+	errs, _, _, err := validateCollect(doc, v)
+	return errs, err
+}
+
+// validateCollect is validate that also returns, for a valid document,
+// the values AS3 checks after JSON Schema validation (see postCheck) and
+// the document as validated: a copy with the schema defaults filled in.
+func validateCollect(doc string, v any) ([]string, []postCheck, any, error) {
 	s, err := loadSchemas()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	// AS3 validates with defaults filled in (ajv useDefaults).
-	v = deepCopy(v)
-	fillDefaults(v)
+	if doc != docRequest {
+		// AS3 validates with defaults filled in (ajv useDefaults). The
+		// request schema looks no deeper than {"class": "ADC"}, so the
+		// declaration's defaults cannot change its outcome.
+		v = deepCopy(v)
+		fillDefaults(v)
+	}
+	collector.mu.Lock()
+	defer collector.mu.Unlock()
+	collector.base, collector.list = nil, nil
+	defer func() { collector.base, collector.list = nil, nil }()
 	err = s.byDoc[doc].Validate(v)
 	if err == nil {
-		if ve := s.validateItems(v, nil); ve != nil {
-			return []string{as3Message(bestLeaf(ve))}, nil
+		if doc == docRequest || doc == docSettings || doc == docPatch {
+			return nil, nil, v, nil // no Application items there
 		}
-		return nil, nil
+		if ve := s.validateItems(v, nil); ve != nil {
+			return []string{as3Message(bestLeaf(ve))}, nil, nil, nil
+		}
+		return nil, slices.Clone(collector.list), v, nil
 	}
 	ve, ok := err.(*jsonschema.ValidationError)
 	if !ok {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return []string{as3Message(bestLeaf(ve))}, nil
+	return []string{as3Message(bestLeaf(ve))}, nil, nil, nil
 }
 
 // bestLeaf picks the error AS3 would report. AS3's validator (ajv 6,
@@ -266,10 +304,10 @@ var english = message.NewPrinter(language.English)
 
 // as3Message renders an error the way AS3 (ajv 6) words it.
 func as3Message(e *jsonschema.ValidationError) string {
+	// util.formatAjvErr (src/lib/util/util.js): "<dataPath>: <message>",
+	// the root being "/"; enum, const and pattern add what was allowed or
+	// given.
 	path := "/" + strings.Join(escapeAll(e.InstanceLocation), "/")
-	if len(e.InstanceLocation) == 0 {
-		path = ""
-	}
 	var msg string
 	switch k := e.ErrorKind.(type) {
 	case *kind.Required:
@@ -282,13 +320,13 @@ func as3Message(e *jsonschema.ValidationError) string {
 	case *kind.Format:
 		msg = fmt.Sprintf("should match format %q", k.Want)
 	case *kind.Enum:
-		msg = "should be equal to one of the allowed values"
+		msg = "should be equal to one of the allowed values " + compactJSON(k.Want)
 	case *kind.Const:
-		msg = "should be equal to constant"
+		msg = "should be equal to constant " + compactJSON(k.Want)
 	case *kind.Type:
 		msg = "should be " + strings.Join(k.Want, ",")
 	case *kind.Pattern:
-		msg = fmt.Sprintf("should match pattern %q", k.Want)
+		msg = fmt.Sprintf("data %s should match pattern %q", compactJSON(k.Got), k.Want)
 	case *kind.Minimum:
 		msg = "should be >= " + k.Want.RatString()
 	case *kind.Maximum:
@@ -303,6 +341,14 @@ func as3Message(e *jsonschema.ValidationError) string {
 		msg = e.ErrorKind.LocalizedString(english)
 	}
 	return path + ": " + msg
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 func escapeAll(segs []string) []string {
@@ -371,4 +417,62 @@ func isF5IP(s string, v4, v6 bool) bool {
 		return v4
 	}
 	return v6
+}
+
+// postCheck is one value AS3 checks after JSON Schema validation. The AS3
+// schema marks such values with its own keyword f5PostProcess; AS3 collects
+// them while validating (src/lib/adcParserKeywords.js) and then runs them
+// (src/lib/postProcessor.js): "pointer" resolves an AS3 pointer inside the
+// declaration (src/lib/tag/pointerTag.js), "bigComponent" looks a BIG-IP
+// object up on the device (src/lib/tag/bigComponentTag.js). Other tags
+// (fetch, secret, expand, minVersion, modules, ...) are collected too and
+// ignored by the fake.
+type postCheck struct {
+	tag   string
+	data  any      // the keyword's "data": a schema for the target, or component queries
+	loc   []string // instance location in the validated document
+	value any
+}
+
+// collector receives postChecks during one validation. The validator offers
+// no per-call state to keyword extensions, so validations are serialized
+// (validateCollect holds mu) and the extension appends here.
+var collector struct {
+	mu   sync.Mutex
+	base []string // location of the value being validated on its own (an Application item)
+	list []postCheck
+}
+
+type postProcessKeyword struct {
+	tag  string
+	data any
+}
+
+// Validate records the value; it never fails validation.
+func (k *postProcessKeyword) Validate(ctx *jsonschema.ValidatorContext, v any) {
+	loc := append(slices.Clip(collector.base), ctx.ValueLocation()...)
+	for _, c := range collector.list {
+		if c.tag == k.tag && slices.Equal(c.loc, loc) {
+			return
+		}
+	}
+	collector.list = append(collector.list, postCheck{tag: k.tag, data: k.data, loc: slices.Clone(loc), value: v})
+}
+
+// postProcessVocabulary makes the compiler keep f5PostProcess keywords.
+func postProcessVocabulary() *jsonschema.Vocabulary {
+	return &jsonschema.Vocabulary{
+		URL: "urn:netauto:f5test:f5PostProcess",
+		Compile: func(_ *jsonschema.CompilerContext, obj map[string]any) (jsonschema.SchemaExt, error) {
+			pp, ok := obj["f5PostProcess"].(map[string]any)
+			if !ok {
+				return nil, nil
+			}
+			tag, _ := pp["tag"].(string)
+			if tag == "" {
+				return nil, nil
+			}
+			return &postProcessKeyword{tag: tag, data: pp["data"]}, nil
+		},
+	}
 }

@@ -82,6 +82,9 @@ type Server struct {
 	bg     sync.WaitGroup
 	closed chan struct{}
 	once   sync.Once
+	// ctx ends when the server closes: processing then stops.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // fault is an injected answer for the next matching requests.
@@ -104,6 +107,7 @@ func New(opts Options) (*Server, error) {
 		lock:   make(chan struct{}, 1),
 		closed: make(chan struct{}),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.as3.init()
 	s.ltm.init()
 	s.routes()
@@ -153,7 +157,10 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 
 // Close stops background tasks and waits for them.
 func (s *Server) Close() {
-	s.once.Do(func() { close(s.closed) })
+	s.once.Do(func() {
+		close(s.closed)
+		s.cancel()
+	})
 	s.bg.Wait()
 }
 
@@ -181,11 +188,12 @@ func (s *Server) FailNext(method, pathPrefix string, n, status int, body string)
 	s.faults = append(s.faults, fault{method: method, prefix: pathPrefix, remaining: n, status: status, body: body})
 }
 
-// BusyBody is AS3's answer while another configuration operation holds
-// the device lock.
+// BusyBody is AS3's synchronous answer while another configuration
+// operation holds the device lock (src/lib/mutex.js), for FailNext.
 const BusyBody = `{"code":503,"message":"Error: Configuration operation in progress on device localhost, please try again in 2 minutes"}`
 
-// BurstFullBody is AS3's answer when the burst queue is full.
+// BurstFullBody is AS3's answer when the burst queue is full
+// (src/lib/queue.js), for FailNext.
 const BurstFullBody = `{"code":503,"message":"Error: Too many configuration operations are in progress on the device. Please try again later"}`
 
 func (s *Server) takeFault(r *http.Request) (fault, bool) {
@@ -202,31 +210,37 @@ func (s *Server) takeFault(r *http.Request) (fault, bool) {
 }
 
 // HoldLock takes the device-wide configuration lock, as another AS3
-// operation would: declarations answer 503 (or queue with burst handling)
-// until release is called. It blocks while a declaration is processing.
+// operation would: until release is called, declarations answer code 503
+// (HTTP 503, or inside the task when async), or queue with burst handling.
+// It blocks while a declaration is processing.
 func (s *Server) HoldLock() (release func()) {
 	s.lock <- struct{}{}
 	var once sync.Once
 	return func() { once.Do(func() { <-s.lock }) }
 }
 
-// tryLock takes the device lock, queueing up to BurstQueueSize waiters
-// when burst handling is on. It returns the 503 body to answer otherwise.
-func (s *Server) tryLock(ctx context.Context) (string, bool) {
+// acquire takes the device lock as an AS3 write does. Without burst
+// handling a held lock fails at once (ok false: AS3's mutex answers
+// "Configuration operation in progress", src/lib/mutex.js); with burst
+// handling enabled in /settings the request waits in a queue of
+// BurstQueueSize, and a full queue fails with full true (src/lib/queue.js;
+// docs/userguide/burst-handling.rst: "The burst handling queue has a limit
+// of 10").
+func (s *Server) acquire(ctx context.Context) (full, ok bool) {
 	select {
 	case s.lock <- struct{}{}:
-		return "", true
+		return false, true
 	default:
 	}
 	s.mu.Lock()
 	burst := s.as3.settings["burstHandlingEnabled"] == true
 	if !burst {
 		s.mu.Unlock()
-		return BusyBody, false
+		return false, false
 	}
 	if s.waiting >= s.opts.BurstQueueSize {
 		s.mu.Unlock()
-		return BurstFullBody, false
+		return true, false
 	}
 	s.waiting++
 	s.mu.Unlock()
@@ -237,11 +251,11 @@ func (s *Server) tryLock(ctx context.Context) (string, bool) {
 	}()
 	select {
 	case s.lock <- struct{}{}:
-		return "", true
+		return false, true
 	case <-ctx.Done():
-		return BusyBody, false
+		return false, false
 	case <-s.closed:
-		return BusyBody, false
+		return false, false
 	}
 }
 

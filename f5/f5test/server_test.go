@@ -184,7 +184,7 @@ func TestStrictValidationAnswers422WithPath(t *testing.T) {
 		{strings.Replace(simpleApp, `"monitors"`, `"colour":"blue","monitors"`, 1), `/T/A/web_pool: should NOT have additional properties`},
 		{strings.Replace(simpleApp, `192.0.2.10`, `192.0.2.256`, 1), `/T/A/service/virtualAddresses/0: should match format "f5ip"`},
 		{strings.Replace(simpleApp, `"class":"Pool",`, ``, 1), `/T/A/web_pool: should have required property 'class'`},
-		{`{"class":"ADC"}`, `: should have required property 'schemaVersion'`},
+		{`{"class":"ADC"}`, `/: should have required property 'schemaVersion'`},
 	}
 	for _, tc := range tests {
 		status, body := call(t, http.MethodPost, base+as3Prefix+"/declare", tc.body)
@@ -285,7 +285,7 @@ func TestTaskRecordsKeepRunningTasks(t *testing.T) {
 	running := s.newTask()
 	for range maxTaskRecords + 5 {
 		done := s.newTask()
-		s.finishTask(done, nil, []result{{Code: http.StatusOK, Message: "success"}}, map[string]any{})
+		s.finishTask(done, nil, map[string]any{"results": []result{{Code: http.StatusOK, Message: "success"}}, "declaration": map[string]any{}})
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
