@@ -76,12 +76,17 @@
 //		},
 //	})
 //
-// Two details of Infrahub's behaviour are handled for you. Infrahub signs
-// JSON serialized with non-ASCII characters escaped as \uXXXX but its HTTP
-// client sends raw UTF-8; Verify checks the escaped form when the raw body
-// does not verify. And Infrahub makes a new webhook-id for every retry of
-// the same event, so deduplication must use the body's "id"
-// ([Event.DedupKey]), never the header.
+// Two details of Infrahub's behaviour are handled for you. Infrahub does
+// not sign the bytes it sends but a Python serialization of the payload,
+// and that changed between releases: Verify rebuilds each signed form from
+// the body, so deliveries of every release that signs verify — 1.0 to
+// 1.2.9 (the dict's Python repr), 1.2.10 to 1.7.4 (json.dumps with ", "
+// and ": "; from 1.7.0 sent as compact JSON) and 1.7.5 and later (compact
+// JSON with non-ASCII escaped as \uXXXX, sent with raw UTF-8). And Infrahub
+// makes a new webhook-id, timestamp and signature for every retry of the
+// same event (up to three retries, on an error answer or after its 10 s
+// timeout), so deduplication must use the body's "id" ([Event.DedupKey]),
+// never the header.
 //
 // # Seam for the runtime's event intake
 //
