@@ -151,6 +151,10 @@ type PeerChange struct {
 }
 
 // ArtifactData is the payload of infrahub.artifact.created/updated.
+// Infrahub sends them only when a generation produced content whose MD5
+// checksum differs from the artifact's (Checksum and StorageID are new,
+// ChecksumPrevious and StorageIDPrevious the former ones); a generation
+// with unchanged content stores nothing and sends no event.
 type ArtifactData struct {
 	NodeID                 string `json:"node_id"`
 	ArtifactDefinitionID   string `json:"artifact_definition_id"`
