@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -150,11 +151,14 @@ func TestWebhookRetryDelayAndClose(t *testing.T) {
 	if err := s.SendEvent(t.Context(), wh, "infrahub.node.updated", "", nil); err == nil {
 		t.Fatal("delivery to a failing receiver succeeded")
 	}
-	if len(arrivals) != 3 {
-		t.Fatalf("%d attempts, want 1 + 2 retries", len(arrivals))
+	mu.Lock()
+	got := slices.Clone(arrivals)
+	mu.Unlock()
+	if len(got) != 3 {
+		t.Fatalf("%d attempts, want 1 + 2 retries", len(got))
 	}
-	for i := 1; i < len(arrivals); i++ {
-		if gap := arrivals[i].Sub(arrivals[i-1]); gap < delay {
+	for i := 1; i < len(got); i++ {
+		if gap := got[i].Sub(got[i-1]); gap < delay {
 			t.Fatalf("retry %d came %s after the previous attempt, want at least %s", i, gap, delay)
 		}
 	}
