@@ -150,3 +150,24 @@ func FuzzPythonForm(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAnswerError: any answer body becomes an error naming the request;
+// only Infrahub's branch message makes a branch not-found error.
+func FuzzAnswerError(f *testing.F) {
+	f.Add(404, []byte(`{"errors":["Branch: feat-x not found."]}`))
+	f.Add(400, []byte(`{"data":null,"errors":[{"message":"Branch: a b not found.","extensions":{"code":400}}]}`))
+	f.Add(422, []byte(`{"detail":[{"loc":["body"],"msg":"x"}]}`))
+	f.Add(500, []byte(`{"errors":[1,{"message":2},null,"x"]}`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		err := answerError("GET", "/api/x", status, body)
+		if err == nil || !strings.Contains(err.Error(), "/api/x") {
+			t.Fatalf("answer %d %q: %v", status, body, err)
+		}
+		var nf *NotFoundError
+		if errors.As(err, &nf) {
+			if nf.Kind != KindBranch || nf.ID == "" || status != 400 && status != 404 || !errors.Is(err, ErrBranchNotFound) {
+				t.Fatalf("answer %d %q made %#v", status, body, nf)
+			}
+		}
+	})
+}
