@@ -192,6 +192,7 @@ func (s *Server) attempt(ctx context.Context, wh Webhook, ev pendingEvent, body 
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "python-httpx/0.28.1") // the httpx Infrahub 1.7+ pins
 	req.Header.Set(infrahub.HeaderWebhookID, msgID)
 	req.Header.Set(infrahub.HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
 	req.Header.Set(infrahub.HeaderWebhookSignature, infrahub.Sign(wh.SharedKey, msgID, ts, infrahub.EscapeNonASCII(body)))
