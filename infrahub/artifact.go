@@ -73,15 +73,31 @@ func (c *Client) getBytes(ctx context.Context, prefix, id, branch string) ([]byt
 	return out, nil
 }
 
-// RegenerateArtifacts asks Infrahub to regenerate the artifacts of a
-// definition, for the given target node ids (all targets when empty).
-func (c *Client) RegenerateArtifacts(ctx context.Context, definitionID string, targetIDs []string, branch string) error {
+// RegenerateArtifacts asks Infrahub to generate the artifacts of a
+// definition again: those with the given artifact ids, or every target of
+// the definition when artifactIDs is empty. The ids are artifact ids
+// (Artifact.ID), not the ids of their target nodes: Infrahub matches the
+// list against artifact ids (the SDK's artifact_generate sends
+// [artifact.id]) and silently skips anything else.
+//
+// It returns once Infrahub has queued the work; generation happens later,
+// on Infrahub's workers. An artifact whose rendered content has the
+// checksum it already has keeps its storage id and sends no event; only
+// changed content gets a new storage id and an infrahub.artifact.updated
+// event. So do not wait for that event after a regeneration: none comes
+// when nothing changed. React to the event instead (a trigger on
+// infrahub.artifact.updated), or read the artifact (Artifacts) when you
+// need its current content.
+func (c *Client) RegenerateArtifacts(ctx context.Context, definitionID string, artifactIDs []string, branch string) error {
 	if definitionID == "" {
 		return fmt.Errorf("regenerate artifacts: definition id is empty")
 	}
 	q := branchQuery(c.branchOr(branch))
-	if targetIDs == nil {
-		targetIDs = []string{}
+	if artifactIDs == nil {
+		artifactIDs = []string{}
 	}
-	return c.rest(ctx, http.MethodPost, "/api/artifact/generate/"+url.PathEscape(definitionID), q, map[string]any{"nodes": targetIDs}, nil)
+	if err := c.rest(ctx, http.MethodPost, "/api/artifact/generate/"+url.PathEscape(definitionID), q, map[string]any{"nodes": artifactIDs}, nil); err != nil {
+		return fmt.Errorf("regenerate artifacts of definition %s: %w", definitionID, err)
+	}
+	return nil
 }

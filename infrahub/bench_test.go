@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +75,50 @@ func BenchmarkWebhookVerifyDecode(b *testing.B) {
 	if decoded != b.N {
 		b.Fatalf("decoded %d events, want %d", decoded, b.N)
 	}
+}
+
+// BenchmarkWebhookVerifyOldestRelease verifies a ~2 KB body signed as
+// Infrahub up to 1.2.9 signs (the dict's repr), the last form Verify
+// tries: the cost of a delivery from an old release, or of a bad
+// signature.
+func BenchmarkWebhookVerifyOldestRelease(b *testing.B) {
+	vs, err := os.ReadFile("testdata/webhooks/versions/version-vectors.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var vectors []struct {
+		Name      string `json:"name"`
+		Release   string `json:"release"`
+		Key       string `json:"shared_key"`
+		ID        string `json:"webhook-id"`
+		Timestamp string `json:"webhook-timestamp"`
+		Wire      string `json:"wire_body"`
+		Expected  string `json:"expected_signature"`
+	}
+	if err := json.Unmarshal(vs, &vectors); err != nil {
+		b.Fatal(err)
+	}
+	for _, v := range vectors {
+		if v.Release != "1.0-1.2.9" || !strings.HasPrefix(v.Name, "tricky") {
+			continue
+		}
+		h := http.Header{}
+		h.Set(infrahub.HeaderWebhookID, v.ID)
+		h.Set(infrahub.HeaderWebhookTimestamp, v.Timestamp)
+		h.Set(infrahub.HeaderWebhookSignature, v.Expected)
+		vf, err := infrahub.NewVerifier([]byte(v.Key), infrahub.WithTolerance(0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		body := []byte(v.Wire)
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := vf.Verify(h, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return
+	}
+	b.Fatal("no 1.0-1.2.9 vector")
 }

@@ -179,8 +179,47 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{base: u, cfg: cfg, gql: map[string]*graphql.Client{}, policy: cfg.Retry.withDefaults()}
 	c.auth = &authenticator{c: c, base: base}
-	c.http = &http.Client{Transport: &transport{c: c, base: base}}
+	c.http = &http.Client{Transport: &transport{c: c, base: base}, CheckRedirect: c.checkRedirect}
 	return c, nil
+}
+
+// maxRedirects is how many same-origin redirects one request follows, as
+// net/http's default policy.
+const maxRedirects = 10
+
+// checkRedirect follows redirects within the configured origin only. The
+// API token, the bearer token and a login's password go to Address and
+// nowhere else: a redirect to another scheme, host or port is refused
+// with an error rather than followed with the credentials stripped, so a
+// misconfigured Address or a hostile proxy shows up at once instead of as
+// a puzzling 401 (issue #19).
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("infrahub: stopped after %d redirects", maxRedirects)
+	}
+	if !c.sameOrigin(req.URL) {
+		return fmt.Errorf("infrahub: refusing a redirect from %s to %s://%s: credentials are only sent to the configured Address",
+			c.base.Scheme+"://"+c.base.Host, req.URL.Scheme, req.URL.Host)
+	}
+	return nil
+}
+
+// sameOrigin reports whether u has the scheme, host and port of Address.
+func (c *Client) sameOrigin(u *url.URL) bool {
+	return strings.EqualFold(u.Scheme, c.base.Scheme) && originHost(u) == originHost(c.base)
+}
+
+// originHost is the lower-case host:port of u, with the scheme's default
+// port when u names none.
+func originHost(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // CloseIdleConnections closes the client's idle keep-alive connections.
@@ -230,9 +269,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			r.Body = body
 		}
-		token, err := t.c.auth.apply(r)
-		if err != nil {
-			return nil, err
+		// Credentials only ever go to the configured origin; checkRedirect
+		// refuses to leave it, and this holds for any other way a request
+		// reaches the transport.
+		var token string
+		if t.c.sameOrigin(r.URL) {
+			var err error
+			if token, err = t.c.auth.apply(r); err != nil {
+				return nil, err
+			}
+		} else {
+			r.Header.Del("X-INFRAHUB-KEY")
+			r.Header.Del("Authorization")
 		}
 		ctx, cancel := context.WithTimeout(req.Context(), t.c.cfg.Timeout)
 		resp, err := t.base.RoundTrip(r.WithContext(ctx))
@@ -428,7 +476,7 @@ func (a *authenticator) post(ctx context.Context, path, bearer string, in, out a
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	resp, err := (&http.Client{Transport: a.base}).Do(req)
+	resp, err := (&http.Client{Transport: a.base, CheckRedirect: a.c.checkRedirect}).Do(req)
 	if err != nil {
 		return err
 	}
@@ -509,7 +557,7 @@ func (c *Client) convertError(ctx context.Context, branch, op string, err error)
 			if branch != "" {
 				path += "/" + branch
 			}
-			return newAPIError(http.MethodPost, path, ne.StatusCode(), []byte(ne.Body()))
+			return answerError(http.MethodPost, path, ne.StatusCode(), []byte(ne.Body()))
 		}
 		if code, _ := e.Extensions["code"].(string); code == graphql.ErrRequestError || code == graphql.ErrJsonDecode {
 			if ctx.Err() != nil {
@@ -578,7 +626,7 @@ func (c *Client) rest(ctx context.Context, method, path string, query url.Values
 		return fmt.Errorf("infrahub %s %s: read answer: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return newAPIError(method, path, resp.StatusCode, raw)
+		return answerError(method, path, resp.StatusCode, raw)
 	}
 	switch o := out.(type) {
 	case nil:

@@ -13,6 +13,10 @@
 //
 //	c, err := infrahub.New(infrahub.Config{Address: "https://infrahub:8000", APIToken: token})
 //
+// Credentials (the API token, bearer tokens, a login's password) are sent
+// to Address only: a redirect to another scheme, host or port is refused
+// with an error instead of being followed.
+//
 // Every call takes a context; each HTTP attempt also has Config.Timeout.
 // Idempotent calls (queries, GETs) are retried with jittered exponential
 // backoff on connection errors, 429 (honouring Retry-After) and 5xx, per
@@ -45,13 +49,17 @@
 // completion), [Client.MergeBranch], [Client.RebaseBranch],
 // [Client.DeleteBranch]. Artifacts: [Client.Artifacts],
 // [Client.ArtifactContent], [Client.StorageObject],
-// [Client.RegenerateArtifacts]. Schema: [Client.Schema],
+// [Client.RegenerateArtifacts] (by artifact id; it only queues the work,
+// and Infrahub sends infrahub.artifact.updated only when the content
+// changed, so never wait for that event). Schema: [Client.Schema],
 // [Client.GraphQLSchema]. [Client.Query] and [Client.Mutate] run any
 // GraphQL document.
 //
 // Errors: a GraphQL "errors" answer (HTTP 200) is a [*GraphQLError] with
-// messages, paths and locations; a non-2xx answer is an [*APIError] (an
-// unknown branch is a 404). errors.Is works with [ErrNotFound] and
+// messages, paths and locations; a non-2xx answer is an [*APIError]. An
+// unknown branch (Infrahub answers 404 on GraphQL, 400 on REST) is a
+// [*NotFoundError] with Kind [KindBranch] wrapping the APIError.
+// errors.Is works with [ErrNotFound], [ErrBranchNotFound] and
 // [ErrUnauthorized]. Secrets never appear in errors or in the String forms
 // of [Config] and [Verifier].
 //
@@ -76,12 +84,25 @@
 //		},
 //	})
 //
-// Two details of Infrahub's behaviour are handled for you. Infrahub signs
-// JSON serialized with non-ASCII characters escaped as \uXXXX but its HTTP
-// client sends raw UTF-8; Verify checks the escaped form when the raw body
-// does not verify. And Infrahub makes a new webhook-id for every retry of
-// the same event, so deduplication must use the body's "id"
-// ([Event.DedupKey]), never the header.
+// Two details of Infrahub's behaviour are handled for you. Infrahub does
+// not sign the bytes it sends but a Python serialization of the payload,
+// and that changed between releases: Verify rebuilds each signed form from
+// the body, so deliveries of every release that signs verify — 1.0 to
+// 1.2.9 (the dict's Python repr), 1.2.10 to 1.7.4 (json.dumps with ", "
+// and ": "; from 1.7.0 sent as compact JSON) and 1.7.5 and later (compact
+// JSON with non-ASCII escaped as \uXXXX, sent with raw UTF-8). And Infrahub
+// makes a new webhook-id, timestamp and signature for every retry of the
+// same event (up to three retries, on an error answer or after its 10 s
+// timeout), so deduplication must use the body's "id" ([Event.DedupKey]),
+// never the header.
+//
+// # Polling the event log
+//
+// Where Infrahub cannot reach the receiver, a [Poller] reads the event log
+// ([Client.Events]) instead. Infrahub stores events in batches, so an event
+// can appear after later ones: each poll reads [Poller.Overlap] (default a
+// minute) behind its cursor again and skips the events it handed on, by
+// id.
 //
 // # Seam for the runtime's event intake
 //

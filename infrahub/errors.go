@@ -15,7 +15,14 @@ var (
 	ErrNotFound = errors.New("infrahub: not found")
 	// ErrUnauthorized: the credentials were refused (after one re-login).
 	ErrUnauthorized = errors.New("infrahub: unauthorized")
+	// ErrBranchNotFound: the branch a call named does not exist. The error
+	// is a *NotFoundError with Kind KindBranch, which matches ErrNotFound
+	// too.
+	ErrBranchNotFound = errors.New("infrahub: branch not found")
 )
+
+// KindBranch is NotFoundError.Kind for a branch that does not exist.
+const KindBranch = "Branch"
 
 // GraphQLErrorItem is one entry of a GraphQL "errors" array.
 type GraphQLErrorItem struct {
@@ -67,13 +74,16 @@ func (e *GraphQLError) Is(target error) bool {
 }
 
 // APIError is a non-2xx HTTP answer from Infrahub (REST, or GraphQL
-// transport-level such as 404 for an unknown branch).
+// transport-level). An unknown branch is not an APIError but a
+// *NotFoundError wrapping one.
 type APIError struct {
 	Method     string
 	Path       string
 	StatusCode int
-	// Messages are the error messages of the body ({"errors":[{"message"}]}
-	// or FastAPI's {"detail"}), or the start of a body of another shape.
+	// Messages are the error messages of the body: Infrahub's REST shape
+	// {"errors":[{"message"}]}, the GraphQL endpoint's own {"errors":
+	// ["..."]} (a list of strings, for example for an unknown branch),
+	// FastAPI's {"detail"}, or the start of a body of another shape.
 	Messages []string
 }
 
@@ -97,16 +107,27 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// NotFoundError is returned by Get and GetByHFID when no node matches.
+// NotFoundError is returned by Get and GetByHFID when no node matches, and
+// by any call naming a branch that does not exist (Kind KindBranch, ID
+// and Branch the branch's name, Err the server's answer).
 type NotFoundError struct {
 	Kind   string
 	ID     string
 	HFID   []string
 	Branch string
+	// Err is the server's answer when there was one (an *APIError).
+	Err error
 }
 
 // Error names the kind, the key and the branch.
 func (e *NotFoundError) Error() string {
+	if e.Kind == KindBranch {
+		var api *APIError
+		if errors.As(e.Err, &api) {
+			return fmt.Sprintf("infrahub %s %s: branch %q not found (HTTP %d)", api.Method, api.Path, e.ID, api.StatusCode)
+		}
+		return fmt.Sprintf("infrahub: branch %q not found", e.ID)
+	}
 	key := fmt.Sprintf("id %q", e.ID)
 	if e.ID == "" {
 		key = fmt.Sprintf("hfid %q", e.HFID)
@@ -118,19 +139,55 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("infrahub: %s with %s not found%s", e.Kind, key, b)
 }
 
-// Is reports ErrNotFound.
-func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+// Is reports ErrNotFound, and ErrBranchNotFound for a branch.
+func (e *NotFoundError) Is(target error) bool {
+	return target == ErrNotFound || target == ErrBranchNotFound && e.Kind == KindBranch
+}
+
+// Unwrap returns the server's answer.
+func (e *NotFoundError) Unwrap() error { return e.Err }
+
+// answerError turns a non-2xx answer into an error: a *NotFoundError for an
+// unknown branch, else an *APIError. Infrahub raises BranchNotFoundError
+// with the message "Branch: <name> not found." (opsmill/infrahub
+// backend/infrahub/exceptions.py); the GraphQL endpoint answers it with 404
+// and {"errors": ["<message>"]} (backend/infrahub/graphql/app.py), REST
+// endpoints with the exception's HTTP_CODE 400 and {"data": null, "errors":
+// [{"message", "extensions": {"code": 400}}]}
+// (backend/infrahub/api/exception_handlers.py).
+func answerError(method, path string, status int, body []byte) error {
+	e := newAPIError(method, path, status, body)
+	if status == http.StatusNotFound || status == http.StatusBadRequest {
+		for _, m := range e.Messages {
+			name, ok := strings.CutPrefix(m, "Branch: ")
+			if name, ok2 := strings.CutSuffix(name, " not found."); ok && ok2 && name != "" {
+				return &NotFoundError{Kind: KindBranch, ID: name, Branch: name, Err: e}
+			}
+		}
+	}
+	return e
+}
 
 // newAPIError builds an APIError from a response body of any shape.
 func newAPIError(method, path string, status int, body []byte) *APIError {
 	e := &APIError{Method: method, Path: path, StatusCode: status}
 	var shaped struct {
-		Errors []GraphQLErrorItem `json:"errors"`
-		Detail json.RawMessage    `json:"detail"`
+		Errors []json.RawMessage `json:"errors"`
+		Detail json.RawMessage   `json:"detail"`
 	}
 	if json.Unmarshal(body, &shaped) == nil {
-		for _, it := range shaped.Errors {
-			e.Messages = append(e.Messages, it.Message)
+		for _, raw := range shaped.Errors {
+			// An item is a string (the GraphQL endpoint's own errors) or an
+			// object with a message.
+			var text string
+			if json.Unmarshal(raw, &text) == nil {
+				e.Messages = append(e.Messages, text)
+				continue
+			}
+			var it GraphQLErrorItem
+			if json.Unmarshal(raw, &it) == nil && it.Message != "" {
+				e.Messages = append(e.Messages, it.Message)
+			}
 		}
 		if len(shaped.Detail) > 0 {
 			var s string

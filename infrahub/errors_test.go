@@ -16,7 +16,11 @@ func TestNewAPIErrorShapes(t *testing.T) {
 		want   []string
 		is     error
 	}{
-		{"infrahub errors", 404, `{"data":null,"errors":[{"message":"Branch: x not found."}]}`, []string{"Branch: x not found."}, ErrNotFound},
+		// REST shape (backend/infrahub/api/exception_handlers.py), NodeNotFoundError's message.
+		{"infrahub rest errors", 404, `{"data":null,"errors":[{"message":"Unable to find the node x / CoreArtifact in the database.","extensions":{"code":404}}]}`,
+			[]string{"Unable to find the node x / CoreArtifact in the database."}, ErrNotFound},
+		// The GraphQL endpoint's own answers: a list of strings (backend/infrahub/graphql/app.py).
+		{"graphql string errors", 400, `{"errors":["This server does not support batching"]}`, []string{"This server does not support batching"}, nil},
 		{"fastapi detail", 401, `{"detail":"Not authenticated"}`, []string{"Not authenticated"}, ErrUnauthorized},
 		{"fastapi validation", 422, `{"detail":[{"loc":["body","username"],"msg":"field required"}]}`, []string{`[{"loc":["body","username"],"msg":"field required"}]`}, nil},
 		{"plain text", 502, "Bad gateway from proxy", []string{"Bad gateway from proxy"}, nil},
@@ -100,5 +104,47 @@ func TestGraphQLErrorIsNotFound(t *testing.T) {
 		if got := errors.Is(e, ErrNotFound); got != tc.want {
 			t.Errorf("%q: Is(ErrNotFound) = %v", tc.msgs, got)
 		}
+	}
+}
+
+// TestUnknownBranchShapes: Infrahub answers an unknown branch with 404 and
+// {"errors": ["Branch: <name> not found."]} on /graphql/<branch>
+// (backend/infrahub/graphql/app.py) and with BranchNotFoundError's
+// HTTP_CODE 400 in the REST envelope on REST endpoints
+// (backend/infrahub/exceptions.py, api/exception_handlers.py). Both become
+// the typed not-found error.
+func TestUnknownBranchShapes(t *testing.T) {
+	tests := []struct {
+		name, method, path string
+		status             int
+		body               string
+	}{
+		{"graphql", http.MethodPost, "/graphql/feat-x", 404, `{"errors":["Branch: feat-x not found."]}`},
+		{"rest", http.MethodGet, "/api/schema", 400, `{"data":null,"errors":[{"message":"Branch: feat-x not found.","extensions":{"code":400}}]}`},
+	}
+	for _, tc := range tests {
+		err := answerError(tc.method, tc.path, tc.status, []byte(tc.body))
+		var nf *NotFoundError
+		var api *APIError
+		if !errors.As(err, &nf) || nf.Kind != KindBranch || nf.ID != "feat-x" || nf.Branch != "feat-x" {
+			t.Errorf("%s: %#v, want a branch NotFoundError", tc.name, err)
+			continue
+		}
+		if !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrBranchNotFound) || !errors.As(err, &api) || api.StatusCode != tc.status {
+			t.Errorf("%s: %v does not match the sentinels or keep the answer", tc.name, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, `branch "feat-x" not found`) || !strings.Contains(msg, tc.path) {
+			t.Errorf("%s: message %q", tc.name, msg)
+		}
+	}
+	// Other 400s and node-not-found 404s are not branch errors.
+	for _, body := range []string{`{"data":null,"errors":[{"message":"Unable to process the request","extensions":{"code":400}}]}`, `{"errors":["Branch: not found."]}`} {
+		if err := answerError("GET", "/api/x", 400, []byte(body)); errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: %v is a not-found error", body, err)
+		}
+	}
+	err := answerError("GET", "/api/storage/object/x", 404, []byte(`{"data":null,"errors":[{"message":"Unable to find the node x / StorageObject in the database.","extensions":{"code":404}}]}`))
+	if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrBranchNotFound) {
+		t.Errorf("node not found: %v", err)
 	}
 }

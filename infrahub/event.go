@@ -74,8 +74,11 @@ type Event struct {
 
 // DedupKey is the key a receiver deduplicates deliveries on: the body's id,
 // which Infrahub keeps across retries. The legacy envelope has no id; its
-// key is "sha256:" followed by the hex digest of the body, so an identical
-// redelivery maps to the same key.
+// key is "sha256:" followed by the hex digest of the body's canonical form
+// (compact JSON, strings re-escaped as ASCII JSON), so a redelivery maps to
+// the same key even when it differs from the first in JSON whitespace or
+// string escaping, which the signature does not cover (see
+// [Verifier.Verify]).
 func (e *Event) DedupKey() string {
 	if e.ID != "" {
 		return e.ID
@@ -148,6 +151,10 @@ type PeerChange struct {
 }
 
 // ArtifactData is the payload of infrahub.artifact.created/updated.
+// Infrahub sends them only when a generation produced content whose MD5
+// checksum differs from the artifact's (Checksum and StorageID are new,
+// ChecksumPrevious and StorageIDPrevious the former ones); a generation
+// with unchanged content stores nothing and sends no event.
 type ArtifactData struct {
 	NodeID                 string `json:"node_id"`
 	ArtifactDefinitionID   string `json:"artifact_definition_id"`
@@ -377,8 +384,7 @@ func DecodeEvent(body []byte) (*Event, error) {
 	case env.EventType != nil:
 		ev.Type = *env.EventType
 		ev.Legacy = true
-		sum := sha256.Sum256(body)
-		ev.legacyKey = "sha256:" + hex.EncodeToString(sum[:])
+		ev.legacyKey = legacyKey(body)
 	default:
 		return nil, fmt.Errorf("%w: field \"event\" is missing", ErrMalformedEvent)
 	}
@@ -439,4 +445,16 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// legacyKey hashes the canonical form of a legacy body. A body the
+// canonicalizer refuses (encoding/json is more lenient in a few corners,
+// such as nesting deeper than Python can sign) is hashed as received.
+func legacyKey(body []byte) string {
+	canonical, err := pythonForm(body, pyCompact)
+	if err != nil {
+		canonical = body
+	}
+	sum := sha256.Sum256(canonical)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -1,9 +1,13 @@
 package infrahub
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -84,6 +88,86 @@ func FuzzLiteral(f *testing.F) {
 		got, err := obj.Children.ForName(key).Value(nil)
 		if err != nil || utf8.ValidString(value) && got != value {
 			t.Fatalf("value %q came back as %q (%v)", value, got, err)
+		}
+	})
+}
+
+// FuzzPythonForm: the rebuilt signed forms never accept what encoding/json
+// refuses, keep the decoded value unchanged, and the canonical (compact
+// ASCII) form is stable.
+func FuzzPythonForm(f *testing.F) {
+	files, _ := filepath.Glob("testdata/webhooks/wire/*.json")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"a":"it's \"x\" \u00e9 😀 \ud800 \/","b":[1.5e-07,-0,true,null,{}]}`))
+	f.Add([]byte("[\"\xff\x7f\u2028\"]"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		compact, err := pythonForm(body, pyCompact)
+		if err != nil {
+			if !errors.Is(err, errPyForm) {
+				t.Fatalf("error does not wrap errPyForm: %v", err)
+			}
+			if json.Valid(body) && !strings.Contains(err.Error(), "nested") {
+				t.Fatalf("valid JSON %q refused: %v", body, err)
+			}
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("accepted invalid JSON %q", body)
+		}
+		for _, c := range compact {
+			if c >= utf8.RuneSelf || c < 0x20 {
+				t.Fatalf("compact form of %q is not printable ASCII: %q", body, compact)
+			}
+		}
+		var in, out any
+		decode := func(b []byte, v *any) {
+			d := json.NewDecoder(bytes.NewReader(b))
+			d.UseNumber()
+			if err := d.Decode(v); err != nil {
+				t.Fatalf("decode %q: %v", b, err)
+			}
+		}
+		decode(body, &in)
+		decode(compact, &out)
+		if !reflect.DeepEqual(in, out) {
+			t.Fatalf("compact form of %q changed the value: %q", body, compact)
+		}
+		again, err := pythonForm(compact, pyCompact)
+		if err != nil || !bytes.Equal(again, compact) {
+			t.Fatalf("canonical form is not stable: %q -> %q (%v)", compact, again, err)
+		}
+		if spaced, err := pythonForm(body, pyDumps); err != nil || !json.Valid(spaced) {
+			t.Fatalf("spaced form of %q: %q %v", body, spaced, err)
+		}
+		if repr, err := pythonForm(body, pyRepr); err != nil || !utf8.Valid(repr) {
+			t.Fatalf("repr form of %q: %q %v", body, repr, err)
+		}
+	})
+}
+
+// FuzzAnswerError: any answer body becomes an error naming the request;
+// only Infrahub's branch message makes a branch not-found error.
+func FuzzAnswerError(f *testing.F) {
+	f.Add(404, []byte(`{"errors":["Branch: feat-x not found."]}`))
+	f.Add(400, []byte(`{"data":null,"errors":[{"message":"Branch: a b not found.","extensions":{"code":400}}]}`))
+	f.Add(422, []byte(`{"detail":[{"loc":["body"],"msg":"x"}]}`))
+	f.Add(500, []byte(`{"errors":[1,{"message":2},null,"x"]}`))
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		err := answerError("GET", "/api/x", status, body)
+		if err == nil || !strings.Contains(err.Error(), "/api/x") {
+			t.Fatalf("answer %d %q: %v", status, body, err)
+		}
+		var nf *NotFoundError
+		if errors.As(err, &nf) {
+			if nf.Kind != KindBranch || nf.ID == "" || status != 400 && status != 404 || !errors.Is(err, ErrBranchNotFound) {
+				t.Fatalf("answer %d %q made %#v", status, body, nf)
+			}
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package infrahub
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -74,10 +75,29 @@ func (v *Verifier) String() string {
 // Verify checks the webhook headers against body, the request body exactly
 // as received. It accepts several space-separated signatures (any v1 match
 // is enough), compares in constant time, and rejects a timestamp outside
-// the tolerance. Infrahub signs JSON that escapes non-ASCII characters as
-// \uXXXX while its HTTP client may send raw UTF-8, so when the body does not
-// verify and contains non-ASCII, the escaped form is checked too. Every
-// error wraps ErrInvalidSignature.
+// the tolerance. Every error wraps ErrInvalidSignature.
+//
+// Infrahub does not sign the bytes it sends but a Python serialization of
+// the same payload, and that serialization changed between releases, so
+// the signature is checked against each text a release signs, rebuilt from
+// the body (first match wins, the cheapest first):
+//
+//   - the body itself: Infrahub 1.2.10 to 1.6.x (signed json.dumps text,
+//     byte for byte what httpx 0.27 sent), and ASCII-only bodies of 1.7.5
+//     and later;
+//   - the body with non-ASCII escaped as \uXXXX ([EscapeNonASCII]):
+//     Infrahub 1.7.5 and later (compact JSON signed with ensure_ascii,
+//     raw UTF-8 sent by httpx 0.28);
+//   - the body re-serialized with ", " and ": " separators and escaped:
+//     Infrahub 1.7.0 to 1.7.4, which signed the spaced json.dumps text
+//     while httpx 0.28 sent compact JSON;
+//   - the Python repr of the body's dict: Infrahub 1.0 to 1.2.9, which
+//     signed str(payload) (the 1.0/1.1 {event_type, data} envelope
+//     included).
+//
+// Bodies that differ from a signed one only in JSON whitespace or string
+// escaping therefore verify too; deduplicate on [Event.DedupKey], which is
+// the same for all of them.
 func (v *Verifier) Verify(h http.Header, body []byte) error {
 	id := h.Get(HeaderWebhookID)
 	ts := h.Get(HeaderWebhookTimestamp)
@@ -108,7 +128,14 @@ func (v *Verifier) Verify(h http.Header, body []byte) error {
 	if matchAny(sigs, v.mac(id, ts, body)) {
 		return nil
 	}
+	// Origins of each signed form: see the comment at the top of pyform.go.
 	if escaped, changed := escapeNonASCII(body); changed && matchAny(sigs, v.mac(id, ts, escaped)) {
+		return nil
+	}
+	if spaced, err := pythonForm(body, pyDumps); err == nil && !bytes.Equal(spaced, body) && matchAny(sigs, v.mac(id, ts, spaced)) {
+		return nil
+	}
+	if repr, err := pythonForm(body, pyRepr); err == nil && matchAny(sigs, v.mac(id, ts, repr)) {
 		return nil
 	}
 	return fmt.Errorf("%w: no signature matches", ErrInvalidSignature)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -61,6 +62,10 @@ func TestFakeWebhooksVerify(t *testing.T) {
 	if len(events) != 3 {
 		t.Fatalf("%d events received, want 3", len(events))
 	}
+	// Each event is its own delivery, as in Infrahub: they may arrive in
+	// any order.
+	order := map[string]int{infrahub.EventNodeCreated: 0, infrahub.EventNodeUpdated: 1, infrahub.EventBranchCreated: 2}
+	slices.SortFunc(events, func(a, b *infrahub.Event) int { return order[a.Type] - order[b.Type] })
 	created := events[0].Data.(*infrahub.NodeData)
 	if events[0].Type != infrahub.EventNodeCreated || created.NodeID != ref.ID || string(created.Changelog.Attributes["description"].Value) != `"Zürich – core 😀"` {
 		t.Errorf("created: %+v %+v", events[0], created)

@@ -1,6 +1,10 @@
 // Package infrahubtest is a fake Infrahub for tests and demos: an
 // in-memory node store with branches behind Infrahub's GraphQL and REST
-// endpoints, loaded from Infrahub schema YAML and seed data.
+// endpoints, loaded from Infrahub schema YAML and seed data. It models
+// Infrahub 1.10 (its generated GraphQL schema is checked against a 1.10.6
+// dump) with the webhook signing of 1.7.5 and later. Each behaviour below
+// names, in the code beside it, the place in opsmill/infrahub (or Prefect,
+// which Infrahub runs on) it follows.
 //
 // # What it serves
 //
@@ -10,7 +14,7 @@
 //     relationship filters (rel__ids, rel__isnull, rel__attr__value,
 //     rel__attr__values); <Kind>Create/Update/Upsert/Delete; RelationshipAdd
 //     and RelationshipRemove; Branch, BranchCreate, BranchMerge,
-//     BranchRebase, BranchDelete.
+//     BranchRebase, BranchDelete; InfrahubEvent.
 //   - REST: /api/auth/login, /api/auth/refresh, /api/schema,
 //     /schema.graphql, /api/storage/object/<id>, /api/artifact/<id> and
 //     /api/artifact/generate/<definition id>.
@@ -25,20 +29,60 @@
 // choices, keep both sides of a relationship in step, and write nothing
 // when they fail.
 //
+// Errors have Infrahub's shapes: an unknown branch is 404 with {"errors":
+// ["Branch: <name> not found."]} on /graphql/<name> and 400 in the REST
+// envelope {"data": null, "errors": [{"message", "extensions": {"code"}}]}
+// on REST endpoints; a missing object, artifact or definition is 404 with
+// NodeNotFoundError's message; an unknown route is FastAPI's {"detail":
+// "Not Found"}.
+//
 // Auth accepts the X-INFRAHUB-KEY token (Options.APIToken, default
 // DefaultAPIToken) or Bearer tokens from a login with Options.Username and
 // Options.Password (defaults DefaultUsername, DefaultPassword).
 //
-// # Faults and webhooks
+// # Webhooks
+//
+// Options.Webhooks receive events after each mutation (node
+// created/updated/deleted with a changelog, branch
+// created/merged/rebased/deleted, artifact updated), signed like Infrahub
+// 1.7.5 and later: the body is compact JSON with raw UTF-8, the signature
+// covers the same JSON with non-ASCII escaped as \uXXXX. Delivery is
+// Infrahub's: each event is delivered on its own (deliveries overlap and
+// may arrive out of order); an attempt that errs, times out
+// (Options.WebhookTimeout, default Infrahub's 10 s) or is answered with
+// anything but 2xx (a redirect is not followed) is repeated up to 3 times
+// (Options.WebhookRetries), at once as up to Infrahub 1.10 or after
+// Options.WebhookRetryDelay (Infrahub 1.11 waits 2 minutes). Every attempt
+// has a new webhook-id, timestamp and signature; the body, and its "id",
+// stay the same. [Server.Deliveries] lists the attempts and
+// Options.OnDelivery reports each one; [Server.SendEvent] delivers any
+// event; [Server.Wait] waits for background work, [Server.Close] stops it.
+//
+// # Artifacts
+//
+// POST /api/artifact/generate/<definition> answers at once (200, null)
+// and generates afterwards, as Infrahub's workers do. Its "nodes" are
+// artifact ids; an empty list means every artifact of the definition. The
+// fake cannot run transformations: an artifact renders its current content
+// until [Server.SetArtifactContent] gives it another. A generation whose
+// content has the artifact's MD5 checksum stores, saves and sends nothing;
+// changed content gets a new storage id, an infrahub.node.updated event for
+// the CoreArtifact and infrahub.artifact.updated with the previous and new
+// checksum and storage id.
+//
+// # Event log
+//
+// The InfrahubEvent query reads every event, sorted by the time it
+// occurred (limit 10 by default, at most 50, DESC unless asked). Infrahub
+// stores events in batches, so one can appear after later ones were read:
+// [Server.LogEvent] adds an event with any time, to test readers of the log
+// such as infrahub.Poller.
+//
+// # Faults
 //
 // [Server.InjectFault] makes the next requests under a path fail (429 with
 // Retry-After, 503, ...); [Server.ExpireAccessTokens] expires login
-// tokens; [Server.Requests] counts requests per path. Options.Webhooks
-// receive events after each mutation (node created/updated/deleted with a
-// changelog, branch created/merged/rebased/deleted, artifact updated),
-// signed exactly like Infrahub: the body is compact JSON with raw UTF-8,
-// the signature covers the same JSON with non-ASCII escaped as \uXXXX.
-// [Server.SendEvent] sends any event; [Server.Wait] waits for deliveries.
+// tokens; [Server.Requests] counts requests per path.
 //
 // # Use
 //
@@ -55,9 +99,17 @@
 // BGP, VLAN, VRF, LAG, circuit, cable) and the core kinds they use are
 // embedded ([DefaultSchemas]), so the fake works from any directory.
 //
-// Not imitated: permissions, node metadata and attribute properties
-// (source, owner, is_protected are answered with defaults), hierarchical
-// locations, resource pools, proposed changes, computed attributes and
-// running transformations (regenerating an artifact stores its content
-// again under a new storage id).
+// # Not imitated
+//
+// Permissions, node metadata and attribute properties (source, owner,
+// is_protected are answered with defaults), hierarchical locations,
+// resource pools, proposed changes, computed attributes, running
+// transformations (see Artifacts), creating artifacts for targets that
+// have none, infrahub.artifact.created, webhook custom headers and custom
+// (transform) webhooks, webhook filters by node kind, signing as releases
+// before 1.7.5 did (the infrahub package verifies those; its tests use
+// vectors made with each release's code), the GraphQL error envelope with
+// catalogue codes (1.11) for errors other than an unknown branch, and
+// httpx's timeout per phase (connect, write, each read): the fake bounds
+// each whole attempt.
 package infrahubtest

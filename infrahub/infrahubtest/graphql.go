@@ -427,8 +427,19 @@ func (s *Server) fieldFilter(b *branchState, k *kindSchema, name string, v any, 
 	return nil, fmt.Errorf("filter %s is not supported by the fake", name)
 }
 
-// eventLog answers the InfrahubEvent query from the event log.
+// eventLog answers the InfrahubEvent query from the event log, as
+// Events.resolve in opsmill/infrahub backend/infrahub/graphql/queries/event.py
+// does: limit defaults to 10 and may not exceed 50 (Prefect's own limit),
+// order defaults to DESC, events are sorted by the time they occurred
+// (not the order they were stored in), since and until are inclusive.
 func (ec *execContext) eventLog(f *ast.Field, args map[string]any) (any, error) {
+	limit := 10
+	if lim, ok := toInt(args["limit"]); ok {
+		limit = lim
+	}
+	if limit > 50 {
+		return nil, inputErrorf("The parameter 'limit' can't be above 50")
+	}
 	inList := func(key, v string) bool {
 		list, ok := args[key].([]any)
 		return !ok || slices.Contains(list, any(v))
@@ -456,6 +467,7 @@ func (ec *execContext) eventLog(f *ast.Field, args map[string]any) (any, error) 
 		}
 		matched = append(matched, ev)
 	}
+	slices.SortStableFunc(matched, func(a, b pendingEvent) int { return a.at.Compare(b.at) })
 	if order, _ := args["order"].(string); order != "ASC" {
 		slices.Reverse(matched)
 	}
@@ -463,8 +475,8 @@ func (ec *execContext) eventLog(f *ast.Field, args map[string]any) (any, error) 
 	if off, ok := toInt(args["offset"]); ok && off > 0 {
 		matched = matched[min(off, len(matched)):]
 	}
-	if lim, ok := toInt(args["limit"]); ok && lim >= 0 && lim < len(matched) {
-		matched = matched[:lim]
+	if limit >= 0 && limit < len(matched) {
+		matched = matched[:limit]
 	}
 	out := map[string]any{}
 	for _, sf := range ec.fields(f.SelectionSet, "") {

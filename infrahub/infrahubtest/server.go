@@ -15,8 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +54,21 @@ type Options struct {
 	// Webhooks receive signed events after each mutation, like Infrahub's
 	// webhooks.
 	Webhooks []Webhook
-	// Clock replaces time.Now (token expiry, webhook timestamps).
+	// WebhookTimeout bounds each delivery attempt; default
+	// DefaultWebhookTimeout, Infrahub's. Tests set it short to provoke
+	// retries without waiting 10 s.
+	WebhookTimeout time.Duration
+	// WebhookRetries is how many times a failed attempt is repeated;
+	// zero means DefaultWebhookRetries (Infrahub's 3), negative none.
+	WebhookRetries int
+	// WebhookRetryDelay is the pause before each retry; zero retries at
+	// once, as Infrahub up to 1.10 does (Infrahub 1.11 waits 2 minutes).
+	WebhookRetryDelay time.Duration
+	// OnDelivery, when set, is called after each delivery attempt, from
+	// the goroutine delivering: tests await deliveries with it.
+	OnDelivery func(Delivery)
+	// Clock replaces time.Now (token expiry, webhook timestamps, event
+	// times).
 	Clock func() time.Time
 	// Logger receives webhook delivery failures; nil means slog.Default().
 	Logger *slog.Logger
@@ -107,12 +119,18 @@ type Server struct {
 	branches    map[string]*branchState
 	branchOrder []string
 	storage     map[string][]byte
-	queues      []*deliveryQueue // one per Options.Webhooks entry
-	eventLog    []pendingEvent   // every event, for the InfrahubEvent query
+	renders     map[string][]byte // artifact id -> what its transformation renders now
+	eventLog    []pendingEvent    // every event, for the InfrahubEvent query
+	deliveries  []Delivery
 	tokens      map[string]token
 	faults      []*fault
 	requests    map[string]int
-	webhookWG   sync.WaitGroup
+
+	// bg counts background work (webhook deliveries, artifact
+	// generation); ctx ends it early on Close.
+	bg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New builds a fake from opts: it loads the schemas, generates and checks
@@ -139,6 +157,15 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.WebhookTimeout <= 0 {
+		opts.WebhookTimeout = DefaultWebhookTimeout
+	}
+	switch {
+	case opts.WebhookRetries == 0:
+		opts.WebhookRetries = DefaultWebhookRetries
+	case opts.WebhookRetries < 0:
+		opts.WebhookRetries = 0
+	}
 	reg, err := loadRegistry(opts.Schemas)
 	if err != nil {
 		return nil, fmt.Errorf("infrahubtest: %w", err)
@@ -149,13 +176,11 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, reg: reg, schema: schema, sdl: sdl, log: opts.Logger,
-		client:   &http.Client{Timeout: 10 * time.Second},
-		branches: map[string]*branchState{}, storage: map[string][]byte{},
+		client:   newWebhookClient(),
+		branches: map[string]*branchState{}, storage: map[string][]byte{}, renders: map[string][]byte{},
 		tokens: map[string]token{}, requests: map[string]int{},
 	}
-	for range opts.Webhooks {
-		s.queues = append(s.queues, &deliveryQueue{})
-	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	main := &branchState{nodes: map[string]*node{}, changed: map[string]bool{}, unique: map[string]string{}, info: infrahub.Branch{
 		ID: newID(), Name: opts.DefaultBranch, Status: "OPEN", IsDefault: true, SyncWithGit: true, OriginBranch: opts.DefaultBranch,
 		BranchedFrom: opts.Clock().UTC().Format(time.RFC3339Nano),
@@ -170,9 +195,10 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// NewTestServer starts a fake on 127.0.0.1 for the test and closes it (and
-// waits for webhook deliveries) when the test ends. Point a client at
-// ts.URL with DefaultAPIToken, or DefaultUsername/DefaultPassword.
+// NewTestServer starts a fake on 127.0.0.1 for the test and closes it when
+// the test ends (deliveries and generations still running are stopped).
+// Point a client at ts.URL with DefaultAPIToken, or
+// DefaultUsername/DefaultPassword.
 func NewTestServer(t testing.TB, opts Options) (*Server, *httptest.Server) {
 	t.Helper()
 	s, err := New(opts)
@@ -182,7 +208,7 @@ func NewTestServer(t testing.TB, opts Options) (*Server, *httptest.Server) {
 	ts := httptest.NewServer(s)
 	t.Cleanup(func() {
 		ts.Close()
-		s.Wait()
+		s.Close()
 	})
 	return s, ts
 }
@@ -213,7 +239,7 @@ func Serve(ctx context.Context, addr string, opts Options, ready chan<- string) 
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
-	s.Wait()
+	s.Close()
 	if err != nil {
 		return err
 	}
@@ -223,8 +249,20 @@ func Serve(ctx context.Context, addr string, opts Options, ready chan<- string) 
 	return nil
 }
 
-// Wait blocks until every webhook delivery started so far has finished.
-func (s *Server) Wait() { s.webhookWG.Wait() }
+// Wait blocks until the background work started so far has finished:
+// artifact generations and webhook deliveries, retries included. Call it
+// when no request to the fake is in flight.
+func (s *Server) Wait() { s.bg.Wait() }
+
+// Close stops background work: deliveries in flight are abandoned and no
+// retry or generation starts. It waits for them to end. The fake still
+// answers requests.
+func (s *Server) Close() {
+	s.mu.Lock() // background work starts under s.mu, after checking ctx
+	s.cancel()
+	s.mu.Unlock()
+	s.bg.Wait()
+}
 
 // GraphQLSchema returns the generated GraphQL schema (SDL).
 func (s *Server) GraphQLSchema() string { return s.sdl }
@@ -305,24 +343,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/graphql" || strings.HasPrefix(p, "/graphql/"):
 		s.serveGraphQL(w, r, strings.TrimPrefix(strings.TrimPrefix(p, "/graphql"), "/"))
 	case p == "/api/schema" && r.Method == http.MethodGet:
-		if !s.branchExists(r.URL.Query().Get("branch")) {
-			writeErrors(w, http.StatusNotFound, "Branch: "+r.URL.Query().Get("branch")+" not found.")
+		if !s.restBranch(w, r) {
 			return
 		}
 		writeJSON(w, http.StatusOK, s.reg.schemaResponse())
 	case p == "/schema.graphql" && r.Method == http.MethodGet:
-		if !s.branchExists(r.URL.Query().Get("branch")) {
-			writeErrors(w, http.StatusNotFound, "Branch: "+r.URL.Query().Get("branch")+" not found.")
+		if !s.restBranch(w, r) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, s.sdl)
 	case strings.HasPrefix(p, "/api/storage/object/") && r.Method == http.MethodGet:
+		id := strings.TrimPrefix(p, "/api/storage/object/")
 		s.mu.Lock()
-		content, ok := s.storage[strings.TrimPrefix(p, "/api/storage/object/")]
+		content, ok := s.storage[id]
 		s.mu.Unlock()
 		if !ok {
-			writeErrors(w, http.StatusNotFound, "Unable to find the object in the storage")
+			// registry.storage.retrieve raises NodeNotFoundError(node_type="StorageObject")
+			// (opsmill/infrahub backend/infrahub/storage.py).
+			writeErrors(w, http.StatusNotFound, nodeNotFound(id, "StorageObject"))
 			return
 		}
 		_, _ = w.Write(content)
@@ -331,8 +370,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(p, "/api/artifact/") && r.Method == http.MethodGet:
 		s.artifactContent(w, r, strings.TrimPrefix(p, "/api/artifact/"))
 	default:
-		writeErrors(w, http.StatusNotFound, "Not Found")
+		// FastAPI's answer for a route it does not have.
+		writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Not Found"})
 	}
+}
+
+// restBranch checks the "branch" query parameter of a REST call. An
+// unknown branch raises BranchNotFoundError, whose HTTP_CODE is 400, with
+// the message "Branch: <name> not found." (opsmill/infrahub
+// backend/infrahub/exceptions.py, api/dependencies.py get_branch_params).
+func (s *Server) restBranch(w http.ResponseWriter, r *http.Request) bool {
+	name := r.URL.Query().Get("branch")
+	if s.branchExists(name) {
+		return true
+	}
+	writeErrors(w, http.StatusBadRequest, branchNotFound(name))
+	return false
+}
+
+func branchNotFound(name string) string { return "Branch: " + name + " not found." }
+
+// nodeNotFound is NodeNotFoundError's message (opsmill/infrahub
+// backend/infrahub/exceptions.py), answered with 404.
+func nodeNotFound(id, kind string) string {
+	return "Unable to find the node " + id + " / " + kind + " in the database."
 }
 
 func (s *Server) branchExists(name string) bool {
@@ -344,7 +405,10 @@ func (s *Server) branchExists(name string) bool {
 	return s.branches[name] != nil
 }
 
-// writeErrors answers Infrahub's error shape.
+// writeErrors answers Infrahub's REST error shape: {"data": null,
+// "errors": [{"message", "extensions": {"code": <status>}}]}
+// (opsmill/infrahub backend/infrahub/api/exception_handlers.py,
+// _rest_envelope).
 func writeErrors(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"data": nil, "errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": status}}}})
 }
@@ -430,7 +494,10 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, branch str
 		branch = s.opts.DefaultBranch
 	}
 	if !s.branchExists(branch) {
-		writeErrors(w, http.StatusNotFound, "Branch: "+branch+" not found.")
+		// The GraphQL app answers an unknown branch itself, with 404 and a
+		// list of strings (opsmill/infrahub backend/infrahub/graphql/app.py:
+		// JSONResponse({"errors": [exc.message]}, status_code=404)).
+		writeJSON(w, http.StatusNotFound, map[string]any{"errors": []string{branchNotFound(branch)}})
 		return
 	}
 	var req gqlRequest
@@ -439,208 +506,6 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, branch str
 		return
 	}
 	writeJSON(w, http.StatusOK, s.execute(branch, req))
-}
-
-func (s *Server) artifactContent(w http.ResponseWriter, r *http.Request, id string) {
-	branch := r.URL.Query().Get("branch")
-	if branch == "" {
-		branch = s.opts.DefaultBranch
-	}
-	s.mu.Lock()
-	b := s.branches[branch]
-	var content []byte
-	found := false
-	if b != nil {
-		if n := b.nodes[id]; n != nil && n.kind == "CoreArtifact" {
-			sid, _ := n.attrs["storage_id"].(string)
-			content, found = s.storage[sid]
-		}
-	}
-	s.mu.Unlock()
-	if !found {
-		writeErrors(w, http.StatusNotFound, "Unable to find the artifact "+id)
-		return
-	}
-	_, _ = w.Write(content)
-}
-
-// generateArtifacts re-renders the artifacts of a definition: the fake
-// cannot run transformations, so each artifact's content is stored again
-// under a new storage id and an infrahub.artifact.updated event is sent.
-func (s *Server) generateArtifacts(w http.ResponseWriter, r *http.Request, defID string) {
-	var in struct {
-		Nodes []string `json:"nodes"`
-	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil && !errors.Is(err, io.EOF) {
-		writeErrors(w, http.StatusUnprocessableEntity, "invalid body")
-		return
-	}
-	branch := r.URL.Query().Get("branch")
-	if branch == "" {
-		branch = s.opts.DefaultBranch
-	}
-	s.mu.Lock()
-	b := s.branches[branch]
-	if b == nil || b.nodes[defID] == nil || b.nodes[defID].kind != "CoreArtifactDefinition" {
-		s.mu.Unlock()
-		writeErrors(w, http.StatusNotFound, "Unable to find the artifact definition "+defID)
-		return
-	}
-	def := b.nodes[defID]
-	var events []pendingEvent
-	for _, n := range s.nodesOf(b, "CoreArtifact") {
-		target := firstOf(n.rels["object"])
-		if firstOf(n.rels["definition"]) != defID || len(in.Nodes) > 0 && !slices.Contains(in.Nodes, target) {
-			continue
-		}
-		oldSID, _ := n.attrs["storage_id"].(string)
-		oldSum, _ := n.attrs["checksum"].(string)
-		content := s.storage[oldSID]
-		sid := newID()
-		s.storage[sid] = content
-		sum := md5.Sum(content) //nolint:gosec // Infrahub's checksum format
-		updated := n.clone()
-		updated.attrs["storage_id"], updated.attrs["checksum"], updated.attrs["status"] = sid, hex.EncodeToString(sum[:]), "Ready"
-		s.put(b, updated)
-		targetKind := ""
-		if t := b.nodes[target]; t != nil {
-			targetKind = t.kind
-		}
-		br := branch
-		events = append(events, pendingEvent{typ: infrahub.EventArtifactUpdated, branch: &br, data: map[string]any{
-			"node_id": n.id, "artifact_definition_id": defID, "artifact_definition_name": def.attrs["name"],
-			"target_id": target, "target_kind": targetKind, "checksum": updated.attrs["checksum"], "checksum_previous": oldSum,
-			"storage_id": sid, "storage_id_previous": oldSID,
-		}})
-	}
-	s.enqueue(events)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{})
-}
-
-func firstOf(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[0]
-}
-
-// deliveryQueue sends one webhook's events in order, from one goroutine
-// that runs while the queue is not empty.
-type deliveryQueue struct {
-	mu      sync.Mutex
-	pending []pendingEvent
-	running bool
-}
-
-// enqueue queues events for the matching webhooks. The caller holds s.mu,
-// so events are queued in commit order; delivery happens outside the lock.
-// Wait waits for the queues to drain.
-func (s *Server) enqueue(events []pendingEvent) {
-	for i := range events {
-		events[i].id, events[i].at = newID(), s.opts.Clock()
-	}
-	s.eventLog = append(s.eventLog, events...)
-	for i, wh := range s.opts.Webhooks {
-		q := s.queues[i]
-		q.mu.Lock()
-		for _, ev := range events {
-			if (len(wh.Events) == 0 || slices.Contains(wh.Events, ev.typ)) && (wh.Branch == "" || ev.branch != nil && *ev.branch == wh.Branch) {
-				q.pending = append(q.pending, ev)
-			}
-		}
-		start := len(q.pending) > 0 && !q.running
-		q.running = q.running || start
-		q.mu.Unlock()
-		if start {
-			s.webhookWG.Add(1)
-			go s.drainQueue(wh, q)
-		}
-	}
-}
-
-func (s *Server) drainQueue(wh Webhook, q *deliveryQueue) {
-	defer s.webhookWG.Done()
-	for {
-		q.mu.Lock()
-		if len(q.pending) == 0 {
-			q.running = false
-			q.mu.Unlock()
-			return
-		}
-		ev := q.pending[0]
-		q.pending = q.pending[1:]
-		q.mu.Unlock()
-		if err := s.deliver(context.Background(), wh, ev); err != nil {
-			s.log.Warn("infrahubtest: webhook delivery failed", "url", wh.URL, "event", ev.typ, "err", err)
-		}
-	}
-}
-
-// wireEvent is the 1.2+ envelope, fields in Infrahub's order.
-type wireEvent struct {
-	Data      any     `json:"data"`
-	ID        string  `json:"id"`
-	Branch    *string `json:"branch"`
-	AccountID string  `json:"account_id"`
-	OccuredAt string  `json:"occured_at"`
-	Event     string  `json:"event"`
-}
-
-// SendEvent delivers one event to a webhook now, signed exactly like
-// Infrahub: the body on the wire is compact JSON with raw UTF-8, the
-// signature covers the same JSON with non-ASCII escaped as \uXXXX.
-func (s *Server) SendEvent(ctx context.Context, wh Webhook, eventType, branch string, data map[string]any) error {
-	var b *string
-	if branch != "" {
-		b = &branch
-	}
-	return s.deliver(ctx, wh, pendingEvent{id: newID(), at: s.opts.Clock(), typ: eventType, branch: b, data: data})
-}
-
-func (s *Server) deliver(ctx context.Context, wh Webhook, ev pendingEvent) error {
-	body, err := encodeCompact(wireEvent{Data: ev.data, ID: ev.id, Branch: ev.branch, AccountID: s.accountID(),
-		OccuredAt: ev.at.UTC().Format("2006-01-02 15:04:05.000000-07:00"), Event: ev.typ})
-	if err != nil {
-		return err
-	}
-	msgID := "msg_" + strings.ReplaceAll(newID(), "-", "")
-	ts := s.opts.Clock().Unix()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, wh.URL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(infrahub.HeaderWebhookID, msgID)
-	req.Header.Set(infrahub.HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(infrahub.HeaderWebhookSignature, infrahub.Sign(wh.SharedKey, msgID, ts, infrahub.EscapeNonASCII(body)))
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("receiver answered %s", resp.Status)
-	}
-	return nil
-}
-
-// accountID is the fake's single account.
-func (s *Server) accountID() string { return "18000000-0000-0000-0000-00000000ad01" }
-
-// encodeCompact is json.Marshal without Go's HTML escaping (Python's
-// json.dumps does not escape <, > and &).
-func encodeCompact(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // seedEntry is one node of the seed file.

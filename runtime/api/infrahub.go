@@ -11,11 +11,13 @@ import (
 // mount it under Options.Sources["infrahub"]. It checks the signature
 // exactly as Infrahub signs (package infrahub: webhook-id,
 // webhook-timestamp, webhook-signature "v1,<base64 HMAC-SHA256>" over
-// id.timestamp.body, raw shared key, ASCII-escaped fallback, timestamp
-// tolerance), and takes the event ID from the body's "id", which Infrahub
-// keeps across retries (the webhook-id header changes with each one), so
-// a redelivery is a duplicate. The legacy 1.0/1.1 envelope, which has no
-// id, is keyed by the SHA-256 of its body.
+// id.timestamp and the payload as each release serializes it, raw shared
+// key, timestamp tolerance), and takes the event ID from the body's "id",
+// which Infrahub keeps across retries (each retry has a new webhook-id,
+// timestamp and signature), so a redelivery is a duplicate. The legacy
+// 1.0/1.1 envelope, which has no id, is keyed by the SHA-256 of its
+// canonical JSON form, so a replay in another escaping or spacing is a
+// duplicate too ([infrahub.Event.DedupKey]).
 type InfrahubVerifier struct {
 	Verifier *infrahub.Verifier
 }

@@ -3,8 +3,10 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,4 +112,61 @@ func TestInfrahubWebhookIntake(t *testing.T) {
 	junk := []byte(`{"hello":"world"}`)
 	st, b = deliver("msg_4", now, junk, junk)
 	wantError(t, st, b, 400, "body")
+}
+
+// TestInfrahubLegacyReplayInOtherEscapingIsDuplicate (issue #19): the
+// 1.0/1.1 envelope carries no event id, so its dedup key is a hash of the
+// body. Infrahub signs the payload with non-ASCII escaped and sends it
+// with raw UTF-8; a replay of the same delivery with the escaped body (or
+// other JSON spacing) verifies too, and must be the same event, not a
+// second run. (Package infrahub's tests cover the other equivalent forms:
+// JSON spacing, and the repr form 1.0/1.1 really signed.)
+func TestInfrahubLegacyReplayInOtherEscapingIsDuplicate(t *testing.T) {
+	key := []byte("whsec-infrahub-shared-key")
+	now := time.Date(2025, 6, 16, 12, 40, 0, 0, time.UTC)
+	v, err := infrahub.NewVerifier(key, infrahub.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := trigger.New(trigger.Trigger{Event: "infrahub.node.updated", Deployment: "vlan-prod",
+		Parameters: map[string]string{"device": "data.node_id"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e *env
+	e = newEnv(t, api.Options{
+		Sources: map[string]api.Verifier{"infrahub": api.InfrahubVerifier{Verifier: v}},
+		Match: func(ev store.Event) ([]store.RunSpec, error) {
+			deps, err := e.st.ListDeployments(context.Background())
+			if err != nil {
+				return nil, err
+			}
+			return table.Matcher(deps)(ev)
+		},
+	})
+	raw := []byte(`{"event_type":"infrahub.node.updated","data":{"kind":"InfraDevice","node_id":"dev-1","description":"Zürich – core"}}`)
+	escaped := infrahub.EscapeNonASCII(raw) // what Infrahub signs
+	deliver := func(webhookID string, body []byte) (int, []byte) {
+		t.Helper()
+		return e.as("").do("POST", "/api/v1/events/infrahub", body,
+			"webhook-id", webhookID,
+			"webhook-timestamp", strconv.FormatInt(now.Unix(), 10),
+			"webhook-signature", infrahub.Sign(key, webhookID, now.Unix(), escaped))
+	}
+	st, b := deliver("msg_1", raw)
+	first := decodeAs[wire.EventAccepted](t, b)
+	if st != 202 || len(first.RunIDs) != 1 || !strings.HasPrefix(first.EventID, "sha256:") {
+		t.Fatalf("first delivery: %d %s", st, b)
+	}
+	for i, replay := range [][]byte{escaped, raw} {
+		st, b = deliver(fmt.Sprintf("msg_replay_%d", i), replay)
+		dup := decodeAs[wire.EventAccepted](t, b)
+		if st != 200 || !dup.Duplicate || dup.EventID != first.EventID || len(dup.RunIDs) != 1 || dup.RunIDs[0] != first.RunIDs[0] {
+			t.Fatalf("replay %d (%s): %d %s, want a duplicate of the first delivery", i, replay, st, b)
+		}
+	}
+	runs, _, err := e.st.ListRuns(context.Background(), store.RunFilter{Deployment: "vlan-prod"})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("%d runs (%v), want 1", len(runs), err)
+	}
 }
