@@ -287,6 +287,7 @@ func (s *Server) HTTPServer(addr string) (*http.Server, error) {
 	if err := CheckListenAddr(addr, s.AuthEnabled()); err != nil {
 		return nil, err
 	}
+	s.hosts.add(addr)
 	if !s.AuthEnabled() {
 		s.log.Warn("no API key configured: the API accepts every request and listens on loopback only", "addr", addr)
 	}

@@ -49,6 +49,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for tokens and leases; default time.Now.
 	Now func() time.Time
+	// Hosts are host names (without port) a server without keys answers
+	// besides localhost, loopback addresses and the address given to
+	// [Server.HTTPServer]: a name the operator's machine resolves to
+	// loopback, say. Any other Host header is answered 421, which defeats
+	// DNS rebinding (see [Server.HTTPServer]).
+	Hosts []string
 }
 
 // Server is the netauto HTTP API over a [store.Store]. It is an
@@ -58,6 +64,8 @@ type Server struct {
 	opts    Options
 	mux     *http.ServeMux
 	tokens  *tokenSigner
+	origins *http.CrossOriginProtection
+	hosts   hostSet
 	schemas *schemaCache
 	notify  *notifier
 	batches *batchMemo
@@ -106,6 +114,8 @@ func New(st store.Store, opts Options) (*Server, error) {
 		opts:    opts,
 		mux:     http.NewServeMux(),
 		tokens:  ts,
+		origins: http.NewCrossOriginProtection(),
+		hosts:   newHostSet(opts.Hosts),
 		schemas: newSchemaCache(256),
 		notify:  newNotifier(),
 		batches: newBatchMemo(4096, 15*time.Minute),
@@ -140,6 +150,10 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handle(pattern string, a access, h handlerFunc) {
 	s.mux.Handle(pattern, s.instrument(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := s.checkBrowser(r, a); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if err := s.authorize(r, a); err != nil {
 			s.writeError(w, r, err)
 			return
