@@ -14,9 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/moby/moby/client"
+	dockerclient "github.com/moby/moby/client"
 
 	"github.com/netauto-dev/netauto/runtime/api"
+	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/docker"
 	"github.com/netauto-dev/netauto/runtime/scheduler"
 	"github.com/netauto-dev/netauto/runtime/source"
@@ -87,7 +88,7 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 	}
 	switch *f.launcher {
 	case "docker":
-		cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+		cli, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
 		if err != nil {
 			return nil, nil, fmt.Errorf("docker launcher: %w", err)
 		}
@@ -232,9 +233,12 @@ func cmdServer(e *env, args []string) error {
 	if *schedEvery <= 0 || *reapEvery <= 0 {
 		return usagef("--schedule-interval and --reap-interval must be positive")
 	}
-	keys, err := api.KeySetFromKeys(splitList(os.Getenv(EnvAPIKeys))...)
+	keys, deprecated, err := loadKeys()
 	if err != nil {
-		return fmt.Errorf("%s: %w", EnvAPIKeys, err)
+		return err
+	}
+	for _, d := range deprecated {
+		e.log.Warn("deprecated API key format: " + d)
 	}
 	if err := api.CheckListenAddr(*listen, keys.Len() > 0); err != nil {
 		return err
@@ -260,6 +264,25 @@ type serverConfig struct {
 // with the API's URL once it accepts connections.
 func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 	ctx := e.ctx
+	localKeyFile := ""
+	if cfg.keys.Len() == 0 {
+		// No key configured: a local admin key, which the command line on
+		// this machine finds by itself, so that no web page can drive the
+		// API; and still loopback only.
+		if err := api.CheckListenAddr(cfg.listen, false); err != nil {
+			return err
+		}
+		localKeyFile = localKeyPath(cfg.db)
+		k, err := ensureLocalKey(localKeyFile)
+		if err != nil {
+			return err
+		}
+		ks := &api.KeySet{}
+		if err := ks.Add(api.KeyInfo{Name: localKeyName, Role: api.RoleAdmin}, k); err != nil {
+			return err
+		}
+		cfg.keys = ks
+	}
 	st, err := openStore(ctx, cfg.db)
 	if err != nil {
 		return err
@@ -289,6 +312,16 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	url := "http://" + ln.Addr().String()
+	if localKeyFile != "" {
+		unregister, err := client.RegisterLocalKey(ln.Addr().String(), localKeyFile)
+		if err != nil {
+			// The key still works; client commands find it beside the
+			// store (NETAUTO_DB) or through NETAUTO_API_KEY.
+			e.log.Warn("record the local admin key for client commands", slog.String("error", err.Error()))
+		} else {
+			defer unregister()
+		}
+	}
 
 	var w *worker.Worker
 	wake := func() {}
@@ -352,8 +385,8 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 		workerNote = fmt.Sprintf("embedded %s worker on pool %q", *cfg.worker.launcher, *cfg.worker.pool)
 	}
 	fmt.Fprintf(e.stdout, "netauto server: API on %s (%s)\n", url, workerNote)
-	if !srv.AuthEnabled() {
-		fmt.Fprintf(e.stdout, "netauto server: no API key (%s): every request is accepted, loopback only\n", EnvAPIKeys)
+	if localKeyFile != "" {
+		fmt.Fprintf(e.stdout, "netauto server: no API key configured (%s): local admin key in %s, loopback only\n", EnvAPIKeys, localKeyFile)
 	}
 	if ready != nil {
 		ready(url)

@@ -205,7 +205,7 @@ func TestDockerNetautoE2E(t *testing.T) {
 	if out, code := proctest.Run(t, env, bin, "deploy"); code != 0 {
 		t.Fatalf("deploy: exit %d\n%s", code, out)
 	}
-	if s.Client, err = client.New(srv.URL, client.Options{}); err != nil {
+	if s.Client, err = client.New(srv.URL, client.Options{Token: client.LocalKey(srv.URL)}); err != nil {
 		t.Fatal(err)
 	}
 	s.APIURL = srv.URL

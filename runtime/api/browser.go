@@ -21,8 +21,8 @@ type hostSet struct {
 	names map[string]bool
 }
 
-func newHostSet(extra []string) hostSet {
-	h := hostSet{names: map[string]bool{"localhost": true}}
+func newHostSet(extra []string) *hostSet {
+	h := &hostSet{names: map[string]bool{"localhost": true}}
 	for _, n := range extra {
 		h.names[strings.ToLower(strings.TrimSpace(n))] = true
 	}

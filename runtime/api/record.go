@@ -286,7 +286,7 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request) error {
 	if !leader {
 		return writeJSON(w, http.StatusOK, ans)
 	}
-	ans, err = s.applyBatch(ctx, root, principalFrom(ctx).run != "", req)
+	ans, err = s.applyBatch(ctx, root, PrincipalFrom(ctx).Run != "", req)
 	s.batches.finish(key, ans)
 	if err != nil {
 		return err
@@ -392,7 +392,7 @@ func opError(i int, err error) wire.OpError {
 // the subflow runs under it.
 func (s *Server) runResults(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if root := principalFrom(r.Context()).run; root != "" && root != id {
+	if root := PrincipalFrom(r.Context()).Run; root != "" && root != id {
 		sc := s.scopes.get(root)
 		sc.mu.Lock()
 		ok, err := sc.flowRun(r.Context(), s.st, id)

@@ -360,10 +360,18 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	id := r.PathValue("id")
-	st, err := s.st.CancelRun(r.Context(), id, req.Reason)
+	// Who cancelled is recorded in the state's message, which the API
+	// and the CLI show with the run's history.
+	by, _ := Identity(r.Context())
+	reason := "cancelled by " + by
+	if req.Reason != "" {
+		reason = req.Reason + " (" + reason + ")"
+	}
+	st, err := s.st.CancelRun(r.Context(), id, reason)
 	if err != nil {
 		return err
 	}
+	s.log.Info("run cancelled", "run_id", id, "by", by)
 	s.notify.wake(id)
 	return writeJSON(w, http.StatusOK, wire.StateAnswer{State: st})
 }
@@ -395,6 +403,9 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request) error {
 	if req.TTL < 0 {
 		return badRequest("ttl", "negative")
 	}
+	if err := s.workOn(r, r.PathValue("id"), req.Worker); err != nil {
+		return err
+	}
 	tok, exp, err := s.MintRunToken(r.Context(), store.Fence{RunID: r.PathValue("id"), Worker: req.Worker, Attempt: req.Attempt}, req.TTL)
 	if err != nil {
 		return err
@@ -415,11 +426,45 @@ func (s *Server) renewLease(w http.ResponseWriter, r *http.Request) error {
 	if req.Lease <= 0 {
 		return badRequest("lease", "want a positive duration (nanoseconds)")
 	}
+	if err := s.workOn(r, r.PathValue("id"), req.Worker); err != nil {
+		return err
+	}
 	st, err := s.st.RenewLease(r.Context(), r.PathValue("id"), req.Worker, s.opts.Now().Add(req.Lease))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, wire.StateAnswer{State: st})
+}
+
+// workOn checks that a worker key may act for worker on run id: the run
+// is in one of the key's pools, and a worker key names the worker (whose
+// claim MintRunToken and RenewLease then check). Other roles pass.
+func (s *Server) workOn(r *http.Request, id, worker string) error {
+	if PrincipalFrom(r.Context()).Role != RoleWorker {
+		return nil
+	}
+	if worker == "" {
+		return badRequest("worker", "a worker key must name the worker holding the run")
+	}
+	run, err := s.st.GetRun(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return requirePool(r.Context(), run.Pool)
+}
+
+// pauseDeployment pauses (or unpauses) the deployment in the path: its
+// schedules make no runs and its runs are not claimed until unpaused.
+func (s *Server) pauseDeployment(paused bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		name := r.PathValue("name")
+		if err := s.st.SetDeploymentPaused(r.Context(), name, paused); err != nil {
+			return err
+		}
+		by, _ := Identity(r.Context())
+		s.log.Info("deployment paused", "deployment", name, "paused", paused, "by", by)
+		return writeJSON(w, http.StatusOK, wire.Paused{Deployment: name, Paused: paused, By: by})
+	}
 }
 
 // checkJobVariables checks job variables against the job template of a

@@ -19,9 +19,10 @@ import (
 
 // Options configure a [Server]. Zero fields take the defaults.
 type Options struct {
-	// Keys are the API keys accepted as bearer tokens with full access.
-	// With no keys, every request is allowed: serve on loopback only
-	// (see [CheckListenAddr]).
+	// Keys are the API keys accepted as bearer tokens, each with its
+	// name and role. With no keys, every request is allowed as admin
+	// (named "anonymous"): serve on loopback only (see [CheckListenAddr]
+	// and [Server.HTTPServer]).
 	Keys *KeySet
 	// TokenSecret signs run tokens (at least 32 bytes). When nil a random
 	// secret is made at start: tokens then die with the process and are
@@ -65,7 +66,7 @@ type Server struct {
 	mux     *http.ServeMux
 	tokens  *tokenSigner
 	origins *http.CrossOriginProtection
-	hosts   hostSet
+	hosts   *hostSet
 	schemas *schemaCache
 	notify  *notifier
 	batches *batchMemo
@@ -133,16 +134,38 @@ func (s *Server) AuthEnabled() bool { return s.opts.Keys.Len() > 0 }
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// access says who may call a route.
-type access int
+// access says who may call a route: anyone (the probes), the event
+// source's verifier, or a key whose role grants perm, and whether a run
+// token is accepted instead.
+type access struct {
+	open, source bool
+	perm         Permission
+	token        tokenUse
+}
+
+// tokenUse says whether a route accepts run tokens.
+type tokenUse int
 
 const (
-	public   access = iota // anyone
-	admin                  // an API key (anyone when auth is off)
-	runScope               // an API key, or a run token for the run in {id}
-	anyToken               // an API key or any valid run token
-	source                 // the event source's verifier decides
+	tokenNone   tokenUse = iota
+	tokenRun             // a token for the run in {id}
+	tokenEngine          // any valid token; the handler checks its scope
 )
+
+var (
+	public = access{open: true}
+	source = access{source: true}
+)
+
+// need is a route for keys granting p.
+func need(p Permission) access { return access{perm: p} }
+
+// needOrRun is a route for keys granting p or the token of the run in {id}.
+func needOrRun(p Permission) access { return access{perm: p, token: tokenRun} }
+
+// needOrEngine is a route for keys granting p or any run token, whose
+// scope the handler checks.
+func needOrEngine(p Permission) access { return access{perm: p, token: tokenEngine} }
 
 // handlerFunc is a route's handler: it returns an error instead of
 // writing one, so that every error answer has the same shape.
@@ -171,52 +194,55 @@ func (s *Server) routes() {
 	s.handle("GET /healthz", public, s.healthz)
 	s.handle("GET /readyz", public, s.readyz)
 	s.handle("GET /api/v1/version", public, s.version)
-	s.handle("GET /metrics", admin, s.serveMetrics)
+	s.handle("GET /metrics", need(PermRead), s.serveMetrics)
+	s.handle("GET /api/v1/whoami", needOrEngine(PermRead), s.whoami)
 
-	s.handle("GET /api/v1/flows", admin, s.listFlows)
-	s.handle("GET /api/v1/flows/{name}", admin, s.getFlow)
-	s.handle("PUT /api/v1/flows/{name}", admin, s.registerFlow)
+	s.handle("GET /api/v1/flows", need(PermRead), s.listFlows)
+	s.handle("GET /api/v1/flows/{name}", need(PermRead), s.getFlow)
+	s.handle("PUT /api/v1/flows/{name}", need(PermAdmin), s.registerFlow)
 
-	s.handle("GET /api/v1/deployments", admin, s.listDeployments)
-	s.handle("GET /api/v1/deployments/{name}", admin, s.getDeployment)
-	s.handle("PUT /api/v1/deployments/{name}", admin, s.applyDeployment)
-	s.handle("POST /api/v1/deployments/{name}/runs", admin, s.createRun)
+	s.handle("GET /api/v1/deployments", need(PermRead), s.listDeployments)
+	s.handle("GET /api/v1/deployments/{name}", need(PermRead), s.getDeployment)
+	s.handle("PUT /api/v1/deployments/{name}", need(PermAdmin), s.applyDeployment)
+	s.handle("POST /api/v1/deployments/{name}/runs", need(PermRunsCreate), s.createRun)
+	s.handle("POST /api/v1/deployments/{name}/pause", need(PermDeploymentsPause), s.pauseDeployment(true))
+	s.handle("POST /api/v1/deployments/{name}/unpause", need(PermDeploymentsPause), s.pauseDeployment(false))
 
-	s.handle("GET /api/v1/runs", admin, s.listRuns)
-	s.handle("GET /api/v1/runs/{id}", runScope, s.getRun)
-	s.handle("GET /api/v1/runs/{id}/state", runScope, s.runState)
-	s.handle("POST /api/v1/runs/{id}/state", admin, s.setState)
-	s.handle("POST /api/v1/runs/{id}/cancel", admin, s.cancelRun)
-	s.handle("GET /api/v1/runs/{id}/result", runScope, s.runResult)
-	s.handle("GET /api/v1/runs/{id}/logs", admin, s.listLogs)
-	s.handle("GET /api/v1/runs/{id}/logs/follow", admin, s.followLogs)
-	s.handle("POST /api/v1/runs/{id}/token", admin, s.mintToken)
-	s.handle("POST /api/v1/runs/{id}/lease", admin, s.renewLease)
-	s.handle("POST /api/v1/runs/{id}/record", runScope, s.record)
-	s.handle("GET /api/v1/runs/{id}/results", anyToken, s.runResults)
-	s.handle("GET /api/v1/cache/{key}", anyToken, s.cachedResult)
+	s.handle("GET /api/v1/runs", need(PermRead), s.listRuns)
+	s.handle("GET /api/v1/runs/{id}", needOrRun(PermRead), s.getRun)
+	s.handle("GET /api/v1/runs/{id}/state", needOrRun(PermRead), s.runState)
+	s.handle("POST /api/v1/runs/{id}/state", need(PermAdmin), s.setState)
+	s.handle("POST /api/v1/runs/{id}/cancel", need(PermRunsCancel), s.cancelRun)
+	s.handle("GET /api/v1/runs/{id}/result", needOrRun(PermRead), s.runResult)
+	s.handle("GET /api/v1/runs/{id}/logs", need(PermRead), s.listLogs)
+	s.handle("GET /api/v1/runs/{id}/logs/follow", need(PermRead), s.followLogs)
+	s.handle("POST /api/v1/runs/{id}/token", need(PermWork), s.mintToken)
+	s.handle("POST /api/v1/runs/{id}/lease", need(PermWork), s.renewLease)
+	s.handle("POST /api/v1/runs/{id}/record", needOrRun(PermAdmin), s.record)
+	s.handle("GET /api/v1/runs/{id}/results", needOrEngine(PermAdmin), s.runResults)
+	s.handle("GET /api/v1/cache/{key}", needOrEngine(PermAdmin), s.cachedResult)
 
-	s.handle("GET /api/v1/pools", admin, s.listPools)
-	s.handle("GET /api/v1/pools/{name}", admin, s.getPool)
-	s.handle("PUT /api/v1/pools/{name}", admin, s.applyPool)
-	s.handle("GET /api/v1/pools/{name}/queues", admin, s.listQueues)
-	s.handle("PUT /api/v1/pools/{name}/queues/{queue}", admin, s.applyQueue)
-	s.handle("POST /api/v1/pools/{name}/claim", admin, s.claimRun)
-	s.handle("GET /api/v1/workers", admin, s.listWorkers)
-	s.handle("PUT /api/v1/workers/{name}", admin, s.heartbeat)
+	s.handle("GET /api/v1/pools", need(PermRead), s.listPools)
+	s.handle("GET /api/v1/pools/{name}", need(PermRead), s.getPool)
+	s.handle("PUT /api/v1/pools/{name}", need(PermAdmin), s.applyPool)
+	s.handle("GET /api/v1/pools/{name}/queues", need(PermRead), s.listQueues)
+	s.handle("PUT /api/v1/pools/{name}/queues/{queue}", need(PermAdmin), s.applyQueue)
+	s.handle("POST /api/v1/pools/{name}/claim", need(PermWork), s.claimRun)
+	s.handle("GET /api/v1/workers", need(PermRead), s.listWorkers)
+	s.handle("PUT /api/v1/workers/{name}", need(PermWork), s.heartbeat)
 
-	s.handle("GET /api/v1/blocks", admin, s.listBlocks)
-	s.handle("GET /api/v1/blocks/{name}", admin, s.getBlock)
-	s.handle("PUT /api/v1/blocks/{name}", admin, s.saveBlock)
-	s.handle("DELETE /api/v1/blocks/{name}", admin, s.deleteBlock)
-	s.handle("GET /api/v1/tag-limits", admin, s.listTagLimits)
-	s.handle("PUT /api/v1/tag-limits/{tag}", admin, s.setTagLimit)
-	s.handle("GET /api/v1/variables", admin, s.listVariables)
-	s.handle("GET /api/v1/variables/{name}", admin, s.getVariable)
-	s.handle("PUT /api/v1/variables/{name}", admin, s.setVariable)
-	s.handle("DELETE /api/v1/variables/{name}", admin, s.deleteVariable)
+	s.handle("GET /api/v1/blocks", need(PermRead), s.listBlocks)
+	s.handle("GET /api/v1/blocks/{name}", need(PermRead), s.getBlock)
+	s.handle("PUT /api/v1/blocks/{name}", need(PermAdmin), s.saveBlock)
+	s.handle("DELETE /api/v1/blocks/{name}", need(PermAdmin), s.deleteBlock)
+	s.handle("GET /api/v1/tag-limits", need(PermRead), s.listTagLimits)
+	s.handle("PUT /api/v1/tag-limits/{tag}", need(PermAdmin), s.setTagLimit)
+	s.handle("GET /api/v1/variables", need(PermRead), s.listVariables)
+	s.handle("GET /api/v1/variables/{name}", need(PermRead), s.getVariable)
+	s.handle("PUT /api/v1/variables/{name}", need(PermAdmin), s.setVariable)
+	s.handle("DELETE /api/v1/variables/{name}", need(PermAdmin), s.deleteVariable)
 
-	s.handle("GET /api/v1/events", admin, s.listEvents)
+	s.handle("GET /api/v1/events", need(PermRead), s.listEvents)
 	s.handle("POST /api/v1/events/{source}", source, s.acceptEvent)
 }
 

@@ -301,3 +301,23 @@ func LibraryVersion() string {
 	}
 	return "unknown"
 }
+
+// Principal answers GET /api/v1/whoami: who the server takes the caller
+// for. Name is the API key's name ("run:ID" for a run token, "anonymous"
+// on a server without keys); Role its role (empty for a run token);
+// Pools the pools a worker key is restricted to; Run the run a token is
+// for.
+type Principal struct {
+	Name  string   `json:"name"`
+	Role  string   `json:"role,omitempty"`
+	Pools []string `json:"pools,omitempty"`
+	Run   string   `json:"run,omitempty"`
+}
+
+// Paused asks POST /api/v1/deployments/{name}/pause or /unpause, and is
+// the answer: the deployment's paused flag as it is now, and who set it.
+type Paused struct {
+	Deployment string `json:"deployment,omitempty"`
+	Paused     bool   `json:"paused"`
+	By         string `json:"by,omitempty"`
+}
