@@ -108,6 +108,10 @@ func dockerE2EPool(notifyURL string) store.Pool {
 			common.EnvNotifyURL:     notifyURL, // nested in the block: not referable
 			common.EnvNotifyKey:     block("notify.signing_key"),
 		},
+		// The pool says what it allows: host networking here (tests reach
+		// the API and the fakes on 127.0.0.1); job variables may set env
+		// values and resources only.
+		"allow": map[string]any{"network_modes": []string{"host"}},
 	})
 	return store.Pool{Name: DockerPool, Type: docker.PoolType, Description: "Docker work pool of the e2e test", JobTemplate: tmpl}
 }

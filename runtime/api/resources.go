@@ -83,7 +83,7 @@ func (s *Server) applyPool(w http.ResponseWriter, r *http.Request) error {
 	}
 	if p.Type == docker.PoolType {
 		var fe *docker.FieldError
-		if _, err := docker.ParseJobTemplate(p.JobTemplate); errors.As(err, &fe) {
+		if err := docker.CheckJobVariables(p); errors.As(err, &fe) {
 			return badRequest("job_template."+fe.Field, "%s", fe.Reason)
 		} else if err != nil {
 			return badRequest("job_template", "%v", err)

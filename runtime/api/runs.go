@@ -201,6 +201,13 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(req.JobVariables) > 0 {
+		// A run's own variables referencing secrets could have the run
+		// print them: only keys granted that may.
+		if refs := docker.SecretReferences(req.JobVariables); len(refs) > 0 {
+			if err := requirePermission(r.Context(), PermRunSecrets, "job_variables.env."+refs[0]); err != nil {
+				return err
+			}
+		}
 		if err := s.checkJobVariables(r, d.Pool, "job_variables", d.JobVariables, req.JobVariables); err != nil {
 			return err
 		}
