@@ -146,9 +146,10 @@ func childEnv(apiURL string, mint tokenMinter) func(ctx context.Context, run sto
 	}
 }
 
-// runToken is how long a child's token lives: the API caps it (24h by
-// default); a run longer than that can no longer report.
-const runTokenTTL = 24 * time.Hour
+// runTokenTTL is how long a child's first token lives: the child renews
+// it (runtime/remote.KeepTokenFresh) while its worker renews the run's
+// lease, so a token copied out of a run dies minutes after the run.
+const runTokenTTL = 15 * time.Minute
 
 // runWorker runs w until ctx is done, then drains it for grace and
 // abandons what is still running to the reaper.

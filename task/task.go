@@ -349,7 +349,7 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 
 	var cacheKey string
 	if t.cfg.cache && !t.cfg.noPersist {
-		cacheKey = t.cacheKeyFor(in, inputKey)
+		cacheKey = t.cacheKeyFor(ctx, in, inputKey)
 		if !t.cfg.refresh {
 			if out, hit, err := t.fromCache(ctx, run, cacheKey); hit || err != nil {
 				return out, err
@@ -421,11 +421,16 @@ func (t *Task[I, O]) runName(ctx context.Context, in I) string {
 	return b.String()
 }
 
-func (t *Task[I, O]) cacheKeyFor(in I, inputKey string) string {
+// cacheKeyFor is the cache key of input in: the task's name and the
+// WithCacheKey key or the input's hash, in the namespace of the
+// top-level flow run (flow.CacheKeyPrefix), so that flows do not share
+// cache entries.
+func (t *Task[I, O]) cacheKeyFor(ctx context.Context, in I, inputKey string) string {
+	k := inputKey
 	if t.cacheKey != nil {
-		return "task:" + t.name + "/" + t.cacheKey(in)
+		k = t.cacheKey(in)
 	}
-	return "task:" + t.name + "/" + inputKey
+	return flow.CacheKeyPrefix(ctx) + "task:" + t.name + "/" + k
 }
 
 // fromCache completes the run from the cache if it has an unexpired

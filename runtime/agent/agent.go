@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -217,12 +218,20 @@ func Execute(ctx context.Context, cfg ExecuteConfig) error {
 	if token == "" {
 		token = os.Getenv(EnvAPIKey)
 	}
+	// The flow's code, and what it starts, must not find the credential
+	// in the environment.
+	_ = os.Unsetenv(EnvRunToken)
+	_ = os.Unsetenv(EnvAPIKey)
 	c, err := client.New(cfg.APIURL, client.Options{Token: token})
 	if err != nil {
 		return err
 	}
 	if err := CheckServer(ctx, c); err != nil {
 		return err
+	}
+	if strings.HasPrefix(token, wire.RunTokenPrefix) {
+		// A run token lives minutes: renewed while the run's lease is.
+		defer remote.KeepTokenFresh(ctx, c, cfg.RunID)()
 	}
 	run, err := claimedRun(ctx, c, cfg.RunID)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
@@ -58,7 +59,7 @@ func CheckListenAddr(addr string, authEnabled bool) error {
 }
 
 // runTokenPrefix starts every run token, versioning its format.
-const runTokenPrefix = "nrt1."
+const runTokenPrefix = wire.RunTokenPrefix
 
 // tokenSigner mints and checks run tokens: "nrt1." + base64url(claims) +
 // "." + base64url(HMAC-SHA256(secret, "nrt1." + base64url(claims))).

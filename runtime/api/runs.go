@@ -420,6 +420,33 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, wire.RunToken{Token: tok, Expires: exp})
 }
 
+// renewToken answers a fresh token for the execution of the run token
+// the request carries, while that execution is current, its run not
+// final and its lease live: a token lives TokenTTL, renewed by its
+// holder as long as its worker renews the lease.
+func (s *Server) renewToken(w http.ResponseWriter, r *http.Request) error {
+	p := PrincipalFrom(r.Context())
+	if p.Run == "" {
+		return &Error{Status: http.StatusBadRequest, Field: "Authorization", Msg: "renew takes the run token to renew; a key mints one with POST /runs/{id}/token"}
+	}
+	run, err := s.st.GetRun(r.Context(), p.Run)
+	if err != nil {
+		return err
+	}
+	f := p.fence
+	now := s.opts.Now()
+	switch {
+	case run.Attempt != f.Attempt || (f.Worker != "" && run.Worker != f.Worker):
+		return &store.FencedError{Fence: f, Worker: run.Worker, Attempt: run.Attempt}
+	case run.State.Final():
+		return &Error{Status: http.StatusConflict, Field: "state", Msg: "run " + run.ID + " is final: its token is not renewed"}
+	case !run.LeaseExpires.After(now):
+		return &Error{Status: http.StatusConflict, Field: "lease", Msg: "run " + run.ID + " has no live lease: its worker no longer renews it"}
+	}
+	exp := now.Add(min(s.opts.TokenTTL, s.opts.MaxTokenTTL)).Truncate(time.Second)
+	return writeJSON(w, http.StatusOK, wire.RunToken{Token: s.tokens.mint(f, exp), Expires: exp})
+}
+
 // renewLease extends a worker's lease on a run and answers the run's
 // state; 409 when the worker lost the lease.
 func (s *Server) renewLease(w http.ResponseWriter, r *http.Request) error {

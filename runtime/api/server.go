@@ -28,8 +28,10 @@ type Options struct {
 	// secret is made at start: tokens then die with the process and are
 	// not accepted by other replicas.
 	TokenSecret []byte
-	// TokenTTL is the default lifetime of a run token (default 1h); no
-	// token lives longer than MaxTokenTTL (default 24h).
+	// TokenTTL is the default lifetime of a run token and the lifetime of
+	// a renewed one (default 15m): its holder renews it while the run's
+	// lease is live (POST /runs/{id}/token/renew). No token lives longer
+	// than MaxTokenTTL (default 24h).
 	TokenTTL, MaxTokenTTL time.Duration
 	// MaxBodyBytes bounds request bodies (default 1 MiB); engine report
 	// batches may be MaxRecordBytes (default 16 MiB). Larger bodies get 413.
@@ -81,7 +83,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 		return nil, errors.New("api: nil store")
 	}
 	if opts.TokenTTL <= 0 {
-		opts.TokenTTL = time.Hour
+		opts.TokenTTL = 15 * time.Minute
 	}
 	if opts.MaxTokenTTL <= 0 {
 		opts.MaxTokenTTL = 24 * time.Hour
@@ -217,6 +219,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/runs/{id}/logs", need(PermRead), s.listLogs)
 	s.handle("GET /api/v1/runs/{id}/logs/follow", need(PermRead), s.followLogs)
 	s.handle("POST /api/v1/runs/{id}/token", need(PermWork), s.mintToken)
+	s.handle("POST /api/v1/runs/{id}/token/renew", needOrRun(PermWork), s.renewToken)
 	s.handle("POST /api/v1/runs/{id}/lease", need(PermWork), s.renewLease)
 	s.handle("POST /api/v1/runs/{id}/record", needOrRun(PermAdmin), s.record)
 	s.handle("GET /api/v1/runs/{id}/results", needOrEngine(PermAdmin), s.runResults)

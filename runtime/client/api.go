@@ -180,6 +180,20 @@ func (c *Client) MintExecutionToken(ctx context.Context, f store.Fence, ttl time
 	return out, err
 }
 
+// RenewRunToken exchanges the client's run token for a fresh one of the
+// same execution, valid for the server's token lifetime, and makes the
+// client use it. The server refuses (409) once the run is final, its
+// lease lapsed or it was claimed again: the token then dies with the
+// execution.
+func (c *Client) RenewRunToken(ctx context.Context, id string) (wire.RunToken, error) {
+	var out wire.RunToken
+	_, err := c.call(ctx, http.MethodPost, v1+"/runs/"+esc(id)+"/token/renew", nil, nil, &out, true)
+	if err == nil {
+		c.SetToken(out.Token)
+	}
+	return out, err
+}
+
 // RenewLease extends worker's lease on run id by lease and returns the
 // run's state (Cancelling: stop it). A lost lease is a 409 [Error].
 func (c *Client) RenewLease(ctx context.Context, id, worker string, lease time.Duration) (flow.State, error) {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/netauto-dev/netauto/runtime/api/wire"
@@ -42,9 +43,10 @@ type Options struct {
 
 // Client calls the netauto API. It is safe for concurrent use.
 type Client struct {
-	base *url.URL
-	opts Options
-	hc   *http.Client
+	base  *url.URL
+	opts  Options
+	hc    *http.Client
+	token atomic.Pointer[string]
 }
 
 // New returns a Client for the API at baseURL (http://127.0.0.1:4200, say).
@@ -69,8 +71,14 @@ func New(baseURL string, opts Options) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	return &Client{base: u, opts: opts, hc: hc}, nil
+	c := &Client{base: u, opts: opts, hc: hc}
+	c.token.Store(&opts.Token)
+	return c, nil
 }
+
+// SetToken replaces the bearer credential of the calls that follow: a
+// renewed run token ([Client.RenewRunToken]).
+func (c *Client) SetToken(token string) { c.token.Store(&token) }
 
 // String describes the client without its token.
 func (c *Client) String() string { return "netauto API client for " + c.base.String() }
@@ -192,8 +200,8 @@ func (c *Client) newRequest(ctx context.Context, method, path string, q url.Valu
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.opts.UserAgent)
-	if c.opts.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.opts.Token)
+	if tok := *c.token.Load(); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	return req, nil
 }

@@ -89,8 +89,12 @@ type StateAnswer struct {
 	State flow.State `json:"state"`
 }
 
-// RunToken answers POST /api/v1/runs/{id}/token: a bearer token that may
-// report only on that run, until Expires.
+// RunTokenPrefix starts every run token (versioning its format); API keys
+// never start with it.
+const RunTokenPrefix = "nrt1."
+
+// RunToken answers POST /api/v1/runs/{id}/token (and /token/renew): a
+// bearer token that may report only on that run, until Expires.
 type RunToken struct {
 	Token   string    `json:"token"`
 	Expires time.Time `json:"expires"`

@@ -101,6 +101,7 @@ func Run(t *testing.T, opener Opener) {
 		{"Events", testEvents},
 		{"Migrations", testMigrations},
 		{"Prune", testPrune},
+		{"TaskRunOfAnotherFlowRun", testTaskRunOfAnotherFlowRun},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
