@@ -61,6 +61,10 @@ const (
 	// EnvSourceAllowFile, set to 1, lets a worker accept file:// Git
 	// sources.
 	EnvSourceAllowFile = "NETAUTO_SOURCE_ALLOW_FILE"
+	// EnvChildEnv names the variables of a worker's environment its
+	// process-launcher children get besides worker.DefaultChildEnv:
+	// comma-separated names or PREFIX* patterns (--child-env).
+	EnvChildEnv = "NETAUTO_CHILD_ENV"
 )
 
 // Defaults of the configuration.

@@ -36,6 +36,9 @@ type workerFlags struct {
 	// source (process launcher).
 	sourceCache *string
 	allowFile   *bool
+	// childEnv names the worker's variables a process-launcher child
+	// gets besides worker.DefaultChildEnv.
+	childEnv *string
 }
 
 func newWorkerFlags(fs interface {
@@ -54,6 +57,7 @@ func newWorkerFlags(fs interface {
 		poll:        fs.Duration("poll", time.Second, "wait between claims while nothing is due"),
 		sourceCache: fs.String("source-cache", envOr(EnvSourceCache, DefaultSourceCache), "directory where Git sources are fetched and built (env "+EnvSourceCache+")"),
 		allowFile:   fs.Bool("source-allow-file", os.Getenv(EnvSourceAllowFile) == "1", "accept file:// Git sources (env "+EnvSourceAllowFile+"=1)"),
+		childEnv:    fs.String("child-env", os.Getenv(EnvChildEnv), "process launcher: variables of the worker's environment its children get besides PATH, HOME, locale, proxies and CA settings; comma-separated names or PREFIX* (env "+EnvChildEnv+")"),
 	}
 }
 
@@ -98,7 +102,11 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 		ip := worker.NewInProcess(st, e.app.registry, store.RecorderOptions{}, store.LimiterOptions{})
 		l, closeFn = ip, ip.Close
 	case "process":
-		l = &worker.Process{Logs: st, Env: childEnv(apiURL, mint), Grace: *f.grace / 2, Logger: e.log}
+		var pass []string
+		if f.childEnv != nil {
+			pass = splitList(*f.childEnv)
+		}
+		l = &worker.Process{Logs: st, Env: childEnv(apiURL, mint), PassEnv: pass, Grace: *f.grace / 2, Logger: e.log}
 	}
 	if *f.launcher == "process" || *f.launcher == "docker" {
 		// Runs of deployments with a Git source run their commit's build:
