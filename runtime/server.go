@@ -211,19 +211,42 @@ func (m *matcher) Match(ev store.Event) ([]store.RunSpec, error) {
 }
 
 // serverHandler wraps the API: a run created or an event accepted wakes
-// the embedded worker, an applied deployment reloads the triggers.
+// the embedded worker, an applied deployment reloads the triggers. A
+// request the API refused (an intake answered 401, say) does neither:
+// else anyone could keep the worker polling.
 func serverHandler(h http.Handler, wake func(), reload func()) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r)
 		p := r.URL.Path
+		var act func()
 		switch {
 		case r.Method == http.MethodPost && (strings.HasSuffix(p, "/runs") || strings.HasPrefix(p, "/api/v1/events/")):
-			wake()
+			act = wake
 		case r.Method == http.MethodPut && strings.HasPrefix(p, "/api/v1/deployments/"):
-			reload()
+			act = reload
+		default:
+			h.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		if sw.status < 300 {
+			act()
 		}
 	})
 }
+
+// statusWriter remembers the status of an answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func cmdServer(e *env, args []string) error {
 	fs := e.flags("server")
@@ -373,12 +396,20 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 	wg.Go(func() {
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
+		prune := time.NewTicker(time.Hour)
+		defer prune.Stop()
 		for {
 			select {
 			case <-bg.Done():
 				return
 			case <-t.C:
 				reload()
+			case <-prune.C:
+				if n, err := srv.PruneEvents(bg); err != nil {
+					e.log.Warn("prune received events", slog.String("error", err.Error()))
+				} else if n > 0 {
+					e.log.Info("pruned received events", slog.Int("events", n))
+				}
 			}
 		}
 	})

@@ -39,6 +39,16 @@ type Options struct {
 	// Sources are the event sources accepted by POST /api/v1/events/{source},
 	// each with the verifier of its requests.
 	Sources map[string]Verifier
+	// EventRate and EventBurst limit the events each source may deliver:
+	// EventRate a second on average (default 20), bursts of EventBurst
+	// (default 100); beyond, deliveries are answered 429 with
+	// Retry-After and stored nothing. A negative EventRate is no limit.
+	EventRate  float64
+	EventBurst int
+	// EventRetention is how long received events are kept (default 7
+	// days; see [Server.PruneEvents]). It must exceed twice the
+	// timestamp tolerance of every source that has one ([ReplayWindow]).
+	EventRetention time.Duration
 	// Match matches an accepted event against the triggers, inside the
 	// transaction that stores it. Nil matches nothing: events are stored
 	// and listed as unmatched.
@@ -68,6 +78,7 @@ type Server struct {
 	mux     *http.ServeMux
 	tokens  *tokenSigner
 	origins *http.CrossOriginProtection
+	limits  *limiter
 	hosts   *hostSet
 	schemas *schemaCache
 	notify  *notifier
@@ -108,6 +119,18 @@ func New(st store.Store, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("api: event source %q has no verifier", name)
 		}
 	}
+	if opts.EventRate == 0 {
+		opts.EventRate = 20
+	}
+	if opts.EventBurst <= 0 {
+		opts.EventBurst = 100
+	}
+	if opts.EventRetention <= 0 {
+		opts.EventRetention = 7 * 24 * time.Hour
+	}
+	if err := checkRetention(opts.EventRetention, opts.Sources); err != nil {
+		return nil, err
+	}
 	ts, err := newTokenSigner(opts.TokenSecret)
 	if err != nil {
 		return nil, err
@@ -118,6 +141,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 		mux:     http.NewServeMux(),
 		tokens:  ts,
 		origins: http.NewCrossOriginProtection(),
+		limits:  newLimiter(opts.EventRate, opts.EventBurst),
 		hosts:   newHostSet(opts.Hosts),
 		schemas: newSchemaCache(256),
 		notify:  newNotifier(),

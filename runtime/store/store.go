@@ -259,4 +259,9 @@ type Events interface {
 	// ListEvents returns received events, newest first, paginated like
 	// [Runs.ListRuns].
 	ListEvents(ctx context.Context, f EventFilter) (evs []Event, next string, err error)
+	// PruneEvents deletes the events received before before, in
+	// transactions of a few hundred, and returns how many it deleted. A
+	// pruned event's ID is accepted again: keep events longer than a
+	// source's signatures stay valid (its timestamp tolerance).
+	PruneEvents(ctx context.Context, before time.Time) (int, error)
 }

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -50,5 +52,26 @@ func testTaskRunOfAnotherFlowRun(t *testing.T, o Opener) {
 	}
 	if trs := must(s.TaskRuns(ctx(t), a)); len(trs) != 0 {
 		t.Fatalf("a gained task runs %+v", trs)
+	}
+}
+
+// testPruneEvents: events received before the cut are deleted (and
+// their IDs accepted anew), later ones kept.
+func testPruneEvents(t *testing.T, o Opener) {
+	s := Open(t, o)
+	none := func(store.Event) ([]store.RunSpec, error) { return nil, nil }
+	for i, at := range []time.Time{t0, t0.Add(time.Hour), t0.Add(48 * time.Hour)} {
+		must(s.AcceptEvent(ctx(t), store.Event{ID: fmt.Sprint("ev", i), Source: "infrahub", Type: "x", Payload: []byte(`{}`), Received: at}, none))
+	}
+	n := must(s.PruneEvents(ctx(t), t0.Add(24*time.Hour)))
+	if n != 2 {
+		t.Fatalf("pruned %d events, want 2", n)
+	}
+	evs, _ := must2(s.ListEvents(ctx(t), store.EventFilter{}))
+	if len(evs) != 1 || evs[0].ID != "ev2" {
+		t.Fatalf("events left %+v, want ev2", evs)
+	}
+	if acc := must(s.AcceptEvent(ctx(t), store.Event{ID: "ev0", Source: "infrahub", Payload: []byte(`{}`)}, none)); acc.Duplicate {
+		t.Fatal("a pruned event's ID is still a duplicate")
 	}
 }

@@ -102,6 +102,7 @@ func Run(t *testing.T, opener Opener) {
 		{"Migrations", testMigrations},
 		{"Prune", testPrune},
 		{"TaskRunOfAnotherFlowRun", testTaskRunOfAnotherFlowRun},
+		{"PruneEvents", testPruneEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
