@@ -124,6 +124,7 @@ func (c *compiled) commands() []command {
 		{"cancel", "RUN [--reason TEXT]", "ask a run to stop", cmdCancel},
 		{"flows", "", "list the flows compiled into this binary", cmdFlows},
 		{"execute", "--run-id ID", "run one claimed run (the process launcher's child)", cmdExecute},
+		{"secrets", "rotate --new-key-file PATH [--generate] [--db DB]", "seal every secret, secret block field and sensitive result again under a new key", cmdSecrets},
 		{"keys", "new NAME [--role viewer|operator|approver|worker|admin] [--pools P,...]", "make an API key: prints it once, with the server's entries holding its hash", cmdKeys},
 		{"bench", "[--rate 200] [--duration 30s] [--idle 5s]", "measure create-run → Running on an embedded server", cmdBench},
 	}
@@ -252,7 +253,11 @@ func openStore(ctx context.Context, db string) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := store.Options{Key: key}
+	prev, err := store.PreviousKeysFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	opts := store.Options{Key: key, PreviousKeys: prev}
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
 		st, err := postgres.Open(ctx, db, opts)
 		if err != nil {

@@ -277,6 +277,9 @@ func cmdServer(e *env, args []string) error {
 	}
 	var secret []byte
 	if s := os.Getenv(EnvTokenSecret); s != "" {
+		if err := store.CheckSecretValue(EnvTokenSecret, s); err != nil {
+			return err
+		}
 		secret = []byte(s)
 	}
 	return e.serve(serverConfig{db: *db, listen: *listen, noWorker: *noWorker, keys: keys, secret: secret,

@@ -45,6 +45,7 @@ type config struct {
 	cacheTTL  time.Duration
 	refresh   bool
 	noPersist bool
+	sensitive bool
 	runName   *template.Template
 	running   []flow.Hook
 	completed []flow.Hook
@@ -206,6 +207,17 @@ func WithCacheRefresh() Option {
 // sensitive or cheap to recompute. It also disables caching.
 func WithoutResultPersistence() Option {
 	return func(c *config) error { c.noPersist = true; return nil }
+}
+
+// WithSensitiveResult marks the task's results sensitive: the runtime's
+// store keeps them (for reuse on a retry or resume, and in the cache)
+// encrypted with its secrets' key, and refuses them when it has none,
+// rather than keep them in plaintext. For outputs holding credentials or
+// private keys that must still survive a crash: a configuration snapshot
+// kept for a rollback, say. (Outputs that need not survive it are better
+// not kept at all: [WithoutResultPersistence].)
+func WithSensitiveResult() Option {
+	return func(c *config) error { c.sensitive = true; return nil }
 }
 
 // WithCompensation registers undo for each completed run: if the flow run
@@ -467,7 +479,7 @@ func (t *Task[I, O]) result(ctx context.Context, run *flow.Run, key, cacheKey st
 			slog.String("error", err.Error()))
 		return nil
 	}
-	res := &flow.Result{TaskKey: key, CacheKey: cacheKey, Value: v}
+	res := &flow.Result{TaskKey: key, CacheKey: cacheKey, Value: v, Sensitive: t.cfg.sensitive}
 	if cacheKey != "" && t.cfg.cacheTTL > 0 {
 		res.CacheExpires = run.Engine().Clock.Now().Add(t.cfg.cacheTTL)
 	}

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/netauto-dev/netauto/runtime/store"
 )
 
 // Role is what the holder of an API key may do. A key has exactly one.
@@ -282,7 +284,9 @@ func (ks *KeySet) String() string { return fmt.Sprintf("%d API keys", ks.Len()) 
 //	NAME:ROLE:KEY            a plain key (at least 16 characters)
 //	NAME:ROLE:sha256:HEX     a key by its hash (HashKey's form)
 //
-// where ROLE is viewer, operator, approver, admin or worker, and a worker
+// where ROLE is viewer, operator, approver, admin or worker (a plain key
+// that is an example's placeholder or has little entropy is refused,
+// see [store.CheckSecretValue]), and a worker
 // key may be restricted to pools with worker@POOL+POOL. An entry without
 // any ':' is the format of earlier versions: a plain admin key, accepted
 // with a deprecation notice in deprecated (the line to write instead
@@ -300,6 +304,9 @@ func ParseKeys(spec string) (ks *KeySet, deprecated []string, err error) {
 		if !strings.Contains(entry, ":") {
 			if len(entry) < 16 {
 				return nil, nil, fmt.Errorf("api key entry %d: shorter than 16 characters", n)
+			}
+			if err := store.CheckSecretValue(fmt.Sprintf("api key entry %d", n), entry); err != nil {
+				return nil, nil, err
 			}
 			sum := sha256.Sum256([]byte(entry))
 			info := KeyInfo{Name: anonName(sum), Role: RoleAdmin}
@@ -320,7 +327,7 @@ func ParseKeys(spec string) (ks *KeySet, deprecated []string, err error) {
 		}
 		if strings.HasPrefix(key, "sha256:") {
 			err = ks.AddHash(info, key)
-		} else {
+		} else if err = store.CheckSecretValue(fmt.Sprintf("key of %q", name), key); err == nil {
 			err = ks.Add(info, key)
 		}
 		if err != nil {

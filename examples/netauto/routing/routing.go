@@ -355,7 +355,9 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 			return nil
 		})
 		return out, err
-	}, task.WithRetries(2), task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} }))
+	}, task.WithRetries(2), task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} }),
+		// The section's running configuration holds neighbour passwords.
+		task.WithSensitiveResult())
 
 	push := task.New("push", func(ctx context.Context, in pushIn) (string, error) {
 		var out string

@@ -157,6 +157,8 @@ type Result struct {
 	CacheKey     string          `json:"cache_key,omitempty"`
 	CacheExpires time.Time       `json:"cache_expires,omitzero"`
 	Value        json.RawMessage `json:"value"`
+	// Sensitive asks the server to store the value encrypted.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // Recorded answers a Record batch: the errors of ops that failed on their
@@ -216,7 +218,7 @@ func ToOp(op store.Op) Op {
 		w.State = &s
 	}
 	if r := op.Result; r != nil {
-		w.Result = &Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value}
+		w.Result = &Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value, Sensitive: r.Sensitive}
 	}
 	return w
 }
@@ -228,7 +230,7 @@ func (o Op) StoreOp() store.Op {
 		op.State = *o.State
 	}
 	if r := o.Result; r != nil {
-		op.Result = &flow.Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value}
+		op.Result = &flow.Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value, Sensitive: r.Sensitive}
 	}
 	return op
 }

@@ -103,6 +103,8 @@ func Run(t *testing.T, opener Opener) {
 		{"Prune", testPrune},
 		{"TaskRunOfAnotherFlowRun", testTaskRunOfAnotherFlowRun},
 		{"PruneEvents", testPruneEvents},
+		{"SensitiveResults", testSensitiveResults},
+		{"RotateKey", testRotateKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -278,12 +278,12 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 	t.ops = append(t.ops, i)
 	if r := op.Result; r != nil {
 		if r.CacheKey != "" {
-			if err := b.db.putResult(ctx, b.tx, &flow.Result{CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value}); err != nil {
+			if err := b.db.putResult(ctx, b.tx, &flow.Result{CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value, Sensitive: r.Sensitive}); err != nil {
 				return err
 			}
 		}
 		if r.FlowRunID != "" {
-			v, err := jsonText("result", r.Value)
+			v, err := b.db.resultText("result", r.Value, r.Sensitive, resultWhere(r.FlowRunID, r.TaskKey))
 			if err != nil {
 				return err
 			}
