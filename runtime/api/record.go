@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -365,7 +366,7 @@ func (s *Server) applyBatch(ctx context.Context, root string, scoped bool, req w
 	var (
 		sc    *scope
 		p     = newPending()
-		final map[string][]flow.State // state histories, once the root is final
+		final *ended // once the root is final
 	)
 	if scoped {
 		sc = s.scopes.get(root)
@@ -377,9 +378,10 @@ func (s *Server) applyBatch(ctx context.Context, root string, scoped bool, req w
 		}
 		sc.flow = run.Flow
 		if run.State.Final() {
-			// The run ended: its token may add log lines (hooks run after
-			// the final state) but change no state and no result.
-			if final, err = s.histories(ctx, sc); err != nil {
+			// The run ended: its token may record its compensations and
+			// add log lines (hooks run after the final state) but change
+			// no other state and no result.
+			if final, err = s.ended(ctx, sc); err != nil {
 				return nil, err
 			}
 		}
@@ -394,11 +396,14 @@ func (s *Server) applyBatch(ctx context.Context, root string, scoped bool, req w
 			continue
 		}
 		if final != nil {
-			if !replay(final, op) {
-				ans.Errors = append(ans.Errors, wire.OpError{Index: i, Kind: wire.OpForbidden, Field: "run_id",
-					Error: "run " + root + " is final: its token may report nothing more but log lines"})
+			if final.replay(op) {
+				continue
 			}
-			continue
+			if !final.allows(op) {
+				ans.Errors = append(ans.Errors, wire.OpError{Index: i, Kind: wire.OpForbidden, Field: "run_id",
+					Error: "run " + root + " is final: its token may report nothing more but its compensations and log lines"})
+				continue
+			}
 		}
 		if sc != nil {
 			oe, err := sc.admit(ctx, s.st, p, op)
@@ -455,38 +460,71 @@ func (s *Server) applyBatch(ctx context.Context, root string, scoped bool, req w
 	return ans, nil
 }
 
-// histories returns the state history of every run of the scope: flow
-// runs and task runs. Callers hold sc.mu.
-func (s *Server) histories(ctx context.Context, sc *scope) (map[string][]flow.State, error) {
+// ended is what a run token may still write once its run is final: the
+// flow's compensations, which run after its final state (new task runs
+// tagged "compensation", without task key or result, and their states),
+// and replays of what is stored.
+type ended struct {
+	hist map[string][]flow.State // state history of every run of the scope
+	comp map[string]bool         // its compensation task runs
+}
+
+// compensationTag tags the task runs of a flow's compensations (see
+// flow.Compensation).
+const compensationTag = "compensation"
+
+func isCompensation(r *flow.RunRecord) bool {
+	return r.Kind == flow.KindTask && r.TaskKey == "" && slices.Contains(r.Tags, compensationTag)
+}
+
+// ended loads the histories and compensations of the scope's runs.
+// Callers hold sc.mu.
+func (s *Server) ended(ctx context.Context, sc *scope) (*ended, error) {
 	if err := sc.loadAll(ctx, s.st); err != nil {
 		return nil, err
 	}
-	out := map[string][]flow.State{}
+	e := &ended{hist: map[string][]flow.State{}, comp: map[string]bool{}}
 	for f := range sc.flows {
 		h, err := s.st.RunHistory(ctx, f)
 		if err != nil {
 			return nil, err
 		}
-		out[f] = h
+		e.hist[f] = h
 		trs, err := s.st.TaskRuns(ctx, f)
 		if err != nil {
 			return nil, err
 		}
 		for _, tr := range trs {
-			out[tr.ID] = tr.History
+			e.hist[tr.ID] = tr.History
+			if isCompensation(&tr.RunRecord) {
+				e.comp[tr.ID] = true
+			}
 		}
 	}
-	return out, nil
+	return e, nil
+}
+
+// allows reports whether op may be written after the run's end: a new
+// compensation task run, or a state (without result) of one.
+func (e *ended) allows(op *wire.Op) bool {
+	if c := op.Create; c != nil {
+		if _, exists := e.hist[c.ID]; exists || !isCompensation(c) {
+			return false
+		}
+		e.comp[c.ID] = true
+		return true
+	}
+	return op.Result == nil && e.comp[op.RunID]
 }
 
 // replay reports whether op repeats what is already stored: a run
 // created again, or a state a run went through (to the microsecond).
-func replay(hist map[string][]flow.State, op *wire.Op) bool {
+func (e *ended) replay(op *wire.Op) bool {
 	if c := op.Create; c != nil {
-		_, ok := hist[c.ID]
+		_, ok := e.hist[c.ID]
 		return ok
 	}
-	for _, s := range hist[op.RunID] {
+	for _, s := range e.hist[op.RunID] {
 		if s.Name == op.State.Name && s.Type == op.State.Type &&
 			s.Timestamp.Truncate(time.Microsecond).Equal(op.State.Timestamp.Truncate(time.Microsecond)) {
 			return true

@@ -177,6 +177,23 @@ func TestTokenRefusedOnceFinal(t *testing.T) {
 	if len(logs) != 1 || logs[0].Message != "hook ran" {
 		t.Fatalf("log lines after the final state: %+v, want the hook's line", logs)
 	}
+	// The flow's compensations run after its final state: they are
+	// recorded (without results); a result on them is refused.
+	comp := flow.NewID()
+	compOps := []wire.Op{
+		{Create: &flow.RunRecord{ID: comp, Kind: flow.KindTask, Name: "declare.compensate", FlowRunID: run.ID, ParentID: run.ID, Tags: []string{"compensation"}, Created: time.Now()}},
+		{RunID: comp, State: state(flow.Pending())},
+		{RunID: comp, State: state(flow.Running())},
+		{RunID: comp, State: state(flow.Completed()), Result: &wire.Result{FlowRunID: run.ID, TaskKey: "x", Value: json.RawMessage(`1`)}},
+		{RunID: comp, State: state(flow.Completed())},
+	}
+	st, b = tok.do("POST", path, wire.Record{BatchID: "compensate", Ops: compOps})
+	if errs := opErrors(t, b); st != 200 || len(errs) != 1 || errs[3].Kind != wire.OpForbidden {
+		t.Fatalf("compensation after the final state: %d %s, want only the result refused", st, b)
+	}
+	if trs, _ := e.st.TaskRuns(ctx, run.ID); len(trs) != 2 || trs[1].State.Name != flow.NameCompleted {
+		t.Fatalf("task runs %+v, want the compensation Completed", trs)
+	}
 	// The final batch again (its answer lost, the server restarted and
 	// forgot it): every op is a replay, nothing is refused.
 	final.BatchID = "final-again"
