@@ -317,14 +317,33 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("tasks_limit"), "tasks_limit", 1000)
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		limit = 200
+	}
+	after := 0
+	if v := q.Get("tasks_after"); v != "" {
+		if after, err = strconv.Atoi(v); err != nil || after < 0 {
+			return badRequest("tasks_after", "want the tasks_next of the previous page, got %q", v)
+		}
+	}
 	tasks, err := s.st.TaskRuns(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if tasks == nil {
-		tasks = []store.TaskRun{}
+	d := wire.RunDetail{Run: run, History: hist, TaskRuns: []store.TaskRun{}, TaskCount: len(tasks)}
+	if after < len(tasks) {
+		end := min(after+limit, len(tasks))
+		d.TaskRuns = tasks[after:end]
+		if end < len(tasks) {
+			d.TasksNext = strconv.Itoa(end)
+		}
 	}
-	return writeJSON(w, http.StatusOK, wire.RunDetail{Run: run, History: hist, TaskRuns: tasks})
+	return writeJSON(w, http.StatusOK, d)
 }
 
 // runState answers a run's current state: the cancel check of an

@@ -57,6 +57,13 @@ type Options struct {
 	// append through this server woke it (logs written by another process).
 	// Default 1s.
 	PollInterval time.Duration
+	// MaxFollowers bounds the log streams (GET /runs/{id}/logs/follow)
+	// open at once (default 256), MaxFollowersPerCaller those of one key
+	// (default 32); beyond, 503. StreamWriteTimeout bounds each write of
+	// a stream (default 10s): a client that stops reading loses its
+	// stream.
+	MaxFollowers, MaxFollowersPerCaller int
+	StreamWriteTimeout                  time.Duration
 	// Logger receives the server's own log lines (never keys or secrets).
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -82,6 +89,7 @@ type Server struct {
 	hosts   *hostSet
 	schemas *schemaCache
 	notify  *notifier
+	follow  followers
 	batches *batchMemo
 	scopes  scopes
 	metrics *metrics
@@ -107,6 +115,15 @@ func New(st store.Store, opts Options) (*Server, error) {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
+	}
+	if opts.MaxFollowers <= 0 {
+		opts.MaxFollowers = 256
+	}
+	if opts.MaxFollowersPerCaller <= 0 {
+		opts.MaxFollowersPerCaller = 32
+	}
+	if opts.StreamWriteTimeout <= 0 {
+		opts.StreamWriteTimeout = 10 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

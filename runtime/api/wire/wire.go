@@ -59,11 +59,16 @@ type RunPage struct {
 }
 
 // RunDetail answers GET /api/v1/runs/{id}: the run, every state it went
-// through (oldest first) and its task runs.
+// through (oldest first) and a page of its task runs.
 type RunDetail struct {
-	Run      store.FlowRun   `json:"run"`
-	History  []flow.State    `json:"history"`
-	TaskRuns []store.TaskRun `json:"task_runs"`
+	Run     store.FlowRun `json:"run"`
+	History []flow.State  `json:"history"`
+	// TaskRuns is one page of the run's task runs, in creation order
+	// (tasks_limit, default 200, at most 1000); TasksNext, when set, is
+	// the tasks_after= of the next page, TaskCount how many there are.
+	TaskRuns  []store.TaskRun `json:"task_runs"`
+	TasksNext string          `json:"tasks_next,omitempty"`
+	TaskCount int             `json:"task_count"`
 }
 
 // LogPage is one page of GET /api/v1/runs/{id}/logs. Next is the cursor to
