@@ -61,6 +61,14 @@ const (
 	// EnvSourceAllowFile, set to 1, lets a worker accept file:// Git
 	// sources.
 	EnvSourceAllowFile = "NETAUTO_SOURCE_ALLOW_FILE"
+	// EnvTLSCert and EnvTLSKey are the PEM certificate (chain) and key
+	// files the server serves HTTPS with; unset, it serves plain HTTP
+	// (behind a TLS-terminating proxy off loopback, see SECURITY.md).
+	EnvTLSCert = "NETAUTO_TLS_CERT"
+	EnvTLSKey  = "NETAUTO_TLS_KEY"
+	// EnvTLSCA is a PEM file of CA certificates the client commands, the
+	// workers and execute trust for the API's HTTPS besides the system's.
+	EnvTLSCA = agent.EnvTLSCA
 	// EnvChildEnv names the variables of a worker's environment its
 	// process-launcher children get besides worker.DefaultChildEnv:
 	// comma-separated names or PREFIX* patterns (--child-env).
@@ -299,5 +307,5 @@ func (f apiFlags) client() (*client.Client, error) {
 	if key == "" {
 		key = localClientKey(*f.url)
 	}
-	return client.New(*f.url, client.Options{Token: key, Timeout: 30 * time.Second})
+	return client.New(*f.url, client.Options{Token: key, Timeout: 30 * time.Second, CAFile: os.Getenv(EnvTLSCA)})
 }

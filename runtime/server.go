@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -347,6 +348,20 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	url := "http://" + ln.Addr().String()
+	certFile, keyFile := os.Getenv(EnvTLSCert), os.Getenv(EnvTLSKey)
+	if (certFile == "") != (keyFile == "") {
+		ln.Close()
+		return fmt.Errorf("%s and %s go together: set both to serve HTTPS, or neither", EnvTLSCert, EnvTLSKey)
+	}
+	if certFile != "" {
+		// Load now: a bad pair fails the start, not the first handshake.
+		if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
+			ln.Close()
+			return fmt.Errorf("%s, %s: %w", EnvTLSCert, EnvTLSKey, err)
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		url = "https://" + ln.Addr().String()
+	}
 	if localKeyFile != "" {
 		unregister, err := client.RegisterLocalKey(ln.Addr().String(), localKeyFile)
 		if err != nil {
@@ -386,7 +401,11 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	wg.Go(func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return hs.Serve(ln) }
+		if certFile != "" {
+			serve = func() error { return hs.ServeTLS(ln, certFile, keyFile) }
+		}
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs <- fmt.Errorf("serve API: %w", err)
 		}
 	})

@@ -49,6 +49,9 @@ const (
 	EnvRun = "NETAUTO_RUN"
 	// EnvRunID is the run to execute (also given as --run-id).
 	EnvRunID = "NETAUTO_RUN_ID"
+	// EnvTLSCA is a PEM file of CA certificates trusted for the API's
+	// HTTPS besides the system's.
+	EnvTLSCA = "NETAUTO_TLS_CA"
 )
 
 // Exit statuses of [Run].
@@ -222,7 +225,7 @@ func Execute(ctx context.Context, cfg ExecuteConfig) error {
 	// in the environment.
 	_ = os.Unsetenv(EnvRunToken)
 	_ = os.Unsetenv(EnvAPIKey)
-	c, err := client.New(cfg.APIURL, client.Options{Token: token})
+	c, err := client.New(cfg.APIURL, client.Options{Token: token, CAFile: os.Getenv(EnvTLSCA)})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -39,6 +42,10 @@ type Options struct {
 	Backoff time.Duration
 	// UserAgent is sent with every request. Default "netauto-client".
 	UserAgent string
+	// CAFile is a PEM file of CA certificates to trust for the API's
+	// HTTPS besides the system's (a server with its own CA). Ignored
+	// when HTTPClient is set.
+	CAFile string
 }
 
 // Client calls the netauto API. It is safe for concurrent use.
@@ -70,10 +77,36 @@ func New(baseURL string, opts Options) (*Client, error) {
 	hc := opts.HTTPClient
 	if hc == nil {
 		hc = &http.Client{}
+		if opts.CAFile != "" {
+			t, err := caTransport(opts.CAFile)
+			if err != nil {
+				return nil, err
+			}
+			hc.Transport = t
+		}
 	}
 	c := &Client{base: u, opts: opts, hc: hc}
 	c.token.Store(&opts.Token)
 	return c, nil
+}
+
+// caTransport is a transport trusting the CA certificates of file
+// besides the system's.
+func caTransport(file string) (*http.Transport, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("api CA file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("api CA file %s: no PEM certificate in it", file)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return t, nil
 }
 
 // SetToken replaces the bearer credential of the calls that follow: a

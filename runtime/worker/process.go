@@ -144,7 +144,7 @@ func (p *Process) Launch(ctx context.Context, job Job) error {
 var DefaultChildEnv = []string{
 	"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_*", "TZ", "TMPDIR", "TERM",
 	"SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-	"GODEBUG", "GOMAXPROCS", "GOMEMLIMIT", "GOTRACEBACK", "GOCOVERDIR", "NETAUTO_LOG_LEVEL",
+	"GODEBUG", "GOMAXPROCS", "GOMEMLIMIT", "GOTRACEBACK", "GOCOVERDIR", "NETAUTO_LOG_LEVEL", "NETAUTO_TLS_CA",
 }
 
 // ChildEnviron returns the variables of environ (KEY=VALUE, as
