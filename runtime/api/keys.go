@@ -101,17 +101,17 @@ var keyNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func (k KeyInfo) check() error {
 	if !keyNameRe.MatchString(k.Name) {
-		return fmt.Errorf("key name %q: want 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", k.Name)
+		return errors.New("key name: want 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
 	if !k.Role.Valid() {
-		return fmt.Errorf("key %q: role %q: want one of viewer, operator, approver, worker, admin", k.Name, k.Role)
+		return fmt.Errorf("role %q: want one of viewer, operator, approver, worker, admin", truncateName(string(k.Role)))
 	}
 	if len(k.Pools) > 0 && k.Role != RoleWorker {
-		return fmt.Errorf("key %q: only worker keys are restricted to pools", k.Name)
+		return errors.New("only worker keys are restricted to pools")
 	}
 	for _, p := range k.Pools {
 		if strings.TrimSpace(p) == "" {
-			return fmt.Errorf("key %q: empty pool name", k.Name)
+			return errors.New("empty pool name")
 		}
 	}
 	return nil
@@ -185,7 +185,7 @@ func parseHash(h string) ([sha256.Size]byte, error) {
 // Add adds a plain key (at least 16 characters) under info.
 func (ks *KeySet) Add(info KeyInfo, key string) error {
 	if len(key) < 16 {
-		return fmt.Errorf("api key %q: shorter than 16 characters", info.Name)
+		return errors.New("key shorter than 16 characters")
 	}
 	return ks.add(sha256.Sum256([]byte(key)), info)
 }
@@ -194,7 +194,7 @@ func (ks *KeySet) Add(info KeyInfo, key string) error {
 func (ks *KeySet) AddHash(info KeyInfo, hash string) error {
 	sum, err := parseHash(hash)
 	if err != nil {
-		return fmt.Errorf("api key %q: hash: %w", info.Name, err)
+		return fmt.Errorf("key hash: %w", err)
 	}
 	return ks.add(sum, info)
 }
@@ -206,9 +206,9 @@ func (ks *KeySet) add(sum [sha256.Size]byte, info KeyInfo) error {
 	for _, e := range ks.entries {
 		switch {
 		case e.info.Name == info.Name:
-			return fmt.Errorf("api key name %q given twice", info.Name)
+			return errors.New("key name given twice")
 		case e.hash == sum:
-			return fmt.Errorf("api key %q: the same key as %q", info.Name, e.info.Name)
+			return errors.New("the same key twice, under two names")
 		}
 	}
 	info.Pools = slices.Clone(info.Pools)
@@ -327,7 +327,7 @@ func ParseKeys(spec string) (ks *KeySet, deprecated []string, err error) {
 		}
 		if strings.HasPrefix(key, "sha256:") {
 			err = ks.AddHash(info, key)
-		} else if err = store.CheckSecretValue(fmt.Sprintf("key of %q", name), key); err == nil {
+		} else if err = store.CheckSecretValue("key", key); err == nil {
 			err = ks.Add(info, key)
 		}
 		if err != nil {
@@ -371,13 +371,22 @@ func ReadKeysFile(path string) (*KeySet, error) {
 		}
 		info := KeyInfo{Name: fields[0], Role: Role(fields[1]), Pools: fields[3:]}
 		if err := ks.AddHash(info, fields[2]); err != nil {
-			return nil, fmt.Errorf("api keys file %s:%d: %w", path, line, err)
+			return nil, fmt.Errorf("api keys file %s:%d (%s): %w", path, line, truncateName(info.Name), err)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("api keys file %s: %w", path, err)
 	}
 	return ks, nil
+}
+
+// truncateName keeps an echoed value short: a mistyped entry may have a
+// key where a role belongs.
+func truncateName(s string) string {
+	if len(s) > 12 {
+		return "…"
+	}
+	return s
 }
 
 // KeyLine returns the keys-file line of a key (its hash, never the key).
