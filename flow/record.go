@@ -56,6 +56,10 @@ type Result struct {
 	CacheKey     string
 	CacheExpires time.Time
 	Value        json.RawMessage
+	// Sensitive marks a value that must not be kept in plaintext (private
+	// keys, passwords of a configuration snapshot): a store encrypts it
+	// at rest with its secrets' key, and refuses it when it has none.
+	Sensitive bool
 }
 
 // LogRecord is one log line of a run, produced through [Logger].

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -345,4 +346,24 @@ func Go(ctx context.Context, fn func()) {
 		return
 	}
 	fr.scope.wg.Go(fn)
+}
+
+// CacheNamespace returns the prefix of the cache keys of the flow named
+// flowName: "flow/" and the escaped name and "/". Task results cached
+// inside a flow run are keyed under the namespace of its top-level flow
+// (see [CacheKeyPrefix]), so that a run of one flow can neither read nor
+// poison another flow's cache entries: the runtime refuses a run token
+// any key outside its run's namespace.
+func CacheNamespace(flowName string) string {
+	return "flow/" + url.PathEscape(flowName) + "/"
+}
+
+// CacheKeyPrefix returns the cache namespace of the top-level flow run
+// executing in ctx ([CacheNamespace]), or "" outside any flow run.
+func CacheKeyPrefix(ctx context.Context) string {
+	fr := FlowRunFrom(ctx)
+	if fr == nil {
+		return ""
+	}
+	return CacheNamespace(fr.root.rec.Name)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -74,10 +75,18 @@ func cmdBench(e *env, args []string) error {
 	se := &env{ctx: sctx, app: app, stdout: e.stderr, stderr: e.stderr, log: e.log}
 	pool, launcher, conc := "bench", "in-process", *concurrency
 	lease, grace, poll := 30*time.Second, 5*time.Second, time.Second
+	key, err := api.GenerateKey()
+	if err != nil {
+		return err
+	}
+	keys := &api.KeySet{}
+	if err := keys.Add(api.KeyInfo{Name: "bench", Role: api.RoleAdmin}, key); err != nil {
+		return err
+	}
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
 	go func() {
-		served <- se.serve(serverConfig{db: *db, listen: "127.0.0.1:0", schedEvery: 10 * time.Second, reapEvery: 5 * time.Second,
+		served <- se.serve(serverConfig{db: *db, listen: "127.0.0.1:0", keys: keys, schedEvery: 10 * time.Second, reapEvery: 5 * time.Second,
 			worker: workerFlags{pool: &pool, launcher: &launcher, concurrency: &conc, lease: &lease, grace: &grace, poll: &poll}},
 			func(url string) { ready <- url })
 	}()
@@ -87,7 +96,7 @@ func cmdBench(e *env, args []string) error {
 	case err := <-served:
 		return fmt.Errorf("bench server: %w", err)
 	}
-	c, err := client.New(url, client.Options{Retries: -1, Timeout: 10 * time.Second})
+	c, err := client.New(url, client.Options{Token: key, Retries: -1, Timeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,11 @@
 //	         the run is cancelled ([remote.WatchCancel]), and exits 0 when
 //	         the run completed, 1 otherwise (the worker records Crashed for
 //	         a child that ended without a final state).
+//	keys     new NAME [--role ROLE] [--pools P,...]: a new API key, printed
+//	         once, with its NETAUTO_API_KEYS entry and keys-file line (hash).
+//	secrets  rotate --new-key-file F [--generate]: every secret, secret block
+//	         field and sensitive result sealed again under a new key, in one
+//	         transaction.
 //	bench    [--rate 200] [--duration 30s] [--idle 5s]: an embedded server
 //	         on a fresh SQLite file, run creations offered over HTTP at a
 //	         fixed rate (open loop), create → Running percentiles, then the
@@ -91,30 +96,50 @@
 //
 //	NETAUTO_API_URL         API base URL of the client commands (default
 //	                        http://$NETAUTO_LISTEN, else http://127.0.0.1:4200)
-//	NETAUTO_API_KEY         API key the client commands send
-//	NETAUTO_API_KEYS        API keys the server accepts, comma-separated.
-//	                        Without keys the server accepts every request
-//	                        and refuses to listen on anything but loopback.
+//	NETAUTO_API_KEY         API key the client commands send (default: the
+//	                        local admin key of a server on this machine)
+//	NETAUTO_API_KEYS        API keys the server accepts, comma-separated
+//	                        NAME:ROLE:KEY or NAME:ROLE:sha256:HEX entries
+//	                        (roles viewer, operator, approver, worker,
+//	                        worker@POOL+POOL, admin; api.ParseKeys). Bare
+//	                        keys of earlier versions are admin, with a
+//	                        warning. Without any key the server makes a
+//	                        local admin key (NETAUTO_LOCAL_KEY_FILE, mode
+//	                        0600, beside the SQLite file) that the client
+//	                        commands on the machine use by themselves, and
+//	                        listens on loopback only.
+//	NETAUTO_API_KEYS_FILE   a keys file: NAME ROLE sha256:HEX [POOL...]
+//	NETAUTO_TLS_CERT, NETAUTO_TLS_KEY   serve HTTPS with this pair
+//	NETAUTO_TLS_CA          CA certificates the clients trust besides the system's
 //	NETAUTO_DB              SQLite file path or postgres:// URL
 //	NETAUTO_LISTEN          server listen address (default 127.0.0.1:4200)
 //	NETAUTO_TOKEN_SECRET    signs run tokens (≥ 32 bytes); needed for tokens
 //	                        to survive a restart or work across replicas
-//	NETAUTO_SECRET_KEY      store key for secrets (or NETAUTO_SECRET_KEY_FILE)
+//	NETAUTO_SECRET_KEY      store key for secrets and sensitive results (or
+//	                        NETAUTO_SECRET_KEY_FILE); NETAUTO_SECRET_KEY_PREVIOUS
+//	                        holds keys rotated out by `secrets rotate`
 //	NETAUTO_LOG_LEVEL       debug, info, warn, error
 //	NETAUTO_SOURCE_CACHE    a worker's Git source cache (default .netauto/source)
 //	NETAUTO_SOURCE_ALLOW_FILE  1: a worker accepts file:// Git sources
+//	NETAUTO_CHILD_ENV       variables a process-launcher child gets from the
+//	                        worker's environment besides the allow-list
+//
+// Keys, the token secret, the secret key are refused at start when they
+// hold an example's placeholder ("change-me...") or little entropy.
 //
 // A child of the process launcher (or a container of the docker launcher) gets NETAUTO_API_URL, NETAUTO_RUN_ID,
 // NETAUTO_RUN (the claimed run, JSON) and NETAUTO_RUN_TOKEN, a token that
 // may report on that run only, and only while the run is at the attempt
 // and worker it was minted for (a child of a reaped attempt is refused
-// with 409); the worker's API keys, database and secret key are blanked in
-// its environment.
+// with 409); it lives 15 minutes and execute renews it while the run's
+// lease is live, and removes it from its environment once read. A process
+// child's environment is an allow-list (PATH, HOME, locale, proxies, CA
+// and Go settings, NETAUTO_CHILD_ENV): the worker's keys, database, secret
+// key and passwords do not reach it. See SECURITY.md for the threat model.
 //
 // # Limits of this version
 //
 // Tag limits are set by the server at start and by `deploy` (over the
 // API, GET and PUT /api/v1/tag-limits); an `execute` child (which has no
-// database) does not take tag slots. A run
-// token lives at most as long as the API allows (24 hours by default).
+// database) does not take tag slots.
 package runtime

@@ -126,7 +126,7 @@ func TestKillWorker(t *testing.T) {
 	for range killWorkers {
 		workers = append(workers, proctest.Start(t, env, bin, "worker", "--pool", "default", "--lease", "2s", "--poll", "50ms", "--concurrency", "4"))
 	}
-	c, err := client.New(srv.URL, client.Options{})
+	c, err := client.New(srv.URL, client.Options{Token: client.LocalKey(srv.URL)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestRestartServer(t *testing.T) {
 	if out, code := proctest.Run(t, append(env, "NETAUTO_API_URL="+srv.URL), bin, "deploy"); code != 0 {
 		t.Fatalf("deploy: %d\n%s", code, out)
 	}
-	c, err := client.New(srv.URL, client.Options{})
+	c, err := client.New(srv.URL, client.Options{Token: client.LocalKey(srv.URL)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestRestartServer(t *testing.T) {
 	time.Sleep(2 * time.Second) // the second queued run falls due while no server runs
 
 	srv = proctest.StartServer(t, env, bin, args...)
-	c, err = client.New(srv.URL, client.Options{})
+	c, err = client.New(srv.URL, client.Options{Token: client.LocalKey(srv.URL)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,9 +28,19 @@ const (
 	EnvAPIURL = agent.EnvAPIURL
 	// EnvAPIKey is the API key the client commands send.
 	EnvAPIKey = agent.EnvAPIKey
-	// EnvAPIKeys lists the API keys the server accepts, comma-separated.
-	// Without keys the server listens on loopback only.
+	// EnvAPIKeys lists the API keys the server accepts, comma-separated,
+	// each NAME:ROLE:KEY or NAME:ROLE:sha256:HEX (see [api.ParseKeys]).
+	// Without keys (and without EnvAPIKeysFile) the server makes a local
+	// admin key (EnvLocalKeyFile) and listens on loopback only.
 	EnvAPIKeys = "NETAUTO_API_KEYS"
+	// EnvAPIKeysFile names a keys file: lines NAME ROLE sha256:HEX
+	// [POOL...] (see [api.ReadKeysFile]), read with EnvAPIKeys.
+	EnvAPIKeysFile = "NETAUTO_API_KEYS_FILE"
+	// EnvLocalKeyFile is where a server without configured keys keeps
+	// its local admin key (mode 0600), and where the client commands on
+	// the same machine read it; default local-admin.key beside the
+	// SQLite file (in .netauto/ for PostgreSQL).
+	EnvLocalKeyFile = "NETAUTO_LOCAL_KEY_FILE"
 	// EnvDB is the store: a SQLite file path, or a postgres:// URL.
 	EnvDB = "NETAUTO_DB"
 	// EnvListen is the server's listen address (default 127.0.0.1:4200).
@@ -51,6 +61,18 @@ const (
 	// EnvSourceAllowFile, set to 1, lets a worker accept file:// Git
 	// sources.
 	EnvSourceAllowFile = "NETAUTO_SOURCE_ALLOW_FILE"
+	// EnvTLSCert and EnvTLSKey are the PEM certificate (chain) and key
+	// files the server serves HTTPS with; unset, it serves plain HTTP
+	// (behind a TLS-terminating proxy off loopback, see SECURITY.md).
+	EnvTLSCert = "NETAUTO_TLS_CERT"
+	EnvTLSKey  = "NETAUTO_TLS_KEY"
+	// EnvTLSCA is a PEM file of CA certificates the client commands, the
+	// workers and execute trust for the API's HTTPS besides the system's.
+	EnvTLSCA = agent.EnvTLSCA
+	// EnvChildEnv names the variables of a worker's environment its
+	// process-launcher children get besides worker.DefaultChildEnv:
+	// comma-separated names or PREFIX* patterns (--child-env).
+	EnvChildEnv = "NETAUTO_CHILD_ENV"
 )
 
 // Defaults of the configuration.
@@ -110,6 +132,8 @@ func (c *compiled) commands() []command {
 		{"cancel", "RUN [--reason TEXT]", "ask a run to stop", cmdCancel},
 		{"flows", "", "list the flows compiled into this binary", cmdFlows},
 		{"execute", "--run-id ID", "run one claimed run (the process launcher's child)", cmdExecute},
+		{"secrets", "rotate --new-key-file PATH [--generate] [--db DB]", "seal every secret, secret block field and sensitive result again under a new key", cmdSecrets},
+		{"keys", "new NAME [--role viewer|operator|approver|worker|admin] [--pools P,...]", "make an API key: prints it once, with the server's entries holding its hash", cmdKeys},
 		{"bench", "[--rate 200] [--duration 30s] [--idle 5s]", "measure create-run → Running on an embedded server", cmdBench},
 	}
 }
@@ -172,8 +196,8 @@ func (c *compiled) usage(w io.Writer) {
 	for _, cmd := range c.commands() {
 		fmt.Fprintf(w, "  %-8s %s\n           %s\n", cmd.name, cmd.help, cmd.args)
 	}
-	fmt.Fprintf(w, "\nenvironment: %s, %s, %s, %s, %s, %s, %s, %s, %s\n",
-		EnvAPIURL, EnvAPIKey, EnvAPIKeys, EnvDB, EnvListen, EnvTokenSecret, store.EnvSecretKey, store.EnvSecretKeyFile, EnvLogLevel)
+	fmt.Fprintf(w, "\nenvironment: %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s\n",
+		EnvAPIURL, EnvAPIKey, EnvAPIKeys, EnvAPIKeysFile, EnvLocalKeyFile, EnvDB, EnvListen, EnvTokenSecret, store.EnvSecretKey, store.EnvSecretKeyFile, EnvLogLevel)
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -237,7 +261,11 @@ func openStore(ctx context.Context, db string) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := store.Options{Key: key}
+	prev, err := store.PreviousKeysFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	opts := store.Options{Key: key, PreviousKeys: prev}
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
 		st, err := postgres.Open(ctx, db, opts)
 		if err != nil {
@@ -268,10 +296,16 @@ func newAPIFlags(fs *flag.FlagSet) apiFlags {
 	}
 }
 
+// client returns a client of the API with the key of --api-key, else
+// $NETAUTO_API_KEY, else the local admin key of a server on this machine
+// that runs without configured keys.
 func (f apiFlags) client() (*client.Client, error) {
 	key := *f.key
 	if key == "" {
 		key = os.Getenv(EnvAPIKey)
 	}
-	return client.New(*f.url, client.Options{Token: key, Timeout: 30 * time.Second})
+	if key == "" {
+		key = localClientKey(*f.url)
+	}
+	return client.New(*f.url, client.Options{Token: key, Timeout: 30 * time.Second, CAFile: os.Getenv(EnvTLSCA)})
 }

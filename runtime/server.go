@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,9 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/moby/moby/client"
+	dockerclient "github.com/moby/moby/client"
 
 	"github.com/netauto-dev/netauto/runtime/api"
+	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/docker"
 	"github.com/netauto-dev/netauto/runtime/scheduler"
 	"github.com/netauto-dev/netauto/runtime/source"
@@ -35,6 +37,9 @@ type workerFlags struct {
 	// source (process launcher).
 	sourceCache *string
 	allowFile   *bool
+	// childEnv names the worker's variables a process-launcher child
+	// gets besides worker.DefaultChildEnv.
+	childEnv *string
 }
 
 func newWorkerFlags(fs interface {
@@ -53,6 +58,7 @@ func newWorkerFlags(fs interface {
 		poll:        fs.Duration("poll", time.Second, "wait between claims while nothing is due"),
 		sourceCache: fs.String("source-cache", envOr(EnvSourceCache, DefaultSourceCache), "directory where Git sources are fetched and built (env "+EnvSourceCache+")"),
 		allowFile:   fs.Bool("source-allow-file", os.Getenv(EnvSourceAllowFile) == "1", "accept file:// Git sources (env "+EnvSourceAllowFile+"=1)"),
+		childEnv:    fs.String("child-env", os.Getenv(EnvChildEnv), "process launcher: variables of the worker's environment its children get besides PATH, HOME, locale, proxies and CA settings; comma-separated names or PREFIX* (env "+EnvChildEnv+")"),
 	}
 }
 
@@ -87,7 +93,7 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 	}
 	switch *f.launcher {
 	case "docker":
-		cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+		cli, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
 		if err != nil {
 			return nil, nil, fmt.Errorf("docker launcher: %w", err)
 		}
@@ -97,7 +103,11 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 		ip := worker.NewInProcess(st, e.app.registry, store.RecorderOptions{}, store.LimiterOptions{})
 		l, closeFn = ip, ip.Close
 	case "process":
-		l = &worker.Process{Logs: st, Env: childEnv(apiURL, mint), Grace: *f.grace / 2, Logger: e.log}
+		var pass []string
+		if f.childEnv != nil {
+			pass = splitList(*f.childEnv)
+		}
+		l = &worker.Process{Logs: st, Env: childEnv(apiURL, mint), PassEnv: pass, Grace: *f.grace / 2, Logger: e.log}
 	}
 	if *f.launcher == "process" || *f.launcher == "docker" {
 		// Runs of deployments with a Git source run their commit's build:
@@ -145,9 +155,10 @@ func childEnv(apiURL string, mint tokenMinter) func(ctx context.Context, run sto
 	}
 }
 
-// runToken is how long a child's token lives: the API caps it (24h by
-// default); a run longer than that can no longer report.
-const runTokenTTL = 24 * time.Hour
+// runTokenTTL is how long a child's first token lives: the child renews
+// it (runtime/remote.KeepTokenFresh) while its worker renews the run's
+// lease, so a token copied out of a run dies minutes after the run.
+const runTokenTTL = 15 * time.Minute
 
 // runWorker runs w until ctx is done, then drains it for grace and
 // abandons what is still running to the reaper.
@@ -201,19 +212,42 @@ func (m *matcher) Match(ev store.Event) ([]store.RunSpec, error) {
 }
 
 // serverHandler wraps the API: a run created or an event accepted wakes
-// the embedded worker, an applied deployment reloads the triggers.
+// the embedded worker, an applied deployment reloads the triggers. A
+// request the API refused (an intake answered 401, say) does neither:
+// else anyone could keep the worker polling.
 func serverHandler(h http.Handler, wake func(), reload func()) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, r)
 		p := r.URL.Path
+		var act func()
 		switch {
 		case r.Method == http.MethodPost && (strings.HasSuffix(p, "/runs") || strings.HasPrefix(p, "/api/v1/events/")):
-			wake()
+			act = wake
 		case r.Method == http.MethodPut && strings.HasPrefix(p, "/api/v1/deployments/"):
-			reload()
+			act = reload
+		default:
+			h.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		if sw.status < 300 {
+			act()
 		}
 	})
 }
+
+// statusWriter remembers the status of an answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func cmdServer(e *env, args []string) error {
 	fs := e.flags("server")
@@ -232,15 +266,21 @@ func cmdServer(e *env, args []string) error {
 	if *schedEvery <= 0 || *reapEvery <= 0 {
 		return usagef("--schedule-interval and --reap-interval must be positive")
 	}
-	keys, err := api.KeySetFromKeys(splitList(os.Getenv(EnvAPIKeys))...)
+	keys, deprecated, err := loadKeys()
 	if err != nil {
-		return fmt.Errorf("%s: %w", EnvAPIKeys, err)
+		return err
+	}
+	for _, d := range deprecated {
+		e.log.Warn("deprecated API key format: " + d)
 	}
 	if err := api.CheckListenAddr(*listen, keys.Len() > 0); err != nil {
 		return err
 	}
 	var secret []byte
 	if s := os.Getenv(EnvTokenSecret); s != "" {
+		if err := store.CheckSecretValue(EnvTokenSecret, s); err != nil {
+			return err
+		}
 		secret = []byte(s)
 	}
 	return e.serve(serverConfig{db: *db, listen: *listen, noWorker: *noWorker, keys: keys, secret: secret,
@@ -260,6 +300,25 @@ type serverConfig struct {
 // with the API's URL once it accepts connections.
 func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 	ctx := e.ctx
+	localKeyFile := ""
+	if cfg.keys.Len() == 0 {
+		// No key configured: a local admin key, which the command line on
+		// this machine finds by itself, so that no web page can drive the
+		// API; and still loopback only.
+		if err := api.CheckListenAddr(cfg.listen, false); err != nil {
+			return err
+		}
+		localKeyFile = localKeyPath(cfg.db)
+		k, err := ensureLocalKey(localKeyFile)
+		if err != nil {
+			return err
+		}
+		ks := &api.KeySet{}
+		if err := ks.Add(api.KeyInfo{Name: localKeyName, Role: api.RoleAdmin}, k); err != nil {
+			return err
+		}
+		cfg.keys = ks
+	}
 	st, err := openStore(ctx, cfg.db)
 	if err != nil {
 		return err
@@ -289,6 +348,30 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	url := "http://" + ln.Addr().String()
+	certFile, keyFile := os.Getenv(EnvTLSCert), os.Getenv(EnvTLSKey)
+	if (certFile == "") != (keyFile == "") {
+		ln.Close()
+		return fmt.Errorf("%s and %s go together: set both to serve HTTPS, or neither", EnvTLSCert, EnvTLSKey)
+	}
+	if certFile != "" {
+		// Load now: a bad pair fails the start, not the first handshake.
+		if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
+			ln.Close()
+			return fmt.Errorf("%s, %s: %w", EnvTLSCert, EnvTLSKey, err)
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		url = "https://" + ln.Addr().String()
+	}
+	if localKeyFile != "" {
+		unregister, err := client.RegisterLocalKey(ln.Addr().String(), localKeyFile)
+		if err != nil {
+			// The key still works; client commands find it beside the
+			// store (NETAUTO_DB) or through NETAUTO_API_KEY.
+			e.log.Warn("record the local admin key for client commands", slog.String("error", err.Error()))
+		} else {
+			defer unregister()
+		}
+	}
 
 	var w *worker.Worker
 	wake := func() {}
@@ -318,7 +401,11 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
 	wg.Go(func() {
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return hs.Serve(ln) }
+		if certFile != "" {
+			serve = func() error { return hs.ServeTLS(ln, certFile, keyFile) }
+		}
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs <- fmt.Errorf("serve API: %w", err)
 		}
 	})
@@ -331,12 +418,20 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 	wg.Go(func() {
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
+		prune := time.NewTicker(time.Hour)
+		defer prune.Stop()
 		for {
 			select {
 			case <-bg.Done():
 				return
 			case <-t.C:
 				reload()
+			case <-prune.C:
+				if n, err := srv.PruneEvents(bg); err != nil {
+					e.log.Warn("prune received events", slog.String("error", err.Error()))
+				} else if n > 0 {
+					e.log.Info("pruned received events", slog.Int("events", n))
+				}
 			}
 		}
 	})
@@ -352,8 +447,8 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 		workerNote = fmt.Sprintf("embedded %s worker on pool %q", *cfg.worker.launcher, *cfg.worker.pool)
 	}
 	fmt.Fprintf(e.stdout, "netauto server: API on %s (%s)\n", url, workerNote)
-	if !srv.AuthEnabled() {
-		fmt.Fprintf(e.stdout, "netauto server: no API key (%s): every request is accepted, loopback only\n", EnvAPIKeys)
+	if localKeyFile != "" {
+		fmt.Fprintf(e.stdout, "netauto server: no API key configured (%s): local admin key in %s, loopback only\n", EnvAPIKeys, localKeyFile)
 	}
 	if ready != nil {
 		ready(url)

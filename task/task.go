@@ -45,6 +45,7 @@ type config struct {
 	cacheTTL  time.Duration
 	refresh   bool
 	noPersist bool
+	sensitive bool
 	runName   *template.Template
 	running   []flow.Hook
 	completed []flow.Hook
@@ -208,6 +209,17 @@ func WithoutResultPersistence() Option {
 	return func(c *config) error { c.noPersist = true; return nil }
 }
 
+// WithSensitiveResult marks the task's results sensitive: the runtime's
+// store keeps them (for reuse on a retry or resume, and in the cache)
+// encrypted with its secrets' key, and refuses them when it has none,
+// rather than keep them in plaintext. For outputs holding credentials or
+// private keys that must still survive a crash: a configuration snapshot
+// kept for a rollback, say. (Outputs that need not survive it are better
+// not kept at all: [WithoutResultPersistence].)
+func WithSensitiveResult() Option {
+	return func(c *config) error { c.sensitive = true; return nil }
+}
+
 // WithCompensation registers undo for each completed run: if the flow run
 // ends Failed, Crashed or Cancelled, the compensations of its completed
 // task runs run in reverse order (saga style), each recorded as a task run
@@ -349,7 +361,7 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 
 	var cacheKey string
 	if t.cfg.cache && !t.cfg.noPersist {
-		cacheKey = t.cacheKeyFor(in, inputKey)
+		cacheKey = t.cacheKeyFor(ctx, in, inputKey)
 		if !t.cfg.refresh {
 			if out, hit, err := t.fromCache(ctx, run, cacheKey); hit || err != nil {
 				return out, err
@@ -421,11 +433,16 @@ func (t *Task[I, O]) runName(ctx context.Context, in I) string {
 	return b.String()
 }
 
-func (t *Task[I, O]) cacheKeyFor(in I, inputKey string) string {
+// cacheKeyFor is the cache key of input in: the task's name and the
+// WithCacheKey key or the input's hash, in the namespace of the
+// top-level flow run (flow.CacheKeyPrefix), so that flows do not share
+// cache entries.
+func (t *Task[I, O]) cacheKeyFor(ctx context.Context, in I, inputKey string) string {
+	k := inputKey
 	if t.cacheKey != nil {
-		return "task:" + t.name + "/" + t.cacheKey(in)
+		k = t.cacheKey(in)
 	}
-	return "task:" + t.name + "/" + inputKey
+	return flow.CacheKeyPrefix(ctx) + "task:" + t.name + "/" + k
 }
 
 // fromCache completes the run from the cache if it has an unexpired
@@ -462,7 +479,7 @@ func (t *Task[I, O]) result(ctx context.Context, run *flow.Run, key, cacheKey st
 			slog.String("error", err.Error()))
 		return nil
 	}
-	res := &flow.Result{TaskKey: key, CacheKey: cacheKey, Value: v}
+	res := &flow.Result{TaskKey: key, CacheKey: cacheKey, Value: v, Sensitive: t.cfg.sensitive}
 	if cacheKey != "" && t.cfg.cacheTTL > 0 {
 		res.CacheExpires = run.Engine().Clock.Now().Add(t.cfg.cacheTTL)
 	}

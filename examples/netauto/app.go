@@ -149,6 +149,10 @@ func Pools(docker bool) []store.Pool {
 		"auto_remove":       true,
 		"env":               map[string]string{"NETAUTO_API_URL": "http://server:4200"},
 		"volumes":           []string{"netauto-backups:/var/lib/netauto/backups"},
+		// What deployments and runs may change (runtime/docker.Policy):
+		// env values and resources; no other image, command, volume or
+		// network, no host networking, never the Docker socket.
+		"allow": map[string]any{"override": []string{"env", "cpu_limit", "cpu_request", "memory_limit", "memory_request"}},
 	})
 	return []store.Pool{{Name: DockerPool, Type: "docker", Description: "Docker work pool: each run in a container of the worker image", JobTemplate: tmpl}}
 }

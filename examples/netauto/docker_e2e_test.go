@@ -108,6 +108,10 @@ func dockerE2EPool(notifyURL string) store.Pool {
 			common.EnvNotifyURL:     notifyURL, // nested in the block: not referable
 			common.EnvNotifyKey:     block("notify.signing_key"),
 		},
+		// The pool says what it allows: host networking here (tests reach
+		// the API and the fakes on 127.0.0.1); job variables may set env
+		// values and resources only.
+		"allow": map[string]any{"network_modes": []string{"host"}},
 	})
 	return store.Pool{Name: DockerPool, Type: docker.PoolType, Description: "Docker work pool of the e2e test", JobTemplate: tmpl}
 }
@@ -205,7 +209,7 @@ func TestDockerNetautoE2E(t *testing.T) {
 	if out, code := proctest.Run(t, env, bin, "deploy"); code != 0 {
 		t.Fatalf("deploy: exit %d\n%s", code, out)
 	}
-	if s.Client, err = client.New(srv.URL, client.Options{}); err != nil {
+	if s.Client, err = client.New(srv.URL, client.Options{Token: client.LocalKey(srv.URL)}); err != nil {
 		t.Fatal(err)
 	}
 	s.APIURL = srv.URL

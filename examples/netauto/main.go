@@ -81,7 +81,15 @@ func productionApp() (*runtime.App, error) {
 		DeviceDefaults: params,
 		BackupDir:      backup,
 	}
-	return NewApp(w, []byte(os.Getenv("NETAUTO_INFRAHUB_WEBHOOK_KEY")), os.Getenv("NETAUTO_POOL_TYPE") != "in-process")
+	hook := os.Getenv("NETAUTO_INFRAHUB_WEBHOOK_KEY")
+	if hook != "" {
+		// .env.example's placeholder, or a key anyone could guess, would
+		// let anyone start the deployments the webhooks trigger.
+		if err := store.CheckSecretValue("NETAUTO_INFRAHUB_WEBHOOK_KEY", hook); err != nil {
+			return nil, err
+		}
+	}
+	return NewApp(w, []byte(hook), os.Getenv("NETAUTO_POOL_TYPE") != "in-process")
 }
 
 // configLoader reads NetAutoConfig blocks from the store when the process

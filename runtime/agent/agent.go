@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -48,6 +49,9 @@ const (
 	EnvRun = "NETAUTO_RUN"
 	// EnvRunID is the run to execute (also given as --run-id).
 	EnvRunID = "NETAUTO_RUN_ID"
+	// EnvTLSCA is a PEM file of CA certificates trusted for the API's
+	// HTTPS besides the system's.
+	EnvTLSCA = "NETAUTO_TLS_CA"
 )
 
 // Exit statuses of [Run].
@@ -217,12 +221,20 @@ func Execute(ctx context.Context, cfg ExecuteConfig) error {
 	if token == "" {
 		token = os.Getenv(EnvAPIKey)
 	}
-	c, err := client.New(cfg.APIURL, client.Options{Token: token})
+	// The flow's code, and what it starts, must not find the credential
+	// in the environment.
+	_ = os.Unsetenv(EnvRunToken)
+	_ = os.Unsetenv(EnvAPIKey)
+	c, err := client.New(cfg.APIURL, client.Options{Token: token, CAFile: os.Getenv(EnvTLSCA)})
 	if err != nil {
 		return err
 	}
 	if err := CheckServer(ctx, c); err != nil {
 		return err
+	}
+	if strings.HasPrefix(token, wire.RunTokenPrefix) {
+		// A run token lives minutes: renewed while the run's lease is.
+		defer remote.KeepTokenFresh(ctx, c, cfg.RunID)()
 	}
 	run, err := claimedRun(ctx, c, cfg.RunID)
 	if err != nil {

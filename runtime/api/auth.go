@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -14,75 +13,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
-
-// KeySet holds API keys as SHA-256 hashes; the keys themselves are never
-// kept. A plain hash (no salt, no key stretching) is enough because keys
-// are 256-bit random values ([GenerateKey]): nobody can guess one from its
-// hash, so a leaked hash list does not leak the keys, and checking a key
-// stays one hash per request. Do not use it for passwords people choose.
-type KeySet struct {
-	hashes [][sha256.Size]byte
-}
-
-// NewKeySet returns a KeySet accepting the keys whose hashes are given, as
-// [HashKey] prints them ("sha256:" and 64 hex digits).
-func NewKeySet(hashes ...string) (*KeySet, error) {
-	ks := &KeySet{}
-	for i, h := range hashes {
-		raw, ok := strings.CutPrefix(strings.TrimSpace(h), "sha256:")
-		b, err := hex.DecodeString(raw)
-		if !ok || err != nil || len(b) != sha256.Size {
-			return nil, fmt.Errorf("api key hash %d: want sha256: and 64 hex digits", i)
-		}
-		ks.hashes = append(ks.hashes, [sha256.Size]byte(b))
-	}
-	return ks, nil
-}
-
-// KeySetFromKeys returns a KeySet accepting the given plain keys (from an
-// environment variable, say); only their hashes are kept. Keys shorter
-// than 16 characters are refused: they could be guessed.
-func KeySetFromKeys(keys ...string) (*KeySet, error) {
-	ks := &KeySet{}
-	for i, k := range keys {
-		if len(k) < 16 {
-			return nil, fmt.Errorf("api key %d: shorter than 16 characters", i)
-		}
-		ks.hashes = append(ks.hashes, sha256.Sum256([]byte(k)))
-	}
-	return ks, nil
-}
-
-// Len returns how many keys the set accepts; a nil set accepts none.
-func (ks *KeySet) Len() int {
-	if ks == nil {
-		return 0
-	}
-	return len(ks.hashes)
-}
-
-// Accepts reports whether key is in the set. It compares with every
-// stored hash in constant time, so the answer time says nothing about
-// which hash came close.
-func (ks *KeySet) Accepts(key string) bool {
-	if ks == nil {
-		return false
-	}
-	h := sha256.Sum256([]byte(key))
-	ok := 0
-	for i := range ks.hashes {
-		ok |= subtle.ConstantTimeCompare(h[:], ks.hashes[i][:])
-	}
-	return ok == 1
-}
-
-// String describes the set without any hash.
-func (ks *KeySet) String() string { return fmt.Sprintf("%d API keys", ks.Len()) }
 
 // GenerateKey returns a new random API key (256 bits, base64url, with a
 // "na_" prefix that secret scanners can spot).
@@ -122,7 +59,7 @@ func CheckListenAddr(addr string, authEnabled bool) error {
 }
 
 // runTokenPrefix starts every run token, versioning its format.
-const runTokenPrefix = "nrt1."
+const runTokenPrefix = wire.RunTokenPrefix
 
 // tokenSigner mints and checks run tokens: "nrt1." + base64url(claims) +
 // "." + base64url(HMAC-SHA256(secret, "nrt1." + base64url(claims))).
@@ -220,16 +157,43 @@ func (s *Server) MintRunToken(ctx context.Context, f store.Fence, ttl time.Durat
 
 type principalKey struct{}
 
-// principal is who made a request: an API key holder (run empty) or the
-// holder of a token for run, bound to execution fence.
-type principal struct {
-	run   string
+// Principal is who made a request: the holder of an API key, the holder
+// of a run token, or anyone reaching a server without keys.
+type Principal struct {
+	// Name is the key's name, "run:" and the run ID for a run token,
+	// or "anonymous" on a server without keys.
+	Name string `json:"name"`
+	// Role is the key's role; admin on a server without keys, empty for
+	// a run token.
+	Role Role `json:"role,omitempty"`
+	// Pools restricts a worker key to these pools (empty: every pool).
+	Pools []string `json:"pools,omitempty"`
+	// Run is the run a run token is scoped to; empty for a key.
+	Run string `json:"run,omitempty"`
+
 	fence store.Fence
 }
 
-func principalFrom(ctx context.Context) principal {
-	p, _ := ctx.Value(principalKey{}).(principal)
+// anonymous is the principal of a server without keys.
+var anonymous = Principal{Name: "anonymous", Role: RoleAdmin}
+
+// PrincipalFrom returns who made the request whose context ctx is, as
+// authenticated by the server; the zero Principal outside a request.
+func PrincipalFrom(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
 	return p
+}
+
+// Identity returns the name and role of who made the request whose
+// context ctx is: what to record on what the request does (the run it
+// created, the run it cancelled). See [Principal] for the names.
+func Identity(ctx context.Context) (name string, role Role) {
+	p := PrincipalFrom(ctx)
+	return p.Name, p.Role
+}
+
+func withPrincipal(r *http.Request, p Principal) {
+	*r = *r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 }
 
 func bearer(r *http.Request) (string, bool) {
@@ -244,38 +208,66 @@ func bearer(r *http.Request) (string, bool) {
 // authorize checks the request's credentials for a route's access and
 // records who made it in the request's context.
 func (s *Server) authorize(r *http.Request, a access) error {
-	if a == public || a == source {
+	if a.open || a.source {
 		return nil
 	}
 	tok, ok := bearer(r)
-	if !s.AuthEnabled() && (!ok || !strings.HasPrefix(tok, runTokenPrefix)) {
-		return nil // no keys: loopback only, everyone is admin
-	}
-	if !ok {
-		return &Error{Status: http.StatusUnauthorized, Msg: "missing bearer token (Authorization: Bearer <API key>)", Field: "Authorization"}
-	}
-	if strings.HasPrefix(tok, runTokenPrefix) {
+	if ok && strings.HasPrefix(tok, runTokenPrefix) {
 		f, err := s.tokens.verify(tok, s.opts.Now())
-		run := f.RunID
 		if err != nil {
 			return &Error{Status: http.StatusUnauthorized, Msg: err.Error(), Field: "Authorization"}
 		}
+		run := f.RunID
 		switch {
-		case a == anyToken:
-		case a == runScope && r.PathValue("id") == run:
+		case a.token == tokenEngine:
+		case a.token == tokenRun && r.PathValue("id") == run:
 		default:
 			return &Error{Status: http.StatusForbidden, Msg: "a run token may report on its own run only", Field: "Authorization"}
 		}
 		// Every store write of the request is fenced by the token's
 		// execution: a child of a reaped attempt reports nothing.
-		ctx := store.WithFence(context.WithValue(r.Context(), principalKey{}, principal{run: run, fence: f}), f)
-		*r = *r.WithContext(ctx)
+		withPrincipal(r, Principal{Name: "run:" + run, Run: run, fence: f})
+		*r = *r.WithContext(store.WithFence(r.Context(), f))
 		return nil
 	}
-	if !s.opts.Keys.Accepts(tok) {
+	if !s.AuthEnabled() {
+		withPrincipal(r, anonymous) // no keys: loopback only, everyone is admin
+		return nil
+	}
+	if !ok {
+		return &Error{Status: http.StatusUnauthorized, Msg: "missing bearer token (Authorization: Bearer <API key>)", Field: "Authorization"}
+	}
+	info, found := s.opts.Keys.Lookup(tok)
+	if !found {
 		return &Error{Status: http.StatusUnauthorized, Msg: "unknown API key", Field: "Authorization"}
 	}
+	if !info.Role.Can(a.perm) {
+		return &Error{Status: http.StatusForbidden, Field: "Authorization",
+			Msg: fmt.Sprintf("API key %q has role %s, which does not grant %s", info.Name, info.Role, a.perm)}
+	}
+	withPrincipal(r, Principal{Name: info.Name, Role: info.Role, Pools: info.Pools})
 	return nil
+}
+
+// requirePermission refuses a key whose role does not grant p (run
+// tokens and keyless requests pass: their routes checked them).
+func requirePermission(ctx context.Context, p Permission, what string) error {
+	pr := PrincipalFrom(ctx)
+	if pr.Run != "" || pr.Role.Can(p) {
+		return nil
+	}
+	return &Error{Status: http.StatusForbidden, Field: what,
+		Msg: fmt.Sprintf("API key %q has role %s, which does not grant %s", pr.Name, pr.Role, p)}
+}
+
+// requirePool refuses a worker key restricted to other pools than pool.
+func requirePool(ctx context.Context, pool string) error {
+	pr := PrincipalFrom(ctx)
+	if pr.Role != RoleWorker || slices.Contains(pr.Pools, pool) || len(pr.Pools) == 0 {
+		return nil
+	}
+	return &Error{Status: http.StatusForbidden, Field: "pool",
+		Msg: fmt.Sprintf("worker key %q may work on pools %v only, not %q", pr.Name, pr.Pools, pool)}
 }
 
 // HTTPServer returns an http.Server serving s on addr with timeouts
@@ -287,6 +279,7 @@ func (s *Server) HTTPServer(addr string) (*http.Server, error) {
 	if err := CheckListenAddr(addr, s.AuthEnabled()); err != nil {
 		return nil, err
 	}
+	s.hosts.add(addr)
 	if !s.AuthEnabled() {
 		s.log.Warn("no API key configured: the API accepts every request and listens on loopback only", "addr", addr)
 	}

@@ -9,8 +9,9 @@
 // JSON (the documents of package wire), limited to Options.MaxBodyBytes
 // (1 MiB; record batches Options.MaxRecordBytes, 16 MiB): a larger body is
 // answered 413. Errors are {"error": "...", "field": "..."} with the bad
-// field named: 400 bad input, 401 no or bad credentials, 403 a run token
-// used outside its run, 404 unknown resource, 409 an illegal state
+// field named: 400 bad input, 401 no or bad credentials, 403 a role
+// without the permission or a run token used outside its run, 404
+// unknown resource, 409 an illegal state
 // transition, a lost lease, or a write from a stale execution (field
 // "fence"), 413 body too large, 422 parameters that do
 // not match the flow's schema. A failed request writes nothing.
@@ -19,9 +20,11 @@
 //	GET    /flows, /flows/{name}           PUT /flows/{name}
 //	GET    /deployments, /deployments/{name}
 //	PUT    /deployments/{name}             apply: 201 created, 200 updated or unchanged, with the diff
+//	POST   /deployments/{name}/pause, /unpause
 //	POST   /deployments/{name}/runs        201 new run, 200 existing run of the idempotency key
 //	GET    /runs?state=&deployment=&flow=&tag=&parent=&created_after=&created_before=&limit=&cursor=
-//	GET    /runs/{id}                      the run, its state history and task runs
+//	GET    /whoami                         who the server takes the caller for
+//	GET    /runs/{id}?tasks_limit=&tasks_after=   the run, its state history and a page of task runs
 //	GET    /runs/{id}/state                current state (the cancel check of execute)
 //	POST   /runs/{id}/state                set a state through the transition table
 //	POST   /runs/{id}/cancel
@@ -29,6 +32,7 @@
 //	GET    /runs/{id}/logs?after=&limit=&run=
 //	GET    /runs/{id}/logs/follow          Server-Sent Events, resumable with Last-Event-ID
 //	POST   /runs/{id}/token                mint a run token
+//	POST   /runs/{id}/token/renew          renew the run token the request carries
 //	POST   /runs/{id}/lease                renew a worker's lease
 //	POST   /runs/{id}/record               engine events in one transaction, per-op errors
 //	GET    /runs/{id}/results              results of completed task runs, by task key
@@ -44,21 +48,46 @@
 //
 // # Authentication
 //
-// API keys ([KeySet]) are bearer tokens with full access. They are kept as
-// SHA-256 hashes and compared in constant time. A worker launching an
-// `execute` process mints a run token for the run (POST /runs/{id}/token,
-// or [Server.MintRunToken] in-process): an HMAC-signed token carrying the
-// run ID, the execution it is for (the attempt and worker of the claim)
-// and an expiry, accepted only by /runs/{id}, /state, /result, /record
-// and /results of that run (and its subflow and task runs in record
-// batches) and by /cache. Every write made with it is fenced by its
-// execution ([store.Fence]): once the run was reaped or claimed again, a
-// batch is refused as a whole with 409 (field "fence"), so a child of a
-// reaped attempt cannot report over its successor. Without keys every request is allowed;
-// the server must then listen on loopback only, which [CheckListenAddr]
-// and [Server.HTTPServer] enforce (the latter also logs that it runs
-// without keys and sets the server's timeouts). The probes are public; /metrics needs a key. Event sources
-// authenticate with their own [Verifier].
+// API keys ([KeySet]) are bearer tokens, each with a name and a [Role]:
+// viewer (read), operator (create and cancel runs, pause deployments),
+// approver (resume runs waiting for approval), worker (claim, heartbeat,
+// renew leases and mint run tokens, for its pools) and admin (everything).
+// Every route needs a [Permission] a role grants; a refusal is 403 naming
+// the key and its role. [ParseKeys] reads the NAME:ROLE:KEY format,
+// [ReadKeysFile] a file of hashes. Keys are kept as SHA-256 hashes and
+// compared in constant time. [Identity] gives the caller's name and role to
+// whatever records what a request does (a cancelled run's state says who);
+// GET /whoami answers it.
+//
+// A worker launching an `execute` process mints a run token for the run
+// (POST /runs/{id}/token, or [Server.MintRunToken] in-process): an
+// HMAC-signed token carrying the run ID, the execution it is for (the
+// attempt and worker of the claim) and an expiry (Options.TokenTTL, 15
+// minutes), renewed by its holder (POST /runs/{id}/token/renew) while the
+// run's lease is live and the run not final. It is accepted only by
+// /runs/{id}, /state, /result, /record and /results of that run (and its
+// subflow and task runs in record batches) and by /cache, for its run's
+// flow's keys only ([flow.CacheNamespace]). Every write made with it is
+// fenced by its execution ([store.Fence]): once the run was reaped or
+// claimed again, a batch is refused as a whole with 409 (field "fence"),
+// so a child of a reaped attempt cannot report over its successor. A
+// token may not create a task run under another run's ID, and once its
+// run is final it may record only the run's compensations and log lines.
+//
+// Without keys every request is allowed as admin; the server must then
+// listen on loopback only, which [CheckListenAddr] and
+// [Server.HTTPServer] enforce (the latter also logs that it runs without
+// keys and sets the server's timeouts). Whatever the keys, a
+// state-changing request from another origin (Origin, Sec-Fetch-Site) is
+// refused 403; without keys, a Host that is not localhost, a loopback
+// address or the listen address is 421 (DNS rebinding) and a
+// state-changing request that is not application/json 415 (CSRF). The
+// probes are public; /metrics needs a key. Event sources authenticate
+// with their own [Verifier].
+//
+// Log streams are capped (Options.MaxFollowers, MaxFollowersPerCaller:
+// 503) and each of their writes has a deadline. Task runs of GET
+// /runs/{id} come a page at a time (tasks_limit, tasks_after).
 //
 // # Engine reports
 //
@@ -85,7 +114,12 @@
 // with the run IDs of the first delivery, so a sender retrying after a
 // lost answer sees the same outcome. [HMACVerifier] (a shared-secret
 // HMAC-SHA256 of the body) and [BearerVerifier] (an API key of the
-// source) are built in; other sources (Infrahub) plug in their own. The
+// source) are built in; other sources (Infrahub) plug in their own.
+// Several secrets may be valid at once (rotation). Each source is limited
+// to Options.EventRate events a second (bursts of EventBurst): beyond,
+// 429 with Retry-After. Events are pruned after Options.EventRetention
+// ([Server.PruneEvents]), which must exceed twice the timestamp tolerance
+// of each source that has one ([ReplayWindow]). The
 // event type is the body's "event" or "type" field unless the verifier
 // implements [EventTyper]. Runs the Matcher returns are created as given:
 // their parameters are not checked against the flow's schema here (the

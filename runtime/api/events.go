@@ -2,13 +2,18 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -43,14 +48,25 @@ type Matcher func(store.Event) ([]store.RunSpec, error)
 // hex(HMAC-SHA256(secret, body)), with an optional "sha256=" prefix (the
 // form GitHub and many others send). The event ID is the body's top-level
 // "id" string, else the body's SHA-256: both are covered by the signature.
+//
+// To rotate the secret without losing deliveries, list the new one and
+// the old one in Secrets (any matches), switch the sender, then drop the
+// old one. The signature carries no timestamp: a captured delivery is a
+// duplicate only as long as its event is kept (Options.EventRetention).
 type HMACVerifier struct {
-	Secret []byte
-	Header string
+	// Secret is the shared secret; Secrets more of them, each accepted.
+	Secret  []byte
+	Secrets [][]byte
+	Header  string
 }
 
 // Verify implements [Verifier].
 func (v *HMACVerifier) Verify(r *http.Request, body []byte) (string, error) {
-	if len(v.Secret) == 0 {
+	secrets := v.Secrets
+	if len(v.Secret) > 0 {
+		secrets = append([][]byte{v.Secret}, secrets...)
+	}
+	if len(secrets) == 0 {
 		return "", errors.New("source has no secret configured")
 	}
 	h := v.Header
@@ -65,12 +81,28 @@ func (v *HMACVerifier) Verify(r *http.Request, body []byte) (string, error) {
 	if err != nil {
 		return "", errors.New("malformed " + h + " header: want hex")
 	}
-	m := hmac.New(sha256.New, v.Secret)
-	m.Write(body)
-	if !hmac.Equal(got, m.Sum(nil)) {
+	ok := false
+	for _, sec := range secrets {
+		if len(sec) == 0 {
+			continue
+		}
+		m := hmac.New(sha256.New, sec)
+		m.Write(body)
+		ok = hmac.Equal(got, m.Sum(nil)) || ok // every secret checked: no timing hint which matched
+	}
+	if !ok {
 		return "", errors.New("signature does not verify")
 	}
 	return bodyEventID(body), nil
+}
+
+// ReplayWindow is implemented by a [Verifier] whose signatures carry a
+// timestamp: a delivery is accepted only within Window of the server's
+// clock, either way, so an event kept longer than twice that is never
+// accepted again by replaying it. [New] refuses an Options.EventRetention
+// not longer than twice a source's window.
+type ReplayWindow interface {
+	Window() time.Duration
 }
 
 // BearerVerifier accepts a source that authenticates with a bearer key of
@@ -152,6 +184,13 @@ func (s *Server) acceptEvent(w http.ResponseWriter, r *http.Request) error {
 		s.metrics.event(src, "invalid")
 		return badRequest("body", "not JSON")
 	}
+	if wait, ok := s.limits.take(src, s.opts.Now()); !ok {
+		// A flood of authentic events (a looping sender): the sender
+		// retries later; nothing is stored.
+		s.metrics.event(src, "rate_limited")
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()+0.999))))
+		return &Error{Status: http.StatusTooManyRequests, Field: "source", Msg: "event source " + src + " sends more than its rate limit"}
+	}
 	typ := defaultEventType(body)
 	if et, ok := v.(EventTyper); ok {
 		typ = et.EventType(r, body)
@@ -202,4 +241,64 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, wire.EventPage{Events: nonNil(evs), Next: next})
+}
+
+// limiter is a token bucket per event source: rate events a second,
+// bursts of burst.
+type limiter struct {
+	mu      sync.Mutex
+	rate    float64
+	burst   float64
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst int) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
+}
+
+// take takes a token of src's bucket at now; when none is left it says
+// how long until one is.
+func (l *limiter) take(src string, now time.Time) (wait time.Duration, ok bool) {
+	if l.rate <= 0 {
+		return 0, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[src]
+	if b == nil {
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[src] = b
+	}
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(l.burst, b.tokens+d.Seconds()*l.rate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), false
+	}
+	b.tokens--
+	return 0, true
+}
+
+// PruneEvents deletes the received events older than
+// Options.EventRetention; the server calls it periodically. It returns
+// how many it deleted.
+func (s *Server) PruneEvents(ctx context.Context) (int, error) {
+	return s.st.PruneEvents(ctx, s.opts.Now().Add(-s.opts.EventRetention))
+}
+
+// checkRetention refuses a retention during which a source's signatures
+// stay valid: a replayed delivery would then be accepted as new.
+func checkRetention(retention time.Duration, sources map[string]Verifier) error {
+	for name, v := range sources {
+		if rw, ok := v.(ReplayWindow); ok && retention <= 2*rw.Window() {
+			return fmt.Errorf("api: event retention %s is not longer than twice the timestamp tolerance of source %q (%s): replayed deliveries would be accepted again", retention, name, rw.Window())
+		}
+	}
+	return nil
 }

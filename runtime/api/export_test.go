@@ -6,3 +6,10 @@ func (s *Server) Followers() int {
 	defer s.notify.mu.Unlock()
 	return len(s.notify.subs)
 }
+
+// OpenStreams returns how many log streams are open, for tests.
+func (s *Server) OpenStreams() int {
+	s.follow.mu.Lock()
+	defer s.follow.mu.Unlock()
+	return s.follow.total
+}

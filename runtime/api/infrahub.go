@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/netauto-dev/netauto/infrahub"
 )
@@ -20,6 +21,23 @@ import (
 // duplicate too ([infrahub.Event.DedupKey]).
 type InfrahubVerifier struct {
 	Verifier *infrahub.Verifier
+	// Previous are verifiers of keys being rotated out: a delivery
+	// signed with any of them is accepted too. Rotate by adding the new
+	// key as Verifier and the old as Previous, switching Infrahub's
+	// webhook to the new key, then dropping Previous.
+	Previous []*infrahub.Verifier
+	// Tolerance is the timestamp tolerance the verifiers were made with
+	// (default infrahub.DefaultTolerance): events are kept longer than
+	// twice it, so that a replay is always a duplicate.
+	Tolerance time.Duration
+}
+
+// Window implements [ReplayWindow].
+func (v InfrahubVerifier) Window() time.Duration {
+	if v.Tolerance > 0 {
+		return v.Tolerance
+	}
+	return infrahub.DefaultTolerance
 }
 
 // Verify implements [Verifier]: a bad or missing signature answers 401, a
@@ -28,7 +46,16 @@ func (v InfrahubVerifier) Verify(r *http.Request, body []byte) (string, error) {
 	if v.Verifier == nil {
 		return "", &Error{Status: http.StatusInternalServerError, Msg: "infrahub source has no verifier configured"}
 	}
-	if err := v.Verifier.Verify(r.Header, body); err != nil {
+	err := v.Verifier.Verify(r.Header, body)
+	for _, p := range v.Previous {
+		if err == nil {
+			break
+		}
+		if p != nil && p.Verify(r.Header, body) == nil {
+			err = nil
+		}
+	}
+	if err != nil {
 		return "", err
 	}
 	ev, err := infrahub.DecodeEvent(body)

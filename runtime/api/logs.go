@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -105,12 +106,71 @@ func (s *Server) listLogs(w http.ResponseWriter, r *http.Request) error {
 // that proxies do not close it.
 const sseKeepAlive = 15 * time.Second
 
+// followers counts the open log streams, in all and per caller, so that
+// nobody can hold every connection and goroutine of the server.
+type followers struct {
+	mu    sync.Mutex
+	total int
+	by    map[string]int
+}
+
+// enter takes a place for a stream of who, within max in all and perWho
+// per caller; the returned function gives it back.
+func (f *followers) enter(who string, max, perWho int) (leave func(), ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.total >= max || f.by[who] >= perWho {
+		return nil, false
+	}
+	if f.by == nil {
+		f.by = map[string]int{}
+	}
+	f.total++
+	f.by[who]++
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.total--
+		if f.by[who]--; f.by[who] <= 0 {
+			delete(f.by, who)
+		}
+	}, true
+}
+
+// sseStream writes a log stream: each write has its own deadline
+// (Options.StreamWriteTimeout), so that a client that stops reading ends
+// its stream instead of holding a goroutine and a connection forever.
+type sseStream struct {
+	w       http.ResponseWriter
+	fl      http.Flusher
+	rc      *http.ResponseController
+	timeout time.Duration
+	buf     bytes.Buffer
+}
+
+// emit sends what is buffered and flushes it, within the write timeout.
+func (st *sseStream) emit() error {
+	if st.buf.Len() == 0 {
+		return nil
+	}
+	_ = st.rc.SetWriteDeadline(time.Now().Add(st.timeout))
+	_, err := st.w.Write(st.buf.Bytes())
+	st.buf.Reset()
+	if err != nil {
+		return err
+	}
+	return st.rc.Flush()
+}
+
 // followLogs streams a flow run's logs as Server-Sent Events: one "log"
 // event per record, its id the record's cursor, so that a client
 // reconnecting with Last-Event-ID resumes after the last record it got.
 // When the run is final and every record is sent, an "end" event carries
 // the final state and the stream closes. The store is read when this
-// server appends to the run, else every PollInterval.
+// server appends to the run, else every PollInterval. At most
+// Options.MaxFollowers streams are open at once (MaxFollowersPerCaller
+// per key): beyond, 503 with Retry-After. A write that the client does
+// not take within StreamWriteTimeout ends the stream.
 func (s *Server) followLogs(w http.ResponseWriter, r *http.Request) error {
 	lq, err := s.logQuery(r)
 	if err != nil {
@@ -129,17 +189,27 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return fmt.Errorf("follow logs: response writer cannot flush")
 	}
+	who, _ := Identity(ctx)
+	leave, ok := s.follow.enter(who, s.opts.MaxFollowers, s.opts.MaxFollowersPerCaller)
+	if !ok {
+		w.Header().Set("Retry-After", "10")
+		return &Error{Status: http.StatusServiceUnavailable, Field: "follow", Msg: "too many log streams open: retry later, or read pages with GET /logs"}
+	}
+	defer leave()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	defer s.notify.subscribe(lq.FlowRunID)()
-	// A stream outlives the http.Server's read and write timeouts.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
+	// A stream outlives the http.Server's read timeout; each write has
+	// its own deadline instead of the server's.
+	st := &sseStream{w: w, fl: fl, rc: http.NewResponseController(w), timeout: s.opts.StreamWriteTimeout}
+	_ = st.rc.SetReadDeadline(time.Time{})
+	_ = st.rc.SetWriteDeadline(time.Now().Add(st.timeout))
 	w.WriteHeader(http.StatusOK)
-	fl.Flush()
+	if err := st.rc.Flush(); err != nil {
+		return nil
+	}
 
 	poll := time.NewTicker(s.opts.PollInterval)
 	defer poll.Stop()
@@ -151,30 +221,32 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request) error {
 		woke := s.notify.wait(lq.FlowRunID)
 		run, err := s.st.GetRun(ctx, lq.FlowRunID)
 		if err != nil {
-			return s.sseFail(ctx, w, fl, err)
+			return s.sseFail(ctx, st, err)
 		}
 		final := run.State.Final()
 		for {
 			recs, next, err := s.st.Logs(ctx, lq)
 			if err != nil {
-				return s.sseFail(ctx, w, fl, err)
+				return s.sseFail(ctx, st, err)
 			}
 			for _, rec := range recs {
 				b, _ := json.Marshal(rec)
-				fmt.Fprintf(w, "id: %d\nevent: log\ndata: %s\n\n", rec.ID, b)
+				fmt.Fprintf(&st.buf, "id: %d\nevent: log\ndata: %s\n\n", rec.ID, b)
 			}
 			lq.After = next
 			if len(recs) == 0 {
 				break
 			}
-			fl.Flush()
+			if err := st.emit(); err != nil {
+				return nil // the client is gone or stuck
+			}
 		}
 		if final {
 			// Logs recorded with the final state were committed with it:
 			// everything is sent.
 			b, _ := json.Marshal(wire.StateAnswer{State: run.State})
-			fmt.Fprintf(w, "event: end\ndata: %s\n\n", b)
-			fl.Flush()
+			fmt.Fprintf(&st.buf, "event: end\ndata: %s\n\n", b)
+			_ = st.emit()
 			return nil
 		}
 		select {
@@ -183,21 +255,23 @@ func (s *Server) followLogs(w http.ResponseWriter, r *http.Request) error {
 		case <-woke:
 		case <-poll.C:
 		case <-keep.C:
-			fmt.Fprint(w, ": keep-alive\n\n")
-			fl.Flush()
+			st.buf.WriteString(": keep-alive\n\n")
+			if err := st.emit(); err != nil {
+				return nil
+			}
 		}
 	}
 }
 
 // sseFail ends a stream whose headers were sent: the error goes out as an
 // "error" event (the status line is gone).
-func (s *Server) sseFail(ctx context.Context, w http.ResponseWriter, fl http.Flusher, err error) error {
+func (s *Server) sseFail(ctx context.Context, st *sseStream, err error) error {
 	if ctx.Err() != nil {
 		return nil
 	}
 	s.log.Error("follow logs", "err", err)
 	b, _ := json.Marshal(wire.Error{Error: "internal error"})
-	fmt.Fprintf(w, "event: error\ndata: %s\n\n", b)
-	fl.Flush()
+	fmt.Fprintf(&st.buf, "event: error\ndata: %s\n\n", b)
+	_ = st.emit()
 	return nil
 }

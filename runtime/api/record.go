@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +25,7 @@ const maxScopeDepth = 32
 type scope struct {
 	mu    sync.Mutex
 	root  string
+	flow  string          // the root run's flow, whose cache namespace the token has
 	flows map[string]bool // flow runs: the root and its subflows
 	runs  map[string]bool // every run, task runs included
 	tasks map[string]bool // flow runs whose stored task and subflow runs were loaded
@@ -86,6 +89,15 @@ func (sc *scope) run(ctx context.Context, st store.Store, id string) (bool, erro
 	if ok, err := sc.flowRun(ctx, st, id); ok || err != nil {
 		return ok, err
 	}
+	if err := sc.loadAll(ctx, st); err != nil {
+		return false, err
+	}
+	return sc.runs[id], nil
+}
+
+// loadAll loads the whole run tree of the scope from the store. Callers
+// hold sc.mu.
+func (sc *scope) loadAll(ctx context.Context, st store.Store) error {
 	for expanded := true; expanded; {
 		expanded = false
 		for f := range sc.flows {
@@ -93,12 +105,12 @@ func (sc *scope) run(ctx context.Context, st store.Store, id string) (bool, erro
 				continue
 			}
 			if err := sc.load(ctx, st, f); err != nil {
-				return false, err
+				return err
 			}
 			expanded = true
 		}
 	}
-	return sc.runs[id], nil
+	return nil
 }
 
 // load adds flow run f's task runs and subflow runs to the scope.
@@ -126,29 +138,56 @@ func (sc *scope) load(ctx context.Context, st store.Store, f string) error {
 	return nil
 }
 
-// admit checks one op of a run token's batch, adding the runs it creates
-// to the scope. A nil error admits the op.
-func (sc *scope) admit(ctx context.Context, st store.Store, op *wire.Op) (*wire.OpError, error) {
+// pending holds the runs a batch creates: in its scope for the batch's
+// later ops, and added to the scope only once the store created them (a
+// create the store refuses must not widen what the token may touch).
+type pending struct{ flows, runs map[string]bool }
+
+func newPending() pending { return pending{flows: map[string]bool{}, runs: map[string]bool{}} }
+
+// flowRun is scope.flowRun counting the batch's pending flow runs.
+func (sc *scope) flowRunIn(ctx context.Context, st store.Store, p pending, id string) (bool, error) {
+	if p.flows[id] {
+		return true, nil
+	}
+	return sc.flowRun(ctx, st, id)
+}
+
+// admit checks one op of a run token's batch; the runs it creates go to
+// p. A nil error admits the op.
+func (sc *scope) admit(ctx context.Context, st store.Store, p pending, op *wire.Op) (*wire.OpError, error) {
 	forbid := func(field, format string, args ...any) (*wire.OpError, error) {
 		return &wire.OpError{Kind: wire.OpForbidden, Field: field, Error: fmt.Sprintf(format, args...) + ": outside the token's run " + sc.root}, nil
 	}
 	if c := op.Create; c != nil {
 		switch {
 		case c.ID == sc.root:
+			// The run itself: it may not change the flow it runs (whose
+			// cache namespace it is given) nor its parent.
+			if c.Name != sc.flow {
+				return &wire.OpError{Kind: wire.OpForbidden, Field: "create.name", Error: fmt.Sprintf("run %s is a run of flow %q, not %q", sc.root, sc.flow, c.Name)}, nil
+			}
+			if c.ParentID != "" {
+				return forbid("create.parent_id", "run %s under %s", c.ID, c.ParentID)
+			}
 			return nil, nil
 		case c.Kind == flow.KindTask:
-			ok, err := sc.flowRun(ctx, st, c.FlowRunID)
+			ok, err := sc.flowRunIn(ctx, st, p, c.FlowRunID)
 			if err != nil || !ok {
 				return nilOr(err, forbid)("create.flow_run_id", "task run %s of flow run %s", c.ID, c.FlowRunID)
 			}
-			sc.runs[c.ID] = true
+			p.runs[c.ID] = true
 			return nil, nil
 		default:
 			if c.ParentID == "" {
 				return forbid("create.parent_id", "top-level flow run %s", c.ID)
 			}
-			if ok, err := sc.run(ctx, st, c.ParentID); err != nil || !ok {
-				return nilOr(err, forbid)("create.parent_id", "subflow run %s under %s", c.ID, c.ParentID)
+			ok := p.runs[c.ParentID] || p.flows[c.ParentID]
+			if !ok {
+				var err error
+				if ok, err = sc.run(ctx, st, c.ParentID); err != nil || !ok {
+					return nilOr(err, forbid)("create.parent_id", "subflow run %s under %s", c.ID, c.ParentID)
+				}
 			}
 			// An existing flow run is admitted only when it already is a
 			// subflow in the scope: a token must not rewrite another run.
@@ -159,19 +198,41 @@ func (sc *scope) admit(ctx context.Context, st store.Store, op *wire.Op) (*wire.
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return nil, err
 			}
-			sc.flows[c.ID], sc.runs[c.ID] = true, true
+			p.flows[c.ID], p.runs[c.ID] = true, true
 			return nil, nil
 		}
 	}
-	if ok, err := sc.run(ctx, st, op.RunID); err != nil || !ok {
-		return nilOr(err, forbid)("run_id", "run %s", op.RunID)
+	if !p.runs[op.RunID] {
+		if ok, err := sc.run(ctx, st, op.RunID); err != nil || !ok {
+			return nilOr(err, forbid)("run_id", "run %s", op.RunID)
+		}
 	}
-	if op.Result != nil {
-		if ok, err := sc.flowRun(ctx, st, op.Result.FlowRunID); err != nil || !ok {
-			return nilOr(err, forbid)("result.flow_run_id", "result for flow run %s", op.Result.FlowRunID)
+	if r := op.Result; r != nil {
+		if r.FlowRunID != "" {
+			if ok, err := sc.flowRunIn(ctx, st, p, r.FlowRunID); err != nil || !ok {
+				return nilOr(err, forbid)("result.flow_run_id", "result for flow run %s", r.FlowRunID)
+			}
+		}
+		if r.CacheKey != "" && !strings.HasPrefix(r.CacheKey, flow.CacheNamespace(sc.flow)) {
+			return &wire.OpError{Kind: wire.OpForbidden, Field: "result.cache_key",
+				Error: fmt.Sprintf("cache key outside the namespace %q of flow %q", flow.CacheNamespace(sc.flow), sc.flow)}, nil
 		}
 	}
 	return nil, nil
+}
+
+// commit adds to the scope the runs of p whose creating op the store
+// applied (errs[j] of store op j, created[j] its run).
+func (sc *scope) commit(p pending, created []string, errs []error) {
+	for j, id := range created {
+		if id == "" || (j < len(errs) && errs[j] != nil) {
+			continue
+		}
+		if p.flows[id] {
+			sc.flows[id] = true
+		}
+		sc.runs[id] = true
+	}
 }
 
 // nilOr returns a function answering err when it is set, else the
@@ -286,7 +347,7 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request) error {
 	if !leader {
 		return writeJSON(w, http.StatusOK, ans)
 	}
-	ans, err = s.applyBatch(ctx, root, principalFrom(ctx).run != "", req)
+	ans, err = s.applyBatch(ctx, root, PrincipalFrom(ctx).Run != "", req)
 	s.batches.finish(key, ans)
 	if err != nil {
 		return err
@@ -302,22 +363,50 @@ func (s *Server) record(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) applyBatch(ctx context.Context, root string, scoped bool, req wire.Record) (*wire.Recorded, error) {
 	ans := &wire.Recorded{}
-	var sc *scope
+	var (
+		sc    *scope
+		p     = newPending()
+		final *ended // once the root is final
+	)
 	if scoped {
 		sc = s.scopes.get(root)
 		sc.mu.Lock()
 		defer sc.mu.Unlock()
+		run, err := s.st.GetRun(ctx, root)
+		if err != nil {
+			return nil, err
+		}
+		sc.flow = run.Flow
+		if run.State.Final() {
+			// The run ended: its token may record its compensations and
+			// add log lines (hooks run after the final state) but change
+			// no other state and no result.
+			if final, err = s.ended(ctx, sc); err != nil {
+				return nil, err
+			}
+		}
 	}
 	ops := make([]store.Op, 0, len(req.Ops))
 	index := make([]int, 0, len(req.Ops)) // store op → request op
+	created := make([]string, 0, len(req.Ops))
 	for i := range req.Ops {
 		op := &req.Ops[i]
 		if (op.Create == nil) == (op.State == nil) {
 			ans.Errors = append(ans.Errors, wire.OpError{Index: i, Kind: wire.OpInvalid, Field: fmt.Sprintf("ops[%d]", i), Error: "an op has either create or state"})
 			continue
 		}
+		if final != nil {
+			if final.replay(op) {
+				continue
+			}
+			if !final.allows(op) {
+				ans.Errors = append(ans.Errors, wire.OpError{Index: i, Kind: wire.OpForbidden, Field: "run_id",
+					Error: "run " + root + " is final: its token may report nothing more but its compensations and log lines"})
+				continue
+			}
+		}
 		if sc != nil {
-			oe, err := sc.admit(ctx, s.st, op)
+			oe, err := sc.admit(ctx, s.st, p, op)
 			if err != nil {
 				return nil, err
 			}
@@ -329,16 +418,24 @@ func (s *Server) applyBatch(ctx context.Context, root string, scoped bool, req w
 		}
 		ops = append(ops, op.StoreOp())
 		index = append(index, i)
+		id := ""
+		if op.Create != nil {
+			id = op.Create.ID
+		}
+		created = append(created, id)
 	}
 	if sc != nil {
 		for i, l := range req.Logs {
-			in, err := sc.run(ctx, s.st, l.RunID)
-			if err != nil {
-				return nil, err
+			in := p.runs[l.RunID]
+			if !in {
+				var err error
+				if in, err = sc.run(ctx, s.st, l.RunID); err != nil {
+					return nil, err
+				}
 			}
-			if in && !sc.flows[l.FlowRunID] {
-				in, err = sc.flowRun(ctx, s.st, l.FlowRunID)
-				if err != nil {
+			if in && !sc.flows[l.FlowRunID] && l.FlowRunID != "" {
+				var err error
+				if in, err = sc.flowRunIn(ctx, s.st, p, l.FlowRunID); err != nil {
 					return nil, err
 				}
 			}
@@ -351,6 +448,9 @@ func (s *Server) applyBatch(ctx context.Context, root string, scoped bool, req w
 	if err != nil {
 		return nil, err
 	}
+	if sc != nil {
+		sc.commit(p, created, errs)
+	}
 	for j, e := range errs {
 		if e == nil || replayed(e, ops[j]) {
 			continue
@@ -358,6 +458,79 @@ func (s *Server) applyBatch(ctx context.Context, root string, scoped bool, req w
 		ans.Errors = append(ans.Errors, opError(index[j], e))
 	}
 	return ans, nil
+}
+
+// ended is what a run token may still write once its run is final: the
+// flow's compensations, which run after its final state (new task runs
+// tagged "compensation", without task key or result, and their states),
+// and replays of what is stored.
+type ended struct {
+	hist map[string][]flow.State // state history of every run of the scope
+	comp map[string]bool         // its compensation task runs
+}
+
+// compensationTag tags the task runs of a flow's compensations (see
+// flow.Compensation).
+const compensationTag = "compensation"
+
+func isCompensation(r *flow.RunRecord) bool {
+	return r.Kind == flow.KindTask && r.TaskKey == "" && slices.Contains(r.Tags, compensationTag)
+}
+
+// ended loads the histories and compensations of the scope's runs.
+// Callers hold sc.mu.
+func (s *Server) ended(ctx context.Context, sc *scope) (*ended, error) {
+	if err := sc.loadAll(ctx, s.st); err != nil {
+		return nil, err
+	}
+	e := &ended{hist: map[string][]flow.State{}, comp: map[string]bool{}}
+	for f := range sc.flows {
+		h, err := s.st.RunHistory(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		e.hist[f] = h
+		trs, err := s.st.TaskRuns(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, tr := range trs {
+			e.hist[tr.ID] = tr.History
+			if isCompensation(&tr.RunRecord) {
+				e.comp[tr.ID] = true
+			}
+		}
+	}
+	return e, nil
+}
+
+// allows reports whether op may be written after the run's end: a new
+// compensation task run, or a state (without result) of one.
+func (e *ended) allows(op *wire.Op) bool {
+	if c := op.Create; c != nil {
+		if _, exists := e.hist[c.ID]; exists || !isCompensation(c) {
+			return false
+		}
+		e.comp[c.ID] = true
+		return true
+	}
+	return op.Result == nil && e.comp[op.RunID]
+}
+
+// replay reports whether op repeats what is already stored: a run
+// created again, or a state a run went through (to the microsecond).
+func (e *ended) replay(op *wire.Op) bool {
+	if c := op.Create; c != nil {
+		_, ok := e.hist[c.ID]
+		return ok
+	}
+	for _, s := range e.hist[op.RunID] {
+		if s.Name == op.State.Name && s.Type == op.State.Type &&
+			s.Timestamp.Truncate(time.Microsecond).Equal(op.State.Timestamp.Truncate(time.Microsecond)) {
+			return true
+		}
+	}
+	return false
 }
 
 // replayed reports whether an op failed only because it had been applied
@@ -392,7 +565,7 @@ func opError(i int, err error) wire.OpError {
 // the subflow runs under it.
 func (s *Server) runResults(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if root := principalFrom(r.Context()).run; root != "" && root != id {
+	if root := PrincipalFrom(r.Context()).Run; root != "" && root != id {
 		sc := s.scopes.get(root)
 		sc.mu.Lock()
 		ok, err := sc.flowRun(r.Context(), s.st, id)
@@ -415,16 +588,27 @@ func (s *Server) runResults(w http.ResponseWriter, r *http.Request) error {
 }
 
 // cachedResult answers the unexpired cached result under the key in the
-// path at the time in now= (default: the server's clock); 404 when none.
+// path at the time in now= (default, and at the earliest, the server's
+// clock: an expired entry is never read); 404 when none. A run token
+// reads the keys of its run's flow only (flow.CacheNamespace).
 func (s *Server) cachedResult(w http.ResponseWriter, r *http.Request) error {
 	now, err := timeParam(r.URL.Query().Get("now"), "now")
 	if err != nil {
 		return err
 	}
-	if now.IsZero() {
-		now = s.opts.Now()
+	if sn := s.opts.Now(); now.Before(sn) {
+		now = sn
 	}
 	key := r.PathValue("key")
+	if root := PrincipalFrom(r.Context()).Run; root != "" {
+		run, err := s.st.GetRun(r.Context(), root)
+		if err != nil {
+			return err
+		}
+		if ns := flow.CacheNamespace(run.Flow); !strings.HasPrefix(key, ns) {
+			return &Error{Status: http.StatusForbidden, Field: "key", Msg: fmt.Sprintf("a run token of flow %q reads cache keys under %q only", run.Flow, ns)}
+		}
+	}
 	v, ok, err := s.st.CachedResult(r.Context(), key, now)
 	if err != nil {
 		return err

@@ -83,7 +83,7 @@ func (s *Server) applyPool(w http.ResponseWriter, r *http.Request) error {
 	}
 	if p.Type == docker.PoolType {
 		var fe *docker.FieldError
-		if _, err := docker.ParseJobTemplate(p.JobTemplate); errors.As(err, &fe) {
+		if err := docker.CheckJobVariables(p); errors.As(err, &fe) {
 			return badRequest("job_template."+fe.Field, "%s", fe.Reason)
 		} else if err != nil {
 			return badRequest("job_template", "%v", err)
@@ -135,6 +135,9 @@ func (s *Server) claimRun(w http.ResponseWriter, r *http.Request) error {
 	if c.Lease <= 0 {
 		return badRequest("lease", "want a positive duration (nanoseconds)")
 	}
+	if err := requirePool(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
 	run, ok, err := s.st.ClaimRun(r.Context(), store.Claim{Pool: r.PathValue("name"), Queues: c.Queues, Worker: c.Worker, Lease: c.Lease, Now: s.opts.Now()})
 	if err != nil {
 		return err
@@ -165,6 +168,9 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
 	}
 	if wk.Name != r.PathValue("name") {
 		return badRequest("name", "%q does not match the path's %q", wk.Name, r.PathValue("name"))
+	}
+	if err := requirePool(r.Context(), wk.Pool); err != nil {
+		return err
 	}
 	if err := s.st.Heartbeat(r.Context(), wk); err != nil {
 		return err
@@ -329,4 +335,10 @@ func nonNil[T any](xs []T) []T {
 		return []T{}
 	}
 	return xs
+}
+
+// whoami answers who the server takes the caller for.
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request) error {
+	p := PrincipalFrom(r.Context())
+	return writeJSON(w, http.StatusOK, wire.Principal{Name: p.Name, Role: string(p.Role), Pools: p.Pools, Run: p.Run})
 }

@@ -201,6 +201,13 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if len(req.JobVariables) > 0 {
+		// A run's own variables referencing secrets could have the run
+		// print them: only keys granted that may.
+		if refs := docker.SecretReferences(req.JobVariables); len(refs) > 0 {
+			if err := requirePermission(r.Context(), PermRunSecrets, "job_variables.env."+refs[0]); err != nil {
+				return err
+			}
+		}
 		if err := s.checkJobVariables(r, d.Pool, "job_variables", d.JobVariables, req.JobVariables); err != nil {
 			return err
 		}
@@ -310,14 +317,33 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("tasks_limit"), "tasks_limit", 1000)
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		limit = 200
+	}
+	after := 0
+	if v := q.Get("tasks_after"); v != "" {
+		if after, err = strconv.Atoi(v); err != nil || after < 0 {
+			return badRequest("tasks_after", "want the tasks_next of the previous page, got %q", v)
+		}
+	}
 	tasks, err := s.st.TaskRuns(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if tasks == nil {
-		tasks = []store.TaskRun{}
+	d := wire.RunDetail{Run: run, History: hist, TaskRuns: []store.TaskRun{}, TaskCount: len(tasks)}
+	if after < len(tasks) {
+		end := min(after+limit, len(tasks))
+		d.TaskRuns = tasks[after:end]
+		if end < len(tasks) {
+			d.TasksNext = strconv.Itoa(end)
+		}
 	}
-	return writeJSON(w, http.StatusOK, wire.RunDetail{Run: run, History: hist, TaskRuns: tasks})
+	return writeJSON(w, http.StatusOK, d)
 }
 
 // runState answers a run's current state: the cancel check of an
@@ -360,10 +386,18 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	id := r.PathValue("id")
-	st, err := s.st.CancelRun(r.Context(), id, req.Reason)
+	// Who cancelled is recorded in the state's message, which the API
+	// and the CLI show with the run's history.
+	by, _ := Identity(r.Context())
+	reason := "cancelled by " + by
+	if req.Reason != "" {
+		reason = req.Reason + " (" + reason + ")"
+	}
+	st, err := s.st.CancelRun(r.Context(), id, reason)
 	if err != nil {
 		return err
 	}
+	s.log.Info("run cancelled", "run_id", id, "by", by)
 	s.notify.wake(id)
 	return writeJSON(w, http.StatusOK, wire.StateAnswer{State: st})
 }
@@ -395,11 +429,41 @@ func (s *Server) mintToken(w http.ResponseWriter, r *http.Request) error {
 	if req.TTL < 0 {
 		return badRequest("ttl", "negative")
 	}
+	if err := s.workOn(r, r.PathValue("id"), req.Worker); err != nil {
+		return err
+	}
 	tok, exp, err := s.MintRunToken(r.Context(), store.Fence{RunID: r.PathValue("id"), Worker: req.Worker, Attempt: req.Attempt}, req.TTL)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, wire.RunToken{Token: tok, Expires: exp})
+}
+
+// renewToken answers a fresh token for the execution of the run token
+// the request carries, while that execution is current, its run not
+// final and its lease live: a token lives TokenTTL, renewed by its
+// holder as long as its worker renews the lease.
+func (s *Server) renewToken(w http.ResponseWriter, r *http.Request) error {
+	p := PrincipalFrom(r.Context())
+	if p.Run == "" {
+		return &Error{Status: http.StatusBadRequest, Field: "Authorization", Msg: "renew takes the run token to renew; a key mints one with POST /runs/{id}/token"}
+	}
+	run, err := s.st.GetRun(r.Context(), p.Run)
+	if err != nil {
+		return err
+	}
+	f := p.fence
+	now := s.opts.Now()
+	switch {
+	case run.Attempt != f.Attempt || (f.Worker != "" && run.Worker != f.Worker):
+		return &store.FencedError{Fence: f, Worker: run.Worker, Attempt: run.Attempt}
+	case run.State.Final():
+		return &Error{Status: http.StatusConflict, Field: "state", Msg: "run " + run.ID + " is final: its token is not renewed"}
+	case !run.LeaseExpires.After(now):
+		return &Error{Status: http.StatusConflict, Field: "lease", Msg: "run " + run.ID + " has no live lease: its worker no longer renews it"}
+	}
+	exp := now.Add(min(s.opts.TokenTTL, s.opts.MaxTokenTTL)).Truncate(time.Second)
+	return writeJSON(w, http.StatusOK, wire.RunToken{Token: s.tokens.mint(f, exp), Expires: exp})
 }
 
 // renewLease extends a worker's lease on a run and answers the run's
@@ -415,11 +479,45 @@ func (s *Server) renewLease(w http.ResponseWriter, r *http.Request) error {
 	if req.Lease <= 0 {
 		return badRequest("lease", "want a positive duration (nanoseconds)")
 	}
+	if err := s.workOn(r, r.PathValue("id"), req.Worker); err != nil {
+		return err
+	}
 	st, err := s.st.RenewLease(r.Context(), r.PathValue("id"), req.Worker, s.opts.Now().Add(req.Lease))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, wire.StateAnswer{State: st})
+}
+
+// workOn checks that a worker key may act for worker on run id: the run
+// is in one of the key's pools, and a worker key names the worker (whose
+// claim MintRunToken and RenewLease then check). Other roles pass.
+func (s *Server) workOn(r *http.Request, id, worker string) error {
+	if PrincipalFrom(r.Context()).Role != RoleWorker {
+		return nil
+	}
+	if worker == "" {
+		return badRequest("worker", "a worker key must name the worker holding the run")
+	}
+	run, err := s.st.GetRun(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return requirePool(r.Context(), run.Pool)
+}
+
+// pauseDeployment pauses (or unpauses) the deployment in the path: its
+// schedules make no runs and its runs are not claimed until unpaused.
+func (s *Server) pauseDeployment(paused bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		name := r.PathValue("name")
+		if err := s.st.SetDeploymentPaused(r.Context(), name, paused); err != nil {
+			return err
+		}
+		by, _ := Identity(r.Context())
+		s.log.Info("deployment paused", "deployment", name, "paused", paused, "by", by)
+		return writeJSON(w, http.StatusOK, wire.Paused{Deployment: name, Paused: paused, By: by})
+	}
 }
 
 // checkJobVariables checks job variables against the job template of a

@@ -19,16 +19,19 @@ import (
 
 // Options configure a [Server]. Zero fields take the defaults.
 type Options struct {
-	// Keys are the API keys accepted as bearer tokens with full access.
-	// With no keys, every request is allowed: serve on loopback only
-	// (see [CheckListenAddr]).
+	// Keys are the API keys accepted as bearer tokens, each with its
+	// name and role. With no keys, every request is allowed as admin
+	// (named "anonymous"): serve on loopback only (see [CheckListenAddr]
+	// and [Server.HTTPServer]).
 	Keys *KeySet
 	// TokenSecret signs run tokens (at least 32 bytes). When nil a random
 	// secret is made at start: tokens then die with the process and are
 	// not accepted by other replicas.
 	TokenSecret []byte
-	// TokenTTL is the default lifetime of a run token (default 1h); no
-	// token lives longer than MaxTokenTTL (default 24h).
+	// TokenTTL is the default lifetime of a run token and the lifetime of
+	// a renewed one (default 15m): its holder renews it while the run's
+	// lease is live (POST /runs/{id}/token/renew). No token lives longer
+	// than MaxTokenTTL (default 24h).
 	TokenTTL, MaxTokenTTL time.Duration
 	// MaxBodyBytes bounds request bodies (default 1 MiB); engine report
 	// batches may be MaxRecordBytes (default 16 MiB). Larger bodies get 413.
@@ -36,6 +39,16 @@ type Options struct {
 	// Sources are the event sources accepted by POST /api/v1/events/{source},
 	// each with the verifier of its requests.
 	Sources map[string]Verifier
+	// EventRate and EventBurst limit the events each source may deliver:
+	// EventRate a second on average (default 20), bursts of EventBurst
+	// (default 100); beyond, deliveries are answered 429 with
+	// Retry-After and stored nothing. A negative EventRate is no limit.
+	EventRate  float64
+	EventBurst int
+	// EventRetention is how long received events are kept (default 7
+	// days; see [Server.PruneEvents]). It must exceed twice the
+	// timestamp tolerance of every source that has one ([ReplayWindow]).
+	EventRetention time.Duration
 	// Match matches an accepted event against the triggers, inside the
 	// transaction that stores it. Nil matches nothing: events are stored
 	// and listed as unmatched.
@@ -44,11 +57,24 @@ type Options struct {
 	// append through this server woke it (logs written by another process).
 	// Default 1s.
 	PollInterval time.Duration
+	// MaxFollowers bounds the log streams (GET /runs/{id}/logs/follow)
+	// open at once (default 256), MaxFollowersPerCaller those of one key
+	// (default 32); beyond, 503. StreamWriteTimeout bounds each write of
+	// a stream (default 10s): a client that stops reading loses its
+	// stream.
+	MaxFollowers, MaxFollowersPerCaller int
+	StreamWriteTimeout                  time.Duration
 	// Logger receives the server's own log lines (never keys or secrets).
 	// Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock for tokens and leases; default time.Now.
 	Now func() time.Time
+	// Hosts are host names (without port) a server without keys answers
+	// besides localhost, loopback addresses and the address given to
+	// [Server.HTTPServer]: a name the operator's machine resolves to
+	// loopback, say. Any other Host header is answered 421, which defeats
+	// DNS rebinding (see [Server.HTTPServer]).
+	Hosts []string
 }
 
 // Server is the netauto HTTP API over a [store.Store]. It is an
@@ -58,8 +84,12 @@ type Server struct {
 	opts    Options
 	mux     *http.ServeMux
 	tokens  *tokenSigner
+	origins *http.CrossOriginProtection
+	limits  *limiter
+	hosts   *hostSet
 	schemas *schemaCache
 	notify  *notifier
+	follow  followers
 	batches *batchMemo
 	scopes  scopes
 	metrics *metrics
@@ -72,7 +102,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 		return nil, errors.New("api: nil store")
 	}
 	if opts.TokenTTL <= 0 {
-		opts.TokenTTL = time.Hour
+		opts.TokenTTL = 15 * time.Minute
 	}
 	if opts.MaxTokenTTL <= 0 {
 		opts.MaxTokenTTL = 24 * time.Hour
@@ -86,6 +116,15 @@ func New(st store.Store, opts Options) (*Server, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
 	}
+	if opts.MaxFollowers <= 0 {
+		opts.MaxFollowers = 256
+	}
+	if opts.MaxFollowersPerCaller <= 0 {
+		opts.MaxFollowersPerCaller = 32
+	}
+	if opts.StreamWriteTimeout <= 0 {
+		opts.StreamWriteTimeout = 10 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -97,6 +136,18 @@ func New(st store.Store, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("api: event source %q has no verifier", name)
 		}
 	}
+	if opts.EventRate == 0 {
+		opts.EventRate = 20
+	}
+	if opts.EventBurst <= 0 {
+		opts.EventBurst = 100
+	}
+	if opts.EventRetention <= 0 {
+		opts.EventRetention = 7 * 24 * time.Hour
+	}
+	if err := checkRetention(opts.EventRetention, opts.Sources); err != nil {
+		return nil, err
+	}
 	ts, err := newTokenSigner(opts.TokenSecret)
 	if err != nil {
 		return nil, err
@@ -106,6 +157,9 @@ func New(st store.Store, opts Options) (*Server, error) {
 		opts:    opts,
 		mux:     http.NewServeMux(),
 		tokens:  ts,
+		origins: http.NewCrossOriginProtection(),
+		limits:  newLimiter(opts.EventRate, opts.EventBurst),
+		hosts:   newHostSet(opts.Hosts),
 		schemas: newSchemaCache(256),
 		notify:  newNotifier(),
 		batches: newBatchMemo(4096, 15*time.Minute),
@@ -123,16 +177,38 @@ func (s *Server) AuthEnabled() bool { return s.opts.Keys.Len() > 0 }
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// access says who may call a route.
-type access int
+// access says who may call a route: anyone (the probes), the event
+// source's verifier, or a key whose role grants perm, and whether a run
+// token is accepted instead.
+type access struct {
+	open, source bool
+	perm         Permission
+	token        tokenUse
+}
+
+// tokenUse says whether a route accepts run tokens.
+type tokenUse int
 
 const (
-	public   access = iota // anyone
-	admin                  // an API key (anyone when auth is off)
-	runScope               // an API key, or a run token for the run in {id}
-	anyToken               // an API key or any valid run token
-	source                 // the event source's verifier decides
+	tokenNone   tokenUse = iota
+	tokenRun             // a token for the run in {id}
+	tokenEngine          // any valid token; the handler checks its scope
 )
+
+var (
+	public = access{open: true}
+	source = access{source: true}
+)
+
+// need is a route for keys granting p.
+func need(p Permission) access { return access{perm: p} }
+
+// needOrRun is a route for keys granting p or the token of the run in {id}.
+func needOrRun(p Permission) access { return access{perm: p, token: tokenRun} }
+
+// needOrEngine is a route for keys granting p or any run token, whose
+// scope the handler checks.
+func needOrEngine(p Permission) access { return access{perm: p, token: tokenEngine} }
 
 // handlerFunc is a route's handler: it returns an error instead of
 // writing one, so that every error answer has the same shape.
@@ -140,6 +216,10 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handle(pattern string, a access, h handlerFunc) {
 	s.mux.Handle(pattern, s.instrument(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := s.checkBrowser(r, a); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if err := s.authorize(r, a); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -157,52 +237,56 @@ func (s *Server) routes() {
 	s.handle("GET /healthz", public, s.healthz)
 	s.handle("GET /readyz", public, s.readyz)
 	s.handle("GET /api/v1/version", public, s.version)
-	s.handle("GET /metrics", admin, s.serveMetrics)
+	s.handle("GET /metrics", need(PermRead), s.serveMetrics)
+	s.handle("GET /api/v1/whoami", needOrEngine(PermRead), s.whoami)
 
-	s.handle("GET /api/v1/flows", admin, s.listFlows)
-	s.handle("GET /api/v1/flows/{name}", admin, s.getFlow)
-	s.handle("PUT /api/v1/flows/{name}", admin, s.registerFlow)
+	s.handle("GET /api/v1/flows", need(PermRead), s.listFlows)
+	s.handle("GET /api/v1/flows/{name}", need(PermRead), s.getFlow)
+	s.handle("PUT /api/v1/flows/{name}", need(PermAdmin), s.registerFlow)
 
-	s.handle("GET /api/v1/deployments", admin, s.listDeployments)
-	s.handle("GET /api/v1/deployments/{name}", admin, s.getDeployment)
-	s.handle("PUT /api/v1/deployments/{name}", admin, s.applyDeployment)
-	s.handle("POST /api/v1/deployments/{name}/runs", admin, s.createRun)
+	s.handle("GET /api/v1/deployments", need(PermRead), s.listDeployments)
+	s.handle("GET /api/v1/deployments/{name}", need(PermRead), s.getDeployment)
+	s.handle("PUT /api/v1/deployments/{name}", need(PermAdmin), s.applyDeployment)
+	s.handle("POST /api/v1/deployments/{name}/runs", need(PermRunsCreate), s.createRun)
+	s.handle("POST /api/v1/deployments/{name}/pause", need(PermDeploymentsPause), s.pauseDeployment(true))
+	s.handle("POST /api/v1/deployments/{name}/unpause", need(PermDeploymentsPause), s.pauseDeployment(false))
 
-	s.handle("GET /api/v1/runs", admin, s.listRuns)
-	s.handle("GET /api/v1/runs/{id}", runScope, s.getRun)
-	s.handle("GET /api/v1/runs/{id}/state", runScope, s.runState)
-	s.handle("POST /api/v1/runs/{id}/state", admin, s.setState)
-	s.handle("POST /api/v1/runs/{id}/cancel", admin, s.cancelRun)
-	s.handle("GET /api/v1/runs/{id}/result", runScope, s.runResult)
-	s.handle("GET /api/v1/runs/{id}/logs", admin, s.listLogs)
-	s.handle("GET /api/v1/runs/{id}/logs/follow", admin, s.followLogs)
-	s.handle("POST /api/v1/runs/{id}/token", admin, s.mintToken)
-	s.handle("POST /api/v1/runs/{id}/lease", admin, s.renewLease)
-	s.handle("POST /api/v1/runs/{id}/record", runScope, s.record)
-	s.handle("GET /api/v1/runs/{id}/results", anyToken, s.runResults)
-	s.handle("GET /api/v1/cache/{key}", anyToken, s.cachedResult)
+	s.handle("GET /api/v1/runs", need(PermRead), s.listRuns)
+	s.handle("GET /api/v1/runs/{id}", needOrRun(PermRead), s.getRun)
+	s.handle("GET /api/v1/runs/{id}/state", needOrRun(PermRead), s.runState)
+	s.handle("POST /api/v1/runs/{id}/state", need(PermAdmin), s.setState)
+	s.handle("POST /api/v1/runs/{id}/cancel", need(PermRunsCancel), s.cancelRun)
+	s.handle("GET /api/v1/runs/{id}/result", needOrRun(PermRead), s.runResult)
+	s.handle("GET /api/v1/runs/{id}/logs", need(PermRead), s.listLogs)
+	s.handle("GET /api/v1/runs/{id}/logs/follow", need(PermRead), s.followLogs)
+	s.handle("POST /api/v1/runs/{id}/token", need(PermWork), s.mintToken)
+	s.handle("POST /api/v1/runs/{id}/token/renew", needOrRun(PermWork), s.renewToken)
+	s.handle("POST /api/v1/runs/{id}/lease", need(PermWork), s.renewLease)
+	s.handle("POST /api/v1/runs/{id}/record", needOrRun(PermAdmin), s.record)
+	s.handle("GET /api/v1/runs/{id}/results", needOrEngine(PermAdmin), s.runResults)
+	s.handle("GET /api/v1/cache/{key}", needOrEngine(PermAdmin), s.cachedResult)
 
-	s.handle("GET /api/v1/pools", admin, s.listPools)
-	s.handle("GET /api/v1/pools/{name}", admin, s.getPool)
-	s.handle("PUT /api/v1/pools/{name}", admin, s.applyPool)
-	s.handle("GET /api/v1/pools/{name}/queues", admin, s.listQueues)
-	s.handle("PUT /api/v1/pools/{name}/queues/{queue}", admin, s.applyQueue)
-	s.handle("POST /api/v1/pools/{name}/claim", admin, s.claimRun)
-	s.handle("GET /api/v1/workers", admin, s.listWorkers)
-	s.handle("PUT /api/v1/workers/{name}", admin, s.heartbeat)
+	s.handle("GET /api/v1/pools", need(PermRead), s.listPools)
+	s.handle("GET /api/v1/pools/{name}", need(PermRead), s.getPool)
+	s.handle("PUT /api/v1/pools/{name}", need(PermAdmin), s.applyPool)
+	s.handle("GET /api/v1/pools/{name}/queues", need(PermRead), s.listQueues)
+	s.handle("PUT /api/v1/pools/{name}/queues/{queue}", need(PermAdmin), s.applyQueue)
+	s.handle("POST /api/v1/pools/{name}/claim", need(PermWork), s.claimRun)
+	s.handle("GET /api/v1/workers", need(PermRead), s.listWorkers)
+	s.handle("PUT /api/v1/workers/{name}", need(PermWork), s.heartbeat)
 
-	s.handle("GET /api/v1/blocks", admin, s.listBlocks)
-	s.handle("GET /api/v1/blocks/{name}", admin, s.getBlock)
-	s.handle("PUT /api/v1/blocks/{name}", admin, s.saveBlock)
-	s.handle("DELETE /api/v1/blocks/{name}", admin, s.deleteBlock)
-	s.handle("GET /api/v1/tag-limits", admin, s.listTagLimits)
-	s.handle("PUT /api/v1/tag-limits/{tag}", admin, s.setTagLimit)
-	s.handle("GET /api/v1/variables", admin, s.listVariables)
-	s.handle("GET /api/v1/variables/{name}", admin, s.getVariable)
-	s.handle("PUT /api/v1/variables/{name}", admin, s.setVariable)
-	s.handle("DELETE /api/v1/variables/{name}", admin, s.deleteVariable)
+	s.handle("GET /api/v1/blocks", need(PermRead), s.listBlocks)
+	s.handle("GET /api/v1/blocks/{name}", need(PermRead), s.getBlock)
+	s.handle("PUT /api/v1/blocks/{name}", need(PermAdmin), s.saveBlock)
+	s.handle("DELETE /api/v1/blocks/{name}", need(PermAdmin), s.deleteBlock)
+	s.handle("GET /api/v1/tag-limits", need(PermRead), s.listTagLimits)
+	s.handle("PUT /api/v1/tag-limits/{tag}", need(PermAdmin), s.setTagLimit)
+	s.handle("GET /api/v1/variables", need(PermRead), s.listVariables)
+	s.handle("GET /api/v1/variables/{name}", need(PermRead), s.getVariable)
+	s.handle("PUT /api/v1/variables/{name}", need(PermAdmin), s.setVariable)
+	s.handle("DELETE /api/v1/variables/{name}", need(PermAdmin), s.deleteVariable)
 
-	s.handle("GET /api/v1/events", admin, s.listEvents)
+	s.handle("GET /api/v1/events", need(PermRead), s.listEvents)
 	s.handle("POST /api/v1/events/{source}", source, s.acceptEvent)
 }
 

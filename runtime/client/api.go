@@ -108,10 +108,31 @@ func set(q url.Values, k, v string) {
 	}
 }
 
-// Run returns a run with its state history and task runs.
+// Run returns a run with its state history and all its task runs (the
+// server answers them a page at a time: see [Client.RunPage]).
 func (c *Client) Run(ctx context.Context, id string) (wire.RunDetail, error) {
+	out, err := c.RunPage(ctx, id, "", 1000)
+	for err == nil && out.TasksNext != "" {
+		var page wire.RunDetail
+		if page, err = c.RunPage(ctx, id, out.TasksNext, 1000); err == nil {
+			out.TaskRuns = append(out.TaskRuns, page.TaskRuns...)
+			out.TasksNext = page.TasksNext
+		}
+	}
+	return out, err
+}
+
+// RunPage returns a run with its state history and one page of its task
+// runs: limit of them (0: the server's default) after the cursor after
+// (the TasksNext of the previous page; "" for the first).
+func (c *Client) RunPage(ctx context.Context, id, after string, limit int) (wire.RunDetail, error) {
+	q := url.Values{}
+	set(q, "tasks_after", after)
+	if limit > 0 {
+		q.Set("tasks_limit", strconv.Itoa(limit))
+	}
 	var out wire.RunDetail
-	_, err := c.call(ctx, http.MethodGet, v1+"/runs/"+esc(id), nil, nil, &out, true)
+	_, err := c.call(ctx, http.MethodGet, v1+"/runs/"+esc(id), q, nil, &out, true)
 	return out, err
 }
 
@@ -177,6 +198,20 @@ func (c *Client) MintRunToken(ctx context.Context, id string, ttl time.Duration)
 func (c *Client) MintExecutionToken(ctx context.Context, f store.Fence, ttl time.Duration) (wire.RunToken, error) {
 	var out wire.RunToken
 	_, err := c.call(ctx, http.MethodPost, v1+"/runs/"+esc(f.RunID)+"/token", nil, wire.MintToken{TTL: ttl, Attempt: f.Attempt, Worker: f.Worker}, &out, true)
+	return out, err
+}
+
+// RenewRunToken exchanges the client's run token for a fresh one of the
+// same execution, valid for the server's token lifetime, and makes the
+// client use it. The server refuses (409) once the run is final, its
+// lease lapsed or it was claimed again: the token then dies with the
+// execution.
+func (c *Client) RenewRunToken(ctx context.Context, id string) (wire.RunToken, error) {
+	var out wire.RunToken
+	_, err := c.call(ctx, http.MethodPost, v1+"/runs/"+esc(id)+"/token/renew", nil, nil, &out, true)
+	if err == nil {
+		c.SetToken(out.Token)
+	}
 	return out, err
 }
 

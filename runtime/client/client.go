@@ -3,6 +3,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +13,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/netauto-dev/netauto/runtime/api/wire"
@@ -38,13 +42,18 @@ type Options struct {
 	Backoff time.Duration
 	// UserAgent is sent with every request. Default "netauto-client".
 	UserAgent string
+	// CAFile is a PEM file of CA certificates to trust for the API's
+	// HTTPS besides the system's (a server with its own CA). Ignored
+	// when HTTPClient is set.
+	CAFile string
 }
 
 // Client calls the netauto API. It is safe for concurrent use.
 type Client struct {
-	base *url.URL
-	opts Options
-	hc   *http.Client
+	base  *url.URL
+	opts  Options
+	hc    *http.Client
+	token atomic.Pointer[string]
 }
 
 // New returns a Client for the API at baseURL (http://127.0.0.1:4200, say).
@@ -68,9 +77,41 @@ func New(baseURL string, opts Options) (*Client, error) {
 	hc := opts.HTTPClient
 	if hc == nil {
 		hc = &http.Client{}
+		if opts.CAFile != "" {
+			t, err := caTransport(opts.CAFile)
+			if err != nil {
+				return nil, err
+			}
+			hc.Transport = t
+		}
 	}
-	return &Client{base: u, opts: opts, hc: hc}, nil
+	c := &Client{base: u, opts: opts, hc: hc}
+	c.token.Store(&opts.Token)
+	return c, nil
 }
+
+// caTransport is a transport trusting the CA certificates of file
+// besides the system's.
+func caTransport(file string) (*http.Transport, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("api CA file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("api CA file %s: no PEM certificate in it", file)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return t, nil
+}
+
+// SetToken replaces the bearer credential of the calls that follow: a
+// renewed run token ([Client.RenewRunToken]).
+func (c *Client) SetToken(token string) { c.token.Store(&token) }
 
 // String describes the client without its token.
 func (c *Client) String() string { return "netauto API client for " + c.base.String() }
@@ -185,13 +226,15 @@ func (c *Client) newRequest(ctx context.Context, method, path string, q url.Valu
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	if body != nil {
+	if body != nil || (method != http.MethodGet && method != http.MethodHead) {
+		// Always for a state-changing request, body or not: a server
+		// without keys refuses any other (see runtime/api, CSRF).
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.opts.UserAgent)
-	if c.opts.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.opts.Token)
+	if tok := *c.token.Load(); tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	return req, nil
 }

@@ -10,6 +10,14 @@
 // and bad quantities are *[FieldError] values naming the field; the API
 // and the app's compile check them at deploy time ([CheckJobVariables]).
 //
+// The pool's template also holds its "allow" object ([Policy]): which
+// fields job variables may set (by default env values and resources within
+// the pool's limits), which volume sources they may mount, whether the
+// template or they may use host or container: network modes, and whether
+// the Docker socket may be bound (never by default). [ResolveJobTemplate]
+// layers and checks; the launcher checks again at launch and fails a run
+// its pool refuses.
+//
 // [Launcher] is the worker's launcher for such a pool (`worker --pool P`
 // picks it from the pool's type): it starts each run's container with the
 // orchestrator's `execute --run-id ID`, the API URL and a run-scoped

@@ -35,7 +35,7 @@ func TestDockerGitCommits(t *testing.T) {
 	gitCleanup(cli, ca, cb)
 	t.Cleanup(func() { gitCleanup(cli, ca, cb) })
 	gitBuildBase(t, cli, gitBaseImage)
-	g := newGitDocker(t, cli, `{"image":"`+gitBaseImage+`","image_pull_policy":"Never","network_mode":"host"}`)
+	g := newGitDocker(t, cli, `{"image":"`+gitBaseImage+`","image_pull_policy":"Never","network_mode":"host","allow":{"network_modes":["host"]}}`)
 
 	src := func(ref string) *store.Source {
 		return &store.Source{Repository: r.url(), Ref: ref, Entrypoint: "./cmd/flows"}

@@ -20,7 +20,7 @@ import (
 // are layered: later layers win, env is merged key by key, and quantities
 // are parsed.
 func ExampleParseJobTemplate() {
-	pool := json.RawMessage(`{"image":"netauto-worker:1.4","network_mode":"host","env":{"LOG_LEVEL":"info"}}`)
+	pool := json.RawMessage(`{"image":"netauto-worker:1.4","network_mode":"host","allow":{"network_modes":["host"]},"env":{"LOG_LEVEL":"info"}}`)
 	deployment := json.RawMessage(`{"memory_limit":"2Gi","cpu_limit":"500m","env":{"DEVICE_TOKEN":"{{ secrets.device-token }}"}}`)
 	run := json.RawMessage(`{"env":{"LOG_LEVEL":"debug"}}`)
 	t, err := docker.ParseJobTemplate(pool, deployment, run)

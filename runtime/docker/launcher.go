@@ -42,6 +42,10 @@ const (
 	LabelDerived = "netauto.derived"
 )
 
+// apiURLEnv is the API URL variable of the execute process, which a
+// pool's template may set for its containers.
+const apiURLEnv = "NETAUTO_API_URL"
+
 // DefaultBinary is the orchestrator's binary run in the container, looked
 // up in the image's PATH, when the job template has no command.
 const DefaultBinary = "netauto"
@@ -165,33 +169,31 @@ func (l *Launcher) logger() *slog.Logger {
 }
 
 // Template returns the job template of a run: its pool's template, its
-// deployment's job variables and its own, layered.
+// deployment's job variables and its own, layered and checked against the
+// pool's [Policy] (see [ResolveJobTemplate]).
 func (l *Launcher) Template(ctx context.Context, run store.FlowRun) (JobTemplate, error) {
-	var layers []json.RawMessage
+	var pool store.Pool
 	if run.Pool != "" {
 		p, err := l.Store.GetPool(ctx, run.Pool)
 		if err != nil {
 			return JobTemplate{}, fmt.Errorf("pool %q of run %s: %w", run.Pool, run.ID, err)
 		}
-		layers = append(layers, p.JobTemplate)
+		pool = p
 	}
+	var depVars json.RawMessage
 	if run.Deployment != "" {
 		d, err := l.Store.GetDeployment(ctx, run.Deployment)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return JobTemplate{}, fmt.Errorf("deployment %q of run %s: %w", run.Deployment, run.ID, err)
 		}
-		if len(layers) == 0 {
-			layers = append(layers, nil)
-		}
-		layers = append(layers, d.JobVariables)
+		depVars = d.JobVariables
 	}
-	if len(layers) == 0 {
-		layers = append(layers, nil)
-	}
-	layers = append(layers, run.JobVariables)
-	t, err := ParseJobTemplate(layers...)
+	t, err := ResolveJobTemplate(pool, depVars, run.JobVariables)
 	if err != nil {
-		return JobTemplate{}, fmt.Errorf("run %s: %w", run.ID, err)
+		// The pool refuses what the run asks for (its policy may have
+		// changed since the run was created): running it again would be
+		// refused again.
+		return JobTemplate{}, &worker.FailedError{Err: fmt.Errorf("run %s: %w", run.ID, err)}
 	}
 	return t, nil
 }
@@ -245,21 +247,41 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 			argv = append(argv, v)
 		}
 	}
-	env := []string{worker.EnvRunID + "=" + run.ID}
+	var extra []string
+	if l.Env != nil {
+		var err error
+		if extra, err = l.Env(ctx, run); err != nil {
+			return "", fmt.Errorf("environment of run %s: %w", run.ID, err)
+		}
+	}
+	extra = append(extra, worker.EnvRunID+"="+run.ID)
+	// The launcher's variables (the run, its token) win over the
+	// template's, except the API URL a pool's own template may set (its
+	// containers may reach the API by another address than the worker);
+	// job variables may set none of them (see ResolveJobTemplate).
+	own := map[string]bool{}
+	kept := extra[:0]
+	for _, kv := range extra {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, set := t.Env[k]; set && k == apiURLEnv {
+			continue
+		}
+		own[k] = true
+		kept = append(kept, kv)
+	}
+	extra = kept
+	var env []string
 	for _, k := range sortedKeys(t.Env) {
+		if own[k] {
+			continue
+		}
 		v, err := expand(ctx, t.Env[k], run, l.Store)
 		if err != nil {
 			return "", &FieldError{Field: "env." + k, Reason: err.Error()}
 		}
 		env = append(env, k+"="+v)
 	}
-	if l.Env != nil {
-		extra, err := l.Env(ctx, run)
-		if err != nil {
-			return "", fmt.Errorf("environment of run %s: %w", run.ID, err)
-		}
-		env = append(env, extra...)
-	}
+	env = append(env, extra...)
 	labels := map[string]string{}
 	for k, v := range t.Labels {
 		labels[k] = v

@@ -113,7 +113,7 @@ func newE2E(t testing.TB, poll string) *e2e {
 	if out, code := proctest.Run(t, env, bin, "deploy"); code != 0 {
 		t.Fatalf("deploy: %d\n%s", code, out)
 	}
-	c, err := client.New(srv.URL, client.Options{})
+	c, err := client.New(srv.URL, client.Options{Token: client.LocalKey(srv.URL)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,7 +167,7 @@ func TestDockerRegistryPull(t *testing.T) {
 		t.Fatalf("%s still present locally after its removal", image)
 	}
 
-	g := newGitDocker(t, cli, `{"image":"`+image+`","image_pull_policy":"Never","network_mode":"host"}`)
+	g := newGitDocker(t, cli, `{"image":"`+image+`","image_pull_policy":"Never","network_mode":"host","allow":{"network_modes":["host"],"override":["image_pull_policy"]}}`)
 	if err := g.st.RegisterFlow(ctx, store.Flow{Name: "hello"}); err != nil {
 		t.Fatal(err)
 	}

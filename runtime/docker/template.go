@@ -84,6 +84,10 @@ type JobTemplate struct {
 	// Command replaces the container's argv; default the image's
 	// orchestrator running `execute --run-id ID`.
 	Command []string `json:"command,omitempty"`
+	// Allow is the pool's [Policy]: what job variables may set and what
+	// of the host containers may reach. Only the pool's template (the
+	// first layer) holds it.
+	Allow *Policy `json:"allow,omitempty"`
 }
 
 // templateFields are the known fields, in documentation order.
@@ -113,6 +117,13 @@ func ParseJobTemplate(layers ...json.RawMessage) (JobTemplate, error) {
 			return JobTemplate{}, &FieldError{Field: layerName(i), Reason: "not a JSON object: " + jsonReason(err)}
 		}
 		for k, v := range m {
+			if k == "allow" {
+				if i > 0 {
+					return JobTemplate{}, &FieldError{Field: k, Reason: "only the pool's job template says what it allows"}
+				}
+				merged[k] = v
+				continue
+			}
 			if !slices.Contains(templateFields, k) {
 				return JobTemplate{}, &FieldError{Field: k, Reason: "unknown field (known: " + strings.Join(templateFields, ", ") + ")"}
 			}
@@ -128,6 +139,15 @@ func ParseJobTemplate(layers ...json.RawMessage) (JobTemplate, error) {
 		}
 	}
 	var t JobTemplate
+	if v, ok := merged["allow"]; ok && string(bytes.TrimSpace(v)) != "null" {
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.DisallowUnknownFields()
+		var p Policy
+		if err := dec.Decode(&p); err != nil {
+			return JobTemplate{}, &FieldError{Field: "allow", Reason: policyReason(err)}
+		}
+		t.Allow = &p
+	}
 	for _, k := range templateFields {
 		v, ok := merged[k]
 		if !ok || string(bytes.TrimSpace(v)) == "null" {
@@ -619,12 +639,23 @@ func resolveRef(ctx context.Context, ref string, rf map[string]string, r Resolve
 
 // CheckJobVariables checks, at deploy time, the job template of a pool of
 // type [PoolType] layered with job variables (a deployment's, then a
-// run's). Pools of other types are not checked. The error is a
-// *[FieldError]; prefix names the layer checked last ("job_variables").
+// run's), against the pool's [Policy] (see [ResolveJobTemplate]). Pools
+// of other types are not checked. The error is a *[FieldError].
 func CheckJobVariables(pool store.Pool, vars ...json.RawMessage) error {
 	if pool.Type != PoolType {
 		return nil
 	}
-	_, err := ParseJobTemplate(append([]json.RawMessage{pool.JobTemplate}, vars...)...)
+	_, err := ResolveJobTemplate(pool, vars...)
 	return err
+}
+
+func policyReason(err error) string {
+	if fe, ok := err.(*FieldError); ok {
+		return fe.Reason
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return "unknown field " + f + " (known: override, max_cpu, max_memory, volume_sources, network_modes, docker_socket)"
+	}
+	return jsonReason(err)
 }

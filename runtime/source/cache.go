@@ -25,6 +25,7 @@ import (
 
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/worker"
 )
 
 // Cache fetches Git sources and builds their flow binaries in a directory:
@@ -46,8 +47,9 @@ type Cache struct {
 	// Go is the go command; default "go" from PATH: the worker's own
 	// toolchain (GOTOOLCHAIN=local, no download).
 	Go string
-	// Env is added to the build's environment (after the worker's own
-	// and CGO_ENABLED=0): GOFLAGS, GOPROXY, GOPRIVATE... The module and
+	// Env is added to the build's environment (after the worker's GO*
+	// variables, worker.DefaultChildEnv and CGO_ENABLED=0; nothing else
+	// of the worker's environment): GOFLAGS, GOPROXY, GOPRIVATE... The module and
 	// build caches are the worker's (GOMODCACHE, GOCACHE), so builds
 	// after the first are quick.
 	Env []string
@@ -450,7 +452,9 @@ func (c *Cache) build(ctx context.Context, checkout, sub, entry, commit, repoKey
 	var log bytes.Buffer
 	cmd := exec.CommandContext(bctx, gobin, "build", "-trimpath", "-o", filepath.Join(tmp, "flow"), pkg)
 	cmd.Dir = modDir
-	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local"), c.Env...)
+	// The build gets the Go toolchain's settings and what any program
+	// needs, not the worker's credentials (see worker.ChildEnviron).
+	cmd.Env = append(append(worker.ChildEnviron(os.Environ(), []string{"GO*"}), "CGO_ENABLED=0", "GOTOOLCHAIN=local"), c.Env...)
 	cmd.Stdout, cmd.Stderr = &log, &log
 	fmt.Fprintf(&log, "$ go build -trimpath -o flow %s   (in %s, commit %s)\n", pkg, sub, commit)
 	berr := cmd.Run()

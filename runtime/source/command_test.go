@@ -29,7 +29,7 @@ func TestGitServerCommand(t *testing.T) {
 	srv := proctest.StartServer(t, []string{"NETAUTO_DB=" + filepath.Join(dir, "db"), "GOFLAGS=-mod=mod"}, bin,
 		"--launcher", "process", "--pool", "git", "--poll", "50ms", "--source-allow-file", "--source-cache", filepath.Join(dir, "cache"))
 	ctx := context.Background()
-	cl, err := client.New(srv.URL, client.Options{})
+	cl, err := client.New(srv.URL, client.Options{Token: client.LocalKey(srv.URL)})
 	must(t, err)
 	_, err = cl.ApplyDeployment(ctx, store.Deployment{Name: "greet", Flow: "greet", Pool: "git",
 		Source: &store.Source{Repository: r.url(), Ref: "master", Entrypoint: "cmd/flows"}})

@@ -9,8 +9,9 @@
 // ssh), checks it out once per commit, builds the entrypoint once per
 // commit with the worker's Go toolchain (CGO_ENABLED=0, GOTOOLCHAIN=local,
 // the worker's module and build caches, build log kept), runs the
-// binary's `describe`, registers the commit's flows in the store with the
-// commit hash as their version, validates the run's parameters against
+// binary's `describe`, registers the deployment's flow (and no other name
+// the binary describes) in the store with the commit hash as its version,
+// validates the run's parameters against
 // that commit's schema, records the commit on the run and hands the
 // binary to the next launcher (the process launcher runs it as the child;
 // a Docker launcher runs it in an image derived per commit). Rolling back
@@ -35,6 +36,23 @@
 // symbolic links of the fetched commit are checked too. Secrets (the
 // token, passwords in URLs) are masked in every error, log line and build
 // log ([MaskURL]).
+//
+// # Trust
+//
+// A Git source's code runs with the privileges of the launcher that runs
+// it: as a child process of the worker (the process launcher), it is the
+// worker's user on the worker's host, and may read what that user reads
+// (files, the Docker socket if the user may use it); the child's
+// environment holds only what any program needs and the variables the
+// worker passes on purpose (worker.Process.PassEnv), plus its run token,
+// which execute removes from the environment once read. The build runs
+// no code of the repository. Whoever may push to a deployment's
+// repository (or deploy another ref) therefore runs code as the worker:
+// grant it as you would a shell on that host. The Docker pool is the
+// isolation: there each run's binary runs in its own container, with
+// only what the pool's job template and its policy allow (see
+// runtime/docker.Policy). A source registers only its deployment's flow:
+// its describe naming another flow cannot replace that flow's schema.
 //
 // # Concurrency
 //

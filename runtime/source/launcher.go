@@ -37,7 +37,8 @@ type Store interface {
 // Launcher runs the runs of deployments with a [store.Source] from their
 // Git source, and hands every other run to Next unchanged. For a sourced
 // run it resolves the ref, fetches and builds the commit (or reuses the
-// cached build), registers the commit's flows (version = commit hash),
+// cached build), registers the deployment's flow of the commit (version =
+// commit hash; never another flow the binary describes),
 // validates the run's parameters against that commit's schema, records
 // the commit on the run, and calls Next with [worker.Job] Binary and
 // Commit set. Anything that fails before Next (fetch, build, protocol,
@@ -84,9 +85,6 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 		l.logFailure(ctx, job.Run.ID, err)
 		return &worker.FailedError{Err: fmt.Errorf("source of deployment %q: %w", dep.Name, err)}
 	}
-	if err := l.register(ctx, b, dep.Source); err != nil {
-		return fmt.Errorf("register flows of commit %s: %w", short(b.Commit), err)
-	}
 	fd, ok := findFlow(b.Description, job.Run.Flow)
 	if !ok {
 		names := make([]string, 0, len(b.Description.Flows))
@@ -96,6 +94,9 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 		err := fmt.Errorf("flow %q is not in commit %s (it has %v)", job.Run.Flow, short(b.Commit), names)
 		l.logFailure(ctx, job.Run.ID, err)
 		return &worker.FailedError{Err: err}
+	}
+	if err := l.register(ctx, b, dep.Source, fd); err != nil {
+		return fmt.Errorf("register flow %q of commit %s: %w", fd.Name, short(b.Commit), err)
 	}
 	if err := l.validate(b.Commit, fd, job.Run.Parameters); err != nil {
 		err = fmt.Errorf("parameters against flow %q of commit %s: %w", fd.Name, short(b.Commit), err)
@@ -173,19 +174,20 @@ func AuthFor(c *store.SourceCredentials, secret string) (transport.AuthMethod, e
 	return nil, &store.InvalidError{Field: "source.credentials.kind", Reason: fmt.Sprintf("%q: want token, bearer or ssh", c.Kind)}
 }
 
-// register records the commit's flows in the store once per process.
-func (l *Launcher) register(ctx context.Context, b *Build, src *store.Source) error {
-	k := b.Commit + "\x00" + key(src.Repository, src.Path, src.Entrypoint)
+// register records the flow the deployment runs, fd of the commit, once
+// per process. Only that flow: a repository's describe may name any flow,
+// and registering another name would replace the schema (and version)
+// the API validates that flow's runs against.
+func (l *Launcher) register(ctx context.Context, b *Build, src *store.Source, fd wire.FlowDescription) error {
+	k := b.Commit + "\x00" + key(src.Repository, src.Path, src.Entrypoint) + "\x00" + fd.Name
 	l.mu.Lock()
 	done := l.registered[k]
 	l.mu.Unlock()
 	if done && !b.Built {
 		return nil
 	}
-	for _, f := range b.Description.Flows {
-		if err := l.Store.RegisterFlow(ctx, store.Flow{Name: f.Name, Version: b.Commit, Description: f.Description, Parameters: f.Parameters}); err != nil {
-			return err
-		}
+	if err := l.Store.RegisterFlow(ctx, store.Flow{Name: fd.Name, Version: b.Commit, Description: fd.Description, Parameters: fd.Parameters}); err != nil {
+		return err
 	}
 	l.mu.Lock()
 	if l.registered == nil {

@@ -72,4 +72,15 @@
 // [SaveConfig] and [LoadConfig] map Go structs with Secret fields onto
 // blocks, falling back to a default block only when the named one does
 // not exist.
+//
+// Results marked sensitive ([flow.Result].Sensitive, from
+// task.WithSensitiveResult) are sealed the same way wherever they are
+// kept (reusable results, cache), and refused without a key. Each sealed
+// value names its key ([Key.ID]); [Options.PreviousKeys] open values of
+// keys rotated out, and a driver implementing [KeyRotator] seals
+// everything again under a new key. [KeyFromEnv] refuses a key that is a
+// placeholder or not random ([CheckSecretValue], [CheckKeyBytes]).
+//
+// Received events are pruned with [Events.PruneEvents]. The SQLite driver
+// creates its files readable by their owner only.
 package store

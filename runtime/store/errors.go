@@ -69,9 +69,16 @@ func (e *KeyRequiredError) Is(target error) bool { return target == ErrKeyRequir
 type DecryptError struct {
 	// What names the value: "secret \"x\"" or "block \"y\" field \"z\"".
 	What string
+	// KeyID is the ID of the key the value was sealed with, when it
+	// names one; Unknown says that no configured key has that ID.
+	KeyID   string
+	Unknown bool
 }
 
 func (e *DecryptError) Error() string {
+	if e.Unknown {
+		return fmt.Sprintf("decrypt %s: sealed with key %s, which is not configured (after a rotation, set the new key as %s, or the old one in %s)", e.What, e.KeyID, EnvSecretKey, EnvSecretKeyPrevious)
+	}
 	return fmt.Sprintf("decrypt %s: wrong secret key or corrupted value", e.What)
 }
 

@@ -4,7 +4,9 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,13 +68,21 @@ const (
 	EnvSecretKey = "NETAUTO_SECRET_KEY"
 	// EnvSecretKeyFile names a file holding the key in base64.
 	EnvSecretKeyFile = "NETAUTO_SECRET_KEY_FILE"
+	// EnvSecretKeyPrevious holds keys rotated out (comma-separated
+	// base64): they open values still sealed with them, never seal.
+	EnvSecretKeyPrevious = "NETAUTO_SECRET_KEY_PREVIOUS"
 )
 
 // Key encrypts secrets at rest with AES-256-GCM. Every value is sealed
 // with a fresh random nonce and bound to where it is stored (the secret's
 // or block field's name), so a ciphertext copied to another row does not
-// decrypt. A Key never prints its bytes.
-type Key struct{ aead cipher.AEAD }
+// decrypt. Each ciphertext carries the key's ID ([Key.ID]), so that a
+// store knows which key opens it while keys are rotated. A Key never
+// prints its bytes.
+type Key struct {
+	aead cipher.AEAD
+	id   [4]byte
+}
 
 // ParseKey decodes a key from standard base64 of 32 bytes.
 func ParseKey(b64 string) (*Key, error) {
@@ -96,25 +106,30 @@ func NewKey(raw []byte) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	return &Key{aead: aead}, nil
+	// The ID derives from the key by a one-way hash: it names the key
+	// without revealing anything of it.
+	sum := sha256.Sum256(append([]byte("netauto secret key id\x00"), raw...))
+	return &Key{aead: aead, id: [4]byte(sum[:4])}, nil
 }
 
+// ID names the key (8 hex digits), as its ciphertexts and `secrets
+// rotate` show it.
+func (k *Key) ID() string { return hex.EncodeToString(k.id[:]) }
+
 // KeyFromEnv returns the key in $NETAUTO_SECRET_KEY, else the one in the
-// file $NETAUTO_SECRET_KEY_FILE names, else nil (no key) and no error.
+// file $NETAUTO_SECRET_KEY_FILE names, else nil (no key) and no error. A
+// key that is a known placeholder or has low entropy is refused, naming
+// the variable.
 func KeyFromEnv() (*Key, error) {
 	if v := os.Getenv(EnvSecretKey); v != "" {
-		k, err := ParseKey(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", EnvSecretKey, err)
-		}
-		return k, nil
+		return parseEnvKey(EnvSecretKey, v)
 	}
 	if path := os.Getenv(EnvSecretKeyFile); path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", EnvSecretKeyFile, err)
 		}
-		k, err := ParseKey(string(b))
+		k, err := parseEnvKey(EnvSecretKeyFile, string(b))
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", EnvSecretKeyFile, path, err)
 		}
@@ -123,19 +138,63 @@ func KeyFromEnv() (*Key, error) {
 	return nil, nil
 }
 
+// PreviousKeysFromEnv returns the keys in $NETAUTO_SECRET_KEY_PREVIOUS
+// (comma-separated, standard base64 each): keys rotated out, which still
+// open what was sealed with them (see [Options].PreviousKeys).
+func PreviousKeysFromEnv() ([]*Key, error) {
+	var out []*Key
+	for i, v := range strings.Split(os.Getenv(EnvSecretKeyPrevious), ",") {
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		k, err := parseEnvKey(fmt.Sprintf("%s[%d]", EnvSecretKeyPrevious, i), v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func parseEnvKey(name, v string) (*Key, error) {
+	if err := CheckSecretValue(name, v); err != nil {
+		return nil, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+	if err != nil {
+		return nil, fmt.Errorf("%s: secret key: not standard base64", name)
+	}
+	if err := CheckKeyBytes(name, raw); err != nil {
+		return nil, err
+	}
+	k, err := NewKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return k, nil
+}
+
 // String hides the key.
 func (k *Key) String() string { return "store.Key(" + mask + ")" }
 
 // GoString hides the key.
 func (k *Key) GoString() string { return k.String() }
 
-const sealVersion = 1
+// The formats of a sealed value: version 1 (nonce, ciphertext) from
+// earlier releases, version 2 adding the key's ID.
+const (
+	sealV1 = 1
+	sealV2 = 2
+)
 
 // Seal encrypts plain, bound to where (the value's address in the store).
 func (k *Key) Seal(plain []byte, where string) []byte {
-	nonce := make([]byte, k.aead.NonceSize(), 1+k.aead.NonceSize()+len(plain)+k.aead.Overhead())
+	n := k.aead.NonceSize()
+	out := make([]byte, 1+len(k.id)+n, 1+len(k.id)+n+len(plain)+k.aead.Overhead())
+	out[0] = sealV2
+	copy(out[1:], k.id[:])
+	nonce := out[1+len(k.id):]
 	_, _ = rand.Read(nonce) // crypto/rand.Read never fails (Go ≥ 1.24)
-	out := append([]byte{sealVersion}, nonce...)
 	return k.aead.Seal(out, nonce, plain, []byte(where))
 }
 
@@ -143,13 +202,81 @@ func (k *Key) Seal(plain []byte, where string) []byte {
 // *[DecryptError] when the key or where do not match or the data was
 // altered.
 func (k *Key) Open(sealed []byte, where string) ([]byte, error) {
-	n := k.aead.NonceSize()
-	if len(sealed) < 1+n+k.aead.Overhead() || sealed[0] != sealVersion {
+	return Keyring{Current: k}.Open(sealed, where)
+}
+
+// SealedKeyID returns the ID of the key a value was sealed with; ok is
+// false for a value of the earlier format, which names none.
+func SealedKeyID(sealed []byte) (id string, ok bool) {
+	if len(sealed) < 5 || sealed[0] != sealV2 {
+		return "", false
+	}
+	return hex.EncodeToString(sealed[1:5]), true
+}
+
+// Keyring is the key a store seals with and the keys it opens with:
+// Current, and keys rotated out that older ciphertexts may still need.
+type Keyring struct {
+	Current  *Key
+	Previous []*Key
+}
+
+// Seal seals with the current key; without one it is a
+// *[KeyRequiredError].
+func (r Keyring) Seal(plain []byte, where string) ([]byte, error) {
+	if r.Current == nil {
+		return nil, &KeyRequiredError{}
+	}
+	return r.Current.Seal(plain, where), nil
+}
+
+// Open opens a value sealed with any key of the ring: by its key ID, or,
+// for the earlier format, with each key in turn. A value sealed with a
+// key the ring lacks is a *[DecryptError] naming that key's ID.
+func (r Keyring) Open(sealed []byte, where string) ([]byte, error) {
+	keys := make([]*Key, 0, 1+len(r.Previous))
+	if r.Current != nil {
+		keys = append(keys, r.Current)
+	}
+	for _, k := range r.Previous {
+		if k != nil {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, &KeyRequiredError{}
+	}
+	if len(sealed) == 0 {
 		return nil, &DecryptError{What: where}
 	}
-	plain, err := k.aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(where))
-	if err != nil {
-		return nil, &DecryptError{What: where}
+	switch sealed[0] {
+	case sealV2:
+		id, _ := SealedKeyID(sealed)
+		for _, k := range keys {
+			if k.ID() != id {
+				continue
+			}
+			n := k.aead.NonceSize()
+			if len(sealed) < 5+n+k.aead.Overhead() {
+				return nil, &DecryptError{What: where, KeyID: id}
+			}
+			plain, err := k.aead.Open(nil, sealed[5:5+n], sealed[5+n:], []byte(where))
+			if err != nil {
+				return nil, &DecryptError{What: where, KeyID: id}
+			}
+			return plain, nil
+		}
+		return nil, &DecryptError{What: where, KeyID: id, Unknown: true}
+	case sealV1:
+		for _, k := range keys {
+			n := k.aead.NonceSize()
+			if len(sealed) < 1+n+k.aead.Overhead() {
+				break
+			}
+			if plain, err := k.aead.Open(nil, sealed[1:1+n], sealed[1+n:], []byte(where)); err == nil {
+				return plain, nil
+			}
+		}
 	}
-	return plain, nil
+	return nil, &DecryptError{What: where}
 }

@@ -77,7 +77,11 @@ func Key(t *testing.T) {
 }
 
 func TestKeyFromEnv(t *testing.T) {
-	b64 := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 32))
+	raw := make([]byte, 32)
+	for i := range raw {
+		raw[i] = byte(i*37 + 11) // distinct bytes: a weak key is refused (strength_test.go)
+	}
+	b64 := base64.StdEncoding.EncodeToString(raw)
 	t.Setenv(store.EnvSecretKey, "")
 	t.Setenv(store.EnvSecretKeyFile, "")
 	if k, err := store.KeyFromEnv(); k != nil || err != nil {

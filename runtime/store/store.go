@@ -245,6 +245,28 @@ type Configs interface {
 	DeleteVariable(ctx context.Context, name string) error
 }
 
+// KeyRotator is implemented by a [Store] whose encrypted values can be
+// sealed again under a new key: `secrets rotate`.
+type KeyRotator interface {
+	// RotateKey opens every secret, secret block field and sensitive
+	// result not sealed with to (with the store's key and previous keys)
+	// and seals it with to, all in one transaction; the store then seals
+	// with to. Set to as the key of every process before dropping the
+	// old one (keep it in [Options].PreviousKeys meanwhile).
+	RotateKey(ctx context.Context, to *Key) (RotateReport, error)
+}
+
+// RotateReport says what [KeyRotator.RotateKey] sealed again.
+type RotateReport struct {
+	// Secrets, Blocks and Results count the values sealed again.
+	Secrets, Blocks, Results int
+	// Key is the ID of the key they are sealed with now; From the IDs of
+	// the keys they were sealed with ("(unnamed)" for values of the
+	// earlier format).
+	Key  string
+	From []string
+}
+
 // Events stores received events and the runs they start.
 type Events interface {
 	// AcceptEvent stores ev and creates the runs match returns for it, in
@@ -259,4 +281,9 @@ type Events interface {
 	// ListEvents returns received events, newest first, paginated like
 	// [Runs.ListRuns].
 	ListEvents(ctx context.Context, f EventFilter) (evs []Event, next string, err error)
+	// PruneEvents deletes the events received before before, in
+	// transactions of a few hundred, and returns how many it deleted. A
+	// pruned event's ID is accepted again: keep events longer than a
+	// source's signatures stay valid (its timestamp tolerance).
+	PruneEvents(ctx context.Context, before time.Time) (int, error)
 }

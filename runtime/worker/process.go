@@ -32,9 +32,17 @@ type Process struct {
 	// binary with "execute --run-id ID".
 	Command func(run store.FlowRun) ([]string, error)
 	// Env returns environment variables added for a run's child, besides
-	// the worker's own environment and NETAUTO_RUN_ID: the API URL and
-	// the run-scoped token, say. Values are never logged.
+	// NETAUTO_RUN_ID and the variables passed from the worker's
+	// environment: the API URL and the run-scoped token, say. Values are
+	// never logged.
 	Env func(ctx context.Context, run store.FlowRun) ([]string, error)
+	// PassEnv names variables of the worker's environment the child gets
+	// besides [DefaultChildEnv]: exact names, or prefixes ending in "*"
+	// ("NETAUTO_DEVICE_*"). Everything else of the worker's environment
+	// (its API key, database URL, secret key, webhook keys, device and
+	// F5 passwords, PGPASSWORD...) stays out of the child: a flow's code,
+	// Git-sourced included, sees only what it is given.
+	PassEnv []string
 	// Grace is how long a child has to stop after SIGTERM before it is
 	// killed; default 10s.
 	Grace time.Duration
@@ -91,7 +99,7 @@ func (p *Process) Launch(ctx context.Context, job Job) error {
 		// A build of the run's Git source replaces the worker's binary.
 		argv = []string{job.Binary, "execute", "--run-id", job.Run.ID}
 	}
-	env := append(os.Environ(), EnvRunID+"="+job.Run.ID)
+	env := append(ChildEnviron(os.Environ(), p.PassEnv), EnvRunID+"="+job.Run.ID)
 	if p.Env != nil {
 		extra, err := p.Env(ctx, job.Run)
 		if err != nil {
@@ -127,6 +135,39 @@ func (p *Process) Launch(ctx context.Context, job Job) error {
 		ee.Err = werr
 	}
 	return ee
+}
+
+// DefaultChildEnv are the variables of the worker's environment every
+// child of the process launcher gets: what a program needs to run (path,
+// home, locale, time zone, temporary directory, CA certificates, proxies,
+// Go runtime settings) and nothing that authenticates.
+var DefaultChildEnv = []string{
+	"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_*", "TZ", "TMPDIR", "TERM",
+	"SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+	"GODEBUG", "GOMAXPROCS", "GOMEMLIMIT", "GOTRACEBACK", "GOCOVERDIR", "NETAUTO_LOG_LEVEL", "NETAUTO_TLS_CA",
+}
+
+// ChildEnviron returns the variables of environ (KEY=VALUE, as
+// os.Environ gives) that [DefaultChildEnv] or pass name: exact names, or
+// prefixes ending in "*".
+func ChildEnviron(environ, pass []string) []string {
+	allowed := func(k string) bool {
+		for _, list := range [][]string{DefaultChildEnv, pass} {
+			for _, n := range list {
+				if p, ok := strings.CutSuffix(n, "*"); ok && strings.HasPrefix(k, p) || n == k {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var out []string
+	for _, kv := range environ {
+		if k, _, ok := strings.Cut(kv, "="); ok && allowed(k) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func (p *Process) argv(run store.FlowRun) ([]string, error) {

@@ -251,7 +251,9 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			}
 		}
 		return json.Marshal(keep)
-	}, task.WithRetries(2))
+	}, task.WithRetries(2),
+		// Whole tenants, private keys of certificates included.
+		task.WithSensitiveResult())
 
 	declare := task.New("declare", func(ctx context.Context, in declareIn) (AS3Result, error) {
 		c, err := bigipFor(ctx, d, in.Environment)

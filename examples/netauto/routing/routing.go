@@ -288,7 +288,10 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 			err = flow.NonRetryable(err)
 		}
 		return plan, err
-	}, task.WithRetries(2), deviceTag)
+	}, task.WithRetries(2), deviceTag,
+		// The plan holds the device's lines, neighbour passwords included
+		// (masked by Plan.MarshalJSON; sealed at rest as well).
+		task.WithSensitiveResult())
 
 	push := task.New("push", func(ctx context.Context, in pushIn) (pushOut, error) {
 		lines := in.Plan.Lines()

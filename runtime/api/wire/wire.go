@@ -59,11 +59,16 @@ type RunPage struct {
 }
 
 // RunDetail answers GET /api/v1/runs/{id}: the run, every state it went
-// through (oldest first) and its task runs.
+// through (oldest first) and a page of its task runs.
 type RunDetail struct {
-	Run      store.FlowRun   `json:"run"`
-	History  []flow.State    `json:"history"`
-	TaskRuns []store.TaskRun `json:"task_runs"`
+	Run     store.FlowRun `json:"run"`
+	History []flow.State  `json:"history"`
+	// TaskRuns is one page of the run's task runs, in creation order
+	// (tasks_limit, default 200, at most 1000); TasksNext, when set, is
+	// the tasks_after= of the next page, TaskCount how many there are.
+	TaskRuns  []store.TaskRun `json:"task_runs"`
+	TasksNext string          `json:"tasks_next,omitempty"`
+	TaskCount int             `json:"task_count"`
 }
 
 // LogPage is one page of GET /api/v1/runs/{id}/logs. Next is the cursor to
@@ -89,8 +94,12 @@ type StateAnswer struct {
 	State flow.State `json:"state"`
 }
 
-// RunToken answers POST /api/v1/runs/{id}/token: a bearer token that may
-// report only on that run, until Expires.
+// RunTokenPrefix starts every run token (versioning its format); API keys
+// never start with it.
+const RunTokenPrefix = "nrt1."
+
+// RunToken answers POST /api/v1/runs/{id}/token (and /token/renew): a
+// bearer token that may report only on that run, until Expires.
 type RunToken struct {
 	Token   string    `json:"token"`
 	Expires time.Time `json:"expires"`
@@ -153,6 +162,8 @@ type Result struct {
 	CacheKey     string          `json:"cache_key,omitempty"`
 	CacheExpires time.Time       `json:"cache_expires,omitzero"`
 	Value        json.RawMessage `json:"value"`
+	// Sensitive asks the server to store the value encrypted.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // Recorded answers a Record batch: the errors of ops that failed on their
@@ -212,7 +223,7 @@ func ToOp(op store.Op) Op {
 		w.State = &s
 	}
 	if r := op.Result; r != nil {
-		w.Result = &Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value}
+		w.Result = &Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value, Sensitive: r.Sensitive}
 	}
 	return w
 }
@@ -224,7 +235,7 @@ func (o Op) StoreOp() store.Op {
 		op.State = *o.State
 	}
 	if r := o.Result; r != nil {
-		op.Result = &flow.Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value}
+		op.Result = &flow.Result{FlowRunID: r.FlowRunID, TaskKey: r.TaskKey, CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value, Sensitive: r.Sensitive}
 	}
 	return op
 }
@@ -300,4 +311,24 @@ func LibraryVersion() string {
 		}
 	}
 	return "unknown"
+}
+
+// Principal answers GET /api/v1/whoami: who the server takes the caller
+// for. Name is the API key's name ("run:ID" for a run token, "anonymous"
+// on a server without keys); Role its role (empty for a run token);
+// Pools the pools a worker key is restricted to; Run the run a token is
+// for.
+type Principal struct {
+	Name  string   `json:"name"`
+	Role  string   `json:"role,omitempty"`
+	Pools []string `json:"pools,omitempty"`
+	Run   string   `json:"run,omitempty"`
+}
+
+// Paused asks POST /api/v1/deployments/{name}/pause or /unpause, and is
+// the answer: the deployment's paused flag as it is now, and who set it.
+type Paused struct {
+	Deployment string `json:"deployment,omitempty"`
+	Paused     bool   `json:"paused"`
+	By         string `json:"by,omitempty"`
 }

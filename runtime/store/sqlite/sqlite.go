@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 
@@ -61,6 +62,9 @@ func Open(ctx context.Context, path string, opts store.Options, options ...Optio
 	}
 	if path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, &store.InvalidError{Field: "path", Reason: fmt.Sprintf("%q: want a file path", path)}
+	}
+	if err := privateFile(path); err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}
 	// A file: URI, so that the parameters below reach the driver; the
 	// path is escaped, so that any file name works.
@@ -115,4 +119,29 @@ func busy(err error) bool {
 		return true
 	}
 	return false
+}
+
+// privateFile creates the database file readable by its owner only
+// (0600), before SQLite would create it with the process's umask: the
+// store holds run parameters, results and logs. SQLite gives its -wal
+// and -shm files the database file's mode. An existing file others may
+// read is narrowed to 0600 (its -wal and -shm files too).
+func privateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 || !fi.Mode().IsRegular() {
+			continue
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+			return fmt.Errorf("narrow the mode of %s to its owner: %w", p, err)
+		}
+	}
+	return nil
 }

@@ -101,6 +101,10 @@ func Run(t *testing.T, opener Opener) {
 		{"Events", testEvents},
 		{"Migrations", testMigrations},
 		{"Prune", testPrune},
+		{"TaskRunOfAnotherFlowRun", testTaskRunOfAnotherFlowRun},
+		{"PruneEvents", testPruneEvents},
+		{"SensitiveResults", testSensitiveResults},
+		{"RotateKey", testRotateKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

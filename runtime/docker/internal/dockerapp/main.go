@@ -61,7 +61,8 @@ var app = &runtime.App{
 	Name:  "dockerapp",
 	Flows: []flow.Definition{hello, sleep, exit},
 	Pools: []store.Pool{{Name: "dockertest", Type: "docker",
-		JobTemplate: json.RawMessage(`{"image":"netauto-dockertest:e2e","image_pull_policy":"Never","network_mode":"host"}`)}},
+		JobTemplate: json.RawMessage(`{"image":"netauto-dockertest:e2e","image_pull_policy":"Never","network_mode":"host",
+			"allow":{"network_modes":["host"],"override":["env","cpu_limit","cpu_request","memory_limit","memory_request","labels","auto_remove","image","image_pull_policy"]}}`)}},
 	Deployments: []store.Deployment{
 		{Name: "hello", Flow: "hello", Pool: "dockertest", Parameters: json.RawMessage(`{"lines":3}`),
 			JobVariables: json.RawMessage(`{"env":{"GREETING":"hi {{ run_id }}"}}`)},

@@ -13,12 +13,12 @@ import (
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
-// keyFor returns the store's key, or a *store.KeyRequiredError.
+// keyFor returns the store's current key, or a *store.KeyRequiredError.
 func (db *DB) keyFor() (*store.Key, error) {
-	if db.key == nil {
+	if db.keys.Current == nil {
 		return nil, &store.KeyRequiredError{}
 	}
-	return db.key, nil
+	return db.keys.Current, nil
 }
 
 // SaveBlock implements store.Configs.
@@ -83,11 +83,10 @@ func (db *DB) GetBlock(ctx context.Context, name string) (store.Block, error) {
 	if sealed == nil {
 		return b, nil
 	}
-	key, err := db.keyFor()
-	if err != nil {
+	plain, err := db.keys.Open(sealed, blockWhere(name))
+	if errors.Is(err, store.ErrKeyRequired) {
 		return b, fmt.Errorf("block %q: %w", name, err)
 	}
-	plain, err := key.Open(sealed, blockWhere(name))
 	if err != nil {
 		return b, err
 	}
@@ -159,11 +158,10 @@ func (db *DB) GetSecret(ctx context.Context, name string) (store.Secret, error) 
 	if err != nil {
 		return store.Secret{}, fmt.Errorf("read secret %q: %w", name, err)
 	}
-	key, err := db.keyFor()
-	if err != nil {
+	plain, err := db.keys.Open(sealed, secretWhere(name))
+	if errors.Is(err, store.ErrKeyRequired) {
 		return store.Secret{}, fmt.Errorf("secret %q: %w", name, err)
 	}
-	plain, err := key.Open(sealed, secretWhere(name))
 	if err != nil {
 		return store.Secret{}, err
 	}

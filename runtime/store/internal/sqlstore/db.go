@@ -53,7 +53,7 @@ type DB struct {
 	w, r  *sql.DB
 	stmts map[string]*sql.Stmt // prepared on w at Open, read-only after
 	d     Dialect
-	key   *store.Key
+	keys  store.Keyring
 	now   func() time.Time
 }
 
@@ -65,7 +65,7 @@ var _ store.Store = (*DB)(nil)
 // the same pool). It refuses a store holding encrypted values when
 // opts.Key is nil.
 func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, opts store.Options) (*DB, error) {
-	db := &DB{w: w, r: r, d: d, key: opts.Key, now: opts.Now}
+	db := &DB{w: w, r: r, d: d, keys: store.Keyring{Current: opts.Key, Previous: opts.PreviousKeys}, now: opts.Now}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -83,7 +83,7 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, opts s
 			db.stmts[q] = st
 		}
 	}
-	if db.key == nil {
+	if db.keys.Current == nil {
 		n, err := db.countEncrypted(ctx)
 		if err != nil {
 			db.closeStmts()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/netauto-dev/netauto/runtime/store"
 )
@@ -113,4 +114,28 @@ func (db *DB) ListEvents(ctx context.Context, f store.EventFilter) ([]store.Even
 		next = encodeCursor(micros(last.Received), last.Source, last.ID)
 	}
 	return out, next, nil
+}
+
+// PruneEvents implements store.Events.
+func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		var n int64
+		err := db.tx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE (source, id) IN
+				(SELECT source, id FROM events WHERE received < $1 ORDER BY received LIMIT `+strconv.Itoa(pruneBatch)+`)`, micros(before))
+			if err != nil {
+				return fmt.Errorf("prune events: %w", err)
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
 }

@@ -107,6 +107,7 @@ type taskRow struct {
 	history          []flow.State
 	result           any // JSON text, or nil
 	dirty            bool
+	createOp         int   // index of the op creating it, for a run created in the batch
 	ops              []int // indexes of the state ops applied, for errors
 }
 
@@ -249,7 +250,7 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 			if t := b.tasks[rec.ID]; t != nil && t.rec != nil {
 				return invalid("id", "task run "+rec.ID+" created twice in one batch")
 			}
-			t := &taskRow{rec: rec, flowRun: rec.FlowRunID, taskKey: rec.TaskKey}
+			t := &taskRow{rec: rec, flowRun: rec.FlowRunID, taskKey: rec.TaskKey, createOp: i}
 			b.tasks[rec.ID] = t
 			b.created = append(b.created, t)
 			return nil
@@ -277,12 +278,12 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 	t.ops = append(t.ops, i)
 	if r := op.Result; r != nil {
 		if r.CacheKey != "" {
-			if err := b.db.putResult(ctx, b.tx, &flow.Result{CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value}); err != nil {
+			if err := b.db.putResult(ctx, b.tx, &flow.Result{CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value, Sensitive: r.Sensitive}); err != nil {
 				return err
 			}
 		}
 		if r.FlowRunID != "" {
-			v, err := jsonText("result", r.Value)
+			v, err := b.db.resultText("result", r.Value, r.Sensitive, resultWhere(r.FlowRunID, r.TaskKey))
 			if err != nil {
 				return err
 			}
@@ -366,13 +367,23 @@ func (b *batch) writeTasks(ctx context.Context) error {
 // record is updated and the batch's states applied from the stored state.
 func (b *batch) updateExisting(ctx context.Context, t *taskRow) error {
 	r := t.rec
+	var hist, flowRun string
+	if err := b.tx.QueryRowContext(ctx, `SELECT history, flow_run_id FROM task_runs WHERE id = $1`, r.ID).Scan(&hist, &flowRun); err != nil {
+		return fmt.Errorf("read task run %s: %w", r.ID, err)
+	}
+	if flowRun != r.FlowRunID {
+		// Created again only by its own flow run: an ID of another flow
+		// run's task run must not let this batch move that run.
+		err := invalid("id", "task run "+r.ID+" exists under another flow run")
+		b.errs[t.createOp] = err
+		for _, i := range t.ops {
+			b.errs[i] = err
+		}
+		return nil
+	}
 	if _, err := b.tx.ExecContext(ctx, `UPDATE task_runs SET name = $2, run_name = $3, version = $4, task_key = $5, tags = $6 WHERE id = $1`,
 		r.ID, r.Name, r.RunName, r.Version, r.TaskKey, tagsJSON(r.Tags)); err != nil {
 		return fmt.Errorf("update task run %s: %w", r.ID, err)
-	}
-	var hist string
-	if err := b.tx.QueryRowContext(ctx, `SELECT history FROM task_runs WHERE id = $1`, r.ID).Scan(&hist); err != nil {
-		return fmt.Errorf("read task run %s: %w", r.ID, err)
 	}
 	var cur flow.State
 	var h []flow.State

@@ -437,21 +437,29 @@ func (db *DB) RunResult(ctx context.Context, id string) (json.RawMessage, bool, 
 	if err != nil {
 		return nil, false, fmt.Errorf("read result of run %s: %w", id, err)
 	}
-	return json.RawMessage(v), true, nil
+	val, err := db.openResult(v, resultWhere(id, ""))
+	if err != nil {
+		return nil, false, fmt.Errorf("read result of run %s: %w", id, err)
+	}
+	return val, true, nil
 }
 
 func (db *DB) putResult(ctx context.Context, tx *sql.Tx, res *flow.Result) error {
-	v, err := jsonText("result", res.Value)
-	if err != nil {
-		return err
-	}
 	if res.FlowRunID != "" {
+		v, err := db.resultText("result", res.Value, res.Sensitive, resultWhere(res.FlowRunID, res.TaskKey))
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO results (flow_run_id, task_key, value) VALUES ($1, $2, $3)
 			ON CONFLICT (flow_run_id, task_key) DO UPDATE SET value = excluded.value`, res.FlowRunID, res.TaskKey, v); err != nil {
 			return fmt.Errorf("store result %s/%s: %w", res.FlowRunID, res.TaskKey, err)
 		}
 	}
 	if res.CacheKey != "" {
+		v, err := db.resultText("result", res.Value, res.Sensitive, cacheWhere(res.CacheKey))
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO cache (key, value, expires) VALUES ($1, $2, $3)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`, res.CacheKey, v, micros(res.CacheExpires)); err != nil {
 			return fmt.Errorf("store cached result %q: %w", res.CacheKey, err)
@@ -474,7 +482,9 @@ func (db *DB) RunResults(ctx context.Context, flowRunID string) (map[string]json
 		if err := rows.Scan(&k, &v); err != nil {
 			return nil, fmt.Errorf("read results of run %s: %w", flowRunID, err)
 		}
-		out[k] = json.RawMessage(v)
+		if out[k], err = db.openResult(v, resultWhere(flowRunID, k)); err != nil {
+			return nil, fmt.Errorf("read results of run %s: %w", flowRunID, err)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read results of run %s: %w", flowRunID, err)
@@ -498,7 +508,11 @@ func (db *DB) CachedResult(ctx context.Context, key string, now time.Time) (json
 	if expires != 0 && now.UnixMicro() >= expires {
 		return nil, false, nil
 	}
-	return json.RawMessage(v), true, nil
+	val, err := db.openResult(v, cacheWhere(key))
+	if err != nil {
+		return nil, false, fmt.Errorf("read cached result %q: %w", key, err)
+	}
+	return val, true, nil
 }
 
 // cursor is a page position: the sort key of the last row returned.
