@@ -53,7 +53,10 @@
 // public key (PrivateKeySecret, optional PassphraseSecret), enable secret
 // (EnableSecret). Host keys: KnownHostsFile for strict checking, or
 // InsecureIgnoreHostKey, which logs a warning on every connection; with
-// neither, Open refuses to connect. LegacyAlgorithms additionally offers
+// neither, Open refuses to connect. With known_hosts, the algorithms of the
+// keys it lists for the host are offered first, as OpenSSH does: devices
+// hold several host keys (Junos RSA, ECDSA and Ed25519) and known_hosts
+// usually one, which Go's default preference would miss. LegacyAlgorithms additionally offers
 // the weak SSH algorithms old devices may be limited to (also warned).
 //
 // Secrets: hosts and options hold secret references only; a SecretResolver

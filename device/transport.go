@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -25,6 +26,10 @@ type sshTransport struct {
 	addr           string
 	config         *ssh.ClientConfig
 	connectTimeout time.Duration
+	// hostKeyAlgorithms, when set, returns the host key algorithms to
+	// offer to the device at addr (those of its known keys), nil for the
+	// defaults.
+	hostKeyAlgorithms func(addr string, remote net.Addr) []string
 
 	mu      sync.Mutex
 	killed  bool
@@ -67,7 +72,15 @@ func (t *sshTransport) Open(a *transport.Args) error {
 		return fmt.Errorf("dial %s: %w", t.addr, context.Cause(t.ctx))
 	}
 	_ = conn.SetDeadline(time.Now().Add(t.connectTimeout))
-	c, chans, reqs, err := ssh.NewClientConn(conn, t.addr, t.config)
+	cfg := t.config
+	if t.hostKeyAlgorithms != nil {
+		if known := t.hostKeyAlgorithms(t.addr, conn.RemoteAddr()); known != nil {
+			c := *cfg
+			c.HostKeyAlgorithms = preferKnown(known, cfg.HostKeyAlgorithms)
+			cfg = &c
+		}
+	}
+	c, chans, reqs, err := ssh.NewClientConn(conn, t.addr, cfg)
 	if err != nil {
 		_ = conn.Close()
 		return fmt.Errorf("ssh handshake with %s: %w", t.addr, err)
@@ -156,4 +169,24 @@ func (t *sshTransport) Read(n int) ([]byte, error) {
 func (t *sshTransport) Write(b []byte) error {
 	_, err := t.stdin.Write(b)
 	return err
+}
+
+// preferKnown returns the host key algorithms to offer: those of the known
+// keys first, then the others of base (x/crypto's defaults when nil), as
+// OpenSSH orders them. The others stay offered so that a device which lost
+// its known key type still negotiates a key, and is refused with a key
+// mismatch (the alarming, true message) rather than a failed negotiation.
+func preferKnown(known, base []string) []string {
+	if base == nil {
+		// x/crypto's default client list: the supported algorithms plus
+		// SHA-1 RSA and DSA (ssh/common.go defaultHostKeyAlgos).
+		base = append(ssh.SupportedAlgorithms().HostKeys, ssh.KeyAlgoRSA, ssh.InsecureKeyAlgoDSA)
+	}
+	out := slices.Clone(known)
+	for _, a := range base {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }

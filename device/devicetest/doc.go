@@ -35,7 +35,9 @@
 //
 // Authentication: password and keyboard-interactive by default, public
 // keys with Spec.AuthorizedKeys; Spec.LegacySSH limits a device to the
-// SHA-1/CBC algorithms of old firmware. Faults (Spec.Faults, Spec.Latency):
+// SHA-1/CBC algorithms and the single "ssh-rsa" RSA host key of old IOS.
+// WithHostKeys gives devices several host keys, as Junos has (KnownHosts
+// lists the first, as an OpenSSH client records one). Faults (Spec.Faults, Spec.Latency):
 // per-answer latency, rejected logins, a TCP accept that never starts SSH,
 // a command that never answers, a disconnect half-way through output, a
 // refused line (FaultRefuse) and a failing Junos commit (FaultCommitFail).
