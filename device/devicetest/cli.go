@@ -1,6 +1,7 @@
 package devicetest
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -38,6 +39,10 @@ type cli struct {
 	term    string
 	pid     int
 	since   time.Time
+
+	// stamp is the session's "terminal [no] exec prompt timestamp"
+	// (IOS), nil when it follows the line's configuration.
+	stamp *bool
 
 	// password, when set, receives the next line unechoed ("enable").
 	password func(line string) string
@@ -249,6 +254,9 @@ func (c *cli) submit(raw string) bool {
 		out, more = c.configure(cmd)
 	} else {
 		out, more = c.exec(cmd)
+		if c.execTimestamp(cmd) {
+			out = c.timestampHeader() + out
+		}
 	}
 	if !more {
 		return false
@@ -283,6 +291,10 @@ func (c *cli) exec(cmd string) (out string, more bool) {
 			}
 			return "Password: ", true
 		}
+		return "", true
+	case p.name == "cisco_iosxe" && (cmd == "terminal exec prompt timestamp" || cmd == "terminal no exec prompt timestamp"):
+		on := !strings.Contains(cmd, " no ")
+		c.stamp = &on
 		return "", true
 	case !p.juniper && cmd == "disable":
 		if c.d.spec.EnableSecret != "" {
@@ -573,4 +585,52 @@ func (c *cli) configureJunos(cmd string) (string, bool) {
 		return c.d.prof.invalid(c.promptLine(), words, 1, len(cmd)+1), false
 	}
 	return c.d.prof.invalid(c.promptLine(), words, 0, 0), false
+}
+
+// execTimestamp reports whether IOS prints its load and time header before
+// the output of cmd: "exec prompt timestamp" under the vty lines (or the
+// session's "terminal exec prompt timestamp") makes every show command
+// start with "Load for five secs: ..." and "Time source is ..." and a
+// blank line, as recorded in networktocode/ntc-templates@d0bc5a480fe9
+// tests/cisco_ios (show_ip_eigrp_neighbors1.raw, show_cts_pacs_3.raw).
+// Both change on every read: a backup that keeps them commits every day.
+func (c *cli) execTimestamp(cmd string) bool {
+	if c.d.prof.name != "cisco_iosxe" || !strings.HasPrefix(cmd, "show ") {
+		return false
+	}
+	if c.stamp != nil {
+		return *c.stamp
+	}
+	c.d.mu.Lock()
+	defer c.d.mu.Unlock()
+	inVty := false
+	for _, l := range c.d.running.lines {
+		switch {
+		case strings.HasPrefix(l, "line vty "):
+			inVty = true
+		case l == "" || l[0] != ' ':
+			inVty = false
+		case inVty && strings.TrimSpace(l) == "exec prompt timestamp":
+			return true
+		}
+	}
+	return false
+}
+
+// timestampHeader renders the header: the CPU load (which moves between
+// reads) and the clock with milliseconds, "Time source is NTP" when NTP is
+// configured and "No time source" with IOS's "*" (clock not authoritative)
+// otherwise.
+func (c *cli) timestampHeader() string {
+	c.d.mu.Lock()
+	c.d.reads++
+	n := c.d.reads
+	ntp := slices.ContainsFunc(c.d.running.lines, func(l string) bool { return strings.HasPrefix(l, "ntp server ") })
+	c.d.mu.Unlock()
+	now := time.Now().UTC().Format("15:04:05.000 MST Mon Jan 2 2006")
+	source := "No time source, *" + now
+	if ntp {
+		source = "Time source is NTP, " + now
+	}
+	return fmt.Sprintf("Load for five secs: %d%%/%d%%; one minute: %d%%; five minutes: %d%%\n%s\n\n", 2+n%7, n%3, 1+n%5, 1+n%4, source)
 }

@@ -30,7 +30,11 @@
 //     created and removed, single-valued settings are replaced in place,
 //     "no ..." removes; the IOS "Current configuration : N bytes" header is
 //     recomputed and "! Last configuration change at" is updated, NX-OS's
-//     "!Time:" line shows the time of each read (noise a backup must drop).
+//     "!Time:" line shows the time of each read (noise a backup must drop);
+//     IOS with "exec prompt timestamp" on its vty lines (or a session's
+//     "terminal exec prompt timestamp") heads every show output with
+//     "Load for five secs: ..." and "Time source is NTP, <clock>" lines
+//     that differ on each read.
 //   - output filters "| include", "| exclude", "| begin", "| no-more".
 //
 // Authentication: password and keyboard-interactive by default, public

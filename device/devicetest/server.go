@@ -46,6 +46,7 @@ type Device struct {
 	mu      sync.Mutex
 	running *runningConfig // Cisco and Arista
 	junos   *junosDB       // Junos
+	reads   int            // show commands answered with IOS's timestamp header
 }
 
 // Option configures Start.
