@@ -51,7 +51,10 @@
 //
 // Authentication: password and keyboard-interactive (PasswordSecret),
 // public key (PrivateKeySecret, optional PassphraseSecret), enable secret
-// (EnableSecret). Host keys: KnownHostsFile for strict checking, or
+// (EnableSecret). A session that starts unprivileged ("host>") is raised
+// with "enable" by this package, not scrapligo's escalation, so that a
+// missing or refused secret is AuthFailed at once rather than a wait on
+// "Password:" until the operation timeout (IOS asks three times). Host keys: KnownHostsFile for strict checking, or
 // InsecureIgnoreHostKey, which logs a warning on every connection; with
 // neither, Open refuses to connect. With known_hosts, the algorithms of the
 // keys it lists for the host are offered first, as OpenSSH does: devices

@@ -154,6 +154,16 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 	if err != nil {
 		return fail(Failed, fmt.Errorf("platform %q: %w", host.Platform, err))
 	}
+	platformOnOpen := drv.OnOpen
+	drv.OnOpen = func(d *network.Driver) error {
+		if err := withEnable(d, enable); err != nil {
+			return err
+		}
+		if platformOnOpen != nil {
+			return platformOnOpen(d)
+		}
+		return nil
+	}
 	stop := context.AfterFunc(openCtx, tr.kill)
 	err = drv.Open()
 	interrupted := !stop()

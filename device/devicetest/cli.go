@@ -199,6 +199,10 @@ func (c *cli) submit(raw string) bool {
 			return false
 		}
 		out := h(raw)
+		if c.password != nil {
+			// Asked again: the device waits for the next attempt.
+			return c.write("\n" + out)
+		}
 		if out != "" {
 			out += "\n"
 		}
@@ -282,13 +286,7 @@ func (c *cli) exec(cmd string) (out string, more bool) {
 		return "", false
 	case !p.juniper && cmd == "enable":
 		if c.mode == modeExec {
-			c.password = func(line string) string {
-				if line == c.d.spec.EnableSecret {
-					c.mode = modePriv
-					return ""
-				}
-				return "% Access denied"
-			}
+			c.askEnable(1)
 			return "Password: ", true
 		}
 		return "", true
@@ -633,4 +631,27 @@ func (c *cli) timestampHeader() string {
 		source = "Time source is NTP, " + now
 	}
 	return fmt.Sprintf("Load for five secs: %d%%/%d%%; one minute: %d%%; five minutes: %d%%\n%s\n\n", 2+n%7, n%3, 1+n%5, 1+n%4, source)
+}
+
+// askEnable waits for the enable secret (attempt n). IOS asks three times
+// and then gives up with "% Bad secrets" ("% Bad passwords" for an
+// "enable password"), back at the exec prompt: "Password: ****" three
+// times then "% Bad passwords" (Cisco Press, CCIE Security Exam
+// Certification Guide, Example 4-17, "Incorrect Password Error Message").
+// EOS refuses at once with "% Access denied".
+func (c *cli) askEnable(n int) {
+	c.password = func(line string) string {
+		if line == c.d.spec.EnableSecret {
+			c.mode = modePriv
+			return ""
+		}
+		if c.d.prof.name != "cisco_iosxe" {
+			return "% Access denied"
+		}
+		if n < 3 {
+			c.askEnable(n + 1)
+			return "Password: "
+		}
+		return "% Bad secrets"
+	}
 }

@@ -16,7 +16,8 @@
 // What the fake devices do like the real ones:
 //
 //   - exec (host>), privileged (host#, reached with "enable" and
-//     Spec.EnableSecret) and configuration modes with sub-mode prompts
+//     Spec.EnableSecret; IOS asks "Password:" three times, then "% Bad
+//     secrets"; EOS answers "% Access denied") and configuration modes with sub-mode prompts
 //     (host(config-if)#); Junos uses user@host> and [edit] user@host#.
 //   - the session setup commands scrapligo sends on open (terminal width
 //     and length, Junos "set cli ...") are answered with the platform's text
