@@ -89,6 +89,43 @@ func TestParseFactsNTCOutputs(t *testing.T) {
 	}
 }
 
+// Intended interfaces named as sources of truth and show outputs name them
+// are the configured ones: an IOS "Gi1/0/1" is the configuration's
+// GigabitEthernet1/0/1 (real C9200L configuration, Oxidized simulation),
+// and a Junos address lives on a logical unit, so "irb.0" is the SRX300's
+// irb unit 0 with 192.168.1.1/24 (real configuration, Oxidized
+// simulation). Comparing the spelled-out names only reported them
+// missing, failing every device.
+func TestCompareMatchesInterfaceNamesAsSourcesOfTruthSpellThem(t *testing.T) {
+	for _, tc := range []struct {
+		platform, sim string
+		want          []Interface
+	}{
+		{"cisco_iosxe", "testdata/oxidized_ios_C9200L_17.09.04a_simulation.yaml", []Interface{
+			{Name: "Gi1/0/1", Enabled: true},
+			{Name: "GigabitEthernet1/0/24", Enabled: true},
+		}},
+		{"juniper_junos", "testdata/oxidized_junos_srx300_22.4_simulation.yaml", []Interface{
+			{Name: "irb.0", Enabled: true, IPAddress: "192.168.1.1/24"},
+			{Name: "ge-0/0/1.0", Enabled: true},
+			{Name: "ge-0/0/1", Enabled: true},
+		}},
+	} {
+		spec, err := devicetest.LoadSimulation(tc.platform, tc.sim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obs, err := parseConfig(tc.platform, spec.RunningConfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := compare(Device{Name: "d1", Platform: tc.platform, Interfaces: tc.want}, obs)
+		if v.Status != StatusPassed || v.Checked != len(tc.want) {
+			t.Errorf("%s: status %s, checked %d, mismatches %v", tc.platform, v.Status, v.Checked, v.Mismatches)
+		}
+	}
+}
+
 func TestCompareReportsEachDifference(t *testing.T) {
 	dev := Device{Name: "r1",
 		Interfaces: []Interface{
