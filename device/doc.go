@@ -47,7 +47,12 @@
 // Here every operation runs under its context and OperationTimeout, and
 // when either ends the TCP connection is closed under the blocked read, so
 // a hung device releases its goroutine and connection at once. A session
-// that timed out is dead; Close is always safe and always closes.
+// that timed out is dead; Close is always safe and always closes. The
+// platform's session setup ("terminal length 0" and the like) runs as
+// scrapligo's definition lists it; a refused setup command is logged, and
+// when paging stays on the transport answers the device's pager (" --More--
+// ", Junos "---(more)---") and removes it from the output, instead of
+// waiting for a prompt until the operation timeout.
 //
 // Authentication: password and keyboard-interactive (PasswordSecret),
 // public key (PrivateKeySecret, optional PassphraseSecret), enable secret

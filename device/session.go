@@ -154,16 +154,10 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 	if err != nil {
 		return fail(Failed, fmt.Errorf("platform %q: %w", host.Platform, err))
 	}
-	platformOnOpen := drv.OnOpen
-	drv.OnOpen = func(d *network.Driver) error {
-		if err := withEnable(d, enable); err != nil {
-			return err
-		}
-		if platformOnOpen != nil {
-			return platformOnOpen(d)
-		}
-		return nil
-	}
+	drv.OnOpen = onOpen(host, p.NetworkOnOpen, enable, func(out string) bool {
+		_, refused := failures.refusal(out, drv.FailedWhenContains, false)
+		return refused
+	})
 	stop := context.AfterFunc(openCtx, tr.kill)
 	err = drv.Open()
 	interrupted := !stop()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -38,6 +39,7 @@ type sshTransport struct {
 	session *ssh.Session
 	stdin   io.WriteCloser
 	stdout  io.Reader
+	pager   pager
 }
 
 var _ transport.Implementation = (*sshTransport)(nil)
@@ -155,14 +157,72 @@ func (t *sshTransport) IsAlive() bool {
 	return t.session != nil && !t.killed
 }
 
-// Read reads up to n bytes of shell output.
+// Read reads up to n bytes of shell output, answering a pager on the way
+// (see pager).
 func (t *sshTransport) Read(n int) ([]byte, error) {
 	b := make([]byte, n)
 	n, err := t.stdout.Read(b)
 	if err != nil {
 		return nil, err
 	}
-	return b[:n], nil
+	out, answer := t.pager.filter(b[:n])
+	if answer {
+		if err := t.Write([]byte(" ")); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// pagerPrompt is a pager waiting for a key at the end of what the device
+// sent, alone on its line: " --More-- " (IOS, IOS-XR, NX-OS, EOS) or
+// Junos's "---(more)---" / "---(more 45%)---".
+var pagerPrompt = regexp.MustCompile(`(?:^|\n)(?: ?--More-- ?|---\(more(?: \d{1,3}%)?\)---)$`)
+
+// pagerErasure is what the device prints to erase the pager prompt once
+// answered: IOS backspaces, blanks and backspaces again (ytti/oxidized
+// lib/oxidized/model/ios.rb removes "\cH+\s{8}" and "\cH+" after a
+// "--More--"); a carriage return, blanks and a carriage return, or
+// ANSI "erase line", elsewhere.
+var pagerErasure = regexp.MustCompile(`^(?:\x08+ *\x08*|\r *\r|\x1b\[K)`)
+
+// pager answers the pagers of devices on which paging could not be turned
+// off: scrapligo v1 sends "terminal length 0" (Junos "set cli
+// screen-length 0") when a session opens but ignores a refusal ("%
+// Authorization failed." under command authorization), and then waits for
+// a prompt that never comes while the device waits at " --More-- " for a
+// key, until the operation timeout. The transport sees the pager prompt
+// end a read, removes it, answers it with a space (next screen) and removes
+// the erasure that follows. Only the transport's read goroutine uses it.
+type pager struct {
+	answered bool // a pager was answered: its erasure comes next
+	lineEnd  bool // the last byte returned ended a line
+}
+
+// filter returns b without a trailing pager prompt or a leading erasure,
+// and whether a pager prompt must be answered.
+func (p *pager) filter(b []byte) ([]byte, bool) {
+	if len(b) == 0 {
+		return b, false
+	}
+	if p.answered {
+		p.answered = false
+		if loc := pagerErasure.FindIndex(b); loc != nil {
+			b = b[loc[1]:]
+		}
+	}
+	answer := false
+	if loc := pagerPrompt.FindIndex(b); loc != nil && (loc[0] > 0 || p.lineEnd || b[0] == '\n') {
+		if b[loc[0]] == '\n' {
+			loc[0]++ // keep the line end
+		}
+		b, answer = b[:loc[0]], true
+		p.answered = true
+	}
+	if len(b) > 0 {
+		p.lineEnd = b[len(b)-1] == '\n'
+	}
+	return b, answer
 }
 
 // Write sends b to the shell.

@@ -40,6 +40,12 @@ type cli struct {
 	pid     int
 	since   time.Time
 
+	// length is the screen length ("terminal length N"): outputs longer
+	// than a screen stop at the pager prompt; 0 disables paging. pager
+	// holds the lines not shown yet while the pager waits for a key.
+	length int
+	pager  []string
+
 	// stamp is the session's "terminal [no] exec prompt timestamp"
 	// (IOS), nil when it follows the line's configuration.
 	stamp *bool
@@ -53,6 +59,9 @@ type cli struct {
 
 func newCLI(d *Device, sc *ssh.ServerConn, ch ssh.Channel, gone <-chan struct{}) *cli {
 	c := &cli{d: d, sc: sc, ch: ch, gone: gone, user: sc.User(), mode: modePriv, since: time.Now()}
+	if !d.prof.juniper {
+		c.length = defaultScreenLength
+	}
 	if d.spec.EnableSecret != "" && !d.prof.juniper && d.prof.name != "cisco_nxos" {
 		c.mode = modeExec
 	}
@@ -152,6 +161,13 @@ func (c *cli) run() {
 			return
 		}
 		for _, b := range buf[:n] {
+			if c.pager != nil {
+				if !flush() || !c.page(b) {
+					return
+				}
+				lastCR = b == '\r'
+				continue
+			}
 			if b == '\n' && lastCR {
 				lastCR = false
 				continue
@@ -268,10 +284,56 @@ func (c *cli) submit(raw string) bool {
 	if c.password != nil || c.question != nil {
 		return c.write(out)
 	}
+	if c.mode != modeConfig && c.length > 0 {
+		if lines := strings.Split(out, "\n"); len(lines) >= c.length {
+			c.pager = lines[c.length-1:]
+			return c.write(strings.Join(lines[:c.length-1], "\n") + "\n" + pagerPrompt)
+		}
+	}
 	if out != "" {
 		out += "\n"
 	}
 	return c.write(out + c.prompt())
+}
+
+// Paging. The Cisco and Arista CLIs stop a long output after a screen
+// ("terminal length", 24 lines unless set: Cisco IOS Configuration
+// Fundamentals Command Reference, "terminal length") at " --More-- " and
+// wait for a key, not a line: space shows the next screen, Return the
+// next line, q ends the output. Continuing, IOS erases the pager prompt
+// with backspaces, spaces and backspaces (the handling sketched in
+// ytti/oxidized lib/oxidized/model/ios.rb: "--More--" then "\cH+\s{8}" and
+// "\cH+" removed). A client that could not turn paging off ("terminal
+// length 0" refused by command authorization) meets it on every long
+// output. Junos's pager ("---(more)---") is not modelled.
+const (
+	defaultScreenLength = 24
+	pagerPrompt         = " --More-- "
+	pagerErase          = "\b\b\b\b\b\b\b\b\b        \b\b\b\b\b\b\b\b\b"
+)
+
+// page handles a key typed at the pager prompt. It returns false when the
+// connection is gone.
+func (c *cli) page(key byte) bool {
+	var show []string
+	switch key {
+	case ' ':
+		show = c.pager[:min(len(c.pager), c.length-1)]
+	case '\r', '\n':
+		show = c.pager[:1]
+	case 'q', 'Q', 0x03:
+		c.pager = nil
+		return c.write(pagerErase + "\n" + c.prompt())
+	default:
+		return true // other keys are ignored
+	}
+	c.pager = c.pager[len(show):]
+	text := pagerErase + strings.Join(show, "\n") + "\n"
+	if len(c.pager) == 0 {
+		c.pager = nil
+		return c.write(text + c.prompt())
+	}
+	return c.write(text + pagerPrompt)
 }
 
 func normalizeSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -316,6 +378,9 @@ func (c *cli) exec(cmd string) (out string, more bool) {
 	if reply, bad, ok := p.runSetup(cmd); ok {
 		if bad >= 0 {
 			return c.invalid(cmd, bad), true
+		}
+		if n, found := strings.CutPrefix(cmd, "terminal length "); found && !p.juniper {
+			c.length, _ = strconv.Atoi(n)
 		}
 		return reply, true
 	}

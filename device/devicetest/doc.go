@@ -37,6 +37,11 @@
 //     "Load for five secs: ..." and "Time source is NTP, <clock>" lines
 //     that differ on each read.
 //   - output filters "| include", "| exclude", "| begin", "| no-more".
+//   - paging (IOS-XE, NX-OS, EOS): until "terminal length 0", an output
+//     longer than 24 lines stops at " --More-- " and waits for a key
+//     (space: next screen, Return: next line, q: stop), erased with
+//     backspaces when answered (see cli.page for sources); refuse "terminal
+//     length 0" with a FaultRefuse to see a client meet it.
 //
 // Authentication: password and keyboard-interactive by default, public
 // keys with Spec.AuthorizedKeys; Spec.LegacySSH limits a device to the
