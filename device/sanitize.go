@@ -249,6 +249,9 @@ func DefaultSanitizer(platform string) Sanitizer {
 			`^! No configuration change since last restart`,
 			`^!Time: `, // IOS-XR
 			`^ntp clock-period `,
+			// Values of SNMP expression MIB objects, which move between
+			// reads (Oxidized's ios model removes them).
+			`^\s+expression \d+$`,
 		)}
 	case "cisco_nxos":
 		return Sanitizer{Secrets: cisco, Noise: noise(
