@@ -66,6 +66,7 @@ func TestPagerFilter(t *testing.T) {
 		{" --More-- ", "", true},
 		{"\b\b\b\b\b\b\b\b\b        \b\b\b\b\b\b\b\b\bend\r\nhost#", "end\r\nhost#", false},
 		{"description --More--", "description --More--", false},
+		{strings.Repeat("x", 40) + " --More--", strings.Repeat("x", 40) + " --More--", false},
 		{"\r\n---(more 45%)---", "\r\n", true},
 		{"\r                \rnext\r\n", "next\r\n", false},
 	}

@@ -1,6 +1,7 @@
 package device
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -212,12 +213,22 @@ func (p *pager) filter(b []byte) ([]byte, bool) {
 		}
 	}
 	answer := false
-	if loc := pagerPrompt.FindIndex(b); loc != nil && (loc[0] > 0 || p.lineEnd || b[0] == '\n') {
-		if b[loc[0]] == '\n' {
-			loc[0]++ // keep the line end
+	// The pattern is only tried on a read that ends like a pager prompt,
+	// and on its last bytes: reads of long outputs stay cheap.
+	if end := bytes.TrimRight(b, " "); bytes.HasSuffix(end, []byte("--More--")) || bytes.HasSuffix(end, []byte(")---")) {
+		from := max(0, len(b)-32)
+		if loc := pagerPrompt.FindIndex(b[from:]); loc != nil {
+			at := from + loc[0]
+			// Alone on its line: after a line end here, or at the start of
+			// a read that follows one.
+			if b[at] == '\n' {
+				at++ // keep the line end
+			}
+			if (at == 0 && p.lineEnd) || (at > 0 && b[at-1] == '\n') {
+				b, answer = b[:at], true
+				p.answered = true
+			}
 		}
-		b, answer = b[:loc[0]], true
-		p.answered = true
 	}
 	if len(b) > 0 {
 		p.lineEnd = b[len(b)-1] == '\n'
