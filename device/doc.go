@@ -47,13 +47,24 @@
 // Here every operation runs under its context and OperationTimeout, and
 // when either ends the TCP connection is closed under the blocked read, so
 // a hung device releases its goroutine and connection at once. A session
-// that timed out is dead; Close is always safe and always closes.
+// that timed out is dead; Close is always safe and always closes. The
+// platform's session setup ("terminal length 0" and the like) runs as
+// scrapligo's definition lists it; a refused setup command is logged, and
+// when paging stays on the transport answers the device's pager (" --More--
+// ", Junos "---(more)---") and removes it from the output, instead of
+// waiting for a prompt until the operation timeout.
 //
 // Authentication: password and keyboard-interactive (PasswordSecret),
 // public key (PrivateKeySecret, optional PassphraseSecret), enable secret
-// (EnableSecret). Host keys: KnownHostsFile for strict checking, or
+// (EnableSecret). A session that starts unprivileged ("host>") is raised
+// with "enable" by this package, not scrapligo's escalation, so that a
+// missing or refused secret is AuthFailed at once rather than a wait on
+// "Password:" until the operation timeout (IOS asks three times). Host keys: KnownHostsFile for strict checking, or
 // InsecureIgnoreHostKey, which logs a warning on every connection; with
-// neither, Open refuses to connect. LegacyAlgorithms additionally offers
+// neither, Open refuses to connect. With known_hosts, the algorithms of the
+// keys it lists for the host are offered first, as OpenSSH does: devices
+// hold several host keys (Junos RSA, ECDSA and Ed25519) and known_hosts
+// usually one, which Go's default preference would miss. LegacyAlgorithms additionally offers
 // the weak SSH algorithms old devices may be limited to (also warned).
 //
 // Secrets: hosts and options hold secret references only; a SecretResolver

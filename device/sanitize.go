@@ -234,6 +234,14 @@ func DefaultSanitizer(platform string) Sanitizer {
 	switch platform {
 	case "cisco_iosxe", "cisco_iosxr":
 		return Sanitizer{Secrets: cisco, Noise: noise(
+			// "exec prompt timestamp" (IOS line configuration) heads every
+			// show output with the CPU load and the clock: recorded in
+			// networktocode/ntc-templates@d0bc5a480fe9 tests/cisco_ios
+			// (show_ip_eigrp_neighbors1.raw); "No time source, *..." is
+			// the clock's form when nothing set it (IOS "show clock").
+			`^Load for five secs: \d+%/\d+%; one minute: \d+%; five minutes: \d+%$`,
+			`^Time source is [^,]+, [*.]?\d{1,2}:\d{2}:\d{2}\.\d{3} `,
+			`^No time source, [*.]?\d{1,2}:\d{2}:\d{2}\.\d{3} `,
 			`^Building configuration\.\.\.$`,
 			`^Current configuration : \d+ bytes$`,
 			`^! Last configuration change at `,
@@ -241,6 +249,9 @@ func DefaultSanitizer(platform string) Sanitizer {
 			`^! No configuration change since last restart`,
 			`^!Time: `, // IOS-XR
 			`^ntp clock-period `,
+			// Values of SNMP expression MIB objects, which move between
+			// reads (Oxidized's ios model removes them).
+			`^\s+expression \d+$`,
 		)}
 	case "cisco_nxos":
 		return Sanitizer{Secrets: cisco, Noise: noise(

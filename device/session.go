@@ -2,9 +2,12 @@ package device
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -108,7 +111,7 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 	if err != nil {
 		return fail(Failed, err)
 	}
-	hostKey, err := hostKeyCallback(host)
+	hostKey, knownAlgos, err := hostKeyCallback(host)
 	if err != nil {
 		return fail(Failed, err)
 	}
@@ -124,6 +127,7 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 		allowLegacy(cfg)
 	}
 	tr := newSSHTransport(openCtx, host.Address, host.Port, cfg, connectTimeout)
+	tr.hostKeyAlgorithms = knownAlgos
 	opts := []util.Option{
 		options.WithCustomTransport(tr),
 		options.WithPort(host.Port),
@@ -150,6 +154,10 @@ func Open(ctx context.Context, host Host, secrets SecretResolver) (*Session, err
 	if err != nil {
 		return fail(Failed, fmt.Errorf("platform %q: %w", host.Platform, err))
 	}
+	drv.OnOpen = onOpen(host, p.NetworkOnOpen, enable, func(out string) bool {
+		_, refused := failures.refusal(out, drv.FailedWhenContains, false)
+		return refused
+	})
 	stop := context.AfterFunc(openCtx, tr.kill)
 	err = drv.Open()
 	interrupted := !stop()
@@ -245,20 +253,74 @@ func authMethods(ctx context.Context, h Host, secrets SecretResolver, password s
 	return methods, nil
 }
 
-func hostKeyCallback(h Host) (ssh.HostKeyCallback, error) {
+// hostKeyCallback returns the host's host key policy and, with a
+// known_hosts file, the function choosing the host key algorithms to
+// offer (see knownKeyAlgorithms).
+func hostKeyCallback(h Host) (ssh.HostKeyCallback, func(addr string, remote net.Addr) []string, error) {
 	switch {
 	case h.KnownHostsFile != "":
 		cb, err := knownHosts.load(h.KnownHostsFile)
 		if err != nil {
-			return nil, fmt.Errorf("known_hosts_file: %w", err)
+			return nil, nil, fmt.Errorf("known_hosts_file: %w", err)
 		}
-		return cb, nil
+		return cb, func(addr string, remote net.Addr) []string { return knownKeyAlgorithms(cb, addr, remote) }, nil
 	case h.InsecureIgnoreHostKey != nil && *h.InsecureIgnoreHostKey:
 		slog.Warn("SSH HOST KEY CHECKING DISABLED: this connection can be intercepted; set known_hosts_file",
 			"host", h.Name, "address", h.Address)
-		return ssh.InsecureIgnoreHostKey(), nil
+		return ssh.InsecureIgnoreHostKey(), nil, nil
 	}
-	return nil, fmt.Errorf("known_hosts_file is empty and insecure_ignore_host_key is not set: refusing to connect without a host key policy")
+	return nil, nil, fmt.Errorf("known_hosts_file is empty and insecure_ignore_host_key is not set: refusing to connect without a host key policy")
+}
+
+// probeKey is a key no known_hosts file lists: checking it makes the
+// knownhosts callback name the keys it does list for a host.
+var probeKey = sync.OnceValue(func() ssh.PublicKey {
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil
+	}
+	k, _ := ssh.NewPublicKey(pub)
+	return k
+})
+
+// knownKeyAlgorithms returns the host key algorithms of the keys cb knows
+// for addr, in the file's order, or nil (x/crypto's defaults) when it
+// knows none. Devices hold several host keys (Junos generates RSA, ECDSA
+// and Ed25519 keys; EOS and NX-OS RSA and ECDSA) while known_hosts usually
+// holds the one an OpenSSH client negotiated (it prefers Ed25519, then
+// ECDSA, then RSA: ssh_config(5) HostKeyAlgorithms). Go's default order
+// prefers ECDSA and ends with Ed25519, so without this the handshake picks
+// a key known_hosts does not list and refuses the device as if its key had
+// changed. OpenSSH does the same ordering (sshconnect2.c
+// order_hostkeyalgs: algorithms of known keys first).
+func knownKeyAlgorithms(cb ssh.HostKeyCallback, addr string, remote net.Addr) []string {
+	probe := probeKey()
+	if probe == nil || remote == nil {
+		return nil
+	}
+	var ke *knownhosts.KeyError
+	if err := cb(addr, remote, probe); !errors.As(err, &ke) || len(ke.Want) == 0 {
+		return nil
+	}
+	var algos []string
+	for _, k := range ke.Want {
+		for _, a := range algorithmsForKeyType(k.Key.Type()) {
+			if !slices.Contains(algos, a) {
+				algos = append(algos, a)
+			}
+		}
+	}
+	return algos
+}
+
+// algorithmsForKeyType lists the signature algorithms a host key of type t
+// can sign the handshake with: an RSA key with SHA-2 (RFC 8332) or, on old
+// devices, SHA-1 ("ssh-rsa", all IOS 15 offers).
+func algorithmsForKeyType(t string) []string {
+	if t == ssh.KeyAlgoRSA {
+		return []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
+	}
+	return []string{t}
 }
 
 // knownHostsCache parses each known_hosts file once per modification, not

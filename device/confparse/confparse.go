@@ -51,6 +51,48 @@ type Interface struct {
 	MTU int `json:"mtu,omitempty"`
 }
 
+// Interface returns the configured interface called name, or nil. The
+// name is compared case-insensitively and may abbreviate the interface
+// type as the Cisco and Arista CLIs accept and print it ("Gi1/0/1" for
+// GigabitEthernet1/0/1, NX-OS "Eth1/1", EOS "Et1", "Po10"): it matches
+// the one configured interface whose type starts with the given letters
+// and whose numbering ("1/0/1", "10.100") is the same; an abbreviation
+// two types share ("Tw" for TwoGigabitEthernet and TwentyFiveGigE) matches
+// nothing, as the CLI refuses it as ambiguous. Junos logical units are
+// named "<interface>.<unit>" ("ge-0/0/0.0").
+func (c *Config) Interface(name string) *Interface {
+	if i := c.Interfaces[strings.ToLower(name)]; i != nil {
+		return i
+	}
+	typ, num := splitInterfaceName(strings.ToLower(name))
+	if typ == "" || num == "" {
+		return nil
+	}
+	var found *Interface
+	for key, i := range c.Interfaces {
+		t, n := splitInterfaceName(key)
+		if n != num || !strings.HasPrefix(t, typ) {
+			continue
+		}
+		if found != nil {
+			return nil // ambiguous
+		}
+		found = i
+	}
+	return found
+}
+
+// splitInterfaceName splits "gigabitethernet1/0/1" into its type
+// ("gigabitethernet") and numbering ("1/0/1"): the type is everything
+// before the first digit.
+func splitInterfaceName(name string) (typ, num string) {
+	i := strings.IndexFunc(name, func(r rune) bool { return r >= '0' && r <= '9' })
+	if i < 0 {
+		return name, ""
+	}
+	return strings.TrimSpace(name[:i]), name[i:]
+}
+
 // Neighbor is a configured BGP neighbour.
 type Neighbor struct {
 	Address string `json:"address"`
@@ -338,7 +380,10 @@ func parseIOSLike(cfg string) *Config {
 
 // parseJunos reads the hierarchical Junos configuration ("show
 // configuration"): interfaces (description, disable, mtu, the first inet
-// address of unit 0), BGP neighbours of protocols bgp groups (peer-as from
+// address of unit 0) and each of their logical units as its own interface
+// named "<interface>.<unit>" ("ge-0/0/0.0", "irb.100", "lo0.0": Junos
+// holds addresses on units, and the names sources of truth give them),
+// BGP neighbours of protocols bgp groups (peer-as from
 // the neighbour or its group; "inactive:" disables), and routing-options
 // autonomous-system and router-id.
 func parseJunos(cfg string) *Config {
@@ -349,7 +394,8 @@ func parseJunos(cfg string) *Config {
 	}
 	var path []frame
 	groupAS := map[string]int64{}
-	var pending []*Neighbor // neighbours without their own peer-as
+	var pending []*Neighbor          // neighbours without their own peer-as
+	units := map[*Interface]string{} // logical unit → its interface's key
 	at := func(names ...string) bool {
 		if len(path) != len(names) {
 			return false
@@ -412,6 +458,12 @@ func parseJunos(cfg string) *Config {
 			if at("interfaces") {
 				o.Interfaces[strings.ToLower(name)] = &Interface{Name: name, Enabled: !off}
 			}
+			if unit, ok := strings.CutPrefix(name, "unit "); ok && at("interfaces", "*") {
+				phys := path[1].name
+				u := &Interface{Name: phys + "." + unit, Enabled: !off}
+				o.Interfaces[strings.ToLower(u.Name)] = u
+				units[u] = strings.ToLower(phys)
+			}
 			if at("protocols", "bgp", "group *") && strings.HasPrefix(name, "neighbor ") {
 				neighbor(strings.TrimPrefix(name, "neighbor "), off)
 			}
@@ -434,13 +486,27 @@ func parseJunos(cfg string) *Config {
 			case f[0] == "mtu" && len(f) == 2:
 				ifc.MTU, _ = strconv.Atoi(f[1])
 			}
-		case at("interfaces", "*", "unit 0", "family inet") && f[0] == "address" && len(f) >= 2:
-			if ifc := o.Interfaces[strings.ToLower(path[1].name)]; ifc.IPAddress == "" {
-				ifc.IPAddress = CanonAddr(f[1])
+		case at("interfaces", "*", "unit *"):
+			u := o.Interfaces[strings.ToLower(path[1].name+"."+strings.TrimPrefix(path[2].name, "unit "))]
+			switch {
+			case f[0] == "description":
+				u.Description = unquote(strings.TrimPrefix(stmt, "description"))
+			case f[0] == "disable":
+				u.Enabled = false
 			}
-		case at("interfaces", "*", "unit 0", "family inet6") && f[0] == "address" && len(f) >= 2:
-			if ifc := o.Interfaces[strings.ToLower(path[1].name)]; ifc.IPv6Address == "" && !strings.HasPrefix(strings.ToLower(f[1]), "fe80:") {
-				ifc.IPv6Address = CanonAddr(f[1])
+		case at("interfaces", "*", "unit *", "family inet") && f[0] == "address" && len(f) >= 2:
+			unit := strings.TrimPrefix(path[2].name, "unit ")
+			for _, name := range []string{path[1].name + "." + unit, path[1].name} {
+				if ifc := o.Interfaces[strings.ToLower(name)]; ifc.IPAddress == "" && (name != path[1].name || unit == "0") {
+					ifc.IPAddress = CanonAddr(f[1])
+				}
+			}
+		case at("interfaces", "*", "unit *", "family inet6") && f[0] == "address" && len(f) >= 2:
+			unit := strings.TrimPrefix(path[2].name, "unit ")
+			for _, name := range []string{path[1].name + "." + unit, path[1].name} {
+				if ifc := o.Interfaces[strings.ToLower(name)]; ifc.IPv6Address == "" && (name != path[1].name || unit == "0") && !strings.HasPrefix(strings.ToLower(f[1]), "fe80:") {
+					ifc.IPv6Address = CanonAddr(f[1])
+				}
 			}
 		case at("routing-options") && len(f) == 2 && f[0] == "autonomous-system":
 			o.LocalAS = ParseAS(f[1])
@@ -469,6 +535,12 @@ func parseJunos(cfg string) *Config {
 	for _, n := range pending {
 		if n.RemoteAS == 0 {
 			n.RemoteAS = groupAS[n.Group]
+		}
+	}
+	for u, phys := range units {
+		// A unit of a disabled interface carries no traffic.
+		if p := o.Interfaces[phys]; p != nil && !p.Enabled {
+			u.Enabled = false
 		}
 	}
 	return o

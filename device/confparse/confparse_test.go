@@ -44,8 +44,13 @@ func TestParseJunosConfigRecorded(t *testing.T) {
 	if got := o.Interfaces["irb"]; got == nil || got.IPAddress != "192.168.1.1/24" || !got.Enabled {
 		t.Errorf("irb = %+v", got)
 	}
-	if len(o.Interfaces) != 9 { // ge-0/0/0..7 and irb; not the security zones' interfaces
-		t.Errorf("interfaces = %d, want 9", len(o.Interfaces))
+	// Junos holds the address on the logical unit: "irb.0" is the name a
+	// source of truth gives the interface with 192.168.1.1/24.
+	if got := o.Interface("irb.0"); got == nil || got.IPAddress != "192.168.1.1/24" || !got.Enabled || got.Name != "irb.0" {
+		t.Errorf("irb.0 = %+v", got)
+	}
+	if len(o.Interfaces) != 18 { // ge-0/0/0..7 and irb, each with unit 0; not the security zones' interfaces
+		t.Errorf("interfaces = %d, want 18", len(o.Interfaces))
 	}
 }
 
@@ -342,5 +347,103 @@ FE80::1%GigabitEthernet1
 	}
 	if !IsIPv6("2001:db8::1") || IsIPv6("10.0.0.1") || IsIPv6("::ffff:10.0.0.1") || IsIPv6("peer") {
 		t.Error("IsIPv6")
+	}
+}
+
+func TestParseJunosUnits(t *testing.T) {
+	o, err := Parse("juniper_junos", `interfaces {
+    ge-0/0/1 {
+        description "to core";
+        vlan-tagging;
+        unit 100 {
+            description "vlan 100";
+            vlan-id 100;
+            family inet {
+                address 10.1.0.1/31;
+            }
+        }
+        unit 200 {
+            disable;
+            vlan-id 200;
+            family inet6 {
+                address 2001:db8::1/127;
+            }
+        }
+    }
+    ge-0/0/2 {
+        disable;
+        unit 0 {
+            family inet {
+                address 10.2.0.1/31;
+            }
+        }
+    }
+    lo0 {
+        unit 0 {
+            family inet {
+                address 10.255.0.1/32;
+            }
+        }
+    }
+}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]Interface{
+		"ge-0/0/1":     {Name: "ge-0/0/1", Description: "to core", Enabled: true},
+		"ge-0/0/1.100": {Name: "ge-0/0/1.100", Description: "vlan 100", Enabled: true, IPAddress: "10.1.0.1/31"},
+		"ge-0/0/1.200": {Name: "ge-0/0/1.200", Enabled: false, IPv6Address: "2001:db8::1/127"},
+		"ge-0/0/2":     {Name: "ge-0/0/2", Enabled: false, IPAddress: "10.2.0.1/31"},
+		"ge-0/0/2.0":   {Name: "ge-0/0/2.0", Enabled: false, IPAddress: "10.2.0.1/31"},
+		"lo0.0":        {Name: "lo0.0", Enabled: true, IPAddress: "10.255.0.1/32"},
+	} {
+		if got := o.Interface(name); got == nil || *got != want {
+			t.Errorf("%s = %+v, want %+v", name, got, want)
+		}
+	}
+}
+
+// Sources of truth and operators abbreviate interface names the way the
+// CLIs accept and print them in show outputs (IOS "Gi1/0/1", NX-OS
+// "Eth1/1", EOS "Et1"); running configurations spell them out. A name
+// matches the configured interface whose type it abbreviates, with the
+// same numbering, when only one does (the CLI's own rule: an unambiguous
+// prefix of the interface type).
+func TestInterfaceAbbreviations(t *testing.T) {
+	cfgs := map[string]string{
+		"cisco_iosxe": "interface GigabitEthernet1/0/1\n shutdown\ninterface TenGigabitEthernet1/1/1\ninterface TwentyFiveGigE1/1/2\ninterface TwoGigabitEthernet1/1/2\ninterface Port-channel10\ninterface Vlan20\ninterface Loopback0\n",
+		"cisco_nxos":  "interface Ethernet1/1\n  no shutdown\ninterface port-channel10\ninterface loopback0\ninterface mgmt0\n",
+		"arista_eos":  "interface Ethernet1\ninterface Management1\ninterface Port-Channel10\ninterface Vxlan1\n",
+	}
+	for _, tc := range []struct{ platform, name, want string }{
+		{"cisco_iosxe", "Gi1/0/1", "GigabitEthernet1/0/1"},
+		{"cisco_iosxe", "gigabitethernet1/0/1", "GigabitEthernet1/0/1"},
+		{"cisco_iosxe", "Te1/1/1", "TenGigabitEthernet1/1/1"},
+		{"cisco_iosxe", "Twe1/1/2", "TwentyFiveGigE1/1/2"},
+		{"cisco_iosxe", "Tw1/1/2", ""}, // TwoGigabitEthernet or TwentyFiveGigE
+		{"cisco_iosxe", "Po10", "Port-channel10"},
+		{"cisco_iosxe", "Vl20", "Vlan20"},
+		{"cisco_iosxe", "Lo0", "Loopback0"},
+		{"cisco_iosxe", "Gi1/0/2", ""},
+		{"cisco_iosxe", "Gi1/0/1.100", ""},
+		{"cisco_nxos", "Eth1/1", "Ethernet1/1"},
+		{"cisco_nxos", "Po10", "port-channel10"},
+		{"cisco_nxos", "Lo0", "loopback0"},
+		{"arista_eos", "Et1", "Ethernet1"},
+		{"arista_eos", "Ma1", "Management1"},
+		{"arista_eos", "Po10", "Port-Channel10"},
+		{"arista_eos", "Ethernet10", ""},
+	} {
+		o, err := Parse(tc.platform, cfgs[tc.platform])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if i := o.Interface(tc.name); i != nil {
+			got = i.Name
+		}
+		if got != tc.want {
+			t.Errorf("%s %q: %q, want %q", tc.platform, tc.name, got, tc.want)
+		}
 	}
 }

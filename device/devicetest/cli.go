@@ -1,6 +1,7 @@
 package devicetest
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -39,6 +40,16 @@ type cli struct {
 	pid     int
 	since   time.Time
 
+	// length is the screen length ("terminal length N"): outputs longer
+	// than a screen stop at the pager prompt; 0 disables paging. pager
+	// holds the lines not shown yet while the pager waits for a key.
+	length int
+	pager  []string
+
+	// stamp is the session's "terminal [no] exec prompt timestamp"
+	// (IOS), nil when it follows the line's configuration.
+	stamp *bool
+
 	// password, when set, receives the next line unechoed ("enable").
 	password func(line string) string
 	// question, when set, receives the next line (echoed) as the answer to
@@ -48,6 +59,9 @@ type cli struct {
 
 func newCLI(d *Device, sc *ssh.ServerConn, ch ssh.Channel, gone <-chan struct{}) *cli {
 	c := &cli{d: d, sc: sc, ch: ch, gone: gone, user: sc.User(), mode: modePriv, since: time.Now()}
+	if !d.prof.juniper {
+		c.length = defaultScreenLength
+	}
 	if d.spec.EnableSecret != "" && !d.prof.juniper && d.prof.name != "cisco_nxos" {
 		c.mode = modeExec
 	}
@@ -147,6 +161,13 @@ func (c *cli) run() {
 			return
 		}
 		for _, b := range buf[:n] {
+			if c.pager != nil {
+				if !flush() || !c.page(b) {
+					return
+				}
+				lastCR = b == '\r'
+				continue
+			}
 			if b == '\n' && lastCR {
 				lastCR = false
 				continue
@@ -194,6 +215,10 @@ func (c *cli) submit(raw string) bool {
 			return false
 		}
 		out := h(raw)
+		if c.password != nil {
+			// Asked again: the device waits for the next attempt.
+			return c.write("\n" + out)
+		}
 		if out != "" {
 			out += "\n"
 		}
@@ -249,6 +274,9 @@ func (c *cli) submit(raw string) bool {
 		out, more = c.configure(cmd)
 	} else {
 		out, more = c.exec(cmd)
+		if c.execTimestamp(cmd) {
+			out = c.timestampHeader() + out
+		}
 	}
 	if !more {
 		return false
@@ -256,10 +284,56 @@ func (c *cli) submit(raw string) bool {
 	if c.password != nil || c.question != nil {
 		return c.write(out)
 	}
+	if c.mode != modeConfig && c.length > 0 {
+		if lines := strings.Split(out, "\n"); len(lines) >= c.length {
+			c.pager = lines[c.length-1:]
+			return c.write(strings.Join(lines[:c.length-1], "\n") + "\n" + pagerPrompt)
+		}
+	}
 	if out != "" {
 		out += "\n"
 	}
 	return c.write(out + c.prompt())
+}
+
+// Paging. The Cisco and Arista CLIs stop a long output after a screen
+// ("terminal length", 24 lines unless set: Cisco IOS Configuration
+// Fundamentals Command Reference, "terminal length") at " --More-- " and
+// wait for a key, not a line: space shows the next screen, Return the
+// next line, q ends the output. Continuing, IOS erases the pager prompt
+// with backspaces, spaces and backspaces (the handling sketched in
+// ytti/oxidized lib/oxidized/model/ios.rb: "--More--" then "\cH+\s{8}" and
+// "\cH+" removed). A client that could not turn paging off ("terminal
+// length 0" refused by command authorization) meets it on every long
+// output. Junos's pager ("---(more)---") is not modelled.
+const (
+	defaultScreenLength = 24
+	pagerPrompt         = " --More-- "
+	pagerErase          = "\b\b\b\b\b\b\b\b\b        \b\b\b\b\b\b\b\b\b"
+)
+
+// page handles a key typed at the pager prompt. It returns false when the
+// connection is gone.
+func (c *cli) page(key byte) bool {
+	var show []string
+	switch key {
+	case ' ':
+		show = c.pager[:min(len(c.pager), c.length-1)]
+	case '\r', '\n':
+		show = c.pager[:1]
+	case 'q', 'Q', 0x03:
+		c.pager = nil
+		return c.write(pagerErase + "\n" + c.prompt())
+	default:
+		return true // other keys are ignored
+	}
+	c.pager = c.pager[len(show):]
+	text := pagerErase + strings.Join(show, "\n") + "\n"
+	if len(c.pager) == 0 {
+		c.pager = nil
+		return c.write(text + c.prompt())
+	}
+	return c.write(text + pagerPrompt)
 }
 
 func normalizeSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -274,15 +348,13 @@ func (c *cli) exec(cmd string) (out string, more bool) {
 		return "", false
 	case !p.juniper && cmd == "enable":
 		if c.mode == modeExec {
-			c.password = func(line string) string {
-				if line == c.d.spec.EnableSecret {
-					c.mode = modePriv
-					return ""
-				}
-				return "% Access denied"
-			}
+			c.askEnable(1)
 			return "Password: ", true
 		}
+		return "", true
+	case p.name == "cisco_iosxe" && (cmd == "terminal exec prompt timestamp" || cmd == "terminal no exec prompt timestamp"):
+		on := !strings.Contains(cmd, " no ")
+		c.stamp = &on
 		return "", true
 	case !p.juniper && cmd == "disable":
 		if c.d.spec.EnableSecret != "" {
@@ -306,6 +378,9 @@ func (c *cli) exec(cmd string) (out string, more bool) {
 	if reply, bad, ok := p.runSetup(cmd); ok {
 		if bad >= 0 {
 			return c.invalid(cmd, bad), true
+		}
+		if n, found := strings.CutPrefix(cmd, "terminal length "); found && !p.juniper {
+			c.length, _ = strconv.Atoi(n)
 		}
 		return reply, true
 	}
@@ -573,4 +648,75 @@ func (c *cli) configureJunos(cmd string) (string, bool) {
 		return c.d.prof.invalid(c.promptLine(), words, 1, len(cmd)+1), false
 	}
 	return c.d.prof.invalid(c.promptLine(), words, 0, 0), false
+}
+
+// execTimestamp reports whether IOS prints its load and time header before
+// the output of cmd: "exec prompt timestamp" under the vty lines (or the
+// session's "terminal exec prompt timestamp") makes every show command
+// start with "Load for five secs: ..." and "Time source is ..." and a
+// blank line, as recorded in networktocode/ntc-templates@d0bc5a480fe9
+// tests/cisco_ios (show_ip_eigrp_neighbors1.raw, show_cts_pacs_3.raw).
+// Both change on every read: a backup that keeps them commits every day.
+func (c *cli) execTimestamp(cmd string) bool {
+	if c.d.prof.name != "cisco_iosxe" || !strings.HasPrefix(cmd, "show ") {
+		return false
+	}
+	if c.stamp != nil {
+		return *c.stamp
+	}
+	c.d.mu.Lock()
+	defer c.d.mu.Unlock()
+	inVty := false
+	for _, l := range c.d.running.lines {
+		switch {
+		case strings.HasPrefix(l, "line vty "):
+			inVty = true
+		case l == "" || l[0] != ' ':
+			inVty = false
+		case inVty && strings.TrimSpace(l) == "exec prompt timestamp":
+			return true
+		}
+	}
+	return false
+}
+
+// timestampHeader renders the header: the CPU load (which moves between
+// reads) and the clock with milliseconds, "Time source is NTP" when NTP is
+// configured and "No time source" with IOS's "*" (clock not authoritative)
+// otherwise.
+func (c *cli) timestampHeader() string {
+	c.d.mu.Lock()
+	c.d.reads++
+	n := c.d.reads
+	ntp := slices.ContainsFunc(c.d.running.lines, func(l string) bool { return strings.HasPrefix(l, "ntp server ") })
+	c.d.mu.Unlock()
+	now := time.Now().UTC().Format("15:04:05.000 MST Mon Jan 2 2006")
+	source := "No time source, *" + now
+	if ntp {
+		source = "Time source is NTP, " + now
+	}
+	return fmt.Sprintf("Load for five secs: %d%%/%d%%; one minute: %d%%; five minutes: %d%%\n%s\n\n", 2+n%7, n%3, 1+n%5, 1+n%4, source)
+}
+
+// askEnable waits for the enable secret (attempt n). IOS asks three times
+// and then gives up with "% Bad secrets" ("% Bad passwords" for an
+// "enable password"), back at the exec prompt: "Password: ****" three
+// times then "% Bad passwords" (Cisco Press, CCIE Security Exam
+// Certification Guide, Example 4-17, "Incorrect Password Error Message").
+// EOS refuses at once with "% Access denied".
+func (c *cli) askEnable(n int) {
+	c.password = func(line string) string {
+		if line == c.d.spec.EnableSecret {
+			c.mode = modePriv
+			return ""
+		}
+		if c.d.prof.name != "cisco_iosxe" {
+			return "% Access denied"
+		}
+		if n < 3 {
+			c.askEnable(n + 1)
+			return "Password: "
+		}
+		return "% Bad secrets"
+	}
 }

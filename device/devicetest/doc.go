@@ -16,7 +16,8 @@
 // What the fake devices do like the real ones:
 //
 //   - exec (host>), privileged (host#, reached with "enable" and
-//     Spec.EnableSecret) and configuration modes with sub-mode prompts
+//     Spec.EnableSecret; IOS asks "Password:" three times, then "% Bad
+//     secrets"; EOS answers "% Access denied") and configuration modes with sub-mode prompts
 //     (host(config-if)#); Junos uses user@host> and [edit] user@host#.
 //   - the session setup commands scrapligo sends on open (terminal width
 //     and length, Junos "set cli ...") are answered with the platform's text
@@ -30,12 +31,23 @@
 //     created and removed, single-valued settings are replaced in place,
 //     "no ..." removes; the IOS "Current configuration : N bytes" header is
 //     recomputed and "! Last configuration change at" is updated, NX-OS's
-//     "!Time:" line shows the time of each read (noise a backup must drop).
+//     "!Time:" line shows the time of each read (noise a backup must drop);
+//     IOS with "exec prompt timestamp" on its vty lines (or a session's
+//     "terminal exec prompt timestamp") heads every show output with
+//     "Load for five secs: ..." and "Time source is NTP, <clock>" lines
+//     that differ on each read.
 //   - output filters "| include", "| exclude", "| begin", "| no-more".
+//   - paging (IOS-XE, NX-OS, EOS): until "terminal length 0", an output
+//     longer than 24 lines stops at " --More-- " and waits for a key
+//     (space: next screen, Return: next line, q: stop), erased with
+//     backspaces when answered (see cli.page for sources); refuse "terminal
+//     length 0" with a FaultRefuse to see a client meet it.
 //
 // Authentication: password and keyboard-interactive by default, public
 // keys with Spec.AuthorizedKeys; Spec.LegacySSH limits a device to the
-// SHA-1/CBC algorithms of old firmware. Faults (Spec.Faults, Spec.Latency):
+// SHA-1/CBC algorithms and the single "ssh-rsa" RSA host key of old IOS.
+// WithHostKeys gives devices several host keys, as Junos has (KnownHosts
+// lists the first, as an OpenSSH client records one). Faults (Spec.Faults, Spec.Latency):
 // per-answer latency, rejected logins, a TCP accept that never starts SSH,
 // a command that never answers, a disconnect half-way through output, a
 // refused line (FaultRefuse) and a failing Junos commit (FaultCommitFail).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -17,11 +18,14 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// Lab is a set of running fake devices sharing one SSH host key.
+// Lab is a set of running fake devices sharing their SSH host keys.
 type Lab struct {
-	hostKey ssh.Signer
-	devices []*Device
-	byName  map[string]*Device
+	hostKeys []ssh.Signer
+	// legacyKey is the RSA host key of Spec.LegacySSH devices, offered
+	// for "ssh-rsa" signatures only, as old IOS does.
+	legacyKey ssh.Signer
+	devices   []*Device
+	byName    map[string]*Device
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -42,6 +46,7 @@ type Device struct {
 	mu      sync.Mutex
 	running *runningConfig // Cisco and Arista
 	junos   *junosDB       // Junos
+	reads   int            // show commands answered with IOS's timestamp header
 }
 
 // Option configures Start.
@@ -50,7 +55,18 @@ type Option func(*Lab)
 // WithHostKey makes the lab use signer as the host key of every device
 // instead of a freshly generated ed25519 key.
 func WithHostKey(signer ssh.Signer) Option {
-	return func(l *Lab) { l.hostKey = signer }
+	return func(l *Lab) { l.hostKeys = []ssh.Signer{signer} }
+}
+
+// WithHostKeys gives every device several host keys, one per type, as
+// real devices have: Junos generates RSA, ECDSA and Ed25519 keys (Junos
+// "system services ssh hostkey-algorithm", all allowed by default), EOS
+// and NX-OS can hold RSA and ECDSA keys. The server offers them all and
+// the client picks the first type of its own preference list that the
+// server has; KnownHosts lists the first key only, as an OpenSSH client
+// records only the key of the type it negotiated.
+func WithHostKeys(signers ...ssh.Signer) Option {
+	return func(l *Lab) { l.hostKeys = signers }
 }
 
 // Start starts one SSH server per spec on 127.0.0.1 (ephemeral ports) and
@@ -60,13 +76,33 @@ func Start(ctx context.Context, specs []Spec, opts ...Option) (*Lab, error) {
 	for _, o := range opts {
 		o(l)
 	}
-	if l.hostKey == nil {
+	if len(l.hostKeys) == 0 {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
 			return nil, fmt.Errorf("generate host key: %w", err)
 		}
-		if l.hostKey, err = ssh.NewSignerFromKey(priv); err != nil {
+		signer, err := ssh.NewSignerFromKey(priv)
+		if err != nil {
 			return nil, fmt.Errorf("host key signer: %w", err)
+		}
+		l.hostKeys = []ssh.Signer{signer}
+	}
+	if slices.ContainsFunc(specs, func(s Spec) bool { return s.LegacySSH }) {
+		// Old IOS has one RSA host key ("crypto key generate rsa") and
+		// signs with SHA-1 ("ssh-rsa") only: Cisco IOS 15 Secure Shell
+		// Configuration Guide, "Secure Shell Version 2 Support"
+		// (cisco.com/en/US/docs/ios-xml/ios/sec_usr_ssh/configuration/15-e/sec-secure-shell-v2.html);
+		// rsa-sha2-* (RFC 8332) came with IOS-XE 16.x/17.x.
+		priv, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, fmt.Errorf("generate legacy host key: %w", err)
+		}
+		signer, err := ssh.NewSignerFromKey(priv)
+		if err != nil {
+			return nil, fmt.Errorf("legacy host key signer: %w", err)
+		}
+		if l.legacyKey, err = ssh.NewSignerWithAlgorithms(signer.(ssh.AlgorithmSigner), []string{ssh.KeyAlgoRSA}); err != nil {
+			return nil, fmt.Errorf("legacy host key signer: %w", err)
 		}
 	}
 	l.ctx, l.cancel = context.WithCancel(ctx)
@@ -107,15 +143,16 @@ func (l *Lab) Devices() []*Device { return slices.Clone(l.devices) }
 // Device returns the device called name, or nil.
 func (l *Lab) Device(name string) *Device { return l.byName[name] }
 
-// HostKey returns the public host key shared by all devices.
-func (l *Lab) HostKey() ssh.PublicKey { return l.hostKey.PublicKey() }
+// HostKey returns the public host key shared by all devices (the first
+// one, with WithHostKeys).
+func (l *Lab) HostKey() ssh.PublicKey { return l.hostKeys[0].PublicKey() }
 
 // KnownHosts returns known_hosts lines naming every device's address with
-// the shared host key, for strict host key checking.
+// its host key (the first one), for strict host key checking.
 func (l *Lab) KnownHosts() string {
 	var out []byte
 	for _, d := range l.devices {
-		out = append(out, knownHostsLine(d.Addr(), l.HostKey())...)
+		out = append(out, knownHostsLine(d.Addr(), d.HostKey())...)
 		out = append(out, '\n')
 	}
 	return string(out)
@@ -185,6 +222,17 @@ func (d *Device) Platform() string { return d.spec.Platform }
 
 // Addr returns the host:port the device listens on.
 func (d *Device) Addr() string { return d.ln.Addr().String() }
+
+// HostKey returns the device's public host key: the lab's first one, or
+// the RSA key of a LegacySSH device.
+func (d *Device) HostKey() ssh.PublicKey { return d.hostKeys()[0].PublicKey() }
+
+func (d *Device) hostKeys() []ssh.Signer {
+	if d.spec.LegacySSH {
+		return []ssh.Signer{d.lab.legacyKey}
+	}
+	return d.lab.hostKeys
+}
 
 // Port returns the TCP port the device listens on.
 func (d *Device) Port() int {
@@ -272,11 +320,16 @@ func (d *Device) serverConfig() *ssh.ServerConfig {
 		}
 	}
 	if d.spec.LegacySSH {
+		// IOS 12.x/15.x SSHv2: Diffie-Hellman group 1/14 with SHA-1,
+		// CBC ciphers, HMAC-SHA1 (same guide; OpenSSH 7+ needs
+		// "KexAlgorithms +diffie-hellman-group1-sha1" to reach them).
 		cfg.KeyExchanges = []string{"diffie-hellman-group14-sha1", "diffie-hellman-group1-sha1"}
 		cfg.Ciphers = []string{"aes128-cbc", "3des-cbc"}
 		cfg.MACs = []string{"hmac-sha1"}
 	}
-	cfg.AddHostKey(d.lab.hostKey)
+	for _, k := range d.hostKeys() {
+		cfg.AddHostKey(k)
+	}
 	return cfg
 }
 

@@ -54,13 +54,20 @@ var (
 )
 
 // factRules per platform, written against recorded "show version" outputs
-// (Oxidized simulations of a Catalyst 9200L, a Nexus 93180YC, an SRX300)
-// and the documented EOS layout.
+// (Oxidized simulations of a Catalyst 9200L, a Nexus 93180YC, an SRX300;
+// networktocode/ntc-templates@d0bc5a480fe9 tests/{arista_eos,cisco_ios,
+// cisco_nxos,juniper_junos}/show_version/*.raw and their parsed samples).
+// A label's value is read on its own line only ("[ \t]*", never "\s*"):
+// vEOS and cEOS print "Serial number:" with nothing after it, and "\s*"
+// would take the first word of the next line ("System", "Hardware") for
+// a serial number.
 var factRules = map[string][]factRule{
 	"cisco_iosxe": rules(
 		versionF, []string{`(?m)^Cisco IOS XE Software, Version (\S+)`, `(?m)^Cisco IOS Software.*, Version ([^\s,]+)`},
-		serialF, []string{`(?m)^System Serial Number\s*:\s*(\S+)`, `(?m)^Processor board ID (\S+)`},
-		modelF, []string{`(?m)^Model Number\s*:\s*(\S+)`, `(?m)^[Cc]isco (\S+) \(.*\) processor`},
+		// "Processor board ID FHK102KKKKK, with hardware revision 0000"
+		// (IOS 12.4 on an 1801, ntc-templates cisco_ios_show_version_01).
+		serialF, []string{`(?m)^System Serial Number[ \t]*:[ \t]*(\S+)`, `(?m)^Processor board ID ([^\s,]+)`},
+		modelF, []string{`(?m)^Model Number[ \t]*:[ \t]*(\S+)`, `(?m)^[Cc]isco (\S+) \(.*\) processor`},
 		hostnameF, []string{`(?m)^(\S+) uptime is `},
 	),
 	"cisco_iosxr": rules(
@@ -69,21 +76,26 @@ var factRules = map[string][]factRule{
 		hostnameF, []string{`(?m)^(\S+) uptime is `},
 	),
 	"cisco_nxos": rules(
-		versionF, []string{`(?m)^\s*NXOS: version (\S+)`, `(?m)^\s*system:\s+version (\S+)`},
-		serialF, []string{`(?m)^\s*Processor Board ID (\S+)`},
-		modelF, []string{`(?m)^\s*cisco Nexus\S* (\S+) [Cc]hassis`, `(?m)^\s*cisco (\S+) [Cc]hassis`},
-		hostnameF, []string{`(?m)^\s*Device name: (\S+)`},
+		versionF, []string{`(?m)^[ \t]*NXOS: version (\S+)`, `(?m)^[ \t]*system:[ \t]+version (\S+)`},
+		serialF, []string{`(?m)^[ \t]*Processor Board ID (\S+)`},
+		modelF, []string{`(?m)^[ \t]*cisco Nexus\S* (\S+) [Cc]hassis`, `(?m)^[ \t]*cisco (\S+) [Cc]hassis`},
+		hostnameF, []string{`(?m)^[ \t]*Device name: (\S+)`},
 	),
 	"arista_eos": rules(
-		versionF, []string{`(?m)^Software image version:\s*(\S+)`},
-		serialF, []string{`(?m)^Serial number:\s*(\S+)`},
+		versionF, []string{`(?m)^Software image version:[ \t]*(\S+)`},
+		serialF, []string{`(?m)^Serial number:[ \t]*(\S+)`},
 		modelF, []string{`(?m)^Arista (\S+)`},
 	),
 	"juniper_junos": rules(
-		versionF, []string{`(?m)^Junos: (\S+)`, `(?m)^JUNOS .*\[(\S+)\]`},
+		// Junos 15+ prints "Junos: 22.4R3-S2.11"; older releases only
+		// "JUNOS Software Release [12.3R12.4]" or "JUNOS Base OS boot
+		// [13.3R1.4]". Other bracketed strings are package builds
+		// ("JUNOS OS Kernel 64-bit [20220419.9889e6f_builder_stable_11]"
+		// on a VM host, whose output has no release: none is read).
+		versionF, []string{`(?m)^Junos: (\S+)`, `(?m)^JUNOS Software Release \[(\S+)\]`, `(?m)^JUNOS Base OS boot \[(\S+)\]`},
 		modelF, []string{`(?m)^Model: (\S+)`},
 		hostnameF, []string{`(?m)^Hostname: (\S+)`},
-		serialF, []string{`(?m)^Chassis\s+(\S+)\s`},
+		serialF, []string{`(?m)^Chassis[ \t]+(\S+)[ \t]`},
 	),
 }
 

@@ -161,7 +161,10 @@ type writeValidationInput struct {
 // device has but Infrahub does not is a mismatch too (global neighbours
 // only: those configured in a VRF are not compared). Interfaces the
 // device has but Infrahub does not model are ignored. Interface names are
-// compared as the device's configuration spells them, case-insensitively.
+// compared case-insensitively, abbreviated or not ("Gi1/0/1" is
+// GigabitEthernet1/0/1, NX-OS "Eth1/1" Ethernet1/1: confparse's
+// Config.Interface), and a Junos logical unit is "<interface>.<unit>"
+// ("ge-0/0/0.0", "irb.100"), where Junos holds the addresses.
 //
 // When any device failed or could not be read the run fails, after the
 // results were written, with a *ValidationError listing the mismatches
@@ -330,7 +333,7 @@ func compare(dev Device, obs *observed) DeviceValidation {
 	for _, want := range dev.Interfaces {
 		v.Checked++
 		obj := "interface " + want.Name
-		got := obs.Interfaces[strings.ToLower(want.Name)]
+		got := obs.Interface(want.Name)
 		if got == nil {
 			add(obj, "presence", "configured", "missing")
 			continue
