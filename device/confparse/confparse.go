@@ -554,8 +554,12 @@ func ParseBGPSummary(out string) map[string]string {
 		}
 		if _, err := netip.ParseAddr(f[0]); err != nil {
 			if pending != nil {
-				flush(append(pending, f...))
-				pending = nil
+				// The columns of a wrapped line (an IPv6 address and a
+				// wide AS may wrap twice).
+				if pending = append(pending, f...); len(pending) >= minSummaryFields {
+					flush(pending)
+					pending = nil
+				}
 			}
 			continue
 		}

@@ -213,6 +213,11 @@ Peer                     AS      InPkt     OutPkt    OutQ   Flaps Last Up/Dwn St
 	if got := ParseBGPSummary("10.0.0.1        4 4233316914\n"); len(got) != 0 {
 		t.Errorf("truncated line: %v", got)
 	}
+	// An IPv6 address and a 4-byte AS: the columns wrap twice.
+	twice := "2001:db8:ffff:1::2\n                4 4233316914\n                               0        0        0    0    0 00:00:12 Active\n"
+	if got := ParseBGPSummary(twice); got["2001:db8:ffff:1::2"] != "Active" || len(got) != 1 {
+		t.Errorf("twice wrapped line: %v", got)
+	}
 }
 
 // IOS-XR spells interface addresses "ipv4 address", configures neighbours
