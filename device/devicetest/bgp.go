@@ -390,6 +390,9 @@ func (d *Device) bgpViewLocked() bgpView {
 		return bgpView{}
 	}
 	v := bgpView{localAS: cfg.LocalAS, routerID: cfg.RouterID}
+	// A configured router id resets every session when it changes; one
+	// picked from the interfaces is kept by the running process.
+	configuredID := cfg.RouterID
 	var keys map[string][]string
 	inactive := map[string]bool{}
 	if d.prof.juniper {
@@ -416,7 +419,7 @@ func (d *Device) bgpViewLocked() bgpView {
 			}
 		}
 		lines := slices.Concat(keys[addr], keys[c.Group], keys[""])
-		n.key = fmt.Sprintf("%d|%d|%s|%v|%v|%s", v.localAS, n.remoteAS, v.routerID, n.enabled, n.listed, strings.Join(lines, "\n"))
+		n.key = fmt.Sprintf("%d|%d|%s|%v|%v|%s", v.localAS, n.remoteAS, configuredID, n.enabled, n.listed, strings.Join(lines, "\n"))
 		v.neighbors = append(v.neighbors, n)
 	}
 	v.groups = len(groups)
