@@ -100,7 +100,7 @@ func (d Deps) postCheck(ctx context.Context, in Intent) (checkOut, error) {
 			for _, n := range want {
 				out.Established = append(out.Established, n.Address)
 			}
-			log.Info("post-check: BGP sessions Established", "device", in.Device, "neighbors", len(want), "polls", out.Polls, "waited", out.Waited.String())
+			log.Info("post-check: BGP sessions Established", "device", in.Device, "neighbors", len(want), "polls", out.Polls, "waited", out.Waited.Round(time.Millisecond).String())
 			return out, nil
 		}
 		if !now.Before(deadline) {
@@ -123,13 +123,13 @@ func (d Deps) checkFailed(ctx context.Context, in Intent, pending map[string]str
 	ce := &CheckError{Device: in.Device, Sessions: pending, Waited: waited, Err: readErr}
 	var reason []string
 	if len(pending) > 0 {
-		reason = append(reason, fmt.Sprintf("BGP neighbours not Established after %s: %s", waited, describe(pending)))
+		reason = append(reason, fmt.Sprintf("BGP neighbours not Established after %s: %s", waited.Round(time.Millisecond), describe(pending)))
 	}
 	if readErr != nil {
 		reason = append(reason, "BGP summary not read: "+readErr.Error())
 	}
 	ce.Reason = strings.Join(reason, "; ")
-	attrs := []any{"device", in.Device, "waited", waited.String()}
+	attrs := []any{"device", in.Device, "waited", waited.Round(time.Millisecond).String()}
 	if len(pending) > 0 {
 		attrs = append(attrs, "not_established", describe(pending))
 	}

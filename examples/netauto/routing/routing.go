@@ -20,15 +20,32 @@
 // line by line). The push sends the plan with device.Session.Configure; a
 // push refused part-way is compensated for exactly the lines the device
 // applied (device.ChangeError), a complete one is compensated when a later
-// step fails. The post-check wants every intended enabled neighbour
-// Established in the BGP summary; it is not retried: the run fails, the
-// push's compensation runs, and the failure hooks (package events) notify.
+// step fails.
+//
+// The post-check waits for every intended enabled neighbour to be
+// Established in the BGP summary: a router brings a new session, or one
+// whose remote AS, shutdown, password or update source changed, through
+// Idle, Connect, Active, OpenSent and OpenConfirm, which takes from a few
+// seconds to well over a minute (the connect-retry timer is commonly 120 s
+// on IOS and 30 s on Junos and EOS), while a session only renamed stays
+// up. It reads the summary every Deps.PostCheckInterval (5 s) on one SSH
+// session until all are up or Deps.PostCheckTimeout (3 minutes) has
+// passed, on the flow engine's clock (tests with a fake clock do not
+// wait), logging each poll at debug level and the outcome at info (warning
+// when it fails). Neighbours Infrahub has disabled are not waited for. A
+// read that fails is tried again at the next poll; a summary the device
+// refuses fails at once. When the time is up the run fails with a
+// *CheckError naming each neighbour not up and its last state
+// (CheckError.Sessions); it is not retried: the push's compensation runs,
+// and the failure hooks (package events) notify. A cancelled run stops
+// waiting at once and is rolled back too.
 //
 // Platforms: cisco_iosxe and arista_eos (one-line neighbour statements
 // under "router bgp"), cisco_nxos (the "neighbor A" sub-mode), and
 // juniper_junos (set/delete statements through a private candidate,
 // "commit check" and "commit confirmed", confirmed after the post-check,
-// so a change that cuts the device off rolls itself back). A device
+// so a change that cuts the device off rolls itself back; the post-check's
+// timeout must leave a minute of the confirmation window). A device
 // running another BGP AS, or a neighbour inheriting its remote AS from a
 // group, is a *ConflictError: the flow does not change those by itself.
 //
