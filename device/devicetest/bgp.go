@@ -165,7 +165,6 @@ type bgpModel struct {
 	after    time.Duration
 	peers    map[string]BGPPeer // by canonical address
 	sessions map[string]*bgpSession
-	booted   time.Time
 	// view is the configuration as of the last sync.
 	view bgpView
 }
@@ -177,8 +176,7 @@ type bgpSession struct {
 	reads  int       // summary reads that listed it since start
 	up     bool
 	since  time.Time // last change into or out of Established; zero: never up
-	upFor  time.Duration
-	flaps  int // Junos's Flaps: times it went down after being up
+	flaps  int       // Junos's Flaps: times it went down after being up
 	target BGPPeer
 }
 
@@ -196,9 +194,8 @@ type bgpNeighbor struct {
 	remoteAS int64
 	desc     string
 	enabled  bool
-	listed   bool // Junos: not deactivated (an inactive neighbour is not in the summary)
-	group    string
-	key      string
+	listed   bool   // Junos: not deactivated (an inactive neighbour is not in the summary)
+	key      string // the settings whose change restarts its session
 }
 
 func newBGPModel(spec *BGP) (*bgpModel, error) {
@@ -245,9 +242,6 @@ func (d *Device) bgpSyncLocked(initial bool) {
 		return
 	}
 	now := d.lab.now()
-	if initial {
-		m.booted = now
-	}
 	m.view = d.bgpViewLocked()
 	seen := map[string]bool{}
 	for _, n := range m.view.neighbors {
@@ -394,10 +388,11 @@ func (d *Device) bgpViewLocked() bgpView {
 	// picked from the interfaces is kept by the running process.
 	configuredID := cfg.RouterID
 	var keys map[string][]string
-	inactive := map[string]bool{}
+	var junos junosBGP
 	if d.prof.juniper {
-		keys, inactive = junosSessionLines(d.junos.active.renderSet())
-		v.running = len(cfg.Neighbors) > 0 && !inactive["bgp"]
+		junos = junosSessionLines(d.junos.active.renderSet())
+		keys = junos.keys
+		v.running = len(cfg.Neighbors) > 0 && !junos.inactive["bgp"]
 	} else {
 		keys = iosSessionLines(text, d.prof.indent)
 		v.running = cfg.LocalAS != 0
@@ -408,12 +403,13 @@ func (d *Device) bgpViewLocked() bgpView {
 	groups := map[string]bool{}
 	for _, addr := range sortedAddrs(cfg.Neighbors) {
 		c := cfg.Neighbors[addr]
-		n := bgpNeighbor{addr: addr, remoteAS: c.RemoteAS, desc: c.Description, enabled: c.Enabled, listed: true, group: c.Group}
+		n := bgpNeighbor{addr: addr, remoteAS: c.RemoteAS, desc: c.Description, enabled: c.Enabled, listed: true}
 		if d.prof.juniper {
-			n.listed = !inactive["bgp"] && !inactive["group "+c.Group] && !inactive["neighbor "+addr]
-			// A deactivated neighbour reads as disabled; Junos's own
-			// "shutdown" is the admin-down state shown in the summary.
-			n.enabled = !slices.Contains(keys["shutdown "+addr], "shutdown") && !slices.Contains(keys["shutdown group "+c.Group], "shutdown")
+			n.listed = !junos.inactive["bgp"] && !junos.inactive["group "+c.Group] && !junos.inactive["neighbor "+addr]
+			// confparse reads a deactivated neighbour as disabled; the
+			// summary shows the one with "shutdown" administratively down
+			// and does not list the deactivated one.
+			n.enabled = !junos.shutdown[addr] && !junos.shutdown["group "+c.Group]
 			if n.listed {
 				groups[c.Group] = true
 			}
@@ -514,54 +510,47 @@ func iosSessionLines(cfg, indent string) map[string][]string {
 	return out
 }
 
-// junosSessionLines reads Junos "display set" statements: the
-// session-affecting settings (authentication-key and its algorithm or key
-// chain, local-address) by neighbour address, group name and "" (the
-// whole of protocols bgp), "shutdown" markers under "shutdown A" and
-// "shutdown group G", and which of "bgp", "group G" and "neighbor A" are
-// deactivated.
-func junosSessionLines(set string) (map[string][]string, map[string]bool) {
-	keys := map[string][]string{}
-	inactive := map[string]bool{}
+// junosBGP is what Junos "display set" statements say about the sessions
+// beyond confparse's reading.
+type junosBGP struct {
+	// keys are the session-affecting settings (authentication-key and its
+	// algorithm or key chain, local-address) by neighbour address
+	// (canonical), group name and "" (all of protocols bgp).
+	keys map[string][]string
+	// shutdown holds the neighbours (by address) and groups ("group G")
+	// with a "shutdown" statement: listed, administratively down.
+	shutdown map[string]bool
+	// inactive holds what is deactivated ("bgp", "group G", "neighbor A"):
+	// not running, not listed.
+	inactive map[string]bool
+}
+
+func junosSessionLines(set string) junosBGP {
+	j := junosBGP{keys: map[string][]string{}, shutdown: map[string]bool{}, inactive: map[string]bool{}}
 	for _, l := range strings.Split(set, "\n") {
 		w := strings.Fields(l)
 		if len(w) < 3 || w[1] != "protocols" || w[2] != "bgp" {
 			continue
 		}
-		scope, rest := "", w[3:]
+		scope, kind, rest := "", "bgp", w[3:]
 		if len(rest) >= 2 && rest[0] == "group" {
-			scope, rest = rest[1], rest[2:]
+			scope, kind, rest = rest[1], "group "+rest[1], rest[2:]
 			if len(rest) >= 2 && rest[0] == "neighbor" {
 				scope, rest = confparse.CanonAddr(rest[1]), rest[2:]
+				kind = "neighbor " + scope
 			}
 		}
-		switch w[0] {
-		case "deactivate":
-			switch {
-			case len(w) == 3:
-				inactive["bgp"] = true
-			case len(rest) == 0 && strings.Contains(l, " neighbor "):
-				inactive["neighbor "+scope] = true
-			case len(rest) == 0:
-				inactive["group "+scope] = true
-			}
-		case "set":
-			if len(rest) == 0 {
-				continue
-			}
-			switch rest[0] {
-			case "authentication-key", "authentication-algorithm", "authentication-key-chain", "local-address":
-				keys[scope] = append(keys[scope], strings.Join(rest, " "))
-			case "shutdown":
-				if strings.Contains(l, " neighbor ") {
-					keys["shutdown "+scope] = append(keys["shutdown "+scope], "shutdown")
-				} else if scope != "" {
-					keys["shutdown group "+scope] = append(keys["shutdown group "+scope], "shutdown")
-				}
-			}
+		switch {
+		case w[0] == "deactivate" && len(rest) == 0:
+			j.inactive[kind] = true
+		case w[0] != "set" || len(rest) == 0:
+		case rest[0] == "shutdown" && kind != "bgp":
+			j.shutdown[strings.TrimPrefix(kind, "neighbor ")] = true
+		case rest[0] == "authentication-key", rest[0] == "authentication-algorithm", rest[0] == "authentication-key-chain", rest[0] == "local-address":
+			j.keys[scope] = append(j.keys[scope], strings.Join(rest, " "))
 		}
 	}
-	return keys, inactive
+	return j
 }
 
 // bgpSummaryLocked answers cmd when it is one of the platform's BGP
