@@ -243,26 +243,34 @@ func TestBGPSessionThatNeverComesUp(t *testing.T) {
 }
 
 // With EstablishPolls negative, time on the lab's clock alone brings a
-// session up: reads without time passing do not.
+// session up: reads without time passing do not. Every state on the way
+// is printed as the platform prints it and read back by confparse.
 func TestBGPSessionComesUpByClock(t *testing.T) {
-	clk := flowtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	d, tm := bgpLab(t, "arista_eos", devicetest.BGP{EstablishPolls: -1, EstablishAfter: 50 * time.Second}, devicetest.WithClock(clk))
-	configure(tm, "arista_eos", neighborLines("arista_eos", "10.0.0.5", "remote-as 65005")...)
-	for range 5 {
-		if st, _ := stateOf(tm, "arista_eos", "10.0.0.5"); st != "Idle" {
-			t.Fatalf("without time passing: %q", st)
-		}
-	}
-	var seen []string
-	for range 6 {
-		seen = append(seen, d.BGPState("10.0.0.5"))
-		clk.Advance(10 * time.Second)
-	}
-	if want := []string{"Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established"}; !reflect.DeepEqual(seen, want) {
-		t.Errorf("over 50 s: %q, want %q", seen, want)
-	}
-	if st, _ := stateOf(tm, "arista_eos", "10.0.0.5"); st != "Established" {
-		t.Errorf("summary: %q", st)
+	for _, p := range devicetest.Platforms() {
+		t.Run(p, func(t *testing.T) {
+			clk := flowtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			d, tm := bgpLab(t, p, devicetest.BGP{EstablishPolls: -1, EstablishAfter: 50 * time.Second}, devicetest.WithClock(clk))
+			configure(tm, p, neighborLines(p, "10.0.0.5", "remote-as 65005")...)
+			for range 5 {
+				if st, _ := stateOf(tm, p, "10.0.0.5"); st != "Idle" {
+					t.Fatalf("without time passing: %q", st)
+				}
+			}
+			var seen, direct []string
+			for range 6 {
+				direct = append(direct, d.BGPState("10.0.0.5"))
+				st, out := stateOf(tm, p, "10.0.0.5")
+				if !strings.Contains(out, st) && st != "Established" {
+					t.Errorf("%s not printed as such:\n%s", st, out)
+				}
+				seen = append(seen, st)
+				clk.Advance(10 * time.Second)
+			}
+			want := []string{"Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established"}
+			if !reflect.DeepEqual(seen, want) || !reflect.DeepEqual(direct, want) {
+				t.Errorf("over 50 s: summary %q, BGPState %q, want %q", seen, direct, want)
+			}
+		})
 	}
 }
 
