@@ -107,9 +107,9 @@ func (d Deps) postCheck(ctx context.Context, in Intent) (checkOut, error) {
 			return out, d.checkFailed(ctx, in, pending, now.Sub(start), readErr)
 		}
 		if err != nil {
-			log.Debug("post-check: BGP summary not read; trying again", "device", in.Device, "poll", out.Polls, "error", err.Error(), "remaining", deadline.Sub(now).String())
+			log.Debug("post-check: BGP summary not read; trying again", "device", in.Device, "poll", out.Polls, "error", err.Error(), "remaining", deadline.Sub(now).Round(time.Millisecond).String())
 		} else {
-			log.Debug("post-check: waiting for BGP sessions", "device", in.Device, "poll", out.Polls, "pending", describe(pending), "remaining", deadline.Sub(now).String())
+			log.Debug("post-check: waiting for BGP sessions", "device", in.Device, "poll", out.Polls, "pending", describe(pending), "remaining", deadline.Sub(now).Round(time.Millisecond).String())
 		}
 		if err := clock.Sleep(ctx, min(interval, deadline.Sub(now))); err != nil {
 			return out, err
