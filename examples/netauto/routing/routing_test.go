@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/confparse"
@@ -39,10 +40,15 @@ type rlab struct {
 
 // newLab starts one lab device of platform (synctest's fleet device: one
 // neighbour, "upstream"), with the extra neighbours and faults given,
-// seeded into a fake Infrahub with a routing config of AS 65000.
+// seeded into a fake Infrahub with a routing config of AS 65000. Its
+// post-check gives up after 30 seconds (of the harness's clock): a
+// session that never comes up is read 7 times, not 37 (the default wait
+// is TestPostCheckTimesOut's).
 func newLab(t *testing.T, platform string, extra []sync.BGPNeighbor, down []string, faults ...devicetest.Fault) *rlab {
 	t.Helper()
-	return newLabWith(t, labOptions{platform: platform, extra: extra, down: down, faults: faults})
+	return newLabWith(t, labOptions{platform: platform, extra: extra, down: down, faults: faults, deps: func(d *routing.Deps) {
+		d.PostCheckTimeout = 30 * time.Second
+	}})
 }
 
 // labOptions are newLab's arguments and more: how the device's BGP
