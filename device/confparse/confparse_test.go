@@ -1,8 +1,10 @@
 package confparse
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -362,5 +364,25 @@ FE80::1%GigabitEthernet1
 	}
 	if !IsIPv6("2001:db8::1") || IsIPv6("10.0.0.1") || IsIPv6("::ffff:10.0.0.1") || IsIPv6("peer") {
 		t.Error("IsIPv6")
+	}
+}
+
+// Reading a summary of 200 sessions, the size of a route server's.
+func BenchmarkParseBGPSummary(b *testing.B) {
+	var s strings.Builder
+	s.WriteString("Neighbor        V           AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd\n")
+	for i := range 200 {
+		state := "Active"
+		if i%2 == 0 {
+			state = "5"
+		}
+		fmt.Fprintf(&s, "10.1.%d.%-10d 4 %12d     100     100        1    0    0 1w2d     %s\n", i/250, i%250+1, 65000+i, state)
+	}
+	out := s.String()
+	b.ReportAllocs()
+	for b.Loop() {
+		if n := len(ParseBGPSummary(out)); n != 200 {
+			b.Fatalf("%d sessions", n)
+		}
 	}
 }
