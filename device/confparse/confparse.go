@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Config is what a running configuration says about interfaces and the
@@ -547,43 +548,52 @@ func parseJunos(cfg string) *Config {
 }
 
 var (
-	bgpStates   = map[string]string{"established": "Established", "estab": "Established", "establ": "Established", "idle": "Idle", "active": "Active", "connect": "Connect", "opensent": "OpenSent", "openconfirm": "OpenConfirm"}
+	bgpStates = map[string]string{
+		"established": "Established", "estab": "Established", "establ": "Established",
+		"idle": "Idle", "active": "Active", "connect": "Connect", "opensent": "OpenSent", "openconfirm": "OpenConfirm",
+		// NX-OS prints an administratively shut down neighbour as "Shut
+		// (Admin)" (genieparser's NX-OS "show bgp vrf all all summary"
+		// golden outputs); its session is Idle.
+		"shut": "Idle",
+	}
 	junosCounts = regexp.MustCompile(`^\d+/\d+/\d+/\d+$`)
 )
 
+// minSummaryFields is the fewest fields a complete session line has (Junos:
+// peer, AS, InPkt, OutPkt, OutQ, Flaps, Last Up/Dwn, State); a line starting
+// with an address that has fewer was wrapped by the device and continues
+// on the next line.
+const minSummaryFields = 8
+
 // ParseBGPSummary reads session states ("Established", "Idle", "Active",
 // "Connect", "OpenSent", "OpenConfirm") by canonical neighbour address from
-// the output of a BGP summary command (see SummaryCommands): each line starting with a neighbour address gives
-// its state (an address too long for its column is alone on its line, the
-// columns on the next), where a prefix count in the state column (IOS,
-// NX-OS, Junos) means Established.
+// the output of a BGP summary command (see SummaryCommands). Each line
+// starting with a neighbour address gives its state; a prefix count in the
+// state column (IOS, NX-OS, Junos) means Established, and an
+// administratively shut down session ("Idle (Admin)", EOS "Idle(Admin)",
+// NX-OS "Shut (Admin)") is Idle, as are EOS's other "Idle(reason)" forms.
+//
+// Layouts read besides one line per session: an address too long for its
+// column alone on its line with the columns on the next (IOS, NX-OS), a
+// 4-byte AS too wide for NX-OS's AS column ending the line after it, and
+// EOS's optional Description column before the Neighbor column (placed by
+// the header line, so a description may hold spaces or state words).
 func ParseBGPSummary(out string) map[string]string {
 	states := map[string]string{}
-	wrapped := "" // an address alone on its line: its columns follow on the next
-	for _, line := range strings.Split(strings.ReplaceAll(out, "\r", ""), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 1 {
-			if _, err := netip.ParseAddr(f[0]); err == nil {
-				wrapped = f[0]
-				continue
-			}
-		}
-		if wrapped != "" && len(f) > 0 {
-			if _, err := netip.ParseAddr(f[0]); err != nil {
-				f = append([]string{wrapped}, f...)
-			}
-		}
-		wrapped = ""
+	var pending []string // a wrapped session line: its columns follow on the next line
+	descCols := -1       // EOS: where the Neighbor column starts after a Description column
+	flush := func(f []string) {
 		if len(f) < 3 {
-			continue
+			return
 		}
 		addr, err := netip.ParseAddr(f[0])
 		if err != nil {
-			continue
+			return
 		}
 		state := ""
 		for _, w := range f[1:] {
-			if s, ok := bgpStates[strings.ToLower(strings.Trim(w, "()"))]; ok {
+			word, _, _ := strings.Cut(strings.Trim(w, "()"), "(")
+			if s, ok := bgpStates[strings.ToLower(word)]; ok {
 				state = s
 				break
 			}
@@ -597,5 +607,61 @@ func ParseBGPSummary(out string) map[string]string {
 		}
 		states[addr.String()] = state
 	}
+	for _, line := range strings.Split(strings.ReplaceAll(out, "\r", ""), "\n") {
+		if n := strings.Index(line, "Neighbor"); n >= 0 && strings.Contains(line, " AS ") {
+			// A table header: EOS puts a Description column first when
+			// a listed neighbour has one.
+			descCols = -1
+			if d := strings.Index(line, "Description"); d >= 0 && d < n {
+				descCols = utf8.RuneCountInString(line[:n])
+			}
+			continue
+		}
+		f := strings.Fields(line)
+		if descCols >= 0 {
+			f = afterDescription(line, descCols)
+		}
+		if len(f) == 0 {
+			continue
+		}
+		if _, err := netip.ParseAddr(f[0]); err != nil {
+			if pending != nil {
+				// The columns of a wrapped line (an IPv6 address and a
+				// wide AS may wrap twice).
+				if pending = append(pending, f...); len(pending) >= minSummaryFields {
+					flush(pending)
+					pending = nil
+				}
+			}
+			continue
+		}
+		pending = nil
+		if len(f) < minSummaryFields {
+			pending = f
+			continue
+		}
+		flush(f)
+	}
 	return states
+}
+
+// afterDescription returns the fields of an EOS session line from its
+// Neighbor column on (col runes in, as the header placed it). When the
+// line does not line up (a wide character in a description), the fields
+// from the first address followed by the BGP version 4 are taken.
+func afterDescription(line string, col int) []string {
+	if r := []rune(line); len(r) > col {
+		if f := strings.Fields(string(r[col:])); len(f) > 0 {
+			if _, err := netip.ParseAddr(f[0]); err == nil && (col == 0 || r[col-1] == ' ') {
+				return f
+			}
+		}
+	}
+	f := strings.Fields(line)
+	for i := 0; i+1 < len(f); i++ {
+		if _, err := netip.ParseAddr(f[i]); err == nil && f[i+1] == "4" {
+			return f[i:]
+		}
+	}
+	return f
 }

@@ -1,58 +1,12 @@
 package confparse
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
-
-	"github.com/netauto-dev/netauto/device/devicetest"
 )
-
-func TestParseIOSConfigRecorded(t *testing.T) {
-	spec, err := devicetest.LoadSimulation("cisco_iosxe", "../devicetest/testdata/oxidized_ios_C9200L_17.09.04a_simulation.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := Parse("cisco_iosxe", spec.RunningConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]Interface{
-		"vlan1":                {Name: "Vlan1", Enabled: false},
-		"vlan2":                {Name: "Vlan2", Description: "network management", Enabled: true, IPAddress: "10.42.11.42/24"},
-		"gigabitethernet1/0/1": {Name: "GigabitEthernet1/0/1", Description: "oxidized test one", Enabled: true},
-	}
-	for k, w := range want {
-		if got := o.Interfaces[k]; got == nil || *got != w {
-			t.Errorf("interface %s = %+v, want %+v", k, got, w)
-		}
-	}
-	if len(o.Neighbors) != 0 {
-		t.Errorf("neighbors = %v, want none", o.Neighbors)
-	}
-}
-
-func TestParseJunosConfigRecorded(t *testing.T) {
-	spec, err := devicetest.LoadSimulation("juniper_junos", "../devicetest/testdata/oxidized_junos_srx300_22.4_simulation.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := Parse("juniper_junos", spec.RunningConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := o.Interfaces["irb"]; got == nil || got.IPAddress != "192.168.1.1/24" || !got.Enabled {
-		t.Errorf("irb = %+v", got)
-	}
-	// Junos holds the address on the logical unit: "irb.0" is the name a
-	// source of truth gives the interface with 192.168.1.1/24.
-	if got := o.Interface("irb.0"); got == nil || got.IPAddress != "192.168.1.1/24" || !got.Enabled || got.Name != "irb.0" {
-		t.Errorf("irb.0 = %+v", got)
-	}
-	if len(o.Interfaces) != 18 { // ge-0/0/0..7 and irb, each with unit 0; not the security zones' interfaces
-		t.Errorf("interfaces = %d, want 18", len(o.Interfaces))
-	}
-}
 
 func neighbors(o *Config) map[string]Neighbor {
 	out := map[string]Neighbor{}
@@ -159,6 +113,69 @@ Neighbor        V           AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State
 		if got := ParseBGPSummary(tc.out); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: states = %v, want %v", name, got, tc.want)
 		}
+	}
+}
+
+// The layouts and state words of real summaries: NX-OS's "Shut (Admin)"
+// and 4-byte AS numbers that push the columns onto the next line
+// (ntc-templates cisco_nxos_show_ip_bgp_summary_vrf.raw, genieparser's
+// NX-OS golden outputs), EOS's Description column and "Idle(reason)"
+// states (ntc-templates arista_eos_show_ip_bgp_summary{2,3}.raw), Junos's
+// transitional states and per-RIB lines (genieparser's Junos ShowBgpSummary
+// golden output).
+func TestParseBGPSummaryLayouts(t *testing.T) {
+	nxos := `BGP summary information for VRF default, address family IPv4 Unicast
+BGP router identifier 10.4.1.1, local AS number 100
+BGP table version is 2, IPv4 Unicast config peers 4, capable peers 1
+
+Neighbor        V    AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd
+10.16.2.5       4   200       0       0        0    0    0     5w6d Shut (Admin)
+10.101.1.1      4 4233316914
+                        14111081 14037706     1922    0    0     5w1d 100
+10.101.1.4      4 4255544594
+                               0        0        0    0    0 00:00:12 Idle
+10.101.1.9      4 65009       0       0        0    0    0 00:00:03 OpenSent`
+	eos := `BGP summary information for VRF default
+Router identifier 10.255.0.9, local AS number 65113
+Neighbor Status Codes: m - Under maintenance
+  Description              Neighbor         V AS           MsgRcvd   MsgSent  InQ OutQ  Up/Down State   PfxRcd PfxAcc
+  spine-1 Active uplink    10.0.0.24        4 65001             11        14    0    0 00:00:49 Estab   15     15
+  10.0.0.99 old            10.0.0.26        4 65001              0         0    0    0 00:00:49 Connect
+  leaf-3a                  10.255.2.10      4 65113              0         0    0    0   79d05h Idle(NoIf)
+                           10.255.2.11      4 65114              0         0    0    0 00:01:00 Idle(Admin)
+  tôt                      10.255.2.12      4 65115             10        12    0    0 00:00:48 OpenConfirm
+`
+	junos := `Threading mode: BGP I/O
+Groups: 2 Peers: 4 Down peers: 3
+Table          Tot Paths  Act Paths Suppressed    History Damp State    Pending
+inet.0
+                       5          5          0          0          0          0
+Peer                     AS      InPkt     OutPkt    OutQ   Flaps Last Up/Dwn State|#Active/Received/Accepted/Damped...
+10.49.216.179         65171          0          0       0       0 29w5d 22:42:36 Connect
+10.169.14.240         65151     280414     221573       0     127 3w2d 4:19:15 Establ
+  inet.0: 682/684/684/0
+10.169.14.249         65151          0          0       0       0          12 OpenSent
+2001:db8:6be:89bb::1:140       65171          0          0       0       0       45:12 Idle`
+	for name, tc := range map[string]struct {
+		out  string
+		want map[string]string
+	}{
+		"nxos":  {nxos, map[string]string{"10.16.2.5": "Idle", "10.101.1.1": "Established", "10.101.1.4": "Idle", "10.101.1.9": "OpenSent"}},
+		"eos":   {eos, map[string]string{"10.0.0.24": "Established", "10.0.0.26": "Connect", "10.255.2.10": "Idle", "10.255.2.11": "Idle", "10.255.2.12": "OpenConfirm"}},
+		"junos": {junos, map[string]string{"10.49.216.179": "Connect", "10.169.14.240": "Established", "10.169.14.249": "OpenSent", "2001:db8:6be:89bb::1:140": "Idle"}},
+	} {
+		if got := ParseBGPSummary(tc.out); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: states = %v\nwant %v", name, got, tc.want)
+		}
+	}
+	// A session line cut short with nothing after it says nothing.
+	if got := ParseBGPSummary("10.0.0.1        4 4233316914\n"); len(got) != 0 {
+		t.Errorf("truncated line: %v", got)
+	}
+	// An IPv6 address and a 4-byte AS: the columns wrap twice.
+	twice := "2001:db8:ffff:1::2\n                4 4233316914\n                               0        0        0    0    0 00:00:12 Active\n"
+	if got := ParseBGPSummary(twice); got["2001:db8:ffff:1::2"] != "Active" || len(got) != 1 {
+		t.Errorf("twice wrapped line: %v", got)
 	}
 }
 
@@ -347,6 +364,26 @@ FE80::1%GigabitEthernet1
 	}
 	if !IsIPv6("2001:db8::1") || IsIPv6("10.0.0.1") || IsIPv6("::ffff:10.0.0.1") || IsIPv6("peer") {
 		t.Error("IsIPv6")
+	}
+}
+
+// Reading a summary of 200 sessions, the size of a route server's.
+func BenchmarkParseBGPSummary(b *testing.B) {
+	var s strings.Builder
+	s.WriteString("Neighbor        V           AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd\n")
+	for i := range 200 {
+		state := "Active"
+		if i%2 == 0 {
+			state = "5"
+		}
+		fmt.Fprintf(&s, "10.1.%d.%-10d 4 %12d     100     100        1    0    0 1w2d     %s\n", i/250, i%250+1, 65000+i, state)
+	}
+	out := s.String()
+	b.ReportAllocs()
+	for b.Loop() {
+		if n := len(ParseBGPSummary(out)); n != 200 {
+			b.Fatalf("%d sessions", n)
+		}
 	}
 }
 

@@ -24,8 +24,8 @@ func ExampleParse() {
 		return
 	}
 	summary := `Neighbor        V    AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd
-10.0.0.1        4 65002     100     100        1    0    0 1w2d     5
-10.0.0.3        4 65003       0       0        1    0    0 never    Idle (Admin)`
+10.0.0.1        4 65002     100     100        1    0    0     1w2d 5
+10.0.0.3        4 65003       0       0        0    0    0     1w2d Shut (Admin)`
 	states := confparse.ParseBGPSummary(summary)
 	fmt.Println(cfg.LocalAS, cfg.RouterID, confparse.SummaryCommands("cisco_nxos", false))
 	for _, addr := range []string{"10.0.0.1", "10.0.0.3"} {

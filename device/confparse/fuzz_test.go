@@ -1,10 +1,11 @@
-package confparse
+package confparse_test
 
 import (
 	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/device/devicetest"
 )
 
@@ -43,7 +44,9 @@ func platformIndex(p string) uint8 {
 // what they return is consistent (keys are the canonical forms of what
 // they index). The corpus in testdata/fuzz/FuzzParse holds configurations
 // with VRFs, peer groups and templates, IOS-XR neighbour groups and
-// unbalanced Junos braces.
+// unbalanced Junos braces; that of testdata/fuzz/FuzzParseBGPSummary
+// wrapped IPv6 addresses and NX-OS 4-byte AS numbers, Junos prefix counts
+// and EOS Description columns.
 func FuzzParse(f *testing.F) {
 	seedSimulations(f, func(p, text string) { f.Add(platformIndex(p), text) })
 	for _, cfg := range []string{
@@ -60,7 +63,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, pi uint8, cfg string) {
 		platform := fuzzPlatforms[int(pi)%len(fuzzPlatforms)]
-		o, err := Parse(platform, cfg)
+		o, err := confparse.Parse(platform, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +73,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		for k, n := range o.Neighbors {
-			if _, err := netip.ParseAddr(k); err != nil || n == nil || n.Address != k || CanonAddr(k) != k {
+			if _, err := netip.ParseAddr(k); err != nil || n == nil || n.Address != k || confparse.CanonAddr(k) != k {
 				t.Errorf("neighbor key %q for %+v", k, n)
 			}
 		}
@@ -85,8 +88,10 @@ func FuzzParseBGPSummary(f *testing.F) {
 	f.Add("10.0.0.1        4        65002     100     100        1    0    0 1w2d            5\n10.0.0.3 4 1 0 0 1 0 0 never Idle (Admin)")
 	f.Add("2001:db8::1\n                4        65002     100     100        1    0    0 1w2d            5")
 	f.Add("10.0.0.1              65002        100        100       0       0     1:00:00 0/5/5/0              0/0/0/0")
+	f.Add("10.101.1.1      4 4233316914\n                        14111081 14037706     1922    0    0     5w1d 100\n10.16.2.5       4   200       0       0        0    0    0     5w6d Shut (Admin)")
+	f.Add("  Description              Neighbor         V AS           MsgRcvd   MsgSent  InQ OutQ  Up/Down State   PfxRcd PfxAcc\n  tôt Active               10.0.0.24        4 65001             11        14    0    0 00:00:49 Estab   15     15\n")
 	f.Fuzz(func(t *testing.T, out string) {
-		for k, st := range ParseBGPSummary(out) {
+		for k, st := range confparse.ParseBGPSummary(out) {
 			if a, err := netip.ParseAddr(k); err != nil || a.String() != k || st == "" {
 				t.Errorf("session %q = %q", k, st)
 			}

@@ -392,7 +392,17 @@ func (c *cli) exec(cmd string) (out string, more bool) {
 	}
 	parts := strings.Split(cmd, " | ")
 	base := parts[0]
-	var text string
+	var text, bgpOut string
+	var bgpOK bool
+	if c.d.spec.DynamicCommands[base] == nil && !hasKey(c.d.spec.Commands, base) {
+		var invalid bool
+		c.d.mu.Lock()
+		bgpOut, bgpOK, invalid = c.d.bgpSummaryLocked(base)
+		c.d.mu.Unlock()
+		if invalid {
+			return c.invalid(cmd, slices.Index(strings.Fields(base), "bgp")), true
+		}
+	}
 	switch {
 	case base == p.runningConfigCommand:
 		if c.mode == modeExec && !p.juniper {
@@ -408,6 +418,8 @@ func (c *cli) exec(cmd string) (out string, more bool) {
 		text = c.d.spec.DynamicCommands[base](c.d.RunningConfig())
 	case hasKey(c.d.spec.Commands, base):
 		text = c.d.spec.Commands[base]
+	case bgpOK:
+		text = bgpOut
 	default:
 		return c.invalid(cmd, c.firstUnknownWord(base)), true
 	}
@@ -543,6 +555,7 @@ func (c *cli) configure(cmd string) (string, bool) {
 	c.suffix = c.suffixFor(path)
 	if strings.Join(c.d.running.lines, "\n") != before {
 		c.d.running.touch(time.Now(), c.user)
+		c.d.bgpSyncLocked(false) // a line takes effect as typed
 	}
 	return "", true
 }

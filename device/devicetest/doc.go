@@ -88,8 +88,26 @@
 // "warning: statement not found".
 //
 // Spec.DynamicCommands compute a command's output from the configuration in
-// force, for state that follows it (a BGP summary listing the neighbours
-// configured now).
+// force, for state that follows it.
+//
+// # BGP sessions
+//
+// With Spec.BGP a device models the sessions of its global BGP instance
+// and answers its platform's summary commands (BGPSummaryCommands: "show ip
+// bgp summary" and the IPv6 ones, Junos "show bgp summary") as the
+// platform prints them: IOS-XE's State/PfxRcd column ("Idle", "Active",
+// "Idle (Admin)", the prefix count once Established, Up/Down "never"),
+// NX-OS's ("Shut (Admin)", a 4-byte AS wrapping the line), EOS's ("Estab",
+// "Idle(Admin)", a Description column), Junos's ("Active", "Connect",
+// "Establ" with per-RIB counts, "Down peers"); see BGP for the sources. A
+// neighbour configured, or whose remote AS, shutdown, password or update
+// source changes, is not Established at once: it goes Idle, Connect,
+// Active, OpenSent, OpenConfirm over BGP.EstablishPolls reads of a summary
+// and BGP.EstablishAfter on the lab's clock (WithClock: a test moves a fake
+// clock instead of sleeping), then Established; a description change
+// leaves it up. BGP.Peers (and Device.SetBGPPeer while the lab runs) make a
+// peer never answer (Active for good) or run another AS (Idle for good).
+// Device.BGPState reads a session's state without counting as a read.
 //
 // # What the fakes do not model
 //
@@ -106,5 +124,11 @@
 // modelled, and the text of two messages is ours: the refusal of "commit
 // confirmed" in private mode (the Junos guide only says it is not
 // possible) and the question on leaving private mode with changes
-// (modelled on the exclusive one).
+// (modelled on the exclusive one). BGP: no TCP, timers or messages (the
+// state sequence is spread over reads and time, not driven by
+// connect-retry or hold timers), no hold-timer expiry taking an up session
+// down, no VRF sessions, address-family activation, prefix limits or
+// graceful restart, and no "show bgp neighbors"; a password change
+// restarts a session without the far end's password being compared; NX-OS
+// without BGP refuses the summary command as when "feature bgp" is off.
 package devicetest

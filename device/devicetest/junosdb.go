@@ -306,6 +306,7 @@ func (c *cli) junosCommit(check bool, confirmed int) string {
 	now := time.Now()
 	db.active = db.candidate(stmts)
 	db.active.stamp(now, c.user)
+	d.bgpSyncLocked(false)
 	if c.jmode == junosPrivate {
 		c.private = nil
 	} else {
@@ -337,6 +338,7 @@ func (d *Device) expireConfirmed(cf *junosConfirm) {
 	now := time.Now()
 	db.active = cf.previous.clone()
 	db.active.stamp(now, "root")
+	d.bgpSyncLocked(false)
 	db.commits = append([]junosCommit{{when: now, user: "root", via: "other"}}, db.commits...)
 }
 

@@ -33,6 +33,8 @@ type Lab struct {
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+
+	clock Clock // nil: the system clock
 }
 
 // Device is one running fake device.
@@ -47,6 +49,7 @@ type Device struct {
 	running *runningConfig // Cisco and Arista
 	junos   *junosDB       // Junos
 	reads   int            // show commands answered with IOS's timestamp header
+	bgp     *bgpModel      // Spec.BGP's sessions, nil without
 }
 
 // Option configures Start.
@@ -123,7 +126,15 @@ func Start(ctx context.Context, specs []Spec, opts ...Option) (*Lab, error) {
 			return nil, fmt.Errorf("device %q: listen: %w", spec.Name, err)
 		}
 		d := &Device{lab: l, spec: spec, prof: prof, ln: ln}
+		if spec.BGP != nil {
+			if d.bgp, err = newBGPModel(spec.BGP); err != nil {
+				_ = ln.Close()
+				l.Close()
+				return nil, fmt.Errorf("device %q: %w", spec.Name, err)
+			}
+		}
 		d.setConfig(spec.RunningConfig)
+		d.bgpSyncLocked(true)
 		d.cfg = d.serverConfig()
 		l.devices = append(l.devices, d)
 		l.byName[spec.Name] = d
@@ -274,6 +285,7 @@ func (d *Device) SetRunningConfig(text string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.setConfig(text)
+	d.bgpSyncLocked(false)
 }
 
 func (d *Device) serverConfig() *ssh.ServerConfig {

@@ -40,6 +40,11 @@ type Spec struct {
 	// state that follows the configuration (a BGP summary listing the
 	// neighbours configured now). It wins over Commands.
 	DynamicCommands map[string]func(runningConfig string) string
+	// BGP, when set, makes the device model its BGP sessions and answer
+	// the platform's BGP summary commands (BGPSummaryCommands) from them
+	// and the configuration in force; DynamicCommands and Commands for
+	// the same command line win over it.
+	BGP *BGP
 	// LegacySSH limits the server to the old algorithms some devices still
 	// only speak (diffie-hellman-group14-sha1 / group1, CBC ciphers,
 	// hmac-sha1).

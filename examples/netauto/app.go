@@ -45,6 +45,10 @@ type Wiring struct {
 	FanOut device.FanOut
 	// Notifier sends failure notifications.
 	Notifier events.Notifier
+	// RoutingPostCheckTimeout and RoutingPostCheckInterval are how long
+	// routing-deploy waits for the BGP sessions after a push and how
+	// often it reads them (routing.Deps; 0: 3 minutes and 5 seconds).
+	RoutingPostCheckTimeout, RoutingPostCheckInterval time.Duration
 }
 
 // Flows returns every flow of the example wired to w, each with the
@@ -75,7 +79,10 @@ func Flows(w Wiring) []flow.Definition {
 	}
 	return []flow.Definition{
 		f5.AS3, f5.LTM, f5.Cert,
-		routing.New(routing.Deps{Config: w.Config, Secrets: w.Secrets, DeviceDefaults: w.DeviceDefaults}, hooks...),
+		routing.New(routing.Deps{
+			Config: w.Config, Secrets: w.Secrets, DeviceDefaults: w.DeviceDefaults,
+			PostCheckTimeout: w.RoutingPostCheckTimeout, PostCheckInterval: w.RoutingPostCheckInterval,
+		}, hooks...),
 		nsync.InventorySync(deps, hooks...),
 		nsync.ConfigBackup(deps, hooks...),
 		nsync.Validation(deps, hooks...),

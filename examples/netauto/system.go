@@ -177,6 +177,10 @@ func StartSystem(ctx context.Context, o SystemOptions) (_ *System, err error) {
 	w := Wiring{
 		Config: common.StoreLoader(s.st), Secrets: s.Lab.Secrets(), DeviceDefaults: s.Lab.DeviceDefaults(),
 		BackupDir: s.BackupDir, FanOut: device.FanOut{Concurrency: 16, HostTimeout: time.Minute},
+		// The lab's sessions come up within a few reads of the summary;
+		// the broken routing change's never does, and the demo should not
+		// wait the 3 minutes a real router is given.
+		RoutingPostCheckTimeout: time.Second, RoutingPostCheckInterval: 200 * time.Millisecond,
 	}
 	reg, err := worker.NewRegistry(Flows(w)...)
 	if err != nil {

@@ -20,15 +20,32 @@
 // line by line). The push sends the plan with device.Session.Configure; a
 // push refused part-way is compensated for exactly the lines the device
 // applied (device.ChangeError), a complete one is compensated when a later
-// step fails. The post-check wants every intended enabled neighbour
-// Established in the BGP summary; it is not retried: the run fails, the
-// push's compensation runs, and the failure hooks (package events) notify.
+// step fails.
+//
+// The post-check waits for every intended enabled neighbour to be
+// Established in the BGP summary: a router brings a new session, or one
+// whose remote AS, shutdown, password or update source changed, through
+// Idle, Connect, Active, OpenSent and OpenConfirm, which takes from a few
+// seconds to well over a minute (the connect-retry timer is commonly 120 s
+// on IOS and 30 s on Junos and EOS), while a session only renamed stays
+// up. It reads the summary every Deps.PostCheckInterval (5 s) on one SSH
+// session until all are up or Deps.PostCheckTimeout (3 minutes) has
+// passed, on the flow engine's clock (tests with a fake clock do not
+// wait), logging each poll at debug level and the outcome at info (warning
+// when it fails). Neighbours Infrahub has disabled are not waited for. A
+// read that fails is tried again at the next poll; a summary the device
+// refuses fails at once. When the time is up the run fails with a
+// *CheckError naming each neighbour not up and its last state
+// (CheckError.Sessions); it is not retried: the push's compensation runs,
+// and the failure hooks (package events) notify. A cancelled run stops
+// waiting at once and is rolled back too.
 //
 // Platforms: cisco_iosxe and arista_eos (one-line neighbour statements
 // under "router bgp"), cisco_nxos (the "neighbor A" sub-mode), and
 // juniper_junos (set/delete statements through a private candidate,
 // "commit check" and "commit confirmed", confirmed after the post-check,
-// so a change that cuts the device off rolls itself back). A device
+// so a change that cuts the device off rolls itself back; the post-check's
+// timeout must leave a minute of the confirmation window). A device
 // running another BGP AS, or a neighbour inheriting its remote AS from a
 // group, is a *ConflictError: the flow does not change those by itself.
 //
@@ -41,13 +58,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
-	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/examples/netauto/common"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/flow"
@@ -74,10 +89,38 @@ type ParamsError struct{ Field, Reason string }
 
 func (e *ParamsError) Error() string { return e.Field + ": " + e.Reason }
 
-// CheckError is a post-check that failed after the push.
-type CheckError struct{ Device, Reason string }
+// CheckError is a post-check that failed after the push: BGP sessions
+// still not Established when its time was up, or a summary it could not
+// read.
+type CheckError struct {
+	Device, Reason string
+	// Sessions are the last states read of the intended enabled
+	// neighbours that were not Established ("not listed" for one the
+	// summary lacked), by address as Infrahub spells it.
+	Sessions map[string]string
+	// Waited is how long the post-check waited for them.
+	Waited time.Duration
+	// Err is why the summary could not be read, when the last read failed.
+	Err error
+}
 
 func (e *CheckError) Error() string { return "post-check " + e.Device + ": " + e.Reason }
+
+// Unwrap returns the error of the last failed read of the summary.
+func (e *CheckError) Unwrap() error { return e.Err }
+
+// The post-check's wait, when Deps leave it 0.
+const (
+	// DefaultPostCheckTimeout is how long the post-check waits for the
+	// sessions: a session a device brings up takes from seconds to more
+	// than a minute (the connect-retry timer is commonly 120 s on IOS and
+	// 30 s on Junos and EOS, and the peer may answer only at its next
+	// try).
+	DefaultPostCheckTimeout = 3 * time.Minute
+	// DefaultPostCheckInterval is the time between two reads of the BGP
+	// summary.
+	DefaultPostCheckInterval = 5 * time.Second
+)
 
 // Deps are what the flow needs from the program.
 type Deps struct {
@@ -93,6 +136,42 @@ type Deps struct {
 	// confirmed N"); 0 means 10, a negative value commits without
 	// confirmation.
 	CommitConfirmMinutes int
+	// PostCheckTimeout is how long the post-check waits, after the push,
+	// for every intended enabled neighbour to be Established before the
+	// run fails and the change is rolled back; 0 means
+	// DefaultPostCheckTimeout (3 minutes). On Junos it must end at least a
+	// minute before the commit-confirmed window does.
+	PostCheckTimeout time.Duration
+	// PostCheckInterval is the time between two reads of the BGP summary
+	// while waiting; 0 means DefaultPostCheckInterval (5 seconds).
+	PostCheckInterval time.Duration
+}
+
+// postCheckWait returns the post-check's timeout and interval.
+func (d Deps) postCheckWait() (timeout, interval time.Duration) {
+	timeout, interval = d.PostCheckTimeout, d.PostCheckInterval
+	if timeout == 0 {
+		timeout = DefaultPostCheckTimeout
+	}
+	if interval == 0 {
+		interval = DefaultPostCheckInterval
+	}
+	return timeout, interval
+}
+
+// checkWait refuses a wait that cannot work on platform, before anything
+// is pushed.
+func (d Deps) checkWait(platform string) error {
+	timeout, _ := d.postCheckWait()
+	switch {
+	case d.PostCheckTimeout < 0:
+		return &ParamsError{"PostCheckTimeout", fmt.Sprintf("%s is negative", d.PostCheckTimeout)}
+	case d.PostCheckInterval < 0:
+		return &ParamsError{"PostCheckInterval", fmt.Sprintf("%s is negative", d.PostCheckInterval)}
+	case platform == "juniper_junos" && d.confirmMinutes() > 0 && timeout+time.Minute > time.Duration(d.confirmMinutes())*time.Minute:
+		return &ParamsError{"PostCheckTimeout", fmt.Sprintf("%s leaves less than a minute of the %d-minute commit-confirmed window (CommitConfirmMinutes) to confirm the Junos commit", timeout, d.confirmMinutes())}
+	}
+	return nil
 }
 
 // Neighbor is an intended BGP neighbour.
@@ -169,6 +248,16 @@ type pushIn struct {
 	Environment string `json:"environment"`
 	Intent      Intent `json:"intent"`
 	Plan        Plan   `json:"plan"`
+}
+
+// checkOut is what the post-check saw.
+type checkOut struct {
+	// Established are the intended enabled neighbours, all Established.
+	Established []string `json:"established,omitempty"`
+	// Polls is how many times the summary was read.
+	Polls int `json:"polls"`
+	// Waited is how long it took them to come up.
+	Waited time.Duration `json:"waited"`
 }
 
 // pushOut is what the push did.
@@ -329,33 +418,8 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 		return d.rollback(ctx, in, in.Plan.undo(out.Lines))
 	}))
 
-	check := task.New("post-check", func(ctx context.Context, in pushIn) (int, error) {
-		var up int
-		err := d.session(ctx, in.Intent, func(s *device.Session) error {
-			v6 := slices.ContainsFunc(in.Intent.Neighbors, func(n Neighbor) bool { return confparse.IsIPv6(n.Address) })
-			res, err := s.Send(ctx, confparse.SummaryCommands(in.Intent.Platform, v6)...)
-			if err != nil {
-				return err
-			}
-			states := map[string]string{}
-			for _, r := range res {
-				maps.Copy(states, confparse.ParseBGPSummary(r.Output))
-			}
-			for _, n := range in.Intent.Neighbors {
-				if !n.Enabled {
-					continue
-				}
-				if st := states[confparse.CanonAddr(n.Address)]; st != "Established" {
-					if st == "" {
-						st = "not listed"
-					}
-					return flow.NonRetryable(&CheckError{in.Intent.Device, "BGP neighbour " + n.Address + " not Established (" + st + ")"})
-				}
-				up++
-			}
-			return nil
-		})
-		return up, err
+	check := task.New("post-check", func(ctx context.Context, in pushIn) (checkOut, error) {
+		return d.postCheck(ctx, in.Intent)
 	}, deviceTag)
 
 	confirm := task.New("confirm-commit", func(ctx context.Context, in pushIn) (bool, error) {
@@ -373,6 +437,9 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 			return Result{}, err
 		}
 		if err := intent.validate(); err != nil {
+			return Result{}, flow.NonRetryable(err)
+		}
+		if err := d.checkWait(intent.Platform); err != nil {
 			return Result{}, flow.NonRetryable(err)
 		}
 		in := pushIn{Environment: p.Environment, Intent: intent}

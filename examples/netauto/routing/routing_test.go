@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/confparse"
@@ -39,9 +40,33 @@ type rlab struct {
 
 // newLab starts one lab device of platform (synctest's fleet device: one
 // neighbour, "upstream"), with the extra neighbours and faults given,
-// seeded into a fake Infrahub with a routing config of AS 65000.
+// seeded into a fake Infrahub with a routing config of AS 65000. Its
+// post-check gives up after 30 seconds (of the harness's clock): a
+// session that never comes up is read 7 times, not 37 (the default wait
+// is TestPostCheckTimesOut's).
 func newLab(t *testing.T, platform string, extra []sync.BGPNeighbor, down []string, faults ...devicetest.Fault) *rlab {
 	t.Helper()
+	return newLabWith(t, labOptions{platform: platform, extra: extra, down: down, faults: faults, deps: func(d *routing.Deps) {
+		d.PostCheckTimeout = 30 * time.Second
+	}})
+}
+
+// labOptions are newLab's arguments and more: how the device's BGP
+// sessions come up, the clock they come up by (the harness's, so the
+// post-check's waits move it), and changes to the flow's Deps.
+type labOptions struct {
+	platform string
+	extra    []sync.BGPNeighbor
+	down     []string
+	faults   []devicetest.Fault
+	bgp      devicetest.BGP
+	clock    devicetest.Clock
+	deps     func(*routing.Deps)
+}
+
+func newLabWith(t *testing.T, o labOptions) *rlab {
+	t.Helper()
+	platform := o.platform
 	fake, srv := infrahubtest.NewTestServer(t, infrahubtest.Options{Schemas: schema.FakeSchemas(), Seed: seed.Infrahub()})
 	var d synctest.Device
 	for _, f := range synctest.Fleet("", 4) {
@@ -49,9 +74,13 @@ func newLab(t *testing.T, platform string, extra []sync.BGPNeighbor, down []stri
 			d = f
 		}
 	}
-	d.BGPNeighbors = append(d.BGPNeighbors, extra...)
-	d.Down, d.Faults = down, faults
-	lab, err := synctest.Start(context.Background(), fake, []synctest.Device{d})
+	d.BGPNeighbors = append(d.BGPNeighbors, o.extra...)
+	d.Down, d.Faults, d.BGP = o.down, o.faults, o.bgp
+	var opts []devicetest.Option
+	if o.clock != nil {
+		opts = append(opts, devicetest.WithClock(o.clock))
+	}
+	lab, err := synctest.Start(context.Background(), fake, []synctest.Device{d}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +96,11 @@ func newLab(t *testing.T, platform string, extra []sync.BGPNeighbor, down []stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := routing.New(routing.Deps{Config: load, Secrets: lab.Secrets(), DeviceDefaults: lab.DeviceDefaults()})
+	deps := routing.Deps{Config: load, Secrets: lab.Secrets(), DeviceDefaults: lab.DeviceDefaults()}
+	if o.deps != nil {
+		o.deps(&deps)
+	}
+	f := routing.New(deps)
 	return &rlab{fake: fake, client: client, lab: lab, dev: lab.Devices.Device(d.Name), flow: f.Run, rcID: rc, devID: lab.IDs[d.Name], name: d.Name, plat: platform}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/backup"
+	"github.com/netauto-dev/netauto/device/devicetest"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/sync"
 	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
@@ -333,6 +334,9 @@ func TestValidationPassesOnMatchingLab(t *testing.T) {
 func TestValidationDetectsInjectedMismatches(t *testing.T) {
 	devs := labDevices()
 	devs[3].Down = []string{"10.0.0.7"} // atl1-fw1's session is not up
+	// atl1-edge1's peer runs AS 65002: configured with another AS, its
+	// session resets and stays down.
+	devs[0].BGP.Peers = map[string]devicetest.BGPPeer{"10.0.0.1": {AS: 65002}}
 	e := newEnv(t, devs)
 
 	// atl1-edge1's neighbour now has another AS; atl1-edge2's uplink is shut.
@@ -355,6 +359,7 @@ func TestValidationDetectsInjectedMismatches(t *testing.T) {
 	}
 	want := []string{
 		"atl1-edge1: bgp neighbor 10.0.0.1: remote_as: intended 65002, observed 65099",
+		"atl1-edge1: bgp neighbor 10.0.0.1: session: intended Established, observed Idle",
 		"atl1-edge2: interface GigabitEthernet1: enabled: intended true, observed false",
 		"atl1-fw1: bgp neighbor 10.0.0.7: session: intended Established, observed Active",
 	}
@@ -370,7 +375,7 @@ func TestValidationDetectsInjectedMismatches(t *testing.T) {
 		t.Errorf("report = %+v / %+v", ve.Report, rep)
 	}
 	got := e.nodes(t)
-	if n := got["atl1-edge1"]; n.ValidationStatus.Value != sync.StatusFailed || n.ValidationSummary.Value != "bgp neighbor 10.0.0.1: remote_as: intended 65002, observed 65099" {
+	if n := got["atl1-edge1"]; n.ValidationStatus.Value != sync.StatusFailed || n.ValidationSummary.Value != "bgp neighbor 10.0.0.1: remote_as: intended 65002, observed 65099\nbgp neighbor 10.0.0.1: session: intended Established, observed Idle" {
 		t.Errorf("atl1-edge1 written back as %+v", n)
 	}
 	if n := got["atl1-leaf1"]; n.ValidationStatus.Value != sync.StatusPassed {

@@ -15,19 +15,25 @@
 // demos that want a few dozen. To break something, change a fake device's
 // configuration (lab.Devices.Device(name).SetRunningConfig) or start it
 // with Device.Down listing a BGP session that is not up.
+//
+// The devices model their BGP sessions (devicetest.BGP): the sessions of
+// the configuration they start with are up, a neighbour a flow adds or
+// changes (remote AS, shutdown, password, update source) goes through
+// Idle ... OpenConfirm over a few reads of the summary before it is
+// Established (Device.BGP sets how many, and how long on the clock passed
+// to Start with devicetest.WithClock).
 package synctest
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/netauto-dev/netauto/device"
-	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/device/devicetest"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/sync"
@@ -52,8 +58,13 @@ type Device struct {
 	// Serial, Model and OSVersion are the facts "show version" reports
 	// (defaults derived from the name and platform).
 	Serial, Model, OSVersion string
-	// Down lists BGP neighbour addresses whose session is not Established.
+	// Down lists BGP neighbour addresses whose peer never answers: the
+	// session is never Established (Active), whenever it is configured.
 	Down []string
+	// BGP is how the device's BGP sessions come up (devicetest.BGP: reads
+	// and time before a new or reset session is Established, peers that
+	// never answer or run another AS); Down adds peers that never answer.
+	BGP devicetest.BGP
 	// Faults are failures the fake device injects (a command that hangs,
 	// a dropped connection, rejected logins).
 	Faults []devicetest.Fault
@@ -76,64 +87,43 @@ func (d *Device) defaults() {
 
 // Spec returns the fake device for d: a running configuration holding d's
 // interfaces and BGP neighbours, "show version" (and on Junos "show
-// chassis hardware") with d's facts, and BGP summaries (IPv4 and IPv6
-// apart, except on Junos) computed from the configuration in force, where
-// every enabled neighbour not in d.Down is Established.
+// chassis hardware") with d's facts, and BGP sessions (d.BGP, with d.Down's
+// peers never answering) that the platform's summary commands list from
+// the configuration in force: the neighbours d starts with are up, those a
+// flow pushes come up after a few reads, removed ones disappear.
 func Spec(d Device) (devicetest.Spec, error) {
 	d.defaults()
 	var cfg, version string
 	cmds := map[string]string{}
-	dyn := map[string]func(string) string{}
 	switch d.Platform {
 	case "cisco_iosxe":
 		cfg, version = iosConfig(d), iosVersion(d)
-		dyn["show ip bgp summary"], dyn["show bgp ipv6 unicast summary"] = live(d, ciscoSummary, false), live(d, ciscoSummary, true)
 	case "cisco_nxos":
 		cfg, version = nxosConfig(d), nxosVersion(d)
-		dyn["show ip bgp summary"], dyn["show bgp ipv6 unicast summary"] = live(d, ciscoSummary, false), live(d, ciscoSummary, true)
 	case "arista_eos":
 		cfg, version = eosConfig(d), eosVersion(d)
-		dyn["show ip bgp summary"], dyn["show ipv6 bgp summary"] = live(d, eosSummary, false), live(d, eosSummary, true)
 	case "juniper_junos":
 		cfg, version = junosConfig(d), junosVersion(d)
-		dyn["show bgp summary"] = live(d, func(d Device, _ bool) string { return junosSummary(d) }, false)
 		cmds["show chassis hardware"] = "Hardware inventory:\nItem             Version  Part number  Serial number     Description\n" +
 			fmt.Sprintf("Chassis                                %-17s %s\n", d.Serial, strings.ToUpper(d.Model))
 	default:
 		return devicetest.Spec{}, fmt.Errorf("synctest: device %q: platform %q not supported (want one of %v)", d.Name, d.Platform, devicetest.Platforms())
 	}
 	cmds["show version"] = version
+	bgp := d.BGP
+	bgp.Peers = maps.Clone(d.BGP.Peers)
+	if bgp.Peers == nil {
+		bgp.Peers = map[string]devicetest.BGPPeer{}
+	}
+	for _, a := range d.Down {
+		p := bgp.Peers[a]
+		p.Down = true
+		bgp.Peers[a] = p
+	}
 	return devicetest.Spec{
 		Name: d.Name, Hostname: d.Name, Platform: d.Platform, Username: Username, Password: Password,
-		RunningConfig: cfg, Commands: cmds, DynamicCommands: dyn, Faults: d.Faults,
+		RunningConfig: cfg, Commands: cmds, BGP: &bgp, Faults: d.Faults,
 	}, nil
-}
-
-// live returns a BGP summary computed from the configuration in force:
-// every configured global neighbour, Established when enabled and not in
-// d.Down, so neighbours a flow pushes come up and removed ones disappear.
-func live(d Device, summary func(Device, bool) string, v6 bool) func(string) string {
-	return func(running string) string {
-		cfg, err := confparse.Parse(d.Platform, running)
-		if err != nil {
-			return ""
-		}
-		now := d
-		now.BGPNeighbors = nil
-		if cfg.LocalAS != 0 {
-			now.LocalAS = cfg.LocalAS
-		}
-		addrs := make([]string, 0, len(cfg.Neighbors))
-		for a := range cfg.Neighbors {
-			addrs = append(addrs, a)
-		}
-		slices.Sort(addrs)
-		for _, a := range addrs {
-			n := cfg.Neighbors[a]
-			now.BGPNeighbors = append(now.BGPNeighbors, sync.BGPNeighbor{PeerAddress: n.Address, RemoteAS: n.RemoteAS, Description: n.Description, Enabled: n.Enabled})
-		}
-		return summary(now, v6)
-	}
 }
 
 func mask(prefix string) (addr, netmask string) {
@@ -149,15 +139,6 @@ func mask(prefix string) (addr, netmask string) {
 func v6Prefix(s string) bool {
 	p, err := netip.ParsePrefix(s)
 	return err == nil && p.Addr().Is6() && !p.Addr().Is4In6()
-}
-
-func isDown(d Device, addr string) bool {
-	for _, a := range d.Down {
-		if a == addr {
-			return true
-		}
-	}
-	return false
 }
 
 // writeBGP writes the IOS-style "router bgp" section (IOS-XE and EOS
@@ -338,74 +319,6 @@ func junosVersion(d Device) string {
 	return fmt.Sprintf("Hostname: %s\nModel: %s\nJunos: %s\nJUNOS Software Release [%s]\n", d.Name, d.Model, d.OSVersion, d.OSVersion)
 }
 
-// isV6 reports whether a neighbour is listed by the IPv6 summary.
-func isV6(n sync.BGPNeighbor) bool {
-	a, err := netip.ParseAddr(n.PeerAddress)
-	return err == nil && a.Is6() && !a.Is4In6()
-}
-
-func ciscoSummary(d Device, v6 bool) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "BGP router identifier 10.255.255.1, local AS number %d\n\n", d.LocalAS)
-	b.WriteString("Neighbor        V           AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd\n")
-	for _, n := range d.BGPNeighbors {
-		if isV6(n) != v6 {
-			continue
-		}
-		state := "5"
-		switch {
-		case !n.Enabled:
-			state = "Idle (Admin)"
-		case isDown(d, n.PeerAddress):
-			state = "Active"
-		}
-		addr := n.PeerAddress
-		if len(addr) > 15 {
-			// IOS and NX-OS put a long address on a line of its own.
-			fmt.Fprintf(&b, "%s\n", addr)
-			addr = ""
-		}
-		fmt.Fprintf(&b, "%-15s 4 %12d     100     100        1    0    0 1w2d     %s\n", addr, n.RemoteAS, state)
-	}
-	return b.String()
-}
-
-func eosSummary(d Device, v6 bool) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "BGP summary information for VRF default\nRouter identifier 10.255.255.1, local AS number %d\n", d.LocalAS)
-	b.WriteString("  Neighbor         V  AS           MsgRcvd   MsgSent  InQ OutQ  Up/Down State   PfxRcd PfxAcc\n")
-	for _, n := range d.BGPNeighbors {
-		if isV6(n) != v6 {
-			continue
-		}
-		state := "Estab"
-		switch {
-		case !n.Enabled:
-			state = "Idle(Admin)"
-		case isDown(d, n.PeerAddress):
-			state = "Active"
-		}
-		fmt.Fprintf(&b, "  %-16s 4  %-12d      100       100    0    0 01:00:00 %-7s 5      5\n", n.PeerAddress, n.RemoteAS, state)
-	}
-	return b.String()
-}
-
-func junosSummary(d Device) string {
-	var b strings.Builder
-	b.WriteString("Threading mode: BGP I/O\nPeer                     AS      InPkt     OutPkt    OutQ   Flaps Last Up/Dwn State|#Active/Received/Accepted/Damped...\n")
-	for _, n := range d.BGPNeighbors {
-		state := "Establ"
-		switch {
-		case !n.Enabled:
-			state = "Idle"
-		case isDown(d, n.PeerAddress):
-			state = "Active"
-		}
-		fmt.Fprintf(&b, "%-20s %8d        100        100       0       0     1:00:00 %s\n", n.PeerAddress, n.RemoteAS, state)
-	}
-	return b.String()
-}
-
 // Lab is a started set of fake devices seeded into a fake Infrahub.
 type Lab struct {
 	// Devices is the lab's devicetest lab.
@@ -419,9 +332,10 @@ type Lab struct {
 // Start starts a fake device per d and creates, in fake's default branch,
 // the NetworkDevice (address 127.0.0.1 and the fake's port), its
 // NetworkInterface and NetworkBGPNeighbor nodes. A device's Site, when
-// set, must name an existing LocationSite (by shortname). Close stops the
-// devices.
-func Start(ctx context.Context, fake *infrahubtest.Server, devs []Device) (*Lab, error) {
+// set, must name an existing LocationSite (by shortname). opts go to
+// devicetest.Start (devicetest.WithClock: the clock BGP sessions come up
+// by). Close stops the devices.
+func Start(ctx context.Context, fake *infrahubtest.Server, devs []Device, opts ...devicetest.Option) (*Lab, error) {
 	specs := make([]devicetest.Spec, len(devs))
 	for i := range devs {
 		s, err := Spec(devs[i])
@@ -430,7 +344,7 @@ func Start(ctx context.Context, fake *infrahubtest.Server, devs []Device) (*Lab,
 		}
 		specs[i] = s
 	}
-	dl, err := devicetest.Start(ctx, specs)
+	dl, err := devicetest.Start(ctx, specs, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("synctest: %w", err)
 	}
