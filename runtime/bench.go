@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -87,7 +88,7 @@ func cmdBench(e *env, args []string) error {
 	case err := <-served:
 		return fmt.Errorf("bench server: %w", err)
 	}
-	c, err := client.New(url, client.Options{Retries: -1, Timeout: 10 * time.Second})
+	c, err := client.New(url, client.Options{Retry: &retry.Policy{}, Timeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}

@@ -1,32 +1,35 @@
 // Package retry is netauto's one retry vocabulary: a [Policy] says how many
 // times a failed operation is tried again and how long to wait before each
 // retry. The flow and task engine (package flow's and package task's
-// WithRetries, WithBackoff and WithJitter) and the Infrahub and F5 clients
-// (infrahub.Config.Retry, f5.Config.Retry) all take this type, validate it
-// with [Policy.Validate] and compute every wait with [Policy.Delay], so a
-// field means the same thing wherever it is set. The package imports
+// WithRetries, WithBackoff and WithJitter), the Infrahub and F5 clients
+// (infrahub.Config.Retry, f5.Config.Retry) and the runtime's API client
+// (client.Options.Retry) all take this type, validate it with
+// [Policy.Validate] and compute every wait with [Policy.Delay], so a field
+// means the same thing wherever it is set. The package imports
 // nothing of netauto's: a client links it without linking the engine or
 // the runtime.
 //
 // # The policy
 //
-//		retry.Policy{
-//			Retries: 3,                                                   // attempts after the first
-//			Backoff: retry.Exponential(time.Second, 2, 30*time.Second),   // 1s, 2s, 4s, ... up to 30s
-//			Jitter:  0.2,                                                 // each wait ±20%
-//		}
+//	retry.Policy{
+//		Retries: 3,                                                 // attempts after the first
+//		Backoff: retry.Exponential(time.Second, 2, 30*time.Second), // 1s, 2s, 4s, ... up to 30s
+//		Jitter:  0.2,                                               // each wait ±20%
+//	}
 //
-//	  - Retries is how many attempts may follow the first one. The zero
-//	    value never retries; [Forever] retries until the caller's context
-//	    ends (the context is what bounds it, so give it a deadline). A
-//	    negative count is refused.
-//	  - Backoff is the wait before retry n, counting from 1: [Fixed] waits
-//	    the same each time, [Delays] follows a list and repeats its last
-//	    entry, [Exponential] multiplies an initial wait by a coefficient of
-//	    at least 1 up to a maximum. The zero Backoff retries at once.
-//	  - Jitter spreads each wait d uniformly over [d·(1−Jitter), d·(1+Jitter)]
-//	    so that many runs or clients failing together do not retry together;
-//	    the average wait stays d. It is between 0 and 1; 0 waits exactly d.
+// Its fields:
+//
+//   - Retries is how many attempts may follow the first one. The zero
+//     value never retries; [Forever] retries until the caller's context
+//     ends (the context is what bounds it, so give it a deadline). A
+//     negative count is refused.
+//   - Backoff is the wait before retry n, counting from 1: [Fixed] waits
+//     the same each time, [Delays] follows a list and repeats its last
+//     entry, [Exponential] multiplies an initial wait by a coefficient of
+//     at least 1 up to a maximum. The zero Backoff retries at once.
+//   - Jitter spreads each wait d uniformly over [d·(1−Jitter), d·(1+Jitter)]
+//     so that many runs or clients failing together do not retry together;
+//     the average wait stays d. It is between 0 and 1; 0 waits exactly d.
 //
 // The zero Policy is therefore "one attempt, no retry", everywhere. Every
 // user validates a policy with [Policy.Validate] before using it and
@@ -38,8 +41,9 @@
 // # Default, none, until the context ends
 //
 // A client has a default policy of its own (infrahub.DefaultRetry,
-// f5.DefaultRetry). Its Config takes a *Policy, because the zero Policy
-// already has a meaning (no retries) and a field must not have two:
+// f5.DefaultRetry, client.DefaultRetry). Its configuration takes a
+// *Policy, because the zero Policy already has a meaning (no retries) and
+// a field must not have two:
 //
 //	Retry: nil                                       // the client's default
 //	Retry: &retry.Policy{}                           // one attempt, no retry
@@ -65,6 +69,8 @@
 //     errors, 429 and 5xx answers other than 501, honouring a Retry-After of
 //     up to a minute; a mutation is sent again only when nothing reached the
 //     server (the dial failed, or a 401 to re-login after).
+//   - the runtime's API client retries idempotent calls on network errors
+//     and 429, 502, 503 and 504 answers, and reopens a broken log stream.
 //   - f5 retries connection errors and device-busy 503 answers (AS3's
 //     device-wide lock, also when reported inside an AS3 task), never 4xx,
 //     and gives up as soon as the next wait would outlast the context's
