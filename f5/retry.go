@@ -40,7 +40,7 @@ func (e *TimeoutError) Unwrap() []error { return []error{e.Ctx, e.Last} }
 // withRetries calls op until it succeeds, returns a non-retryable error,
 // the client's retry policy allows no more retries, or ctx would end
 // before the next attempt.
-func (c *Client) withRetries(ctx context.Context, op func(attempt int) (retry bool, err error)) error {
+func (c *Client) withRetries(ctx context.Context, op func(attempt int) (again bool, err error)) error {
 	var prev error // the last retryable error, kept for a clearer timeout
 	for attempt := 1; ; attempt++ {
 		again, err := op(attempt)

@@ -82,10 +82,10 @@ func WithTags(tags ...string) Option {
 	return func(c *config) error { c.tags = append(c.tags, tags...); return nil }
 }
 
-// WithRetries lets a failed flow run be tried n more times ([retry.Policy]
-// Retries: [retry.Forever] until its context ends). Tasks that completed
-// in an earlier attempt are not run again: their results are reused
-// (state Cached).
+// WithRetries lets a failed flow run be tried n more times, or until its
+// context ends with [retry.Forever] (the Retries of its [retry.Policy]).
+// Tasks that completed in an earlier attempt are not run again: their
+// results are reused (state Cached).
 func WithRetries(n int) Option { return func(c *config) error { c.retry.Retries = n; return nil } }
 
 // WithBackoff sets the wait before each retry of a flow run:

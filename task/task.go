@@ -117,8 +117,8 @@ func (t *Task[I, O]) setTyped(o typedOption) error {
 	return nil
 }
 
-// WithRetries lets a failed run be tried n more times ([retry.Policy]
-// Retries: [retry.Forever] until its context ends).
+// WithRetries lets a failed run be tried n more times, or until its
+// context ends with [retry.Forever] (the Retries of its [retry.Policy]).
 func WithRetries(n int) Option { return func(c *config) error { c.retry.Retries = n; return nil } }
 
 // WithBackoff sets the wait before each retry: [retry.Fixed],
