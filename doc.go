@@ -11,6 +11,9 @@
 //     retries, backoff and jitter, timeouts, caching, result reuse after a
 //     crash, compensations (rollback), futures (Submit, Map) and tag
 //     concurrency limits.
+//   - [github.com/netauto-dev/netauto/flow/retry]: the one retry
+//     vocabulary (Policy: retries, backoff, jitter) that flows, tasks and
+//     the Infrahub and F5 clients share; it imports nothing of ours.
 //   - runtime: the orchestrator (store, deployments, schedules, triggers,
 //     workers, API, CLI).
 //   - infrahub, f5, device: clients for the systems network automation

@@ -152,7 +152,7 @@ func (c *Client) submit(ctx context.Context, tenants []string, req request, o De
 
 	var res *Result
 	var cancelled []string
-	err = c.retry.run(ctx, func(int) (bool, error) {
+	err = c.withRetries(ctx, func(int) (bool, error) {
 		r, err := c.do(ctx, req)
 		if err != nil {
 			var apiErr *Error

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/netauto-dev/netauto/flow/retry"
 )
 
 // Defaults used when the corresponding Config field is zero.
@@ -51,9 +53,14 @@ type Config struct {
 	// included. Keep it above 45 s: a synchronous AS3 declaration may take
 	// that long before AS3 turns it into a task.
 	RequestTimeout time.Duration
-	// Retry governs retries of connection errors and device-busy answers.
-	// The zero value means DefaultRetryPolicy.
-	Retry RetryPolicy
+	// Retry says how many times and when a request is retried: nil means
+	// DefaultRetry (until the context ends), &retry.Policy{} no retries
+	// (see package retry). Which failures are retried is the client's
+	// decision: connection errors and device-busy 503 answers (AS3's
+	// device-wide lock, also when an AS3 task reports it), never 4xx. The
+	// caller's context bounds the whole call; the client gives up at once
+	// when the next wait would outlast its deadline.
+	Retry *retry.Policy
 	// HTTPClient, when set, is used (its Transport decides TLS); CAFile
 	// and InsecureSkipVerify are then ignored. The client works on a copy
 	// whose redirect policy also refuses to leave the device (see New).
@@ -80,8 +87,10 @@ type Client struct {
 	base    *url.URL
 	cfg     Config
 	http    *http.Client
-	retry   RetryPolicy
+	retry   retry.Policy
 	tenants *tenantQueue
+	// sleep waits between retries; tests replace it to see the waits.
+	sleep func(context.Context, time.Duration) error
 
 	auth *session
 	// header is added to every request (a transaction's coordination id).
@@ -121,9 +130,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
-	retry, err := cfg.Retry.withDefaults()
-	if err != nil {
-		return nil, fmt.Errorf("f5: Config.Retry: %w", err)
+	policy := DefaultRetry
+	if cfg.Retry != nil {
+		if err := cfg.Retry.Validate(); err != nil {
+			return nil, fmt.Errorf("f5: Config.Retry.%w", err)
+		}
+		policy = *cfg.Retry
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -145,7 +157,7 @@ func New(cfg Config) (*Client, error) {
 		hc = &http.Client{Transport: tr}
 	}
 	hc = sameHostRedirectsOnly(hc, u)
-	return &Client{base: u, cfg: cfg, http: hc, retry: retry, tenants: newTenantQueue(), auth: &session{}, now: time.Now}, nil
+	return &Client{base: u, cfg: cfg, http: hc, retry: policy, tenants: newTenantQueue(), sleep: sleep, auth: &session{}, now: time.Now}, nil
 }
 
 // request is one logical API call; do() may send it several times.
@@ -183,7 +195,7 @@ func (c *Client) do(ctx context.Context, req request) (*response, error) {
 		payload = b
 	}
 	var resp *response
-	err := c.retry.run(ctx, func(attempt int) (bool, error) {
+	err := c.withRetries(ctx, func(attempt int) (bool, error) {
 		r, err := c.send(ctx, req, payload)
 		if err != nil {
 			return isConnError(ctx, err), err

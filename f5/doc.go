@@ -27,8 +27,10 @@
 // Config.RequestTimeout; the context bounds the whole call, retries
 // included. Connection errors and device-busy answers (HTTP 503: AS3's
 // "Configuration operation in progress on device ..., please try again in 2
-// minutes" and a full burst queue) are retried with exponential backoff and
-// jitter ([RetryPolicy]); 4xx answers never are. When the context ends
+// minutes" and a full burst queue) are retried as Config.Retry says (a
+// retry.Policy from package flow/retry, the retry vocabulary flows and
+// tasks use too; nil for [DefaultRetry]: exponential backoff with jitter
+// until the context ends); 4xx answers never are. When the context ends
 // first, the error is a [*TimeoutError] that wraps both the context error
 // and the last device answer, so errors.Is(err, context.DeadlineExceeded)
 // and errors.As(err, &apiErr) both work. Device answers outside 2xx are

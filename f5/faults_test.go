@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/f5/f5test"
+	"github.com/netauto-dev/netauto/flow/retry"
 )
 
 const declarePath = as3Path + "/declare"
@@ -277,7 +278,7 @@ func TestConfigValidationAndSecrecy(t *testing.T) {
 		{BaseURL: "ftp://x", Username: "a"},
 		{BaseURL: "https://x"},
 		{BaseURL: "https://x", Username: "a", CAFile: "/nonexistent/ca.pem"},
-		{BaseURL: "https://x", Username: "a", Retry: RetryPolicy{BackoffCoefficient: 0.5}},
+		{BaseURL: "https://x", Username: "a", Retry: &retry.Policy{Backoff: retry.Exponential(time.Second, 0.5, 0)}},
 	}
 	for i, cfg := range bad {
 		if _, err := New(cfg); err == nil {

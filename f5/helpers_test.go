@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/f5/f5test"
+	"github.com/netauto-dev/netauto/flow/retry"
 )
 
 // fastRetry keeps tests quick while still exercising backoff.
-var fastRetry = RetryPolicy{InitialInterval: time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 10 * time.Millisecond}
+var fastRetry = &retry.Policy{Retries: retry.Forever, Backoff: retry.Exponential(time.Millisecond, 2, 10*time.Millisecond), Jitter: 0.5}
 
 // newPair starts a fake BIG-IP and a client logged in with token auth.
 func newPair(t testing.TB, opts f5test.Options) (*f5test.Server, *Client) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"time"
+
+	"github.com/netauto-dev/netauto/flow/retry"
 )
 
 var errDeadline = context.DeadlineExceeded
@@ -13,8 +15,15 @@ var errDeadline = context.DeadlineExceeded
 // AttemptConfig configures [Attempt].
 type AttemptConfig struct {
 	// Label names the run in errors and messages, e.g. `task "render"`.
-	Label   string
-	Retry   RetryPolicy
+	Label string
+	// Retry says how many times and when a failed attempt is tried again
+	// (package retry); the zero Policy never retries.
+	Retry retry.Policy
+	// RetryIf, when set, must also return true for a failed attempt's
+	// error to be retried. It narrows, never widens: errors marked with
+	// [NonRetryable], panics (state Crashed: a bug, not a blip) and runs
+	// whose context ended are never retried.
+	RetryIf func(error) bool
 	Timeout time.Duration // per attempt; 0 for none
 	// Attempt is the number of the first attempt to make, counting from 1.
 	// The runtime passes more than 1 when it retries a run that crashed,
@@ -50,12 +59,10 @@ type AttemptConfig struct {
 // attempt can never apply a change after its retry has started.
 func Attempt[O any](ctx context.Context, run *Run, cfg AttemptConfig, fn func(context.Context) (O, error)) (O, State, error) {
 	var zero O
-	if err := cfg.Retry.validate(); err != nil {
+	if err := cfg.Retry.Validate(); err != nil {
 		return zero, Failed(err.Error()), fmt.Errorf("%s: retry policy: %w", cfg.Label, err)
 	}
-	attempt := max(cfg.Attempt, 1)
-	lastAttempt := cfg.Retry.Retries + 1
-	for ; ; attempt++ {
+	for attempt := max(cfg.Attempt, 1); ; attempt++ {
 		release := func() {}
 		if cfg.Slots != nil {
 			r, err := cfg.Slots(ctx)
@@ -67,7 +74,7 @@ func Attempt[O any](ctx context.Context, run *Run, cfg AttemptConfig, fn func(co
 		}
 		st := Running()
 		if cur := run.State(); cur.Name == NameAwaitingRetry || attempt > 1 {
-			st = Retrying(fmt.Sprintf("attempt %d of %d", attempt, lastAttempt))
+			st = Retrying(attemptOf(attempt, cfg.Retry.Retries))
 		}
 		if err := run.set(st, nil, false); err != nil {
 			release()
@@ -78,10 +85,10 @@ func Attempt[O any](ctx context.Context, run *Run, cfg AttemptConfig, fn func(co
 		}
 		out, final, err := attemptOnce(ctx, cfg, fn)
 		release()
-		if final.Type != TypeFailed || attempt >= lastAttempt || ctx.Err() != nil || !cfg.Retry.retryable(err) {
+		if final.Type != TypeFailed || !cfg.Retry.Allows(attempt) || ctx.Err() != nil || !cfg.retryable(err) {
 			return out, final, err
 		}
-		at := run.eng.Clock.Now().Add(cfg.Retry.delay(attempt))
+		at := run.eng.Clock.Now().Add(cfg.Retry.Delay(attempt))
 		if err := run.set(AwaitingRetry(at, final.Message), nil, false); err != nil {
 			return zero, Crashed(err.Error(), ""), err
 		}
@@ -90,6 +97,28 @@ func Attempt[O any](ctx context.Context, run *Run, cfg AttemptConfig, fn func(co
 			return zero, st, err
 		}
 	}
+}
+
+// attemptOf says which attempt a retry is: "attempt 2 of 4", or
+// "attempt 2" under a policy that retries until the context ends.
+func attemptOf(attempt, retries int) string {
+	if retries == retry.Forever {
+		return fmt.Sprintf("attempt %d", attempt)
+	}
+	return fmt.Sprintf("attempt %d of %d", attempt, retries+1)
+}
+
+// retryable reports whether a failed attempt's error may be retried.
+func (cfg *AttemptConfig) retryable(err error) bool {
+	var nr *nonRetryable
+	if errors.As(err, &nr) {
+		return false
+	}
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		return false
+	}
+	return cfg.RetryIf == nil || cfg.RetryIf(err)
 }
 
 // stopped is the outcome of a run whose ctx ended while it waited

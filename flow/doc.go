@@ -42,6 +42,12 @@
 //   - it panics: Crashed, with the panic value and stack recorded; the
 //     process does not crash, and the run is not retried.
 //
+// The retry policy is a retry.Policy (package flow/retry, the one retry
+// vocabulary the Infrahub and F5 clients use too), set with [WithRetries],
+// [WithBackoff] (retry.Fixed, retry.Delays, retry.Exponential) and
+// [WithJitter]; [WithRetryIf] and [NonRetryable] decide which errors are
+// retried.
+//
 // A function whose attempt timed out or was cancelled gets a cancelled
 // context, and the engine waits for it to return before retrying or
 // ending the run: an abandoned attempt could otherwise still apply a

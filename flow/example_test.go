@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/task"
 )
 
@@ -57,7 +58,7 @@ func ExampleWithRetries() {
 			}
 		}
 		return len(devs), nil
-	}, flow.WithRetries(2), flow.WithBackoff(flow.Fixed(time.Millisecond)))
+	}, flow.WithRetries(2), flow.WithBackoff(retry.Fixed(time.Millisecond)))
 
 	n, err := f.Run(context.Background(), []string{"r1", "r2"})
 	fmt.Println(n, err, calls)

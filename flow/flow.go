@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/netauto-dev/netauto/flow/retry"
 )
 
 // Flow is a typed, named unit of orchestration: a function of parameters P
@@ -29,7 +31,8 @@ type config struct {
 	version     string
 	description string
 	tags        []string
-	retry       RetryPolicy
+	retry       retry.Policy
+	retryIf     func(error) bool
 	timeout     time.Duration
 	runName     *template.Template
 	hooks       hooks
@@ -59,8 +62,8 @@ func New[P, R any](name string, fn func(ctx context.Context, params P) (R, error
 		}
 	}
 	if f.err == nil {
-		if err := f.cfg.retry.validate(); err != nil {
-			f.err = fmt.Errorf("flow %q: %w", name, err)
+		if err := f.cfg.retry.Validate(); err != nil {
+			f.err = fmt.Errorf("flow %q: retry policy: %w", name, err)
 		}
 	}
 	return f
@@ -79,22 +82,27 @@ func WithTags(tags ...string) Option {
 	return func(c *config) error { c.tags = append(c.tags, tags...); return nil }
 }
 
-// WithRetries lets a failed flow run be tried n more times. Tasks that
-// completed in an earlier attempt are not run again: their results are
-// reused (state Cached).
+// WithRetries lets a failed flow run be tried n more times, or until its
+// context ends with [retry.Forever] (the Retries of its [retry.Policy]).
+// Tasks that completed in an earlier attempt are not run again: their
+// results are reused (state Cached).
 func WithRetries(n int) Option { return func(c *config) error { c.retry.Retries = n; return nil } }
 
-// WithBackoff sets the delay between flow run attempts.
-func WithBackoff(b Backoff) Option { return func(c *config) error { c.retry.Backoff = b; return nil } }
+// WithBackoff sets the wait before each retry of a flow run:
+// [retry.Fixed], [retry.Delays] or [retry.Exponential].
+func WithBackoff(b retry.Backoff) Option {
+	return func(c *config) error { c.retry.Backoff = b; return nil }
+}
 
-// WithJitter spreads retry delays by ±factor (0 to 1).
+// WithJitter spreads each retry's wait uniformly by ±factor (0 to 1).
 func WithJitter(factor float64) Option {
 	return func(c *config) error { c.retry.Jitter = factor; return nil }
 }
 
-// WithRetryIf retries only errors for which retry returns true.
-func WithRetryIf(retry func(error) bool) Option {
-	return func(c *config) error { c.retry.RetryIf = retry; return nil }
+// WithRetryIf retries only errors for which fn returns true. Errors
+// marked [NonRetryable] and panics are never retried.
+func WithRetryIf(fn func(error) bool) Option {
+	return func(c *config) error { c.retryIf = fn; return nil }
 }
 
 // WithTimeout bounds each attempt of a run; an attempt that overruns ends
@@ -236,6 +244,7 @@ func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, attempt in
 	cfg := AttemptConfig{
 		Label:   label,
 		Retry:   f.cfg.retry,
+		RetryIf: f.cfg.retryIf,
 		Timeout: f.cfg.timeout,
 		Attempt: attempt,
 	}

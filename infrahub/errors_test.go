@@ -72,20 +72,6 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
-	p := RetryPolicy{InitialInterval: 100 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Second, MaximumAttempts: 10}
-	for n, full := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 8: time.Second} {
-		for range 20 {
-			if d := p.backoff(n); d < full/2 || d > full {
-				t.Fatalf("backoff(%d) = %s, want in [%s, %s]", n, d, full/2, full)
-			}
-		}
-	}
-	if got := (RetryPolicy{}).withDefaults(); got != DefaultRetryPolicy {
-		t.Errorf("defaults: %+v", got)
-	}
-}
-
 func TestGraphQLErrorIsNotFound(t *testing.T) {
 	tests := []struct {
 		msgs []string

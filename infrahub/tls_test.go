@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
 )
 
@@ -37,7 +38,7 @@ func TestTLSOptions(t *testing.T) {
 		{"explicit insecure", infrahub.Config{InsecureSkipVerify: true}, ""},
 	}
 	for _, tc := range tests {
-		tc.cfg.Address, tc.cfg.APIToken, tc.cfg.Retry = srv.URL, "t", infrahub.RetryPolicy{MaximumAttempts: 1}
+		tc.cfg.Address, tc.cfg.APIToken, tc.cfg.Retry = srv.URL, "t", &retry.Policy{}
 		c, err := infrahub.New(tc.cfg)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/client"
@@ -96,7 +97,7 @@ func cmdBench(e *env, args []string) error {
 	case err := <-served:
 		return fmt.Errorf("bench server: %w", err)
 	}
-	c, err := client.New(url, client.Options{Token: key, Retries: -1, Timeout: 10 * time.Second})
+	c, err := client.New(url, client.Options{Token: key, Retry: &retry.Policy{}, Timeout: 10 * time.Second})
 	if err != nil {
 		return err
 	}

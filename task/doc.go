@@ -6,10 +6,14 @@
 //	var render = task.New("render-as3",
 //		func(ctx context.Context, app App) (as3.Declaration, error) { ... },
 //		task.WithRetries(3),
-//		task.WithBackoff(flow.Exponential(time.Second, 2, 30*time.Second)),
+//		task.WithBackoff(retry.Exponential(time.Second, 2, 30*time.Second)),
 //		task.WithJitter(0.2),
 //		task.WithTimeout(20*time.Second),
 //		task.WithTags("f5"))
+//
+// The waits come from package flow/retry (retry.Fixed, retry.Delays,
+// retry.Exponential), the retry vocabulary flows and the Infrahub and F5
+// clients share.
 //
 // [Task.Run] blocks; [Submit] returns a [Future]; [Map] runs a task over a
 // slice with a bound on concurrency; [Then] chains a task on a future's

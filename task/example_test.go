@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/task"
 )
 
@@ -23,7 +24,7 @@ func ExampleNew() {
 		return dev + ": IOS-XE 17.9", nil
 	},
 		task.WithRetries(3),
-		task.WithBackoff(flow.Exponential(time.Millisecond, 2, 10*time.Millisecond)),
+		task.WithBackoff(retry.Exponential(time.Millisecond, 2, 10*time.Millisecond)),
 		task.WithJitter(0.2),
 		task.WithTimeout(20*time.Second),
 		task.WithTags("ssh"),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/flowtest"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/task"
 )
 
@@ -204,7 +205,7 @@ func TestReusedRunDoesNotRepeatOnCompletion(t *testing.T) {
 // backoff surfaces per run, as a recorded Failed run.
 func TestTaskBackoffNotValidatedAtNew(t *testing.T) {
 	tk := task.New("t", func(context.Context, int) (int, error) { return 0, nil },
-		task.WithBackoff(flow.Exponential(0, 2, 0)))
+		task.WithBackoff(retry.Exponential(0, 2, 0)))
 	if tk.Err() == nil {
 		h := flowtest.New(t)
 		_, err := tk.Run(h.Context(), 1)

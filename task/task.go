@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 )
 
 // Task is a typed, named step of a flow: a function of an input I to an
@@ -38,7 +39,8 @@ type Task[I, O any] struct {
 }
 
 type config struct {
-	retry     flow.RetryPolicy
+	retry     retry.Policy
+	retryIf   func(error) bool
 	timeout   time.Duration
 	tags      []string
 	cache     bool
@@ -90,8 +92,8 @@ func New[I, O any](name string, fn func(ctx context.Context, in I) (O, error), o
 			fail(err)
 		}
 	}
-	if err := flow.ValidateRetryPolicy(t.cfg.retry); err != nil {
-		fail(err)
+	if err := t.cfg.retry.Validate(); err != nil {
+		fail(fmt.Errorf("retry policy: %w", err))
 	}
 	return t
 }
@@ -116,38 +118,25 @@ func (t *Task[I, O]) setTyped(o typedOption) error {
 	return nil
 }
 
-// WithRetries lets a failed run be tried n more times.
-func WithRetries(n int) Option {
-	return func(c *config) error {
-		if n < 0 {
-			return fmt.Errorf("retries: %d is negative", n)
-		}
-		c.retry.Retries = n
-		return nil
-	}
-}
+// WithRetries lets a failed run be tried n more times, or until its
+// context ends with [retry.Forever] (the Retries of its [retry.Policy]).
+func WithRetries(n int) Option { return func(c *config) error { c.retry.Retries = n; return nil } }
 
-// WithBackoff sets the delay before each retry: [flow.Fixed],
-// [flow.Delays] or [flow.Exponential].
-func WithBackoff(b flow.Backoff) Option {
+// WithBackoff sets the wait before each retry: [retry.Fixed],
+// [retry.Delays] or [retry.Exponential].
+func WithBackoff(b retry.Backoff) Option {
 	return func(c *config) error { c.retry.Backoff = b; return nil }
 }
 
-// WithJitter spreads retry delays uniformly by ±factor (0 to 1).
+// WithJitter spreads each retry's wait uniformly by ±factor (0 to 1).
 func WithJitter(factor float64) Option {
-	return func(c *config) error {
-		if factor < 0 || factor > 1 {
-			return fmt.Errorf("jitter: %v is outside 0..1", factor)
-		}
-		c.retry.Jitter = factor
-		return nil
-	}
+	return func(c *config) error { c.retry.Jitter = factor; return nil }
 }
 
-// WithRetryIf retries only errors for which retry returns true. Errors
+// WithRetryIf retries only errors for which fn returns true. Errors
 // marked [flow.NonRetryable] and panics are never retried.
-func WithRetryIf(retry func(error) bool) Option {
-	return func(c *config) error { c.retry.RetryIf = retry; return nil }
+func WithRetryIf(fn func(error) bool) Option {
+	return func(c *config) error { c.retryIf = fn; return nil }
 }
 
 // WithTimeout bounds each attempt. The function's context is cancelled
@@ -373,7 +362,7 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 	if s := stubFor(ctx, t); s != nil {
 		fn = s
 	}
-	cfg := flow.AttemptConfig{Label: `task "` + t.name + `"`, Retry: t.cfg.retry, Timeout: t.cfg.timeout}
+	cfg := flow.AttemptConfig{Label: `task "` + t.name + `"`, Retry: t.cfg.retry, RetryIf: t.cfg.retryIf, Timeout: t.cfg.timeout}
 	if tags := rec.Tags; eng.Limiter != nil && len(tags) > 0 {
 		cfg.Slots = func(ctx context.Context) (func(), error) { return eng.Limiter.Acquire(ctx, tags) }
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/flowtest"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/task"
 )
 
@@ -78,7 +79,10 @@ func TestStandaloneTaskRun(t *testing.T) {
 	h.AssertStates(t, r.ID, "Pending", "Running", "Completed")
 }
 
-func TestRetryBackoffAndJitter(t *testing.T) {
+// The task options build the retry.Policy its runs follow: as many
+// attempts as WithRetries says, waiting what the policy's Delay computes
+// (the waits themselves are tested in package retry).
+func TestRetryOptionsAreThePolicyUsed(t *testing.T) {
 	tests := []struct {
 		name    string
 		opts    []task.Option
@@ -86,11 +90,10 @@ func TestRetryBackoffAndJitter(t *testing.T) {
 		jitter  float64
 		retries int
 	}{
-		{"fixed", []task.Option{task.WithBackoff(flow.Fixed(3 * time.Second))}, []time.Duration{3 * time.Second, 3 * time.Second, 3 * time.Second}, 0, 3},
-		{"list", []task.Option{task.WithBackoff(flow.Delays(time.Second, 10*time.Second))}, []time.Duration{time.Second, 10 * time.Second, 10 * time.Second}, 0, 3},
-		{"exponential", []task.Option{task.WithBackoff(flow.Exponential(time.Second, 3, 20*time.Second))}, []time.Duration{time.Second, 3 * time.Second, 9 * time.Second, 20 * time.Second}, 0, 4},
-		{"none", nil, []time.Duration{0, 0}, 0, 2},
-		{"jitter", []task.Option{task.WithBackoff(flow.Fixed(10 * time.Second)), task.WithJitter(0.5)}, nil, 0.5, 50},
+		{"no backoff", nil, []time.Duration{0, 0}, 0, 2},
+		{"listed", []task.Option{task.WithBackoff(retry.Delays(time.Second, 10*time.Second))}, []time.Duration{time.Second, 10 * time.Second, 10 * time.Second}, 0, 3},
+		{"exponential", []task.Option{task.WithBackoff(retry.Exponential(time.Second, 3, 20*time.Second))}, []time.Duration{time.Second, 3 * time.Second, 9 * time.Second, 20 * time.Second}, 0, 4},
+		{"jitter", []task.Option{task.WithBackoff(retry.Fixed(10 * time.Second)), task.WithJitter(0.5)}, nil, 0.5, 50},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +124,42 @@ func TestRetryBackoffAndJitter(t *testing.T) {
 				t.Fatalf("jitter produced only %d distinct delays in %d", len(distinct), len(got))
 			}
 		})
+	}
+}
+
+// retry.Forever retries until the run's context ends; the run then ends
+// Cancelled, and its Retrying states count attempts without a total.
+func TestRetryForever(t *testing.T) {
+	h := flowtest.New(t)
+	ctx, cancel := context.WithCancel(h.Context())
+	defer cancel()
+	var attempts atomic.Int32
+	tk := task.New("t", func(context.Context, int) (int, error) {
+		if attempts.Add(1) == 25 {
+			cancel()
+		}
+		return 0, errors.New("device busy")
+	}, task.WithRetries(retry.Forever), task.WithBackoff(retry.Exponential(time.Second, 2, time.Minute)))
+	_, err := tk.Run(ctx, 0)
+	var ce *flow.CancelledError
+	if !errors.As(err, &ce) || attempts.Load() != 25 {
+		t.Fatalf("err %v after %d attempts, want a CancelledError after 25", err, attempts.Load())
+	}
+	if sleeps := h.Clock.Sleeps(); len(sleeps) != 24 || sleeps[23] != time.Minute {
+		t.Fatalf("slept %v, want 24 waits growing to 1m", sleeps)
+	}
+	r := h.Only(t, "t")
+	var last string
+	for _, st := range h.Store.History(r.ID) {
+		if st.Name == flow.NameRetrying {
+			last = st.Message
+		}
+	}
+	if last != "attempt 25" {
+		t.Fatalf("last Retrying message %q, want \"attempt 25\"", last)
+	}
+	if got := h.Final(r.ID); got.Type != flow.TypeCancelled {
+		t.Fatalf("final state %s, want Cancelled", got)
 	}
 }
 
@@ -601,9 +640,16 @@ func TestTypedOptionMismatch(t *testing.T) {
 	if _, err := tk.Run(context.Background(), 1); err == nil {
 		t.Fatal("Run ignored the configuration error")
 	}
-	for _, o := range []task.Option{task.WithRetries(-1), task.WithJitter(1.5), task.WithTimeout(-1), task.WithCache(-1)} {
-		if task.New("x", func(context.Context, int) (int, error) { return 0, nil }, o).Err() == nil {
-			t.Error("a bad option was accepted")
+	for o, field := range map[*task.Option]string{
+		new(task.WithRetries(-1)):                           "Retries",
+		new(task.WithJitter(1.5)):                           "Jitter",
+		new(task.WithBackoff(retry.Exponential(1, 0.5, 0))): "coefficient",
+		new(task.WithTimeout(-1)):                           "timeout",
+		new(task.WithCache(-1)):                             "cache",
+	} {
+		err := task.New("x", func(context.Context, int) (int, error) { return 0, nil }, *o).Err()
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("bad option: error %v, want one naming %s", err, field)
 		}
 	}
 }

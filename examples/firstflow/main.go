@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/task"
 )
 
@@ -85,7 +86,7 @@ func run(ctx context.Context) error {
 		return fmt.Sprintf("vlan %d on %s", in.VLAN, in.Switch), nil
 	},
 		task.WithRetries(2),
-		task.WithBackoff(flow.Exponential(50*time.Millisecond, 2, time.Second)),
+		task.WithBackoff(retry.Exponential(50*time.Millisecond, 2, time.Second)),
 		task.WithJitter(0.2),
 		task.WithTimeout(10*time.Second),
 		task.WithRunName("add-vlan-{{.VLAN}}-{{.Switch}}"),

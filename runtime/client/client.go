@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
@@ -33,13 +33,11 @@ type Options struct {
 	HTTPClient *http.Client
 	// Timeout bounds each attempt of a call (not log streams). Default 30s.
 	Timeout time.Duration
-	// Retries is how many times an idempotent call is retried after a
-	// network error or a 429, 502, 503 or 504 answer. Default 3; negative
-	// means none.
-	Retries int
-	// Backoff is the first wait before a retry, doubled each time (with
-	// jitter). Default 200ms.
-	Backoff time.Duration
+	// Retry says how many times and when an idempotent call is retried
+	// after a network error or a 429, 502, 503 or 504 answer, and a
+	// broken log stream reopened: nil means DefaultRetry, &retry.Policy{}
+	// no retries (see package flow/retry).
+	Retry *retry.Policy
 	// UserAgent is sent with every request. Default "netauto-client".
 	UserAgent string
 	// CAFile is a PEM file of CA certificates to trust for the API's
@@ -48,10 +46,14 @@ type Options struct {
 	CAFile string
 }
 
+// DefaultRetry is the policy of a Client whose Options.Retry is nil:
+// three retries after 200ms, 400ms and 800ms, each ±50%.
+var DefaultRetry = retry.Policy{Retries: 3, Backoff: retry.Exponential(200*time.Millisecond, 2, 10*time.Second), Jitter: 0.5}
+
 // Client calls the netauto API. It is safe for concurrent use.
 type Client struct {
 	base  *url.URL
-	opts  Options
+	opts  Options // Retry points to the client's own copy of its policy
 	hc    *http.Client
 	token atomic.Pointer[string]
 }
@@ -65,12 +67,14 @@ func New(baseURL string, opts Options) (*Client, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
 	}
-	if opts.Retries == 0 {
-		opts.Retries = 3
+	policy := DefaultRetry
+	if opts.Retry != nil {
+		if err := opts.Retry.Validate(); err != nil {
+			return nil, fmt.Errorf("client options: Retry.%w", err)
+		}
+		policy = *opts.Retry
 	}
-	if opts.Backoff <= 0 {
-		opts.Backoff = 200 * time.Millisecond
-	}
+	opts.Retry = &policy
 	if opts.UserAgent == "" {
 		opts.UserAgent = "netauto-client"
 	}
@@ -179,19 +183,16 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 			return 0, fmt.Errorf("%s %s: encode request: %w", method, path, err)
 		}
 	}
-	retries := max(c.opts.Retries, 0)
+	p := *c.opts.Retry
 	if !idempotent {
-		retries = 0
+		p.Retries = 0
 	}
-	wait := c.opts.Backoff
-	for attempt := 0; ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		status, err := c.once(ctx, method, path, q, body, out)
-		if err == nil || attempt >= retries || !retryable(status, err) || ctx.Err() != nil {
+		if err == nil || !p.Allows(attempt) || !retryable(status, err) || ctx.Err() != nil {
 			return status, err
 		}
-		d := wait/2 + rand.N(wait/2+1)
-		wait *= 2
-		t := time.NewTimer(d)
+		t := time.NewTimer(p.Delay(attempt))
 		select {
 		case <-ctx.Done():
 			t.Stop()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -25,7 +26,7 @@ func TestRetriesOnlyIdempotent(t *testing.T) {
 		fmt.Fprint(w, `{"error":"store unreachable"}`)
 	}))
 	defer ts.Close()
-	c, err := client.New(ts.URL, client.Options{Retries: 2, Backoff: time.Millisecond})
+	c, err := client.New(ts.URL, client.Options{Retry: &retry.Policy{Retries: 2, Backoff: retry.Fixed(time.Millisecond)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestTimeout(t *testing.T) {
 	}))
 	defer ts.Close()
 	defer close(release)
-	c, _ := client.New(ts.URL, client.Options{Timeout: 50 * time.Millisecond, Retries: -1})
+	c, _ := client.New(ts.URL, client.Options{Timeout: 50 * time.Millisecond, Retry: &retry.Policy{}})
 	_, err := c.Pools(context.Background())
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("%v, want the per-call timeout", err)
@@ -128,7 +129,7 @@ func TestFollowLogsReconnects(t *testing.T) {
 		}
 	}))
 	defer ts.Close()
-	c, _ := client.New(ts.URL, client.Options{Backoff: time.Millisecond})
+	c, _ := client.New(ts.URL, client.Options{Retry: &retry.Policy{Retries: 3, Backoff: retry.Fixed(time.Millisecond)}})
 	var got []string
 	st, err := c.FollowLogs(context.Background(), "r1", 0, func(e store.LogEntry) error {
 		got = append(got, e.Message)
@@ -139,5 +140,28 @@ func TestFollowLogsReconnects(t *testing.T) {
 	}
 	if strings.Join(got, "") != "ab" || strings.Join(lastIDs, ",") != ",1,2" {
 		t.Fatalf("records %v after Last-Event-IDs %q", got, lastIDs)
+	}
+}
+
+// Options.Retry is the one retry policy: the zero Policy makes one
+// attempt, an invalid one is refused naming its field.
+func TestRetryPolicyOption(t *testing.T) {
+	var n atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer ts.Close()
+	once, err := client.New(ts.URL, client.Options{Retry: &retry.Policy{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := once.Deployments(context.Background()); err == nil || n.Load() != 1 {
+		t.Fatalf("zero policy: err %v after %d requests, want an error after 1", err, n.Load())
+	}
+	_, err = client.New(ts.URL, client.Options{Retry: &retry.Policy{Retries: 1, Jitter: 3}})
+	var pe *retry.PolicyError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "Retry.Jitter: 3 is outside 0..1") {
+		t.Fatalf("invalid policy: %v, want an error naming Retry.Jitter", err)
 	}
 }

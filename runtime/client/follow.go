@@ -23,7 +23,6 @@ import (
 // stream is reopened where it stopped (Last-Event-ID), so fn sees each
 // record once. An error from fn stops the stream and is returned.
 func (c *Client) FollowLogs(ctx context.Context, runID string, after int64, fn func(store.LogEntry) error) (flow.State, error) {
-	wait := c.opts.Backoff
 	for failures := 0; ; {
 		st, done, err := c.followOnce(ctx, runID, &after, fn)
 		if done {
@@ -32,17 +31,16 @@ func (c *Client) FollowLogs(ctx context.Context, runID string, after int64, fn f
 		if ctx.Err() != nil {
 			return flow.State{}, context.Cause(ctx)
 		}
-		if failures++; failures > max(c.opts.Retries, 0) {
+		if failures++; !c.opts.Retry.Allows(failures) {
 			return flow.State{}, err
 		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(c.opts.Retry.Delay(failures))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return flow.State{}, context.Cause(ctx)
 		case <-t.C:
 		}
-		wait *= 2
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/client"
@@ -83,7 +84,7 @@ func setup(t testing.TB, wrap func(http.Handler) http.Handler, opts ...api.Optio
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(ts.URL, client.Options{Token: tok.Token, Backoff: time.Millisecond})
+	c, err := client.New(ts.URL, client.Options{Token: tok.Token, Retry: &retry.Policy{Retries: 3, Backoff: retry.Fixed(time.Millisecond)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,7 @@ import (
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	bigip "github.com/netauto-dev/netauto/f5"
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/runtime/trigger"
 	"github.com/netauto-dev/netauto/task"
@@ -162,7 +163,7 @@ func New(d Deps, opts ...flow.Option) Flows {
 		}
 		flow.Logger(ctx).Info("artifact fetched", "artifact", ref.ArtifactID, "bytes", len(b))
 		return string(b), nil
-	}, task.WithRetries(3), task.WithBackoff(flow.Exponential(time.Second, 2, 10*time.Second)),
+	}, task.WithRetries(3), task.WithBackoff(retry.Exponential(time.Second, 2, 10*time.Second)),
 		// Certificate artifacts hold private keys: never store the content
 		// as a task result; a retried run fetches it again.
 		task.WithoutResultPersistence())

@@ -66,6 +66,7 @@ import (
 	"github.com/netauto-dev/netauto/examples/netauto/common"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/runtime/trigger"
 	"github.com/netauto-dev/netauto/task"
@@ -346,7 +347,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 		}
 		slices.SortFunc(in.Neighbors, func(a, b Neighbor) int { return strings.Compare(a.Address, b.Address) })
 		return in, nil
-	}, task.WithRetries(3), task.WithBackoff(flow.Exponential(time.Second, 2, 10*time.Second)))
+	}, task.WithRetries(3), task.WithBackoff(retry.Exponential(time.Second, 2, 10*time.Second)))
 
 	deviceTag := task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} })
 

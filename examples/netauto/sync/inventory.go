@@ -9,6 +9,7 @@ import (
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/task"
 )
@@ -76,7 +77,7 @@ func loadTask(d Deps) *task.Task[loadInput, []Device] {
 			return nil, flow.NonRetryable(err)
 		}
 		return devs, err
-	}, task.WithRetries(2), task.WithBackoff(flow.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(2*time.Minute))
+	}, task.WithRetries(2), task.WithBackoff(retry.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(2*time.Minute))
 }
 
 // InventorySync returns the inventory sync flow ("inventory-sync"): it
@@ -105,7 +106,7 @@ func InventorySync(d Deps, opts ...flow.Option) *flow.Flow[Params, InventoryRepo
 			return 0, err
 		}
 		return writeFacts(ctx, c, in)
-	}, task.WithRetries(2), task.WithBackoff(flow.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(10*time.Minute))
+	}, task.WithRetries(2), task.WithBackoff(retry.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(10*time.Minute))
 
 	options := append([]flow.Option{
 		flow.WithDescription("Infrahub → device inventory: reach every active NetworkDevice over SSH and write its facts back"),

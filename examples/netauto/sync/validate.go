@@ -14,6 +14,7 @@ import (
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/task"
 )
@@ -181,7 +182,7 @@ func Validation(d Deps, opts ...flow.Option) *flow.Flow[Params, ValidationReport
 			return 0, err
 		}
 		return writeValidation(ctx, c, in)
-	}, task.WithRetries(2), task.WithBackoff(flow.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(10*time.Minute))
+	}, task.WithRetries(2), task.WithBackoff(retry.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(10*time.Minute))
 
 	options := append([]flow.Option{
 		flow.WithDescription("Compare devices' interfaces and BGP neighbours with Infrahub's intended state and write the result back"),
