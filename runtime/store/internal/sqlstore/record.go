@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -177,6 +178,9 @@ func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
 		case op.Logs != nil:
 		case op.Create != nil:
 			created[op.Create.ID] = true
+		case checkText("run_id", op.RunID) != nil:
+			// Refused as its op's error in apply; a database would fail
+			// the whole batch's read on it.
 		case !created[op.RunID] && !seen[op.RunID]:
 			seen[op.RunID] = true
 			ids = append(ids, op.RunID)
@@ -257,6 +261,14 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 			return b.db.upsertFlowRun(ctx, b.tx, rec)
 		default:
 			return invalid("kind", fmt.Sprintf("%q", rec.Kind))
+		}
+	}
+	if err := checkText("run_id", op.RunID); err != nil {
+		return err
+	}
+	if r := op.Result; r != nil {
+		if err := checkText("result.flow_run_id", r.FlowRunID, "result.task_key", r.TaskKey, "result.cache_key", r.CacheKey); err != nil {
+			return err
 		}
 	}
 	s := op.State
@@ -447,13 +459,32 @@ func storableRecord(rec *flow.RunRecord) error {
 		"run_name", rec.RunName, "version", rec.Version, "task_key", rec.TaskKey)
 }
 
+// maxKeyBytes bounds the text of names, IDs and keys: PostgreSQL refuses
+// an index entry over about 2,700 bytes, and such a value in one op of a
+// batch would fail the whole batch.
+const maxKeyBytes = 1024
+
 // checkText checks pairs of field name and value: each value must be
-// text both databases store (valid UTF-8 without NUL).
+// text both databases store (valid UTF-8 without NUL) and, except a
+// description, no longer than maxKeyBytes.
 func checkText(pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
-		if v := pairs[i+1]; cleanText(v) != v {
-			return invalid(pairs[i], "not valid UTF-8 text")
+		v := pairs[i+1]
+		if cleanText(v) != v {
+			return invalid(pairs[i], "not valid UTF-8 text (or holds a NUL character)")
 		}
+		if len(v) > maxKeyBytes && pairs[i] != "description" {
+			return invalid(pairs[i], fmt.Sprintf("%d bytes long; at most %d", len(v), maxKeyBytes))
+		}
+	}
+	return nil
+}
+
+// checkInt32 checks that n fits the INTEGER column of field on every
+// database (PostgreSQL's is 32 bits).
+func checkInt32(field string, n int) error {
+	if n > math.MaxInt32 || n < math.MinInt32 {
+		return invalid(field, fmt.Sprintf("%d is out of range (at most %d)", n, math.MaxInt32))
 	}
 	return nil
 }
@@ -482,13 +513,13 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 		for _, l := range logs[:n] {
 			var attrs any
 			if len(l.Attrs) > 0 {
-				attrs = string(l.Attrs)
+				attrs = cleanText(string(l.Attrs))
 			}
 			flowRun := l.FlowRunID
 			if flowRun == "" {
 				flowRun = l.RunID
 			}
-			args = append(args, l.RunID, flowRun, micros(l.Time), int64(l.Level), cleanText(l.Message), attrs)
+			args = append(args, cleanText(l.RunID), cleanText(flowRun), micros(l.Time), int64(l.Level), cleanText(l.Message), attrs)
 		}
 		logs = logs[n:]
 		if _, err := db.execTx(ctx, tx, insertLogsSQL(n), args...); err != nil {
