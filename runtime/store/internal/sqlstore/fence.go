@@ -89,7 +89,7 @@ func (db *DB) crash(ctx context.Context, tx *sql.Tx, cur store.FlowRun, msg stri
 		}
 		return run, nil
 	}
-	retry := flow.AwaitingRetry(now.Add(cur.RetryDelay), msg)
+	retry := flow.AwaitingRetry(now.Add(cur.RetryDelay), fmt.Sprintf("run retry %d of %d after a crash (run retries): %s", cur.Attempt, cur.Retries, msg))
 	retry.Timestamp = now
 	if run, err = db.moveRun(ctx, tx, run, retry, nil); err != nil {
 		return run, err
