@@ -6,3 +6,7 @@ func (s *Server) Followers() int {
 	defer s.notify.mu.Unlock()
 	return len(s.notify.subs)
 }
+
+// Patterns returns the patterns of every route, for tests that drive them
+// all.
+func (s *Server) Patterns() []string { return append([]string(nil), s.patterns...) }

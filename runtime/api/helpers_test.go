@@ -54,7 +54,12 @@ func openStore(t testing.TB) store.Store {
 // Keys, and a flow "vlan" with deployment "vlan-prod".
 func newEnv(t testing.TB, opts api.Options) *env {
 	t.Helper()
-	st := openStore(t)
+	return newEnvOn(t, openStore(t), opts)
+}
+
+// newEnvOn is newEnv on the store st.
+func newEnvOn(t testing.TB, st store.Store, opts api.Options) *env {
+	t.Helper()
 	if opts.Keys == nil {
 		ks, err := api.KeySetFromKeys(adminKey)
 		if err != nil {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -55,7 +54,7 @@ func Unavailable(err error) error {
 // PostgreSQL error of class 08 (connection exception), 53 (insufficient
 // resources), 57P01-57P03 (the server shutting down or starting up),
 // 40001 or 40P01 (a serialization failure or deadlock that outlived the
-// store's own retries), a driver's bad connection, or an error matching
+// store's own retries), or an error matching
 // [ErrUnavailable] (a SQLite database busy beyond its timeout, an API
 // answering 502, 503 or 504). A context's cancellation is not: the caller
 // gave up.
@@ -63,7 +62,7 @@ func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrUnavailable) || errors.Is(err, driver.ErrBadConn) {
+	if errors.Is(err, ErrUnavailable) {
 		return true
 	}
 	var ss interface{ SQLState() string }

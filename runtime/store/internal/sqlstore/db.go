@@ -7,6 +7,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -197,7 +198,7 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		err := db.tx1(ctx, fn)
 		retryable := err != nil && db.d.Retryable != nil && db.d.Retryable(err)
 		if err == nil || attempt == 4 || !retryable {
-			if retryable {
+			if retryable || errors.Is(err, driver.ErrBadConn) {
 				return &store.UnavailableError{Err: err}
 			}
 			return store.Unavailable(err)

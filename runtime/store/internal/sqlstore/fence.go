@@ -81,6 +81,11 @@ func (db *DB) crash(ctx context.Context, tx *sql.Tx, cur store.FlowRun, msg stri
 	if err != nil {
 		return run, err
 	}
+	// The lost execution has stopped (its lease says so): its tag slots
+	// are free, and its retry must not wait for their lease to lapse.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM slots WHERE holder LIKE $1 ESCAPE '\'`, likeEscape(store.SlotHolderPrefix(cur.ID))+"%"); err != nil {
+		return run, fmt.Errorf("free slots of run %s: %w", cur.ID, err)
+	}
 	if to.Type != flow.TypeCrashed || cur.Attempt > cur.Retries {
 		// The run ended without its flow's hooks: a worker of its pool
 		// owes them (ClaimHooks).

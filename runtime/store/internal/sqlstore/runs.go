@@ -525,6 +525,11 @@ func decodeCursor(c string, n int) (cursor, error) {
 	if err != nil || json.Unmarshal(b, &cur) != nil || len(cur.Keys) != n {
 		return cur, invalid("cursor", "malformed")
 	}
+	for _, k := range cur.Keys {
+		if checkText("cursor", k) != nil {
+			return cur, invalid("cursor", "malformed")
+		}
+	}
 	return cur, nil
 }
 
