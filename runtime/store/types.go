@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -174,6 +175,23 @@ type FlowRun struct {
 	EventID string    `json:"event_id,omitempty"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
+}
+
+// HookEvent returns what the state hooks of the flow run are told when
+// the runtime runs them for it (see [Runs.ClaimHooks]): its record, its
+// current state, and that state's message as the error.
+func (r FlowRun) HookEvent() flow.HookEvent {
+	ev := flow.HookEvent{
+		Run: flow.RunRecord{
+			ID: r.ID, Kind: flow.KindFlow, Name: r.Flow, RunName: r.Name, Version: r.FlowVersion,
+			FlowRunID: r.ID, ParentID: r.ParentID, Tags: r.Tags, Parameters: r.Parameters, Created: r.Created,
+		},
+		State: r.State,
+	}
+	if r.State.Type != flow.TypeCompleted && r.State.Message != "" {
+		ev.Err = errors.New(r.State.Message)
+	}
+	return ev
 }
 
 // RunSpec asks for a flow run.

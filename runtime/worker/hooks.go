@@ -26,22 +26,6 @@ type HookRunner interface {
 	RunHooks(ctx context.Context, run store.FlowRun) error
 }
 
-// HookEvent returns what the hooks of run are told: its record, its
-// current (final) state, and that state's message as the error.
-func HookEvent(run store.FlowRun) flow.HookEvent {
-	ev := flow.HookEvent{
-		Run: flow.RunRecord{
-			ID: run.ID, Kind: flow.KindFlow, Name: run.Flow, RunName: run.Name, Version: run.FlowVersion,
-			FlowRunID: run.ID, ParentID: run.ParentID, Tags: run.Tags, Parameters: run.Parameters, Created: run.Created,
-		},
-		State: run.State,
-	}
-	if run.State.Type != flow.TypeCompleted && run.State.Message != "" {
-		ev.Err = errors.New(run.State.Message)
-	}
-	return ev
-}
-
 // RunHooks implements [HookRunner] for the flows of the registry.
 func (r *Registry) RunHooks(ctx context.Context, run store.FlowRun) error {
 	def, ok := r.Lookup(run.Flow)
@@ -52,7 +36,7 @@ func (r *Registry) RunHooks(ctx context.Context, run store.FlowRun) error {
 	if !ok {
 		return nil // a definition without hooks
 	}
-	return sh.RunStateHooks(ctx, HookEvent(run))
+	return sh.RunStateHooks(ctx, run.HookEvent())
 }
 
 // RunHooks implements [HookRunner] with the launcher's registry.
