@@ -116,7 +116,9 @@ func TestMalformedInputIsTheCallersFault(t *testing.T) {
 // X-Event-Id header, as an authenticated sender may give it.
 type headerID struct{}
 
-func (headerID) Verify(r *http.Request, _ []byte) (string, error) { return r.Header.Get("X-Event-Id"), nil }
+func (headerID) Verify(r *http.Request, _ []byte) (string, error) {
+	return r.Header.Get("X-Event-Id"), nil
+}
 
 func nilIfEmpty(s string) any {
 	if s == "" {

@@ -78,7 +78,7 @@ type Worker struct {
 	// lease and heartbeat are the current timing (nanoseconds): the
 	// options', else the pool's.
 	leaseNS, heartbeatNS atomic.Int64
-	wakeHooks        chan struct{}
+	wakeHooks            chan struct{}
 }
 
 // ErrShutdown is the cause of the context of runs that a stopping worker
