@@ -260,7 +260,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	r.mu.Unlock()
 	lctx, cancel := leaseBound(ctx)
 	defer cancel()
-	err := RetryUnavailable(lctx, r.opts.OutagePatience, "commit run records", func(ctx context.Context) error {
+	err := RetryUnavailable(lctx, r.opts.OutagePatience, "", func(ctx context.Context) error {
 		return r.commitUpTo(ctx, target)
 	})
 	if err != nil {

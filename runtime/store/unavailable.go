@@ -173,8 +173,8 @@ func (b *Backoff) Next() time.Duration {
 // RetryUnavailable calls fn until it returns an error that is not
 // [IsUnavailable] or nil, waiting with backoff between calls, while both
 // ctx and the lease of ctx ([WithLease]) hold; without a lease it gives
-// up after patience (0: at once). It returns fn's last error, joined
-// with why it stopped retrying.
+// up after patience (0: at once). It returns fn's last error, prefixed
+// with what (when not empty) and followed by why it stopped retrying.
 func RetryUnavailable(ctx context.Context, patience time.Duration, what string, fn func(ctx context.Context) error) error {
 	lease, leased := LeaseFrom(ctx)
 	var giveUp <-chan time.Time
@@ -187,6 +187,10 @@ func RetryUnavailable(ctx context.Context, patience time.Duration, what string, 
 		giveUp = t.C
 	}
 	b := Backoff{First: 50 * time.Millisecond, Limit: 2 * time.Second}
+	prefix := ""
+	if what != "" {
+		prefix = what + ": "
+	}
 	for {
 		err := fn(ctx)
 		if err == nil || !IsUnavailable(err) {
@@ -200,13 +204,13 @@ func RetryUnavailable(ctx context.Context, patience time.Duration, what string, 
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("%s: %w (gave up: %w)", what, err, context.Cause(ctx))
+			return fmt.Errorf("%s%w (gave up: %w)", prefix, err, context.Cause(ctx))
 		case <-done:
 			t.Stop()
-			return fmt.Errorf("%s: %w (gave up: the execution's lease is lost: %w)", what, err, context.Cause(lease))
+			return fmt.Errorf("%s%w (gave up: the execution's lease is lost: %w)", prefix, err, context.Cause(lease))
 		case <-giveUp:
 			t.Stop()
-			return fmt.Errorf("%s: %w (gave up after %s)", what, err, patience)
+			return fmt.Errorf("%s%w (gave up after %s)", prefix, err, patience)
 		}
 	}
 }

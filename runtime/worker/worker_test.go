@@ -86,6 +86,12 @@ func (e *env) waitFinal(t testing.TB, id string) store.FlowRun {
 // function that stops it (hard) and waits for Run to return.
 func (e *env) startWorker(t testing.TB, opts Options) (*Worker, func()) {
 	t.Helper()
+	return e.startWorkerOn(t, e.st, opts)
+}
+
+// startWorkerOn is startWorker on the store st (a wrapper of e's).
+func (e *env) startWorkerOn(t testing.TB, st store.Store, opts Options) (*Worker, func()) {
+	t.Helper()
 	opts.Pool = "default"
 	if os.Getenv("NETAUTO_TEST_LOG") == "" {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -96,7 +102,7 @@ func (e *env) startWorker(t testing.TB, opts Options) (*Worker, func()) {
 	if opts.Poll == 0 {
 		opts.Poll = 10 * time.Millisecond
 	}
-	w, err := New(e.st, opts)
+	w, err := New(st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

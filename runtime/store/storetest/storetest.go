@@ -101,6 +101,9 @@ func Run(t *testing.T, opener Opener) {
 		{"Events", testEvents},
 		{"Migrations", testMigrations},
 		{"Prune", testPrune},
+		{"PoolTiming", testPoolTiming},
+		{"OwedHooks", testOwedHooks},
+		{"UnstorableInput", testUnstorableInput},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

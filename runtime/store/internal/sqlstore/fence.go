@@ -89,7 +89,8 @@ func (db *DB) crash(ctx context.Context, tx *sql.Tx, cur store.FlowRun, msg stri
 	if to.Type != flow.TypeCrashed || cur.Attempt > cur.Retries {
 		// The run ended without its flow's hooks: a worker of its pool
 		// owes them (ClaimHooks).
-		if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET hooks_due = $2 WHERE id = $1`, cur.ID, micros(now)); err != nil {
+		// Due at once, whatever the clocks of reaper and workers say.
+		if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET hooks_due = 1 WHERE id = $1`, cur.ID); err != nil {
 			return run, fmt.Errorf("owe hooks of run %s: %w", cur.ID, err)
 		}
 		return run, nil
