@@ -253,7 +253,6 @@ func Execute(ctx context.Context, cfg ExecuteConfig) error {
 		return err
 	}
 	if lf != nil {
-		keepAfterParent()
 		onLost := cfg.OnLeaseLost
 		if onLost == nil {
 			onLost = stopAtOnce

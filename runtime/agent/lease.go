@@ -128,7 +128,9 @@ func WatchLease(r io.Reader, onLost func(reason error)) (lease context.Context, 
 // nothing: its worker is gone or lost the run, which may already run
 // again elsewhere.
 func stopAtOnce(reason error) {
-	fmt.Fprintf(os.Stderr, "execute: stopping at once, recording nothing: %v\n", reason)
+	if !errors.Is(reason, ErrWorkerGone) { // else nobody reads the output
+		fmt.Fprintf(os.Stderr, "execute: stopping at once, recording nothing: %v\n", reason)
+	}
 	killOwnGroup()
 	os.Exit(ExitLeaseLost)
 }

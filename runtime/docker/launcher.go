@@ -206,8 +206,13 @@ func (l *Launcher) Template(ctx context.Context, run store.FlowRun) (JobTemplate
 // run reported a final state), or an error when it could not start.
 func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 	run := job.Run
-	t, err := l.Template(ctx, run)
-	if err != nil {
+	// The store's reads wait out an outage while the lease holds.
+	var t JobTemplate
+	if err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+		var err error
+		t, err = l.Template(ctx, run)
+		return err
+	}); err != nil {
 		return err
 	}
 	id, err := l.create(ctx, job, t)
@@ -265,7 +270,12 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 		env = append(env, k+"="+v)
 	}
 	if l.Env != nil {
-		extra, err := l.Env(ctx, run)
+		var extra []string
+		err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+			var err error
+			extra, err = l.Env(ctx, run)
+			return err
+		})
 		if err != nil {
 			return "", fmt.Errorf("environment of run %s: %w", run.ID, err)
 		}

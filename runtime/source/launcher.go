@@ -74,7 +74,14 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 	if job.Run.Deployment == "" {
 		return l.Next.Launch(ctx, job)
 	}
-	dep, err := l.Store.GetDeployment(ctx, job.Run.Deployment)
+	// The store's reads and writes wait out an outage while the
+	// execution's lease holds (store.WithLease, set by the worker).
+	var dep store.Deployment
+	err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+		var err error
+		dep, err = l.Store.GetDeployment(ctx, job.Run.Deployment)
+		return err
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return l.Next.Launch(ctx, job)
 	}
@@ -90,12 +97,20 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 		// branch moved since.
 		src.Ref = job.Run.SourceCommit
 	}
-	b, err := l.prepare(ctx, src)
+	var b *Build
+	err = store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+		var err error
+		b, err = l.prepare(ctx, src)
+		return err
+	})
 	if err != nil {
+		if store.IsUnavailable(err) {
+			return err // the store, not the source: crashed and retried, not failed
+		}
 		l.logFailure(ctx, job.Run.ID, err)
 		return &worker.FailedError{Err: fmt.Errorf("source of deployment %q: %w", dep.Name, err)}
 	}
-	if err := l.register(ctx, b, dep.Source); err != nil {
+	if err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error { return l.register(ctx, b, dep.Source) }); err != nil {
 		return fmt.Errorf("register flows of commit %s: %w", short(b.Commit), err)
 	}
 	fd, ok := findFlow(b.Description, job.Run.Flow)
@@ -114,7 +129,9 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 		return &worker.FailedError{Err: err}
 	}
 	commit := b.Commit
-	if err := l.Store.UpdateRunInfo(ctx, job.Run.ID, store.RunInfo{SourceCommit: commit}); err != nil {
+	if err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+		return l.Store.UpdateRunInfo(ctx, job.Run.ID, store.RunInfo{SourceCommit: commit})
+	}); err != nil {
 		return fmt.Errorf("record commit of run %s: %w", job.Run.ID, err)
 	}
 	// The worker's Started records the infrastructure ID with the commit

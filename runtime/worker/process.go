@@ -111,8 +111,12 @@ func (p *Process) Launch(ctx context.Context, job Job) error {
 	}
 	env := append(os.Environ(), EnvRunID+"="+job.Run.ID)
 	if p.Env != nil {
-		extra, err := p.Env(ctx, job.Run)
-		if err != nil {
+		var extra []string
+		if err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+			var err error
+			extra, err = p.Env(ctx, job.Run)
+			return err
+		}); err != nil {
 			return fmt.Errorf("environment of run %s: %w", job.Run.ID, err)
 		}
 		env = append(env, extra...)

@@ -384,7 +384,9 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun, deadline tim
 		Lease:  lease,
 	}
 	log.Debug("run claimed", slog.String("flow", run.Flow), slog.String("deployment", run.Deployment))
-	lerr := w.opts.Launcher.Launch(ctx, job)
+	// Launchers wait out a store that is unavailable for a while (the
+	// store.RetryUnavailable of their reads) for as long as the lease holds.
+	lerr := w.opts.Launcher.Launch(store.WithLease(ctx, lease.Context()), job)
 	if job.Fenced() {
 		close(stopHold)
 		<-holdDone
