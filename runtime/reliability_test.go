@@ -343,4 +343,3 @@ func TestDatabaseRestartFailsNoRun(t *testing.T) {
 		t.Fatalf("steps ran twice at once: %v", c)
 	}
 }
-
