@@ -74,7 +74,11 @@ func TestRecorderWaitsOutAnOutage(t *testing.T) {
 		done <- err
 	}()
 	for range 3 { // three refused commits: the recorder keeps trying
-		<-ds.refused
+		select {
+		case <-ds.refused:
+		case err := <-done:
+			t.Fatalf("the flow ended during the outage: %v", err)
+		}
 	}
 	if secondStarted.Load() {
 		t.Fatal("the next task started before the first one's Completed state was durable")
@@ -123,7 +127,11 @@ func TestRecorderStopsWithItsLease(t *testing.T) {
 	}
 	flushed := make(chan error, 1)
 	go func() { flushed <- rec.Flush(ctx) }()
-	<-ds.refused
+	select {
+	case <-ds.refused:
+	case err := <-flushed:
+		t.Fatalf("Flush = %v before the lease was lost, want it to wait for the store", err)
+	}
 	lostLease := errors.New("worker w1 lost its lease")
 	lose(lostLease)
 	err = <-flushed
