@@ -218,6 +218,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		cancelRuns(ErrShutdown)
 	}
 	var runs sync.WaitGroup
+	var outage outageLog
 	slots := make(chan struct{}, w.opts.Concurrency)
 	poll := time.NewTimer(0)
 	defer poll.Stop()
@@ -238,12 +239,21 @@ func (w *Worker) Run(ctx context.Context) error {
 			lease, _ := w.timing()
 			claimed := time.Now()
 			run, ok, err := w.st.ClaimRun(ctx, store.Claim{Pool: w.opts.Pool, Queues: w.opts.Queues, Worker: w.opts.Name, Lease: lease, Now: w.opts.Now()})
-			if err != nil && ctx.Err() == nil {
+			wait := w.opts.Poll
+			switch {
+			case err == nil:
+				outage.over(w.log)
+			case ctx.Err() != nil:
+			case store.IsUnavailable(err):
+				// Said once per outage, and claimed less often meanwhile.
+				outage.begin(w.log, err)
+				wait = outage.backoff.Next()
+			default:
 				w.log.Error("claim a run", slog.String("error", err.Error()))
 			}
 			if !ok {
 				<-slots
-				poll.Reset(w.opts.Poll)
+				poll.Reset(wait)
 				select {
 				case <-poll.C:
 				case <-w.wake:
@@ -463,4 +473,26 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 func finalName(name string) bool {
 	t, ok := flow.NameType(name)
 	return ok && flow.State{Type: t}.Final()
+}
+
+// outageLog says once that the store became unavailable to the claim
+// loop, and once that it is back, instead of logging every poll.
+type outageLog struct {
+	since   time.Time
+	backoff store.Backoff
+}
+
+func (o *outageLog) begin(log *slog.Logger, err error) {
+	if o.since.IsZero() {
+		o.since = time.Now()
+		o.backoff = store.Backoff{First: 100 * time.Millisecond, Limit: 2 * time.Second}
+		log.Warn("store unavailable: claiming again with backoff; runs in flight keep their leases while they can renew them", slog.String("error", err.Error()))
+	}
+}
+
+func (o *outageLog) over(log *slog.Logger) {
+	if !o.since.IsZero() {
+		log.Info("store available again", slog.Duration("after", time.Since(o.since).Round(time.Millisecond)))
+		o.since = time.Time{}
+	}
 }
