@@ -147,13 +147,18 @@ func flowRunOf(ctx context.Context, fallback string) string {
 	return fallback
 }
 
-func (r *Recorder) add(ctx context.Context, p pendingOp) error {
-	if err := LeaseLost(ctx); err != nil {
-		id := p.op.RunID
-		if p.op.Create != nil {
-			id = p.op.Create.ID
+// add buffers p, the op of the execution e (nil for none): fenced by its
+// fence, refused once its lease is lost.
+func (r *Recorder) add(e *execution, p pendingOp) error {
+	if e != nil {
+		if err := e.lost(); err != nil {
+			id := p.op.RunID
+			if p.op.Create != nil {
+				id = p.op.Create.ID
+			}
+			return fmt.Errorf("run %s: nothing more is recorded for this execution: %w", id, err)
 		}
-		return fmt.Errorf("run %s: nothing more is recorded for this execution: %w", id, err)
+		p.op.Fence = e.fence
 	}
 	r.mu.Lock()
 	if err := r.fenced; err != nil {
@@ -177,10 +182,11 @@ func (r *Recorder) poke() {
 	}
 }
 
-// opFence returns the fence of ctx for an op, nil when none.
+// opFence returns the fence of ctx for an op, nil when none. Ops share
+// the context's fence: it is never changed.
 func opFence(ctx context.Context) *Fence {
-	if f, ok := FenceFrom(ctx); ok {
-		return &f
+	if e := executionFrom(ctx); e != nil {
+		return e.fence
 	}
 	return nil
 }
@@ -191,7 +197,7 @@ func opFence(ctx context.Context) *Fence {
 // ([WithLease]), it returns that error and buffers nothing.
 func (r *Recorder) CreateRun(ctx context.Context, run *flow.RunRecord) error {
 	rec := *run
-	return r.add(ctx, pendingOp{op: Op{Create: &rec, Fence: opFence(ctx)}, flowRun: flowRunOf(ctx, rec.FlowRunID)})
+	return r.add(executionFrom(ctx), pendingOp{op: Op{Create: &rec}, flowRun: flowRunOf(ctx, rec.FlowRunID)})
 }
 
 // SetState implements [flow.Recorder], like CreateRun.
@@ -200,7 +206,7 @@ func (r *Recorder) SetState(ctx context.Context, runID string, s flow.State, res
 		c := *res
 		res = &c
 	}
-	return r.add(ctx, pendingOp{op: Op{RunID: runID, State: s, Result: res, Fence: opFence(ctx)}, flowRun: flowRunOf(ctx, runID)})
+	return r.add(executionFrom(ctx), pendingOp{op: Op{RunID: runID, State: s, Result: res}, flowRun: flowRunOf(ctx, runID)})
 }
 
 // Log implements [flow.Recorder]. When MaxLogs records are buffered the
@@ -258,11 +264,15 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	r.mu.Lock()
 	target := r.seq
 	r.mu.Unlock()
-	lctx, cancel := leaseBound(ctx)
-	defer cancel()
-	err := RetryUnavailable(lctx, r.opts.OutagePatience, "", func(ctx context.Context) error {
-		return r.commitUpTo(ctx, target)
-	})
+	err := r.commitUpTo(ctx, target)
+	if IsUnavailable(err) {
+		// An outage: commit again while the execution may go on.
+		lctx, cancel := leaseBound(ctx)
+		err = RetryUnavailable(lctx, r.opts.OutagePatience, "", func(ctx context.Context) error {
+			return r.commitUpTo(ctx, target)
+		})
+		cancel()
+	}
 	if err != nil {
 		if fr := flow.FlowRunFrom(ctx); fr != nil {
 			return fmt.Errorf("flow run %s: %w", fr.ID(), err)

@@ -119,8 +119,6 @@ func rootCause(err error) string {
 	}
 }
 
-type leaseKey struct{}
-
 // WithLease returns a context telling the [Recorder] (and every store
 // client that honours it) how long an execution may go on: until lease
 // is done, which its worker does when it loses the run's lease. Writes
@@ -129,20 +127,27 @@ type leaseKey struct{}
 // with its cause, and CreateRun and SetState refuse to buffer anything
 // more, so that nothing of a stale execution reaches the store.
 func WithLease(ctx context.Context, lease context.Context) context.Context {
-	return context.WithValue(ctx, leaseKey{}, lease)
+	return withExecution(ctx, func(e *execution) { e.lease = lease })
 }
 
 // LeaseFrom returns the lease of ctx (see [WithLease]), if any.
 func LeaseFrom(ctx context.Context) (context.Context, bool) {
-	l, ok := ctx.Value(leaseKey{}).(context.Context)
-	return l, ok && l != nil
+	if e := executionFrom(ctx); e != nil && e.lease != nil {
+		return e.lease, true
+	}
+	return nil, false
 }
 
 // LeaseLost returns the cause of the end of ctx's lease, nil while it
 // holds or when ctx carries none.
 func LeaseLost(ctx context.Context) error {
-	if l, ok := LeaseFrom(ctx); ok && l.Err() != nil {
-		return context.Cause(l)
+	return executionFrom(ctx).lost()
+}
+
+// lost returns why the execution's lease ended, nil while it holds.
+func (e *execution) lost() error {
+	if e != nil && e.lease != nil && e.lease.Err() != nil {
+		return context.Cause(e.lease)
 	}
 	return nil
 }
@@ -176,12 +181,19 @@ func (b *Backoff) Next() time.Duration {
 // up after patience (0: at once). It returns fn's last error, prefixed
 // with what (when not empty) and followed by why it stopped retrying.
 func RetryUnavailable(ctx context.Context, patience time.Duration, what string, fn func(ctx context.Context) error) error {
+	err := fn(ctx)
+	if err == nil || !IsUnavailable(err) {
+		return err // the common case: nothing to set up
+	}
 	lease, leased := LeaseFrom(ctx)
+	if !leased && patience <= 0 {
+		return err
+	}
 	var giveUp <-chan time.Time
 	var done <-chan struct{}
 	if leased {
 		done = lease.Done()
-	} else if patience > 0 {
+	} else {
 		t := time.NewTimer(patience)
 		defer t.Stop()
 		giveUp = t.C
@@ -192,13 +204,6 @@ func RetryUnavailable(ctx context.Context, patience time.Duration, what string, 
 		prefix = what + ": "
 	}
 	for {
-		err := fn(ctx)
-		if err == nil || !IsUnavailable(err) {
-			return err
-		}
-		if !leased && patience <= 0 {
-			return err
-		}
 		t := time.NewTimer(b.Next())
 		select {
 		case <-t.C:
@@ -211,6 +216,9 @@ func RetryUnavailable(ctx context.Context, patience time.Duration, what string, 
 		case <-giveUp:
 			t.Stop()
 			return fmt.Errorf("%s%w (gave up after %s)", prefix, err, patience)
+		}
+		if err = fn(ctx); err == nil || !IsUnavailable(err) {
+			return err
 		}
 	}
 }
