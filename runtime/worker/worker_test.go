@@ -97,7 +97,10 @@ func (e *env) startWorkerOn(t testing.TB, st store.Store, opts Options) (*Worker
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Lease == 0 {
-		opts.Lease = 300 * time.Millisecond
+		// Short enough for the tests that wait for a lease to lapse,
+		// long enough for renewals on a loaded machine under -race:
+		// a run whose renewals lag 4/5 of its lease is stopped.
+		opts.Lease = 2 * time.Second
 	}
 	if opts.Poll == 0 {
 		opts.Poll = 10 * time.Millisecond
