@@ -38,8 +38,10 @@ func (s *Server) checkExecution(r *http.Request, runID string) error {
 	if err != nil {
 		return err
 	}
+	// A final run still takes slots: its compensations run after its
+	// final state.
 	f := p.fence
-	if run.Attempt != f.Attempt || (f.Worker != "" && run.Worker != f.Worker) || run.State.Final() {
+	if run.Attempt != f.Attempt || (f.Worker != "" && run.Worker != f.Worker) {
 		return &store.FencedError{Fence: f, Worker: run.Worker, Attempt: run.Attempt}
 	}
 	return nil

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -112,5 +113,46 @@ func testUnstorableInput(t *testing.T, o Opener) {
 	wantInvalid(t, errs[3], "result.cache_key")
 	if got := must(s.GetRun(ctx(t), run.ID)); got.State.Name != flow.NameRunning {
 		t.Fatalf("run is %s, want Running (the good op committed)", got.State)
+	}
+}
+
+// testRecordReplayed: a batch committed once whose answer was lost (the
+// database restarted during COMMIT) is sent again: the states the runs
+// already went through count as applied, nothing is refused or written
+// twice. A state that was not recorded is still checked.
+func testRecordReplayed(t *testing.T, o Opener) {
+	s := Open(t, o)
+	pool(t, s, "default")
+	deploy(t, s, store.Deployment{Name: "d"})
+	run, _ := must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Pending()}))
+	at := func(st flow.State, d time.Duration) flow.State { st.Timestamp = t0.Add(d); return st }
+	batch := []store.Op{
+		{RunID: run.ID, State: at(flow.Running(), time.Second)},
+		{Create: &flow.RunRecord{ID: "t1", Kind: flow.KindTask, Name: "step", FlowRunID: run.ID, TaskKey: "step/x", Created: t0}},
+		{RunID: "t1", State: at(flow.Pending(), 2*time.Second)},
+		{RunID: "t1", State: at(flow.Running(), 3*time.Second)},
+		{RunID: "t1", State: at(flow.Completed(), 4*time.Second), Result: &flow.Result{FlowRunID: run.ID, TaskKey: "step/x", Value: json.RawMessage(`"ok"`)}},
+	}
+	for pass := range 2 {
+		errs := must(s.Record(ctx(t), batch, nil))
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("pass %d, op %d: %v", pass+1, i, err)
+			}
+		}
+	}
+	wantHistory(t, s, run.ID, "Pending", "Running")
+	trs := must(s.TaskRuns(ctx(t), run.ID))
+	if len(trs) != 1 || len(trs[0].History) != 3 || trs[0].State.Name != flow.NameCompleted {
+		t.Fatalf("task runs after a replay: %+v", trs)
+	}
+	if res := must(s.RunResults(ctx(t), run.ID)); string(res["step/x"]) != `"ok"` {
+		t.Fatalf("results %v", res)
+	}
+	// A new state that the run cannot reach is refused as before.
+	errs := must(s.Record(ctx(t), []store.Op{{RunID: "t1", State: at(flow.Running(), 5*time.Second)}}, nil))
+	var te *flow.TransitionError
+	if !errors.As(errs[0], &te) {
+		t.Fatalf("a new illegal move = %v, want a *flow.TransitionError", errs[0])
 	}
 }

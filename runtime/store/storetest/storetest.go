@@ -104,6 +104,7 @@ func Run(t *testing.T, opener Opener) {
 		{"PoolTiming", testPoolTiming},
 		{"OwedHooks", testOwedHooks},
 		{"UnstorableInput", testUnstorableInput},
+		{"RecordReplayed", testRecordReplayed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

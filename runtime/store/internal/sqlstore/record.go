@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -278,9 +279,20 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 	t := b.tasks[op.RunID]
 	if t == nil {
 		_, err := b.db.setRunState(ctx, b.tx, op.RunID, s, op.Result)
+		var te *flow.TransitionError
+		if errors.As(err, &te) {
+			if seen, herr := b.db.hadState(ctx, b.tx, op.RunID, s); herr != nil {
+				return herr
+			} else if seen {
+				return nil // a replay of a batch committed before
+			}
+		}
 		return err
 	}
 	if err := flow.CheckTransition(t.state, s); err != nil {
+		if hasState(t.history, s) {
+			return nil // a replay of a batch committed before
+		}
 		return fmt.Errorf("task run %s: %w", op.RunID, err)
 	}
 	t.state = s
@@ -396,6 +408,9 @@ func (b *batch) updateExisting(ctx context.Context, t *taskRow) error {
 	}
 	for k, s := range t.history {
 		if err := flow.CheckTransition(cur, s); err != nil {
+			if hasState(h, s) {
+				continue // a replay of a batch committed before
+			}
 			b.errs[t.ops[k]] = fmt.Errorf("task run %s: %w", r.ID, err)
 			if s.Type == flow.TypeCompleted {
 				t.result = nil // the result came with this refused state
@@ -527,4 +542,47 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 		}
 	}
 	return nil
+}
+
+// A batch may be committed twice: its first commit succeeded but its
+// answer was lost (the database restarted during COMMIT, an API server
+// died before answering), and the recorder sends it again. A state that
+// the run already went through, to the microsecond the store keeps, is
+// then applied already: it is skipped, not refused as an illegal move
+// (which would fail a run that did nothing wrong).
+
+// sameState reports whether a and b are one state recorded twice.
+func sameState(a, b flow.State) bool {
+	return a.Type == b.Type && a.Name == b.Name && !a.Timestamp.IsZero() &&
+		a.Timestamp.Truncate(time.Microsecond).Equal(b.Timestamp.Truncate(time.Microsecond))
+}
+
+// hasState reports whether history holds s.
+func hasState(history []flow.State, s flow.State) bool {
+	for _, h := range history {
+		if sameState(h, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// hadState reports whether flow run id went through state s.
+func (db *DB) hadState(ctx context.Context, tx *sql.Tx, id string, s flow.State) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT state FROM flow_run_states WHERE run_id = $1 ORDER BY seq DESC`, id)
+	if err != nil {
+		return false, fmt.Errorf("read history of run %s: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var text string
+		if err := rows.Scan(&text); err != nil {
+			return false, fmt.Errorf("read history of run %s: %w", id, err)
+		}
+		var h flow.State
+		if json.Unmarshal([]byte(text), &h) == nil && sameState(h, s) {
+			return true, nil
+		}
+	}
+	return false, rows.Err()
 }
