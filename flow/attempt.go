@@ -25,10 +25,14 @@ type AttemptConfig struct {
 	// whose context ended are never retried.
 	RetryIf func(error) bool
 	Timeout time.Duration // per attempt; 0 for none
-	// Attempt is the number of the first attempt to make, counting from 1.
-	// The runtime passes more than 1 when it retries a run that crashed,
-	// so that the policy's retries are not granted twice.
-	Attempt int
+	// Execution is the runtime's number of this execution of the run,
+	// from 1: more than 1 when the run crashed before (its process or
+	// worker died) and the runtime runs it again; Executions is how many
+	// executions the runtime makes at most (0 when unknown). They are a
+	// budget of their own, apart from Retry's: they only tell the first
+	// state's message, and the policy's attempts count from 1 in every
+	// execution.
+	Execution, Executions int
 	// Slots, when set, is called before each attempt to take the run's
 	// tag concurrency slots (the run waits in its current state, Pending
 	// or AwaitingRetry); they are released when the attempt ends, so a run
@@ -62,7 +66,7 @@ func Attempt[O any](ctx context.Context, run *Run, cfg AttemptConfig, fn func(co
 	if err := cfg.Retry.Validate(); err != nil {
 		return zero, Failed(err.Error()), fmt.Errorf("%s: retry policy: %w", cfg.Label, err)
 	}
-	for attempt := max(cfg.Attempt, 1); ; attempt++ {
+	for attempt := 1; ; attempt++ {
 		release := func() {}
 		if cfg.Slots != nil {
 			r, err := cfg.Slots(ctx)
@@ -73,8 +77,13 @@ func Attempt[O any](ctx context.Context, run *Run, cfg AttemptConfig, fn func(co
 			release = r
 		}
 		st := Running()
-		if cur := run.State(); cur.Name == NameAwaitingRetry || attempt > 1 {
-			st = Retrying(attemptOf(attempt, cfg.Retry.Retries))
+		switch {
+		case attempt > 1:
+			st = Retrying(fmt.Sprintf("%s (%s retries)", attemptOf(attempt, cfg.Retry.Retries), run.rec.Kind))
+		case cfg.Execution > 1 && cfg.Executions > 0:
+			st = Retrying(fmt.Sprintf("run attempt %d of %d after a crash (run retries)", cfg.Execution, cfg.Executions))
+		case cfg.Execution > 1 || run.State().Name == NameAwaitingRetry:
+			st = Retrying(fmt.Sprintf("run attempt %d after a crash (run retries)", max(cfg.Execution, 2)))
 		}
 		if err := run.set(st, nil, false); err != nil {
 			release()

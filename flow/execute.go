@@ -54,9 +54,14 @@ type Execution struct {
 	// State is the run's current state in the store (Pending once a worker
 	// claimed it); the zero State for a run not recorded yet.
 	State State
-	// Attempt is the number of this attempt, from 1. The runtime passes
-	// more than 1 when it retries a run whose worker was lost.
-	Attempt int
+	// Attempt is the number of this execution, from 1. The runtime passes
+	// more than 1 when it runs again a run that crashed (its worker,
+	// process or container was lost); Attempts is how many executions it
+	// makes at most, the run's retries plus one (0 when unknown). This
+	// budget is the runtime's and stays apart from the flow's own retry
+	// policy ([WithRetries]), whose attempts count from 1 in every
+	// execution; state messages say which one a retry belongs to.
+	Attempt, Attempts int
 	// Resume loads the results of the run's completed task runs from the
 	// engine's ResultStore, so that they are reused, not run again.
 	Resume bool
@@ -102,7 +107,7 @@ func (f *Flow[P, R]) Execute(ctx context.Context, ex Execution) (json.RawMessage
 			return nil, err
 		}
 	}
-	out, err := f.execute(ctx, run, params, max(ex.Attempt, 1))
+	out, err := f.execute(ctx, run, params, max(ex.Attempt, 1), ex.Attempts)
 	if err != nil {
 		return nil, err
 	}

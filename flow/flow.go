@@ -191,7 +191,7 @@ func (f *Flow[P, R]) Run(ctx context.Context, params P) (R, error) {
 	if err != nil {
 		return zero, err
 	}
-	return f.execute(ctx, run, params, 1)
+	return f.execute(ctx, run, params, 1, 0)
 }
 
 func (f *Flow[P, R]) record(ctx context.Context, params P, raw json.RawMessage) RunRecord {
@@ -239,14 +239,15 @@ func Reuse[R any](ctx context.Context, rec RunRecord, prior json.RawMessage) (R,
 
 // execute runs the attempts of a started flow run and everything after
 // its final state.
-func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, attempt int) (R, error) {
+func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution, executions int) (R, error) {
 	label := fmt.Sprintf("flow %q", f.name)
 	cfg := AttemptConfig{
-		Label:   label,
-		Retry:   f.cfg.retry,
-		RetryIf: f.cfg.retryIf,
-		Timeout: f.cfg.timeout,
-		Attempt: attempt,
+		Label:      label,
+		Retry:      f.cfg.retry,
+		RetryIf:    f.cfg.retryIf,
+		Timeout:    f.cfg.timeout,
+		Execution:  execution,
+		Executions: executions,
 	}
 	if len(f.cfg.hooks.running) > 0 {
 		cfg.OnRunning = func(ctx context.Context) {

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -49,4 +50,45 @@ func callHook(ctx context.Context, h Hook, ev HookEvent) (err error) {
 		}
 	}()
 	return h(ctx, ev)
+}
+
+// StateHooker is a [Definition] whose state hooks the runtime can call
+// for a flow run whose final state it recorded itself, because the run's
+// process, container or worker died before the run could (a run killed,
+// or out of memory, ends Crashed all the same). Every *[Flow] is one.
+type StateHooker interface {
+	RunStateHooks(ctx context.Context, ev HookEvent) error
+}
+
+// RunStateHooks calls the hooks the flow registered for the type of
+// ev.State (OnCompletion, OnFailure for Failed and TimedOut,
+// OnCancellation, OnCrashed) in order, each bounded by the engine's
+// HookTimeout, as a run of the flow does when it ends. The runtime calls
+// it for a flow run it ended itself; ev.Run is that run's record. It
+// returns the hooks' errors and panics, joined, each naming its hook.
+func (f *Flow[P, R]) RunStateHooks(ctx context.Context, ev HookEvent) error {
+	var which string
+	var hooks []Hook
+	switch ev.State.Type {
+	case TypeCompleted:
+		which, hooks = "OnCompletion", f.cfg.hooks.completion
+	case TypeFailed:
+		which, hooks = "OnFailure", f.cfg.hooks.failure
+	case TypeCancelled:
+		which, hooks = "OnCancellation", f.cfg.hooks.cancellation
+	case TypeCrashed:
+		which, hooks = "OnCrashed", f.cfg.hooks.crashed
+	}
+	if len(hooks) == 0 {
+		return nil
+	}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), EngineFrom(ctx).HookTimeout)
+	defer cancel()
+	var errs []error
+	for i, h := range hooks {
+		if err := callHook(hctx, h, ev); err != nil {
+			errs = append(errs, fmt.Errorf("flow %q: %s[%d] hook: %w", f.name, which, i, err))
+		}
+	}
+	return errors.Join(errs...)
 }

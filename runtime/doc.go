@@ -32,9 +32,12 @@
 //
 // # Commands
 //
-//	server   API + scheduler loop + lease reaper + an embedded worker
-//	         (--no-worker to run none; --pool, --launcher in-process|process,
-//	         --concurrency, --lease, --grace). SQLite at ./.netauto/netauto.db
+//	server   API + scheduler loop + lease reaper (every --reap-interval,
+//	         default 2s) + an embedded worker (--no-worker to run none;
+//	         --pool, --launcher in-process|process, --concurrency, --lease
+//	         and --heartbeat overriding the pool's, --grace). While its
+//	         store is unavailable the API answers 503 with Retry-After.
+//	         SQLite at ./.netauto/netauto.db
 //	         by default, PostgreSQL with --db postgres://...; SIGINT/SIGTERM
 //	         stop it gracefully: the API keeps answering while the worker
 //	         drains for --grace, then runs still going are abandoned to the
@@ -76,7 +79,11 @@
 //	         runs the compiled flow with a [remote] recorder, stops it when
 //	         the run is cancelled ([remote.WatchCancel]), and exits 0 when
 //	         the run completed, 1 otherwise (the worker records Crashed for
-//	         a child that ended without a final state).
+//	         a child that ended without a final state). It reads its
+//	         worker's lease on the lease channel the launcher gives it and
+//	         kills its process group at once, recording nothing, when the
+//	         worker is gone or lost the run (exit 3); while the lease holds
+//	         it waits out an unavailable API.
 //	keys     new NAME [--role ROLE] [--pools P,...]: a new API key, printed
 //	         once, with its NETAUTO_API_KEYS entry and keys-file line (hash).
 //	secrets  rotate --new-key-file F [--generate]: every secret, secret block

@@ -31,7 +31,7 @@ const killWorkers = 4
 
 // faultDB returns the store of a fault test: a SQLite file, or a fresh
 // schema of the Postgres database NETAUTO_TEST_POSTGRES_DSN names.
-func faultDB(t *testing.T) string {
+func faultDB(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("NETAUTO_TEST_POSTGRES_DSN")
 	if dsn == "" {
@@ -67,6 +67,9 @@ func sideTable(t *testing.T, dir string) (execs map[string]map[string]int, pids 
 	}
 	execs, pids = map[string]map[string]int{}, map[string]bool{}
 	for _, e := range entries {
+		if e.IsDir() || e.Name() == "release" {
+			continue // locks, conflicts, pids, hooks; hold's release marker
+		}
 		parts := strings.SplitN(e.Name(), ".", 3)
 		if len(parts) != 3 {
 			t.Fatalf("side table: odd file %q", e.Name())
@@ -81,7 +84,7 @@ func sideTable(t *testing.T, dir string) (execs map[string]map[string]int, pids 
 }
 
 // waitFor polls cond every 100ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

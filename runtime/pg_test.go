@@ -13,7 +13,7 @@ import (
 
 // postgresSchema creates a fresh schema in the database dsn names, drops
 // it when the test ends, and returns a DSN selecting it.
-func postgresSchema(t *testing.T, dsn string) string {
+func postgresSchema(t testing.TB, dsn string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -32,6 +32,7 @@ type workerFlags struct {
 	name           *string
 	concurrency    *int
 	lease, grace   *time.Duration
+	heartbeat      *time.Duration
 	poll           *time.Duration
 	// sourceCache and allowFile configure runs of deployments with a Git
 	// source (process launcher).
@@ -53,7 +54,8 @@ func newWorkerFlags(fs interface {
 		launcher:    fs.String("launcher", "", "launcher: in-process, process (a child `execute` process per run) or docker (a container per run); default docker for a pool of type docker, else in-process"),
 		name:        fs.String("name", "", "worker name, unique among running workers; keep it across restarts so that the docker launcher can clean up after its earlier life (default host-pid-random)"),
 		concurrency: fs.Int("concurrency", 4, "runs executed at once"),
-		lease:       fs.Duration("lease", 30*time.Second, "lease of a claimed run; a dead worker's runs are reaped after it"),
+		lease:       fs.Duration("lease", 0, "lease of a claimed run, overriding the pool's (default 10s): a dead worker's runs are reaped after it"),
+		heartbeat:   fs.Duration("heartbeat", 0, "interval of lease renewals and heartbeats, overriding the pool's (default lease/3)"),
 		grace:       fs.Duration("grace", 30*time.Second, "on SIGTERM: how long running runs may finish before they are abandoned to the reaper"),
 		poll:        fs.Duration("poll", time.Second, "wait between claims while nothing is due"),
 		sourceCache: fs.String("source-cache", envOr(EnvSourceCache, DefaultSourceCache), "directory where Git sources are fetched and built (env "+EnvSourceCache+")"),
@@ -68,8 +70,10 @@ func (f workerFlags) check() error {
 		return usagef("--launcher %q: want in-process, process or docker", *f.launcher)
 	case *f.concurrency < 1:
 		return usagef("--concurrency %d: want at least 1", *f.concurrency)
-	case *f.lease < 3*time.Millisecond || *f.poll <= 0:
-		return usagef("--lease and --poll must be positive")
+	case (*f.lease != 0 && *f.lease < 3*time.Millisecond) || *f.poll <= 0 || *f.heartbeat < 0:
+		return usagef("--lease (0 for the pool's), --heartbeat and --poll must be positive")
+	case *f.heartbeat > 0 && *f.lease > 0 && 2**f.heartbeat > *f.lease:
+		return usagef("--heartbeat %s: at most half the lease", *f.heartbeat)
 	}
 	return nil
 }
@@ -113,12 +117,18 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 		// Runs of deployments with a Git source run their commit's build:
 		// the binary itself, or the docker launcher's image derived from
 		// the pool's image with the binary added.
-		l = &source.Launcher{Next: l, Store: st, Logger: e.log,
+		// The hooks of runs the runtime ended itself run here: those of
+		// the flows compiled in, those of a Git source in its binary.
+		l = &source.Launcher{Next: l, Store: st, Logger: e.log, Hooks: e.app.registry, Env: childEnv(apiURL, mint),
 			Cache: &source.Cache{Dir: *f.sourceCache, AllowFile: *f.allowFile}}
+	}
+	var heartbeat time.Duration
+	if f.heartbeat != nil {
+		heartbeat = *f.heartbeat
 	}
 	w, err := worker.New(st, worker.Options{
 		Name: name, Pool: *f.pool, Launcher: l, LauncherType: *f.launcher, Concurrency: *f.concurrency,
-		Lease: *f.lease, Poll: *f.poll, Heartbeat: min(10*time.Second, *f.lease), Logger: e.log,
+		Lease: *f.lease, Heartbeat: heartbeat, Poll: *f.poll, Logger: e.log,
 	})
 	if err != nil {
 		closeFn()
@@ -255,7 +265,7 @@ func cmdServer(e *env, args []string) error {
 	listen := fs.String("listen", envOr(EnvListen, DefaultListen), "listen address (env "+EnvListen+"); without API keys it must be loopback")
 	noWorker := fs.Bool("no-worker", false, "run no embedded worker")
 	schedEvery := fs.Duration("schedule-interval", 10*time.Second, "time between scheduler passes")
-	reapEvery := fs.Duration("reap-interval", 5*time.Second, "time between reaps of expired leases")
+	reapEvery := fs.Duration("reap-interval", 2*time.Second, "time between reaps of expired leases: a dead worker's runs are detected within a lease plus this")
 	wf := newWorkerFlags(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err

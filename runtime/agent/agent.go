@@ -1,7 +1,9 @@
 // Package agent is what a user's flow binary links to be run by a netauto
-// worker: [Main] gives the binary the two commands a worker uses,
+// worker: [Main] gives the binary the commands a worker uses,
 //
 //	execute --run-id ID   run one claimed run, reporting over the API
+//	hooks --run-id ID     run the state hooks of a run the runtime ended
+//	                      itself (its process or container died)
 //	describe              print the binary's flows and protocol as JSON
 //
 // A flow binary built from a Git source (see runtime/source) is nothing
@@ -27,6 +29,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
@@ -108,7 +111,7 @@ func Main(flows ...flow.Definition) {
 // or [ExitUsage].
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, flows ...flow.Definition) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: execute --run-id ID | describe")
+		fmt.Fprintln(stderr, "usage: execute --run-id ID | hooks --run-id ID | describe")
 		return ExitUsage
 	}
 	lookup, err := Lookup(flows...)
@@ -126,6 +129,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, flows ...
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(Describe(flows...)); err != nil {
 			fmt.Fprintln(stderr, err)
+			return ExitFailed
+		}
+		return ExitOK
+	case "hooks":
+		fs := flag.NewFlagSet("hooks", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		runID := fs.String("run-id", os.Getenv(EnvRunID), "the run whose state hooks to run (env "+EnvRunID+")")
+		apiURL := fs.String("api", os.Getenv(EnvAPIURL), "API base URL (env "+EnvAPIURL+")")
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+			return ExitUsage
+		}
+		if *runID == "" {
+			fmt.Fprintln(stderr, "hooks: --run-id is required")
+			return ExitUsage
+		}
+		if err := Hooks(ctx, ExecuteConfig{RunID: *runID, APIURL: *apiURL, Lookup: lookup}); err != nil {
+			fmt.Fprintln(stderr, "hooks:", err)
 			return ExitFailed
 		}
 		return ExitOK
@@ -148,7 +168,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, flows ...
 		}
 		return ExitOK
 	default:
-		fmt.Fprintf(stderr, "unknown command %q: want execute or describe\n", args[0])
+		fmt.Fprintf(stderr, "unknown command %q: want execute, hooks or describe\n", args[0])
 		return ExitUsage
 	}
 }
@@ -203,41 +223,65 @@ type ExecuteConfig struct {
 	Token string
 	// Lookup finds the run's flow by name.
 	Lookup func(name string) (flow.Definition, bool)
+	// OnLeaseLost is called when the worker's lease channel
+	// ($NETAUTO_LEASE_FD, see [wire.EnvLeaseFD]) says the execution must
+	// stop: the worker died, lost the run's lease, or stopped renewing
+	// it. Default: kill this process's group at once and exit with
+	// [ExitLeaseLost], recording nothing, since the run's retry may
+	// already start elsewhere. Tests replace it.
+	OnLeaseLost func(reason error)
 }
+
+// outagePatience is how long a run executed without a lease channel (by
+// hand) waits out an unreachable API before it fails.
+const outagePatience = time.Minute
 
 // Execute executes one claimed run with its flow and reports it over the
 // API: states, task runs, results and logs. It refuses (a *[ProtocolError])
 // a server whose protocol is not compatible. A run that did not complete
 // is a *[RunFailedError]; a flow Lookup does not know, an
 // *[UnknownFlowError].
+//
+// Under a worker, Execute watches the worker's lease channel and stops
+// the process at once when the worker is gone or lost the run (see
+// [ExecuteConfig.OnLeaseLost]); while the lease holds, an API server or
+// store that is unavailable (a restart, a failover) is waited out, not a
+// failure of the run. The run's tasks take tag concurrency slots through
+// the API, so that tag limits hold across every worker and process.
 func Execute(ctx context.Context, cfg ExecuteConfig) error {
 	if cfg.RunID == "" {
 		return errors.New("run id: empty")
 	}
-	token := cfg.Token
-	if token == "" {
-		token = os.Getenv(EnvRunToken)
-	}
-	if token == "" {
-		token = os.Getenv(EnvAPIKey)
-	}
-	// The flow's code, and what it starts, must not find the credential
-	// in the environment.
-	_ = os.Unsetenv(EnvRunToken)
-	_ = os.Unsetenv(EnvAPIKey)
-	c, err := client.New(cfg.APIURL, client.Options{Token: token, CAFile: os.Getenv(EnvTLSCA)})
+	lf, err := leaseFile()
 	if err != nil {
 		return err
 	}
-	if err := CheckServer(ctx, c); err != nil {
+	if lf != nil {
+		onLost := cfg.OnLeaseLost
+		if onLost == nil {
+			onLost = stopAtOnce
+		}
+		lease, stopLease := WatchLease(lf, onLost)
+		defer stopLease()
+		ctx = store.WithLease(ctx, lease)
+	}
+	c, token, err := newClient(cfg.APIURL, cfg.Token)
+	if err != nil {
 		return err
 	}
 	if strings.HasPrefix(token, wire.RunTokenPrefix) {
 		// A run token lives minutes: renewed while the run's lease is.
 		defer remote.KeepTokenFresh(ctx, c, cfg.RunID)()
 	}
-	run, err := claimedRun(ctx, c, cfg.RunID)
-	if err != nil {
+	if err := store.RetryUnavailable(ctx, outagePatience, "reach the API", func(ctx context.Context) error { return CheckServer(ctx, c) }); err != nil {
+		return err
+	}
+	var run store.FlowRun
+	if err := store.RetryUnavailable(ctx, outagePatience, "read the run", func(ctx context.Context) error {
+		var err error
+		run, err = claimedRun(ctx, c, cfg.RunID)
+		return err
+	}); err != nil {
 		return err
 	}
 	def, ok := cfg.Lookup(run.Flow)
@@ -245,11 +289,12 @@ func Execute(ctx context.Context, cfg ExecuteConfig) error {
 		return &UnknownFlowError{Flow: run.Flow}
 	}
 	rec := remote.NewRecorder(c, run.ID, store.RecorderOptions{})
+	lim := remote.NewLimiter(c, run.ID, store.LimiterOptions{})
 	wctx, stopWatch := remote.WatchCancel(ctx, c, run.ID, 0)
 	defer stopWatch()
-	_, xerr := def.Execute(flow.WithEngine(wctx, &flow.Engine{Recorder: rec, Results: rec}), flow.Execution{
+	_, xerr := def.Execute(flow.WithEngine(wctx, &flow.Engine{Recorder: rec, Results: rec, Limiter: lim}), flow.Execution{
 		RunID: run.ID, RunName: run.Name, Tags: run.Tags, Params: run.Parameters,
-		State: run.State, Attempt: run.Attempt, Resume: run.Attempt > 1,
+		State: run.State, Attempt: run.Attempt, Attempts: run.Retries + 1, Resume: run.Attempt > 1,
 	})
 	if err := rec.Close(); err != nil {
 		return fmt.Errorf("report run %s: %w", run.ID, err)
@@ -262,6 +307,53 @@ func Execute(ctx context.Context, cfg ExecuteConfig) error {
 		return &RunFailedError{RunID: run.ID, State: st}
 	}
 	return nil
+}
+
+// newClient returns the API client of an `execute` or `hooks` process:
+// token, else $NETAUTO_RUN_TOKEN, else $NETAUTO_API_KEY; both variables
+// are unset once read. It also returns the token it uses.
+func newClient(apiURL, token string) (*client.Client, string, error) {
+	if token == "" {
+		token = os.Getenv(EnvRunToken)
+	}
+	if token == "" {
+		token = os.Getenv(EnvAPIKey)
+	}
+	// The flow's code, and what it starts, must not find the credential
+	// in the environment.
+	_ = os.Unsetenv(EnvRunToken)
+	_ = os.Unsetenv(EnvAPIKey)
+	c, err := client.New(apiURL, client.Options{Token: token, CAFile: os.Getenv(EnvTLSCA)})
+	return c, token, err
+}
+
+// Hooks runs the state hooks of run runID for its current (final) state,
+// as the worker asks a flow binary to when the run ended without running
+// them itself: its process or container died (Crashed), or died while it
+// was being cancelled. The run comes from $NETAUTO_RUN, else from the API.
+// It returns the hooks' errors; a flow Lookup does not know is an
+// *[UnknownFlowError].
+func Hooks(ctx context.Context, cfg ExecuteConfig) error {
+	if cfg.RunID == "" {
+		return errors.New("run id: empty")
+	}
+	c, _, err := newClient(cfg.APIURL, cfg.Token)
+	if err != nil {
+		return err
+	}
+	run, err := claimedRun(ctx, c, cfg.RunID)
+	if err != nil {
+		return err
+	}
+	def, ok := cfg.Lookup(run.Flow)
+	if !ok {
+		return &UnknownFlowError{Flow: run.Flow}
+	}
+	sh, ok := def.(flow.StateHooker)
+	if !ok {
+		return nil
+	}
+	return sh.RunStateHooks(ctx, run.HookEvent())
 }
 
 // CheckServer asks the server for its protocol and returns a

@@ -69,7 +69,7 @@ func safeMethod(m string) bool {
 // Sec-Fetch-Site saying so) is 403. Without keys, also: a Host header
 // that is not a loopback name or the listen address is 421 (DNS
 // rebinding), and a state-changing request that is not
-// application/json is 415 (a form post or a no-cors fetch cannot send
+// application/json (but a DELETE without a body) is 415 (a form post or a no-cors fetch cannot send
 // that type without a CORS preflight, which this server never grants).
 func (s *Server) checkBrowser(r *http.Request, a access) error {
 	if a == public || a == source {
@@ -88,7 +88,9 @@ func (s *Server) checkBrowser(r *http.Request, a access) error {
 		return &Error{Status: http.StatusMisdirectedRequest, Field: "Host",
 			Msg: "this server has no API key and answers only requests addressed to localhost, a loopback address or its listen address"}
 	}
-	if !safeMethod(r.Method) {
+	// A DELETE carries no body, and no page can send one to another origin
+	// without a CORS preflight, which this server never grants.
+	if !safeMethod(r.Method) && !(r.Method == http.MethodDelete && r.ContentLength == 0) {
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || mt != "application/json" {
 			return &Error{Status: http.StatusUnsupportedMediaType, Field: "Content-Type",

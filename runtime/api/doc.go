@@ -14,7 +14,13 @@
 // unknown resource, 409 an illegal state
 // transition, a lost lease, or a write from a stale execution (field
 // "fence"), 413 body too large, 422 parameters that do
-// not match the flow's schema. A failed request writes nothing.
+// not match the flow's schema, 503 with Retry-After while the store is
+// unavailable (a database restart or failover: clients retry). A failed
+// request writes nothing. Every path element, query parameter, the
+// Idempotency-Key header and every text field of a body is checked
+// before the handler runs: a NUL character, invalid UTF-8 or a value
+// over 1,024 bytes (names, IDs, keys) is answered 400 naming the field,
+// as is an integer out of its column's range.
 //
 //	GET    /healthz, /readyz (store reachable), /metrics (Prometheus text)
 //	GET    /flows, /flows/{name}           PUT /flows/{name}
@@ -36,6 +42,9 @@
 //	POST   /runs/{id}/lease                renew a worker's lease
 //	POST   /runs/{id}/record               engine events in one transaction, per-op errors
 //	GET    /runs/{id}/results              results of completed task runs, by task key
+//	GET    /runs/{id}/tag-limits           the tag limits, for a run's child
+//	POST   /runs/{id}/slots                take tag slots for a holding of the run's child
+//	PUT    /runs/{id}/slots/{holder}       renew them   DELETE /runs/{id}/slots/{holder} free them
 //	GET    /cache/{key}?now=               a cached task result
 //	GET    /pools, /pools/{name}, /pools/{name}/queues   PUT /pools/{name}, /pools/{name}/queues/{queue}
 //	POST   /pools/{name}/claim             claim a due run for a worker
@@ -65,7 +74,8 @@
 // attempt and worker of the claim) and an expiry (Options.TokenTTL, 15
 // minutes), renewed by its holder (POST /runs/{id}/token/renew) while the
 // run's lease is live and the run not final. It is accepted only by
-// /runs/{id}, /state, /result, /record and /results of that run (and its
+// /runs/{id}, /state, /result, /record, /results, /tag-limits and /slots
+// of that run (and its
 // subflow and task runs in record batches) and by /cache, for its run's
 // flow's keys only ([flow.CacheNamespace]). Every write made with it is
 // fenced by its execution ([store.Fence]): once the run was reaped or

@@ -13,3 +13,7 @@ func (s *Server) OpenStreams() int {
 	defer s.follow.mu.Unlock()
 	return s.follow.total
 }
+
+// Patterns returns the patterns of every route, for tests that drive them
+// all.
+func (s *Server) Patterns() []string { return append([]string(nil), s.patterns...) }

@@ -54,7 +54,12 @@ func openStore(t testing.TB) store.Store {
 // Keys, and a flow "vlan" with deployment "vlan-prod".
 func newEnv(t testing.TB, opts api.Options) *env {
 	t.Helper()
-	st := openStore(t)
+	return newEnvOn(t, openStore(t), opts)
+}
+
+// newEnvOn is newEnv on the store st.
+func newEnvOn(t testing.TB, st store.Store, opts api.Options) *env {
+	t.Helper()
 	if opts.Keys == nil {
 		ks, err := api.KeySetFromKeys(adminKey)
 		if err != nil {
@@ -105,6 +110,11 @@ func (e *env) do(method, path string, body any, hdr ...string) (int, []byte) {
 	}
 	if e.key != "" {
 		req.Header.Set("Authorization", "Bearer "+e.key)
+	}
+	if rd != nil {
+		// As every client of the API sends it (a keyless server refuses
+		// state-changing requests without it); hdr may override it.
+		req.Header.Set("Content-Type", "application/json")
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])

@@ -57,6 +57,9 @@ func (sc *scope) flowRun(ctx context.Context, st store.Store, id string) (bool, 
 	if sc.flows[id] {
 		return true, nil
 	}
+	if checkParam("run_id", id) != nil {
+		return false, nil // no run has such an ID; a store would fail the read
+	}
 	cur := id
 	for range maxScopeDepth {
 		run, err := st.GetRun(ctx, cur)
@@ -331,7 +334,11 @@ func (b *batchMemo) finish(key string, ans *wire.Recorded) {
 // seen recently is answered from memory, applying nothing.
 func (s *Server) record(w http.ResponseWriter, r *http.Request) error {
 	var req wire.Record
-	if err := decode(w, r, s.opts.MaxRecordBytes, &req); err != nil {
+	body, err := readBody(w, r, s.opts.MaxRecordBytes)
+	if err != nil {
+		return err
+	}
+	if err := decodeJSON(body, &req); err != nil {
 		return err
 	}
 	if req.BatchID == "" {

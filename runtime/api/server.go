@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,6 +95,8 @@ type Server struct {
 	scopes  scopes
 	metrics *metrics
 	log     *slog.Logger
+	// patterns are the routes' patterns, in registration order.
+	patterns []string
 }
 
 // New returns a Server over st.
@@ -215,12 +218,18 @@ func needOrEngine(p Permission) access { return access{perm: p, token: tokenEngi
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handle(pattern string, a access, h handlerFunc) {
+	names := wildcards(pattern)
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, s.instrument(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := s.checkBrowser(r, a); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		if err := s.authorize(r, a); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := checkURL(r, names); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -264,6 +273,10 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/runs/{id}/lease", need(PermWork), s.renewLease)
 	s.handle("POST /api/v1/runs/{id}/record", needOrRun(PermAdmin), s.record)
 	s.handle("GET /api/v1/runs/{id}/results", needOrEngine(PermAdmin), s.runResults)
+	s.handle("GET /api/v1/runs/{id}/tag-limits", needOrRun(PermRead), s.runTagLimits)
+	s.handle("POST /api/v1/runs/{id}/slots", needOrRun(PermWork), s.acquireSlots)
+	s.handle("PUT /api/v1/runs/{id}/slots/{holder}", needOrRun(PermWork), s.renewSlots)
+	s.handle("DELETE /api/v1/runs/{id}/slots/{holder}", needOrRun(PermWork), s.releaseSlots)
 	s.handle("GET /api/v1/cache/{key}", needOrEngine(PermAdmin), s.cachedResult)
 
 	s.handle("GET /api/v1/pools", need(PermRead), s.listPools)
@@ -317,7 +330,14 @@ type Error struct {
 	Status int
 	Msg    string
 	Field  string
+	// RetryAfter, when set, is sent as the Retry-After header (whole
+	// seconds): with a 503 while the store is unavailable.
+	RetryAfter time.Duration
 }
+
+// storeRetryAfter is the Retry-After of a 503 answered while the store is
+// unavailable: a database restart or failover takes seconds.
+const storeRetryAfter = 2 * time.Second
 
 func (e *Error) Error() string {
 	if e.Field != "" {
@@ -361,6 +381,11 @@ func (s *Server) classify(r *http.Request, err error) *Error {
 		return &Error{Status: http.StatusUnprocessableEntity, Msg: pe.Error(), Field: joinField("parameters", pe.Field)}
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		return &Error{Status: 499, Msg: "client closed the request"}
+	case store.IsUnavailable(err):
+		// Not the request's fault and not a bug: the database is
+		// restarting or unreachable. Clients retry after a while.
+		s.log.Warn("api request: store unavailable", "method", r.Method, "route", r.Pattern, "err", err)
+		return &Error{Status: http.StatusServiceUnavailable, Msg: "the store is unavailable for now; try again shortly", RetryAfter: storeRetryAfter}
 	}
 	s.log.Error("api request failed", "method", r.Method, "route", r.Pattern, "err", err)
 	return &Error{Status: http.StatusInternalServerError, Msg: "internal error"}
@@ -370,6 +395,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.classify(r, err)
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="netauto"`)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(e.RetryAfter.Round(time.Second)/time.Second))))
 	}
 	_ = writeJSON(w, e.Status, wire.Error{Error: e.Msg, Field: e.Field})
 }
@@ -409,8 +437,19 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 }
 
-// decodeBytes is decode on a body already read.
+// decodeBytes is decode on a body already read; it also refuses text a
+// store cannot keep (see checkText).
 func decodeBytes(body []byte, v any) error {
+	if err := decodeJSON(body, v); err != nil {
+		return err
+	}
+	return checkText(v)
+}
+
+// decodeJSON is decodeBytes without the text check: for a record batch,
+// whose ops the store checks one by one (a bad op fails alone) and whose
+// log lines it cleans.
+func decodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("body", "empty; want a JSON object")
 	}

@@ -413,3 +413,34 @@ func (c *Client) Version(ctx context.Context) (wire.Version, error) {
 	_, err := c.call(ctx, http.MethodGet, v1+"/version", nil, nil, &out, true)
 	return out, err
 }
+
+// RunTagLimits returns the tag concurrency limits for run id: what a
+// run's child reads (with its run token) to know which of its tasks' tags
+// take slots.
+func (c *Client) RunTagLimits(ctx context.Context, id string) (map[string]int, error) {
+	var out wire.TagLimits
+	_, err := c.call(ctx, http.MethodGet, v1+"/runs/"+esc(id)+"/tag-limits", nil, nil, &out, true)
+	return out.Limits, err
+}
+
+// AcquireRunSlots takes one slot of every limited tag in tags for the
+// holding holder of run id, all or none, for lease; ok is false when a tag
+// is full. A retry after a lost answer is safe: the server takes a
+// holding's slots once.
+func (c *Client) AcquireRunSlots(ctx context.Context, id, holder string, tags []string, lease time.Duration) (ok bool, err error) {
+	var out wire.SlotsAnswer
+	_, err = c.call(ctx, http.MethodPost, v1+"/runs/"+esc(id)+"/slots", nil, wire.AcquireSlots{Holder: holder, Tags: tags, Lease: lease}, &out, true)
+	return out.Acquired, err
+}
+
+// RenewRunSlots extends the holding holder of run id by lease.
+func (c *Client) RenewRunSlots(ctx context.Context, id, holder string, lease time.Duration) error {
+	_, err := c.call(ctx, http.MethodPut, v1+"/runs/"+esc(id)+"/slots/"+esc(holder), nil, wire.RenewSlots{Lease: lease}, nil, true)
+	return err
+}
+
+// ReleaseRunSlots frees the holding holder of run id.
+func (c *Client) ReleaseRunSlots(ctx context.Context, id, holder string) error {
+	_, err := c.call(ctx, http.MethodDelete, v1+"/runs/"+esc(id)+"/slots/"+esc(holder), nil, nil, nil, true)
+	return err
+}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -127,6 +128,9 @@ type Error struct {
 	Status       int
 	Message      string
 	Field        string
+	// RetryAfter is the wait the server asked for (its Retry-After
+	// header) with a 503 or 429, 0 when none.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -140,8 +144,18 @@ func (e *Error) Error() string {
 // Is makes errors.Is(err, store.ErrFenced) true for the server's answer
 // to a write from a stale execution (409 naming the fence): the run was
 // reaped or claimed again, and this execution may report nothing more.
+//
+// It also makes errors.Is(err, store.ErrUnavailable) true for a 502, 503
+// or 504 answer: the server or its store is restarting or unreachable,
+// and the same request may pass later.
 func (e *Error) Is(target error) bool {
-	return target == store.ErrFenced && e.Status == http.StatusConflict && e.Field == FenceField
+	switch target {
+	case store.ErrFenced:
+		return e.Status == http.StatusConflict && e.Field == FenceField
+	case store.ErrUnavailable:
+		return e.Status == http.StatusBadGateway || e.Status == http.StatusServiceUnavailable || e.Status == http.StatusGatewayTimeout
+	}
+	return false
 }
 
 // FenceField is the field the API names in its 409 answer to a write
@@ -192,7 +206,12 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, in
 		if err == nil || !p.Allows(attempt) || !retryable(status, err) || ctx.Err() != nil {
 			return status, err
 		}
-		t := time.NewTimer(p.Delay(attempt))
+		d := p.Delay(attempt)
+		var ae *Error
+		if errors.As(err, &ae) && ae.RetryAfter > d {
+			d = min(ae.RetryAfter, maxRetryAfter)
+		}
+		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -257,7 +276,11 @@ func (c *Client) once(ctx context.Context, method, path string, q url.Values, bo
 		return 0, fmt.Errorf("%s %s: read answer: %w", method, path, err)
 	}
 	if resp.StatusCode >= 300 {
-		return resp.StatusCode, answerError(method, path, resp.StatusCode, data)
+		err := answerError(method, path, resp.StatusCode, data)
+		if secs, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); perr == nil && secs > 0 {
+			err.RetryAfter = time.Duration(secs) * time.Second
+		}
+		return resp.StatusCode, err
 	}
 	if out != nil && resp.StatusCode != http.StatusNoContent {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -267,7 +290,11 @@ func (c *Client) once(ctx context.Context, method, path string, q url.Values, bo
 	return resp.StatusCode, nil
 }
 
-func answerError(method, path string, status int, data []byte) error {
+// maxRetryAfter bounds the wait a server's Retry-After may impose on one
+// retry.
+const maxRetryAfter = 30 * time.Second
+
+func answerError(method, path string, status int, data []byte) *Error {
 	var we wire.Error
 	if json.Unmarshal(data, &we) != nil || we.Error == "" {
 		we.Error = strings.TrimSpace(string(data))

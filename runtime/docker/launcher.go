@@ -22,6 +22,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/worker"
 )
@@ -69,7 +70,11 @@ type Store interface {
 // orchestrator's `execute --run-id ID`, which reports states, task runs
 // and logs over the API with the run-scoped token Env provides. The
 // launcher streams the container's output into the run's logs, stops it
-// on cancel (SIGTERM, then SIGKILL after Grace) and reports how it ended.
+// on cancel (SIGTERM, then SIGKILL after Grace), kills it at once when
+// the worker loses the run's lease, and reports how it ended. The
+// container's `execute` reads the worker's lease on its standard input
+// and stops by itself when the worker is gone or the lease runs out, so
+// that a dead worker's containers stop before their runs are retried.
 type Launcher struct {
 	// Client is the Engine API client. Required.
 	Client *client.Client
@@ -203,8 +208,13 @@ func (l *Launcher) Template(ctx context.Context, run store.FlowRun) (JobTemplate
 // run reported a final state), or an error when it could not start.
 func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 	run := job.Run
-	t, err := l.Template(ctx, run)
-	if err != nil {
+	// The store's reads wait out an outage while the lease holds.
+	var t JobTemplate
+	if err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+		var err error
+		t, err = l.Template(ctx, run)
+		return err
+	}); err != nil {
 		return err
 	}
 	id, err := l.create(ctx, job, t)
@@ -249,12 +259,22 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 	}
 	var extra []string
 	if l.Env != nil {
-		var err error
-		if extra, err = l.Env(ctx, run); err != nil {
+		err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+			var err error
+			extra, err = l.Env(ctx, run)
+			return err
+		})
+		if err != nil {
 			return "", fmt.Errorf("environment of run %s: %w", run.ID, err)
 		}
 	}
 	extra = append(extra, worker.EnvRunID+"="+run.ID)
+	if job.Lease != nil {
+		// `execute` reads the worker's lease on its standard input, which
+		// closes when the worker's attachment does (StdinOnce): a worker
+		// that dies takes its containers' runs with it.
+		extra = append(extra, wire.EnvLeaseFD+"=0")
+	}
 	// The launcher's variables (the run, its token) win over the
 	// template's, except the API URL a pool's own template may set (its
 	// containers may reach the API by another address than the worker);
@@ -318,19 +338,26 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 		name = v
 	}
 	// A container of an earlier attempt of this run must not keep running
-	// beside its retry (its worker died; the reaper retried the run).
-	if old, err := l.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", LabelRun+"="+run.ID)}); err == nil {
-		for _, c := range old.Items {
-			if err := l.kill(ctx, c.ID); err != nil {
-				return "", fmt.Errorf("container of an earlier attempt of run %s: %w", run.ID, err)
-			}
+	// beside its retry (its worker died; the reaper retried the run): it
+	// is found by its label and removed first, or the retry does not
+	// start. (One on another Docker host stops by itself when its lease
+	// runs out, before the reaper could retry the run.)
+	old, err := l.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", LabelRun+"="+run.ID)})
+	if err != nil {
+		return "", fmt.Errorf("look for containers of earlier attempts of run %s: %w", run.ID, err)
+	}
+	for _, c := range old.Items {
+		if err := l.kill(ctx, c.ID); err != nil {
+			return "", fmt.Errorf("container of an earlier attempt of run %s: %w", run.ID, err)
 		}
+		l.logger().Warn("removed the container of an earlier attempt of the run", slog.String("run_id", run.ID), slog.String("container", shortID(c.ID)))
 	}
 	res, err := l.Client.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name: name,
 		Config: &container.Config{
 			Image: image, Cmd: argv, Env: env, Labels: labels,
 			AttachStdout: true, AttachStderr: true,
+			AttachStdin: job.Lease != nil, OpenStdin: job.Lease != nil, StdinOnce: job.Lease != nil,
 		},
 		HostConfig:       hc,
 		NetworkingConfig: nc,
@@ -355,13 +382,18 @@ func (l *Launcher) runContainer(ctx context.Context, job worker.Job, id string, 
 	run := job.Run
 	bg := context.WithoutCancel(ctx)
 	out := worker.NewOutputLog(l.Store, run.ID, l.Tail, l.logger())
-	att, err := l.Client.ContainerAttach(bg, id, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	att, err := l.Client.ContainerAttach(bg, id, client.ContainerAttachOptions{Stream: true, Stdin: job.Lease != nil, Stdout: true, Stderr: true})
 	if err != nil {
 		out.Close()
 		l.remove(id)
 		return fmt.Errorf("attach to container of run %s: %w", run.ID, err)
 	}
 	copied := copyOutput(out, att.Reader, func() error { att.Close(); return nil })
+	exited := make(chan struct{})
+	defer close(exited)
+	if job.Lease != nil {
+		go worker.FeedLease(job.Lease, att.Conn, exited)
+	}
 	wait := l.Client.ContainerWait(bg, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	if _, err := l.Client.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		out.Close()
@@ -381,6 +413,14 @@ func (l *Launcher) runContainer(ctx context.Context, job worker.Job, id string, 
 		select {
 		case <-done:
 			done = nil
+			if job.Fenced != nil && job.Fenced() {
+				// The lease is lost: the run may already be retried
+				// elsewhere. No grace, nothing recorded.
+				if _, err := l.Client.ContainerKill(bg, id, client.ContainerKillOptions{Signal: "KILL"}); err != nil && !isNotFound(err) {
+					l.logger().Warn("kill container", slog.String("run_id", run.ID), slog.String("container", shortID(id)), slog.String("error", err.Error()))
+				}
+				continue
+			}
 			secs := max(1, int(grace/time.Second))
 			if _, err := l.Client.ContainerStop(bg, id, client.ContainerStopOptions{Timeout: &secs}); err != nil && !isNotFound(err) {
 				l.logger().Warn("stop container", slog.String("run_id", run.ID), slog.String("container", shortID(id)), slog.String("error", err.Error()))

@@ -89,6 +89,7 @@ type e2e struct {
 	worker *proctest.Proc
 	db     string
 	key    string
+	hooks  string // where the fragile flow's OnCrashed hook writes
 }
 
 const e2eWorker = "dockertest-worker"
@@ -107,7 +108,8 @@ func newE2E(t testing.TB, poll string) *e2e {
 	_, _ = rand.Read(key)
 	db := filepath.Join(t.TempDir(), "netauto.db")
 	k64 := base64.StdEncoding.EncodeToString(key)
-	env := []string{"NETAUTO_DB=" + db, store.EnvSecretKey + "=" + k64}
+	hooks := t.TempDir()
+	env := []string{"NETAUTO_DB=" + db, store.EnvSecretKey + "=" + k64, "DOCKERAPP_HOOKS=" + hooks}
 	srv := proctest.StartServer(t, env, bin, "--no-worker", "--reap-interval", "300ms")
 	env = append(env, "NETAUTO_API_URL="+srv.URL)
 	if out, code := proctest.Run(t, env, bin, "deploy"); code != 0 {
@@ -117,7 +119,7 @@ func newE2E(t testing.TB, poll string) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &e2e{t: t, poll: poll, cli: cli, bin: bin, env: env, c: c, db: db, key: k64}
+	e := &e2e{t: t, poll: poll, cli: cli, bin: bin, env: env, c: c, db: db, key: k64, hooks: hooks}
 	e.startWorker()
 	return e
 }
@@ -404,20 +406,59 @@ func TestDockerLauncher(t *testing.T) {
 		}
 	})
 
-	t.Run("WorkerRestartRemovesOrphan", func(t *testing.T) {
+	t.Run("KilledContainerRunsCrashHooks", func(t *testing.T) {
+		// A run without retries whose container is killed (as the OOM
+		// killer does) ends Crashed; its flow's OnCrashed hook, which the
+		// dead container could not run, runs in the worker.
+		run := e.create(t, "fragile", "", "")
+		e.follow(t, run.ID, "sleeping")
+		c := e.containerOf(t, run.ID)
+		if _, err := e.cli.ContainerKill(ctx, c.ID, mclient.ContainerKillOptions{Signal: "KILL"}); err != nil {
+			t.Fatal(err)
+		}
+		if state, _ := e.follow(t, run.ID, ""); state.Type != flow.TypeCrashed {
+			t.Fatalf("state %s %q, want Crashed", state.Name, state.Message)
+		}
+		hook := filepath.Join(e.hooks, run.ID+".Crashed")
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if b, err := os.ReadFile(hook); err == nil {
+				if !strings.Contains(string(b), "code 137") {
+					t.Errorf("hook saw %q, want the crash's message", b)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the OnCrashed hook of the killed container's run did not run")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+
+	t.Run("WorkerDeathStopsItsContainers", func(t *testing.T) {
 		run := e.create(t, "sleep", `{"ms":1500}`, "")
 		e.follow(t, run.ID, "sleeping")
 		old := e.containerOf(t, run.ID)
 		e.worker.Signal(t, syscall.SIGKILL)
 		_ = e.worker.Wait(t, 10*time.Second)
-		ins, err := e.cli.ContainerInspect(ctx, old.ID, mclient.ContainerInspectOptions{})
-		if err != nil || !ins.Container.State.Running {
-			t.Fatalf("container should outlive its killed worker: %v", err)
+		// The container's stdin, the worker's lease channel, closes with
+		// the worker's attachment: `execute` stops at once, recording
+		// nothing. It used to run on, unseen, beside the run's retry.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ins, err := e.cli.ContainerInspect(ctx, old.ID, mclient.ContainerInspectOptions{})
+			if err != nil || !ins.Container.State.Running {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the container of the killed worker still runs 10s later")
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 		e.startWorker()
-		// The attempt-1 container is removed at start (or when attempt 2
-		// launches); the run is reaped Crashed when its lease lapses and
-		// retried, and attempt 2 completes.
+		// The run is reaped Crashed when its lease lapses and retried
+		// (the attempt-1 container, stopped, is removed at start or when
+		// attempt 2 launches), and attempt 2 completes.
 		state, _ := e.follow(t, run.ID, "")
 		for state.Type != flow.TypeCompleted {
 			if state.Type != flow.TypeCrashed {

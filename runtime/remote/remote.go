@@ -25,8 +25,9 @@
 // commit gives up (the server stayed unreachable past the write timeout),
 // its events stay buffered and the next commit resends them under a new
 // batch ID; should the server have committed the first attempt after all,
-// run creations are upserts and a state the run already holds counts as
-// applied, but its log records are stored twice.
+// run creations are upserts and a state the run already went through (to
+// the microsecond) counts as applied, but its log records are stored
+// twice.
 //
 // A batch over the server's request size limit is split in halves, each
 // sent as its own batch, until it fits; an op too large on its own (a

@@ -24,7 +24,8 @@ type Options struct {
 	// Interval is the time between passes in [Scheduler.Run]; default 10s.
 	Interval time.Duration
 	// ReapInterval is the time between lease reaps in [Scheduler.Run];
-	// default 5s.
+	// default 2s. A dead worker's runs are detected within their lease
+	// plus this.
 	ReapInterval time.Duration
 	// LateGrace is how late a run may be and still run whatever the
 	// deployment's late policy (the store has no per-deployment grace).
@@ -74,7 +75,7 @@ func New(st store.Store, opts Options) *Scheduler {
 		opts.Interval = 10 * time.Second
 	}
 	if opts.ReapInterval <= 0 {
-		opts.ReapInterval = 5 * time.Second
+		opts.ReapInterval = 2 * time.Second
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +56,14 @@ type Launcher struct {
 	Store Store
 	// Logger receives the launcher's own warnings; default slog.Default().
 	Logger *slog.Logger
+	// Hooks runs the state hooks of runs the runtime ended itself
+	// ([worker.HookRunner]) for runs without a Git source: the flows
+	// compiled into the worker. Those of a Git-sourced run are run by its
+	// commit's flow binary (`hooks --run-id`), with Env.
+	Hooks worker.HookRunner
+	// Env returns the environment added for a flow binary running a run's
+	// hooks: the API URL and a run token, as for its `execute`.
+	Env func(ctx context.Context, run store.FlowRun) ([]string, error)
 
 	mu         sync.Mutex
 	registered map[string]bool               // commit+target whose flows are registered
@@ -64,7 +75,14 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 	if job.Run.Deployment == "" {
 		return l.Next.Launch(ctx, job)
 	}
-	dep, err := l.Store.GetDeployment(ctx, job.Run.Deployment)
+	// The store's reads and writes wait out an outage while the
+	// execution's lease holds (store.WithLease, set by the worker).
+	var dep store.Deployment
+	err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+		var err error
+		dep, err = l.Store.GetDeployment(ctx, job.Run.Deployment)
+		return err
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return l.Next.Launch(ctx, job)
 	}
@@ -80,8 +98,16 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 		// branch moved since.
 		src.Ref = job.Run.SourceCommit
 	}
-	b, err := l.prepare(ctx, src)
+	var b *Build
+	err = store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+		var err error
+		b, err = l.prepare(ctx, src)
+		return err
+	})
 	if err != nil {
+		if store.IsUnavailable(err) {
+			return err // the store, not the source: crashed and retried, not failed
+		}
 		l.logFailure(ctx, job.Run.ID, err)
 		return &worker.FailedError{Err: fmt.Errorf("source of deployment %q: %w", dep.Name, err)}
 	}
@@ -95,7 +121,7 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 		l.logFailure(ctx, job.Run.ID, err)
 		return &worker.FailedError{Err: err}
 	}
-	if err := l.register(ctx, b, dep.Source, fd); err != nil {
+	if err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error { return l.register(ctx, b, dep.Source, fd) }); err != nil {
 		return fmt.Errorf("register flow %q of commit %s: %w", fd.Name, short(b.Commit), err)
 	}
 	if err := l.validate(b.Commit, fd, job.Run.Parameters); err != nil {
@@ -104,7 +130,9 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 		return &worker.FailedError{Err: err}
 	}
 	commit := b.Commit
-	if err := l.Store.UpdateRunInfo(ctx, job.Run.ID, store.RunInfo{SourceCommit: commit}); err != nil {
+	if err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+		return l.Store.UpdateRunInfo(ctx, job.Run.ID, store.RunInfo{SourceCommit: commit})
+	}); err != nil {
 		return fmt.Errorf("record commit of run %s: %w", job.Run.ID, err)
 	}
 	// The worker's Started records the infrastructure ID with the commit
@@ -288,3 +316,67 @@ func (l *Launcher) logFailure(ctx context.Context, runID string, err error) {
 		l.logger().Warn("store failure of run", slog.String("run_id", runID), slog.String("error", err.Error()))
 	}
 }
+
+// RunHooks implements [worker.HookRunner]. A run of a deployment with a
+// Git source has its hooks run by the flow binary of the commit it ran
+// (built again if the cache lost it): `hooks --run-id ID`, with the run
+// (its final state included) in $NETAUTO_RUN and Env's variables. Other
+// runs go to Hooks. The binary's output becomes the run's log lines.
+func (l *Launcher) RunHooks(ctx context.Context, run store.FlowRun) error {
+	var dep store.Deployment
+	var err error
+	if run.Deployment != "" {
+		dep, err = l.Store.GetDeployment(ctx, run.Deployment)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("read deployment %q: %w", run.Deployment, err)
+		}
+	}
+	if dep.Source == nil {
+		if l.Hooks == nil {
+			return &worker.UnknownFlowError{Flow: run.Flow}
+		}
+		return l.Hooks.RunHooks(ctx, run)
+	}
+	src := *dep.Source
+	if IsHash(run.SourceCommit) {
+		src.Ref = run.SourceCommit
+	}
+	b, err := l.prepare(ctx, src)
+	if err != nil {
+		return fmt.Errorf("source of deployment %q for the run's hooks: %w", dep.Name, err)
+	}
+	doc, err := json.Marshal(run)
+	if err != nil {
+		return err
+	}
+	env := append(os.Environ(), worker.EnvRunID+"="+run.ID, agentEnvRun+"="+string(doc))
+	if l.Env != nil {
+		extra, err := l.Env(ctx, run)
+		if err != nil {
+			return fmt.Errorf("environment of the hooks of run %s: %w", run.ID, err)
+		}
+		env = append(env, extra...)
+	}
+	hctx, cancel := context.WithTimeout(ctx, hooksTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(hctx, b.Binary, "hooks", "--run-id", run.ID)
+	cmd.Env = env
+	out := worker.NewOutputLog(l.Store, run.ID, 20, l.logger())
+	stdout, stderr := out.Writer(slog.LevelInfo), out.Writer(slog.LevelWarn)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err = cmd.Run()
+	stdout.End()
+	stderr.End()
+	out.Close()
+	if err != nil {
+		return fmt.Errorf("flow binary of commit %s: hooks: %w; last output:\n%s", short(b.Commit), err, strings.Join(out.Tail(), "\n"))
+	}
+	return nil
+}
+
+// agentEnvRun is the variable a flow binary reads the run from
+// (runtime/agent's EnvRun; this package does not link the agent).
+const agentEnvRun = "NETAUTO_RUN"
+
+// hooksTimeout bounds a flow binary running a run's hooks.
+const hooksTimeout = 5 * time.Minute

@@ -42,6 +42,9 @@
 // executes the worker calls [Runs.RenewLease]; when it returns Cancelling
 // the worker stops the run and records Cancelled; a run that ended without
 // a final state goes through [Runs.CrashRun], retried like a reaped one.
+// A run ended that way (Crashed with no retry left, or Cancelled) owes
+// its flow's state hooks, which a worker of its pool claims and runs
+// ([Runs.ClaimHooks], [Runs.HooksRun]).
 // Every write of an execution is fenced by its attempt and worker
 // ([Fence], [WithFence]): once the run was reaped and claimed again, a late
 // write of the old execution fails with [ErrFenced] and stores nothing. It
@@ -61,6 +64,16 @@
 // the event, deduplicated by its ID, and the runs it triggers are written
 // in one transaction, so an answer of 202 means the runs exist. Its
 // readiness check calls [Store.Ping].
+//
+// # Outages
+//
+// An error saying the database could not be reached or refused work for
+// a while (a restart, a failover, a connection refused) matches
+// [ErrUnavailable] ([IsUnavailable]); its message names only the root
+// cause, not the run of a batch it failed on. [RetryUnavailable] waits
+// such errors out with backoff while the lease of its context holds
+// ([WithLease]): the [Recorder] and [Limiter] do, so that a database
+// blink fails no run while a worker holds its lease.
 //
 // # Secrets
 //

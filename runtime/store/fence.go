@@ -28,7 +28,32 @@ func FenceOf(run FlowRun) Fence {
 	return Fence{RunID: run.ID, Worker: run.Worker, Attempt: run.Attempt}
 }
 
-type fenceKey struct{}
+// execKey keys the execution a context records for: its fence and its
+// lease, in one value, so that the recorder's hot path looks up both at
+// once.
+type execKey struct{}
+
+// execution is what WithFence and WithLease put in a context.
+type execution struct {
+	fence *Fence          // nil: none
+	lease context.Context // nil: none
+}
+
+func executionFrom(ctx context.Context) *execution {
+	e, _ := ctx.Value(execKey{}).(*execution)
+	return e
+}
+
+// withExecution returns ctx carrying a copy of its execution changed by
+// set.
+func withExecution(ctx context.Context, set func(*execution)) context.Context {
+	var e execution
+	if cur := executionFrom(ctx); cur != nil {
+		e = *cur
+	}
+	set(&e)
+	return context.WithValue(ctx, execKey{}, &e)
+}
 
 // WithFence returns a context whose writes are fenced by f: every write
 // method of a [Store] called with it ([Runs.Record], [Runs.AppendLogs],
@@ -38,13 +63,20 @@ type fenceKey struct{}
 // each CreateRun and SetState to its op ([Op.Fence]), so that one recorder
 // may serve several executions.
 func WithFence(ctx context.Context, f Fence) context.Context {
-	return context.WithValue(ctx, fenceKey{}, f)
+	return withExecution(ctx, func(e *execution) {
+		e.fence = nil
+		if f.RunID != "" {
+			e.fence = &f
+		}
+	})
 }
 
 // FenceFrom returns the fence of ctx, if any.
 func FenceFrom(ctx context.Context) (Fence, bool) {
-	f, ok := ctx.Value(fenceKey{}).(Fence)
-	return f, ok && f.RunID != ""
+	if e := executionFrom(ctx); e != nil && e.fence != nil {
+		return *e.fence, true
+	}
+	return Fence{}, false
 }
 
 // noFence hides the fence of ctx.
@@ -52,5 +84,5 @@ func noFence(ctx context.Context) context.Context {
 	if _, ok := FenceFrom(ctx); !ok {
 		return ctx
 	}
-	return context.WithValue(ctx, fenceKey{}, Fence{})
+	return WithFence(ctx, Fence{})
 }

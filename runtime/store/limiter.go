@@ -39,7 +39,17 @@ type LimiterOptions struct {
 	// Refresh is how long the tag limits are cached: a run whose tags have
 	// no limit skips the store entirely. Default 10s.
 	Refresh time.Duration
+	// OutagePatience is how long Acquire waits out an unavailable store
+	// when its context carries no lease ([WithLease]); with one, it waits
+	// as long as the lease holds. Default 1 minute.
+	OutagePatience time.Duration
 }
+
+// SlotHolderPrefix starts the names of the slot holdings of an execution
+// of flow run runID (its tasks', its subflows'): when the run is crashed
+// (its worker, process or container died) the store frees them at once
+// rather than when their lease runs out.
+func SlotHolderPrefix(runID string) string { return "run:" + runID + "/" }
 
 // Limiter implements [flow.Limiter] across every process sharing a store:
 // set it as the engine's Limiter in workers. Slots are leased, so the
@@ -47,7 +57,7 @@ type LimiterOptions struct {
 // with backoff; unlike the in-process task.Limiter, waiters across
 // processes are not served in arrival order.
 type Limiter struct {
-	s    Slots
+	s    SlotLeaser
 	opts LimiterOptions
 
 	mu      sync.Mutex
@@ -57,8 +67,18 @@ type Limiter struct {
 
 var _ flow.Limiter = (*Limiter)(nil)
 
+// SlotLeaser is what a [Limiter] needs: the tag limits, and leased
+// slots. Every [Slots] (every [Store]) is one; so is a client reporting
+// one run to the API server (a run in a child process or container).
+type SlotLeaser interface {
+	TagLimits(ctx context.Context) (map[string]int, error)
+	AcquireSlots(ctx context.Context, holder string, tags []string, until time.Time) (ok bool, err error)
+	RenewSlots(ctx context.Context, holder string, until time.Time) error
+	ReleaseSlots(ctx context.Context, holder string) error
+}
+
 // NewLimiter returns a Limiter on s.
-func NewLimiter(s Slots, opts LimiterOptions) *Limiter {
+func NewLimiter(s SlotLeaser, opts LimiterOptions) *Limiter {
 	if opts.Lease <= 0 {
 		opts.Lease = 30 * time.Second
 	}
@@ -71,6 +91,9 @@ func NewLimiter(s Slots, opts LimiterOptions) *Limiter {
 	if opts.Refresh <= 0 {
 		opts.Refresh = 10 * time.Second
 	}
+	if opts.OutagePatience <= 0 {
+		opts.OutagePatience = time.Minute
+	}
 	return &Limiter{s: s, opts: opts}
 }
 
@@ -79,7 +102,12 @@ func (l *Limiter) limited(ctx context.Context, tags []string) ([]string, error) 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.limits == nil || time.Since(l.fetched) > l.opts.Refresh {
-		m, err := l.s.TagLimits(ctx)
+		var m map[string]int
+		err := RetryUnavailable(ctx, l.opts.OutagePatience, "read tag limits", func(ctx context.Context) error {
+			var err error
+			m, err = l.s.TagLimits(ctx)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("read tag limits: %w", err)
 		}
@@ -106,9 +134,19 @@ func (l *Limiter) Acquire(ctx context.Context, tags []string) (func(), error) {
 		return func() {}, nil
 	}
 	holder := flow.NewID()
+	if f, ok := FenceFrom(ctx); ok {
+		// The slots of an execution's runs go with it when its run is
+		// crashed (its worker or process died): see SlotHolderPrefix.
+		holder = SlotHolderPrefix(f.RunID) + holder
+	}
 	wait := l.opts.Poll
 	for {
-		ok, err := l.s.AcquireSlots(ctx, holder, tags, time.Now().Add(l.opts.Lease))
+		var ok bool
+		err := RetryUnavailable(ctx, l.opts.OutagePatience, "acquire concurrency slots", func(ctx context.Context) error {
+			var err error
+			ok, err = l.s.AcquireSlots(ctx, holder, tags, time.Now().Add(l.opts.Lease))
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("acquire concurrency slots for tags %q: %w", tags, err)
 		}

@@ -35,6 +35,11 @@ type RecorderOptions struct {
 	MaxLogs int
 	// WriteTimeout bounds one commit. Default 30s.
 	WriteTimeout time.Duration
+	// OutagePatience is how long Flush, RunResults and CachedResult wait
+	// out an unavailable store ([IsUnavailable]) when their context
+	// carries no lease ([WithLease]); with a lease, they wait for as long
+	// as it holds. Default 1 minute.
+	OutagePatience time.Duration
 }
 
 // Recorder implements [flow.Recorder] and [flow.ResultStore] on a store,
@@ -43,9 +48,15 @@ type RecorderOptions struct {
 // the one under way: concurrent Flush calls share commits) and returns
 // once everything recorded before it is committed.
 //
-// Errors are never swallowed. A commit that fails as a whole (the
-// database is unreachable) keeps its events buffered, in order, for the
-// next commit, and Flush returns the error. An event that fails on its own
+// Errors are never swallowed. A commit that fails as a whole keeps its
+// events buffered, in order, for the next commit. When it failed because
+// the store is unavailable (a database restarting, a connection refused:
+// [IsUnavailable]), Flush does not give up: it commits again with
+// backoff for as long as the execution holds its lease ([WithLease]; or
+// OutagePatience without one), so that a database blink fails no run;
+// otherwise, or once the lease is lost, Flush returns the error. Once
+// the lease is lost, CreateRun and SetState refuse to buffer anything
+// more for that execution. An event that fails on its own
 // (an illegal transition because the run was cancelled or reaped
 // meanwhile) is not written, and its error is returned by the next Flush
 // of the flow run it belongs to.
@@ -111,6 +122,9 @@ func NewRecorder(rs RecordStore, opts RecorderOptions) *Recorder {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = 30 * time.Second
 	}
+	if opts.OutagePatience <= 0 {
+		opts.OutagePatience = time.Minute
+	}
 	r := &Recorder{
 		rs:      rs,
 		opts:    opts,
@@ -133,7 +147,19 @@ func flowRunOf(ctx context.Context, fallback string) string {
 	return fallback
 }
 
-func (r *Recorder) add(p pendingOp) error {
+// add buffers p, the op of the execution e (nil for none): fenced by its
+// fence, refused once its lease is lost.
+func (r *Recorder) add(e *execution, p pendingOp) error {
+	if e != nil {
+		if err := e.lost(); err != nil {
+			id := p.op.RunID
+			if p.op.Create != nil {
+				id = p.op.Create.ID
+			}
+			return fmt.Errorf("run %s: nothing more is recorded for this execution: %w", id, err)
+		}
+		p.op.Fence = e.fence
+	}
 	r.mu.Lock()
 	if err := r.fenced; err != nil {
 		r.mu.Unlock()
@@ -156,20 +182,22 @@ func (r *Recorder) poke() {
 	}
 }
 
-// opFence returns the fence of ctx for an op, nil when none.
+// opFence returns the fence of ctx for an op, nil when none. Ops share
+// the context's fence: it is never changed.
 func opFence(ctx context.Context) *Fence {
-	if f, ok := FenceFrom(ctx); ok {
-		return &f
+	if e := executionFrom(ctx); e != nil {
+		return e.fence
 	}
 	return nil
 }
 
 // CreateRun implements [flow.Recorder]. It buffers a copy of run, fenced
 // by the fence of ctx ([WithFence]) if any. Once the store refused a
-// commit as stale ([ErrFenced]) it returns that error and buffers nothing.
+// commit as stale ([ErrFenced]), or the lease of ctx is lost
+// ([WithLease]), it returns that error and buffers nothing.
 func (r *Recorder) CreateRun(ctx context.Context, run *flow.RunRecord) error {
 	rec := *run
-	return r.add(pendingOp{op: Op{Create: &rec, Fence: opFence(ctx)}, flowRun: flowRunOf(ctx, rec.FlowRunID)})
+	return r.add(executionFrom(ctx), pendingOp{op: Op{Create: &rec}, flowRun: flowRunOf(ctx, rec.FlowRunID)})
 }
 
 // SetState implements [flow.Recorder], like CreateRun.
@@ -178,7 +206,7 @@ func (r *Recorder) SetState(ctx context.Context, runID string, s flow.State, res
 		c := *res
 		res = &c
 	}
-	return r.add(pendingOp{op: Op{RunID: runID, State: s, Result: res, Fence: opFence(ctx)}, flowRun: flowRunOf(ctx, runID)})
+	return r.add(executionFrom(ctx), pendingOp{op: Op{RunID: runID, State: s, Result: res}, flowRun: flowRunOf(ctx, runID)})
 }
 
 // Log implements [flow.Recorder]. When MaxLogs records are buffered the
@@ -230,11 +258,25 @@ func (r *Recorder) DroppedLogs() int64 { return r.dropped.Load() }
 // before the call is committed, with the error of a failed commit, or the
 // errors of events of the flow run in ctx that could not be written.
 // Called outside a flow run, it returns every such error not reported yet.
+// While the store is unavailable it commits again with backoff, as long
+// as the lease of ctx holds ([WithLease]; OutagePatience without one).
 func (r *Recorder) Flush(ctx context.Context) error {
 	r.mu.Lock()
 	target := r.seq
 	r.mu.Unlock()
-	if err := r.commitUpTo(ctx, target); err != nil {
+	err := r.commitUpTo(ctx, target)
+	if IsUnavailable(err) {
+		// An outage: commit again while the execution may go on.
+		lctx, cancel := leaseBound(ctx)
+		err = RetryUnavailable(lctx, r.opts.OutagePatience, "", func(ctx context.Context) error {
+			return r.commitUpTo(ctx, target)
+		})
+		cancel()
+	}
+	if err != nil {
+		if fr := flow.FlowRunFrom(ctx); fr != nil {
+			return fmt.Errorf("flow run %s: %w", fr.ID(), err)
+		}
 		return err
 	}
 	r.mu.Lock()
@@ -297,6 +339,10 @@ func (r *Recorder) commitUpTo(ctx context.Context, target uint64) error {
 		// whole batch, which may hold several executions' events.
 		wctx, cancel := context.WithTimeout(noFence(context.WithoutCancel(ctx)), r.opts.WriteTimeout)
 		errs, err := r.rs.Record(wctx, ops, logs)
+		if err != nil && wctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+			// The store did not answer within the write timeout.
+			err = &UnavailableError{Err: err}
+		}
 		cancel()
 
 		r.mu.Lock()
@@ -374,12 +420,49 @@ func (r *Recorder) Close() error {
 	return r.Flush(context.Background())
 }
 
-// RunResults implements [flow.ResultStore].
+// RunResults implements [flow.ResultStore]. Like Flush, it waits out an
+// unavailable store while the lease of ctx holds.
 func (r *Recorder) RunResults(ctx context.Context, flowRunID string) (map[string]json.RawMessage, error) {
-	return r.rs.RunResults(ctx, flowRunID)
+	var out map[string]json.RawMessage
+	lctx, cancel := leaseBound(ctx)
+	defer cancel()
+	err := RetryUnavailable(lctx, r.opts.OutagePatience, "read results of flow run "+flowRunID, func(ctx context.Context) error {
+		var err error
+		out, err = r.rs.RunResults(ctx, flowRunID)
+		return err
+	})
+	return out, err
 }
 
-// CachedResult implements [flow.ResultStore].
+// CachedResult implements [flow.ResultStore]. Like Flush, it waits out an
+// unavailable store while the lease of ctx holds.
 func (r *Recorder) CachedResult(ctx context.Context, key string, now time.Time) (json.RawMessage, bool, error) {
-	return r.rs.CachedResult(ctx, key, now)
+	var (
+		v  json.RawMessage
+		ok bool
+	)
+	lctx, cancel := leaseBound(ctx)
+	defer cancel()
+	err := RetryUnavailable(lctx, r.opts.OutagePatience, "read cached result", func(ctx context.Context) error {
+		var err error
+		v, ok, err = r.rs.CachedResult(ctx, key, now)
+		return err
+	})
+	return v, ok, err
+}
+
+// leaseBound returns ctx, also cancelled (with the lease's cause) when
+// the lease of ctx ends, so that a call waiting on the store returns once
+// the execution may no longer go on.
+func leaseBound(ctx context.Context) (context.Context, context.CancelFunc) {
+	lease, ok := LeaseFrom(ctx)
+	if !ok {
+		return ctx, func() {}
+	}
+	c, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(lease, func() { cancel(context.Cause(lease)) })
+	return c, func() {
+		stop()
+		cancel(context.Canceled)
+	}
 }

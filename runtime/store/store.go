@@ -149,6 +149,17 @@ type Runs interface {
 	// released, so that the lost execution is fenced off ([Fence]). It
 	// returns what it did (naming the worker that lost the lease).
 	ReapExpiredLeases(ctx context.Context, now time.Time) ([]Reaped, error)
+	// ClaimHooks gives c.Worker a run of c.Pool whose state hooks are
+	// owed: a run the runtime ended itself ([Runs.ReapExpiredLeases] or
+	// [Runs.CrashRun] recorded it Crashed with no retry left, or
+	// Cancelled), whose flow could not run its hooks where it executed.
+	// The claim holds for c.Lease: hooks not marked run by then
+	// ([Runs.HooksRun]) are due again, so that a worker dying while it
+	// runs them leaves them to another. ok is false when none is due.
+	ClaimHooks(ctx context.Context, c Claim) (run FlowRun, ok bool, err error)
+	// HooksRun records that the state hooks of run id have run (or could
+	// not be, which the caller logs on the run): they are owed no more.
+	HooksRun(ctx context.Context, id string) error
 
 	// Record applies a batch of engine events (runs created, states set,
 	// results) and log records in one transaction. With a fence in ctx

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -176,6 +177,23 @@ type FlowRun struct {
 	Updated time.Time `json:"updated"`
 }
 
+// HookEvent returns what the state hooks of the flow run are told when
+// the runtime runs them for it (see [Runs.ClaimHooks]): its record, its
+// current state, and that state's message as the error.
+func (r FlowRun) HookEvent() flow.HookEvent {
+	ev := flow.HookEvent{
+		Run: flow.RunRecord{
+			ID: r.ID, Kind: flow.KindFlow, Name: r.Flow, RunName: r.Name, Version: r.FlowVersion,
+			FlowRunID: r.ID, ParentID: r.ParentID, Tags: r.Tags, Parameters: r.Parameters, Created: r.Created,
+		},
+		State: r.State,
+	}
+	if r.State.Type != flow.TypeCompleted && r.State.Message != "" {
+		ev.Err = errors.New(r.State.Message)
+	}
+	return ev
+}
+
 // RunSpec asks for a flow run.
 type RunSpec struct {
 	// ID is generated when empty.
@@ -312,9 +330,49 @@ type Pool struct {
 	Paused      bool            `json:"paused,omitempty"`
 	// ConcurrencyLimit caps the pool's runs that are claimed and not
 	// final; 0 means no limit. A full pool hands out no run.
-	ConcurrencyLimit int       `json:"concurrency_limit,omitempty"`
-	Created          time.Time `json:"created"`
-	Updated          time.Time `json:"updated"`
+	ConcurrencyLimit int `json:"concurrency_limit,omitempty"`
+	// Lease is how long a worker's claim on a run of the pool holds
+	// without renewal (0: [DefaultLease]); Heartbeat is how often the
+	// pool's workers renew their leases and record that they live (0:
+	// Lease/3; at most Lease/2). See [Pool.Timing] for the trade-off.
+	Lease     time.Duration `json:"lease,omitempty"`
+	Heartbeat time.Duration `json:"heartbeat,omitempty"`
+	Created   time.Time     `json:"created"`
+	Updated   time.Time     `json:"updated"`
+}
+
+// DefaultLease is the lease of a pool that sets none: with renewals every
+// Lease/3 and the scheduler reaping every 2 seconds, a dead worker's runs
+// are detected within about 12 seconds.
+const DefaultLease = 10 * time.Second
+
+// MinLease is the shortest lease a pool may set.
+const MinLease = 100 * time.Millisecond
+
+// Timing returns the pool's lease and heartbeat, defaults applied.
+//
+// The lease is the time after which the runs of a worker that stopped
+// renewing (it died, or lost the store) are reaped: Crashed, and retried
+// per their policy. A worker renews every heartbeat, and stops a run it
+// could not renew before 4/5 of its lease have passed (its child
+// processes stop themselves then too), so that the run has stopped before
+// the reaper may give it to another worker. A shorter lease detects a
+// dead worker sooner (about Lease − Heartbeat/2 plus half the reap
+// interval, on average) but costs more writes (one per running run per
+// heartbeat) and stops the runs of a worker that cannot reach the store
+// for longer than about Lease·4/5 − Heartbeat: a database failover
+// slower than that crashes the runs in flight into their retries instead
+// of waiting it out. Clocks of workers and servers must agree to within
+// Lease/5.
+func (p Pool) Timing() (lease, heartbeat time.Duration) {
+	lease, heartbeat = p.Lease, p.Heartbeat
+	if lease <= 0 {
+		lease = DefaultLease
+	}
+	if heartbeat <= 0 || heartbeat > lease/2 {
+		heartbeat = lease / 3
+	}
+	return lease, heartbeat
 }
 
 // Queue is a queue of a work pool.

@@ -90,14 +90,20 @@ func (l *InProcess) Launch(ctx context.Context, job Job) error {
 	// The store refuses what this execution records once it is stale
 	// (reaped, or claimed again): fencedRecorder only stops it earlier.
 	ctx = store.WithFence(ctx, store.FenceOf(job.Run))
+	if job.Lease != nil {
+		// A store that is briefly unavailable is waited out, not a
+		// failure of the run, for as long as the worker holds the lease.
+		ctx = store.WithLease(ctx, job.Lease.Context())
+	}
 	_, err := def.Execute(flow.WithEngine(ctx, eng), flow.Execution{
-		RunID:   job.Run.ID,
-		RunName: job.Run.Name,
-		Tags:    job.Run.Tags,
-		Params:  job.Run.Parameters,
-		State:   job.Run.State,
-		Attempt: job.Run.Attempt,
-		Resume:  job.Run.Attempt > 1,
+		RunID:    job.Run.ID,
+		RunName:  job.Run.Name,
+		Tags:     job.Run.Tags,
+		Params:   job.Run.Parameters,
+		State:    job.Run.State,
+		Attempt:  job.Run.Attempt,
+		Attempts: job.Run.Retries + 1,
+		Resume:   job.Run.Attempt > 1,
 	})
 	return err
 }
@@ -118,14 +124,14 @@ type fencedRecorder struct {
 }
 
 func (f *fencedRecorder) CreateRun(ctx context.Context, rec *flow.RunRecord) error {
-	if f.fenced() {
+	if f.fenced != nil && f.fenced() {
 		return fmt.Errorf("run %s: %w", f.runID, ErrFenced)
 	}
 	return f.Recorder.CreateRun(ctx, rec)
 }
 
 func (f *fencedRecorder) SetState(ctx context.Context, runID string, s flow.State, res *flow.Result) error {
-	if f.fenced() {
+	if f.fenced != nil && f.fenced() {
 		return fmt.Errorf("run %s: %w", f.runID, ErrFenced)
 	}
 	return f.Recorder.SetState(ctx, runID, s, res)

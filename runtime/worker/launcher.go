@@ -38,6 +38,12 @@ type Job struct {
 	// run was reaped and may already be retried elsewhere, so nothing
 	// more may be recorded for this execution of it.
 	Fenced func() bool
+	// Lease is the worker's hold on the run: lost when Fenced turns true,
+	// renewed every heartbeat. A launcher stops the execution at once
+	// (no grace) when it is lost, and hands its deadline to processes it
+	// starts, which must stop by themselves when their worker is gone.
+	// Nil when a launcher is driven without a worker.
+	Lease *Lease
 	// Binary, when set, is the flow binary to execute instead of the
 	// worker's own: a build of the run's Git source. The process launcher
 	// runs it as the child; the Docker launcher runs it in an image

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
@@ -23,8 +26,10 @@ const EnvRunID = "NETAUTO_RUN_ID"
 // by default the worker's own binary running `execute --run-id ID`, which
 // reports its states and logs over the API. The launcher manages the
 // process: it starts it, streams each line of its stdout and stderr into
-// the run's logs, stops it on cancel (SIGTERM, then SIGKILL after Grace)
-// and reports how it ended (exit status, last lines of output).
+// the run's logs, stops it on cancel (SIGTERM, then SIGKILL after Grace),
+// kills it at once when the worker loses the run's lease, and reports how
+// it ended (exit status, last lines of output). A child never outlives its
+// worker: see [Process.Launch].
 type Process struct {
 	// Logs receives the child's output lines as the run's log records.
 	Logs LogAppender
@@ -87,9 +92,22 @@ func (e *ExitError) Error() string {
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // Launch implements [Launcher]. A job with a Binary runs that binary's
-// `execute --run-id ID` instead of Command. It returns an *[ExitError] however the
-// child ended (status 0 included: only the store knows whether the child
-// reported a final state), or an error when it could not start.
+// `execute --run-id ID` instead of Command. It returns an *[ExitError]
+// however the child ended (status 0 included: only the store knows
+// whether the child reported a final state), or an error when it could
+// not start.
+//
+// The child runs in a process group of its own, which the launcher kills
+// whole (children of the child included) when the run is stopped and
+// when the child has exited, so that nothing it started runs on. It
+// dies with the worker: on Linux the kernel kills it when the worker
+// dies (Pdeathsig), and it reads the worker's lease on a pipe (file
+// descriptor 3, see [wire.EnvLeaseFD]): when the pipe ends (the worker
+// died), says stop (the lease is lost) or the lease runs out unrenewed,
+// an `execute` child kills its own process group at once. A run being
+// cancelled gets SIGTERM, to its group, and SIGKILL after Grace; a run
+// whose lease is lost or that the worker abandons is killed at once,
+// since its retry may start elsewhere.
 func (p *Process) Launch(ctx context.Context, job Job) error {
 	argv, err := p.argv(job.Run)
 	if err != nil {
@@ -101,8 +119,12 @@ func (p *Process) Launch(ctx context.Context, job Job) error {
 	}
 	env := append(ChildEnviron(os.Environ(), p.PassEnv), EnvRunID+"="+job.Run.ID)
 	if p.Env != nil {
-		extra, err := p.Env(ctx, job.Run)
-		if err != nil {
+		var extra []string
+		if err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+			var err error
+			extra, err = p.Env(ctx, job.Run)
+			return err
+		}); err != nil {
 			return fmt.Errorf("environment of run %s: %w", job.Run.ID, err)
 		}
 		env = append(env, extra...)
@@ -111,18 +133,79 @@ func (p *Process) Launch(ctx context.Context, job Job) error {
 	if grace <= 0 {
 		grace = 10 * time.Second
 	}
-	out := NewOutputLog(p.Logs, job.Run.ID, p.Tail, p.Logger)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	pipes, err := newChildPipes(job.Lease != nil)
+	if err != nil {
+		return fmt.Errorf("start child of run %s: %w", job.Run.ID, err)
+	}
+	defer pipes.closeAll()
+	if job.Lease != nil {
+		env = append(env, wire.EnvLeaseFD+"=3")
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
-	stdout, stderr := out.Writer(slog.LevelInfo), out.Writer(slog.LevelWarn)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = grace // then SIGKILL, and stop waiting for the output
-	if err := cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = pipes.outW, pipes.errW
+	if pipes.leaseR != nil {
+		cmd.ExtraFiles = []*os.File{pipes.leaseR}
+	}
+	cmd.SysProcAttr = childProcAttr()
+	exited, err := startLocked(cmd)
+	if err != nil {
 		return fmt.Errorf("start %s for run %s: %w", argv[0], job.Run.ID, err)
 	}
-	job.Started("pid:" + strconv.Itoa(cmd.Process.Pid))
-	werr := cmd.Wait()
+	pipes.closeChildEnds()
+	pid := cmd.Process.Pid
+	job.Started("pid:" + strconv.Itoa(pid))
+
+	out := NewOutputLog(p.Logs, job.Run.ID, p.Tail, p.Logger)
+	stdout, stderr := out.Writer(slog.LevelInfo), out.Writer(slog.LevelWarn)
+	copied := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(stdout, pipes.outR); copied <- struct{}{} }()
+	go func() { _, _ = io.Copy(stderr, pipes.errR); copied <- struct{}{} }()
+
+	feedDone := make(chan struct{})
+	if job.Lease != nil {
+		go func() {
+			defer close(feedDone)
+			FeedLease(job.Lease, pipes.leaseW, exited.done)
+		}()
+	} else {
+		close(feedDone)
+	}
+	// Stop the child when ctx ends: gracefully for a cancel, at once for
+	// a lost lease or an abandoned run.
+	stopDone := make(chan struct{})
+	go func() {
+		defer close(stopDone)
+		select {
+		case <-exited.done:
+			return
+		case <-ctx.Done():
+		}
+		if job.Fenced != nil && job.Fenced() {
+			killGroup(cmd.Process, syscall.SIGKILL)
+			return
+		}
+		killGroup(cmd.Process, syscall.SIGTERM)
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-exited.done:
+		case <-t.C:
+			killGroup(cmd.Process, syscall.SIGKILL)
+		}
+	}()
+	<-exited.done
+	werr := exited.err
+	// Whatever the child left behind in its group goes with it.
+	killGroup(cmd.Process, syscall.SIGKILL)
+	<-stopDone
+	<-feedDone
+	for range 2 {
+		select {
+		case <-copied:
+		case <-time.After(5 * time.Second): // a grandchild that left the group holds the pipe
+		}
+	}
 	stdout.End()
 	stderr.End()
 	out.Close()
@@ -131,7 +214,7 @@ func (p *Process) Launch(ctx context.Context, job Job) error {
 		ee.Signal = ws.Signal().String()
 	}
 	var xe *exec.ExitError
-	if werr != nil && !errors.As(werr, &xe) && !errors.Is(werr, context.Canceled) && !errors.Is(werr, context.DeadlineExceeded) {
+	if werr != nil && !errors.As(werr, &xe) {
 		ee.Err = werr
 	}
 	return ee
@@ -168,6 +251,101 @@ func ChildEnviron(environ, pass []string) []string {
 		}
 	}
 	return out
+}
+
+// childExit is a started child's end.
+type childExit struct {
+	done chan struct{}
+	err  error
+}
+
+// startLocked starts cmd from a goroutine locked to its OS thread until
+// the child has exited: Linux sends a child its Pdeathsig when the
+// thread that started it ends, not the process, and the Go runtime may
+// end a thread; a locked one lives until its goroutine returns.
+func startLocked(cmd *exec.Cmd) (*childExit, error) {
+	ce := &childExit{done: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread()
+		// Not unlocked: the thread ends with this goroutine, after the
+		// child.
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		ce.err = cmd.Wait()
+		close(ce.done)
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return ce, nil
+}
+
+// childPipes are the pipes of a child: its output and its lease.
+type childPipes struct {
+	outR, outW, errR, errW *os.File
+	leaseR, leaseW         *os.File
+}
+
+func newChildPipes(lease bool) (*childPipes, error) {
+	p := &childPipes{}
+	var err error
+	if p.outR, p.outW, err = os.Pipe(); err != nil {
+		return nil, err
+	}
+	if p.errR, p.errW, err = os.Pipe(); err != nil {
+		p.closeAll()
+		return nil, err
+	}
+	if lease {
+		if p.leaseR, p.leaseW, err = os.Pipe(); err != nil {
+			p.closeAll()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// closeChildEnds closes the launcher's copies of the ends the child
+// uses, so that the output ends when the child's side does.
+func (p *childPipes) closeChildEnds() {
+	for _, f := range []*os.File{p.outW, p.errW, p.leaseR} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+func (p *childPipes) closeAll() {
+	for _, f := range []*os.File{p.outR, p.outW, p.errR, p.errW, p.leaseR, p.leaseW} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// FeedLease writes the lease to w as the lease channel's lines (see
+// [wire.LeaseStop]): the time left at once and after every renewal,
+// stop when the lease is lost. It returns when done is closed or the
+// lease is lost, or w fails (the process is gone).
+func FeedLease(lease *Lease, w io.Writer, done <-chan struct{}) {
+	for {
+		renewed := lease.Renewed()
+		if _, err := io.WriteString(w, wire.LeaseLine(time.Until(lease.Deadline()))); err != nil {
+			return
+		}
+		select {
+		case <-done:
+			return
+		case <-lease.Done():
+			_, _ = io.WriteString(w, wire.LeaseStop+"\n")
+			return
+		case <-renewed:
+		}
+	}
 }
 
 func (p *Process) argv(run store.FlowRun) ([]string, error) {

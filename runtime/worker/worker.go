@@ -34,15 +34,22 @@ type Options struct {
 	LauncherType string
 	// Concurrency is how many runs the worker executes at once; default 4.
 	Concurrency int
-	// Lease is how long a claim holds without renewal; renewed every
-	// Lease/3. A worker that dies loses its runs after at most Lease.
-	// Default 30s.
-	Lease time.Duration
+	// Lease is how long a claim holds without renewal: a worker that dies
+	// loses its runs after at most Lease (plus the reaper's interval).
+	// Heartbeat is how often the worker renews its leases and records
+	// that it lives. Both default to the pool's ([store.Pool.Timing]:
+	// 10s and Lease/3 unless the pool sets them), read again at every
+	// heartbeat; set them here to override the pool's.
+	Lease, Heartbeat time.Duration
 	// Poll is the wait between claims while the pool has nothing due;
 	// default 1s. [Worker.Wake] claims at once.
 	Poll time.Duration
-	// Heartbeat is the interval of heartbeats; default 10s.
-	Heartbeat time.Duration
+	// Hooks runs the state hooks of the pool's runs that the runtime
+	// ended itself (a process, container or worker died:
+	// [store.Runs.ClaimHooks]). Default: the Launcher, when it is a
+	// [HookRunner]. Without one the worker runs no hooks; they stay owed
+	// to a worker that can.
+	Hooks HookRunner
 	// Now is the clock for claims and leases; default time.Now.
 	Now func() time.Time
 	// Logger receives what the worker does; default slog.Default().
@@ -68,6 +75,10 @@ type Worker struct {
 	running  atomic.Int64
 	// abandoned fences every run when Run stops without draining.
 	abandoned atomic.Bool
+	// lease and heartbeat are the current timing (nanoseconds): the
+	// options', else the pool's.
+	leaseNS, heartbeatNS atomic.Int64
+	wakeHooks            chan struct{}
 }
 
 // ErrShutdown is the cause of the context of runs that a stopping worker
@@ -91,6 +102,13 @@ func New(st store.Store, opts Options) (*Worker, error) {
 		return nil, &store.InvalidError{Field: "concurrency", Reason: "negative"}
 	case opts.Lease < 0 || opts.Poll < 0 || opts.Heartbeat < 0:
 		return nil, &store.InvalidError{Field: "lease", Reason: "negative durations"}
+	case opts.Lease > 0 && opts.Lease < 3*time.Millisecond:
+		return nil, &store.InvalidError{Field: "lease", Reason: "shorter than 3ms"}
+	case opts.Lease > 0 && opts.Heartbeat > opts.Lease/2:
+		return nil, &store.InvalidError{Field: "heartbeat", Reason: "more than half the lease"}
+	}
+	if opts.Hooks == nil {
+		opts.Hooks, _ = opts.Launcher.(HookRunner)
 	}
 	if opts.Name == "" {
 		host, _ := os.Hostname()
@@ -99,14 +117,8 @@ func New(st store.Store, opts Options) (*Worker, error) {
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 4
 	}
-	if opts.Lease == 0 {
-		opts.Lease = 30 * time.Second
-	}
 	if opts.Poll == 0 {
 		opts.Poll = time.Second
-	}
-	if opts.Heartbeat == 0 {
-		opts.Heartbeat = 10 * time.Second
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -114,15 +126,39 @@ func New(st store.Store, opts Options) (*Worker, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Worker{
-		st:       st,
-		opts:     opts,
-		log:      opts.Logger.With(slog.String("worker", opts.Name), slog.String("pool", opts.Pool)),
-		wake:     make(chan struct{}, 1),
-		draining: make(chan struct{}),
-		stopped:  make(chan struct{}),
-	}, nil
+	w := &Worker{
+		st:        st,
+		opts:      opts,
+		log:       opts.Logger.With(slog.String("worker", opts.Name), slog.String("pool", opts.Pool)),
+		wake:      make(chan struct{}, 1),
+		wakeHooks: make(chan struct{}, 1),
+		draining:  make(chan struct{}),
+		stopped:   make(chan struct{}),
+	}
+	w.setTiming(store.Pool{})
+	return w, nil
 }
+
+// setTiming sets the worker's lease and heartbeat: its options', else
+// pool's, else the defaults.
+func (w *Worker) setTiming(pool store.Pool) {
+	if w.opts.Lease > 0 {
+		pool.Lease, pool.Heartbeat = w.opts.Lease, w.opts.Heartbeat
+	} else if w.opts.Heartbeat > 0 {
+		pool.Heartbeat = w.opts.Heartbeat
+	}
+	lease, hb := pool.Timing()
+	w.leaseNS.Store(int64(lease))
+	w.heartbeatNS.Store(int64(hb))
+}
+
+// timing returns the worker's current lease and heartbeat.
+func (w *Worker) timing() (lease, heartbeat time.Duration) {
+	return time.Duration(w.leaseNS.Load()), time.Duration(w.heartbeatNS.Load())
+}
+
+// Timing returns the lease and heartbeat the worker uses now.
+func (w *Worker) Timing() (lease, heartbeat time.Duration) { return w.timing() }
 
 // Name returns the worker's name.
 func (w *Worker) Name() string { return w.opts.Name }
@@ -150,15 +186,26 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("worker %q: Run called twice", w.opts.Name)
 	}
 	defer close(w.stopped)
-	if _, err := w.st.GetPool(ctx, w.opts.Pool); err != nil {
+	// A store that is down when the worker starts (a database failover
+	// under a restarting fleet) is waited for, not a reason to exit.
+	var pool store.Pool
+	if err := w.retry(ctx, "read pool", func(ctx context.Context) error {
+		var err error
+		pool, err = w.st.GetPool(ctx, w.opts.Pool)
+		return err
+	}); err != nil {
 		return fmt.Errorf("worker %q: %w", w.opts.Name, err)
 	}
-	if err := w.heartbeat(ctx); err != nil {
+	w.setTiming(pool)
+	if err := w.retry(ctx, "heartbeat", w.heartbeat); err != nil {
 		return err
 	}
 	hctx, stopHeartbeat := context.WithCancel(ctx)
 	var bg sync.WaitGroup
 	bg.Go(func() { w.heartbeats(hctx) })
+	if w.opts.Hooks != nil {
+		bg.Go(func() { w.hooksLoop(hctx) })
+	}
 	defer func() {
 		stopHeartbeat()
 		bg.Wait()
@@ -171,6 +218,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		cancelRuns(ErrShutdown)
 	}
 	var runs sync.WaitGroup
+	var outage outageLog
 	slots := make(chan struct{}, w.opts.Concurrency)
 	poll := time.NewTimer(0)
 	defer poll.Stop()
@@ -188,13 +236,24 @@ func (w *Worker) Run(ctx context.Context) error {
 				return nil
 			default:
 			}
-			run, ok, err := w.st.ClaimRun(ctx, store.Claim{Pool: w.opts.Pool, Queues: w.opts.Queues, Worker: w.opts.Name, Lease: w.opts.Lease, Now: w.opts.Now()})
-			if err != nil && ctx.Err() == nil {
+			lease, _ := w.timing()
+			claimed := time.Now()
+			run, ok, err := w.st.ClaimRun(ctx, store.Claim{Pool: w.opts.Pool, Queues: w.opts.Queues, Worker: w.opts.Name, Lease: lease, Now: w.opts.Now()})
+			wait := w.opts.Poll
+			switch {
+			case err == nil:
+				outage.over(w.log)
+			case ctx.Err() != nil:
+			case store.IsUnavailable(err):
+				// Said once per outage, and claimed less often meanwhile.
+				outage.begin(w.log, err)
+				wait = outage.backoff.Next()
+			default:
 				w.log.Error("claim a run", slog.String("error", err.Error()))
 			}
 			if !ok {
 				<-slots
-				poll.Reset(w.opts.Poll)
+				poll.Reset(wait)
 				select {
 				case <-poll.C:
 				case <-w.wake:
@@ -212,7 +271,7 @@ func (w *Worker) Run(ctx context.Context) error {
 					<-slots
 					w.Wake() // a slot is free: claim again without waiting for the poll
 				}()
-				w.execute(runCtx, run)
+				w.execute(runCtx, run, claimed.Add(lease-leaseMargin(lease)))
 			})
 		}
 	}()
@@ -247,8 +306,10 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 }
 
 func (w *Worker) heartbeat(ctx context.Context) error {
-	info, _ := json.Marshal(map[string]any{"launcher": w.opts.LauncherType, "concurrency": w.opts.Concurrency, "running": w.Running(), "pid": os.Getpid()})
-	hctx, cancel := context.WithTimeout(ctx, w.opts.Heartbeat)
+	lease, hb := w.timing()
+	info, _ := json.Marshal(map[string]any{"launcher": w.opts.LauncherType, "concurrency": w.opts.Concurrency, "running": w.Running(), "pid": os.Getpid(),
+		"lease": lease.String(), "heartbeat": hb.String()})
+	hctx, cancel := context.WithTimeout(ctx, hb)
 	defer cancel()
 	if err := w.st.Heartbeat(hctx, store.Worker{Name: w.opts.Name, Pool: w.opts.Pool, Info: info, LastSeen: w.opts.Now()}); err != nil {
 		return fmt.Errorf("worker %q heartbeat: %w", w.opts.Name, err)
@@ -256,33 +317,71 @@ func (w *Worker) heartbeat(ctx context.Context) error {
 	return nil
 }
 
+// heartbeats records the worker every heartbeat and reads the pool's
+// timing again, so that a change of the pool's lease or heartbeat takes
+// effect without a restart.
 func (w *Worker) heartbeats(ctx context.Context) {
-	t := time.NewTicker(w.opts.Heartbeat)
-	defer t.Stop()
 	for {
+		_, hb := w.timing()
+		t := time.NewTimer(hb)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-t.C:
-			if err := w.heartbeat(ctx); err != nil && ctx.Err() == nil {
-				w.log.Warn("heartbeat", slog.String("error", err.Error()))
-			}
+		}
+		if err := w.heartbeat(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("heartbeat", slog.String("error", err.Error()))
+		}
+		pctx, cancel := context.WithTimeout(ctx, hb)
+		if p, err := w.st.GetPool(pctx, w.opts.Pool); err == nil {
+			w.setTiming(p)
+		}
+		cancel()
+	}
+}
+
+// retry calls fn until it succeeds or fails for another reason than an
+// unavailable store, waiting with backoff, until ctx is done.
+func (w *Worker) retry(ctx context.Context, what string, fn func(context.Context) error) error {
+	b := store.Backoff{First: 100 * time.Millisecond, Limit: 5 * time.Second}
+	for logged := false; ; {
+		err := fn(ctx)
+		if err == nil || !store.IsUnavailable(err) || ctx.Err() != nil {
+			return err
+		}
+		if !logged {
+			w.log.Warn(what+": store unavailable; trying again", slog.String("error", err.Error()))
+			logged = true
+		}
+		t := time.NewTimer(b.Next())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w (gave up: %w)", what, err, context.Cause(ctx))
+		case <-t.C:
 		}
 	}
 }
 
-// execute runs one claimed run through the launcher while renewing its
-// lease, then settles a run left without a final state.
-func (w *Worker) execute(parent context.Context, run store.FlowRun) {
+// execute runs one claimed run through the launcher while holding its
+// lease, then settles a run left without a final state. deadline is when
+// the claim's lease would have the execution stop unless renewed.
+func (w *Worker) execute(parent context.Context, run store.FlowRun, deadline time.Time) {
 	log := w.log.With(slog.String("run_id", run.ID), slog.Int("attempt", run.Attempt))
-	ctx, cancel := context.WithCancelCause(store.WithFence(parent, store.FenceOf(run)))
+	parent = store.WithFence(parent, store.FenceOf(run))
+	// The lease is lost when the worker abandons its runs (parent's
+	// cause: ErrShutdown) or cannot keep it; the run's context ends then
+	// too, and also when the run is asked to cancel.
+	lease := NewLease(parent, deadline)
+	defer lease.Lose(context.Canceled)
+	ctx, cancel := context.WithCancelCause(lease.Context())
 	defer cancel(nil)
-	var fenced atomic.Bool
-	renewDone := make(chan struct{})
-	stopRenew := make(chan struct{})
+	holdDone := make(chan struct{})
+	stopHold := make(chan struct{})
 	go func() {
-		defer close(renewDone)
-		w.renew(ctx, run.ID, &fenced, cancel, stopRenew, log)
+		defer close(holdDone)
+		w.hold(ctx, run, lease, cancel, stopHold, log)
 	}()
 	job := Job{
 		Run: run,
@@ -291,73 +390,24 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun) {
 				log.Warn("record infrastructure id", slog.String("error", err.Error()))
 			}
 		},
-		Fenced: func() bool { return fenced.Load() || w.abandoned.Load() },
+		Fenced: func() bool { return lease.Err() != nil || w.abandoned.Load() },
+		Lease:  lease,
 	}
 	log.Debug("run claimed", slog.String("flow", run.Flow), slog.String("deployment", run.Deployment))
-	lerr := w.opts.Launcher.Launch(ctx, job)
-	close(stopRenew)
-	<-renewDone
+	// Launchers wait out a store that is unavailable for a while (the
+	// store.RetryUnavailable of their reads) for as long as the lease holds.
+	lerr := w.opts.Launcher.Launch(store.WithLease(ctx, lease.Context()), job)
 	if job.Fenced() {
-		log.Warn("run abandoned", slog.String("cause", context.Cause(ctx).Error()))
+		close(stopHold)
+		<-holdDone
+		log.Warn("run abandoned", slog.String("cause", fmt.Sprint(lease.Err())))
 		return
 	}
-	w.settle(context.WithoutCancel(ctx), run, lerr, log)
-}
-
-// renew extends the run's lease every Lease/3 until stop is closed. It
-// cancels the run when the run is Cancelling, and fences and cancels it
-// when the lease is lost or could not be renewed before it expired.
-func (w *Worker) renew(ctx context.Context, runID string, fenced *atomic.Bool, cancel context.CancelCauseFunc, stop <-chan struct{}, log *slog.Logger) {
-	t := time.NewTicker(w.opts.Lease / 3)
-	defer t.Stop()
-	expires := w.opts.Now().Add(w.opts.Lease)
-	for {
-		select {
-		case <-stop:
-			return
-		case <-ctx.Done():
-			if !errors.Is(context.Cause(ctx), errCancelRequested) {
-				return
-			}
-			// Cancelling: keep the lease while the run stops.
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-			}
-		case <-t.C:
-		}
-		now := w.opts.Now()
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.Lease/3)
-		st, err := w.st.RenewLease(rctx, runID, w.opts.Name, now.Add(w.opts.Lease))
-		rcancel()
-		var lost *store.LeaseLostError
-		switch {
-		case errors.As(err, &lost) && lost.Holder == w.opts.Name && finalName(lost.State):
-			// The run reported its final state (a child process, over the
-			// API): nothing to renew; let it exit by itself.
-			return
-		case errors.Is(err, store.ErrLeaseLost):
-			fenced.Store(true)
-			cancel(err)
-			log.Warn("lease lost; run stopped", slog.String("error", err.Error()))
-			return
-		case err != nil:
-			if !w.opts.Now().Before(expires) {
-				fenced.Store(true)
-				cancel(fmt.Errorf("lease of run %s expired without renewal: %w", runID, err))
-				log.Error("lease expired without renewal; run stopped", slog.String("error", err.Error()))
-				return
-			}
-			log.Warn("renew lease", slog.String("error", err.Error()))
-		default:
-			expires = now.Add(w.opts.Lease)
-			if st.Type == flow.TypeCancelling && ctx.Err() == nil {
-				log.Info("run cancelling")
-				cancel(errCancelRequested)
-			}
-		}
-	}
+	// Settle while the lease holds: the store may be restarting, and the
+	// reaper must not take the run meanwhile.
+	w.settle(store.WithLease(context.WithoutCancel(ctx), lease.Context()), run, lerr, log)
+	close(stopHold)
+	<-holdDone
 }
 
 // settle records a final state for a run the launcher left without one:
@@ -368,7 +418,12 @@ func (w *Worker) renew(ctx context.Context, runID string, fenced *atomic.Bool, c
 // fence: settling a run that was reaped or claimed again meanwhile
 // changes nothing.
 func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log *slog.Logger) {
-	cur, err := w.st.GetRun(ctx, run.ID)
+	var cur store.FlowRun
+	err := store.RetryUnavailable(ctx, 0, "read run "+run.ID, func(ctx context.Context) error {
+		var err error
+		cur, err = w.st.GetRun(ctx, run.ID)
+		return err
+	})
 	if err != nil {
 		log.Error("read run after it ended", slog.String("error", err.Error()))
 		return
@@ -382,7 +437,10 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 	var fe *FailedError
 	if cur.State.Type != flow.TypeCancelling && (errors.As(lerr, &pe) || errors.As(lerr, &ue) || errors.As(lerr, &fe)) {
 		to := flow.Failed(lerr.Error())
-		if _, err := w.st.SetRunState(ctx, run.ID, to, nil); err != nil {
+		if err := store.RetryUnavailable(ctx, 0, "record run "+run.ID+" Failed", func(ctx context.Context) error {
+			_, err := w.st.SetRunState(ctx, run.ID, to, nil)
+			return err
+		}); err != nil {
 			log.Error("record final state", slog.String("state", to.Name), slog.String("error", err.Error()))
 			return
 		}
@@ -396,16 +454,45 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 	case lerr != nil:
 		msg += ": " + lerr.Error()
 	}
-	after, err := w.st.CrashRun(ctx, store.FenceOf(run), msg)
-	if err != nil {
+	var after store.FlowRun
+	if err := store.RetryUnavailable(ctx, 0, "record run "+run.ID+" crashed", func(ctx context.Context) error {
+		var err error
+		after, err = w.st.CrashRun(ctx, store.FenceOf(run), msg)
+		return err
+	}); err != nil {
 		log.Error("record crashed run", slog.String("error", err.Error()))
 		return
 	}
 	log.Warn("run ended without a final state", slog.String("state", after.State.Name), slog.Int("attempt", after.Attempt), slog.String("message", msg))
+	if after.State.Final() {
+		w.WakeHooks() // its hooks are owed: run them now
+	}
 }
 
 // finalName reports whether a state name is that of a final state.
 func finalName(name string) bool {
 	t, ok := flow.NameType(name)
 	return ok && flow.State{Type: t}.Final()
+}
+
+// outageLog says once that the store became unavailable to the claim
+// loop, and once that it is back, instead of logging every poll.
+type outageLog struct {
+	since   time.Time
+	backoff store.Backoff
+}
+
+func (o *outageLog) begin(log *slog.Logger, err error) {
+	if o.since.IsZero() {
+		o.since = time.Now()
+		o.backoff = store.Backoff{First: 100 * time.Millisecond, Limit: 2 * time.Second}
+		log.Warn("store unavailable: claiming again with backoff; runs in flight keep their leases while they can renew them", slog.String("error", err.Error()))
+	}
+}
+
+func (o *outageLog) over(log *slog.Logger) {
+	if !o.since.IsZero() {
+		log.Info("store available again", slog.Duration("after", time.Since(o.since).Round(time.Millisecond)))
+		o.since = time.Time{}
+	}
 }

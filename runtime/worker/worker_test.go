@@ -86,17 +86,26 @@ func (e *env) waitFinal(t testing.TB, id string) store.FlowRun {
 // function that stops it (hard) and waits for Run to return.
 func (e *env) startWorker(t testing.TB, opts Options) (*Worker, func()) {
 	t.Helper()
+	return e.startWorkerOn(t, e.st, opts)
+}
+
+// startWorkerOn is startWorker on the store st (a wrapper of e's).
+func (e *env) startWorkerOn(t testing.TB, st store.Store, opts Options) (*Worker, func()) {
+	t.Helper()
 	opts.Pool = "default"
 	if os.Getenv("NETAUTO_TEST_LOG") == "" {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Lease == 0 {
-		opts.Lease = 300 * time.Millisecond
+		// Short enough for the tests that wait for a lease to lapse,
+		// long enough for renewals on a loaded machine under -race:
+		// a run whose renewals lag 4/5 of its lease is stopped.
+		opts.Lease = 2 * time.Second
 	}
 	if opts.Poll == 0 {
 		opts.Poll = 10 * time.Millisecond
 	}
-	w, err := New(e.st, opts)
+	w, err := New(st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func testCrashRun(t *testing.T, o Opener) {
 	if after.State.Name != flow.NameAwaitingRetry || after.Attempt != 2 || after.Worker != "" || !after.LeaseExpires.IsZero() {
 		t.Fatalf("crashed run = %+v, want AwaitingRetry at attempt 2 without a worker", after)
 	}
-	if after.ScheduledAt.Before(before.Add(30*time.Second-time.Second)) || after.State.Message != "child exited with status 2" {
+	if after.ScheduledAt.Before(before.Add(30*time.Second-time.Second)) || after.State.Message != "run retry 1 of 1 after a crash (run retries): child exited with status 2" {
 		t.Fatalf("retry due %s (%q), want after the 30s retry delay", after.ScheduledAt, after.State.Message)
 	}
 	wantHistory(t, s, created.ID, "Scheduled", "Pending", "Running", "Crashed", "AwaitingRetry")

@@ -105,6 +105,10 @@ func Run(t *testing.T, opener Opener) {
 		{"PruneEvents", testPruneEvents},
 		{"SensitiveResults", testSensitiveResults},
 		{"RotateKey", testRotateKey},
+		{"PoolTiming", testPoolTiming},
+		{"OwedHooks", testOwedHooks},
+		{"UnstorableInput", testUnstorableInput},
+		{"RecordReplayed", testRecordReplayed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

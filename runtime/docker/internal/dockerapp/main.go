@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -50,6 +51,25 @@ var sleep = flow.New("sleep", func(ctx context.Context, p Params) (string, error
 	}
 })
 
+// fragile sleeps as sleep does; its OnCrashed hook, which the worker runs
+// on the host when the run's container died, leaves a file named after
+// the run in $DOCKERAPP_HOOKS.
+var fragile = flow.New("fragile", func(ctx context.Context, p Params) (string, error) {
+	fmt.Println("sleeping")
+	select {
+	case <-time.After(time.Duration(p.MS) * time.Millisecond):
+		return "slept", nil
+	case <-ctx.Done():
+		return "", context.Cause(ctx)
+	}
+}, flow.OnCrashed(func(_ context.Context, ev flow.HookEvent) error {
+	dir := os.Getenv("DOCKERAPP_HOOKS")
+	if dir == "" {
+		return fmt.Errorf("DOCKERAPP_HOOKS is not set")
+	}
+	return os.WriteFile(filepath.Join(dir, ev.Run.ID+"."+ev.State.Name), []byte(ev.State.Message), 0o600)
+}))
+
 var exit = flow.New("exit", func(ctx context.Context, p Params) (string, error) {
 	fmt.Println("about to exit")
 	fmt.Fprintln(os.Stderr, "exiting with", p.Code)
@@ -59,7 +79,7 @@ var exit = flow.New("exit", func(ctx context.Context, p Params) (string, error) 
 
 var app = &runtime.App{
 	Name:  "dockerapp",
-	Flows: []flow.Definition{hello, sleep, exit},
+	Flows: []flow.Definition{hello, sleep, exit, fragile},
 	Pools: []store.Pool{{Name: "dockertest", Type: "docker",
 		JobTemplate: json.RawMessage(`{"image":"netauto-dockertest:e2e","image_pull_policy":"Never","network_mode":"host",
 			"allow":{"network_modes":["host"],"override":["env","cpu_limit","cpu_request","memory_limit","memory_request","labels","auto_remove","image","image_pull_policy"]}}`)}},
@@ -68,6 +88,7 @@ var app = &runtime.App{
 			JobVariables: json.RawMessage(`{"env":{"GREETING":"hi {{ run_id }}"}}`)},
 		{Name: "sleep", Flow: "sleep", Pool: "dockertest", Parameters: json.RawMessage(`{"ms":60000}`), Retries: 1},
 		{Name: "exit", Flow: "exit", Pool: "dockertest", Parameters: json.RawMessage(`{"code":3}`)},
+		{Name: "fragile", Flow: "fragile", Pool: "dockertest", Parameters: json.RawMessage(`{"ms":60000}`)},
 	},
 }
 

@@ -32,7 +32,10 @@ func (db *DB) SaveBlock(ctx context.Context, b store.Block) error {
 	if err := jsonObject("data", b.Data); err != nil {
 		return fmt.Errorf("block %q: %w", b.Name, err)
 	}
-	data, _ := jsonText("data", b.Data)
+	data, err := jsonText("data", b.Data)
+	if err != nil {
+		return fmt.Errorf("block %q: %w", b.Name, err)
+	}
 	fields := slices.Sorted(maps.Keys(b.Secrets))
 	var sealed []byte
 	if len(b.Secrets) > 0 {
@@ -196,6 +199,9 @@ func (db *DB) SetVariable(ctx context.Context, name string, value json.RawMessag
 	}
 	if len(value) == 0 || !json.Valid(value) {
 		return invalid("value", "not valid JSON")
+	}
+	if _, err := jsonText("value", value); err != nil {
+		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO variables (name, value, updated) VALUES ($1, $2, $3)

@@ -7,6 +7,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -188,11 +189,19 @@ func (db *DB) countEncrypted(ctx context.Context) (int, error) {
 
 // tx runs fn in a write transaction, committing if it returns nil. A
 // transaction failing with a retryable error is run again, a few times.
+// An error saying the database is unavailable (unreachable, restarting,
+// busy beyond the retries) is returned as a *store.UnavailableError, whose
+// message is the root cause only: a batch's transaction may fail while it
+// handles one of several runs, and its error must not blame that run.
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := db.tx1(ctx, fn)
-		if err == nil || attempt == 4 || db.d.Retryable == nil || !db.d.Retryable(err) {
-			return err
+		retryable := err != nil && db.d.Retryable != nil && db.d.Retryable(err)
+		if err == nil || attempt == 4 || !retryable {
+			if retryable || errors.Is(err, driver.ErrBadConn) {
+				return &store.UnavailableError{Err: err}
+			}
+			return store.Unavailable(err)
 		}
 		t := time.NewTimer(time.Duration(1<<attempt) * 5 * time.Millisecond)
 		select {

@@ -110,6 +110,9 @@ func validateDeployment(d *store.Deployment) error {
 	case d.RetryDelay < 0:
 		return invalid("retry_delay", "negative")
 	}
+	if err := checkInt32("retries", d.Retries); err != nil {
+		return err
+	}
 	if d.Collision == "" {
 		d.Collision = store.CollisionEnqueue
 	}

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -178,6 +180,9 @@ func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
 		case op.Logs != nil:
 		case op.Create != nil:
 			created[op.Create.ID] = true
+		case checkText("run_id", op.RunID) != nil:
+			// Refused as its op's error in apply; a database would fail
+			// the whole batch's read on it.
 		case !created[op.RunID] && !seen[op.RunID]:
 			seen[op.RunID] = true
 			ids = append(ids, op.RunID)
@@ -260,6 +265,14 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 			return invalid("kind", fmt.Sprintf("%q", rec.Kind))
 		}
 	}
+	if err := checkText("run_id", op.RunID); err != nil {
+		return err
+	}
+	if r := op.Result; r != nil {
+		if err := checkText("result.flow_run_id", r.FlowRunID, "result.task_key", r.TaskKey, "result.cache_key", r.CacheKey); err != nil {
+			return err
+		}
+	}
 	s := op.State
 	if s.Timestamp.IsZero() {
 		s.Timestamp = b.db.now()
@@ -267,9 +280,20 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 	t := b.tasks[op.RunID]
 	if t == nil {
 		_, err := b.db.setRunState(ctx, b.tx, op.RunID, s, op.Result)
+		var te *flow.TransitionError
+		if errors.As(err, &te) {
+			if seen, herr := b.db.hadState(ctx, b.tx, op.RunID, s); herr != nil {
+				return herr
+			} else if seen {
+				return nil // a replay of a batch committed before
+			}
+		}
 		return err
 	}
 	if err := flow.CheckTransition(t.state, s); err != nil {
+		if hasState(t.history, s) {
+			return nil // a replay of a batch committed before
+		}
 		return fmt.Errorf("task run %s: %w", op.RunID, err)
 	}
 	t.state = s
@@ -395,6 +419,9 @@ func (b *batch) updateExisting(ctx context.Context, t *taskRow) error {
 	}
 	for k, s := range t.history {
 		if err := flow.CheckTransition(cur, s); err != nil {
+			if hasState(h, s) {
+				continue // a replay of a batch committed before
+			}
 			b.errs[t.ops[k]] = fmt.Errorf("task run %s: %w", r.ID, err)
 			if s.Type == flow.TypeCompleted {
 				t.result = nil // the result came with this refused state
@@ -458,13 +485,32 @@ func storableRecord(rec *flow.RunRecord) error {
 		"run_name", rec.RunName, "version", rec.Version, "task_key", rec.TaskKey)
 }
 
+// maxKeyBytes bounds the text of names, IDs and keys: PostgreSQL refuses
+// an index entry over about 2,700 bytes, and such a value in one op of a
+// batch would fail the whole batch.
+const maxKeyBytes = 1024
+
 // checkText checks pairs of field name and value: each value must be
-// text both databases store (valid UTF-8 without NUL).
+// text both databases store (valid UTF-8 without NUL) and, except a
+// description, no longer than maxKeyBytes.
 func checkText(pairs ...string) error {
 	for i := 0; i+1 < len(pairs); i += 2 {
-		if v := pairs[i+1]; cleanText(v) != v {
-			return invalid(pairs[i], "not valid UTF-8 text")
+		v := pairs[i+1]
+		if cleanText(v) != v {
+			return invalid(pairs[i], "not valid UTF-8 text (or holds a NUL character)")
 		}
+		if len(v) > maxKeyBytes && pairs[i] != "description" {
+			return invalid(pairs[i], fmt.Sprintf("%d bytes long; at most %d", len(v), maxKeyBytes))
+		}
+	}
+	return nil
+}
+
+// checkInt32 checks that n fits the INTEGER column of field on every
+// database (PostgreSQL's is 32 bits).
+func checkInt32(field string, n int) error {
+	if n > math.MaxInt32 || n < math.MinInt32 {
+		return invalid(field, fmt.Sprintf("%d is out of range (at most %d)", n, math.MaxInt32))
 	}
 	return nil
 }
@@ -493,13 +539,13 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 		for _, l := range logs[:n] {
 			var attrs any
 			if len(l.Attrs) > 0 {
-				attrs = string(l.Attrs)
+				attrs = cleanText(string(l.Attrs))
 			}
 			flowRun := l.FlowRunID
 			if flowRun == "" {
 				flowRun = l.RunID
 			}
-			args = append(args, l.RunID, flowRun, micros(l.Time), int64(l.Level), cleanText(l.Message), attrs)
+			args = append(args, cleanText(l.RunID), cleanText(flowRun), micros(l.Time), int64(l.Level), cleanText(l.Message), attrs)
 		}
 		logs = logs[n:]
 		if _, err := db.execTx(ctx, tx, insertLogsSQL(n), args...); err != nil {
@@ -507,4 +553,47 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 		}
 	}
 	return nil
+}
+
+// A batch may be committed twice: its first commit succeeded but its
+// answer was lost (the database restarted during COMMIT, an API server
+// died before answering), and the recorder sends it again. A state that
+// the run already went through, to the microsecond the store keeps, is
+// then applied already: it is skipped, not refused as an illegal move
+// (which would fail a run that did nothing wrong).
+
+// sameState reports whether a and b are one state recorded twice.
+func sameState(a, b flow.State) bool {
+	return a.Type == b.Type && a.Name == b.Name && !a.Timestamp.IsZero() &&
+		a.Timestamp.Truncate(time.Microsecond).Equal(b.Timestamp.Truncate(time.Microsecond))
+}
+
+// hasState reports whether history holds s.
+func hasState(history []flow.State, s flow.State) bool {
+	for _, h := range history {
+		if sameState(h, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// hadState reports whether flow run id went through state s.
+func (db *DB) hadState(ctx context.Context, tx *sql.Tx, id string, s flow.State) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT state FROM flow_run_states WHERE run_id = $1 ORDER BY seq DESC`, id)
+	if err != nil {
+		return false, fmt.Errorf("read history of run %s: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var text string
+		if err := rows.Scan(&text); err != nil {
+			return false, fmt.Errorf("read history of run %s: %w", id, err)
+		}
+		var h flow.State
+		if json.Unmarshal([]byte(text), &h) == nil && sameState(h, s) {
+			return true, nil
+		}
+	}
+	return false, rows.Err()
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -65,6 +66,9 @@ func jsonText(field string, v json.RawMessage) (string, error) {
 	}
 	if !json.Valid(v) {
 		return "", invalid(field, "not valid JSON")
+	}
+	if !utf8.Valid(v) {
+		return "", invalid(field, "not valid UTF-8")
 	}
 	return string(v), nil
 }
@@ -189,6 +193,9 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 	}
 	if noRetries {
 		spec.Retries, spec.RetryDelay = 0, 0
+	}
+	if err := checkInt32("retries", spec.Retries); err != nil {
+		return store.FlowRun{}, false, err
 	}
 	if strings.TrimSpace(spec.Flow) == "" {
 		return store.FlowRun{}, false, invalid("flow", "empty")
@@ -531,6 +538,11 @@ func decodeCursor(c string, n int) (cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || json.Unmarshal(b, &cur) != nil || len(cur.Keys) != n {
 		return cur, invalid("cursor", "malformed")
+	}
+	for _, k := range cur.Keys {
+		if checkText("cursor", k) != nil {
+			return cur, invalid("cursor", "malformed")
+		}
 	}
 	return cur, nil
 }

@@ -19,6 +19,9 @@ func (db *DB) SetTagLimit(ctx context.Context, tag string, limit int) error {
 	case limit < 0:
 		return invalid("limit", "negative")
 	}
+	if err := checkInt32("limit", limit); err != nil {
+		return err
+	}
 	if err := checkText("tag", tag); err != nil {
 		return err
 	}

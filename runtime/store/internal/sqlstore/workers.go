@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/netauto-dev/netauto/runtime/store"
 )
@@ -30,17 +32,29 @@ func (db *DB) ApplyPool(ctx context.Context, p store.Pool) error {
 	if err := checkText("name", p.Name, "type", p.Type, "description", p.Description); err != nil {
 		return err
 	}
+	if err := checkInt32("concurrency_limit", p.ConcurrencyLimit); err != nil {
+		return err
+	}
+	switch {
+	case p.Lease < 0 || (p.Lease > 0 && p.Lease < store.MinLease):
+		return invalid("lease", fmt.Sprintf("%s: want 0 (the default, %s) or at least %s", p.Lease, store.DefaultLease, store.MinLease))
+	case p.Heartbeat < 0:
+		return invalid("heartbeat", "negative")
+	case p.Heartbeat > 0 && 2*p.Heartbeat > cmp.Or(p.Lease, store.DefaultLease):
+		return invalid("heartbeat", fmt.Sprintf("%s: at most half the lease (%s)", p.Heartbeat, cmp.Or(p.Lease, store.DefaultLease)))
+	}
 	tmpl, err := jsonText("job_template", p.JobTemplate)
 	if err != nil {
 		return err
 	}
 	now := micros(db.now())
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO pools (name, type, description, job_template, paused, concurrency_limit, created, updated)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+		_, err := tx.ExecContext(ctx, `INSERT INTO pools (name, type, description, job_template, paused, concurrency_limit, lease, heartbeat, created, updated)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
 			ON CONFLICT (name) DO UPDATE SET type = excluded.type, description = excluded.description, job_template = excluded.job_template,
-				paused = excluded.paused, concurrency_limit = excluded.concurrency_limit, updated = excluded.updated`,
-			p.Name, p.Type, p.Description, tmpl, b2i(p.Paused), p.ConcurrencyLimit, now)
+				paused = excluded.paused, concurrency_limit = excluded.concurrency_limit, lease = excluded.lease, heartbeat = excluded.heartbeat,
+				updated = excluded.updated`,
+			p.Name, p.Type, p.Description, tmpl, b2i(p.Paused), p.ConcurrencyLimit, p.Lease.Microseconds(), p.Heartbeat.Microseconds(), now)
 		if err != nil {
 			return fmt.Errorf("apply pool %q: %w", p.Name, err)
 		}
@@ -48,18 +62,20 @@ func (db *DB) ApplyPool(ctx context.Context, p store.Pool) error {
 	})
 }
 
-const poolCols = `name, type, description, job_template, paused, concurrency_limit, created, updated`
+const poolCols = `name, type, description, job_template, paused, concurrency_limit, lease, heartbeat, created, updated`
 
 func scanPool(s scanner) (store.Pool, error) {
 	var (
-		p            store.Pool
-		tmpl         string
-		paused       int
-		created, upd int64
+		p                store.Pool
+		tmpl             string
+		paused           int
+		lease, heartbeat int64
+		created, upd     int64
 	)
-	if err := s.Scan(&p.Name, &p.Type, &p.Description, &tmpl, &paused, &p.ConcurrencyLimit, &created, &upd); err != nil {
+	if err := s.Scan(&p.Name, &p.Type, &p.Description, &tmpl, &paused, &p.ConcurrencyLimit, &lease, &heartbeat, &created, &upd); err != nil {
 		return p, err
 	}
+	p.Lease, p.Heartbeat = time.Duration(lease)*time.Microsecond, time.Duration(heartbeat)*time.Microsecond
 	p.JobTemplate = rawJSON(tmpl)
 	p.Paused = paused != 0
 	p.Created, p.Updated = fromMicros(created), fromMicros(upd)
@@ -110,6 +126,9 @@ func (db *DB) ApplyQueue(ctx context.Context, q store.Queue) error {
 		return invalid("name", "empty")
 	}
 	if err := checkText("name", q.Name, "pool", q.Pool); err != nil {
+		return err
+	}
+	if err := checkInt32("priority", q.Priority); err != nil {
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
