@@ -42,6 +42,11 @@ type AttributeSchema struct {
 	DefaultValue any              `json:"default_value,omitempty" yaml:"default_value,omitempty"`
 	Enum         []any            `json:"enum,omitempty" yaml:"enum,omitempty"`
 	Choices      []map[string]any `json:"choices,omitempty" yaml:"choices,omitempty"`
+	// Regex, MinLength and MaxLength constrain the value (0 and "" mean
+	// no constraint).
+	Regex     string `json:"regex,omitempty" yaml:"regex,omitempty"`
+	MinLength int    `json:"min_length,omitempty" yaml:"min_length,omitempty"`
+	MaxLength int    `json:"max_length,omitempty" yaml:"max_length,omitempty"`
 }
 
 // RelationshipSchema describes one relationship.
