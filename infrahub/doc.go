@@ -59,9 +59,14 @@
 // messages, paths and locations; a non-2xx answer is an [*APIError]. An
 // unknown branch (Infrahub answers 404 on GraphQL, 400 on REST) is a
 // [*NotFoundError] with Kind [KindBranch] wrapping the APIError.
-// errors.Is works with [ErrNotFound], [ErrBranchNotFound] and
-// [ErrUnauthorized]. Secrets never appear in errors or in the String forms
-// of [Config] and [Verifier].
+// errors.Is works with [ErrNotFound], [ErrBranchNotFound],
+// [ErrAlreadyExists] (a uniqueness violation), [ErrPermissionDenied] (403:
+// the account lacks a permission, such as edit_default_branch for writes
+// on the default branch) and [ErrUnauthorized] (refused credentials,
+// including a login with an unknown user, which Infrahub answers 404; and
+// 403). Infrahub 1.11's catalogue codes in extensions.code are understood
+// as well as the messages of earlier releases. Secrets never appear in
+// errors or in the String forms of [Config] and [Verifier].
 //
 // The package infrahub/infrahubtest is a fake Infrahub for tests and
 // demos.
