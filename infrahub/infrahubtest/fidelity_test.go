@@ -452,3 +452,61 @@ func (s *Server) nodeCount(kind string) (int, error) {
 	defer s.mu.Unlock()
 	return len(s.nodesOf(s.branches[s.opts.DefaultBranch], kind)), nil
 }
+
+// TestRelationshipAddAsInfrahub: RelationshipAdd refuses a peer already
+// attached elsewhere through a relationship of cardinality one, a
+// relationship of cardinality one and an unknown relationship
+// (opsmill/infrahub 1.0 backend/infrahub/graphql/mutations/relationship.py).
+func TestRelationshipAddAsInfrahub(t *testing.T) {
+	_, url := testFake(t, Options{})
+	id := func(q string, path ...string) string {
+		_, out := post(t, url+"/graphql", DefaultAPIToken, q, nil)
+		v, _ := dig(out, path...).(string)
+		if v == "" {
+			t.Fatalf("%s: %v", q, out)
+		}
+		return v
+	}
+	r0 := id(`mutation { TestRouterCreate(data: {name: {value: "r0"}, serial: {value: "s"}}) { object { id } } }`, "data", "TestRouterCreate", "object", "id")
+	r1 := id(`mutation { TestRouterCreate(data: {name: {value: "r1"}, serial: {value: "s"}}) { object { id } } }`, "data", "TestRouterCreate", "object", "id")
+	p := id(`mutation { TestPortCreate(data: {name: {value: "e1"}, router: {hfid: ["r0"]}}) { object { id } } }`, "data", "TestPortCreate", "object", "id")
+	add := func(node, rel, peer string) []string {
+		_, out := post(t, url+"/graphql", DefaultAPIToken, fmt.Sprintf(`mutation { RelationshipAdd(data: {id: %q, name: %q, nodes: [{id: %q}]}) { ok } }`, node, rel, peer), nil)
+		return errorsOf(out)
+	}
+	if msgs := add(r1, "ports", p); len(msgs) != 1 || msgs[0] != fmt.Sprintf("'%s' 'TestPort' is already related to another peer on 'router'", p) {
+		t.Errorf("port of r0 added to r1: %q", msgs)
+	}
+	if msgs := add(r0, "ports", p); len(msgs) != 0 {
+		t.Errorf("port added again to its router: %q", msgs)
+	}
+	if msgs := add(p, "router", r1); len(msgs) != 1 || msgs[0] != "'router' must be a relationship of cardinality Many at name" {
+		t.Errorf("cardinality one: %q", msgs)
+	}
+	if msgs := add(r0, "nope", p); len(msgs) != 1 || msgs[0] != "'nope' is not a valid relationship for 'TestRouter' at name" {
+		t.Errorf("unknown relationship: %q", msgs)
+	}
+	if msgs := add(r0, "ports", r1); len(msgs) != 1 || msgs[0] != fmt.Sprintf("'%s' 'TestRouter' is not a valid peer for 'TestPort'", r1) {
+		t.Errorf("peer of another kind: %q", msgs)
+	}
+}
+
+// TestSchemaNamesAsInfrahub: a schema Infrahub would refuse to load is
+// refused by the fake too (naming rules of
+// backend/infrahub/core/constants/__init__.py and SchemaBranch.validate_names).
+func TestSchemaNamesAsInfrahub(t *testing.T) {
+	tests := []struct{ schema, want string }{
+		{`{name: Router, namespace: Test, attributes: [{name: as, kind: Number}]}`, `"as" must match`},
+		{`{name: Router, namespace: Test, attributes: [{name: Name, kind: Text}]}`, `"Name" must match`},
+		{`{name: Router, namespace: Test, attributes: [{name: hfid, kind: Text}]}`, `"hfid" is a reserved name`},
+		{`{name: router, namespace: Test, attributes: [{name: name, kind: Text}]}`, `name "router" must match`},
+		{`{name: Router, namespace: TestNet, attributes: [{name: name, kind: Text}]}`, `namespace "TestNet" must match`},
+		{`{name: Router, namespace: Te, attributes: [{name: name, kind: Text}]}`, `namespace "Te" must match`},
+	}
+	for _, tc := range tests {
+		_, err := New(Options{Schemas: fstest.MapFS{"s.yml": {Data: []byte("nodes:\n  - " + tc.schema + "\n")}}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.schema, err, tc.want)
+		}
+	}
+}

@@ -300,6 +300,12 @@ func orEmptyStrings(s []string) []string {
 	return s
 }
 
+// relationship is RelationshipAdd and RelationshipRemove as
+// opsmill/infrahub 1.0 backend/infrahub/graphql/mutations/relationship.py
+// checks them: the relationship must exist and be of cardinality many,
+// every peer must exist and be of the peer kind, and RelationshipAdd
+// refuses a peer already attached to another node through a relationship
+// of cardinality one on its side.
 func (ec *execContext) relationship(f *ast.Field, data map[string]any) (any, error) {
 	s := ec.s
 	b := s.branches[ec.branch]
@@ -311,19 +317,39 @@ func (ec *execContext) relationship(f *ast.Field, data map[string]any) (any, err
 	}
 	rl := s.reg.kinds[old.kind].rels[name]
 	if rl == nil {
-		return nil, inputErrorf("%s is not a valid relationship for %s", name, old.kind)
+		return nil, attrErrorf("name", "'%s' is not a valid relationship for '%s'", name, old.kind)
 	}
 	if rl.Cardinality != "many" {
-		return nil, inputErrorf("%s must be a relationship of cardinality Many", name)
+		return nil, attrErrorf("name", "'%s' must be a relationship of cardinality Many", name)
 	}
 	n := old.clone()
 	refs, _ := data["nodes"].([]any)
+	var peers []*node
 	for _, r := range refs {
 		ref, _ := r.(map[string]any)
-		peer, err := s.findByRef(b, rl.Peer, ref)
-		if err != nil {
-			return nil, err
+		pid, _ := ref["id"].(string)
+		peer := b.nodes[pid]
+		if peer == nil {
+			var err error
+			if peer, err = s.findByRef(b, rl.Peer, ref); err != nil {
+				return nil, inputErrorf("'%s': Unable to find the node in the database.", pid)
+			}
 		}
+		if !s.reg.kinds[peer.kind].is(rl.Peer) {
+			return nil, inputErrorf("'%s' '%s' is not a valid peer for '%s'", peer.id, peer.kind, rl.Peer)
+		}
+		if f.Name == "RelationshipAdd" {
+			for _, prl := range s.reg.kinds[peer.kind].Relationships {
+				if prl.Identifier == rl.Identifier && prl.Cardinality == "one" {
+					if cur := peer.rels[prl.Name]; len(cur) > 0 && cur[0] != id {
+						return nil, inputErrorf("'%s' '%s' is already related to another peer on '%s'", peer.id, peer.kind, prl.Name)
+					}
+				}
+			}
+		}
+		peers = append(peers, peer)
+	}
+	for _, peer := range peers {
 		if f.Name == "RelationshipAdd" && !slices.Contains(n.rels[name], peer.id) {
 			n.rels[name] = append(n.rels[name], peer.id)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -137,10 +138,18 @@ func loadRegistry(fsys fs.FS) (*registry, error) {
 					return nil, fmt.Errorf("schema %s: a kind without name or namespace", f)
 				}
 				n.Kind = n.Namespace + n.Name
+				if err := validateNames(n, i == 0); err != nil {
+					return nil, fmt.Errorf("schema %s: %w", f, err)
+				}
 				if _, dup := r.kinds[n.Kind]; dup {
 					return nil, fmt.Errorf("schema %s: kind %s defined twice", f, n.Kind)
 				}
 				r.kinds[n.Kind] = &kindSchema{NodeSchema: n, generic: i == 0}
+			}
+		}
+		for _, e := range sf.Extensions.Nodes {
+			if err := validateFieldNames(e, false); err != nil {
+				return nil, fmt.Errorf("schema %s: %w", f, err)
 			}
 		}
 		exts = append(exts, sf.Extensions.Nodes...)
@@ -317,6 +326,51 @@ func (r *registry) scopeConstraints(k *kindSchema) {
 			k.checked = append(k.checked, scopedConstraint{scope: k.Kind, c: c})
 		}
 	}
+}
+
+// Naming rules of Infrahub's schema (opsmill/infrahub
+// backend/infrahub/core/constants/__init__.py, applied by the schema's own
+// definition in backend/infrahub/core/schema/definitions/internal.py and
+// by SchemaBranch.validate_names in core/schema/schema_branch.py): a real
+// Infrahub refuses to load a schema breaking them.
+var (
+	nodeNameRe  = regexp.MustCompile(`^[A-Z][a-zA-Z0-9]+$`) // NODE_NAME_REGEX, 2 to 32 characters
+	namespaceRe = regexp.MustCompile(`^[A-Z][a-z0-9]+$`)    // NAMESPACE_REGEX, 3 to 32 characters
+	fieldNameRe = regexp.MustCompile(`^[a-z0-9_]+$`)        // NAME_REGEX, 3 to 32 characters
+	// reservedFieldNames is RESERVED_ATTR_REL_NAMES; generics also may
+	// not use RESERVED_ATTR_GEN_NAMES ("type").
+	reservedFieldNames = []string{"any", "attribute", "attributes", "attr", "attrs", "relationship", "relationships", "rel", "rels", "save", "hfid"}
+)
+
+func validateNames(n infrahub.NodeSchema, generic bool) error {
+	if !nodeNameRe.MatchString(n.Name) || len(n.Name) > 32 {
+		return fmt.Errorf("kind %s: name %q must match %s and have 2 to 32 characters", n.Kind, n.Name, nodeNameRe)
+	}
+	if !namespaceRe.MatchString(n.Namespace) || len(n.Namespace) < 3 || len(n.Namespace) > 32 {
+		return fmt.Errorf("kind %s: namespace %q must match %s and have 3 to 32 characters", n.Kind, n.Namespace, namespaceRe)
+	}
+	return validateFieldNames(n, generic)
+}
+
+// validateFieldNames checks the attribute and relationship names of a kind
+// or an extension.
+func validateFieldNames(n infrahub.NodeSchema, generic bool) error {
+	var names []string
+	for _, a := range n.Attributes {
+		names = append(names, a.Name)
+	}
+	for _, rl := range n.Relationships {
+		names = append(names, rl.Name)
+	}
+	for _, name := range names {
+		switch {
+		case !fieldNameRe.MatchString(name) || len(name) < 3 || len(name) > 32:
+			return fmt.Errorf("kind %s: %q must match %s and have 3 to 32 characters", n.Kind, name, fieldNameRe)
+		case slices.Contains(reservedFieldNames, name) || generic && name == "type":
+			return fmt.Errorf("kind %s: %q is a reserved name", n.Kind, name)
+		}
+	}
+	return nil
 }
 
 func (r *registry) resolve(k *kindSchema) error {
