@@ -56,6 +56,9 @@ type RelationshipSchema struct {
 	Cardinality string `json:"cardinality" yaml:"cardinality"`
 	Kind        string `json:"kind,omitempty" yaml:"kind,omitempty"`
 	Identifier  string `json:"identifier,omitempty" yaml:"identifier,omitempty"`
+	// OnDelete is "cascade" (peers are deleted with the node) or
+	// "no-action"; Infrahub defaults it to cascade for kind Component.
+	OnDelete    string `json:"on_delete,omitempty" yaml:"on_delete,omitempty"`
 	Optional    bool   `json:"optional" yaml:"optional"`
 	Label       string `json:"label,omitempty" yaml:"label,omitempty"`
 	Description string `json:"description,omitempty" yaml:"description,omitempty"`

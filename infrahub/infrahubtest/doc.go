@@ -36,8 +36,11 @@
 // kinds inheriting them ("Violates uniqueness constraint 'device-name'").
 // Upsert finds the node by id (which must exist), by hfid, or creates it
 // and falls back to the node holding its human-friendly id. A create may
-// give the id, a UUID not in use. Mutations keep both sides of a
-// relationship in step, and write nothing when they fail. Paging follows
+// give the id, a UUID not in use. A delete takes the node's components
+// (on_delete cascade) with it and is refused while another node has a
+// mandatory relationship to it. RelationshipAdd refuses a peer attached
+// elsewhere. Mutations keep both sides of a relationship in step, and
+// write nothing when they fail. Paging follows
 // Infrahub's queries: limit 0 returns every node, a negative offset or
 // limit is refused, and with an hfid filter count is the page's size.
 // Branch names follow git's ref rules, 3 to 250 characters.
@@ -124,8 +127,7 @@
 // request for credentials), node metadata and attribute properties
 // (source, owner, is_protected are answered with defaults), regexes Go's
 // RE2 cannot compile (look-around; such values are not checked), the
-// derived fields of MacAddress, ordering (order:), deleting a node other
-// nodes need (Infrahub refuses or cascades), hierarchical locations,
+// derived fields of MacAddress, ordering (order:), hierarchical locations,
 // resource pools, proposed changes, computed attributes, running
 // transformations (see Artifacts), creating artifacts for targets that
 // have none, infrahub.artifact.created, webhook custom headers and custom

@@ -49,6 +49,12 @@ nodes:
       - {name: enabled, kind: Boolean, optional: true}
     relationships:
       - {name: router, peer: TestRouter, cardinality: one, optional: false, kind: Parent, identifier: router__port}
+  - name: Config
+    namespace: Test
+    attributes:
+      - {name: name, kind: Text}
+    relationships:
+      - {name: router, peer: TestRouter, cardinality: one, optional: false, kind: Attribute, identifier: config__router}
 `
 
 func testFake(t *testing.T, opts Options) (*Server, string) {
@@ -508,5 +514,47 @@ func TestSchemaNamesAsInfrahub(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.schema, err, tc.want)
 		}
+	}
+}
+
+// TestDeleteAsInfrahub: deleting a node deletes its Component peers
+// (on_delete cascade by default) and is refused while another node has a
+// mandatory relationship to it (NodeDeleteValidator in opsmill/infrahub
+// backend/infrahub/core/node/delete_validator.py,
+// SchemaBranch.process_relationships).
+func TestDeleteAsInfrahub(t *testing.T) {
+	s, url := testFake(t, Options{})
+	id := func(q string, path ...string) string {
+		_, out := post(t, url+"/graphql", DefaultAPIToken, q, nil)
+		v, _ := dig(out, path...).(string)
+		if v == "" {
+			t.Fatalf("%s: %v", q, out)
+		}
+		return v
+	}
+	r0 := id(`mutation { TestRouterCreate(data: {name: {value: "r0"}, serial: {value: "s"}}) { object { id } } }`, "data", "TestRouterCreate", "object", "id")
+	for _, p := range []string{"e1", "e2"} {
+		id(fmt.Sprintf(`mutation { TestPortCreate(data: {name: {value: %q}, router: {id: %q}}) { object { id } } }`, p, r0), "data", "TestPortCreate", "object", "id")
+	}
+	cfg := id(fmt.Sprintf(`mutation { TestConfigCreate(data: {name: {value: "c"}, router: {id: %q}}) { object { id } } }`, r0), "data", "TestConfigCreate", "object", "id")
+	del := func(kind, id string) []string {
+		_, out := post(t, url+"/graphql", DefaultAPIToken, fmt.Sprintf(`mutation { %sDelete(data: {id: %q}) { ok } }`, kind, id), nil)
+		return errorsOf(out)
+	}
+	want := fmt.Sprintf("Cannot delete TestRouter '%s'. It is linked to mandatory relationship router on node TestConfig '%s' at TestConfig.router", r0, cfg)
+	if msgs := del("TestRouter", r0); len(msgs) != 1 || msgs[0] != want {
+		t.Errorf("delete of a router a config needs: %q", msgs)
+	}
+	if n, _ := s.nodeCount("TestPort"); n != 2 {
+		t.Errorf("a refused delete removed ports: %d left", n)
+	}
+	if msgs := del("TestConfig", cfg); len(msgs) != 0 {
+		t.Fatal(msgs)
+	}
+	if msgs := del("TestRouter", r0); len(msgs) != 0 {
+		t.Fatal(msgs)
+	}
+	if n, _ := s.nodeCount("TestPort"); n != 0 {
+		t.Errorf("the router's ports (components) survived it: %d", n)
 	}
 }

@@ -66,8 +66,13 @@ func (ec *execContext) mutate(f *ast.Field) (any, error) {
 			if ferr != nil {
 				return nil, ferr
 			}
-			s.remove(b, old)
-			ec.nodeEvent(b, infrahub.EventNodeDeleted, "deleted", old, nil)
+			deleted, err := s.deleteNode(b, old)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range deleted {
+				ec.nodeEvent(b, infrahub.EventNodeDeleted, "deleted", d, nil)
+			}
 			return ec.object(f.SelectionSet, f.Name, map[string]any{"ok": true}), nil
 		}
 		if err != nil {

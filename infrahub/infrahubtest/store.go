@@ -503,6 +503,60 @@ func (s *Server) drop(b *branchState, id string) {
 	b.changed[id] = true
 }
 
+// deleteNode deletes n and what Infrahub deletes with it, and returns
+// them (n first). NodeDeleteValidator (opsmill/infrahub 1.0
+// backend/infrahub/core/node/delete_validator.py) follows relationships
+// whose on_delete is cascade (the default of Component relationships,
+// SchemaBranch.process_relationships) from node to node, and refuses when
+// a node left in place has a mandatory relationship whose peer is n's kind
+// linking it to n: "Cannot delete <kind> '<id>'. It is linked to mandatory
+// relationship <rel> on node <kind> '<id>' at <kind>.<rel>".
+func (s *Server) deleteNode(b *branchState, n *node) ([]*node, error) {
+	order := []*node{n}
+	doomed := map[string]bool{n.id: true}
+	for i := 0; i < len(order); i++ {
+		d := order[i]
+		for _, rl := range s.reg.kinds[d.kind].Relationships {
+			if rl.OnDelete != "cascade" && (rl.OnDelete != "" || rl.Kind != "Component") {
+				continue
+			}
+			for _, id := range d.rels[rl.Name] {
+				if p := b.nodes[id]; p != nil && !doomed[id] {
+					doomed[id] = true
+					order = append(order, p)
+				}
+			}
+		}
+	}
+	var refused []string
+	for _, kind := range s.reg.order {
+		k := s.reg.kinds[kind]
+		if k.generic {
+			continue
+		}
+		for _, prl := range k.Relationships {
+			if prl.Optional || prl.Peer != n.kind {
+				continue
+			}
+			for _, p := range s.nodesOf(b, kind) {
+				if p.kind == kind && !doomed[p.id] && slices.Contains(p.rels[prl.Name], n.id) {
+					refused = append(refused, fmt.Sprintf("Cannot delete %s '%s'. It is linked to mandatory relationship %s on node %s '%s' at %s.%s",
+						n.kind, n.id, prl.Name, p.kind, p.id, p.kind, prl.Name))
+				}
+			}
+		}
+	}
+	if len(refused) > 0 {
+		return nil, inputErrorf("%s", strings.Join(refused, ", "))
+	}
+	for _, d := range order {
+		if b.nodes[d.id] != nil {
+			s.remove(b, b.nodes[d.id])
+		}
+	}
+	return order, nil
+}
+
 func (s *Server) remove(b *branchState, n *node) {
 	for rel, ids := range n.rels {
 		for _, id := range ids {
