@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	graphql "github.com/hasura/go-graphql-client"
@@ -129,6 +130,8 @@ type Client struct {
 	mu     sync.Mutex
 	gql    map[string]*graphql.Client
 	policy RetryPolicy
+	// legacyBranch is set once the server refused Branch.status.
+	legacyBranch atomic.Bool
 }
 
 // New returns a Client for cfg. It validates the configuration but makes no

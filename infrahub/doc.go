@@ -53,7 +53,10 @@
 // and Infrahub sends infrahub.artifact.updated only when the content
 // changed, so never wait for that event). Schema: [Client.Schema],
 // [Client.GraphQLSchema]. [Client.Query] and [Client.Mutate] run any
-// GraphQL document.
+// GraphQL document. The documents the client builds are valid for Infrahub
+// 1.0 to 1.10 (its tests validate them against both ends' GraphQL
+// schemas); on releases whose Branch has no status, Branch.Status is
+// empty.
 //
 // Errors: a GraphQL "errors" answer (HTTP 200) is a [*GraphQLError] with
 // messages, paths and locations; a non-2xx answer is an [*APIError]. An
