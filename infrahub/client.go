@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	graphql "github.com/hasura/go-graphql-client"
@@ -97,6 +98,8 @@ type Client struct {
 	policy retry.Policy
 	// sleep waits between retries; tests replace it to see the waits.
 	sleep func(context.Context, time.Duration) error
+	// legacyBranch is set once the server refused Branch.status.
+	legacyBranch atomic.Bool
 }
 
 // New returns a Client for cfg. It validates the configuration but makes no
@@ -421,6 +424,15 @@ func (a *authenticator) login(ctx context.Context) error {
 	}
 	in := map[string]string{"username": a.c.cfg.Username, "password": a.c.cfg.Password}
 	if err := a.post(ctx, "/api/auth/login", "", in, &out); err != nil {
+		// Infrahub answers an unknown user with NodeNotFoundError (404,
+		// "That login user doesn't exist in the system") and a wrong
+		// password or a disabled account with 401 (authenticate_with_password
+		// in opsmill/infrahub backend/infrahub/auth.py): all are refused
+		// credentials, never "not found" for the caller's request.
+		var api *APIError
+		if errors.As(err, &api) && (api.StatusCode == http.StatusNotFound || api.StatusCode == http.StatusUnauthorized || api.StatusCode == http.StatusForbidden) {
+			return fmt.Errorf("infrahub login as %q refused: %w (%s)", a.c.cfg.Username, ErrUnauthorized, api.Error())
+		}
 		return fmt.Errorf("infrahub login as %q: %w", a.c.cfg.Username, err)
 	}
 	if out.AccessToken == "" {

@@ -197,10 +197,6 @@ func TestClientErrors(t *testing.T) {
 			_, err := c.Create(ctx, "BuiltinTag", infrahub.Data{"na-me": infrahub.Value("x")}, infrahub.WriteOptions{})
 			return err
 		}()},
-		{"create with id", func() error {
-			_, err := c.Create(ctx, "BuiltinTag", infrahub.Data{"id": "x"}, infrahub.WriteOptions{})
-			return err
-		}()},
 	}
 	for _, tc := range bad {
 		if tc.err == nil || errors.As(tc.err, &gqlErr) || errors.As(tc.err, &apiErr) {

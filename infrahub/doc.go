@@ -55,15 +55,23 @@
 // and Infrahub sends infrahub.artifact.updated only when the content
 // changed, so never wait for that event). Schema: [Client.Schema],
 // [Client.GraphQLSchema]. [Client.Query] and [Client.Mutate] run any
-// GraphQL document.
+// GraphQL document. The documents the client builds are valid for Infrahub
+// 1.0 to 1.10 (its tests validate them against both ends' GraphQL
+// schemas); on releases whose Branch has no status, Branch.Status is
+// empty.
 //
 // Errors: a GraphQL "errors" answer (HTTP 200) is a [*GraphQLError] with
 // messages, paths and locations; a non-2xx answer is an [*APIError]. An
 // unknown branch (Infrahub answers 404 on GraphQL, 400 on REST) is a
 // [*NotFoundError] with Kind [KindBranch] wrapping the APIError.
-// errors.Is works with [ErrNotFound], [ErrBranchNotFound] and
-// [ErrUnauthorized]. Secrets never appear in errors or in the String forms
-// of [Config] and [Verifier].
+// errors.Is works with [ErrNotFound], [ErrBranchNotFound],
+// [ErrAlreadyExists] (a uniqueness violation), [ErrPermissionDenied] (403:
+// the account lacks a permission, such as edit_default_branch for writes
+// on the default branch) and [ErrUnauthorized] (refused credentials,
+// including a login with an unknown user, which Infrahub answers 404; and
+// 403). Infrahub 1.11's catalogue codes in extensions.code are understood
+// as well as the messages of earlier releases. Secrets never appear in
+// errors or in the String forms of [Config] and [Verifier].
 //
 // The package infrahub/infrahubtest is a fake Infrahub for tests and
 // demos.

@@ -16,9 +16,19 @@ var (
 	// ErrUnauthorized: the credentials were refused (after one re-login).
 	ErrUnauthorized = errors.New("infrahub: unauthorized")
 	// ErrBranchNotFound: the branch a call named does not exist. The error
-	// is a *NotFoundError with Kind KindBranch, which matches ErrNotFound
+	// is a *NotFoundError with Kind KindBranch, or a *GraphQLError for a
+	// branch mutation naming an unknown branch; both match ErrNotFound
 	// too.
 	ErrBranchNotFound = errors.New("infrahub: branch not found")
+	// ErrPermissionDenied: the account is known but lacks a permission,
+	// for example edit_default_branch for a write on the default branch
+	// (HTTP 403). It matches ErrUnauthorized too.
+	ErrPermissionDenied = errors.New("infrahub: permission denied")
+	// ErrAlreadyExists: a create or update would give a node the values of
+	// another node's unique attribute, uniqueness constraint or
+	// human-friendly id, or an id already in use. Upsert, or Update of the
+	// existing node, is the way out.
+	ErrAlreadyExists = errors.New("infrahub: already exists")
 )
 
 // KindBranch is NotFoundError.Kind for a branch that does not exist.
@@ -58,19 +68,59 @@ func (e *GraphQLError) Error() string {
 	return fmt.Sprintf("infrahub graphql %s: %s", e.Operation, strings.Join(msgs, "; "))
 }
 
-// Is reports ErrNotFound when every message says something was not found,
-// which is how Infrahub reports an unknown id or hfid in a mutation.
+// Is reports whether every error of the answer is of target's class:
+//
+//   - ErrNotFound: a message saying something was not found ("Unable to
+//     find the node <id> / <kind> in the database.", NodeNotFoundError in
+//     opsmill/infrahub backend/infrahub/exceptions.py) or the catalogue code
+//     NODE_NOT_FOUND (Infrahub 1.11, backend/infrahub/errors/catalogue.py);
+//   - ErrBranchNotFound: "Branch: <name> not found." or BRANCH_NOT_FOUND;
+//   - ErrAlreadyExists: "Violates uniqueness constraint '<fields>'"
+//     (backend/infrahub/core/node/constraints/grouped_uniqueness.py),
+//     "An object already exist with this value" (releases before 1.0,
+//     NodeAttributeUniquenessConstraint) or "<id> is already in use at id"
+//     (Node.new in backend/infrahub/core/node/__init__.py);
+//   - ErrPermissionDenied: PERMISSION_DENIED; ErrUnauthorized: that, or
+//     AUTHENTICATION_REQUIRED or TOKEN_EXPIRED.
 func (e *GraphQLError) Is(target error) bool {
-	if target != ErrNotFound || len(e.Errors) == 0 {
+	if len(e.Errors) == 0 {
 		return false
 	}
 	for _, it := range e.Errors {
-		m := strings.ToLower(it.Message)
-		if !strings.Contains(m, "not found") && !strings.Contains(m, "unable to find") {
+		if !it.is(target) {
 			return false
 		}
 	}
 	return true
+}
+
+func (it GraphQLErrorItem) is(target error) bool {
+	code, _ := it.Extensions["code"].(string)
+	m := strings.ToLower(it.Message)
+	switch target {
+	case ErrNotFound:
+		return code == "NODE_NOT_FOUND" || code == "BRANCH_NOT_FOUND" || strings.Contains(m, "not found") || strings.Contains(m, "unable to find")
+	case ErrBranchNotFound:
+		return code == "BRANCH_NOT_FOUND" || branchName(it.Message) != ""
+	case ErrAlreadyExists:
+		return strings.Contains(m, "violates uniqueness constraint") || strings.Contains(m, "an object already exist with this value") ||
+			strings.HasSuffix(m, "is already in use at id")
+	case ErrPermissionDenied:
+		return code == "PERMISSION_DENIED"
+	case ErrUnauthorized:
+		return code == "PERMISSION_DENIED" || code == "AUTHENTICATION_REQUIRED" || code == "TOKEN_EXPIRED"
+	}
+	return false
+}
+
+// branchName returns <name> of BranchNotFoundError's message "Branch:
+// <name> not found.", or "".
+func branchName(msg string) string {
+	name, ok := strings.CutPrefix(msg, "Branch: ")
+	if name, ok2 := strings.CutSuffix(name, " not found."); ok && ok2 {
+		return name
+	}
+	return ""
 }
 
 // APIError is a non-2xx HTTP answer from Infrahub (REST, or GraphQL
@@ -96,13 +146,17 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("infrahub %s %s: HTTP %d: %s", e.Method, e.Path, e.StatusCode, msg)
 }
 
-// Is maps 404 to ErrNotFound and 401/403 to ErrUnauthorized.
+// Is maps 404 to ErrNotFound, 401 and 403 to ErrUnauthorized and 403 to
+// ErrPermissionDenied (PermissionDeniedError's HTTP_CODE in opsmill/infrahub
+// backend/infrahub/exceptions.py).
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
+	case ErrPermissionDenied:
+		return e.StatusCode == http.StatusForbidden
 	}
 	return false
 }
@@ -159,8 +213,7 @@ func answerError(method, path string, status int, body []byte) error {
 	e := newAPIError(method, path, status, body)
 	if status == http.StatusNotFound || status == http.StatusBadRequest {
 		for _, m := range e.Messages {
-			name, ok := strings.CutPrefix(m, "Branch: ")
-			if name, ok2 := strings.CutSuffix(name, " not found."); ok && ok2 && name != "" {
+			if name := branchName(m); name != "" {
 				return &NotFoundError{Kind: KindBranch, ID: name, Branch: name, Err: e}
 			}
 		}

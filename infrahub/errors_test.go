@@ -3,6 +3,7 @@ package infrahub
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,48 @@ func TestUnknownBranchShapes(t *testing.T) {
 	err := answerError("GET", "/api/storage/object/x", 404, []byte(`{"data":null,"errors":[{"message":"Unable to find the node x / StorageObject in the database.","extensions":{"code":404}}]}`))
 	if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrBranchNotFound) {
 		t.Errorf("node not found: %v", err)
+	}
+}
+
+// TestGraphQLErrorClasses: GraphQL errors are classified by Infrahub's
+// messages (1.x) and by the catalogue codes Infrahub 1.11 adds in
+// extensions.code (backend/infrahub/errors/catalogue.py,
+// graphql/error_formatter.py: {"code": "NODE_NOT_FOUND", "http_status":
+// 404, "data": {...}}).
+func TestGraphQLErrorClasses(t *testing.T) {
+	code := func(c string) map[string]any {
+		return map[string]any{"code": c, "http_status": 403, "data": map[string]any{}}
+	}
+	tests := []struct {
+		item GraphQLErrorItem
+		is   []error
+	}{
+		{GraphQLErrorItem{Message: "Violates uniqueness constraint 'device-name'"}, []error{ErrAlreadyExists}},
+		{GraphQLErrorItem{Message: "Violates uniqueness constraint 'name' at name"}, []error{ErrAlreadyExists}},
+		{GraphQLErrorItem{Message: "An object already exist with this value: name: JFK1 at name"}, []error{ErrAlreadyExists}},
+		{GraphQLErrorItem{Message: "0190a9b2-9b3c-7d4e-8f00-0123456789ab is already in use at id"}, []error{ErrAlreadyExists}},
+		{GraphQLErrorItem{Message: "Branch: feat-x not found."}, []error{ErrNotFound, ErrBranchNotFound}},
+		{GraphQLErrorItem{Message: "x", Extensions: code("NODE_NOT_FOUND")}, []error{ErrNotFound}},
+		{GraphQLErrorItem{Message: "x", Extensions: code("BRANCH_NOT_FOUND")}, []error{ErrNotFound, ErrBranchNotFound}},
+		{GraphQLErrorItem{Message: "x", Extensions: code("PERMISSION_DENIED")}, []error{ErrPermissionDenied, ErrUnauthorized}},
+		{GraphQLErrorItem{Message: "x", Extensions: code("TOKEN_EXPIRED")}, []error{ErrUnauthorized}},
+		{GraphQLErrorItem{Message: "x", Extensions: code("AUTHENTICATION_REQUIRED")}, []error{ErrUnauthorized}},
+		{GraphQLErrorItem{Message: "1.5 is not a valid Number at mtu", Extensions: code("ATTRIBUTE_INVALID_TYPE")}, nil},
+	}
+	all := []error{ErrNotFound, ErrBranchNotFound, ErrAlreadyExists, ErrPermissionDenied, ErrUnauthorized}
+	for _, tc := range tests {
+		e := &GraphQLError{Operation: "op", Errors: []GraphQLErrorItem{tc.item}}
+		for _, target := range all {
+			want := slices.Contains(tc.is, target)
+			if got := errors.Is(e, target); got != want {
+				t.Errorf("%q %v: Is(%v) = %v", tc.item.Message, tc.item.Extensions["code"], target, got)
+			}
+		}
+	}
+	if err := answerError("POST", "/graphql", 403, []byte(`{"data":null,"errors":[{"message":"You are not allowed to change data in the default branch","extensions":{"code":403}}]}`)); !errors.Is(err, ErrPermissionDenied) || !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("403: %v", err)
+	}
+	if err := answerError("POST", "/graphql", 401, []byte(`{"data":null,"errors":[{"message":"Invalid token","extensions":{"code":401}}]}`)); errors.Is(err, ErrPermissionDenied) || !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("401: %v", err)
 	}
 }

@@ -288,11 +288,13 @@ func (c *Client) mutateNode(ctx context.Context, kind, op string, data Data, bra
 	return Peer{}, nil
 }
 
-// Create creates a node of kind and returns its identity.
+// Create creates a node of kind and returns its identity. data may give
+// the node's "id": Infrahub takes a UUID that no node has and refuses
+// anything else ("<id> is not a valid UUID at id", "<id> is already in use
+// at id", Node.new in opsmill/infrahub backend/infrahub/core/node/__init__.py);
+// otherwise Infrahub chooses it. A node whose unique values another node
+// has is refused with an error matching ErrAlreadyExists.
 func (c *Client) Create(ctx context.Context, kind string, data Data, o WriteOptions) (Peer, error) {
-	if _, ok := data["id"]; ok {
-		return Peer{}, fmt.Errorf("infrahub %sCreate: data field \"id\" is set by the server", kind)
-	}
 	return c.mutateNode(ctx, kind, "Create", data, o.Branch)
 }
 
@@ -311,8 +313,12 @@ func (c *Client) Update(ctx context.Context, kind, id string, data Data, o Write
 	return c.mutateNode(ctx, kind, "Update", d, o.Branch)
 }
 
-// Upsert creates the node, or updates the one with the same id or hfid
-// (or the same unique attributes, as Infrahub decides).
+// Upsert creates the node or updates an existing one, as Infrahub's
+// <Kind>Upsert decides (mutate_upsert in opsmill/infrahub
+// backend/infrahub/graphql/mutations/main.py): with "id" in data, the node
+// with that id, which must exist (else ErrNotFound); with "hfid", the node
+// with that human-friendly id, or a new one; otherwise a new node, unless
+// another has the human-friendly id data gives it, which is then updated.
 func (c *Client) Upsert(ctx context.Context, kind string, data Data, o WriteOptions) (Peer, error) {
 	return c.mutateNode(ctx, kind, "Upsert", data, o.Branch)
 }

@@ -42,6 +42,11 @@ type AttributeSchema struct {
 	DefaultValue any              `json:"default_value,omitempty" yaml:"default_value,omitempty"`
 	Enum         []any            `json:"enum,omitempty" yaml:"enum,omitempty"`
 	Choices      []map[string]any `json:"choices,omitempty" yaml:"choices,omitempty"`
+	// Regex, MinLength and MaxLength constrain the value (0 and "" mean
+	// no constraint).
+	Regex     string `json:"regex,omitempty" yaml:"regex,omitempty"`
+	MinLength int    `json:"min_length,omitempty" yaml:"min_length,omitempty"`
+	MaxLength int    `json:"max_length,omitempty" yaml:"max_length,omitempty"`
 }
 
 // RelationshipSchema describes one relationship.
@@ -51,6 +56,9 @@ type RelationshipSchema struct {
 	Cardinality string `json:"cardinality" yaml:"cardinality"`
 	Kind        string `json:"kind,omitempty" yaml:"kind,omitempty"`
 	Identifier  string `json:"identifier,omitempty" yaml:"identifier,omitempty"`
+	// OnDelete is "cascade" (peers are deleted with the node) or
+	// "no-action"; Infrahub defaults it to cascade for kind Component.
+	OnDelete    string `json:"on_delete,omitempty" yaml:"on_delete,omitempty"`
 	Optional    bool   `json:"optional" yaml:"optional"`
 	Label       string `json:"label,omitempty" yaml:"label,omitempty"`
 	Description string `json:"description,omitempty" yaml:"description,omitempty"`

@@ -53,7 +53,7 @@ func TestFakeWebhooksVerify(t *testing.T) {
 	if _, err := c.Update(ctx, "BuiltinTag", ref.ID, infrahub.Data{"description": infrahub.Value("Genève")}, infrahub.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateBranch(ctx, infrahub.BranchInput{Name: "b1"}); err != nil {
+	if _, err := c.CreateBranch(ctx, infrahub.BranchInput{Name: "br1"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Wait()
@@ -75,7 +75,7 @@ func TestFakeWebhooksVerify(t *testing.T) {
 	if events[1].Branch != "main" || len(updated.Fields) != 1 || string(d.ValuePrevious) != `"Zürich – core 😀"` || d.ValueUpdateStatus != "updated" {
 		t.Errorf("updated: %+v", updated)
 	}
-	if br := events[2].Data.(*infrahub.BranchData); br.BranchName != "b1" || events[2].Branch != "" {
+	if br := events[2].Data.(*infrahub.BranchData); br.BranchName != "br1" || events[2].Branch != "" {
 		t.Errorf("branch: %+v", events[2])
 	}
 	if events[0].DedupKey() == events[1].DedupKey() || time.Since(events[0].OccurredAt) > time.Minute {

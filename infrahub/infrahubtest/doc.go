@@ -24,10 +24,26 @@
 // (<Kind>, Paginated<Kind>, NestedEdged<Kind>, <Kind>CreateInput,
 // TextAttribute, ...), so a misspelt field or filter gets Infrahub's
 // "errors" answer instead of data. The generator is tested against real
-// Infrahub schema dumps for the kinds both contain. Mutations check
-// mandatory attributes and relationships, unique attributes and dropdown
-// choices, keep both sides of a relationship in step, and write nothing
-// when they fail.
+// Infrahub schema dumps for the kinds both contain. Mutations check and
+// store values as Infrahub does: the type and format of each attribute
+// kind ("1.5 is not a valid Number at mtu"), regex, lengths, dropdown
+// choices and the 4096-byte limit of indexed strings; IPHost and IPNetwork
+// values are stored with their prefix length and MAC addresses upper-case;
+// left-out attributes take their default. A create names every missing
+// mandatory field; null for a mandatory attribute is refused. Uniqueness is
+// Infrahub's: unique attributes, uniqueness_constraints, the constraint
+// derived from the human-friendly id, and generics' constraints across the
+// kinds inheriting them ("Violates uniqueness constraint 'device-name'").
+// Upsert finds the node by id (which must exist), by hfid, or creates it
+// and falls back to the node holding its human-friendly id. A create may
+// give the id, a UUID not in use. A delete takes the node's components
+// (on_delete cascade) with it and is refused while another node has a
+// mandatory relationship to it. RelationshipAdd refuses a peer attached
+// elsewhere. Mutations keep both sides of a relationship in step, and
+// write nothing when they fail. Paging follows
+// Infrahub's queries: limit 0 returns every node, a negative offset or
+// limit is refused, and with an hfid filter count is the page's size.
+// Branch names follow git's ref rules, 3 to 250 characters.
 //
 // Errors have Infrahub's shapes: an unknown branch is 404 with {"errors":
 // ["Branch: <name> not found."]} on /graphql/<name> and 400 in the REST
@@ -38,7 +54,13 @@
 //
 // Auth accepts the X-INFRAHUB-KEY token (Options.APIToken, default
 // DefaultAPIToken) or Bearer tokens from a login with Options.Username and
-// Options.Password (defaults DefaultUsername, DefaultPassword).
+// Options.Password (defaults DefaultUsername, DefaultPassword); that
+// account is a super administrator. Options.Accounts adds accounts
+// without the edit_default_branch or merge_branch permissions: their
+// mutations on the default branch, or their merges, get Infrahub's 403.
+// A login with an unknown user is 404, a wrong password 401, as in
+// Infrahub; a wrong or expired token is 401 "Invalid token" or "Expired
+// Signature".
 //
 // # Webhooks
 //
@@ -101,8 +123,11 @@
 //
 // # Not imitated
 //
-// Permissions, node metadata and attribute properties (source, owner,
-// is_protected are answered with defaults), hierarchical locations,
+// Object permissions and anonymous read access (the fake asks every
+// request for credentials), node metadata and attribute properties
+// (source, owner, is_protected are answered with defaults), regexes Go's
+// RE2 cannot compile (look-around; such values are not checked), the
+// derived fields of MacAddress, ordering (order:), hierarchical locations,
 // resource pools, proposed changes, computed attributes, running
 // transformations (see Artifacts), creating artifacts for targets that
 // have none, infrahub.artifact.created, webhook custom headers and custom

@@ -3,6 +3,7 @@ package infrahubtest
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -37,17 +38,64 @@ type execContext struct {
 	events []pendingEvent
 }
 
-// execute parses, validates and runs a request against branch. It holds
-// the server lock for the whole operation, so a mutation is atomic.
-func (s *Server) execute(branch string, req gqlRequest) gqlResponse {
+// execute parses, validates and runs a request against branch for acct,
+// and returns the HTTP status and body of the answer. It holds the server
+// lock for the whole operation, so a mutation is atomic.
+func (s *Server) execute(branch string, req gqlRequest, acct Account) (int, any) {
 	doc, perr := parser.ParseQuery(&ast.Source{Input: req.Query})
 	if perr != nil {
 		var ge *gqlerror.Error
 		if errors.As(perr, &ge) {
-			return gqlResponse{Errors: []*gqlerror.Error{ge}}
+			return http.StatusOK, gqlResponse{Errors: []*gqlerror.Error{ge}}
 		}
-		return gqlResponse{Errors: []*gqlerror.Error{gqlerror.Wrap(perr)}}
+		return http.StatusOK, gqlResponse{Errors: []*gqlerror.Error{gqlerror.Wrap(perr)}}
 	}
+	op := doc.Operations.ForName(req.OperationName)
+	if op != nil {
+		if msg := s.permission(branch, op, acct); msg != "" {
+			// PermissionDeniedError escapes the GraphQL app and is answered
+			// by the API's exception handler (opsmill/infrahub
+			// backend/infrahub/graphql/app.py _evaluate_permissions;
+			// backend/infrahub/api/exception_handlers.py).
+			return http.StatusForbidden, map[string]any{"data": nil, "errors": []any{
+				map[string]any{"message": msg, "extensions": map[string]any{"code": http.StatusForbidden}}}}
+		}
+	}
+	return http.StatusOK, s.run(branch, req, doc)
+}
+
+// permission returns why acct may not run op on branch, or "": a mutation
+// on the default branch needs edit_default_branch unless all its root
+// fields are exempt (DefaultBranchPermissionChecker in opsmill/infrahub
+// backend/infrahub/graphql/auth/query_permission_checker/default_branch_checker.py),
+// and BranchMerge needs merge_branch (merge_operation_checker.py). The
+// messages are GLOBAL_PERMISSION_DENIAL_MESSAGE's
+// (backend/infrahub/permissions/constants.py).
+func (s *Server) permission(branch string, op *ast.OperationDefinition, acct Account) string {
+	if op.Operation != ast.Mutation {
+		return ""
+	}
+	exempt := true
+	merge := false
+	for _, sel := range op.SelectionSet {
+		f, ok := sel.(*ast.Field)
+		if !ok {
+			continue
+		}
+		exempt = exempt && slices.Contains([]string{"BranchCreate", "BranchDelete", "BranchRebase", "__typename"}, f.Name)
+		merge = merge || f.Name == "BranchMerge"
+	}
+	if branch == s.opts.DefaultBranch && !exempt && !acct.EditDefaultBranch {
+		return "You are not allowed to change data in the default branch"
+	}
+	if merge && !acct.MergeBranch {
+		return "You are not allowed to merge a branch"
+	}
+	return ""
+}
+
+// run validates and executes a parsed request.
+func (s *Server) run(branch string, req gqlRequest, doc *ast.QueryDocument) gqlResponse {
 	if errs := validator.Validate(s.schema, doc); len(errs) > 0 {
 		return gqlResponse{Errors: errs}
 	}
@@ -181,7 +229,7 @@ func (ec *execContext) query(b *branchState, f *ast.Field) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ec.paginated(b, f, nodes, args), nil
+	return ec.paginated(b, f, nodes, args)
 }
 
 func orEmpty(v []any) []any {
@@ -191,14 +239,30 @@ func orEmpty(v []any) []any {
 	return v
 }
 
-// paginated renders {count edges{node}} for nodes, honouring offset/limit.
-func (ec *execContext) paginated(b *branchState, f *ast.Field, nodes []*node, args map[string]any) map[string]any {
+// paginated renders {count edges{node}} for nodes, honouring offset/limit
+// as Infrahub's queries do (Query.get_query in opsmill/infrahub
+// backend/infrahub/core/query/__init__.py): SKIP and LIMIT are only added
+// when truthy, so limit 0 (or none) returns every node; a negative one is
+// refused by Neo4j. With an hfid filter, count is the number of nodes
+// returned, not of nodes matching (default_paginated_list_resolver in
+// backend/infrahub/graphql/resolvers/resolver.py).
+func (ec *execContext) paginated(b *branchState, f *ast.Field, nodes []*node, args map[string]any) (map[string]any, error) {
 	total := len(nodes)
-	if off, ok := toInt(args["offset"]); ok && off > 0 {
+	off, _ := toInt(args["offset"])
+	lim, _ := toInt(args["limit"])
+	for name, v := range map[string]int{"SKIP": off, "LIMIT": lim} {
+		if v < 0 {
+			return nil, inputErrorf("%s: Invalid input. '%d' is not a valid value. Must be a non-negative integer.", name, v)
+		}
+	}
+	if off > 0 {
 		nodes = nodes[min(off, len(nodes)):]
 	}
-	if lim, ok := toInt(args["limit"]); ok && lim >= 0 && lim < len(nodes) {
+	if lim > 0 && lim < len(nodes) {
 		nodes = nodes[:lim]
+	}
+	if args["hfid"] != nil {
+		total = len(nodes)
 	}
 	out := map[string]any{}
 	for _, sf := range ec.fields(f.SelectionSet, "") {
@@ -212,7 +276,11 @@ func (ec *execContext) paginated(b *branchState, f *ast.Field, nodes []*node, ar
 				for _, ef := range ec.fields(sf.SelectionSet, "") {
 					switch ef.Name {
 					case "node":
-						edge[alias(ef)] = ec.renderNode(b, n, ef.SelectionSet)
+						rendered, err := ec.renderNode(b, n, ef.SelectionSet)
+						if err != nil {
+							return nil, err
+						}
+						edge[alias(ef)] = rendered
 					case "properties":
 						edge[alias(ef)] = map[string]any{"is_protected": false, "updated_at": nil}
 					case "__typename":
@@ -226,7 +294,7 @@ func (ec *execContext) paginated(b *branchState, f *ast.Field, nodes []*node, ar
 			out[alias(sf)] = "Paginated" + f.Name
 		}
 	}
-	return out
+	return out, nil
 }
 
 func toInt(v any) (int, bool) {
@@ -242,9 +310,9 @@ func toInt(v any) (int, bool) {
 }
 
 // renderNode renders one node for a selection set.
-func (ec *execContext) renderNode(b *branchState, n *node, set ast.SelectionSet) map[string]any {
+func (ec *execContext) renderNode(b *branchState, n *node, set ast.SelectionSet) (map[string]any, error) {
 	if n == nil {
-		return nil
+		return nil, nil
 	}
 	k := ec.s.reg.kinds[n.kind]
 	out := map[string]any{}
@@ -264,10 +332,15 @@ func (ec *execContext) renderNode(b *branchState, n *node, set ast.SelectionSet)
 		case f.Name == "__typename":
 			out[key] = n.kind
 		case k.attrs[f.Name] != nil:
+			a := k.attrs[f.Name]
 			v, ok := n.attrs[f.Name]
-			out[key] = ec.object(f.SelectionSet, typeOfAttr(k.attrs[f.Name].Kind).out, map[string]any{
-				"value": v, "is_default": !ok, "is_protected": false, "is_from_profile": false, "id": nil, "updated_at": nil,
-			})
+			values, err := attrExtras(a, v)
+			if err != nil {
+				return nil, err
+			}
+			values["value"], values["is_default"], values["is_protected"], values["is_from_profile"] = v, !ok, false, false
+			values["id"], values["updated_at"] = nil, nil
+			out[key] = ec.object(f.SelectionSet, typeOfAttr(a.Kind).out, values)
 		case k.rels[f.Name] != nil:
 			rl := k.rels[f.Name]
 			var peers []*node
@@ -288,7 +361,11 @@ func (ec *execContext) renderNode(b *branchState, n *node, set ast.SelectionSet)
 						if peer == nil {
 							rel[alias(rf)] = nil
 						} else {
-							rel[alias(rf)] = ec.renderNode(b, peer, rf.SelectionSet)
+							rendered, err := ec.renderNode(b, peer, rf.SelectionSet)
+							if err != nil {
+								return nil, err
+							}
+							rel[alias(rf)] = rendered
 						}
 					case "properties":
 						rel[alias(rf)] = map[string]any{"is_protected": false, "updated_at": nil}
@@ -298,17 +375,64 @@ func (ec *execContext) renderNode(b *branchState, n *node, set ast.SelectionSet)
 				}
 				out[key] = rel
 			} else {
-				args := f.ArgumentMap(ec.vars)
-				if ids, ok := args["ids"].([]any); ok {
-					peers = slices.DeleteFunc(peers, func(p *node) bool { return !slices.Contains(ids, any(p.id)) })
+				rendered, err := ec.nested(b, f, rl, peers)
+				if err != nil {
+					return nil, err
 				}
-				out[key] = ec.paginated(b, f, peers, args)
+				out[key] = rendered
 			}
 		default:
 			out[key] = nil
 		}
 	}
-	return out
+	return out, nil
+}
+
+// nested renders a relationship of cardinality many. Its filters are those
+// of many_relationship_resolver (opsmill/infrahub
+// backend/infrahub/graphql/resolvers/resolver.py): "ids", and the arguments
+// holding "__" whose value is truthy in Python (false, 0, "" and [] filter
+// nothing); "isnull" and "order" are ignored.
+func (ec *execContext) nested(b *branchState, f *ast.Field, rl *infrahub.RelationshipSchema, peers []*node) (map[string]any, error) {
+	args := f.ArgumentMap(ec.vars)
+	if ids, ok := args["ids"].([]any); ok {
+		peers = slices.DeleteFunc(peers, func(p *node) bool { return !slices.Contains(ids, any(p.id)) })
+	}
+	pk := ec.s.reg.kinds[rl.Peer]
+	for name, v := range args {
+		if !strings.Contains(name, "__") || !pyTruthy(v) {
+			continue
+		}
+		keep, err := ec.s.fieldFilter(b, pk, name, v, false)
+		if err != nil {
+			return nil, err
+		}
+		peers = slices.DeleteFunc(peers, func(p *node) bool { return !keep(p) })
+	}
+	return ec.paginated(b, f, peers, map[string]any{"offset": args["offset"], "limit": args["limit"]})
+}
+
+// pyTruthy is Python's truth value of a decoded GraphQL value.
+func pyTruthy(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return t
+	case string:
+		return t != ""
+	case int64:
+		return t != 0
+	case int:
+		return t != 0
+	case float64:
+		return t != 0
+	case []any:
+		return len(t) > 0
+	case map[string]any:
+		return len(t) > 0
+	}
+	return true
 }
 
 // object renders a plain object (attribute values, branches) from a map.

@@ -1,10 +1,14 @@
 package infrahubtest
 
 import (
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -48,26 +52,27 @@ func (ec *execContext) mutate(f *ast.Field) (any, error) {
 		)
 		switch op {
 		case "Create":
-			n, err = ec.write(b, kind, nil, data)
+			n, err = ec.write(b, kind, nil, data, false)
 		case "Update":
 			old, ferr := s.findByRef(b, kind, data)
 			if ferr != nil {
 				return nil, ferr
 			}
-			n, err = ec.write(b, kind, old, data)
+			n, err = ec.write(b, kind, old, data, false)
 		case "Upsert":
-			old, ferr := s.findByRef(b, kind, data)
-			if ferr != nil {
-				old = s.findByComputedHFID(b, kind, data) // nil: create
-			}
-			n, err = ec.write(b, kind, old, data)
+			n, err = ec.upsert(b, kind, data)
 		case "Delete":
 			old, ferr := s.findByRef(b, kind, data)
 			if ferr != nil {
 				return nil, ferr
 			}
-			s.remove(b, old)
-			ec.nodeEvent(b, infrahub.EventNodeDeleted, "deleted", old, nil)
+			deleted, err := s.deleteNode(b, old)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range deleted {
+				ec.nodeEvent(b, infrahub.EventNodeDeleted, "deleted", d, nil)
+			}
 			return ec.object(f.SelectionSet, f.Name, map[string]any{"ok": true}), nil
 		}
 		if err != nil {
@@ -79,7 +84,11 @@ func (ec *execContext) mutate(f *ast.Field) (any, error) {
 			case "ok":
 				out[alias(sf)] = true
 			case "object":
-				out[alias(sf)] = ec.renderNode(b, n, sf.SelectionSet)
+				rendered, err := ec.renderNode(b, n, sf.SelectionSet)
+				if err != nil {
+					return nil, err
+				}
+				out[alias(sf)] = rendered
 			case "__typename":
 				out[alias(sf)] = f.Name
 			}
@@ -89,19 +98,52 @@ func (ec *execContext) mutate(f *ast.Field) (any, error) {
 	return nil, fmt.Errorf("mutation %s is not supported by the fake", f.Name)
 }
 
-// write creates (old == nil) or updates a node from mutation data.
-func (ec *execContext) write(b *branchState, kind string, old *node, data map[string]any) (*node, error) {
+// upsert is <Kind>Upsert as InfrahubMutationMixin.mutate_upsert in
+// opsmill/infrahub backend/infrahub/graphql/mutations/main.py does it: with
+// an id, the node must exist (NodeNotFoundError otherwise) and is updated;
+// with an hfid, the node having it is updated; otherwise (or when no node
+// has that hfid) the node is created without the hfid, and when only its
+// human-friendly id's uniqueness constraint is violated
+// (HFIDViolatedError) the node holding it is updated instead, without
+// checking uniqueness again.
+func (ec *execContext) upsert(b *branchState, kind string, data map[string]any) (*node, error) {
+	s := ec.s
+	if id, _ := data["id"].(string); id != "" {
+		old, err := s.findByRef(b, kind, map[string]any{"id": id})
+		if err != nil {
+			return nil, err
+		}
+		return ec.write(b, kind, old, data, false)
+	}
+	if _, ok := data["hfid"].([]any); ok {
+		if old, err := s.findByRef(b, kind, map[string]any{"hfid": data["hfid"]}); err == nil {
+			return ec.write(b, kind, old, data, false)
+		}
+	}
+	create := maps.Clone(data)
+	delete(create, "hfid")
+	n, err := ec.write(b, kind, nil, create, false)
+	var hv *errHFIDViolated
+	if errors.As(err, &hv) {
+		return ec.write(b, kind, b.nodes[hv.other], data, true)
+	}
+	return n, err
+}
+
+// write creates (old == nil) or updates a node from mutation data; nothing
+// is stored when it fails. skipUnique is an upsert's update of the node
+// that holds the human-friendly id.
+func (ec *execContext) write(b *branchState, kind string, old *node, data map[string]any, skipUnique bool) (*node, error) {
 	s := ec.s
 	if s.reg.kinds[kind].generic {
-		return nil, inputErrorf("%s is a generic; create a node kind", kind)
+		// InfrahubMutationMixin.mutate_create_object.
+		return nil, inputErrorf("Node of generic schema `%s` can not be instantiated.", kind)
 	}
 	var n *node
 	if old == nil {
-		id, _ := data["id"].(string)
-		if id == "" {
-			id = newID()
-		} else if b.nodes[id] != nil {
-			return nil, inputErrorf("A node with the id %s already exists", id)
+		id, err := s.newNodeID(data)
+		if err != nil {
+			return nil, err
 		}
 		n = &node{id: id, kind: kind, attrs: map[string]any{}, rels: map[string][]string{}}
 	} else {
@@ -110,11 +152,28 @@ func (ec *execContext) write(b *branchState, kind string, old *node, data map[st
 	if err := s.applyData(b, n, data); err != nil {
 		return nil, err
 	}
-	if err := s.checkRequired(n); err != nil {
+	if err := s.checkRequired(n, old, data); err != nil {
 		return nil, err
 	}
-	if err := s.checkUnique(b, n); err != nil {
-		return nil, err
+	if !skipUnique {
+		// A create checks every constraint; an update those naming a field
+		// it sets, and optional unique attributes
+		// (mutate_update_object; _should_implicitly_check_uniqueness).
+		var fields map[string]bool
+		if old != nil {
+			fields = map[string]bool{}
+			for name := range data {
+				fields[name] = true
+			}
+			for _, a := range s.reg.kinds[kind].Attributes {
+				if a.Unique && a.Optional {
+					fields[a.Name] = true
+				}
+			}
+		}
+		if err := s.checkUnique(b, n, fields); err != nil {
+			return nil, err
+		}
 	}
 	s.commit(b, old, n)
 	if old == nil {
@@ -123,6 +182,39 @@ func (ec *execContext) write(b *branchState, kind string, old *node, data map[st
 		ec.nodeEvent(b, infrahub.EventNodeUpdated, "updated", old, n)
 	}
 	return n, nil
+}
+
+// newNodeID is the id of a node to create: the one the data gives, which
+// must be a UUID no node of any branch has (Node.new in opsmill/infrahub
+// backend/infrahub/core/node/__init__.py), or a new one.
+func (s *Server) newNodeID(data map[string]any) (string, error) {
+	id, _ := data["id"].(string)
+	if id == "" {
+		return newID(), nil
+	}
+	if !validUUID(id) {
+		return "", attrErrorf("id", "%s is not a valid UUID", id)
+	}
+	for _, b := range s.branches {
+		if b.nodes[id] != nil {
+			return "", attrErrorf("id", "%s is already in use", id)
+		}
+	}
+	return id, nil
+}
+
+// validUUID reports whether Python's uuid.UUID accepts s (what
+// infrahub_sdk.utils.is_valid_uuid checks): 32 hex digits, with hyphens
+// anywhere, optionally in braces or after "urn:uuid:".
+func validUUID(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "urn:"), "uuid:")
+	s = strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
+	s = strings.ReplaceAll(s, "-", "")
+	if len(s) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 // nodeEvent queues a node event with a changelog like Infrahub's.
@@ -213,6 +305,12 @@ func orEmptyStrings(s []string) []string {
 	return s
 }
 
+// relationship is RelationshipAdd and RelationshipRemove as
+// opsmill/infrahub 1.0 backend/infrahub/graphql/mutations/relationship.py
+// checks them: the relationship must exist and be of cardinality many,
+// every peer must exist and be of the peer kind, and RelationshipAdd
+// refuses a peer already attached to another node through a relationship
+// of cardinality one on its side.
 func (ec *execContext) relationship(f *ast.Field, data map[string]any) (any, error) {
 	s := ec.s
 	b := s.branches[ec.branch]
@@ -224,19 +322,39 @@ func (ec *execContext) relationship(f *ast.Field, data map[string]any) (any, err
 	}
 	rl := s.reg.kinds[old.kind].rels[name]
 	if rl == nil {
-		return nil, inputErrorf("%s is not a valid relationship for %s", name, old.kind)
+		return nil, attrErrorf("name", "'%s' is not a valid relationship for '%s'", name, old.kind)
 	}
 	if rl.Cardinality != "many" {
-		return nil, inputErrorf("%s must be a relationship of cardinality Many", name)
+		return nil, attrErrorf("name", "'%s' must be a relationship of cardinality Many", name)
 	}
 	n := old.clone()
 	refs, _ := data["nodes"].([]any)
+	var peers []*node
 	for _, r := range refs {
 		ref, _ := r.(map[string]any)
-		peer, err := s.findByRef(b, rl.Peer, ref)
-		if err != nil {
-			return nil, err
+		pid, _ := ref["id"].(string)
+		peer := b.nodes[pid]
+		if peer == nil {
+			var err error
+			if peer, err = s.findByRef(b, rl.Peer, ref); err != nil {
+				return nil, inputErrorf("'%s': Unable to find the node in the database.", pid)
+			}
 		}
+		if !s.reg.kinds[peer.kind].is(rl.Peer) {
+			return nil, inputErrorf("'%s' '%s' is not a valid peer for '%s'", peer.id, peer.kind, rl.Peer)
+		}
+		if f.Name == "RelationshipAdd" {
+			for _, prl := range s.reg.kinds[peer.kind].Relationships {
+				if prl.Identifier == rl.Identifier && prl.Cardinality == "one" {
+					if cur := peer.rels[prl.Name]; len(cur) > 0 && cur[0] != id {
+						return nil, inputErrorf("'%s' '%s' is already related to another peer on '%s'", peer.id, peer.kind, prl.Name)
+					}
+				}
+			}
+		}
+		peers = append(peers, peer)
+	}
+	for _, peer := range peers {
 		if f.Name == "RelationshipAdd" && !slices.Contains(n.rels[name], peer.id) {
 			n.rels[name] = append(n.rels[name], peer.id)
 		}
@@ -259,11 +377,14 @@ func branchMap(b *branchState) map[string]any {
 func (ec *execContext) branchCreate(f *ast.Field, data map[string]any) (any, error) {
 	s := ec.s
 	name, _ := data["name"].(string)
-	if !validBranchName(name) {
-		return nil, inputErrorf("invalid branch name %q", name)
-	}
+	// BranchCreate.mutate in opsmill/infrahub
+	// backend/infrahub/graphql/mutations/branch.py checks that the branch
+	// does not exist, then the Branch model validates the name.
 	if s.branches[name] != nil {
-		return nil, inputErrorf("The branch %s already exists", name)
+		return nil, inputErrorf("The branch %s, already exist", name)
+	}
+	if err := validateBranchName(name); err != nil {
+		return nil, err
 	}
 	nb := s.branches[s.opts.DefaultBranch].cloneData(name)
 	nb.info.Description, _ = data["description"].(string)
@@ -292,16 +413,44 @@ func (ec *execContext) branchAnswer(f *ast.Field, b *branchState) map[string]any
 	return out
 }
 
-func validBranchName(n string) bool {
-	if n == "" || len(n) > 250 || strings.HasPrefix(n, "-") || strings.Contains(n, "..") {
-		return false
+// validateBranchName checks a new branch's name as the Branch model of
+// opsmill/infrahub backend/infrahub/core/branch.py does: 3 to 250
+// characters (pydantic's message, as BranchCreate reports it) and git's
+// ref-name rules (validate_branch_name).
+func validateBranchName(n string) error {
+	switch l := utf8.RuneCountInString(n); {
+	case l < 3:
+		return inputErrorf("invalid field name: String should have at least 3 characters")
+	case l > 250:
+		return inputErrorf("invalid field name: String should have at most 250 characters")
 	}
-	for _, c := range n {
-		if !(c == '-' || c == '_' || c == '/' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
+	checks := []struct {
+		bad  func(string) bool
+		what string
+	}{
+		{func(s string) bool { return strings.Contains(s, "/.") }, "/."},
+		{func(s string) bool { return strings.Contains(s, "..") }, ".."},
+		{func(s string) bool { return strings.HasPrefix(s, "/") }, "starts with /"},
+		{func(s string) bool { return strings.Contains(s, "//") }, "//"},
+		{func(s string) bool { return strings.Contains(s, "@{") }, "@{"},
+		{func(s string) bool { return strings.Contains(s, `\`) }, "backslash (\\)"},
+		{func(s string) bool {
+			return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || strings.ContainsRune(" ~^:?*[", r) })
+		}, "disallowed ASCII characters/patterns"},
+		{func(s string) bool { return strings.HasSuffix(s, ".lock") }, "ends with .lock"},
+		{func(s string) bool { return strings.HasSuffix(s, "/") }, "ends with /"},
+		{func(s string) bool { return strings.HasSuffix(s, ".") }, "ends with ."},
+	}
+	var bad []string
+	for _, c := range checks {
+		if c.bad(n) {
+			bad = append(bad, c.what)
 		}
 	}
-	return true
+	if len(bad) > 0 && n != "-global-" {
+		return inputErrorf("Branch name contains invalid patterns or characters: %s", strings.Join(bad, ", "))
+	}
+	return nil
 }
 
 func (ec *execContext) branchOp(f *ast.Field, data map[string]any) (any, error) {
@@ -312,7 +461,16 @@ func (ec *execContext) branchOp(f *ast.Field, data map[string]any) (any, error) 
 		return nil, inputErrorf("Branch: %s not found.", name)
 	}
 	if name == s.opts.DefaultBranch {
-		return nil, inputErrorf("the default branch %s cannot be %s", name, strings.ToLower(strings.TrimPrefix(f.Name, "Branch"))+"d")
+		// BranchMerger.merge (opsmill/infrahub 1.0 backend/infrahub/core/merge.py)
+		// and Branch.delete (backend/infrahub/core/branch.py); the fake
+		// refuses rebasing the default branch too.
+		switch f.Name {
+		case "BranchMerge":
+			return nil, inputErrorf("Unable to merge the branch '%s' into itself", name)
+		case "BranchDelete":
+			return nil, inputErrorf("Unable to delete %s it is the default branch.", name)
+		}
+		return nil, inputErrorf("Unable to rebase the default branch %s", name)
 	}
 	main := s.branches[s.opts.DefaultBranch]
 	switch f.Name {
@@ -349,23 +507,4 @@ func (ec *execContext) branchOp(f *ast.Field, data map[string]any) (any, error) 
 			"branch_id": b.info.ID, "branch_name": name, "sync_with_git": b.info.SyncWithGit}})
 	}
 	return ec.branchAnswer(f, b), nil
-}
-
-// findByComputedHFID finds the node whose human-friendly id equals the one
-// data would give, as Infrahub's upsert does without id or hfid.
-func (s *Server) findByComputedHFID(b *branchState, kind string, data map[string]any) *node {
-	tmp := &node{kind: kind, attrs: map[string]any{}, rels: map[string][]string{}}
-	if s.applyData(b, tmp, data) != nil {
-		return nil
-	}
-	want := s.hfid(b, tmp)
-	if want == nil {
-		return nil
-	}
-	for _, n := range s.nodesOf(b, kind) {
-		if slices.Equal(s.hfid(b, n), want) {
-			return n
-		}
-	}
-	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -50,6 +51,45 @@ type kindSchema struct {
 	// relOwner is the kind that declared each relationship (for the
 	// default identifier).
 	relOwner map[string]string
+	// constraints are the kind's uniqueness constraints after Infrahub's
+	// schema processing (see processUniqueness).
+	constraints []*uniqueConstraint
+	// checked lists, for a node kind, the constraints a write checks: its
+	// own and those of the generics it inherits, each with the kind whose
+	// nodes it spans.
+	checked []scopedConstraint
+}
+
+// constraintType says how a uniqueness constraint relates to the kind's
+// human-friendly id (UniquenessConstraintType in opsmill/infrahub
+// backend/infrahub/core/schema/basenode_schema.py).
+type constraintType int
+
+const (
+	constraintStandard constraintType = iota
+	constraintHFID
+	constraintSubsetOfHFID
+)
+
+// uniqueConstraint is one uniqueness constraint: attribute paths
+// ("name__value") and cardinality-one relationships ("device").
+type uniqueConstraint struct {
+	key    string // the paths joined, identifying the constraint
+	paths  []constraintPath
+	fields []string // attribute or relationship names, for messages
+	typ    constraintType
+}
+
+type constraintPath struct{ attr, rel string }
+
+// touches reports whether the constraint names one of fields.
+func (c *uniqueConstraint) touches(fields map[string]bool) bool {
+	return slices.ContainsFunc(c.fields, func(f string) bool { return fields[f] })
+}
+
+type scopedConstraint struct {
+	scope string
+	c     *uniqueConstraint
 }
 
 func (k *kindSchema) is(kind string) bool {
@@ -98,10 +138,18 @@ func loadRegistry(fsys fs.FS) (*registry, error) {
 					return nil, fmt.Errorf("schema %s: a kind without name or namespace", f)
 				}
 				n.Kind = n.Namespace + n.Name
+				if err := validateNames(n, i == 0); err != nil {
+					return nil, fmt.Errorf("schema %s: %w", f, err)
+				}
 				if _, dup := r.kinds[n.Kind]; dup {
 					return nil, fmt.Errorf("schema %s: kind %s defined twice", f, n.Kind)
 				}
 				r.kinds[n.Kind] = &kindSchema{NodeSchema: n, generic: i == 0}
+			}
+		}
+		for _, e := range sf.Extensions.Nodes {
+			if err := validateFieldNames(e, false); err != nil {
+				return nil, fmt.Errorf("schema %s: %w", f, err)
 			}
 		}
 		exts = append(exts, sf.Extensions.Nodes...)
@@ -136,7 +184,193 @@ func loadRegistry(fsys fs.FS) (*registry, error) {
 			}
 		}
 	}
+	for _, name := range r.order {
+		if err := r.processUniqueness(r.kinds[name]); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range r.order {
+		r.scopeConstraints(r.kinds[name])
+	}
 	return r, nil
+}
+
+// processUniqueness derives the kind's human-friendly id and uniqueness
+// constraints as Infrahub's schema processing does (SchemaBranch in
+// opsmill/infrahub backend/infrahub/core/schema/schema_branch.py):
+// sync_uniqueness_constraints_and_unique_attributes makes the attribute of a
+// one-attribute constraint unique and adds a [<attr>__value] constraint for
+// each unique attribute; process_human_friendly_id then gives a kind without
+// human-friendly id its first unique attribute (or one-attribute constraint)
+// as one, and a kind with a human-friendly id but no constraint the
+// constraint of its human-friendly id (a relationship path counting as the
+// relationship).
+func (r *registry) processUniqueness(k *kindSchema) error {
+	single := map[string]bool{}
+	for _, c := range k.UniquenessConstraints {
+		if len(c) == 1 {
+			if attr, ok := strings.CutSuffix(c[0], "__value"); ok && k.attrs[attr] != nil {
+				single[attr] = true
+			}
+		}
+	}
+	var add [][]string
+	for i := range k.Attributes {
+		a := &k.Attributes[i]
+		if single[a.Name] {
+			a.Unique = true
+		} else if a.Unique {
+			add = append(add, []string{a.Name + "__value"})
+		}
+	}
+	slices.SortFunc(add, func(x, y []string) int { return strings.Compare(x[0], y[0]) })
+	k.UniquenessConstraints = append(slices.Clone(k.UniquenessConstraints), add...)
+	if len(k.HumanFriendlyID) == 0 {
+		for _, a := range k.Attributes {
+			if a.Unique {
+				k.HumanFriendlyID = []string{a.Name + "__value"}
+				break
+			}
+		}
+	}
+	hfidConstraint, err := r.hfidConstraint(k)
+	if err != nil {
+		return err
+	}
+	if len(k.HumanFriendlyID) > 0 && len(k.UniquenessConstraints) == 0 {
+		k.UniquenessConstraints = [][]string{hfidConstraint}
+	}
+	for _, paths := range k.UniquenessConstraints {
+		c := &uniqueConstraint{key: strings.Join(paths, ",")}
+		set := map[string]bool{}
+		for _, p := range paths {
+			set[p] = true
+			if attr, ok := strings.CutSuffix(p, "__value"); ok && k.attrs[attr] != nil {
+				c.paths = append(c.paths, constraintPath{attr: attr})
+				c.fields = append(c.fields, attr)
+				continue
+			}
+			if rl := k.rels[p]; rl != nil && rl.Cardinality == "one" {
+				c.paths = append(c.paths, constraintPath{rel: p})
+				c.fields = append(c.fields, p)
+				continue
+			}
+			return fmt.Errorf("kind %s: uniqueness constraint %v: %q is neither <attribute>__value nor a relationship of cardinality one", k.Kind, paths, p)
+		}
+		if hfidConstraint != nil {
+			hset := map[string]bool{}
+			for _, p := range hfidConstraint {
+				hset[p] = true
+			}
+			subset := true
+			for p := range set {
+				subset = subset && hset[p]
+			}
+			switch {
+			case subset && len(set) == len(hset):
+				c.typ = constraintHFID
+			case subset:
+				c.typ = constraintSubsetOfHFID
+			}
+		}
+		k.constraints = append(k.constraints, c)
+	}
+	return nil
+}
+
+// hfidConstraint is the kind's human-friendly id as a uniqueness
+// constraint (NodeSchema.convert_hfid_to_uniqueness_constraint): attribute
+// paths as they are, relationship paths reduced to the relationship.
+func (r *registry) hfidConstraint(k *kindSchema) ([]string, error) {
+	var out []string
+	for _, p := range k.HumanFriendlyID {
+		parts := strings.Split(p, "__")
+		switch {
+		case len(parts) == 2 && k.attrs[parts[0]] != nil:
+			out = append(out, p)
+		case len(parts) == 3 && k.rels[parts[0]] != nil:
+			if !slices.Contains(out, parts[0]) {
+				out = append(out, parts[0])
+			}
+		default:
+			return nil, fmt.Errorf("kind %s: human_friendly_id %q is neither <attribute>__value nor <relationship>__<attribute>__value", k.Kind, p)
+		}
+	}
+	return out, nil
+}
+
+// scopeConstraints lists the constraints a write of node kind k checks: the
+// constraints of each generic it inherits, over the generic's nodes, and its
+// own unless a generic already has them all (NodeGroupedUniquenessConstraint.check).
+func (r *registry) scopeConstraints(k *kindSchema) {
+	if k.generic {
+		return
+	}
+	own := true
+	for _, g := range k.InheritFrom {
+		gk := r.kinds[g]
+		if len(gk.constraints) == 0 {
+			continue
+		}
+		for _, c := range gk.constraints {
+			k.checked = append(k.checked, scopedConstraint{scope: g, c: c})
+		}
+		if len(k.constraints) > 0 && !slices.ContainsFunc(k.constraints, func(c *uniqueConstraint) bool {
+			return !slices.ContainsFunc(gk.constraints, func(gc *uniqueConstraint) bool { return gc.key == c.key })
+		}) {
+			own = false
+		}
+	}
+	if own {
+		for _, c := range k.constraints {
+			k.checked = append(k.checked, scopedConstraint{scope: k.Kind, c: c})
+		}
+	}
+}
+
+// Naming rules of Infrahub's schema (opsmill/infrahub
+// backend/infrahub/core/constants/__init__.py, applied by the schema's own
+// definition in backend/infrahub/core/schema/definitions/internal.py and
+// by SchemaBranch.validate_names in core/schema/schema_branch.py): a real
+// Infrahub refuses to load a schema breaking them.
+var (
+	nodeNameRe  = regexp.MustCompile(`^[A-Z][a-zA-Z0-9]+$`) // NODE_NAME_REGEX, 2 to 32 characters
+	namespaceRe = regexp.MustCompile(`^[A-Z][a-z0-9]+$`)    // NAMESPACE_REGEX, 3 to 32 characters
+	fieldNameRe = regexp.MustCompile(`^[a-z0-9_]+$`)        // NAME_REGEX, 3 to 32 characters
+	// reservedFieldNames is RESERVED_ATTR_REL_NAMES; generics also may
+	// not use RESERVED_ATTR_GEN_NAMES ("type").
+	reservedFieldNames = []string{"any", "attribute", "attributes", "attr", "attrs", "relationship", "relationships", "rel", "rels", "save", "hfid"}
+)
+
+func validateNames(n infrahub.NodeSchema, generic bool) error {
+	if !nodeNameRe.MatchString(n.Name) || len(n.Name) > 32 {
+		return fmt.Errorf("kind %s: name %q must match %s and have 2 to 32 characters", n.Kind, n.Name, nodeNameRe)
+	}
+	if !namespaceRe.MatchString(n.Namespace) || len(n.Namespace) < 3 || len(n.Namespace) > 32 {
+		return fmt.Errorf("kind %s: namespace %q must match %s and have 3 to 32 characters", n.Kind, n.Namespace, namespaceRe)
+	}
+	return validateFieldNames(n, generic)
+}
+
+// validateFieldNames checks the attribute and relationship names of a kind
+// or an extension.
+func validateFieldNames(n infrahub.NodeSchema, generic bool) error {
+	var names []string
+	for _, a := range n.Attributes {
+		names = append(names, a.Name)
+	}
+	for _, rl := range n.Relationships {
+		names = append(names, rl.Name)
+	}
+	for _, name := range names {
+		switch {
+		case !fieldNameRe.MatchString(name) || len(name) < 3 || len(name) > 32:
+			return fmt.Errorf("kind %s: %q must match %s and have 3 to 32 characters", n.Kind, name, fieldNameRe)
+		case slices.Contains(reservedFieldNames, name) || generic && name == "type":
+			return fmt.Errorf("kind %s: %q is a reserved name", n.Kind, name)
+		}
+	}
+	return nil
 }
 
 func (r *registry) resolve(k *kindSchema) error {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/netauto-dev/netauto/infrahub"
 )
 
 // attrType maps an attribute kind to its GraphQL output type, create and
@@ -211,6 +213,19 @@ enum EventSortOrder {
 }
 `
 
+// derivedFields are the fields an attribute type has besides its value
+// (DropdownType, IPHostType and IPNetworkType in opsmill/infrahub
+// backend/infrahub/graphql/types/attribute.py; names and types as in
+// fixtures graphql/schema/infrahub-1.10.6-stock.graphql), computed by
+// attrExtras.
+var derivedFields = map[string]string{
+	"Dropdown": "  label: String\n  color: String\n  description: String\n",
+	"IPHost": "  ip: String\n  hostmask: String\n  netmask: String\n  prefixlen: Int\n  version: Int\n" +
+		"  with_hostmask: String\n  with_netmask: String\n",
+	"IPNetwork": "  broadcast_address: String\n  hostmask: String\n  netmask: String\n  prefixlen: Int\n  num_addresses: Int\n" +
+		"  version: Int\n  with_hostmask: String\n  with_netmask: String\n",
+}
+
 // generateSDL renders the GraphQL schema of the registry's kinds.
 func (r *registry) generateSDL() string {
 	var b strings.Builder
@@ -221,7 +236,7 @@ func (r *registry) generateSDL() string {
 		{"JSONAttribute", "GenericScalar"}, {"ListAttribute", "GenericScalar"}, {"AnyAttribute", "GenericScalar"},
 	}
 	for _, t := range valueTypes {
-		fmt.Fprintf(&b, "\ntype %s implements AttributeInterface {\n  is_default: Boolean\n  is_protected: Boolean\n  updated_at: DateTime\n  id: String\n  is_from_profile: Boolean\n  value: %s\n}\n", t.name, t.scalar)
+		fmt.Fprintf(&b, "\ntype %s implements AttributeInterface {\n  is_default: Boolean\n  is_protected: Boolean\n  updated_at: DateTime\n  id: String\n  is_from_profile: Boolean\n  value: %s\n%s}\n", t.name, t.scalar, derivedFields[t.name])
 		if t.name == "Dropdown" || strings.HasPrefix(t.name, "IP") || t.name == "MacAddress" {
 			continue // these take Text inputs
 		}
@@ -279,7 +294,7 @@ func (r *registry) writeKind(b *strings.Builder, k *kindSchema) {
 		if rl.Cardinality == "one" {
 			fmt.Fprintf(b, "  %s: NestedEdged%s!\n", rl.Name, rl.Peer)
 		} else {
-			fmt.Fprintf(b, "  %s(offset: Int, limit: Int, ids: [ID]): NestedPaginated%s!\n", rl.Name, rl.Peer)
+			fmt.Fprintf(b, "  %s(%s): NestedPaginated%s!\n", rl.Name, r.nestedArgs(rl), rl.Peer)
 		}
 	}
 	b.WriteString("}\n")
@@ -287,6 +302,20 @@ func (r *registry) writeKind(b *strings.Builder, k *kindSchema) {
 	fmt.Fprintf(b, "\ntype NestedEdged%s {\n  node: %s\n  properties: RelationshipProperty\n}\n", name, name)
 	fmt.Fprintf(b, "\ntype Paginated%s {\n  count: Int!\n  edges: [Edged%s!]!\n}\n", name, name)
 	fmt.Fprintf(b, "\ntype NestedPaginated%s {\n  count: Int!\n  edges: [NestedEdged%s!]!\n}\n", name, name)
+}
+
+// nestedArgs lists the arguments of a relationship of cardinality many:
+// paging, ids, isnull and the peer's attribute filters, as Infrahub 1.10
+// generates them (GraphQLSchemaManager.generate_filters with
+// include_properties, fixtures graphql/schema/infrahub-1.10.6-stock.graphql).
+func (r *registry) nestedArgs(rl infrahub.RelationshipSchema) string {
+	args := []string{"offset: Int", "limit: Int", "ids: [ID]", "isnull: Boolean"}
+	for _, pa := range r.kinds[rl.Peer].Attributes {
+		s := typeOfAttr(pa.Kind).scalar
+		args = append(args, pa.Name+"__value: "+s, pa.Name+"__values: ["+s+"]",
+			pa.Name+"__source__id: ID", pa.Name+"__owner__id: ID", pa.Name+"__is_protected: Boolean")
+	}
+	return strings.Join(args, ", ")
 }
 
 // filterArgs lists the arguments of a kind's query field.

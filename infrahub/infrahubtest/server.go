@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +47,10 @@ type Options struct {
 	// Username and Password are accepted by /api/auth/login (defaults
 	// DefaultUsername, DefaultPassword).
 	Username, Password string
+	// Accounts are further accounts the fake accepts, with the global
+	// permissions Infrahub would give them. The account of APIToken,
+	// Username and Password is a super administrator.
+	Accounts []Account
 	// AccessTokenTTL is the lifetime of login access tokens (default 1h);
 	// refresh tokens live 24 times longer.
 	AccessTokenTTL time.Duration
@@ -99,9 +104,35 @@ type fault struct {
 	Fault
 }
 
+// Account is an account of the fake: an API token and, optionally, a
+// login, with two of Infrahub's global permissions. Infrahub checks them
+// before running a GraphQL request (GraphQLQueryPermissionChecker in
+// opsmill/infrahub backend/infrahub/graphql/auth/query_permission_checker/)
+// and refuses with 403 and PermissionDeniedError's REST envelope
+// (backend/infrahub/api/exception_handlers.py).
+type Account struct {
+	// APIToken is accepted as X-INFRAHUB-KEY; empty means none.
+	APIToken string
+	// Username and Password log in at /api/auth/login; empty means no
+	// login.
+	Username, Password string
+	// EditDefaultBranch is the edit_default_branch permission: without it
+	// a mutation on the default branch, other than BranchCreate,
+	// BranchDelete and BranchRebase, is refused with "You are not allowed
+	// to change data in the default branch" (DefaultBranchPermissionChecker
+	// and GLOBAL_PERMISSION_DENIAL_MESSAGE in
+	// backend/infrahub/permissions/constants.py).
+	EditDefaultBranch bool
+	// MergeBranch is the merge_branch permission: without it BranchMerge
+	// is refused with "You are not allowed to merge a branch"
+	// (MergeBranchPermissionChecker).
+	MergeBranch bool
+}
+
 type token struct {
 	expires time.Time
 	refresh bool
+	account int // index in Server.accounts
 }
 
 // Server is a fake Infrahub: an in-memory node store with branches behind
@@ -123,6 +154,7 @@ type Server struct {
 	eventLog    []pendingEvent    // every event, for the InfrahubEvent query
 	deliveries  []Delivery
 	tokens      map[string]token
+	accounts    []Account
 	faults      []*fault
 	requests    map[string]int
 
@@ -179,9 +211,11 @@ func New(opts Options) (*Server, error) {
 		client:   newWebhookClient(),
 		branches: map[string]*branchState{}, storage: map[string][]byte{}, renders: map[string][]byte{},
 		tokens: map[string]token{}, requests: map[string]int{},
+		accounts: append([]Account{{APIToken: opts.APIToken, Username: opts.Username, Password: opts.Password,
+			EditDefaultBranch: true, MergeBranch: true}}, opts.Accounts...),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	main := &branchState{nodes: map[string]*node{}, changed: map[string]bool{}, unique: map[string]string{}, info: infrahub.Branch{
+	main := &branchState{nodes: map[string]*node{}, changed: map[string]bool{}, unique: map[string][]string{}, info: infrahub.Branch{
 		ID: newID(), Name: opts.DefaultBranch, Status: "OPEN", IsDefault: true, SyncWithGit: true, OriginBranch: opts.DefaultBranch,
 		BranchedFrom: opts.Clock().UTC().Format(time.RFC3339Nano),
 	}}
@@ -335,13 +369,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refresh(w, r)
 		return
 	}
-	if !s.authorized(r) {
-		writeErrors(w, http.StatusUnauthorized, "Authentication is required to perform this operation")
+	acct, msg := s.authenticate(r)
+	if msg != "" {
+		writeErrors(w, http.StatusUnauthorized, msg)
 		return
 	}
 	switch p := r.URL.Path; {
 	case p == "/graphql" || strings.HasPrefix(p, "/graphql/"):
-		s.serveGraphQL(w, r, strings.TrimPrefix(strings.TrimPrefix(p, "/graphql"), "/"))
+		s.serveGraphQL(w, r, strings.TrimPrefix(strings.TrimPrefix(p, "/graphql"), "/"), acct)
 	case p == "/api/schema" && r.Method == http.MethodGet:
 		if !s.restBranch(w, r) {
 			return
@@ -425,67 +460,110 @@ func randomToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-func (s *Server) issue(refresh bool) string {
+func (s *Server) issue(account int, refresh bool) string {
 	ttl := s.opts.AccessTokenTTL
 	if refresh {
 		ttl *= 24
 	}
 	t := randomToken()
-	s.tokens[t] = token{expires: s.opts.Clock().Add(ttl), refresh: refresh}
+	s.tokens[t] = token{expires: s.opts.Clock().Add(ttl), refresh: refresh, account: account}
 	return t
 }
 
+// login answers /api/auth/login as authenticate_with_password in
+// opsmill/infrahub backend/infrahub/auth.py: an unknown user is
+// NodeNotFoundError (404, "That login user doesn't exist in the system"), a
+// wrong password AuthorizationError (401, "Incorrect password").
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
+		Username *string `json:"username"`
+		Password *string `json:"password"`
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&in); err != nil {
-		writeErrors(w, http.StatusUnprocessableEntity, "invalid login body")
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&in); err != nil || in.Username == nil || in.Password == nil {
+		// FastAPI's request validation answer.
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []any{map[string]any{
+			"type": "missing", "loc": []string{"body"}, "msg": "Field required"}}})
 		return
 	}
-	if in.Username != s.opts.Username || in.Password != s.opts.Password {
-		writeErrors(w, http.StatusUnauthorized, "Incorrect username or password")
+	account := slices.IndexFunc(s.accounts, func(a Account) bool { return a.Username != "" && a.Username == *in.Username })
+	if account < 0 {
+		writeErrors(w, http.StatusNotFound, "That login user doesn't exist in the system")
+		return
+	}
+	if s.accounts[account].Password != *in.Password {
+		writeErrors(w, http.StatusUnauthorized, "Incorrect password")
 		return
 	}
 	s.mu.Lock()
-	access, refresh := s.issue(false), s.issue(true)
+	access, refresh := s.issue(account, false), s.issue(account, true)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{"access_token": access, "refresh_token": refresh})
 }
 
+// refresh answers /api/auth/refresh (get_refresh_token in
+// backend/infrahub/api/dependencies.py, validate_jwt_refresh_token in
+// backend/infrahub/auth.py).
 func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
-	bearer := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || bearer == "" {
+		writeErrors(w, http.StatusUnauthorized, "A JWT refresh token is required to perform this operation.")
+		return
+	}
 	s.mu.Lock()
-	t, ok := s.tokens[bearer]
-	valid := ok && t.refresh && s.opts.Clock().Before(t.expires)
-	var access string
-	if valid {
-		access = s.issue(false)
+	t, known := s.tokens[bearer]
+	var msg, access string
+	switch {
+	case !known:
+		msg = "Invalid token"
+	case !s.opts.Clock().Before(t.expires):
+		msg = "Expired Signature"
+	case !t.refresh:
+		msg = "Invalid token, current token is not a refresh token"
+	default:
+		access = s.issue(t.account, false)
 	}
 	s.mu.Unlock()
-	if !valid {
-		writeErrors(w, http.StatusUnauthorized, "Expired Signature")
+	if msg != "" {
+		writeErrors(w, http.StatusUnauthorized, msg)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"access_token": access})
 }
 
-func (s *Server) authorized(r *http.Request) bool {
+// authenticate returns the request's account, or the message of the 401
+// Infrahub answers (authentication_token, validate_api_key and
+// validate_jwt_access_token in opsmill/infrahub backend/infrahub/auth.py).
+// Infrahub lets anonymous requests read by default; the fake asks every
+// request for credentials ("Authentication is required to perform this
+// operation", what Infrahub answers an anonymous mutation).
+func (s *Server) authenticate(r *http.Request) (Account, string) {
 	if k := r.Header.Get("X-INFRAHUB-KEY"); k != "" {
-		return k == s.opts.APIToken
+		for _, a := range s.accounts {
+			if a.APIToken != "" && a.APIToken == k {
+				return a, ""
+			}
+		}
+		return Account{}, "Invalid token"
 	}
 	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
-		return false
+		return Account{}, "Authentication is required to perform this operation"
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tokens[bearer]
-	return ok && !t.refresh && s.opts.Clock().Before(t.expires)
+	switch {
+	case !ok:
+		return Account{}, "Invalid token"
+	case !s.opts.Clock().Before(t.expires):
+		return Account{}, "Expired Signature"
+	case t.refresh:
+		return Account{}, "Invalid token, current token is not an access token"
+	}
+	return s.accounts[t.account], ""
 }
 
-func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, branch string) {
+func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, branch string, acct Account) {
 	if r.Method != http.MethodPost {
 		writeErrors(w, http.StatusMethodNotAllowed, "GraphQL requests are POSTed")
 		return
@@ -505,7 +583,8 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request, branch str
 		writeErrors(w, http.StatusBadRequest, "the body is not a GraphQL JSON request")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.execute(branch, req))
+	status, answer := s.execute(branch, req, acct)
+	writeJSON(w, status, answer)
 }
 
 // seedEntry is one node of the seed file.
@@ -556,7 +635,7 @@ func (s *Server) LoadSeed(seed []byte) error {
 			data["checksum"] = map[string]any{"value": hex.EncodeToString(sum[:])}
 		}
 		ec := &execContext{s: s, branch: branch}
-		if _, err := ec.write(b, e.Kind, nil, data); err != nil {
+		if _, err := ec.write(b, e.Kind, nil, data, false); err != nil {
 			return fmt.Errorf("infrahubtest seed entry %d (%s): %w", i, e.Kind, err)
 		}
 	}
@@ -607,7 +686,7 @@ func (s *Server) Create(branch, kind string, data map[string]any) (string, error
 		in[name] = seedValue(k, name, v)
 	}
 	ec := &execContext{s: s, branch: branch}
-	n, err := ec.write(b, kind, nil, in)
+	n, err := ec.write(b, kind, nil, in, false)
 	if err != nil {
 		return "", err
 	}

@@ -77,7 +77,8 @@ func TestPutObjectAndAuth(t *testing.T) {
 	}{
 		{"/api/storage/object/" + id, DefaultAPIToken, 200, "hello"},
 		{"/api/storage/object/" + id, "", 401, "Authentication is required"},
-		{"/api/storage/object/" + id, "wrong", 401, "Authentication is required"},
+		// validate_api_key (opsmill/infrahub backend/infrahub/auth.py).
+		{"/api/storage/object/" + id, "wrong", 401, `"message":"Invalid token"`},
 		// Shapes of opsmill/infrahub: NodeNotFoundError (404), FastAPI's
 		// unknown route, BranchNotFoundError (400 on REST endpoints).
 		{"/api/storage/object/other", DefaultAPIToken, 404, `"message":"Unable to find the node other / StorageObject in the database."`},

@@ -34,8 +34,9 @@ type branchState struct {
 	nodes   map[string]*node
 	order   []string        // ids in creation order
 	changed map[string]bool // ids created, updated or deleted on this branch
-	// unique indexes unique attribute values: uniqueKey -> node id.
-	unique map[string]string
+	// unique indexes the values of uniqueness constraints: key (see
+	// uniqueKeys) -> ids of the nodes holding them.
+	unique map[string][]string
 	// byKind caches nodesOf answers until the next write.
 	byKind map[string][]*node
 }
@@ -211,8 +212,11 @@ func (s *Server) applyData(b *branchState, n *node, data map[string]any) error {
 				return inputErrorf("%s: expected an object with value", name)
 			}
 			if val, has := m["value"]; has {
-				if err := checkAttrValue(a, val); err != nil {
-					return err
+				if val != nil {
+					var err error
+					if val, err = normalizeAttr(a, val); err != nil {
+						return err
+					}
 				}
 				n.attrs[name] = val
 			}
@@ -220,7 +224,8 @@ func (s *Server) applyData(b *branchState, n *node, data map[string]any) error {
 		}
 		rl := k.rels[name]
 		if rl == nil {
-			return inputErrorf("%s is not a valid field of %s", name, n.kind)
+			// Node._process_fields (opsmill/infrahub backend/infrahub/core/node/__init__.py).
+			return attrErrorf(name, "%s is not a valid input for %s", name, n.kind)
 		}
 		var refs []map[string]any
 		switch t := v.(type) {
@@ -284,12 +289,18 @@ func (s *Server) reverse(b *branchState, n *node, rel, peerID string, add bool) 
 			continue
 		}
 		cur := peer.rels[prl.Name]
+		// The peer changes in place: its constraint keys may involve the
+		// relationship.
+		s.unindex(b, peer)
+		defer s.index(b, peer)
 		switch {
 		case add && prl.Cardinality == "one":
 			if len(cur) == 1 && cur[0] != n.id {
 				// The peer moves away from its former owner.
 				if prev := b.nodes[cur[0]]; prev != nil {
+					s.unindex(b, prev)
 					prev.rels[rel] = slices.DeleteFunc(prev.rels[rel], func(x string) bool { return x == peerID })
+					s.index(b, prev)
 				}
 			}
 			peer.rels[prl.Name] = []string{n.id}
@@ -303,63 +314,179 @@ func (s *Server) reverse(b *branchState, n *node, rel, peerID string, add bool) 
 	}
 }
 
-// checkRequired reports a missing mandatory attribute or relationship.
-func (s *Server) checkRequired(n *node) error {
+// checkRequired applies defaults and reports missing mandatory fields.
+// On create (old == nil) an attribute left out or sent as null takes its
+// default value, optional or not (BaseAttribute.__init__ in opsmill/infrahub
+// backend/infrahub/core/attribute.py); a mandatory attribute without default
+// or a mandatory relationship left out is "<name> is mandatory for <kind> at
+// <name>" (Node._process_fields in backend/infrahub/core/node/__init__.py),
+// all of them in one error. A mandatory attribute sent as null, on create or
+// update, is "A value must be provided for <name> at <name>"
+// (BaseAttribute.validate).
+func (s *Server) checkRequired(n *node, old *node, data map[string]any) error {
 	k := s.reg.kinds[n.kind]
+	var missing []string
 	for _, a := range k.Attributes {
-		if v, ok := n.attrs[a.Name]; (!ok || v == nil) && !a.Optional {
-			if a.DefaultValue != nil {
-				n.attrs[a.Name] = a.DefaultValue
-				continue
+		v, ok := n.attrs[a.Name]
+		if v != nil {
+			continue
+		}
+		if old == nil && a.DefaultValue != nil {
+			dv, err := normalizeAttr(k.attrs[a.Name], a.DefaultValue)
+			if err != nil {
+				return err
 			}
-			return inputErrorf("%s is mandatory for %s at %s", a.Name, n.kind, a.Name)
+			n.attrs[a.Name] = dv
+			continue
+		}
+		if a.Optional {
+			continue
+		}
+		_, sent := data[a.Name]
+		switch {
+		case ok || sent:
+			return attrErrorf(a.Name, "A value must be provided for %s", a.Name)
+		case old == nil:
+			missing = append(missing, fmt.Sprintf("%s is mandatory for %s at %s", a.Name, n.kind, a.Name))
 		}
 	}
-	for _, rl := range k.Relationships {
-		if !rl.Optional && rl.Cardinality == "one" && len(n.rels[rl.Name]) == 0 {
-			return inputErrorf("%s is mandatory for %s at %s", rl.Name, n.kind, rl.Name)
+	if old == nil {
+		for _, rl := range k.Relationships {
+			if !rl.Optional && len(n.rels[rl.Name]) == 0 {
+				missing = append(missing, fmt.Sprintf("%s is mandatory for %s at %s", rl.Name, n.kind, rl.Name))
+			}
 		}
+	}
+	if len(missing) > 0 {
+		return inputErrorf("%s", strings.Join(missing, ", "))
 	}
 	return nil
 }
 
-// uniqueKeys lists the unique-index keys of n's unique attributes.
-func (s *Server) uniqueKeys(n *node) []string {
-	var keys []string
-	for _, a := range s.reg.kinds[n.kind].Attributes {
-		if v := n.attrs[a.Name]; a.Unique && v != nil {
-			keys = append(keys, n.kind+"\x00"+a.Name+"\x00"+fmt.Sprint(v))
+// uniqueViolation is another node holding the values of one of n's
+// uniqueness constraints.
+type uniqueViolation struct {
+	c     *uniqueConstraint
+	other string
+}
+
+// errHFIDViolated is the violation of the constraint that is the kind's
+// human-friendly id alone (HFIDViolatedError): Upsert updates that node.
+type errHFIDViolated struct {
+	msg   string
+	other string
+}
+
+func (e *errHFIDViolated) Error() string { return e.msg }
+
+// uniqueKeys lists the index keys of n's uniqueness constraints (only those
+// whose values are all set: a constraint with a null value cannot be
+// violated, as NodeGroupedUniquenessConstraint in opsmill/infrahub 1.0
+// backend/infrahub/core/node/constraints/grouped_uniqueness.py decides).
+func (s *Server) uniqueKeys(b *branchState, n *node) map[string]*uniqueConstraint {
+	keys := map[string]*uniqueConstraint{}
+	for _, sc := range s.reg.kinds[n.kind].checked {
+		parts := make([]string, 0, len(sc.c.paths)+2)
+		parts = append(parts, sc.scope, sc.c.key)
+		complete := true
+		for _, p := range sc.c.paths {
+			var v any
+			if p.rel != "" {
+				if ids := n.rels[p.rel]; len(ids) > 0 {
+					v = ids[0]
+				}
+			} else {
+				v = n.attrs[p.attr]
+			}
+			if v == nil {
+				complete = false
+				break
+			}
+			parts = append(parts, fmt.Sprint(v))
+		}
+		if complete {
+			keys[strings.Join(parts, "\x00")] = sc.c
 		}
 	}
 	return keys
 }
 
-// checkUnique reports another node of the kind with the same unique
-// attribute value.
-func (s *Server) checkUnique(b *branchState, n *node) error {
-	for _, key := range s.uniqueKeys(n) {
-		if other, ok := b.unique[key]; ok && other != n.id {
-			parts := strings.SplitN(key, "\x00", 3)
-			return inputErrorf("Violates uniqueness constraint '%s' with '%s'", parts[1], parts[2])
+// checkUnique checks n against the uniqueness constraints of its kind and
+// of the generics it inherits (NodeGroupedUniquenessConstraint.check in
+// opsmill/infrahub backend/infrahub/core/node/constraints/grouped_uniqueness.py).
+// fields, when not nil, limits the check to the constraints naming one of
+// them, as an update does; optional unique attributes are always checked.
+// The message is "Violates uniqueness constraint '<field>-<field>'"
+// (UniquenessViolationMessageBuilder). A violation of the human-friendly
+// id's constraint alone, or with violations it implies, is an
+// *errHFIDViolated.
+func (s *Server) checkUnique(b *branchState, n *node, fields map[string]bool) error {
+	var found []uniqueViolation
+	for key, c := range s.uniqueKeys(b, n) {
+		if fields != nil && !c.touches(fields) {
+			continue
+		}
+		for _, other := range b.unique[key] {
+			if other != n.id {
+				found = append(found, uniqueViolation{c: c, other: other})
+				break
+			}
 		}
 	}
+	slices.SortFunc(found, func(x, y uniqueViolation) int { return strings.Compare(x.c.key, y.c.key) })
+	var hfid *uniqueViolation
+	for i := range found {
+		if found[i].c.typ == constraintHFID {
+			hfid = &found[i]
+			break
+		}
+	}
+	for _, v := range found {
+		switch {
+		case v.c.typ == constraintHFID:
+			continue
+		case hfid != nil && v.c.typ == constraintSubsetOfHFID:
+			continue
+		case hfid != nil && v.other == hfid.other:
+			continue
+		}
+		return inputErrorf("Violates uniqueness constraint '%s'", strings.Join(v.c.fields, "-"))
+	}
+	if hfid != nil {
+		return &errHFIDViolated{msg: fmt.Sprintf("Violates uniqueness constraint '%s'", strings.Join(hfid.c.fields, "-")), other: hfid.other}
+	}
 	return nil
+}
+
+func (s *Server) index(b *branchState, n *node) {
+	for key := range s.uniqueKeys(b, n) {
+		if !slices.Contains(b.unique[key], n.id) {
+			b.unique[key] = append(slices.Clip(b.unique[key]), n.id) // never share a backing array between branches
+		}
+	}
+}
+
+func (s *Server) unindex(b *branchState, n *node) {
+	for key := range s.uniqueKeys(b, n) {
+		ids := slices.DeleteFunc(slices.Clone(b.unique[key]), func(x string) bool { return x == n.id })
+		if len(ids) == 0 {
+			delete(b.unique, key)
+		} else {
+			b.unique[key] = ids
+		}
+	}
 }
 
 // put stores n on the branch (a new node or a new version).
 func (s *Server) put(b *branchState, n *node) {
 	if old, ok := b.nodes[n.id]; ok {
-		for _, key := range s.uniqueKeys(old) {
-			delete(b.unique, key)
-		}
+		s.unindex(b, old)
 	} else {
 		b.order = append(b.order, n.id)
 	}
 	b.nodes[n.id] = n
 	b.byKind = nil
-	for _, key := range s.uniqueKeys(n) {
-		b.unique[key] = n.id
-	}
+	s.index(b, n)
 	b.changed[n.id] = true
 }
 
@@ -369,13 +496,65 @@ func (s *Server) drop(b *branchState, id string) {
 	if !ok {
 		return
 	}
-	for _, key := range s.uniqueKeys(old) {
-		delete(b.unique, key)
-	}
+	s.unindex(b, old)
 	delete(b.nodes, id)
 	b.byKind = nil
 	b.order = slices.DeleteFunc(b.order, func(x string) bool { return x == id })
 	b.changed[id] = true
+}
+
+// deleteNode deletes n and what Infrahub deletes with it, and returns
+// them (n first). NodeDeleteValidator (opsmill/infrahub 1.0
+// backend/infrahub/core/node/delete_validator.py) follows relationships
+// whose on_delete is cascade (the default of Component relationships,
+// SchemaBranch.process_relationships) from node to node, and refuses when
+// a node left in place has a mandatory relationship whose peer is n's kind
+// linking it to n: "Cannot delete <kind> '<id>'. It is linked to mandatory
+// relationship <rel> on node <kind> '<id>' at <kind>.<rel>".
+func (s *Server) deleteNode(b *branchState, n *node) ([]*node, error) {
+	order := []*node{n}
+	doomed := map[string]bool{n.id: true}
+	for i := 0; i < len(order); i++ {
+		d := order[i]
+		for _, rl := range s.reg.kinds[d.kind].Relationships {
+			if rl.OnDelete != "cascade" && (rl.OnDelete != "" || rl.Kind != "Component") {
+				continue
+			}
+			for _, id := range d.rels[rl.Name] {
+				if p := b.nodes[id]; p != nil && !doomed[id] {
+					doomed[id] = true
+					order = append(order, p)
+				}
+			}
+		}
+	}
+	var refused []string
+	for _, kind := range s.reg.order {
+		k := s.reg.kinds[kind]
+		if k.generic {
+			continue
+		}
+		for _, prl := range k.Relationships {
+			if prl.Optional || prl.Peer != n.kind {
+				continue
+			}
+			for _, p := range s.nodesOf(b, kind) {
+				if p.kind == kind && !doomed[p.id] && slices.Contains(p.rels[prl.Name], n.id) {
+					refused = append(refused, fmt.Sprintf("Cannot delete %s '%s'. It is linked to mandatory relationship %s on node %s '%s' at %s.%s",
+						n.kind, n.id, prl.Name, p.kind, p.id, p.kind, prl.Name))
+				}
+			}
+		}
+	}
+	if len(refused) > 0 {
+		return nil, inputErrorf("%s", strings.Join(refused, ", "))
+	}
+	for _, d := range order {
+		if b.nodes[d.id] != nil {
+			s.remove(b, b.nodes[d.id])
+		}
+	}
+	return order, nil
 }
 
 func (s *Server) remove(b *branchState, n *node) {
@@ -385,23 +564,4 @@ func (s *Server) remove(b *branchState, n *node) {
 		}
 	}
 	s.drop(b, n.id)
-}
-
-// checkAttrValue rejects a value outside a dropdown's choices or an enum.
-func checkAttrValue(a *infrahub.AttributeSchema, v any) error {
-	if v == nil {
-		return nil
-	}
-	if len(a.Choices) > 0 {
-		for _, c := range a.Choices {
-			if fmt.Sprint(c["name"]) == fmt.Sprint(v) {
-				return nil
-			}
-		}
-		return inputErrorf("%s: %v must be one of the dropdown choices", a.Name, v)
-	}
-	if len(a.Enum) > 0 && !slices.ContainsFunc(a.Enum, func(e any) bool { return fmt.Sprint(e) == fmt.Sprint(v) }) {
-		return inputErrorf("%s: %v must be one of %v", a.Name, v, a.Enum)
-	}
-	return nil
 }
