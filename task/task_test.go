@@ -155,8 +155,8 @@ func TestRetryForever(t *testing.T) {
 			last = st.Message
 		}
 	}
-	if last != "attempt 25" {
-		t.Fatalf("last Retrying message %q, want \"attempt 25\"", last)
+	if last != "attempt 25 (task retries)" {
+		t.Fatalf("last Retrying message %q, want \"attempt 25 (task retries)\"", last)
 	}
 	if got := h.Final(r.ID); got.Type != flow.TypeCancelled {
 		t.Fatalf("final state %s, want Cancelled", got)
