@@ -317,6 +317,7 @@ func cmdRuns(e *env, args []string) error {
 	fs.StringVar(&f.Deployment, "deployment", "", "only runs of this deployment")
 	fs.StringVar(&f.Flow, "flow", "", "only runs of this flow")
 	fs.StringVar(&f.Tag, "tag", "", "only runs with this tag")
+	origin := fs.String("origin", "", "only runs created by: schedule, trigger, api, subflow or flow")
 	fs.IntVar(&f.Limit, "limit", 20, "page size (at most 1000)")
 	fs.StringVar(&f.Cursor, "cursor", "", "page cursor printed by a previous call")
 	asJSON := fs.Bool("json", false, "print the runs as JSON")
@@ -330,6 +331,7 @@ func cmdRuns(e *env, args []string) error {
 		}
 		f.States = append(f.States, t)
 	}
+	f.Origin = store.OriginKind(*origin)
 	c, err := af.client()
 	if err != nil {
 		return err
@@ -344,16 +346,97 @@ func cmdRuns(e *env, args []string) error {
 		return enc.Encode(page)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tDEPLOYMENT\tSTATE\tATTEMPT\tSCHEDULED\tUPDATED")
+	fmt.Fprintln(tw, "ID\tNAME\tDEPLOYMENT\tSTATE\tATTEMPT\tSCHEDULED\tUPDATED\tCREATED BY")
 	for _, r := range page.Runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Name, r.Deployment, r.State.Name, r.Attempt,
-			stamp(r.ScheduledAt), stamp(r.Updated))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Name, r.Deployment, r.State.Name, r.Attempt,
+			stamp(r.ScheduledAt), stamp(r.Updated), createdBy(r))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if page.Next != "" {
 		fmt.Fprintf(e.stdout, "more: --cursor %s\n", page.Next)
+	}
+	return nil
+}
+
+// createdBy says in one line what created a run: its origin, with the
+// event of a trigger's run and the parent of a subflow.
+func createdBy(r store.FlowRun) string {
+	s := r.Origin.String()
+	if r.EventID != "" {
+		s += " (event " + r.EventID + ")"
+	}
+	if r.ParentID != "" {
+		s += " (parent run " + r.ParentID + ")"
+	}
+	return s
+}
+
+// cmdShow prints one run: where it stands and where it comes from.
+func cmdShow(e *env, args []string) error {
+	fs := e.flags("show")
+	af := newAPIFlags(fs)
+	asJSON := fs.Bool("json", false, "print the run, its history and task runs as JSON")
+	pos, err := parse(fs, args, "RUN")
+	if err != nil {
+		return err
+	}
+	c, err := af.client()
+	if err != nil {
+		return err
+	}
+	d, err := c.Run(e.ctx, pos[0])
+	if err != nil {
+		return fmt.Errorf("show run %s: %w", pos[0], err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(d)
+	}
+	r := d.Run
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, orDash(v)) }
+	row("run", r.ID)
+	row("name", r.Name)
+	row("flow", strings.TrimSuffix(r.Flow+" "+r.FlowVersion, " "))
+	row("deployment", r.Deployment)
+	row("state", r.State.String())
+	row("attempt", fmt.Sprint(r.Attempt))
+	row("scheduled", stamp(r.ScheduledAt))
+	row("created", stamp(r.Created))
+	row("created by", r.Origin.String())
+	if len(r.Origin.Schedules) > 0 {
+		row("schedule", strings.Join(r.Origin.Schedules, " + "))
+	}
+	if r.Origin.Trigger != "" {
+		row("trigger", r.Origin.Trigger)
+	}
+	if r.EventID != "" {
+		row("event", r.EventID)
+	}
+	if r.Origin.APIKey != "" {
+		row("api key", r.Origin.APIKey)
+	}
+	if r.ParentID != "" {
+		row("parent run", r.ParentID)
+	}
+	row("source commit", r.SourceCommit)
+	row("infrastructure", r.InfrastructureID)
+	row("worker", r.Worker)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "history:")
+	for _, st := range d.History {
+		fmt.Fprintf(e.stdout, "  %s  %s\n", stamp(st.Timestamp), st)
+	}
+	if len(d.TaskRuns) > 0 {
+		fmt.Fprintf(e.stdout, "task runs: %d\n", len(d.TaskRuns))
+		for _, tr := range d.TaskRuns {
+			fmt.Fprintf(e.stdout, "  %s  %s\n", tr.Name, tr.State)
+		}
 	}
 	return nil
 }

@@ -65,8 +65,10 @@
 //	         when it parses as JSON (3, true, "3"), else a string. --watch
 //	         prints the run's states, its task runs and its logs live and
 //	         exits 1 unless the run completes.
-//	runs     [--state S,...] [--deployment D] [--flow F] [--tag T] [--limit N]
-//	         [--cursor C] [--json]: runs, newest first.
+//	runs     [--state S,...] [--deployment D] [--flow F] [--tag T] [--origin KIND]
+//	         [--limit N] [--cursor C] [--json]: runs, newest first, each with
+//	         what created it (schedule, trigger and event, API key, parent run).
+//	show     RUN [--json]: one run: state, origin, source commit, history.
 //	logs     RUN [-f]: a run's logs; -f follows them until the run ends.
 //	cancel   RUN [--reason TEXT]
 //	flows    the flows compiled into the binary and their deployments.

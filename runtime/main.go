@@ -127,7 +127,8 @@ func (c *compiled) commands() []command {
 		{"worker", "--pool NAME [--launcher in-process|process|docker] [--db DB]", "claim and execute the runs of a pool", cmdWorker},
 		{"deploy", "[--build [--image NAME:TAG] [--dockerfile PATH] [--context DIR] [--target STAGE] [--build-arg K=V]...]", "apply the app's flows, pools and deployments through the API, printing each change; --build first builds the worker image", cmdDeploy},
 		{"run", "DEPLOYMENT [--param k=v]... [--param-json '{...}'] [--in 1h] [--watch]", "create a run; --watch follows it and exits 1 unless it completes", cmdRun},
-		{"runs", "[--state S,...] [--deployment D] [--flow F] [--tag T] [--limit N] [--json]", "list runs, newest first", cmdRuns},
+		{"runs", "[--state S,...] [--deployment D] [--flow F] [--tag T] [--origin KIND] [--limit N] [--json]", "list runs, newest first, with what created each", cmdRuns},
+		{"show", "RUN [--json]", "show a run: state, what created it (schedule, trigger and event, API key, parent run), source commit, history", cmdShow},
 		{"logs", "RUN [-f]", "print a run's logs; -f follows them until the run ends", cmdLogs},
 		{"cancel", "RUN [--reason TEXT]", "ask a run to stop", cmdCancel},
 		{"flows", "", "list the flows compiled into this binary", cmdFlows},
@@ -275,10 +276,14 @@ func openStore(ctx context.Context, db string) (store.Store, error) {
 	}
 	if dir := filepath.Dir(db); dir != "." {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("store directory: %w", err)
+			return nil, fmt.Errorf("store directory: %w: set %s (or --db) to a writable SQLite path or a postgres:// URL", err, EnvDB)
 		}
 	}
-	return sqlite.Open(ctx, db, opts)
+	st, err := sqlite.Open(ctx, db, opts)
+	if err != nil && errors.Is(err, os.ErrPermission) {
+		return nil, fmt.Errorf("%w: set %s (or --db) to a writable SQLite path or a postgres:// URL", err, EnvDB)
+	}
+	return st, err
 }
 
 // dbFlag declares --db with its environment default.

@@ -31,3 +31,20 @@ func TestConfigLoaderInARunWithoutDatabase(t *testing.T) {
 		t.Errorf("the run created %s: an empty database in its working directory", runtime.DefaultDB)
 	}
 }
+
+// A run's NETAUTO_CONFIG comes on standard input, after main wired the
+// flows: the loader reads it when it loads, not when it was made.
+func TestConfigLoaderReadsRunEnvironmentAtLoad(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv(runtime.EnvDB, "")
+	t.Setenv(common.EnvInfrahubURL, "")
+	t.Setenv(agent.EnvRunID, "run-1")
+	t.Setenv(common.EnvEnvironment, "production")
+	t.Setenv("NETAUTO_CONFIG", "")
+	load := configLoader()
+	t.Setenv("NETAUTO_CONFIG", `{"environment":"production","infrahub_url":"https://infrahub.example.net","infrahub_token":"t0k"}`)
+	cfg, err := load(context.Background(), "production")
+	if err != nil || cfg.InfrahubURL != "https://infrahub.example.net" {
+		t.Fatalf("config %+v: %v", cfg, err)
+	}
+}

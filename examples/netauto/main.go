@@ -7,26 +7,33 @@
 //	go run ./examples/netauto demo          # the whole system on fakes, live, until Ctrl-C
 //	go run ./examples/netauto demo --once   # the same, exits 0 only when every step did what it should
 //	go run ./examples/netauto sim           # the fakes alone (Infrahub, BIG-IP, devices) for the other commands
+//	go run ./examples/netauto configure     # save the environment's settings as the blocks runs read
 //
 // Every other command is runtime.Main's (server, worker, deploy, run, runs,
-// logs, cancel, flows, execute, bench), against real Infrahub, BIG-IP and
-// devices by configuration:
+// show, logs, cancel, flows, execute, bench), against real Infrahub,
+// BIG-IP and devices by configuration (see orchestrator.ConfigFromEnv and
+// README.md):
 //
 //	NETAUTO_INFRAHUB_WEBHOOK_KEY   shared key of the Infrahub webhook (enables POST /api/v1/events/infrahub)
 //	NETAUTO_DEVICE_USERNAME        SSH user for devices; NETAUTO_DEVICE_PASSWORD its password
 //	NETAUTO_KNOWN_HOSTS            known_hosts file for device host keys
 //	NETAUTO_BACKUP_DIR             backup repository ("{environment}" is replaced)
 //	NETAUTO_POOL_TYPE              "docker" (default) or "in-process" for the netauto-docker-pool
+//	NETAUTO_IMAGE                  the image runs start in (the base image)
+//	NETAUTO_FLOWS_REPO             Git repository of the flows: every deployment builds its
+//	                               flow from it (NETAUTO_FLOWS_REF, NETAUTO_FLOWS_REF_<ENV>);
+//	                               unset, deployments run the flows compiled into this binary
+//
+// The base image runs examples/netauto/cmd/netauto instead: the same
+// commands, without the flows' code (deployments from Git only).
 //
 // Per-environment settings (Infrahub URL and token, F5 URL and
 // credentials, notification webhook) are NetAutoConfig blocks (package
 // common) in the store: "netauto-config-<environment>", falling back to
 // "netauto-config-default". A process without NETAUTO_DB but with
-// NETAUTO_INFRAHUB_URL (a run in a container) takes them from
-// NETAUTO_INFRAHUB_URL, NETAUTO_INFRAHUB_TOKEN, NETAUTO_F5_URL,
-// NETAUTO_F5_USERNAME, NETAUTO_F5_PASSWORD, NETAUTO_NOTIFY_URL and
-// NETAUTO_NOTIFY_KEY instead, for the one environment NETAUTO_ENVIRONMENT
-// names.
+// NETAUTO_CONFIG (the block as JSON, as the Docker launcher hands it to a
+// run) or NETAUTO_INFRAHUB_URL takes them from its environment instead,
+// for the one environment NETAUTO_ENVIRONMENT names (see package wiring).
 package main
 
 import (
@@ -36,8 +43,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/orchestrator"
+	"github.com/netauto-dev/netauto/examples/netauto/wiring"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime"
 	"github.com/netauto-dev/netauto/runtime/agent"
@@ -53,6 +61,8 @@ func main() {
 			os.Exit(cmdDemo(os.Args[2:], os.Stdout, os.Stderr))
 		case "sim":
 			os.Exit(cmdSim(os.Args[2:], os.Stdout, os.Stderr))
+		case "configure":
+			os.Exit(orchestrator.RunConfigure(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
 		}
 	}
 	app, err := productionApp()
@@ -63,43 +73,33 @@ func main() {
 	runtime.Main(app)
 }
 
-// productionApp wires the flows to the store's configuration blocks and the
-// device settings of the environment.
+// productionApp is the orchestrator of orchestrator.ConfigFromEnv with
+// the flows compiled in, wired to the store's configuration blocks and
+// the device settings of the environment.
 func productionApp() (*runtime.App, error) {
-	insecure := false
-	params := device.Params{Username: os.Getenv("NETAUTO_DEVICE_USERNAME"), PasswordSecret: "NETAUTO_DEVICE_PASSWORD", KnownHostsFile: os.Getenv("NETAUTO_KNOWN_HOSTS")}
-	if params.KnownHostsFile == "" {
-		params.InsecureIgnoreHostKey = &insecure
+	cfg, err := orchestrator.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
 	}
-	backup := os.Getenv("NETAUTO_BACKUP_DIR")
-	if backup == "" {
-		backup = "/var/lib/netauto/backups/{environment}.git"
-	}
-	w := Wiring{
-		Config:         configLoader(),
-		Secrets:        device.SecretFunc(func(_ context.Context, name string) (string, error) { return os.Getenv(name), nil }),
-		DeviceDefaults: params,
-		BackupDir:      backup,
-	}
-	hook := os.Getenv("NETAUTO_INFRAHUB_WEBHOOK_KEY")
-	if hook != "" {
-		// .env.example's placeholder, or a key anyone could guess, would
-		// let anyone start the deployments the webhooks trigger.
-		if err := store.CheckSecretValue("NETAUTO_INFRAHUB_WEBHOOK_KEY", hook); err != nil {
-			return nil, err
-		}
-	}
-	return NewApp(w, []byte(hook), os.Getenv("NETAUTO_POOL_TYPE") != "in-process")
+	w := wiring.FromEnv(os.Getenv)
+	w.Config = configLoader()
+	return orchestrator.App(cfg, wiring.Flows(w))
 }
 
 // configLoader reads NetAutoConfig blocks from the store when the process
-// has one (NETAUTO_DB set), and from NETAUTO_INFRAHUB_URL, ... otherwise:
-// an `execute` child of the process or Docker launcher gets no database.
+// has one (NETAUTO_DB set), and from its environment (NETAUTO_CONFIG or
+// NETAUTO_INFRAHUB_URL, ...) otherwise: an `execute` child of the process
+// or Docker launcher gets no database.
 func configLoader() common.Loader {
-	if os.Getenv(runtime.EnvDB) == "" && os.Getenv(common.EnvInfrahubURL) != "" {
-		return common.EnvLoader(os.Getenv)
+	fromEnv, fromStore := wiring.EnvConfigLoader(os.Getenv), storeConfigLoader()
+	return func(ctx context.Context, env string) (common.NetAutoConfig, error) {
+		// Decided at each load: a run's secret environment (NETAUTO_CONFIG
+		// among it) arrives on standard input after main wired the flows.
+		if os.Getenv(runtime.EnvDB) == "" && (os.Getenv(wiring.EnvConfig) != "" || os.Getenv(common.EnvInfrahubURL) != "") {
+			return fromEnv(ctx, env)
+		}
+		return fromStore(ctx, env)
 	}
-	return storeConfigLoader()
 }
 
 // storeConfigLoader loads NetAutoConfig blocks from the store named by

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/netauto-dev/netauto/examples/netauto/orchestrator"
 
 	"github.com/netauto-dev/netauto/runtime/docker"
 )
@@ -61,5 +64,47 @@ func TestProductionSchedulesOnlyProduction(t *testing.T) {
 	}
 	if live != 2 {
 		t.Errorf("%d live production schedules, want 2 (inventory-sync, config-backup)", live)
+	}
+}
+
+// The orchestrator names the flows without linking them: the names must
+// be the flows' own.
+func TestOrchestratorFlowNames(t *testing.T) {
+	var compiled []string
+	for _, f := range Flows(Wiring{}) {
+		compiled = append(compiled, f.Describe().Name)
+	}
+	if got := orchestrator.FlowNames(); !slices.Equal(got, compiled) {
+		t.Errorf("orchestrator's flow names %v, the flows' %v", got, compiled)
+	}
+}
+
+// With NETAUTO_FLOWS_REPO, the binary with compiled flows still takes
+// every deployment's flow from Git; without it, its own flows.
+func TestProductionAppSources(t *testing.T) {
+	t.Setenv("NETAUTO_POOL_TYPE", "")
+	t.Setenv("NETAUTO_FLOWS_REPO", "")
+	app, err := productionApp()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range app.Deployments {
+		if d.Source != nil {
+			t.Fatalf("%s has a source without NETAUTO_FLOWS_REPO", d.Name)
+		}
+	}
+	t.Setenv("NETAUTO_FLOWS_REPO", "https://git.example.net/netops/netauto.git")
+	t.Setenv("NETAUTO_FLOWS_REF", "v1.4.0")
+	if app, err = productionApp(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range app.Deployments {
+		if d.Source == nil || d.Source.Ref != "v1.4.0" || d.Source.Entrypoint != "./examples/netauto/cmd/flows" {
+			t.Fatalf("%s: source %+v", d.Name, d.Source)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := app.Run(context.Background(), []string{"flows"}, &out, &errOut); code != 0 {
+		t.Fatalf("flows exited %d: %s", code, errOut.String())
 	}
 }

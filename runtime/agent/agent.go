@@ -55,7 +55,72 @@ const (
 	// EnvTLSCA is a PEM file of CA certificates trusted for the API's
 	// HTTPS besides the system's.
 	EnvTLSCA = "NETAUTO_TLS_CA"
+	// EnvSecretEnv set to "stdin" says that the secret part of the
+	// environment comes on standard input ([wire.EnvSecretEnv]).
+	EnvSecretEnv = wire.EnvSecretEnv
 )
+
+// maxSecretEnv bounds the secret environment read from standard input.
+const maxSecretEnv = 1 << 20
+
+// LoadSecretEnv reads the secret environment from r when EnvSecretEnv is
+// "stdin" and sets it in the process's environment (where flows read
+// their settings), then unsets EnvSecretEnv. It does nothing otherwise.
+// The secrets are one line, a JSON object of strings; r is read one byte
+// at a time up to that line's end, so that what follows on the same input
+// (the worker's lease channel, see [wire.EnvLeaseFD]) is left unread.
+// Errors never hold a value.
+func LoadSecretEnv(r io.Reader) error {
+	switch mode := os.Getenv(EnvSecretEnv); mode {
+	case "":
+		return nil
+	case "stdin":
+	default:
+		return fmt.Errorf("%s=%q: want stdin", EnvSecretEnv, mode)
+	}
+	raw, err := readLine(r, maxSecretEnv)
+	if err != nil {
+		return fmt.Errorf("read the secret environment from standard input: %w", err)
+	}
+	var vars map[string]string
+	if err := json.Unmarshal(raw, &vars); err != nil || vars == nil {
+		return fmt.Errorf("secret environment on standard input: not a JSON object of strings (%d bytes)", len(raw))
+	}
+	for k, v := range vars {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return fmt.Errorf("secret environment on standard input: bad variable name %q", k)
+		}
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("set %s: %w", k, err)
+		}
+	}
+	return os.Unsetenv(EnvSecretEnv)
+}
+
+// readLine reads r up to a newline (not included) or its end, at most max
+// bytes, without reading past the newline.
+func readLine(r io.Reader, max int) ([]byte, error) {
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		n, err := r.Read(b)
+		if n == 1 {
+			if b[0] == '\n' {
+				return line, nil
+			}
+			if len(line) == max {
+				return nil, fmt.Errorf("more than %d bytes", max)
+			}
+			line = append(line, b[0])
+		}
+		if errors.Is(err, io.EOF) {
+			return line, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
 
 // Exit statuses of [Run].
 const (
@@ -237,7 +302,9 @@ type ExecuteConfig struct {
 const outagePatience = time.Minute
 
 // Execute executes one claimed run with its flow and reports it over the
-// API: states, task runs, results and logs. It refuses (a *[ProtocolError])
+// API: states, task runs, results and logs. It first loads the secret
+// environment from standard input when the launcher says so
+// ([LoadSecretEnv]). It refuses (a *[ProtocolError])
 // a server whose protocol is not compatible. A run that did not complete
 // is a *[RunFailedError]; a flow Lookup does not know, an
 // *[UnknownFlowError].
@@ -251,6 +318,9 @@ const outagePatience = time.Minute
 func Execute(ctx context.Context, cfg ExecuteConfig) error {
 	if cfg.RunID == "" {
 		return errors.New("run id: empty")
+	}
+	if err := LoadSecretEnv(os.Stdin); err != nil {
+		return err
 	}
 	lf, err := leaseFile()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -134,5 +135,37 @@ func TestGitAgentServerVersion(t *testing.T) {
 	}
 	if err := agent.CheckServer(ctx, c); err != nil {
 		t.Fatalf("CheckServer: %v", err)
+	}
+}
+
+// The secret part of a run's environment comes on standard input when
+// the launcher says so, and lands in the process environment; a broken
+// hand-over is an error that shows no value.
+func TestLoadSecretEnv(t *testing.T) {
+	t.Setenv(agent.EnvSecretEnv, "")
+	if err := agent.LoadSecretEnv(strings.NewReader("not read")); err != nil {
+		t.Fatalf("without %s: %v", agent.EnvSecretEnv, err)
+	}
+	t.Setenv(agent.EnvSecretEnv, "stdin")
+	t.Setenv("NETAUTO_TEST_SECRET", "")
+	if err := agent.LoadSecretEnv(strings.NewReader(`{"NETAUTO_TEST_SECRET":"s3cr3t-value","NETAUTO_RUN_TOKEN":"nrt1.x"}` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("NETAUTO_TEST_SECRET") != "s3cr3t-value" || os.Getenv(agent.EnvRunToken) != "nrt1.x" {
+		t.Errorf("environment after the hand-over: %q %q", os.Getenv("NETAUTO_TEST_SECRET"), os.Getenv(agent.EnvRunToken))
+	}
+	if _, set := os.LookupEnv(agent.EnvSecretEnv); set {
+		t.Errorf("%s still set", agent.EnvSecretEnv)
+	}
+	for _, bad := range []string{`{"NETAUTO_TEST_SECRET":"s3cr3t-val`, `["s3cr3t-value"]`, `{"A=B":"s3cr3t-value"}`, ""} {
+		t.Setenv(agent.EnvSecretEnv, "stdin")
+		err := agent.LoadSecretEnv(strings.NewReader(bad))
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("input %q: %v, want an error without the value", bad, err)
+		}
+	}
+	t.Setenv(agent.EnvSecretEnv, "file")
+	if err := agent.LoadSecretEnv(strings.NewReader("{}")); err == nil {
+		t.Error("unknown mode accepted")
 	}
 }

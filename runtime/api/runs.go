@@ -219,6 +219,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 		Tags:           req.Tags,
 		JobVariables:   req.JobVariables,
 		IdempotencyKey: req.IdempotencyKey,
+		Origin:         store.Origin{Kind: store.OriginAPI, APIKey: PrincipalFrom(r.Context()).Name},
 	}
 	if !req.ScheduledAt.IsZero() {
 		spec.State = flow.Scheduled(req.ScheduledAt)
@@ -236,7 +237,8 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listRuns answers GET /api/v1/runs with filters state (a state type,
-// repeated or comma-separated), deployment, flow, tag, parent,
+// repeated or comma-separated), deployment, flow, tag, parent, origin
+// (what created the run: schedule, trigger, api, subflow, flow),
 // created_after and created_before (RFC 3339), limit and cursor.
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
@@ -245,7 +247,13 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
 		Flow:       q.Get("flow"),
 		Tag:        q.Get("tag"),
 		ParentID:   q.Get("parent"),
+		Origin:     store.OriginKind(q.Get("origin")),
 		Cursor:     q.Get("cursor"),
+	}
+	switch f.Origin {
+	case "", store.OriginSchedule, store.OriginTrigger, store.OriginAPI, store.OriginSubflow, store.OriginFlow:
+	default:
+		return badRequest("origin", "%q: want schedule, trigger, api, subflow or flow", f.Origin)
 	}
 	for _, v := range q["state"] {
 		for _, t := range strings.Split(v, ",") {

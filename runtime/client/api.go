@@ -87,6 +87,7 @@ func (c *Client) Runs(ctx context.Context, f store.RunFilter) (wire.RunPage, err
 	set(q, "flow", f.Flow)
 	set(q, "tag", f.Tag)
 	set(q, "parent", f.ParentID)
+	set(q, "origin", string(f.Origin))
 	set(q, "cursor", f.Cursor)
 	if !f.CreatedAfter.IsZero() {
 		q.Set("created_after", f.CreatedAfter.Format(time.RFC3339Nano))

@@ -2,7 +2,6 @@ package docker
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -415,13 +414,23 @@ func prepareBuild(opts BuildOptions) (*contextTar, error) {
 // write writes the context as a tar stream to w.
 func (bc *contextTar) write(w io.Writer) error {
 	tw := tar.NewWriter(w)
+	skipIgnore := false
 	if bc.outside != nil {
-		if err := tw.WriteHeader(&tar.Header{Name: bc.dockerfile, Mode: 0o644, Size: int64(len(bc.outside)), Typeflag: tar.TypeReg}); err != nil {
+		if err := writeTarFile(tw, bc.dockerfile, bc.outside); err != nil {
 			return err
 		}
-		if _, err := io.Copy(tw, bytes.NewReader(bc.outside)); err != nil {
+		// As the docker CLI does: the context's .dockerignore also names
+		// the Dockerfile sent under its own name, so that the engine's
+		// COPY . leaves it out.
+		ignore, err := os.ReadFile(filepath.Join(bc.root, ".dockerignore"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("ignore file: %w", err)
+		}
+		ignore = append(ignore, []byte("\n"+bc.dockerfile+"\n")...)
+		if err := writeTarFile(tw, ".dockerignore", ignore); err != nil {
 			return err
 		}
+		skipIgnore = true
 	}
 	err := filepath.WalkDir(bc.root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -435,6 +444,9 @@ func (bc *contextTar) write(w io.Writer) error {
 			return err
 		}
 		name := filepath.ToSlash(rel)
+		if skipIgnore && name == ".dockerignore" {
+			return nil // sent above
+		}
 		if bc.ignore != nil && !bc.keep[name] {
 			excluded, err := bc.ignore.MatchesOrParentMatches(name)
 			if err != nil {
@@ -455,6 +467,15 @@ func (bc *contextTar) write(w io.Writer) error {
 		return err
 	}
 	return tw.Close()
+}
+
+// writeTarFile writes a regular file of content to tw.
+func writeTarFile(tw *tar.Writer, name string, content []byte) error {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err := tw.Write(content)
+	return err
 }
 
 // addContextFile writes one file, directory or symbolic link; other kinds of file

@@ -4,7 +4,8 @@
 // A work pool of type [PoolType] ("docker") has a job template, a JSON
 // object parsed by [ParseJobTemplate]: image, image_pull_policy, env,
 // cpu_limit, cpu_request, memory_limit, memory_request, networks,
-// network_mode, volumes, labels, auto_remove, name and command. A
+// network_mode, volumes, labels, auto_remove, name, command and
+// secret_env. A
 // deployment's job variables override the pool's template and a run's
 // override the deployment's (env and labels key by key). Unknown fields
 // and bad quantities are *[FieldError] values naming the field; the API
@@ -23,5 +24,17 @@
 // orchestrator's `execute --run-id ID`, the API URL and a run-scoped
 // token, labels it with the run, deployment, worker and pool, streams its
 // output into the run's logs, stops it on cancel and reports its exit.
+//
+// Secret values — env values that resolve a secret ({{ secrets.NAME }}, a
+// block's secret field, a block holding secrets), the run token and the
+// claimed run — are not put in the container's environment, which the
+// engine stores and `docker inspect` shows: the launcher writes them to
+// the container's standard input once it started, one JSON object, and
+// closes it; `execute` reads them before anything else and sets them in
+// its own environment ([SecretEnvStdin]). The job template's secret_env
+// "env" turns that off for an image whose netauto predates it. A
+// reference to a secret, block or field that does not exist fails the run
+// (no retry would find it); a store that cannot be read crashes it, to be
+// retried.
 // [Launcher.Recover] removes the containers a restarted worker left.
 package docker

@@ -6,8 +6,11 @@ package docker
 // every variable the runtime reads.
 
 import (
+	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -17,6 +20,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/netauto-dev/netauto/runtime/proctest"
 	"gopkg.in/yaml.v3"
@@ -103,9 +110,10 @@ func TestDockerExampleReleaseImage(t *testing.T) {
 	root, dir := exampleFilesDir(t)
 	ctxDir := t.TempDir()
 	exDir := filepath.Join(ctxDir, "examples", "netauto")
-	for _, f := range []string{"Dockerfile", "Dockerfile.dockerignore", "dist/.gitignore"} {
+	for _, f := range []string{"Dockerfile", "dist/.gitignore", "release/data/README"} {
 		copyExampleFile(t, filepath.Join(dir, f), filepath.Join(exDir, f), 0o644)
 	}
+	copyExampleFile(t, filepath.Join(root, ".dockerignore"), filepath.Join(ctxDir, ".dockerignore"), 0o644)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -114,13 +122,8 @@ func TestDockerExampleReleaseImage(t *testing.T) {
 		t.Fatalf("release stage with an empty dist/: %v\n%s", err, res.Log)
 	}
 
-	// The example's binary once it exists on this branch, else the
-	// smallest runtime example: the stage only needs a static netauto.
-	pkg := "./examples/netauto"
-	if _, err := os.Stat(filepath.Join(dir, "main.go")); err != nil {
-		pkg = "./examples/hello"
-		t.Logf("examples/netauto has no main package yet: the image carries %s", pkg)
-	}
+	// The orchestrator without flows, as the Dockerfile says.
+	pkg := "./examples/netauto/cmd/netauto"
 	bin := filepath.Join(exDir, "dist", "usr", "local", "bin", "netauto")
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "timetzdata", "-o", bin, pkg)
 	cmd.Dir = root
@@ -146,12 +149,143 @@ func TestDockerExampleReleaseImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := img.Config; c == nil || !slices.Equal(c.Entrypoint, []string{"/usr/local/bin/netauto"}) || !slices.Equal(c.Cmd, []string{"server"}) || c.User != "65532:65532" {
+	if c := img.Config; c == nil || !slices.Equal(c.Entrypoint, []string{"/usr/local/bin/netauto"}) || !slices.Equal(c.Cmd, []string{"server", "--no-worker"}) ||
+		c.User != "65532:65532" || c.WorkingDir != "/var/lib/netauto" || len(c.Volumes) != 1 {
 		t.Errorf("release image config: %+v", img.Config)
 	}
 	out, code := runBuiltImage(t, cli, tag, "flows")
 	if code != 0 || !strings.HasPrefix(out, "FLOW") {
 		t.Errorf("netauto flows in the release image: exit %d, output %q", code, out)
+	}
+	files := imageFiles(t, cli, tag)
+	if slices.Contains(files, ".gitignore") {
+		t.Errorf("the release image holds dist/'s .gitignore: %q", files)
+	}
+	// Its default command starts: the store is created in its data
+	// directory (the volume), not refused for want of a writable path.
+	out = runUntil(t, cli, tag, []string{"NETAUTO_API_KEYS=release-test-key-0123456789", "NETAUTO_TOKEN_SECRET=release-test-token-secret-0123456789abcdef"}, "API on ")
+	if strings.Contains(out, "permission denied") {
+		t.Errorf("release image's server:\n%s", out)
+	}
+}
+
+// imageFiles lists the paths of an image's file system.
+func imageFiles(t *testing.T, cli *client.Client, image string) []string {
+	t.Helper()
+	ctx := context.Background()
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: &container.Config{Image: image, Cmd: []string{"none"}}})
+	if err != nil {
+		t.Fatalf("create container of %s: %v", image, err)
+	}
+	defer cli.ContainerRemove(ctx, created.ID, client.ContainerRemoveOptions{Force: true})
+	rc, err := cli.ContainerExport(ctx, created.ID, client.ContainerExportOptions{})
+	if err != nil {
+		t.Fatalf("export %s: %v", image, err)
+	}
+	defer rc.Close()
+	var out []string
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("export %s: %v", image, err)
+		}
+		out = append(out, strings.TrimSuffix(h.Name, "/"))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// runUntil starts image's default command with env, returns its output
+// once a line contains want (failing the test when it exits or takes a
+// minute first), and removes the container.
+func runUntil(t *testing.T, cli *client.Client, image string, env []string, want string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config:     &container.Config{Image: image, Env: env, Labels: map[string]string{"netauto.test": t.Name()}},
+		HostConfig: &container.HostConfig{NetworkMode: "none"},
+	})
+	if err != nil {
+		t.Fatalf("create container of %s: %v", image, err)
+	}
+	defer cli.ContainerRemove(context.Background(), created.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if _, err := cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		t.Fatalf("start container of %s: %v", image, err)
+	}
+	logs, err := cli.ContainerLogs(ctx, created.ID, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: true})
+	if err != nil {
+		t.Fatalf("logs of %s: %v", image, err)
+	}
+	defer logs.Close()
+	pr, pw := io.Pipe()
+	go func() { _, err := stdcopy.StdCopy(pw, pw, logs); pw.CloseWithError(err) }()
+	var out strings.Builder
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), want) {
+			return out.String()
+		}
+	}
+	t.Fatalf("%s's default command ended before %q (%v):\n%s", image, want, sc.Err(), out.String())
+	return ""
+}
+
+// Both builders — the classic one (DOCKER_BUILDKIT=0, docker-compose v1)
+// and netauto's BuildImage — send the same context for the Dockerfile:
+// the root .dockerignore, without .git and .gitignore files.
+func TestDockerExampleBuildContextEveryBuilder(t *testing.T) {
+	cli := proctest.DockerEngine(t)
+	root, dir := exampleFilesDir(t)
+	if _, err := os.Stat(filepath.Join(dir, "Dockerfile.dockerignore")); err == nil {
+		t.Fatal("examples/netauto/Dockerfile.dockerignore exists: BuildKit would read it, the classic builder the root .dockerignore")
+	}
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("no docker CLI for the classic builder")
+	}
+	df := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(df, []byte("FROM scratch\nCOPY . /ctx/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	classic := buildTestTag(t, cli)
+	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-f", df, "-t", classic, root)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("classic build: %v\n%s", err, out)
+	}
+	own := buildTestTag(t, cli)
+	if res, err := BuildImage(ctx, cli, BuildOptions{ContextDir: root, Dockerfile: df, Tags: []string{own}}); err != nil {
+		t.Fatalf("BuildImage: %v\n%s", err, res.Log)
+	}
+	a, b := imageFiles(t, cli, classic), imageFiles(t, cli, own)
+	if !slices.Equal(a, b) {
+		var onlyA, onlyB []string
+		for _, f := range a {
+			if !slices.Contains(b, f) {
+				onlyA = append(onlyA, f)
+			}
+		}
+		for _, f := range b {
+			if !slices.Contains(a, f) {
+				onlyB = append(onlyB, f)
+			}
+		}
+		t.Errorf("the builders sent different contexts: only the classic one %q, only netauto's %q", onlyA, onlyB)
+	}
+	for _, f := range a {
+		if base := filepath.Base(f); base == ".git" || base == ".gitignore" || strings.HasPrefix(f, "ctx/.git/") {
+			t.Errorf("the build context holds %s", f)
+		}
+	}
+	if !slices.Contains(a, "ctx/go.mod") || !slices.Contains(a, "ctx/examples/netauto/Dockerfile") {
+		t.Errorf("the build context lacks the module: %d files", len(a))
 	}
 }
 
@@ -172,17 +306,97 @@ func composeCommand(t *testing.T) []string {
 	return nil
 }
 
+// filledEnv is .env.example with its REQUIRED values filled in, as a user
+// does, written to a file of its own.
+func filledEnv(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill := map[string]string{
+		"POSTGRES_PASSWORD": "pg-test-password", "NETAUTO_API_KEYS": "compose-test-key-0123456789", "NETAUTO_API_KEY": "compose-test-key-0123456789",
+		"NETAUTO_TOKEN_SECRET": "compose-test-token-secret-0123456789abcdef", "NETAUTO_SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+		"NETAUTO_INFRAHUB_WEBHOOK_KEY": "compose-test-webhook-key-0123456789", "NETAUTO_FLOWS_REPO": "https://git.example.net/netops/netauto.git",
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && v == "" && fill[k] != "" {
+			l = k + "=" + fill[k]
+			delete(fill, k)
+		}
+		lines = append(lines, l)
+	}
+	if len(fill) > 0 {
+		t.Fatalf(".env.example has no empty REQUIRED line for %v", fill)
+	}
+	p := filepath.Join(t.TempDir(), "env")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// composeConfig runs `config` on files with envFile; it returns the
+// rendered configuration, or the error output when it fails.
+func composeConfig(t *testing.T, tool []string, dir, envFile string, files ...string) ([]byte, string, error) {
+	t.Helper()
+	args := append(slices.Clone(tool[1:]), "--env-file", envFile)
+	for _, f := range files {
+		args = append(args, "-f", f)
+	}
+	args = append(args, "config")
+	cmd := exec.Command(tool[0], args...)
+	cmd.Dir = dir
+	// Only the env file speaks: no variable of the caller's shell.
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	return out, stderr.String(), err
+}
+
+// .env.example as shipped does not start anything: its REQUIRED values
+// are empty, and the compose file's guards name them.
+func TestDockerExampleEnvGuards(t *testing.T) {
+	tool := composeCommand(t)
+	_, dir := exampleFilesDir(t)
+	_, stderr, err := composeConfig(t, tool, dir, ".env.example", "docker-compose.yml")
+	if err == nil || !strings.Contains(stderr, "set ") || !strings.Contains(stderr, "in .env") {
+		t.Fatalf("config with .env.example as shipped: %v\n%s\nwant a guard naming a REQUIRED variable", err, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A placeholder would defeat the guard: no value says "change me".
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && !strings.HasPrefix(k, "#") && regexp.MustCompile(`(?i)change.?me|<password>`).MatchString(v) {
+			t.Errorf(".env.example sets a placeholder: %s", l)
+		}
+	}
+}
+
 // The compose files, alone and with each override, are valid with the
-// values of .env.example; the worker can be scaled.
+// values of .env.example once filled in; the worker can be scaled; the
+// server and the worker receive the settings .env holds for them.
 func TestDockerExampleComposeConfig(t *testing.T) {
 	tool := composeCommand(t)
 	_, dir := exampleFilesDir(t)
+	envFile := filledEnv(t, dir)
+	example, err := os.ReadFile(filepath.Join(dir, ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(example), "\nCOMPOSE_FILE=docker-compose.yml:docker-compose.publish.yml\n") {
+		t.Error(".env.example does not name docker-compose.publish.yml in COMPOSE_FILE: a plain up would publish no port")
+	}
 	for _, files := range [][]string{
-		{"docker-compose.yml"},
+		{"docker-compose.yml", "docker-compose.publish.yml"},
 		{"docker-compose.yml", "docker-compose.dev.yml"},
 		{"docker-compose.yml", "docker-compose.prod.yml"},
 	} {
-		args := append(slices.Clone(tool[1:]), "--env-file", ".env.example")
+		args := append(slices.Clone(tool[1:]), "--env-file", envFile)
 		for _, f := range files {
 			args = append(args, "-f", f)
 		}
@@ -202,6 +416,10 @@ func TestDockerExampleComposeConfig(t *testing.T) {
 			Services map[string]map[string]any
 			Networks map[string]struct{ Name string }
 		}
+		var envs struct {
+			Services map[string]struct{ Environment map[string]string }
+		}
+		_ = yaml.Unmarshal(out, &envs)
 		if err := yaml.Unmarshal(out, &cfg); err != nil {
 			t.Errorf("%v: config output: %v", files, err)
 			continue
@@ -220,8 +438,24 @@ func TestDockerExampleComposeConfig(t *testing.T) {
 		if _, ok := cfg.Services["server"]["ports"]; !ok {
 			t.Errorf("%v: server publishes no port for the API and webhooks", files)
 		}
-		if cfg.Networks["netauto"].Name != "netauto" {
-			t.Errorf("%v: network netauto has name %q: run containers could not join it", files, cfg.Networks["netauto"].Name)
+		if cfg.Networks["default"].Name != "netauto" {
+			t.Errorf("%v: the default network is named %q, not netauto: run containers could not join it", files, cfg.Networks["default"].Name)
+		}
+		server, worker := envs.Services["server"].Environment, envs.Services["worker"].Environment
+		for _, k := range []string{"NETAUTO_INFRAHUB_WEBHOOK_KEY", "NETAUTO_POOL_TYPE", "NETAUTO_IMAGE", "NETAUTO_FLOWS_REPO", "NETAUTO_FLOWS_REF",
+			"NETAUTO_INFRAHUB_URL", "NETAUTO_INFRAHUB_TOKEN", "NETAUTO_F5_URL", "NETAUTO_F5_USERNAME", "NETAUTO_F5_PASSWORD",
+			"NETAUTO_DEVICE_USERNAME", "NETAUTO_DEVICE_PASSWORD", "NETAUTO_ENVIRONMENT", "NETAUTO_DB", "NETAUTO_SECRET_KEY", "NETAUTO_API_KEYS", "NETAUTO_TOKEN_SECRET"} {
+			if _, ok := server[k]; !ok {
+				t.Errorf("%v: the server does not receive %s", files, k)
+			}
+		}
+		if server["NETAUTO_INFRAHUB_WEBHOOK_KEY"] != "compose-test-webhook-key-0123456789" {
+			t.Errorf("%v: the server's webhook key is %q, not .env's", files, server["NETAUTO_INFRAHUB_WEBHOOK_KEY"])
+		}
+		for _, k := range []string{"NETAUTO_DB", "NETAUTO_SECRET_KEY", "NETAUTO_API_URL", "NETAUTO_API_KEY", "NETAUTO_IMAGE"} {
+			if _, ok := worker[k]; !ok {
+				t.Errorf("%v: the worker does not receive %s", files, k)
+			}
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -217,42 +218,71 @@ func (l *Launcher) Launch(ctx context.Context, job worker.Job) error {
 	}); err != nil {
 		return err
 	}
-	id, err := l.create(ctx, job, t)
+	id, secrets, err := l.create(ctx, job, t)
 	if err != nil {
 		return err
 	}
-	return l.runContainer(ctx, job, id, t.AutoRemove)
+	return l.runContainer(ctx, job, id, t.AutoRemove, secrets)
 }
 
-// create makes the run's container, ready to start.
-func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (string, error) {
+// SecretEnvStdin is the variable that tells `execute` to read the rest
+// of its environment from its standard input before anything else: one
+// JSON object of names and values, then end of input (see
+// JobTemplate.SecretEnv). runtime/agent reads it.
+const SecretEnvStdin = wire.EnvSecretEnv
+
+// secretEnvNames are variables of [Launcher.Env] handed over like secrets:
+// the run token, an API key, and the claimed run (its parameters may
+// carry credentials). They are runtime/agent's EnvRunToken, EnvAPIKey and
+// EnvRun (a test checks).
+var secretEnvNames = []string{"NETAUTO_RUN_TOKEN", "NETAUTO_API_KEY", "NETAUTO_RUN"}
+
+// create makes the run's container, ready to start. secrets are the
+// variables to write to its standard input once started (nil: none, the
+// container's stdin stays closed).
+func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (id string, secrets map[string]string, err error) {
+	id, secrets, err = l.create1(ctx, job, t)
+	var (
+		fe *FieldError
+		te *transientError
+	)
+	if errors.As(err, &fe) && !errors.As(err, &te) && ctx.Err() == nil {
+		// A reference that does not resolve (a missing block or secret, a
+		// field the block lacks) fails the same way on every retry: the
+		// run fails, saying which.
+		err = &worker.FailedError{Err: err}
+	}
+	return id, secrets, err
+}
+
+func (l *Launcher) create1(ctx context.Context, job worker.Job, t JobTemplate) (string, map[string]string, error) {
 	run := job.Run
 	if t.Image == "" {
-		return "", &worker.FailedError{Err: &FieldError{Field: "image", Reason: "no image in the job template or job variables"}}
+		return "", nil, &worker.FailedError{Err: &FieldError{Field: "image", Reason: "no image in the job template or job variables"}}
 	}
 	if err := l.ensureImage(ctx, t.Image, t.ImagePullPolicy); err != nil {
 		if ctx.Err() != nil {
-			return "", err // stopped meanwhile: the worker settles it as such
+			return "", nil, err // stopped meanwhile: the worker settles it as such
 		}
 		// The run cannot start: it fails with the image error rather than
 		// crashing into a retry against the same registry or policy.
-		return "", &worker.FailedError{Err: err}
+		return "", nil, &worker.FailedError{Err: err}
 	}
 	image := t.Image
 	argv := []string{DefaultBinary, "execute", "--run-id", run.ID}
 	if job.Binary != "" {
 		d, err := l.DerivedImage(ctx, t.Image, job.Binary, job.Commit)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		image, argv = d, []string{derivedBinary, "execute", "--run-id", run.ID}
 	}
 	if len(t.Command) > 0 {
 		argv = argv[:0]
 		for i, a := range t.Command {
-			v, err := expand(ctx, a, run, nil)
+			v, _, err := expand(ctx, a, run, nil)
 			if err != nil {
-				return "", &FieldError{Field: fmt.Sprintf("command[%d]", i), Reason: err.Error()}
+				return "", nil, &FieldError{Field: fmt.Sprintf("command[%d]", i), Reason: err.Error()}
 			}
 			argv = append(argv, v)
 		}
@@ -265,14 +295,15 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 			return err
 		})
 		if err != nil {
-			return "", fmt.Errorf("environment of run %s: %w", run.ID, err)
+			return "", nil, fmt.Errorf("environment of run %s: %w", run.ID, err)
 		}
 	}
 	extra = append(extra, worker.EnvRunID+"="+run.ID)
 	if job.Lease != nil {
-		// `execute` reads the worker's lease on its standard input, which
-		// closes when the worker's attachment does (StdinOnce): a worker
-		// that dies takes its containers' runs with it.
+		// `execute` reads the worker's lease on its standard input (after
+		// the secrets, when there are any), which closes when the
+		// worker's attachment does (StdinOnce): a worker that dies takes
+		// its containers' runs with it.
 		extra = append(extra, wire.EnvLeaseFD+"=0")
 	}
 	// The launcher's variables (the run, its token) win over the
@@ -291,17 +322,43 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 	}
 	extra = kept
 	var env []string
+	stdin := t.SecretEnv != "env"
+	var secrets map[string]string
+	secret := func(k, v string) {
+		if secrets == nil {
+			secrets = map[string]string{}
+		}
+		secrets[k] = v
+	}
 	for _, k := range sortedKeys(t.Env) {
 		if own[k] {
 			continue
 		}
-		v, err := expand(ctx, t.Env[k], run, l.Store)
+		v, sec, err := expand(ctx, t.Env[k], run, l.Store)
+		var te *transientError
+		if errors.As(err, &te) {
+			return "", nil, fmt.Errorf("job template: env.%s: %w", k, err)
+		}
 		if err != nil {
-			return "", &FieldError{Field: "env." + k, Reason: err.Error()}
+			return "", nil, &FieldError{Field: "env." + k, Reason: err.Error()}
+		}
+		if sec && stdin {
+			secret(k, v)
+			continue
 		}
 		env = append(env, k+"="+v)
 	}
-	env = append(env, extra...)
+	for _, kv := range extra {
+		k, v, _ := strings.Cut(kv, "=")
+		if stdin && v != "" && slices.Contains(secretEnvNames, k) {
+			secret(k, v)
+			continue
+		}
+		env = append(env, kv)
+	}
+	if secrets != nil {
+		env = append(env, SecretEnvStdin+"=stdin")
+	}
 	labels := map[string]string{}
 	for k, v := range t.Labels {
 		labels[k] = v
@@ -331,9 +388,9 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 	}
 	name := "netauto-" + run.ID
 	if t.Name != "" {
-		v, err := expand(ctx, t.Name, run, nil)
+		v, _, err := expand(ctx, t.Name, run, nil)
 		if err != nil {
-			return "", &FieldError{Field: "name", Reason: err.Error()}
+			return "", nil, &FieldError{Field: "name", Reason: err.Error()}
 		}
 		name = v
 	}
@@ -344,11 +401,11 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 	// runs out, before the reaper could retry the run.)
 	old, err := l.Client.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", LabelRun+"="+run.ID)})
 	if err != nil {
-		return "", fmt.Errorf("look for containers of earlier attempts of run %s: %w", run.ID, err)
+		return "", nil, fmt.Errorf("look for containers of earlier attempts of run %s: %w", run.ID, err)
 	}
 	for _, c := range old.Items {
 		if err := l.kill(ctx, c.ID); err != nil {
-			return "", fmt.Errorf("container of an earlier attempt of run %s: %w", run.ID, err)
+			return "", nil, fmt.Errorf("container of an earlier attempt of run %s: %w", run.ID, err)
 		}
 		l.logger().Warn("removed the container of an earlier attempt of the run", slog.String("run_id", run.ID), slog.String("container", shortID(c.ID)))
 	}
@@ -357,32 +414,37 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (s
 		Config: &container.Config{
 			Image: image, Cmd: argv, Env: env, Labels: labels,
 			AttachStdout: true, AttachStderr: true,
-			AttachStdin: job.Lease != nil, OpenStdin: job.Lease != nil, StdinOnce: job.Lease != nil,
+			// Standard input carries the secrets (one line, once started)
+			// and then the worker's lease channel; it closes with the
+			// worker's attachment.
+			AttachStdin: secrets != nil || job.Lease != nil, OpenStdin: secrets != nil || job.Lease != nil, StdinOnce: secrets != nil || job.Lease != nil,
 		},
 		HostConfig:       hc,
 		NetworkingConfig: nc,
 	})
 	if err != nil {
-		return "", fmt.Errorf("create container for run %s from %s: %w", run.ID, image, err)
+		return "", nil, fmt.Errorf("create container for run %s from %s: %w", run.ID, image, err)
 	}
 	for _, n := range extraNets {
 		if _, err := l.Client.NetworkConnect(ctx, n, client.NetworkConnectOptions{Container: res.ID}); err != nil {
 			l.remove(res.ID)
-			return "", fmt.Errorf("connect container of run %s to network %q: %w", run.ID, n, err)
+			return "", nil, fmt.Errorf("connect container of run %s to network %q: %w", run.ID, n, err)
 		}
 	}
-	return res.ID, nil
+	return res.ID, secrets, nil
 }
 
-// runContainer attaches to the container's output, waits for its exit
-// (the wait starts before the container, so an auto-removed container
-// cannot take its exit code with it), starts it, and stops it when ctx
-// ends. It returns when the container has stopped.
-func (l *Launcher) runContainer(ctx context.Context, job worker.Job, id string, autoRemove bool) error {
+// runContainer attaches to the container's output (and input, when
+// secrets are to be handed over), waits for its exit (the wait starts
+// before the container, so an auto-removed container cannot take its exit
+// code with it), starts it, writes the secrets to its input and closes
+// it, and stops it when ctx ends. It returns when the container has
+// stopped.
+func (l *Launcher) runContainer(ctx context.Context, job worker.Job, id string, autoRemove bool, secrets map[string]string) error {
 	run := job.Run
 	bg := context.WithoutCancel(ctx)
 	out := worker.NewOutputLog(l.Store, run.ID, l.Tail, l.logger())
-	att, err := l.Client.ContainerAttach(bg, id, client.ContainerAttachOptions{Stream: true, Stdin: job.Lease != nil, Stdout: true, Stderr: true})
+	att, err := l.Client.ContainerAttach(bg, id, client.ContainerAttachOptions{Stream: true, Stdin: secrets != nil || job.Lease != nil, Stdout: true, Stderr: true})
 	if err != nil {
 		out.Close()
 		l.remove(id)
@@ -391,14 +453,31 @@ func (l *Launcher) runContainer(ctx context.Context, job worker.Job, id string, 
 	copied := copyOutput(out, att.Reader, func() error { att.Close(); return nil })
 	exited := make(chan struct{})
 	defer close(exited)
-	if job.Lease != nil {
-		go worker.FeedLease(job.Lease, att.Conn, exited)
-	}
 	wait := l.Client.ContainerWait(bg, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	if _, err := l.Client.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		out.Close()
 		l.remove(id)
 		return fmt.Errorf("start container of run %s: %w", run.ID, err)
+	}
+	if secrets != nil {
+		// One JSON document on one line, then the lease channel or end of
+		// input. A failed write leaves the process an incomplete document:
+		// it exits, and the run crashes with its output, like any other
+		// container that could not run.
+		doc, _ := json.Marshal(secrets)
+		if _, err := att.Conn.Write(append(doc, '\n')); err != nil {
+			l.logger().Warn("hand secrets to container", slog.String("run_id", run.ID), slog.String("container", shortID(id)), slog.String("error", err.Error()))
+		}
+	}
+	switch {
+	case job.Lease != nil:
+		// After the secrets, the lease channel: the container's input
+		// stays open while the worker holds the run.
+		go worker.FeedLease(job.Lease, att.Conn, exited)
+	case secrets != nil:
+		if err := att.CloseWrite(); err != nil {
+			l.logger().Warn("close container input", slog.String("run_id", run.ID), slog.String("container", shortID(id)), slog.String("error", err.Error()))
+		}
 	}
 	if job.Started != nil {
 		job.Started("docker:" + id)

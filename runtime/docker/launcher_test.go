@@ -227,22 +227,23 @@ func TestDockerLauncher(t *testing.T) {
 	}
 	e := newE2E(t, "50ms")
 	ctx := context.Background()
+	key, err := store.ParseKey(e.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, e.db, store.Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := "tok-" + flow.NewID()
+	err = st.PutSecret(ctx, "dtoken", store.NewSecret(secret))
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretSum := sha256.Sum256([]byte(secret))
 
 	t.Run("CompletesWithEnvSecretsAndLogs", func(t *testing.T) {
-		key, err := store.ParseKey(e.key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := sqlite.Open(ctx, e.db, store.Options{Key: key})
-		if err != nil {
-			t.Fatal(err)
-		}
-		secret := "tok-" + flow.NewID()
-		err = st.PutSecret(ctx, "dtoken", store.NewSecret(secret))
-		st.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
 		run := e.create(t, "hello", "", `{"env":{"TOKEN":"{{ secrets.dtoken }}"}}`)
 		state, _ := e.follow(t, run.ID, "")
 		if state.Type != flow.TypeCompleted {
@@ -274,7 +275,8 @@ func TestDockerLauncher(t *testing.T) {
 	})
 
 	t.Run("LimitsLabelsThenCancel", func(t *testing.T) {
-		run := e.create(t, "sleep", "", `{"cpu_limit":"500m","cpu_request":"250m","memory_limit":"64Mi","memory_request":"32Mi","labels":{"team":"qa"}}`)
+		run := e.create(t, "sleep", "", `{"cpu_limit":"500m","cpu_request":"250m","memory_limit":"64Mi","memory_request":"32Mi","labels":{"team":"qa"},
+			"env":{"TOKEN":"{{ secrets.dtoken }}","PLAIN":"visible-{{ run_id }}"}}`)
 		e.follow(t, run.ID, "sleeping")
 		c := e.containerOf(t, run.ID)
 		ins, err := e.cli.ContainerInspect(ctx, c.ID, mclient.ContainerInspectOptions{})
@@ -294,8 +296,18 @@ func TestDockerLauncher(t *testing.T) {
 				t.Errorf("the container's environment holds %s", strings.SplitN(kv, "=", 2)[0])
 			}
 		}
-		if !envHas(ins.Container.Config.Env, "NETAUTO_RUN_TOKEN=") {
-			t.Error("no run token in the container's environment")
+		// Secrets went to the container's input, not its configuration:
+		// docker inspect shows neither the run token nor the secret.
+		for _, name := range []string{"NETAUTO_RUN_TOKEN=", "TOKEN=", "NETAUTO_RUN="} {
+			if envHas(ins.Container.Config.Env, name) {
+				t.Errorf("docker inspect shows %s…", name)
+			}
+		}
+		if env := ins.Container.Config.Env; !slices.Contains(env, docker.SecretEnvStdin+"=stdin") || !slices.Contains(env, "PLAIN=visible-"+run.ID) {
+			t.Errorf("environment %q: want %s=stdin and the plain value", ins.Container.Config.Env, docker.SecretEnvStdin)
+		}
+		if cfg := ins.Container.Config; !cfg.OpenStdin || !cfg.StdinOnce {
+			t.Errorf("stdin open %v once %v, want both", cfg.OpenStdin, cfg.StdinOnce)
 		}
 		if _, err := e.c.CancelRun(ctx, run.ID, "test"); err != nil {
 			t.Fatal(err)
@@ -303,6 +315,29 @@ func TestDockerLauncher(t *testing.T) {
 		state, msgs := e.follow(t, run.ID, "")
 		if state.Type != flow.TypeCancelled {
 			t.Fatalf("state %s %q; logs %q", state.Name, state.Message, msgs)
+		}
+	})
+
+	t.Run("SecretEnvInEnvironmentWhenAsked", func(t *testing.T) {
+		// secret_env "env": for an image whose execute predates the
+		// stdin hand-over; the run still completes with its secret.
+		run := e.create(t, "hello", "", `{"secret_env":"env","env":{"TOKEN":"{{ secrets.dtoken }}"}}`)
+		if state, _ := e.follow(t, run.ID, ""); state.Type != flow.TypeCompleted {
+			t.Fatalf("state %s %q", state.Name, state.Message)
+		}
+		res, err := e.c.RunResult(ctx, run.ID)
+		if err != nil || !strings.Contains(string(res), `"token_sha":"`+hex.EncodeToString(secretSum[:])+`"`) {
+			t.Errorf("result %s %v, want the secret's hash", res, err)
+		}
+	})
+
+	t.Run("MissingSecretFails", func(t *testing.T) {
+		// A reference to nothing fails the run at once, naming it; no
+		// retry would find it.
+		run := e.create(t, "sleep", "", `{"env":{"TOKEN":"{{ secrets.no-such-secret }}"}}`)
+		state, _ := e.follow(t, run.ID, "")
+		if state.Type != flow.TypeFailed || !strings.Contains(state.Message, "no-such-secret") {
+			t.Fatalf("state %s %q, want Failed naming the secret", state.Name, state.Message)
 		}
 	})
 

@@ -54,8 +54,11 @@ type JobTemplate struct {
 	// Env is added to the container's environment. Values may hold
 	// references resolved at launch: {{ name }} (a run field — run_id,
 	// flow_run_name, flow, deployment, pool, attempt — or else a store
-	// variable), {{ variables.NAME }}, {{ secrets.NAME }} and
-	// {{ blocks.NAME.FIELD }}. Resolved values are never logged.
+	// variable), {{ variables.NAME }}, {{ secrets.NAME }},
+	// {{ blocks.NAME.FIELD }} (FIELD may be a dotted path into the block,
+	// "notify.webhook_url") and {{ blocks.NAME }} (the whole block as a
+	// JSON object, its secret fields in place). Resolved values are never
+	// logged; secret ones are handed over as SecretEnv says.
 	Env map[string]string `json:"env,omitempty"`
 	// CPULimit caps the container's CPUs ("1.5", "500m", 2).
 	CPULimit Quantity `json:"cpu_limit,omitzero"`
@@ -88,12 +91,21 @@ type JobTemplate struct {
 	// of the host containers may reach. Only the pool's template (the
 	// first layer) holds it.
 	Allow *Policy `json:"allow,omitempty"`
+	// SecretEnv says how secret values reach the container: "stdin" (the
+	// default) writes them to the container's standard input once it
+	// started, where `execute` reads them (see [SecretEnvStdin]), so that
+	// `docker inspect` and the engine's stored configuration never hold
+	// them; "env" puts them in its environment like the other values, for
+	// an image whose netauto predates the stdin hand-over. Secret values
+	// are env values resolving a secret (secrets.NAME, a block's secret
+	// field, a block holding secret fields) and the run's token.
+	SecretEnv string `json:"secret_env,omitempty"`
 }
 
 // templateFields are the known fields, in documentation order.
 var templateFields = []string{
 	"image", "image_pull_policy", "env", "cpu_limit", "cpu_request", "memory_limit",
-	"memory_request", "networks", "network_mode", "volumes", "labels", "auto_remove", "name", "command",
+	"memory_request", "networks", "network_mode", "volumes", "labels", "auto_remove", "name", "command", "secret_env",
 }
 
 // mapFields are merged key by key across layers; the others are replaced.
@@ -234,6 +246,8 @@ func (t *JobTemplate) decodeField(k string, v json.RawMessage) error {
 		dst = &t.Name
 	case "command":
 		dst = &t.Command
+	case "secret_env":
+		dst = &t.SecretEnv
 	}
 	if err := json.Unmarshal(v, dst); err != nil {
 		var fe *FieldError
@@ -258,6 +272,11 @@ func (t JobTemplate) Validate() error {
 	case "", PullAlways, PullIfNotPresent, PullNever:
 	default:
 		return &FieldError{Field: "image_pull_policy", Reason: fmt.Sprintf("%q: want Always, IfNotPresent or Never", t.ImagePullPolicy)}
+	}
+	switch t.SecretEnv {
+	case "", "stdin", "env":
+	default:
+		return &FieldError{Field: "secret_env", Reason: fmt.Sprintf("%q: want stdin or env", t.SecretEnv)}
 	}
 	if strings.ContainsAny(t.Image, " \t\n") {
 		return &FieldError{Field: "image", Reason: "contains white space"}
@@ -530,8 +549,8 @@ func parseRefs(s string) ([]piece, error) {
 				return nil, fmt.Errorf("bad reference {{ %s }}: want %s.NAME", ref, head)
 			}
 		case "blocks":
-			if strings.Count(ref, ".") < 2 {
-				return nil, fmt.Errorf("bad reference {{ %s }}: want blocks.NAME.FIELD", ref)
+			if strings.Count(ref, ".") < 1 {
+				return nil, fmt.Errorf("bad reference {{ %s }}: want blocks.NAME or blocks.NAME.FIELD", ref)
 			}
 		}
 		out = append(out, piece{ref: ref})
@@ -563,11 +582,11 @@ func runFields(run store.FlowRun) map[string]string {
 }
 
 // expand resolves the references of s. Errors name the reference, never
-// a resolved value.
-func expand(ctx context.Context, s string, run store.FlowRun, r Resolver) (string, error) {
+// a resolved value. secret reports that a reference resolved a secret.
+func expand(ctx context.Context, s string, run store.FlowRun, r Resolver) (v string, secret bool, err error) {
 	ps, err := parseRefs(s)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	var b strings.Builder
 	rf := runFields(run)
@@ -576,65 +595,125 @@ func expand(ctx context.Context, s string, run store.FlowRun, r Resolver) (strin
 			b.WriteString(p.lit)
 			continue
 		}
-		v, err := resolveRef(ctx, p.ref, rf, r)
+		v, sec, err := resolveRef(ctx, p.ref, rf, r)
 		if err != nil {
-			return "", fmt.Errorf("{{ %s }}: %w", p.ref, err)
+			return "", false, fmt.Errorf("{{ %s }}: %w", p.ref, err)
 		}
+		secret = secret || sec
 		b.WriteString(v)
 	}
-	return b.String(), nil
+	return b.String(), secret, nil
 }
 
-func resolveRef(ctx context.Context, ref string, rf map[string]string, r Resolver) (string, error) {
+func resolveRef(ctx context.Context, ref string, rf map[string]string, r Resolver) (string, bool, error) {
 	head, rest, dotted := strings.Cut(ref, ".")
 	if !dotted {
 		if v, ok := rf[ref]; ok {
-			return v, nil
+			return v, false, nil
 		}
 		head, rest = "variables", ref
 	}
 	if r == nil && (head == "secrets" || head == "blocks" || head == "variables") {
-		return "", errors.New("no resolver for store references")
+		return "", false, errors.New("no resolver for store references")
 	}
 	switch head {
 	case "secrets":
 		s, err := r.GetSecret(ctx, rest)
 		if err != nil {
-			return "", fmt.Errorf("secret %q: %w", rest, err)
+			return "", false, fmt.Errorf("secret %q: %w", rest, resolverErr(err))
 		}
-		return s.Reveal(), nil
+		return s.Reveal(), true, nil
 	case "variables":
 		v, err := r.GetVariable(ctx, rest)
 		if err != nil {
-			return "", fmt.Errorf("variable %q: %w", rest, err)
+			return "", false, fmt.Errorf("variable %q: %w", rest, resolverErr(err))
 		}
 		var s string
 		if json.Unmarshal(v, &s) == nil {
-			return s, nil
+			return s, false, nil
 		}
-		return string(v), nil
+		return string(v), false, nil
 	case "blocks":
 		name, field, _ := strings.Cut(rest, ".")
 		b, err := r.GetBlock(ctx, name)
 		if err != nil {
-			return "", fmt.Errorf("block %q: %w", name, err)
+			return "", false, fmt.Errorf("block %q: %w", name, resolverErr(err))
+		}
+		if field == "" {
+			doc, err := blockDocument(b)
+			if err != nil {
+				return "", false, fmt.Errorf("block %q: %w", name, err)
+			}
+			return doc, len(b.Secrets) > 0, nil
 		}
 		if s, ok := b.Secrets[field]; ok {
-			return s.Reveal(), nil
+			return s.Reveal(), true, nil
 		}
-		var data map[string]json.RawMessage
+		var data any
 		if err := json.Unmarshal(b.Data, &data); err == nil {
-			if v, ok := data[field]; ok {
-				var s string
-				if json.Unmarshal(v, &s) == nil {
-					return s, nil
+			for _, k := range strings.Split(field, ".") {
+				m, ok := data.(map[string]any)
+				if !ok {
+					data = nil
+					break
 				}
-				return string(v), nil
+				if data, ok = m[k]; !ok {
+					break
+				}
+			}
+			if data != nil {
+				if s, ok := data.(string); ok {
+					return s, false, nil
+				}
+				v, _ := json.Marshal(data)
+				return string(v), false, nil
 			}
 		}
-		return "", fmt.Errorf("block %q has no field %q", name, field)
+		return "", false, fmt.Errorf("block %q has no field %q", name, field)
 	}
-	return "", fmt.Errorf("unknown reference")
+	return "", false, fmt.Errorf("unknown reference")
+}
+
+// transientError is a failure to read the store while resolving a
+// reference (not a missing object): trying again later may succeed.
+type transientError struct{ err error }
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+// resolverErr marks a resolver's error transient unless the object does
+// not exist.
+func resolverErr(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return &transientError{err: err}
+}
+
+// blockDocument is a block as one JSON object: its data with its secret
+// fields put back at their paths.
+func blockDocument(b store.Block) (string, error) {
+	doc := map[string]any{}
+	if len(bytes.TrimSpace(b.Data)) > 0 && string(bytes.TrimSpace(b.Data)) != "null" {
+		if err := json.Unmarshal(b.Data, &doc); err != nil {
+			return "", errors.New("data is not a JSON object")
+		}
+	}
+	for path, s := range b.Secrets {
+		keys := strings.Split(path, ".")
+		m := doc
+		for _, k := range keys[:len(keys)-1] {
+			next, ok := m[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				m[k] = next
+			}
+			m = next
+		}
+		m[keys[len(keys)-1]] = s.Reveal()
+	}
+	out, err := json.Marshal(doc)
+	return string(out), err
 }
 
 // CheckJobVariables checks, at deploy time, the job template of a pool of

@@ -1,10 +1,12 @@
 package docker
 
 import (
+	"slices"
+
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
+	"github.com/netauto-dev/netauto/runtime/agent"
 	"testing"
 
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -99,7 +101,16 @@ func (fakeResolver) GetSecret(_ context.Context, name string) (store.Secret, err
 }
 
 func (fakeResolver) GetBlock(_ context.Context, name string) (store.Block, error) {
-	return store.Block{Name: name, Data: json.RawMessage(`{"host":"10.0.0.1","port":443}`), Secrets: map[string]store.Secret{"password": store.NewSecret("pw")}}, nil
+	switch name {
+	case "dev":
+		return store.Block{Name: name, Data: json.RawMessage(`{"host":"10.0.0.1","port":443,"notify":{"url":"https://chat.example.net","channel":"#ops"}}`),
+			Secrets: map[string]store.Secret{"password": store.NewSecret("pw"), "notify.key": store.NewSecret("nk")}}, nil
+	case "plain":
+		return store.Block{Name: name, Data: json.RawMessage(`{"host":"10.0.0.2"}`)}, nil
+	case "down":
+		return store.Block{}, errors.New("connection refused")
+	}
+	return store.Block{}, store.ErrNotFound
 }
 
 func (fakeResolver) GetVariable(_ context.Context, name string) (json.RawMessage, error) {
@@ -111,16 +122,48 @@ func (fakeResolver) GetVariable(_ context.Context, name string) (json.RawMessage
 
 func TestDockerEnvExpansion(t *testing.T) {
 	run := store.FlowRun{ID: "r1", Flow: "f", Attempt: 2}
-	got, err := expand(context.Background(), "{{run_id}}/{{ attempt }}/{{ secrets.tok }}/{{ region }}/{{ blocks.dev.host }}:{{ blocks.dev.port }}/{{ blocks.dev.password }}", run, fakeResolver{})
+	ctx := context.Background()
+	got, secret, err := expand(ctx, "{{run_id}}/{{ attempt }}/{{ secrets.tok }}/{{ region }}/{{ blocks.dev.host }}:{{ blocks.dev.port }}/{{ blocks.dev.password }}", run, fakeResolver{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "r1/2/s3cr3t/eu/10.0.0.1:443/pw"; got != want {
-		t.Errorf("got %q, want %q", got, want)
+	if want := "r1/2/s3cr3t/eu/10.0.0.1:443/pw"; got != want || !secret {
+		t.Errorf("got %q (secret %v), want %q, secret", got, secret, want)
 	}
-	_, err = expand(context.Background(), "{{ secrets.missing }}", run, fakeResolver{})
-	if err == nil || !strings.Contains(err.Error(), "missing") {
-		t.Errorf("missing secret: %v", err)
+	// What resolves no secret is not one; a dotted path reads nested data.
+	for ref, want := range map[string]string{
+		"{{ blocks.dev.host }}":       "10.0.0.1",
+		"{{ blocks.dev.notify.url }}": "https://chat.example.net",
+		"{{ blocks.dev.notify }}":     `{"channel":"#ops","url":"https://chat.example.net"}`,
+		"{{ region }}-{{ run_id }}":   "eu-r1",
+		"{{ blocks.plain }}":          `{"host":"10.0.0.2"}`,
+	} {
+		got, secret, err := expand(ctx, ref, run, fakeResolver{})
+		if err != nil || got != want || secret {
+			t.Errorf("%s = %q, secret %v, %v; want %q, not secret", ref, got, secret, err, want)
+		}
+	}
+	// A secret field reached by its path, and a whole block holding
+	// secrets, are secret; the block's secrets are in place.
+	if got, secret, err := expand(ctx, "{{ blocks.dev.notify.key }}", run, fakeResolver{}); got != "nk" || !secret || err != nil {
+		t.Errorf("nested secret field = %q, %v, %v", got, secret, err)
+	}
+	got, secret, err = expand(ctx, "{{ blocks.dev }}", run, fakeResolver{})
+	var doc map[string]any
+	if err != nil || !secret || json.Unmarshal([]byte(got), &doc) != nil || doc["password"] != "pw" || doc["notify"].(map[string]any)["key"] != "nk" || doc["port"] != 443.0 {
+		t.Errorf("whole block = %s, secret %v, %v", got, secret, err)
+	}
+	// Missing objects and fields are permanent; a store that fails is not.
+	for _, ref := range []string{"{{ secrets.missing }}", "{{ blocks.nope.x }}", "{{ blocks.dev.nofield }}", "{{ blocks.dev.notify.nope }}"} {
+		_, _, err := expand(ctx, ref, run, fakeResolver{})
+		var te *transientError
+		if err == nil || errors.As(err, &te) {
+			t.Errorf("%s: %v, want a permanent error", ref, err)
+		}
+	}
+	_, _, err = expand(ctx, "{{ blocks.down.x }}", run, fakeResolver{})
+	if te := (*transientError)(nil); !errors.As(err, &te) {
+		t.Errorf("store down: %v, want a transient error", err)
 	}
 }
 
@@ -160,5 +203,14 @@ func TestDockerCheckJobVariables(t *testing.T) {
 	other := store.Pool{Name: "q", Type: "process"}
 	if err := CheckJobVariables(other, json.RawMessage(`{"anything":1}`)); err != nil {
 		t.Errorf("a non-docker pool was checked: %v", err)
+	}
+}
+
+// The launcher hands over as secrets the variables runtime/agent reads
+// them from.
+func TestSecretEnvNamesAreAgents(t *testing.T) {
+	want := []string{agent.EnvRunToken, agent.EnvAPIKey, agent.EnvRun}
+	if !slices.Equal(secretEnvNames, want) || SecretEnvStdin != agent.EnvSecretEnv {
+		t.Errorf("secret names %v and %s, want runtime/agent's %v and %s", secretEnvNames, SecretEnvStdin, want, agent.EnvSecretEnv)
 	}
 }

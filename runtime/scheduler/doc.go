@@ -14,7 +14,8 @@
 //
 // # A pass
 //
-// For every deployment that has schedules and is not paused, a pass
+// For every deployment that has active schedules and is not paused, a
+// pass
 //
 //   - compiles its schedules into a [schedule.Timetable], cached per
 //     deployment version (ID and Updated), so a steady-state pass parses
@@ -36,6 +37,24 @@
 // planning state is dropped, and when turned on again they plan from then
 // on, without making up the time they were off.
 //
+// # Changed deployments
+//
+// Each run a pass creates records its origin (the keys of the schedules
+// it is an occurrence of) and the deployment's generation
+// ([store.Deployment.Generation]), which the store increments when a
+// field the runs are made of changes ([store.PlanFields]: schedules,
+// parameters, tags, pool...). From that change on, the runs planned under
+// the older generation that have not started are not claimed; the next
+// pass, for that deployment even when it is paused or has no schedule
+// left, plans the remaining schedules again from now and applies that
+// plan in the transaction that replaces the old one: the old generation's
+// runs that did not start are deleted when they are due from now on, or
+// when none of their schedules remains (changed, removed, inactive); the
+// others (due before now, of a schedule that remains) are kept, as are
+// runs created by triggers and requests, and runs that started. So after
+// "* * * * *" becomes "*/5 * * * *", no run of the old cron starts, and
+// after every schedule is removed, none of its runs is handed to a worker.
+//
 // Parameters are the deployment's defaults overridden by the schedule's
 // ([schedule.MergeParameters]).
 //
@@ -52,6 +71,13 @@
 // the state and plans again, and no crash can separate runs from the
 // state that records them.
 //
-// A paused deployment is not planned; when resumed, the runs its schedules
-// missed meanwhile are late and its late policy decides.
+// The replacement is a plan like any other: compare-and-set on the stored
+// state and its generation, so two replicas replace once, and a plan made
+// for a generation the deployment has left is refused and made again. A
+// worker claiming a run while it is replaced either claimed it first (it
+// started, and stays) or does not see it.
+//
+// A paused deployment is not planned (but for that replacement); when
+// resumed, the runs its schedules missed meanwhile are late and its late
+// policy decides.
 package scheduler

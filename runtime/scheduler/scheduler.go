@@ -60,7 +60,8 @@ type entry struct {
 	defaults    map[string]any
 	late        schedule.LatePolicy
 	through     map[string]time.Time // by schedule key, as stored
-	loaded      bool                 // through was read from the store
+	storedGen   int64                // the deployment generation through was planned under (0: none stored)
+	loaded      bool                 // through and storedGen were read from the store
 }
 
 // New returns a scheduler on st.
@@ -95,6 +96,9 @@ type PassResult struct {
 	// Created); Skipped counts late occurrences the late policy skipped,
 	// each recorded as a Cancelled run.
 	Created, Late, Skipped int
+	// Replaced counts the planned runs deleted because their deployment
+	// changed (they had not started; see store.SchedulePlan).
+	Replaced int
 	// Errors are the deployments that could not be planned (bad
 	// schedules, store errors), each naming its deployment. The pass goes
 	// on with the others.
@@ -138,8 +142,9 @@ func (s *Scheduler) logPass(r PassResult, err error) {
 	for _, e := range r.Errors {
 		s.log.Error("schedule deployment", slog.String("error", e.Error()))
 	}
-	if r.Created > 0 || r.Skipped > 0 {
-		s.log.Info("scheduled runs", slog.Int("created", r.Created), slog.Int("late", r.Late), slog.Int("skipped", r.Skipped))
+	if r.Created > 0 || r.Skipped > 0 || r.Replaced > 0 {
+		s.log.Info("scheduled runs", slog.Int("created", r.Created), slog.Int("late", r.Late), slog.Int("skipped", r.Skipped),
+			slog.Int("replaced", r.Replaced))
 	}
 }
 
@@ -165,13 +170,16 @@ func (s *Scheduler) Pass(ctx context.Context, now time.Time) (PassResult, error)
 	var work []*entry
 	var todo []store.Deployment
 	for _, d := range deps {
-		if d.Paused || len(d.Schedules) == 0 {
-			continue
-		}
 		seen[d.Name] = true
 		e := s.entry(d)
 		if e.compileErr != nil {
 			res.Errors = append(res.Errors, e.compileErr)
+			continue
+		}
+		// A deployment with nothing to plan (paused, no active schedule)
+		// is planned only to replace what an older generation of it
+		// planned; its state is read once, then kept.
+		if idle(d, e) && e.loaded && !e.stale(d) {
 			continue
 		}
 		work = append(work, e)
@@ -179,18 +187,26 @@ func (s *Scheduler) Pass(ctx context.Context, now time.Time) (PassResult, error)
 	}
 	for name := range s.entries {
 		if !seen[name] {
-			delete(s.entries, name) // deleted or paused: reload its state when it comes back
+			delete(s.entries, name) // deleted: a deployment created again under its name plans afresh
 		}
 	}
 	if err := s.loadThrough(ctx, todo, work); err != nil {
 		return res, err
 	}
+	n := 0
+	for i, e := range work {
+		if !idle(todo[i], e) || e.stale(todo[i]) {
+			work[n], todo[n] = e, todo[i]
+			n++
+		}
+	}
+	work, todo = work[:n], todo[:n]
 	// Plan and apply; a deployment another replica planned meanwhile
 	// (a lost compare-and-set) is re-read and planned once more.
 	for round := 0; len(work) > 0 && round < 2; round++ {
 		var ps []*planned
 		for i, e := range work {
-			if round == 0 {
+			if round == 0 && !idle(todo[i], e) {
 				res.Deployments++
 			}
 			p, err := s.plan(todo[i], e, now)
@@ -220,6 +236,26 @@ func (s *Scheduler) Pass(ctx context.Context, now time.Time) (PassResult, error)
 	return res, nil
 }
 
+// idle reports whether d has nothing to plan: it is paused, or none of
+// its schedules is active.
+func idle(d store.Deployment, e *entry) bool {
+	if d.Paused || e.tt == nil {
+		return true
+	}
+	for i := range e.tt.Len() {
+		if !e.tt.Spec(i).Schedule().Inactive {
+			return false
+		}
+	}
+	return true
+}
+
+// stale reports whether what is stored was planned under an older
+// generation of d than its current one: the next plan replaces it.
+func (e *entry) stale(d store.Deployment) bool {
+	return e.storedGen > 0 && e.storedGen < d.Generation
+}
+
 // entry returns the cached entry of d, recompiling when d changed.
 func (s *Scheduler) entry(d store.Deployment) *entry {
 	version := d.Updated.UTC().Format(time.RFC3339Nano)
@@ -229,10 +265,11 @@ func (s *Scheduler) entry(d store.Deployment) *entry {
 	}
 	through := map[string]time.Time{}
 	loaded := false
+	var gen int64
 	if e != nil && e.id == d.ID {
-		through, loaded = e.through, e.loaded
+		through, loaded, gen = e.through, e.loaded, e.storedGen
 	}
-	e = &entry{id: d.ID, version: version, through: through, loaded: loaded}
+	e = &entry{id: d.ID, version: version, through: through, loaded: loaded, storedGen: gen}
 	s.entries[d.Name] = e
 	e.compileErr = compileDeployment(d, e)
 	if e.compileErr != nil {
@@ -296,7 +333,8 @@ func (s *Scheduler) loadThrough(ctx context.Context, deps []store.Deployment, en
 		if e.loaded {
 			continue
 		}
-		e.through = states[deps[i].Name]
+		st := states[deps[i].Name]
+		e.through, e.storedGen = st.Through, st.Generation
 		if e.through == nil {
 			e.through = map[string]time.Time{}
 		}
@@ -317,10 +355,36 @@ type planned struct {
 }
 
 // plan computes d's runs due up to the window's end, without writing.
+//
+// When what is stored was planned under an older generation of d, the
+// plan replaces it (see store.SchedulePlan): the schedules that remain
+// are planned again from now, since the store deletes the runs due from
+// now on, and those of removed schedules are dropped from the state.
 func (s *Scheduler) plan(d store.Deployment, e *entry, now time.Time) (*planned, error) {
+	replan := e.storedGen < d.Generation
 	p := &planned{d: d, e: e, through: make([]time.Time, len(e.keys))}
 	for i, k := range e.keys {
 		p.through[i] = e.through[k]
+		if replan && !p.through[i].IsZero() && !p.through[i].Before(now) {
+			p.through[i] = now.Add(-time.Nanosecond)
+		}
+	}
+	if idle(d, e) {
+		// Only the replacement: nothing new is planned, the schedules
+		// stay planned where they were (up to now) for when they resume.
+		next := map[string]time.Time{}
+		if !d.Paused {
+			p.through = nil
+		}
+		for i, k := range e.keys {
+			if p.through != nil && !p.through[i].IsZero() && !e.tt.Spec(i).Schedule().Inactive {
+				next[k] = p.through[i]
+			}
+		}
+		p.plan = store.SchedulePlan{Deployment: d.Name, Expect: e.through, ExpectGeneration: e.storedGen,
+			Generation: d.Generation, ReplanFrom: now, Through: next}
+		p.changed = replan
+		return p, nil
 	}
 	late := e.late
 	late.Grace = s.opts.LateGrace
@@ -348,7 +412,8 @@ func (s *Scheduler) plan(d store.Deployment, e *entry, now time.Time) (*planned,
 			next[k] = p.through[i]
 		}
 	}
-	p.plan = store.SchedulePlan{Deployment: d.Name, Expect: e.through, Through: next}
+	p.plan = store.SchedulePlan{Deployment: d.Name, Expect: e.through, ExpectGeneration: e.storedGen,
+		Generation: d.Generation, ReplanFrom: now, Through: next}
 	if d.LatePolicy == store.LateSkip || d.LatePolicy == store.LateRunLatest {
 		// Runs created ahead and not started in time meet the policy too.
 		p.plan.LateBefore = now.Add(-s.opts.LateGrace)
@@ -363,7 +428,8 @@ func (s *Scheduler) plan(d store.Deployment, e *entry, now time.Time) (*planned,
 			st = flow.Late(o.Time)
 			st.Message = fmt.Sprintf("due %s, planned %s late", o.Time.Format(time.RFC3339), now.Sub(o.Time).Round(time.Second))
 		}
-		p.plan.Runs = append(p.plan.Runs, store.RunSpec{ID: flow.NewID(), Deployment: d.Name, Parameters: params, Tags: d.Tags, State: st})
+		p.plan.Runs = append(p.plan.Runs, store.RunSpec{ID: flow.NewID(), Deployment: d.Name, Parameters: params, Tags: d.Tags, State: st,
+			Origin: e.origin(o)})
 	}
 	for _, o := range p.skipped {
 		params, err := json.Marshal(o.Parameters)
@@ -371,12 +437,23 @@ func (s *Scheduler) plan(d store.Deployment, e *entry, now time.Time) (*planned,
 			return nil, fmt.Errorf("encode parameters of the run at %s: %w", o.Time.Format(time.RFC3339), err)
 		}
 		p.plan.Skipped = append(p.plan.Skipped, store.SkippedRun{
-			Spec:   store.RunSpec{ID: flow.NewID(), Deployment: d.Name, Parameters: params, Tags: d.Tags, State: flow.Scheduled(o.Time)},
+			Spec: store.RunSpec{ID: flow.NewID(), Deployment: d.Name, Parameters: params, Tags: d.Tags, State: flow.Scheduled(o.Time),
+				Origin: e.origin(o)},
 			Reason: fmt.Sprintf("skipped by late policy %q: due %s, %s late", d.LatePolicy, o.Time.Format(time.RFC3339), now.Sub(o.Time).Round(time.Second)),
 		})
 	}
-	p.changed = len(p.plan.Runs) > 0 || len(p.plan.Skipped) > 0 || !sameThrough(e.through, next)
+	p.changed = replan || len(p.plan.Runs) > 0 || len(p.plan.Skipped) > 0 || !sameThrough(e.through, next)
 	return p, nil
+}
+
+// origin is the origin of occurrence o's run: its schedule, and those
+// that fire at the same time.
+func (e *entry) origin(o schedule.Occurrence) store.Origin {
+	keys := []string{e.keys[o.Schedule]}
+	for _, c := range o.Coincident {
+		keys = append(keys, e.keys[c])
+	}
+	return store.Origin{Kind: store.OriginSchedule, Schedules: keys}
 }
 
 // sameThrough compares planning states by instant.
@@ -419,8 +496,9 @@ func (s *Scheduler) applyAll(ctx context.Context, ps []*planned, res *PassResult
 			case results[i].Err != nil:
 				res.Errors = append(res.Errors, fmt.Errorf("deployment %q: %w", p.d.Name, results[i].Err))
 			default:
-				p.e.through = p.plan.Through
+				p.e.through, p.e.storedGen = p.plan.Through, p.plan.Generation
 				count(p, results[i].Created, res)
+				res.Replaced += len(results[i].Deleted)
 			}
 		}
 		ps = ps[n:]

@@ -174,11 +174,14 @@ func TestParametersAndRecompile(t *testing.T) {
 	if p["full"] != true || p["target"] != "all" || p["n"] != json.Number("9007199254740993") {
 		t.Errorf("parameters %s: want the schedule's full=true over the defaults", rs[0].Parameters)
 	}
-	// A new timing is planned afresh; the old one's state is dropped.
+	// A new timing is planned afresh; the old one's state is dropped, and
+	// its run that had not started with it.
 	d.Schedules = []store.Schedule{{Cron: "30 3 * * *", Timezone: "Europe/Berlin"}}
 	apply(t, s, d)
-	pass(t, sc, t0.Add(time.Minute))
-	if got := times(runs(t, s, "backup")); !slices.Equal(got, []string{"01:00 Scheduled", "02:30 Scheduled"}) {
+	if res := pass(t, sc, t0.Add(time.Minute)); res.Replaced != 1 || res.Created != 1 {
+		t.Fatalf("pass after the change: %+v, want the old run replaced by one new", res)
+	}
+	if got := times(runs(t, s, "backup")); !slices.Equal(got, []string{"02:30 Scheduled"}) {
 		t.Fatalf("after the change: %q", got)
 	}
 	states, err := s.ScheduleStates(context.Background())

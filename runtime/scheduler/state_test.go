@@ -37,8 +37,8 @@ func TestStaleReplicaReplans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, through := range states["inv"] {
-		if len(states["inv"]) != 1 || through.Before(time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)) {
+	for k, through := range states["inv"].Through {
+		if len(states["inv"].Through) != 1 || through.Before(time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)) {
 			t.Fatalf("planning state %s = %v, want one schedule planned through 16:00 or later", k, through)
 		}
 	}
@@ -58,18 +58,19 @@ func TestInactiveSchedule(t *testing.T) {
 	if got := times(runs(t, s, "inv")); !slices.Equal(got, []string{"13:00 Scheduled"}) {
 		t.Fatalf("runs %q, want only the active schedule's", got)
 	}
-	// Every schedule off: nothing planned, the planning state emptied.
+	// Every schedule off: nothing planned, the planning state emptied,
+	// and the run planned for the schedule (late, never claimed) deleted.
 	d.Schedules[0].Inactive = true
 	apply(t, s, d)
-	if res := pass(t, sc, t0.Add(3*time.Hour)); res.Created != 0 {
-		t.Fatalf("all inactive: %+v", res)
+	if res := pass(t, sc, t0.Add(3*time.Hour)); res.Created != 0 || res.Replaced != 1 {
+		t.Fatalf("all inactive: %+v, want nothing created and the 13:00 run replaced", res)
 	}
 	states, err := s.ScheduleStates(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(states["inv"]) != 0 {
-		t.Fatalf("planning state of inactive schedules kept: %v", states["inv"])
+	if len(states["inv"].Through) != 0 {
+		t.Fatalf("planning state of inactive schedules kept: %v", states["inv"].Through)
 	}
 	// Back on five hours later: no late runs for the hours it was off.
 	d.Schedules[0].Inactive, d.Schedules[1].Inactive = false, false
@@ -78,7 +79,7 @@ func TestInactiveSchedule(t *testing.T) {
 	if res.Late != 0 || res.Skipped != 0 || res.Created != 2 {
 		t.Fatalf("reactivated: %+v, want the next run of each schedule and nothing late", res)
 	}
-	want := []string{"13:00 Scheduled", "17:30 Scheduled", "18:00 Scheduled"}
+	want := []string{"17:30 Scheduled", "18:00 Scheduled"}
 	if got := times(runs(t, s, "inv")); !slices.Equal(got, want) {
 		t.Fatalf("runs %q, want %q", got, want)
 	}

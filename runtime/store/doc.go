@@ -29,7 +29,11 @@
 // deployment's schedules: unique per (deployment, scheduled time), and
 // written in one transaction with the deployment's planned-through state,
 // compare-and-set on it, so replicas and restarts neither duplicate a run
-// nor leave a gap ([Runs.ScheduleStates] reads the state). It also calls
+// nor leave a gap ([Runs.ScheduleStates] reads the state). When a
+// deployment changed ([Deployment.Generation]), the first plan of its new
+// generation deletes, in its transaction, the runs planned before that did
+// not start and no longer fit (see [SchedulePlan]); until then they are
+// not claimed. Every run records what created it ([Origin]). It also calls
 // [Runs.ReapExpiredLeases] periodically: the runs of workers that stopped
 // renewing their lease become Crashed and, with retries left,
 // AwaitingRetry with their attempt number incremented. [Runs.PruneRuns]

@@ -62,7 +62,9 @@ type Deployments interface {
 	// SetDeploymentPaused pauses or resumes a deployment's schedules. A
 	// paused deployment's runs are not claimed.
 	SetDeploymentPaused(ctx context.Context, name string, paused bool) error
-	// DeleteDeployment removes a deployment; its runs stay.
+	// DeleteDeployment removes a deployment. Its runs stay, except those
+	// its schedules planned that have not started, which are deleted
+	// with it.
 	DeleteDeployment(ctx context.Context, name string) error
 }
 
@@ -82,7 +84,8 @@ type Runs interface {
 	CreateScheduledRuns(ctx context.Context, specs []RunSpec) (created []string, err error)
 	// PlanSchedules applies scheduler plans, each all or nothing and
 	// compare-and-set on its deployment's planning state: a plan whose
-	// Expect is not the stored state gets a *[ConflictError] in its
+	// Expect or ExpectGeneration is not the stored state, or whose
+	// Generation is not the deployment's, gets a *[ConflictError] in its
 	// result and writes nothing; the others create their runs and store
 	// their new planning state in the same transaction, so that runs and
 	// planned-through instants never disagree, whatever replicas and
@@ -90,9 +93,8 @@ type Runs interface {
 	// nothing.
 	PlanSchedules(ctx context.Context, plans []SchedulePlan) ([]PlanResult, error)
 	// ScheduleStates returns the stored planning state of every
-	// deployment that has one: deployment → schedule key → planned
-	// through.
-	ScheduleStates(ctx context.Context) (map[string]map[string]time.Time, error)
+	// deployment that has one, by deployment name.
+	ScheduleStates(ctx context.Context) (map[string]ScheduleState, error)
 	GetRun(ctx context.Context, id string) (FlowRun, error)
 	// RunHistory returns every state of a flow run, oldest first.
 	RunHistory(ctx context.Context, id string) ([]flow.State, error)

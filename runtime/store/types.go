@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -70,10 +71,23 @@ type Deployment struct {
 	// JobVariables override the pool's job template variables.
 	JobVariables json.RawMessage `json:"job_variables,omitempty"`
 	// Source, when set, is where the worker fetches the flow's code.
-	Source  *Source   `json:"source,omitempty"`
-	Created time.Time `json:"created"`
-	Updated time.Time `json:"updated"`
+	Source *Source `json:"source,omitempty"`
+	// Generation counts the changes to what the deployment's planned runs
+	// are made of (see [PlanFields]); the store sets it, starting at 1.
+	// Runs the scheduler planned under an older generation are replaced
+	// by the next plan and are not claimed meanwhile (see
+	// [SchedulePlan]).
+	Generation int64     `json:"generation,omitempty"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
 }
+
+// PlanFields are the JSON names of the deployment fields its planned runs
+// are made of (a run copies them when it is created) or planned from. A
+// change to any of them increments [Deployment.Generation]; a change to
+// another one (description, concurrency limit, late policy, source...)
+// does not.
+var PlanFields = []string{"schedules", "parameters", "tags", "flow", "pool", "queue", "retries", "retry_delay", "job_variables"}
 
 // Schedule is one schedule of a deployment: a cron expression in a time
 // zone, or an interval from an anchor. The scheduler interprets it; the
@@ -172,7 +186,10 @@ type FlowRun struct {
 	SourceCommit     string          `json:"source_commit,omitempty"`
 	JobVariables     json.RawMessage `json:"job_variables,omitempty"`
 	// EventID is the event that created the run, if any.
-	EventID string    `json:"event_id,omitempty"`
+	EventID string `json:"event_id,omitempty"`
+	// Origin says what created the run: a schedule, a trigger, an API
+	// request, a parent flow run.
+	Origin  Origin    `json:"origin,omitzero"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
 }
@@ -192,6 +209,75 @@ func (r FlowRun) HookEvent() flow.HookEvent {
 		ev.Err = errors.New(r.State.Message)
 	}
 	return ev
+}
+
+// OriginKind names what created a run.
+type OriginKind string
+
+// The kinds of [Origin].
+const (
+	// OriginSchedule is a run the scheduler planned from the deployment's
+	// schedules (Origin.Schedules).
+	OriginSchedule OriginKind = "schedule"
+	// OriginTrigger is a run a trigger (Origin.Trigger) created for a
+	// received event (FlowRun.EventID).
+	OriginTrigger OriginKind = "trigger"
+	// OriginAPI is a run created by an API request (Origin.APIKey names
+	// the key it was made with).
+	OriginAPI OriginKind = "api"
+	// OriginSubflow is a flow run started by another flow run
+	// (FlowRun.ParentID) and recorded by the engine.
+	OriginSubflow OriginKind = "subflow"
+	// OriginFlow is a flow run recorded by the engine that nothing else
+	// created: a flow called directly by a program using the store.
+	OriginFlow OriginKind = "flow"
+)
+
+// Origin is what created a run. The zero Origin is a run whose creator
+// was not recorded (created through [Runs.CreateRun] without one, or
+// stored before provenance was).
+type Origin struct {
+	Kind OriginKind `json:"kind,omitempty"`
+	// Schedules are the keys of the schedules (see schedule.Spec.Key)
+	// whose occurrence the run is: one, or several that fire at the same
+	// time.
+	Schedules []string `json:"schedules,omitempty"`
+	// Trigger is the name of the trigger that created the run.
+	Trigger string `json:"trigger,omitempty"`
+	// APIKey names the API key of the request that created the run (its
+	// name, never the key itself; "anonymous" on a server that accepts
+	// requests without keys).
+	APIKey string `json:"api_key,omitempty"`
+}
+
+// IsZero reports whether o records nothing.
+func (o Origin) IsZero() bool {
+	return o.Kind == "" && len(o.Schedules) == 0 && o.Trigger == "" && o.APIKey == ""
+}
+
+// String describes the origin in a few words: "schedule cron 0 2 * * *
+// in UTC", "trigger f5-as3 (event 01J...)", "api key ops".
+func (o Origin) String() string {
+	switch o.Kind {
+	case "":
+		return "unknown"
+	case OriginSchedule:
+		if len(o.Schedules) == 0 {
+			return "schedule"
+		}
+		return "schedule " + strings.Join(o.Schedules, " + ")
+	case OriginTrigger:
+		if o.Trigger == "" {
+			return "trigger"
+		}
+		return "trigger " + o.Trigger
+	case OriginAPI:
+		if o.APIKey == "" {
+			return "api (no key)"
+		}
+		return "api key " + o.APIKey
+	}
+	return string(o.Kind)
 }
 
 // RunSpec asks for a flow run.
@@ -221,6 +307,9 @@ type RunSpec struct {
 	// none, overriding the deployment's.
 	Retries    int
 	RetryDelay time.Duration
+	// Origin records what creates the run. [Runs.PlanSchedules] sets
+	// Kind to [OriginSchedule] when empty.
+	Origin Origin
 	// ThrottleKey and Throttle skip the spec when a run of the same
 	// deployment with the same key was created less than Throttle ago
 	// (at most one run per node within a minute, say). Only AcceptEvent
@@ -238,11 +327,13 @@ type RunInfo struct {
 // RunFilter selects flow runs for [Runs.ListRuns]. Zero fields match
 // everything.
 type RunFilter struct {
-	States        []flow.StateType
-	Deployment    string
-	Flow          string
-	Tag           string
-	ParentID      string
+	States     []flow.StateType
+	Deployment string
+	Flow       string
+	Tag        string
+	ParentID   string
+	// Origin selects the runs created this way.
+	Origin        OriginKind
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
 	// Limit is the page size: default 100, at most 1000.
@@ -458,12 +549,35 @@ func FlowOf(def flow.Definition) Flow {
 // its schedules make up to a new planned-through instant per schedule,
 // applied by [Runs.PlanSchedules] only if the stored planning state is
 // still the one the plan was computed from.
+//
+// A plan made for a newer [Deployment.Generation] than the stored state's
+// first replaces what the older generation planned, in its transaction:
+// the deployment's runs that the scheduler created and that have not
+// started (Scheduled or Late, first attempt, no worker) are deleted when
+// they are due at or after ReplanFrom, or when none of their schedules
+// (Origin.Schedules) is among the keys of Through any more (a schedule
+// changed, removed or turned inactive); the others are kept. The plan's
+// Through must then start the kept schedules before ReplanFrom, so that
+// its Runs re-create what was deleted, as the deployment now says. Runs
+// created another way, and runs that started, are never touched. Until
+// that plan is applied, the stale runs are not claimed.
 type SchedulePlan struct {
 	Deployment string
 	// Expect is the planning state read before planning, by schedule
 	// key (nil or empty: none stored). The plan applies only if the
 	// stored state equals it.
 	Expect map[string]time.Time
+	// ExpectGeneration is the generation of the planning state read
+	// with Expect (0: none stored); the plan applies only if the stored
+	// one is still it.
+	ExpectGeneration int64
+	// Generation is the deployment's generation the plan was computed
+	// from; the plan applies only while the deployment is at it, and
+	// its runs carry it.
+	Generation int64
+	// ReplanFrom is the instant from which a plan for a new generation
+	// replaces the runs planned before (the scheduler's now).
+	ReplanFrom time.Time
 	// Through is the new planning state, by schedule key; it replaces
 	// the stored one.
 	Through map[string]time.Time
@@ -491,10 +605,23 @@ type SkippedRun struct {
 	Reason string
 }
 
+// ScheduleState is a deployment's stored planning state.
+type ScheduleState struct {
+	// Through holds, by schedule key, the instant up to which the
+	// schedule's runs are planned.
+	Through map[string]time.Time
+	// Generation is the deployment generation the state was planned
+	// under.
+	Generation int64
+}
+
 // PlanResult is the outcome of one [SchedulePlan].
 type PlanResult struct {
 	// Created are the IDs of the runs created, skipped ones included.
 	Created []string
+	// Deleted are the IDs of the planned runs the plan replaced (a plan
+	// for a new generation; see [SchedulePlan]).
+	Deleted []string
 	// Err is a *[ConflictError] when the stored planning state was not
 	// the plan's Expect: nothing of the plan was written.
 	Err error

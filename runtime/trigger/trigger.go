@@ -362,7 +362,7 @@ func (c *compiled) fire(ev store.Event, doc any) Fired {
 // table and the given deployments: one RunSpec per fired trigger, its
 // parameters the deployment's defaults overridden by those mapped from the
 // event (see [schedule.MergeParameters]), the deployment's tags, Scheduled
-// now, throttled as the trigger says. It calls no store; pass the
+// now, throttled as the trigger says, its origin the trigger. It calls no store; pass the
 // deployments as currently stored (the API server reloads them when one
 // is applied). A fired trigger naming a deployment not among them is an
 // *[UnknownDeploymentError].
@@ -396,7 +396,8 @@ func (t *Table) Matcher(deployments []store.Deployment) func(store.Event) ([]sto
 			if err != nil {
 				return nil, fmt.Errorf("trigger %q: encode parameters: %w", f.Trigger.Name, err)
 			}
-			spec := store.RunSpec{Deployment: f.Trigger.Deployment, Parameters: params, Tags: tags[f.Trigger.Deployment]}
+			spec := store.RunSpec{Deployment: f.Trigger.Deployment, Parameters: params, Tags: tags[f.Trigger.Deployment],
+				Origin: store.Origin{Kind: store.OriginTrigger, Trigger: f.Trigger.Name}}
 			if f.ThrottleKey != "" {
 				spec.ThrottleKey, spec.Throttle = f.ThrottleKey, f.Trigger.Throttle.Within
 			}

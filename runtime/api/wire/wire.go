@@ -253,6 +253,14 @@ type TagLimit struct {
 	Limit *int   `json:"limit"`
 }
 
+// EnvSecretEnv set to "stdin" in a run's environment says that the rest
+// of it (the secret part: the run token, credentials) comes on standard
+// input, one JSON object of names and values, then end of input, so that
+// it is never in a container's configuration (docker inspect). A flow
+// binary's `execute` reads it (runtime/agent); the Docker launcher
+// writes it.
+const EnvSecretEnv = "NETAUTO_SECRET_ENV"
+
 // Protocol is the version of the protocol between a flow binary and the
 // API server: the documents of this package and the meaning of the
 // endpoints a child process uses (records, states, results, tokens). It

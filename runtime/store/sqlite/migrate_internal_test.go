@@ -49,7 +49,7 @@ func TestMigrateScheduleStates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := states["inv"]["cron:0 * * * *"]; !got.Equal(time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)) {
+	if got := states["inv"].Through["cron:0 * * * *"]; !got.Equal(time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)) {
 		t.Fatalf("migrated states %v", states)
 	}
 	vars, err := s.ListVariables(ctx)

@@ -182,7 +182,7 @@ func testEvents(t *testing.T, o Opener) {
 		t.Fatalf("accepted = %+v, want 2 runs", acc)
 	}
 	r := must(s.GetRun(ctx(t), acc.RunIDs[0]))
-	if r.EventID != "ev-1" || string(r.Parameters) != `{"node":"1"}` {
+	if r.EventID != "ev-1" || string(r.Parameters) != `{"node":"1"}` || r.Origin.Kind != store.OriginTrigger {
 		t.Fatalf("event run = %+v", r)
 	}
 	dup := must(s.AcceptEvent(ctx(t), ev, match))

@@ -30,16 +30,16 @@ func testPlanSchedules(t *testing.T, o Opener) {
 		t.Fatalf("states of a new store = %v", got)
 	}
 	res := must(s.PlanSchedules(ctx(t), []store.SchedulePlan{{
-		Deployment: "d",
-		Through:    through(t0.Add(2 * time.Hour)),
-		Runs:       []store.RunSpec{spec(t0, true), spec(t0.Add(time.Hour), false), spec(t0.Add(2*time.Hour), false)},
-		Skipped:    []store.SkippedRun{{Spec: spec(t0.Add(-time.Hour), false), Reason: "skipped by late policy"}},
+		Deployment: "d", Generation: 1,
+		Through: through(t0.Add(2 * time.Hour)),
+		Runs:    []store.RunSpec{spec(t0, true), spec(t0.Add(time.Hour), false), spec(t0.Add(2*time.Hour), false)},
+		Skipped: []store.SkippedRun{{Spec: spec(t0.Add(-time.Hour), false), Reason: "skipped by late policy"}},
 	}}))
 	if len(res) != 1 || res[0].Err != nil || len(res[0].Created) != 4 {
 		t.Fatalf("first plan = %+v", res)
 	}
 	states := must(s.ScheduleStates(ctx(t)))
-	if got := states["d"]["cron:0 * * * *"]; !got.Equal(t0.Add(2 * time.Hour)) {
+	if got := states["d"].Through["cron:0 * * * *"]; !got.Equal(t0.Add(2*time.Hour)) || states["d"].Generation != 1 {
 		t.Fatalf("stored state = %v", states)
 	}
 	byTime := map[time.Time]store.FlowRun{}
@@ -60,7 +60,7 @@ func testPlanSchedules(t *testing.T, o Opener) {
 
 	// A planner that read the old (empty) state loses, writing nothing.
 	res = must(s.PlanSchedules(ctx(t), []store.SchedulePlan{{
-		Deployment: "d", Through: through(t0.Add(5 * time.Hour)),
+		Deployment: "d", Generation: 1, Through: through(t0.Add(5 * time.Hour)),
 		Runs: []store.RunSpec{spec(t0.Add(3*time.Hour), false)},
 	}}))
 	if !errors.Is(res[0].Err, store.ErrConflict) || len(res[0].Created) != 0 {
@@ -72,7 +72,7 @@ func testPlanSchedules(t *testing.T, o Opener) {
 	// Expect compares instants, not time zones.
 	berlin := time.FixedZone("CET", 3600)
 	res = must(s.PlanSchedules(ctx(t), []store.SchedulePlan{{
-		Deployment: "d", Expect: through(t0.Add(2 * time.Hour).In(berlin)), Through: through(t0.Add(3 * time.Hour)),
+		Deployment: "d", Expect: through(t0.Add(2 * time.Hour).In(berlin)), ExpectGeneration: 1, Generation: 1, Through: through(t0.Add(3 * time.Hour)),
 		Runs: []store.RunSpec{spec(t0.Add(2*time.Hour), false), spec(t0.Add(3*time.Hour), false)},
 	}}))
 	if res[0].Err != nil || len(res[0].Created) != 1 {
@@ -81,7 +81,10 @@ func testPlanSchedules(t *testing.T, o Opener) {
 	// Bad input fails the whole call.
 	_, err := s.PlanSchedules(ctx(t), []store.SchedulePlan{{Deployment: ""}})
 	wantInvalid(t, err, "plans[0].deployment")
-	_, err = s.PlanSchedules(ctx(t), []store.SchedulePlan{{Deployment: "d", Expect: through(t0.Add(3 * time.Hour)), Runs: []store.RunSpec{{Deployment: "d", State: flow.Pending()}}}})
+	_, err = s.PlanSchedules(ctx(t), []store.SchedulePlan{{Deployment: "d"}})
+	wantInvalid(t, err, "plans[0].generation")
+	_, err = s.PlanSchedules(ctx(t), []store.SchedulePlan{{Deployment: "d", Expect: through(t0.Add(3 * time.Hour)), ExpectGeneration: 1, Generation: 1,
+		Runs: []store.RunSpec{{Deployment: "d", State: flow.Pending()}}}})
 	wantInvalid(t, err, "plans[0].runs[0].state")
 
 	// Racing planners from the same state: exactly one wins each round,
@@ -89,6 +92,7 @@ func testPlanSchedules(t *testing.T, o Opener) {
 	deploy(t, s, store.Deployment{Name: "race"})
 	var mu sync.Mutex
 	expect := map[string]time.Time{}
+	var expectGen int64
 	for round := range 5 {
 		at := t0.Add(time.Duration(round) * time.Hour)
 		var wg sync.WaitGroup
@@ -96,7 +100,7 @@ func testPlanSchedules(t *testing.T, o Opener) {
 		for range 4 {
 			wg.Go(func() {
 				r, err := s.PlanSchedules(ctx(t), []store.SchedulePlan{{
-					Deployment: "race", Expect: expect, Through: through(at),
+					Deployment: "race", Expect: expect, ExpectGeneration: expectGen, Generation: 1, Through: through(at),
 					Runs: []store.RunSpec{{Deployment: "race", State: flow.Scheduled(at)}},
 				}})
 				if err != nil {
@@ -116,7 +120,7 @@ func testPlanSchedules(t *testing.T, o Opener) {
 		if wins != 1 {
 			t.Fatalf("round %d: %d planners won, want 1", round, wins)
 		}
-		expect = through(at)
+		expect, expectGen = through(at), 1
 	}
 	if runs, _ := must2(s.ListRuns(ctx(t), store.RunFilter{Deployment: "race"})); len(runs) != 5 {
 		t.Fatalf("racing planners created %d runs, want 5", len(runs))
@@ -148,7 +152,7 @@ func testPlanSchedulesLateCreated(t *testing.T, o Opener) {
 		return out
 	}
 	for _, d := range []string{"skip", "latest", "all"} {
-		res := must(s.PlanSchedules(ctx(t), []store.SchedulePlan{{Deployment: d, Through: map[string]time.Time{key: t0.Add(3 * time.Minute)}, Runs: ahead(d)}}))
+		res := must(s.PlanSchedules(ctx(t), []store.SchedulePlan{{Deployment: d, Generation: 1, Through: map[string]time.Time{key: t0.Add(3 * time.Minute)}, Runs: ahead(d)}}))
 		if res[0].Err != nil || len(res[0].Created) != 3 {
 			t.Fatalf("plan %s = %+v", d, res)
 		}
@@ -158,7 +162,7 @@ func testPlanSchedulesLateCreated(t *testing.T, o Opener) {
 	now := t0.Add(3*time.Minute + 30*time.Second)
 	for _, d := range []string{"skip", "latest", "all"} {
 		res := must(s.PlanSchedules(ctx(t), []store.SchedulePlan{{
-			Deployment: d, Expect: map[string]time.Time{key: t0.Add(3 * time.Minute)},
+			Deployment: d, Expect: map[string]time.Time{key: t0.Add(3 * time.Minute)}, ExpectGeneration: 1, Generation: 1,
 			Through: map[string]time.Time{key: t0.Add(4 * time.Minute)}, LateBefore: now.Add(-time.Minute),
 		}}))
 		if res[0].Err != nil {

@@ -89,6 +89,7 @@ func Run(t *testing.T, opener Opener) {
 		{"LimitHeldRetry", testLimitHeldRetry},
 		{"PlanSchedules", testPlanSchedules},
 		{"PlanSchedulesLateCreated", testPlanSchedulesLateCreated},
+		{"PlanSchedulesReplace", testPlanSchedulesReplace},
 		{"Cancel", testCancel},
 		{"Record", testRecord},
 		{"Logs", testLogs},
@@ -827,6 +828,7 @@ func testRecord(t *testing.T, o Opener) {
 		{RunID: "t2", State: ts(flow.Running())},
 		{RunID: "ghost", State: ts(flow.Running())},
 		{Create: &flow.RunRecord{ID: "bad", Kind: flow.KindTask, Name: "x\x00y", FlowRunID: fr}},
+		{Create: &flow.RunRecord{ID: "sub", Kind: flow.KindFlow, Name: "child", FlowRunID: "sub", ParentID: fr, Created: t0}},
 	}
 	errs, err := s.Record(ctx(t), ops, nil)
 	check(t, err)
@@ -845,6 +847,14 @@ func testRecord(t *testing.T, o Opener) {
 	run := must(s.GetRun(ctx(t), fr))
 	if run.Flow != "backup" || run.Name != "nightly" || run.State.Name != flow.NameRunning {
 		t.Fatalf("flow run = %+v", run)
+	}
+	// What the engine records first was started by a program (flow) or
+	// by another flow run (subflow).
+	if sub := must(s.GetRun(ctx(t), "sub")); run.Origin.Kind != store.OriginFlow || sub.Origin.Kind != store.OriginSubflow || sub.ParentID != fr {
+		t.Fatalf("origins: run %+v, subflow %+v (parent %s)", run.Origin, sub.Origin, sub.ParentID)
+	}
+	if subs, _ := must2(s.ListRuns(ctx(t), store.RunFilter{Origin: store.OriginSubflow})); len(subs) != 1 || subs[0].ID != "sub" {
+		t.Fatalf("runs of origin subflow = %+v", subs)
 	}
 	wantHistory(t, s, fr, "Pending", "Running")
 	tasks := must(s.TaskRuns(ctx(t), fr))

@@ -92,6 +92,9 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 		w.add("r.lease_expires = 0")
 		w.add("COALESCE(q.paused, 0) = 0")
 		w.add("COALESCE(d.paused, 0) = 0")
+		// A run planned under an older generation of its deployment waits
+		// for the next plan, which replaces or keeps it (PlanSchedules).
+		w.add("(r.schedule_slot IS NULL OR r.attempt > 1 OR r.plan_gen >= COALESCE(d.plan_gen, 0))")
 		if len(c.Queues) > 0 {
 			ph := make([]string, len(c.Queues))
 			args := make([]any, len(c.Queues))

@@ -187,8 +187,8 @@ func (db *DB) ApplyDeployment(ctx context.Context, d store.Deployment) (store.De
 			change.Created = true
 			d.ID = flow.NewID()
 			d.Created, d.Updated = now, now
-			_, err = tx.ExecContext(ctx, `INSERT INTO deployments (name, id, doc, paused, created, updated) VALUES ($1, $2, $3, $4, $5, $5)`,
-				d.Name, d.ID, mustJSON(d), b2i(d.Paused), micros(now))
+			_, err = tx.ExecContext(ctx, `INSERT INTO deployments (name, id, doc, paused, plan_gen, created, updated) VALUES ($1, $2, $3, $4, 1, $5, $5)`,
+				d.Name, d.ID, docJSON(d), b2i(d.Paused), micros(now))
 			if err != nil {
 				return fmt.Errorf("create deployment %q: %w", d.Name, err)
 			}
@@ -196,14 +196,20 @@ func (db *DB) ApplyDeployment(ctx context.Context, d store.Deployment) (store.De
 		case err != nil:
 			return err
 		}
-		d.ID, d.Created, d.Updated = old.ID, old.Created, old.Updated
+		d.ID, d.Created, d.Updated, d.Generation = old.ID, old.Created, old.Updated, old.Generation
 		change.Changed, change.Fields = diffFields(old, d)
 		if len(change.Changed) == 0 {
 			return nil
 		}
 		d.Updated = now
-		if _, err := tx.ExecContext(ctx, `UPDATE deployments SET doc = $2, paused = $3, updated = $4 WHERE name = $1`,
-			d.Name, mustJSON(d), b2i(d.Paused), micros(now)); err != nil {
+		// A change to what its planned runs are made of makes them stale:
+		// the next plan replaces them, and they are not claimed meanwhile.
+		gen := old.Generation
+		if slices.ContainsFunc(change.Changed, func(f string) bool { return slices.Contains(store.PlanFields, f) }) {
+			gen++
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE deployments SET doc = $2, paused = $3, plan_gen = $4, updated = $5 WHERE name = $1`,
+			d.Name, docJSON(d), b2i(d.Paused), gen, micros(now)); err != nil {
 			return fmt.Errorf("update deployment %q: %w", d.Name, err)
 		}
 		return nil
@@ -294,6 +300,13 @@ func mergeKeys(a, b map[string]json.RawMessage) map[string]bool {
 	return m
 }
 
+// docJSON is the stored document of a deployment: the generation is
+// kept in its own column.
+func docJSON(d store.Deployment) string {
+	d.Generation = 0
+	return mustJSON(d)
+}
+
 type queryer interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }
@@ -303,22 +316,32 @@ func (db *DB) deployment(ctx context.Context, q queryer, name string) (store.Dep
 }
 
 func (db *DB) deploymentLocked(ctx context.Context, q queryer, name, lock string) (store.Deployment, error) {
-	var (
-		d      store.Deployment
-		doc    string
-		paused int
-	)
-	err := q.QueryRowContext(ctx, `SELECT doc, paused FROM deployments WHERE name = $1`+lock, name).Scan(&doc, &paused)
+	d, err := scanDeployment(q.QueryRowContext(ctx, `SELECT doc, paused, plan_gen FROM deployments WHERE name = $1`+lock, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, notFound("deployment", name)
 	}
 	if err != nil {
 		return d, fmt.Errorf("read deployment %q: %w", name, err)
 	}
+	return d, nil
+}
+
+// scanDeployment reads the columns doc, paused, plan_gen.
+func scanDeployment(s scanner) (store.Deployment, error) {
+	var (
+		d      store.Deployment
+		doc    string
+		paused int
+		gen    int64
+	)
+	if err := s.Scan(&doc, &paused, &gen); err != nil {
+		return d, err
+	}
 	if err := json.Unmarshal([]byte(doc), &d); err != nil {
-		return d, fmt.Errorf("deployment %q: decode: %w", name, err)
+		return d, fmt.Errorf("deployment: decode: %w", err)
 	}
 	d.Paused = paused != 0
+	d.Generation = gen
 	return d, nil
 }
 
@@ -329,25 +352,17 @@ func (db *DB) GetDeployment(ctx context.Context, name string) (store.Deployment,
 
 // ListDeployments implements store.Deployments.
 func (db *DB) ListDeployments(ctx context.Context) ([]store.Deployment, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT doc, paused FROM deployments ORDER BY name`)
+	rows, err := db.r.QueryContext(ctx, `SELECT doc, paused, plan_gen FROM deployments ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Deployment
 	for rows.Next() {
-		var (
-			d      store.Deployment
-			doc    string
-			paused int
-		)
-		if err := rows.Scan(&doc, &paused); err != nil {
+		d, err := scanDeployment(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list deployments: %w", err)
 		}
-		if err := json.Unmarshal([]byte(doc), &d); err != nil {
-			return nil, fmt.Errorf("list deployments: decode: %w", err)
-		}
-		d.Paused = paused != 0
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
@@ -374,6 +389,10 @@ func (db *DB) DeleteDeployment(ctx context.Context, name string) error {
 		// A deployment created again under the name plans afresh.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM schedule_states WHERE deployment = $1`, name); err != nil {
 			return fmt.Errorf("deployment %q: delete planning state: %w", name, err)
+		}
+		// What its schedules planned goes with it, unless it started.
+		if _, err := db.replacePlanned(ctx, tx, name, 0, time.Time{}, nil); err != nil {
+			return fmt.Errorf("deployment %q: %w", name, err)
 		}
 		return nil
 	})

@@ -52,6 +52,9 @@ func (db *DB) AcceptEvent(ctx context.Context, ev store.Event, match func(store.
 			return fmt.Errorf("match event: %w", err)
 		}
 		for i, spec := range specs {
+			if spec.Origin.Kind == "" {
+				spec.Origin.Kind = store.OriginTrigger
+			}
 			run, created, err := db.createRun(ctx, tx, spec, createOpts{eventID: ev.ID, throttle: true})
 			if err != nil {
 				return fmt.Errorf("run %d of event: %w", i, err)

@@ -461,8 +461,14 @@ func (db *DB) upsertFlowRun(ctx context.Context, tx *sql.Tx, rec *flow.RunRecord
 	if created.IsZero() {
 		created = db.now()
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO flow_runs (id, flow, flow_version, name, parameters, tags, parent_id, created, updated)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	// A run the engine records first (nothing created it before) was
+	// started by a flow run (a subflow) or by a program calling a flow.
+	origin := store.Origin{Kind: store.OriginFlow}
+	if rec.ParentID != "" {
+		origin.Kind = store.OriginSubflow
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO flow_runs (id, flow, flow_version, name, parameters, tags, parent_id, origin_kind, origin, created, updated)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (id) DO UPDATE SET
 			flow = excluded.flow,
 			flow_version = excluded.flow_version,
@@ -471,7 +477,7 @@ func (db *DB) upsertFlowRun(ctx context.Context, tx *sql.Tx, rec *flow.RunRecord
 			tags = excluded.tags,
 			parent_id = CASE WHEN excluded.parent_id <> '' THEN excluded.parent_id ELSE flow_runs.parent_id END,
 			updated = excluded.updated`,
-		rec.ID, rec.Name, rec.Version, rec.RunName, params, tagsJSON(rec.Tags), rec.ParentID, micros(created), micros(db.now()))
+		rec.ID, rec.Name, rec.Version, rec.RunName, params, tagsJSON(rec.Tags), rec.ParentID, string(origin.Kind), mustJSON(origin), micros(created), micros(db.now()))
 	if err != nil {
 		return fmt.Errorf("record flow run %s: %w", rec.ID, err)
 	}

@@ -19,21 +19,24 @@ import (
 
 const runCols = `id, flow, flow_version, name, deployment, pool, queue, parameters, tags, state,
 	scheduled_at, attempt, retries, retry_delay, parent_id, COALESCE(idempotency_key, ''), worker,
-	lease_expires, infrastructure_id, source_commit, job_variables, event_id, created, updated`
+	lease_expires, infrastructure_id, source_commit, job_variables, event_id, origin, created, updated`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRun(s scanner) (store.FlowRun, error) {
 	var (
 		r                                    store.FlowRun
-		params, tags, state, jobVars         string
+		params, tags, state, jobVars, origin string
 		scheduled, delay, lease, cr, updated int64
 	)
 	err := s.Scan(&r.ID, &r.Flow, &r.FlowVersion, &r.Name, &r.Deployment, &r.Pool, &r.Queue, &params, &tags, &state,
 		&scheduled, &r.Attempt, &r.Retries, &delay, &r.ParentID, &r.IdempotencyKey, &r.Worker,
-		&lease, &r.InfrastructureID, &r.SourceCommit, &jobVars, &r.EventID, &cr, &updated)
+		&lease, &r.InfrastructureID, &r.SourceCommit, &jobVars, &r.EventID, &origin, &cr, &updated)
 	if err != nil {
 		return r, err
+	}
+	if err := json.Unmarshal([]byte(origin), &r.Origin); err != nil {
+		return r, fmt.Errorf("run %s: decode origin: %w", r.ID, err)
 	}
 	r.Parameters = rawJSON(params)
 	r.JobVariables = rawJSON(jobVars)
@@ -152,8 +155,25 @@ func (db *DB) CreateRun(ctx context.Context, spec store.RunSpec) (store.FlowRun,
 
 type createOpts struct {
 	slot     bool   // a schedule's run: unique per (deployment, scheduled time)
+	planGen  int64  // the deployment generation a schedule's run is planned under
 	eventID  string // the event that creates it
 	throttle bool   // skip (rather than return) a throttled spec
+}
+
+// checkOrigin refuses an origin of unknown kind or with text a column
+// cannot hold.
+func checkOrigin(o store.Origin) error {
+	switch o.Kind {
+	case "", store.OriginSchedule, store.OriginTrigger, store.OriginAPI, store.OriginSubflow, store.OriginFlow:
+	default:
+		return invalid("origin.kind", fmt.Sprintf("%q: want schedule, trigger, api, subflow or flow", o.Kind))
+	}
+	for i, k := range o.Schedules {
+		if err := checkText(fmt.Sprintf("origin.schedules[%d]", i), k); err != nil {
+			return err
+		}
+	}
+	return checkText("origin.trigger", o.Trigger, "origin.api_key", o.APIKey)
 }
 
 // createRun creates a run in tx. created is false for a run that existed
@@ -168,11 +188,17 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		"queue", spec.Queue, "parent_id", spec.ParentID, "idempotency_key", spec.IdempotencyKey, "throttle_key", spec.ThrottleKey); err != nil {
 		return store.FlowRun{}, false, err
 	}
+	if err := checkOrigin(spec.Origin); err != nil {
+		return store.FlowRun{}, false, err
+	}
 	noRetries := spec.Retries < 0
 	if spec.Deployment != "" {
 		d, err := db.deployment(ctx, tx, spec.Deployment)
 		if err != nil {
 			return store.FlowRun{}, false, fmt.Errorf("run of deployment %q: %w", spec.Deployment, err)
+		}
+		if o.slot && o.planGen == 0 {
+			o.planGen = d.Generation // CreateScheduledRuns: planned under the current generation
 		}
 		spec.Flow = cmpOr(spec.Flow, d.Flow)
 		spec.Pool = cmpOr(spec.Pool, d.Pool)
@@ -265,12 +291,12 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 	stateJSON := mustJSON(st)
 	res, err := tx.ExecContext(ctx, `INSERT INTO flow_runs (id, flow, name, deployment, pool, queue, parameters, tags,
 		state_type, state, state_seq, scheduled_at, schedule_slot, attempt, retries, retry_delay, parent_id,
-		idempotency_key, throttle_key, job_variables, event_id, created, updated)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, 1, $13, $14, $15, $16, $17, $18, $19, $20, $20)
+		idempotency_key, throttle_key, job_variables, event_id, origin_kind, origin, plan_gen, created, updated)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, 1, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23)
 		ON CONFLICT DO NOTHING`,
 		spec.ID, spec.Flow, spec.Name, spec.Deployment, spec.Pool, spec.Queue, params, tagsJSON(spec.Tags),
 		string(st.Type), stateJSON, micros(st.ScheduledAt), slot, spec.Retries, spec.RetryDelay.Microseconds(), spec.ParentID,
-		idem, throttle, jobVars, o.eventID, micros(now))
+		idem, throttle, jobVars, o.eventID, string(spec.Origin.Kind), mustJSON(spec.Origin), o.planGen, micros(now))
 	if err != nil {
 		return store.FlowRun{}, false, fmt.Errorf("create run: %w", err)
 	}
@@ -317,6 +343,9 @@ func (db *DB) CreateScheduledRuns(ctx context.Context, specs []store.RunSpec) ([
 		for i, spec := range specs {
 			if spec.State.IsZero() {
 				return invalid(fmt.Sprintf("specs[%d].state", i), "a scheduled run needs a Scheduled state")
+			}
+			if spec.Origin.Kind == "" {
+				spec.Origin.Kind = store.OriginSchedule
 			}
 			r, ok, err := db.createRun(ctx, tx, spec, createOpts{slot: true, throttle: true})
 			if err != nil {
@@ -605,6 +634,9 @@ func (db *DB) ListRuns(ctx context.Context, f store.RunFilter) ([]store.FlowRun,
 	}
 	if f.ParentID != "" {
 		w.add("parent_id = ?", f.ParentID)
+	}
+	if f.Origin != "" {
+		w.add("origin_kind = ?", string(f.Origin))
 	}
 	if !f.CreatedAfter.IsZero() {
 		w.add("created >= ?", micros(f.CreatedAfter))

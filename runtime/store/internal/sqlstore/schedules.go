@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -14,23 +16,26 @@ import (
 )
 
 // ScheduleStates implements store.Runs.
-func (db *DB) ScheduleStates(ctx context.Context) (map[string]map[string]time.Time, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT deployment, through FROM schedule_states`)
+func (db *DB) ScheduleStates(ctx context.Context) (map[string]store.ScheduleState, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT deployment, through, gen FROM schedule_states`)
 	if err != nil {
 		return nil, fmt.Errorf("read planning states: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]map[string]time.Time{}
+	out := map[string]store.ScheduleState{}
 	for rows.Next() {
-		var name, raw string
-		if err := rows.Scan(&name, &raw); err != nil {
+		var (
+			name, raw string
+			gen       int64
+		)
+		if err := rows.Scan(&name, &raw, &gen); err != nil {
 			return nil, fmt.Errorf("read planning states: %w", err)
 		}
 		m, err := decodeThrough(raw)
 		if err != nil {
 			return nil, fmt.Errorf("planning state of deployment %q: %w", name, err)
 		}
-		out[name] = m
+		out[name] = store.ScheduleState{Through: m, Generation: gen}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read planning states: %w", err)
@@ -70,16 +75,22 @@ func nonZero(m map[string]time.Time) map[string]time.Time {
 // PlanSchedules implements store.Runs.
 func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]store.PlanResult, error) {
 	for i, p := range plans {
-		if p.Deployment == "" {
+		switch {
+		case p.Deployment == "":
 			return nil, invalid(fmt.Sprintf("plans[%d].deployment", i), "empty")
+		case p.Generation < 1:
+			return nil, invalid(fmt.Sprintf("plans[%d].generation", i), "want the deployment's generation (≥ 1)")
 		}
 	}
 	var out []store.PlanResult
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		out = make([]store.PlanResult, len(plans))
 		for i, p := range plans {
-			var raw string
-			err := tx.QueryRowContext(ctx, `SELECT through FROM schedule_states WHERE deployment = $1`+db.d.LockRows, p.Deployment).Scan(&raw)
+			var (
+				raw       string
+				storedGen int64
+			)
+			err := tx.QueryRowContext(ctx, `SELECT through, gen FROM schedule_states WHERE deployment = $1`+db.d.LockRows, p.Deployment).Scan(&raw, &storedGen)
 			stored := map[string]time.Time{}
 			exists := err == nil
 			switch {
@@ -92,14 +103,28 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 				}
 			}
 			conflict := &store.ConflictError{What: fmt.Sprintf("planning state of deployment %q", p.Deployment)}
-			if !sameThrough(stored, p.Expect) {
+			if !sameThrough(stored, p.Expect) || storedGen != p.ExpectGeneration {
 				out[i].Err = conflict
+				continue
+			}
+			// The deployment's generation, read without a lock: changed
+			// by a transaction committing after this read, it makes the
+			// runs created here stale, and the next plan replaces them.
+			var depGen int64
+			err = tx.QueryRowContext(ctx, `SELECT plan_gen FROM deployments WHERE name = $1`, p.Deployment).Scan(&depGen)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("plans[%d]: %w", i, notFound("deployment", p.Deployment))
+			case err != nil:
+				return fmt.Errorf("plans[%d]: read deployment %q: %w", i, p.Deployment, err)
+			case depGen != p.Generation || storedGen > p.Generation:
+				out[i].Err = &store.ConflictError{What: fmt.Sprintf("generation of deployment %q (planned for %d, now %d)", p.Deployment, p.Generation, depGen)}
 				continue
 			}
 			if !exists {
 				// Take the row first: a replica planning the same new
 				// deployment at once waits here, then finds it taken.
-				res, err := tx.ExecContext(ctx, `INSERT INTO schedule_states (deployment, through, updated) VALUES ($1, '{}', $2)
+				res, err := tx.ExecContext(ctx, `INSERT INTO schedule_states (deployment, through, gen, updated) VALUES ($1, '{}', 0, $2)
 					ON CONFLICT (deployment) DO NOTHING`, p.Deployment, micros(db.now()))
 				if err != nil {
 					return fmt.Errorf("plans[%d]: store planning state of %q: %w", i, p.Deployment, err)
@@ -109,6 +134,33 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 					continue
 				}
 			}
+			replace := exists && storedGen < p.Generation
+			if !exists {
+				// Planned for the first time: only runs made without a
+				// plan (CreateScheduledRuns) under an older generation
+				// can be there; usually nothing is.
+				err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM flow_runs WHERE deployment = $1 AND schedule_slot IS NOT NULL AND plan_gen < $2)`,
+					p.Deployment, p.Generation).Scan(&replace)
+				if err != nil {
+					return fmt.Errorf("plans[%d]: look for planned runs of %q: %w", i, p.Deployment, err)
+				}
+			}
+			if replace {
+				// The first plan of a new generation: what the older one
+				// planned and did not start is replaced, before the new
+				// runs take their slots.
+				keys := make(map[string]bool, len(p.Through))
+				for k, t := range p.Through {
+					if !t.IsZero() {
+						keys[k] = true
+					}
+				}
+				deleted, err := db.replacePlanned(ctx, tx, p.Deployment, p.Generation, p.ReplanFrom, keys)
+				if err != nil {
+					return fmt.Errorf("plans[%d]: %w", i, err)
+				}
+				out[i].Deleted = deleted
+			}
 			for j, spec := range p.Runs {
 				if spec.Deployment != p.Deployment {
 					return invalid(fmt.Sprintf("plans[%d].runs[%d].deployment", i, j), "not the plan's deployment")
@@ -116,7 +168,10 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 				if spec.State.Type != flow.TypeScheduled {
 					return invalid(fmt.Sprintf("plans[%d].runs[%d].state", i, j), "a scheduled run needs a Scheduled or Late state")
 				}
-				r, ok, err := db.createRun(ctx, tx, spec, createOpts{slot: true, throttle: true})
+				if spec.Origin.Kind == "" {
+					spec.Origin.Kind = store.OriginSchedule
+				}
+				r, ok, err := db.createRun(ctx, tx, spec, createOpts{slot: true, throttle: true, planGen: p.Generation})
 				if err != nil {
 					return fmt.Errorf("plans[%d].runs[%d]: %w", i, j, err)
 				}
@@ -132,7 +187,10 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 				if spec.State.Type != flow.TypeScheduled || spec.State.ScheduledAt.IsZero() {
 					return invalid(fmt.Sprintf("plans[%d].skipped[%d].state", i, j), "a skipped run needs a Scheduled state with its time")
 				}
-				r, ok, err := db.createRun(ctx, tx, spec, createOpts{slot: true, throttle: true})
+				if spec.Origin.Kind == "" {
+					spec.Origin.Kind = store.OriginSchedule
+				}
+				r, ok, err := db.createRun(ctx, tx, spec, createOpts{slot: true, throttle: true, planGen: p.Generation})
 				if err != nil {
 					return fmt.Errorf("plans[%d].skipped[%d]: %w", i, j, err)
 				}
@@ -149,8 +207,8 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 					return fmt.Errorf("plans[%d]: %w", i, err)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE schedule_states SET through = $2, updated = $3 WHERE deployment = $1`,
-				p.Deployment, mustJSON(nonZero(p.Through)), micros(db.now())); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE schedule_states SET through = $2, gen = $3, updated = $4 WHERE deployment = $1`,
+				p.Deployment, mustJSON(nonZero(p.Through)), p.Generation, micros(db.now())); err != nil {
 				return fmt.Errorf("plans[%d]: store planning state of %q: %w", i, p.Deployment, err)
 			}
 		}
@@ -215,4 +273,76 @@ func (db *DB) applyLatePolicy(ctx context.Context, tx *sql.Tx, name string, late
 		}
 	}
 	return nil
+}
+
+// replacePlanned deletes, in tx, the runs deployment name's schedules
+// planned that have not started (Scheduled or Late, first attempt, no
+// lease) and are due at or after from, or none of whose schedules is in
+// keys; with keys nil, all of them. With gen > 0, the runs it keeps are
+// stamped with gen, which makes them claimable again. It returns the IDs
+// deleted.
+//
+// The candidates are locked, waiting for a claim that holds one: once the
+// claim commits, the run is Pending and no longer a candidate. A claim
+// never waits for this transaction (it skips locked runs), so the two
+// cannot deadlock.
+func (db *DB) replacePlanned(ctx context.Context, tx *sql.Tx, name string, gen int64, from time.Time, keys map[string]bool) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT r.id, r.scheduled_at, r.state, r.origin FROM flow_runs r
+		WHERE r.deployment = $1 AND r.schedule_slot IS NOT NULL AND r.state_type = 'SCHEDULED'
+		AND r.lease_expires = 0 AND r.attempt = 1 ORDER BY r.scheduled_at`+db.d.LockRows, name)
+	if err != nil {
+		return nil, fmt.Errorf("find planned runs of deployment %q: %w", name, err)
+	}
+	var ids []any
+	var deleted []string
+	for rows.Next() {
+		var (
+			id, state, origin string
+			at                int64
+		)
+		if err := rows.Scan(&id, &at, &state, &origin); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("find planned runs of deployment %q: %w", name, err)
+		}
+		var st flow.State
+		var o store.Origin
+		if json.Unmarshal([]byte(state), &st) != nil || json.Unmarshal([]byte(origin), &o) != nil {
+			rows.Close()
+			return nil, fmt.Errorf("planned run %s of deployment %q: undecodable state or origin", id, name)
+		}
+		if st.Name != flow.NameScheduled && st.Name != flow.NameLate {
+			continue // AwaitingRetry: an execution waits in it
+		}
+		stale := keys == nil || !fromMicros(at).Before(from)
+		if !stale {
+			stale = !slices.ContainsFunc(o.Schedules, func(k string) bool { return keys[k] })
+		}
+		if stale {
+			ids = append(ids, id)
+			deleted = append(deleted, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find planned runs of deployment %q: %w", name, err)
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		in := strings.TrimSuffix(strings.TrimPrefix(placeholders(1, n), "("), ")")
+		for _, q := range []string{
+			`DELETE FROM flow_run_states WHERE run_id IN (` + in + `)`,
+			`DELETE FROM flow_runs WHERE id IN (` + in + `)`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, ids[:n]...); err != nil {
+				return nil, fmt.Errorf("delete planned runs of deployment %q: %w", name, err)
+			}
+		}
+		ids = ids[n:]
+	}
+	if gen > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET plan_gen = $2 WHERE deployment = $1 AND schedule_slot IS NOT NULL AND plan_gen < $2`, name, gen); err != nil {
+			return nil, fmt.Errorf("keep planned runs of deployment %q: %w", name, err)
+		}
+	}
+	return deleted, nil
 }
