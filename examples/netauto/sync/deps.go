@@ -92,6 +92,22 @@ func (d Deps) client(ctx context.Context, env string) (*infrahub.Client, error) 
 	return c, nil
 }
 
+// settled marks Infrahub's answers that a retry cannot change as
+// flow.NonRetryable, so the task and its flow fail at once with the
+// reason instead of repeating the same refused request: credentials
+// refused or a permission missing (infrahub.ErrUnauthorized, which
+// infrahub.ErrPermissionDenied matches too), a node gone
+// (infrahub.ErrNotFound), a uniqueness violation
+// (infrahub.ErrAlreadyExists). Transport failures, 5xx and timeouts stay
+// retryable; the client has already retried them within its own policy.
+func settled(err error) error {
+	if err != nil && (errors.Is(err, infrahub.ErrUnauthorized) || errors.Is(err, infrahub.ErrNotFound) ||
+		errors.Is(err, infrahub.ErrAlreadyExists)) {
+		return flow.NonRetryable(err)
+	}
+	return err
+}
+
 // Params are the parameters of every flow of this package. Scheduled
 // deployments pass {"environment": "production"}; the webhook trigger
 // table adds the event.

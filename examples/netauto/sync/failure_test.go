@@ -1,13 +1,16 @@
 package sync_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,7 +22,9 @@ import (
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/sync"
 	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
+	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
+	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
 )
 
 // unreachable, and backup must not list them as unchanged.
@@ -312,5 +317,62 @@ func TestInventoryNoFactsIsAnError(t *testing.T) {
 	n := e.nodes(t)["atl1-edge1"]
 	if !n.LastSeen.Null || !strings.Contains(n.SyncError.Value, "Authorization failed") || !n.Reachable.Value {
 		t.Errorf("written back as %+v", n)
+	}
+}
+
+// mutationCounter counts the GraphQL mutations a client sends.
+type mutationCounter struct {
+	next http.RoundTripper
+	n    atomic.Int32
+}
+
+func (m *mutationCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.GetBody != nil {
+		if b, err := r.GetBody(); err == nil {
+			body, _ := io.ReadAll(b)
+			if bytes.Contains(body, []byte("mutation")) {
+				m.n.Add(1)
+			}
+		}
+	}
+	return m.next.RoundTrip(r)
+}
+
+// Infrahub refusing a write for a missing permission (403, "You are not
+// allowed to change data in the default branch") answers the same on
+// every retry: the write task sends it once, the run fails at once with
+// the reason instead of repeating it task retries × flow retries times.
+func TestPermissionRefusalIsNotRetried(t *testing.T) {
+	fake, srv := infrahubtest.NewTestServer(t, infrahubtest.Options{
+		Schemas:  schema.FakeSchemas(),
+		Accounts: []infrahubtest.Account{{APIToken: "read-only-token"}},
+	})
+	if _, err := fake.Create("", "LocationSite", map[string]any{"name": "Atlanta", "shortname": "atl1"}); err != nil {
+		t.Fatal(err)
+	}
+	lab, err := synctest.Start(t.Context(), fake, labDevices()[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(lab.Close)
+	counter := &mutationCounter{next: http.DefaultTransport}
+	ro, err := infrahub.New(infrahub.Config{Address: srv.URL, APIToken: "read-only-token", HTTPClient: &http.Client{Transport: counter}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := sync.Deps{
+		Infrahub:       func(context.Context, string) (*infrahub.Client, error) { return ro, nil },
+		Secrets:        lab.Secrets(),
+		DeviceDefaults: lab.DeviceDefaults(),
+		FanOut:         device.FanOut{Concurrency: 2, HostTimeout: 20 * time.Second},
+		Now:            func() time.Time { return seenAt },
+	}
+	ctx := flow.WithEngine(t.Context(), &flow.Engine{Recorder: flow.NewMemoryStore()})
+	_, err = sync.InventorySync(deps).Run(ctx, sync.Params{Environment: "test"})
+	if !errors.Is(err, infrahub.ErrPermissionDenied) {
+		t.Fatalf("inventory sync with a read-only token: %v, want infrahub.ErrPermissionDenied", err)
+	}
+	if n := counter.n.Load(); n != 1 {
+		t.Fatalf("%d mutations sent for a refused write, want 1 (no retries of a permission refusal)", n)
 	}
 }

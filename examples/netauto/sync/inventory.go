@@ -76,7 +76,7 @@ func loadTask(d Deps) *task.Task[loadInput, []Device] {
 		if errors.As(err, &pe) {
 			return nil, flow.NonRetryable(err)
 		}
-		return devs, err
+		return devs, settled(err)
 	}, task.WithRetries(2), task.WithBackoff(retry.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(2*time.Minute))
 }
 
@@ -105,7 +105,8 @@ func InventorySync(d Deps, opts ...flow.Option) *flow.Flow[Params, InventoryRepo
 		if err != nil {
 			return 0, err
 		}
-		return writeFacts(ctx, c, in)
+		n, err := writeFacts(ctx, c, in)
+		return n, settled(err)
 	}, task.WithRetries(2), task.WithBackoff(retry.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(10*time.Minute))
 
 	options := append([]flow.Option{

@@ -181,7 +181,8 @@ func Validation(d Deps, opts ...flow.Option) *flow.Flow[Params, ValidationReport
 		if err != nil {
 			return 0, err
 		}
-		return writeValidation(ctx, c, in)
+		n, err := writeValidation(ctx, c, in)
+		return n, settled(err)
 	}, task.WithRetries(2), task.WithBackoff(retry.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(10*time.Minute))
 
 	options := append([]flow.Option{
