@@ -451,6 +451,7 @@ func TestComposeProduction(t *testing.T) {
 	apiAddr := freePort(t)
 	apiURL := "http://" + apiAddr
 	apiKey := "na_" + randomHex(24)
+	workerKey := "na_" + randomHex(24)
 	secretKey := make([]byte, 32)
 	_, _ = rand.Read(secretKey)
 	baseImage := "netauto-e2e-base:" + randomHex(4)
@@ -476,12 +477,15 @@ func TestComposeProduction(t *testing.T) {
 		"GOPROXY":           proxy,
 		"NETAUTO_IMAGE":     baseImage,
 		// Nothing to pull: the pool's image is the one just built.
-		"NETAUTO_IMAGE_PULL_POLICY":    "Never",
-		"NETAUTO_RUN_NETWORK":          "host",
-		"NETAUTO_LISTEN":               apiAddr,
-		"NETAUTO_WORKER_API_URL":       apiURL,
-		"NETAUTO_API_KEYS":             apiKey,
+		"NETAUTO_IMAGE_PULL_POLICY": "Never",
+		"NETAUTO_RUN_NETWORK":       "host",
+		"NETAUTO_LISTEN":            apiAddr,
+		"NETAUTO_WORKER_API_URL":    apiURL,
+		// Named keys with roles, as .env.example asks: the CLI's admin
+		// key, and a worker key the API confines to the Docker pool.
+		"NETAUTO_API_KEYS":             "ci:admin:" + apiKey + ",docker-worker:worker@netauto-docker-pool:" + workerKey,
 		"NETAUTO_API_KEY":              apiKey,
+		"NETAUTO_WORKER_API_KEY":       workerKey,
 		"NETAUTO_TOKEN_SECRET":         randomHex(32),
 		"NETAUTO_SECRET_KEY":           base64.StdEncoding.EncodeToString(secretKey),
 		"NETAUTO_INFRAHUB_WEBHOOK_KEY": string(s.WebhookKey),

@@ -315,7 +315,8 @@ func filledEnv(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	fill := map[string]string{
-		"POSTGRES_PASSWORD": "pg-test-password", "NETAUTO_API_KEYS": "compose-test-key-0123456789", "NETAUTO_API_KEY": "compose-test-key-0123456789",
+		"POSTGRES_PASSWORD": "pg-test-password", "NETAUTO_API_KEYS": "cli:admin:compose-test-key-0123456789,docker-worker:worker@netauto-docker-pool:compose-worker-key-0123456789",
+		"NETAUTO_API_KEY": "compose-test-key-0123456789", "NETAUTO_WORKER_API_KEY": "compose-worker-key-0123456789",
 		"NETAUTO_TOKEN_SECRET": "compose-test-token-secret-0123456789abcdef", "NETAUTO_SECRET_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 		"NETAUTO_INFRAHUB_WEBHOOK_KEY": "compose-test-webhook-key-0123456789", "NETAUTO_FLOWS_REPO": "https://git.example.net/netops/netauto.git",
 	}
