@@ -16,7 +16,6 @@ func ExampleTriggers() {
 	// infrahub.artifact.updated   NetautoCertificate     → f5-cert-production (event as "event")
 	// infrahub.artifact.updated   NetautoRoutingConfig   → routing-deploy-production (event as "event")
 	// infrahub.node.created       NetworkDevice          → inventory-sync-production (event as "event")
-	// infrahub.validator.started  *                      → validation-processor-production (event as "event")
 	// infrahub.validator.passed   *                      → validation-processor-production (event as "event")
 	// infrahub.validator.failed   *                      → validation-processor-production (event as "event")
 }

@@ -30,6 +30,8 @@ func TestTriggerTable(t *testing.T) {
 		{"infrahub.node.updated", map[string]any{"kind": "NetworkDevice", "node_id": "d"}, ""},
 		{"infrahub.validator.failed", map[string]any{"kind": "CoreDataValidator"}, "validation-processor-production"},
 		{"infrahub.validator.passed", map[string]any{}, "validation-processor-production"},
+		// One cycle, one run: the start of a validator dispatches nothing.
+		{"infrahub.validator.started", map[string]any{"kind": "CoreArtifactValidator"}, ""},
 	} {
 		body, _ := json.Marshal(map[string]any{"id": "e", "event": c.event, "branch": "main", "data": c.data})
 		specs, err := match(store.Event{ID: "e", Source: "infrahub", Type: c.event, Payload: body})

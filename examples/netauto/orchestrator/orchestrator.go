@@ -364,7 +364,8 @@ func Pools(cfg Config) []store.Pool {
 
 // Triggers is the dispatcher's table: Infrahub event × target kind →
 // production deployment, the whole event passed as the flow's "event"
-// parameter.
+// parameter. A validator's outcome (passed or failed), not its start,
+// dispatches the validation flow: one run per validation cycle.
 func Triggers() []trigger.Trigger {
 	row := func(event, kind, dep string) trigger.Trigger {
 		return trigger.Trigger{Event: event, Kind: kind, Deployment: dep + "-production", EventParameter: "event"}
@@ -376,7 +377,11 @@ func Triggers() []trigger.Trigger {
 		row(artifactUpdated, schema.KindNetautoCertificate, "f5-cert"),
 		row(artifactUpdated, schema.KindNetautoRoutingConfig, "routing-deploy"),
 		row("infrahub.node.created", schema.KindNetworkDevice, "inventory-sync"),
-		row(infrahub.EventValidatorStarted, "*", "validation-processor"),
+		// A validator's cycle sends started, then passed or failed: the
+		// outcome alone dispatches, so one cycle makes one validation run
+		// (the original dispatched all three: two runs, each opening a
+		// session to every device the checks name). A started event is
+		// kept in the events inbox as unmatched.
 		row(infrahub.EventValidatorPassed, "*", "validation-processor"),
 		row(infrahub.EventValidatorFailed, "*", "validation-processor"),
 	}
