@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -15,7 +16,10 @@ import (
 // the token goes into the X-F5-Auth-Token header. Tokens last 1200 s by
 // default.
 const (
-	loginPath        = "/mgmt/shared/authn/login"
+	loginPath = "/mgmt/shared/authn/login"
+	// tokensPath is where a user's own tokens are read, patched and
+	// deleted: DELETE tokensPath/<token> revokes one.
+	tokensPath       = "/mgmt/shared/authz/tokens/"
 	tokenHeader      = "X-F5-Auth-Token"
 	defaultTokenLife = 1200 * time.Second
 	// renewal happens this long (or a tenth of the lifetime, if shorter)
@@ -74,6 +78,49 @@ func (c *Client) dropToken() {
 	c.auth.mu.Lock()
 	c.auth.token = ""
 	c.auth.mu.Unlock()
+}
+
+// Close revokes the client's login token (DELETE
+// /mgmt/shared/authz/tokens/<token>), so that it stops counting against
+// the user's tokens: BIG-IP lets each user but "admin" hold at most 100
+// live tokens and refuses the 101st login with HTTP 400 "user <name> has
+// reached maximum active login tokens" until older tokens expire (after
+// 20 minutes by default) or are deleted. A flow that makes a client per
+// task and never closes it locks its account out of the API in a busy
+// hour. Close is safe to call more than once and with basic
+// authentication (nothing to revoke); a token the device no longer knows
+// (expired, 401 or 404) counts as revoked. A client used after Close logs
+// in again.
+func (c *Client) Close(ctx context.Context) error {
+	a := c.auth
+	a.mu.Lock()
+	tok := a.token
+	a.token, a.expiry = "", time.Time{}
+	a.mu.Unlock()
+	if tok == "" || c.cfg.BasicAuth {
+		return nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(rctx, http.MethodDelete, c.base.String()+tokensPath+url.PathEscape(tok), nil)
+	if err != nil {
+		return fmt.Errorf("f5: revoke token: %w", err)
+	}
+	hr.Header.Set(tokenHeader, tok)
+	hr.Header.Set("Accept", "application/json")
+	r, err := c.http.Do(hr)
+	if err != nil {
+		// The token's value is never in an error: it is a credential.
+		return fmt.Errorf("f5: revoke token: %w", &ConnError{Method: http.MethodDelete, Path: tokensPath + "…", Err: err})
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	switch {
+	case r.StatusCode >= 200 && r.StatusCode < 300, r.StatusCode == http.StatusUnauthorized, r.StatusCode == http.StatusNotFound:
+		return nil
+	default:
+		return fmt.Errorf("f5: revoke token: %w", decodeError(http.MethodDelete, tokensPath+"…", r.StatusCode, b))
+	}
 }
 
 // login exchanges the credentials for a token. It is not retried here: the

@@ -18,7 +18,10 @@
 // By default the client logs in (POST /mgmt/shared/authn/login with the
 // loginProviderName, "tmos" unless set) and sends the X-F5-Auth-Token
 // header; the token is renewed shortly before it expires and again after
-// any 401. Config.BasicAuth sends basic credentials instead. The password
+// any 401. Close the client when done ([Client.Close] revokes the token):
+// BIG-IP lets every user but "admin" hold at most 100 live tokens and
+// refuses further logins ([Error.TooManyTokens]) until they expire, 20
+// minutes later. Config.BasicAuth sends basic credentials instead. The password
 // never appears in errors or in the Config's String output, and no
 // credential follows a redirect to another host: such a redirect is
 // refused with a [*RedirectError].

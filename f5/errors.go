@@ -47,6 +47,15 @@ func (e *Error) Busy() bool {
 	return e.StatusCode == http.StatusServiceUnavailable || e.Code == http.StatusServiceUnavailable
 }
 
+// TooManyTokens reports whether a login was refused because the user
+// holds BIG-IP's maximum of live tokens (100 for every user but "admin";
+// HTTP 400 "user <name> has reached maximum active login tokens"). No
+// retry within minutes helps: the tokens must expire or be revoked, which
+// [Client.Close] does for its own.
+func (e *Error) TooManyTokens() bool {
+	return e.StatusCode == http.StatusBadRequest && strings.Contains(e.Message, "maximum active login tokens")
+}
+
 // NotFound reports whether the object or record does not exist.
 func (e *Error) NotFound() bool { return e.StatusCode == http.StatusNotFound }
 

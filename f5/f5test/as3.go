@@ -188,13 +188,6 @@ func (s *Server) handleTokenPatch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"token": tok, "timeout": secs})
 }
 
-func (s *Server) handleTokenDelete(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	delete(s.tokens, r.PathValue("token"))
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{})
-}
-
 func (s *Server) handleSettingsGet(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -23,6 +23,11 @@ type Options struct {
 	Username, Password string
 	// TokenLifetime of issued tokens (default 1200 s, as on BIG-IP).
 	TokenLifetime time.Duration
+	// MaxTokens is how many live tokens a user other than "admin" may
+	// hold (default 100, as on BIG-IP 12.1 and later: the 101st login
+	// answers 400 "user <name> has reached maximum active login tokens";
+	// "iControl REST Authentication Token Management", F5 DevCentral).
+	MaxTokens int
 	// TaskDuration is how long every declaration takes to process while
 	// holding the device lock: async tasks stay "in progress" this long and
 	// synchronous requests answer after it (default 0).
@@ -47,6 +52,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TokenLifetime <= 0 {
 		o.TokenLifetime = 1200 * time.Second
+	}
+	if o.MaxTokens <= 0 {
+		o.MaxTokens = 100
 	}
 	if o.AsyncSwitchAfter <= 0 {
 		o.AsyncSwitchAfter = 45 * time.Second
@@ -261,6 +269,39 @@ func (s *Server) acquire(ctx context.Context) (full, ok bool) {
 
 func (s *Server) unlock() { <-s.lock }
 
+// LiveTokens is how many issued tokens are neither expired nor deleted.
+func (s *Server) LiveTokens() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, e := range s.tokens {
+		if time.Now().Before(e) {
+			n++
+		}
+	}
+	return n
+}
+
+// handleTokenDelete revokes a token: DELETE
+// /mgmt/shared/authz/tokens/<token>, authenticated like any request. A
+// user manages only their own tokens (the fake has one user); an unknown
+// token answers 404, as restjavad does for a missing item.
+func (s *Server) handleTokenDelete(w http.ResponseWriter, r *http.Request) {
+	tok := r.PathValue("token")
+	s.mu.Lock()
+	exp, ok := s.tokens[tok]
+	delete(s.tokens, tok)
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, "Object not found: "+tok)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token": tok, "name": tok, "userName": s.opts.Username,
+		"expirationMicros": exp.UnixMicro(), "kind": "shared:authz:tokens:authtokenitemstate",
+	})
+}
+
 // ExpireTokens invalidates every issued token, as their timeout would.
 func (s *Server) ExpireTokens() {
 	s.mu.Lock()
@@ -297,8 +338,20 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		req.LoginProviderName = "tmos"
 	}
 	tok := newID()
-	exp := time.Now().Add(s.opts.TokenLifetime)
+	now := time.Now()
+	exp := now.Add(s.opts.TokenLifetime)
 	s.mu.Lock()
+	for t, e := range s.tokens {
+		if !now.Before(e) {
+			delete(s.tokens, t)
+		}
+	}
+	// BIG-IP exempts the built-in "admin" from the token limit only.
+	if req.Username != "admin" && len(s.tokens) >= s.opts.MaxTokens {
+		s.mu.Unlock()
+		writeError(w, http.StatusBadRequest, "user "+req.Username+" has reached maximum active login tokens")
+		return
+	}
 	s.tokens[tok] = exp
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -184,6 +184,21 @@ func flowOpts(name, desc string, extra []flow.Option) []flow.Option {
 	}, extra...)
 }
 
+// closeBigIP revokes the task's login token when the task ends: BIG-IP
+// refuses a user's 101st live token, and every task makes a client of its
+// own (see bigip.Client.Close). It runs on a context of its own so that a
+// cancelled task still revokes; a failure is logged, not returned (the
+// token then expires on its own after 20 minutes).
+func closeBigIP(ctx context.Context, c *bigip.Client) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := c.Close(cctx); err != nil {
+		flow.Logger(ctx).Warn("f5: token not revoked; it expires on its own", "error", err)
+	}
+}
+
+// bigipFor returns a client for the environment's BIG-IP; the caller
+// defers closeBigIP.
 func bigipFor(ctx context.Context, d Deps, env string) (*bigip.Client, error) {
 	cfg, err := d.Config(ctx, env)
 	if err != nil {
@@ -241,6 +256,7 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		if err != nil {
 			return nil, err
 		}
+		defer closeBigIP(ctx, c)
 		cur, err := c.Read(ctx, "base")
 		if err != nil {
 			return nil, fmt.Errorf("read current declaration: %w", err)
@@ -261,6 +277,7 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		if err != nil {
 			return AS3Result{}, err
 		}
+		defer closeBigIP(ctx, c)
 		res, err := c.Declare(ctx, in.Body, nil)
 		if err != nil {
 			// A failed declaration may still have changed tenants: AS3
@@ -286,6 +303,7 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		if err != nil {
 			return 0, err
 		}
+		defer closeBigIP(ctx, c)
 		got, err := c.Read(ctx, "base")
 		if err != nil {
 			return 0, fmt.Errorf("read back: %w", err)
@@ -344,6 +362,7 @@ func restoreTenants(ctx context.Context, d Deps, in declareIn) error {
 	if err != nil {
 		return err
 	}
+	defer closeBigIP(ctx, c)
 	var before bigip.Declaration
 	if err := json.Unmarshal(in.Before, &before); err != nil {
 		return fmt.Errorf("rollback: snapshot: %w", err)
@@ -437,6 +456,7 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		if err != nil {
 			return poolOut{}, err
 		}
+		defer closeBigIP(ctx, c)
 		var out poolOut
 		// An attempt that fails part-way undoes its own changes, so that a
 		// retry starts from the pool as it was and the compensation (of a
@@ -483,6 +503,7 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		if err != nil {
 			return err
 		}
+		defer closeBigIP(ctx, c)
 		return undo(ctx, c, in.Pool.path(), out)
 	}))
 	return flow.New(FlowLTM, func(ctx context.Context, p Params) (LTMResult, error) {
@@ -572,6 +593,7 @@ func newCert(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) 
 		if err != nil {
 			return nil, err
 		}
+		defer closeBigIP(ctx, c)
 		certs, err := c.Certificates(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("list certificates: %w", err)
@@ -583,6 +605,7 @@ func newCert(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) 
 		if err != nil {
 			return "", err
 		}
+		defer closeBigIP(ctx, c)
 		if err := c.InstallKey(ctx, in.Name+".key", []byte(in.KeyPEM)); err != nil {
 			return "", fmt.Errorf("install key %s: %w", in.Name, err)
 		}

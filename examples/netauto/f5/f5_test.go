@@ -43,11 +43,18 @@ type lab struct {
 func newLab(t *testing.T) *lab {
 	t.Helper()
 	ih, ihSrv := infrahubtest.NewTestServer(t, infrahubtest.Options{Schemas: schema.FakeSchemas(), Seed: seed.Infrahub()})
-	big, bigSrv := f5test.NewServer(t, f5test.Options{})
+	// A non-admin account: BIG-IP counts its tokens (admin is exempt).
+	big, bigSrv := f5test.NewServer(t, f5test.Options{Username: "netauto", Password: "netauto-pw"})
+	t.Cleanup(func() {
+		// Every task revokes the token it logged in with.
+		if n := big.LiveTokens(); n != 0 {
+			t.Errorf("%d BIG-IP login tokens left live after the flows, want 0 (tasks must Close their client)", n)
+		}
+	})
 	load := func(_ context.Context, env string) (common.NetAutoConfig, error) {
 		return common.NetAutoConfig{
 			Environment: env, InfrahubURL: ihSrv.URL, InfrahubToken: store.NewSecret(infrahubtest.DefaultAPIToken),
-			F5URL: bigSrv.URL, F5Username: "admin", F5Password: store.NewSecret("admin"), F5InsecureSkipVerify: true,
+			F5URL: bigSrv.URL, F5Username: "netauto", F5Password: store.NewSecret("netauto-pw"), F5InsecureSkipVerify: true,
 		}, nil
 	}
 	c, err := infrahub.New(infrahub.Config{Address: ihSrv.URL, APIToken: infrahubtest.DefaultAPIToken})
@@ -223,10 +230,11 @@ func TestEventOfAnotherKindIsRefused(t *testing.T) {
 
 func installedCerts(t *testing.T, l *lab) []string {
 	t.Helper()
-	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
+	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "netauto", Password: "netauto-pw", InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	certs, err := c.Certificates(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -349,10 +357,11 @@ func TestAS3PartialFailureRollsBack(t *testing.T) {
 func TestLTMFailureRemovesAddedMembers(t *testing.T) {
 	l := newLab(t)
 	h := flowtest.New(t)
-	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
+	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "netauto", Password: "netauto-pw", InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	ctx := context.Background()
 	if err := c.CreatePool(ctx, &bigip.LTMPool{Name: "existing_pool", Partition: "Common"}); err != nil {
 		t.Fatal(err)
@@ -385,10 +394,11 @@ func TestLTMFailureRemovesAddedMembers(t *testing.T) {
 func TestAS3CompleteModeRollbackRestoresOtherTenants(t *testing.T) {
 	l := newLab(t)
 	h := flowtest.New(t)
-	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
+	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "netauto", Password: "netauto-pw", InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	other := json.RawMessage(`{"class":"ADC","schemaVersion":"3.50.0","Other_Tenant":{"class":"Tenant","app":{"class":"Application","p":{"class":"Pool","members":[{"servicePort":80,"serverAddresses":["10.7.7.7"]}]}}}}`)
 	if _, err := c.Declare(context.Background(), other, nil); err != nil {
 		t.Fatal(err)
@@ -429,10 +439,11 @@ func TestAS3PostCheckCountsEveryMemberForm(t *testing.T) {
 			if name == "bigip" {
 				// AS3 refuses a reference to a node the device does not
 				// have ("Unable to find /Common/web1 for ..."): create it.
-				c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
+				c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "netauto", Password: "netauto-pw", InsecureSkipVerify: true})
 				if err != nil {
 					t.Fatal(err)
 				}
+				t.Cleanup(func() { _ = c.Close(context.Background()) })
 				if err := c.CreateNode(h.Context(), &bigip.Node{Name: "web1", Partition: "Common", Address: "10.1.20.11"}); err != nil {
 					t.Fatal(err)
 				}
