@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -252,7 +253,7 @@ func (s *Server) create(coll, kind string, body map[string]any) (int, map[string
 	obj["kind"] = "tm:" + strings.ReplaceAll(coll, "/", ":") + ":" + strings.ReplaceAll(strings.ToLower(kind), " ", "") + "state"
 	switch kind {
 	case "Pool Member":
-		host, _, ok := cutLast(name, ":")
+		host, ok := memberHost(name)
 		if !ok {
 			return errBody(http.StatusBadRequest, fmt.Sprintf("01070587:3: The requested pool member name (%s) is invalid; it must be address:port or node:port.", name))
 		}
@@ -321,6 +322,32 @@ func (s *Server) inUse(kind, fp string) string {
 		}
 	}
 	return ""
+}
+
+// memberHost returns the address or node name of a pool member's name.
+// BIG-IP separates the port with a colon for IPv4 addresses and node
+// names ("192.0.2.10:80") and with a period for IPv6 addresses
+// ("2001:db8::10.80", as tmsh lists them); "2001:db8::10:80" is an IPv6
+// address without a port and is refused (01070587).
+func memberHost(name string) (string, bool) {
+	sep := ":"
+	if strings.Count(name, ":") > 1 {
+		sep = "."
+	}
+	host, port, ok := cutLast(name, sep)
+	if !ok || host == "" {
+		return "", false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "", false
+	}
+	if sep == "." {
+		a, err := netip.ParseAddr(strings.SplitN(host, "%", 2)[0])
+		if err != nil || !a.Is6() {
+			return "", false
+		}
+	}
+	return host, true
 }
 
 func cutLast(s, sep string) (string, string, bool) {

@@ -399,11 +399,13 @@ type LTMSpec struct {
 
 // LTMPoolSpec is one pool of an LTMSpec.
 type LTMPoolSpec struct {
-	Name        string   `json:"name"`
-	Partition   string   `json:"partition,omitempty"`
-	Monitor     string   `json:"monitor,omitempty"`
-	LoadBalance string   `json:"load_balancing_mode,omitempty"`
-	Members     []string `json:"members"` // "address:port"
+	Name        string `json:"name"`
+	Partition   string `json:"partition,omitempty"`
+	Monitor     string `json:"monitor,omitempty"`
+	LoadBalance string `json:"load_balancing_mode,omitempty"`
+	// Members are "address:port", "[IPv6]:port" or BIG-IP's "IPv6.port"
+	// (see bigip.ParseMember).
+	Members []string `json:"members"`
 }
 
 // LTMResult is what an LTM deployment did.
@@ -485,7 +487,10 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			if slices.ContainsFunc(have, func(h bigip.LTMPoolMember) bool { return h.Name == m }) {
 				continue
 			}
-			addr, _, _ := strings.Cut(m, ":")
+			addr, _, err := bigip.ParseMember(m) // checked by the flow
+			if err != nil {
+				return fail(flow.NonRetryable(err))
+			}
 			if err := c.AddPoolMember(ctx, in.Pool.path(), &bigip.LTMPoolMember{Name: m, Address: addr}); err != nil {
 				return fail(fmt.Errorf("pool %s member %s: %w", in.Pool.path(), m, err))
 			}
@@ -520,10 +525,22 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			return LTMResult{}, flow.NonRetryable(fmt.Errorf("artifact %s: LTM spec: %w", ref.ArtifactID, err))
 		}
 		var res LTMResult
+		// The whole spec is checked before anything is applied: a bad
+		// member of the last pool must not leave the first ones changed.
 		for i, pl := range spec.Pools {
 			if pl.Name == "" {
 				return res, flow.NonRetryable(&ParamsError{fmt.Sprintf("pools[%d].name", i), "empty"})
 			}
+			for j, m := range pl.Members {
+				addr, port, err := bigip.ParseMember(m)
+				if err != nil {
+					return res, flow.NonRetryable(&ParamsError{fmt.Sprintf("pools[%d].members[%d]", i, j), err.Error()})
+				}
+				// BIG-IP's own name: "2001:db8::10.80" for IPv6.
+				spec.Pools[i].Members[j] = bigip.MemberName(addr, port)
+			}
+		}
+		for _, pl := range spec.Pools {
 			out, err := apply.Run(ctx, ltmIn{Environment: p.Environment, Pool: pl})
 			if err != nil {
 				return res, err

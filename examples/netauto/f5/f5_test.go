@@ -472,3 +472,55 @@ func TestAS3PostCheckCountsEveryMemberForm(t *testing.T) {
 		t.Errorf("empty pool: %v, want a *CheckError", err)
 	}
 }
+
+// IPv6 members reach BIG-IP under its own names ("address.port"), however
+// the artifact writes them; a member BIG-IP could not read (an IPv6
+// address with a colon before the port) fails the run before any pool is
+// touched.
+func TestLTMIPv6Members(t *testing.T) {
+	l := newLab(t)
+	h := flowtest.New(t)
+	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "netauto", Password: "netauto-pw", InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	run := func(pools ...nf5.LTMPoolSpec) error {
+		spec, _ := json.Marshal(nf5.LTMSpec{Pools: pools})
+		sid := l.ih.PutObject(spec)
+		ev := event(t, map[string]any{"node_id": findArtifact(t, l, "f5-ltm"), "target_kind": schema.KindNetautoLTMConfig, "storage_id": sid})
+		_, err := l.flows.LTM.Run(h.Context(), nf5.Params{Environment: "production", Event: ev})
+		return err
+	}
+	err = run(nf5.LTMPoolSpec{Name: "first_pool", Members: []string{"10.6.6.1:80"}},
+		nf5.LTMPoolSpec{Name: "v6_pool", Members: []string{"2001:db8::10:80"}})
+	var pe *nf5.ParamsError
+	if !errors.As(err, &pe) || pe.Field != "pools[1].members[0]" {
+		t.Fatalf("spec with %q: %v, want a ParamsError naming pools[1].members[0]", "2001:db8::10:80", err)
+	}
+	if _, err := c.Pool(context.Background(), "/Common/first_pool"); err == nil {
+		t.Error("first_pool created by a run whose spec was refused")
+	}
+	if err := run(nf5.LTMPoolSpec{Name: "v6_pool", Members: []string{"[2001:db8::10]:80", "2001:db8::11.443", "10.6.6.2:80"}}); err != nil {
+		t.Fatal(err)
+	}
+	members, err := c.PoolMembers(context.Background(), "/Common/v6_pool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range members {
+		names = append(names, m.Name)
+	}
+	slices.Sort(names)
+	if want := []string{"10.6.6.2:80", "2001:db8::10.80", "2001:db8::11.443"}; !slices.Equal(names, want) {
+		t.Fatalf("members %v, want %v", names, want)
+	}
+	// Applying the same spec again finds every member by its BIG-IP name.
+	if err := run(nf5.LTMPoolSpec{Name: "v6_pool", Members: []string{"[2001:db8::10]:80", "2001:db8::11.443", "10.6.6.2:80"}}); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if again, _ := c.PoolMembers(context.Background(), "/Common/v6_pool"); len(again) != 3 {
+		t.Fatalf("after the second run: %d members, want 3", len(again))
+	}
+}
