@@ -119,7 +119,11 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 		// the pool's image with the binary added.
 		// The hooks of runs the runtime ended itself run here: those of
 		// the flows compiled in, those of a Git source in its binary.
-		l = &source.Launcher{Next: l, Store: st, Logger: e.log, Hooks: e.app.registry, Env: childEnv(apiURL, mint),
+		var pass []string
+		if f.childEnv != nil {
+			pass = splitList(*f.childEnv)
+		}
+		l = &source.Launcher{Next: l, Store: st, Logger: e.log, Hooks: e.app.registry, Env: childEnv(apiURL, mint), PassEnv: pass,
 			Cache: &source.Cache{Dir: *f.sourceCache, AllowFile: *f.allowFile}}
 	}
 	var heartbeat time.Duration

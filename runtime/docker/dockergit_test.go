@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	mclient "github.com/moby/moby/client"
+
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/proctest"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -84,6 +86,22 @@ func TestDockerGitCommits(t *testing.T) {
 			t.Errorf("derived image of commit A after a second run: %v, want %v (built once)", got, imA)
 		}
 		t.Logf("commit A: first run %v (fetch + build + image), second run %v", firstA, again)
+	})
+
+	t.Run("DerivedImagePrunedIsBuiltAgain", func(t *testing.T) {
+		// An operator's `docker image prune -a` removes the derived
+		// image the worker built and remembers: the next run builds it
+		// again instead of failing to create its container.
+		for _, id := range derivedImages(t, cli, ca) {
+			if _, err := cli.ImageRemove(t.Context(), id, mclient.ImageRemoveOptions{Force: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check(t, "pin-a", "pru", ca, "alpha")
+		if got := derivedImages(t, cli, ca); len(got) != 1 {
+			t.Errorf("derived images of commit A after the prune and a run: %v, want one", got)
+		}
+		imA = derivedImages(t, cli, ca)
 	})
 
 	t.Run("BranchMoves", func(t *testing.T) {

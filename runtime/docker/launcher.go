@@ -174,6 +174,32 @@ func (l *Launcher) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// HookEnv returns the variables the run's job template gives its
+// container ("KEY=VALUE", secret and block references resolved, secret
+// values included), for a flow binary that runs the run's hooks outside a
+// container (runtime/source's launcher, for a run the runtime ended
+// itself): the hooks need the settings the run had, such as where
+// notifications go. The launcher's own variables (run, token, API key)
+// are left out; the caller sets its own.
+func (l *Launcher) HookEnv(ctx context.Context, run store.FlowRun) ([]string, error) {
+	t, err := l.Template(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	var env []string
+	for _, k := range sortedKeys(t.Env) {
+		if slices.Contains(secretEnvNames, k) {
+			continue
+		}
+		v, _, err := expand(ctx, t.Env[k], run, l.Store)
+		if err != nil {
+			return nil, fmt.Errorf("job template: env.%s: %w", k, err)
+		}
+		env = append(env, k+"="+v)
+	}
+	return env, nil
+}
+
 // Template returns the job template of a run: its pool's template, its
 // deployment's job variables and its own, layered and checked against the
 // pool's [Policy] (see [ResolveJobTemplate]).
@@ -409,7 +435,7 @@ func (l *Launcher) create1(ctx context.Context, job worker.Job, t JobTemplate) (
 		}
 		l.logger().Warn("removed the container of an earlier attempt of the run", slog.String("run_id", run.ID), slog.String("container", shortID(c.ID)))
 	}
-	res, err := l.Client.ContainerCreate(ctx, client.ContainerCreateOptions{
+	opts := client.ContainerCreateOptions{
 		Name: name,
 		Config: &container.Config{
 			Image: image, Cmd: argv, Env: env, Labels: labels,
@@ -421,7 +447,21 @@ func (l *Launcher) create1(ctx context.Context, job worker.Job, t JobTemplate) (
 		},
 		HostConfig:       hc,
 		NetworkingConfig: nc,
-	})
+	}
+	res, err := l.Client.ContainerCreate(ctx, opts)
+	if err != nil && job.Binary != "" && isNotFound(err) && strings.Contains(strings.ToLower(err.Error()), "image") {
+		// The derived image was removed since it was built (an operator's
+		// `docker image prune -a`, a cleanup job): build it again once
+		// instead of failing the attempt on a cache that no longer holds.
+		l.builds.Delete(image)
+		l.logger().Warn("derived image gone; building it again", slog.String("run_id", run.ID), slog.String("image", image))
+		d, derr := l.DerivedImage(ctx, t.Image, job.Binary, job.Commit)
+		if derr != nil {
+			return "", nil, derr
+		}
+		image, opts.Config.Image = d, d
+		res, err = l.Client.ContainerCreate(ctx, opts)
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("create container for run %s from %s: %w", run.ID, image, err)
 	}

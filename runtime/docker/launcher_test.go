@@ -60,14 +60,17 @@ func e2eBuild(t testing.TB, cli *mclient.Client) string {
 }
 
 // e2eCleanup removes the containers of the test pool, the derived images
-// and, with images set, the test image.
+// of the test image and, with images set, the test image.
 func e2eCleanup(t testing.TB, cli *mclient.Client, images bool) {
 	ctx := context.Background()
 	cs, _ := cli.ContainerList(ctx, mclient.ContainerListOptions{All: true, Filters: mclient.Filters{}.Add("label", docker.LabelPool+"=dockertest")})
 	for _, c := range cs.Items {
 		_, _ = cli.ContainerRemove(ctx, c.ID, mclient.ContainerRemoveOptions{Force: true})
 	}
-	ims, _ := cli.ImageList(ctx, mclient.ImageListOptions{Filters: mclient.Filters{}.Add("label", docker.LabelDerived)})
+	// Only the derived images of this test's image (they inherit its
+	// label): other packages' tests (examples/netauto's compose stack)
+	// run at the same time with derived images of their own.
+	ims, _ := cli.ImageList(ctx, mclient.ImageListOptions{Filters: mclient.Filters{}.Add("label", docker.LabelDerived).Add("label", e2eLabel)})
 	for _, im := range ims.Items {
 		_, _ = cli.ImageRemove(ctx, im.ID, mclient.ImageRemoveOptions{Force: true, PruneChildren: true})
 	}
@@ -727,5 +730,25 @@ func TestDockerLaunchBinary(t *testing.T) {
 	ins, err := cli.ContainerInspect(context.Background(), strings.TrimPrefix(started, "docker:"), mclient.ContainerInspectOptions{})
 	if err == nil {
 		t.Errorf("container left behind: %s", ins.Container.ID)
+	}
+}
+
+// A run's hooks get the settings its job template gives it (references
+// resolved), without the launcher's own variables: HookEnv needs no engine.
+func TestHookEnv(t *testing.T) {
+	fs := &fakeStore{pool: store.Pool{Name: "p", Type: docker.PoolType,
+		JobTemplate: json.RawMessage(`{"image":"w:1","env":{"NOTIFY_URL":"http://hooks.example.net","RUN_LABEL":"{{ run_id }}"}}`)}}
+	l := &docker.Launcher{Store: fs}
+	run := store.FlowRun{ID: "r-1", Pool: "p", Attempt: 1}
+	env, err := l.HookEnv(t.Context(), run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"NOTIFY_URL=http://hooks.example.net", "RUN_LABEL=r-1"}; !slices.Equal(env, want) {
+		t.Fatalf("HookEnv = %q, want %q", env, want)
+	}
+	fs.pool.JobTemplate = json.RawMessage(`{"image":"w:1","env":{"TOKEN":"{{ secrets.absent }}"}}`)
+	if _, err := l.HookEnv(t.Context(), run); err == nil || !strings.Contains(err.Error(), "env.TOKEN") {
+		t.Fatalf("HookEnv with a secret that does not resolve: %v, want an error naming env.TOKEN", err)
 	}
 }

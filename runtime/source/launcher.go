@@ -61,6 +61,11 @@ type Launcher struct {
 	// compiled into the worker. Those of a Git-sourced run are run by its
 	// commit's flow binary (`hooks --run-id`), with Env.
 	Hooks worker.HookRunner
+	// PassEnv names variables of the worker's environment a flow binary
+	// running a run's hooks gets besides worker.DefaultChildEnv (as the
+	// process launcher's PassEnv); nothing else of the worker's
+	// environment reaches it.
+	PassEnv []string
 	// Env returns the environment added for a flow binary running a run's
 	// hooks: the API URL and a run token, as for its `execute`.
 	Env func(ctx context.Context, run store.FlowRun) ([]string, error)
@@ -349,7 +354,20 @@ func (l *Launcher) RunHooks(ctx context.Context, run store.FlowRun) error {
 	if err != nil {
 		return err
 	}
-	env := append(os.Environ(), worker.EnvRunID+"="+run.ID, agentEnvRun+"="+string(doc))
+	// The worker's own environment stays out (its database URL, its API
+	// key): the binary is the repository's code. It gets what a process
+	// launcher's child gets, the settings the run's job template gave the
+	// run (when the launcher behind this one has a template), then the
+	// run and Env's variables.
+	env := worker.ChildEnviron(os.Environ(), l.PassEnv)
+	if he, ok := l.Next.(hookEnver); ok {
+		extra, err := he.HookEnv(ctx, run)
+		if err != nil {
+			return fmt.Errorf("settings of the hooks of run %s: %w", run.ID, err)
+		}
+		env = append(env, extra...)
+	}
+	env = append(env, worker.EnvRunID+"="+run.ID, agentEnvRun+"="+string(doc))
 	if l.Env != nil {
 		extra, err := l.Env(ctx, run)
 		if err != nil {
@@ -372,6 +390,12 @@ func (l *Launcher) RunHooks(ctx context.Context, run store.FlowRun) error {
 		return fmt.Errorf("flow binary of commit %s: hooks: %w; last output:\n%s", short(b.Commit), err, strings.Join(out.Tail(), "\n"))
 	}
 	return nil
+}
+
+// hookEnver is a launcher whose runs get settings of their own (the
+// docker launcher's job template env): a run's hooks get them too.
+type hookEnver interface {
+	HookEnv(ctx context.Context, run store.FlowRun) ([]string, error)
 }
 
 // agentEnvRun is the variable a flow binary reads the run from
