@@ -34,6 +34,8 @@
 //	GET    /runs/{id}/state                current state (the cancel check of execute)
 //	POST   /runs/{id}/state                set a state through the transition table
 //	POST   /runs/{id}/cancel
+//	POST   /runs/{id}/retry                a Failed or Crashed run to AwaitingRetry, due now (runs.create)
+//	POST   /runs/bulk                      cancel, retry or set-state on listed or filtered runs (per-action permission)
 //	GET    /runs/{id}/result
 //	GET    /runs/{id}/logs?after=&limit=&run=
 //	GET    /runs/{id}/logs/follow          Server-Sent Events, resumable with Last-Event-ID
