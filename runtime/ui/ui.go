@@ -177,6 +177,9 @@ func (u *UI) route(pattern string, h handler) {
 			}
 		}
 		if err := h(w, r, sess); err != nil {
+			if r.Context().Err() != nil {
+				return // the browser went away (navigated on)
+			}
 			u.log.Error("ui request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 			u.fail(w, r, sess, http.StatusInternalServerError, "internal error")
 		}
