@@ -70,6 +70,7 @@ type deploymentData struct {
 	FormError string
 	RawParams string // the JSON form, for a schema the form cannot show
 	Defaults  string
+	From      string // the run whose parameters the form starts from
 	Now       time.Time
 }
 
@@ -85,7 +86,14 @@ func (u *UI) loadDeployment(r *http.Request, name string) (deploymentData, error
 	switch {
 	case err == nil:
 		d.Flow, d.HasFlow = f, true
-		d.Fields = formFields(f.Parameters, dep.Parameters)
+		defaults := dep.Parameters
+		// "Rerun with edited parameters": the form starts from a run's.
+		if from := r.URL.Query().Get("from"); from != "" {
+			if run, err := u.st.GetRun(ctx, from); err == nil && run.Deployment == dep.Name {
+				defaults, d.From = run.Parameters, run.ID
+			}
+		}
+		d.Fields = formFields(f.Parameters, defaults)
 	case !errors.Is(err, store.ErrNotFound):
 		return d, fmt.Errorf("get flow: %w", err)
 	}

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,9 +25,11 @@ type ganttRow struct {
 	Name, State, Class string
 	Retries            int
 	Cached             bool
-	Y, TextY           int
-	Bars               []ganttBar
-	Duration           time.Duration
+	// Compensation marks the undo of a step, run after the flow failed.
+	Compensation bool
+	Y, TextY     int
+	Bars         []ganttBar
+	Duration     time.Duration
 }
 
 type ganttBar struct {
@@ -77,7 +80,8 @@ func layoutGantt(run store.FlowRun, hist []flow.State, tasks []store.TaskRun, no
 	}
 	var key strings.Builder
 	for i, t := range tasks {
-		row := ganttRow{Name: t.Name, State: t.State.Name, Class: stateClass(t.State), Y: i * ganttRowH, TextY: i*ganttRowH + 15}
+		row := ganttRow{Name: t.Name, State: t.State.Name, Class: stateClass(t.State), Y: i * ganttRowH, TextY: i*ganttRowH + 15,
+			Compensation: slices.Contains(t.Tags, "compensation")}
 		fmt.Fprintf(&key, "%s=%s/%d;", t.ID, t.State.Name, len(t.History))
 		var runFrom time.Time
 		var first, last time.Time

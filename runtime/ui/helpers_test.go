@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -161,3 +162,9 @@ func (e *env) createRun(t testing.TB) store.FlowRun {
 	}
 	return run
 }
+
+// nextLink finds the runs page's next-page link.
+var nextLink = regexp.MustCompile(`href="([^"]+)" id="next-page"`)
+
+// htmlUnescape undoes the template's escaping of a link.
+func htmlUnescape(s string) string { return html.UnescapeString(s) }

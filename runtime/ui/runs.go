@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -256,6 +257,8 @@ func (u *UI) runLive(w http.ResponseWriter, r *http.Request, s *session) error {
 	}
 	tick := time.NewTicker(u.opts.PollInterval)
 	defer tick.Stop()
+	keep := time.NewTicker(15 * time.Second)
+	defer keep.Stop()
 	var last string
 	for {
 		d, err := u.loadRun(r, id)
@@ -287,6 +290,12 @@ func (u *UI) runLive(w http.ResponseWriter, r *http.Request, s *session) error {
 		case <-r.Context().Done():
 			return nil
 		case <-tick.C:
+		case <-keep.C:
+			// A comment keeps proxies from closing a quiet stream.
+			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return nil
+			}
 		}
 	}
 }

@@ -184,6 +184,16 @@ func TestRunNow(t *testing.T) {
 	if string(run.Parameters) != `{"device":"sw1","name":"prod","vlan":10}` || run.Origin.APIKey != "ops" {
 		t.Fatalf("run made: %s %+v", run.Parameters, run.Origin)
 	}
+
+	// Rerun with edited parameters: the form starts from the run's.
+	_, body = b.get("/ui/runs/" + run.ID)
+	if !strings.Contains(body, `id="rerun"`) {
+		t.Fatal("run page offers no rerun")
+	}
+	_, body = b.get("/ui/deployments/vlan-prod?from=" + run.ID)
+	if !strings.Contains(body, `id="rerun-from"`) || !strings.Contains(body, `value="sw1"`) {
+		t.Fatal("rerun form does not start from the run's parameters")
+	}
 }
 
 // TestBulkAndFilters: the runs list filters by state and pages; a bulk
