@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -205,5 +207,14 @@ func TestBrowser(t *testing.T) {
 	)
 	run("dashboard and runs", chromedp.Navigate(e.srv.URL+"/ui/"), chromedp.WaitVisible(chromedp.ID("runs-chart")), shot("08-dashboard"),
 		chromedp.Navigate(e.srv.URL+"/ui/runs"), chromedp.WaitVisible(chromedp.ID("bulk")), shot("09-runs"))
+
+	// Dark: the pages follow prefers-color-scheme.
+	dark := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		return err
+	})
+	run("dark run page", dark, chromedp.Navigate(e.srv.URL+"/ui/runs/"+r.ID), waitText("#log-lines", "vlan 10 present"),
+		until(`getComputedStyle(document.body).backgroundColor !== "rgb(251, 251, 250)"`), shot("10-run-dark"))
 	t.Logf("screenshots in %s", shots)
 }
