@@ -97,6 +97,13 @@
 // probes are public; /metrics needs a key. Event sources authenticate
 // with their own [Verifier].
 //
+// The web UI (package runtime/ui) runs in the same process: it checks a
+// key once at sign-in ([Server.Authenticate]) and then calls the routes
+// in-process as that key's principal ([Server.ServeAs]), so that its
+// actions are authorised and validated as a bearer key's; [Server.Mount]
+// serves its pages beside the routes, [Server.CheckBrowser] applies the
+// origin and host checks to them.
+//
 // Log streams are capped (Options.MaxFollowers, MaxFollowersPerCaller:
 // 503) and each of their writes has a deadline. Task runs of GET
 // /runs/{id} come a page at a time (tasks_limit, tasks_after).
