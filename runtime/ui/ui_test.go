@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -288,5 +289,63 @@ func TestPages(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/" {
 		t.Fatalf("/: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestPauseResume: an operator pauses and resumes a deployment from its
+// page; the deployments list says it is paused.
+func TestPauseResume(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signin(operatorKey)
+	b.get("/ui/deployments/vlan-prod")
+	if st, loc, _ := b.post("/ui/deployments/vlan-prod/pause", nil); st != http.StatusSeeOther || loc != "/ui/deployments/vlan-prod" {
+		t.Fatalf("pause: %d %s", st, loc)
+	}
+	d, _ := e.st.GetDeployment(context.Background(), "vlan-prod")
+	if !d.Paused {
+		t.Fatal("not paused")
+	}
+	_, body := b.get("/ui/deployments")
+	if !strings.Contains(body, ">paused<") {
+		t.Fatal("deployments list does not say paused")
+	}
+	_, body = b.get("/ui/deployments/vlan-prod")
+	if !strings.Contains(body, `id="resume"`) {
+		t.Fatal("paused deployment offers no resume")
+	}
+	b.post("/ui/deployments/vlan-prod/resume", nil)
+	if d, _ = e.st.GetDeployment(context.Background(), "vlan-prod"); d.Paused {
+		t.Fatal("not resumed")
+	}
+}
+
+// TestPoolsPage shows workers with their health and tag slots in use.
+func TestPoolsPage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.st.Heartbeat(ctx, store.Worker{Name: "w-live", Pool: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Heartbeat(ctx, store.Worker{Name: "w-gone", Pool: "default", LastSeen: time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetTagLimit(ctx, "sw1", 2); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.st.AcquireSlots(ctx, "h1", []string{"sw1"}, time.Now().Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	b := e.browser()
+	b.signin(viewerKey)
+	_, body := b.get("/ui/pools")
+	for _, want := range []string{"w-live", `class="health-ok"`, "w-gone", `class="health-dead"`, "<code>sw1</code></td><td>1</td><td>2</td>"} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("pools page lacks %s", want)
+		}
+	}
+	_, body = b.get("/ui/")
+	if !strings.Contains(body, "w-live") || !strings.Contains(body, "health-dead") {
+		t.Fatal("dashboard lacks the workers' health")
 	}
 }
