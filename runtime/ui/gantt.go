@@ -18,7 +18,10 @@ type gantt struct {
 	Width  int // the chart's width in SVG units
 	Height int
 	Span   time.Duration
-	key    string // what changes when the chart does
+	// More counts the task runs left out of the chart (beyond
+	// ganttMaxRows), which the page lists as a number only.
+	More int
+	key  string // what changes when the chart does
 }
 
 type ganttRow struct {
@@ -42,6 +45,9 @@ const (
 	ganttWidth = 1000
 	ganttRowH  = 22
 	ganttLabel = 260 // the label column, left of the bars
+	// ganttMaxRows bounds the chart: a flow mapping a task over
+	// thousands of inputs shows its first task runs and a count.
+	ganttMaxRows = 300
 )
 
 // layoutGantt lays out tasks on the span from the run's start to its end
@@ -79,10 +85,24 @@ func layoutGantt(run store.FlowRun, hist []flow.State, tasks []store.TaskRun, no
 		return min(max(v, ganttLabel), ganttWidth)
 	}
 	var key strings.Builder
+	var latest time.Time
+	final := 0
+	for _, t := range tasks {
+		if t.Updated.After(latest) {
+			latest = t.Updated
+		}
+		if t.State.Final() {
+			final++
+		}
+	}
+	fmt.Fprintf(&key, "%d/%d/%d", len(tasks), final, latest.UnixNano())
+	if len(tasks) > ganttMaxRows {
+		g.More = len(tasks) - ganttMaxRows
+		tasks = tasks[:ganttMaxRows]
+	}
 	for i, t := range tasks {
 		row := ganttRow{Name: t.Name, State: t.State.Name, Class: stateClass(t.State), Y: i * ganttRowH, TextY: i*ganttRowH + 15,
 			Compensation: slices.Contains(t.Tags, "compensation")}
-		fmt.Fprintf(&key, "%s=%s/%d;", t.ID, t.State.Name, len(t.History))
 		var runFrom time.Time
 		var first, last time.Time
 		for _, s := range t.History {

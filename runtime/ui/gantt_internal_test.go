@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,5 +49,28 @@ func TestGanttRetriesAndCache(t *testing.T) {
 	}
 	if g.Span != 29*time.Second { // from the first Pending to the run's end
 		t.Fatalf("span %v", g.Span)
+	}
+}
+
+// TestGanttBounded: a run with thousands of task runs draws the first
+// ganttMaxRows and counts the rest; the chart's key still changes when a
+// task run left out does.
+func TestGanttBounded(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	tasks := make([]store.TaskRun, 5000)
+	for i := range tasks {
+		s := flow.Running()
+		s.Timestamp = t0
+		tasks[i] = store.TaskRun{RunRecord: flow.RunRecord{ID: fmt.Sprint(i), Name: "map"}, State: s, History: []flow.State{s}, Updated: t0}
+	}
+	run := store.FlowRun{ID: "r", Created: t0, State: flow.Running()}
+	g := layoutGantt(run, nil, tasks, t0.Add(time.Minute))
+	if len(g.Rows) != ganttMaxRows || g.More != 5000-ganttMaxRows {
+		t.Fatalf("rows %d, more %d", len(g.Rows), g.More)
+	}
+	tasks[4999].State = flow.Completed()
+	tasks[4999].Updated = t0.Add(time.Second)
+	if g2 := layoutGantt(run, nil, tasks, t0.Add(time.Minute)); g2.key == g.key {
+		t.Fatal("the key did not change with a task run left out of the chart")
 	}
 }
