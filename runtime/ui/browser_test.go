@@ -208,6 +208,13 @@ func TestBrowser(t *testing.T) {
 	run("dashboard and runs", chromedp.Navigate(e.srv.URL+"/ui/"), chromedp.WaitVisible(chromedp.ID("runs-chart")), shot("08-dashboard"),
 		chromedp.Navigate(e.srv.URL+"/ui/runs"), chromedp.WaitVisible(chromedp.ID("bulk")), shot("09-runs"))
 
+	run("other pages",
+		chromedp.Navigate(e.srv.URL+"/ui/deployments"), chromedp.WaitVisible(chromedp.CSS("main table")), shot("11-deployments"),
+		chromedp.Navigate(e.srv.URL+"/ui/pools"), chromedp.WaitVisible(chromedp.CSS("main h1")), shot("12-pools"),
+		chromedp.Navigate(e.srv.URL+"/ui/events"), chromedp.WaitVisible(chromedp.CSS("main table")), shot("13-events"),
+		chromedp.Navigate(e.srv.URL+"/ui/config"), chromedp.WaitVisible(chromedp.CSS("main h1")), shot("14-config"),
+		chromedp.Navigate(e.srv.URL+"/ui/flows"), chromedp.WaitVisible(chromedp.CSS("main h1")), shot("15-flows"))
+
 	// Dark: the pages follow prefers-color-scheme.
 	dark := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{

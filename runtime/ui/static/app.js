@@ -32,6 +32,7 @@ function liveRun() {
   });
 }
 
+const maxLines = 5000;
 const levels = {"-4": "DEBUG", "0": "INFO", "4": "WARN", "8": "ERROR"};
 
 // The run's logs, followed through the API's log stream.
@@ -56,11 +57,13 @@ function liveLogs() {
       const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - 4;
       body.appendChild(tr);
       n++;
+      // Keep the page light on a long run: the newest lines only.
+      while (body.rows.length > maxLines) body.deleteRow(0);
       if (atBottom) el.scrollTop = el.scrollHeight;
     });
     src.addEventListener("end", () => {
       src.close();
-      status.textContent = n === 0 ? "No log lines." : n + " log lines; the run is final.";
+      status.textContent = n === 0 ? "No log lines." : n + " log lines" + (n > maxLines ? " (the last " + maxLines + " shown)" : "") + "; the run is final.";
       el.dataset.done = "1";
     });
     src.addEventListener("error", () => {
