@@ -82,17 +82,18 @@ func (u *UI) loadDeployment(r *http.Request, name string) (deploymentData, error
 	}
 	now := u.opts.Now()
 	d := deploymentData{Dep: dep, Now: now, Defaults: indentJSON(dep.Parameters)}
+	defaults := dep.Parameters
+	// "Rerun with edited parameters": the form starts from a run's.
+	if from := r.URL.Query().Get("from"); from != "" {
+		if run, err := u.st.GetRun(ctx, from); err == nil && run.Deployment == dep.Name {
+			defaults, d.From = run.Parameters, run.ID
+			d.RawParams = indentJSON(run.Parameters) // for a form without a schema
+		}
+	}
 	f, err := u.st.GetFlow(ctx, dep.Flow)
 	switch {
 	case err == nil:
 		d.Flow, d.HasFlow = f, true
-		defaults := dep.Parameters
-		// "Rerun with edited parameters": the form starts from a run's.
-		if from := r.URL.Query().Get("from"); from != "" {
-			if run, err := u.st.GetRun(ctx, from); err == nil && run.Deployment == dep.Name {
-				defaults, d.From = run.Parameters, run.ID
-			}
-		}
 		d.Fields = formFields(f.Parameters, defaults)
 	case !errors.Is(err, store.ErrNotFound):
 		return d, fmt.Errorf("get flow: %w", err)
