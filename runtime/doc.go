@@ -1,7 +1,7 @@
 // Package runtime turns a program's flows into an orchestrator in one
 // binary: API server, scheduler, lease reaper, workers and the command
 // line to drive them. Its sub-packages hold the parts (store, schedule,
-// scheduler, trigger, worker, api, client, remote); this package wires
+// scheduler, trigger, worker, api, ui, client, remote); this package wires
 // them into the commands of [Main].
 //
 // # An orchestrator binary

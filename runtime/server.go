@@ -23,6 +23,7 @@ import (
 	"github.com/netauto-dev/netauto/runtime/scheduler"
 	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/ui"
 	"github.com/netauto-dev/netauto/runtime/worker"
 )
 
@@ -407,6 +408,10 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 		if err := m.reload(context.WithoutCancel(ctx)); err != nil {
 			e.log.Warn("reload deployments for triggers", slog.String("error", err.Error()))
 		}
+	}
+	if _, err := ui.Mount(srv, st, ui.Options{Logger: e.log, Wake: func() { wake() }}); err != nil {
+		ln.Close()
+		return err
 	}
 	hs.Handler = serverHandler(srv, wake, reload)
 

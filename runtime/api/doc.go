@@ -34,6 +34,8 @@
 //	GET    /runs/{id}/state                current state (the cancel check of execute)
 //	POST   /runs/{id}/state                set a state through the transition table
 //	POST   /runs/{id}/cancel
+//	POST   /runs/{id}/retry                a Failed or Crashed run to AwaitingRetry, due now (runs.create)
+//	POST   /runs/bulk                      cancel, retry or set-state on listed or filtered runs (per-action permission)
 //	GET    /runs/{id}/result
 //	GET    /runs/{id}/logs?after=&limit=&run=
 //	GET    /runs/{id}/logs/follow          Server-Sent Events, resumable with Last-Event-ID
@@ -94,6 +96,13 @@
 // state-changing request that is not application/json 415 (CSRF). The
 // probes are public; /metrics needs a key. Event sources authenticate
 // with their own [Verifier].
+//
+// The web UI (package runtime/ui) runs in the same process: it checks a
+// key once at sign-in ([Server.Authenticate]) and then calls the routes
+// in-process as that key's principal ([Server.ServeAs]), so that its
+// actions are authorised and validated as a bearer key's; [Server.Mount]
+// serves its pages beside the routes, [Server.CheckBrowser] applies the
+// origin and host checks to them.
 //
 // Log streams are capped (Options.MaxFollowers, MaxFollowersPerCaller:
 // 503) and each of their writes has a deadline. Task runs of GET
