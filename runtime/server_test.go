@@ -17,6 +17,7 @@ import (
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/store/storetest"
 	"github.com/netauto-dev/netauto/runtime/trigger"
 )
 
@@ -212,5 +213,25 @@ func TestServerHandlerTriggers(t *testing.T) {
 	st, err := c.FollowLogs(wctx, page.Runs[0].ID, 0, func(store.LogEntry) error { return nil })
 	if err != nil || st.Type != flow.TypeCompleted {
 		t.Fatalf("triggered run ended %+v %v", st, err)
+	}
+}
+
+// OpenStore opens PostgreSQL from a postgres:// URL, and a Server runs on
+// it as on SQLite.
+func TestOpenStorePostgres(t *testing.T) {
+	dsn := postgresSchema(t, storetest.PostgresDSN(t))
+	ctx := context.Background()
+	st, err := runtime.OpenStore(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := startTestServer(t, &runtime.App{Flows: []flow.Definition{echo}}, runtime.ServerOptions{Store: st, NoScheduler: true})
+	if _, err := srv.Store().GetFlow(ctx, "echo"); err != nil {
+		t.Errorf("flow not registered in PostgreSQL: %v", err)
+	}
+	_, err = runtime.OpenStore(ctx, "postgres://netauto:hunter2@127.0.0.1:1/none?connect_timeout=2", store.Options{})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("unreachable PostgreSQL: error %v, want one without the password", err)
 	}
 }
