@@ -106,3 +106,33 @@ func ExampleServer() {
 	// the program's own page
 	// Completed "hello world"
 }
+
+// OpenStore takes the URL forms of NETAUTO_DB: a SQLite path (with or
+// without sqlite:) or a postgres:// URL.
+func ExampleOpenStore() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "netauto-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	st, err := runtime.OpenStore(ctx, "sqlite:"+filepath.Join(dir, "state", "netauto.db"), store.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer st.Close()
+	if err := st.RegisterFlow(ctx, store.Flow{Name: "greet"}); err != nil {
+		panic(err)
+	}
+	flows, err := st.ListFlows(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(flows), flows[0].Name)
+
+	_, err = runtime.OpenStore(ctx, "mysql://root:secret@db/netauto", store.Options{})
+	fmt.Println(err)
+	// Output:
+	// 1 greet
+	// store url: scheme "mysql": want a SQLite path, sqlite:PATH or a postgres:// URL
+}
