@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -233,5 +235,32 @@ func TestOpenStorePostgres(t *testing.T) {
 	_, err = runtime.OpenStore(ctx, "postgres://netauto:hunter2@127.0.0.1:1/none?connect_timeout=2", store.Options{})
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("unreachable PostgreSQL: error %v, want one without the password", err)
+	}
+}
+
+// A start that fails (the address is taken) says why, in a form the
+// program can test, and leaves nothing running.
+func TestServerStartFailsOnTakenAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	srv, err := runtime.NewServer(&runtime.App{Flows: []flow.Definition{echo}}, runtime.ServerOptions{
+		Store: openTestStore(t), Listen: ln.Addr().String(), Workers: []runtime.WorkerOptions{{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = srv.Start(context.Background())
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("start on a taken address: %v, want EADDRINUSE", err)
+	}
+	select {
+	case <-srv.Ready():
+		t.Error("Ready closed after a failed start")
+	default:
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Errorf("shutdown after a failed start: %v", err)
 	}
 }
