@@ -187,27 +187,30 @@ func storeFlow(d flow.Definition) store.Flow {
 	return store.Flow{Name: desc.Name, Version: desc.Version, Description: desc.Description, Parameters: desc.Parameters}
 }
 
-// poolsWith returns the app's pools plus an in-process pool named extra
-// when it is not among them.
-func (c *compiled) poolsWith(extra string) []store.Pool {
+// poolsWith returns the app's pools plus an in-process pool for each of
+// extra not among them.
+func (c *compiled) poolsWith(extra ...string) []store.Pool {
 	pools := slices.Clone(c.pools)
-	if extra != "" && !slices.ContainsFunc(pools, func(p store.Pool) bool { return p.Name == extra }) {
-		pools = append(pools, store.Pool{Name: extra, Type: "in-process"})
+	for _, name := range extra {
+		if name != "" && !slices.ContainsFunc(pools, func(p store.Pool) bool { return p.Name == name }) {
+			pools = append(pools, store.Pool{Name: name, Type: "in-process"})
+		}
 	}
 	return pools
 }
 
 // bootstrap writes what the server needs before it serves: the compiled
 // flows (so runs can be created before the first deploy), the pools and
-// the tag limits. Deployments are left to `deploy`.
-func (c *compiled) bootstrap(ctx context.Context, st store.Store, workerPool string) error {
+// the tag limits; workerPools are the pools of the embedded workers.
+// Deployments are left to `deploy`.
+func (c *compiled) bootstrap(ctx context.Context, st store.Store, workerPools ...string) error {
 	for _, name := range c.registry.Names() {
 		def, _ := c.registry.Lookup(name)
 		if err := st.RegisterFlow(ctx, storeFlow(def)); err != nil {
 			return fmt.Errorf("register flow %q: %w", name, err)
 		}
 	}
-	for _, p := range c.poolsWith(workerPool) {
+	for _, p := range c.poolsWith(workerPools...) {
 		if _, err := st.GetPool(ctx, p.Name); err == nil && p.Type == "in-process" && !slices.ContainsFunc(c.app.Pools, func(q store.Pool) bool { return q.Name == p.Name }) {
 			continue // an implicit pool never overwrites one applied by deploy or by hand
 		}

@@ -71,11 +71,6 @@ func cmdBench(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	sctx, stopServer := context.WithCancel(e.ctx)
-	defer stopServer()
-	se := &env{ctx: sctx, app: app, stdout: e.stderr, stderr: e.stderr, log: e.log}
-	pool, launcher, conc := "bench", "in-process", *concurrency
-	lease, grace, poll := 30*time.Second, 5*time.Second, time.Second
 	key, err := api.GenerateKey()
 	if err != nil {
 		return err
@@ -84,19 +79,26 @@ func cmdBench(e *env, args []string) error {
 	if err := keys.Add(api.KeyInfo{Name: "bench", Role: api.RoleAdmin}, key); err != nil {
 		return err
 	}
-	ready := make(chan string, 1)
-	served := make(chan error, 1)
-	go func() {
-		served <- se.serve(serverConfig{db: *db, listen: "127.0.0.1:0", keys: keys, schedEvery: 10 * time.Second, reapEvery: 5 * time.Second,
-			worker: workerFlags{pool: &pool, launcher: &launcher, concurrency: &conc, lease: &lease, grace: &grace, poll: &poll}},
-			func(url string) { ready <- url })
-	}()
-	var url string
-	select {
-	case url = <-ready:
-	case err := <-served:
+	st, err := OpenStore(e.ctx, *db, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv, err := NewServer(app.app, ServerOptions{Store: st, Listen: "127.0.0.1:0", Keys: keys, ScheduleInterval: 10 * time.Second, ReapInterval: 5 * time.Second, Logger: e.log,
+		Workers: []WorkerOptions{{Pool: "bench", Launcher: "in-process", Concurrency: *concurrency, Lease: 30 * time.Second, Grace: 5 * time.Second, Poll: time.Second}}})
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(e.ctx); err != nil {
 		return fmt.Errorf("bench server: %w", err)
 	}
+	stopServer := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}
+	defer stopServer()
+	url := srv.URL()
 	c, err := client.New(url, client.Options{Token: key, Retry: &retry.Policy{}, Timeout: 10 * time.Second})
 	if err != nil {
 		return err
@@ -184,8 +186,7 @@ func cmdBench(e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "idle server CPU over %s: %.2f%% of one core\n", *idle, cpu)
 	}
-	stopServer()
-	if err := <-served; err != nil {
+	if err := stopServer(); err != nil {
 		return fmt.Errorf("bench server: %w", err)
 	}
 	if createErrs > 0 || notStarted > 0 {

@@ -2,7 +2,7 @@
 // binary: API server, scheduler, lease reaper, workers and the command
 // line to drive them. Its sub-packages hold the parts (store, schedule,
 // scheduler, trigger, worker, api, ui, client, remote); this package wires
-// them into the commands of [Main].
+// them into a [Server] a program can embed, and the commands of [Main].
 //
 // # An orchestrator binary
 //
@@ -29,6 +29,34 @@
 // worker with the process launcher fetches and builds its commit (see
 // [github.com/netauto-dev/netauto/runtime/source]) and runs that binary,
 // a main package calling [github.com/netauto-dev/netauto/runtime/agent.Main].
+//
+// # Embedding the orchestrator
+//
+// [Main] is a thin command line over a Go API that a program may use
+// itself: [OpenStore] opens the store a URL names (a SQLite path,
+// sqlite:PATH, or postgres://...), [NewServer] builds a [Server] from
+// the App and [ServerOptions] (the store, a listen address or none, API
+// keys, event sources, embedded workers as [WorkerOptions], scheduler and
+// reaper intervals), [Server.Start] bootstraps the store (flows, pools,
+// tag limits) and starts everything, [Server.Shutdown] drains the
+// workers and stops. Without Listen the program mounts [Server.Handler]
+// on its own mux next to its own routes:
+//
+//	st, err := runtime.OpenStore(ctx, "sqlite:/var/lib/app/netauto.db", store.Options{Key: key})
+//	srv, err := runtime.NewServer(app, runtime.ServerOptions{
+//		Store:   st,
+//		Keys:    keys, // none: an admin key for the program's own client (Server.LocalKey)
+//		Workers: []runtime.WorkerOptions{{Pool: runtime.DefaultPool}},
+//	})
+//	mux.Handle("/api/", srv.Handler())
+//	err = srv.Start(ctx)
+//	...
+//	err = srv.Shutdown(ctx) // on SIGTERM
+//
+// [Server.Ready] and [Server.Done] report readiness and a component that
+// failed; [Server.Scheduler] drives scheduler passes on a chosen clock
+// (NoScheduler). Deployments are applied over the API (the `deploy`
+// command, or the program's client), as in production.
 //
 // # Commands
 //
@@ -120,7 +148,7 @@
 //	NETAUTO_API_KEYS_FILE   a keys file: NAME ROLE sha256:HEX [POOL...]
 //	NETAUTO_TLS_CERT, NETAUTO_TLS_KEY   serve HTTPS with this pair
 //	NETAUTO_TLS_CA          CA certificates the clients trust besides the system's
-//	NETAUTO_DB              SQLite file path or postgres:// URL
+//	NETAUTO_DB              SQLite file path, sqlite:PATH or postgres:// URL
 //	NETAUTO_LISTEN          server listen address (default 127.0.0.1:4200)
 //	NETAUTO_TOKEN_SECRET    signs run tokens (≥ 32 bytes); needed for tokens
 //	                        to survive a restart or work across replicas

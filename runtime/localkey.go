@@ -30,8 +30,8 @@ func localKeyPath(db string) string {
 		return p
 	}
 	dir := filepath.Dir(DefaultDB)
-	if !isPostgres(db) {
-		dir = filepath.Dir(db)
+	if kind, path, err := parseStoreURL(db); err == nil && kind == "sqlite" {
+		dir = filepath.Dir(path)
 	}
 	return filepath.Join(dir, "local-admin.key")
 }

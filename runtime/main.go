@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -17,8 +16,6 @@ import (
 	"github.com/netauto-dev/netauto/runtime/agent"
 	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/store"
-	"github.com/netauto-dev/netauto/runtime/store/postgres"
-	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 )
 
 // The environment variables the commands read. Flags override them.
@@ -253,37 +250,6 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
-}
-
-// openStore opens the store db names: a postgres:// URL or a SQLite file
-// (its directory created if needed).
-func openStore(ctx context.Context, db string) (store.Store, error) {
-	key, err := store.KeyFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	prev, err := store.PreviousKeysFromEnv()
-	if err != nil {
-		return nil, err
-	}
-	opts := store.Options{Key: key, PreviousKeys: prev}
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		st, err := postgres.Open(ctx, db, opts)
-		if err != nil {
-			return nil, fmt.Errorf("open postgres store: %w", err) // the DSN may hold a password: not repeated
-		}
-		return st, nil
-	}
-	if dir := filepath.Dir(db); dir != "." {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("store directory: %w: set %s (or --db) to a writable SQLite path or a postgres:// URL", err, EnvDB)
-		}
-	}
-	st, err := sqlite.Open(ctx, db, opts)
-	if err != nil && errors.Is(err, os.ErrPermission) {
-		return nil, fmt.Errorf("%w: set %s (or --db) to a writable SQLite path or a postgres:// URL", err, EnvDB)
-	}
-	return st, err
 }
 
 // dbFlag declares --db with its environment default.

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,113 +26,599 @@ import (
 	"github.com/netauto-dev/netauto/runtime/worker"
 )
 
-// workerFlags are the flags of an embedded or standalone worker.
-type workerFlags struct {
-	pool, launcher *string
-	name           *string
-	concurrency    *int
-	lease, grace   *time.Duration
-	heartbeat      *time.Duration
-	poll           *time.Duration
-	// sourceCache and allowFile configure runs of deployments with a Git
-	// source (process launcher).
-	sourceCache *string
-	allowFile   *bool
-	// childEnv names the worker's variables a process-launcher child
-	// gets besides worker.DefaultChildEnv.
-	childEnv *string
+// ServerOptions configure a [Server]. Zero fields take the defaults.
+type ServerOptions struct {
+	// Store is what the server runs on (required; see [OpenStore]). The
+	// server does not close it.
+	Store store.Store
+	// Listen is the API's listen address ("127.0.0.1:4200"; port 0 picks
+	// a free one). Empty: the server listens nowhere and the program
+	// mounts [Server.Handler] in its own http.Server, under "/api/".
+	Listen string
+	// URL is the API's base URL as the children of the process and docker
+	// launchers reach it. Default: the listen address's. Required for
+	// those launchers when Listen is empty.
+	URL string
+	// TLSCertFile and TLSKeyFile, together, make the listener serve HTTPS.
+	TLSCertFile, TLSKeyFile string
+	// Keys are the API keys the server accepts. Without any, the server
+	// makes an admin key ([Server.LocalKey]), kept in LocalKeyFile (mode
+	// 0600) when that is set and in memory otherwise, and accepts only a
+	// loopback Listen.
+	Keys         *api.KeySet
+	LocalKeyFile string
+	// TokenSecret signs run tokens (at least 32 bytes); nil: a random one,
+	// so tokens die with the process.
+	TokenSecret []byte
+	// Sources are event sources accepted besides the App's (an entry
+	// here replaces the App's of the same name).
+	Sources map[string]api.Verifier
+	// Workers are the embedded workers, each claiming the runs of one
+	// pool. None: the server runs no worker (standalone workers do).
+	Workers []WorkerOptions
+	// ScheduleInterval is the time between scheduler passes (default
+	// 10s); ReapInterval between reaps of expired leases (default 2s).
+	// NoScheduler runs neither loop: [Server.Scheduler]'s Pass and Reap
+	// still work, on the caller's clock.
+	ScheduleInterval, ReapInterval time.Duration
+	NoScheduler                    bool
+	// Logger receives the components' logs; default slog.Default().
+	Logger *slog.Logger
 }
 
-func newWorkerFlags(fs interface {
-	String(string, string, string) *string
-	Int(string, int, string) *int
-	Duration(string, time.Duration, string) *time.Duration
-	Bool(string, bool, string) *bool
-}) workerFlags {
-	return workerFlags{
-		pool:        fs.String("pool", DefaultPool, "work pool to claim runs from"),
-		launcher:    fs.String("launcher", "", "launcher: in-process, process (a child `execute` process per run) or docker (a container per run); default docker for a pool of type docker, else in-process"),
-		name:        fs.String("name", "", "worker name, unique among running workers; keep it across restarts so that the docker launcher can clean up after its earlier life (default host-pid-random)"),
-		concurrency: fs.Int("concurrency", 4, "runs executed at once"),
-		lease:       fs.Duration("lease", 0, "lease of a claimed run, overriding the pool's (default 10s): a dead worker's runs are reaped after it"),
-		heartbeat:   fs.Duration("heartbeat", 0, "interval of lease renewals and heartbeats, overriding the pool's (default lease/3)"),
-		grace:       fs.Duration("grace", 30*time.Second, "on SIGTERM: how long running runs may finish before they are abandoned to the reaper"),
-		poll:        fs.Duration("poll", time.Second, "wait between claims while nothing is due"),
-		sourceCache: fs.String("source-cache", envOr(EnvSourceCache, DefaultSourceCache), "directory where Git sources are fetched and built (env "+EnvSourceCache+")"),
-		allowFile:   fs.Bool("source-allow-file", os.Getenv(EnvSourceAllowFile) == "1", "accept file:// Git sources (env "+EnvSourceAllowFile+"=1)"),
-		childEnv:    fs.String("child-env", os.Getenv(EnvChildEnv), "process launcher: variables of the worker's environment its children get besides PATH, HOME, locale, proxies and CA settings; comma-separated names or PREFIX* (env "+EnvChildEnv+")"),
-	}
+// WorkerOptions configure an embedded worker of a [Server], and the
+// `worker` command's.
+type WorkerOptions struct {
+	// Pool is the work pool whose runs it claims; default [DefaultPool].
+	// A pool the App does not declare is created as an in-process pool.
+	Pool string
+	// Launcher is "in-process" (runs in this process), "process" (a
+	// child `execute` per run) or "docker" (a container per run).
+	// Default: docker for a pool of type docker, else in-process.
+	Launcher string
+	// Name identifies the worker among running workers; keep it across
+	// restarts so that the docker launcher removes containers it left.
+	Name string
+	// Concurrency is how many runs it executes at once (default 4).
+	Concurrency int
+	// Lease and Heartbeat override the pool's (0: the pool's); Poll is
+	// the wait between claims while nothing is due (default 1s).
+	Lease, Heartbeat, Poll time.Duration
+	// Grace is how long running runs may finish at shutdown before they
+	// are abandoned to the reaper (default 30s).
+	Grace time.Duration
+	// SourceCache is where Git-sourced deployments are fetched and built
+	// (default [DefaultSourceCache]); AllowFileSources accepts file://
+	// repositories.
+	SourceCache      string
+	AllowFileSources bool
+	// ChildEnv names the variables of this process's environment that
+	// process-launcher children get besides worker.DefaultChildEnv:
+	// names or PREFIX* patterns.
+	ChildEnv []string
 }
 
-func (f workerFlags) check() error {
+// check validates o, naming the field under prefix; it fills defaults.
+func (o *WorkerOptions) check(prefix string) error {
 	switch {
-	case *f.launcher != "" && *f.launcher != "in-process" && *f.launcher != "process" && *f.launcher != "docker":
-		return usagef("--launcher %q: want in-process, process or docker", *f.launcher)
-	case *f.concurrency < 1:
-		return usagef("--concurrency %d: want at least 1", *f.concurrency)
-	case (*f.lease != 0 && *f.lease < 3*time.Millisecond) || *f.poll <= 0 || *f.heartbeat < 0:
-		return usagef("--lease (0 for the pool's), --heartbeat and --poll must be positive")
-	case *f.heartbeat > 0 && *f.lease > 0 && 2**f.heartbeat > *f.lease:
-		return usagef("--heartbeat %s: at most half the lease", *f.heartbeat)
+	case o.Launcher != "" && o.Launcher != "in-process" && o.Launcher != "process" && o.Launcher != "docker":
+		return &store.InvalidError{Field: prefix + "launcher", Reason: fmt.Sprintf("%q: want in-process, process or docker", o.Launcher)}
+	case o.Concurrency < 0:
+		return &store.InvalidError{Field: prefix + "concurrency", Reason: "negative"}
+	case o.Lease < 0 || (o.Lease > 0 && o.Lease < 3*time.Millisecond):
+		return &store.InvalidError{Field: prefix + "lease", Reason: "want 0 (the pool's) or at least 3ms"}
+	case o.Heartbeat < 0:
+		return &store.InvalidError{Field: prefix + "heartbeat", Reason: "negative"}
+	case o.Heartbeat > 0 && o.Lease > 0 && 2*o.Heartbeat > o.Lease:
+		return &store.InvalidError{Field: prefix + "heartbeat", Reason: "at most half the lease"}
+	case o.Poll < 0 || o.Grace < 0:
+		return &store.InvalidError{Field: prefix + "poll", Reason: "poll and grace must not be negative"}
+	}
+	if o.Pool == "" {
+		o.Pool = DefaultPool
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = 4
+	}
+	if o.Poll == 0 {
+		o.Poll = time.Second
+	}
+	if o.Grace == 0 {
+		o.Grace = 30 * time.Second
+	}
+	if o.SourceCache == "" {
+		o.SourceCache = DefaultSourceCache
 	}
 	return nil
+}
+
+// Server is an orchestrator embedded in a program: the API (with the
+// App's event sources and triggers), the scheduler and lease reaper, and
+// embedded workers running the App's flows. Build it with [NewServer],
+// then [Server.Start] it and [Server.Shutdown] it; the `server` command
+// is a thin layer over it.
+type Server struct {
+	app   *compiled
+	opts  ServerOptions
+	st    store.Store
+	api   *api.Server
+	sched *scheduler.Scheduler
+	match *matcher
+	h     http.Handler
+	log   *slog.Logger
+	// localKey is the admin key made when no key is configured.
+	localKey string
+
+	mu       sync.Mutex
+	started  bool
+	workers  []*worker.Worker
+	hs       *http.Server
+	ln       net.Listener
+	url      string
+	closers  []func()
+	stopBG   context.CancelFunc
+	abandons []context.CancelFunc
+	wg       sync.WaitGroup
+	ready    chan struct{}
+	done     chan struct{}
+	doneOnce sync.Once
+	err      error
+	shutOnce sync.Once
+	shutErr  error
+}
+
+// NewServer checks app and opts and builds the server; nothing runs
+// before [Server.Start]. Errors name the field (deployments[0].flow,
+// workers[1].launcher, listen).
+func NewServer(app *App, opts ServerOptions) (*Server, error) {
+	if app == nil {
+		return nil, &store.InvalidError{Field: "app", Reason: "nil"}
+	}
+	c, err := app.compile()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Store == nil {
+		return nil, &store.InvalidError{Field: "store", Reason: "nil: open one with OpenStore"}
+	}
+	if opts.ScheduleInterval < 0 || opts.ReapInterval < 0 {
+		return nil, &store.InvalidError{Field: "schedule_interval", Reason: "schedule and reap intervals must not be negative"}
+	}
+	if opts.ScheduleInterval == 0 {
+		opts.ScheduleInterval = 10 * time.Second
+	}
+	if opts.ReapInterval == 0 {
+		opts.ReapInterval = 2 * time.Second
+	}
+	if (opts.TLSCertFile == "") != (opts.TLSKeyFile == "") {
+		return nil, &store.InvalidError{Field: "tls_cert_file", Reason: "the certificate and key files go together: set both to serve HTTPS, or neither"}
+	}
+	if opts.TLSCertFile != "" && opts.Listen == "" {
+		return nil, &store.InvalidError{Field: "tls_cert_file", Reason: "without listen: the program's own http.Server serves TLS"}
+	}
+	if opts.Listen != "" {
+		if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
+			return nil, &store.InvalidError{Field: "listen", Reason: err.Error()}
+		}
+		if err := api.CheckListenAddr(opts.Listen, opts.Keys.Len() > 0); err != nil {
+			return nil, &store.InvalidError{Field: "listen", Reason: err.Error()}
+		}
+	}
+	opts.Workers = append([]WorkerOptions(nil), opts.Workers...)
+	pools := map[string]bool{}
+	for i := range opts.Workers {
+		w := &opts.Workers[i]
+		prefix := fmt.Sprintf("workers[%d].", i)
+		if err := w.check(prefix); err != nil {
+			return nil, err
+		}
+		if pools[w.Pool] {
+			return nil, &store.InvalidError{Field: prefix + "pool", Reason: fmt.Sprintf("pool %q has two embedded workers: raise its concurrency instead", w.Pool)}
+		}
+		pools[w.Pool] = true
+		if (w.Launcher == "process" || w.Launcher == "docker") && opts.Listen == "" && opts.URL == "" {
+			return nil, &store.InvalidError{Field: "url", Reason: fmt.Sprintf("empty: the %s launcher's children reach the API by it (workers[%d]); set it, or listen", w.Launcher, i)}
+		}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{app: c, opts: opts, st: opts.Store, log: log, ready: make(chan struct{}), done: make(chan struct{})}
+	keys := opts.Keys
+	if keys.Len() == 0 {
+		// No key configured: an admin key that only this program (and,
+		// with LocalKeyFile, the command line on this machine) knows, so
+		// that no web page can drive the API.
+		if opts.LocalKeyFile != "" {
+			s.localKey, err = ensureLocalKey(opts.LocalKeyFile)
+		} else {
+			s.localKey, err = api.GenerateKey()
+		}
+		if err != nil {
+			return nil, err
+		}
+		keys = &api.KeySet{}
+		if err := keys.Add(api.KeyInfo{Name: localKeyName, Role: api.RoleAdmin}, s.localKey); err != nil {
+			return nil, err
+		}
+	}
+	sources := map[string]api.Verifier{}
+	for name, v := range c.app.Sources {
+		sources[name] = v
+	}
+	for name, v := range opts.Sources {
+		sources[name] = v
+	}
+	s.match = &matcher{app: c, st: s.st}
+	s.api, err = api.New(s.st, api.Options{Keys: keys, TokenSecret: opts.TokenSecret, Sources: sources, Match: s.match.Match, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	s.sched = scheduler.New(s.st, scheduler.Options{Interval: opts.ScheduleInterval, ReapInterval: opts.ReapInterval, Logger: log})
+	// The web UI calls the API in-process as the signed-in key.
+	if _, err := ui.Mount(s.api, s.st, ui.Options{Logger: log, Wake: s.wake}); err != nil {
+		return nil, fmt.Errorf("web UI: %w", err)
+	}
+	s.h = serverHandler(s.api, s.wake, s.reload)
+	return s, nil
+}
+
+// Handler is the API, to mount in the program's own server
+// (mux.Handle("/api/", srv.Handler())): its routes are under /api/v1/,
+// besides /healthz, /readyz and /metrics. Requests before
+// [Server.Start] see no triggers yet.
+func (s *Server) Handler() http.Handler { return s.h }
+
+// Store is the server's store.
+func (s *Server) Store() store.Store { return s.st }
+
+// Scheduler is the server's scheduler: [scheduler.Scheduler.Pass] plans
+// and creates the due scheduled runs at a given time (tests and
+// programs with NoScheduler drive it so).
+func (s *Server) Scheduler() *scheduler.Scheduler { return s.sched }
+
+// LocalKey is the admin key the server made because none was configured
+// ([ServerOptions.Keys]), for the program's own clients; "" when keys
+// are configured.
+func (s *Server) LocalKey() string { return s.localKey }
+
+// Addr is the address the API listens on, nil before Start or without
+// [ServerOptions.Listen].
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// URL is the API's base URL (https:// with TLS): the listener's once
+// started, else [ServerOptions.URL].
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
+
+// Ready is closed once [Server.Start] has finished: the store holds the
+// App's flows, pools and tag limits, the API answers, the workers claim.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Done is closed when a component stopped on an error ([Server.Err]) or
+// the server was shut down. A program selects on it with its own signal
+// and then calls [Server.Shutdown].
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Err is why [Server.Done] was closed: the error of the first component
+// that failed, nil after a clean shutdown.
+func (s *Server) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *Server) fail(err error) {
+	s.mu.Lock()
+	if s.err == nil {
+		s.err = err
+	}
+	s.mu.Unlock()
+	s.doneOnce.Do(func() { close(s.done) })
+}
+
+// wake wakes the embedded workers: a run was created or an event
+// accepted.
+func (s *Server) wake() {
+	s.mu.Lock()
+	ws := s.workers
+	s.mu.Unlock()
+	for _, w := range ws {
+		w.Wake()
+	}
+}
+
+// reload reloads the deployments the triggers match against.
+func (s *Server) reload() {
+	if err := s.match.reload(context.Background()); err != nil {
+		s.log.Warn("reload deployments for triggers", slog.String("error", err.Error()))
+	}
+}
+
+// Start writes what the server needs into the store (the App's flows,
+// pools and tag limits; deployments are `deploy`'s), listens, and starts
+// the scheduler, the reaper and the embedded workers. It returns once
+// all of them run, or the first error, having undone what it started.
+// ctx bounds the start only: the server runs until [Server.Shutdown].
+func (s *Server) Start(ctx context.Context) (err error) {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return errors.New("server: already started or shut down")
+	}
+	s.started = true
+	s.mu.Unlock()
+	defer func() {
+		if err != nil {
+			s.stop(context.Background(), false)
+		}
+	}()
+	var pools []string
+	for _, w := range s.opts.Workers {
+		pools = append(pools, w.Pool)
+	}
+	if err := s.app.bootstrap(ctx, s.st, pools...); err != nil {
+		return err
+	}
+	if err := s.match.reload(ctx); err != nil {
+		return fmt.Errorf("load deployments: %w", err)
+	}
+	url := s.opts.URL
+	if s.opts.Listen != "" {
+		hs, err := s.api.HTTPServer(s.opts.Listen)
+		if err != nil {
+			return err
+		}
+		hs.Handler = s.h
+		if s.opts.TLSCertFile != "" {
+			// Load now: a bad pair fails the start, not the first handshake.
+			if _, err := tls.LoadX509KeyPair(s.opts.TLSCertFile, s.opts.TLSKeyFile); err != nil {
+				return fmt.Errorf("tls: %w", err)
+			}
+			hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		ln, err := net.Listen("tcp", s.opts.Listen)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		s.mu.Lock()
+		s.hs, s.ln = hs, ln
+		s.mu.Unlock()
+		if url == "" {
+			url = "http://" + ln.Addr().String()
+			if s.opts.TLSCertFile != "" {
+				url = "https://" + ln.Addr().String()
+			}
+		}
+		if s.opts.LocalKeyFile != "" && s.localKey != "" {
+			if unregister, err := client.RegisterLocalKey(ln.Addr().String(), s.opts.LocalKeyFile); err != nil {
+				// The key still works; client commands find it beside the
+				// store (NETAUTO_DB) or through NETAUTO_API_KEY.
+				s.log.Warn("record the local admin key for client commands", slog.String("error", err.Error()))
+			} else {
+				s.addCloser(unregister)
+			}
+		}
+	}
+	s.mu.Lock()
+	s.url = url
+	s.mu.Unlock()
+
+	mint := func(ctx context.Context, f store.Fence) (string, error) {
+		tok, _, err := s.api.MintRunToken(ctx, f, runTokenTTL)
+		return tok, err
+	}
+	var workers []*worker.Worker
+	for _, wo := range s.opts.Workers {
+		w, closeFn, err := newWorker(ctx, s.st, s.app, wo, url, mint, s.log)
+		if err != nil {
+			return fmt.Errorf("embedded worker on pool %q: %w", wo.Pool, err)
+		}
+		s.addCloser(func() { _ = closeFn() })
+		workers = append(workers, w)
+	}
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	s.mu.Lock()
+	s.stopBG = stopBG
+	hs, ln := s.hs, s.ln
+	s.mu.Unlock()
+	if hs != nil {
+		s.wg.Go(func() {
+			serve := func() error { return hs.Serve(ln) }
+			if s.opts.TLSCertFile != "" {
+				serve = func() error { return hs.ServeTLS(ln, s.opts.TLSCertFile, s.opts.TLSKeyFile) }
+			}
+			if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.fail(fmt.Errorf("serve API: %w", err))
+			}
+		})
+	}
+	if !s.opts.NoScheduler {
+		s.wg.Go(func() {
+			if err := s.sched.Run(bg); err != nil && bg.Err() == nil {
+				s.fail(fmt.Errorf("scheduler: %w", err))
+			}
+		})
+	}
+	s.wg.Go(func() { s.housekeeping(bg) })
+	s.mu.Lock()
+	for i, w := range workers {
+		// A worker runs on past bg: Shutdown drains it, then abandons
+		// what still runs.
+		wctx, abandon := context.WithCancel(context.WithoutCancel(ctx))
+		s.abandons = append(s.abandons, abandon)
+		s.wg.Go(func() {
+			if err := w.Run(wctx); err != nil && !errors.Is(err, context.Canceled) {
+				s.fail(fmt.Errorf("embedded worker on pool %q: %w", s.opts.Workers[i].Pool, err))
+			}
+		})
+	}
+	s.workers = workers
+	s.mu.Unlock()
+	close(s.ready)
+	return nil
+}
+
+func (s *Server) addCloser(f func()) {
+	s.mu.Lock()
+	s.closers = append(s.closers, f)
+	s.mu.Unlock()
+}
+
+// housekeeping reloads the triggers' deployments (deployments applied
+// by another server) and prunes old events, until ctx is done.
+func (s *Server) housekeeping(ctx context.Context) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.reload()
+		case <-prune.C:
+			if n, err := s.api.PruneEvents(ctx); err != nil {
+				s.log.Warn("prune received events", slog.String("error", err.Error()))
+			} else if n > 0 {
+				s.log.Info("pruned received events", slog.Int("events", n))
+			}
+		}
+	}
+}
+
+// Shutdown stops the server gracefully: the scheduler and reaper stop,
+// the workers drain for their Grace (at most until ctx is done) while the
+// API still answers the launchers' children, runs still going are
+// abandoned to the reaper (their lease lapses; another worker retries
+// them), then the API stops. It returns once everything stopped, with
+// the error that stopped the server, if any ([Server.Err]). Calling it
+// again returns the same.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutOnce.Do(func() { s.shutErr = s.stop(ctx, true) })
+	return s.shutErr
+}
+
+func (s *Server) stop(ctx context.Context, drain bool) error {
+	s.log.Info("server stopping")
+	s.mu.Lock()
+	workers, abandons, hs, ln, stopBG, closers := s.workers, s.abandons, s.hs, s.ln, s.stopBG, s.closers
+	s.workers, s.abandons, s.hs, s.ln, s.stopBG, s.closers = nil, nil, nil, nil, nil, nil
+	s.started = true // no Start after a Shutdown
+	s.mu.Unlock()
+	if stopBG != nil {
+		stopBG()
+	}
+	var wg sync.WaitGroup
+	for i, w := range workers {
+		wg.Go(func() {
+			grace := s.opts.Workers[i].Grace
+			if !drain {
+				grace = 0
+			}
+			s.log.Info("worker draining", slog.String("pool", s.opts.Workers[i].Pool), slog.Int("running", w.Running()), slog.Duration("grace", grace))
+			wctx, cancel := context.WithTimeout(ctx, grace)
+			defer cancel()
+			if err := w.Shutdown(wctx); err != nil {
+				s.log.Warn("runs abandoned to the reaper", slog.String("error", err.Error()))
+				abandons[i]()
+			}
+		})
+	}
+	wg.Wait()
+	if hs != nil {
+		if err := hs.Shutdown(ctx); err != nil {
+			hs.Close()
+		}
+		ln.Close() // when it never served
+	}
+	s.wg.Wait()
+	for _, abandon := range abandons {
+		abandon()
+	}
+	for i := len(closers) - 1; i >= 0; i-- {
+		closers[i]()
+	}
+	s.doneOnce.Do(func() { close(s.done) })
+	return s.Err()
+}
+
+// launcherFor returns the launcher kind a worker on a pool of poolType
+// runs when none is asked for.
+func launcherFor(poolType, asked string) string {
+	switch {
+	case asked != "":
+		return asked
+	case poolType == docker.PoolType:
+		return "docker"
+	}
+	return "in-process"
+}
+
+// newLauncher builds the launcher kind names. Its children reach the API
+// at apiURL with tokens mint makes; dl is the docker launcher, to be
+// told its worker.
+func newLauncher(kind string, st store.Store, app *compiled, o WorkerOptions, apiURL string, mint tokenMinter, log *slog.Logger) (l worker.Launcher, closeFn func() error, dl *docker.Launcher, err error) {
+	closeFn = func() error { return nil }
+	switch kind {
+	case "docker":
+		cli, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("docker launcher: %w", err)
+		}
+		dl = &docker.Launcher{Client: cli, Store: st, Env: childEnv(apiURL, mint), Grace: o.Grace / 2, Logger: log}
+		l, closeFn = dl, cli.Close
+	case "process":
+		l = &worker.Process{Logs: st, Env: childEnv(apiURL, mint), PassEnv: o.ChildEnv, Grace: o.Grace / 2, Logger: log}
+	default:
+		ip := worker.NewInProcess(st, app.registry, store.RecorderOptions{}, store.LimiterOptions{})
+		return ip, ip.Close, nil, nil
+	}
+	// Runs of deployments with a Git source run their commit's build:
+	// the binary itself, or the docker launcher's image derived from the
+	// pool's image with the binary added. The hooks of runs the runtime
+	// ended itself run here: those of the flows compiled in, those of a
+	// Git source in its binary.
+	l = &source.Launcher{Next: l, Store: st, Logger: log, Hooks: app.registry, Env: childEnv(apiURL, mint), PassEnv: o.ChildEnv,
+		Cache: &source.Cache{Dir: o.SourceCache, AllowFile: o.AllowFileSources}}
+	return l, closeFn, dl, nil
 }
 
 // tokenMinter mints a run token for a child process, bound to the
 // execution f.
 type tokenMinter func(ctx context.Context, f store.Fence) (string, error)
 
-// startWorker builds the worker the flags describe. For the process
-// launcher, apiURL and mint give the children the API and their token.
-func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint tokenMinter) (*worker.Worker, func() error, error) {
-	var l worker.Launcher
-	closeFn := func() error { return nil }
-	var dl *docker.Launcher
-	if *f.launcher == "" {
-		*f.launcher = "in-process"
-	}
-	name := ""
-	if f.name != nil {
-		name = *f.name
-	}
-	switch *f.launcher {
-	case "docker":
-		cli, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
-		if err != nil {
-			return nil, nil, fmt.Errorf("docker launcher: %w", err)
+// newWorker builds the worker o describes, its launcher chosen by
+// [launcherFor] from the pool's type. For the process and docker
+// launchers, apiURL and mint give the children the API and their token.
+func newWorker(ctx context.Context, st store.Store, app *compiled, o WorkerOptions, apiURL string, mint tokenMinter, log *slog.Logger) (*worker.Worker, func() error, error) {
+	poolType := ""
+	if o.Launcher == "" {
+		if p, err := st.GetPool(ctx, o.Pool); err == nil {
+			poolType = p.Type
 		}
-		dl = &docker.Launcher{Client: cli, Store: st, Env: childEnv(apiURL, mint), Grace: *f.grace / 2, Logger: e.log}
-		l, closeFn = dl, cli.Close
-	case "", "in-process":
-		ip := worker.NewInProcess(st, e.app.registry, store.RecorderOptions{}, store.LimiterOptions{})
-		l, closeFn = ip, ip.Close
-	case "process":
-		var pass []string
-		if f.childEnv != nil {
-			pass = splitList(*f.childEnv)
-		}
-		l = &worker.Process{Logs: st, Env: childEnv(apiURL, mint), PassEnv: pass, Grace: *f.grace / 2, Logger: e.log}
 	}
-	if *f.launcher == "process" || *f.launcher == "docker" {
-		// Runs of deployments with a Git source run their commit's build:
-		// the binary itself, or the docker launcher's image derived from
-		// the pool's image with the binary added.
-		// The hooks of runs the runtime ended itself run here: those of
-		// the flows compiled in, those of a Git source in its binary.
-		var pass []string
-		if f.childEnv != nil {
-			pass = splitList(*f.childEnv)
-		}
-		l = &source.Launcher{Next: l, Store: st, Logger: e.log, Hooks: e.app.registry, Env: childEnv(apiURL, mint), PassEnv: pass,
-			Cache: &source.Cache{Dir: *f.sourceCache, AllowFile: *f.allowFile}}
-	}
-	var heartbeat time.Duration
-	if f.heartbeat != nil {
-		heartbeat = *f.heartbeat
+	kind := launcherFor(poolType, o.Launcher)
+	l, closeFn, dl, err := newLauncher(kind, st, app, o, apiURL, mint, log)
+	if err != nil {
+		return nil, nil, err
 	}
 	w, err := worker.New(st, worker.Options{
-		Name: name, Pool: *f.pool, Launcher: l, LauncherType: *f.launcher, Concurrency: *f.concurrency,
-		Lease: *f.lease, Heartbeat: heartbeat, Poll: *f.poll, Logger: e.log,
+		Name: o.Name, Pool: o.Pool, Launcher: l, LauncherType: kind, Concurrency: o.Concurrency,
+		Lease: o.Lease, Heartbeat: o.Heartbeat, Poll: o.Poll, Logger: log,
 	})
 	if err != nil {
 		closeFn()
@@ -141,8 +626,8 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 	}
 	if dl != nil {
 		dl.Worker = w.Name()
-		if _, err := dl.Recover(e.ctx, *f.pool, st); err != nil {
-			e.log.Warn("docker launcher: recover containers", slog.String("error", err.Error()))
+		if _, err := dl.Recover(ctx, o.Pool, st); err != nil {
+			log.Warn("docker launcher: recover containers", slog.String("error", err.Error()))
 		}
 	}
 	return w, closeFn, nil
@@ -174,31 +659,6 @@ func childEnv(apiURL string, mint tokenMinter) func(ctx context.Context, run sto
 // it (runtime/remote.KeepTokenFresh) while its worker renews the run's
 // lease, so a token copied out of a run dies minutes after the run.
 const runTokenTTL = 15 * time.Minute
-
-// runWorker runs w until ctx is done, then drains it for grace and
-// abandons what is still running to the reaper.
-func runWorker(ctx context.Context, w *worker.Worker, grace time.Duration, log *slog.Logger) error {
-	wctx, abandon := context.WithCancel(context.WithoutCancel(ctx))
-	defer abandon()
-	done := make(chan error, 1)
-	go func() { done <- w.Run(wctx) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("worker draining", slog.Int("running", w.Running()), slog.Duration("grace", grace))
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	if err := w.Shutdown(sctx); err != nil {
-		log.Warn("runs abandoned to the reaper", slog.String("error", err.Error()))
-		abandon()
-	}
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
-}
 
 // matcher matches events against the app's triggers with the stored
 // deployments, reloaded every few seconds and after every deploy.
@@ -264,241 +724,6 @@ func (s *statusWriter) WriteHeader(code int) {
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-func cmdServer(e *env, args []string) error {
-	fs := e.flags("server")
-	db := dbFlag(fs)
-	listen := fs.String("listen", envOr(EnvListen, DefaultListen), "listen address (env "+EnvListen+"); without API keys it must be loopback")
-	noWorker := fs.Bool("no-worker", false, "run no embedded worker")
-	schedEvery := fs.Duration("schedule-interval", 10*time.Second, "time between scheduler passes")
-	reapEvery := fs.Duration("reap-interval", 2*time.Second, "time between reaps of expired leases: a dead worker's runs are detected within a lease plus this")
-	wf := newWorkerFlags(fs)
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := wf.check(); err != nil {
-		return err
-	}
-	if *schedEvery <= 0 || *reapEvery <= 0 {
-		return usagef("--schedule-interval and --reap-interval must be positive")
-	}
-	keys, deprecated, err := loadKeys()
-	if err != nil {
-		return err
-	}
-	for _, d := range deprecated {
-		e.log.Warn("deprecated API key format: " + d)
-	}
-	if err := api.CheckListenAddr(*listen, keys.Len() > 0); err != nil {
-		return err
-	}
-	var secret []byte
-	if s := os.Getenv(EnvTokenSecret); s != "" {
-		if err := store.CheckSecretValue(EnvTokenSecret, s); err != nil {
-			return err
-		}
-		secret = []byte(s)
-	}
-	return e.serve(serverConfig{db: *db, listen: *listen, noWorker: *noWorker, keys: keys, secret: secret,
-		schedEvery: *schedEvery, reapEvery: *reapEvery, worker: wf}, nil)
-}
-
-type serverConfig struct {
-	db, listen            string
-	noWorker              bool
-	keys                  *api.KeySet
-	secret                []byte
-	schedEvery, reapEvery time.Duration
-	worker                workerFlags
-}
-
-// serve runs the server until e.ctx is done. ready, when set, is called
-// with the API's URL once it accepts connections.
-func (e *env) serve(cfg serverConfig, ready func(url string)) error {
-	ctx := e.ctx
-	localKeyFile := ""
-	if cfg.keys.Len() == 0 {
-		// No key configured: a local admin key, which the command line on
-		// this machine finds by itself, so that no web page can drive the
-		// API; and still loopback only.
-		if err := api.CheckListenAddr(cfg.listen, false); err != nil {
-			return err
-		}
-		localKeyFile = localKeyPath(cfg.db)
-		k, err := ensureLocalKey(localKeyFile)
-		if err != nil {
-			return err
-		}
-		ks := &api.KeySet{}
-		if err := ks.Add(api.KeyInfo{Name: localKeyName, Role: api.RoleAdmin}, k); err != nil {
-			return err
-		}
-		cfg.keys = ks
-	}
-	st, err := openStore(ctx, cfg.db)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	pool := *cfg.worker.pool
-	if cfg.noWorker {
-		pool = ""
-	}
-	if err := e.app.bootstrap(ctx, st, pool); err != nil {
-		return err
-	}
-	m := &matcher{app: e.app, st: st}
-	if err := m.reload(ctx); err != nil {
-		return fmt.Errorf("load deployments: %w", err)
-	}
-	srv, err := api.New(st, api.Options{Keys: cfg.keys, TokenSecret: cfg.secret, Sources: e.app.app.Sources, Match: m.Match, Logger: e.log})
-	if err != nil {
-		return err
-	}
-	hs, err := srv.HTTPServer(cfg.listen)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	url := "http://" + ln.Addr().String()
-	certFile, keyFile := os.Getenv(EnvTLSCert), os.Getenv(EnvTLSKey)
-	if (certFile == "") != (keyFile == "") {
-		ln.Close()
-		return fmt.Errorf("%s and %s go together: set both to serve HTTPS, or neither", EnvTLSCert, EnvTLSKey)
-	}
-	if certFile != "" {
-		// Load now: a bad pair fails the start, not the first handshake.
-		if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
-			ln.Close()
-			return fmt.Errorf("%s, %s: %w", EnvTLSCert, EnvTLSKey, err)
-		}
-		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		url = "https://" + ln.Addr().String()
-	}
-	if localKeyFile != "" {
-		unregister, err := client.RegisterLocalKey(ln.Addr().String(), localKeyFile)
-		if err != nil {
-			// The key still works; client commands find it beside the
-			// store (NETAUTO_DB) or through NETAUTO_API_KEY.
-			e.log.Warn("record the local admin key for client commands", slog.String("error", err.Error()))
-		} else {
-			defer unregister()
-		}
-	}
-
-	var w *worker.Worker
-	wake := func() {}
-	if !cfg.noWorker {
-		mint := func(ctx context.Context, f store.Fence) (string, error) {
-			tok, _, err := srv.MintRunToken(ctx, f, runTokenTTL)
-			return tok, err
-		}
-		var closeFn func() error
-		w, closeFn, err = e.newWorker(st, cfg.worker, url, mint)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		defer closeFn()
-		wake = w.Wake
-	}
-	reload := func() {
-		if err := m.reload(context.WithoutCancel(ctx)); err != nil {
-			e.log.Warn("reload deployments for triggers", slog.String("error", err.Error()))
-		}
-	}
-	if _, err := ui.Mount(srv, st, ui.Options{Logger: e.log, Wake: func() { wake() }}); err != nil {
-		ln.Close()
-		return err
-	}
-	hs.Handler = serverHandler(srv, wake, reload)
-
-	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	bg, stopBG := context.WithCancel(ctx)
-	defer stopBG()
-	wg.Go(func() {
-		serve := func() error { return hs.Serve(ln) }
-		if certFile != "" {
-			serve = func() error { return hs.ServeTLS(ln, certFile, keyFile) }
-		}
-		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			errs <- fmt.Errorf("serve API: %w", err)
-		}
-	})
-	sc := scheduler.New(st, scheduler.Options{Interval: cfg.schedEvery, ReapInterval: cfg.reapEvery, Logger: e.log})
-	wg.Go(func() {
-		if err := sc.Run(bg); err != nil && bg.Err() == nil {
-			errs <- fmt.Errorf("scheduler: %w", err)
-		}
-	})
-	wg.Go(func() {
-		t := time.NewTicker(30 * time.Second)
-		defer t.Stop()
-		prune := time.NewTicker(time.Hour)
-		defer prune.Stop()
-		for {
-			select {
-			case <-bg.Done():
-				return
-			case <-t.C:
-				reload()
-			case <-prune.C:
-				if n, err := srv.PruneEvents(bg); err != nil {
-					e.log.Warn("prune received events", slog.String("error", err.Error()))
-				} else if n > 0 {
-					e.log.Info("pruned received events", slog.Int("events", n))
-				}
-			}
-		}
-	})
-	if w != nil {
-		wg.Go(func() {
-			if err := runWorker(bg, w, *cfg.worker.grace, e.log); err != nil {
-				errs <- fmt.Errorf("embedded worker: %w", err)
-			}
-		})
-	}
-	workerNote := "no embedded worker"
-	if w != nil {
-		workerNote = fmt.Sprintf("embedded %s worker on pool %q", *cfg.worker.launcher, *cfg.worker.pool)
-	}
-	fmt.Fprintf(e.stdout, "netauto server: API on %s (%s)\n", url, workerNote)
-	if localKeyFile != "" {
-		fmt.Fprintf(e.stdout, "netauto server: no API key configured (%s): local admin key in %s, loopback only\n", EnvAPIKeys, localKeyFile)
-	}
-	if ready != nil {
-		ready(url)
-	}
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errs:
-	}
-	e.log.Info("server stopping")
-	stopBG()
-	// Let the worker drain while the API still answers the children of
-	// the process launcher; then close the API.
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sctx, cancel := context.WithTimeout(context.Background(), *cfg.worker.grace+10*time.Second)
-		defer cancel()
-		if w != nil {
-			_ = w.Shutdown(sctx)
-		}
-		if err := hs.Shutdown(sctx); err != nil {
-			hs.Close()
-		}
-	}()
-	<-done
-	wg.Wait()
-	return runErr
-}
-
 func splitList(s string) []string {
 	var out []string
 	for p := range strings.SplitSeq(s, ",") {
@@ -507,46 +732,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-func cmdWorker(e *env, args []string) error {
-	fs := e.flags("worker")
-	db := dbFlag(fs)
-	af := newAPIFlags(fs)
-	wf := newWorkerFlags(fs)
-	if _, err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := wf.check(); err != nil {
-		return err
-	}
-	st, err := openStore(e.ctx, *db)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if *wf.launcher == "" {
-		*wf.launcher = "in-process"
-		if p, err := st.GetPool(e.ctx, *wf.pool); err == nil && p.Type == docker.PoolType {
-			*wf.launcher = "docker"
-		}
-	}
-	var mint tokenMinter
-	if *wf.launcher == "process" || *wf.launcher == "docker" {
-		c, err := af.client()
-		if err != nil {
-			return err
-		}
-		mint = func(ctx context.Context, f store.Fence) (string, error) {
-			tok, err := c.MintExecutionToken(ctx, f, runTokenTTL)
-			return tok.Token, err
-		}
-	}
-	w, closeFn, err := e.newWorker(st, wf, *af.url, mint)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	fmt.Fprintf(e.stdout, "netauto worker %s: pool %q, %s launcher, %d at once\n", w.Name(), *wf.pool, *wf.launcher, *wf.concurrency)
-	return runWorker(e.ctx, w, *wf.grace, e.log)
 }

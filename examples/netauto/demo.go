@@ -453,9 +453,11 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	if os.Getenv("NETAUTO_DEMO_DEBUG") != "" {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	s, err := StartSystem(ctx, SystemOptions{Dir: dir, Devices: *devices, Listen: *listen, Logger: logger})
+	so := SystemOptions{Dir: dir, Devices: *devices, Listen: *listen, Logger: logger, RecordKey: true}
+	s, err := StartSystem(ctx, so)
 	if err != nil && *listen != "127.0.0.1:0" && errors.Is(err, syscall.EADDRINUSE) {
-		s, err = StartSystem(ctx, SystemOptions{Dir: dir, Devices: *devices, Listen: "127.0.0.1:0"})
+		so.Listen = "127.0.0.1:0"
+		s, err = StartSystem(ctx, so)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "demo:", err)

@@ -40,7 +40,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/netauto-dev/netauto/examples/netauto/common"
@@ -50,8 +49,6 @@ import (
 	"github.com/netauto-dev/netauto/runtime"
 	"github.com/netauto-dev/netauto/runtime/agent"
 	"github.com/netauto-dev/netauto/runtime/store"
-	"github.com/netauto-dev/netauto/runtime/store/postgres"
-	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 )
 
 func main() {
@@ -103,7 +100,7 @@ func configLoader() common.Loader {
 }
 
 // storeConfigLoader loads NetAutoConfig blocks from the store named by
-// NETAUTO_DB (SQLite path or postgres:// URL; opened on first use). A run
+// NETAUTO_DB (a runtime.OpenStore URL; opened on first use). A run
 // started by a launcher (NETAUTO_RUN_ID set) without NETAUTO_DB has no
 // database: it says so rather than opening an empty default one.
 func storeConfigLoader() common.Loader {
@@ -130,12 +127,7 @@ func storeConfigLoader() common.Loader {
 			if err != nil {
 				return common.NetAutoConfig{}, err
 			}
-			var s store.Store
-			if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-				s, err = postgres.Open(ctx, db, store.Options{Key: key})
-			} else {
-				s, err = sqlite.Open(ctx, db, store.Options{Key: key})
-			}
+			s, err := runtime.OpenStore(ctx, db, store.Options{Key: key})
 			if err != nil {
 				return common.NetAutoConfig{}, fmt.Errorf("open store for configuration blocks: %w", err)
 			}

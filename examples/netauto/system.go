@@ -14,28 +14,24 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/examples/netauto/common"
 	"github.com/netauto-dev/netauto/examples/netauto/events"
+	"github.com/netauto-dev/netauto/examples/netauto/orchestrator"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
 	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
 	"github.com/netauto-dev/netauto/f5/f5test"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
-	"github.com/netauto-dev/netauto/runtime/api"
+	"github.com/netauto-dev/netauto/runtime"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/scheduler"
 	"github.com/netauto-dev/netauto/runtime/store"
-	"github.com/netauto-dev/netauto/runtime/store/sqlite"
-	"github.com/netauto-dev/netauto/runtime/trigger"
-	"github.com/netauto-dev/netauto/runtime/worker"
 )
 
 // SystemOptions configure a System.
@@ -55,6 +51,9 @@ type SystemOptions struct {
 	// FakesOnly starts the fakes and the notification receiver, no
 	// orchestrator (what `sim` runs).
 	FakesOnly bool
+	// RecordKey keeps the API's admin key in Dir and records it for the
+	// command line on this machine (the demo: `runs` then finds it).
+	RecordKey bool
 }
 
 // System is the whole example on embedded defaults, in one process: the
@@ -83,7 +82,7 @@ type System struct {
 	AS3TargetID, LTMTargetID, CertTarget string
 
 	st      store.Store
-	worker  *worker.Worker
+	srv     *runtime.Server
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	closers []func()
@@ -154,14 +153,23 @@ func StartSystem(ctx context.Context, o SystemOptions) (_ *System, err error) {
 	if o.FakesOnly {
 		return s, nil
 	}
-
-	// Orchestrator.
-	key, err := store.NewKey([]byte(randomKey())[:32])
-	if err != nil {
+	if err := s.startOrchestrator(ctx, o, log); err != nil {
 		return nil, err
 	}
-	if s.st, err = sqlite.Open(ctx, filepath.Join(o.Dir, "netauto.db"), store.Options{Key: key}); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+	return s, nil
+}
+
+// startOrchestrator runs the example's App on a runtime.Server: a SQLite
+// store holding the environments' configuration blocks, the API on
+// o.Listen, an in-process worker on the example's pool, the deployments
+// applied over the API as `deploy` applies them.
+func (s *System) startOrchestrator(ctx context.Context, o SystemOptions, log *slog.Logger) error {
+	key, err := store.NewKey([]byte(randomKey())[:32])
+	if err != nil {
+		return err
+	}
+	if s.st, err = runtime.OpenStore(ctx, filepath.Join(o.Dir, "netauto.db"), store.Options{Key: key}); err != nil {
+		return err
 	}
 	s.closers = append(s.closers, func() { s.st.Close() })
 	for _, env := range []string{"production", "default"} {
@@ -171,114 +179,51 @@ func StartSystem(ctx context.Context, o SystemOptions) (_ *System, err error) {
 			Notify: common.Notification{WebhookURL: s.NotifyURL, SigningKey: store.NewSecret(string(s.NotifyKey)), Channel: "#netauto-" + env},
 		}
 		if err := common.Save(ctx, s.st, cfg, env == "default"); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	w := Wiring{
+	app, err := orchestrator.App(orchestrator.Config{PauseNonProduction: true, WebhookKey: s.WebhookKey}, Flows(Wiring{
 		Config: common.StoreLoader(s.st), Secrets: s.Lab.Secrets(), DeviceDefaults: s.Lab.DeviceDefaults(),
 		BackupDir: s.BackupDir, FanOut: device.FanOut{Concurrency: 16, HostTimeout: time.Minute},
 		// The lab's sessions come up within a few reads of the summary;
 		// the broken routing change's never does, and the demo should not
 		// wait the 3 minutes a real router is given.
 		RoutingPostCheckTimeout: time.Second, RoutingPostCheckInterval: 200 * time.Millisecond,
-	}
-	reg, err := worker.NewRegistry(Flows(w)...)
+	}))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for tag, n := range TagLimits {
-		if err := s.st.SetTagLimit(ctx, tag, n); err != nil {
-			return nil, err
-		}
+	opts := runtime.ServerOptions{
+		Store: s.st, Listen: o.Listen, Logger: log, ReapInterval: 5 * time.Second,
+		// Without SchedulerLoop only System.Scheduler.Pass creates
+		// scheduled runs, at the time the caller gives.
+		NoScheduler: !o.SchedulerLoop,
+		Workers: []runtime.WorkerOptions{{Pool: DockerPool, Launcher: "in-process", Concurrency: 6,
+			Poll: 250 * time.Millisecond, Lease: 30 * time.Second, Grace: 10 * time.Second}},
 	}
-	table, err := trigger.New(Triggers()...)
+	if o.RecordKey {
+		opts.LocalKeyFile = filepath.Join(o.Dir, "local-admin.key")
+	}
+	srv, err := runtime.NewServer(app, opts)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var match atomic.Pointer[api.Matcher]
-	reload := func() {
-		deps, err := s.st.ListDeployments(bg)
-		if err != nil {
-			log.Warn("reload deployments", "error", err.Error())
-			return
-		}
-		m := api.Matcher(table.Matcher(deps))
-		match.Store(&m)
+	if err := srv.Start(ctx); err != nil {
+		return err
 	}
-	reload()
-	sources, err := Sources(s.WebhookKey)
-	if err != nil {
-		return nil, err
-	}
-	srv, err := api.New(s.st, api.Options{Sources: sources, Logger: log, Match: func(ev store.Event) ([]store.RunSpec, error) {
-		return (*match.Load())(ev)
-	}})
-	if err != nil {
-		return nil, err
-	}
-	ip := worker.NewInProcess(s.st, reg, store.RecorderOptions{}, store.LimiterOptions{})
-	s.closers = append(s.closers, func() { ip.Close() })
-	s.worker, err = worker.New(s.st, worker.Options{
-		Pool: DockerPool, Launcher: ip, LauncherType: "in-process", Concurrency: 6,
-		Poll: 250 * time.Millisecond, Lease: 30 * time.Second, Logger: log,
-	})
-	if err != nil {
-		return nil, err
-	}
-	h := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		srv.ServeHTTP(rw, r)
-		switch p := r.URL.Path; {
-		case r.Method == http.MethodPost && (strings.HasSuffix(p, "/runs") || strings.HasPrefix(p, "/api/v1/events/")):
-			s.worker.Wake()
-		case r.Method == http.MethodPut && strings.HasPrefix(p, "/api/v1/deployments/"):
-			reload()
-		}
-	})
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", o.Listen, err)
-	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	s.APIURL = "http://" + ln.Addr().String()
-	s.wg.Go(func() { _ = hs.Serve(ln) })
-	s.closers = append(s.closers, func() {
-		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
-		defer c()
-		_ = hs.Shutdown(sctx)
-	})
-	s.Scheduler = scheduler.New(s.st, scheduler.Options{Logger: log, Interval: 10 * time.Second, ReapInterval: 5 * time.Second})
-	if o.SchedulerLoop {
-		s.wg.Go(func() { _ = s.Scheduler.Run(bg) })
-	}
+	s.srv = srv
+	s.APIURL, s.Scheduler = srv.URL(), srv.Scheduler()
 
 	// Deploy through the API, as `netauto deploy` does.
-	if s.Client, err = client.New(s.APIURL, client.Options{}); err != nil {
-		return nil, err
+	if s.Client, err = client.New(s.APIURL, client.Options{Token: srv.LocalKey()}); err != nil {
+		return err
 	}
-	for _, name := range reg.Names() {
-		def, _ := reg.Lookup(name)
-		d := def.Describe()
-		if _, err := s.Client.RegisterFlow(ctx, store.Flow{Name: d.Name, Version: d.Version, Description: d.Description, Parameters: d.Parameters}); err != nil {
-			return nil, fmt.Errorf("register flow %s: %w", name, err)
-		}
-	}
-	for _, p := range Pools(false) {
-		if _, err := s.Client.ApplyPool(ctx, p); err != nil {
-			return nil, fmt.Errorf("apply pool %s: %w", p.Name, err)
-		}
-	}
-	for _, d := range Deployments(DockerPool, true) {
+	for _, d := range app.Deployments {
 		if _, err := s.Client.ApplyDeployment(ctx, d); err != nil {
-			return nil, fmt.Errorf("apply deployment %s: %w", d.Name, err)
+			return fmt.Errorf("apply deployment %s: %w", d.Name, err)
 		}
 	}
-	reload()
-	s.wg.Go(func() {
-		if err := s.worker.Run(bg); err != nil && bg.Err() == nil {
-			log.Error("worker stopped", "error", err.Error())
-		}
-	})
-	return s, nil
+	return nil
 }
 
 // seedRuntime creates what depends on the lab: the routing configuration
@@ -356,11 +301,12 @@ func randomKey() []byte {
 	return []byte(hex.EncodeToString(b))
 }
 
-// Close stops the orchestrator and the fakes.
+// Close stops the orchestrator (its worker drains while the fakes still
+// answer) and the fakes.
 func (s *System) Close() {
-	if s.worker != nil {
-		sctx, c := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = s.worker.Shutdown(sctx)
+	if s.srv != nil {
+		sctx, c := context.WithTimeout(context.Background(), 15*time.Second)
+		_ = s.srv.Shutdown(sctx)
 		c()
 	}
 	if s.cancel != nil {
