@@ -520,6 +520,9 @@ func TestComposeProduction(t *testing.T) {
 		t.Fatal(err)
 	}
 	stack := &composeStack{t: t, tool: tool, dir: dir, envFile: envFile, override: override}
+	// A run killed by go test's timeout skips its cleanup and leaves its
+	// server and worker running: take down what an earlier run left.
+	_, _ = stack.run(5*time.Minute, "down", "-v", "--remove-orphans")
 	t.Cleanup(func() {
 		if out, err := stack.run(5*time.Minute, "down", "-v", "--remove-orphans"); err != nil {
 			t.Errorf("docker-compose down: %v\n%s", err, out)
