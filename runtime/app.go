@@ -12,6 +12,8 @@ import (
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/docker"
+	"github.com/netauto-dev/netauto/runtime/fielderr"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/trigger"
@@ -47,6 +49,14 @@ type App struct {
 	// Sources are the event sources the server accepts, each with the
 	// verifier of its requests.
 	Sources map[string]api.Verifier
+	// Launchers run the runs of work pools, by pool type, besides or
+	// instead of the defaults ([DefaultLaunchers]: "in-process",
+	// "process", "docker"); a nil value removes a default. A worker runs
+	// its pool's runs with the launcher of the pool's type (or the one
+	// --launcher names); deploy and the API check job templates and job
+	// variables through it. Adding a launcher (Kubernetes Jobs, Nomad...)
+	// is a package implementing launch.Factory and one entry here.
+	Launchers launch.Registry
 	// Image is the worker image that `deploy --build` builds through the
 	// Docker Engine API before it applies anything. Nil: --build needs
 	// --image and --dockerfile.
@@ -74,13 +84,26 @@ type DockerImage struct {
 	BuildArgs map[string]string
 }
 
+// DefaultLaunchers returns the launchers every App has unless it
+// overrides them in [App.Launchers]: in-process (runs in the worker's
+// process), process (a child process per run) and docker (a container
+// per run).
+func DefaultLaunchers() launch.Registry {
+	return launch.Registry{
+		launch.TypeInProcess: launch.InProcess(),
+		launch.TypeProcess:   launch.Process(),
+		launch.TypeDocker:    docker.Factory{},
+	}
+}
+
 // compiled is an App checked once: its registry and trigger table.
 type compiled struct {
-	app      *App
-	registry *worker.Registry
-	triggers *trigger.Table
-	deps     []store.Deployment
-	pools    []store.Pool
+	app       *App
+	launchers launch.Registry
+	registry  *worker.Registry
+	triggers  *trigger.Table
+	deps      []store.Deployment
+	pools     []store.Pool
 }
 
 // compile validates the App. Errors name the field (deployments[1].flow).
@@ -93,7 +116,18 @@ func (a *App) compile() (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{app: a, registry: reg, triggers: tab}
+	launchers := DefaultLaunchers()
+	for typ, f := range a.Launchers {
+		if strings.TrimSpace(typ) == "" {
+			return nil, &store.InvalidError{Field: "launchers", Reason: "empty pool type"}
+		}
+		if f == nil {
+			delete(launchers, typ)
+		} else {
+			launchers[typ] = f
+		}
+	}
+	c := &compiled{app: a, launchers: launchers, registry: reg, triggers: tab}
 	seen := map[string]bool{}
 	for i, d := range a.Deployments {
 		field := fmt.Sprintf("deployments[%d]", i)
@@ -143,15 +177,15 @@ func (a *App) compile() (*compiled, error) {
 		c.pools = append(c.pools, p)
 	}
 	for i, p := range c.pools {
-		if err := docker.CheckJobVariables(p); err != nil {
-			return nil, &store.InvalidError{Field: fmt.Sprintf("pools[%d].job_template", i), Reason: err.Error()}
+		if err := launchers.CheckJobTemplate(p); err != nil {
+			return nil, fielderr.Under(fmt.Sprintf("pools[%d].job_template", i), err)
 		}
 	}
 	for i, d := range c.deps {
 		for _, p := range c.pools {
 			if p.Name == d.Pool {
-				if err := docker.CheckJobVariables(p, d.JobVariables); err != nil {
-					return nil, &store.InvalidError{Field: fmt.Sprintf("deployments[%d].job_variables", i), Reason: err.Error()}
+				if err := launchers.CheckJobTemplate(p, d.JobVariables); err != nil {
+					return nil, fielderr.Under(fmt.Sprintf("deployments[%d].job_variables", i), err)
 				}
 			}
 		}
@@ -159,7 +193,7 @@ func (a *App) compile() (*compiled, error) {
 	for _, d := range c.deps {
 		if !declared[d.Pool] {
 			declared[d.Pool] = true
-			c.pools = append(c.pools, store.Pool{Name: d.Pool, Type: "in-process"})
+			c.pools = append(c.pools, store.Pool{Name: d.Pool, Type: launch.TypeInProcess})
 		}
 	}
 	for tag, n := range a.TagLimits {
@@ -192,7 +226,7 @@ func storeFlow(d flow.Definition) store.Flow {
 func (c *compiled) poolsWith(extra string) []store.Pool {
 	pools := slices.Clone(c.pools)
 	if extra != "" && !slices.ContainsFunc(pools, func(p store.Pool) bool { return p.Name == extra }) {
-		pools = append(pools, store.Pool{Name: extra, Type: "in-process"})
+		pools = append(pools, store.Pool{Name: extra, Type: launch.TypeInProcess})
 	}
 	return pools
 }
@@ -208,7 +242,7 @@ func (c *compiled) bootstrap(ctx context.Context, st store.Store, workerPool str
 		}
 	}
 	for _, p := range c.poolsWith(workerPool) {
-		if _, err := st.GetPool(ctx, p.Name); err == nil && p.Type == "in-process" && !slices.ContainsFunc(c.app.Pools, func(q store.Pool) bool { return q.Name == p.Name }) {
+		if _, err := st.GetPool(ctx, p.Name); err == nil && p.Type == launch.TypeInProcess && !slices.ContainsFunc(c.app.Pools, func(q store.Pool) bool { return q.Name == p.Name }) {
 			continue // an implicit pool never overwrites one applied by deploy or by hand
 		}
 		if err := st.ApplyPool(ctx, p); err != nil {

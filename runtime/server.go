@@ -15,11 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	dockerclient "github.com/moby/moby/client"
-
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/client"
-	"github.com/netauto-dev/netauto/runtime/docker"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/scheduler"
 	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -51,7 +49,7 @@ func newWorkerFlags(fs interface {
 }) workerFlags {
 	return workerFlags{
 		pool:        fs.String("pool", DefaultPool, "work pool to claim runs from"),
-		launcher:    fs.String("launcher", "", "launcher: in-process, process (a child `execute` process per run) or docker (a container per run); default docker for a pool of type docker, else in-process"),
+		launcher:    fs.String("launcher", "", "launcher: in-process, process (a child `execute` process per run), docker (a container per run) or another the App registers (App.Launchers); default the pool type's when it runs runs outside the worker (docker), else in-process"),
 		name:        fs.String("name", "", "worker name, unique among running workers; keep it across restarts so that the docker launcher can clean up after its earlier life (default host-pid-random)"),
 		concurrency: fs.Int("concurrency", 4, "runs executed at once"),
 		lease:       fs.Duration("lease", 0, "lease of a claimed run, overriding the pool's (default 10s): a dead worker's runs are reaped after it"),
@@ -64,10 +62,10 @@ func newWorkerFlags(fs interface {
 	}
 }
 
-func (f workerFlags) check() error {
+func (f workerFlags) check(launchers launch.Registry) error {
 	switch {
-	case *f.launcher != "" && *f.launcher != "in-process" && *f.launcher != "process" && *f.launcher != "docker":
-		return usagef("--launcher %q: want in-process, process or docker", *f.launcher)
+	case *f.launcher != "" && launchers[*f.launcher] == nil:
+		return usagef("--launcher %q: want one of %s", *f.launcher, strings.Join(launchers.Types(), ", "))
 	case *f.concurrency < 1:
 		return usagef("--concurrency %d: want at least 1", *f.concurrency)
 	case (*f.lease != 0 && *f.lease < 3*time.Millisecond) || *f.poll <= 0 || *f.heartbeat < 0:
@@ -85,35 +83,32 @@ type tokenMinter func(ctx context.Context, f store.Fence) (string, error)
 // startWorker builds the worker the flags describe. For the process
 // launcher, apiURL and mint give the children the API and their token.
 func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint tokenMinter) (*worker.Worker, func() error, error) {
-	var l worker.Launcher
-	closeFn := func() error { return nil }
-	var dl *docker.Launcher
 	if *f.launcher == "" {
-		*f.launcher = "in-process"
+		*f.launcher = launch.TypeInProcess
+	}
+	factory, err := e.app.launchers.Lookup(*f.launcher)
+	if err != nil {
+		return nil, nil, usagef("--launcher %q: %v", *f.launcher, err)
 	}
 	name := ""
 	if f.name != nil {
 		name = *f.name
 	}
-	switch *f.launcher {
-	case "docker":
-		cli, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
-		if err != nil {
-			return nil, nil, fmt.Errorf("docker launcher: %w", err)
-		}
-		dl = &docker.Launcher{Client: cli, Store: st, Env: childEnv(apiURL, mint), Grace: *f.grace / 2, Logger: e.log}
-		l, closeFn = dl, cli.Close
-	case "", "in-process":
-		ip := worker.NewInProcess(st, e.app.registry, store.RecorderOptions{}, store.LimiterOptions{})
-		l, closeFn = ip, ip.Close
-	case "process":
-		var pass []string
-		if f.childEnv != nil {
-			pass = splitList(*f.childEnv)
-		}
-		l = &worker.Process{Logs: st, Env: childEnv(apiURL, mint), PassEnv: pass, Grace: *f.grace / 2, Logger: e.log}
+	if name == "" {
+		name = worker.DefaultName()
 	}
-	if *f.launcher == "process" || *f.launcher == "docker" {
+	cfg := launch.Config{Store: st, Flows: e.app.registry, Pool: *f.pool, Worker: name, Grace: *f.grace / 2, Logger: e.log}
+	if factory.Remote() {
+		cfg.ChildEnv = childEnv(apiURL, mint)
+		if f.childEnv != nil {
+			cfg.PassEnv = splitList(*f.childEnv)
+		}
+	}
+	l, closeFn, err := factory.New(e.ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s launcher: %w", *f.launcher, err)
+	}
+	if factory.Remote() {
 		// Runs of deployments with a Git source run their commit's build:
 		// the binary itself, or the docker launcher's image derived from
 		// the pool's image with the binary added.
@@ -133,12 +128,6 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 	if err != nil {
 		closeFn()
 		return nil, nil, err
-	}
-	if dl != nil {
-		dl.Worker = w.Name()
-		if _, err := dl.Recover(e.ctx, *f.pool, st); err != nil {
-			e.log.Warn("docker launcher: recover containers", slog.String("error", err.Error()))
-		}
 	}
 	return w, closeFn, nil
 }
@@ -270,7 +259,7 @@ func cmdServer(e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := wf.check(); err != nil {
+	if err := wf.check(e.app.launchers); err != nil {
 		return err
 	}
 	if *schedEvery <= 0 || *reapEvery <= 0 {
@@ -345,7 +334,7 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 	if err := m.reload(ctx); err != nil {
 		return fmt.Errorf("load deployments: %w", err)
 	}
-	srv, err := api.New(st, api.Options{Keys: cfg.keys, TokenSecret: cfg.secret, Sources: e.app.app.Sources, Match: m.Match, Logger: e.log})
+	srv, err := api.New(st, api.Options{Keys: cfg.keys, TokenSecret: cfg.secret, Sources: e.app.app.Sources, Match: m.Match, Logger: e.log, Launchers: e.app.launchers})
 	if err != nil {
 		return err
 	}
@@ -508,7 +497,7 @@ func cmdWorker(e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := wf.check(); err != nil {
+	if err := wf.check(e.app.launchers); err != nil {
 		return err
 	}
 	st, err := openStore(e.ctx, *db)
@@ -517,13 +506,18 @@ func cmdWorker(e *env, args []string) error {
 	}
 	defer st.Close()
 	if *wf.launcher == "" {
-		*wf.launcher = "in-process"
-		if p, err := st.GetPool(e.ctx, *wf.pool); err == nil && p.Type == docker.PoolType {
-			*wf.launcher = "docker"
+		// The launcher of a remote pool type (docker, a user's own);
+		// else in-process, also for pools of type process, which run
+		// in a child process when --launcher process says so.
+		*wf.launcher = launch.TypeInProcess
+		if p, err := st.GetPool(e.ctx, *wf.pool); err == nil && p.Type != launch.TypeProcess {
+			if f, ok := e.app.launchers[p.Type]; ok && f != nil && f.Remote() {
+				*wf.launcher = p.Type
+			}
 		}
 	}
 	var mint tokenMinter
-	if *wf.launcher == "process" || *wf.launcher == "docker" {
+	if f, err := e.app.launchers.Lookup(*wf.launcher); err == nil && f.Remote() {
 		c, err := af.client()
 		if err != nil {
 			return err

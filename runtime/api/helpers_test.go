@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/netauto-dev/netauto/runtime/docker"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -66,6 +68,11 @@ func newEnvOn(t testing.TB, st store.Store, opts api.Options) *env {
 			t.Fatal(err)
 		}
 		opts.Keys = ks
+	}
+	if opts.Launchers == nil {
+		// As the runtime registers them: job templates of docker pools
+		// are checked through the Docker launcher.
+		opts.Launchers = launch.Registry{launch.TypeInProcess: launch.InProcess(), launch.TypeProcess: launch.Process(), launch.TypeDocker: docker.Factory{}}
 	}
 	a, err := api.New(st, opts)
 	if err != nil {
