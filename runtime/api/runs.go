@@ -84,13 +84,13 @@ func (s *Server) checkDeployment(r *http.Request, d store.Deployment) error {
 	for i, sc := range d.Schedules {
 		field := fmt.Sprintf("schedules[%d]", i)
 		_, err := schedule.Parse(schedule.Schedule{Cron: sc.Cron, Every: sc.Interval, Anchor: sc.Anchor, Timezone: sc.Timezone})
-		var fe *schedule.FieldError
+		var fe *fielderr.Error
 		if errors.As(err, &fe) {
 			name := fe.Field
 			if name == "every" { // the scheduler's name for the store's interval
 				name = "interval"
 			}
-			return badRequest(field+"."+name, "%s", fe.Msg)
+			return badRequest(field+"."+name, "%s", fe.Reason)
 		}
 		if err != nil {
 			return badRequest(field, "%v", err)

@@ -3,12 +3,12 @@ package docker
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/netauto-dev/netauto/runtime/fielderr"
-	"github.com/netauto-dev/netauto/runtime/launch"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/netauto-dev/netauto/runtime/fielderr"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/netauto-dev/netauto/runtime/agent"
 	"github.com/netauto-dev/netauto/runtime/fielderr"
-
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 

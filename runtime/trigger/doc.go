@@ -6,7 +6,7 @@
 // target kind (exact or "*") and a deployment, with optional conditions on
 // payload fields, parameters mapped from the payload and a per-key
 // throttle. [New] validates a set of triggers into a [Table]; errors are
-// *[FieldError] values naming the field ("triggers[2].throttle.within").
+// *[fielderr.Error] values naming the field ("triggers[2].throttle.within").
 //
 // # Matching
 //
