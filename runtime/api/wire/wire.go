@@ -6,6 +6,7 @@ package wire
 
 import (
 	"encoding/json"
+	"fmt"
 	"runtime/debug"
 	"time"
 
@@ -339,4 +340,13 @@ type Paused struct {
 	Deployment string `json:"deployment,omitempty"`
 	Paused     bool   `json:"paused"`
 	By         string `json:"by,omitempty"`
+}
+
+// UnknownFlowError is a run of a flow that the binary executing it does
+// not contain: a worker's compiled-in flows, a flow binary's. The worker
+// records the run Failed. runtime/worker and runtime/agent re-export it.
+type UnknownFlowError struct{ Flow string }
+
+func (e *UnknownFlowError) Error() string {
+	return fmt.Sprintf("flow %q is not in this binary", e.Flow)
 }
