@@ -46,8 +46,13 @@ type App struct {
 	TagLimits map[string]int
 	// Triggers start deployments from events received by the server.
 	Triggers []trigger.Trigger
-	// Sources are the event sources the server accepts, each with the
-	// verifier of its requests.
+	// Sources are the event sources the server accepts by name (POST
+	// /api/v1/events/{name}), each with the verifier of its requests. A
+	// source is one value: it verifies deliveries (api.Verifier), may
+	// say where its payloads hold the event type (api.EventTyper) and
+	// the kind of their target (api.EventKinder); without those, the
+	// type and kind are read as Infrahub, the default source, writes
+	// them (api.InfrahubVerifier).
 	Sources map[string]api.Verifier
 	// Launchers run the runs of work pools, by pool type, besides or
 	// instead of the defaults ([DefaultLaunchers]: "in-process",
@@ -115,6 +120,9 @@ func (a *App) compile() (*compiled, error) {
 	tab, err := trigger.New(a.Triggers...)
 	if err != nil {
 		return nil, err
+	}
+	if kinds := sourceKinds(a.Sources); kinds != nil {
+		tab = tab.WithKinds(kinds)
 	}
 	launchers := DefaultLaunchers()
 	for typ, f := range a.Launchers {
@@ -205,6 +213,27 @@ func (a *App) compile() (*compiled, error) {
 		return nil, &store.InvalidError{Field: "image.name", Reason: "empty"}
 	}
 	return c, nil
+}
+
+// sourceKinds reads the kind of an event's target as its source says
+// ([api.EventKinder]), else where Infrahub, the default source, puts it.
+// Nil when no source says.
+func sourceKinds(sources map[string]api.Verifier) trigger.KindFunc {
+	kinders := map[string]api.EventKinder{}
+	for name, v := range sources {
+		if k, ok := v.(api.EventKinder); ok {
+			kinders[name] = k
+		}
+	}
+	if len(kinders) == 0 {
+		return nil
+	}
+	return func(ev store.Event) string {
+		if k, ok := kinders[ev.Source]; ok {
+			return k.EventKind(ev.Type, ev.Payload)
+		}
+		return trigger.DefaultKind(ev)
+	}
 }
 
 // name is the program name.

@@ -84,15 +84,40 @@ type Event struct {
 	Payload  json.RawMessage `json:"payload"`
 }
 
-// KindPath returns where events of eventType carry their target kind:
-// Infrahub artifact events in data.target_kind (the kind of the node the
-// artifact was rendered for), every other event in data.kind (node and
-// group events). The returned path uses the dots of [Trigger.Parameters].
+// KindPath returns where events of eventType carry their target kind in
+// the layout of Infrahub, the default event source: artifact events in
+// data.target_kind (the kind of the node the artifact was rendered for),
+// every other event in data.kind (node and group events). The returned
+// path uses the dots of [Trigger.Parameters]. Sources that put it
+// elsewhere say so through [Table.WithKinds].
 func KindPath(eventType string) string {
 	if strings.HasPrefix(eventType, "infrahub.artifact.") {
 		return "data.target_kind"
 	}
 	return "data.kind"
+}
+
+// KindFunc returns the kind of an event's target ("InfraDevice",
+// "merge_request", "dcim.device"), "" when it carries none. Each event
+// source knows where its payloads hold it.
+type KindFunc func(ev store.Event) string
+
+// DefaultKind reads an event's kind at [KindPath] of its type.
+func DefaultKind(ev store.Event) string {
+	doc, err := decode(ev.Payload)
+	if err != nil {
+		return ""
+	}
+	return path(strings.Split(KindPath(ev.Type), ".")).lookupString(doc)
+}
+
+// WithKinds returns a copy of the table that reads each event's kind
+// with kind instead of [DefaultKind] (nil: DefaultKind): the runtime
+// passes one that asks the event's source.
+func (t *Table) WithKinds(kind KindFunc) *Table {
+	c := *t
+	c.kind = kind
+	return &c
 }
 
 // UnknownDeploymentError is returned by a matcher when a firing trigger
@@ -129,6 +154,7 @@ type mapping struct {
 // concurrent use.
 type Table struct {
 	triggers []compiled
+	kind     KindFunc
 }
 
 // New validates triggers and returns their table. Errors are *fielderr.Error
@@ -242,7 +268,8 @@ type Fired struct {
 // Match returns the triggers that fire for ev, in table order. The rules:
 //
 //   - A trigger applies when its event pattern matches ev.Type, its kind
-//     is "*" or equals the event's kind (read at [KindPath]), and all its
+//     is "*" or equals the event's kind (read at [KindPath], or by the
+//     table's [KindFunc]), and all its
 //     conditions hold.
 //   - When an applying trigger names the event's exact kind, only the
 //     triggers naming that kind fire; otherwise the "*" ones do. A
@@ -258,7 +285,12 @@ func (t *Table) Match(ev store.Event) ([]Fired, error) {
 	if err != nil {
 		return nil, fmt.Errorf("event %s: payload: %w", ev.ID, err)
 	}
-	kind := path(strings.Split(KindPath(ev.Type), ".")).lookupString(doc)
+	var kind string
+	if t.kind != nil {
+		kind = t.kind(ev)
+	} else {
+		kind = path(strings.Split(KindPath(ev.Type), ".")).lookupString(doc)
+	}
 	var (
 		fired []Fired
 		exact bool
