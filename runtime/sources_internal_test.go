@@ -29,7 +29,9 @@ func (g gitlabSource) Verify(r *http.Request, _ []byte) (string, error) {
 	return r.Header.Get("X-Gitlab-Event-UUID"), nil
 }
 
-func (gitlabSource) EventType(r *http.Request, _ []byte) string { return r.Header.Get("X-Gitlab-Event") }
+func (gitlabSource) EventType(r *http.Request, _ []byte) string {
+	return r.Header.Get("X-Gitlab-Event")
+}
 
 func (gitlabSource) EventKind(_ string, payload []byte) string {
 	var doc struct {
