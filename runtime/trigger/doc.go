@@ -10,8 +10,11 @@
 //
 // # Matching
 //
-// The kind is read where each event carries it ([KindPath]): Infrahub
-// artifact events in data.target_kind, node and group events in data.kind.
+// The kind is read where each event carries it: by default where
+// Infrahub, the default source, puts it ([KindPath]: artifact events in
+// data.target_kind, node and group events in data.kind); a table made
+// [Table.WithKinds] asks the event's source instead (runtime.App does so
+// for sources implementing api.EventKinder).
 // For one event, triggers naming its exact kind take precedence over "*"
 // triggers; every trigger that fires creates a run, so one event may start
 // several deployments. [Table.Match] states the rules in full.
