@@ -82,7 +82,7 @@ var app = &runtime.App{
 	Flows: []flow.Definition{hello, sleep, exit, fragile},
 	Pools: []store.Pool{{Name: "dockertest", Type: "docker",
 		JobTemplate: json.RawMessage(`{"image":"netauto-dockertest:e2e","image_pull_policy":"Never","network_mode":"host",
-			"allow":{"network_modes":["host"],"override":["env","cpu_limit","cpu_request","memory_limit","memory_request","labels","auto_remove","image","image_pull_policy"]}}`)}},
+			"allow":{"network_modes":["host"],"override":["env","cpu_limit","cpu_request","memory_limit","memory_request","labels","auto_remove","image","image_pull_policy","secret_env"]}}`)}},
 	Deployments: []store.Deployment{
 		{Name: "hello", Flow: "hello", Pool: "dockertest", Parameters: json.RawMessage(`{"lines":3}`),
 			JobVariables: json.RawMessage(`{"env":{"GREETING":"hi {{ run_id }}"}}`)},
