@@ -13,7 +13,7 @@ import (
 )
 
 // PoolType is the work pool type served by the Docker launcher.
-const PoolType = "docker"
+const PoolType = launch.TypeDocker
 
 // PullPolicy says when the launcher pulls a run's image.
 type PullPolicy string
