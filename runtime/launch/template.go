@@ -84,6 +84,7 @@ func Fields(template any) []string {
 // value removes a key). [AllowField] is accepted in the first layer only
 // and decoded strictly. Unknown fields and wrong types are a
 // *[fielderr.Error] naming the field; dst's own checks are the caller's.
+// On error dst may be partly set: decode into a fresh value.
 func Layer(dst any, layers ...json.RawMessage) error {
 	v, err := structOf(dst)
 	if err != nil {
