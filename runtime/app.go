@@ -12,6 +12,8 @@ import (
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/docker"
+	"github.com/netauto-dev/netauto/runtime/fielderr"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/trigger"
@@ -44,9 +46,22 @@ type App struct {
 	TagLimits map[string]int
 	// Triggers start deployments from events received by the server.
 	Triggers []trigger.Trigger
-	// Sources are the event sources the server accepts, each with the
-	// verifier of its requests.
+	// Sources are the event sources the server accepts by name (POST
+	// /api/v1/events/{name}), each with the verifier of its requests. A
+	// source is one value: it verifies deliveries (api.Verifier), may
+	// say where its payloads hold the event type (api.EventTyper) and
+	// the kind of their target (api.EventKinder); without those, the
+	// type and kind are read as Infrahub, the default source, writes
+	// them (api.InfrahubVerifier).
 	Sources map[string]api.Verifier
+	// Launchers run the runs of work pools, by pool type, besides or
+	// instead of the defaults ([DefaultLaunchers]: "in-process",
+	// "process", "docker"); a nil value removes a default. A worker runs
+	// its pool's runs with the launcher of the pool's type (or the one
+	// --launcher names); deploy and the API check job templates and job
+	// variables through it. Adding a launcher (Kubernetes Jobs, Nomad...)
+	// is a package implementing launch.Factory and one entry here.
+	Launchers launch.Registry
 	// Image is the worker image that `deploy --build` builds through the
 	// Docker Engine API before it applies anything. Nil: --build needs
 	// --image and --dockerfile.
@@ -74,13 +89,26 @@ type DockerImage struct {
 	BuildArgs map[string]string
 }
 
+// DefaultLaunchers returns the launchers every App has unless it
+// overrides them in [App.Launchers]: in-process (runs in the worker's
+// process), process (a child process per run) and docker (a container
+// per run).
+func DefaultLaunchers() launch.Registry {
+	return launch.Registry{
+		launch.TypeInProcess: launch.InProcess(),
+		launch.TypeProcess:   launch.Process(),
+		launch.TypeDocker:    docker.Factory{},
+	}
+}
+
 // compiled is an App checked once: its registry and trigger table.
 type compiled struct {
-	app      *App
-	registry *worker.Registry
-	triggers *trigger.Table
-	deps     []store.Deployment
-	pools    []store.Pool
+	app       *App
+	launchers launch.Registry
+	registry  *worker.Registry
+	triggers  *trigger.Table
+	deps      []store.Deployment
+	pools     []store.Pool
 }
 
 // compile validates the App. Errors name the field (deployments[1].flow).
@@ -93,7 +121,21 @@ func (a *App) compile() (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{app: a, registry: reg, triggers: tab}
+	if kinds := sourceKinds(a.Sources); kinds != nil {
+		tab = tab.WithKinds(kinds)
+	}
+	launchers := DefaultLaunchers()
+	for typ, f := range a.Launchers {
+		if strings.TrimSpace(typ) == "" {
+			return nil, &store.InvalidError{Field: "launchers", Reason: "empty pool type"}
+		}
+		if f == nil {
+			delete(launchers, typ)
+		} else {
+			launchers[typ] = f
+		}
+	}
+	c := &compiled{app: a, launchers: launchers, registry: reg, triggers: tab}
 	seen := map[string]bool{}
 	for i, d := range a.Deployments {
 		field := fmt.Sprintf("deployments[%d]", i)
@@ -143,15 +185,15 @@ func (a *App) compile() (*compiled, error) {
 		c.pools = append(c.pools, p)
 	}
 	for i, p := range c.pools {
-		if err := docker.CheckJobVariables(p); err != nil {
-			return nil, &store.InvalidError{Field: fmt.Sprintf("pools[%d].job_template", i), Reason: err.Error()}
+		if err := launchers.CheckJobTemplate(p); err != nil {
+			return nil, fielderr.Under(fmt.Sprintf("pools[%d].job_template", i), err)
 		}
 	}
 	for i, d := range c.deps {
 		for _, p := range c.pools {
 			if p.Name == d.Pool {
-				if err := docker.CheckJobVariables(p, d.JobVariables); err != nil {
-					return nil, &store.InvalidError{Field: fmt.Sprintf("deployments[%d].job_variables", i), Reason: err.Error()}
+				if err := launchers.CheckJobTemplate(p, d.JobVariables); err != nil {
+					return nil, fielderr.Under(fmt.Sprintf("deployments[%d].job_variables", i), err)
 				}
 			}
 		}
@@ -159,7 +201,7 @@ func (a *App) compile() (*compiled, error) {
 	for _, d := range c.deps {
 		if !declared[d.Pool] {
 			declared[d.Pool] = true
-			c.pools = append(c.pools, store.Pool{Name: d.Pool, Type: "in-process"})
+			c.pools = append(c.pools, store.Pool{Name: d.Pool, Type: launch.TypeInProcess})
 		}
 	}
 	for tag, n := range a.TagLimits {
@@ -171,6 +213,27 @@ func (a *App) compile() (*compiled, error) {
 		return nil, &store.InvalidError{Field: "image.name", Reason: "empty"}
 	}
 	return c, nil
+}
+
+// sourceKinds reads the kind of an event's target as its source says
+// ([api.EventKinder]), else where Infrahub, the default source, puts it.
+// Nil when no source says.
+func sourceKinds(sources map[string]api.Verifier) trigger.KindFunc {
+	kinders := map[string]api.EventKinder{}
+	for name, v := range sources {
+		if k, ok := v.(api.EventKinder); ok {
+			kinders[name] = k
+		}
+	}
+	if len(kinders) == 0 {
+		return nil
+	}
+	return func(ev store.Event) string {
+		if k, ok := kinders[ev.Source]; ok {
+			return k.EventKind(ev.Type, ev.Payload)
+		}
+		return trigger.DefaultKind(ev)
+	}
 }
 
 // name is the program name.
@@ -193,7 +256,7 @@ func (c *compiled) poolsWith(extra ...string) []store.Pool {
 	pools := slices.Clone(c.pools)
 	for _, name := range extra {
 		if name != "" && !slices.ContainsFunc(pools, func(p store.Pool) bool { return p.Name == name }) {
-			pools = append(pools, store.Pool{Name: name, Type: "in-process"})
+			pools = append(pools, store.Pool{Name: name, Type: launch.TypeInProcess})
 		}
 	}
 	return pools
@@ -211,7 +274,7 @@ func (c *compiled) bootstrap(ctx context.Context, st store.Store, workerPools ..
 		}
 	}
 	for _, p := range c.poolsWith(workerPools...) {
-		if _, err := st.GetPool(ctx, p.Name); err == nil && p.Type == "in-process" && !slices.ContainsFunc(c.app.Pools, func(q store.Pool) bool { return q.Name == p.Name }) {
+		if _, err := st.GetPool(ctx, p.Name); err == nil && p.Type == launch.TypeInProcess && !slices.ContainsFunc(c.app.Pools, func(q store.Pool) bool { return q.Name == p.Name }) {
 			continue // an implicit pool never overwrites one applied by deploy or by hand
 		}
 		if err := st.ApplyPool(ctx, p); err != nil {

@@ -73,7 +73,9 @@
 //	worker   --pool NAME [--launcher in-process|process|docker] [--name N]:
 //	         a worker on the store directly; the process and docker
 //	         launchers need the API (children report over it) and an API key
-//	         to mint their run tokens. A pool of type docker gets the docker
+//	         to mint their run tokens. Launchers are registered by pool type
+//	         (App.Launchers; in-process, process and docker by default), and
+//	         --launcher names one. A pool of type docker gets the docker
 //	         launcher by default: a container per run from the pool's job
 //	         template (package runtime/docker). With a stable --name, a
 //	         restarted docker worker removes the containers it left. The

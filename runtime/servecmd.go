@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/netauto-dev/netauto/runtime/api"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/worker"
 )
@@ -38,7 +40,7 @@ func newWorkerFlags(fs interface {
 }) workerFlags {
 	return workerFlags{
 		pool:        fs.String("pool", DefaultPool, "work pool to claim runs from"),
-		launcher:    fs.String("launcher", "", "launcher: in-process, process (a child `execute` process per run) or docker (a container per run); default docker for a pool of type docker, else in-process"),
+		launcher:    fs.String("launcher", "", "launcher: in-process, process (a child `execute` process per run), docker (a container per run) or another the App registers (App.Launchers); default the pool type's when it runs runs outside the worker (docker), else in-process"),
 		name:        fs.String("name", "", "worker name, unique among running workers; keep it across restarts so that the docker launcher can clean up after its earlier life (default host-pid-random)"),
 		concurrency: fs.Int("concurrency", 4, "runs executed at once"),
 		lease:       fs.Duration("lease", 0, "lease of a claimed run, overriding the pool's (default 10s): a dead worker's runs are reaped after it"),
@@ -51,10 +53,10 @@ func newWorkerFlags(fs interface {
 	}
 }
 
-func (f workerFlags) check() error {
+func (f workerFlags) check(launchers launch.Registry) error {
 	switch {
-	case *f.launcher != "" && *f.launcher != "in-process" && *f.launcher != "process" && *f.launcher != "docker":
-		return usagef("--launcher %q: want in-process, process or docker", *f.launcher)
+	case *f.launcher != "" && launchers[*f.launcher] == nil:
+		return usagef("--launcher %q: want one of %s", *f.launcher, strings.Join(launchers.Types(), ", "))
 	case *f.concurrency < 1:
 		return usagef("--concurrency %d: want at least 1", *f.concurrency)
 	case (*f.lease != 0 && *f.lease < 3*time.Millisecond) || *f.poll <= 0 || *f.heartbeat < 0:
@@ -87,7 +89,7 @@ func cmdServer(e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := wf.check(); err != nil {
+	if err := wf.check(e.app.launchers); err != nil {
 		return err
 	}
 	if *schedEvery <= 0 || *reapEvery <= 0 {
@@ -121,7 +123,7 @@ func cmdServer(e *env, args []string) error {
 	}
 	wo := wf.options()
 	if wo.Launcher == "" {
-		wo.Launcher = "in-process" // the server's embedded worker runs flows in-process unless told
+		wo.Launcher = launch.TypeInProcess // the server's embedded worker runs flows in-process unless told
 	}
 	if !*noWorker {
 		opts.Workers = []WorkerOptions{wo}
@@ -182,7 +184,7 @@ func cmdWorker(e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := wf.check(); err != nil {
+	if err := wf.check(e.app.launchers); err != nil {
 		return err
 	}
 	st, err := openStore(e.ctx, *db)
@@ -191,15 +193,14 @@ func cmdWorker(e *env, args []string) error {
 	}
 	defer st.Close()
 	wo := wf.options()
-	if err := wo.check(""); err != nil {
+	if err := wo.check("", e.app.launchers); err != nil {
 		return err
 	}
 	if wo.Launcher == "" {
-		p, _ := st.GetPool(e.ctx, wo.Pool)
-		wo.Launcher = launcherFor(p.Type, "")
+		wo.Launcher = defaultLauncher(e.ctx, st, e.app, wo.Pool)
 	}
 	var mint tokenMinter
-	if wo.Launcher == "process" || wo.Launcher == "docker" {
+	if f, err := e.app.launchers.Lookup(wo.Launcher); err == nil && f.Remote() {
 		c, err := af.client()
 		if err != nil {
 			return err

@@ -14,11 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	dockerclient "github.com/moby/moby/client"
-
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/client"
-	"github.com/netauto-dev/netauto/runtime/docker"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/scheduler"
 	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -99,10 +97,10 @@ type WorkerOptions struct {
 }
 
 // check validates o, naming the field under prefix; it fills defaults.
-func (o *WorkerOptions) check(prefix string) error {
+func (o *WorkerOptions) check(prefix string, launchers launch.Registry) error {
 	switch {
-	case o.Launcher != "" && o.Launcher != "in-process" && o.Launcher != "process" && o.Launcher != "docker":
-		return &store.InvalidError{Field: prefix + "launcher", Reason: fmt.Sprintf("%q: want in-process, process or docker", o.Launcher)}
+	case o.Launcher != "" && launchers[o.Launcher] == nil:
+		return &store.InvalidError{Field: prefix + "launcher", Reason: fmt.Sprintf("%q: want one of %s", o.Launcher, strings.Join(launchers.Types(), ", "))}
 	case o.Concurrency < 0:
 		return &store.InvalidError{Field: prefix + "concurrency", Reason: "negative"}
 	case o.Lease < 0 || (o.Lease > 0 && o.Lease < 3*time.Millisecond):
@@ -209,14 +207,14 @@ func NewServer(app *App, opts ServerOptions) (*Server, error) {
 	for i := range opts.Workers {
 		w := &opts.Workers[i]
 		prefix := fmt.Sprintf("workers[%d].", i)
-		if err := w.check(prefix); err != nil {
+		if err := w.check(prefix, c.launchers); err != nil {
 			return nil, err
 		}
 		if pools[w.Pool] {
 			return nil, &store.InvalidError{Field: prefix + "pool", Reason: fmt.Sprintf("pool %q has two embedded workers: raise its concurrency instead", w.Pool)}
 		}
 		pools[w.Pool] = true
-		if (w.Launcher == "process" || w.Launcher == "docker") && opts.Listen == "" && opts.URL == "" {
+		if f := c.launchers[w.Launcher]; f != nil && f.Remote() && opts.Listen == "" && opts.URL == "" {
 			return nil, &store.InvalidError{Field: "url", Reason: fmt.Sprintf("empty: the %s launcher's children reach the API by it (workers[%d]); set it, or listen", w.Launcher, i)}
 		}
 	}
@@ -251,7 +249,7 @@ func NewServer(app *App, opts ServerOptions) (*Server, error) {
 		sources[name] = v
 	}
 	s.match = &matcher{app: c, st: s.st}
-	s.api, err = api.New(s.st, api.Options{Keys: keys, TokenSecret: opts.TokenSecret, Sources: sources, Match: s.match.Match, Logger: log})
+	s.api, err = api.New(s.st, api.Options{Keys: keys, TokenSecret: opts.TokenSecret, Sources: sources, Match: s.match.Match, Logger: log, Launchers: c.launchers})
 	if err != nil {
 		return nil, err
 	}
@@ -556,79 +554,67 @@ func (s *Server) stop(ctx context.Context, drain bool) error {
 	return s.Err()
 }
 
-// launcherFor returns the launcher kind a worker on a pool of poolType
-// runs when none is asked for.
-func launcherFor(poolType, asked string) string {
-	switch {
-	case asked != "":
-		return asked
-	case poolType == docker.PoolType:
-		return "docker"
-	}
-	return "in-process"
-}
-
-// newLauncher builds the launcher kind names. Its children reach the API
-// at apiURL with tokens mint makes; dl is the docker launcher, to be
-// told its worker.
-func newLauncher(kind string, st store.Store, app *compiled, o WorkerOptions, apiURL string, mint tokenMinter, log *slog.Logger) (l worker.Launcher, closeFn func() error, dl *docker.Launcher, err error) {
-	closeFn = func() error { return nil }
-	switch kind {
-	case "docker":
-		cli, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("docker launcher: %w", err)
+// defaultLauncher is the launcher of a worker on pool when none is
+// asked: the pool type's when its registered launcher runs runs outside
+// the worker (docker, a user's own), else in-process (also for pools of
+// type process, which run in a child when --launcher process says so).
+func defaultLauncher(ctx context.Context, st store.Store, app *compiled, pool string) string {
+	if p, err := st.GetPool(ctx, pool); err == nil && p.Type != launch.TypeProcess {
+		if f, ok := app.launchers[p.Type]; ok && f != nil && f.Remote() {
+			return p.Type
 		}
-		dl = &docker.Launcher{Client: cli, Store: st, Env: childEnv(apiURL, mint), Grace: o.Grace / 2, Logger: log}
-		l, closeFn = dl, cli.Close
-	case "process":
-		l = &worker.Process{Logs: st, Env: childEnv(apiURL, mint), PassEnv: o.ChildEnv, Grace: o.Grace / 2, Logger: log}
-	default:
-		ip := worker.NewInProcess(st, app.registry, store.RecorderOptions{}, store.LimiterOptions{})
-		return ip, ip.Close, nil, nil
 	}
-	// Runs of deployments with a Git source run their commit's build:
-	// the binary itself, or the docker launcher's image derived from the
-	// pool's image with the binary added. The hooks of runs the runtime
-	// ended itself run here: those of the flows compiled in, those of a
-	// Git source in its binary.
-	l = &source.Launcher{Next: l, Store: st, Logger: log, Hooks: app.registry, Env: childEnv(apiURL, mint), PassEnv: o.ChildEnv,
-		Cache: &source.Cache{Dir: o.SourceCache, AllowFile: o.AllowFileSources}}
-	return l, closeFn, dl, nil
+	return launch.TypeInProcess
 }
 
 // tokenMinter mints a run token for a child process, bound to the
 // execution f.
 type tokenMinter func(ctx context.Context, f store.Fence) (string, error)
 
-// newWorker builds the worker o describes, its launcher chosen by
-// [launcherFor] from the pool's type. For the process and docker
-// launchers, apiURL and mint give the children the API and their token.
+// newWorker builds the worker o describes, its launcher looked up in the
+// App's registry ([App.Launchers]): o.Launcher, else the pool type's when
+// that launcher runs runs outside the worker (docker, a user's own), else
+// in-process. For such remote launchers, apiURL and mint give the
+// children the API and their token, and runs of deployments with a Git
+// source run their commit's build.
 func newWorker(ctx context.Context, st store.Store, app *compiled, o WorkerOptions, apiURL string, mint tokenMinter, log *slog.Logger) (*worker.Worker, func() error, error) {
-	poolType := ""
-	if o.Launcher == "" {
-		if p, err := st.GetPool(ctx, o.Pool); err == nil {
-			poolType = p.Type
-		}
+	kind := o.Launcher
+	if kind == "" {
+		kind = defaultLauncher(ctx, st, app, o.Pool)
 	}
-	kind := launcherFor(poolType, o.Launcher)
-	l, closeFn, dl, err := newLauncher(kind, st, app, o, apiURL, mint, log)
+	factory, err := app.launchers.Lookup(kind)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &store.InvalidError{Field: "launcher", Reason: err.Error()}
+	}
+	name := o.Name
+	if name == "" {
+		name = worker.DefaultName()
+	}
+	cfg := launch.Config{Store: st, Flows: app.registry, Pool: o.Pool, Worker: name, Grace: o.Grace / 2, Logger: log}
+	if factory.Remote() {
+		cfg.ChildEnv = childEnv(apiURL, mint)
+		cfg.PassEnv = o.ChildEnv
+	}
+	l, closeFn, err := factory.New(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s launcher: %w", kind, err)
+	}
+	if factory.Remote() {
+		// Runs of deployments with a Git source run their commit's build:
+		// the binary itself, or the docker launcher's image derived from
+		// the pool's image with the binary added. The hooks of runs the
+		// runtime ended itself run here: those of the flows compiled in,
+		// those of a Git source in its binary.
+		l = &source.Launcher{Next: l, Store: st, Logger: log, Hooks: app.registry, Env: childEnv(apiURL, mint), PassEnv: o.ChildEnv,
+			Cache: &source.Cache{Dir: o.SourceCache, AllowFile: o.AllowFileSources}}
 	}
 	w, err := worker.New(st, worker.Options{
-		Name: o.Name, Pool: o.Pool, Launcher: l, LauncherType: kind, Concurrency: o.Concurrency,
+		Name: name, Pool: o.Pool, Launcher: l, LauncherType: kind, Concurrency: o.Concurrency,
 		Lease: o.Lease, Heartbeat: o.Heartbeat, Poll: o.Poll, Logger: log,
 	})
 	if err != nil {
 		closeFn()
 		return nil, nil, err
-	}
-	if dl != nil {
-		dl.Worker = w.Name()
-		if _, err := dl.Recover(ctx, o.Pool, st); err != nil {
-			log.Warn("docker launcher: recover containers", slog.String("error", err.Error()))
-		}
 	}
 	return w, closeFn, nil
 }

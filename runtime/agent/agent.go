@@ -140,11 +140,7 @@ func (e *RunFailedError) Error() string {
 }
 
 // UnknownFlowError is a run of a flow the binary does not contain.
-type UnknownFlowError struct{ Flow string }
-
-func (e *UnknownFlowError) Error() string {
-	return fmt.Sprintf("flow %q is not in this binary", e.Flow)
-}
+type UnknownFlowError = wire.UnknownFlowError
 
 // ProtocolError is a server whose protocol this library cannot speak.
 type ProtocolError struct {

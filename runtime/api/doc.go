@@ -140,7 +140,14 @@
 // ([Server.PruneEvents]), which must exceed twice the timestamp tolerance
 // of each source that has one ([ReplayWindow]). The
 // event type is the body's "event" or "type" field unless the verifier
-// implements [EventTyper]. Runs the Matcher returns are created as given:
+// implements [EventTyper]; a verifier implementing [EventKinder] says
+// where its events carry their target's kind, for the trigger table. A
+// source (NetBox, GitLab...) is thus one value in Options.Sources. Runs the Matcher returns are created as given:
 // their parameters are not checked against the flow's schema here (the
 // matcher runs inside the transaction and cannot read flows).
+//
+// Job templates of pools and job variables of deployments and runs are
+// checked through the launcher of the pool's type (Options.Launchers, a
+// runtime/launch.Registry): the API knows no launcher and links none (a
+// test keeps it free of the Docker client and OpenTelemetry).
 package api

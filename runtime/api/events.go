@@ -37,6 +37,17 @@ type EventTyper interface {
 	EventType(r *http.Request, body []byte) string
 }
 
+// EventKinder is implemented by a [Verifier] whose source says where its
+// events carry the kind of their target (a GitLab "object_kind", a
+// NetBox "model"): trigger kinds are matched against it. Without it, the
+// kind is read where Infrahub, the default source, puts it (data.kind,
+// data.target_kind for artifact events: runtime/trigger.KindPath).
+// runtime.App hands it to the trigger table for the events of its
+// source.
+type EventKinder interface {
+	EventKind(eventType string, payload []byte) string
+}
+
 // Matcher matches an accepted event against the triggers and returns the
 // runs to create. It runs inside the transaction that stores the event,
 // must be quick and must not call the store. An error stores nothing: a

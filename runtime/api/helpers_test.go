@@ -13,6 +13,8 @@ import (
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/docker"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 )
@@ -66,6 +68,11 @@ func newEnvOn(t testing.TB, st store.Store, opts api.Options) *env {
 			t.Fatal(err)
 		}
 		opts.Keys = ks
+	}
+	if opts.Launchers == nil {
+		// As the runtime registers them: job templates of docker pools
+		// are checked through the Docker launcher.
+		opts.Launchers = launch.Registry{launch.TypeInProcess: launch.InProcess(), launch.TypeProcess: launch.Process(), launch.TypeDocker: docker.Factory{}}
 	}
 	a, err := api.New(st, opts)
 	if err != nil {

@@ -3,12 +3,10 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 
 	"github.com/netauto-dev/netauto/runtime/api/wire"
-	"github.com/netauto-dev/netauto/runtime/docker"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
@@ -81,13 +79,8 @@ func (s *Server) applyPool(w http.ResponseWriter, r *http.Request) error {
 	if p.Name != r.PathValue("name") {
 		return badRequest("name", "%q does not match the path's %q", p.Name, r.PathValue("name"))
 	}
-	if p.Type == docker.PoolType {
-		var fe *docker.FieldError
-		if err := docker.CheckJobVariables(p); errors.As(err, &fe) {
-			return badRequest("job_template."+fe.Field, "%s", fe.Reason)
-		} else if err != nil {
-			return badRequest("job_template", "%v", err)
-		}
+	if err := s.opts.Launchers.CheckJobTemplate(p); err != nil {
+		return fieldRequest("job_template", err)
 	}
 	if err := s.st.ApplyPool(r.Context(), p); err != nil {
 		return err

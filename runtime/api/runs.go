@@ -14,7 +14,8 @@ import (
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
-	"github.com/netauto-dev/netauto/runtime/docker"
+	"github.com/netauto-dev/netauto/runtime/fielderr"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/schedule"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
@@ -83,13 +84,13 @@ func (s *Server) checkDeployment(r *http.Request, d store.Deployment) error {
 	for i, sc := range d.Schedules {
 		field := fmt.Sprintf("schedules[%d]", i)
 		_, err := schedule.Parse(schedule.Schedule{Cron: sc.Cron, Every: sc.Interval, Anchor: sc.Anchor, Timezone: sc.Timezone})
-		var fe *schedule.FieldError
+		var fe *fielderr.Error
 		if errors.As(err, &fe) {
 			name := fe.Field
 			if name == "every" { // the scheduler's name for the store's interval
 				name = "interval"
 			}
-			return badRequest(field+"."+name, "%s", fe.Msg)
+			return badRequest(field+"."+name, "%s", fe.Reason)
 		}
 		if err != nil {
 			return badRequest(field, "%v", err)
@@ -203,7 +204,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) error {
 	if len(req.JobVariables) > 0 {
 		// A run's own variables referencing secrets could have the run
 		// print them: only keys granted that may.
-		if refs := docker.SecretReferences(req.JobVariables); len(refs) > 0 {
+		if refs := launch.SecretReferences(req.JobVariables); len(refs) > 0 {
 			if err := requirePermission(r.Context(), PermRunSecrets, "job_variables.env."+refs[0]); err != nil {
 				return err
 			}
@@ -529,7 +530,8 @@ func (s *Server) pauseDeployment(paused bool) handlerFunc {
 }
 
 // checkJobVariables checks job variables against the job template of a
-// docker pool, so that a bad field fails the request, not the run.
+// pool through its launcher, so that a bad field fails the request, not
+// the run.
 func (s *Server) checkJobVariables(r *http.Request, pool, field string, vars ...json.RawMessage) error {
 	if pool == "" {
 		return nil
@@ -541,11 +543,18 @@ func (s *Server) checkJobVariables(r *http.Request, pool, field string, vars ...
 	if err != nil {
 		return err
 	}
-	var fe *docker.FieldError
-	if err := docker.CheckJobVariables(p, vars...); errors.As(err, &fe) {
-		return badRequest(field+"."+fe.Field, "%s", fe.Reason)
-	} else if err != nil {
-		return badRequest(field, "%v", err)
+	if err := s.opts.Launchers.CheckJobTemplate(p, vars...); err != nil {
+		return fieldRequest(field, err)
 	}
 	return nil
+}
+
+// fieldRequest is a 400 naming the field of err (a *fielderr.Error)
+// under parent, or parent itself.
+func fieldRequest(parent string, err error) error {
+	var fe *fielderr.Error
+	if errors.As(fielderr.Under(parent, err), &fe) {
+		return badRequest(fe.Field, "%s", fe.Reason)
+	}
+	return badRequest(parent, "%v", err)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
@@ -50,6 +51,13 @@ type Options struct {
 	// days; see [Server.PruneEvents]). It must exceed twice the
 	// timestamp tolerance of every source that has one ([ReplayWindow]).
 	EventRetention time.Duration
+	// Launchers check the job templates of pools and the job variables
+	// of deployments and runs, each through the launcher of its pool's
+	// type, so that a bad field fails the request rather than the run.
+	// Nil (or a pool type not in it) checks nothing: the worker's
+	// launcher still refuses what its pool does not allow, failing the
+	// run.
+	Launchers launch.Registry
 	// Match matches an accepted event against the triggers, inside the
 	// transaction that stores it. Nil matches nothing: events are stored
 	// and listed as unmatched.

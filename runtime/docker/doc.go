@@ -8,8 +8,12 @@
 // secret_env. A
 // deployment's job variables override the pool's template and a run's
 // override the deployment's (env and labels key by key). Unknown fields
-// and bad quantities are *[FieldError] values naming the field; the API
-// and the app's compile check them at deploy time ([CheckJobVariables]).
+// and bad quantities are *[fielderr.Error] values naming the field; the
+// API and the app's compile check them at deploy time through [Factory],
+// the launcher the runtime registers for the pool type. Layering,
+// references, quantities and the neutral part of the policy are
+// runtime/launch's, shared with any other launcher; this package keeps
+// what is Docker's: its fields, volumes, networks and the socket.
 //
 // The pool's template also holds its "allow" object ([Policy]): which
 // fields job variables may set (by default env values and resources within

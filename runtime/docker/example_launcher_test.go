@@ -38,7 +38,7 @@ func ExampleParseJobTemplate() {
 	// Output:
 	// netauto-worker:1.4 host 2147483648 500000000
 	// debug {{ secrets.device-token }}
-	// job template: memory_limit: memory quantity "lots": malformed number "lots" (want e.g. 2Gi, 512Mi or 1G)
+	// memory_limit: memory quantity "lots": malformed number "lots" (want e.g. 2Gi, 512Mi or 1G)
 }
 
 // A worker of a docker pool: the launcher starts a container per run and

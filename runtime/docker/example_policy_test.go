@@ -28,7 +28,7 @@ func ExampleResolveJobTemplate() {
 	}
 	// Output:
 	// netauto-worker:1.4 4Gi [netauto-backups:/backups:ro] <nil>
-	// job template: network_mode: the pool does not let job variables set it (allow.override: env, memory_limit, volumes)
-	// job template: volumes[0]: source "/var/run/docker.sock" is not among the pool's allow.volume_sources
-	// job template: memory_limit: 16Gi is above the pool's limit of 8Gi
+	// network_mode: the pool does not let job variables set it (allow.override: env, memory_limit, volumes)
+	// volumes[0]: source "/var/run/docker.sock" is not among the pool's allow.volume_sources
+	// memory_limit: 16Gi is above the pool's limit of 8Gi
 }

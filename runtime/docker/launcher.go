@@ -24,6 +24,8 @@ import (
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/fielderr"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/worker"
 )
@@ -59,7 +61,7 @@ const derivedBinary = "/usr/local/bin/netauto-flow"
 // deployment (for the job template), the secrets, blocks and variables
 // env values reference, and the run's logs. A store.Store is one.
 type Store interface {
-	Resolver
+	launch.Resolver
 	GetPool(ctx context.Context, name string) (store.Pool, error)
 	GetDeployment(ctx context.Context, name string) (store.Deployment, error)
 	AppendLogs(ctx context.Context, recs []flow.LogRecord) error
@@ -191,7 +193,7 @@ func (l *Launcher) HookEnv(ctx context.Context, run store.FlowRun) ([]string, er
 		if slices.Contains(secretEnvNames, k) {
 			continue
 		}
-		v, _, err := expand(ctx, t.Env[k], run, l.Store)
+		v, _, err := launch.Expand(ctx, t.Env[k], run, l.Store)
 		if err != nil {
 			return nil, fmt.Errorf("job template: env.%s: %w", k, err)
 		}
@@ -225,7 +227,7 @@ func (l *Launcher) Template(ctx context.Context, run store.FlowRun) (JobTemplate
 		// The pool refuses what the run asks for (its policy may have
 		// changed since the run was created): running it again would be
 		// refused again.
-		return JobTemplate{}, &worker.FailedError{Err: fmt.Errorf("run %s: %w", run.ID, err)}
+		return JobTemplate{}, &worker.FailedError{Err: fmt.Errorf("run %s: job template: %w", run.ID, err)}
 	}
 	return t, nil
 }
@@ -268,15 +270,12 @@ var secretEnvNames = []string{"NETAUTO_RUN_TOKEN", "NETAUTO_API_KEY", "NETAUTO_R
 // container's stdin stays closed).
 func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (id string, secrets map[string]string, err error) {
 	id, secrets, err = l.create1(ctx, job, t)
-	var (
-		fe *FieldError
-		te *transientError
-	)
-	if errors.As(err, &fe) && !errors.As(err, &te) && ctx.Err() == nil {
+	var fe *fielderr.Error
+	if errors.As(err, &fe) && !launch.IsTransient(err) && ctx.Err() == nil {
 		// A reference that does not resolve (a missing block or secret, a
 		// field the block lacks) fails the same way on every retry: the
 		// run fails, saying which.
-		err = &worker.FailedError{Err: err}
+		err = &worker.FailedError{Err: fmt.Errorf("job template: %w", err)}
 	}
 	return id, secrets, err
 }
@@ -284,7 +283,7 @@ func (l *Launcher) create(ctx context.Context, job worker.Job, t JobTemplate) (i
 func (l *Launcher) create1(ctx context.Context, job worker.Job, t JobTemplate) (string, map[string]string, error) {
 	run := job.Run
 	if t.Image == "" {
-		return "", nil, &worker.FailedError{Err: &FieldError{Field: "image", Reason: "no image in the job template or job variables"}}
+		return "", nil, &worker.FailedError{Err: fmt.Errorf("job template: %w", &fielderr.Error{Field: "image", Reason: "no image in the job template or job variables"})}
 	}
 	if err := l.ensureImage(ctx, t.Image, t.ImagePullPolicy); err != nil {
 		if ctx.Err() != nil {
@@ -306,9 +305,9 @@ func (l *Launcher) create1(ctx context.Context, job worker.Job, t JobTemplate) (
 	if len(t.Command) > 0 {
 		argv = argv[:0]
 		for i, a := range t.Command {
-			v, _, err := expand(ctx, a, run, nil)
+			v, _, err := launch.Expand(ctx, a, run, nil)
 			if err != nil {
-				return "", nil, &FieldError{Field: fmt.Sprintf("command[%d]", i), Reason: err.Error()}
+				return "", nil, &fielderr.Error{Field: fmt.Sprintf("command[%d]", i), Reason: err.Error()}
 			}
 			argv = append(argv, v)
 		}
@@ -360,13 +359,12 @@ func (l *Launcher) create1(ctx context.Context, job worker.Job, t JobTemplate) (
 		if own[k] {
 			continue
 		}
-		v, sec, err := expand(ctx, t.Env[k], run, l.Store)
-		var te *transientError
-		if errors.As(err, &te) {
+		v, sec, err := launch.Expand(ctx, t.Env[k], run, l.Store)
+		if launch.IsTransient(err) {
 			return "", nil, fmt.Errorf("job template: env.%s: %w", k, err)
 		}
 		if err != nil {
-			return "", nil, &FieldError{Field: "env." + k, Reason: err.Error()}
+			return "", nil, &fielderr.Error{Field: "env." + k, Reason: err.Error()}
 		}
 		if sec && stdin {
 			secret(k, v)
@@ -414,9 +412,9 @@ func (l *Launcher) create1(ctx context.Context, job worker.Job, t JobTemplate) (
 	}
 	name := "netauto-" + run.ID
 	if t.Name != "" {
-		v, _, err := expand(ctx, t.Name, run, nil)
+		v, _, err := launch.Expand(ctx, t.Name, run, nil)
 		if err != nil {
-			return "", nil, &FieldError{Field: "name", Reason: err.Error()}
+			return "", nil, &fielderr.Error{Field: "name", Reason: err.Error()}
 		}
 		name = v
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
@@ -36,7 +37,7 @@ func TestPolicyRefusesHostTakeover(t *testing.T) {
 		{`{"allow":{"docker_socket":true}}`, "allow"},
 	} {
 		_, err := ResolveJobTemplate(pool, json.RawMessage(c.vars))
-		var fe *FieldError
+		var fe *fielderr.Error
 		if !errors.As(err, &fe) || fe.Field != c.field {
 			t.Errorf("run job variables %s: got %v, want refused naming %q", c.vars, err, c.field)
 		}
@@ -85,7 +86,7 @@ func TestPolicyAllows(t *testing.T) {
 	}
 	for v, field := range refused {
 		_, err := ResolveJobTemplate(pool, json.RawMessage(v))
-		var fe *FieldError
+		var fe *fielderr.Error
 		if !errors.As(err, &fe) || fe.Field != field {
 			t.Errorf("%s: got %v, want refused naming %q", v, err, field)
 		}
@@ -103,7 +104,7 @@ func TestPolicyAllows(t *testing.T) {
 		`{"image":"w","volumes":["/run/docker.sock:/s"],"allow":{"override":[]}}`: "volumes[0]",
 	} {
 		err := CheckJobVariables(dockerPool(tmpl))
-		var fe *FieldError
+		var fe *fielderr.Error
 		if !errors.As(err, &fe) || fe.Field != field {
 			t.Errorf("pool %s: got %v, want refused naming %q", tmpl, err, field)
 		}
@@ -114,12 +115,5 @@ func TestPolicyAllows(t *testing.T) {
 	// "override": [] lets nothing through, env included.
 	if _, err := ResolveJobTemplate(dockerPool(`{"image":"w","allow":{"override":[]}}`), json.RawMessage(`{"env":{"A":"b"}}`)); err == nil {
 		t.Error("an empty override list let env through")
-	}
-}
-
-func TestSecretReferences(t *testing.T) {
-	got := SecretReferences(json.RawMessage(`{"env":{"S":"{{ secrets.f5-admin }}","B":"x{{blocks.cfg.password}}","V":"{{ variables.v }}","R":"{{ run_id }}","N":null}}`))
-	if len(got) != 2 || got[0] != "B" || got[1] != "S" {
-		t.Fatalf("SecretReferences = %v, want B and S", got)
 	}
 }

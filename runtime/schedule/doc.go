@@ -12,7 +12,7 @@
 // from an Anchor), with its own Timezone, Parameters and active flag.
 // Schedules are stored and sent over the API as JSON (see [Schedule] for
 // the wire form). [Compile] validates a deployment's schedules into a
-// [Timetable]; errors are [*FieldError] values naming the field:
+// [Timetable]; errors are [*fielderr.Error] values naming the field:
 //
 //	schedules[1].cron: expected 5 fields, found 4
 //	schedules[0].timezone: unknown time zone "Europe/Berln"

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 )
 
 // checkSpec asserts what holds for every accepted schedule: run times
@@ -49,9 +51,9 @@ func FuzzParseCron(f *testing.F) {
 	f.Fuzz(func(t *testing.T, expr, zone string) {
 		sp, err := Parse(Schedule{Cron: expr, Timezone: zone})
 		if err != nil {
-			var fe *FieldError
+			var fe *fielderr.Error
 			if !errors.As(err, &fe) || (fe.Field != "cron" && fe.Field != "timezone") {
-				t.Fatalf("Parse(%q, %q) = %v, want a FieldError on cron or timezone", expr, zone, err)
+				t.Fatalf("Parse(%q, %q) = %v, want a fielderr.Error on cron or timezone", expr, zone, err)
 			}
 			return
 		}
@@ -75,9 +77,9 @@ func FuzzParseScheduleJSON(f *testing.F) {
 		}
 		sp, err := Parse(s)
 		if err != nil {
-			var fe *FieldError
+			var fe *fielderr.Error
 			if !errors.As(err, &fe) || fe.Field == "" {
-				t.Fatalf("Parse(%s) = %v, want a FieldError", data, err)
+				t.Fatalf("Parse(%s) = %v, want a fielderr.Error", data, err)
 			}
 			return
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 )
 
 // LateMode says what to do with runs that were due while nobody planned
@@ -34,16 +36,16 @@ type LatePolicy struct {
 	Grace time.Duration
 }
 
-// Validate reports an unknown mode or a negative grace as a *FieldError
+// Validate reports an unknown mode or a negative grace as a *fielderr.Error
 // ("mode", "grace").
 func (p LatePolicy) Validate() error {
 	switch p.Mode {
 	case LateRunAll, LateRunLatest, LateSkip:
 	default:
-		return &FieldError{Field: "mode", Msg: fmt.Sprintf("unknown late-run mode %q (want run_all, run_latest or skip)", p.Mode)}
+		return &fielderr.Error{Field: "mode", Reason: fmt.Sprintf("unknown late-run mode %q (want run_all, run_latest or skip)", p.Mode)}
 	}
 	if p.Grace < 0 {
-		return &FieldError{Field: "grace", Msg: fmt.Sprintf("must not be negative, got %v", p.Grace)}
+		return &fielderr.Error{Field: "grace", Reason: fmt.Sprintf("must not be negative, got %v", p.Grace)}
 	}
 	return nil
 }
@@ -100,7 +102,7 @@ func (p *LatePolicy) UnmarshalJSON(data []byte) error {
 	if w.Grace != "" {
 		d, err := time.ParseDuration(w.Grace)
 		if err != nil {
-			return &FieldError{Field: "grace", Msg: fmt.Sprintf("invalid duration %q", w.Grace)}
+			return &fielderr.Error{Field: "grace", Reason: fmt.Sprintf("invalid duration %q", w.Grace)}
 		}
 		q.Grace = d
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 )
 
 func TestLatePolicyApply(t *testing.T) {
@@ -89,9 +91,9 @@ func TestLatePolicyJSON(t *testing.T) {
 	} {
 		var p LatePolicy
 		err := json.Unmarshal([]byte(tt.in), &p)
-		var fe *FieldError
+		var fe *fielderr.Error
 		if !errors.As(err, &fe) || fe.Field != tt.field {
-			t.Errorf("Unmarshal(%s) = %v, want a FieldError on %s", tt.in, err, tt.field)
+			t.Errorf("Unmarshal(%s) = %v, want a fielderr.Error on %s", tt.in, err, tt.field)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 )
 
 // Window bounds how far ahead Plan creates runs.
@@ -162,11 +164,11 @@ func (tt *Timetable) Plan(in PlanInput) (Plan, error) {
 	case in.Through != nil && len(in.Through) != n:
 		return Plan{}, fmt.Errorf("plan: %d through times for %d schedules", len(in.Through), n)
 	case in.Window.Max <= 0:
-		return Plan{}, &FieldError{Field: "window.max", Msg: fmt.Sprintf("must be positive, got %d", in.Window.Max)}
+		return Plan{}, &fielderr.Error{Field: "window.max", Reason: fmt.Sprintf("must be positive, got %d", in.Window.Max)}
 	case in.Window.Ahead < 0:
-		return Plan{}, &FieldError{Field: "window.ahead", Msg: fmt.Sprintf("must not be negative, got %v", in.Window.Ahead)}
+		return Plan{}, &fielderr.Error{Field: "window.ahead", Reason: fmt.Sprintf("must not be negative, got %v", in.Window.Ahead)}
 	case in.Window.AtLeast < 0:
-		return Plan{}, &FieldError{Field: "window.atLeast", Msg: fmt.Sprintf("must not be negative, got %d", in.Window.AtLeast)}
+		return Plan{}, &fielderr.Error{Field: "window.atLeast", Reason: fmt.Sprintf("must not be negative, got %d", in.Window.AtLeast)}
 	case in.Now.IsZero():
 		return Plan{}, fmt.Errorf("plan: now is the zero time")
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 )
 
 func mustCompile(t testing.TB, schedules ...Schedule) *Timetable {
@@ -253,9 +255,9 @@ func TestPlanRejectsBadInput(t *testing.T) {
 			t.Errorf("Plan(%+v) = nil error", in)
 		}
 	}
-	var fe *FieldError
+	var fe *fielderr.Error
 	if _, err := tt.Plan(PlanInput{Now: now}); !errors.As(err, &fe) || fe.Field != "window.max" {
-		t.Errorf("zero window: %v, want a FieldError on window.max", err)
+		t.Errorf("zero window: %v, want a fielderr.Error on window.max", err)
 	}
 }
 

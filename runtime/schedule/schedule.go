@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 )
 
 // MinEvery is the shortest interval accepted: a schedule is not a loop, and
@@ -97,7 +99,7 @@ func (s *Schedule) UnmarshalJSON(data []byte) error {
 	if w.Every != "" {
 		d, err := time.ParseDuration(w.Every)
 		if err != nil {
-			return &FieldError{Field: "every", Msg: fmt.Sprintf("invalid duration %q (use Go syntax such as \"90m\" or \"24h\")", w.Every)}
+			return &fielderr.Error{Field: "every", Reason: fmt.Sprintf("invalid duration %q (use Go syntax such as \"90m\" or \"24h\")", w.Every)}
 		}
 		every = d
 	}
@@ -113,19 +115,19 @@ func (s *Schedule) UnmarshalJSON(data []byte) error {
 func jsonFieldError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return &FieldError{Field: te.Field, Msg: fmt.Sprintf("expected %s, found JSON %s", te.Type, te.Value)}
+		return &fielderr.Error{Field: te.Field, Reason: fmt.Sprintf("expected %s, found JSON %s", te.Type, te.Value)}
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return &FieldError{Field: strings.Trim(name, `"`), Msg: "unknown field"}
+		return &fielderr.Error{Field: strings.Trim(name, `"`), Reason: "unknown field"}
 	}
 	var pe *time.ParseError
 	if errors.As(err, &pe) {
-		return &FieldError{Field: "anchor", Msg: fmt.Sprintf("invalid RFC 3339 time %q", pe.Value)}
+		return &fielderr.Error{Field: "anchor", Reason: fmt.Sprintf("invalid RFC 3339 time %q", pe.Value)}
 	}
 	return fmt.Errorf("schedule: %w", err)
 }
 
-// Validate reports the first problem with s as a *FieldError naming the
+// Validate reports the first problem with s as a *fielderr.Error naming the
 // field ("cron", "timezone", …), or nil when Parse would accept it.
 func (s Schedule) Validate() error {
 	_, err := Parse(s)
@@ -145,35 +147,35 @@ type Spec struct {
 }
 
 // Parse validates s and prepares it for evaluation. Errors are
-// *FieldError values naming the field of s.
+// *fielderr.Error values naming the field of s.
 func Parse(s Schedule) (*Spec, error) {
 	loc, err := loadLocation(s.Timezone)
 	if err != nil {
-		return nil, &FieldError{Field: "timezone", Msg: err.Error()}
+		return nil, &fielderr.Error{Field: "timezone", Reason: err.Error()}
 	}
 	sp := &Spec{sched: s, loc: loc}
 	switch {
 	case s.Cron == "" && s.Every == 0:
-		return nil, &FieldError{Field: "cron", Msg: "set either cron or every"}
+		return nil, &fielderr.Error{Field: "cron", Reason: "set either cron or every"}
 	case s.Cron != "" && s.Every != 0:
-		return nil, &FieldError{Field: "every", Msg: "cannot be combined with cron; use two schedules"}
+		return nil, &fielderr.Error{Field: "every", Reason: "cannot be combined with cron; use two schedules"}
 	case s.Cron != "":
 		if !s.Anchor.IsZero() {
-			return nil, &FieldError{Field: "anchor", Msg: "only allowed with every"}
+			return nil, &fielderr.Error{Field: "anchor", Reason: "only allowed with every"}
 		}
 		if sp.cron, err = parseCron(s.Cron); err != nil {
-			return nil, &FieldError{Field: "cron", Msg: err.Error()}
+			return nil, &fielderr.Error{Field: "cron", Reason: err.Error()}
 		}
 		sp.key = "cron " + sp.cron.text + " in " + loc.String()
 		return sp, nil
 	}
 	switch {
 	case s.Every < MinEvery:
-		return nil, &FieldError{Field: "every", Msg: fmt.Sprintf("must be at least %v, got %v", MinEvery, s.Every)}
+		return nil, &fielderr.Error{Field: "every", Reason: fmt.Sprintf("must be at least %v, got %v", MinEvery, s.Every)}
 	case s.Every%time.Second != 0:
-		return nil, &FieldError{Field: "every", Msg: fmt.Sprintf("must be a whole number of seconds, got %v", s.Every)}
+		return nil, &fielderr.Error{Field: "every", Reason: fmt.Sprintf("must be a whole number of seconds, got %v", s.Every)}
 	case loc != time.UTC && s.Every%(24*time.Hour) != 0:
-		return nil, &FieldError{Field: "timezone", Msg: fmt.Sprintf("only allowed when every is a whole number of days (24h, 48h, …), got %v", s.Every)}
+		return nil, &fielderr.Error{Field: "timezone", Reason: fmt.Sprintf("only allowed when every is a whole number of days (24h, 48h, …), got %v", s.Every)}
 	}
 	sp.anchor = s.Anchor
 	if sp.anchor.IsZero() {
@@ -264,7 +266,7 @@ type Timetable struct {
 	specs []*Spec
 }
 
-// Compile parses every schedule of a deployment. Errors are *FieldError
+// Compile parses every schedule of a deployment. Errors are *fielderr.Error
 // values with paths like "schedules[1].cron". Two schedules with the same
 // timing (equal Key) are an error: they would always fire together, and a
 // deployment has at most one run per scheduled time.
@@ -274,10 +276,10 @@ func Compile(schedules []Schedule) (*Timetable, error) {
 	for i, s := range schedules {
 		sp, err := Parse(s)
 		if err != nil {
-			return nil, under(fmt.Sprintf("schedules[%d]", i), err)
+			return nil, fielderr.Under(fmt.Sprintf("schedules[%d]", i), err)
 		}
 		if j, dup := seen[sp.key]; dup {
-			return nil, &FieldError{Field: fmt.Sprintf("schedules[%d]", i), Msg: fmt.Sprintf("same timing as schedules[%d] (%s)", j, sp.key)}
+			return nil, &fielderr.Error{Field: fmt.Sprintf("schedules[%d]", i), Reason: fmt.Sprintf("same timing as schedules[%d] (%s)", j, sp.key)}
 		}
 		seen[sp.key] = i
 		tt.specs[i] = sp

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 )
 
 func TestCompileErrorsNameTheField(t *testing.T) {
@@ -42,9 +44,9 @@ func TestCompileErrorsNameTheField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Compile(tt.schedules)
-			var fe *FieldError
+			var fe *fielderr.Error
 			if !errors.As(err, &fe) {
-				t.Fatalf("Compile() error = %v, want a *FieldError", err)
+				t.Fatalf("Compile() error = %v, want a *fielderr.Error", err)
 			}
 			if !strings.HasPrefix(err.Error(), tt.want) {
 				t.Errorf("Compile() error = %q, want prefix %q", err, tt.want)
@@ -123,9 +125,9 @@ func TestScheduleJSONErrorsNameTheField(t *testing.T) {
 	for _, tt := range tests {
 		var s Schedule
 		err := json.Unmarshal([]byte(tt.in), &s)
-		var fe *FieldError
+		var fe *fielderr.Error
 		if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), tt.want) {
-			t.Errorf("Unmarshal(%s) error = %v, want a FieldError starting %q", tt.in, err, tt.want)
+			t.Errorf("Unmarshal(%s) error = %v, want a fielderr.Error starting %q", tt.in, err, tt.want)
 		}
 	}
 }

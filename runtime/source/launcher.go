@@ -24,6 +24,7 @@ import (
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/worker"
 )
@@ -240,15 +241,6 @@ func findFlow(d wire.Description, name string) (wire.FlowDescription, bool) {
 	return wire.FlowDescription{}, false
 }
 
-// ParamsError is a run's parameters that do not fit its flow's schema;
-// Field names the bad one ("parameters.vlan").
-type ParamsError struct {
-	Field string
-	Msg   string
-}
-
-func (e *ParamsError) Error() string { return e.Field + ": " + e.Msg }
-
 var printer = message.NewPrinter(language.English)
 
 // validate checks parameters against the flow's schema of the commit.
@@ -285,7 +277,7 @@ func (l *Launcher) validate(commit string, fd wire.FlowDescription, params []byt
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(params))
 	if err != nil {
-		return &ParamsError{Field: "parameters", Msg: "malformed JSON"}
+		return &fielderr.Error{Field: "parameters", Reason: "malformed JSON"}
 	}
 	err = sch.Validate(inst)
 	var ve *jsonschema.ValidationError
@@ -298,9 +290,9 @@ func (l *Launcher) validate(commit string, fd wire.FlowDescription, params []byt
 	}
 	path := append([]string{"parameters"}, leaf.InstanceLocation...)
 	if req, ok := leaf.ErrorKind.(*kind.Required); ok && len(req.Missing) > 0 {
-		return &ParamsError{Field: strings.Join(append(path, req.Missing[0]), "."), Msg: "required parameter missing"}
+		return &fielderr.Error{Field: strings.Join(append(path, req.Missing[0]), "."), Reason: "required parameter missing"}
 	}
-	return &ParamsError{Field: strings.Join(path, "."), Msg: leaf.ErrorKind.LocalizedString(printer)}
+	return &fielderr.Error{Field: strings.Join(path, "."), Reason: leaf.ErrorKind.LocalizedString(printer)}
 }
 
 // logFailure writes the error, and a failed build's log, into the run's

@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 )
 
 // ErrNotFound matches every *[NotFoundError] with errors.Is.
@@ -19,13 +21,9 @@ func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e
 // Is makes errors.Is(err, ErrNotFound) true.
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
-// InvalidError is bad input, naming the field.
-type InvalidError struct {
-	Field  string
-	Reason string
-}
-
-func (e *InvalidError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Reason) }
+// InvalidError is bad input, naming the field: the runtime's one field
+// error, [fielderr.Error], under the name the store's callers know.
+type InvalidError = fielderr.Error
 
 // ErrLeaseLost matches every *[LeaseLostError] with errors.Is.
 var ErrLeaseLost = errors.New("lease lost")

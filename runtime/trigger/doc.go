@@ -6,12 +6,15 @@
 // target kind (exact or "*") and a deployment, with optional conditions on
 // payload fields, parameters mapped from the payload and a per-key
 // throttle. [New] validates a set of triggers into a [Table]; errors are
-// *[FieldError] values naming the field ("triggers[2].throttle.within").
+// *[fielderr.Error] values naming the field ("triggers[2].throttle.within").
 //
 // # Matching
 //
-// The kind is read where each event carries it ([KindPath]): Infrahub
-// artifact events in data.target_kind, node and group events in data.kind.
+// The kind is read where each event carries it: by default where
+// Infrahub, the default source, puts it ([KindPath]: artifact events in
+// data.target_kind, node and group events in data.kind); a table made
+// [Table.WithKinds] asks the event's source instead (runtime.App does so
+// for sources implementing api.EventKinder).
 // For one event, triggers naming its exact kind take precedence over "*"
 // triggers; every trigger that fires creates a run, so one event may start
 // several deployments. [Table.Match] states the rules in full.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 	"github.com/netauto-dev/netauto/runtime/schedule"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
@@ -83,10 +84,12 @@ type Event struct {
 	Payload  json.RawMessage `json:"payload"`
 }
 
-// KindPath returns where events of eventType carry their target kind:
-// Infrahub artifact events in data.target_kind (the kind of the node the
-// artifact was rendered for), every other event in data.kind (node and
-// group events). The returned path uses the dots of [Trigger.Parameters].
+// KindPath returns where events of eventType carry their target kind in
+// the layout of Infrahub, the default event source: artifact events in
+// data.target_kind (the kind of the node the artifact was rendered for),
+// every other event in data.kind (node and group events). The returned
+// path uses the dots of [Trigger.Parameters]. Sources that put it
+// elsewhere say so through [Table.WithKinds].
 func KindPath(eventType string) string {
 	if strings.HasPrefix(eventType, "infrahub.artifact.") {
 		return "data.target_kind"
@@ -94,14 +97,28 @@ func KindPath(eventType string) string {
 	return "data.kind"
 }
 
-// FieldError is a bad trigger definition, naming the field
-// ("triggers[2].parameters.device_id").
-type FieldError struct {
-	Field string
-	Msg   string
+// KindFunc returns the kind of an event's target ("InfraDevice",
+// "merge_request", "dcim.device"), "" when it carries none. Each event
+// source knows where its payloads hold it.
+type KindFunc func(ev store.Event) string
+
+// DefaultKind reads an event's kind at [KindPath] of its type.
+func DefaultKind(ev store.Event) string {
+	doc, err := decode(ev.Payload)
+	if err != nil {
+		return ""
+	}
+	return path(strings.Split(KindPath(ev.Type), ".")).lookupString(doc)
 }
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+// WithKinds returns a copy of the table that reads each event's kind
+// with kind instead of [DefaultKind] (nil: DefaultKind): the runtime
+// passes one that asks the event's source.
+func (t *Table) WithKinds(kind KindFunc) *Table {
+	c := *t
+	c.kind = kind
+	return &c
+}
 
 // UnknownDeploymentError is returned by a matcher when a firing trigger
 // names a deployment that does not exist. The event is then not accepted
@@ -137,9 +154,10 @@ type mapping struct {
 // concurrent use.
 type Table struct {
 	triggers []compiled
+	kind     KindFunc
 }
 
-// New validates triggers and returns their table. Errors are *FieldError
+// New validates triggers and returns their table. Errors are *fielderr.Error
 // values naming the field, e.g. "triggers[1].deployment: empty".
 func New(triggers ...Trigger) (*Table, error) {
 	t := &Table{triggers: make([]compiled, len(triggers))}
@@ -151,7 +169,7 @@ func New(triggers ...Trigger) (*Table, error) {
 			return nil, err
 		}
 		if j, dup := names[c.Name]; dup {
-			return nil, &FieldError{Field: fmt.Sprintf("triggers[%d].name", i), Msg: fmt.Sprintf("%q is also the name of triggers[%d]", c.Name, j)}
+			return nil, &fielderr.Error{Field: fmt.Sprintf("triggers[%d].name", i), Reason: fmt.Sprintf("%q is also the name of triggers[%d]", c.Name, j)}
 		}
 		names[c.Name] = i
 		t.triggers[i] = c
@@ -159,7 +177,7 @@ func New(triggers ...Trigger) (*Table, error) {
 	return t, nil
 }
 
-// Validate reports the first problem of tr as a *FieldError.
+// Validate reports the first problem of tr as a *fielderr.Error.
 func (tr Trigger) Validate() error {
 	if _, err := compile(tr); err != nil {
 		return err
@@ -167,20 +185,20 @@ func (tr Trigger) Validate() error {
 	return nil
 }
 
-func compile(tr Trigger) (compiled, *FieldError) {
+func compile(tr Trigger) (compiled, *fielderr.Error) {
 	c := compiled{Trigger: tr}
 	if c.Kind == "" {
 		c.Kind = Wildcard
 	}
 	switch {
 	case strings.TrimSpace(tr.Deployment) == "":
-		return c, &FieldError{Field: "deployment", Msg: "empty"}
+		return c, &fielderr.Error{Field: "deployment", Reason: "empty"}
 	case strings.TrimSpace(tr.Event) == "":
-		return c, &FieldError{Field: "event", Msg: "empty (use \"*\" for every event type)"}
+		return c, &fielderr.Error{Field: "event", Reason: "empty (use \"*\" for every event type)"}
 	case strings.Contains(strings.TrimSuffix(tr.Event, ".*"), "*") && tr.Event != Wildcard:
-		return c, &FieldError{Field: "event", Msg: fmt.Sprintf("%q: a wildcard is \"*\" alone or a final \".*\"", tr.Event)}
+		return c, &fielderr.Error{Field: "event", Reason: fmt.Sprintf("%q: a wildcard is \"*\" alone or a final \".*\"", tr.Event)}
 	case c.Kind != Wildcard && strings.Contains(c.Kind, "*"):
-		return c, &FieldError{Field: "kind", Msg: fmt.Sprintf("%q: a kind is an exact name or \"*\"", tr.Kind)}
+		return c, &fielderr.Error{Field: "kind", Reason: fmt.Sprintf("%q: a kind is an exact name or \"*\"", tr.Kind)}
 	}
 	if c.Name == "" {
 		c.Name = c.Event + "/" + c.Kind + "->" + c.Deployment
@@ -188,13 +206,13 @@ func compile(tr Trigger) (compiled, *FieldError) {
 	for i, cond := range tr.Conditions {
 		p, err := parsePath(cond.Path)
 		if err != nil {
-			return c, &FieldError{Field: fmt.Sprintf("conditions[%d].path", i), Msg: err.Error()}
+			return c, &fielderr.Error{Field: fmt.Sprintf("conditions[%d].path", i), Reason: err.Error()}
 		}
 		cc := compiledCondition{path: p}
 		for j, v := range cond.OneOf {
 			n, err := normalize(v)
 			if err != nil {
-				return c, &FieldError{Field: fmt.Sprintf("conditions[%d].one_of[%d]", i, j), Msg: "not a JSON value: " + err.Error()}
+				return c, &fielderr.Error{Field: fmt.Sprintf("conditions[%d].one_of[%d]", i, j), Reason: "not a JSON value: " + err.Error()}
 			}
 			cc.oneOf = append(cc.oneOf, n)
 		}
@@ -202,26 +220,26 @@ func compile(tr Trigger) (compiled, *FieldError) {
 	}
 	if tr.EventParameter != "" {
 		if _, clash := tr.Parameters[tr.EventParameter]; clash {
-			return c, &FieldError{Field: "event_parameter", Msg: fmt.Sprintf("%q is also mapped in parameters", tr.EventParameter)}
+			return c, &fielderr.Error{Field: "event_parameter", Reason: fmt.Sprintf("%q is also mapped in parameters", tr.EventParameter)}
 		}
 	}
 	for name, ps := range tr.Parameters {
 		if strings.TrimSpace(name) == "" {
-			return c, &FieldError{Field: "parameters", Msg: "empty parameter name"}
+			return c, &fielderr.Error{Field: "parameters", Reason: "empty parameter name"}
 		}
 		p, err := parsePath(ps)
 		if err != nil {
-			return c, &FieldError{Field: "parameters." + name, Msg: err.Error()}
+			return c, &fielderr.Error{Field: "parameters." + name, Reason: err.Error()}
 		}
 		c.params = append(c.params, mapping{name: name, path: p})
 	}
 	if th := tr.Throttle; th != nil {
 		p, err := parsePath(th.Key)
 		if err != nil {
-			return c, &FieldError{Field: "throttle.key", Msg: err.Error()}
+			return c, &fielderr.Error{Field: "throttle.key", Reason: err.Error()}
 		}
 		if th.Within <= 0 {
-			return c, &FieldError{Field: "throttle.within", Msg: fmt.Sprintf("must be positive, got %v", th.Within)}
+			return c, &fielderr.Error{Field: "throttle.within", Reason: fmt.Sprintf("must be positive, got %v", th.Within)}
 		}
 		c.throttle = p
 	}
@@ -250,7 +268,8 @@ type Fired struct {
 // Match returns the triggers that fire for ev, in table order. The rules:
 //
 //   - A trigger applies when its event pattern matches ev.Type, its kind
-//     is "*" or equals the event's kind (read at [KindPath]), and all its
+//     is "*" or equals the event's kind (read at [KindPath], or by the
+//     table's [KindFunc]), and all its
 //     conditions hold.
 //   - When an applying trigger names the event's exact kind, only the
 //     triggers naming that kind fire; otherwise the "*" ones do. A
@@ -266,7 +285,12 @@ func (t *Table) Match(ev store.Event) ([]Fired, error) {
 	if err != nil {
 		return nil, fmt.Errorf("event %s: payload: %w", ev.ID, err)
 	}
-	kind := path(strings.Split(KindPath(ev.Type), ".")).lookupString(doc)
+	var kind string
+	if t.kind != nil {
+		kind = t.kind(ev)
+	} else {
+		kind = path(strings.Split(KindPath(ev.Type), ".")).lookupString(doc)
+	}
 	var (
 		fired []Fired
 		exact bool

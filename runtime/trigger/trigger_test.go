@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 )
@@ -204,12 +205,12 @@ func TestValidate(t *testing.T) {
 			tr := ok
 			tt.edit(&tr)
 			_, err := New(ok, tr)
-			var fe *FieldError
+			var fe *fielderr.Error
 			if !errors.As(err, &fe) || fe.Field != "triggers[1]."+tt.field {
-				t.Fatalf("New = %v, want a *FieldError for triggers[1].%s", err, tt.field)
+				t.Fatalf("New = %v, want a *fielderr.Error for triggers[1].%s", err, tt.field)
 			}
 			if err := tr.Validate(); !errors.As(err, &fe) || fe.Field != tt.field {
-				t.Fatalf("Validate = %v, want a *FieldError for %s", err, tt.field)
+				t.Fatalf("Validate = %v, want a *fielderr.Error for %s", err, tt.field)
 			}
 		})
 	}

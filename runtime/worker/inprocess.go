@@ -2,11 +2,11 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
@@ -50,11 +50,7 @@ func (r *Registry) Names() []string {
 
 // UnknownFlowError is a run of a flow this binary does not contain. The
 // worker records the run Failed.
-type UnknownFlowError struct{ Flow string }
-
-func (e *UnknownFlowError) Error() string {
-	return fmt.Sprintf("flow %q is not compiled into this worker", e.Flow)
-}
+type UnknownFlowError = wire.UnknownFlowError
 
 // InProcess is the in-process launcher: the run's flow, looked up in a
 // [Registry], executes in a goroutine of the worker with an engine that
@@ -108,9 +104,9 @@ func (l *InProcess) Launch(ctx context.Context, job Job) error {
 	return err
 }
 
-// ErrFenced is returned to the engine for records of a run whose lease the
-// worker lost.
-var ErrFenced = errors.New("the worker lost the run's lease; nothing more is recorded for this execution")
+// errLeaseLost is returned to the engine for records of a run whose lease
+// the worker lost; it matches store.ErrFenced.
+var errLeaseLost = fmt.Errorf("the worker lost the run's lease; nothing more is recorded for this execution: %w", store.ErrFenced)
 
 // fencedRecorder refuses run records once the worker knows the run is
 // fenced, so that an execution that lost its lease cannot overwrite the
@@ -125,14 +121,14 @@ type fencedRecorder struct {
 
 func (f *fencedRecorder) CreateRun(ctx context.Context, rec *flow.RunRecord) error {
 	if f.fenced != nil && f.fenced() {
-		return fmt.Errorf("run %s: %w", f.runID, ErrFenced)
+		return fmt.Errorf("run %s: %w", f.runID, errLeaseLost)
 	}
 	return f.Recorder.CreateRun(ctx, rec)
 }
 
 func (f *fencedRecorder) SetState(ctx context.Context, runID string, s flow.State, res *flow.Result) error {
 	if f.fenced != nil && f.fenced() {
-		return fmt.Errorf("run %s: %w", f.runID, ErrFenced)
+		return fmt.Errorf("run %s: %w", f.runID, errLeaseLost)
 	}
 	return f.Recorder.SetState(ctx, runID, s, res)
 }

@@ -30,7 +30,7 @@ type Options struct {
 	// Launcher executes the claimed runs.
 	Launcher Launcher
 	// LauncherType names the launcher in the worker's heartbeat info
-	// ("in-process", "process", "docker").
+	// ("in-process", "process", "docker", or a pool type an App registers).
 	LauncherType string
 	// Concurrency is how many runs the worker executes at once; default 4.
 	Concurrency int
@@ -54,6 +54,14 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives what the worker does; default slog.Default().
 	Logger *slog.Logger
+}
+
+// DefaultName is a new worker name unique among running workers:
+// host-pid-random. Pick it before building a launcher that needs the
+// worker's name, or keep a fixed name across restarts.
+func DefaultName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), flow.NewID()[:8])
 }
 
 // Worker claims the due runs of a pool, at most Concurrency at a time, and
@@ -111,8 +119,7 @@ func New(st store.Store, opts Options) (*Worker, error) {
 		opts.Hooks, _ = opts.Launcher.(HookRunner)
 	}
 	if opts.Name == "" {
-		host, _ := os.Hostname()
-		opts.Name = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), flow.NewID()[:8])
+		opts.Name = DefaultName()
 	}
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 4

@@ -197,7 +197,7 @@ func TestFailuresAreSettled(t *testing.T) {
 	bad := e.createRun(t, "typed", `{"name": 5}`)
 	ghost := e.createRun(t, "ghost", "")
 	w.Wake()
-	for id, want := range map[string]string{bad: "name", ghost: "not compiled into this worker"} {
+	for id, want := range map[string]string{bad: "name", ghost: "not in this binary"} {
 		run := e.waitFinal(t, id)
 		if run.State.Name != flow.NameFailed || !strings.Contains(run.State.Message, want) {
 			t.Errorf("run ended %s, want Failed naming %q", run.State, want)

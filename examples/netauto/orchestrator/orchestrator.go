@@ -36,6 +36,7 @@ import (
 	"github.com/netauto-dev/netauto/runtime"
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/docker"
+	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/trigger"
 )
@@ -347,7 +348,7 @@ func Pools(cfg Config) []store.Pool {
 	// What deployments and runs may change (runtime/docker.Policy): env
 	// values and resources up to production's limits; no other image,
 	// command, volume or network, never the Docker socket.
-	allow := map[string]any{"override": docker.DefaultOverride, "max_cpu": "2000m", "max_memory": "4Gi"}
+	allow := map[string]any{"override": launch.DefaultOverride, "max_cpu": "2000m", "max_memory": "4Gi"}
 	switch n := cfg.Network; n {
 	case "":
 		tmpl["networks"] = []string{"netauto"}

@@ -6,6 +6,7 @@ package wire
 
 import (
 	"encoding/json"
+	"fmt"
 	"runtime/debug"
 	"time"
 
@@ -389,4 +390,13 @@ type BulkDone struct {
 type BulkFailed struct {
 	ID    string `json:"id"`
 	Error string `json:"error"`
+}
+
+// UnknownFlowError is a run of a flow that the binary executing it does
+// not contain: a worker's compiled-in flows, a flow binary's. The worker
+// records the run Failed. runtime/worker and runtime/agent re-export it.
+type UnknownFlowError struct{ Flow string }
+
+func (e *UnknownFlowError) Error() string {
+	return fmt.Sprintf("flow %q is not in this binary", e.Flow)
 }
