@@ -91,10 +91,9 @@ func tagsJSON(tags []string) string {
 	return mustJSON(tags)
 }
 
-func (db *DB) getRun(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id, lock string) (store.FlowRun, error) {
-	r, err := scanRun(q.QueryRowContext(ctx, `SELECT `+runCols+` FROM flow_runs WHERE id = $1`+lock, id))
+// getRun reads a run in tx (nil: on the read pool).
+func (db *DB) getRun(ctx context.Context, tx *sql.Tx, id, lock string) (store.FlowRun, error) {
+	r, err := scanRun(db.row(ctx, tx, `SELECT `+runCols+` FROM flow_runs WHERE id = $1`+lock, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, notFound("run", id)
 	}
@@ -106,12 +105,12 @@ func (db *DB) getRun(ctx context.Context, q interface {
 
 // GetRun implements store.Runs.
 func (db *DB) GetRun(ctx context.Context, id string) (store.FlowRun, error) {
-	return db.getRun(ctx, db.r, id, "")
+	return db.getRun(ctx, nil, id, "")
 }
 
 // RunHistory implements store.Runs.
 func (db *DB) RunHistory(ctx context.Context, id string) ([]flow.State, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT state FROM flow_run_states WHERE run_id = $1 ORDER BY seq`, id)
+	rows, err := db.queryTx(ctx, nil, `SELECT state FROM flow_run_states WHERE run_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read history of run %s: %w", id, err)
 	}
@@ -262,7 +261,7 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 	}
 	if spec.ThrottleKey != "" && spec.Throttle > 0 {
 		var recent string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM flow_runs WHERE deployment = $1 AND throttle_key = $2 AND created > $3 ORDER BY created DESC LIMIT 1`,
+		err := db.row(ctx, tx, `SELECT id FROM flow_runs WHERE deployment = $1 AND throttle_key = $2 AND created > $3 ORDER BY created DESC LIMIT 1`,
 			spec.Deployment, spec.ThrottleKey, micros(now.Add(-spec.Throttle))).Scan(&recent)
 		switch {
 		case err == nil:
@@ -289,7 +288,7 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		throttle = spec.ThrottleKey
 	}
 	stateJSON := mustJSON(st)
-	res, err := tx.ExecContext(ctx, `INSERT INTO flow_runs (id, flow, name, deployment, pool, queue, parameters, tags,
+	res, err := db.execTx(ctx, tx, `INSERT INTO flow_runs (id, flow, name, deployment, pool, queue, parameters, tags,
 		state_type, state, state_seq, scheduled_at, schedule_slot, attempt, retries, retry_delay, parent_id,
 		idempotency_key, throttle_key, job_variables, event_id, origin_kind, origin, plan_gen, created, updated)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, 1, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23)
@@ -307,7 +306,7 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		}
 		if idem != nil {
 			var id string
-			err := tx.QueryRowContext(ctx, `SELECT id FROM flow_runs WHERE deployment = $1 AND idempotency_key = $2`, spec.Deployment, spec.IdempotencyKey).Scan(&id)
+			err := db.row(ctx, tx, `SELECT id FROM flow_runs WHERE deployment = $1 AND idempotency_key = $2`, spec.Deployment, spec.IdempotencyKey).Scan(&id)
 			if err == nil {
 				r, err := db.getRun(ctx, tx, id, "")
 				return r, false, err
@@ -318,7 +317,7 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		}
 		return store.FlowRun{}, false, invalid("id", fmt.Sprintf("run %s already exists", spec.ID))
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO flow_run_states (run_id, seq, state) VALUES ($1, 1, $2)`, spec.ID, stateJSON); err != nil {
+	if _, err := db.execTx(ctx, tx, `INSERT INTO flow_run_states (run_id, seq, state) VALUES ($1, 1, $2)`, spec.ID, stateJSON); err != nil {
 		return store.FlowRun{}, false, fmt.Errorf("record state: %w", err)
 	}
 	r, err := db.getRun(ctx, tx, spec.ID, "")
@@ -393,12 +392,12 @@ func (db *DB) moveRun(ctx context.Context, tx *sql.Tx, cur store.FlowRun, s flow
 	}
 	stateJSON := mustJSON(s)
 	var seq int64
-	if err := tx.QueryRowContext(ctx, `UPDATE flow_runs SET state_type = $2, state = $3, state_seq = state_seq + 1,
+	if err := db.row(ctx, tx, `UPDATE flow_runs SET state_type = $2, state = $3, state_seq = state_seq + 1,
 		scheduled_at = $4, lease_expires = $5, updated = $6 WHERE id = $1 RETURNING state_seq`,
 		cur.ID, string(s.Type), stateJSON, scheduled, lease, micros(now)).Scan(&seq); err != nil {
 		return cur, fmt.Errorf("update run %s: %w", cur.ID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO flow_run_states (run_id, seq, state) VALUES ($1, $2, $3)`, cur.ID, seq, stateJSON); err != nil {
+	if _, err := db.execTx(ctx, tx, `INSERT INTO flow_run_states (run_id, seq, state) VALUES ($1, $2, $3)`, cur.ID, seq, stateJSON); err != nil {
 		return cur, fmt.Errorf("record state of run %s: %w", cur.ID, err)
 	}
 	if res != nil {
@@ -429,7 +428,7 @@ func (db *DB) UpdateRunInfo(ctx context.Context, id string, info store.RunInfo) 
 		if err := db.ctxFence(ctx, tx); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE flow_runs SET infrastructure_id = $2, source_commit = $3, updated = $4 WHERE id = $1`,
+		res, err := db.execTx(ctx, tx, `UPDATE flow_runs SET infrastructure_id = $2, source_commit = $3, updated = $4 WHERE id = $1`,
 			id, info.InfrastructureID, info.SourceCommit, micros(db.now()))
 		if err != nil {
 			return fmt.Errorf("update run %s: %w", id, err)
@@ -466,7 +465,7 @@ func (db *DB) CancelRun(ctx context.Context, id, reason string) (flow.State, err
 // RunResult implements store.Runs.
 func (db *DB) RunResult(ctx context.Context, id string) (json.RawMessage, bool, error) {
 	var v string
-	err := db.r.QueryRowContext(ctx, `SELECT value FROM results WHERE flow_run_id = $1 AND task_key = ''`, id).Scan(&v)
+	err := db.row(ctx, nil, `SELECT value FROM results WHERE flow_run_id = $1 AND task_key = ''`, id).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -486,7 +485,7 @@ func (db *DB) putResult(ctx context.Context, tx *sql.Tx, res *flow.Result) error
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO results (flow_run_id, task_key, value) VALUES ($1, $2, $3)
+		if _, err := db.execTx(ctx, tx, `INSERT INTO results (flow_run_id, task_key, value) VALUES ($1, $2, $3)
 			ON CONFLICT (flow_run_id, task_key) DO UPDATE SET value = excluded.value`, res.FlowRunID, res.TaskKey, v); err != nil {
 			return fmt.Errorf("store result %s/%s: %w", res.FlowRunID, res.TaskKey, err)
 		}
@@ -496,7 +495,7 @@ func (db *DB) putResult(ctx context.Context, tx *sql.Tx, res *flow.Result) error
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO cache (key, value, expires) VALUES ($1, $2, $3)
+		if _, err := db.execTx(ctx, tx, `INSERT INTO cache (key, value, expires) VALUES ($1, $2, $3)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`, res.CacheKey, v, micros(res.CacheExpires)); err != nil {
 			return fmt.Errorf("store cached result %q: %w", res.CacheKey, err)
 		}
@@ -506,7 +505,7 @@ func (db *DB) putResult(ctx context.Context, tx *sql.Tx, res *flow.Result) error
 
 // RunResults implements flow.ResultStore.
 func (db *DB) RunResults(ctx context.Context, flowRunID string) (map[string]json.RawMessage, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT task_key, result FROM task_runs WHERE flow_run_id = $1 AND result IS NOT NULL
+	rows, err := db.queryTx(ctx, nil, `SELECT task_key, result FROM task_runs WHERE flow_run_id = $1 AND result IS NOT NULL
 		UNION ALL SELECT task_key, value FROM results WHERE flow_run_id = $1 AND task_key <> ''`, flowRunID)
 	if err != nil {
 		return nil, fmt.Errorf("read results of run %s: %w", flowRunID, err)
@@ -534,7 +533,7 @@ func (db *DB) CachedResult(ctx context.Context, key string, now time.Time) (json
 		v       string
 		expires int64
 	)
-	err := db.r.QueryRowContext(ctx, `SELECT value, expires FROM cache WHERE key = $1`, key).Scan(&v, &expires)
+	err := db.row(ctx, nil, `SELECT value, expires FROM cache WHERE key = $1`, key).Scan(&v, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -652,7 +651,7 @@ func (db *DB) ListRuns(ctx context.Context, f store.RunFilter) ([]store.FlowRun,
 		w.add("(created, id) < (?, ?)", c.T, c.Keys[0])
 	}
 	limit := pageSize(f.Limit, 100, 1000)
-	rows, err := db.r.QueryContext(ctx, `SELECT `+runCols+` FROM flow_runs`+w.String()+` ORDER BY created DESC, id DESC LIMIT `+strconv.Itoa(limit+1), w.args...)
+	rows, err := db.queryTx(ctx, nil, `SELECT `+runCols+` FROM flow_runs`+w.String()+` ORDER BY created DESC, id DESC LIMIT `+strconv.Itoa(limit+1), w.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs: %w", err)
 	}
