@@ -212,6 +212,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	b := &bench{c: c, cl: cl}
+	cpu0, err := cpuTime()
+	if err != nil {
+		return err
+	}
 	started.Lock()
 	started.at = map[int]time.Time{}
 	started.Unlock()
@@ -226,7 +230,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	pprof.StopCPUProfile()
+	cpu1, err := cpuTime()
+	if err != nil {
+		return err
+	}
 	b.report(stdout)
+	if n := len(b.lat); n > 0 {
+		// Less noisy than rates on a shared machine: what each run cost.
+		fmt.Fprintf(stdout, "CPU per completed run (server and clients): %s\n", ((cpu1 - cpu0) / time.Duration(n)).Round(time.Microsecond))
+	}
 
 	if c.idle > 0 {
 		cpu, err := cpuUse(ctx, c.idle)
@@ -421,6 +433,15 @@ func cpuUse(ctx context.Context, d time.Duration) (float64, error) {
 	}
 	used := tv(after.Utime) + tv(after.Stime) - tv(before.Utime) - tv(before.Stime)
 	return 100 * used.Seconds() / time.Since(t0).Seconds(), nil
+}
+
+// cpuTime is the CPU time (user + system) the process used so far.
+func cpuTime() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return tv(ru.Utime) + tv(ru.Stime), nil
 }
 
 func tv(t syscall.Timeval) time.Duration {

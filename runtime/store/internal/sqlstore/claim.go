@@ -103,31 +103,28 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 			}
 			w.add("r.queue IN ("+strings.Join(ph, ", ")+")", args...)
 		}
-		rows, err := db.queryTx(ctx, tx, `SELECT r.id FROM flow_runs r
+		// The candidates are read whole: no read of each after.
+		rows, err := db.queryTx(ctx, tx, `SELECT `+runColsR+` FROM flow_runs r
 			LEFT JOIN queues q ON q.pool = r.pool AND q.name = r.queue
 			LEFT JOIN deployments d ON d.name = r.deployment`+w.String()+`
 			ORDER BY COALESCE(q.priority, 0), r.scheduled_at, r.id LIMIT `+strconv.Itoa(claimBatch)+db.d.SkipLocked, w.args...)
 		if err != nil {
 			return fmt.Errorf("find due runs: %w", err)
 		}
-		var ids []string
+		var cands []store.FlowRun
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			r, err := scanRun(rows)
+			if err != nil {
 				rows.Close()
 				return fmt.Errorf("find due runs: %w", err)
 			}
-			ids = append(ids, id)
+			cands = append(cands, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("find due runs: %w", err)
 		}
-		for _, id := range ids {
-			cur, err := db.getRun(ctx, tx, id, "")
-			if err != nil {
-				return err
-			}
+		for _, cur := range cands {
 			if cur.Deployment != "" {
 				full, err := db.atLimit(ctx, tx, cur.Deployment)
 				if err != nil {
@@ -143,14 +140,7 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 					continue
 				}
 			}
-			if _, err := db.moveRun(ctx, tx, cur, flow.Pending(), nil); err != nil {
-				return err
-			}
-			if _, err := db.execTx(ctx, tx, `UPDATE flow_runs SET worker = $2, lease_expires = $3 WHERE id = $1`,
-				id, c.Worker, micros(c.Now.Add(c.Lease))); err != nil {
-				return fmt.Errorf("lease run %s: %w", id, err)
-			}
-			run, err = db.getRun(ctx, tx, id, "")
+			run, err = db.moveRunLeased(ctx, tx, cur, flow.Pending(), nil, &leaseTo{worker: c.Worker, until: c.Now.Add(c.Lease)})
 			ok = err == nil
 			return err
 		}

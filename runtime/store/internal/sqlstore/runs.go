@@ -21,6 +21,11 @@ const runCols = `id, flow, flow_version, name, deployment, pool, queue, paramete
 	scheduled_at, attempt, retries, retry_delay, parent_id, COALESCE(idempotency_key, ''), worker,
 	lease_expires, infrastructure_id, source_commit, job_variables, event_id, origin, created, updated`
 
+// runColsR are runCols of flow_runs r in a join.
+const runColsR = `r.id, r.flow, r.flow_version, r.name, r.deployment, r.pool, r.queue, r.parameters, r.tags, r.state,
+	r.scheduled_at, r.attempt, r.retries, r.retry_delay, r.parent_id, COALESCE(r.idempotency_key, ''), r.worker,
+	r.lease_expires, r.infrastructure_id, r.source_commit, r.job_variables, r.event_id, r.origin, r.created, r.updated`
+
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRun(s scanner) (store.FlowRun, error) {
@@ -288,18 +293,19 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		throttle = spec.ThrottleKey
 	}
 	stateJSON := mustJSON(st)
-	res, err := db.execTx(ctx, tx, `INSERT INTO flow_runs (id, flow, name, deployment, pool, queue, parameters, tags,
+	// The run as stored comes back from the insert itself: no read after.
+	r, err := scanRun(db.row(ctx, tx, `INSERT INTO flow_runs (id, flow, name, deployment, pool, queue, parameters, tags,
 		state_type, state, state_seq, scheduled_at, schedule_slot, attempt, retries, retry_delay, parent_id,
 		idempotency_key, throttle_key, job_variables, event_id, origin_kind, origin, plan_gen, created, updated)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, 1, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23)
-		ON CONFLICT DO NOTHING`,
+		ON CONFLICT DO NOTHING RETURNING `+runCols,
 		spec.ID, spec.Flow, spec.Name, spec.Deployment, spec.Pool, spec.Queue, params, tagsJSON(spec.Tags),
 		string(st.Type), stateJSON, micros(st.ScheduledAt), slot, spec.Retries, spec.RetryDelay.Microseconds(), spec.ParentID,
-		idem, throttle, jobVars, o.eventID, string(spec.Origin.Kind), mustJSON(spec.Origin), o.planGen, micros(now))
-	if err != nil {
+		idem, throttle, jobVars, o.eventID, string(spec.Origin.Kind), mustJSON(spec.Origin), o.planGen, micros(now)))
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return store.FlowRun{}, false, fmt.Errorf("create run: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if err != nil {
 		// A conflict: the same idempotency key or slot, or the same ID.
 		if o.slot {
 			return store.FlowRun{}, false, nil
@@ -320,8 +326,7 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 	if _, err := db.execTx(ctx, tx, `INSERT INTO flow_run_states (run_id, seq, state) VALUES ($1, 1, $2)`, spec.ID, stateJSON); err != nil {
 		return store.FlowRun{}, false, fmt.Errorf("record state: %w", err)
 	}
-	r, err := db.getRun(ctx, tx, spec.ID, "")
-	if err == nil && late != nil {
+	if late != nil {
 		r, err = db.moveRun(ctx, tx, r, *late, nil)
 	}
 	return r, true, err
@@ -375,6 +380,12 @@ func (db *DB) setRunState(ctx context.Context, tx *sql.Tx, id string, s flow.Sta
 // moveRun moves cur, read and locked in tx, to s, after checking the move
 // against the transition table. A final state ends the lease.
 func (db *DB) moveRun(ctx context.Context, tx *sql.Tx, cur store.FlowRun, s flow.State, res *flow.Result) (store.FlowRun, error) {
+	return db.moveRunLeased(ctx, tx, cur, s, res, nil)
+}
+
+// moveRunLeased is moveRun that also hands the run to claim's worker,
+// in the same statement, when claim is set.
+func (db *DB) moveRunLeased(ctx context.Context, tx *sql.Tx, cur store.FlowRun, s flow.State, res *flow.Result, claim *leaseTo) (store.FlowRun, error) {
 	now := db.now()
 	if s.Timestamp.IsZero() {
 		s.Timestamp = now
@@ -391,10 +402,17 @@ func (db *DB) moveRun(ctx context.Context, tx *sql.Tx, cur store.FlowRun, s flow
 		lease = 0
 	}
 	stateJSON := mustJSON(s)
+	q := `UPDATE flow_runs SET state_type = $2, state = $3, state_seq = state_seq + 1, scheduled_at = $4, lease_expires = $5, updated = $6`
+	args := []any{cur.ID, string(s.Type), stateJSON, scheduled, lease, micros(now)}
+	if claim != nil {
+		q += `, worker = $7`
+		args[4] = micros(claim.until)
+		args = append(args, claim.worker)
+	}
+	// The run as it is now comes back from the update: no read after.
 	var seq int64
-	if err := db.row(ctx, tx, `UPDATE flow_runs SET state_type = $2, state = $3, state_seq = state_seq + 1,
-		scheduled_at = $4, lease_expires = $5, updated = $6 WHERE id = $1 RETURNING state_seq`,
-		cur.ID, string(s.Type), stateJSON, scheduled, lease, micros(now)).Scan(&seq); err != nil {
+	run, err := scanRun(withFirst(db.row(ctx, tx, q+` WHERE id = $1 RETURNING state_seq, `+runCols, args...), &seq))
+	if err != nil {
 		return cur, fmt.Errorf("update run %s: %w", cur.ID, err)
 	}
 	if _, err := db.execTx(ctx, tx, `INSERT INTO flow_run_states (run_id, seq, state) VALUES ($1, $2, $3)`, cur.ID, seq, stateJSON); err != nil {
@@ -405,8 +423,25 @@ func (db *DB) moveRun(ctx context.Context, tx *sql.Tx, cur store.FlowRun, s flow
 			return cur, err
 		}
 	}
-	return db.getRun(ctx, tx, cur.ID, "")
+	return run, nil
 }
+
+// leaseTo is a claim's lease, set by moveRunLeased with the Pending state.
+type leaseTo struct {
+	worker string
+	until  time.Time
+}
+
+// withFirst scans the first column into first and the rest with the
+// destinations given.
+func withFirst(s scanner, first any) scanner { return firstScanner{s, first} }
+
+type firstScanner struct {
+	s     scanner
+	first any
+}
+
+func (f firstScanner) Scan(dest ...any) error { return f.s.Scan(append([]any{f.first}, dest...)...) }
 
 // SetRunState implements store.Runs.
 func (db *DB) SetRunState(ctx context.Context, id string, s flow.State, res *flow.Result) (store.FlowRun, error) {
