@@ -12,7 +12,8 @@
 //     is Completed, and start the next.
 //
 // Both report runs/s completed, start→complete latencies (from the create
-// request to the client seeing Completed) and, with the in-process
+// request to the client seeing Completed, through client.WaitRunState, or
+// by polling with --poll) and, with the in-process
 // launcher, create→Running (to the moment the flow body starts).
 //
 //	go run ./cmd/netauto-bench --clients 20 --duration 10s
@@ -128,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.db, "db", "", "the store: a SQLite file or a postgres:// URL (default a temporary SQLite file)")
 	fs.StringVar(&c.launcher, "launcher", "in-process", "the embedded worker's launcher: in-process or process")
 	fs.IntVar(&c.concurrency, "concurrency", 32, "runs the embedded worker executes at once")
-	fs.DurationVar(&c.poll, "poll", 10*time.Millisecond, "how often a client polls its run's state")
+	fs.DurationVar(&c.poll, "poll", 0, "poll the run's state this often instead of waiting for its changes (client.WaitRunState)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the load (server and clients: one process) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -142,8 +143,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case c.rate < 0 || c.clients < 0 || (c.rate > 0) == (c.clients > 0):
 		return errors.New("give one of --rate (open loop) or --clients (closed loop), positive")
-	case c.duration <= 0 || c.idle < 0 || c.concurrency < 1 || c.poll <= 0:
-		return errors.New("--duration, --concurrency and --poll must be positive, --idle not negative")
+	case c.duration <= 0 || c.idle < 0 || c.concurrency < 1 || c.poll < 0:
+		return errors.New("--duration and --concurrency must be positive, --idle and --poll not negative")
 	case c.launcher != "in-process" && c.launcher != "process":
 		return fmt.Errorf("--launcher %q: want in-process or process", c.launcher)
 	}
@@ -322,7 +323,12 @@ func (b *bench) runOnce(ctx context.Context, seq int) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, err := waitFinal(ctx, b.cl, r.ID, b.c.poll)
+	var st flow.State
+	if b.c.poll > 0 {
+		st, err = waitFinal(ctx, b.cl, r.ID, b.c.poll)
+	} else {
+		st, err = b.cl.WaitRunState(ctx, r.ID, flow.State.Final)
+	}
 	if err != nil {
 		return fmt.Errorf("wait for run %s: %w", r.ID, err)
 	}

@@ -47,6 +47,15 @@ type Dialect struct {
 	// their own, such as modernc SQLite, which otherwise parses every
 	// query again; pgx caches prepared statements per connection itself).
 	Prepare bool
+	// Notify, when set, announces the runs a transaction changed to the
+	// other processes on the database: it runs in the transaction, before
+	// its commit, with the IDs comma-separated as $1 (PostgreSQL: SELECT
+	// pg_notify(channel, $1), delivered at commit).
+	Notify string
+	// Listen, when set, receives the other processes' announcements: it
+	// calls publish with each run ID until ctx ends, reconnecting as
+	// needed. It runs from the first NotifyRuns subscription to Close.
+	Listen func(ctx context.Context, publish func(runID string))
 	// Retryable reports errors after which a whole transaction may be run
 	// again (serialization failures, deadlocks, a busy database).
 	Retryable func(error) bool
@@ -58,6 +67,7 @@ type DB struct {
 	stmts map[string]*sql.Stmt // Record's, prepared on w at Open, read-only after
 	ws    stmtCache            // the other statements, prepared on w when first run
 	rs    stmtCache            // prepared on r when first run
+	hub   hub                  // announces committed changes of runs
 	d     Dialect
 	keys  store.Keyring
 	now   func() time.Time
@@ -72,6 +82,7 @@ var _ store.Store = (*DB)(nil)
 // opts.Key is nil.
 func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, opts store.Options) (*DB, error) {
 	db := &DB{w: w, r: r, d: d, keys: store.Keyring{Current: opts.Key, Previous: opts.PreviousKeys}, now: opts.Now}
+	db.hub.always, db.hub.listen = d.Notify != "", d.Listen
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -207,6 +218,7 @@ func (c *stmtCache) close() {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.hub.stopListening()
 	db.closeStmts()
 	err := db.w.Close()
 	if db.r != db.w {
@@ -329,11 +341,19 @@ func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
+		db.hub.done(tx, false)
+		return err
+	}
+	if err := db.notifyOthers(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		db.hub.done(tx, false)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		db.hub.done(tx, false)
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.hub.done(tx, true)
 	return nil
 }
 

@@ -552,6 +552,7 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 				flowRun = l.RunID
 			}
 			args = append(args, cleanText(l.RunID), cleanText(flowRun), micros(l.Time), int64(l.Level), cleanText(l.Message), attrs)
+			db.touch(tx, flowRun)
 		}
 		logs = logs[n:]
 		if _, err := db.execTx(ctx, tx, insertLogsSQL(n), args...); err != nil {

@@ -415,6 +415,7 @@ func (db *DB) moveRunLeased(ctx context.Context, tx *sql.Tx, cur store.FlowRun, 
 	if err != nil {
 		return cur, fmt.Errorf("update run %s: %w", cur.ID, err)
 	}
+	db.touch(tx, cur.ID)
 	if _, err := db.execTx(ctx, tx, `INSERT INTO flow_run_states (run_id, seq, state) VALUES ($1, $2, $3)`, cur.ID, seq, stateJSON); err != nil {
 		return cur, fmt.Errorf("record state of run %s: %w", cur.ID, err)
 	}
