@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -90,4 +91,52 @@ func testNotifyRuns(t *testing.T, s store.Store) {
 	if got := heard(); len(got) != 0 {
 		t.Errorf("after cancel: heard %v, want nothing", got)
 	}
+}
+
+// On PostgreSQL a change committed by one process reaches the
+// subscribers of another on the same database (LISTEN/NOTIFY).
+func TestNotifyRunsAcrossProcesses(t *testing.T) {
+	dsn := storetest.TempSchema(t, storetest.PostgresDSN(t))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a, err := postgres.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := postgres.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	heard := make(chan string, 16)
+	stop := b.(store.RunNotifier).NotifyRuns(func(id string) {
+		select {
+		case heard <- id:
+		default:
+		}
+	})
+	defer stop()
+	run, _, err := a.CreateRun(ctx, store.RunSpec{Flow: "f", State: flow.Pending()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// b's listener may connect after a's first change: change the run
+	// until b hears it (each change is announced at its commit).
+	for _, s := range []flow.State{flow.Running(), flow.Paused(""), flow.Running(), flow.Completed()} {
+		if _, err := a.SetRunState(ctx, run.ID, s, nil); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case id := <-heard:
+			if id != run.ID {
+				t.Fatalf("heard %q, want %s", id, run.ID)
+			}
+			return
+		case <-ctx.Done():
+			t.Fatal("no announcement heard")
+		case <-time.After(2 * time.Second):
+		}
+	}
+	t.Fatal("no announcement heard across processes")
 }

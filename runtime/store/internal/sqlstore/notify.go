@@ -24,6 +24,7 @@ type hub struct {
 	touched map[*sql.Tx][]string // runs changed by each open transaction
 	pending atomic.Int32         // len(touched)
 	always  bool                 // note changes without subscribers (Dialect.Notify)
+	origin  string               // this store's mark on its announcements to others
 	listen  func(ctx context.Context, publish func(string))
 	stop    context.CancelFunc // ends listen; nil before the first subscription
 	stopped chan struct{}      // closed when listen returned
@@ -61,14 +62,23 @@ func (db *DB) NotifyRuns(fn func(flowRunID string)) (cancel func()) {
 	}
 }
 
-// PublishRun announces a change of runs (IDs comma-separated, as
-// Dialect.Notify sends them) to this process's subscribers at once,
-// outside any transaction: a driver's cross-process listener.
-func (db *DB) PublishRun(runID string) {
+// PublishRun announces a change of runs to this process's subscribers at
+// once, outside any transaction: a driver's cross-process listener calls
+// it with each payload Dialect.Notify sent (the sender's mark, a space,
+// the IDs comma-separated). This store's own announcements, published
+// at their commit already, are skipped.
+func (db *DB) PublishRun(payload string) {
 	if db.hub.n.Load() == 0 {
 		return
 	}
-	db.hub.publish(strings.Split(runID, ","))
+	origin, ids, ok := strings.Cut(payload, " ")
+	if !ok {
+		origin, ids = "", payload
+	}
+	if origin == db.hub.origin {
+		return
+	}
+	db.hub.publish(strings.Split(ids, ","))
 }
 
 // touch notes that tx changed run, to announce when tx commits.
@@ -152,14 +162,17 @@ func (db *DB) notifyOthers(ctx context.Context, tx *sql.Tx) error {
 	runs = slices.Compact(runs)
 	for len(runs) > 0 {
 		var b strings.Builder
+		b.WriteString(h.origin)
+		b.WriteByte(' ')
+		head := b.Len()
 		for len(runs) > 0 && b.Len()+len(runs[0]) < notifyPayload {
-			if b.Len() > 0 {
+			if b.Len() > head {
 				b.WriteByte(',')
 			}
 			b.WriteString(runs[0])
 			runs = runs[1:]
 		}
-		if b.Len() == 0 { // an ID longer than a payload: not announced
+		if b.Len() == head { // an ID longer than a payload: not announced
 			runs = runs[1:]
 			continue
 		}
