@@ -81,20 +81,3 @@ func TestCommandLine(t *testing.T) {
 		})
 	}
 }
-
-// The bench command offers load open-loop and reports every run started.
-func TestBenchCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a server")
-	}
-	var out, errOut bytes.Buffer
-	code := (&runtime.App{}).Run(context.Background(), []string{"bench", "--rate", "50", "--duration", "1s", "--idle", "100ms"}, &out, &errOut)
-	if code != runtime.ExitOK {
-		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
-	}
-	for _, want := range []string{"50 runs offered", "(50 runs)", "0 create requests failed, 0 runs not running", "idle server CPU"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
-}

@@ -242,15 +242,19 @@ func watchRun(ctx context.Context, c *client.Client, id string, out io.Writer) e
 	pctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(300 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-pctx.Done():
-				return
-			case <-t.C:
+		// A change of the run's state shows at once (the API answers the
+		// wait when it happens); task runs' progress every 300ms.
+		last := ""
+		for pctx.Err() == nil {
+			wctx, cancel := context.WithTimeout(pctx, 300*time.Millisecond)
+			st, _ := c.WaitRunState(wctx, id, func(s flow.State) bool { return last != "" && s.Name != last })
+			cancel()
+			if st.Name != "" {
+				last = st.Name
 			}
-			poll(pctx)
+			if pctx.Err() == nil {
+				poll(pctx)
+			}
 		}
 	})
 	final, err := c.FollowLogs(ctx, id, 0, func(le store.LogEntry) error {

@@ -121,10 +121,6 @@
 //	secrets  rotate --new-key-file F [--generate]: every secret, secret block
 //	         field and sensitive result sealed again under a new key, in one
 //	         transaction.
-//	bench    [--rate 200] [--duration 30s] [--idle 5s]: an embedded server
-//	         on a fresh SQLite file, run creations offered over HTTP at a
-//	         fixed rate (open loop), create → Running percentiles, then the
-//	         idle server's CPU use.
 //
 // Exit statuses: 0 success, 1 failure (or a watched run that did not
 // complete), 2 bad command line, 130 interrupted.

@@ -132,7 +132,6 @@ func (c *compiled) commands() []command {
 		{"execute", "--run-id ID", "run one claimed run (the process launcher's child)", cmdExecute},
 		{"secrets", "rotate --new-key-file PATH [--generate] [--db DB]", "seal every secret, secret block field and sensitive result again under a new key", cmdSecrets},
 		{"keys", "new NAME [--role viewer|operator|approver|worker|admin] [--pools P,...]", "make an API key: prints it once, with the server's entries holding its hash", cmdKeys},
-		{"bench", "[--rate 200] [--duration 30s] [--idle 5s]", "measure create-run → Running on an embedded server", cmdBench},
 	}
 }
 

@@ -31,7 +31,9 @@
 //	GET    /runs?state=&deployment=&flow=&tag=&parent=&created_after=&created_before=&limit=&cursor=
 //	GET    /whoami                         who the server takes the caller for
 //	GET    /runs/{id}?tasks_limit=&tasks_after=   the run, its state history and a page of task runs
-//	GET    /runs/{id}/state                current state (the cancel check of execute)
+//	GET    /runs/{id}/state                current state (the cancel check of execute);
+//	                                       ?from=NAME&wait=20s answers when it is no longer NAME
+//	                                       (client.WaitRunState), woken by the store's announcements
 //	POST   /runs/{id}/state                set a state through the transition table
 //	POST   /runs/{id}/cancel
 //	POST   /runs/{id}/retry                a Failed or Crashed run to AwaitingRetry, due now (runs.create)

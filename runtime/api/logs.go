@@ -17,8 +17,10 @@ import (
 // notifier wakes the followers of a flow run when this server wrote its
 // logs or states. Followers also poll, for writes by other processes.
 type notifier struct {
-	mu   sync.Mutex
-	subs map[string]*sub // flow run → its followers
+	mu     sync.Mutex
+	subs   map[string]*sub   // flow run → its followers
+	src    store.RunNotifier // the store's announcements, or nil
+	cancel func()            // stops them; set while subs is not empty
 }
 
 type sub struct {
@@ -26,7 +28,15 @@ type sub struct {
 	n  int           // followers holding the subscription
 }
 
-func newNotifier() *notifier { return &notifier{subs: map[string]*sub{}} }
+// newNotifier returns the notifier of a server on st. When st announces
+// its committed changes (store.RunNotifier), followers wake on them:
+// those of the worker in this process too, and with PostgreSQL those of
+// other replicas. The store is listened to only while someone follows.
+func newNotifier(st store.Store) *notifier {
+	n := &notifier{subs: map[string]*sub{}}
+	n.src, _ = st.(store.RunNotifier)
+	return n
+}
 
 // subscribe registers a follower of run; call the returned function when
 // it stops following, so that runs nobody follows cost nothing.
@@ -37,6 +47,9 @@ func (n *notifier) subscribe(run string) (unsubscribe func()) {
 		n.subs[run] = &sub{ch: make(chan struct{})}
 	}
 	n.subs[run].n++
+	if n.src != nil && n.cancel == nil {
+		n.cancel = n.src.NotifyRuns(n.wake)
+	}
 	return func() {
 		n.mu.Lock()
 		defer n.mu.Unlock()
@@ -44,6 +57,10 @@ func (n *notifier) subscribe(run string) (unsubscribe func()) {
 			if s.n--; s.n == 0 {
 				delete(n.subs, run)
 			}
+		}
+		if len(n.subs) == 0 && n.cancel != nil {
+			n.cancel()
+			n.cancel = nil
 		}
 	}
 }

@@ -357,13 +357,62 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
 
 // runState answers a run's current state: the cancel check of an
 // `execute` process (Cancelling means stop).
+//
+// With ?from=NAME&wait=DURATION (at most MaxStateWait) it answers when
+// the run's state is no longer named NAME, or when the wait is over
+// (then with the state unchanged): a client waiting for a state asks
+// again and again without polling. It wakes on the changes the store
+// announces (store.RunNotifier: this process's worker, and PostgreSQL
+// replicas) and on those made through this server, else reads the store
+// every PollInterval.
 func (s *Server) runState(w http.ResponseWriter, r *http.Request) error {
-	run, err := s.st.GetRun(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
+	ctx, id := r.Context(), r.PathValue("id")
+	q := r.URL.Query()
+	from, wait := q.Get("from"), time.Duration(0)
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return badRequest("wait", "want a duration such as 20s, got %q", v)
+		}
+		wait = min(d, MaxStateWait)
 	}
-	return writeJSON(w, http.StatusOK, wire.StateAnswer{State: run.State})
+	if wait == 0 || from == "" {
+		run, err := s.st.GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, wire.StateAnswer{State: run.State})
+	}
+	defer s.notify.subscribe(id)()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	poll := time.NewTicker(s.opts.PollInterval)
+	defer poll.Stop()
+	for {
+		// Take the wake channel before reading, so that a change between
+		// the read and the wait is not missed.
+		woke := s.notify.wait(id)
+		run, err := s.st.GetRun(ctx, id)
+		if err != nil {
+			return err
+		}
+		if run.State.Name != from {
+			return writeJSON(w, http.StatusOK, wire.StateAnswer{State: run.State})
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+			return writeJSON(w, http.StatusOK, wire.StateAnswer{State: run.State})
+		case <-woke:
+		case <-poll.C:
+		}
+	}
 }
+
+// MaxStateWait bounds the wait of a state request (?wait=), under the
+// HTTP server's write timeout.
+const MaxStateWait = 30 * time.Second
 
 // setState moves a run to the state in the body, through the transition
 // table: an illegal move is a 409 naming both states.

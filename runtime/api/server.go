@@ -172,7 +172,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 		limits:  newLimiter(opts.EventRate, opts.EventBurst),
 		hosts:   newHostSet(opts.Hosts),
 		schemas: newSchemaCache(256),
-		notify:  newNotifier(),
+		notify:  newNotifier(st),
 		batches: newBatchMemo(4096, 15*time.Minute),
 		scopes:  scopes{max: 1024},
 		metrics: newMetrics(),

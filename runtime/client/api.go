@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -143,6 +144,30 @@ func (c *Client) RunState(ctx context.Context, id string) (flow.State, error) {
 	var out wire.StateAnswer
 	_, err := c.call(ctx, http.MethodGet, v1+"/runs/"+esc(id)+"/state", nil, nil, &out, true)
 	return out.State, err
+}
+
+// WaitRunState waits until until holds for the state of run id, and
+// returns that state; until(flow.State.Final) waits for the run's end.
+// It asks the API to answer when the state changes (GET
+// /runs/{id}/state?from=NAME&wait=...), so a waiting client costs the
+// server a read per change rather than a poll every few milliseconds,
+// and sees each change within milliseconds. ctx bounds the wait.
+func (c *Client) WaitRunState(ctx context.Context, id string, until func(flow.State) bool) (flow.State, error) {
+	st, err := c.RunState(ctx, id)
+	for err == nil && !until(st) {
+		q := url.Values{}
+		q.Set("from", st.Name)
+		// Each wait ends well within the call's timeout.
+		q.Set("wait", min(20*time.Second, c.opts.Timeout*2/3).String())
+		var out wire.StateAnswer
+		if _, err = c.call(ctx, http.MethodGet, v1+"/runs/"+esc(id)+"/state", q, nil, &out, true); err == nil {
+			st = out.State
+		}
+	}
+	if err != nil {
+		return st, fmt.Errorf("wait for run %s: %w", id, err)
+	}
+	return st, nil
 }
 
 // SetRunState moves a run to s through the transition table; an illegal

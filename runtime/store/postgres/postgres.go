@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -65,6 +66,8 @@ func Open(ctx context.Context, dsn string, opts store.Options) (store.Store, err
 		SerializeLogs: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockLogs),
 		LockSlots:     "LOCK TABLE slots IN SHARE ROW EXCLUSIVE MODE",
 		MigrateLock:   fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", lockMigrate),
+		Notify:        "SELECT pg_notify('" + Channel + "', $1)",
+		Listen:        listener(cfg),
 		Retryable:     retryable,
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
@@ -77,6 +80,42 @@ func Open(ctx context.Context, dsn string, opts store.Options) (store.Store, err
 }
 
 // retryable reports serialization failures and deadlocks.
+// Channel is the LISTEN/NOTIFY channel on which every process sharing a
+// database announces the runs its transactions changed (payload: run
+// IDs, comma-separated), so that a run's watchers on another replica
+// wake within milliseconds.
+const Channel = "netauto_runs"
+
+// listener returns the loop that receives the other processes'
+// announcements on a connection of its own, reconnecting after a
+// second when it breaks (watchers still read the store on their poll
+// interval meanwhile).
+func listener(cfg *pgx.ConnConfig) func(ctx context.Context, publish func(string)) {
+	return func(ctx context.Context, publish func(string)) {
+		for ctx.Err() == nil {
+			conn, err := pgx.ConnectConfig(ctx, cfg)
+			if err == nil {
+				if _, err = conn.Exec(ctx, "LISTEN "+Channel); err == nil {
+					for {
+						n, err := conn.WaitForNotification(ctx)
+						if err != nil {
+							break
+						}
+						publish(n.Payload)
+					}
+				}
+				_ = conn.Close(context.WithoutCancel(ctx))
+			}
+			t := time.NewTimer(time.Second)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+			case <-t.C:
+			}
+		}
+	}
+}
+
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")

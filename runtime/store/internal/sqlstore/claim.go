@@ -39,7 +39,7 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 	// index (pool, state_type, scheduled_at), and opens no write
 	// transaction: on SQLite that would take the single writer's lock.
 	var pool, due bool
-	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pools WHERE name = $1),
+	if err := db.row(ctx, nil, `SELECT EXISTS (SELECT 1 FROM pools WHERE name = $1),
 		EXISTS (SELECT 1 FROM flow_runs WHERE pool = $2 AND state_type = 'SCHEDULED' AND scheduled_at <= $3 AND lease_expires = 0)`,
 		c.Pool, c.Pool, micros(c.Now)).Scan(&pool, &due); err != nil {
 		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: look for due runs: %w", c.Pool, c.Worker, err)
@@ -57,7 +57,7 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		run, ok = store.FlowRun{}, false
 		var paused, limit int
-		err := tx.QueryRowContext(ctx, `SELECT paused, concurrency_limit FROM pools WHERE name = $1`, c.Pool).Scan(&paused, &limit)
+		err := db.row(ctx, tx, `SELECT paused, concurrency_limit FROM pools WHERE name = $1`, c.Pool).Scan(&paused, &limit)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("pool", c.Pool)
 		}
@@ -70,12 +70,12 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 		if limit > 0 {
 			// Lock the pool so that concurrent claims count one after the other.
 			if db.d.LockRows != "" {
-				if _, err := tx.ExecContext(ctx, `SELECT 1 FROM pools WHERE name = $1`+db.d.LockRows, c.Pool); err != nil {
+				if _, err := db.execTx(ctx, tx, `SELECT 1 FROM pools WHERE name = $1`+db.d.LockRows, c.Pool); err != nil {
 					return fmt.Errorf("lock pool %q: %w", c.Pool, err)
 				}
 			}
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE pool = $1 AND `+active, c.Pool).Scan(&n); err != nil {
+			if err := db.row(ctx, tx, `SELECT COUNT(*) FROM flow_runs WHERE pool = $1 AND `+active, c.Pool).Scan(&n); err != nil {
 				return fmt.Errorf("count active runs of pool %q: %w", c.Pool, err)
 			}
 			if n >= limit {
@@ -103,31 +103,28 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 			}
 			w.add("r.queue IN ("+strings.Join(ph, ", ")+")", args...)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT r.id FROM flow_runs r
+		// The candidates are read whole: no read of each after.
+		rows, err := db.queryTx(ctx, tx, `SELECT `+runColsR+` FROM flow_runs r
 			LEFT JOIN queues q ON q.pool = r.pool AND q.name = r.queue
 			LEFT JOIN deployments d ON d.name = r.deployment`+w.String()+`
 			ORDER BY COALESCE(q.priority, 0), r.scheduled_at, r.id LIMIT `+strconv.Itoa(claimBatch)+db.d.SkipLocked, w.args...)
 		if err != nil {
 			return fmt.Errorf("find due runs: %w", err)
 		}
-		var ids []string
+		var cands []store.FlowRun
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			r, err := scanRun(rows)
+			if err != nil {
 				rows.Close()
 				return fmt.Errorf("find due runs: %w", err)
 			}
-			ids = append(ids, id)
+			cands = append(cands, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("find due runs: %w", err)
 		}
-		for _, id := range ids {
-			cur, err := db.getRun(ctx, tx, id, "")
-			if err != nil {
-				return err
-			}
+		for _, cur := range cands {
 			if cur.Deployment != "" {
 				full, err := db.atLimit(ctx, tx, cur.Deployment)
 				if err != nil {
@@ -143,14 +140,7 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 					continue
 				}
 			}
-			if _, err := db.moveRun(ctx, tx, cur, flow.Pending(), nil); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET worker = $2, lease_expires = $3 WHERE id = $1`,
-				id, c.Worker, micros(c.Now.Add(c.Lease))); err != nil {
-				return fmt.Errorf("lease run %s: %w", id, err)
-			}
-			run, err = db.getRun(ctx, tx, id, "")
+			run, err = db.moveRunLeased(ctx, tx, cur, flow.Pending(), nil, &leaseTo{worker: c.Worker, until: c.Now.Add(c.Lease)})
 			ok = err == nil
 			return err
 		}
@@ -177,7 +167,7 @@ func (db *DB) atLimit(ctx context.Context, tx *sql.Tx, name string) (store.Colli
 		return "", nil
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM flow_runs WHERE deployment = $1 AND `+active, name).Scan(&n); err != nil {
+	if err := db.row(ctx, tx, `SELECT COUNT(*) FROM flow_runs WHERE deployment = $1 AND `+active, name).Scan(&n); err != nil {
 		return "", fmt.Errorf("count active runs of deployment %q: %w", name, err)
 	}
 	if n < d.ConcurrencyLimit {
@@ -206,7 +196,7 @@ func (db *DB) RenewLease(ctx context.Context, runID, worker string, until time.T
 		if stale || cur.Worker != worker || cur.LeaseExpires.IsZero() || cur.State.Final() {
 			return &store.LeaseLostError{RunID: runID, Worker: worker, Holder: cur.Worker, State: cur.State.Name}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET lease_expires = $2 WHERE id = $1`, runID, micros(until)); err != nil {
+		if _, err := db.execTx(ctx, tx, `UPDATE flow_runs SET lease_expires = $2 WHERE id = $1`, runID, micros(until)); err != nil {
 			return fmt.Errorf("renew lease of run %s: %w", runID, err)
 		}
 		return nil
@@ -219,7 +209,7 @@ func (db *DB) ReapExpiredLeases(ctx context.Context, now time.Time) ([]store.Rea
 	var out []store.Reaped
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT r.id FROM flow_runs r WHERE r.lease_expires > 0 AND r.lease_expires < $1 ORDER BY r.lease_expires LIMIT 1000`+db.d.SkipLocked, micros(now))
+		rows, err := db.queryTx(ctx, tx, `SELECT r.id FROM flow_runs r WHERE r.lease_expires > 0 AND r.lease_expires < $1 ORDER BY r.lease_expires LIMIT 1000`+db.d.SkipLocked, micros(now))
 		if err != nil {
 			return fmt.Errorf("find expired leases: %w", err)
 		}
@@ -249,7 +239,7 @@ func (db *DB) ReapExpiredLeases(ctx context.Context, now time.Time) ([]store.Rea
 				// Final without a retry: release the worker too, so that
 				// the lost execution, should it still live, is fenced off
 				// (its fence names the worker) and writes nothing more.
-				if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET worker = '' WHERE id = $1`, id); err != nil {
+				if _, err := db.execTx(ctx, tx, `UPDATE flow_runs SET worker = '' WHERE id = $1`, id); err != nil {
 					return fmt.Errorf("release run %s: %w", id, err)
 				}
 			}

@@ -50,7 +50,7 @@ func (db *DB) SaveBlock(ctx context.Context, b store.Block) error {
 		sealed = key.Seal([]byte(mustJSON(plain)), blockWhere(b.Name))
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO blocks (name, type, data, secret_fields, secrets, updated) VALUES ($1, $2, $3, $4, $5, $6)
+		_, err := db.execTx(ctx, tx, `INSERT INTO blocks (name, type, data, secret_fields, secrets, updated) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (name) DO UPDATE SET type = excluded.type, data = excluded.data, secret_fields = excluded.secret_fields,
 				secrets = excluded.secrets, updated = excluded.updated`,
 			b.Name, b.Type, data, mustJSON(fields), sealed, micros(db.now()))
@@ -71,7 +71,7 @@ func (db *DB) GetBlock(ctx context.Context, name string) (store.Block, error) {
 		sealed       []byte
 		updated      int64
 	)
-	err := db.r.QueryRowContext(ctx, `SELECT name, type, data, secret_fields, secrets, updated FROM blocks WHERE name = $1`, name).
+	err := db.row(ctx, nil, `SELECT name, type, data, secret_fields, secrets, updated FROM blocks WHERE name = $1`, name).
 		Scan(&b.Name, &b.Type, &data, &fields, &sealed, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, notFound("block", name)
@@ -106,7 +106,7 @@ func (db *DB) GetBlock(ctx context.Context, name string) (store.Block, error) {
 
 // ListBlocks implements store.Configs.
 func (db *DB) ListBlocks(ctx context.Context) ([]store.Block, error) {
-	return queryAll(ctx, db.r, "list blocks", func(s scanner) (store.Block, error) {
+	return queryAll(ctx, db, "list blocks", func(s scanner) (store.Block, error) {
 		var (
 			b            store.Block
 			data, fields string
@@ -142,7 +142,7 @@ func (db *DB) PutSecret(ctx context.Context, name string, value store.Secret) er
 	sealed := key.Seal([]byte(value.Reveal()), secretWhere(name))
 	now := micros(db.now())
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO secrets (name, value, created, updated) VALUES ($1, $2, $3, $3)
+		_, err := db.execTx(ctx, tx, `INSERT INTO secrets (name, value, created, updated) VALUES ($1, $2, $3, $3)
 			ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated = excluded.updated`, name, sealed, now)
 		if err != nil {
 			return fmt.Errorf("store secret %q: %w", name, err)
@@ -154,7 +154,7 @@ func (db *DB) PutSecret(ctx context.Context, name string, value store.Secret) er
 // GetSecret implements store.Configs.
 func (db *DB) GetSecret(ctx context.Context, name string) (store.Secret, error) {
 	var sealed []byte
-	err := db.r.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&sealed)
+	err := db.row(ctx, nil, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Secret{}, notFound("secret", name)
 	}
@@ -173,7 +173,7 @@ func (db *DB) GetSecret(ctx context.Context, name string) (store.Secret, error) 
 
 // ListSecrets implements store.Configs.
 func (db *DB) ListSecrets(ctx context.Context) ([]store.SecretInfo, error) {
-	return queryAll(ctx, db.r, "list secrets", func(s scanner) (store.SecretInfo, error) {
+	return queryAll(ctx, db, "list secrets", func(s scanner) (store.SecretInfo, error) {
 		var (
 			i          store.SecretInfo
 			created, u int64
@@ -204,7 +204,7 @@ func (db *DB) SetVariable(ctx context.Context, name string, value json.RawMessag
 		return err
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO variables (name, value, updated) VALUES ($1, $2, $3)
+		_, err := db.execTx(ctx, tx, `INSERT INTO variables (name, value, updated) VALUES ($1, $2, $3)
 			ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated = excluded.updated`, name, string(value), micros(db.now()))
 		if err != nil {
 			return fmt.Errorf("set variable %q: %w", name, err)
@@ -216,7 +216,7 @@ func (db *DB) SetVariable(ctx context.Context, name string, value json.RawMessag
 // GetVariable implements store.Configs.
 func (db *DB) GetVariable(ctx context.Context, name string) (json.RawMessage, error) {
 	var v string
-	err := db.r.QueryRowContext(ctx, `SELECT value FROM variables WHERE name = $1`, name).Scan(&v)
+	err := db.row(ctx, nil, `SELECT value FROM variables WHERE name = $1`, name).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("variable", name)
 	}
@@ -232,7 +232,7 @@ func (db *DB) ListVariables(ctx context.Context) (map[string]json.RawMessage, er
 		k string
 		v json.RawMessage
 	}
-	all, err := queryAll(ctx, db.r, "list variables", func(s scanner) (kv, error) {
+	all, err := queryAll(ctx, db, "list variables", func(s scanner) (kv, error) {
 		var (
 			p kv
 			v string

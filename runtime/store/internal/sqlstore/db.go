@@ -15,8 +15,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
@@ -41,9 +43,20 @@ type Dialect struct {
 	// MigrateLock runs first in the migration transaction, so that
 	// processes starting together migrate once ("" on SQLite).
 	MigrateLock string
-	// Prepare keeps Record's statements prepared on the write pool (for
-	// drivers without a statement cache of their own; pgx has one).
+	// Prepare keeps statements prepared, once per connection of each
+	// pool, and reuses them (for drivers without a statement cache of
+	// their own, such as modernc SQLite, which otherwise parses every
+	// query again; pgx caches prepared statements per connection itself).
 	Prepare bool
+	// Notify, when set, announces the runs a transaction changed to the
+	// other processes on the database: it runs in the transaction, before
+	// its commit, with the IDs comma-separated as $1 (PostgreSQL: SELECT
+	// pg_notify(channel, $1), delivered at commit).
+	Notify string
+	// Listen, when set, receives the other processes' announcements: it
+	// calls publish with each run ID until ctx ends, reconnecting as
+	// needed. It runs from the first NotifyRuns subscription to Close.
+	Listen func(ctx context.Context, publish func(runID string))
 	// Retryable reports errors after which a whole transaction may be run
 	// again (serialization failures, deadlocks, a busy database).
 	Retryable func(error) bool
@@ -52,7 +65,10 @@ type Dialect struct {
 // DB implements store.Store on database/sql.
 type DB struct {
 	w, r  *sql.DB
-	stmts map[string]*sql.Stmt // prepared on w at Open, read-only after
+	stmts map[string]*sql.Stmt // Record's, prepared on w at Open, read-only after
+	ws    stmtCache            // the other statements, prepared on w when first run
+	rs    stmtCache            // prepared on r when first run
+	hub   hub                  // announces committed changes of runs
 	d     Dialect
 	keys  store.Keyring
 	now   func() time.Time
@@ -67,6 +83,7 @@ var _ store.Store = (*DB)(nil)
 // opts.Key is nil.
 func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, opts store.Options) (*DB, error) {
 	db := &DB{w: w, r: r, d: d, keys: store.Keyring{Current: opts.Key, Previous: opts.PreviousKeys}, now: opts.Now}
+	db.hub.always, db.hub.listen, db.hub.origin = d.Notify != "", d.Listen, flow.NewID()
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -74,6 +91,7 @@ func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, opts s
 		return nil, err
 	}
 	if d.Prepare {
+		db.ws.pool, db.rs.pool = w, r
 		db.stmts = make(map[string]*sql.Stmt)
 		for _, q := range hotStatements() {
 			st, err := w.PrepareContext(ctx, positional(q))
@@ -102,10 +120,106 @@ func (db *DB) closeStmts() {
 	for _, st := range db.stmts {
 		st.Close()
 	}
+	db.ws.close()
+	db.rs.close()
+}
+
+// maxCached bounds each pool's statement cache: statements built from
+// filters (lists with optional conditions) have many texts, of which
+// those beyond the bound are prepared for each use, as without a cache.
+const maxCached = 512
+
+// stmtCache holds the statements prepared on one pool, by query text.
+// A *sql.Stmt prepares itself on each connection of the pool the first
+// time it runs there, and then reuses that connection's statement.
+type stmtCache struct {
+	pool *sql.DB // nil: no cache
+	mu   sync.RWMutex
+	m    map[string]*sql.Stmt
+	want map[string]bool // met in a transaction, to prepare after it
+}
+
+// get returns the statement of q, preparing it if need be, or nil when q
+// is to run unprepared (no cache, cache full, or preparing failed: then
+// the query itself reports the error). Inside a transaction (inTx) a
+// statement is not prepared on the pool, whose only connection may be
+// the transaction's: it is noted, and prepared by [stmtCache.prepareWanted]
+// once the transaction is over. No lock is held while a statement is
+// prepared, which waits for a connection of the pool.
+func (c *stmtCache) get(ctx context.Context, q string, inTx bool) *sql.Stmt {
+	c.mu.RLock()
+	st, ok := c.m[q]
+	full := c.pool == nil || len(c.m)+len(c.want) >= maxCached
+	c.mu.RUnlock()
+	if ok || full {
+		return st
+	}
+	if inTx {
+		c.mu.Lock()
+		if c.want == nil {
+			c.want = make(map[string]bool)
+		}
+		c.want[q] = true
+		c.mu.Unlock()
+		return nil
+	}
+	return c.prepare(ctx, q)
+}
+
+// prepare prepares q on the pool and keeps it, unless another goroutine
+// did so meanwhile.
+func (c *stmtCache) prepare(ctx context.Context, q string) *sql.Stmt {
+	c.mu.RLock()
+	pool := c.pool
+	c.mu.RUnlock()
+	if pool == nil {
+		return nil
+	}
+	st, err := pool.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[q]; ok || c.pool == nil {
+		st.Close()
+		return prev
+	}
+	if c.m == nil {
+		c.m = make(map[string]*sql.Stmt)
+	}
+	c.m[q] = st
+	return st
+}
+
+// prepareWanted prepares the statements met in transactions.
+func (c *stmtCache) prepareWanted(ctx context.Context) {
+	c.mu.Lock()
+	var qs []string
+	for q := range c.want {
+		if _, ok := c.m[q]; !ok {
+			qs = append(qs, q)
+		}
+	}
+	c.want = nil
+	c.mu.Unlock()
+	for _, q := range qs {
+		c.prepare(ctx, q)
+	}
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m, c.want, c.pool = nil, nil, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.hub.stopListening()
 	db.closeStmts()
 	err := db.w.Close()
 	if db.r != db.w {
@@ -194,6 +308,7 @@ func (db *DB) countEncrypted(ctx context.Context) (int, error) {
 // message is the root cause only: a batch's transaction may fail while it
 // handles one of several runs, and its error must not blame that run.
 func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	defer db.ws.prepareWanted(context.WithoutCancel(ctx))
 	for attempt := 0; ; attempt++ {
 		err := db.tx1(ctx, fn)
 		retryable := err != nil && db.d.Retryable != nil && db.d.Retryable(err)
@@ -227,11 +342,19 @@ func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) (err error) {
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
+		db.hub.done(tx, false)
+		return err
+	}
+	if err := db.notifyOthers(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		db.hub.done(tx, false)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		db.hub.done(tx, false)
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.hub.done(tx, true)
 	return nil
 }
 
@@ -260,20 +383,61 @@ func positional(q string) string {
 	return b.String()
 }
 
-// execTx runs q in tx, with its prepared statement if there is one.
+// stmt returns the prepared statement of q for tx (nil: the read pool),
+// or nil to run q unprepared.
+func (db *DB) stmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
+	if tx == nil {
+		return db.rs.get(ctx, q, false)
+	}
+	st := db.stmts[q]
+	if st == nil {
+		st = db.ws.get(ctx, q, true)
+	}
+	if st == nil {
+		return nil
+	}
+	// The write pool's statement, already prepared on the transaction's
+	// connection after its first use there.
+	return tx.StmtContext(ctx, st)
+}
+
+// execTx runs q in tx (nil: on the write pool outside a transaction),
+// with its prepared statement if there is one.
 func (db *DB) execTx(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
-	if st := db.stmts[q]; st != nil {
-		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	if tx == nil {
+		if st := db.ws.get(ctx, q, false); st != nil {
+			return st.ExecContext(ctx, args...)
+		}
+		return db.w.ExecContext(ctx, q, args...)
+	}
+	if st := db.stmt(ctx, tx, q); st != nil {
+		return st.ExecContext(ctx, args...)
 	}
 	return tx.ExecContext(ctx, q, args...)
 }
 
-// queryTx runs q in tx, with its prepared statement if there is one.
+// queryTx runs q in tx (nil: on the read pool), with its prepared
+// statement if there is one.
 func (db *DB) queryTx(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
-	if st := db.stmts[q]; st != nil {
-		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if st := db.stmt(ctx, tx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	if tx == nil {
+		return db.r.QueryContext(ctx, q, args...)
 	}
 	return tx.QueryContext(ctx, q, args...)
+}
+
+// row runs q, which returns at most one row, in tx (nil: on the read
+// pool), with its prepared statement if there is one.
+func (db *DB) row(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
+	if st := db.stmt(ctx, tx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if tx == nil {
+		return db.r.QueryRowContext(ctx, q, args...)
+	}
+	return tx.QueryRowContext(ctx, q, args...)
 }
 
 // micros is a time as stored: Unix microseconds, 0 for the zero time.

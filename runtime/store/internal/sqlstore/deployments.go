@@ -33,7 +33,7 @@ func (db *DB) RegisterFlow(ctx context.Context, f store.Flow) error {
 		f.Registered = db.now()
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO flows (name, version, description, parameters, registered) VALUES ($1, $2, $3, $4, $5)
+		_, err := db.execTx(ctx, tx, `INSERT INTO flows (name, version, description, parameters, registered) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (name, version) DO UPDATE SET description = excluded.description, parameters = excluded.parameters, registered = excluded.registered`,
 			f.Name, f.Version, f.Description, schema, micros(f.Registered))
 		if err != nil {
@@ -61,7 +61,7 @@ func scanFlow(s scanner) (store.Flow, error) {
 
 // GetFlow implements store.Flows.
 func (db *DB) GetFlow(ctx context.Context, name string) (store.Flow, error) {
-	f, err := scanFlow(db.r.QueryRowContext(ctx, `SELECT `+flowCols+` FROM flows WHERE name = $1 ORDER BY registered DESC, version DESC LIMIT 1`, name))
+	f, err := scanFlow(db.row(ctx, nil, `SELECT `+flowCols+` FROM flows WHERE name = $1 ORDER BY registered DESC, version DESC LIMIT 1`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, notFound("flow", name)
 	}
@@ -73,7 +73,7 @@ func (db *DB) GetFlow(ctx context.Context, name string) (store.Flow, error) {
 
 // ListFlows implements store.Flows.
 func (db *DB) ListFlows(ctx context.Context) ([]store.Flow, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+flowCols+` FROM flows f WHERE NOT EXISTS (
+	rows, err := db.queryTx(ctx, nil, `SELECT `+flowCols+` FROM flows f WHERE NOT EXISTS (
 		SELECT 1 FROM flows g WHERE g.name = f.name AND (g.registered > f.registered OR (g.registered = f.registered AND g.version > f.version)))
 		ORDER BY name`)
 	if err != nil {
@@ -187,7 +187,7 @@ func (db *DB) ApplyDeployment(ctx context.Context, d store.Deployment) (store.De
 			change.Created = true
 			d.ID = flow.NewID()
 			d.Created, d.Updated = now, now
-			_, err = tx.ExecContext(ctx, `INSERT INTO deployments (name, id, doc, paused, plan_gen, created, updated) VALUES ($1, $2, $3, $4, 1, $5, $5)`,
+			_, err = db.execTx(ctx, tx, `INSERT INTO deployments (name, id, doc, paused, plan_gen, created, updated) VALUES ($1, $2, $3, $4, 1, $5, $5)`,
 				d.Name, d.ID, docJSON(d), b2i(d.Paused), micros(now))
 			if err != nil {
 				return fmt.Errorf("create deployment %q: %w", d.Name, err)
@@ -208,7 +208,7 @@ func (db *DB) ApplyDeployment(ctx context.Context, d store.Deployment) (store.De
 		if slices.ContainsFunc(change.Changed, func(f string) bool { return slices.Contains(store.PlanFields, f) }) {
 			gen++
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE deployments SET doc = $2, paused = $3, plan_gen = $4, updated = $5 WHERE name = $1`,
+		if _, err := db.execTx(ctx, tx, `UPDATE deployments SET doc = $2, paused = $3, plan_gen = $4, updated = $5 WHERE name = $1`,
 			d.Name, docJSON(d), b2i(d.Paused), gen, micros(now)); err != nil {
 			return fmt.Errorf("update deployment %q: %w", d.Name, err)
 		}
@@ -307,16 +307,12 @@ func docJSON(d store.Deployment) string {
 	return mustJSON(d)
 }
 
-type queryer interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
+func (db *DB) deployment(ctx context.Context, tx *sql.Tx, name string) (store.Deployment, error) {
+	return db.deploymentLocked(ctx, tx, name, "")
 }
 
-func (db *DB) deployment(ctx context.Context, q queryer, name string) (store.Deployment, error) {
-	return db.deploymentLocked(ctx, q, name, "")
-}
-
-func (db *DB) deploymentLocked(ctx context.Context, q queryer, name, lock string) (store.Deployment, error) {
-	d, err := scanDeployment(q.QueryRowContext(ctx, `SELECT doc, paused, plan_gen FROM deployments WHERE name = $1`+lock, name))
+func (db *DB) deploymentLocked(ctx context.Context, tx *sql.Tx, name, lock string) (store.Deployment, error) {
+	d, err := scanDeployment(db.row(ctx, tx, `SELECT doc, paused, plan_gen FROM deployments WHERE name = $1`+lock, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, notFound("deployment", name)
 	}
@@ -347,12 +343,12 @@ func scanDeployment(s scanner) (store.Deployment, error) {
 
 // GetDeployment implements store.Deployments.
 func (db *DB) GetDeployment(ctx context.Context, name string) (store.Deployment, error) {
-	return db.deployment(ctx, db.r, name)
+	return db.deployment(ctx, nil, name)
 }
 
 // ListDeployments implements store.Deployments.
 func (db *DB) ListDeployments(ctx context.Context) ([]store.Deployment, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT doc, paused, plan_gen FROM deployments ORDER BY name`)
+	rows, err := db.queryTx(ctx, nil, `SELECT doc, paused, plan_gen FROM deployments ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list deployments: %w", err)
 	}
@@ -379,7 +375,7 @@ func (db *DB) SetDeploymentPaused(ctx context.Context, name string, paused bool)
 // DeleteDeployment implements store.Deployments.
 func (db *DB) DeleteDeployment(ctx context.Context, name string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM deployments WHERE name = $1`, name)
+		res, err := db.execTx(ctx, tx, `DELETE FROM deployments WHERE name = $1`, name)
 		if err != nil {
 			return fmt.Errorf("deployment %q: %w", name, err)
 		}
@@ -387,7 +383,7 @@ func (db *DB) DeleteDeployment(ctx context.Context, name string) error {
 			return notFound("deployment", name)
 		}
 		// A deployment created again under the name plans afresh.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM schedule_states WHERE deployment = $1`, name); err != nil {
+		if _, err := db.execTx(ctx, tx, `DELETE FROM schedule_states WHERE deployment = $1`, name); err != nil {
 			return fmt.Errorf("deployment %q: delete planning state: %w", name, err)
 		}
 		// What its schedules planned goes with it, unless it started.
@@ -401,7 +397,7 @@ func (db *DB) DeleteDeployment(ctx context.Context, name string) error {
 // execOne runs a statement that must affect one row of kind name.
 func (db *DB) execOne(ctx context.Context, kind, name, q string, args ...any) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, q, args...)
+		res, err := db.execTx(ctx, tx, q, args...)
 		if err != nil {
 			return fmt.Errorf("%s %q: %w", kind, name, err)
 		}

@@ -34,14 +34,14 @@ func (db *DB) AcceptEvent(ctx context.Context, ev store.Event, match func(store.
 	var acc store.Accepted
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		acc = store.Accepted{RunIDs: []string{}}
-		res, err := tx.ExecContext(ctx, `INSERT INTO events (source, id, type, payload, received) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+		res, err := db.execTx(ctx, tx, `INSERT INTO events (source, id, type, payload, received) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 			ev.Source, ev.ID, ev.Type, payload, micros(ev.Received))
 		if err != nil {
 			return fmt.Errorf("store event: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			var ids string
-			if err := tx.QueryRowContext(ctx, `SELECT run_ids FROM events WHERE source = $1 AND id = $2`, ev.Source, ev.ID).Scan(&ids); err != nil {
+			if err := db.row(ctx, tx, `SELECT run_ids FROM events WHERE source = $1 AND id = $2`, ev.Source, ev.ID).Scan(&ids); err != nil {
 				return fmt.Errorf("read accepted event: %w", err)
 			}
 			acc.Duplicate = true
@@ -63,7 +63,7 @@ func (db *DB) AcceptEvent(ctx context.Context, ev store.Event, match func(store.
 				acc.RunIDs = append(acc.RunIDs, run.ID)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE events SET run_ids = $3, matched = $4 WHERE source = $1 AND id = $2`,
+		if _, err := db.execTx(ctx, tx, `UPDATE events SET run_ids = $3, matched = $4 WHERE source = $1 AND id = $2`,
 			ev.Source, ev.ID, mustJSON(acc.RunIDs), b2i(len(acc.RunIDs) > 0)); err != nil {
 			return fmt.Errorf("record runs of event: %w", err)
 		}
@@ -95,7 +95,7 @@ func (db *DB) ListEvents(ctx context.Context, f store.EventFilter) ([]store.Even
 		w.add("(received, source, id) < (?, ?, ?)", c.T, c.Keys[0], c.Keys[1])
 	}
 	limit := pageSize(f.Limit, 100, 1000)
-	out, err := queryAll(ctx, db.r, "list events", func(s scanner) (store.Event, error) {
+	out, err := queryAll(ctx, db, "list events", func(s scanner) (store.Event, error) {
 		var (
 			e            store.Event
 			payload, ids string
@@ -125,7 +125,7 @@ func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int, error) {
 	for {
 		var n int64
 		err := db.tx(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE (source, id) IN
+			res, err := db.execTx(ctx, tx, `DELETE FROM events WHERE (source, id) IN
 				(SELECT source, id FROM events WHERE received < $1 ORDER BY received LIMIT `+strconv.Itoa(pruneBatch)+`)`, micros(before))
 			if err != nil {
 				return fmt.Errorf("prune events: %w", err)

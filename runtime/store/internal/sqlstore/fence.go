@@ -20,7 +20,7 @@ func (db *DB) checkFence(ctx context.Context, tx *sql.Tx, f store.Fence) error {
 		worker  string
 		attempt int
 	)
-	err := tx.QueryRowContext(ctx, `SELECT worker, attempt FROM flow_runs WHERE id = $1`+db.d.LockRows, f.RunID).Scan(&worker, &attempt)
+	err := db.row(ctx, tx, `SELECT worker, attempt FROM flow_runs WHERE id = $1`+db.d.LockRows, f.RunID).Scan(&worker, &attempt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound("run", f.RunID)
 	}
@@ -83,14 +83,14 @@ func (db *DB) crash(ctx context.Context, tx *sql.Tx, cur store.FlowRun, msg stri
 	}
 	// The lost execution has stopped (its lease says so): its tag slots
 	// are free, and its retry must not wait for their lease to lapse.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM slots WHERE holder LIKE $1 ESCAPE '\'`, likeEscape(store.SlotHolderPrefix(cur.ID))+"%"); err != nil {
+	if _, err := db.execTx(ctx, tx, `DELETE FROM slots WHERE holder LIKE $1 ESCAPE '\'`, likeEscape(store.SlotHolderPrefix(cur.ID))+"%"); err != nil {
 		return run, fmt.Errorf("free slots of run %s: %w", cur.ID, err)
 	}
 	if to.Type != flow.TypeCrashed || cur.Attempt > cur.Retries {
 		// The run ended without its flow's hooks: a worker of its pool
 		// owes them (ClaimHooks).
 		// Due at once, whatever the clocks of reaper and workers say.
-		if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET hooks_due = 1 WHERE id = $1`, cur.ID); err != nil {
+		if _, err := db.execTx(ctx, tx, `UPDATE flow_runs SET hooks_due = 1 WHERE id = $1`, cur.ID); err != nil {
 			return run, fmt.Errorf("owe hooks of run %s: %w", cur.ID, err)
 		}
 		return run, nil
@@ -100,7 +100,7 @@ func (db *DB) crash(ctx context.Context, tx *sql.Tx, cur store.FlowRun, msg stri
 	if run, err = db.moveRun(ctx, tx, run, retry, nil); err != nil {
 		return run, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET attempt = attempt + 1, worker = '', lease_expires = 0 WHERE id = $1`, cur.ID); err != nil {
+	if _, err := db.execTx(ctx, tx, `UPDATE flow_runs SET attempt = attempt + 1, worker = '', lease_expires = 0 WHERE id = $1`, cur.ID); err != nil {
 		return run, fmt.Errorf("reschedule run %s: %w", cur.ID, err)
 	}
 	run.Attempt++
@@ -123,7 +123,7 @@ func (db *DB) ClaimHooks(ctx context.Context, c store.Claim) (store.FlowRun, boo
 	}
 	// Nothing owed is the common case: a read, no write transaction.
 	var due bool
-	if err := db.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM flow_runs WHERE pool = $1 AND hooks_due > 0 AND hooks_due <= $2)`,
+	if err := db.row(ctx, nil, `SELECT EXISTS (SELECT 1 FROM flow_runs WHERE pool = $1 AND hooks_due > 0 AND hooks_due <= $2)`,
 		c.Pool, micros(c.Now)).Scan(&due); err != nil {
 		return store.FlowRun{}, false, fmt.Errorf("look for owed hooks of pool %q: %w", c.Pool, err)
 	}
@@ -137,7 +137,7 @@ func (db *DB) ClaimHooks(ctx context.Context, c store.Claim) (store.FlowRun, boo
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		run, ok = store.FlowRun{}, false
 		var id string
-		err := tx.QueryRowContext(ctx, `SELECT r.id FROM flow_runs r WHERE r.pool = $1 AND r.hooks_due > 0 AND r.hooks_due <= $2
+		err := db.row(ctx, tx, `SELECT r.id FROM flow_runs r WHERE r.pool = $1 AND r.hooks_due > 0 AND r.hooks_due <= $2
 			ORDER BY r.hooks_due, r.id LIMIT 1`+db.d.SkipLocked, c.Pool, micros(c.Now)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -145,7 +145,7 @@ func (db *DB) ClaimHooks(ctx context.Context, c store.Claim) (store.FlowRun, boo
 		if err != nil {
 			return fmt.Errorf("find owed hooks: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET hooks_due = $2 WHERE id = $1`, id, micros(c.Now.Add(c.Lease))); err != nil {
+		if _, err := db.execTx(ctx, tx, `UPDATE flow_runs SET hooks_due = $2 WHERE id = $1`, id, micros(c.Now.Add(c.Lease))); err != nil {
 			return fmt.Errorf("claim hooks of run %s: %w", id, err)
 		}
 		run, err = db.getRun(ctx, tx, id, "")
@@ -161,7 +161,7 @@ func (db *DB) ClaimHooks(ctx context.Context, c store.Claim) (store.FlowRun, boo
 // HooksRun implements store.Runs.
 func (db *DB) HooksRun(ctx context.Context, id string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE flow_runs SET hooks_due = 0 WHERE id = $1`, id)
+		res, err := db.execTx(ctx, tx, `UPDATE flow_runs SET hooks_due = 0 WHERE id = $1`, id)
 		if err != nil {
 			return fmt.Errorf("record hooks of run %s as run: %w", id, err)
 		}

@@ -29,7 +29,7 @@ func (db *DB) Logs(ctx context.Context, q store.LogQuery) ([]store.LogEntry, int
 	}
 	w.add("id > ?", q.After)
 	limit := pageSize(q.Limit, 1000, 10000)
-	rows, err := db.r.QueryContext(ctx, `SELECT id, run_id, flow_run_id, time, level, message, COALESCE(attrs, '')
+	rows, err := db.queryTx(ctx, nil, `SELECT id, run_id, flow_run_id, time, level, message, COALESCE(attrs, '')
 		FROM logs`+w.String()+` ORDER BY id LIMIT `+fmt.Sprint(limit), w.args...)
 	if err != nil {
 		return nil, q.After, fmt.Errorf("read logs of run %s: %w", q.FlowRunID, err)
@@ -62,7 +62,7 @@ func (db *DB) Logs(ctx context.Context, q store.LogQuery) ([]store.LogEntry, int
 
 // TaskRuns implements store.Runs.
 func (db *DB) TaskRuns(ctx context.Context, flowRunID string) ([]store.TaskRun, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, flow_run_id, parent_id, name, run_name, version, task_key, tags, history, created, updated
+	rows, err := db.queryTx(ctx, nil, `SELECT id, flow_run_id, parent_id, name, run_name, version, task_key, tags, history, created, updated
 		FROM task_runs WHERE flow_run_id = $1 ORDER BY created, id`, flowRunID)
 	if err != nil {
 		return nil, fmt.Errorf("read task runs of run %s: %w", flowRunID, err)

@@ -20,7 +20,7 @@ func (db *DB) PruneRuns(ctx context.Context, before time.Time) (int, error) {
 	for {
 		n := 0
 		err := db.tx(ctx, func(tx *sql.Tx) error {
-			rows, err := tx.QueryContext(ctx, `SELECT id FROM flow_runs WHERE state_type IN `+finalTypes+` AND updated < $1 LIMIT `+fmt.Sprint(pruneBatch), micros(before))
+			rows, err := db.queryTx(ctx, tx, `SELECT id FROM flow_runs WHERE state_type IN `+finalTypes+` AND updated < $1 LIMIT `+fmt.Sprint(pruneBatch), micros(before))
 			if err != nil {
 				return fmt.Errorf("find finished runs: %w", err)
 			}
@@ -48,7 +48,7 @@ func (db *DB) PruneRuns(ctx context.Context, before time.Time) (int, error) {
 				`DELETE FROM logs WHERE flow_run_id IN (` + in + `)`,
 				`DELETE FROM flow_runs WHERE id IN (` + in + `)`,
 			} {
-				if _, err := tx.ExecContext(ctx, q, ids...); err != nil {
+				if _, err := db.execTx(ctx, tx, q, ids...); err != nil {
 					return fmt.Errorf("prune runs: %w", err)
 				}
 			}
@@ -64,7 +64,7 @@ func (db *DB) PruneRuns(ctx context.Context, before time.Time) (int, error) {
 		}
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM cache WHERE expires > 0 AND expires < $1`, micros(before)); err != nil {
+		if _, err := db.execTx(ctx, tx, `DELETE FROM cache WHERE expires > 0 AND expires < $1`, micros(before)); err != nil {
 			return fmt.Errorf("prune cache: %w", err)
 		}
 		return nil
@@ -75,7 +75,7 @@ func (db *DB) PruneRuns(ctx context.Context, before time.Time) (int, error) {
 // Ping implements store.Store.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	if err := db.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+	if err := db.row(ctx, nil, `SELECT 1`).Scan(&one); err != nil {
 		return fmt.Errorf("ping %s store: %w", db.d.Name, err)
 	}
 	return nil

@@ -392,7 +392,7 @@ func (b *batch) writeTasks(ctx context.Context) error {
 func (b *batch) updateExisting(ctx context.Context, t *taskRow) error {
 	r := t.rec
 	var hist, flowRun string
-	if err := b.tx.QueryRowContext(ctx, `SELECT history, flow_run_id FROM task_runs WHERE id = $1`, r.ID).Scan(&hist, &flowRun); err != nil {
+	if err := b.db.row(ctx, b.tx, `SELECT history, flow_run_id FROM task_runs WHERE id = $1`, r.ID).Scan(&hist, &flowRun); err != nil {
 		return fmt.Errorf("read task run %s: %w", r.ID, err)
 	}
 	if flowRun != r.FlowRunID {
@@ -405,7 +405,7 @@ func (b *batch) updateExisting(ctx context.Context, t *taskRow) error {
 		}
 		return nil
 	}
-	if _, err := b.tx.ExecContext(ctx, `UPDATE task_runs SET name = $2, run_name = $3, version = $4, task_key = $5, tags = $6 WHERE id = $1`,
+	if _, err := b.db.execTx(ctx, b.tx, `UPDATE task_runs SET name = $2, run_name = $3, version = $4, task_key = $5, tags = $6 WHERE id = $1`,
 		r.ID, r.Name, r.RunName, r.Version, r.TaskKey, tagsJSON(r.Tags)); err != nil {
 		return fmt.Errorf("update task run %s: %w", r.ID, err)
 	}
@@ -467,7 +467,7 @@ func (db *DB) upsertFlowRun(ctx context.Context, tx *sql.Tx, rec *flow.RunRecord
 	if rec.ParentID != "" {
 		origin.Kind = store.OriginSubflow
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO flow_runs (id, flow, flow_version, name, parameters, tags, parent_id, origin_kind, origin, created, updated)
+	_, err = db.execTx(ctx, tx, `INSERT INTO flow_runs (id, flow, flow_version, name, parameters, tags, parent_id, origin_kind, origin, created, updated)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (id) DO UPDATE SET
 			flow = excluded.flow,
@@ -536,7 +536,7 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 		return nil
 	}
 	if db.d.SerializeLogs != "" {
-		if _, err := tx.ExecContext(ctx, db.d.SerializeLogs); err != nil {
+		if _, err := db.execTx(ctx, tx, db.d.SerializeLogs); err != nil {
 			return fmt.Errorf("lock log sequence: %w", err)
 		}
 	}
@@ -552,6 +552,7 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 				flowRun = l.RunID
 			}
 			args = append(args, cleanText(l.RunID), cleanText(flowRun), micros(l.Time), int64(l.Level), cleanText(l.Message), attrs)
+			db.touch(tx, flowRun)
 		}
 		logs = logs[n:]
 		if _, err := db.execTx(ctx, tx, insertLogsSQL(n), args...); err != nil {
@@ -586,7 +587,7 @@ func hasState(history []flow.State, s flow.State) bool {
 
 // hadState reports whether flow run id went through state s.
 func (db *DB) hadState(ctx context.Context, tx *sql.Tx, id string, s flow.State) (bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT state FROM flow_run_states WHERE run_id = $1 ORDER BY seq DESC`, id)
+	rows, err := db.queryTx(ctx, tx, `SELECT state FROM flow_run_states WHERE run_id = $1 ORDER BY seq DESC`, id)
 	if err != nil {
 		return false, fmt.Errorf("read history of run %s: %w", id, err)
 	}

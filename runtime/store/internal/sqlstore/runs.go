@@ -21,6 +21,11 @@ const runCols = `id, flow, flow_version, name, deployment, pool, queue, paramete
 	scheduled_at, attempt, retries, retry_delay, parent_id, COALESCE(idempotency_key, ''), worker,
 	lease_expires, infrastructure_id, source_commit, job_variables, event_id, origin, created, updated`
 
+// runColsR are runCols of flow_runs r in a join.
+const runColsR = `r.id, r.flow, r.flow_version, r.name, r.deployment, r.pool, r.queue, r.parameters, r.tags, r.state,
+	r.scheduled_at, r.attempt, r.retries, r.retry_delay, r.parent_id, COALESCE(r.idempotency_key, ''), r.worker,
+	r.lease_expires, r.infrastructure_id, r.source_commit, r.job_variables, r.event_id, r.origin, r.created, r.updated`
+
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRun(s scanner) (store.FlowRun, error) {
@@ -91,10 +96,9 @@ func tagsJSON(tags []string) string {
 	return mustJSON(tags)
 }
 
-func (db *DB) getRun(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, id, lock string) (store.FlowRun, error) {
-	r, err := scanRun(q.QueryRowContext(ctx, `SELECT `+runCols+` FROM flow_runs WHERE id = $1`+lock, id))
+// getRun reads a run in tx (nil: on the read pool).
+func (db *DB) getRun(ctx context.Context, tx *sql.Tx, id, lock string) (store.FlowRun, error) {
+	r, err := scanRun(db.row(ctx, tx, `SELECT `+runCols+` FROM flow_runs WHERE id = $1`+lock, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, notFound("run", id)
 	}
@@ -106,12 +110,12 @@ func (db *DB) getRun(ctx context.Context, q interface {
 
 // GetRun implements store.Runs.
 func (db *DB) GetRun(ctx context.Context, id string) (store.FlowRun, error) {
-	return db.getRun(ctx, db.r, id, "")
+	return db.getRun(ctx, nil, id, "")
 }
 
 // RunHistory implements store.Runs.
 func (db *DB) RunHistory(ctx context.Context, id string) ([]flow.State, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT state FROM flow_run_states WHERE run_id = $1 ORDER BY seq`, id)
+	rows, err := db.queryTx(ctx, nil, `SELECT state FROM flow_run_states WHERE run_id = $1 ORDER BY seq`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read history of run %s: %w", id, err)
 	}
@@ -262,7 +266,7 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 	}
 	if spec.ThrottleKey != "" && spec.Throttle > 0 {
 		var recent string
-		err := tx.QueryRowContext(ctx, `SELECT id FROM flow_runs WHERE deployment = $1 AND throttle_key = $2 AND created > $3 ORDER BY created DESC LIMIT 1`,
+		err := db.row(ctx, tx, `SELECT id FROM flow_runs WHERE deployment = $1 AND throttle_key = $2 AND created > $3 ORDER BY created DESC LIMIT 1`,
 			spec.Deployment, spec.ThrottleKey, micros(now.Add(-spec.Throttle))).Scan(&recent)
 		switch {
 		case err == nil:
@@ -289,25 +293,26 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		throttle = spec.ThrottleKey
 	}
 	stateJSON := mustJSON(st)
-	res, err := tx.ExecContext(ctx, `INSERT INTO flow_runs (id, flow, name, deployment, pool, queue, parameters, tags,
+	// The run as stored comes back from the insert itself: no read after.
+	r, err := scanRun(db.row(ctx, tx, `INSERT INTO flow_runs (id, flow, name, deployment, pool, queue, parameters, tags,
 		state_type, state, state_seq, scheduled_at, schedule_slot, attempt, retries, retry_delay, parent_id,
 		idempotency_key, throttle_key, job_variables, event_id, origin_kind, origin, plan_gen, created, updated)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, 1, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23)
-		ON CONFLICT DO NOTHING`,
+		ON CONFLICT DO NOTHING RETURNING `+runCols,
 		spec.ID, spec.Flow, spec.Name, spec.Deployment, spec.Pool, spec.Queue, params, tagsJSON(spec.Tags),
 		string(st.Type), stateJSON, micros(st.ScheduledAt), slot, spec.Retries, spec.RetryDelay.Microseconds(), spec.ParentID,
-		idem, throttle, jobVars, o.eventID, string(spec.Origin.Kind), mustJSON(spec.Origin), o.planGen, micros(now))
-	if err != nil {
+		idem, throttle, jobVars, o.eventID, string(spec.Origin.Kind), mustJSON(spec.Origin), o.planGen, micros(now)))
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return store.FlowRun{}, false, fmt.Errorf("create run: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if err != nil {
 		// A conflict: the same idempotency key or slot, or the same ID.
 		if o.slot {
 			return store.FlowRun{}, false, nil
 		}
 		if idem != nil {
 			var id string
-			err := tx.QueryRowContext(ctx, `SELECT id FROM flow_runs WHERE deployment = $1 AND idempotency_key = $2`, spec.Deployment, spec.IdempotencyKey).Scan(&id)
+			err := db.row(ctx, tx, `SELECT id FROM flow_runs WHERE deployment = $1 AND idempotency_key = $2`, spec.Deployment, spec.IdempotencyKey).Scan(&id)
 			if err == nil {
 				r, err := db.getRun(ctx, tx, id, "")
 				return r, false, err
@@ -318,11 +323,10 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		}
 		return store.FlowRun{}, false, invalid("id", fmt.Sprintf("run %s already exists", spec.ID))
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO flow_run_states (run_id, seq, state) VALUES ($1, 1, $2)`, spec.ID, stateJSON); err != nil {
+	if _, err := db.execTx(ctx, tx, `INSERT INTO flow_run_states (run_id, seq, state) VALUES ($1, 1, $2)`, spec.ID, stateJSON); err != nil {
 		return store.FlowRun{}, false, fmt.Errorf("record state: %w", err)
 	}
-	r, err := db.getRun(ctx, tx, spec.ID, "")
-	if err == nil && late != nil {
+	if late != nil {
 		r, err = db.moveRun(ctx, tx, r, *late, nil)
 	}
 	return r, true, err
@@ -376,6 +380,12 @@ func (db *DB) setRunState(ctx context.Context, tx *sql.Tx, id string, s flow.Sta
 // moveRun moves cur, read and locked in tx, to s, after checking the move
 // against the transition table. A final state ends the lease.
 func (db *DB) moveRun(ctx context.Context, tx *sql.Tx, cur store.FlowRun, s flow.State, res *flow.Result) (store.FlowRun, error) {
+	return db.moveRunLeased(ctx, tx, cur, s, res, nil)
+}
+
+// moveRunLeased is moveRun that also hands the run to claim's worker,
+// in the same statement, when claim is set.
+func (db *DB) moveRunLeased(ctx context.Context, tx *sql.Tx, cur store.FlowRun, s flow.State, res *flow.Result, claim *leaseTo) (store.FlowRun, error) {
 	now := db.now()
 	if s.Timestamp.IsZero() {
 		s.Timestamp = now
@@ -392,13 +402,21 @@ func (db *DB) moveRun(ctx context.Context, tx *sql.Tx, cur store.FlowRun, s flow
 		lease = 0
 	}
 	stateJSON := mustJSON(s)
+	q := `UPDATE flow_runs SET state_type = $2, state = $3, state_seq = state_seq + 1, scheduled_at = $4, lease_expires = $5, updated = $6`
+	args := []any{cur.ID, string(s.Type), stateJSON, scheduled, lease, micros(now)}
+	if claim != nil {
+		q += `, worker = $7`
+		args[4] = micros(claim.until)
+		args = append(args, claim.worker)
+	}
+	// The run as it is now comes back from the update: no read after.
 	var seq int64
-	if err := tx.QueryRowContext(ctx, `UPDATE flow_runs SET state_type = $2, state = $3, state_seq = state_seq + 1,
-		scheduled_at = $4, lease_expires = $5, updated = $6 WHERE id = $1 RETURNING state_seq`,
-		cur.ID, string(s.Type), stateJSON, scheduled, lease, micros(now)).Scan(&seq); err != nil {
+	run, err := scanRun(withFirst(db.row(ctx, tx, q+` WHERE id = $1 RETURNING state_seq, `+runCols, args...), &seq))
+	if err != nil {
 		return cur, fmt.Errorf("update run %s: %w", cur.ID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO flow_run_states (run_id, seq, state) VALUES ($1, $2, $3)`, cur.ID, seq, stateJSON); err != nil {
+	db.touch(tx, cur.ID)
+	if _, err := db.execTx(ctx, tx, `INSERT INTO flow_run_states (run_id, seq, state) VALUES ($1, $2, $3)`, cur.ID, seq, stateJSON); err != nil {
 		return cur, fmt.Errorf("record state of run %s: %w", cur.ID, err)
 	}
 	if res != nil {
@@ -406,8 +424,25 @@ func (db *DB) moveRun(ctx context.Context, tx *sql.Tx, cur store.FlowRun, s flow
 			return cur, err
 		}
 	}
-	return db.getRun(ctx, tx, cur.ID, "")
+	return run, nil
 }
+
+// leaseTo is a claim's lease, set by moveRunLeased with the Pending state.
+type leaseTo struct {
+	worker string
+	until  time.Time
+}
+
+// withFirst scans the first column into first and the rest with the
+// destinations given.
+func withFirst(s scanner, first any) scanner { return firstScanner{s, first} }
+
+type firstScanner struct {
+	s     scanner
+	first any
+}
+
+func (f firstScanner) Scan(dest ...any) error { return f.s.Scan(append([]any{f.first}, dest...)...) }
 
 // SetRunState implements store.Runs.
 func (db *DB) SetRunState(ctx context.Context, id string, s flow.State, res *flow.Result) (store.FlowRun, error) {
@@ -429,7 +464,7 @@ func (db *DB) UpdateRunInfo(ctx context.Context, id string, info store.RunInfo) 
 		if err := db.ctxFence(ctx, tx); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE flow_runs SET infrastructure_id = $2, source_commit = $3, updated = $4 WHERE id = $1`,
+		res, err := db.execTx(ctx, tx, `UPDATE flow_runs SET infrastructure_id = $2, source_commit = $3, updated = $4 WHERE id = $1`,
 			id, info.InfrastructureID, info.SourceCommit, micros(db.now()))
 		if err != nil {
 			return fmt.Errorf("update run %s: %w", id, err)
@@ -466,7 +501,7 @@ func (db *DB) CancelRun(ctx context.Context, id, reason string) (flow.State, err
 // RunResult implements store.Runs.
 func (db *DB) RunResult(ctx context.Context, id string) (json.RawMessage, bool, error) {
 	var v string
-	err := db.r.QueryRowContext(ctx, `SELECT value FROM results WHERE flow_run_id = $1 AND task_key = ''`, id).Scan(&v)
+	err := db.row(ctx, nil, `SELECT value FROM results WHERE flow_run_id = $1 AND task_key = ''`, id).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -486,7 +521,7 @@ func (db *DB) putResult(ctx context.Context, tx *sql.Tx, res *flow.Result) error
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO results (flow_run_id, task_key, value) VALUES ($1, $2, $3)
+		if _, err := db.execTx(ctx, tx, `INSERT INTO results (flow_run_id, task_key, value) VALUES ($1, $2, $3)
 			ON CONFLICT (flow_run_id, task_key) DO UPDATE SET value = excluded.value`, res.FlowRunID, res.TaskKey, v); err != nil {
 			return fmt.Errorf("store result %s/%s: %w", res.FlowRunID, res.TaskKey, err)
 		}
@@ -496,7 +531,7 @@ func (db *DB) putResult(ctx context.Context, tx *sql.Tx, res *flow.Result) error
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO cache (key, value, expires) VALUES ($1, $2, $3)
+		if _, err := db.execTx(ctx, tx, `INSERT INTO cache (key, value, expires) VALUES ($1, $2, $3)
 			ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires`, res.CacheKey, v, micros(res.CacheExpires)); err != nil {
 			return fmt.Errorf("store cached result %q: %w", res.CacheKey, err)
 		}
@@ -506,7 +541,7 @@ func (db *DB) putResult(ctx context.Context, tx *sql.Tx, res *flow.Result) error
 
 // RunResults implements flow.ResultStore.
 func (db *DB) RunResults(ctx context.Context, flowRunID string) (map[string]json.RawMessage, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT task_key, result FROM task_runs WHERE flow_run_id = $1 AND result IS NOT NULL
+	rows, err := db.queryTx(ctx, nil, `SELECT task_key, result FROM task_runs WHERE flow_run_id = $1 AND result IS NOT NULL
 		UNION ALL SELECT task_key, value FROM results WHERE flow_run_id = $1 AND task_key <> ''`, flowRunID)
 	if err != nil {
 		return nil, fmt.Errorf("read results of run %s: %w", flowRunID, err)
@@ -534,7 +569,7 @@ func (db *DB) CachedResult(ctx context.Context, key string, now time.Time) (json
 		v       string
 		expires int64
 	)
-	err := db.r.QueryRowContext(ctx, `SELECT value, expires FROM cache WHERE key = $1`, key).Scan(&v, &expires)
+	err := db.row(ctx, nil, `SELECT value, expires FROM cache WHERE key = $1`, key).Scan(&v, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -652,7 +687,7 @@ func (db *DB) ListRuns(ctx context.Context, f store.RunFilter) ([]store.FlowRun,
 		w.add("(created, id) < (?, ?)", c.T, c.Keys[0])
 	}
 	limit := pageSize(f.Limit, 100, 1000)
-	rows, err := db.r.QueryContext(ctx, `SELECT `+runCols+` FROM flow_runs`+w.String()+` ORDER BY created DESC, id DESC LIMIT `+strconv.Itoa(limit+1), w.args...)
+	rows, err := db.queryTx(ctx, nil, `SELECT `+runCols+` FROM flow_runs`+w.String()+` ORDER BY created DESC, id DESC LIMIT `+strconv.Itoa(limit+1), w.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs: %w", err)
 	}

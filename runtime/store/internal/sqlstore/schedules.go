@@ -17,7 +17,7 @@ import (
 
 // ScheduleStates implements store.Runs.
 func (db *DB) ScheduleStates(ctx context.Context) (map[string]store.ScheduleState, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT deployment, through, gen FROM schedule_states`)
+	rows, err := db.queryTx(ctx, nil, `SELECT deployment, through, gen FROM schedule_states`)
 	if err != nil {
 		return nil, fmt.Errorf("read planning states: %w", err)
 	}
@@ -90,7 +90,7 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 				raw       string
 				storedGen int64
 			)
-			err := tx.QueryRowContext(ctx, `SELECT through, gen FROM schedule_states WHERE deployment = $1`+db.d.LockRows, p.Deployment).Scan(&raw, &storedGen)
+			err := db.row(ctx, tx, `SELECT through, gen FROM schedule_states WHERE deployment = $1`+db.d.LockRows, p.Deployment).Scan(&raw, &storedGen)
 			stored := map[string]time.Time{}
 			exists := err == nil
 			switch {
@@ -111,7 +111,7 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 			// by a transaction committing after this read, it makes the
 			// runs created here stale, and the next plan replaces them.
 			var depGen int64
-			err = tx.QueryRowContext(ctx, `SELECT plan_gen FROM deployments WHERE name = $1`, p.Deployment).Scan(&depGen)
+			err = db.row(ctx, tx, `SELECT plan_gen FROM deployments WHERE name = $1`, p.Deployment).Scan(&depGen)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("plans[%d]: %w", i, notFound("deployment", p.Deployment))
@@ -124,7 +124,7 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 			if !exists {
 				// Take the row first: a replica planning the same new
 				// deployment at once waits here, then finds it taken.
-				res, err := tx.ExecContext(ctx, `INSERT INTO schedule_states (deployment, through, gen, updated) VALUES ($1, '{}', 0, $2)
+				res, err := db.execTx(ctx, tx, `INSERT INTO schedule_states (deployment, through, gen, updated) VALUES ($1, '{}', 0, $2)
 					ON CONFLICT (deployment) DO NOTHING`, p.Deployment, micros(db.now()))
 				if err != nil {
 					return fmt.Errorf("plans[%d]: store planning state of %q: %w", i, p.Deployment, err)
@@ -139,7 +139,7 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 				// Planned for the first time: only runs made without a
 				// plan (CreateScheduledRuns) under an older generation
 				// can be there; usually nothing is.
-				err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM flow_runs WHERE deployment = $1 AND schedule_slot IS NOT NULL AND plan_gen < $2)`,
+				err := db.row(ctx, tx, `SELECT EXISTS (SELECT 1 FROM flow_runs WHERE deployment = $1 AND schedule_slot IS NOT NULL AND plan_gen < $2)`,
 					p.Deployment, p.Generation).Scan(&replace)
 				if err != nil {
 					return fmt.Errorf("plans[%d]: look for planned runs of %q: %w", i, p.Deployment, err)
@@ -207,7 +207,7 @@ func (db *DB) PlanSchedules(ctx context.Context, plans []store.SchedulePlan) ([]
 					return fmt.Errorf("plans[%d]: %w", i, err)
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE schedule_states SET through = $2, gen = $3, updated = $4 WHERE deployment = $1`,
+			if _, err := db.execTx(ctx, tx, `UPDATE schedule_states SET through = $2, gen = $3, updated = $4 WHERE deployment = $1`,
 				p.Deployment, mustJSON(nonZero(p.Through)), p.Generation, micros(db.now())); err != nil {
 				return fmt.Errorf("plans[%d]: store planning state of %q: %w", i, p.Deployment, err)
 			}
@@ -234,7 +234,7 @@ func (db *DB) applyLatePolicy(ctx context.Context, tx *sql.Tx, name string, late
 		return nil
 	}
 	// Runs being claimed are locked: skipped here, they start.
-	rows, err := tx.QueryContext(ctx, `SELECT r.id FROM flow_runs r WHERE r.deployment = $1 AND r.schedule_slot IS NOT NULL
+	rows, err := db.queryTx(ctx, tx, `SELECT r.id FROM flow_runs r WHERE r.deployment = $1 AND r.schedule_slot IS NOT NULL
 		AND r.state_type = 'SCHEDULED' AND r.scheduled_at < $2 ORDER BY r.scheduled_at, r.id`+db.d.SkipLocked, name, micros(lateBefore))
 	if err != nil {
 		return fmt.Errorf("find late runs of deployment %q: %w", name, err)
@@ -287,7 +287,7 @@ func (db *DB) applyLatePolicy(ctx context.Context, tx *sql.Tx, name string, late
 // never waits for this transaction (it skips locked runs), so the two
 // cannot deadlock.
 func (db *DB) replacePlanned(ctx context.Context, tx *sql.Tx, name string, gen int64, from time.Time, keys map[string]bool) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT r.id, r.scheduled_at, r.state, r.origin FROM flow_runs r
+	rows, err := db.queryTx(ctx, tx, `SELECT r.id, r.scheduled_at, r.state, r.origin FROM flow_runs r
 		WHERE r.deployment = $1 AND r.schedule_slot IS NOT NULL AND r.state_type = 'SCHEDULED'
 		AND r.lease_expires = 0 AND r.attempt = 1 ORDER BY r.scheduled_at`+db.d.LockRows, name)
 	if err != nil {
@@ -333,14 +333,14 @@ func (db *DB) replacePlanned(ctx context.Context, tx *sql.Tx, name string, gen i
 			`DELETE FROM flow_run_states WHERE run_id IN (` + in + `)`,
 			`DELETE FROM flow_runs WHERE id IN (` + in + `)`,
 		} {
-			if _, err := tx.ExecContext(ctx, q, ids[:n]...); err != nil {
+			if _, err := db.execTx(ctx, tx, q, ids[:n]...); err != nil {
 				return nil, fmt.Errorf("delete planned runs of deployment %q: %w", name, err)
 			}
 		}
 		ids = ids[n:]
 	}
 	if gen > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET plan_gen = $2 WHERE deployment = $1 AND schedule_slot IS NOT NULL AND plan_gen < $2`, name, gen); err != nil {
+		if _, err := db.execTx(ctx, tx, `UPDATE flow_runs SET plan_gen = $2 WHERE deployment = $1 AND schedule_slot IS NOT NULL AND plan_gen < $2`, name, gen); err != nil {
 			return nil, fmt.Errorf("keep planned runs of deployment %q: %w", name, err)
 		}
 	}

@@ -101,7 +101,7 @@ func (db *DB) RotateKey(ctx context.Context, to *store.Key) (store.RotateReport,
 			sealed     []byte
 		}
 		readAll := func(q string, scan func(*sql.Rows, *row) error) ([]row, error) {
-			rows, err := tx.QueryContext(ctx, q)
+			rows, err := db.queryTx(ctx, tx, q)
 			if err != nil {
 				return nil, err
 			}
@@ -126,7 +126,7 @@ func (db *DB) RotateKey(ctx context.Context, to *store.Key) (store.RotateReport,
 				return err
 			}
 			if changed {
-				if _, err := tx.ExecContext(ctx, `UPDATE secrets SET value = $2 WHERE name = $1`, r.k1, out); err != nil {
+				if _, err := db.execTx(ctx, tx, `UPDATE secrets SET value = $2 WHERE name = $1`, r.k1, out); err != nil {
 					return fmt.Errorf("rewrite secret %q: %w", r.k1, err)
 				}
 				rep.Secrets++
@@ -142,7 +142,7 @@ func (db *DB) RotateKey(ctx context.Context, to *store.Key) (store.RotateReport,
 				return err
 			}
 			if changed {
-				if _, err := tx.ExecContext(ctx, `UPDATE blocks SET secrets = $2 WHERE name = $1`, r.k1, out); err != nil {
+				if _, err := db.execTx(ctx, tx, `UPDATE blocks SET secrets = $2 WHERE name = $1`, r.k1, out); err != nil {
 					return fmt.Errorf("rewrite block %q: %w", r.k1, err)
 				}
 				rep.Blocks++
@@ -157,19 +157,19 @@ func (db *DB) RotateKey(ctx context.Context, to *store.Key) (store.RotateReport,
 			{`SELECT flow_run_id, task_key, '', value FROM results WHERE value LIKE 'sealed:%'`,
 				func(r row) string { return resultWhere(r.k1, r.k2) },
 				func(out string, r row) error {
-					_, err := tx.ExecContext(ctx, `UPDATE results SET value = $1 WHERE flow_run_id = $2 AND task_key = $3`, out, r.k1, r.k2)
+					_, err := db.execTx(ctx, tx, `UPDATE results SET value = $1 WHERE flow_run_id = $2 AND task_key = $3`, out, r.k1, r.k2)
 					return err
 				}},
 			{`SELECT flow_run_id, task_key, id, result FROM task_runs WHERE result LIKE 'sealed:%'`,
 				func(r row) string { return resultWhere(r.k1, r.k2) },
 				func(out string, r row) error {
-					_, err := tx.ExecContext(ctx, `UPDATE task_runs SET result = $1 WHERE id = $2`, out, r.k3)
+					_, err := db.execTx(ctx, tx, `UPDATE task_runs SET result = $1 WHERE id = $2`, out, r.k3)
 					return err
 				}},
 			{`SELECT key, '', '', value FROM cache WHERE value LIKE 'sealed:%'`,
 				func(r row) string { return cacheWhere(r.k1) },
 				func(out string, r row) error {
-					_, err := tx.ExecContext(ctx, `UPDATE cache SET value = $1 WHERE key = $2`, out, r.k1)
+					_, err := db.execTx(ctx, tx, `UPDATE cache SET value = $1 WHERE key = $2`, out, r.k1)
 					return err
 				}},
 		} {

@@ -28,9 +28,9 @@ func (db *DB) SetTagLimit(ctx context.Context, tag string, limit int) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if limit == 0 {
-			_, err = tx.ExecContext(ctx, `DELETE FROM tag_limits WHERE tag = $1`, tag)
+			_, err = db.execTx(ctx, tx, `DELETE FROM tag_limits WHERE tag = $1`, tag)
 		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO tag_limits (tag, lim) VALUES ($1, $2) ON CONFLICT (tag) DO UPDATE SET lim = excluded.lim`, tag, limit)
+			_, err = db.execTx(ctx, tx, `INSERT INTO tag_limits (tag, lim) VALUES ($1, $2) ON CONFLICT (tag) DO UPDATE SET lim = excluded.lim`, tag, limit)
 		}
 		if err != nil {
 			return fmt.Errorf("set limit of tag %q: %w", tag, err)
@@ -41,13 +41,11 @@ func (db *DB) SetTagLimit(ctx context.Context, tag string, limit int) error {
 
 // TagLimits implements store.Slots.
 func (db *DB) TagLimits(ctx context.Context) (map[string]int, error) {
-	return db.tagLimits(ctx, db.r)
+	return db.tagLimits(ctx, nil)
 }
 
-func (db *DB) tagLimits(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}) (map[string]int, error) {
-	rows, err := q.QueryContext(ctx, `SELECT tag, lim FROM tag_limits`)
+func (db *DB) tagLimits(ctx context.Context, tx *sql.Tx) (map[string]int, error) {
+	rows, err := db.queryTx(ctx, tx, `SELECT tag, lim FROM tag_limits`)
 	if err != nil {
 		return nil, fmt.Errorf("read tag limits: %w", err)
 	}
@@ -78,7 +76,7 @@ func (db *DB) AcquireSlots(ctx context.Context, holder string, tags []string, un
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		ok = false
 		if db.d.LockSlots != "" {
-			if _, err := tx.ExecContext(ctx, db.d.LockSlots); err != nil {
+			if _, err := db.execTx(ctx, tx, db.d.LockSlots); err != nil {
 				return fmt.Errorf("lock slots: %w", err)
 			}
 		}
@@ -95,7 +93,7 @@ func (db *DB) AcquireSlots(ctx context.Context, holder string, tags []string, un
 		now := micros(db.now())
 		for _, t := range limited {
 			var used int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM slots WHERE tag = $1 AND expires > $2 AND holder <> $3`, t, now, holder).Scan(&used); err != nil {
+			if err := db.row(ctx, tx, `SELECT COUNT(*) FROM slots WHERE tag = $1 AND expires > $2 AND holder <> $3`, t, now, holder).Scan(&used); err != nil {
 				return fmt.Errorf("count slots of tag %q: %w", t, err)
 			}
 			if used >= store.TagLimit(limits, t) {
@@ -103,12 +101,12 @@ func (db *DB) AcquireSlots(ctx context.Context, holder string, tags []string, un
 			}
 		}
 		for _, t := range limited {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO slots (holder, tag, expires) VALUES ($1, $2, $3)
+			if _, err := db.execTx(ctx, tx, `INSERT INTO slots (holder, tag, expires) VALUES ($1, $2, $3)
 				ON CONFLICT (holder, tag) DO UPDATE SET expires = excluded.expires`, holder, t, micros(until)); err != nil {
 				return fmt.Errorf("take slot of tag %q: %w", t, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM slots WHERE expires <= $1`, now); err != nil {
+		if _, err := db.execTx(ctx, tx, `DELETE FROM slots WHERE expires <= $1`, now); err != nil {
 			return fmt.Errorf("drop expired slots: %w", err)
 		}
 		ok = true
@@ -120,7 +118,7 @@ func (db *DB) AcquireSlots(ctx context.Context, holder string, tags []string, un
 // RenewSlots implements store.Slots.
 func (db *DB) RenewSlots(ctx context.Context, holder string, until time.Time) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE slots SET expires = $2 WHERE holder = $1`, holder, micros(until)); err != nil {
+		if _, err := db.execTx(ctx, tx, `UPDATE slots SET expires = $2 WHERE holder = $1`, holder, micros(until)); err != nil {
 			return fmt.Errorf("renew slots of %q: %w", holder, err)
 		}
 		return nil
@@ -130,7 +128,7 @@ func (db *DB) RenewSlots(ctx context.Context, holder string, until time.Time) er
 // ReleaseSlots implements store.Slots.
 func (db *DB) ReleaseSlots(ctx context.Context, holder string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM slots WHERE holder = $1`, holder); err != nil {
+		if _, err := db.execTx(ctx, tx, `DELETE FROM slots WHERE holder = $1`, holder); err != nil {
 			return fmt.Errorf("release slots of %q: %w", holder, err)
 		}
 		return nil
@@ -140,7 +138,7 @@ func (db *DB) ReleaseSlots(ctx context.Context, holder string) error {
 // SlotsInUse implements store.Slots.
 func (db *DB) SlotsInUse(ctx context.Context, tag string, now time.Time) (int, error) {
 	var n int
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM slots WHERE tag = $1 AND expires > $2`, tag, micros(now)).Scan(&n); err != nil {
+	if err := db.row(ctx, nil, `SELECT COUNT(*) FROM slots WHERE tag = $1 AND expires > $2`, tag, micros(now)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count slots of tag %q: %w", tag, err)
 	}
 	return n, nil

@@ -49,7 +49,7 @@ func (db *DB) ApplyPool(ctx context.Context, p store.Pool) error {
 	}
 	now := micros(db.now())
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO pools (name, type, description, job_template, paused, concurrency_limit, lease, heartbeat, created, updated)
+		_, err := db.execTx(ctx, tx, `INSERT INTO pools (name, type, description, job_template, paused, concurrency_limit, lease, heartbeat, created, updated)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
 			ON CONFLICT (name) DO UPDATE SET type = excluded.type, description = excluded.description, job_template = excluded.job_template,
 				paused = excluded.paused, concurrency_limit = excluded.concurrency_limit, lease = excluded.lease, heartbeat = excluded.heartbeat,
@@ -84,7 +84,7 @@ func scanPool(s scanner) (store.Pool, error) {
 
 // GetPool implements store.Workers.
 func (db *DB) GetPool(ctx context.Context, name string) (store.Pool, error) {
-	p, err := scanPool(db.r.QueryRowContext(ctx, `SELECT `+poolCols+` FROM pools WHERE name = $1`, name))
+	p, err := scanPool(db.row(ctx, nil, `SELECT `+poolCols+` FROM pools WHERE name = $1`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, notFound("pool", name)
 	}
@@ -96,12 +96,12 @@ func (db *DB) GetPool(ctx context.Context, name string) (store.Pool, error) {
 
 // ListPools implements store.Workers.
 func (db *DB) ListPools(ctx context.Context) ([]store.Pool, error) {
-	return queryAll(ctx, db.r, "list pools", scanPool, `SELECT `+poolCols+` FROM pools ORDER BY name`)
+	return queryAll(ctx, db, "list pools", scanPool, `SELECT `+poolCols+` FROM pools ORDER BY name`)
 }
 
 // queryAll runs q and scans every row with scan.
-func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
+func queryAll[T any](ctx context.Context, db *DB, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.queryTx(ctx, nil, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -133,14 +133,14 @@ func (db *DB) ApplyQueue(ctx context.Context, q store.Queue) error {
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM pools WHERE name = $1`, q.Pool).Scan(&one)
+		err := db.row(ctx, tx, `SELECT 1 FROM pools WHERE name = $1`, q.Pool).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("pool", q.Pool)
 		}
 		if err != nil {
 			return fmt.Errorf("read pool %q: %w", q.Pool, err)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO queues (pool, name, priority, paused) VALUES ($1, $2, $3, $4)
+		_, err = db.execTx(ctx, tx, `INSERT INTO queues (pool, name, priority, paused) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (pool, name) DO UPDATE SET priority = excluded.priority, paused = excluded.paused`,
 			q.Pool, q.Name, q.Priority, b2i(q.Paused))
 		if err != nil {
@@ -152,7 +152,7 @@ func (db *DB) ApplyQueue(ctx context.Context, q store.Queue) error {
 
 // ListQueues implements store.Workers.
 func (db *DB) ListQueues(ctx context.Context, pool string) ([]store.Queue, error) {
-	return queryAll(ctx, db.r, "list queues", func(s scanner) (store.Queue, error) {
+	return queryAll(ctx, db, "list queues", func(s scanner) (store.Queue, error) {
 		var (
 			q      store.Queue
 			paused int
@@ -179,7 +179,7 @@ func (db *DB) Heartbeat(ctx context.Context, w store.Worker) error {
 		w.LastSeen = db.now()
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO workers (name, pool, info, last_seen) VALUES ($1, $2, $3, $4)
+		_, err := db.execTx(ctx, tx, `INSERT INTO workers (name, pool, info, last_seen) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (name) DO UPDATE SET pool = excluded.pool, info = excluded.info, last_seen = excluded.last_seen`,
 			w.Name, w.Pool, info, micros(w.LastSeen))
 		if err != nil {
@@ -191,7 +191,7 @@ func (db *DB) Heartbeat(ctx context.Context, w store.Worker) error {
 
 // ListWorkers implements store.Workers.
 func (db *DB) ListWorkers(ctx context.Context, pool string) ([]store.Worker, error) {
-	return queryAll(ctx, db.r, "list workers", func(s scanner) (store.Worker, error) {
+	return queryAll(ctx, db, "list workers", func(s scanner) (store.Worker, error) {
 		var (
 			w    store.Worker
 			info string

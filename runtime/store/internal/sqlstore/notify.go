@@ -1,0 +1,184 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+var _ store.RunNotifier = (*DB)(nil)
+
+// hub tells subscribers which flow runs committed transactions changed.
+// With no subscriber, a change costs an atomic load.
+type hub struct {
+	n       atomic.Int32 // subscribers
+	mu      sync.Mutex
+	subs    map[int]func(string)
+	next    int
+	touched map[*sql.Tx][]string // runs changed by each open transaction
+	pending atomic.Int32         // len(touched)
+	always  bool                 // note changes without subscribers (Dialect.Notify)
+	origin  string               // this store's mark on its announcements to others
+	listen  func(ctx context.Context, publish func(string))
+	stop    context.CancelFunc // ends listen; nil before the first subscription
+	stopped chan struct{}      // closed when listen returned
+	closed  bool
+}
+
+// NotifyRuns implements store.RunNotifier.
+func (db *DB) NotifyRuns(fn func(flowRunID string)) (cancel func()) {
+	h := &db.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.subs == nil {
+		h.subs = make(map[int]func(string))
+	}
+	id := h.next
+	h.next++
+	h.subs[id] = fn
+	h.n.Add(1)
+	if h.listen != nil && h.stop == nil && !h.closed {
+		ctx, stop := context.WithCancel(context.Background())
+		h.stop, h.stopped = stop, make(chan struct{})
+		go func() {
+			defer close(h.stopped)
+			h.listen(ctx, db.PublishRun)
+		}()
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			delete(h.subs, id)
+			h.n.Add(-1)
+		})
+	}
+}
+
+// PublishRun announces a change of runs to this process's subscribers at
+// once, outside any transaction: a driver's cross-process listener calls
+// it with each payload Dialect.Notify sent (the sender's mark, a space,
+// the IDs comma-separated). This store's own announcements, published
+// at their commit already, are skipped.
+func (db *DB) PublishRun(payload string) {
+	if db.hub.n.Load() == 0 {
+		return
+	}
+	origin, ids, ok := strings.Cut(payload, " ")
+	if !ok {
+		origin, ids = "", payload
+	}
+	if origin == db.hub.origin {
+		return
+	}
+	db.hub.publish(strings.Split(ids, ","))
+}
+
+// touch notes that tx changed run, to announce when tx commits.
+func (db *DB) touch(tx *sql.Tx, run string) {
+	h := &db.hub
+	if (h.n.Load() == 0 && !h.always) || run == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.touched == nil {
+		h.touched = make(map[*sql.Tx][]string)
+	}
+	if _, ok := h.touched[tx]; !ok {
+		h.pending.Add(1)
+	}
+	h.touched[tx] = append(h.touched[tx], run)
+}
+
+// done ends tx: its changes are announced when it committed.
+func (h *hub) done(tx *sql.Tx, committed bool) {
+	if h.pending.Load() == 0 {
+		return
+	}
+	h.mu.Lock()
+	runs, ok := h.touched[tx]
+	if ok {
+		delete(h.touched, tx)
+		h.pending.Add(-1)
+	}
+	h.mu.Unlock()
+	if committed && len(runs) > 0 {
+		h.publish(runs)
+	}
+}
+
+func (h *hub) publish(runs []string) {
+	h.mu.Lock()
+	fns := make([]func(string), 0, len(h.subs))
+	for _, fn := range h.subs {
+		fns = append(fns, fn)
+	}
+	h.mu.Unlock()
+	for i, r := range runs {
+		if i > 0 && runs[i-1] == r {
+			continue
+		}
+		for _, fn := range fns {
+			fn(r)
+		}
+	}
+}
+
+// stopListening ends the listener, if it runs, and waits for it.
+func (h *hub) stopListening() {
+	h.mu.Lock()
+	stop, stopped := h.stop, h.stopped
+	h.closed = true
+	h.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-stopped
+	}
+}
+
+// notifyPayload bounds one notification's payload (PostgreSQL: under 8000
+// bytes).
+const notifyPayload = 7000
+
+// notifyOthers announces the runs tx changed to the other processes
+// (Dialect.Notify), in tx.
+func (db *DB) notifyOthers(ctx context.Context, tx *sql.Tx) error {
+	h := &db.hub
+	if db.d.Notify == "" || h.pending.Load() == 0 {
+		return nil
+	}
+	h.mu.Lock()
+	runs := slices.Clone(h.touched[tx])
+	h.mu.Unlock()
+	slices.Sort(runs)
+	runs = slices.Compact(runs)
+	for len(runs) > 0 {
+		var b strings.Builder
+		b.WriteString(h.origin)
+		b.WriteByte(' ')
+		head := b.Len()
+		for len(runs) > 0 && b.Len()+len(runs[0]) < notifyPayload {
+			if b.Len() > head {
+				b.WriteByte(',')
+			}
+			b.WriteString(runs[0])
+			runs = runs[1:]
+		}
+		if b.Len() == head { // an ID longer than a payload: not announced
+			runs = runs[1:]
+			continue
+		}
+		if _, err := db.execTx(ctx, tx, db.d.Notify, b.String()); err != nil {
+			return fmt.Errorf("announce changed runs: %w", err)
+		}
+	}
+	return nil
+}
