@@ -67,7 +67,7 @@
 // # Result reuse
 //
 // Each task run (and subflow run) inside a flow run has a stable identity,
-// its task key ([TaskKey]): the enclosing subflows' keys, the task's name,
+// its task key (flowext.TaskKey): the enclosing subflows' keys, the task's name,
 // a hash of its input (or a key the task computes), and an occurrence
 // number for repeated identical calls, counted in call order. Results are
 // owned by the top-level flow run. When it is retried in-process, or
@@ -100,11 +100,20 @@
 // [Logger] returns a *slog.Logger whose records carry the run's IDs and go
 // to the recorder.
 //
-// # Extending
+// # Which package is for whom
 //
-// Packages that add their own kinds of steps use the same machinery as
-// package task: [StartRun], [Attempt], [Run.Finish], [TaskKey],
-// [PriorResult], [Reuse], [AddCompensation] and [Go].
+//   - Flow authors: this package (New, the options, Run, RunFrom, Logger,
+//     NonRetryable, the states and errors) and package task for the steps.
+//     Tests: package flowtest (a Harness with a fake clock and memory
+//     store) for the state histories.
+//   - Programs that run flows: [Engine], [WithEngine], [MemoryStore], and
+//     [Definition]/[Execution] for a runtime that stores runs itself;
+//     [Recorder] and [ResultStore] for a store of one's own.
+//   - Packages that add their own kinds of steps to flows (task is one),
+//     and runtimes that record and resume runs: package flow/flowext, the
+//     engine machinery (StartRun, Attempt, Finish, TaskKey, PriorResult,
+//     Reuse, AddCompensation, Go, RunHooks). It is kept out of this
+//     package so that its documentation is the flow author's API.
 //
 // Package flowtest runs flows against a fake clock and asserts on
 // recorded state histories.

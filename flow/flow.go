@@ -183,9 +183,9 @@ func (f *Flow[P, R]) Run(ctx context.Context, params P) (R, error) {
 		return zero, &ParamsError{Flow: f.name, Err: err}
 	}
 	rec := f.record(ctx, params, raw)
-	if FlowRunFrom(ctx) != nil {
+	if flowRunFrom(ctx) != nil {
 		sum := sha256.Sum256(raw)
-		rec.TaskKey = TaskKey(ctx, "flow:"+f.name, hex.EncodeToString(sum[:12]))
+		rec.TaskKey = taskKey(ctx, "flow:"+f.name, hex.EncodeToString(sum[:12]))
 	}
 	ctx, run, err := startRun(ctx, rec, State{})
 	if err != nil {
@@ -221,27 +221,11 @@ func (f *Flow[P, R]) runName(ctx context.Context, params P, id string) string {
 	return b.String()
 }
 
-// Reuse records a run that completes (state Cached) with a result from an
-// earlier attempt of its flow run, found with [PriorResult], and returns
-// that result decoded.
-func Reuse[R any](ctx context.Context, rec RunRecord, prior json.RawMessage) (R, error) {
-	var out R
-	ctx, run, err := startRun(ctx, rec, State{})
-	if err != nil {
-		return out, err
-	}
-	if err := json.Unmarshal(prior, &out); err != nil {
-		err = fmt.Errorf("%s %q: decode result reused from an earlier attempt: %w", rec.Kind, rec.Name, err)
-		return out, errors.Join(err, run.Finish(ctx, Failed(err.Error()), nil))
-	}
-	return out, run.Finish(ctx, Cached("result reused from an earlier attempt"), nil)
-}
-
 // execute runs the attempts of a started flow run and everything after
 // its final state.
 func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution, executions int) (R, error) {
 	label := fmt.Sprintf("flow %q", f.name)
-	cfg := AttemptConfig{
+	cfg := attemptConfig{
 		Label:      label,
 		Retry:      f.cfg.retry,
 		RetryIf:    f.cfg.retryIf,
@@ -251,10 +235,10 @@ func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution,
 	}
 	if len(f.cfg.hooks.running) > 0 {
 		cfg.OnRunning = func(ctx context.Context) {
-			run.RunHooks(ctx, "OnRunning", f.cfg.hooks.running, run.State(), nil)
+			run.runHooks(ctx, "OnRunning", f.cfg.hooks.running, run.State(), nil)
 		}
 	}
-	out, final, err := Attempt(ctx, run, cfg, func(actx context.Context) (R, error) {
+	out, final, err := runAttempts(ctx, run, cfg, func(actx context.Context) (R, error) {
 		return f.attempt(actx, run, params)
 	})
 	var res *Result
@@ -265,7 +249,7 @@ func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution,
 			Logger(ctx).Warn("flow result is not JSON-serializable; it is not persisted", slog.String("error", merr.Error()))
 		}
 	}
-	if ferr := run.Finish(ctx, final, res); ferr != nil {
+	if ferr := run.finish(ctx, final, res); ferr != nil {
 		// The state may not be durable, but the run is over: still undo
 		// its steps and tell the hooks, with the recording error.
 		err = errors.Join(err, ferr)
@@ -280,13 +264,13 @@ func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution,
 	}
 	switch final.Type {
 	case TypeCompleted:
-		run.RunHooks(ctx, "OnCompletion", f.cfg.hooks.completion, final, err)
+		run.runHooks(ctx, "OnCompletion", f.cfg.hooks.completion, final, err)
 	case TypeFailed:
-		run.RunHooks(ctx, "OnFailure", f.cfg.hooks.failure, final, err)
+		run.runHooks(ctx, "OnFailure", f.cfg.hooks.failure, final, err)
 	case TypeCancelled:
-		run.RunHooks(ctx, "OnCancellation", f.cfg.hooks.cancellation, final, err)
+		run.runHooks(ctx, "OnCancellation", f.cfg.hooks.cancellation, final, err)
 	case TypeCrashed:
-		run.RunHooks(ctx, "OnCrashed", f.cfg.hooks.crashed, final, err)
+		run.runHooks(ctx, "OnCrashed", f.cfg.hooks.crashed, final, err)
 	}
 	return out, err
 }

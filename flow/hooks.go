@@ -24,9 +24,9 @@ type HookEvent struct {
 	Err error
 }
 
-// RunHooks calls hooks in order for the run's state st. The task package
+// runHooks (flowext.RunHooks) calls hooks in order for the run's state st. The task package
 // calls it for task hooks; flows call it for theirs.
-func (r *Run) RunHooks(ctx context.Context, which string, hooks []Hook, st State, err error) {
+func (r *Run) runHooks(ctx context.Context, which string, hooks []Hook, st State, err error) {
 	if len(hooks) == 0 {
 		return
 	}

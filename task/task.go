@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/flow/retry"
 )
 
@@ -66,7 +67,7 @@ type typedOption struct {
 type Option func(*config) error
 
 // New defines a task named name running fn. Within a flow run, a task's
-// name and input identify its runs (see [flow.TaskKey]); keep names
+// name and input identify its runs (see [flowext.TaskKey]); keep names
 // stable. A bad option does not panic: every run returns its error, and
 // [Task.Err] reports it.
 func New[I, O any](name string, fn func(ctx context.Context, in I) (O, error), opts ...Option) *Task[I, O] {
@@ -279,7 +280,7 @@ func (t *Task[I, O]) Run(ctx context.Context, in I) (O, error) {
 		var zero O
 		return zero, err
 	}
-	return t.run(ctx, in, ik, flow.TaskKey(ctx, t.name, ik))
+	return t.run(ctx, in, ik, flowext.TaskKey(ctx, t.name, ik))
 }
 
 // inputKey identifies in: the WithKey function, or a hash of its JSON.
@@ -288,7 +289,7 @@ func (t *Task[I, O]) inputKey(ctx context.Context, in I) (string, error) {
 	if t.key != nil {
 		return t.key(in), nil
 	}
-	if flow.FlowRunFrom(ctx) == nil && !t.cfg.cache {
+	if flowext.FlowRunFrom(ctx) == nil && !t.cfg.cache {
 		return "", nil
 	}
 	return hashInput(t.name, in)
@@ -332,8 +333,8 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 		rec.RunName = t.runName(ctx, in)
 	}
 	if key != "" {
-		if prior, ok := flow.PriorResult(ctx, key); ok {
-			out, err := flow.Reuse[O](ctx, rec, prior)
+		if prior, ok := flowext.PriorResult(ctx, key); ok {
+			out, err := flowext.Reuse[O](ctx, rec, prior)
 			if err == nil {
 				// The step's change is in place: it is undone, once, if
 				// the flow run fails after all.
@@ -342,7 +343,7 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 			return out, err
 		}
 	}
-	ctx, run, err := flow.StartRun(ctx, rec)
+	ctx, run, err := flowext.StartRun(ctx, rec)
 	if err != nil {
 		return zero, err
 	}
@@ -362,14 +363,14 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 	if s := stubFor(ctx, t); s != nil {
 		fn = s
 	}
-	cfg := flow.AttemptConfig{Label: `task "` + t.name + `"`, Retry: t.cfg.retry, RetryIf: t.cfg.retryIf, Timeout: t.cfg.timeout}
+	cfg := flowext.AttemptConfig{Label: `task "` + t.name + `"`, Retry: t.cfg.retry, RetryIf: t.cfg.retryIf, Timeout: t.cfg.timeout}
 	if tags := rec.Tags; eng.Limiter != nil && len(tags) > 0 {
 		cfg.Slots = func(ctx context.Context) (func(), error) { return eng.Limiter.Acquire(ctx, tags) }
 	}
 	if len(t.cfg.running) > 0 {
-		cfg.OnRunning = func(ctx context.Context) { run.RunHooks(ctx, "OnRunning", t.cfg.running, run.State(), nil) }
+		cfg.OnRunning = func(ctx context.Context) { flowext.RunHooks(ctx, run, "OnRunning", t.cfg.running, run.State(), nil) }
 	}
-	out, final, err := flow.Attempt(ctx, run, cfg, func(actx context.Context) (O, error) { return fn(actx, in) })
+	out, final, err := flowext.Attempt(ctx, run, cfg, func(actx context.Context) (O, error) { return fn(actx, in) })
 
 	var res *flow.Result
 	completed := final.Type == flow.TypeCompleted
@@ -380,14 +381,14 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 		// Registered before Finish: the change happened even if recording it fails.
 		t.addCompensation(ctx, rec, in, out)
 	}
-	if ferr := run.Finish(ctx, final, res); ferr != nil {
+	if ferr := flowext.Finish(ctx, run, final, res); ferr != nil {
 		return out, errors.Join(err, ferr)
 	}
 	switch final.Type {
 	case flow.TypeCompleted:
-		run.RunHooks(ctx, "OnCompletion", t.cfg.completed, final, nil)
+		flowext.RunHooks(ctx, run, "OnCompletion", t.cfg.completed, final, nil)
 	case flow.TypeFailed, flow.TypeCrashed:
-		run.RunHooks(ctx, "OnFailure", t.cfg.failed, final, err)
+		flowext.RunHooks(ctx, run, "OnFailure", t.cfg.failed, final, err)
 	}
 	return out, err
 }
@@ -396,7 +397,7 @@ func (t *Task[I, O]) addCompensation(ctx context.Context, rec flow.RunRecord, in
 	if t.comp == nil {
 		return
 	}
-	flow.AddCompensation(ctx, flow.Compensation{
+	flowext.AddCompensation(ctx, flowext.Compensation{
 		Key:     rec.TaskKey,
 		Name:    t.name + ".compensate",
 		RunName: rec.RunName + ".compensate",
@@ -424,14 +425,14 @@ func (t *Task[I, O]) runName(ctx context.Context, in I) string {
 
 // cacheKeyFor is the cache key of input in: the task's name and the
 // WithCacheKey key or the input's hash, in the namespace of the
-// top-level flow run (flow.CacheKeyPrefix), so that flows do not share
+// top-level flow run (flowext.CacheKeyPrefix), so that flows do not share
 // cache entries.
 func (t *Task[I, O]) cacheKeyFor(ctx context.Context, in I, inputKey string) string {
 	k := inputKey
 	if t.cacheKey != nil {
 		k = t.cacheKey(in)
 	}
-	return flow.CacheKeyPrefix(ctx) + "task:" + t.name + "/" + k
+	return flowext.CacheKeyPrefix(ctx) + "task:" + t.name + "/" + k
 }
 
 // fromCache completes the run from the cache if it has an unexpired
@@ -454,10 +455,10 @@ func (t *Task[I, O]) fromCache(ctx context.Context, run *flow.Run, cacheKey stri
 		flow.Logger(ctx).Warn("cached result does not decode; running the task", slog.String("error", err.Error()))
 		return out, false, nil
 	}
-	if err := run.Finish(ctx, flow.Cached("cache hit"), nil); err != nil {
+	if err := flowext.Finish(ctx, run, flow.Cached("cache hit"), nil); err != nil {
 		return out, true, err
 	}
-	run.RunHooks(ctx, "OnCompletion", t.cfg.completed, run.State(), nil)
+	flowext.RunHooks(ctx, run, "OnCompletion", t.cfg.completed, run.State(), nil)
 	return out, true, nil
 }
 

@@ -66,6 +66,7 @@ import (
 	"github.com/netauto-dev/netauto/examples/netauto/common"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/runtime/trigger"
@@ -402,7 +403,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 				applied := len(ch.Applied)
 				undo := in.Plan.undo(applied)
 				rec := flow.RunFrom(ctx).Record()
-				flow.AddCompensation(ctx, flow.Compensation{
+				flowext.AddCompensation(ctx, flowext.Compensation{
 					Key: rec.TaskKey + "/partial", Name: "push.compensate", RunName: rec.RunName + ".compensate",
 					Tags: rec.Tags, Fn: func(ctx context.Context) error { return d.rollback(ctx, in, undo) },
 				})
