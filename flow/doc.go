@@ -15,6 +15,12 @@
 //		flow.WithTimeout(15*time.Minute),
 //		flow.OnFailure(notify))
 //
+// New checks the name, the function and every option when it is called
+// (so does task.New): a bad definition is a *[ConfigError] naming the
+// option, reported by [Flow.Err] and returned by every run, which records
+// nothing. Checking at definition rather than at the first run finds the
+// mistake in a test or at start-up, not when a schedule first fires.
+//
 // [Flow.Run] runs it in-process; [Flow.Execute] is how the runtime runs it
 // from JSON parameters. Parameters and results must round-trip through
 // JSON: the runtime stores them, and [SchemaFor] derives the JSON Schema

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/netauto-dev/netauto/flow/internal/extapi"
+	"github.com/netauto-dev/netauto/flow/retry"
 )
 
 // The engine machinery that packages extending flows (task, the runtime)
@@ -53,3 +54,11 @@ func (extension) CacheNamespace(flowName string) string { return cacheNamespace(
 func (extension) CacheKeyPrefix(ctx context.Context) string { return cacheKeyPrefix(ctx) }
 
 func (extension) ErrFinished() error { return errFinished }
+
+func (extension) OptionError(option string, err error) error { return optionError(option, err) }
+
+func (extension) ValidateConfig(kind RunKind, name string, fn any, policy retry.Policy, errs ...error) error {
+	return validateConfig(kind, name, fn, policy, errs...)
+}
+
+func (extension) NilHook(option string, hooks []Hook) error { return nilHook(option, hooks) }

@@ -24,6 +24,17 @@ type HookEvent struct {
 	Err error
 }
 
+// nilHook returns the error of an option adding hooks one of which is
+// nil: a hook that would fail each time its state came.
+func nilHook(option string, hooks []Hook) error {
+	for i, h := range hooks {
+		if h == nil {
+			return optionError(option, fmt.Errorf("hook %d is nil", i))
+		}
+	}
+	return nil
+}
+
 // runHooks (flowext.RunHooks) calls hooks in order for the run's state st. The task package
 // calls it for task hooks; flows call it for theirs.
 func (r *Run) runHooks(ctx context.Context, which string, hooks []Hook, st State, err error) {

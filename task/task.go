@@ -11,7 +11,6 @@ import (
 	"hash"
 	"log/slog"
 	"reflect"
-	"strings"
 	"sync"
 	"text/template"
 	"time"
@@ -68,34 +67,20 @@ type Option func(*config) error
 
 // New defines a task named name running fn. Within a flow run, a task's
 // name and input identify its runs (see [flowext.TaskKey]); keep names
-// stable. A bad option does not panic: every run returns its error, and
-// [Task.Err] reports it.
+// stable. New checks the name, the function and every option at once, as
+// flow.New does; a bad one does not panic: [Task.Err] reports a
+// *[flow.ConfigError] naming it, and every run returns it without
+// recording a run.
 func New[I, O any](name string, fn func(ctx context.Context, in I) (O, error), opts ...Option) *Task[I, O] {
 	t := &Task[I, O]{name: name, fn: fn}
-	fail := func(err error) {
-		if t.err == nil {
-			t.err = fmt.Errorf("task %q: %w", name, err)
-		}
-	}
-	if strings.TrimSpace(name) == "" {
-		fail(errors.New("name: empty"))
-	}
-	if fn == nil {
-		fail(errors.New("function is nil"))
-	}
+	var errs []error
 	for _, o := range opts {
-		if err := o(&t.cfg); err != nil {
-			fail(err)
-		}
+		errs = append(errs, o(&t.cfg))
 	}
 	for _, o := range t.cfg.typed {
-		if err := t.setTyped(o); err != nil {
-			fail(err)
-		}
+		errs = append(errs, t.setTyped(o))
 	}
-	if err := t.cfg.retry.Validate(); err != nil {
-		fail(fmt.Errorf("retry policy: %w", err))
-	}
+	t.err = flowext.ValidateConfig(flow.KindTask, name, fn, t.cfg.retry, errs...)
 	return t
 }
 
@@ -113,8 +98,8 @@ func (t *Task[I, O]) setTyped(o typedOption) error {
 		t.comp, ok = o.fn.(func(context.Context, I, O) error)
 	}
 	if !ok {
-		return fmt.Errorf("option %s: function type %s does not match the task's input %s and output %s",
-			o.name, reflect.TypeOf(o.fn), reflect.TypeFor[I](), reflect.TypeFor[O]())
+		return flowext.OptionError(o.name, fmt.Errorf("function type %s does not match the task's input %s and output %s",
+			reflect.TypeOf(o.fn), reflect.TypeFor[I](), reflect.TypeFor[O]()))
 	}
 	return nil
 }
@@ -145,7 +130,7 @@ func WithRetryIf(fn func(error) bool) Option {
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
-			return fmt.Errorf("timeout: %s is negative", d)
+			return flowext.OptionError("WithTimeout", fmt.Errorf("%s is negative", d))
 		}
 		c.timeout = d
 		return nil
@@ -176,7 +161,7 @@ func WithKey[I any](key func(in I) string) Option { return typed("WithKey", key)
 func WithCache(ttl time.Duration) Option {
 	return func(c *config) error {
 		if ttl < 0 {
-			return fmt.Errorf("cache expiration: %s is negative", ttl)
+			return flowext.OptionError("WithCache", fmt.Errorf("expiration %s is negative", ttl))
 		}
 		c.cache, c.cacheTTL = true, ttl
 		return nil
@@ -222,7 +207,7 @@ func WithCompensation[I, O any](undo func(ctx context.Context, in I, out O) erro
 func typed(name string, fn any) Option {
 	return func(c *config) error {
 		if reflect.ValueOf(fn).IsNil() {
-			return fmt.Errorf("option %s: function is nil", name)
+			return flowext.OptionError(name, errors.New("function is nil"))
 		}
 		c.typed = append(c.typed, typedOption{name: name, fn: fn})
 		return nil
@@ -234,7 +219,7 @@ func WithRunName(tmpl string) Option {
 	return func(c *config) error {
 		t, err := template.New("run-name").Option("missingkey=error").Parse(tmpl)
 		if err != nil {
-			return fmt.Errorf("run name template: %w", err)
+			return flowext.OptionError("WithRunName", fmt.Errorf("template: %w", err))
 		}
 		c.runName = t
 		return nil
@@ -243,19 +228,37 @@ func WithRunName(tmpl string) Option {
 
 // OnRunning adds hooks called when a run starts each attempt.
 func OnRunning(h ...flow.Hook) Option {
-	return func(c *config) error { c.running = append(c.running, h...); return nil }
+	return func(c *config) error {
+		if err := flowext.NilHook("OnRunning", h); err != nil {
+			return err
+		}
+		c.running = append(c.running, h...)
+		return nil
+	}
 }
 
 // OnCompletion adds hooks called when a run completes, cache hits
 // included. A run whose result is reused from an earlier attempt of its
 // flow run does not call them again: they were called when it completed.
 func OnCompletion(h ...flow.Hook) Option {
-	return func(c *config) error { c.completed = append(c.completed, h...); return nil }
+	return func(c *config) error {
+		if err := flowext.NilHook("OnCompletion", h); err != nil {
+			return err
+		}
+		c.completed = append(c.completed, h...)
+		return nil
+	}
 }
 
 // OnFailure adds hooks called when a run ends Failed or Crashed.
 func OnFailure(h ...flow.Hook) Option {
-	return func(c *config) error { c.failed = append(c.failed, h...); return nil }
+	return func(c *config) error {
+		if err := flowext.NilHook("OnFailure", h); err != nil {
+			return err
+		}
+		c.failed = append(c.failed, h...)
+		return nil
+	}
 }
 
 // Name returns the task's name.

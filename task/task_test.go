@@ -644,8 +644,8 @@ func TestTypedOptionMismatch(t *testing.T) {
 		new(task.WithRetries(-1)):                           "Retries",
 		new(task.WithJitter(1.5)):                           "Jitter",
 		new(task.WithBackoff(retry.Exponential(1, 0.5, 0))): "coefficient",
-		new(task.WithTimeout(-1)):                           "timeout",
-		new(task.WithCache(-1)):                             "cache",
+		new(task.WithTimeout(-1)):                           "WithTimeout",
+		new(task.WithCache(-1)):                             "WithCache",
 	} {
 		err := task.New("x", func(context.Context, int) (int, error) { return 0, nil }, *o).Err()
 		if err == nil || !strings.Contains(err.Error(), field) {

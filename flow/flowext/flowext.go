@@ -48,6 +48,9 @@ type engine interface {
 	CacheNamespace(flowName string) string
 	CacheKeyPrefix(ctx context.Context) string
 	ErrFinished() error
+	OptionError(option string, err error) error
+	ValidateConfig(kind flow.RunKind, name string, fn any, policy retry.Policy, errs ...error) error
+	NilHook(option string, hooks []flow.Hook) error
 }
 
 // impl is set before this package's variables: package flow, imported
@@ -233,3 +236,23 @@ func CacheNamespace(flowName string) string { return impl.CacheNamespace(flowNam
 // CacheKeyPrefix returns the cache namespace of the top-level flow run
 // executing in ctx ([CacheNamespace]), or "" outside any flow run.
 func CacheKeyPrefix(ctx context.Context) string { return impl.CacheKeyPrefix(ctx) }
+
+// OptionError returns the error an option of a kind of step returns for a
+// bad value: a *[flow.ConfigError] naming the option ("WithTimeout"),
+// whose Kind and Name [ValidateConfig] fills in.
+func OptionError(option string, err error) error { return impl.OptionError(option, err) }
+
+// ValidateConfig checks a definition as flow.New does, when it is made:
+// its name (not blank), its function (not nil), its options' errors (errs,
+// in the order the options were given; the first counts) and its retry
+// policy (a bad field is reported as the option that sets it:
+// WithRetries, WithBackoff, WithJitter). It returns a *[flow.ConfigError]
+// of kind and name, or nil. Package task validates with it, so that flows
+// and tasks report bad definitions alike.
+func ValidateConfig(kind flow.RunKind, name string, fn any, policy retry.Policy, errs ...error) error {
+	return impl.ValidateConfig(kind, name, fn, policy, errs...)
+}
+
+// NilHook returns the *[flow.ConfigError] of an option adding hooks
+// (OnFailure, say) one of which is nil, or nil.
+func NilHook(option string, hooks []flow.Hook) error { return impl.NilHook(option, hooks) }
