@@ -67,6 +67,7 @@ func runAttempts[O any](ctx context.Context, run *Run, cfg attemptConfig, fn fun
 	if err := cfg.Retry.Validate(); err != nil {
 		return zero, Failed(err.Error()), fmt.Errorf("%s: retry policy: %w", cfg.Label, err)
 	}
+	run.execution.Store(int64(max(cfg.Execution, 1)))
 	for attempt := 1; ; attempt++ {
 		release := func() {}
 		if cfg.Slots != nil {
@@ -90,10 +91,11 @@ func runAttempts[O any](ctx context.Context, run *Run, cfg attemptConfig, fn fun
 			release()
 			return zero, Crashed(err.Error(), ""), err
 		}
+		run.attempt.Store(int64(attempt))
 		if cfg.OnRunning != nil {
 			cfg.OnRunning(ctx)
 		}
-		out, final, err := attemptOnce(ctx, cfg, fn)
+		out, final, err := attemptOnce(ctx, run.eng.Clock, cfg, fn)
 		release()
 		if final.Type != TypeFailed || !cfg.Retry.Allows(attempt) || ctx.Err() != nil || !cfg.retryable(err) {
 			return out, final, err
@@ -145,14 +147,25 @@ func stopped(ctx context.Context, label, while string, err error) (State, error)
 	return Cancelled(fmt.Sprintf("cancelled %s: %v", while, cause)), &CancelledError{Run: label, Cause: cause, Err: err}
 }
 
-// attemptOnce runs fn once under the attempt's timeout and classifies how
-// it ended.
-func attemptOnce[O any](ctx context.Context, cfg attemptConfig, fn func(context.Context) (O, error)) (out O, final State, err error) {
+// attemptOnce runs fn once under the attempt's timeout, timed by clock,
+// and classifies how it ended.
+func attemptOnce[O any](ctx context.Context, clock Clock, cfg attemptConfig, fn func(context.Context) (O, error)) (out O, final State, err error) {
 	actx := ctx
 	if cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeoutCause(ctx, cfg.Timeout, &attemptTimeout{label: cfg.Label, after: cfg.Timeout})
-		defer cancel()
+		cause := &attemptTimeout{label: cfg.Label, after: cfg.Timeout}
+		if _, real := clock.(systemClock); real {
+			// A real deadline, which ctx.Deadline reports to the code.
+			var cancel context.CancelFunc
+			actx, cancel = context.WithTimeoutCause(ctx, cfg.Timeout, cause)
+			defer cancel()
+		} else {
+			// The engine's clock times the attempt: a fake one in a test
+			// times it out when the test moves it, without waiting.
+			var cancel context.CancelCauseFunc
+			actx, cancel = context.WithCancelCause(ctx)
+			stop := clock.AfterFunc(cfg.Timeout, func() { cancel(cause) })
+			defer func() { stop(); cancel(nil) }()
+		}
 	}
 	out, err, pe := call(actx, fn)
 	switch {

@@ -43,7 +43,9 @@
 //   - its function returns nil: Completed;
 //   - it returns an error: Failed, or AwaitingRetry if its retry policy
 //     allows another attempt ([NonRetryable] errors never do);
-//   - its attempt timeout expires: TimedOut (a Failed state; retried);
+//   - its attempt timeout expires: TimedOut (a Failed state; retried).
+//     Timeouts are timed by the engine's [Clock], so a test's fake clock
+//     times them out when moved;
 //   - its context is cancelled: Cancelled (never retried);
 //   - it panics: Crashed, with the panic value and stack recorded; the
 //     process does not crash, and the run is not retried.
@@ -90,7 +92,9 @@
 // # Hooks, compensations, subflows, logs
 //
 // State hooks ([OnRunning], [OnCompletion], [OnFailure], [OnCancellation],
-// [OnCrashed]) are plain functions of the run's record, so one notifier
+// [OnCrashed]) are plain functions of the run's record and state, told
+// which attempt (and runtime execution) the event belongs to ([HookEvent],
+// [Run.Attempt]), so one notifier
 // serves every flow; a failing hook is logged on the run and never changes
 // its state (a finished run's handle is sealed). Tasks may register
 // compensations (saga-style rollback): when a flow run ends Failed,

@@ -66,10 +66,12 @@ func TestFlowRunStates(t *testing.T) {
 		{
 			name: "times out",
 			fn: func(ctx context.Context, _ params) (string, error) {
+				// A minute of the engine's (fake) clock: past the timeout.
+				flow.EngineFrom(ctx).Clock.Sleep(ctx, time.Minute)
 				<-ctx.Done()
 				return "", ctx.Err()
 			},
-			opts:   []flow.Option{flow.WithTimeout(time.Millisecond)},
+			opts:   []flow.Option{flow.WithTimeout(time.Second)},
 			states: []string{"Pending", "Running", "TimedOut"},
 			errIs:  context.DeadlineExceeded,
 		},

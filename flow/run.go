@@ -46,6 +46,10 @@ type Run struct {
 
 	scope  *scope // flow runs only
 	logger atomic.Pointer[slog.Logger]
+	// attempt is the attempt of the run's retry policy under way or last
+	// made, from 1 (0 before the first); execution is the runtime's
+	// execution of the run it belongs to, from 1.
+	attempt, execution atomic.Int64
 }
 
 // scope is what a flow run's tasks share.
@@ -114,6 +118,16 @@ func (r *Run) Record() RunRecord { return r.rec }
 
 // Engine returns the engine the run records to.
 func (r *Run) Engine() *Engine { return r.eng }
+
+// Attempt returns which attempt of the run's retry policy is under way
+// (or was the last, once the run finished), counting from 1, and which
+// execution of the run by the runtime it belongs to, counting from 1 (more
+// than 1 when the run's worker or process died and the runtime runs it
+// again). Attempt is 0 before the first attempt, and for a run that ended
+// without one (a cache hit, a result reused from an earlier attempt).
+func (r *Run) Attempt() (attempt, execution int) {
+	return int(r.attempt.Load()), int(r.execution.Load())
+}
 
 // State returns the run's current state.
 func (r *Run) State() State {

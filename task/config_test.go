@@ -3,6 +3,7 @@ package task_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -53,5 +54,30 @@ func TestConfigErrorsAsFlowsDo(t *testing.T) {
 		if runs := h.Store.Runs(); len(runs) != 0 {
 			t.Errorf("%s: a badly defined flow or task recorded %d runs", tt.field, len(runs))
 		}
+	}
+}
+
+// A task's hooks say which attempt they belong to; a cache hit made none.
+func TestTaskHookSaysWhichAttempt(t *testing.T) {
+	h := flowtest.New(t)
+	var attempts []int
+	hook := func(_ context.Context, ev flow.HookEvent) error { attempts = append(attempts, ev.Attempt); return nil }
+	tk := task.New("t", func(context.Context, int) (int, error) { return 0, errors.New("down") },
+		task.WithRetries(2), task.OnRunning(hook), task.OnFailure(hook))
+	if _, err := tk.Run(h.Context(), 1); err == nil {
+		t.Fatal("the task did not fail")
+	}
+	if want := []int{1, 2, 3, 3}; !slices.Equal(attempts, want) {
+		t.Fatalf("hook attempts %v, want %v", attempts, want)
+	}
+	attempts = nil
+	cached := task.New("c", func(context.Context, int) (int, error) { return 1, nil }, task.WithCache(0), task.OnCompletion(hook))
+	for range 2 {
+		if _, err := cached.Run(h.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []int{1, 0}; !slices.Equal(attempts, want) {
+		t.Fatalf("completion hook attempts %v, want %v (the cache hit made no attempt)", attempts, want)
 	}
 }
