@@ -1,9 +1,9 @@
-// Package f5 holds the netauto example's BIG-IP flows, ported from the
+// Package f5flows holds the netauto example's BIG-IP flows, ported from the
 // original orchestrator: deploy an AS3 application, deploy LTM
 // configuration and deploy certificates, each from an Infrahub artifact.
 //
 // Every flow takes [Params]: the environment (its configuration block,
-// package common, says where Infrahub and the BIG-IP are), and the artifact
+// package envconfig, says where Infrahub and the BIG-IP are), and the artifact
 // to deploy, either as the "infrahub.artifact.updated" webhook that started
 // the run (Params.Event, the whole payload, as the trigger table passes it)
 // or by id (Params.ArtifactID) for a run started by hand.
@@ -22,7 +22,7 @@
 //     within the threshold.
 //
 // The flows notify through the hooks of package events when given them.
-package f5
+package f5flows
 
 import (
 	"context"
@@ -35,9 +35,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
-	bigip "github.com/netauto-dev/netauto/f5"
+	"github.com/netauto-dev/netauto/f5"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
@@ -74,7 +74,7 @@ func (e *ParamsError) Error() string { return e.Field + ": " + e.Reason }
 // Deps are what the flows need from the program.
 type Deps struct {
 	// Config loads an environment's configuration (required).
-	Config common.Loader
+	Config envconfig.Loader
 	// Now is the clock of expiry checks (default time.Now).
 	Now func() time.Time
 }
@@ -101,7 +101,7 @@ type artifactRef struct {
 // flow (by hand, by a wrong trigger) would deploy the wrong content, or,
 // for LTM, "complete" having deployed nothing.
 func resolve(p Params, kind string) (artifactRef, error) {
-	if err := common.CheckEnvironment(p.Environment); err != nil {
+	if err := envconfig.CheckEnvironment(p.Environment); err != nil {
 		return artifactRef{}, &ParamsError{"environment", err.Error()}
 	}
 	ref := artifactRef{Environment: p.Environment, ArtifactID: p.ArtifactID, Branch: p.Branch}
@@ -148,7 +148,7 @@ func New(d Deps, opts ...flow.Option) Flows {
 		if err != nil {
 			return "", err
 		}
-		c, err := common.Infrahub(cfg)
+		c, err := envconfig.Infrahub(cfg)
 		if err != nil {
 			return "", err
 		}
@@ -184,12 +184,12 @@ func flowOpts(name, desc string, extra []flow.Option) []flow.Option {
 	}, extra...)
 }
 
-func bigipFor(ctx context.Context, d Deps, env string) (*bigip.Client, error) {
+func bigipFor(ctx context.Context, d Deps, env string) (*f5.Client, error) {
 	cfg, err := d.Config(ctx, env)
 	if err != nil {
 		return nil, err
 	}
-	return common.BigIP(cfg)
+	return envconfig.BigIP(cfg)
 }
 
 // ---- AS3 ----------------------------------------------------------------
@@ -245,7 +245,7 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		if err != nil {
 			return nil, fmt.Errorf("read current declaration: %w", err)
 		}
-		keep := &bigip.Declaration{SchemaVersion: cur.SchemaVersion, Tenants: map[string]*bigip.Tenant{}}
+		keep := &f5.Declaration{SchemaVersion: cur.SchemaVersion, Tenants: map[string]*f5.Tenant{}}
 		for t, tt := range cur.Tenants {
 			if in.Complete || slices.Contains(in.Tenants, t) {
 				keep.Tenants[t] = tt
@@ -318,7 +318,7 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		if err != nil {
 			return AS3Result{}, err
 		}
-		tenants, err := bigip.TenantsOf([]byte(body))
+		tenants, err := f5.TenantsOf([]byte(body))
 		if err != nil || len(tenants) == 0 {
 			return AS3Result{}, flow.NonRetryable(fmt.Errorf("artifact %s: not an AS3 declaration with tenants: %v", ref.ArtifactID, err))
 		}
@@ -344,7 +344,7 @@ func restoreTenants(ctx context.Context, d Deps, in declareIn) error {
 	if err != nil {
 		return err
 	}
-	var before bigip.Declaration
+	var before f5.Declaration
 	if err := json.Unmarshal(in.Before, &before); err != nil {
 		return fmt.Errorf("rollback: snapshot: %w", err)
 	}
@@ -417,7 +417,7 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 	}
 	// undo puts a pool back as it was before out's changes: deleted when
 	// out created it, else without the members out added.
-	undo := func(ctx context.Context, c *bigip.Client, path string, out poolOut) error {
+	undo := func(ctx context.Context, c *f5.Client, path string, out poolOut) error {
 		if out.Created {
 			if err := c.DeletePool(ctx, path); err != nil {
 				return fmt.Errorf("rollback: delete pool %s: %w", path, err)
@@ -448,11 +448,11 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			return poolOut{}, err
 		}
 		if _, err := c.Pool(ctx, in.Pool.path()); err != nil {
-			var be *bigip.Error
+			var be *f5.Error
 			if !errors.As(err, &be) || be.StatusCode != 404 {
 				return out, fmt.Errorf("pool %s: %w", in.Pool.path(), err)
 			}
-			if err := c.CreatePool(ctx, &bigip.LTMPool{Name: in.Pool.Name, Partition: in.Pool.Partition, Monitor: in.Pool.Monitor, LoadBalancingMode: in.Pool.LoadBalance}); err != nil {
+			if err := c.CreatePool(ctx, &f5.LTMPool{Name: in.Pool.Name, Partition: in.Pool.Partition, Monitor: in.Pool.Monitor, LoadBalancingMode: in.Pool.LoadBalance}); err != nil {
 				return out, fmt.Errorf("create pool %s: %w", in.Pool.path(), err)
 			}
 			out.Created = true
@@ -462,11 +462,11 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			return fail(fmt.Errorf("pool %s members: %w", in.Pool.path(), err))
 		}
 		for _, m := range in.Pool.Members {
-			if slices.ContainsFunc(have, func(h bigip.LTMPoolMember) bool { return h.Name == m }) {
+			if slices.ContainsFunc(have, func(h f5.LTMPoolMember) bool { return h.Name == m }) {
 				continue
 			}
 			addr, _, _ := strings.Cut(m, ":")
-			if err := c.AddPoolMember(ctx, in.Pool.path(), &bigip.LTMPoolMember{Name: m, Address: addr}); err != nil {
+			if err := c.AddPoolMember(ctx, in.Pool.path(), &f5.LTMPoolMember{Name: m, Address: addr}); err != nil {
 				return fail(fmt.Errorf("pool %s member %s: %w", in.Pool.path(), m, err))
 			}
 			out.Members++
@@ -567,7 +567,7 @@ func newCert(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) 
 	expiring := task.New("check-expiry", func(ctx context.Context, in struct {
 		Environment string `json:"environment"`
 		Days        int    `json:"days"`
-	}) ([]bigip.CertificateInfo, error) {
+	}) ([]f5.CertificateInfo, error) {
 		c, err := bigipFor(ctx, d, in.Environment)
 		if err != nil {
 			return nil, err
@@ -576,7 +576,7 @@ func newCert(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) 
 		if err != nil {
 			return nil, fmt.Errorf("list certificates: %w", err)
 		}
-		return bigip.ExpiringWithin(certs, in.Days, d.now()), nil
+		return f5.ExpiringWithin(certs, in.Days, d.now()), nil
 	}, task.WithRetries(2), task.WithoutResultPersistence())
 	install := task.New("install-certificate", func(ctx context.Context, in certIn) (string, error) {
 		c, err := bigipFor(ctx, d, in.Environment)
@@ -654,7 +654,7 @@ func newCert(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) 
 
 // emptyPools counts the Pool objects of a tenant and names the first one
 // without members ("application/pool").
-func emptyPools(t *bigip.Tenant) (pools int, empty string, err error) {
+func emptyPools(t *f5.Tenant) (pools int, empty string, err error) {
 	b, err := json.Marshal(t)
 	if err != nil {
 		return 0, "", err

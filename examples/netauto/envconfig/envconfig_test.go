@@ -1,4 +1,4 @@
-package common_test
+package envconfig_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 )
@@ -26,32 +26,32 @@ func openStore(t *testing.T) store.Store {
 	return st
 }
 
-func cfg(env, url string) common.NetAutoConfig {
-	return common.NetAutoConfig{Environment: env, InfrahubURL: url, InfrahubToken: store.NewSecret("tok-" + env), F5Password: store.NewSecret("pw-" + env)}
+func cfg(env, url string) envconfig.NetAutoConfig {
+	return envconfig.NetAutoConfig{Environment: env, InfrahubURL: url, InfrahubToken: store.NewSecret("tok-" + env), F5Password: store.NewSecret("pw-" + env)}
 }
 
 func TestLoadFallsBackOnlyWhenMissing(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
-	if err := common.Save(ctx, st, cfg("default", "http://default"), true); err != nil {
+	if err := envconfig.Save(ctx, st, cfg("default", "http://default"), true); err != nil {
 		t.Fatal(err)
 	}
-	if err := common.Save(ctx, st, cfg("production", "http://prod"), false); err != nil {
+	if err := envconfig.Save(ctx, st, cfg("production", "http://prod"), false); err != nil {
 		t.Fatal(err)
 	}
-	got, from, err := common.Load(ctx, st, "production")
+	got, from, err := envconfig.Load(ctx, st, "production")
 	if err != nil || from != "netauto-config-production" || got.InfrahubURL != "http://prod" || got.InfrahubToken.Reveal() != "tok-production" {
 		t.Fatalf("production: %+v from %q, %v", got, from, err)
 	}
-	got, from, err = common.Load(ctx, st, "staging")
-	if err != nil || from != common.DefaultBlock || got.InfrahubURL != "http://default" || got.Environment != "staging" {
+	got, from, err = envconfig.Load(ctx, st, "staging")
+	if err != nil || from != envconfig.DefaultBlock || got.InfrahubURL != "http://default" || got.Environment != "staging" {
 		t.Fatalf("staging: %+v from %q, %v", got, from, err)
 	}
 	// A block that exists but does not decode is an error, never the default's credentials.
 	if err := st.SaveBlock(ctx, store.Block{Name: "netauto-config-dev", Data: []byte(`{"environment":"dev","unknown_field":1}`)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, from, err := common.Load(ctx, st, "dev"); err == nil || from == common.DefaultBlock {
+	if _, from, err := envconfig.Load(ctx, st, "dev"); err == nil || from == envconfig.DefaultBlock {
 		t.Fatalf("dev with a broken block: from %q, err %v; want an error", from, err)
 	}
 }
@@ -59,14 +59,14 @@ func TestLoadFallsBackOnlyWhenMissing(t *testing.T) {
 func TestLoadErrors(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
-	if _, _, err := common.Load(ctx, st, "Prod/../x"); err == nil || !strings.Contains(err.Error(), "environment") {
+	if _, _, err := envconfig.Load(ctx, st, "Prod/../x"); err == nil || !strings.Contains(err.Error(), "environment") {
 		t.Errorf("bad name: %v", err)
 	}
-	_, _, err := common.Load(ctx, st, "production")
+	_, _, err := envconfig.Load(ctx, st, "production")
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("no blocks: %v, want not found", err)
 	}
-	if err := common.Save(ctx, st, common.NetAutoConfig{Environment: "x"}, false); err == nil || !strings.Contains(err.Error(), "infrahub_url") {
+	if err := envconfig.Save(ctx, st, envconfig.NetAutoConfig{Environment: "x"}, false); err == nil || !strings.Contains(err.Error(), "infrahub_url") {
 		t.Errorf("save without infrahub_url: %v", err)
 	}
 }
@@ -81,13 +81,13 @@ func TestSecretsStayOutOfPrints(t *testing.T) {
 }
 
 func TestEnvLoader(t *testing.T) {
-	vars := map[string]string{common.EnvInfrahubURL: "http://ih", common.EnvInfrahubToken: "t0k", common.EnvEnvironment: "dev"}
-	load := common.EnvLoader(func(k string) string { return vars[k] })
+	vars := map[string]string{envconfig.EnvInfrahubURL: "http://ih", envconfig.EnvInfrahubToken: "t0k", envconfig.EnvEnvironment: "dev"}
+	load := envconfig.EnvLoader(func(k string) string { return vars[k] })
 	c, err := load(context.Background(), "dev")
 	if err != nil || c.Environment != "dev" || c.InfrahubURL != "http://ih" || c.InfrahubToken.Reveal() != "t0k" {
 		t.Fatalf("%+v %v", c, err)
 	}
-	delete(vars, common.EnvInfrahubToken)
+	delete(vars, envconfig.EnvInfrahubToken)
 	if _, err := load(context.Background(), "dev"); err == nil || !strings.Contains(err.Error(), "infrahub_token") {
 		t.Errorf("without a token: %v", err)
 	}
@@ -97,18 +97,18 @@ func TestEnvLoader(t *testing.T) {
 // in a container given production's NETAUTO_* must fail, never deploy
 // with production's Infrahub, BIG-IP and credentials.
 func TestEnvLoaderServesItsEnvironmentOnly(t *testing.T) {
-	vars := map[string]string{common.EnvInfrahubURL: "http://ih", common.EnvInfrahubToken: "t0k", common.EnvEnvironment: "production"}
-	load := common.EnvLoader(func(k string) string { return vars[k] })
+	vars := map[string]string{envconfig.EnvInfrahubURL: "http://ih", envconfig.EnvInfrahubToken: "t0k", envconfig.EnvEnvironment: "production"}
+	load := envconfig.EnvLoader(func(k string) string { return vars[k] })
 	if c, err := load(context.Background(), "production"); err != nil || c.Environment != "production" {
 		t.Fatalf("production: %+v %v", c, err)
 	}
 	if c, err := load(context.Background(), "staging"); err == nil {
 		t.Fatalf("staging got production's settings: %+v", c)
-	} else if !strings.Contains(err.Error(), common.EnvEnvironment) {
-		t.Errorf("staging: %v, want an error naming %s", err, common.EnvEnvironment)
+	} else if !strings.Contains(err.Error(), envconfig.EnvEnvironment) {
+		t.Errorf("staging: %v, want an error naming %s", err, envconfig.EnvEnvironment)
 	}
-	delete(vars, common.EnvEnvironment)
-	if _, err := load(context.Background(), "production"); err == nil || !strings.Contains(err.Error(), common.EnvEnvironment) {
-		t.Errorf("without %s: %v, want an error naming it", common.EnvEnvironment, err)
+	delete(vars, envconfig.EnvEnvironment)
+	if _, err := load(context.Background(), "production"); err == nil || !strings.Contains(err.Error(), envconfig.EnvEnvironment) {
+		t.Errorf("without %s: %v, want an error naming it", envconfig.EnvEnvironment, err)
 	}
 }

@@ -1,4 +1,4 @@
-package f5
+package f5flows
 
 import (
 	"crypto/tls"

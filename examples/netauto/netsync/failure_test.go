@@ -1,4 +1,4 @@
-package sync_test
+package netsync_test
 
 import (
 	"context"
@@ -16,9 +16,9 @@ import (
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/device/devicetest"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync/netsynctest"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
-	"github.com/netauto-dev/netauto/examples/netauto/sync"
-	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
 	"github.com/netauto-dev/netauto/infrahub"
 )
 
@@ -26,12 +26,12 @@ import (
 func TestSkippedDevicesAreFailuresNotSuccesses(t *testing.T) {
 	e := newEnv(t, labDevices()[:2]) // atl1-edge1, atl1-edge2
 	// Sorted first, so with one worker it fails before the others start.
-	if _, err := synctest.Seed(e.fake, sync.Device{Name: "atl1-a-gone", Platform: "arista_eos"}, "127.0.0.1", closedPort(t)); err != nil {
+	if _, err := netsynctest.Seed(e.fake, netsync.Device{Name: "atl1-a-gone", Platform: "arista_eos"}, "127.0.0.1", closedPort(t)); err != nil {
 		t.Fatal(err)
 	}
 	e.deps.FanOut = device.FanOut{Concurrency: 1, MaxFailurePercent: 10}
 
-	inv, err := sync.InventorySync(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	inv, err := netsync.InventorySync(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestSkippedDevicesAreFailuresNotSuccesses(t *testing.T) {
 		}
 	}
 
-	rep, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := netsync.ConfigBackup(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,15 +68,15 @@ func TestCancelledRunsDoNotComplete(t *testing.T) {
 	e.deps.FanOut = device.FanOut{Concurrency: 1}
 	for name, run := range map[string]func(context.Context) error{
 		"inventory": func(ctx context.Context) error {
-			_, err := sync.InventorySync(e.deps).Run(ctx, sync.Params{Environment: "test"})
+			_, err := netsync.InventorySync(e.deps).Run(ctx, netsync.Params{Environment: "test"})
 			return err
 		},
 		"backup": func(ctx context.Context) error {
-			_, err := sync.ConfigBackup(e.deps).Run(ctx, sync.Params{Environment: "test"})
+			_, err := netsync.ConfigBackup(e.deps).Run(ctx, netsync.Params{Environment: "test"})
 			return err
 		},
 		"validation": func(ctx context.Context) error {
-			_, err := sync.Validation(e.deps).Run(ctx, sync.Params{Environment: "test"})
+			_, err := netsync.Validation(e.deps).Run(ctx, netsync.Params{Environment: "test"})
 			return err
 		},
 	} {
@@ -93,10 +93,10 @@ func TestCancelledRunsDoNotComplete(t *testing.T) {
 // backup of every other device.
 func TestBackupBadDeviceNameFailsThatDeviceOnly(t *testing.T) {
 	e := newEnv(t, labDevices()[:2])
-	if _, err := synctest.Seed(e.fake, sync.Device{Name: "atl1 core/1", Platform: "arista_eos"}, "127.0.0.1", closedPort(t)); err != nil {
+	if _, err := netsynctest.Seed(e.fake, netsync.Device{Name: "atl1 core/1", Platform: "arista_eos"}, "127.0.0.1", closedPort(t)); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := netsync.ConfigBackup(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatalf("backup: %v", err)
 	}
@@ -110,8 +110,8 @@ func TestBackupBadDeviceNameFailsThatDeviceOnly(t *testing.T) {
 func TestEnvironmentMustBeAPlainName(t *testing.T) {
 	e := newEnv(t, labDevices()[:1])
 	for _, env := range []string{"../escape", "prod/../../x", "a b", "/abs", "..", "."} {
-		_, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: env})
-		var pe *sync.ParamsError
+		_, err := netsync.ConfigBackup(e.deps).Run(e.ctx, netsync.Params{Environment: env})
+		var pe *netsync.ParamsError
 		if !errors.As(err, &pe) || pe.Field != "environment" {
 			t.Errorf("environment %q: %v, want a ParamsError naming environment", env, err)
 		}
@@ -127,15 +127,15 @@ func TestFailedPushIsCaughtUpByNextRun(t *testing.T) {
 	e := newEnv(t, labDevices()[:2])
 	remote := filepath.Join(t.TempDir(), "remote.git") // not there yet: the push fails
 	e.deps.BackupPush = &backup.Push{URL: remote}
-	backupFlow := sync.ConfigBackup(e.deps)
-	rep, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
+	backupFlow := netsync.ConfigBackup(e.deps)
+	rep, err := backupFlow.Run(e.ctx, netsync.Params{Environment: "test"})
 	if err == nil || rep.Commits != 2 || rep.Pushed {
 		t.Fatalf("first run: %+v, %v; want 2 commits and a push error", rep, err)
 	}
 	if _, err := git.PlainInit(remote, true); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err = backupFlow.Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil || rep.Commits != 0 || !rep.Pushed {
 		t.Fatalf("second run: %+v, %v", rep, err)
 	}
@@ -158,7 +158,7 @@ func TestPushErrorDoesNotLeakCredentials(t *testing.T) {
 	} {
 		e.deps.BackupPush = push
 		e.deps.BackupDir = filepath.Join(t.TempDir(), "backup.git")
-		_, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+		_, err := netsync.ConfigBackup(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
 		if err == nil {
 			t.Fatal("push to a failing server: no error")
 		}
@@ -194,15 +194,15 @@ func (m mergeSecrets) Resolve(ctx context.Context, name string) (string, error) 
 func TestBackupNeverCommitsATruncatedConfig(t *testing.T) {
 	devs := labDevices()[:1]
 	e := newEnv(t, devs)
-	backupFlow := sync.ConfigBackup(e.deps)
-	if _, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"}); err != nil {
+	backupFlow := netsync.ConfigBackup(e.deps)
+	if _, err := backupFlow.Run(e.ctx, netsync.Params{Environment: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	dir := e.deps.BackupDirFor("test")
 	// The device now drops the connection half-way through its output: a
 	// second fake of it, which Infrahub now points to.
 	devs[0].Faults = []devicetest.Fault{{Kind: devicetest.FaultDisconnect, Command: "show running-config"}}
-	spec, err := synctest.Spec(devs[0])
+	spec, err := netsynctest.Spec(devs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestBackupNeverCommitsATruncatedConfig(t *testing.T) {
 	}
 	insecure := true
 	e.deps.DeviceDefaults.KnownHostsFile, e.deps.DeviceDefaults.InsecureIgnoreHostKey = "", &insecure
-	rep, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := backupFlow.Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,14 +243,14 @@ func TestBackupRejectsErrorTextAsConfig(t *testing.T) {
 	} {
 		platform = strings.TrimSpace(platform)
 		t.Run(platform, func(t *testing.T) {
-			devs := []synctest.Device{edge("r1", platform, "Ethernet1", "10.0.0.1", 65002)}
+			devs := []netsynctest.Device{edge("r1", platform, "Ethernet1", "10.0.0.1", 65002)}
 			e := newEnv(t, devs)
-			backupFlow := sync.ConfigBackup(e.deps)
-			if _, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"}); err != nil {
+			backupFlow := netsync.ConfigBackup(e.deps)
+			if _, err := backupFlow.Run(e.ctx, netsync.Params{Environment: "test"}); err != nil {
 				t.Fatal(err)
 			}
 			e.lab.Devices.Device("r1").SetRunningConfig(answer)
-			rep, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
+			rep, err := backupFlow.Run(e.ctx, netsync.Params{Environment: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -271,12 +271,12 @@ func TestBackupRejectsErrorTextAsConfig(t *testing.T) {
 func TestValidationErrorTextIsNotAnEmptyConfig(t *testing.T) {
 	e := newEnv(t, labDevices()[:1])
 	e.lab.Devices.Device("atl1-edge1").SetRunningConfig("% Authorization failed.")
-	_, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
-	var ve *sync.ValidationError
+	_, err := netsync.Validation(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
+	var ve *netsync.ValidationError
 	if !errors.As(err, &ve) || ve.Report.Errors != 1 || len(ve.Report.Mismatches()) != 0 {
 		t.Fatalf("err = %v, want one unread device and no mismatches", err)
 	}
-	if n := e.nodes(t)["atl1-edge1"]; n.ValidationStatus.Value != sync.StatusError || !strings.Contains(n.ValidationSummary.Value, "Authorization failed") {
+	if n := e.nodes(t)["atl1-edge1"]; n.ValidationStatus.Value != netsync.StatusError || !strings.Contains(n.ValidationSummary.Value, "Authorization failed") {
 		t.Errorf("written back as %+v", n)
 	}
 }
@@ -287,7 +287,7 @@ func TestValidationErrorTextIsNotAnEmptyConfig(t *testing.T) {
 func TestInventoryNoFactsIsAnError(t *testing.T) {
 	devs := labDevices()[:1]
 	e := newEnv(t, devs)
-	spec, err := synctest.Spec(devs[0])
+	spec, err := netsynctest.Spec(devs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestInventoryNoFactsIsAnError(t *testing.T) {
 	}
 	insecure := true
 	e.deps.DeviceDefaults.KnownHostsFile, e.deps.DeviceDefaults.InsecureIgnoreHostKey = "", &insecure
-	rep, err := sync.InventorySync(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := netsync.InventorySync(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

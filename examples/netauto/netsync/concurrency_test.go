@@ -1,13 +1,13 @@
-package sync_test
+package netsync_test
 
 import (
 	"testing"
 
-	gsync "sync"
+	"sync"
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/backup"
-	"github.com/netauto-dev/netauto/examples/netauto/sync"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
 )
 
 // Two backup runs of one environment at once (a scheduled run and a manual
@@ -18,12 +18,12 @@ func TestConcurrentBackupsLoseNoCommits(t *testing.T) {
 	for round := range 3 {
 		e := newEnv(t, labDevices())
 		e.deps.FanOut = device.FanOut{Concurrency: 4}
-		var wg gsync.WaitGroup
-		reps := make([]sync.BackupReport, 2)
+		var wg sync.WaitGroup
+		reps := make([]netsync.BackupReport, 2)
 		errs := make([]error, 2)
 		for i := range reps {
 			wg.Go(func() {
-				reps[i], errs[i] = sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+				reps[i], errs[i] = netsync.ConfigBackup(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
 			})
 		}
 		wg.Wait()

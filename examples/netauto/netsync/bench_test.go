@@ -1,4 +1,4 @@
-package sync_test
+package netsync_test
 
 import (
 	"context"
@@ -7,16 +7,16 @@ import (
 	"testing"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync/netsynctest"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
-	"github.com/netauto-dev/netauto/examples/netauto/sync"
-	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
 )
 
 // Each flow over a 40-device fleet (10 per platform), 20 at once:
 //
-//	go test ./examples/netauto/sync -run '^$' -bench Flows -benchtime 3x -count 5
+//	go test ./examples/netauto/netsync -run '^$' -bench Flows -benchtime 3x -count 5
 func BenchmarkFlows40Devices(b *testing.B) {
 	fake, err := infrahubtest.New(infrahubtest.Options{Schemas: schema.FakeSchemas()})
 	if err != nil {
@@ -28,21 +28,21 @@ func BenchmarkFlows40Devices(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lab, err := synctest.Start(b.Context(), fake, synctest.Fleet("", 40))
+	lab, err := netsynctest.Start(b.Context(), fake, netsynctest.Fleet("", 40))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer lab.Close()
-	deps := sync.Deps{
+	deps := netsync.Deps{
 		Infrahub:       func(context.Context, string) (*infrahub.Client, error) { return client, nil },
 		Secrets:        lab.Secrets(),
 		DeviceDefaults: lab.DeviceDefaults(),
 		FanOut:         device.FanOut{Concurrency: 20},
 		BackupDir:      filepath.Join(b.TempDir(), "backup.git"),
 	}
-	p := sync.Params{Environment: "bench"}
+	p := netsync.Params{Environment: "bench"}
 	b.Run("inventory", func(b *testing.B) {
-		f := sync.InventorySync(deps)
+		f := netsync.InventorySync(deps)
 		for b.Loop() {
 			if rep, err := f.Run(b.Context(), p); err != nil || rep.Reachable != 40 {
 				b.Fatal(rep, err)
@@ -50,7 +50,7 @@ func BenchmarkFlows40Devices(b *testing.B) {
 		}
 	})
 	b.Run("backup", func(b *testing.B) {
-		f := sync.ConfigBackup(deps)
+		f := netsync.ConfigBackup(deps)
 		for b.Loop() {
 			if rep, err := f.Run(b.Context(), p); err != nil || rep.Devices != 40 {
 				b.Fatal(rep, err)
@@ -58,7 +58,7 @@ func BenchmarkFlows40Devices(b *testing.B) {
 		}
 	})
 	b.Run("validation", func(b *testing.B) {
-		f := sync.Validation(deps)
+		f := netsync.Validation(deps)
 		for b.Loop() {
 			if rep, err := f.Run(b.Context(), p); err != nil || rep.Passed != 40 {
 				b.Fatal(rep, err)

@@ -1,4 +1,4 @@
-// Package sync holds the netauto example's device flows, ported from the
+// Package netsync holds the netauto example's device flows, ported from the
 // original orchestrator's sync flows: inventory sync, configuration
 // backup and validation. Each is a real flow ([flow.Flow]) built from
 // tasks, reading its devices from Infrahub (the NetworkDevice kind of
@@ -85,7 +85,7 @@
 //
 // # Testing
 //
-// Package synctest starts fake devices whose configuration matches the
+// Package netsynctest starts fake devices whose configuration matches the
 // intended state it seeds into a fake Infrahub, so the flows pass on a
 // fresh lab and a test breaks what it wants to see detected.
-package sync
+package netsync

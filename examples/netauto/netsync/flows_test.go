@@ -1,4 +1,4 @@
-package sync_test
+package netsync_test
 
 import (
 	"context"
@@ -19,9 +19,9 @@ import (
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/device/devicetest"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync/netsynctest"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
-	"github.com/netauto-dev/netauto/examples/netauto/sync"
-	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
@@ -35,13 +35,13 @@ var seenAt = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 type env struct {
 	fake   *infrahubtest.Server
 	client *infrahub.Client
-	lab    *synctest.Lab
-	deps   sync.Deps
+	lab    *netsynctest.Lab
+	deps   netsync.Deps
 	store  *flow.MemoryStore
 	ctx    context.Context
 }
 
-func newEnv(t *testing.T, devs []synctest.Device) *env {
+func newEnv(t *testing.T, devs []netsynctest.Device) *env {
 	t.Helper()
 	fake, srv := infrahubtest.NewTestServer(t, infrahubtest.Options{Schemas: schema.FakeSchemas()})
 	if _, err := fake.Create("", "LocationSite", map[string]any{"name": "Atlanta", "shortname": "atl1"}); err != nil {
@@ -51,13 +51,13 @@ func newEnv(t *testing.T, devs []synctest.Device) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lab, err := synctest.Start(t.Context(), fake, devs)
+	lab, err := netsynctest.Start(t.Context(), fake, devs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(lab.Close)
 	e := &env{fake: fake, client: client, lab: lab, store: flow.NewMemoryStore()}
-	e.deps = sync.Deps{
+	e.deps = netsync.Deps{
 		Infrahub: func(_ context.Context, environment string) (*infrahub.Client, error) {
 			if environment != "test" {
 				// A retry cannot fix this: say so, and the run fails at once.
@@ -114,16 +114,16 @@ func closedPort(t *testing.T) int {
 	return port
 }
 
-func edge(name, platform, ifName string, peer string, as int64) synctest.Device {
-	return synctest.Device{Device: sync.Device{
+func edge(name, platform, ifName string, peer string, as int64) netsynctest.Device {
+	return netsynctest.Device{Device: netsync.Device{
 		Name: name, Platform: platform, Role: "edge", Site: "atl1",
-		Interfaces:   []sync.Interface{{Name: ifName, Enabled: true, IPAddress: "10.0.0.0/31", Description: "uplink"}},
-		BGPNeighbors: []sync.BGPNeighbor{{PeerAddress: peer, RemoteAS: as, Enabled: true}},
+		Interfaces:   []netsync.Interface{{Name: ifName, Enabled: true, IPAddress: "10.0.0.0/31", Description: "uplink"}},
+		BGPNeighbors: []netsync.BGPNeighbor{{PeerAddress: peer, RemoteAS: as, Enabled: true}},
 	}, LocalAS: 65001}
 }
 
-func labDevices() []synctest.Device {
-	return []synctest.Device{
+func labDevices() []netsynctest.Device {
+	return []netsynctest.Device{
 		edge("atl1-edge1", "arista_eos", "Ethernet1", "10.0.0.1", 65002),
 		edge("atl1-edge2", "cisco_iosxe", "GigabitEthernet1", "10.0.0.3", 65003),
 		edge("atl1-leaf1", "cisco_nxos", "Ethernet1/1", "10.0.0.5", 65004),
@@ -134,7 +134,7 @@ func labDevices() []synctest.Device {
 func TestInventorySyncWritesFactsAndReportsUnreachable(t *testing.T) {
 	e := newEnv(t, labDevices())
 	// A device Infrahub lists but nobody answers for.
-	if _, err := synctest.Seed(e.fake, sync.Device{Name: "atl1-gone", Platform: "cisco_iosxe"}, "127.0.0.1", closedPort(t)); err != nil {
+	if _, err := netsynctest.Seed(e.fake, netsync.Device{Name: "atl1-gone", Platform: "cisco_iosxe"}, "127.0.0.1", closedPort(t)); err != nil {
 		t.Fatal(err)
 	}
 	// A device that is not active is not touched.
@@ -144,7 +144,7 @@ func TestInventorySyncWritesFactsAndReportsUnreachable(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rep, err := sync.InventorySync(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := netsync.InventorySync(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatalf("inventory sync: %v", err)
 	}
@@ -183,7 +183,7 @@ func TestInventorySyncFromNodeCreatedEvent(t *testing.T) {
 	id := e.lab.IDs["atl1-edge2"]
 	payload := fmt.Sprintf(`{"data":{"kind":"NetworkDevice","node_id":%q,"action":"created","fields":["name"],"changelog":{}},"id":"ev-1","branch":"main","account_id":"acc","occured_at":"2026-11-26T12:00:00Z","event":"infrahub.node.created"}`, id)
 	ev := &trigger.Event{ID: "ev-1", Source: "infrahub", Type: infrahub.EventNodeCreated, Payload: json.RawMessage(payload)}
-	rep, err := sync.InventorySync(e.deps).Run(e.ctx, sync.Params{Environment: "test", Event: ev})
+	rep, err := netsync.InventorySync(e.deps).Run(e.ctx, netsync.Params{Environment: "test", Event: ev})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestInventorySyncFromNodeCreatedEvent(t *testing.T) {
 	}
 
 	deleted := strings.ReplaceAll(strings.ReplaceAll(payload, `"created"`, `"deleted"`), "node.created", "node.deleted")
-	rep, err = sync.InventorySync(e.deps).Run(e.ctx, sync.Params{Environment: "test", Event: &trigger.Event{Type: infrahub.EventNodeDeleted, Payload: json.RawMessage(deleted)}})
+	rep, err = netsync.InventorySync(e.deps).Run(e.ctx, netsync.Params{Environment: "test", Event: &trigger.Event{Type: infrahub.EventNodeDeleted, Payload: json.RawMessage(deleted)}})
 	if err != nil || rep.Skipped == "" || len(rep.Devices) != 0 {
 		t.Errorf("deleted device: %+v, %v", rep, err)
 	}
@@ -203,20 +203,20 @@ func TestInventorySyncFromNodeCreatedEvent(t *testing.T) {
 
 func TestFlowsRejectBadParameters(t *testing.T) {
 	e := newEnv(t, nil)
-	_, err := sync.InventorySync(e.deps).Run(e.ctx, sync.Params{})
-	var pe *sync.ParamsError
+	_, err := netsync.InventorySync(e.deps).Run(e.ctx, netsync.Params{})
+	var pe *netsync.ParamsError
 	if !errors.As(err, &pe) || pe.Field != "environment" {
 		t.Errorf("no environment: %v", err)
 	}
-	_, err = sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test", Devices: []string{"nope"}})
+	_, err = netsync.ConfigBackup(e.deps).Run(e.ctx, netsync.Params{Environment: "test", Devices: []string{"nope"}})
 	if !errors.As(err, &pe) || pe.Field != "devices" || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("unknown device: %v", err)
 	}
-	_, err = sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "staging"})
+	_, err = netsync.Validation(e.deps).Run(e.ctx, netsync.Params{Environment: "staging"})
 	if err == nil || !strings.Contains(err.Error(), `environment "staging"`) {
 		t.Errorf("unknown environment: %v", err)
 	}
-	_, err = sync.Validation(sync.Deps{}).Run(e.ctx, sync.Params{Environment: "test"})
+	_, err = netsync.Validation(netsync.Deps{}).Run(e.ctx, netsync.Params{Environment: "test"})
 	if err == nil || !strings.Contains(err.Error(), "Deps.Infrahub") {
 		t.Errorf("no Infrahub dependency: %v", err)
 	}
@@ -259,10 +259,10 @@ func commits(t *testing.T, dir string) [][]string {
 
 func TestConfigBackupOneCommitPerChangedDevice(t *testing.T) {
 	e := newEnv(t, labDevices())
-	backupFlow := sync.ConfigBackup(e.deps)
+	backupFlow := netsync.ConfigBackup(e.deps)
 	dir := e.deps.BackupDirFor("test")
 
-	rep, err := backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := backupFlow.Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatalf("first backup: %v", err)
 	}
@@ -273,14 +273,14 @@ func TestConfigBackupOneCommitPerChangedDevice(t *testing.T) {
 		t.Fatalf("repository has %d commits, want 4", len(got))
 	}
 
-	rep, err = backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err = backupFlow.Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil || rep.Commits != 0 || len(rep.Unchanged) != 4 {
 		t.Fatalf("unchanged run: %+v, %v", rep, err)
 	}
 
 	dev := e.lab.Devices.Device("atl1-edge2")
 	dev.SetRunningConfig(strings.Replace(dev.RunningConfig(), "description uplink", "description uplink to core", 1))
-	rep, err = backupFlow.Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err = backupFlow.Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatalf("third backup: %v", err)
 	}
@@ -303,10 +303,10 @@ func TestConfigBackupOneCommitPerChangedDevice(t *testing.T) {
 
 func TestConfigBackupReportsUnreachableDevice(t *testing.T) {
 	e := newEnv(t, labDevices()[:1])
-	if _, err := synctest.Seed(e.fake, sync.Device{Name: "atl1-gone", Platform: "arista_eos"}, "127.0.0.1", closedPort(t)); err != nil {
+	if _, err := netsynctest.Seed(e.fake, netsync.Device{Name: "atl1-gone", Platform: "arista_eos"}, "127.0.0.1", closedPort(t)); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := netsync.ConfigBackup(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestConfigBackupReportsUnreachableDevice(t *testing.T) {
 
 func TestValidationPassesOnMatchingLab(t *testing.T) {
 	e := newEnv(t, labDevices())
-	rep, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := netsync.Validation(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil {
 		t.Fatalf("validation: %v", err)
 	}
@@ -325,7 +325,7 @@ func TestValidationPassesOnMatchingLab(t *testing.T) {
 		t.Errorf("report = %+v", rep)
 	}
 	for name, n := range e.nodes(t) {
-		if n.ValidationStatus.Value != sync.StatusPassed || n.ValidatedAt.Value != seenAt.Format(time.RFC3339) || !strings.Contains(n.ValidationSummary.Value, "2 intended objects match") {
+		if n.ValidationStatus.Value != netsync.StatusPassed || n.ValidatedAt.Value != seenAt.Format(time.RFC3339) || !strings.Contains(n.ValidationSummary.Value, "2 intended objects match") {
 			t.Errorf("%s: %+v", name, n)
 		}
 	}
@@ -345,8 +345,8 @@ func TestValidationDetectsInjectedMismatches(t *testing.T) {
 	ios := e.lab.Devices.Device("atl1-edge2")
 	ios.SetRunningConfig(strings.Replace(ios.RunningConfig(), " description uplink\n", " description uplink\n shutdown\n", 1))
 
-	rep, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
-	var ve *sync.ValidationError
+	rep, err := netsync.Validation(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
+	var ve *netsync.ValidationError
 	if !errors.As(err, &ve) {
 		t.Fatalf("validation error = %v, want a *ValidationError", err)
 	}
@@ -375,10 +375,10 @@ func TestValidationDetectsInjectedMismatches(t *testing.T) {
 		t.Errorf("report = %+v / %+v", ve.Report, rep)
 	}
 	got := e.nodes(t)
-	if n := got["atl1-edge1"]; n.ValidationStatus.Value != sync.StatusFailed || n.ValidationSummary.Value != "bgp neighbor 10.0.0.1: remote_as: intended 65002, observed 65099\nbgp neighbor 10.0.0.1: session: intended Established, observed Idle" {
+	if n := got["atl1-edge1"]; n.ValidationStatus.Value != netsync.StatusFailed || n.ValidationSummary.Value != "bgp neighbor 10.0.0.1: remote_as: intended 65002, observed 65099\nbgp neighbor 10.0.0.1: session: intended Established, observed Idle" {
 		t.Errorf("atl1-edge1 written back as %+v", n)
 	}
-	if n := got["atl1-leaf1"]; n.ValidationStatus.Value != sync.StatusPassed {
+	if n := got["atl1-leaf1"]; n.ValidationStatus.Value != netsync.StatusPassed {
 		t.Errorf("atl1-leaf1 written back as %+v", n)
 	}
 	// The run is recorded as failed with the mismatches in its state message.
@@ -398,16 +398,16 @@ func TestValidationDetectsInjectedMismatches(t *testing.T) {
 // the run; the others are still validated.
 func TestValidationUnreadableDevice(t *testing.T) {
 	e := newEnv(t, labDevices()[:1])
-	if _, err := synctest.Seed(e.fake, sync.Device{Name: "atl1-gone", Platform: "arista_eos"}, "127.0.0.1", closedPort(t)); err != nil {
+	if _, err := netsynctest.Seed(e.fake, netsync.Device{Name: "atl1-gone", Platform: "arista_eos"}, "127.0.0.1", closedPort(t)); err != nil {
 		t.Fatal(err)
 	}
-	_, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
-	var ve *sync.ValidationError
+	_, err := netsync.Validation(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
+	var ve *netsync.ValidationError
 	if !errors.As(err, &ve) || ve.Report.Errors != 1 || ve.Report.Passed != 1 {
 		t.Fatalf("err = %v", err)
 	}
 	got := e.nodes(t)
-	if n := got["atl1-gone"]; n.ValidationStatus.Value != sync.StatusError || !strings.Contains(n.ValidationSummary.Value, "connection refused") {
+	if n := got["atl1-gone"]; n.ValidationStatus.Value != netsync.StatusError || !strings.Contains(n.ValidationSummary.Value, "connection refused") {
 		t.Errorf("atl1-gone written back as %+v", n)
 	}
 }
@@ -416,16 +416,16 @@ func TestValidationUnreadableDevice(t *testing.T) {
 // flow's parameter schema.
 func TestExecuteFromJSONParameters(t *testing.T) {
 	e := newEnv(t, labDevices()[:1])
-	def := flow.Definition(sync.InventorySync(e.deps))
+	def := flow.Definition(netsync.InventorySync(e.deps))
 	desc := def.Describe()
-	if desc.Name != sync.FlowInventorySync || !strings.Contains(string(desc.Parameters), `"environment"`) || !strings.Contains(string(desc.Parameters), `"event"`) {
+	if desc.Name != netsync.FlowInventorySync || !strings.Contains(string(desc.Parameters), `"environment"`) || !strings.Contains(string(desc.Parameters), `"event"`) {
 		t.Errorf("description = %s %s", desc.Name, desc.Parameters)
 	}
 	out, err := def.Execute(e.ctx, flow.Execution{RunID: flow.NewID(), Params: json.RawMessage(`{"environment":"test","role":"edge","site":"atl1"}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep sync.InventoryReport
+	var rep netsync.InventoryReport
 	if err := json.Unmarshal(out, &rep); err != nil || len(rep.Devices) != 1 || rep.Reachable != 1 {
 		t.Errorf("report = %s, %v", out, err)
 	}
@@ -446,7 +446,7 @@ func TestConfigBackupPushesToRemote(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.deps.BackupPush = &backup.Push{URL: remote}
-	rep, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := netsync.ConfigBackup(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil || !rep.Pushed || rep.Commits != 2 {
 		t.Fatalf("backup: %+v, %v", rep, err)
 	}
@@ -459,17 +459,17 @@ func TestConfigBackupPushesToRemote(t *testing.T) {
 // sessions come from the IPv6 summary, their addresses from "ipv6 address"
 // ("family inet6").
 func TestValidationIPv6(t *testing.T) {
-	var devs []synctest.Device
+	var devs []netsynctest.Device
 	for i, p := range []string{"arista_eos", "cisco_iosxe", "cisco_nxos", "juniper_junos"} {
 		d := edge(fmt.Sprintf("v6-r%d", i), p, map[string]string{"arista_eos": "Ethernet1", "cisco_iosxe": "GigabitEthernet1", "cisco_nxos": "Ethernet1/1", "juniper_junos": "ge-0/0/0"}[p], "10.0.0.1", 65002)
 		d.Interfaces[0].IPAddress = "2001:db8:ffff:100::/127"
-		d.BGPNeighbors = append(d.BGPNeighbors, sync.BGPNeighbor{PeerAddress: "2001:db8:ffff:100::1", RemoteAS: 65002, Enabled: true})
+		d.BGPNeighbors = append(d.BGPNeighbors, netsync.BGPNeighbor{PeerAddress: "2001:db8:ffff:100::1", RemoteAS: 65002, Enabled: true})
 		devs = append(devs, d)
 	}
 	devs[1].Down = []string{"2001:db8:ffff:100::1"}
 	e := newEnv(t, devs)
-	_, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
-	var ve *sync.ValidationError
+	_, err := netsync.Validation(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
+	var ve *netsync.ValidationError
 	if !errors.As(err, &ve) {
 		t.Fatalf("err = %v, want the one session down reported", err)
 	}

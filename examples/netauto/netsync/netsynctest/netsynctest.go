@@ -1,4 +1,4 @@
-// Package synctest builds labs for the sync flows: fake SSH devices
+// Package netsynctest builds labs for the sync flows: fake SSH devices
 // (device/devicetest) whose configuration, facts and BGP sessions match
 // the intended state seeded into a fake Infrahub (infrahub/infrahubtest)
 // with the netauto schema, so inventory sync, backup and validation pass
@@ -6,10 +6,10 @@
 //
 //	fake, _ := infrahubtest.New(infrahubtest.Options{Schemas: schema.FakeSchemas()})
 //	lab, err := synctest.Start(ctx, fake, []synctest.Device{
-//		{Device: sync.Device{Name: "atl1-edge1", Platform: "arista_eos", Role: "edge", ...}, LocalAS: 65001},
+//		{Device: netsync.Device{Name: "atl1-edge1", Platform: "arista_eos", Role: "edge", ...}, LocalAS: 65001},
 //	})
 //	defer lab.Close()
-//	deps := sync.Deps{..., Secrets: lab.Secrets(), DeviceDefaults: lab.DeviceDefaults()}
+//	deps := netsync.Deps{..., Secrets: lab.Secrets(), DeviceDefaults: lab.DeviceDefaults()}
 //
 // [Fleet] makes any number of such devices across the four platforms, for
 // demos that want a few dozen. To break something, change a fake device's
@@ -22,7 +22,7 @@
 // Idle ... OpenConfirm over a few reads of the summary before it is
 // Established (Device.BGP sets how many, and how long on the clock passed
 // to Start with devicetest.WithClock).
-package synctest
+package netsynctest
 
 import (
 	"context"
@@ -35,8 +35,8 @@ import (
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/devicetest"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
-	"github.com/netauto-dev/netauto/examples/netauto/sync"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
 )
 
@@ -49,10 +49,10 @@ const (
 	PasswordSecret = "lab-device-password"
 )
 
-// Device is one lab device: its intended state (sync.Device; Address and
+// Device is one lab device: its intended state (netsync.Device; Address and
 // Port are filled in by Start) and the facts and BGP details of the fake.
 type Device struct {
-	sync.Device
+	netsync.Device
 	// LocalAS is the device's BGP AS (default 65000).
 	LocalAS int64
 	// Serial, Model and OSVersion are the facts "show version" reports
@@ -373,7 +373,7 @@ func Start(ctx context.Context, fake *infrahubtest.Server, devs []Device, opts .
 
 // Seed creates d's NetworkDevice node at address:port with its interfaces
 // and BGP neighbours in fake, and returns the device's id.
-func Seed(fake *infrahubtest.Server, d sync.Device, address string, port int) (string, error) {
+func Seed(fake *infrahubtest.Server, d netsync.Device, address string, port int) (string, error) {
 	data := map[string]any{
 		"name": d.Name, "management_address": address, "ssh_port": port, "platform": d.Platform, "status": "active",
 	}
@@ -460,13 +460,13 @@ func Fleet(site string, n int) []Device {
 		base := netip.AddrFrom4([4]byte{10, byte(i / 64), byte(i % 64 * 4), 0})
 		peer := base.Next()
 		devs[i] = Device{
-			Device: sync.Device{
+			Device: netsync.Device{
 				Name: fmt.Sprintf("%s%02d", prefix, i+1), Platform: p, Role: roles[i%len(roles)], Site: site,
-				Interfaces: []sync.Interface{
+				Interfaces: []netsync.Interface{
 					{Name: ifNames[p][0], Description: "uplink", Enabled: true, IPAddress: base.String() + "/31"},
 					{Name: ifNames[p][1], Description: "spare", Enabled: false},
 				},
-				BGPNeighbors: []sync.BGPNeighbor{{PeerAddress: peer.String(), RemoteAS: 65100 + int64(i), Description: "upstream", Enabled: true}},
+				BGPNeighbors: []netsync.BGPNeighbor{{PeerAddress: peer.String(), RemoteAS: 65100 + int64(i), Description: "upstream", Enabled: true}},
 			},
 			LocalAS: 65000,
 		}

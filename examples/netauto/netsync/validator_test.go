@@ -1,11 +1,11 @@
-package sync_test
+package netsync_test
 
 import (
 	"encoding/json"
 	"testing"
 
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
-	"github.com/netauto-dev/netauto/examples/netauto/sync"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/runtime/trigger"
 )
@@ -58,7 +58,7 @@ func TestValidationFromValidatorEvent(t *testing.T) {
 	// The event names atl1-edge2 and atl1-fw1; atl1-edge1 is broken and
 	// must not be looked at.
 	e.lab.Devices.Device("atl1-edge1").SetRunningConfig("hostname atl1-edge1\nend")
-	rep, err := sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test", Event: validatorEvent(t, infrahub.EventValidatorStarted, val, "CoreArtifactValidator")})
+	rep, err := netsync.Validation(e.deps).Run(e.ctx, netsync.Params{Environment: "test", Event: validatorEvent(t, infrahub.EventValidatorStarted, val, "CoreArtifactValidator")})
 	if err != nil || len(rep.Devices) != 2 || rep.Devices[0].Device != "atl1-edge2" || rep.Devices[1].Device != "atl1-fw1" || rep.Passed != 2 {
 		t.Fatalf("validation from an artifact validator: %+v, %v", rep, err)
 	}
@@ -67,7 +67,7 @@ func TestValidationFromValidatorEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err = sync.Validation(e.deps).Run(e.ctx, sync.Params{Environment: "test", Event: validatorEvent(t, infrahub.EventValidatorPassed, data, "CoreDataValidator")})
+	rep, err = netsync.Validation(e.deps).Run(e.ctx, netsync.Params{Environment: "test", Event: validatorEvent(t, infrahub.EventValidatorPassed, data, "CoreDataValidator")})
 	if err != nil || len(rep.Devices) != 0 || rep.Skipped == "" {
 		t.Errorf("validation from a data validator: %+v, %v", rep, err)
 	}

@@ -1,4 +1,4 @@
-package sync_test
+package netsync_test
 
 import (
 	"context"
@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync/netsynctest"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
-	"github.com/netauto-dev/netauto/examples/netauto/sync"
-	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
 )
@@ -28,13 +28,13 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	lab, err := synctest.Start(ctx, fake, []synctest.Device{
-		{Device: sync.Device{Name: "edge1", Platform: "arista_eos",
-			Interfaces:   []sync.Interface{{Name: "Ethernet1", Enabled: true, IPAddress: "10.0.0.0/31"}},
-			BGPNeighbors: []sync.BGPNeighbor{{PeerAddress: "10.0.0.1", RemoteAS: 65002, Enabled: true}},
+	lab, err := netsynctest.Start(ctx, fake, []netsynctest.Device{
+		{Device: netsync.Device{Name: "edge1", Platform: "arista_eos",
+			Interfaces:   []netsync.Interface{{Name: "Ethernet1", Enabled: true, IPAddress: "10.0.0.0/31"}},
+			BGPNeighbors: []netsync.BGPNeighbor{{PeerAddress: "10.0.0.1", RemoteAS: 65002, Enabled: true}},
 		}},
-		{Device: sync.Device{Name: "edge2", Platform: "cisco_iosxe",
-			Interfaces: []sync.Interface{{Name: "GigabitEthernet1", Enabled: true}},
+		{Device: netsync.Device{Name: "edge2", Platform: "cisco_iosxe",
+			Interfaces: []netsync.Interface{{Name: "GigabitEthernet1", Enabled: true}},
 		}},
 	})
 	if err != nil {
@@ -47,15 +47,15 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	deps := sync.Deps{
+	deps := netsync.Deps{
 		Infrahub:       func(context.Context, string) (*infrahub.Client, error) { return client, nil },
 		Secrets:        lab.Secrets(),
 		DeviceDefaults: lab.DeviceDefaults(),
 		BackupDir:      filepath.Join(dir, "{environment}.git"),
 	}
-	params := sync.Params{Environment: "dev"}
+	params := netsync.Params{Environment: "dev"}
 
-	inv, err := sync.InventorySync(deps).Run(ctx, params)
+	inv, err := netsync.InventorySync(deps).Run(ctx, params)
 	if err != nil {
 		panic(err)
 	}
@@ -63,7 +63,7 @@ func Example() {
 		fmt.Println("inventory:", d.Device, d.Reachable, d.Facts.Model, d.Facts.OSVersion)
 	}
 
-	backup, err := sync.ConfigBackup(deps).Run(ctx, params)
+	backup, err := netsync.ConfigBackup(deps).Run(ctx, params)
 	if err != nil {
 		panic(err)
 	}
@@ -72,7 +72,7 @@ func Example() {
 	// Someone shuts edge2's interface behind Infrahub's back.
 	edge2 := lab.Devices.Device("edge2")
 	edge2.SetRunningConfig("interface GigabitEthernet1\n shutdown\n!\nend")
-	_, err = sync.Validation(deps).Run(ctx, params)
+	_, err = netsync.Validation(deps).Run(ctx, params)
 	fmt.Println(err)
 	// Output:
 	// inventory: edge1 true DCS-7280SR3-48YC8 4.29.2F

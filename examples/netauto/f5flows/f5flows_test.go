@@ -1,4 +1,4 @@
-package f5_test
+package f5flows_test
 
 import (
 	"context"
@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netauto-dev/netauto/examples/netauto/common"
-	nf5 "github.com/netauto-dev/netauto/examples/netauto/f5"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
+	"github.com/netauto-dev/netauto/examples/netauto/f5flows"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
-	bigip "github.com/netauto-dev/netauto/f5"
+	"github.com/netauto-dev/netauto/f5"
 	"github.com/netauto-dev/netauto/f5/f5test"
 	"github.com/netauto-dev/netauto/flow/flowtest"
 	"github.com/netauto-dev/netauto/infrahub"
@@ -33,7 +33,7 @@ import (
 type lab struct {
 	ih     *infrahubtest.Server
 	bigip  *f5test.Server
-	flows  nf5.Flows
+	flows  f5flows.Flows
 	as3ID  string
 	ihURL  string
 	bigURL string
@@ -44,8 +44,8 @@ func newLab(t *testing.T) *lab {
 	t.Helper()
 	ih, ihSrv := infrahubtest.NewTestServer(t, infrahubtest.Options{Schemas: schema.FakeSchemas(), Seed: seed.Infrahub()})
 	big, bigSrv := f5test.NewServer(t, f5test.Options{})
-	load := func(_ context.Context, env string) (common.NetAutoConfig, error) {
-		return common.NetAutoConfig{
+	load := func(_ context.Context, env string) (envconfig.NetAutoConfig, error) {
+		return envconfig.NetAutoConfig{
 			Environment: env, InfrahubURL: ihSrv.URL, InfrahubToken: store.NewSecret(infrahubtest.DefaultAPIToken),
 			F5URL: bigSrv.URL, F5Username: "admin", F5Password: store.NewSecret("admin"), F5InsecureSkipVerify: true,
 		}, nil
@@ -64,7 +64,7 @@ func newLab(t *testing.T) *lab {
 	if err != nil || len(certs) != 1 {
 		t.Fatalf("seeded certificate: %v", err)
 	}
-	return &lab{ih: ih, bigip: big, flows: nf5.New(nf5.Deps{Config: load}), as3ID: arts[0].ID, cert: certs[0].ID, ihURL: ihSrv.URL, bigURL: bigSrv.URL}
+	return &lab{ih: ih, bigip: big, flows: f5flows.New(f5flows.Deps{Config: load}), as3ID: arts[0].ID, cert: certs[0].ID, ihURL: ihSrv.URL, bigURL: bigSrv.URL}
 }
 
 func event(t *testing.T, data map[string]any) *trigger.Event {
@@ -78,7 +78,7 @@ func event(t *testing.T, data map[string]any) *trigger.Event {
 func TestAS3FromArtifactIDAndEvent(t *testing.T) {
 	l := newLab(t)
 	h := flowtest.New(t)
-	res, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: l.as3ID})
+	res, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", ArtifactID: l.as3ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestAS3FromArtifactIDAndEvent(t *testing.T) {
 	}
 	sid := l.ih.PutObject(seed.AS3("v2", "10.9.9.1"))
 	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
-	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err != nil {
+	if _, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", Event: ev}); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(l.bigip.Tenant(seed.Tenant))
@@ -99,14 +99,14 @@ func TestAS3FromArtifactIDAndEvent(t *testing.T) {
 func TestAS3RollbackRestoresTenant(t *testing.T) {
 	l := newLab(t)
 	h := flowtest.New(t)
-	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: l.as3ID}); err != nil {
+	if _, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", ArtifactID: l.as3ID}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := json.Marshal(l.bigip.Tenant(seed.Tenant))
 	sid := l.ih.PutObject(seed.AS3("broken"))
 	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
-	_, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev})
-	var ce *nf5.CheckError
+	_, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", Event: ev})
+	var ce *f5flows.CheckError
 	if !errors.As(err, &ce) {
 		t.Fatalf("err %v, want a *CheckError", err)
 	}
@@ -121,7 +121,7 @@ func TestAS3RollbackDeletesNewTenant(t *testing.T) {
 	h := flowtest.New(t)
 	sid := l.ih.PutObject(seed.AS3("broken from scratch"))
 	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
-	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err == nil {
+	if _, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", Event: ev}); err == nil {
 		t.Fatal("broken declaration completed")
 	}
 	if tn := l.bigip.Tenant(seed.Tenant); tn != nil {
@@ -132,12 +132,12 @@ func TestAS3RollbackDeletesNewTenant(t *testing.T) {
 func TestParamsErrors(t *testing.T) {
 	l := newLab(t)
 	h := flowtest.New(t)
-	for name, p := range map[string]nf5.Params{
+	for name, p := range map[string]f5flows.Params{
 		"environment": {Environment: "", ArtifactID: "x"},
 		"artifact_id": {Environment: "production"},
 	} {
 		_, err := l.flows.AS3.Run(h.Context(), p)
-		var pe *nf5.ParamsError
+		var pe *f5flows.ParamsError
 		if !errors.As(err, &pe) || pe.Field != name {
 			t.Errorf("%s: err %v, want a *ParamsError naming it", name, err)
 		}
@@ -148,14 +148,14 @@ func TestLTM(t *testing.T) {
 	l := newLab(t)
 	h := flowtest.New(t)
 	arts := findArtifact(t, l, "f5-ltm")
-	res, err := l.flows.LTM.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: arts})
+	res, err := l.flows.LTM.Run(h.Context(), f5flows.Params{Environment: "production", ArtifactID: arts})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Created) != 1 || res.Members != 2 {
 		t.Errorf("result %+v", res)
 	}
-	res, err = l.flows.LTM.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: arts})
+	res, err = l.flows.LTM.Run(h.Context(), f5flows.Params{Environment: "production", ArtifactID: arts})
 	if err != nil || len(res.Created) != 0 || res.Members != 0 {
 		t.Errorf("second run %+v %v: want nothing new", res, err)
 	}
@@ -164,7 +164,7 @@ func TestLTM(t *testing.T) {
 func TestCertificate(t *testing.T) {
 	l := newLab(t)
 	h := flowtest.New(t)
-	deploy := func(notAfter time.Time) (nf5.CertResult, error) {
+	deploy := func(notAfter time.Time) (f5flows.CertResult, error) {
 		bundle, err := seed.Certificate(seed.CertificateName, notAfter)
 		if err != nil {
 			t.Fatal(err)
@@ -173,7 +173,7 @@ func TestCertificate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return l.flows.Cert.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: id})
+		return l.flows.Cert.Run(h.Context(), f5flows.Params{Environment: "production", ArtifactID: id})
 	}
 	if _, err := deploy(time.Now().AddDate(0, 0, 10)); err == nil {
 		t.Error("a certificate expiring in 10 days was deployed; want the expiry check to refuse it")
@@ -207,13 +207,13 @@ func TestEventOfAnotherKindIsRefused(t *testing.T) {
 	l := newLab(t)
 	h := flowtest.New(t)
 	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication})
-	res, err := l.flows.LTM.Run(h.Context(), nf5.Params{Environment: "production", Event: ev})
-	var pe *nf5.ParamsError
+	res, err := l.flows.LTM.Run(h.Context(), f5flows.Params{Environment: "production", Event: ev})
+	var pe *f5flows.ParamsError
 	if !errors.As(err, &pe) || pe.Field != "event.payload.data.target_kind" {
 		t.Fatalf("LTM run on a %s event: %+v, %v; want a *ParamsError naming target_kind", schema.KindNetautoFlexApplication, res, err)
 	}
 	ev = event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoLTMConfig})
-	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); !errors.As(err, &pe) {
+	if _, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", Event: ev}); !errors.As(err, &pe) {
 		t.Fatalf("AS3 run on a %s event: %v; want a *ParamsError", schema.KindNetautoLTMConfig, err)
 	}
 	if l.bigip.Tenant(seed.Tenant) != nil {
@@ -223,7 +223,7 @@ func TestEventOfAnotherKindIsRefused(t *testing.T) {
 
 func installedCerts(t *testing.T, l *lab) []string {
 	t.Helper()
-	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
+	c, err := f5.New(f5.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,13 +238,13 @@ func installedCerts(t *testing.T, l *lab) []string {
 	return names
 }
 
-func deployBundle(t *testing.T, l *lab, h *flowtest.Harness, bundle []byte) (nf5.CertResult, error) {
+func deployBundle(t *testing.T, l *lab, h *flowtest.Harness, bundle []byte) (f5flows.CertResult, error) {
 	t.Helper()
 	id, _, err := seed.Artifact(l.ih, "f5-certificate", "certificate-pem", schema.KindNetautoCertificate, l.cert, bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l.flows.Cert.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: id})
+	return l.flows.Cert.Run(h.Context(), f5flows.Params{Environment: "production", ArtifactID: id})
 }
 
 // An artifact whose private key is not the certificate's (a key
@@ -261,11 +261,11 @@ func TestCertificateKeyMismatchIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certA, _, err := nf5.SplitPEM(a)
+	certA, _, err := f5flows.SplitPEM(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, keyB, err := nf5.SplitPEM(b)
+	_, keyB, err := f5flows.SplitPEM(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestCertificateNotYetValidIsRefused(t *testing.T) {
 	}
 	bundle := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb})...)
 	_, err = deployBundle(t, l, h, bundle)
-	var ce *nf5.CheckError
+	var ce *f5flows.CheckError
 	if !errors.As(err, &ce) {
 		t.Fatalf("err %v, want a *CheckError: the certificate is not valid for 3 days", err)
 	}
@@ -318,7 +318,7 @@ func TestCertificateNotYetValidIsRefused(t *testing.T) {
 func TestAS3PartialFailureRollsBack(t *testing.T) {
 	l := newLab(t)
 	h := flowtest.New(t)
-	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: l.as3ID}); err != nil {
+	if _, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", ArtifactID: l.as3ID}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := json.Marshal(l.bigip.Tenant(seed.Tenant))
@@ -332,7 +332,7 @@ func TestAS3PartialFailureRollsBack(t *testing.T) {
 	l.bigip.FailTenant("Other_Tenant", "01020036:3: The requested monitor was not found.")
 	sid := l.ih.PutObject(body)
 	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
-	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err == nil {
+	if _, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", Event: ev}); err == nil {
 		t.Fatal("a declaration with a failed tenant completed")
 	}
 	after, _ := json.Marshal(l.bigip.Tenant(seed.Tenant))
@@ -349,22 +349,22 @@ func TestAS3PartialFailureRollsBack(t *testing.T) {
 func TestLTMFailureRemovesAddedMembers(t *testing.T) {
 	l := newLab(t)
 	h := flowtest.New(t)
-	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
+	c, err := f5.New(f5.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := c.CreatePool(ctx, &bigip.LTMPool{Name: "existing_pool", Partition: "Common"}); err != nil {
+	if err := c.CreatePool(ctx, &f5.LTMPool{Name: "existing_pool", Partition: "Common"}); err != nil {
 		t.Fatal(err)
 	}
-	spec, _ := json.Marshal(nf5.LTMSpec{Pools: []nf5.LTMPoolSpec{
+	spec, _ := json.Marshal(f5flows.LTMSpec{Pools: []f5flows.LTMPoolSpec{
 		{Name: "existing_pool", Members: []string{"10.5.5.1:80"}},
 		{Name: "new_pool", Members: []string{"10.5.5.2:80"}},
 		{Name: "bad pool~name", Members: []string{"10.5.5.3:80"}},
 	}})
 	sid := l.ih.PutObject(spec)
 	ev := event(t, map[string]any{"node_id": findArtifact(t, l, "f5-ltm"), "target_kind": schema.KindNetautoLTMConfig, "storage_id": sid})
-	if _, err := l.flows.LTM.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err == nil {
+	if _, err := l.flows.LTM.Run(h.Context(), f5flows.Params{Environment: "production", Event: ev}); err == nil {
 		t.Fatal("an LTM spec with an invalid pool name completed")
 	}
 	members, err := c.PoolMembers(ctx, "/Common/existing_pool")
@@ -385,7 +385,7 @@ func TestLTMFailureRemovesAddedMembers(t *testing.T) {
 func TestAS3CompleteModeRollbackRestoresOtherTenants(t *testing.T) {
 	l := newLab(t)
 	h := flowtest.New(t)
-	c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
+	c, err := f5.New(f5.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestAS3CompleteModeRollbackRestoresOtherTenants(t *testing.T) {
 	body, _ := json.Marshal(decl)
 	sid := l.ih.PutObject(body)
 	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
-	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err == nil {
+	if _, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", Event: ev}); err == nil {
 		t.Fatal("the broken declaration completed")
 	}
 	after, _ := json.Marshal(l.bigip.Tenant("Other_Tenant"))
@@ -429,11 +429,11 @@ func TestAS3PostCheckCountsEveryMemberForm(t *testing.T) {
 			if name == "bigip" {
 				// AS3 refuses a reference to a node the device does not
 				// have ("Unable to find /Common/web1 for ..."): create it.
-				c, err := bigip.New(bigip.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
+				c, err := f5.New(f5.Config{BaseURL: l.bigURL, Username: "admin", Password: "admin", InsecureSkipVerify: true})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := c.CreateNode(h.Context(), &bigip.Node{Name: "web1", Partition: "Common", Address: "10.1.20.11"}); err != nil {
+				if err := c.CreateNode(h.Context(), &f5.Node{Name: "web1", Partition: "Common", Address: "10.1.20.11"}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -446,7 +446,7 @@ func TestAS3PostCheckCountsEveryMemberForm(t *testing.T) {
 			body, _ := json.Marshal(decl)
 			sid := l.ih.PutObject(body)
 			ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
-			if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); err != nil {
+			if _, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", Event: ev}); err != nil {
 				t.Fatalf("a pool with %s members: %v", name, err)
 			}
 		})
@@ -456,8 +456,8 @@ func TestAS3PostCheckCountsEveryMemberForm(t *testing.T) {
 	h := flowtest.New(t)
 	sid := l.ih.PutObject(seed.AS3("empty"))
 	ev := event(t, map[string]any{"node_id": l.as3ID, "target_kind": schema.KindNetautoFlexApplication, "storage_id": sid})
-	var ce *nf5.CheckError
-	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", Event: ev}); !errors.As(err, &ce) {
+	var ce *f5flows.CheckError
+	if _, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", Event: ev}); !errors.As(err, &ce) {
 		t.Errorf("empty pool: %v, want a *CheckError", err)
 	}
 }

@@ -1,4 +1,4 @@
-package f5_test
+package f5flows_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	nf5 "github.com/netauto-dev/netauto/examples/netauto/f5"
+	"github.com/netauto-dev/netauto/examples/netauto/f5flows"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/flowtest"
 )
@@ -36,7 +36,7 @@ func TestAS3SnapshotIsSensitive(t *testing.T) {
 	h := flowtest.New(t)
 	marks := &resultMarks{Recorder: h.Engine.Recorder, marks: map[string]bool{}}
 	h.Engine.Recorder = marks
-	if _, err := l.flows.AS3.Run(h.Context(), nf5.Params{Environment: "production", ArtifactID: l.as3ID}); err != nil {
+	if _, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", ArtifactID: l.as3ID}); err != nil {
 		t.Fatal(err)
 	}
 	var snapshot, declare bool

@@ -1,4 +1,4 @@
-// Package common holds what every flow of the netauto example shares: the
+// Package envconfig holds what every flow of the netauto example shares: the
 // typed environment configuration block (NetAutoConfig) and the clients
 // built from it.
 //
@@ -10,7 +10,7 @@
 // back to "netauto-config-default" only when the environment's block does
 // not exist: a block that exists but cannot be read is an error, never a
 // silent switch to other credentials.
-package common
+package envconfig
 
 import (
 	"context"

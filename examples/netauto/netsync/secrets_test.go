@@ -1,4 +1,4 @@
-package sync_test
+package netsync_test
 
 import (
 	"regexp"
@@ -7,8 +7,8 @@ import (
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/backup"
-	"github.com/netauto-dev/netauto/examples/netauto/sync"
-	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync/netsynctest"
 )
 
 // Configurations carry secrets in many places; none may reach the backup
@@ -101,9 +101,9 @@ func TestSanitizedBackupStoresNoSecret(t *testing.T) {
 		}
 	}
 	// And through a real backup run.
-	e := newEnv(t, []synctest.Device{edge("r1", "cisco_iosxe", "GigabitEthernet1", "10.0.0.1", 65002)})
+	e := newEnv(t, []netsynctest.Device{edge("r1", "cisco_iosxe", "GigabitEthernet1", "10.0.0.1", 65002)})
 	e.lab.Devices.Device("r1").SetRunningConfig(secretConfigs["cisco_iosxe"])
-	rep, err := sync.ConfigBackup(e.deps).Run(e.ctx, sync.Params{Environment: "test"})
+	rep, err := netsync.ConfigBackup(e.deps).Run(e.ctx, netsync.Params{Environment: "test"})
 	if err != nil || len(rep.CommitIDs) != 1 {
 		t.Fatalf("backup: %+v, %v", rep, err)
 	}

@@ -1,13 +1,13 @@
-package synctest_test
+package netsynctest_test
 
 import (
 	"context"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync/netsynctest"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
-	"github.com/netauto-dev/netauto/examples/netauto/sync"
-	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
 )
@@ -27,21 +27,21 @@ func TestFleetPassesEveryFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fleet := synctest.Fleet("lab1", 8)
+	fleet := netsynctest.Fleet("lab1", 8)
 	if fleet[0].Name != "lab1-r01" || fleet[7].Name != "lab1-r08" || fleet[3].Platform != "juniper_junos" {
 		t.Errorf("fleet = %+v", fleet)
 	}
-	lab, err := synctest.Start(t.Context(), fake, fleet)
+	lab, err := netsynctest.Start(t.Context(), fake, fleet)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lab.Close()
-	deps := sync.Deps{
+	deps := netsync.Deps{
 		Infrahub:       func(context.Context, string) (*infrahub.Client, error) { return client, nil },
 		Secrets:        lab.Secrets(),
 		DeviceDefaults: lab.DeviceDefaults(),
 	}
-	inv, err := sync.InventorySync(deps).Run(t.Context(), sync.Params{Environment: "lab", Site: "lab1"})
+	inv, err := netsync.InventorySync(deps).Run(t.Context(), netsync.Params{Environment: "lab", Site: "lab1"})
 	if err != nil || inv.Reachable != 8 || len(inv.Failed) != 0 {
 		t.Errorf("inventory: %+v, %v", inv, err)
 	}
@@ -50,11 +50,11 @@ func TestFleetPassesEveryFlow(t *testing.T) {
 			t.Errorf("%s: facts %+v", d.Device, d.Facts)
 		}
 	}
-	val, err := sync.Validation(deps).Run(t.Context(), sync.Params{Environment: "lab"})
+	val, err := netsync.Validation(deps).Run(t.Context(), netsync.Params{Environment: "lab"})
 	if err != nil || val.Passed != 8 {
 		t.Errorf("validation: %+v, %v", val, err)
 	}
-	if _, err := synctest.Spec(synctest.Device{Device: sync.Device{Name: "x", Platform: "nokia_sros"}}); err == nil {
+	if _, err := netsynctest.Spec(netsynctest.Device{Device: netsync.Device{Name: "x", Platform: "nokia_sros"}}); err == nil {
 		t.Error("Spec of an unsupported platform: no error")
 	}
 }
