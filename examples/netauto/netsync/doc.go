@@ -50,9 +50,10 @@
 // # The flows
 //
 // Inventory sync: tasks load-devices → collect-facts → write-facts.
-// Facts come from [FactCommands] ("show version", plus "show chassis
-// hardware" on Junos), parsed by [ParseFacts] into serial, os_version,
-// model and hostname, and are written back with reachable, last_seen and
+// Facts come from [confparse.FactCommands] ("show version", plus "show
+// chassis hardware" on Junos), parsed by [confparse.ParseFacts] (package
+// device/confparse) into serial, os_version, model and hostname, and are
+// written back with reachable, last_seen and
 // sync_error. Unreachable devices are reported and written back as
 // reachable=false; they do not fail the run. Devices the fan-out never
 // started count as failed, not as unreachable or synced.

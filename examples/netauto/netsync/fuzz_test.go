@@ -74,15 +74,3 @@ func FuzzParseConfig(f *testing.F) {
 			BGPNeighbors: []BGPNeighbor{{PeerAddress: "10.0.0.1", RemoteAS: 1, Enabled: true}}}, o)
 	})
 }
-
-func FuzzParseFacts(f *testing.F) {
-	seedSimulations(f, func(p, text string) { f.Add(platformIndex(p), text) })
-	f.Fuzz(func(t *testing.T, pi uint8, out string) {
-		facts := ParseFacts(fuzzPlatforms[int(pi)%len(fuzzPlatforms)], out)
-		for _, v := range []string{facts.Hostname, facts.Model, facts.Serial, facts.OSVersion} {
-			if v != strings.TrimSpace(v) || strings.ContainsAny(v, "\n\r") {
-				t.Errorf("fact %q is not one trimmed line", v)
-			}
-		}
-	})
-}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
+	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
@@ -25,8 +26,8 @@ type DeviceFacts struct {
 	// skipped.
 	Class device.Class `json:"class"`
 	// Error says why the facts could not be read; empty on success.
-	Error string `json:"error,omitempty"`
-	Facts Facts  `json:"facts"`
+	Error string          `json:"error,omitempty"`
+	Facts confparse.Facts `json:"facts"`
 }
 
 // InventoryReport is the result of an inventory sync run.
@@ -175,11 +176,11 @@ func collectFacts(ctx context.Context, d Deps, devs []Device) ([]DeviceFacts, er
 		byName[dev.Name] = dev
 	}
 	type read struct {
-		facts     Facts
+		facts     confparse.Facts
 		reachable bool
 	}
 	results := device.Run(ctx, inv, d.FanOut, func(ctx context.Context, h device.Host) (read, error) {
-		cmds, err := FactCommands(h.Platform)
+		cmds, err := confparse.FactCommands(h.Platform)
 		if err != nil {
 			return read{}, &device.Error{Host: h.Name, Op: "facts", Class: device.Failed, Err: err}
 		}
@@ -195,8 +196,8 @@ func collectFacts(ctx context.Context, d Deps, devs []Device) ([]DeviceFacts, er
 				all.WriteString(o.Output)
 				all.WriteString("\n")
 			}
-			r.facts = ParseFacts(h.Platform, all.String())
-			if r.facts == (Facts{}) {
+			r.facts = confparse.ParseFacts(h.Platform, all.String())
+			if r.facts == (confparse.Facts{}) {
 				// An answer the driver did not flag as an error (a refused
 				// command authorization): nothing was learnt.
 				first, _, _ := strings.Cut(strings.TrimSpace(all.String()), "\n")

@@ -2,8 +2,6 @@ package netsync
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -11,83 +9,6 @@ import (
 
 	"github.com/netauto-dev/netauto/device/devicetest"
 )
-
-// Facts from real recorded outputs (see testdata/README.md).
-func TestParseFactsRecordedOutputs(t *testing.T) {
-	for _, tc := range []struct {
-		platform, file string
-		want           Facts
-	}{
-		{"cisco_iosxe", "testdata/oxidized_ios_C9200L_17.09.04a_simulation.yaml",
-			Facts{Hostname: "LAB-SW123_9200L", Model: "C9200L-24P-4G", Serial: "JAE24FFFFFF", OSVersion: "17.09.04a"}},
-		{"cisco_nxos", "testdata/oxidized_nxos_C93180YC_10.4.5_simulation.yaml",
-			Facts{Hostname: "TEST-12345", Model: "C93180YC-FX3H", Serial: "FDO20000000", OSVersion: "10.4(5)"}},
-		{"juniper_junos", "testdata/oxidized_junos_srx300_22.4_simulation.yaml",
-			Facts{Model: "srx300", Serial: "AA0000AA0000", OSVersion: "22.4R3-S2.11"}},
-	} {
-		spec, err := devicetest.LoadSimulation(tc.platform, tc.file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmds, err := FactCommands(tc.platform)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out strings.Builder
-		for _, c := range cmds {
-			o, ok := spec.Commands[c]
-			if !ok {
-				t.Fatalf("%s: simulation has no %q", tc.platform, c)
-			}
-			out.WriteString(o + "\n")
-		}
-		if got := ParseFacts(tc.platform, out.String()); got != tc.want {
-			t.Errorf("%s: facts = %+v, want %+v", tc.platform, got, tc.want)
-		}
-	}
-	if _, err := FactCommands("nokia_sros"); err == nil {
-		t.Error("FactCommands of an unknown platform: no error")
-	}
-}
-
-// Facts from NTC templates' recorded "show version" outputs (testdata/ntc,
-// networktocode/ntc-templates@d0bc5a480fe9 tests/<platform>/show_version),
-// with the values NTC's own parsed samples (the .yml beside each .raw)
-// give: an empty "Serial number:" line of vEOS and cEOS is no serial (not
-// the first word of the next line), IOS prints "Processor board ID X,
-// with hardware revision N" (the serial has no comma), and a Junos VM host
-// whose "show version" has no "Junos:" line has no version to read (the
-// bracketed build strings of its packages are not one).
-func TestParseFactsNTCOutputs(t *testing.T) {
-	for _, tc := range []struct {
-		platform string
-		files    []string
-		want     Facts
-	}{
-		{"arista_eos", []string{"arista_eos_show_version.raw"}, Facts{Model: "vEOS", OSVersion: "4.14.7M"}},
-		{"arista_eos", []string{"arista_eos_show_version_clab.raw"}, Facts{Model: "cEOSLab", OSVersion: "4.32.1F-37265360.4321F"}},
-		{"arista_eos", []string{"arista_eos_show_version2.raw"}, Facts{Model: "CCS-720XP-24ZY4-F", Serial: "JPE11400249", OSVersion: "4.27.6M"}},
-		{"cisco_iosxe", []string{"cisco_ios_show_version_01.raw"}, Facts{Hostname: "stud-adsl", Model: "1801", Serial: "FHK102KKKKK", OSVersion: "12.4(6)T2"}},
-		{"cisco_iosxe", []string{"cisco_ios_show_version4.raw"}, Facts{Hostname: "AKBTESTW01", Model: "C9500-40X", Serial: "FCW2233FFG3", OSVersion: "16.09.03"}},
-		{"cisco_nxos", []string{"cisco_nxos_show_version2.raw"}, Facts{Hostname: "IEDP02-N5K-SW01", Model: "5596", Serial: "FOC17153X08", OSVersion: "7.1(4)N1(1)"}},
-		{"juniper_junos", []string{"juniper_junos_show_version_vmhost.raw"}, Facts{Hostname: "MyRouter", Model: "nfx250_att_s1_10_t"}},
-		{"juniper_junos", []string{"juniper_junos_show_version_srx_cluster.raw"}, Facts{Hostname: "lab", Model: "srx1500", OSVersion: "19.4R3-S1.3"}},
-		{"juniper_junos", []string{"juniper_junos_show_chassis_hardware4.raw"}, Facts{Serial: "JN1111111"}},
-	} {
-		var out strings.Builder
-		for _, f := range tc.files {
-			b, err := os.ReadFile(filepath.Join("testdata", "ntc", f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out.Write(b)
-			out.WriteString("\n")
-		}
-		if got := ParseFacts(tc.platform, out.String()); got != tc.want {
-			t.Errorf("%s %v: facts = %+v, want %+v", tc.platform, tc.files, got, tc.want)
-		}
-	}
-}
 
 // Intended interfaces named as sources of truth and show outputs name them
 // are the configured ones: an IOS "Gi1/0/1" is the configuration's

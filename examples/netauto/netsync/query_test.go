@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
@@ -34,7 +35,7 @@ func TestQueriesAndWritesMatchSchema(t *testing.T) {
 		t.Fatalf("load with every filter: %+v, %v", devs, err)
 	}
 	if _, err := writeFacts(ctx, c, writeFactsInput{SeenAt: "2026-11-26T12:00:00Z", Results: []DeviceFacts{{
-		Device: "r1", ID: id, Reachable: true, Facts: Facts{Hostname: "r1", Model: "m", Serial: "s", OSVersion: "v"},
+		Device: "r1", ID: id, Reachable: true, Facts: confparse.Facts{Hostname: "r1", Model: "m", Serial: "s", OSVersion: "v"},
 	}}}); err != nil {
 		t.Errorf("write facts: %v", err)
 	}

@@ -1,4 +1,4 @@
-package netsync
+package confparse
 
 import (
 	"fmt"
@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// Facts are what inventory sync learns from a device and writes back to
-// its NetworkDevice node. Empty fields were not found in the output.
+// Facts identify a device: what "show version" (and on Junos "show
+// chassis hardware") print. Empty fields were not found in the output.
 type Facts struct {
 	Hostname  string `json:"hostname,omitempty"`
 	Model     string `json:"model,omitempty"`
@@ -15,8 +15,8 @@ type Facts struct {
 	OSVersion string `json:"os_version,omitempty"`
 }
 
-// FactCommands returns the commands inventory sync sends to a device of
-// platform to learn its facts (fake devices must answer them).
+// FactCommands returns the commands whose outputs [ParseFacts] reads on a
+// device of platform, or an error for a platform it does not know.
 func FactCommands(platform string) ([]string, error) {
 	switch platform {
 	case "cisco_iosxe", "cisco_iosxr", "cisco_nxos", "arista_eos":
@@ -100,7 +100,8 @@ var factRules = map[string][]factRule{
 }
 
 // ParseFacts extracts facts from the outputs of FactCommands(platform),
-// concatenated.
+// concatenated. Any text is accepted: what is not found stays empty, and
+// every fact is one trimmed line.
 func ParseFacts(platform, output string) Facts {
 	var f Facts
 	for _, r := range factRules[platform] {
