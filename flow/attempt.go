@@ -12,8 +12,9 @@ import (
 
 var errDeadline = context.DeadlineExceeded
 
-// AttemptConfig configures [Attempt].
-type AttemptConfig struct {
+// attemptConfig configures runAttempts; flowext.AttemptConfig is its
+// public twin (same fields, converted through flow/internal/extapi).
+type attemptConfig struct {
 	// Label names the run in errors and messages, e.g. `task "render"`.
 	Label string
 	// Retry says how many times and when a failed attempt is tried again
@@ -42,10 +43,10 @@ type AttemptConfig struct {
 	OnRunning func(ctx context.Context)
 }
 
-// Attempt calls fn, retrying it as cfg.Retry says, and records on run
-// every state but the last: Running, then for each failed attempt that
+// runAttempts (flowext.Attempt) calls fn, retrying it as cfg.Retry says,
+// and records on run every state but the last: Running, then for each failed attempt that
 // will be retried AwaitingRetry and Retrying. It returns fn's result, the
-// final state for the caller to record with [Run.Finish] (so that a result
+// final state for the caller to record with finish (so that a result
 // can go with it), and the run's error:
 //
 //   - fn returned nil: Completed.
@@ -58,14 +59,15 @@ type AttemptConfig struct {
 //   - otherwise: Failed and fn's error.
 //
 // fn gets a context that is cancelled when the attempt times out or ctx is
-// cancelled; Attempt always waits for fn to return. A function that
+// cancelled; runAttempts always waits for fn to return. A function that
 // ignores its context therefore delays the run's end, but an abandoned
 // attempt can never apply a change after its retry has started.
-func Attempt[O any](ctx context.Context, run *Run, cfg AttemptConfig, fn func(context.Context) (O, error)) (O, State, error) {
+func runAttempts[O any](ctx context.Context, run *Run, cfg attemptConfig, fn func(context.Context) (O, error)) (O, State, error) {
 	var zero O
 	if err := cfg.Retry.Validate(); err != nil {
 		return zero, Failed(err.Error()), fmt.Errorf("%s: retry policy: %w", cfg.Label, err)
 	}
+	run.execution.Store(int64(max(cfg.Execution, 1)))
 	for attempt := 1; ; attempt++ {
 		release := func() {}
 		if cfg.Slots != nil {
@@ -89,10 +91,11 @@ func Attempt[O any](ctx context.Context, run *Run, cfg AttemptConfig, fn func(co
 			release()
 			return zero, Crashed(err.Error(), ""), err
 		}
+		run.attempt.Store(int64(attempt))
 		if cfg.OnRunning != nil {
 			cfg.OnRunning(ctx)
 		}
-		out, final, err := attemptOnce(ctx, cfg, fn)
+		out, final, err := attemptOnce(ctx, run.eng.Clock, cfg, fn)
 		release()
 		if final.Type != TypeFailed || !cfg.Retry.Allows(attempt) || ctx.Err() != nil || !cfg.retryable(err) {
 			return out, final, err
@@ -118,7 +121,7 @@ func attemptOf(attempt, retries int) string {
 }
 
 // retryable reports whether a failed attempt's error may be retried.
-func (cfg *AttemptConfig) retryable(err error) bool {
+func (cfg *attemptConfig) retryable(err error) bool {
 	var nr *nonRetryable
 	if errors.As(err, &nr) {
 		return false
@@ -144,14 +147,25 @@ func stopped(ctx context.Context, label, while string, err error) (State, error)
 	return Cancelled(fmt.Sprintf("cancelled %s: %v", while, cause)), &CancelledError{Run: label, Cause: cause, Err: err}
 }
 
-// attemptOnce runs fn once under the attempt's timeout and classifies how
-// it ended.
-func attemptOnce[O any](ctx context.Context, cfg AttemptConfig, fn func(context.Context) (O, error)) (out O, final State, err error) {
+// attemptOnce runs fn once under the attempt's timeout, timed by clock,
+// and classifies how it ended.
+func attemptOnce[O any](ctx context.Context, clock Clock, cfg attemptConfig, fn func(context.Context) (O, error)) (out O, final State, err error) {
 	actx := ctx
 	if cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeoutCause(ctx, cfg.Timeout, &attemptTimeout{label: cfg.Label, after: cfg.Timeout})
-		defer cancel()
+		cause := &attemptTimeout{label: cfg.Label, after: cfg.Timeout}
+		if _, real := clock.(systemClock); real {
+			// A real deadline, which ctx.Deadline reports to the code.
+			var cancel context.CancelFunc
+			actx, cancel = context.WithTimeoutCause(ctx, cfg.Timeout, cause)
+			defer cancel()
+		} else {
+			// The engine's clock times the attempt: a fake one in a test
+			// times it out when the test moves it, without waiting.
+			var cancel context.CancelCauseFunc
+			actx, cancel = context.WithCancelCause(ctx)
+			stop := clock.AfterFunc(cfg.Timeout, func() { cancel(cause) })
+			defer func() { stop(); cancel(nil) }()
+		}
 	}
 	out, err, pe := call(actx, fn)
 	switch {

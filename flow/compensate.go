@@ -51,21 +51,21 @@ func (r *Run) compensate(ctx context.Context) error {
 	return ce
 }
 
-func (r *Run) runCompensation(ctx context.Context, c Compensation) error {
+func (r *Run) runCompensation(ctx context.Context, c compensation) error {
 	tags := append([]string{"compensation"}, c.Tags...)
 	ctx, run, err := startRun(ctx, RunRecord{Kind: KindTask, Name: c.Name, RunName: c.RunName, Tags: tags}, State{})
 	if err != nil {
 		return err
 	}
-	cfg := AttemptConfig{
+	cfg := attemptConfig{
 		Label: fmt.Sprintf("compensation %q", c.RunName),
 		Slots: r.eng.slots(c.Tags),
 	}
 	// HookTimeout bounds the wait for the step's slots and the undo.
 	actx, cancel := context.WithTimeout(ctx, r.eng.HookTimeout)
 	defer cancel()
-	_, final, err := Attempt(actx, run, cfg, func(ctx context.Context) (struct{}, error) {
+	_, final, err := runAttempts(actx, run, cfg, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, c.Fn(ctx)
 	})
-	return errors.Join(err, run.Finish(ctx, final, nil))
+	return errors.Join(err, run.finish(ctx, final, nil))
 }

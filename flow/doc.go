@@ -15,6 +15,12 @@
 //		flow.WithTimeout(15*time.Minute),
 //		flow.OnFailure(notify))
 //
+// New checks the name, the function and every option when it is called
+// (so does task.New): a bad definition is a *[ConfigError] naming the
+// option, reported by [Flow.Err] and returned by every run, which records
+// nothing. Checking at definition rather than at the first run finds the
+// mistake in a test or at start-up, not when a schedule first fires.
+//
 // [Flow.Run] runs it in-process; [Flow.Execute] is how the runtime runs it
 // from JSON parameters. Parameters and results must round-trip through
 // JSON: the runtime stores them, and [SchemaFor] derives the JSON Schema
@@ -37,7 +43,9 @@
 //   - its function returns nil: Completed;
 //   - it returns an error: Failed, or AwaitingRetry if its retry policy
 //     allows another attempt ([NonRetryable] errors never do);
-//   - its attempt timeout expires: TimedOut (a Failed state; retried);
+//   - its attempt timeout expires: TimedOut (a Failed state; retried).
+//     Timeouts are timed by the engine's [Clock], so a test's fake clock
+//     times them out when moved;
 //   - its context is cancelled: Cancelled (never retried);
 //   - it panics: Crashed, with the panic value and stack recorded; the
 //     process does not crash, and the run is not retried.
@@ -67,7 +75,7 @@
 // # Result reuse
 //
 // Each task run (and subflow run) inside a flow run has a stable identity,
-// its task key ([TaskKey]): the enclosing subflows' keys, the task's name,
+// its task key (flowext.TaskKey): the enclosing subflows' keys, the task's name,
 // a hash of its input (or a key the task computes), and an occurrence
 // number for repeated identical calls, counted in call order. Results are
 // owned by the top-level flow run. When it is retried in-process, or
@@ -84,7 +92,9 @@
 // # Hooks, compensations, subflows, logs
 //
 // State hooks ([OnRunning], [OnCompletion], [OnFailure], [OnCancellation],
-// [OnCrashed]) are plain functions of the run's record, so one notifier
+// [OnCrashed]) are plain functions of the run's record and state, told
+// which attempt (and runtime execution) the event belongs to ([HookEvent],
+// [Run.Attempt]), so one notifier
 // serves every flow; a failing hook is logged on the run and never changes
 // its state (a finished run's handle is sealed). Tasks may register
 // compensations (saga-style rollback): when a flow run ends Failed,
@@ -100,11 +110,20 @@
 // [Logger] returns a *slog.Logger whose records carry the run's IDs and go
 // to the recorder.
 //
-// # Extending
+// # Which package is for whom
 //
-// Packages that add their own kinds of steps use the same machinery as
-// package task: [StartRun], [Attempt], [Run.Finish], [TaskKey],
-// [PriorResult], [Reuse], [AddCompensation] and [Go].
+//   - Flow authors: this package (New, the options, Run, RunFrom, Logger,
+//     NonRetryable, the states and errors) and package task for the steps.
+//     Tests: package flowtest (a Harness with a fake clock and memory
+//     store) for the state histories.
+//   - Programs that run flows: [Engine], [WithEngine], [MemoryStore], and
+//     [Definition]/[Execution] for a runtime that stores runs itself;
+//     [Recorder] and [ResultStore] for a store of one's own.
+//   - Packages that add their own kinds of steps to flows (task is one),
+//     and runtimes that record and resume runs: package flow/flowext, the
+//     engine machinery (StartRun, Attempt, Finish, TaskKey, PriorResult,
+//     Reuse, AddCompensation, Go, RunHooks). It is kept out of this
+//     package so that its documentation is the flow author's API.
 //
 // Package flowtest runs flows against a fake clock and asserts on
 // recorded state histories.

@@ -47,6 +47,12 @@ type Clock interface {
 	Now() time.Time
 	// Sleep waits for d or until ctx is done, returning ctx's error then.
 	Sleep(ctx context.Context, d time.Duration) error
+	// AfterFunc calls f in its own goroutine once d has passed on the
+	// clock, unless stop is called first; stop reports whether it
+	// prevented the call. Attempt timeouts are timed with it, so a fake
+	// clock times them out when moved (on [SystemClock] they are also a
+	// real context deadline).
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
 }
 
 type systemClock struct{}
@@ -65,6 +71,10 @@ func (systemClock) Sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+}
+
+func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
 }
 
 // SystemClock is the real clock.

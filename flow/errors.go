@@ -3,7 +3,11 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
+
+	"github.com/netauto-dev/netauto/flow/retry"
 )
 
 type nonRetryable struct{ err error }
@@ -74,3 +78,73 @@ func (e *CancelledError) Error() string {
 
 // Unwrap returns the cancellation cause and the code's error.
 func (e *CancelledError) Unwrap() []error { return []error{e.Cause, e.Err} }
+
+// ConfigError reports a flow or task defined with a bad name, function or
+// option. flow.New and task.New check everything they are given when they
+// are called, at definition, and keep the first error: [Flow.Err] (and
+// task's Err) report it, and every run returns it without recording
+// anything. A definition is a package-level variable, so a test that
+// checks Err, or a program that checks it at start-up, finds a bad option
+// before a scheduled run would, hours later.
+type ConfigError struct {
+	Kind RunKind // KindFlow or KindTask
+	Name string  // the flow's or task's name
+	// Field is what is wrong: "name", "function", or the option that set
+	// it ("WithTimeout", "WithRetries", "WithKey", ...).
+	Field string
+	Err   error
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("%s %q: %s: %v", e.Kind, e.Name, e.Field, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// optionError (flowext.OptionError) returns the error an option of a
+// flow or task returns for a bad value: a *ConfigError naming the option,
+// whose Kind and Name New fills in.
+func optionError(option string, err error) error {
+	return &ConfigError{Field: option, Err: err}
+}
+
+// configError returns err as the *ConfigError of the flow or task named
+// name: filled in if an option returned one, else naming field.
+func configError(kind RunKind, name, field string, err error) *ConfigError {
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		c := *ce
+		c.Kind, c.Name = kind, name
+		return &c
+	}
+	return &ConfigError{Kind: kind, Name: name, Field: field, Err: err}
+}
+
+// policyOption is the option that set a field of a retry.Policy.
+var policyOption = map[string]string{"Retries": "WithRetries", "Backoff": "WithBackoff", "Jitter": "WithJitter"}
+
+// validateConfig (flowext.ValidateConfig) checks a flow's or task's name,
+// function, options' errors (in order) and retry policy, and returns the
+// first problem as a *ConfigError, or nil.
+func validateConfig(kind RunKind, name string, fn any, policy retry.Policy, errs ...error) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return configError(kind, name, "name", errors.New("empty"))
+	case fn == nil || reflect.ValueOf(fn).IsNil():
+		return configError(kind, name, "function", errors.New("nil"))
+	}
+	for _, err := range errs {
+		if err != nil {
+			return configError(kind, name, "option", err)
+		}
+	}
+	if err := policy.Validate(); err != nil {
+		var pe *retry.PolicyError
+		field := "retry policy"
+		if errors.As(err, &pe) && policyOption[pe.Field] != "" {
+			field = policyOption[pe.Field]
+		}
+		return configError(kind, name, field, err)
+	}
+	return nil
+}

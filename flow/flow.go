@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"text/template"
 	"time"
 
@@ -46,25 +45,18 @@ type hooks struct {
 type Option func(*config) error
 
 // New defines a flow named name running fn. The name identifies the flow
-// to the runtime, its deployments and the UI; keep it stable. A bad option
-// does not panic: every Run returns its error, and [Flow.Err] reports it.
+// to the runtime, its deployments and the UI; keep it stable. New checks
+// the name, the function and every option at once; a bad one does not
+// panic: [Flow.Err] reports a *[ConfigError] naming it, and every Run
+// returns it without recording a run.
 func New[P, R any](name string, fn func(ctx context.Context, params P) (R, error), opts ...Option) *Flow[P, R] {
 	f := &Flow[P, R]{name: name, fn: fn}
-	switch {
-	case strings.TrimSpace(name) == "":
-		f.err = errors.New("flow name: empty")
-	case fn == nil:
-		f.err = fmt.Errorf("flow %q: function is nil", name)
+	errs := make([]error, len(opts))
+	for i, o := range opts {
+		errs[i] = o(&f.cfg)
 	}
-	for _, o := range opts {
-		if err := o(&f.cfg); err != nil && f.err == nil {
-			f.err = fmt.Errorf("flow %q: %w", name, err)
-		}
-	}
-	if f.err == nil {
-		if err := f.cfg.retry.Validate(); err != nil {
-			f.err = fmt.Errorf("flow %q: retry policy: %w", name, err)
-		}
+	if err := validateConfig(KindFlow, name, fn, f.cfg.retry, errs...); err != nil {
+		f.err = err
 	}
 	return f
 }
@@ -110,7 +102,7 @@ func WithRetryIf(fn func(error) bool) Option {
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
-			return fmt.Errorf("timeout: %s is negative", d)
+			return optionError("WithTimeout", fmt.Errorf("%s is negative", d))
 		}
 		c.timeout = d
 		return nil
@@ -124,7 +116,7 @@ func WithRunName(tmpl string) Option {
 	return func(c *config) error {
 		t, err := template.New("run-name").Option("missingkey=error").Parse(tmpl)
 		if err != nil {
-			return fmt.Errorf("run name template: %w", err)
+			return optionError("WithRunName", fmt.Errorf("template: %w", err))
 		}
 		c.runName = t
 		return nil
@@ -133,28 +125,58 @@ func WithRunName(tmpl string) Option {
 
 // OnRunning adds hooks called when a run starts each attempt.
 func OnRunning(h ...Hook) Option {
-	return func(c *config) error { c.hooks.running = append(c.hooks.running, h...); return nil }
+	return func(c *config) error {
+		if err := nilHook("OnRunning", h); err != nil {
+			return err
+		}
+		c.hooks.running = append(c.hooks.running, h...)
+		return nil
+	}
 }
 
 // OnCompletion adds hooks called when a run completes.
 func OnCompletion(h ...Hook) Option {
-	return func(c *config) error { c.hooks.completion = append(c.hooks.completion, h...); return nil }
+	return func(c *config) error {
+		if err := nilHook("OnCompletion", h); err != nil {
+			return err
+		}
+		c.hooks.completion = append(c.hooks.completion, h...)
+		return nil
+	}
 }
 
 // OnFailure adds hooks called when a run ends Failed (TimedOut included),
 // after its compensations ran.
 func OnFailure(h ...Hook) Option {
-	return func(c *config) error { c.hooks.failure = append(c.hooks.failure, h...); return nil }
+	return func(c *config) error {
+		if err := nilHook("OnFailure", h); err != nil {
+			return err
+		}
+		c.hooks.failure = append(c.hooks.failure, h...)
+		return nil
+	}
 }
 
 // OnCancellation adds hooks called when a run ends Cancelled.
 func OnCancellation(h ...Hook) Option {
-	return func(c *config) error { c.hooks.cancellation = append(c.hooks.cancellation, h...); return nil }
+	return func(c *config) error {
+		if err := nilHook("OnCancellation", h); err != nil {
+			return err
+		}
+		c.hooks.cancellation = append(c.hooks.cancellation, h...)
+		return nil
+	}
 }
 
 // OnCrashed adds hooks called when a run ends Crashed.
 func OnCrashed(h ...Hook) Option {
-	return func(c *config) error { c.hooks.crashed = append(c.hooks.crashed, h...); return nil }
+	return func(c *config) error {
+		if err := nilHook("OnCrashed", h); err != nil {
+			return err
+		}
+		c.hooks.crashed = append(c.hooks.crashed, h...)
+		return nil
+	}
 }
 
 // Name returns the flow's name.
@@ -183,9 +205,9 @@ func (f *Flow[P, R]) Run(ctx context.Context, params P) (R, error) {
 		return zero, &ParamsError{Flow: f.name, Err: err}
 	}
 	rec := f.record(ctx, params, raw)
-	if FlowRunFrom(ctx) != nil {
+	if flowRunFrom(ctx) != nil {
 		sum := sha256.Sum256(raw)
-		rec.TaskKey = TaskKey(ctx, "flow:"+f.name, hex.EncodeToString(sum[:12]))
+		rec.TaskKey = taskKey(ctx, "flow:"+f.name, hex.EncodeToString(sum[:12]))
 	}
 	ctx, run, err := startRun(ctx, rec, State{})
 	if err != nil {
@@ -221,27 +243,11 @@ func (f *Flow[P, R]) runName(ctx context.Context, params P, id string) string {
 	return b.String()
 }
 
-// Reuse records a run that completes (state Cached) with a result from an
-// earlier attempt of its flow run, found with [PriorResult], and returns
-// that result decoded.
-func Reuse[R any](ctx context.Context, rec RunRecord, prior json.RawMessage) (R, error) {
-	var out R
-	ctx, run, err := startRun(ctx, rec, State{})
-	if err != nil {
-		return out, err
-	}
-	if err := json.Unmarshal(prior, &out); err != nil {
-		err = fmt.Errorf("%s %q: decode result reused from an earlier attempt: %w", rec.Kind, rec.Name, err)
-		return out, errors.Join(err, run.Finish(ctx, Failed(err.Error()), nil))
-	}
-	return out, run.Finish(ctx, Cached("result reused from an earlier attempt"), nil)
-}
-
 // execute runs the attempts of a started flow run and everything after
 // its final state.
 func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution, executions int) (R, error) {
 	label := fmt.Sprintf("flow %q", f.name)
-	cfg := AttemptConfig{
+	cfg := attemptConfig{
 		Label:      label,
 		Retry:      f.cfg.retry,
 		RetryIf:    f.cfg.retryIf,
@@ -251,10 +257,10 @@ func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution,
 	}
 	if len(f.cfg.hooks.running) > 0 {
 		cfg.OnRunning = func(ctx context.Context) {
-			run.RunHooks(ctx, "OnRunning", f.cfg.hooks.running, run.State(), nil)
+			run.runHooks(ctx, "OnRunning", f.cfg.hooks.running, run.State(), nil)
 		}
 	}
-	out, final, err := Attempt(ctx, run, cfg, func(actx context.Context) (R, error) {
+	out, final, err := runAttempts(ctx, run, cfg, func(actx context.Context) (R, error) {
 		return f.attempt(actx, run, params)
 	})
 	var res *Result
@@ -265,7 +271,7 @@ func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution,
 			Logger(ctx).Warn("flow result is not JSON-serializable; it is not persisted", slog.String("error", merr.Error()))
 		}
 	}
-	if ferr := run.Finish(ctx, final, res); ferr != nil {
+	if ferr := run.finish(ctx, final, res); ferr != nil {
 		// The state may not be durable, but the run is over: still undo
 		// its steps and tell the hooks, with the recording error.
 		err = errors.Join(err, ferr)
@@ -280,13 +286,13 @@ func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution,
 	}
 	switch final.Type {
 	case TypeCompleted:
-		run.RunHooks(ctx, "OnCompletion", f.cfg.hooks.completion, final, err)
+		run.runHooks(ctx, "OnCompletion", f.cfg.hooks.completion, final, err)
 	case TypeFailed:
-		run.RunHooks(ctx, "OnFailure", f.cfg.hooks.failure, final, err)
+		run.runHooks(ctx, "OnFailure", f.cfg.hooks.failure, final, err)
 	case TypeCancelled:
-		run.RunHooks(ctx, "OnCancellation", f.cfg.hooks.cancellation, final, err)
+		run.runHooks(ctx, "OnCancellation", f.cfg.hooks.cancellation, final, err)
 	case TypeCrashed:
-		run.RunHooks(ctx, "OnCrashed", f.cfg.hooks.crashed, final, err)
+		run.runHooks(ctx, "OnCrashed", f.cfg.hooks.crashed, final, err)
 	}
 	return out, err
 }

@@ -66,10 +66,12 @@ func TestFlowRunStates(t *testing.T) {
 		{
 			name: "times out",
 			fn: func(ctx context.Context, _ params) (string, error) {
+				// A minute of the engine's (fake) clock: past the timeout.
+				flow.EngineFrom(ctx).Clock.Sleep(ctx, time.Minute)
 				<-ctx.Done()
 				return "", ctx.Err()
 			},
-			opts:   []flow.Option{flow.WithTimeout(time.Millisecond)},
+			opts:   []flow.Option{flow.WithTimeout(time.Second)},
 			states: []string{"Pending", "Running", "TimedOut"},
 			errIs:  context.DeadlineExceeded,
 		},
@@ -437,25 +439,32 @@ func TestRecorderErrorsReachTheCaller(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	fn := func(context.Context, int) (int, error) { return 0, nil }
 	for _, tt := range []struct {
-		f    *flow.Flow[int, int]
-		want string // what the error names
+		f     *flow.Flow[int, int]
+		field string // the ConfigError's Field
+		want  string // what its message says besides
 	}{
-		{flow.New("", fn), "name"},
-		{flow.New[int, int]("x", nil), "function"},
-		{flow.New("x", fn, flow.WithRetries(-1)), "retry policy: Retries"},
-		{flow.New("x", fn, flow.WithJitter(2)), "retry policy: Jitter"},
-		{flow.New("x", fn, flow.WithTimeout(-time.Second)), "timeout"},
-		{flow.New("x", fn, flow.WithBackoff(retry.Exponential(0, 2, 0))), "retry policy: Backoff"},
-		{flow.New("x", fn, flow.WithBackoff(retry.Exponential(time.Second, 0.5, 0))), "coefficient 0.5"},
-		{flow.New("x", fn, flow.WithBackoff(retry.Fixed(-time.Second))), "retry policy: Backoff"},
+		{flow.New("", fn), "name", "empty"},
+		{flow.New[int, int]("x", nil), "function", "nil"},
+		{flow.New("x", fn, flow.WithRetries(-1)), "WithRetries", "Retries: -1 is negative"},
+		{flow.New("x", fn, flow.WithJitter(2)), "WithJitter", "Jitter: 2 is outside"},
+		{flow.New("x", fn, flow.WithTimeout(-time.Second)), "WithTimeout", "-1s is negative"},
+		{flow.New("x", fn, flow.WithBackoff(retry.Exponential(0, 2, 0))), "WithBackoff", "Backoff"},
+		{flow.New("x", fn, flow.WithBackoff(retry.Exponential(time.Second, 0.5, 0))), "WithBackoff", "coefficient 0.5"},
+		{flow.New("x", fn, flow.WithBackoff(retry.Fixed(-time.Second))), "WithBackoff", "Backoff"},
+		{flow.New("x", fn, flow.WithRunName("{{")), "WithRunName", "template"},
+		{flow.New("x", fn, flow.OnFailure(nil)), "OnFailure", "hook 0 is nil"},
+		// The first bad option counts.
+		{flow.New("x", fn, flow.WithTimeout(-1), flow.WithRetries(-1)), "WithTimeout", "negative"},
 	} {
 		f := tt.f
-		if f.Err() == nil || !strings.Contains(f.Err().Error(), tt.want) {
-			t.Errorf("flow %q: configuration error %v, want one naming %q", f.Name(), f.Err(), tt.want)
+		var ce *flow.ConfigError
+		if !errors.As(f.Err(), &ce) || ce.Kind != flow.KindFlow || ce.Name != f.Name() || ce.Field != tt.field ||
+			!strings.Contains(ce.Error(), tt.want) {
+			t.Errorf("flow %q: configuration error %#v (%v), want a ConfigError of field %s saying %q", f.Name(), f.Err(), f.Err(), tt.field, tt.want)
 			continue
 		}
-		if _, err := f.Run(context.Background(), 0); err == nil {
-			t.Errorf("flow %q: Run ignored the configuration error %v", f.Name(), f.Err())
+		if _, err := f.Run(context.Background(), 0); !errors.As(err, &ce) {
+			t.Errorf("flow %q: Run ignored the configuration error %v: %v", f.Name(), f.Err(), err)
 		}
 	}
 }

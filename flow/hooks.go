@@ -22,17 +22,35 @@ type HookEvent struct {
 	State State
 	// Err is the error the run ended with; nil on completion or running.
 	Err error
+	// Attempt is the attempt of the run's retry policy the event belongs
+	// to, from 1 (on a final state: the last attempt); 0 when the run
+	// ended without an attempt (a cache hit), or when the runtime calls
+	// the hooks of a run whose process died. Execution is the runtime's
+	// execution of the run, from 1 (0 when unknown); see [Run.Attempt].
+	Attempt, Execution int
 }
 
-// RunHooks calls hooks in order for the run's state st. The task package
+// nilHook returns the error of an option adding hooks one of which is
+// nil: a hook that would fail each time its state came.
+func nilHook(option string, hooks []Hook) error {
+	for i, h := range hooks {
+		if h == nil {
+			return optionError(option, fmt.Errorf("hook %d is nil", i))
+		}
+	}
+	return nil
+}
+
+// runHooks (flowext.RunHooks) calls hooks in order for the run's state st. The task package
 // calls it for task hooks; flows call it for theirs.
-func (r *Run) RunHooks(ctx context.Context, which string, hooks []Hook, st State, err error) {
+func (r *Run) runHooks(ctx context.Context, which string, hooks []Hook, st State, err error) {
 	if len(hooks) == 0 {
 		return
 	}
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.eng.HookTimeout)
 	defer cancel()
 	ev := HookEvent{Run: r.rec, State: st, Err: err}
+	ev.Attempt, ev.Execution = r.Attempt()
 	for i, h := range hooks {
 		if herr := callHook(hctx, h, ev); herr != nil {
 			Logger(ctx).LogAttrs(hctx, slog.LevelError, "state hook failed",

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -147,12 +150,15 @@ func TestFlowTimeoutCancelsItsTasks(t *testing.T) {
 	})
 	f := flow.New("f", func(ctx context.Context, _ struct{}) (int, error) { return wait.Run(ctx, 1) },
 		flow.WithTimeout(20*time.Millisecond))
-	_, err := f.Run(h.Context(), struct{}{})
+	done := make(chan error, 1)
+	go func() { _, err := f.Run(h.Context(), struct{}{}); done <- err }()
+	<-started
+	h.Clock.Advance(20 * time.Millisecond) // the flow's timeout runs on the engine's clock
+	err := <-done
 	var te *flow.TimeoutError
 	if !errors.As(err, &te) {
 		t.Fatalf("error %v, want a TimeoutError", err)
 	}
-	<-started
 	h.AssertStates(t, h.Only(t, "f").ID, "Pending", "Running", "TimedOut")
 	tr := h.Only(t, "wait")
 	h.AssertStates(t, tr.ID, "Pending", "Running", "Cancelled")
@@ -264,4 +270,44 @@ type observingClock struct {
 func (c *observingClock) Sleep(ctx context.Context, d time.Duration) error {
 	c.onSleep()
 	return c.Clock.Sleep(ctx, d)
+}
+
+// Hooks are told which attempt of the run's retry policy, and which
+// execution by the runtime, their event belongs to; so is code in the run.
+func TestHookEventSaysWhichAttempt(t *testing.T) {
+	h := flowtest.New(t)
+	var mu sync.Mutex
+	var got []string
+	note := func(which string) flow.Hook {
+		return func(_ context.Context, ev flow.HookEvent) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, fmt.Sprintf("%s %s attempt %d execution %d", which, ev.State.Name, ev.Attempt, ev.Execution))
+			return nil
+		}
+	}
+	calls := 0
+	f := flow.New("f", func(ctx context.Context, _ struct{}) (int, error) {
+		calls++
+		if a, e := flow.RunFrom(ctx).Attempt(); a != calls || e != 2 {
+			t.Errorf("call %d: Run.Attempt() = %d, %d", calls, a, e)
+		}
+		if calls < 3 {
+			return 0, errors.New("flaky")
+		}
+		return calls, nil
+	}, flow.WithRetries(2), flow.OnRunning(note("running")), flow.OnCompletion(note("completion")))
+	ex := flow.Execution{RunID: flow.NewID(), Attempt: 2, Attempts: 3}
+	if _, err := f.Execute(h.Context(), ex); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"running Retrying attempt 1 execution 2", // the first attempt of a second execution
+		"running Retrying attempt 2 execution 2",
+		"running Retrying attempt 3 execution 2",
+		"completion Completed attempt 3 execution 2",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("hook events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -32,7 +32,7 @@ type RunRecord struct {
 	// subflow run's parent flow run. Empty for a top-level flow run.
 	ParentID string `json:"parent_id,omitempty"`
 	// TaskKey is the stable identity of a task run or subflow run within
-	// its parent flow run (see [TaskKey]); results are reused under it.
+	// its parent flow run (see flowext.TaskKey); results are reused under it.
 	TaskKey string   `json:"task_key,omitempty"`
 	Tags    []string `json:"tags,omitempty"`
 	// Parameters are a flow run's parameters as JSON. Task inputs are not

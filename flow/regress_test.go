@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/flow/flowtest"
 	"github.com/netauto-dev/netauto/task"
 )
@@ -66,13 +67,13 @@ func TestCallerDeadlineIsCancelledNotTimedOut(t *testing.T) {
 	}
 }
 
-// A hook gets a context carrying the run and Run.SetState is exported:
-// a hook can move a finished run (Failed → AwaitingRetry) after the fact.
+// A hook gets a context carrying the run, and flowext.SetState is public:
+// yet a hook cannot move a finished run (Failed → AwaitingRetry) after the fact.
 func TestHookCanChangeFinalState(t *testing.T) {
 	h := flowtest.New(t)
 	f := flow.New("f", func(context.Context, struct{}) (int, error) { return 0, errors.New("x") },
 		flow.OnFailure(func(ctx context.Context, ev flow.HookEvent) error {
-			return flow.RunFrom(ctx).SetState(ctx, flow.AwaitingRetry(time.Now(), "hook"))
+			return flowext.SetState(ctx, flow.RunFrom(ctx), flow.AwaitingRetry(time.Now(), "hook"))
 		}))
 	f.Run(h.Context(), struct{}{})
 	if got := h.Final(h.Only(t, "f").ID); got.Name != flow.NameFailed {

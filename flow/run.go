@@ -14,15 +14,14 @@ import (
 
 // Run is the handle of one flow or task run in progress: its record, its
 // current state, and the engine it records to. Every state change goes
-// through [Run.SetState] or [Run.Finish], which check it against the
+// through the engine (package flowext's SetState and Finish), which check it against the
 // transition table before recording it. Once Finish recorded a final
 // state the handle is sealed: nothing (a hook, say) can move the run
 // again.
 //
 // Flow authors rarely need a Run; [RunFrom] gives the one in a context
 // (for its ID, say). Packages that add their own kinds of work to flows
-// (the task package is one) use [StartRun], [Attempt] and the per-flow-run
-// helpers [TaskKey], [PriorResult], [AddCompensation] and [Go].
+// (the task package is one) use package flowext.
 type Run struct {
 	eng    *Engine
 	rec    RunRecord
@@ -47,6 +46,10 @@ type Run struct {
 
 	scope  *scope // flow runs only
 	logger atomic.Pointer[slog.Logger]
+	// attempt is the attempt of the run's retry policy under way or last
+	// made, from 1 (0 before the first); execution is the runtime's
+	// execution of the run it belongs to, from 1.
+	attempt, execution atomic.Int64
 }
 
 // scope is what a flow run's tasks share.
@@ -57,14 +60,14 @@ type scope struct {
 	// prior holds results of completed runs by task key; only the root
 	// flow run's is used, for every run nested in it.
 	prior         map[string]json.RawMessage
-	compensations []Compensation
+	compensations []compensation
 	compIndex     map[string]int // compensation key → index
 	wg            sync.WaitGroup // goroutines started with Go
 }
 
-// Compensation undoes one completed step of a flow run; see
-// [AddCompensation].
-type Compensation struct {
+// compensation undoes one completed step of a flow run; see
+// addCompensation.
+type compensation struct {
 	// Key identifies the step, normally its task key: registering a
 	// compensation with a key already registered replaces that one, so a
 	// step reused on a retry is undone once.
@@ -99,8 +102,8 @@ func RunFrom(ctx context.Context) *Run {
 	return r
 }
 
-// FlowRunFrom returns the flow run executing in ctx, or nil.
-func FlowRunFrom(ctx context.Context) *Run {
+// flowRunFrom (flowext.FlowRunFrom) returns the flow run executing in ctx, or nil.
+func flowRunFrom(ctx context.Context) *Run {
 	if r := RunFrom(ctx); r != nil {
 		return r.flow
 	}
@@ -116,6 +119,16 @@ func (r *Run) Record() RunRecord { return r.rec }
 // Engine returns the engine the run records to.
 func (r *Run) Engine() *Engine { return r.eng }
 
+// Attempt returns which attempt of the run's retry policy is under way
+// (or was the last, once the run finished), counting from 1, and which
+// execution of the run by the runtime it belongs to, counting from 1 (more
+// than 1 when the run's worker or process died and the runtime runs it
+// again). Attempt is 0 before the first attempt, and for a run that ended
+// without one (a cache hit, a result reused from an earlier attempt).
+func (r *Run) Attempt() (attempt, execution int) {
+	return int(r.attempt.Load()), int(r.execution.Load())
+}
+
 // State returns the run's current state.
 func (r *Run) State() State {
 	r.mu.Lock()
@@ -123,16 +136,12 @@ func (r *Run) State() State {
 	return r.state
 }
 
-// StartRun creates a run under the run in ctx, if any, records it with its
-// first state (Pending) and returns a context carrying it. The record's ID
-// is generated when empty; Created, FlowRunID and ParentID are filled in.
-// A record of kind flow gets a fresh scope for the tasks it will run.
-func StartRun(ctx context.Context, rec RunRecord) (context.Context, *Run, error) {
-	return startRun(ctx, rec, State{})
-}
-
-// startRun is StartRun for a run that may already exist in state current
-// (a flow run the runtime created and claimed).
+// startRun creates a run under the run in ctx, if any, records it with its
+// first state (Pending) unless it exists in state current already (a flow
+// run the runtime created and claimed), and returns a context carrying it.
+// The record's ID is generated when empty; Created, FlowRunID and ParentID
+// are filled in. A record of kind flow gets a fresh scope for the tasks it
+// will run. flowext.StartRun is startRun for a new run.
 func startRun(ctx context.Context, rec RunRecord, current State) (context.Context, *Run, error) {
 	eng := EngineFrom(ctx)
 	parent := RunFrom(ctx)
@@ -187,20 +196,12 @@ func startRun(ctx context.Context, rec RunRecord, current State) (context.Contex
 	return ctx, r, nil
 }
 
-// SetState moves the run to s, after checking the move against
-// [CheckTransition]. The state's Timestamp is set from the engine's clock
-// when zero. An illegal move returns a *[TransitionError] and records
-// nothing; so does any move after [Run.Finish].
-func (r *Run) SetState(_ context.Context, s State) error {
-	return r.set(s, nil, false)
-}
-
-// Finish moves the run to its final state s with the result to keep (nil
+// finish (flowext.Finish) moves the run to its final state s with the result to keep (nil
 // for none), seals the handle, and returns once both are durable (the
 // recorder's Flush). A result with a task key is what later attempts of
 // the same top-level flow run reuse, read back through the engine's
 // ResultStore; its FlowRunID is set to that top-level run's ID.
-func (r *Run) Finish(_ context.Context, s State, res *Result) error {
+func (r *Run) finish(_ context.Context, s State, res *Result) error {
 	if !s.Final() {
 		return fmt.Errorf("%s run %q (%s): finish with %s: not a final state", r.rec.Kind, r.rec.Name, r.rec.ID, s.Name)
 	}
@@ -216,9 +217,9 @@ func (r *Run) Finish(_ context.Context, s State, res *Result) error {
 	return nil
 }
 
-// ErrFinished is returned for a state change of a run that already
+// errFinished is returned for a state change of a run that already
 // finished.
-var ErrFinished = errors.New("run already finished")
+var errFinished = errors.New("run already finished")
 
 func (r *Run) set(s State, res *Result, finish bool) error {
 	if s.Timestamp.IsZero() {
@@ -227,7 +228,7 @@ func (r *Run) set(s State, res *Result, finish bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.finished {
-		return fmt.Errorf("%s run %q (%s): move to %s: %w", r.rec.Kind, r.rec.Name, r.rec.ID, s.Name, ErrFinished)
+		return fmt.Errorf("%s run %q (%s): move to %s: %w", r.rec.Kind, r.rec.Name, r.rec.ID, s.Name, errFinished)
 	}
 	if err := CheckTransition(r.state, s); err != nil {
 		return fmt.Errorf("%s run %q (%s): %w", r.rec.Kind, r.rec.Name, r.rec.ID, err)
@@ -255,7 +256,7 @@ func (r *Run) loadPrior() error {
 	return nil
 }
 
-// TaskKey returns the stable identity of a call within the flow run in ctx:
+// taskKey (flowext.TaskKey) returns the stable identity of a call within the flow run in ctx:
 // the enclosing subflows' keys, name, the caller's key for the input, and
 // an occurrence number for repeated calls with the same name and key
 // ("render/ab12", then "render/ab12#1"). Occurrences count in call order
@@ -265,9 +266,9 @@ func (r *Run) loadPrior() error {
 // occurrence numbers in whatever order they arrive: where the input key
 // is a hash of the input, their inputs are equal and any of their results
 // serves; a caller-chosen input key must keep that property. Outside a
-// flow run TaskKey returns "".
-func TaskKey(ctx context.Context, name, inputKey string) string {
-	fr := FlowRunFrom(ctx)
+// flow run it returns "".
+func taskKey(ctx context.Context, name, inputKey string) string {
+	fr := flowRunFrom(ctx)
 	if fr == nil {
 		return ""
 	}
@@ -283,12 +284,12 @@ func TaskKey(ctx context.Context, name, inputKey string) string {
 	return k
 }
 
-// PriorResult returns the result of an earlier completed run with the task
+// priorResult (flowext.PriorResult) returns the result of an earlier completed run with the task
 // key in the top-level flow run of ctx: from an earlier attempt in this
 // process, or persisted before a crash and loaded when the flow run
 // resumed.
-func PriorResult(ctx context.Context, key string) (json.RawMessage, bool) {
-	fr := FlowRunFrom(ctx)
+func priorResult(ctx context.Context, key string) (json.RawMessage, bool) {
+	fr := flowRunFrom(ctx)
 	if fr == nil || key == "" {
 		return nil, false
 	}
@@ -299,20 +300,20 @@ func PriorResult(ctx context.Context, key string) (json.RawMessage, bool) {
 	return v, ok
 }
 
-// AddCompensation registers c to undo a completed step of the flow run in
+// addCompensation (flowext.AddCompensation) registers c to undo a completed step of the flow run in
 // ctx; a compensation with the same key replaces the earlier one. If the
 // flow run ends Failed, Crashed or Cancelled after its last attempt, its
 // compensations run newest first, each recorded as a task run. When a
 // subflow completes, its compensations pass to its parent, so a later
 // failure of the parent undoes the subflow's steps too. Outside a flow run
-// AddCompensation does nothing.
-func AddCompensation(ctx context.Context, c Compensation) {
-	if fr := FlowRunFrom(ctx); fr != nil {
+// it does nothing.
+func addCompensation(ctx context.Context, c compensation) {
+	if fr := flowRunFrom(ctx); fr != nil {
 		fr.scope.addCompensations(c)
 	}
 }
 
-func (s *scope) addCompensations(cs ...Compensation) {
+func (s *scope) addCompensations(cs ...compensation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.compIndex == nil {
@@ -329,7 +330,7 @@ func (s *scope) addCompensations(cs ...Compensation) {
 }
 
 // takeCompensations empties the scope's compensations and returns them.
-func (s *scope) takeCompensations() []Compensation {
+func (s *scope) takeCompensations() []compensation {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.compensations
@@ -337,10 +338,10 @@ func (s *scope) takeCompensations() []Compensation {
 	return cs
 }
 
-// Go runs fn in a new goroutine that the flow run in ctx waits for before
+// goInFlow (flowext.Go) runs fn in a new goroutine that the flow run in ctx waits for before
 // it finishes. Outside a flow run it is a plain go statement.
-func Go(ctx context.Context, fn func()) {
-	fr := FlowRunFrom(ctx)
+func goInFlow(ctx context.Context, fn func()) {
+	fr := flowRunFrom(ctx)
 	if fr == nil {
 		go fn()
 		return
@@ -348,22 +349,22 @@ func Go(ctx context.Context, fn func()) {
 	fr.scope.wg.Go(fn)
 }
 
-// CacheNamespace returns the prefix of the cache keys of the flow named
+// cacheNamespace (flowext.CacheNamespace) returns the prefix of the cache keys of the flow named
 // flowName: "flow/" and the escaped name and "/". Task results cached
 // inside a flow run are keyed under the namespace of its top-level flow
-// (see [CacheKeyPrefix]), so that a run of one flow can neither read nor
+// (see cacheKeyPrefix), so that a run of one flow can neither read nor
 // poison another flow's cache entries: the runtime refuses a run token
 // any key outside its run's namespace.
-func CacheNamespace(flowName string) string {
+func cacheNamespace(flowName string) string {
 	return "flow/" + url.PathEscape(flowName) + "/"
 }
 
-// CacheKeyPrefix returns the cache namespace of the top-level flow run
-// executing in ctx ([CacheNamespace]), or "" outside any flow run.
-func CacheKeyPrefix(ctx context.Context) string {
-	fr := FlowRunFrom(ctx)
+// cacheKeyPrefix (flowext.CacheKeyPrefix) returns the cache namespace of the top-level flow run
+// executing in ctx (cacheNamespace), or "" outside any flow run.
+func cacheKeyPrefix(ctx context.Context) string {
+	fr := flowRunFrom(ctx)
 	if fr == nil {
 		return ""
 	}
-	return CacheNamespace(fr.root.rec.Name)
+	return cacheNamespace(fr.root.rec.Name)
 }

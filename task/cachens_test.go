@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/flow/flowtest"
 	"github.com/netauto-dev/netauto/task"
 )
@@ -21,7 +22,7 @@ func TestCacheIsPerFlow(t *testing.T) {
 	var key string
 	mk := func(name string) *flow.Flow[struct{}, string] {
 		return flow.New(name, func(ctx context.Context, _ struct{}) (string, error) {
-			key = flow.CacheKeyPrefix(ctx)
+			key = flowext.CacheKeyPrefix(ctx)
 			return lookup.Run(ctx, "x")
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 )
 
 // Future is the pending output of a task run started with [Submit], [Map]
@@ -68,8 +69,8 @@ func Submit[I, O any](ctx context.Context, t *Task[I, O], in I) *Future[O] {
 		f.resolve(f.out, err)
 		return f
 	}
-	f.key = flow.TaskKey(ctx, t.name, ik)
-	flow.Go(ctx, func() { f.resolve(t.run(ctx, in, ik, f.key)) })
+	f.key = flowext.TaskKey(ctx, t.name, ik)
+	flowext.Go(ctx, func() { f.resolve(t.run(ctx, in, ik, f.key)) })
 	return f
 }
 
@@ -113,12 +114,12 @@ func Map[I, O any](ctx context.Context, t *Task[I, O], ins []I, opts ...MapOptio
 			continue
 		}
 		iks[i] = ik
-		f.key = flow.TaskKey(ctx, t.name, ik)
+		f.key = flowext.TaskKey(ctx, t.name, ik)
 		pending++
 	}
 	var next atomic.Int64
 	for range min(cfg.concurrency, pending) {
-		flow.Go(ctx, func() {
+		flowext.Go(ctx, func() {
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n {
@@ -163,9 +164,9 @@ func Then[A, B any](ctx context.Context, up *Future[A], t *Task[A, B]) *Future[B
 	// The key's position is fixed now, in call order; the input's own
 	// key is added once it is known, so a changed upstream output is
 	// never answered with an earlier attempt's result.
-	base := flow.TaskKey(ctx, t.name, "after:"+up.key)
+	base := flowext.TaskKey(ctx, t.name, "after:"+up.key)
 	f.key = base // what a task chained on f builds on
-	flow.Go(ctx, func() {
+	flowext.Go(ctx, func() {
 		in, err := up.Wait(ctx)
 		if err != nil {
 			f.resolve(f.out, &UpstreamError{Task: t.name, Err: err})

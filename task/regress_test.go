@@ -201,8 +201,8 @@ func TestReusedRunDoesNotRepeatOnCompletion(t *testing.T) {
 	}
 }
 
-// task.New does not validate the retry policy (flow.New does): the bad
-// backoff surfaces per run, as a recorded Failed run.
+// task.New validates the retry policy as flow.New does (it once did not,
+// and a bad backoff surfaced per run, as a recorded Failed run).
 func TestTaskBackoffNotValidatedAtNew(t *testing.T) {
 	tk := task.New("t", func(context.Context, int) (int, error) { return 0, nil },
 		task.WithBackoff(retry.Exponential(0, 2, 0)))

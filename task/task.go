@@ -11,12 +11,12 @@ import (
 	"hash"
 	"log/slog"
 	"reflect"
-	"strings"
 	"sync"
 	"text/template"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/flow/retry"
 )
 
@@ -66,35 +66,21 @@ type typedOption struct {
 type Option func(*config) error
 
 // New defines a task named name running fn. Within a flow run, a task's
-// name and input identify its runs (see [flow.TaskKey]); keep names
-// stable. A bad option does not panic: every run returns its error, and
-// [Task.Err] reports it.
+// name and input identify its runs (see [flowext.TaskKey]); keep names
+// stable. New checks the name, the function and every option at once, as
+// flow.New does; a bad one does not panic: [Task.Err] reports a
+// *[flow.ConfigError] naming it, and every run returns it without
+// recording a run.
 func New[I, O any](name string, fn func(ctx context.Context, in I) (O, error), opts ...Option) *Task[I, O] {
 	t := &Task[I, O]{name: name, fn: fn}
-	fail := func(err error) {
-		if t.err == nil {
-			t.err = fmt.Errorf("task %q: %w", name, err)
-		}
-	}
-	if strings.TrimSpace(name) == "" {
-		fail(errors.New("name: empty"))
-	}
-	if fn == nil {
-		fail(errors.New("function is nil"))
-	}
+	var errs []error
 	for _, o := range opts {
-		if err := o(&t.cfg); err != nil {
-			fail(err)
-		}
+		errs = append(errs, o(&t.cfg))
 	}
 	for _, o := range t.cfg.typed {
-		if err := t.setTyped(o); err != nil {
-			fail(err)
-		}
+		errs = append(errs, t.setTyped(o))
 	}
-	if err := t.cfg.retry.Validate(); err != nil {
-		fail(fmt.Errorf("retry policy: %w", err))
-	}
+	t.err = flowext.ValidateConfig(flow.KindTask, name, fn, t.cfg.retry, errs...)
 	return t
 }
 
@@ -112,8 +98,8 @@ func (t *Task[I, O]) setTyped(o typedOption) error {
 		t.comp, ok = o.fn.(func(context.Context, I, O) error)
 	}
 	if !ok {
-		return fmt.Errorf("option %s: function type %s does not match the task's input %s and output %s",
-			o.name, reflect.TypeOf(o.fn), reflect.TypeFor[I](), reflect.TypeFor[O]())
+		return flowext.OptionError(o.name, fmt.Errorf("function type %s does not match the task's input %s and output %s",
+			reflect.TypeOf(o.fn), reflect.TypeFor[I](), reflect.TypeFor[O]()))
 	}
 	return nil
 }
@@ -144,7 +130,7 @@ func WithRetryIf(fn func(error) bool) Option {
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
-			return fmt.Errorf("timeout: %s is negative", d)
+			return flowext.OptionError("WithTimeout", fmt.Errorf("%s is negative", d))
 		}
 		c.timeout = d
 		return nil
@@ -175,7 +161,7 @@ func WithKey[I any](key func(in I) string) Option { return typed("WithKey", key)
 func WithCache(ttl time.Duration) Option {
 	return func(c *config) error {
 		if ttl < 0 {
-			return fmt.Errorf("cache expiration: %s is negative", ttl)
+			return flowext.OptionError("WithCache", fmt.Errorf("expiration %s is negative", ttl))
 		}
 		c.cache, c.cacheTTL = true, ttl
 		return nil
@@ -221,7 +207,7 @@ func WithCompensation[I, O any](undo func(ctx context.Context, in I, out O) erro
 func typed(name string, fn any) Option {
 	return func(c *config) error {
 		if reflect.ValueOf(fn).IsNil() {
-			return fmt.Errorf("option %s: function is nil", name)
+			return flowext.OptionError(name, errors.New("function is nil"))
 		}
 		c.typed = append(c.typed, typedOption{name: name, fn: fn})
 		return nil
@@ -233,7 +219,7 @@ func WithRunName(tmpl string) Option {
 	return func(c *config) error {
 		t, err := template.New("run-name").Option("missingkey=error").Parse(tmpl)
 		if err != nil {
-			return fmt.Errorf("run name template: %w", err)
+			return flowext.OptionError("WithRunName", fmt.Errorf("template: %w", err))
 		}
 		c.runName = t
 		return nil
@@ -242,19 +228,37 @@ func WithRunName(tmpl string) Option {
 
 // OnRunning adds hooks called when a run starts each attempt.
 func OnRunning(h ...flow.Hook) Option {
-	return func(c *config) error { c.running = append(c.running, h...); return nil }
+	return func(c *config) error {
+		if err := flowext.NilHook("OnRunning", h); err != nil {
+			return err
+		}
+		c.running = append(c.running, h...)
+		return nil
+	}
 }
 
 // OnCompletion adds hooks called when a run completes, cache hits
 // included. A run whose result is reused from an earlier attempt of its
 // flow run does not call them again: they were called when it completed.
 func OnCompletion(h ...flow.Hook) Option {
-	return func(c *config) error { c.completed = append(c.completed, h...); return nil }
+	return func(c *config) error {
+		if err := flowext.NilHook("OnCompletion", h); err != nil {
+			return err
+		}
+		c.completed = append(c.completed, h...)
+		return nil
+	}
 }
 
 // OnFailure adds hooks called when a run ends Failed or Crashed.
 func OnFailure(h ...flow.Hook) Option {
-	return func(c *config) error { c.failed = append(c.failed, h...); return nil }
+	return func(c *config) error {
+		if err := flowext.NilHook("OnFailure", h); err != nil {
+			return err
+		}
+		c.failed = append(c.failed, h...)
+		return nil
+	}
 }
 
 // Name returns the task's name.
@@ -279,7 +283,7 @@ func (t *Task[I, O]) Run(ctx context.Context, in I) (O, error) {
 		var zero O
 		return zero, err
 	}
-	return t.run(ctx, in, ik, flow.TaskKey(ctx, t.name, ik))
+	return t.run(ctx, in, ik, flowext.TaskKey(ctx, t.name, ik))
 }
 
 // inputKey identifies in: the WithKey function, or a hash of its JSON.
@@ -288,7 +292,7 @@ func (t *Task[I, O]) inputKey(ctx context.Context, in I) (string, error) {
 	if t.key != nil {
 		return t.key(in), nil
 	}
-	if flow.FlowRunFrom(ctx) == nil && !t.cfg.cache {
+	if flowext.FlowRunFrom(ctx) == nil && !t.cfg.cache {
 		return "", nil
 	}
 	return hashInput(t.name, in)
@@ -332,8 +336,8 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 		rec.RunName = t.runName(ctx, in)
 	}
 	if key != "" {
-		if prior, ok := flow.PriorResult(ctx, key); ok {
-			out, err := flow.Reuse[O](ctx, rec, prior)
+		if prior, ok := flowext.PriorResult(ctx, key); ok {
+			out, err := flowext.Reuse[O](ctx, rec, prior)
 			if err == nil {
 				// The step's change is in place: it is undone, once, if
 				// the flow run fails after all.
@@ -342,7 +346,7 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 			return out, err
 		}
 	}
-	ctx, run, err := flow.StartRun(ctx, rec)
+	ctx, run, err := flowext.StartRun(ctx, rec)
 	if err != nil {
 		return zero, err
 	}
@@ -362,14 +366,14 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 	if s := stubFor(ctx, t); s != nil {
 		fn = s
 	}
-	cfg := flow.AttemptConfig{Label: `task "` + t.name + `"`, Retry: t.cfg.retry, RetryIf: t.cfg.retryIf, Timeout: t.cfg.timeout}
+	cfg := flowext.AttemptConfig{Label: `task "` + t.name + `"`, Retry: t.cfg.retry, RetryIf: t.cfg.retryIf, Timeout: t.cfg.timeout}
 	if tags := rec.Tags; eng.Limiter != nil && len(tags) > 0 {
 		cfg.Slots = func(ctx context.Context) (func(), error) { return eng.Limiter.Acquire(ctx, tags) }
 	}
 	if len(t.cfg.running) > 0 {
-		cfg.OnRunning = func(ctx context.Context) { run.RunHooks(ctx, "OnRunning", t.cfg.running, run.State(), nil) }
+		cfg.OnRunning = func(ctx context.Context) { flowext.RunHooks(ctx, run, "OnRunning", t.cfg.running, run.State(), nil) }
 	}
-	out, final, err := flow.Attempt(ctx, run, cfg, func(actx context.Context) (O, error) { return fn(actx, in) })
+	out, final, err := flowext.Attempt(ctx, run, cfg, func(actx context.Context) (O, error) { return fn(actx, in) })
 
 	var res *flow.Result
 	completed := final.Type == flow.TypeCompleted
@@ -380,14 +384,14 @@ func (t *Task[I, O]) run(ctx context.Context, in I, inputKey, key string) (O, er
 		// Registered before Finish: the change happened even if recording it fails.
 		t.addCompensation(ctx, rec, in, out)
 	}
-	if ferr := run.Finish(ctx, final, res); ferr != nil {
+	if ferr := flowext.Finish(ctx, run, final, res); ferr != nil {
 		return out, errors.Join(err, ferr)
 	}
 	switch final.Type {
 	case flow.TypeCompleted:
-		run.RunHooks(ctx, "OnCompletion", t.cfg.completed, final, nil)
+		flowext.RunHooks(ctx, run, "OnCompletion", t.cfg.completed, final, nil)
 	case flow.TypeFailed, flow.TypeCrashed:
-		run.RunHooks(ctx, "OnFailure", t.cfg.failed, final, err)
+		flowext.RunHooks(ctx, run, "OnFailure", t.cfg.failed, final, err)
 	}
 	return out, err
 }
@@ -396,7 +400,7 @@ func (t *Task[I, O]) addCompensation(ctx context.Context, rec flow.RunRecord, in
 	if t.comp == nil {
 		return
 	}
-	flow.AddCompensation(ctx, flow.Compensation{
+	flowext.AddCompensation(ctx, flowext.Compensation{
 		Key:     rec.TaskKey,
 		Name:    t.name + ".compensate",
 		RunName: rec.RunName + ".compensate",
@@ -424,14 +428,14 @@ func (t *Task[I, O]) runName(ctx context.Context, in I) string {
 
 // cacheKeyFor is the cache key of input in: the task's name and the
 // WithCacheKey key or the input's hash, in the namespace of the
-// top-level flow run (flow.CacheKeyPrefix), so that flows do not share
+// top-level flow run (flowext.CacheKeyPrefix), so that flows do not share
 // cache entries.
 func (t *Task[I, O]) cacheKeyFor(ctx context.Context, in I, inputKey string) string {
 	k := inputKey
 	if t.cacheKey != nil {
 		k = t.cacheKey(in)
 	}
-	return flow.CacheKeyPrefix(ctx) + "task:" + t.name + "/" + k
+	return flowext.CacheKeyPrefix(ctx) + "task:" + t.name + "/" + k
 }
 
 // fromCache completes the run from the cache if it has an unexpired
@@ -454,10 +458,10 @@ func (t *Task[I, O]) fromCache(ctx context.Context, run *flow.Run, cacheKey stri
 		flow.Logger(ctx).Warn("cached result does not decode; running the task", slog.String("error", err.Error()))
 		return out, false, nil
 	}
-	if err := run.Finish(ctx, flow.Cached("cache hit"), nil); err != nil {
+	if err := flowext.Finish(ctx, run, flow.Cached("cache hit"), nil); err != nil {
 		return out, true, err
 	}
-	run.RunHooks(ctx, "OnCompletion", t.cfg.completed, run.State(), nil)
+	flowext.RunHooks(ctx, run, "OnCompletion", t.cfg.completed, run.State(), nil)
 	return out, true, nil
 }
 

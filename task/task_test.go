@@ -41,10 +41,8 @@ func TestTaskStates(t *testing.T) {
 			[]string{"Pending", "Running", "Failed"}},
 		{"retries", func(context.Context, int) (int, error) { return 0, boom }, []task.Option{task.WithRetries(1)},
 			[]string{"Pending", "Running", "AwaitingRetry", "Retrying", "Failed"}},
-		{"times out", func(ctx context.Context, _ int) (int, error) { <-ctx.Done(); return 0, ctx.Err() },
-			[]task.Option{task.WithTimeout(time.Millisecond)}, []string{"Pending", "Running", "TimedOut"}},
-		{"timeout is retried", func(ctx context.Context, _ int) (int, error) { <-ctx.Done(); return 0, ctx.Err() },
-			[]task.Option{task.WithTimeout(time.Millisecond), task.WithRetries(1)},
+		{"times out", overrun, []task.Option{task.WithTimeout(time.Second)}, []string{"Pending", "Running", "TimedOut"}},
+		{"timeout is retried", overrun, []task.Option{task.WithTimeout(time.Second), task.WithRetries(1)},
 			[]string{"Pending", "Running", "AwaitingRetry", "Retrying", "TimedOut"}},
 		{"panic is not retried", func(context.Context, int) (int, error) { panic("bug") }, []task.Option{task.WithRetries(3)},
 			[]string{"Pending", "Running", "Crashed"}},
@@ -179,19 +177,47 @@ func TestRetryIf(t *testing.T) {
 	}
 }
 
+// overrun is a task function that runs a minute by the engine's clock (a
+// fake clock moves at once), then waits for its context to end.
+func overrun(ctx context.Context, _ int) (int, error) {
+	flow.EngineFrom(ctx).Clock.Sleep(ctx, time.Minute)
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// An attempt timeout runs on the engine's clock: an hour-long timeout
+// expires when the test moves the fake clock an hour, with no real wait.
 func TestTimeoutCancelsTheFunctionsContext(t *testing.T) {
 	h := flowtest.New(t)
 	before := runtime.NumGoroutine()
-	exited := make(chan struct{})
+	started, exited := make(chan struct{}), make(chan struct{})
 	tk := task.New("hang", func(ctx context.Context, _ int) (int, error) {
 		defer close(exited)
+		close(started)
 		<-ctx.Done()
 		return 0, ctx.Err()
-	}, task.WithTimeout(5*time.Millisecond))
-	_, err := tk.Run(h.Context(), 0)
+	}, task.WithTimeout(time.Hour))
+	done := make(chan error, 1)
+	go func() { _, err := tk.Run(h.Context(), 0); done <- err }()
+	<-started
+	if n := h.Clock.Timers(); n != 1 {
+		t.Fatalf("%d timers on the engine's clock during the attempt, want its timeout's", n)
+	}
+	h.Clock.Advance(59 * time.Minute)
+	select {
+	case <-exited:
+		t.Fatal("the attempt ended 59 minutes into a one-hour timeout")
+	default:
+	}
+	h.Clock.Advance(time.Minute)
+	err := <-done
 	var te *flow.TimeoutError
-	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("error %v, want a TimeoutError matching DeadlineExceeded", err)
+	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) || te.After != time.Hour {
+		t.Fatalf("error %v, want a TimeoutError after 1h matching DeadlineExceeded", err)
+	}
+	h.AssertStates(t, h.Only(t, "hang").ID, "Pending", "Running", "TimedOut")
+	if n := h.Clock.Timers(); n != 0 {
+		t.Fatalf("%d timers left on the clock after the run", n)
 	}
 	select {
 	case <-exited:
@@ -644,8 +670,8 @@ func TestTypedOptionMismatch(t *testing.T) {
 		new(task.WithRetries(-1)):                           "Retries",
 		new(task.WithJitter(1.5)):                           "Jitter",
 		new(task.WithBackoff(retry.Exponential(1, 0.5, 0))): "coefficient",
-		new(task.WithTimeout(-1)):                           "timeout",
-		new(task.WithCache(-1)):                             "cache",
+		new(task.WithTimeout(-1)):                           "WithTimeout",
+		new(task.WithCache(-1)):                             "WithCache",
 	} {
 		err := task.New("x", func(context.Context, int) (int, error) { return 0, nil }, *o).Err()
 		if err == nil || !strings.Contains(err.Error(), field) {

@@ -1,7 +1,8 @@
 // Package confparse reads what network devices print: the interfaces and
 // the global BGP instance of a running configuration (Cisco IOS-XE,
-// IOS-XR, NX-OS, Arista EOS, Juniper Junos) and BGP session states from
-// summary outputs. It is text in, values out: no device access, no
+// IOS-XR, NX-OS, Arista EOS, Juniper Junos), BGP session states from
+// summary outputs, and a device's facts (hostname, model, serial, OS
+// version) from "show version". It is text in, values out: no device access, no
 // dependencies beyond the standard library, and any input is accepted
 // (the parsers are fuzzed) — what is not understood is skipped.
 //

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/runtime"
 	"github.com/netauto-dev/netauto/runtime/agent"
 )
@@ -20,12 +20,12 @@ func TestConfigLoaderInARunWithoutDatabase(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	t.Setenv(runtime.EnvDB, "")
-	t.Setenv(common.EnvInfrahubURL, "")
+	t.Setenv(envconfig.EnvInfrahubURL, "")
 	t.Setenv(runtime.EnvRun, "")
 	t.Setenv(agent.EnvRunID, "run-1") // what every launcher sets
 	_, err := configLoader()(context.Background(), "production")
-	if err == nil || !strings.Contains(err.Error(), common.EnvInfrahubURL) || !strings.Contains(err.Error(), runtime.EnvDB) {
-		t.Fatalf("err %v, want one naming %s and %s", err, common.EnvInfrahubURL, runtime.EnvDB)
+	if err == nil || !strings.Contains(err.Error(), envconfig.EnvInfrahubURL) || !strings.Contains(err.Error(), runtime.EnvDB) {
+		t.Fatalf("err %v, want one naming %s and %s", err, envconfig.EnvInfrahubURL, runtime.EnvDB)
 	}
 	if _, err := os.Stat(filepath.Join(dir, filepath.Dir(runtime.DefaultDB))); err == nil {
 		t.Errorf("the run created %s: an empty database in its working directory", runtime.DefaultDB)
@@ -37,9 +37,9 @@ func TestConfigLoaderInARunWithoutDatabase(t *testing.T) {
 func TestConfigLoaderReadsRunEnvironmentAtLoad(t *testing.T) {
 	t.Chdir(t.TempDir())
 	t.Setenv(runtime.EnvDB, "")
-	t.Setenv(common.EnvInfrahubURL, "")
+	t.Setenv(envconfig.EnvInfrahubURL, "")
 	t.Setenv(agent.EnvRunID, "run-1")
-	t.Setenv(common.EnvEnvironment, "production")
+	t.Setenv(envconfig.EnvEnvironment, "production")
 	t.Setenv("NETAUTO_CONFIG", "")
 	load := configLoader()
 	t.Setenv("NETAUTO_CONFIG", `{"environment":"production","infrahub_url":"https://infrahub.example.net","infrahub_token":"t0k"}`)

@@ -17,9 +17,9 @@ import (
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/backup"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
-	nsync "github.com/netauto-dev/netauto/examples/netauto/sync"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -190,7 +190,7 @@ func stepScheduled(ctx context.Context, s *System) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var rep nsync.BackupReport
+	var rep netsync.BackupReport
 	if err := s.result(ctx, backupRun.Run.ID, &rep); err != nil {
 		return "", err
 	}
@@ -206,7 +206,7 @@ func stepScheduled(ctx context.Context, s *System) (string, error) {
 		}
 		commits++
 	}
-	var irep nsync.InventoryReport
+	var irep netsync.InventoryReport
 	_ = s.result(ctx, inv.Run.ID, &irep)
 	return fmt.Sprintf("backup run (scheduled %s) Completed: %d devices, one commit each in %s; inventory sync Completed", backupRun.Run.ScheduledAt.Format("2006-01-02 15:04"), commits, dir), nil
 }
@@ -273,7 +273,7 @@ func stepValidation(ctx context.Context, s *System) (string, error) {
 	if err := wantState(d, flow.TypeCompleted); err != nil {
 		return "", err
 	}
-	var rep nsync.ValidationReport
+	var rep netsync.ValidationReport
 	if err := s.result(ctx, d.Run.ID, &rep); err != nil {
 		return "", err
 	}

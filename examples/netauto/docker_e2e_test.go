@@ -16,7 +16,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 	mclient "github.com/moby/moby/client"
 
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
 	"github.com/netauto-dev/netauto/flow"
@@ -91,7 +91,7 @@ func dockerE2EBuild(t *testing.T, cli *mclient.Client) string {
 // the production NetAutoConfig block, its secret fields by reference.
 func dockerE2EPool(notifyURL string) store.Pool {
 	block := func(field string) string {
-		return "{{ blocks." + common.BlockName("production") + "." + field + " }}"
+		return "{{ blocks." + envconfig.BlockName("production") + "." + field + " }}"
 	}
 	tmpl, _ := json.Marshal(map[string]any{
 		"image":             dockerE2EImage,
@@ -99,14 +99,14 @@ func dockerE2EPool(notifyURL string) store.Pool {
 		"network_mode":      "host",
 		"labels":            map[string]string{dockerE2ELabel: dockerE2EValue},
 		"env": map[string]string{
-			common.EnvEnvironment:   "production",
-			common.EnvInfrahubURL:   block("infrahub_url"),
-			common.EnvInfrahubToken: block("infrahub_token"),
-			common.EnvF5URL:         block("f5_url"),
-			common.EnvF5Username:    block("f5_username"),
-			common.EnvF5Password:    block("f5_password"),
-			common.EnvNotifyURL:     notifyURL, // nested in the block: not referable
-			common.EnvNotifyKey:     block("notify.signing_key"),
+			envconfig.EnvEnvironment:   "production",
+			envconfig.EnvInfrahubURL:   block("infrahub_url"),
+			envconfig.EnvInfrahubToken: block("infrahub_token"),
+			envconfig.EnvF5URL:         block("f5_url"),
+			envconfig.EnvF5Username:    block("f5_username"),
+			envconfig.EnvF5Password:    block("f5_password"),
+			envconfig.EnvNotifyURL:     notifyURL, // nested in the block: not referable
+			envconfig.EnvNotifyKey:     block("notify.signing_key"),
 		},
 		// The pool says what it allows: host networking here (tests reach
 		// the API and the fakes on 127.0.0.1); job variables may set env
@@ -213,12 +213,12 @@ func TestDockerNetautoE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.APIURL = srv.URL
-	cfg := common.NetAutoConfig{
+	cfg := envconfig.NetAutoConfig{
 		Environment: "production", InfrahubURL: s.InfrahubURL, InfrahubToken: store.NewSecret(infrahubtest.DefaultAPIToken),
 		F5URL: s.BigIPURL, F5Username: "admin", F5Password: store.NewSecret("admin"),
-		Notify: common.Notification{WebhookURL: s.NotifyURL, SigningKey: store.NewSecret(string(s.NotifyKey)), Channel: "#netauto-production"},
+		Notify: envconfig.Notification{WebhookURL: s.NotifyURL, SigningKey: store.NewSecret(string(s.NotifyKey)), Channel: "#netauto-production"},
 	}
-	if err := common.Save(ctx, apiConfigs{c: s.Client}, cfg, false); err != nil {
+	if err := envconfig.Save(ctx, apiConfigs{c: s.Client}, cfg, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Client.ApplyPool(ctx, dockerE2EPool(s.NotifyURL)); err != nil {

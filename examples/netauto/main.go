@@ -42,7 +42,7 @@ import (
 	"os"
 	"sync"
 
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/examples/netauto/orchestrator"
 	"github.com/netauto-dev/netauto/examples/netauto/wiring"
 	"github.com/netauto-dev/netauto/flow"
@@ -87,12 +87,12 @@ func productionApp() (*runtime.App, error) {
 // has one (NETAUTO_DB set), and from its environment (NETAUTO_CONFIG or
 // NETAUTO_INFRAHUB_URL, ...) otherwise: an `execute` child of the process
 // or Docker launcher gets no database.
-func configLoader() common.Loader {
+func configLoader() envconfig.Loader {
 	fromEnv, fromStore := wiring.EnvConfigLoader(os.Getenv), storeConfigLoader()
-	return func(ctx context.Context, env string) (common.NetAutoConfig, error) {
+	return func(ctx context.Context, env string) (envconfig.NetAutoConfig, error) {
 		// Decided at each load: a run's secret environment (NETAUTO_CONFIG
 		// among it) arrives on standard input after main wired the flows.
-		if os.Getenv(runtime.EnvDB) == "" && (os.Getenv(wiring.EnvConfig) != "" || os.Getenv(common.EnvInfrahubURL) != "") {
+		if os.Getenv(runtime.EnvDB) == "" && (os.Getenv(wiring.EnvConfig) != "" || os.Getenv(envconfig.EnvInfrahubURL) != "") {
 			return fromEnv(ctx, env)
 		}
 		return fromStore(ctx, env)
@@ -103,12 +103,12 @@ func configLoader() common.Loader {
 // NETAUTO_DB (a runtime.OpenStore URL; opened on first use). A run
 // started by a launcher (NETAUTO_RUN_ID set) without NETAUTO_DB has no
 // database: it says so rather than opening an empty default one.
-func storeConfigLoader() common.Loader {
+func storeConfigLoader() envconfig.Loader {
 	var (
 		mu sync.Mutex
 		st store.Store
 	)
-	return func(ctx context.Context, env string) (common.NetAutoConfig, error) {
+	return func(ctx context.Context, env string) (envconfig.NetAutoConfig, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if st == nil {
@@ -116,24 +116,24 @@ func storeConfigLoader() common.Loader {
 			if db == "" && (os.Getenv(agent.EnvRunID) != "" || os.Getenv(runtime.EnvRun) != "") {
 				// A run of the process or Docker launcher: the server's
 				// database is not here, and a default one would be empty.
-				return common.NetAutoConfig{}, flow.NonRetryable(fmt.Errorf(
+				return envconfig.NetAutoConfig{}, flow.NonRetryable(fmt.Errorf(
 					"environment %s: this run has no database to read block %s from: give the pool's runs %s (and %s, %s, ..., with NETAUTO_ENVIRONMENT) or %s",
-					env, common.BlockName(env), common.EnvInfrahubURL, common.EnvInfrahubToken, common.EnvF5URL, runtime.EnvDB))
+					env, envconfig.BlockName(env), envconfig.EnvInfrahubURL, envconfig.EnvInfrahubToken, envconfig.EnvF5URL, runtime.EnvDB))
 			}
 			if db == "" {
 				db = runtime.DefaultDB
 			}
 			key, err := store.KeyFromEnv()
 			if err != nil {
-				return common.NetAutoConfig{}, err
+				return envconfig.NetAutoConfig{}, err
 			}
 			s, err := runtime.OpenStore(ctx, db, store.Options{Key: key})
 			if err != nil {
-				return common.NetAutoConfig{}, fmt.Errorf("open store for configuration blocks: %w", err)
+				return envconfig.NetAutoConfig{}, fmt.Errorf("open store for configuration blocks: %w", err)
 			}
 			st = s
 		}
-		cfg, _, err := common.Load(ctx, st, env)
+		cfg, _, err := envconfig.Load(ctx, st, env)
 		return cfg, err
 	}
 }

@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/examples/netauto/events"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync/netsynctest"
 	"github.com/netauto-dev/netauto/examples/netauto/orchestrator"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
-	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
 	"github.com/netauto-dev/netauto/f5/f5test"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
@@ -68,11 +68,11 @@ type System struct {
 	WebhookKey, NotifyKey             []byte
 	Infrahub                          *infrahubtest.Server
 	BigIP                             *f5test.Server
-	Lab                               *synctest.Lab
+	Lab                               *netsynctest.Lab
 	Client                            *client.Client
 	Scheduler                         *scheduler.Scheduler
 	BackupDir                         string
-	Devices                           []synctest.Device
+	Devices                           []netsynctest.Device
 	RoutingConfigID, RoutingDevice    string
 	AS3ArtifactID, LTMArtifactID      string
 	CertArtifactID, RoutingArtifactID string
@@ -133,7 +133,7 @@ func StartSystem(ctx context.Context, o SystemOptions) (_ *System, err error) {
 	if s.NotifyURL, err = s.serve(http.HandlerFunc(s.receiveNotification)); err != nil {
 		return nil, err
 	}
-	s.Devices = synctest.Fleet("", o.Devices)
+	s.Devices = netsynctest.Fleet("", o.Devices)
 	for i, d := range s.Devices {
 		if d.Platform == "arista_eos" {
 			// The routing device: the neighbours the broken routing
@@ -143,7 +143,7 @@ func StartSystem(ctx context.Context, o SystemOptions) (_ *System, err error) {
 			break
 		}
 	}
-	if s.Lab, err = synctest.Start(bg, s.Infrahub, s.Devices); err != nil {
+	if s.Lab, err = netsynctest.Start(bg, s.Infrahub, s.Devices); err != nil {
 		return nil, fmt.Errorf("fake devices: %w", err)
 	}
 	s.closers = append(s.closers, s.Lab.Close)
@@ -173,17 +173,17 @@ func (s *System) startOrchestrator(ctx context.Context, o SystemOptions, log *sl
 	}
 	s.closers = append(s.closers, func() { s.st.Close() })
 	for _, env := range []string{"production", "default"} {
-		cfg := common.NetAutoConfig{
+		cfg := envconfig.NetAutoConfig{
 			Environment: env, InfrahubURL: s.InfrahubURL, InfrahubToken: store.NewSecret(infrahubtest.DefaultAPIToken),
 			F5URL: s.BigIPURL, F5Username: "admin", F5Password: store.NewSecret("admin"),
-			Notify: common.Notification{WebhookURL: s.NotifyURL, SigningKey: store.NewSecret(string(s.NotifyKey)), Channel: "#netauto-" + env},
+			Notify: envconfig.Notification{WebhookURL: s.NotifyURL, SigningKey: store.NewSecret(string(s.NotifyKey)), Channel: "#netauto-" + env},
 		}
-		if err := common.Save(ctx, s.st, cfg, env == "default"); err != nil {
+		if err := envconfig.Save(ctx, s.st, cfg, env == "default"); err != nil {
 			return err
 		}
 	}
 	app, err := orchestrator.App(orchestrator.Config{PauseNonProduction: true, WebhookKey: s.WebhookKey}, Flows(Wiring{
-		Config: common.StoreLoader(s.st), Secrets: s.Lab.Secrets(), DeviceDefaults: s.Lab.DeviceDefaults(),
+		Config: envconfig.StoreLoader(s.st), Secrets: s.Lab.Secrets(), DeviceDefaults: s.Lab.DeviceDefaults(),
 		BackupDir: s.BackupDir, FanOut: device.FanOut{Concurrency: 16, HostTimeout: time.Minute},
 		// The lab's sessions come up within a few reads of the summary;
 		// the broken routing change's never does, and the demo should not

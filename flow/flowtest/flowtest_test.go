@@ -107,3 +107,68 @@ type exampleTB struct{ testing.TB }
 
 func (exampleTB) Helper()                  {}
 func (exampleTB) Context() context.Context { return context.Background() }
+
+// Outside go test, a program rehearses a flow against a stub with
+// NewHarness, and checks what was recorded with errors, not a test.
+func ExampleNewHarness() {
+	push := task.New("push-config", func(context.Context, string) (string, error) {
+		return "", errors.New("no lab here")
+	})
+	deploy := flow.New("deploy", func(ctx context.Context, dev string) (string, error) { return push.Run(ctx, dev) })
+
+	h, err := flowtest.NewHarness(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	ctx := task.WithStub(h.Context(), push, func(_ context.Context, dev string) (string, error) { return "pushed " + dev, nil })
+	fmt.Println(deploy.Run(ctx, "r1"))
+	run, err := h.One("push-config")
+	fmt.Println(err, h.CheckStates(run.ID, "Pending", "Running", "Completed"))
+	_, err = h.One("nothing")
+	fmt.Println(err)
+	err = h.CheckStates(run.ID, "Pending", "Completed")
+	fmt.Println(strings.ReplaceAll(err.Error(), run.ID, "RUN"))
+	// Output:
+	// pushed r1 <nil>
+	// <nil> <nil>
+	// flowtest: 0 runs named "nothing", want 1
+	// flowtest: run RUN states
+	//  got: Pending → Running → Completed
+	// want: Pending → Completed
+}
+
+func TestNewHarnessRefusesABadOption(t *testing.T) {
+	if _, err := flowtest.NewHarness(context.Background(), flowtest.WithLimits(task.Limits{"ssh": 0})); err == nil {
+		t.Fatal("an invalid limit was accepted")
+	}
+}
+
+// The fake clock's timers fire when it is moved past them, by Advance or
+// Sleep, and not before; a stopped one never fires.
+func TestClockTimers(t *testing.T) {
+	c := flowtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	fired := make(chan string, 3)
+	c.AfterFunc(time.Minute, func() { fired <- "minute" })
+	stop := c.AfterFunc(time.Second, func() { fired <- "stopped" })
+	c.AfterFunc(time.Hour, func() { fired <- "hour" })
+	if !stop() || stop() {
+		t.Fatal("stop of a pending timer did not report true once")
+	}
+	c.Advance(59 * time.Second)
+	if c.Timers() != 2 {
+		t.Fatalf("%d timers pending, want 2", c.Timers())
+	}
+	if err := c.Sleep(context.Background(), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-fired; got != "minute" {
+		t.Fatalf("fired %q, want the minute's timer", got)
+	}
+	if c.Timers() != 1 {
+		t.Fatalf("%d timers pending, want the hour's", c.Timers())
+	}
+	c.Advance(time.Hour)
+	if got := <-fired; got != "hour" {
+		t.Fatalf("fired %q", got)
+	}
+}

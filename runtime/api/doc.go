@@ -81,7 +81,8 @@
 // /runs/{id}, /state, /result, /record, /results, /tag-limits and /slots
 // of that run (and its
 // subflow and task runs in record batches) and by /cache, for its run's
-// flow's keys only ([flow.CacheNamespace]). Every write made with it is
+// flow's keys only ([github.com/netauto-dev/netauto/flow/flowext.CacheNamespace]).
+// Every write made with it is
 // fenced by its execution ([store.Fence]): once the run was reaped or
 // claimed again, a batch is refused as a whole with 409 (field "fence"),
 // so a child of a reaped attempt cannot report over its successor. A

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
@@ -216,9 +217,9 @@ func (sc *scope) admit(ctx context.Context, st store.Store, p pending, op *wire.
 				return nilOr(err, forbid)("result.flow_run_id", "result for flow run %s", r.FlowRunID)
 			}
 		}
-		if r.CacheKey != "" && !strings.HasPrefix(r.CacheKey, flow.CacheNamespace(sc.flow)) {
+		if r.CacheKey != "" && !strings.HasPrefix(r.CacheKey, flowext.CacheNamespace(sc.flow)) {
 			return &wire.OpError{Kind: wire.OpForbidden, Field: "result.cache_key",
-				Error: fmt.Sprintf("cache key outside the namespace %q of flow %q", flow.CacheNamespace(sc.flow), sc.flow)}, nil
+				Error: fmt.Sprintf("cache key outside the namespace %q of flow %q", flowext.CacheNamespace(sc.flow), sc.flow)}, nil
 		}
 	}
 	return nil, nil
@@ -477,7 +478,7 @@ type ended struct {
 }
 
 // compensationTag tags the task runs of a flow's compensations (see
-// flow.Compensation).
+// flowext.Compensation).
 const compensationTag = "compensation"
 
 func isCompensation(r *flow.RunRecord) bool {
@@ -597,7 +598,7 @@ func (s *Server) runResults(w http.ResponseWriter, r *http.Request) error {
 // cachedResult answers the unexpired cached result under the key in the
 // path at the time in now= (default, and at the earliest, the server's
 // clock: an expired entry is never read); 404 when none. A run token
-// reads the keys of its run's flow only (flow.CacheNamespace).
+// reads the keys of its run's flow only (flowext.CacheNamespace).
 func (s *Server) cachedResult(w http.ResponseWriter, r *http.Request) error {
 	now, err := timeParam(r.URL.Query().Get("now"), "now")
 	if err != nil {
@@ -612,7 +613,7 @@ func (s *Server) cachedResult(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if ns := flow.CacheNamespace(run.Flow); !strings.HasPrefix(key, ns) {
+		if ns := flowext.CacheNamespace(run.Flow); !strings.HasPrefix(key, ns) {
 			return &Error{Status: http.StatusForbidden, Field: "key", Msg: fmt.Sprintf("a run token of flow %q reads cache keys under %q only", run.Flow, ns)}
 		}
 	}

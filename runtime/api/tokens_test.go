@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -65,8 +66,8 @@ func TestTokenCacheIsPerFlow(t *testing.T) {
 	e := newEnv(t, api.Options{})
 	ctx := context.Background()
 	run, tok := e.runningRun(`{"device":"a","vlan":1}`)
-	own := flow.CacheNamespace("vlan") + "task:t/abc"
-	other := flow.CacheNamespace("f5-as3") + "task:read-tenants/abc"
+	own := flowext.CacheNamespace("vlan") + "task:t/abc"
+	other := flowext.CacheNamespace("f5-as3") + "task:read-tenants/abc"
 	legacy := "task:read-tenants/abc"
 	ops := append(completedTask(run.ID, flow.NewID(), "t/1", own, `"mine"`), completedTask(run.ID, flow.NewID(), "t/2", other, `"poison"`)...)
 	ops = append(ops, completedTask(run.ID, flow.NewID(), "t/3", legacy, `"poison"`)...)
@@ -94,7 +95,7 @@ func TestTokenCacheIsPerFlow(t *testing.T) {
 		t.Fatalf("another flow's cache key: %d %s", st, b)
 	}
 	// An entry that expired is not read with a now= in the past.
-	expired := flow.CacheNamespace("vlan") + "task:t/old"
+	expired := flowext.CacheNamespace("vlan") + "task:t/old"
 	past := time.Now().Add(-time.Hour)
 	if _, err := e.st.Record(ctx, []store.Op{{Create: &flow.RunRecord{ID: "x1", Kind: flow.KindTask, Name: "t", FlowRunID: run.ID, Created: past}},
 		{RunID: "x1", State: flow.Pending()}, {RunID: "x1", State: flow.Running()},

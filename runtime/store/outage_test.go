@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/runtime/proctest"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/postgres"
@@ -121,7 +122,7 @@ func TestRecorderStopsWithItsLease(t *testing.T) {
 	}()
 	lease, lose := context.WithCancelCause(context.Background())
 	ctx := store.WithLease(flow.WithEngine(context.Background(), &flow.Engine{Recorder: rec}), lease)
-	ctx, run, err := flow.StartRun(ctx, flow.RunRecord{Kind: flow.KindFlow, Name: "change"})
+	ctx, run, err := flowext.StartRun(ctx, flow.RunRecord{Kind: flow.KindFlow, Name: "change"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +183,7 @@ func TestBatchErrorNamesNoOtherRun(t *testing.T) {
 		c := store.WithLease(store.WithFence(flow.WithEngine(ctx, &flow.Engine{Recorder: rec}), store.FenceOf(r)), lease)
 		// The execution records its flow run (an upsert) and a state:
 		// ops fenced by its claim, committed in one batch with the other's.
-		c, _, err := flow.StartRun(c, flow.RunRecord{ID: r.ID, Kind: flow.KindFlow, Name: r.Flow})
+		c, _, err := flowext.StartRun(c, flow.RunRecord{ID: r.ID, Kind: flow.KindFlow, Name: r.Flow})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 )
 
 // RecordStore is what a [Recorder] writes to and reads results from:
@@ -141,7 +142,7 @@ func NewRecorder(rs RecordStore, opts RecorderOptions) *Recorder {
 // flow run executing in ctx (the engine records with its flow run's
 // context), else fallback.
 func flowRunOf(ctx context.Context, fallback string) string {
-	if fr := flow.FlowRunFrom(ctx); fr != nil {
+	if fr := flowext.FlowRunFrom(ctx); fr != nil {
 		return fr.ID()
 	}
 	return fallback
@@ -274,7 +275,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		cancel()
 	}
 	if err != nil {
-		if fr := flow.FlowRunFrom(ctx); fr != nil {
+		if fr := flowext.FlowRunFrom(ctx); fr != nil {
 			return fmt.Errorf("flow run %s: %w", fr.ID(), err)
 		}
 		return err
@@ -285,7 +286,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		return r.fenced
 	}
 	var errs []error
-	if fr := flow.FlowRunFrom(ctx); fr != nil {
+	if fr := flowext.FlowRunFrom(ctx); fr != nil {
 		errs = r.opErrs[fr.ID()]
 		delete(r.opErrs, fr.ID())
 	} else {

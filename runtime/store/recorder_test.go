@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 	"github.com/netauto-dev/netauto/task"
@@ -272,7 +273,7 @@ func TestRecorderOpErrorsGoToTheirFlowRun(t *testing.T) {
 // startFlowRun starts a flow run recorded on r and returns its context.
 func startFlowRun(t *testing.T, r *store.Recorder, name string) (context.Context, string) {
 	ctx := flow.WithEngine(context.Background(), &flow.Engine{Recorder: r})
-	ctx, run, err := flow.StartRun(ctx, flow.RunRecord{Kind: flow.KindFlow, Name: name})
+	ctx, run, err := flowext.StartRun(ctx, flow.RunRecord{Kind: flow.KindFlow, Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}

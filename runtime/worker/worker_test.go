@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 	"github.com/netauto-dev/netauto/task"
@@ -282,7 +283,7 @@ func TestLeaseLostRetryReusesResults(t *testing.T) {
 	})
 	verify := task.New("verify", func(ctx context.Context, dev string) (bool, error) {
 		inB <- struct{}{}
-		if flow.FlowRunFrom(ctx) != nil && verified.Add(1) == 1 {
+		if flowext.FlowRunFrom(ctx) != nil && verified.Add(1) == 1 {
 			<-ctx.Done() // the first attempt hangs until its worker stops
 			return false, ctx.Err()
 		}

@@ -3,7 +3,7 @@
 // rollback included) tells someone.
 //
 // A [Notifier] posts a [Message] as JSON to the environment's
-// Notification.WebhookURL (package common), signed with its SigningKey when
+// Notification.WebhookURL (package envconfig), signed with its SigningKey when
 // one is set. [Hook] is a flow.OnFailure/OnCrashed hook: it reads the
 // run's "environment" parameter, loads that environment's configuration and
 // notifies (through the default environment's when the run's is missing or
@@ -30,7 +30,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/flow"
 )
 
@@ -51,12 +51,12 @@ type Message struct {
 
 // Notifier sends messages to a notification webhook.
 type Notifier struct {
-	// Client sends the requests (default common.HTTPClient).
+	// Client sends the requests (default envconfig.HTTPClient).
 	Client *http.Client
 }
 
 // Send posts m to n's webhook; nothing is sent when the URL is empty.
-func (nt Notifier) Send(ctx context.Context, n common.Notification, m Message) error {
+func (nt Notifier) Send(ctx context.Context, n envconfig.Notification, m Message) error {
 	if n.WebhookURL == "" {
 		return nil
 	}
@@ -88,7 +88,7 @@ func (nt Notifier) Send(ctx context.Context, n common.Notification, m Message) e
 	}
 	c := nt.Client
 	if c == nil {
-		c = common.HTTPClient
+		c = envconfig.HTTPClient
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -142,10 +142,10 @@ const DefaultEnvironment = "default"
 // state it reached. Use it with flow.OnFailure and flow.OnCrashed (and
 // flow.OnCompletion: it then notifies only when the environment's
 // Notification.OnCompletion is set).
-func Hook(load common.Loader, nt Notifier) flow.Hook {
+func Hook(load envconfig.Loader, nt Notifier) flow.Hook {
 	return func(ctx context.Context, ev flow.HookEvent) error {
 		env := environmentOf(ev.Run.Parameters)
-		var cfg common.NetAutoConfig
+		var cfg envconfig.NetAutoConfig
 		err := fmt.Errorf("no environment parameter")
 		if env != "" {
 			cfg, err = load(ctx, env)
@@ -183,7 +183,7 @@ func Hook(load common.Loader, nt Notifier) flow.Hook {
 
 // FailureHooks returns the options that notify on failure and crash, and on
 // completion when the environment asks for it.
-func FailureHooks(load common.Loader, nt Notifier) []flow.Option {
+func FailureHooks(load envconfig.Loader, nt Notifier) []flow.Option {
 	h := Hook(load, nt)
 	return []flow.Option{flow.OnFailure(h), flow.OnCrashed(h), flow.OnCompletion(h)}
 }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/examples/netauto/events"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/flowtest"
@@ -39,8 +39,8 @@ func TestFailureHookNotifiesSigned(t *testing.T) {
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
 	key := "notify-key"
-	load := func(_ context.Context, env string) (common.NetAutoConfig, error) {
-		return common.NetAutoConfig{Environment: env, Notify: common.Notification{WebhookURL: srv.URL, SigningKey: store.NewSecret(key), Channel: "#ops"}}, nil
+	load := func(_ context.Context, env string) (envconfig.NetAutoConfig, error) {
+		return envconfig.NetAutoConfig{Environment: env, Notify: envconfig.Notification{WebhookURL: srv.URL, SigningKey: store.NewSecret(key), Channel: "#ops"}}, nil
 	}
 	type P struct {
 		Environment string `json:"environment"`
@@ -74,11 +74,11 @@ func TestFailureHookNotifiesSigned(t *testing.T) {
 func TestSendReportsHTTPErrors(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) }))
 	defer srv.Close()
-	err := events.Notifier{}.Send(context.Background(), common.Notification{WebhookURL: srv.URL}, events.Message{})
+	err := events.Notifier{}.Send(context.Background(), envconfig.Notification{WebhookURL: srv.URL}, events.Message{})
 	if err == nil || !strings.Contains(err.Error(), "500") {
 		t.Errorf("err %v, want HTTP 500", err)
 	}
-	if err := (events.Notifier{}).Send(context.Background(), common.Notification{}, events.Message{}); err != nil {
+	if err := (events.Notifier{}).Send(context.Background(), envconfig.Notification{}, events.Message{}); err != nil {
 		t.Errorf("no URL: %v", err)
 	}
 }
@@ -95,7 +95,7 @@ func TestSendErrorsHideTheWebhookURL(t *testing.T) {
 		"http://user:XXXXSECRETXXXX@" + addr + "/hook",
 		"http://[::1/services/XXXXSECRETXXXX", // does not parse
 	} {
-		err := events.Notifier{}.Send(context.Background(), common.Notification{WebhookURL: u}, events.Message{})
+		err := events.Notifier{}.Send(context.Background(), envconfig.Notification{WebhookURL: u}, events.Message{})
 		if err == nil {
 			t.Fatalf("%s: no error", u)
 		}
@@ -112,14 +112,14 @@ func TestFailureWithABadEnvironmentStillNotifies(t *testing.T) {
 	rcv := &receiver{}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
-	load := func(_ context.Context, env string) (common.NetAutoConfig, error) {
-		if err := common.CheckEnvironment(env); err != nil {
-			return common.NetAutoConfig{}, err
+	load := func(_ context.Context, env string) (envconfig.NetAutoConfig, error) {
+		if err := envconfig.CheckEnvironment(env); err != nil {
+			return envconfig.NetAutoConfig{}, err
 		}
 		if env != "default" {
-			return common.NetAutoConfig{}, errors.New("no block netauto-config-" + env + " and no default")
+			return envconfig.NetAutoConfig{}, errors.New("no block netauto-config-" + env + " and no default")
 		}
-		return common.NetAutoConfig{Environment: env, Notify: common.Notification{WebhookURL: srv.URL}}, nil
+		return envconfig.NetAutoConfig{Environment: env, Notify: envconfig.Notification{WebhookURL: srv.URL}}, nil
 	}
 	type P struct {
 		Environment string `json:"environment"`

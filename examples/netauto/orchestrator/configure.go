@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/runtime"
 	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -51,30 +51,30 @@ func (a apiConfigs) SaveBlock(ctx context.Context, b store.Block) error { return
 // is set: there is nothing to configure.
 func Configure(ctx context.Context, c *client.Client, getenv func(string) string, asDefault bool, out io.Writer) error {
 	did := false
-	if getenv(common.EnvInfrahubURL) != "" {
-		env := getenv(common.EnvEnvironment)
+	if getenv(envconfig.EnvInfrahubURL) != "" {
+		env := getenv(envconfig.EnvEnvironment)
 		if env == "" {
 			env = "production"
 		}
-		if err := common.CheckEnvironment(env); err != nil {
-			return fmt.Errorf("%s: %w", common.EnvEnvironment, err)
+		if err := envconfig.CheckEnvironment(env); err != nil {
+			return fmt.Errorf("%s: %w", envconfig.EnvEnvironment, err)
 		}
-		cfg := common.NetAutoConfig{
-			Environment: env, InfrahubURL: getenv(common.EnvInfrahubURL), InfrahubToken: store.NewSecret(getenv(common.EnvInfrahubToken)),
-			F5URL: getenv(common.EnvF5URL), F5Username: getenv(common.EnvF5Username), F5Password: store.NewSecret(getenv(common.EnvF5Password)),
-			Notify: common.Notification{WebhookURL: getenv(common.EnvNotifyURL), SigningKey: store.NewSecret(getenv(common.EnvNotifyKey)),
+		cfg := envconfig.NetAutoConfig{
+			Environment: env, InfrahubURL: getenv(envconfig.EnvInfrahubURL), InfrahubToken: store.NewSecret(getenv(envconfig.EnvInfrahubToken)),
+			F5URL: getenv(envconfig.EnvF5URL), F5Username: getenv(envconfig.EnvF5Username), F5Password: store.NewSecret(getenv(envconfig.EnvF5Password)),
+			Notify: envconfig.Notification{WebhookURL: getenv(envconfig.EnvNotifyURL), SigningKey: store.NewSecret(getenv(envconfig.EnvNotifyKey)),
 				Channel: getenv(EnvNotifyChannel)},
 		}
-		if err := common.Save(ctx, apiConfigs{c: c}, cfg, asDefault); err != nil {
-			return fmt.Errorf("save the configuration of %s from %s and its siblings: %w", env, common.EnvInfrahubURL, err)
+		if err := envconfig.Save(ctx, apiConfigs{c: c}, cfg, asDefault); err != nil {
+			return fmt.Errorf("save the configuration of %s from %s and its siblings: %w", env, envconfig.EnvInfrahubURL, err)
 		}
-		name := common.BlockName(env)
+		name := envconfig.BlockName(env)
 		if asDefault {
-			name = common.DefaultBlock
+			name = envconfig.DefaultBlock
 		}
 		var set []string
-		for _, v := range []string{common.EnvInfrahubURL, common.EnvInfrahubToken, common.EnvF5URL, common.EnvF5Username, common.EnvF5Password,
-			common.EnvNotifyURL, common.EnvNotifyKey, EnvNotifyChannel} {
+		for _, v := range []string{envconfig.EnvInfrahubURL, envconfig.EnvInfrahubToken, envconfig.EnvF5URL, envconfig.EnvF5Username, envconfig.EnvF5Password,
+			envconfig.EnvNotifyURL, envconfig.EnvNotifyKey, EnvNotifyChannel} {
 			if getenv(v) != "" {
 				set = append(set, v)
 			}
@@ -95,7 +95,7 @@ func Configure(ctx context.Context, c *client.Client, getenv func(string) string
 		did = true
 	}
 	if !did {
-		return fmt.Errorf("nothing to configure: set %s (and %s, ...) or %s", common.EnvInfrahubURL, common.EnvInfrahubToken, EnvDeviceUsername)
+		return fmt.Errorf("nothing to configure: set %s (and %s, ...) or %s", envconfig.EnvInfrahubURL, envconfig.EnvInfrahubToken, EnvDeviceUsername)
 	}
 	return nil
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/examples/netauto/orchestrator"
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/client"
@@ -54,7 +54,7 @@ func TestConfigure(t *testing.T) {
 		!strings.Contains(out.String(), "block netauto-device-login: saved from NETAUTO_DEVICE_USERNAME, NETAUTO_DEVICE_PASSWORD") {
 		t.Errorf("output:\n%s", out.String())
 	}
-	cfg, from, err := common.Load(ctx, st, "staging")
+	cfg, from, err := envconfig.Load(ctx, st, "staging")
 	if err != nil || from != "netauto-config-staging" || cfg.InfrahubToken.Reveal() != "ih-secret-token" || cfg.F5Password.Reveal() != "f5-secret-pw" {
 		t.Errorf("stored config %+v from %s: %v", cfg, from, err)
 	}

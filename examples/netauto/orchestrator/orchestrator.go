@@ -29,7 +29,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
@@ -49,8 +49,8 @@ const Pool = "netauto-docker-pool"
 // Environments are the environments the orchestrator deploys to.
 var Environments = []string{"production", "staging", "dev"}
 
-// The flows' names, as their packages (examples/netauto/f5, routing and
-// sync) define them; a test of examples/netauto checks they agree. They
+// The flows' names, as their packages (examples/netauto/f5flows, routing
+// and netsync) define them; a test of examples/netauto checks they agree. They
 // are repeated here so that the orchestrator links no flow code.
 const (
 	FlowAS3           = "f5-as3"
@@ -271,8 +271,8 @@ func jobVariables(env string, devices bool) json.RawMessage {
 
 func envOf(env string, devices bool) map[string]string {
 	m := map[string]string{
-		common.EnvEnvironment: env,
-		"NETAUTO_CONFIG":      "{{ blocks." + common.BlockName(env) + " }}",
+		envconfig.EnvEnvironment: env,
+		"NETAUTO_CONFIG":         "{{ blocks." + envconfig.BlockName(env) + " }}",
 	}
 	if devices {
 		m["NETAUTO_DEVICE_USERNAME"] = "{{ blocks." + DeviceLoginBlock + ".username }}"

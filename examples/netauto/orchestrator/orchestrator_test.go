@@ -120,7 +120,7 @@ func TestOrchestratorLinksNoFlow(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		for _, flowPkg := range []string{"examples/netauto/f5", "examples/netauto/routing", "examples/netauto/sync", "examples/netauto/events", "examples/netauto/wiring", "github.com/scrapli/"} {
+		for _, flowPkg := range []string{"examples/netauto/f5flows", "examples/netauto/routing", "examples/netauto/netsync", "examples/netauto/events", "examples/netauto/wiring", "github.com/scrapli/"} {
 			if strings.Contains(dep, flowPkg) {
 				t.Errorf("cmd/netauto links %s", dep)
 			}

@@ -8,15 +8,15 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/device/devicetest"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
 	"github.com/netauto-dev/netauto/examples/netauto/routing"
-	"github.com/netauto-dev/netauto/examples/netauto/sync"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/flowtest"
 	"github.com/netauto-dev/netauto/infrahub"
@@ -25,7 +25,7 @@ import (
 // logRecords collects the records of every level a flow logs (the
 // engine's Logs handler; the store keeps Info and above only).
 type logRecords struct {
-	mu   gosync.Mutex
+	mu   sync.Mutex
 	recs []slog.Record
 }
 
@@ -208,7 +208,7 @@ func TestPostCheckWaitsOnlyForWhatMustComeUp(t *testing.T) {
 	for _, p := range platforms {
 		t.Run(p, func(t *testing.T) {
 			h, _ := harness(t)
-			l := newLabWith(t, labOptions{platform: p, clock: h.Clock, down: []string{"10.9.0.3"}, extra: []sync.BGPNeighbor{
+			l := newLabWith(t, labOptions{platform: p, clock: h.Clock, down: []string{"10.9.0.3"}, extra: []netsync.BGPNeighbor{
 				{PeerAddress: "10.8.0.2", RemoteAS: 65802, Description: "kept", Enabled: true},
 			}})
 			l.addNeighbor(t, "10.9.0.3", 65903, "off", false)

@@ -63,9 +63,10 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/runtime/trigger"
@@ -126,7 +127,7 @@ const (
 // Deps are what the flow needs from the program.
 type Deps struct {
 	// Config loads an environment's configuration (required).
-	Config common.Loader
+	Config envconfig.Loader
 	// Secrets resolves DeviceDefaults' secret references.
 	Secrets device.SecretResolver
 	// DeviceDefaults are the session parameters of every device; the
@@ -320,7 +321,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 		if err != nil {
 			return Intent{}, err
 		}
-		c, err := common.Infrahub(cfg)
+		c, err := envconfig.Infrahub(cfg)
 		if err != nil {
 			return Intent{}, err
 		}
@@ -402,7 +403,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 				applied := len(ch.Applied)
 				undo := in.Plan.undo(applied)
 				rec := flow.RunFrom(ctx).Record()
-				flow.AddCompensation(ctx, flow.Compensation{
+				flowext.AddCompensation(ctx, flowext.Compensation{
 					Key: rec.TaskKey + "/partial", Name: "push.compensate", RunName: rec.RunName + ".compensate",
 					Tags: rec.Tags, Fn: func(ctx context.Context) error { return d.rollback(ctx, in, undo) },
 				})
@@ -484,7 +485,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 }
 
 func resolve(p Params) (target, error) {
-	if err := common.CheckEnvironment(p.Environment); err != nil {
+	if err := envconfig.CheckEnvironment(p.Environment); err != nil {
 		return target{}, &ParamsError{"environment", err.Error()}
 	}
 	t := target{Environment: p.Environment, ID: p.RoutingConfigID, Branch: p.Branch}

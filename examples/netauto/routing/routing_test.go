@@ -12,12 +12,12 @@ import (
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/device/devicetest"
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync/netsynctest"
 	"github.com/netauto-dev/netauto/examples/netauto/routing"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
-	"github.com/netauto-dev/netauto/examples/netauto/sync"
-	"github.com/netauto-dev/netauto/examples/netauto/sync/synctest"
 	"github.com/netauto-dev/netauto/flow/flowtest"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
@@ -29,7 +29,7 @@ var platforms = []string{"arista_eos", "cisco_iosxe", "cisco_nxos", "juniper_jun
 type rlab struct {
 	fake   *infrahubtest.Server
 	client *infrahub.Client
-	lab    *synctest.Lab
+	lab    *netsynctest.Lab
 	dev    *devicetest.Device
 	flow   func(ctx context.Context, p routing.Params) (routing.Result, error)
 	rcID   string
@@ -38,13 +38,13 @@ type rlab struct {
 	plat   string
 }
 
-// newLab starts one lab device of platform (synctest's fleet device: one
+// newLab starts one lab device of platform (netsynctest's fleet device: one
 // neighbour, "upstream"), with the extra neighbours and faults given,
 // seeded into a fake Infrahub with a routing config of AS 65000. Its
 // post-check gives up after 30 seconds (of the harness's clock): a
 // session that never comes up is read 7 times, not 37 (the default wait
 // is TestPostCheckTimesOut's).
-func newLab(t *testing.T, platform string, extra []sync.BGPNeighbor, down []string, faults ...devicetest.Fault) *rlab {
+func newLab(t *testing.T, platform string, extra []netsync.BGPNeighbor, down []string, faults ...devicetest.Fault) *rlab {
 	t.Helper()
 	return newLabWith(t, labOptions{platform: platform, extra: extra, down: down, faults: faults, deps: func(d *routing.Deps) {
 		d.PostCheckTimeout = 30 * time.Second
@@ -56,7 +56,7 @@ func newLab(t *testing.T, platform string, extra []sync.BGPNeighbor, down []stri
 // post-check's waits move it), and changes to the flow's Deps.
 type labOptions struct {
 	platform string
-	extra    []sync.BGPNeighbor
+	extra    []netsync.BGPNeighbor
 	down     []string
 	faults   []devicetest.Fault
 	bgp      devicetest.BGP
@@ -68,8 +68,8 @@ func newLabWith(t *testing.T, o labOptions) *rlab {
 	t.Helper()
 	platform := o.platform
 	fake, srv := infrahubtest.NewTestServer(t, infrahubtest.Options{Schemas: schema.FakeSchemas(), Seed: seed.Infrahub()})
-	var d synctest.Device
-	for _, f := range synctest.Fleet("", 4) {
+	var d netsynctest.Device
+	for _, f := range netsynctest.Fleet("", 4) {
 		if f.Platform == platform {
 			d = f
 		}
@@ -80,7 +80,7 @@ func newLabWith(t *testing.T, o labOptions) *rlab {
 	if o.clock != nil {
 		opts = append(opts, devicetest.WithClock(o.clock))
 	}
-	lab, err := synctest.Start(context.Background(), fake, []synctest.Device{d}, opts...)
+	lab, err := netsynctest.Start(context.Background(), fake, []netsynctest.Device{d}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +89,8 @@ func newLabWith(t *testing.T, o labOptions) *rlab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	load := func(_ context.Context, env string) (common.NetAutoConfig, error) {
-		return common.NetAutoConfig{Environment: env, InfrahubURL: srv.URL, InfrahubToken: store.NewSecret(infrahubtest.DefaultAPIToken)}, nil
+	load := func(_ context.Context, env string) (envconfig.NetAutoConfig, error) {
+		return envconfig.NetAutoConfig{Environment: env, InfrahubURL: srv.URL, InfrahubToken: store.NewSecret(infrahubtest.DefaultAPIToken)}, nil
 	}
 	client, err := infrahub.New(infrahub.Config{Address: srv.URL, APIToken: infrahubtest.DefaultAPIToken})
 	if err != nil {
@@ -186,7 +186,7 @@ const upstream = "upstream"
 func TestConvergesOnEveryPlatform(t *testing.T) {
 	for _, p := range platforms {
 		t.Run(p, func(t *testing.T) {
-			l := newLab(t, p, []sync.BGPNeighbor{
+			l := newLab(t, p, []netsync.BGPNeighbor{
 				{PeerAddress: "10.8.0.1", RemoteAS: 65801, Description: "old-peer", Enabled: true},
 				{PeerAddress: "10.8.0.2", RemoteAS: 65802, Description: "to-disable", Enabled: true},
 			}, nil)
@@ -252,7 +252,7 @@ func TestConvergesOnEveryPlatform(t *testing.T) {
 func TestFailedPostCheckRollsBackEverything(t *testing.T) {
 	for _, p := range platforms {
 		t.Run(p, func(t *testing.T) {
-			l := newLab(t, p, []sync.BGPNeighbor{
+			l := newLab(t, p, []netsync.BGPNeighbor{
 				{PeerAddress: "10.8.0.1", RemoteAS: 65801, Description: "old-peer", Enabled: true},
 				{PeerAddress: "10.8.0.2", RemoteAS: 65802, Description: "kept", Enabled: true},
 			}, []string{"10.9.0.9"})
@@ -291,7 +291,7 @@ func TestPartialPushUndoesWhatWasApplied(t *testing.T) {
 	}
 	for _, p := range platforms {
 		t.Run(p, func(t *testing.T) {
-			l := newLab(t, p, []sync.BGPNeighbor{
+			l := newLab(t, p, []netsync.BGPNeighbor{
 				{PeerAddress: "10.8.0.1", RemoteAS: 65801, Description: "first", Enabled: true},
 				{PeerAddress: "10.8.0.2", RemoteAS: 65802, Description: "second", Enabled: false},
 			}, nil, devicetest.Fault{Kind: devicetest.FaultRefuse, Command: refused[p], Reply: map[string]string{
@@ -332,7 +332,7 @@ func TestPartialPushUndoesWhatWasApplied(t *testing.T) {
 // it exactly.
 func TestPersistedPlanHasNoSecret(t *testing.T) {
 	const secret = "0822455D0A16"
-	l := newLab(t, "cisco_iosxe", []sync.BGPNeighbor{{PeerAddress: "10.8.0.1", RemoteAS: 65801, Enabled: true}}, []string{"10.9.0.9"})
+	l := newLab(t, "cisco_iosxe", []netsync.BGPNeighbor{{PeerAddress: "10.8.0.1", RemoteAS: 65801, Enabled: true}}, []string{"10.9.0.9"})
 	cfg := strings.Replace(l.dev.RunningConfig(), " neighbor 10.8.0.1 remote-as 65801\n", " neighbor 10.8.0.1 remote-as 65801\n neighbor 10.8.0.1 password 7 "+secret+"\n", 1)
 	l.dev.SetRunningConfig(cfg)
 	before := l.dev.RunningConfig()

@@ -23,11 +23,11 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/device"
-	"github.com/netauto-dev/netauto/examples/netauto/common"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/examples/netauto/events"
-	nf5 "github.com/netauto-dev/netauto/examples/netauto/f5"
+	"github.com/netauto-dev/netauto/examples/netauto/f5flows"
+	"github.com/netauto-dev/netauto/examples/netauto/netsync"
 	"github.com/netauto-dev/netauto/examples/netauto/routing"
-	nsync "github.com/netauto-dev/netauto/examples/netauto/sync"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
 )
@@ -36,7 +36,7 @@ import (
 // credentials and where backups go.
 type Wiring struct {
 	// Config loads an environment's NetAutoConfig.
-	Config common.Loader
+	Config envconfig.Loader
 	// Secrets and DeviceDefaults log in to devices.
 	Secrets        device.SecretResolver
 	DeviceDefaults device.Params
@@ -56,10 +56,10 @@ type Wiring struct {
 // notification hooks.
 func Flows(w Wiring) []flow.Definition {
 	hooks := events.FailureHooks(w.Config, w.Notifier)
-	f5 := nf5.New(nf5.Deps{Config: w.Config}, hooks...)
+	f5 := f5flows.New(f5flows.Deps{Config: w.Config}, hooks...)
 	var mu sync.Mutex
 	clients := map[string]*infrahub.Client{}
-	deps := nsync.Deps{
+	deps := netsync.Deps{
 		Infrahub: func(ctx context.Context, env string) (*infrahub.Client, error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -70,7 +70,7 @@ func Flows(w Wiring) []flow.Definition {
 			if err != nil {
 				return nil, err
 			}
-			c, err := common.Infrahub(cfg)
+			c, err := envconfig.Infrahub(cfg)
 			if err == nil {
 				clients[env] = c
 			}
@@ -84,9 +84,9 @@ func Flows(w Wiring) []flow.Definition {
 			Config: w.Config, Secrets: w.Secrets, DeviceDefaults: w.DeviceDefaults,
 			PostCheckTimeout: w.RoutingPostCheckTimeout, PostCheckInterval: w.RoutingPostCheckInterval,
 		}, hooks...),
-		nsync.InventorySync(deps, hooks...),
-		nsync.ConfigBackup(deps, hooks...),
-		nsync.Validation(deps, hooks...),
+		netsync.InventorySync(deps, hooks...),
+		netsync.ConfigBackup(deps, hooks...),
+		netsync.Validation(deps, hooks...),
 	}
 }
 
@@ -141,11 +141,11 @@ func DeviceParams(getenv func(string) string) device.Params {
 // EnvConfigLoader returns the configuration of the one environment
 // NETAUTO_ENVIRONMENT names, from NETAUTO_CONFIG (a configuration block as
 // JSON, as the Docker launcher hands it over) when it is set, else from
-// NETAUTO_INFRAHUB_URL and its siblings ([common.EnvLoader]). A run of any
+// NETAUTO_INFRAHUB_URL and its siblings ([envconfig.EnvLoader]). A run of any
 // other environment fails: one process never holds the settings of two.
-func EnvConfigLoader(getenv func(string) string) common.Loader {
-	separate := common.EnvLoader(getenv)
-	return func(ctx context.Context, env string) (common.NetAutoConfig, error) {
+func EnvConfigLoader(getenv func(string) string) envconfig.Loader {
+	separate := envconfig.EnvLoader(getenv)
+	return func(ctx context.Context, env string) (envconfig.NetAutoConfig, error) {
 		// Read at each load, not when the flows are wired: a run's
 		// secret environment (NETAUTO_CONFIG among it) arrives on
 		// standard input when `execute` starts, after main wired them.
@@ -153,16 +153,16 @@ func EnvConfigLoader(getenv func(string) string) common.Loader {
 		if doc == "" {
 			return separate(ctx, env)
 		}
-		if err := common.CheckEnvironment(env); err != nil {
-			return common.NetAutoConfig{}, flow.NonRetryable(err)
+		if err := envconfig.CheckEnvironment(env); err != nil {
+			return envconfig.NetAutoConfig{}, flow.NonRetryable(err)
 		}
-		switch own := getenv(common.EnvEnvironment); {
+		switch own := getenv(envconfig.EnvEnvironment); {
 		case own == "":
-			return common.NetAutoConfig{}, flow.NonRetryable(fmt.Errorf("environment %s: %s is empty: set it to the environment whose block %s holds", env, common.EnvEnvironment, EnvConfig))
+			return envconfig.NetAutoConfig{}, flow.NonRetryable(fmt.Errorf("environment %s: %s is empty: set it to the environment whose block %s holds", env, envconfig.EnvEnvironment, EnvConfig))
 		case own != env:
-			return common.NetAutoConfig{}, flow.NonRetryable(fmt.Errorf("environment %s: this process holds the settings of %s=%s only", env, common.EnvEnvironment, own))
+			return envconfig.NetAutoConfig{}, flow.NonRetryable(fmt.Errorf("environment %s: this process holds the settings of %s=%s only", env, envconfig.EnvEnvironment, own))
 		}
-		var cfg common.NetAutoConfig
+		var cfg envconfig.NetAutoConfig
 		dec := json.NewDecoder(bytes.NewReader([]byte(doc)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&cfg); err != nil {

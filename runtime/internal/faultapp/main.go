@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/runtime"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/task"
@@ -96,13 +97,13 @@ func exclusive(key string, fn func() error) error {
 
 // record leaves the side table's file of one execution of a task.
 func record(ctx context.Context, name string) error {
-	run := flow.FlowRunFrom(ctx).ID()
+	run := flowext.FlowRunFrom(ctx).ID()
 	return touch(".", fmt.Sprintf("%s.%s.%d-%s", run, name, os.Getpid(), flow.NewID()))
 }
 
 func step(name string) *task.Task[int, string] {
 	return task.New(name, func(ctx context.Context, sleep int) (string, error) {
-		run := flow.FlowRunFrom(ctx).ID()
+		run := flowext.FlowRunFrom(ctx).ID()
 		err := exclusive(run+"."+name, func() error {
 			select {
 			case <-time.After(time.Duration(sleep) * time.Millisecond):
@@ -138,7 +139,7 @@ var holdStep = task.New("hold", func(ctx context.Context, spawn bool) (string, e
 	if err != nil {
 		return "", err
 	}
-	run := flow.FlowRunFrom(ctx).ID()
+	run := flowext.FlowRunFrom(ctx).ID()
 	if err := touch("pids", run+"."+strconv.Itoa(os.Getpid())); err != nil {
 		return "", err
 	}
