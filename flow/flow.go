@@ -257,6 +257,11 @@ func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution,
 	out, final, err := Attempt(ctx, run, cfg, func(actx context.Context) (R, error) {
 		return f.attempt(actx, run, params)
 	})
+	if final.Type == TypePaused {
+		// Suspended in WaitForInput (input.go): the run stays Paused,
+		// unfinished, for a later execution to resume; nothing to undo.
+		return out, err
+	}
 	var res *Result
 	if final.Type == TypeCompleted {
 		if v, merr := json.Marshal(out); merr == nil {
