@@ -40,6 +40,7 @@ type config struct {
 
 type hooks struct {
 	running, completion, failure, cancellation, crashed []Hook
+	input                                               []Hook // OnAwaitingInput (input.go)
 }
 
 // Option configures a [Flow].
@@ -241,6 +242,7 @@ func Reuse[R any](ctx context.Context, rec RunRecord, prior json.RawMessage) (R,
 // its final state.
 func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution, executions int) (R, error) {
 	label := fmt.Sprintf("flow %q", f.name)
+	run.inputHooks = f.cfg.hooks.input // for WaitForInput (input.go)
 	cfg := AttemptConfig{
 		Label:      label,
 		Retry:      f.cfg.retry,

@@ -22,6 +22,8 @@ type HookEvent struct {
 	State State
 	// Err is the error the run ended with; nil on completion or running.
 	Err error
+	// Input is the request of an [OnAwaitingInput] hook (nil otherwise).
+	Input *InputRequest
 }
 
 // RunHooks calls hooks in order for the run's state st. The task package

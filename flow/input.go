@@ -316,6 +316,11 @@ func WaitForInput[T any](ctx context.Context, prompt Prompt, opts ...InputOption
 	if err != nil {
 		return zero, fmt.Errorf("wait for input %s: record the request: %w", key, err)
 	}
+	if ans == nil && stored.Created.Equal(req.Created) && len(run.inputHooks) > 0 {
+		// A new request (not one met again by a resumed execution):
+		// tell whoever must answer.
+		notifyInput(ctx, run, stored)
+	}
 	if ans == nil && !stored.Deadline.IsZero() && !now.Before(stored.Deadline) {
 		if ans, err = eng.Inputs.ExpireInput(run.rctx, run.rec.ID, key, now); err != nil {
 			return zero, fmt.Errorf("wait for input %s: record the timeout: %w", key, err)
@@ -434,4 +439,27 @@ func inputOutcome(err error) (State, bool) {
 		return State{Type: TypePaused, Name: NameAwaitingInput, Message: se.Error()}, true
 	}
 	return State{}, false
+}
+
+// OnAwaitingInput adds hooks called once when a run of the flow starts
+// waiting in [WaitForInput] (not again when a resumed execution meets the
+// same request): the event's State is the run's AwaitingInput state and
+// its Input the request, prompt included, so that a hook can tell whoever
+// must answer. A timeout ends the run Failed or Cancelled, which the
+// [OnFailure] or [OnCancellation] hooks see with an *[InputTimeoutError].
+// Hooks are bounded by the engine's HookTimeout; their errors are logged.
+func OnAwaitingInput(h ...Hook) Option {
+	return func(c *config) error { c.hooks.input = append(c.hooks.input, h...); return nil }
+}
+
+func notifyInput(ctx context.Context, run *Run, req InputRequest) {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), run.eng.HookTimeout)
+	defer cancel()
+	st := State{Type: TypePaused, Name: NameAwaitingInput, Message: "awaiting input " + req.Key, Timestamp: run.eng.Clock.Now()}
+	ev := HookEvent{Run: run.rec, State: st, Input: &req}
+	for i, h := range run.inputHooks {
+		if err := callHook(hctx, h, ev); err != nil {
+			Logger(ctx).Error("state hook failed", "hook", fmt.Sprintf("OnAwaitingInput[%d]", i), "state", st.Name, "error", err.Error())
+		}
+	}
 }

@@ -271,3 +271,39 @@ func TestWaitForInputOutsideFlow(t *testing.T) {
 		t.Fatal("a zero timeout was accepted")
 	}
 }
+
+// OnAwaitingInput hooks hear of a new request once, with its prompt; a
+// resumed execution meeting it again does not notify again.
+func TestWaitForInputNotifies(t *testing.T) {
+	ctx, m, in, reqs := setup(t, 1)
+	var heard []flow.HookEvent
+	f := flow.New("notified", func(ctx context.Context, _ struct{}) (string, error) {
+		_, err := flow.WaitForInput[struct{}](ctx, flow.Prompt{Text: "go?", Devices: []string{"r1"}})
+		return "done", err
+	}, flow.OnAwaitingInput(func(_ context.Context, ev flow.HookEvent) error {
+		heard = append(heard, ev)
+		return nil
+	}))
+	if _, err := f.Execute(ctx, flow.Execution{RunID: "n1"}); err == nil {
+		t.Fatal("want a SuspendedError")
+	}
+	req := <-reqs
+	if len(heard) != 1 || heard[0].Input == nil || heard[0].Input.Prompt.Text != "go?" || heard[0].State.Name != flow.NameAwaitingInput || heard[0].Run.ID != "n1" {
+		t.Fatalf("heard %+v", heard)
+	}
+	for _, s := range []flow.State{{Type: flow.TypeScheduled, Name: flow.NameResuming}, flow.Pending()} {
+		if err := m.SetState(ctx, "n1", s, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var se *flow.SuspendedError
+	if _, err := f.Execute(ctx, flow.Execution{RunID: "n1", State: flow.Pending(), Resume: true}); !errors.As(err, &se) {
+		t.Fatalf("resumed before the answer: %v, want a SuspendedError again", err)
+	}
+	if len(heard) != 1 {
+		t.Fatalf("notified %d times, want once", len(heard))
+	}
+	if err := in.Answer(ctx, "n1", req.Key, flow.Responder{Key: "bob"}, flow.Answer{Approved: true}); err != nil {
+		t.Fatal(err)
+	}
+}

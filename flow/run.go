@@ -45,8 +45,10 @@ type Run struct {
 	state    State
 	finished bool
 
-	scope  *scope // flow runs only
-	logger atomic.Pointer[slog.Logger]
+	scope *scope // flow runs only
+	// inputHooks are the flow's OnAwaitingInput hooks (input.go).
+	inputHooks []Hook
+	logger     atomic.Pointer[slog.Logger]
 }
 
 // scope is what a flow run's tasks share.
