@@ -100,6 +100,15 @@
 // [Logger] returns a *slog.Logger whose records carry the run's IDs and go
 // to the recorder.
 //
+// # Approval gates
+//
+// [WaitForInput] stops a top-level flow run until a human answers a
+// [Prompt] with a typed input (checked against its type's schema), rejects
+// (the run ends Cancelled) or lets it time out. The engine's
+// [InputBroker] stores requests and answers; under a runtime that sets
+// [Engine.SuspendAfter], a long wait ends the attempt and a later
+// execution resumes the run, reusing its completed tasks' results.
+//
 // # Extending
 //
 // Packages that add their own kinds of steps use the same machinery as
