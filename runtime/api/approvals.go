@@ -21,7 +21,11 @@ import (
 
 func (s *Server) approvalRoutes() {
 	s.handle("GET /api/v1/approvals", need(PermRead), s.listApprovals)
-	s.handle("GET /api/v1/runs/{id}/input", need(PermRead), s.getInput)
+	// A run's own flow binary (its run token) reads its answers, records
+	// its requests and their timeouts; it can never answer.
+	s.handle("GET /api/v1/runs/{id}/input", needOrRun(PermRead), s.getInput)
+	s.handle("POST /api/v1/runs/{id}/inputs", needOrRun(PermAdmin), s.requestInput)
+	s.handle("POST /api/v1/runs/{id}/inputs/expire", needOrRun(PermAdmin), s.expireInput)
 	s.handle("POST /api/v1/runs/{id}/approve", need(PermRunsResume), s.answerInput(true))
 	s.handle("POST /api/v1/runs/{id}/reject", need(PermRunsResume), s.answerInput(false))
 }
@@ -151,4 +155,46 @@ func validateInput(schema, input []byte) error {
 		return &Error{Status: http.StatusUnprocessableEntity, Field: strings.Join(path, "."), Msg: "required field missing"}
 	}
 	return &Error{Status: http.StatusUnprocessableEntity, Field: strings.Join(path, "."), Msg: leaf.ErrorKind.LocalizedString(printer)}
+}
+
+func (s *Server) requestInput(w http.ResponseWriter, r *http.Request) error {
+	in, err := s.inputs()
+	if err != nil {
+		return err
+	}
+	var req flow.InputRequest
+	if err := decode(w, r, s.opts.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if req.RunID != "" && req.RunID != r.PathValue("id") {
+		return badRequest("run_id", "%q is not the run in the path", req.RunID)
+	}
+	req.RunID = r.PathValue("id")
+	stored, ans, err := in.RequestInput(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, wire.InputRequested{Request: stored, Answer: ans})
+}
+
+func (s *Server) expireInput(w http.ResponseWriter, r *http.Request) error {
+	in, err := s.inputs()
+	if err != nil {
+		return err
+	}
+	var req wire.ExpireInput
+	if err := decode(w, r, s.opts.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	if req.Key == "" {
+		return badRequest("key", "empty")
+	}
+	if req.Now.IsZero() {
+		req.Now = s.opts.Now()
+	}
+	a, err := in.ExpireInput(r.Context(), r.PathValue("id"), req.Key, req.Now)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a)
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"time"
 
+	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
@@ -42,5 +44,21 @@ func (c *Client) Approve(ctx context.Context, runID, key string, input json.RawM
 func (c *Client) Reject(ctx context.Context, runID, key, reason string) (store.InputInfo, error) {
 	var out store.InputInfo
 	_, err := c.call(ctx, http.MethodPost, v1+"/runs/"+esc(runID)+"/reject", nil, wire.AnswerInput{Key: key, Reason: reason}, &out, false)
+	return out, err
+}
+
+// RequestInput records a gate's request of the client's run (a flow
+// binary, with its run token) and returns the stored request and answer.
+func (c *Client) RequestInput(ctx context.Context, req flow.InputRequest) (flow.InputRequest, *flow.Answer, error) {
+	var out wire.InputRequested
+	_, err := c.call(ctx, http.MethodPost, v1+"/runs/"+esc(req.RunID)+"/inputs", nil, req, &out, true)
+	return out.Request, out.Answer, err
+}
+
+// ExpireInput records that a gate timed out at now, unless answered, and
+// returns the answer that stands.
+func (c *Client) ExpireInput(ctx context.Context, runID, key string, now time.Time) (*flow.Answer, error) {
+	var out *flow.Answer
+	_, err := c.call(ctx, http.MethodPost, v1+"/runs/"+esc(runID)+"/inputs/expire", nil, wire.ExpireInput{Key: key, Now: now}, &out, true)
 	return out, err
 }
