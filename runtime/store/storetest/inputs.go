@@ -158,9 +158,15 @@ func testInputsDeadline(t *testing.T, o Opener) {
 	if st.Name != flow.NameCancelled {
 		t.Fatalf("cancelled suspended run is %s, want Cancelled at once (no worker holds it)", st.Name)
 	}
-	// A request of an unknown run, or a bad one, is refused.
-	_, _, err := in.RequestInput(ctx(t), flow.InputRequest{RunID: "nope", Key: "k", OnTimeout: flow.TimeoutFail})
+	// Pruned with their runs.
+	if n := must(s.PruneRuns(ctx(t), time.Now().Add(time.Hour))); n != 2 {
+		t.Fatalf("pruned %d runs, want 2", n)
+	}
+	_, err := in.GetInput(ctx(t), run2.ID, "")
 	wantNotFound(t, err)
-	_, _, err = in.RequestInput(ctx(t), flow.InputRequest{RunID: run2.ID, Key: "k", OnTimeout: "explode"})
+	// A request of an unknown run, or a bad one, is refused.
+	_, _, err = in.RequestInput(ctx(t), flow.InputRequest{RunID: "nope", Key: "k", OnTimeout: flow.TimeoutFail})
+	wantNotFound(t, err)
+	_, _, err = in.RequestInput(ctx(t), flow.InputRequest{RunID: "nope", Key: "k", OnTimeout: "explode"})
 	wantInvalid(t, err, "on_timeout")
 }
