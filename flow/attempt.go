@@ -185,6 +185,11 @@ func attemptOnce[O any](ctx context.Context, clock Clock, cfg attemptConfig, fn 
 		te := &TimeoutError{Run: cfg.Label, After: cfg.Timeout, Err: err}
 		return out, TimedOut(te.Error()), te
 	default:
+		// Approval gates (input.go): a rejection is Cancelled, a suspended
+		// wait leaves the run Paused.
+		if st, ok := inputOutcome(err); ok {
+			return out, st, err
+		}
 		return out, Failed(err.Error()), err
 	}
 }

@@ -110,6 +110,15 @@
 // [Logger] returns a *slog.Logger whose records carry the run's IDs and go
 // to the recorder.
 //
+// # Approval gates
+//
+// [WaitForInput] stops a top-level flow run until a human answers a
+// [Prompt] with a typed input (checked against its type's schema), rejects
+// (the run ends Cancelled) or lets it time out. The engine's
+// [InputBroker] stores requests and answers; under a runtime that sets
+// [Engine.SuspendAfter], a long wait ends the attempt and a later
+// execution resumes the run, reusing its completed tasks' results.
+//
 // # Which package is for whom
 //
 //   - Flow authors: this package (New, the options, Run, RunFrom, Logger,

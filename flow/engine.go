@@ -31,6 +31,13 @@ type Engine struct {
 	Clock Clock
 	// HookTimeout bounds each state hook and compensation; default 1 minute.
 	HookTimeout time.Duration
+	// Inputs stores the input requests of [WaitForInput] and their
+	// answers; without one, WaitForInput returns [ErrNoInputs].
+	Inputs InputBroker
+	// SuspendAfter, when positive, ends the attempt of a run that waited
+	// that long in WaitForInput (a *[SuspendedError]), for a runtime that
+	// resumes it once answered; 0 waits in the attempt.
+	SuspendAfter time.Duration
 }
 
 // Limiter enforces concurrency limits keyed by task tags. Acquire blocks

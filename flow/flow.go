@@ -39,6 +39,7 @@ type config struct {
 
 type hooks struct {
 	running, completion, failure, cancellation, crashed []Hook
+	input                                               []Hook // OnAwaitingInput (input.go)
 }
 
 // Option configures a [Flow].
@@ -247,6 +248,7 @@ func (f *Flow[P, R]) runName(ctx context.Context, params P, id string) string {
 // its final state.
 func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution, executions int) (R, error) {
 	label := fmt.Sprintf("flow %q", f.name)
+	run.inputHooks = f.cfg.hooks.input // for WaitForInput (input.go)
 	cfg := attemptConfig{
 		Label:      label,
 		Retry:      f.cfg.retry,
@@ -263,6 +265,11 @@ func (f *Flow[P, R]) execute(ctx context.Context, run *Run, params P, execution,
 	out, final, err := runAttempts(ctx, run, cfg, func(actx context.Context) (R, error) {
 		return f.attempt(actx, run, params)
 	})
+	if final.Type == TypePaused {
+		// Suspended in WaitForInput (input.go): the run stays Paused,
+		// unfinished, for a later execution to resume; nothing to undo.
+		return out, err
+	}
 	var res *Result
 	if final.Type == TypeCompleted {
 		if v, merr := json.Marshal(out); merr == nil {

@@ -28,6 +28,8 @@ type HookEvent struct {
 	// the hooks of a run whose process died. Execution is the runtime's
 	// execution of the run, from 1 (0 when unknown); see [Run.Attempt].
 	Attempt, Execution int
+	// Input is the request of an [OnAwaitingInput] hook (nil otherwise).
+	Input *InputRequest
 }
 
 // nilHook returns the error of an option adding hooks one of which is

@@ -44,8 +44,10 @@ type Run struct {
 	state    State
 	finished bool
 
-	scope  *scope // flow runs only
-	logger atomic.Pointer[slog.Logger]
+	scope *scope // flow runs only
+	// inputHooks are the flow's OnAwaitingInput hooks (input.go).
+	inputHooks []Hook
+	logger     atomic.Pointer[slog.Logger]
 	// attempt is the attempt of the run's retry policy under way or last
 	// made, from 1 (0 before the first); execution is the runtime's
 	// execution of the run it belongs to, from 1.

@@ -39,19 +39,25 @@ const (
 	NameTimedOut      = "TimedOut"
 	NameCancelled     = "Cancelled"
 	NameCrashed       = "Crashed"
+	// NameAwaitingInput (type Paused) is a run stopped in [WaitForInput]
+	// until a human answers; NameResuming (type Scheduled) is such a run,
+	// suspended, that got its answer (or passed its deadline) and waits
+	// for a worker to resume it. See input.go.
+	NameAwaitingInput = "AwaitingInput"
+	NameResuming      = "Resuming"
 )
 
 // NameType returns the type a state name belongs to, and false for a name
 // that is not a state name.
 func NameType(name string) (StateType, bool) {
 	switch name {
-	case NameScheduled, NameLate, NameAwaitingRetry:
+	case NameScheduled, NameLate, NameAwaitingRetry, NameResuming:
 		return TypeScheduled, true
 	case NamePending:
 		return TypePending, true
 	case NameRunning, NameRetrying:
 		return TypeRunning, true
-	case NamePaused:
+	case NamePaused, NameAwaitingInput:
 		return TypePaused, true
 	case NameCancelling:
 		return TypeCancelling, true

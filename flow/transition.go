@@ -7,11 +7,13 @@ import "fmt"
 // are defined; the engine, the runtime's store and its API all call
 // [CheckTransition].
 var transitions = map[StateType][]StateType{
-	"":             {TypeScheduled, TypePending},
-	TypeScheduled:  {TypeScheduled, TypePending, TypeRunning, TypeCancelling, TypeCancelled, TypeCrashed},
-	TypePending:    {TypeScheduled, TypeRunning, TypeCompleted, TypeFailed, TypeCancelling, TypeCancelled, TypeCrashed},
-	TypeRunning:    {TypeScheduled, TypeCompleted, TypeFailed, TypeCancelling, TypeCancelled, TypeCrashed, TypePaused},
-	TypePaused:     {TypeRunning, TypeFailed, TypeCancelling, TypeCancelled, TypeCrashed},
+	"":            {TypeScheduled, TypePending},
+	TypeScheduled: {TypeScheduled, TypePending, TypeRunning, TypeCancelling, TypeCancelled, TypeCrashed},
+	TypePending:   {TypeScheduled, TypeRunning, TypeCompleted, TypeFailed, TypeCancelling, TypeCancelled, TypeCrashed},
+	TypeRunning:   {TypeScheduled, TypeCompleted, TypeFailed, TypeCancelling, TypeCancelled, TypeCrashed, TypePaused},
+	// Paused → Scheduled only as Resuming (a suspended run given its
+	// answer: approvals, input.go).
+	TypePaused:     {TypeScheduled, TypeRunning, TypeFailed, TypeCancelling, TypeCancelled, TypeCrashed},
 	TypeCancelling: {TypeCompleted, TypeFailed, TypeCancelled, TypeCrashed},
 	TypeCompleted:  nil,
 	TypeFailed:     {TypeScheduled},
@@ -81,7 +83,9 @@ func (e *TransitionError) Error() string {
 //   - AwaitingRetry follows only a started, failed or crashed run;
 //   - Late follows only Scheduled or Late, and Scheduled only a new or
 //     scheduled run;
-//   - Pending moves to Completed only as Cached.
+//   - Pending moves to Completed only as Cached;
+//   - Resuming follows only AwaitingInput, the one Scheduled state a
+//     Paused run may move to.
 func CheckTransition(from, to State) error {
 	if err := to.Validate(); err != nil {
 		return &TransitionError{From: from, To: to, Reason: err.Error()}
@@ -93,6 +97,9 @@ func CheckTransition(from, to State) error {
 	}
 	if !allowed[typeIndex(from.Type)][typeIndex(to.Type)] {
 		return &TransitionError{From: from, To: to, Reason: fmt.Sprintf("%s may not move to %s", typeLabel(from.Type), to.Type)}
+	}
+	if from.Type == TypePaused && to.Type == TypeScheduled && to.Name != NameResuming {
+		return &TransitionError{From: from, To: to, Reason: "a paused run is rescheduled only as Resuming"}
 	}
 	switch to.Name {
 	case NameRetrying:
@@ -112,6 +119,10 @@ func CheckTransition(from, to State) error {
 	case NameLate:
 		if from.Name != NameScheduled && from.Name != NameLate {
 			return &TransitionError{From: from, To: to, Reason: "only a scheduled run becomes late"}
+		}
+	case NameResuming:
+		if from.Name != NameAwaitingInput {
+			return &TransitionError{From: from, To: to, Reason: "only a run awaiting input resumes"}
 		}
 	case NameScheduled:
 		if from.Type != "" && from.Type != TypeScheduled {

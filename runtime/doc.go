@@ -101,6 +101,9 @@
 //	show     RUN [--json]: one run: state, origin, source commit, history.
 //	logs     RUN [-f]: a run's logs; -f follows them until the run ends.
 //	cancel   RUN [--reason TEXT]
+//	approvals [--deployment D] [--json]: runs waiting at an approval gate,
+//	         with their prompts; approve RUN [--input JSON | --param k=v]
+//	         and reject RUN --reason TEXT answer them (approvalscmd.go).
 //	flows    the flows compiled into the binary and their deployments.
 //	execute  --run-id ID: the process launcher's child. It first checks
 //	         the server's protocol (GET /api/v1/version) and refuses an

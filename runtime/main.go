@@ -119,7 +119,7 @@ type env struct {
 }
 
 func (c *compiled) commands() []command {
-	return []command{
+	return append([]command{
 		{"server", "[--db DB] [--listen ADDR] [--no-worker] [--pool NAME]", "API, scheduler, lease reaper and an embedded worker", cmdServer},
 		{"worker", "--pool NAME [--launcher in-process|process|docker] [--db DB]", "claim and execute the runs of a pool", cmdWorker},
 		{"deploy", "[--build [--image NAME:TAG] [--dockerfile PATH] [--context DIR] [--target STAGE] [--build-arg K=V]...]", "apply the app's flows, pools and deployments through the API, printing each change; --build first builds the worker image", cmdDeploy},
@@ -132,7 +132,7 @@ func (c *compiled) commands() []command {
 		{"execute", "--run-id ID", "run one claimed run (the process launcher's child)", cmdExecute},
 		{"secrets", "rotate --new-key-file PATH [--generate] [--db DB]", "seal every secret, secret block field and sensitive result again under a new key", cmdSecrets},
 		{"keys", "new NAME [--role viewer|operator|approver|worker|admin] [--pools P,...]", "make an API key: prints it once, with the server's entries holding its hash", cmdKeys},
-	}
+	}, approvalCommands()...) // approvalscmd.go
 }
 
 // Run runs the command line args (without the program name) and returns

@@ -358,9 +358,13 @@ func Execute(ctx context.Context, cfg ExecuteConfig) error {
 	lim := remote.NewLimiter(c, run.ID, store.LimiterOptions{})
 	wctx, stopWatch := remote.WatchCancel(ctx, c, run.ID, 0)
 	defer stopWatch()
-	_, xerr := def.Execute(flow.WithEngine(wctx, &flow.Engine{Recorder: rec, Results: rec, Limiter: lim}), flow.Execution{
+	// Approval gates: requests over the API; a long wait suspends the run
+	// (the worker then releases it) and a later execution resumes it.
+	inputs := &remote.InputBroker{Client: c}
+	eng := &flow.Engine{Recorder: rec, Results: rec, Limiter: lim, Inputs: inputs, SuspendAfter: InputSuspendAfter}
+	_, xerr := def.Execute(flow.WithEngine(wctx, eng), flow.Execution{
 		RunID: run.ID, RunName: run.Name, Tags: run.Tags, Params: run.Parameters,
-		State: run.State, Attempt: run.Attempt, Attempts: run.Retries + 1, Resume: run.Attempt > 1,
+		State: run.State, Attempt: run.Attempt, Attempts: run.Retries + 1, Resume: run.Attempt > 1 || store.Resumed(run),
 	})
 	if err := rec.Close(); err != nil {
 		return fmt.Errorf("report run %s: %w", run.ID, err)
@@ -458,3 +462,8 @@ func claimedRun(ctx context.Context, c *client.Client, id string) (store.FlowRun
 	}
 	return d.Run, nil
 }
+
+// InputSuspendAfter is how long a run in a child process or container
+// waits at an approval gate before it is suspended (its process ends,
+// its worker slot is released) to be resumed once answered.
+var InputSuspendAfter = 30 * time.Second

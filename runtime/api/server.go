@@ -319,6 +319,7 @@ func (s *Server) routes() {
 	s.handle("PUT /api/v1/variables/{name}", need(PermAdmin), s.setVariable)
 	s.handle("DELETE /api/v1/variables/{name}", need(PermAdmin), s.deleteVariable)
 
+	s.approvalRoutes() // approvals.go
 	s.handle("GET /api/v1/events", need(PermRead), s.listEvents)
 	s.handle("POST /api/v1/events/{source}", source, s.acceptEvent)
 }

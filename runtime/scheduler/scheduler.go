@@ -130,6 +130,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				s.log.Warn("run lost its worker", slog.String("run_id", r.RunID), slog.String("worker", r.Worker),
 					slog.String("state", r.State.Name), slog.Int("attempt", r.Attempt))
 			}
+			s.resumeDueInputs(ctx, s.opts.Now()) // approvals.go
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
@@ -60,12 +61,26 @@ type InProcess struct {
 	flows    *Registry
 	recorder *store.Recorder
 	limiter  *store.Limiter
+	// Approval gates (flow.WaitForInput): inputs is the store's, when it
+	// has them. A run that waits longer than SuspendAfter (default
+	// [DefaultSuspendAfter]; negative: never) is suspended, its attempt
+	// ended; while it waits, the answer is polled every InputPoll
+	// (default 1 s).
+	inputs       store.Inputs
+	SuspendAfter time.Duration
+	InputPoll    time.Duration
 }
+
+// DefaultSuspendAfter is how long a run waits for input in its attempt
+// before it is suspended, holding no worker slot.
+const DefaultSuspendAfter = 30 * time.Second
 
 // NewInProcess returns an in-process launcher for the flows of reg on st.
 // Call Close when the worker has stopped.
 func NewInProcess(st store.Store, reg *Registry, rec store.RecorderOptions, lim store.LimiterOptions) *InProcess {
-	return &InProcess{flows: reg, recorder: store.NewRecorder(st, rec), limiter: store.NewLimiter(st, lim)}
+	l := &InProcess{flows: reg, recorder: store.NewRecorder(st, rec), limiter: store.NewLimiter(st, lim)}
+	l.inputs, _ = st.(store.Inputs)
+	return l
 }
 
 // Close commits what the recorder still buffers.
@@ -83,6 +98,14 @@ func (l *InProcess) Launch(ctx context.Context, job Job) error {
 		Results:  l.recorder,
 		Limiter:  l.limiter,
 	}
+	if l.inputs != nil {
+		eng.Inputs = &store.InputBroker{Store: l.inputs, Poll: l.InputPoll}
+		eng.SuspendAfter = l.SuspendAfter
+		if eng.SuspendAfter == 0 {
+			eng.SuspendAfter = DefaultSuspendAfter
+		}
+		eng.SuspendAfter = max(eng.SuspendAfter, 0)
+	}
 	// The store refuses what this execution records once it is stale
 	// (reaped, or claimed again): fencedRecorder only stops it earlier.
 	ctx = store.WithFence(ctx, store.FenceOf(job.Run))
@@ -99,7 +122,7 @@ func (l *InProcess) Launch(ctx context.Context, job Job) error {
 		State:    job.Run.State,
 		Attempt:  job.Run.Attempt,
 		Attempts: job.Run.Retries + 1,
-		Resume:   job.Run.Attempt > 1,
+		Resume:   job.Run.Attempt > 1 || store.Resumed(job.Run),
 	})
 	return err
 }

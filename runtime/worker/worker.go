@@ -439,6 +439,10 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 		log.Debug("run ended", slog.String("state", cur.State.Name))
 		return
 	}
+	if cur.State.Name == flow.NameAwaitingInput {
+		w.suspend(ctx, run, log) // approvals.go
+		return
+	}
 	var pe *flow.ParamsError
 	var ue *UnknownFlowError
 	var fe *FailedError

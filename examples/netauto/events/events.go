@@ -47,6 +47,10 @@ type Message struct {
 	Error       string    `json:"error,omitempty"`
 	Channel     string    `json:"channel,omitempty"`
 	Time        time.Time `json:"time"`
+	// Prompt is what a run waiting for approval asks (State
+	// AwaitingInput), with the devices it touches.
+	Prompt  string   `json:"prompt,omitempty"`
+	Devices []string `json:"devices,omitempty"`
 }
 
 // Notifier sends messages to a notification webhook.
@@ -172,6 +176,9 @@ func Hook(load envconfig.Loader, nt Notifier) flow.Hook {
 		if ev.Err != nil {
 			m.Error = ev.Err.Error()
 		}
+		if ev.Input != nil {
+			m.Prompt, m.Devices = ev.Input.Prompt.Text, ev.Input.Prompt.Devices
+		}
 		if err := nt.Send(ctx, cfg.Notify, m); err != nil {
 			flow.Logger(ctx).Warn("notification not sent", "error", err.Error())
 			return err
@@ -181,9 +188,23 @@ func Hook(load envconfig.Loader, nt Notifier) flow.Hook {
 	}
 }
 
-// FailureHooks returns the options that notify on failure and crash, and on
+// FailureHooks returns the options that notify on failure and crash, when
+// a run starts waiting for approval (flow.OnAwaitingInput; an approval
+// that times out fails or cancels the run, notified as such), and on
 // completion when the environment asks for it.
 func FailureHooks(load envconfig.Loader, nt Notifier) []flow.Option {
 	h := Hook(load, nt)
-	return []flow.Option{flow.OnFailure(h), flow.OnCrashed(h), flow.OnCompletion(h)}
+	return []flow.Option{flow.OnFailure(h), flow.OnCrashed(h), flow.OnCompletion(h), flow.OnAwaitingInput(h), flow.OnCancellation(cancelledByTimeout(h))}
+}
+
+// cancelledByTimeout passes on to h the cancellations of approvals that
+// timed out (flow.TimeoutCancel); other cancellations were asked for.
+func cancelledByTimeout(h flow.Hook) flow.Hook {
+	return func(ctx context.Context, ev flow.HookEvent) error {
+		var te *flow.InputTimeoutError
+		if !errors.As(ev.Err, &te) {
+			return nil
+		}
+		return h(ctx, ev)
+	}
 }

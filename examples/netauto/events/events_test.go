@@ -144,3 +144,45 @@ func TestFailureWithABadEnvironmentStillNotifies(t *testing.T) {
 		}
 	}
 }
+
+// The failure hooks' target hears that a run awaits approval (with the
+// prompt), and that an approval timed out, whether the run then fails or
+// is cancelled.
+func TestApprovalNotifications(t *testing.T) {
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	load := func(_ context.Context, env string) (envconfig.NetAutoConfig, error) {
+		return envconfig.NetAutoConfig{Environment: env, Notify: envconfig.Notification{WebhookURL: srv.URL}}, nil
+	}
+	type P struct {
+		Environment string `json:"environment"`
+	}
+	for _, then := range []flow.OnTimeout{flow.TimeoutFail, flow.TimeoutCancel} {
+		f := flow.New("gated", func(ctx context.Context, _ P) (int, error) {
+			_, err := flow.WaitForInput[struct{}](ctx, flow.Prompt{Text: "push vlan 10", Devices: []string{"sw1"}}, flow.InputTimeout(1, then))
+			return 0, err
+		}, events.FailureHooks(load, events.Notifier{})...)
+		ctx := flow.WithEngine(context.Background(), &flow.Engine{Inputs: flow.NewMemoryInputs()})
+		if _, err := f.Run(ctx, P{"production"}); err == nil {
+			t.Fatal("a timed-out approval completed")
+		}
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.msgs) != 4 {
+		t.Fatalf("%d notifications (%v), want 4", len(rcv.msgs), rcv.raw)
+	}
+	for i, want := range []string{"AwaitingInput", "Failed", "AwaitingInput", "Cancelled"} {
+		m := rcv.msgs[i]
+		if m.State != want || m.Environment != "production" {
+			t.Errorf("message %d: %+v, want state %s", i, m, want)
+		}
+		if want == "AwaitingInput" && (m.Prompt != "push vlan 10" || len(m.Devices) != 1) {
+			t.Errorf("awaiting message %+v: want the prompt and devices", m)
+		}
+		if want != "AwaitingInput" && !strings.Contains(m.Error, "nobody answered") {
+			t.Errorf("timeout message %+v: want the timeout named", m)
+		}
+	}
+}

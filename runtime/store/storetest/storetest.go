@@ -110,6 +110,8 @@ func Run(t *testing.T, opener Opener) {
 		{"OwedHooks", testOwedHooks},
 		{"UnstorableInput", testUnstorableInput},
 		{"RecordReplayed", testRecordReplayed},
+		{"Inputs", testInputs},
+		{"InputsDeadline", testInputsDeadline},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,7 +20,8 @@ const claimBatch = 32
 // active selects the runs that count against a deployment's or pool's
 // concurrency limit: claimed and not final, including a run waiting in
 // AwaitingRetry inside its execution (Scheduled, still leased).
-const active = `(state_type IN ('PENDING', 'RUNNING', 'PAUSED', 'CANCELLING') OR (state_type = 'SCHEDULED' AND lease_expires > 0))`
+// A run suspended at an approval gate (Paused, no lease) does not count.
+const active = `(state_type IN ('PENDING', 'RUNNING', 'CANCELLING') OR (state_type IN ('SCHEDULED', 'PAUSED') AND lease_expires > 0))`
 
 // ClaimRun implements store.Runs.
 func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool, error) {
@@ -140,7 +141,12 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 					continue
 				}
 			}
-			run, err = db.moveRunLeased(ctx, tx, cur, flow.Pending(), nil, &leaseTo{worker: c.Worker, until: c.Now.Add(c.Lease)})
+			p := flow.Pending()
+			if cur.State.Name == flow.NameResuming {
+				// Tells the launcher to reuse completed tasks (store.Resumed).
+				p.Message = store.ResumedMessage
+			}
+			run, err = db.moveRunLeased(ctx, tx, cur, p, nil, &leaseTo{worker: c.Worker, until: c.Now.Add(c.Lease)})
 			ok = err == nil
 			return err
 		}

@@ -46,6 +46,7 @@ func (db *DB) PruneRuns(ctx context.Context, before time.Time) (int, error) {
 				`DELETE FROM task_runs WHERE flow_run_id IN (` + in + `)`,
 				`DELETE FROM results WHERE flow_run_id IN (` + in + `)`,
 				`DELETE FROM logs WHERE flow_run_id IN (` + in + `)`,
+				`DELETE FROM run_inputs WHERE run_id IN (` + in + `)`, // approval gates
 				`DELETE FROM flow_runs WHERE id IN (` + in + `)`,
 			} {
 				if _, err := db.execTx(ctx, tx, q, ids...); err != nil {

@@ -488,7 +488,9 @@ func (db *DB) CancelRun(ctx context.Context, id, reason string) (flow.State, err
 		// A run no worker holds is cancelled at once; a held one (claimed,
 		// or waiting in AwaitingRetry inside its execution) is stopped by
 		// its worker, which sees Cancelling when it renews the lease.
-		if (cur.State.Type == flow.TypeScheduled && cur.LeaseExpires.IsZero()) || (cur.State.Type == flow.TypePending && cur.Worker == "") {
+		// So is a run suspended at an approval gate (Paused, no lease).
+		if (cur.State.Type == flow.TypeScheduled && cur.LeaseExpires.IsZero()) || (cur.State.Type == flow.TypePending && cur.Worker == "") ||
+			(cur.State.Type == flow.TypePaused && cur.LeaseExpires.IsZero()) {
 			to = flow.Cancelled(reason)
 		}
 		run, err := db.moveRun(ctx, tx, cur, to, nil)
