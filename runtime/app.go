@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -51,6 +52,20 @@ type App struct {
 	// Docker Engine API before it applies anything. Nil: --build needs
 	// --image and --dockerfile.
 	Image *DockerImage
+	// Commands are the program's own commands besides the built-in ones
+	// (a demo, a simulator): `help` lists them and Run dispatches to
+	// them. A name that is a built-in command's is an invalid App.
+	Commands []Command
+}
+
+// Command is a command a program adds to an [App]'s command line.
+type Command struct {
+	// Name is the command word; Args its synopsis; Help one line on
+	// what it does.
+	Name, Args, Help string
+	// Run runs the command with the arguments after its name and
+	// returns the exit status.
+	Run func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 // DockerImage is an image built from a Dockerfile by `deploy --build`,
@@ -94,6 +109,9 @@ func (a *App) compile() (*compiled, error) {
 		return nil, err
 	}
 	c := &compiled{app: a, registry: reg, triggers: tab}
+	if err := c.checkCommands(); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for i, d := range a.Deployments {
 		field := fmt.Sprintf("deployments[%d]", i)
@@ -219,6 +237,28 @@ func (c *compiled) bootstrap(ctx context.Context, st store.Store, workerPool str
 		if err := st.SetTagLimit(ctx, tag, c.app.TagLimits[tag]); err != nil {
 			return fmt.Errorf("set tag limit %q: %w", tag, err)
 		}
+	}
+	return nil
+}
+
+// checkCommands refuses an extra command without a name or a Run, or
+// named as a built-in or another one.
+func (c *compiled) checkCommands() error {
+	names := map[string]bool{"help": true}
+	for _, b := range c.commands() {
+		names[b.name] = true
+	}
+	for i, x := range c.app.Commands {
+		field := fmt.Sprintf("commands[%d]", i)
+		switch {
+		case strings.TrimSpace(x.Name) == "" || strings.HasPrefix(x.Name, "-"):
+			return &store.InvalidError{Field: field + ".name", Reason: "empty or starting with -"}
+		case names[x.Name]:
+			return &store.InvalidError{Field: field + ".name", Reason: fmt.Sprintf("%q is already a command", x.Name)}
+		case x.Run == nil:
+			return &store.InvalidError{Field: field + ".run", Reason: "nil"}
+		}
+		names[x.Name] = true
 	}
 	return nil
 }

@@ -162,6 +162,9 @@ func (p paramFlags) Set(s string) error {
 }
 
 func cmdRun(e *env, args []string) error {
+	if len(args) > 0 && args[0] == "show" {
+		return cmdShow(e, args[1:])
+	}
 	fs := e.flags("run")
 	af := newAPIFlags(fs)
 	params := paramFlags{}
@@ -310,6 +313,9 @@ func formatLog(le store.LogEntry) string {
 }
 
 func cmdRuns(e *env, args []string) error {
+	if len(args) > 0 && (args[0] == "cancel" || args[0] == "retry") {
+		return cmdRunsBulk(e, wire.BulkAction(args[0]), args[1:])
+	}
 	fs := e.flags("runs")
 	af := newAPIFlags(fs)
 	states := fs.String("state", "", "state types, comma-separated (COMPLETED,FAILED or names such as Completed)")
@@ -346,9 +352,14 @@ func cmdRuns(e *env, args []string) error {
 		return enc.Encode(page)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	ids := make([]string, len(page.Runs))
+	for i, r := range page.Runs {
+		ids[i] = r.ID
+	}
+	short := shortIDs(ids)
 	fmt.Fprintln(tw, "ID\tNAME\tDEPLOYMENT\tSTATE\tATTEMPT\tSCHEDULED\tUPDATED\tCREATED BY")
 	for _, r := range page.Runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Name, r.Deployment, r.State.Name, r.Attempt,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", short[r.ID], r.Name, r.Deployment, r.State.Name, r.Attempt,
 			stamp(r.ScheduledAt), stamp(r.Updated), createdBy(r))
 	}
 	if err := tw.Flush(); err != nil {
@@ -356,6 +367,9 @@ func cmdRuns(e *env, args []string) error {
 	}
 	if page.Next != "" {
 		fmt.Fprintf(e.stdout, "more: --cursor %s\n", page.Next)
+	}
+	if len(page.Runs) > 0 {
+		fmt.Fprintln(e.stdout, "(IDs are the runs' unique tails: `show`, `logs`, `cancel` and `results` take them, or any unique prefix)")
 	}
 	return nil
 }
@@ -384,6 +398,9 @@ func cmdShow(e *env, args []string) error {
 	}
 	c, err := af.client()
 	if err != nil {
+		return err
+	}
+	if pos[0], err = resolveRun(e.ctx, c, pos[0]); err != nil {
 		return err
 	}
 	d, err := c.Run(e.ctx, pos[0])
@@ -474,6 +491,9 @@ func cmdLogs(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if pos[0], err = resolveRun(e.ctx, c, pos[0]); err != nil {
+		return err
+	}
 	if *follow {
 		final, err := c.FollowLogs(e.ctx, pos[0], 0, func(le store.LogEntry) error {
 			_, err := fmt.Fprintln(e.stdout, formatLog(le))
@@ -511,6 +531,9 @@ func cmdCancel(e *env, args []string) error {
 	}
 	c, err := af.client()
 	if err != nil {
+		return err
+	}
+	if pos[0], err = resolveRun(e.ctx, c, pos[0]); err != nil {
 		return err
 	}
 	st, err := c.CancelRun(e.ctx, pos[0], *reason)

@@ -265,6 +265,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/runs/{id}/state", needOrRun(PermRead), s.runState)
 	s.handle("POST /api/v1/runs/{id}/state", need(PermAdmin), s.setState)
 	s.handle("POST /api/v1/runs/{id}/cancel", need(PermRunsCancel), s.cancelRun)
+	s.handle("POST /api/v1/runs/bulk", need(PermRead), s.bulkRuns) // the action's own permission is checked in the handler
 	s.handle("GET /api/v1/runs/{id}/result", needOrRun(PermRead), s.runResult)
 	s.handle("GET /api/v1/runs/{id}/logs", need(PermRead), s.listLogs)
 	s.handle("GET /api/v1/runs/{id}/logs/follow", need(PermRead), s.followLogs)
@@ -298,6 +299,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/variables/{name}", need(PermRead), s.getVariable)
 	s.handle("PUT /api/v1/variables/{name}", need(PermAdmin), s.setVariable)
 	s.handle("DELETE /api/v1/variables/{name}", need(PermAdmin), s.deleteVariable)
+	s.handle("GET /api/v1/secrets", need(PermRead), s.listSecrets)
+	s.handle("PUT /api/v1/secrets/{name}", need(PermAdmin), s.putSecret)
+	s.handle("DELETE /api/v1/secrets/{name}", need(PermAdmin), s.deleteSecret)
 
 	s.handle("GET /api/v1/events", need(PermRead), s.listEvents)
 	s.handle("POST /api/v1/events/{source}", source, s.acceptEvent)
