@@ -334,6 +334,7 @@ func (e *env) serve(cfg serverConfig, ready func(url string)) error {
 		return err
 	}
 	defer st.Close()
+	st = api.InstrumentStore(st) // /metrics counts the embedded worker's and the reaper's run changes too
 	pool := *cfg.worker.pool
 	if cfg.noWorker {
 		pool = ""

@@ -94,6 +94,7 @@ type Server struct {
 	batches *batchMemo
 	scopes  scopes
 	metrics *metrics
+	runs    *runMetrics
 	log     *slog.Logger
 	// patterns are the routes' patterns, in registration order.
 	patterns []string
@@ -155,6 +156,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	st = InstrumentStore(st)
 	s := &Server{
 		st:      st,
 		opts:    opts,
@@ -168,6 +170,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 		batches: newBatchMemo(4096, 15*time.Minute),
 		scopes:  scopes{max: 1024},
 		metrics: newMetrics(),
+		runs:    st.(*observedStore).m,
 		log:     opts.Logger,
 	}
 	s.routes()
