@@ -13,6 +13,7 @@ import (
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/docker"
+	"github.com/netauto-dev/netauto/runtime/schedule"
 	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/trigger"
@@ -143,6 +144,9 @@ func (a *App) compile() (*compiled, error) {
 				return nil, &store.InvalidError{Field: field + ".parameters", Reason: "want a JSON object"}
 			}
 		}
+		if err := checkSchedules(field, d.Schedules); err != nil {
+			return nil, err
+		}
 		seen[d.Name] = true
 		if d.Pool == "" {
 			d.Pool = DefaultPool
@@ -183,6 +187,11 @@ func (a *App) compile() (*compiled, error) {
 	for tag, n := range a.TagLimits {
 		if strings.TrimSpace(tag) == "" || n < 0 {
 			return nil, &store.InvalidError{Field: "tag_limits[" + tag + "]", Reason: "want a tag and a limit ≥ 0"}
+		}
+	}
+	for i, tr := range a.Triggers {
+		if !seen[tr.Deployment] {
+			return nil, &store.InvalidError{Field: fmt.Sprintf("triggers[%d].deployment", i), Reason: fmt.Sprintf("deployment %q is not among the app's deployments", tr.Deployment)}
 		}
 	}
 	if a.Image != nil && strings.TrimSpace(a.Image.Name) == "" {
@@ -259,6 +268,34 @@ func (c *compiled) checkCommands() error {
 			return &store.InvalidError{Field: field + ".run", Reason: "nil"}
 		}
 		names[x.Name] = true
+	}
+	return nil
+}
+
+// checkSchedules parses a deployment's schedules as the scheduler will,
+// so that a bad cron or time zone fails the App before `deploy` or
+// `server` applies anything.
+func checkSchedules(field string, scheds []store.Schedule) error {
+	for i, sc := range scheds {
+		f := fmt.Sprintf("%s.schedules[%d]", field, i)
+		_, err := schedule.Parse(schedule.Schedule{Cron: sc.Cron, Every: sc.Interval, Anchor: sc.Anchor, Timezone: sc.Timezone})
+		var fe *schedule.FieldError
+		if errors.As(err, &fe) {
+			name := fe.Field
+			if name == "every" { // the store's name is interval
+				name = "interval"
+			}
+			return &store.InvalidError{Field: f + "." + name, Reason: fe.Msg}
+		}
+		if err != nil {
+			return &store.InvalidError{Field: f, Reason: err.Error()}
+		}
+		if len(sc.Parameters) > 0 {
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal(sc.Parameters, &obj); err != nil || obj == nil {
+				return &store.InvalidError{Field: f + ".parameters", Reason: "want a JSON object"}
+			}
+		}
 	}
 	return nil
 }
