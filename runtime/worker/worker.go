@@ -393,7 +393,11 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun, deadline tim
 		Fenced: func() bool { return lease.Err() != nil || w.abandoned.Load() },
 		Lease:  lease,
 	}
-	log.Debug("run claimed", slog.String("flow", run.Flow), slog.String("deployment", run.Deployment))
+	// One line per run started and one per run ended, at info: what an
+	// operator reads in a worker's log to know what it did.
+	started := time.Now()
+	log.Info("run started", slog.String("flow", run.Flow), slog.String("deployment", run.Deployment),
+		slog.String("launcher", w.opts.LauncherType))
 	// Launchers wait out a store that is unavailable for a while (the
 	// store.RetryUnavailable of their reads) for as long as the lease holds.
 	lerr := w.opts.Launcher.Launch(store.WithLease(ctx, lease.Context()), job)
@@ -405,9 +409,10 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun, deadline tim
 	}
 	// Settle while the lease holds: the store may be restarting, and the
 	// reaper must not take the run meanwhile.
-	w.settle(store.WithLease(context.WithoutCancel(ctx), lease.Context()), run, lerr, log)
+	state := w.settle(store.WithLease(context.WithoutCancel(ctx), lease.Context()), run, lerr, log)
 	close(stopHold)
 	<-holdDone
+	log.Info("run finished", slog.String("state", state), slog.Duration("took", time.Since(started).Round(time.Millisecond)))
 }
 
 // settle records a final state for a run the launcher left without one:
@@ -417,7 +422,7 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun, deadline tim
 // the run's policy ([store.Runs.CrashRun]). ctx carries the execution's
 // fence: settling a run that was reaped or claimed again meanwhile
 // changes nothing.
-func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log *slog.Logger) {
+func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log *slog.Logger) (state string) {
 	var cur store.FlowRun
 	err := store.RetryUnavailable(ctx, 0, "read run "+run.ID, func(ctx context.Context) error {
 		var err error
@@ -426,11 +431,10 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 	})
 	if err != nil {
 		log.Error("read run after it ended", slog.String("error", err.Error()))
-		return
+		return "unknown"
 	}
 	if cur.State.Final() {
-		log.Debug("run ended", slog.String("state", cur.State.Name))
-		return
+		return cur.State.Name
 	}
 	var pe *flow.ParamsError
 	var ue *UnknownFlowError
@@ -442,10 +446,10 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 			return err
 		}); err != nil {
 			log.Error("record final state", slog.String("state", to.Name), slog.String("error", err.Error()))
-			return
+			return cur.State.Name
 		}
 		log.Warn("run could not start", slog.String("state", to.Name), slog.String("message", to.Message))
-		return
+		return to.Name
 	}
 	msg := "run ended without a final state"
 	switch {
@@ -461,12 +465,13 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 		return err
 	}); err != nil {
 		log.Error("record crashed run", slog.String("error", err.Error()))
-		return
+		return cur.State.Name
 	}
 	log.Warn("run ended without a final state", slog.String("state", after.State.Name), slog.Int("attempt", after.Attempt), slog.String("message", msg))
 	if after.State.Final() {
 		w.WakeHooks() // its hooks are owed: run them now
 	}
+	return after.State.Name
 }
 
 // finalName reports whether a state name is that of a final state.
