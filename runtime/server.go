@@ -105,6 +105,7 @@ func (e *env) newWorker(st store.Store, f workerFlags, apiURL string, mint token
 		l, closeFn = dl, cli.Close
 	case "", "in-process":
 		ip := worker.NewInProcess(st, e.app.registry, store.RecorderOptions{}, store.LimiterOptions{})
+		ip.SetConsole(e.stderr) // run logs on the terminal, as a local run prints them
 		l, closeFn = ip, ip.Close
 	case "process":
 		var pass []string

@@ -62,3 +62,24 @@ func TestWorkerLogsEachRun(t *testing.T) {
 		}
 	}
 }
+
+// The in-process launcher prints its runs' log lines to its console when
+// given one, besides recording them.
+func TestInProcessConsole(t *testing.T) {
+	e := newEnv(t)
+	hello := flow.New("hello", func(ctx context.Context, _ struct{}) (int, error) {
+		flow.Logger(ctx).Info("configuring vlan", "vlan", 10)
+		return 1, nil
+	})
+	e.deploy(t, store.Deployment{Name: "hello", Flow: "hello"})
+	id := e.createRun(t, "hello", "")
+	var buf syncBuffer
+	ip := e.inProcess(t, hello)
+	ip.SetConsole(&buf)
+	_, stop := e.startWorker(t, Options{Launcher: ip})
+	e.waitFinal(t, id)
+	stop()
+	if out := buf.String(); !strings.Contains(out, "INFO  run "+id[len(id)-8:]+" | configuring vlan") || !strings.Contains(out, `"vlan":10`) {
+		t.Fatalf("console:\n%s", out)
+	}
+}
