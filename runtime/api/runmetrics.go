@@ -297,10 +297,47 @@ func InstrumentStore(st store.Store) store.Store {
 	return &observedStore{Store: st, m: newRunMetrics()}
 }
 
-// observedStore is a store.Store counting state changes into m.
+// observedStore is a store.Store counting state changes into m. It
+// also tells the workers of the process of cancel requests
+// (worker.CancelNotifier), so that an in-process run stops within
+// moments of its cancel, not at its next lease renewal.
 type observedStore struct {
 	store.Store
 	m *runMetrics
+
+	mu      sync.Mutex
+	cancels map[int]func(string)
+	nextSub int
+}
+
+// NotifyCancel calls fn with the ID of every run asked to cancel through
+// this store until stop is called.
+func (o *observedStore) NotifyCancel(fn func(runID string)) (stop func()) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.cancels == nil {
+		o.cancels = map[int]func(string){}
+	}
+	id := o.nextSub
+	o.nextSub++
+	o.cancels[id] = fn
+	return func() {
+		o.mu.Lock()
+		delete(o.cancels, id)
+		o.mu.Unlock()
+	}
+}
+
+func (o *observedStore) cancelling(id string) {
+	o.mu.Lock()
+	fns := make([]func(string), 0, len(o.cancels))
+	for _, fn := range o.cancels {
+		fns = append(fns, fn)
+	}
+	o.mu.Unlock()
+	for _, fn := range fns {
+		fn(id)
+	}
 }
 
 func (o *observedStore) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool, error) {
@@ -321,6 +358,9 @@ func (o *observedStore) Record(ctx context.Context, ops []store.Op, logs []flow.
 
 func (o *observedStore) SetRunState(ctx context.Context, id string, s flow.State, res *flow.Result) (store.FlowRun, error) {
 	run, err := o.Store.SetRunState(ctx, id, s, res)
+	if err == nil && run.State.Type == flow.TypeCancelling {
+		o.cancelling(id)
+	}
 	if err == nil {
 		o.m.runState(ctx, o.Store, id, run.State, &run)
 	}
@@ -329,6 +369,9 @@ func (o *observedStore) SetRunState(ctx context.Context, id string, s flow.State
 
 func (o *observedStore) CancelRun(ctx context.Context, id, reason string) (flow.State, error) {
 	st, err := o.Store.CancelRun(ctx, id, reason)
+	if err == nil && st.Type == flow.TypeCancelling {
+		o.cancelling(id)
+	}
 	if err == nil && st.Final() {
 		o.m.runState(context.WithoutCancel(ctx), o.Store, id, st, nil)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -81,5 +82,59 @@ func TestInProcessConsole(t *testing.T) {
 	stop()
 	if out := buf.String(); !strings.Contains(out, "INFO  run "+id[len(id)-8:]+" | configuring vlan") || !strings.Contains(out, `"vlan":10`) {
 		t.Fatalf("console:\n%s", out)
+	}
+}
+
+// notifyingStore tells of cancel requests as a process's instrumented
+// store does (api.InstrumentStore).
+type notifyingStore struct {
+	store.Store
+	mu  sync.Mutex
+	fns []func(string)
+}
+
+func (n *notifyingStore) NotifyCancel(fn func(string)) func() {
+	n.mu.Lock()
+	n.fns = append(n.fns, fn)
+	n.mu.Unlock()
+	return func() {}
+}
+
+func (n *notifyingStore) CancelRun(ctx context.Context, id, reason string) (flow.State, error) {
+	st, err := n.Store.CancelRun(ctx, id, reason)
+	if err == nil && st.Type == flow.TypeCancelling {
+		n.mu.Lock()
+		fns := slices.Clone(n.fns)
+		n.mu.Unlock()
+		for _, fn := range fns {
+			fn(id)
+		}
+	}
+	return st, err
+}
+
+// A run cancelled through a store that notifies stops at once, not at
+// the next lease renewal (here a minute away), and its final state keeps
+// the reason given.
+func TestCancelNotifiedStopsRunAtOnce(t *testing.T) {
+	e := newEnv(t)
+	started := make(chan struct{})
+	hang := flow.New("hang", func(ctx context.Context, _ struct{}) (int, error) {
+		close(started)
+		<-ctx.Done()
+		return 0, ctx.Err()
+	})
+	e.deploy(t, store.Deployment{Name: "hang", Flow: "hang"})
+	id := e.createRun(t, "hang", "")
+	ns := &notifyingStore{Store: e.st}
+	_, _ = e.startWorkerOn(t, ns, Options{Launcher: e.inProcess(t, hang), Lease: 3 * time.Minute, Heartbeat: time.Minute})
+	<-started
+	st, err := ns.CancelRun(context.Background(), id, "maintenance window closed")
+	if err != nil || st.Type != flow.TypeCancelling {
+		t.Fatalf("cancel: %v %v", st, err)
+	}
+	run := e.waitFinal(t, id) // without the notice: a minute, beyond waitFor's patience
+	if run.State.Type != flow.TypeCancelled || !strings.Contains(run.State.Message, "maintenance window closed") {
+		t.Fatalf("run ended %s %q, want Cancelled with the reason", run.State.Name, run.State.Message)
 	}
 }

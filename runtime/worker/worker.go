@@ -79,6 +79,28 @@ type Worker struct {
 	// options', else the pool's.
 	leaseNS, heartbeatNS atomic.Int64
 	wakeHooks            chan struct{}
+	// nudges holds, by run ID, a channel that makes the run's lease
+	// holder renew at once: the run was asked to cancel.
+	nudges sync.Map
+}
+
+// CancelNotifier is a store (a wrapper, such as the API's instrumented
+// store) that tells the process of each run asked to cancel as it
+// records the request. A worker on such a store stops its run at once,
+// not at its next lease renewal.
+type CancelNotifier interface {
+	NotifyCancel(fn func(runID string)) (stop func())
+}
+
+// nudge makes the lease holder of run id, if this worker executes it,
+// read its state now.
+func (w *Worker) nudge(id string) {
+	if v, ok := w.nudges.Load(id); ok {
+		select {
+		case v.(chan struct{}) <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // ErrShutdown is the cause of the context of runs that a stopping worker
@@ -88,6 +110,21 @@ var ErrShutdown = errors.New("worker stopped")
 // errCancelRequested is the cause of the context of a run that is being
 // cancelled.
 var errCancelRequested = errors.New("run cancelled")
+
+// cancelRequested is errCancelRequested carrying the reason of the
+// request (the Cancelling state's message: what was given and who
+// asked), which the run's Cancelled state then keeps.
+func cancelRequested(reason string) error {
+	if reason == "" {
+		return errCancelRequested
+	}
+	return &cancelReason{reason}
+}
+
+type cancelReason struct{ reason string }
+
+func (c *cancelReason) Error() string        { return c.reason }
+func (c *cancelReason) Is(target error) bool { return target == errCancelRequested }
 
 // New validates opts and returns a worker. Errors name the field.
 func New(st store.Store, opts Options) (*Worker, error) {
@@ -186,6 +223,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("worker %q: Run called twice", w.opts.Name)
 	}
 	defer close(w.stopped)
+	if cn, ok := w.st.(CancelNotifier); ok {
+		defer cn.NotifyCancel(w.nudge)()
+	}
 	// A store that is down when the worker starts (a database failover
 	// under a restarting fleet) is waited for, not a reason to exit.
 	var pool store.Pool
@@ -377,6 +417,10 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun, deadline tim
 	defer lease.Lose(context.Canceled)
 	ctx, cancel := context.WithCancelCause(lease.Context())
 	defer cancel(nil)
+	// A cancel request nudges the lease holder (see CancelNotifier):
+	// registered before the run starts, so that none is missed.
+	w.nudges.Store(run.ID, make(chan struct{}, 1))
+	defer w.nudges.Delete(run.ID)
 	holdDone := make(chan struct{})
 	stopHold := make(chan struct{})
 	go func() {
