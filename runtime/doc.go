@@ -91,6 +91,18 @@
 //	secrets  rotate --new-key-file F [--generate]: every secret, secret block
 //	         field and sensitive result sealed again under a new key, in one
 //	         transaction.
+//	runs cancel|retry [RUN...] [filter flags] [--reason R] [--dry-run] [--limit N]:
+//	         one action over the runs a filter (or the runs named) selects,
+//	         at most 1000 a call (POST /api/v1/runs/bulk); nothing deleted.
+//	run show, results RUN: a run with history and task runs; its results.
+//	         Every command taking RUN accepts any unique prefix or suffix of
+//	         a run ID; `runs` shows the shortest unique tails.
+//	deployments [list|show|pause|resume NAME]; blocks, variables [list|
+//	         show|get|set|delete NAME]; secrets [list|set|delete NAME] over
+//	         the API (set reads stdin; secret values are never printed);
+//	         version: this binary's and the server's. Reads take --json.
+//	         Errors of the API get a hint: start `server`, run `deploy`,
+//	         set NETAUTO_API_KEY. [App.Commands] adds a program's commands.
 //	bench    [--rate 200] [--duration 30s] [--idle 5s]: an embedded server
 //	         on a fresh SQLite file, run creations offered over HTTP at a
 //	         fixed rate (open loop), create → Running percentiles, then the
