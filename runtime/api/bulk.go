@@ -65,10 +65,6 @@ func (s *Server) bulkRuns(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	by, _ := Identity(r.Context())
-	reason := "by " + by
-	if req.Reason != "" {
-		reason = req.Reason + " (" + reason + ")"
-	}
 	out := wire.BulkResult{Action: req.Action, Matched: len(ids), Truncated: truncated, DryRun: req.DryRun,
 		Changed: []wire.BulkItem{}, Skipped: []wire.BulkItem{}}
 	for _, id := range ids {
@@ -76,7 +72,7 @@ func (s *Server) bulkRuns(w http.ResponseWriter, r *http.Request) error {
 			out.Changed = append(out.Changed, wire.BulkItem{ID: id})
 			continue
 		}
-		st, err := s.bulkOne(r.Context(), req, id, reason)
+		st, err := s.bulkOne(r.Context(), req, id, by)
 		if err != nil {
 			e := s.classify(r, err)
 			if e.Status >= 500 {
@@ -144,11 +140,21 @@ func (s *Server) bulkSelect(ctx context.Context, req wire.BulkRuns, limit int) (
 	}
 }
 
-// bulkOne applies req's action to one run.
-func (s *Server) bulkOne(ctx context.Context, req wire.BulkRuns, id, reason string) (flow.State, error) {
+// bulkMessage is the message of a state a bulk action sets: the reason
+// given, what was done and who asked, as a single cancel records it.
+func bulkMessage(reason, done, by string) string {
+	msg := done + " by " + by + " (bulk)"
+	if reason != "" {
+		msg = reason + " (" + done + " by " + by + ", bulk)"
+	}
+	return msg
+}
+
+// bulkOne applies req's action to one run for by.
+func (s *Server) bulkOne(ctx context.Context, req wire.BulkRuns, id, by string) (flow.State, error) {
 	switch req.Action {
 	case wire.BulkCancel:
-		return s.st.CancelRun(ctx, id, "cancelled "+reason)
+		return s.st.CancelRun(ctx, id, bulkMessage(req.Reason, "cancelled", by))
 	case wire.BulkRetry:
 		run, err := s.st.GetRun(ctx, id)
 		if err != nil {
@@ -158,13 +164,13 @@ func (s *Server) bulkOne(ctx context.Context, req wire.BulkRuns, id, reason stri
 			return flow.State{}, &Error{Status: http.StatusConflict, Field: "state",
 				Msg: fmt.Sprintf("run %s is %s: only Failed and Crashed runs are retried", id, run.State.Name)}
 		}
-		st := flow.AwaitingRetry(s.opts.Now(), "retried "+reason)
+		st := flow.AwaitingRetry(s.opts.Now(), bulkMessage(req.Reason, "retried", by))
 		run, err = s.st.SetRunState(ctx, id, st, nil)
 		return run.State, err
 	case wire.BulkSetState:
 		st := *req.State
 		if st.Message == "" {
-			st.Message = "set " + reason
+			st.Message = bulkMessage(req.Reason, "set", by)
 		}
 		run, err := s.st.SetRunState(ctx, id, st, nil)
 		return run.State, err
