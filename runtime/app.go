@@ -135,8 +135,15 @@ func (a *App) compile() (*compiled, error) {
 				}
 				return nil, err
 			}
-		} else if _, ok := reg.Lookup(d.Flow); !ok {
+		} else if def, ok := reg.Lookup(d.Flow); !ok {
 			return nil, &store.InvalidError{Field: field + ".flow", Reason: fmt.Sprintf("flow %q is not among the app's flows %v", d.Flow, reg.Names())}
+		} else if err := api.CheckParameters(storeFlow(def), d); err != nil {
+			// As the server would refuse them, but before anything is applied.
+			var ie *store.InvalidError
+			if errors.As(err, &ie) {
+				return nil, &store.InvalidError{Field: field + "." + ie.Field, Reason: ie.Reason}
+			}
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		if len(d.Parameters) > 0 {
 			var obj map[string]json.RawMessage

@@ -51,10 +51,11 @@ func resolveRun(ctx context.Context, c *client.Client, ref string) (string, erro
 	if len(ref) == 36 {
 		return ref, nil
 	}
-	if _, err := c.RunState(ctx, ref); err == nil {
+	_, notFound := c.RunState(ctx, ref)
+	if notFound == nil {
 		return ref, nil
-	} else if !client.IsNotFound(err) {
-		return "", err
+	} else if !client.IsNotFound(notFound) {
+		return "", notFound
 	}
 	var matches []string
 	f := store.RunFilter{Limit: 1000}
@@ -75,7 +76,7 @@ func resolveRun(ctx context.Context, c *client.Client, ref string) (string, erro
 	}
 	switch len(matches) {
 	case 0:
-		return "", fmt.Errorf("no run with ID, prefix or suffix %q among the %d most recent: list them with `runs`", ref, resolveScanPages*1000)
+		return "", fmt.Errorf("%w (nor is %q the prefix or suffix of one of the %d most recent runs)", notFound, ref, resolveScanPages*1000)
 	case 1:
 		return matches[0], nil
 	}
