@@ -34,6 +34,10 @@ var startBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 9
 // that is not remembered is timed from its history when it ends).
 const maxTracked = 100_000
 
+// lookupTimeout bounds each read the metrics make of a run they do not
+// remember.
+const lookupTimeout = time.Second
+
 type depFlow struct{ deployment, flow string }
 
 type depState struct{ deployment, state string }
@@ -126,6 +130,11 @@ func (m *runMetrics) runState(ctx context.Context, st store.Store, id string, s 
 	info, ok := m.runs[id]
 	m.mu.Unlock()
 	if !ok {
+		// Lookups for the metrics only: plain reads (no fence or lease of
+		// the request), bounded, so that they never hold up the write
+		// that was counted.
+		ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		defer cancel()
 		if run == nil {
 			r, err := st.GetRun(ctx, id)
 			if err != nil {
@@ -219,8 +228,12 @@ func (m *runMetrics) taskState(ctx context.Context, st store.Store, id string, t
 	df := depFlow{}
 	if ok {
 		df = depFlow{info.deployment, info.flow}
-	} else if r, err := st.GetRun(ctx, t.flowRun); err == nil {
-		df = depFlow{r.Deployment, r.Flow}
+	} else {
+		lctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+		if r, err := st.GetRun(lctx, t.flowRun); err == nil {
+			df = depFlow{r.Deployment, r.Flow}
+		}
+		cancel()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
