@@ -483,6 +483,7 @@ func cmdLogs(e *env, args []string) error {
 	fs := e.flags("logs")
 	af := newAPIFlags(fs)
 	follow := fs.Bool("f", false, "follow the logs until the run ends")
+	asJSON := fs.Bool("json", false, "print each log entry as a JSON line")
 	pos, err := parse(fs, args, "RUN")
 	if err != nil {
 		return err
@@ -496,13 +497,14 @@ func cmdLogs(e *env, args []string) error {
 	}
 	if *follow {
 		final, err := c.FollowLogs(e.ctx, pos[0], 0, func(le store.LogEntry) error {
-			_, err := fmt.Fprintln(e.stdout, formatLog(le))
-			return err
+			return printLog(e.stdout, le, *asJSON)
 		})
 		if err != nil {
 			return fmt.Errorf("follow logs of %s: %w", pos[0], err)
 		}
-		fmt.Fprintf(e.stdout, "run %s ended %s\n", pos[0], final)
+		if !*asJSON {
+			fmt.Fprintf(e.stdout, "run %s ended %s\n", pos[0], final)
+		}
 		return nil
 	}
 	var after int64
@@ -512,13 +514,29 @@ func cmdLogs(e *env, args []string) error {
 			return fmt.Errorf("logs of %s: %w", pos[0], err)
 		}
 		for _, le := range page.Logs {
-			fmt.Fprintln(e.stdout, formatLog(le))
+			if err := printLog(e.stdout, le, *asJSON); err != nil {
+				return err
+			}
 		}
 		if len(page.Logs) == 0 || page.Next <= after {
 			return nil
 		}
 		after = page.Next
 	}
+}
+
+// printLog prints a log entry as a line of text or of JSON.
+func printLog(w io.Writer, le store.LogEntry, asJSON bool) error {
+	if asJSON {
+		b, err := json.Marshal(le)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	_, err := fmt.Fprintln(w, formatLog(le))
+	return err
 }
 
 func cmdCancel(e *env, args []string) error {
@@ -546,8 +564,17 @@ func cmdCancel(e *env, args []string) error {
 
 func cmdFlows(e *env, args []string) error {
 	fs := e.flags("flows")
+	asJSON := fs.Bool("json", false, "print the flows' descriptions (parameter schemas included) as JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *asJSON {
+		var descs []any
+		for _, name := range e.app.registry.Names() {
+			def, _ := e.app.registry.Lookup(name)
+			descs = append(descs, def.Describe())
+		}
+		return printJSON(e.stdout, descs)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FLOW\tVERSION\tDEPLOYMENTS\tDESCRIPTION")

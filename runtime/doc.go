@@ -69,7 +69,7 @@
 //	         [--limit N] [--cursor C] [--json]: runs, newest first, each with
 //	         what created it (schedule, trigger and event, API key, parent run).
 //	show     RUN [--json]: one run: state, origin, source commit, history.
-//	logs     RUN [-f]: a run's logs; -f follows them until the run ends.
+//	logs     RUN [-f] [--json]: a run's logs; -f follows them until the run ends.
 //	cancel   RUN [--reason TEXT]
 //	flows    the flows compiled into the binary and their deployments.
 //	execute  --run-id ID: the process launcher's child. It first checks

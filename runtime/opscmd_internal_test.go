@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/api"
@@ -172,6 +173,15 @@ func TestOperatorCommands(t *testing.T) {
 	code, out = run("", "blocks", "show", "lb")
 	if code != ExitOK || strings.Contains(out, "pw-123") || !strings.Contains(out, "lb1") {
 		t.Fatalf("blocks show: %d %s", code, out)
+	}
+	if code, out := run("", "flows", "--json"); code != ExitOK || !strings.Contains(out, `"name": "echo"`) {
+		t.Fatalf("flows --json: %d %s", code, out)
+	}
+	if err := st.AppendLogs(ctx, []flow.LogRecord{{RunID: ids[0], FlowRunID: ids[0], Time: time.Now(), Message: "hello"}}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run("", "logs", short[ids[0]], "--json"); code != ExitOK || !strings.Contains(out, `"message":"hello"`) {
+		t.Fatalf("logs --json: %d %q", code, out)
 	}
 	if code, out := run("", "version", "--json"); code != ExitOK || !strings.Contains(out, `"server"`) {
 		t.Fatalf("version: %d %s", code, out)
