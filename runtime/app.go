@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/netauto-dev/netauto/runtime/docker"
 	"github.com/netauto-dev/netauto/runtime/fielderr"
 	"github.com/netauto-dev/netauto/runtime/launch"
+	"github.com/netauto-dev/netauto/runtime/schedule"
 	"github.com/netauto-dev/netauto/runtime/source"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/trigger"
@@ -66,6 +68,20 @@ type App struct {
 	// Docker Engine API before it applies anything. Nil: --build needs
 	// --image and --dockerfile.
 	Image *DockerImage
+	// Commands are the program's own commands besides the built-in ones
+	// (a demo, a simulator): `help` lists them and Run dispatches to
+	// them. A name that is a built-in command's is an invalid App.
+	Commands []Command
+}
+
+// Command is a command a program adds to an [App]'s command line.
+type Command struct {
+	// Name is the command word; Args its synopsis; Help one line on
+	// what it does.
+	Name, Args, Help string
+	// Run runs the command with the arguments after its name and
+	// returns the exit status.
+	Run func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 // DockerImage is an image built from a Dockerfile by `deploy --build`,
@@ -136,6 +152,9 @@ func (a *App) compile() (*compiled, error) {
 		}
 	}
 	c := &compiled{app: a, launchers: launchers, registry: reg, triggers: tab}
+	if err := c.checkCommands(); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for i, d := range a.Deployments {
 		field := fmt.Sprintf("deployments[%d]", i)
@@ -158,14 +177,24 @@ func (a *App) compile() (*compiled, error) {
 				}
 				return nil, err
 			}
-		} else if _, ok := reg.Lookup(d.Flow); !ok {
+		} else if def, ok := reg.Lookup(d.Flow); !ok {
 			return nil, &store.InvalidError{Field: field + ".flow", Reason: fmt.Sprintf("flow %q is not among the app's flows %v", d.Flow, reg.Names())}
+		} else if err := api.CheckParameters(storeFlow(def), d); err != nil {
+			// As the server would refuse them, but before anything is applied.
+			var ie *store.InvalidError
+			if errors.As(err, &ie) {
+				return nil, &store.InvalidError{Field: field + "." + ie.Field, Reason: ie.Reason}
+			}
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		if len(d.Parameters) > 0 {
 			var obj map[string]json.RawMessage
 			if err := json.Unmarshal(d.Parameters, &obj); err != nil || obj == nil {
 				return nil, &store.InvalidError{Field: field + ".parameters", Reason: "want a JSON object"}
 			}
+		}
+		if err := checkSchedules(field, d.Schedules); err != nil {
+			return nil, err
 		}
 		seen[d.Name] = true
 		if d.Pool == "" {
@@ -207,6 +236,11 @@ func (a *App) compile() (*compiled, error) {
 	for tag, n := range a.TagLimits {
 		if strings.TrimSpace(tag) == "" || n < 0 {
 			return nil, &store.InvalidError{Field: "tag_limits[" + tag + "]", Reason: "want a tag and a limit ≥ 0"}
+		}
+	}
+	for i, tr := range a.Triggers {
+		if !seen[tr.Deployment] {
+			return nil, &store.InvalidError{Field: fmt.Sprintf("triggers[%d].deployment", i), Reason: fmt.Sprintf("deployment %q is not among the app's deployments", tr.Deployment)}
 		}
 	}
 	if a.Image != nil && strings.TrimSpace(a.Image.Name) == "" {
@@ -284,6 +318,56 @@ func (c *compiled) bootstrap(ctx context.Context, st store.Store, workerPools ..
 	for _, tag := range slices.Sorted(maps.Keys(c.app.TagLimits)) {
 		if err := st.SetTagLimit(ctx, tag, c.app.TagLimits[tag]); err != nil {
 			return fmt.Errorf("set tag limit %q: %w", tag, err)
+		}
+	}
+	return nil
+}
+
+// checkCommands refuses an extra command without a name or a Run, or
+// named as a built-in or another one.
+func (c *compiled) checkCommands() error {
+	names := map[string]bool{"help": true}
+	for _, b := range c.commands() {
+		names[b.name] = true
+	}
+	for i, x := range c.app.Commands {
+		field := fmt.Sprintf("commands[%d]", i)
+		switch {
+		case strings.TrimSpace(x.Name) == "" || strings.HasPrefix(x.Name, "-"):
+			return &store.InvalidError{Field: field + ".name", Reason: "empty or starting with -"}
+		case names[x.Name]:
+			return &store.InvalidError{Field: field + ".name", Reason: fmt.Sprintf("%q is already a command", x.Name)}
+		case x.Run == nil:
+			return &store.InvalidError{Field: field + ".run", Reason: "nil"}
+		}
+		names[x.Name] = true
+	}
+	return nil
+}
+
+// checkSchedules parses a deployment's schedules as the scheduler will,
+// so that a bad cron or time zone fails the App before `deploy` or
+// `server` applies anything.
+func checkSchedules(field string, scheds []store.Schedule) error {
+	for i, sc := range scheds {
+		f := fmt.Sprintf("%s.schedules[%d]", field, i)
+		_, err := schedule.Parse(schedule.Schedule{Cron: sc.Cron, Every: sc.Interval, Anchor: sc.Anchor, Timezone: sc.Timezone})
+		var fe *fielderr.Error
+		if errors.As(err, &fe) {
+			name := fe.Field
+			if name == "every" { // the store's name is interval
+				name = "interval"
+			}
+			return &store.InvalidError{Field: f + "." + name, Reason: fe.Reason}
+		}
+		if err != nil {
+			return &store.InvalidError{Field: f, Reason: err.Error()}
+		}
+		if len(sc.Parameters) > 0 {
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal(sc.Parameters, &obj); err != nil || obj == nil {
+				return &store.InvalidError{Field: f + ".parameters", Reason: "want a JSON object"}
+			}
 		}
 	}
 	return nil

@@ -33,6 +33,16 @@ func TestInvalidApp(t *testing.T) {
 		{"pool twice", runtime.App{Pools: []store.Pool{{Name: "p"}, {Name: "p"}}}, "pools[1].name"},
 		{"negative tag limit", runtime.App{TagLimits: map[string]int{"device:*": -1}}, "tag_limits[device:*]"},
 		{"bad trigger", runtime.App{Triggers: []trigger.Trigger{{Event: "x"}}}, "triggers[0]"},
+		{"bad time zone", runtime.App{Flows: []flow.Definition{echo}, Deployments: []store.Deployment{{Name: "d", Flow: "echo",
+			Schedules: []store.Schedule{{Cron: "0 * * * *"}, {Cron: "0 2 * * *", Timezone: "Europe/Atlantis"}}}}}, "deployments[0].schedules[1].timezone"},
+		{"parameter of the wrong type", runtime.App{Flows: []flow.Definition{echo}, Deployments: []store.Deployment{{Name: "d", Flow: "echo",
+			Parameters: json.RawMessage(`{"msg":3}`)}}}, "deployments[0].parameters.msg"},
+		{"schedule parameter of the wrong type", runtime.App{Flows: []flow.Definition{echo}, Deployments: []store.Deployment{{Name: "d", Flow: "echo",
+			Schedules: []store.Schedule{{Cron: "0 * * * *", Parameters: json.RawMessage(`{"msg":[1]}`)}}}}}, "deployments[0].schedules[0].parameters.msg"},
+		{"bad cron", runtime.App{Flows: []flow.Definition{echo}, Deployments: []store.Deployment{{Name: "d", Flow: "echo",
+			Schedules: []store.Schedule{{Cron: "61 * * * *"}}}}}, "deployments[0].schedules[0].cron"},
+		{"trigger of an unknown deployment", runtime.App{Flows: []flow.Definition{echo}, Deployments: []store.Deployment{{Name: "d", Flow: "echo"}},
+			Triggers: []trigger.Trigger{{Event: "infrahub.branch.merged", Deployment: "nope"}}}, "triggers[0].deployment"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -162,6 +162,9 @@ func (p paramFlags) Set(s string) error {
 }
 
 func cmdRun(e *env, args []string) error {
+	if len(args) > 0 && args[0] == "show" {
+		return cmdShow(e, args[1:])
+	}
 	fs := e.flags("run")
 	af := newAPIFlags(fs)
 	params := paramFlags{}
@@ -314,6 +317,9 @@ func formatLog(le store.LogEntry) string {
 }
 
 func cmdRuns(e *env, args []string) error {
+	if len(args) > 0 && (args[0] == "cancel" || args[0] == "retry") {
+		return cmdRunsBulk(e, wire.BulkAction(args[0]), args[1:])
+	}
 	fs := e.flags("runs")
 	af := newAPIFlags(fs)
 	states := fs.String("state", "", "state types, comma-separated (COMPLETED,FAILED or names such as Completed)")
@@ -350,9 +356,14 @@ func cmdRuns(e *env, args []string) error {
 		return enc.Encode(page)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	ids := make([]string, len(page.Runs))
+	for i, r := range page.Runs {
+		ids[i] = r.ID
+	}
+	short := shortIDs(ids)
 	fmt.Fprintln(tw, "ID\tNAME\tDEPLOYMENT\tSTATE\tATTEMPT\tSCHEDULED\tUPDATED\tCREATED BY")
 	for _, r := range page.Runs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Name, r.Deployment, r.State.Name, r.Attempt,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", short[r.ID], r.Name, r.Deployment, r.State.Name, r.Attempt,
 			stamp(r.ScheduledAt), stamp(r.Updated), createdBy(r))
 	}
 	if err := tw.Flush(); err != nil {
@@ -360,6 +371,9 @@ func cmdRuns(e *env, args []string) error {
 	}
 	if page.Next != "" {
 		fmt.Fprintf(e.stdout, "more: --cursor %s\n", page.Next)
+	}
+	if len(page.Runs) > 0 {
+		fmt.Fprintln(e.stdout, "(IDs are the runs' unique tails: `show`, `logs`, `cancel` and `results` take them, or any unique prefix)")
 	}
 	return nil
 }
@@ -388,6 +402,9 @@ func cmdShow(e *env, args []string) error {
 	}
 	c, err := af.client()
 	if err != nil {
+		return err
+	}
+	if pos[0], err = resolveRun(e.ctx, c, pos[0]); err != nil {
 		return err
 	}
 	d, err := c.Run(e.ctx, pos[0])
@@ -470,6 +487,7 @@ func cmdLogs(e *env, args []string) error {
 	fs := e.flags("logs")
 	af := newAPIFlags(fs)
 	follow := fs.Bool("f", false, "follow the logs until the run ends")
+	asJSON := fs.Bool("json", false, "print each log entry as a JSON line")
 	pos, err := parse(fs, args, "RUN")
 	if err != nil {
 		return err
@@ -478,15 +496,19 @@ func cmdLogs(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if pos[0], err = resolveRun(e.ctx, c, pos[0]); err != nil {
+		return err
+	}
 	if *follow {
 		final, err := c.FollowLogs(e.ctx, pos[0], 0, func(le store.LogEntry) error {
-			_, err := fmt.Fprintln(e.stdout, formatLog(le))
-			return err
+			return printLog(e.stdout, le, *asJSON)
 		})
 		if err != nil {
 			return fmt.Errorf("follow logs of %s: %w", pos[0], err)
 		}
-		fmt.Fprintf(e.stdout, "run %s ended %s\n", pos[0], final)
+		if !*asJSON {
+			fmt.Fprintf(e.stdout, "run %s ended %s\n", pos[0], final)
+		}
 		return nil
 	}
 	var after int64
@@ -496,13 +518,29 @@ func cmdLogs(e *env, args []string) error {
 			return fmt.Errorf("logs of %s: %w", pos[0], err)
 		}
 		for _, le := range page.Logs {
-			fmt.Fprintln(e.stdout, formatLog(le))
+			if err := printLog(e.stdout, le, *asJSON); err != nil {
+				return err
+			}
 		}
 		if len(page.Logs) == 0 || page.Next <= after {
 			return nil
 		}
 		after = page.Next
 	}
+}
+
+// printLog prints a log entry as a line of text or of JSON.
+func printLog(w io.Writer, le store.LogEntry, asJSON bool) error {
+	if asJSON {
+		b, err := json.Marshal(le)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	_, err := fmt.Fprintln(w, formatLog(le))
+	return err
 }
 
 func cmdCancel(e *env, args []string) error {
@@ -517,6 +555,9 @@ func cmdCancel(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if pos[0], err = resolveRun(e.ctx, c, pos[0]); err != nil {
+		return err
+	}
 	st, err := c.CancelRun(e.ctx, pos[0], *reason)
 	if err != nil {
 		return fmt.Errorf("cancel %s: %w", pos[0], err)
@@ -527,8 +568,17 @@ func cmdCancel(e *env, args []string) error {
 
 func cmdFlows(e *env, args []string) error {
 	fs := e.flags("flows")
+	asJSON := fs.Bool("json", false, "print the flows' descriptions (parameter schemas included) as JSON")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *asJSON {
+		var descs []any
+		for _, name := range e.app.registry.Names() {
+			def, _ := e.app.registry.Lookup(name)
+			descs = append(descs, def.Describe())
+		}
+		return printJSON(e.stdout, descs)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FLOW\tVERSION\tDEPLOYMENTS\tDESCRIPTION")

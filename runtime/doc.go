@@ -99,7 +99,7 @@
 //	         [--limit N] [--cursor C] [--json]: runs, newest first, each with
 //	         what created it (schedule, trigger and event, API key, parent run).
 //	show     RUN [--json]: one run: state, origin, source commit, history.
-//	logs     RUN [-f]: a run's logs; -f follows them until the run ends.
+//	logs     RUN [-f] [--json]: a run's logs; -f follows them until the run ends.
 //	cancel   RUN [--reason TEXT]
 //	approvals [--deployment D] [--json]: runs waiting at an approval gate,
 //	         with their prompts; approve RUN [--input JSON | --param k=v]
@@ -124,6 +124,18 @@
 //	secrets  rotate --new-key-file F [--generate]: every secret, secret block
 //	         field and sensitive result sealed again under a new key, in one
 //	         transaction.
+//	runs cancel|retry [RUN...] [filter flags] [--reason R] [--dry-run] [--limit N]:
+//	         one action over the runs a filter (or the runs named) selects,
+//	         at most 1000 a call (POST /api/v1/runs/bulk); nothing deleted.
+//	run show, results RUN: a run with history and task runs; its results.
+//	         Every command taking RUN accepts any unique prefix or suffix of
+//	         a run ID; `runs` shows the shortest unique tails.
+//	deployments [list|show|pause|resume NAME]; blocks, variables [list|
+//	         show|get|set|delete NAME]; secrets [list|set|delete NAME] over
+//	         the API (set reads stdin; secret values are never printed);
+//	         version: this binary's and the server's. Reads take --json.
+//	         Errors of the API get a hint: start `server`, run `deploy`,
+//	         set NETAUTO_API_KEY. [App.Commands] adds a program's commands.
 //
 // Exit statuses: 0 success, 1 failure (or a watched run that did not
 // complete), 2 bad command line, 130 interrupted.

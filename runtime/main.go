@@ -123,15 +123,20 @@ func (c *compiled) commands() []command {
 		{"server", "[--db DB] [--listen ADDR] [--no-worker] [--pool NAME]", "API, scheduler, lease reaper and an embedded worker", cmdServer},
 		{"worker", "--pool NAME [--launcher in-process|process|docker] [--db DB]", "claim and execute the runs of a pool", cmdWorker},
 		{"deploy", "[--build [--image NAME:TAG] [--dockerfile PATH] [--context DIR] [--target STAGE] [--build-arg K=V]...]", "apply the app's flows, pools and deployments through the API, printing each change; --build first builds the worker image", cmdDeploy},
-		{"run", "DEPLOYMENT [--param k=v]... [--param-json '{...}'] [--in 1h] [--watch]", "create a run; --watch follows it and exits 1 unless it completes", cmdRun},
-		{"runs", "[--state S,...] [--deployment D] [--flow F] [--tag T] [--origin KIND] [--limit N] [--json]", "list runs, newest first, with what created each", cmdRuns},
+		{"run", "DEPLOYMENT [--param k=v]... [--param-json '{...}'] [--in 1h] [--watch] | show RUN", "create a run; --watch follows it and exits 1 unless it completes; `run show` is `show`", cmdRun},
+		{"runs", "[cancel|retry [RUN...]] [--state S,...] [--deployment D] [--flow F] [--tag T] [--origin KIND] [--limit N] [--json]", "list runs, newest first, with what created each; cancel or retry all the filter selects (--dry-run first)", cmdRuns},
 		{"show", "RUN [--json]", "show a run: state, what created it (schedule, trigger and event, API key, parent run), source commit, history", cmdShow},
-		{"logs", "RUN [-f]", "print a run's logs; -f follows them until the run ends", cmdLogs},
+		{"logs", "RUN [-f] [--json]", "print a run's logs; -f follows them until the run ends", cmdLogs},
 		{"cancel", "RUN [--reason TEXT]", "ask a run to stop", cmdCancel},
-		{"flows", "", "list the flows compiled into this binary", cmdFlows},
+		{"flows", "[--json]", "list the flows compiled into this binary", cmdFlows},
 		{"execute", "--run-id ID", "run one claimed run (the process launcher's child)", cmdExecute},
-		{"secrets", "rotate --new-key-file PATH [--generate] [--db DB]", "seal every secret, secret block field and sensitive result again under a new key", cmdSecrets},
+		{"secrets", "[list|set NAME|delete NAME] [--json] | rotate --new-key-file PATH [--generate] [--db DB]", "list, set (value from stdin) or delete secrets over the API; rotate seals every secret again under a new key", cmdSecrets},
 		{"keys", "new NAME [--role viewer|operator|approver|worker|admin] [--pools P,...]", "make an API key: prints it once, with the server's entries holding its hash", cmdKeys},
+		{"deployments", "[list|show NAME|pause NAME|resume NAME] [--json]", "list, show, pause or resume deployments", cmdDeployments},
+		{"results", "RUN [--json]", "print a run's result and its task runs' results", cmdResults},
+		{"blocks", "[list|show NAME|set NAME|delete NAME] [--json]", "config blocks; set reads {\"type\",\"data\",\"secrets\"} JSON from stdin; secrets never shown", cmdBlocks},
+		{"variables", "[list|get NAME|set NAME|delete NAME] [--json]", "variables; set reads the value (JSON, else a string) from stdin", cmdVariables},
+		{"version", "[--json]", "this binary's and the server's netauto version and protocol", cmdVersion},
 	}, approvalCommands()...) // approvalscmd.go
 }
 
@@ -157,6 +162,11 @@ func (a *App) Run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	e := &env{ctx: ctx, app: c, stdout: stdout, stderr: stderr,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))}
+	for _, x := range a.Commands {
+		if x.Name == args[0] {
+			return x.Run(ctx, args[1:], stdout, stderr)
+		}
+	}
 	for _, cmd := range c.commands() {
 		if cmd.name != args[0] {
 			continue
@@ -179,7 +189,7 @@ func (a *App) Run(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			fmt.Fprintf(stderr, "%s %s: interrupted\n", c.name(), cmd.name)
 			return exitCancelled
 		default:
-			fmt.Fprintf(stderr, "%s %s: %v\n", c.name(), cmd.name, err)
+			fmt.Fprintf(stderr, "%s %s: %s\n", c.name(), cmd.name, hint(c.name(), err))
 			return ExitFailed
 		}
 	}
@@ -192,6 +202,9 @@ func (c *compiled) usage(w io.Writer) {
 	fmt.Fprintf(w, "usage: %s COMMAND [flags]\n\ncommands:\n", c.name())
 	for _, cmd := range c.commands() {
 		fmt.Fprintf(w, "  %-8s %s\n           %s\n", cmd.name, cmd.help, cmd.args)
+	}
+	for _, x := range c.app.Commands {
+		fmt.Fprintf(w, "  %-8s %s\n           %s\n", x.Name, x.Help, x.Args)
 	}
 	fmt.Fprintf(w, "\nenvironment: %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s\n",
 		EnvAPIURL, EnvAPIKey, EnvAPIKeys, EnvAPIKeysFile, EnvLocalKeyFile, EnvDB, EnvListen, EnvTokenSecret, store.EnvSecretKey, store.EnvSecretKeyFile, EnvLogLevel)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/netauto-dev/netauto/runtime/store"
@@ -19,6 +20,14 @@ import (
 // before (NETAUTO_SECRET_KEY_PREVIOUS). --generate first writes a new
 // random key to PATH (mode 0600), which must not exist.
 func cmdSecrets(e *env, args []string) error {
+	if !slices.Contains(args, "rotate") {
+		sub, rest := subcommand(args, "list")
+		switch sub {
+		case "list", "set", "delete":
+			return cmdSecretsAPI(e, sub, rest)
+		}
+		return usagef("unknown secrets command %q: want list, set, delete or rotate", sub)
+	}
 	fs := e.flags("secrets")
 	db := dbFlag(fs)
 	newKeyFile := fs.String("new-key-file", "", "file holding the new key (32 bytes, standard base64); required")
@@ -28,7 +37,7 @@ func cmdSecrets(e *env, args []string) error {
 		return err
 	}
 	if pos[0] != "rotate" {
-		return usagef("unknown secrets command %q: want rotate", pos[0])
+		return usagef("unknown secrets command %q: want list, set, delete or rotate", pos[0])
 	}
 	if *newKeyFile == "" {
 		return usagef("--new-key-file is required")

@@ -122,6 +122,7 @@ func cmdServer(e *env, args []string) error {
 		opts.LocalKeyFile = localKeyPath(*db)
 	}
 	wo := wf.options()
+	wo.Console = e.stderr // run logs on the terminal, as a local run prints them
 	if wo.Launcher == "" {
 		wo.Launcher = launch.TypeInProcess // the server's embedded worker runs flows in-process unless told
 	}
@@ -193,6 +194,7 @@ func cmdWorker(e *env, args []string) error {
 	}
 	defer st.Close()
 	wo := wf.options()
+	wo.Console = e.stderr // run logs on the terminal, as a local run prints them
 	if err := wo.check("", e.app.launchers); err != nil {
 		return err
 	}

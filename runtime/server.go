@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -90,6 +91,9 @@ type WorkerOptions struct {
 	// repositories.
 	SourceCache      string
 	AllowFileSources bool
+	// Console, when set, receives the log lines of the runs the worker
+	// executes in-process (the commands give their terminal).
+	Console io.Writer
 	// ChildEnv names the variables of this process's environment that
 	// process-launcher children get besides worker.DefaultChildEnv:
 	// names or PREFIX* patterns.
@@ -222,7 +226,10 @@ func NewServer(app *App, opts ServerOptions) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{app: c, opts: opts, st: opts.Store, log: log, ready: make(chan struct{}), done: make(chan struct{})}
+	// /metrics counts the run changes of the embedded workers and the
+	// reaper too, and a cancel reaches this process's in-process runs at
+	// once (worker.CancelNotifier).
+	s := &Server{app: c, opts: opts, st: api.InstrumentStore(opts.Store), log: log, ready: make(chan struct{}), done: make(chan struct{})}
 	keys := opts.Keys
 	if keys.Len() == 0 {
 		// No key configured: an admin key that only this program (and,
@@ -598,6 +605,9 @@ func newWorker(ctx context.Context, st store.Store, app *compiled, o WorkerOptio
 	l, closeFn, err := factory.New(ctx, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s launcher: %w", kind, err)
+	}
+	if ip, ok := l.(*worker.InProcess); ok && o.Console != nil {
+		ip.SetConsole(o.Console) // run logs on the terminal, as a local run prints them
 	}
 	if factory.Remote() {
 		// Runs of deployments with a Git source run their commit's build:

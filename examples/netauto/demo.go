@@ -411,9 +411,12 @@ func jsonSame(a, b []byte) bool {
 	return reflect.DeepEqual(x, y)
 }
 
+// short is the tail of an ID: run IDs are UUIDv7, whose first
+// characters are a time prefix that runs made together share. The CLI
+// takes any unique prefix or suffix of a run ID.
 func short(id string) string {
 	if len(id) > 8 {
-		return id[:8]
+		return id[len(id)-8:]
 	}
 	return id
 }

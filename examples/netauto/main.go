@@ -39,6 +39,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 
@@ -80,7 +81,28 @@ func productionApp() (*runtime.App, error) {
 	}
 	w := wiring.FromEnv(os.Getenv)
 	w.Config = configLoader()
-	return orchestrator.App(cfg, wiring.Flows(w))
+	app, err := orchestrator.App(cfg, wiring.Flows(w))
+	if err != nil {
+		return nil, err
+	}
+	// main runs these before the app is built (they need no
+	// configuration); declared here, `--help` lists them.
+	app.Commands = append(app.Commands, exampleCommands...)
+	return app, nil
+}
+
+// exampleCommands are the example's own commands.
+var exampleCommands = []runtime.Command{
+	{Name: "demo", Args: "[--once] [--devices N] [--listen ADDR] [--keep]", Help: "the whole system on fakes (Infrahub, BIG-IP, SSH devices), live until Ctrl-C",
+		Run: func(_ context.Context, args []string, stdout, stderr io.Writer) int {
+			return cmdDemo(args, stdout, stderr)
+		}},
+	{Name: "sim", Args: "[flags]", Help: "only the fakes, printing their addresses, for the other commands to be pointed at",
+		Run: func(_ context.Context, args []string, stdout, stderr io.Writer) int {
+			return cmdSim(args, stdout, stderr)
+		}},
+	{Name: "configure", Args: "[flags]", Help: "write the orchestrator's configuration blocks and secrets through the API",
+		Run: orchestrator.RunConfigure},
 }
 
 // configLoader reads NetAutoConfig blocks from the store when the process

@@ -1,7 +1,8 @@
 package api
 
 import (
-	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,173 +12,192 @@ import (
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
-// retryRun runs a Failed or Crashed run again: it moves to AwaitingRetry,
-// due now, and a worker claims it like any due run. Its history is kept;
-// task results it recorded are there for the engine to reuse.
-func (s *Server) retryRun(w http.ResponseWriter, r *http.Request) error {
-	var req wire.Retry
-	body, err := readBody(w, r, s.opts.MaxBodyBytes)
-	if err != nil {
-		return err
-	}
-	if len(bytes.TrimSpace(body)) > 0 {
-		if err := decodeBytes(body, &req); err != nil {
-			return err
-		}
-	}
-	run, err := s.retry(r, r.PathValue("id"), req.Reason)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, wire.StateAnswer{State: run.State})
-}
+// maxBulk bounds the runs one bulk request may act on; a caller with
+// more repeats the request (the runs acted on no longer match a filter
+// on their state) or narrows the filter.
+const maxBulk = 1000
 
-func (s *Server) retry(r *http.Request, id, reason string) (store.FlowRun, error) {
-	run, err := s.st.GetRun(r.Context(), id)
-	if err != nil {
-		return run, err
-	}
-	if run.State.Type != flow.TypeFailed && run.State.Type != flow.TypeCrashed {
-		return run, &Error{Status: http.StatusConflict, Field: "state",
-			Msg: fmt.Sprintf("run %s is %s: only a Failed or Crashed run is retried", id, run.State.Name)}
-	}
-	by, _ := Identity(r.Context())
-	msg := "retried by " + by
-	if reason != "" {
-		msg = reason + " (" + msg + ")"
-	}
-	run, err = s.st.SetRunState(r.Context(), id, flow.AwaitingRetry(s.opts.Now(), msg), nil)
-	if err != nil {
-		return run, err
-	}
-	s.log.Info("run retried", "run_id", id, "by", by)
-	s.notify.wake(id)
-	return run, nil
-}
-
-// bulkLimit bounds the runs one bulk request acts on.
-const bulkLimit = 1000
-
-// bulkRuns applies one action to many runs: those listed, or those a
-// filter selects. Each run is moved on its own (one failing does not stop
-// the others) and the answer says which moved and why the others did not.
-// The action's permission is checked before anything is done: cancel needs
-// runs.cancel, retry runs.create, set-state admin.
+// bulkRuns answers POST /api/v1/runs/bulk: one action on every run that
+// a filter (or a list of run IDs) selects, at most maxBulk of them. The
+// action's permission is checked against the caller's role before any
+// run is touched: cancel needs runs.cancel, retry runs.create, set-state
+// admin. Nothing is deleted: every change is a state transition recorded
+// in the run's history with the reason and who asked. A run the action
+// does not apply to (a Completed run to cancel, a Running one to retry)
+// is reported as skipped with why; the others go on.
 func (s *Server) bulkRuns(w http.ResponseWriter, r *http.Request) error {
-	var req wire.Bulk
+	var req wire.BulkRuns
 	if err := decode(w, r, s.opts.MaxBodyBytes, &req); err != nil {
 		return err
 	}
-	var target flow.State
+	var perm Permission
 	switch req.Action {
-	case "cancel":
-		if err := requirePermission(r.Context(), PermRunsCancel, "action"); err != nil {
-			return err
+	case wire.BulkCancel:
+		perm = PermRunsCancel
+	case wire.BulkRetry:
+		perm = PermRunsCreate
+	case wire.BulkSetState:
+		perm = PermAdmin
+		if req.State == nil {
+			return badRequest("state", "set-state needs the state to set")
 		}
-	case "retry":
-		if err := requirePermission(r.Context(), PermRunsCreate, "action"); err != nil {
-			return err
-		}
-	case "set-state":
-		if err := requirePermission(r.Context(), PermAdmin, "action"); err != nil {
-			return err
-		}
-		t, ok := flow.NameType(req.State)
-		if !ok {
-			return badRequest("state", "%q is not a state name (Completed, Failed, Cancelled, Crashed, ...)", req.State)
-		}
-		target = flow.State{Type: t, Name: req.State, Message: req.Reason}
-		if t == flow.TypeScheduled {
-			target.ScheduledAt = s.opts.Now()
-		}
-		if err := target.Validate(); err != nil {
-			return badRequest("state", "%v", err)
+		if err := req.State.Validate(); err != nil {
+			return badRequest("state.name", "%v", err)
 		}
 	default:
 		return badRequest("action", "%q: want cancel, retry or set-state", req.Action)
 	}
-	if req.Limit < 0 || req.Limit > bulkLimit {
-		return badRequest("limit", "want 1 to %d, got %d", bulkLimit, req.Limit)
+	if err := requirePermission(r.Context(), perm, "action"); err != nil {
+		return err
 	}
-	if req.Limit == 0 {
-		req.Limit = bulkLimit
+	if req.State != nil && req.Action != wire.BulkSetState {
+		return badRequest("state", "only set-state takes a state")
 	}
-	ids := req.IDs
-	switch {
-	case len(ids) > bulkLimit:
-		return badRequest("ids", "%d runs: at most %d at once", len(ids), bulkLimit)
-	case len(ids) > 0 && req.Filter != nil:
-		return badRequest("filter", "give ids or a filter, not both")
-	case len(ids) == 0 && req.Filter == nil:
-		return badRequest("ids", "empty: give the runs' ids or a filter")
-	case len(ids) == 0:
-		var err error
-		if ids, err = s.bulkSelect(r, *req.Filter, req.Limit); err != nil {
-			return err
-		}
+	limit := req.Limit
+	if limit == 0 {
+		limit = maxBulk
 	}
-	if len(ids) > req.Limit {
-		ids = ids[:req.Limit]
+	if limit < 0 || limit > maxBulk {
+		return badRequest("limit", "want 1 to %d, got %d", maxBulk, limit)
+	}
+	ids, truncated, err := s.bulkSelect(r.Context(), req, limit)
+	if err != nil {
+		return err
 	}
 	by, _ := Identity(r.Context())
-	res := wire.BulkResult{Done: []wire.BulkDone{}, Failed: []wire.BulkFailed{}}
+	out := wire.BulkResult{Action: req.Action, Matched: len(ids), Truncated: truncated, DryRun: req.DryRun,
+		Changed: []wire.BulkItem{}, Skipped: []wire.BulkItem{}}
 	for _, id := range ids {
-		var st flow.State
-		var err error
-		switch req.Action {
-		case "cancel":
-			reason := "cancelled by " + by
-			if req.Reason != "" {
-				reason = req.Reason + " (" + reason + ")"
-			}
-			st, err = s.st.CancelRun(r.Context(), id, reason)
-		case "retry":
-			var run store.FlowRun
-			run, err = s.retry(r, id, req.Reason)
-			st = run.State
-		case "set-state":
-			t := target
-			t.Message = "set by " + by
-			if req.Reason != "" {
-				t.Message = req.Reason + " (" + t.Message + ")"
-			}
-			var run store.FlowRun
-			run, err = s.st.SetRunState(r.Context(), id, t, nil)
-			st = run.State
+		if req.DryRun {
+			out.Changed = append(out.Changed, wire.BulkItem{ID: id})
+			continue
 		}
+		st, err := s.bulkOne(r.Context(), req, id, by)
 		if err != nil {
-			if store.IsUnavailable(err) || r.Context().Err() != nil {
-				return err
+			e := s.classify(r, err)
+			if e.Status >= 500 {
+				return err // the store failed: stop, and say so
 			}
-			res.Failed = append(res.Failed, wire.BulkFailed{ID: id, Error: s.classify(r, err).Msg})
+			out.Skipped = append(out.Skipped, wire.BulkItem{ID: id, Error: e.Msg})
 			continue
 		}
 		s.notify.wake(id)
-		res.Done = append(res.Done, wire.BulkDone{ID: id, State: st})
+		out.Changed = append(out.Changed, wire.BulkItem{ID: id, State: &st})
 	}
-	s.log.Info("bulk action", "action", req.Action, "runs", len(res.Done), "failed", len(res.Failed), "by", by)
-	return writeJSON(w, http.StatusOK, res)
+	if !req.DryRun {
+		s.log.Info("bulk run action", "action", req.Action, "matched", len(ids), "changed", len(out.Changed),
+			"skipped", len(out.Skipped), "by", by)
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
-// bulkSelect lists the IDs of the runs a bulk filter selects, newest first,
-// at most limit.
-func (s *Server) bulkSelect(r *http.Request, bf wire.BulkFilter, limit int) ([]string, error) {
-	f := store.RunFilter{Deployment: bf.Deployment, Flow: bf.Flow, Tag: bf.Tag,
-		CreatedAfter: bf.CreatedAfter, CreatedBefore: bf.CreatedBefore, Limit: limit}
-	for _, v := range bf.States {
-		t := flow.StateType(strings.ToUpper(strings.TrimSpace(v)))
-		if !validType(t) {
-			return nil, badRequest("filter.states", "%q is not a state type (SCHEDULED, PENDING, RUNNING, ...)", v)
+// bulkSelect lists the IDs of the runs req selects: its IDs (each must
+// exist), or the runs its filter matches, newest first, up to limit.
+func (s *Server) bulkSelect(ctx context.Context, req wire.BulkRuns, limit int) (ids []string, truncated bool, err error) {
+	if len(req.IDs) > 0 {
+		if !filterEmpty(req.Filter) {
+			return nil, false, badRequest("ids", "give run IDs or a filter, not both")
 		}
-		f.States = append(f.States, t)
+		if len(req.IDs) > limit {
+			return nil, false, badRequest("ids", "%d runs: at most %d a request", len(req.IDs), limit)
+		}
+		seen := map[string]bool{}
+		for _, id := range req.IDs {
+			if strings.TrimSpace(id) == "" {
+				return nil, false, badRequest("ids", "empty run ID")
+			}
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		return ids, false, nil
 	}
-	runs, _, err := s.st.ListRuns(r.Context(), f)
+	f, err := bulkStoreFilter(req.Filter)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	ids := make([]string, len(runs))
-	for i, run := range runs {
-		ids[i] = run.ID
+	if filterEmpty(req.Filter) {
+		// A bulk action over every run is too easy to send by mistake.
+		return nil, false, badRequest("filter", "empty: name states, a deployment, a flow, a tag, an origin or a time range (or run IDs)")
 	}
-	return ids, nil
+	for {
+		f.Limit = min(1000, limit-len(ids)+1)
+		runs, next, err := s.st.ListRuns(ctx, f)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, run := range runs {
+			if len(ids) == limit {
+				return ids, true, nil
+			}
+			ids = append(ids, run.ID)
+		}
+		if next == "" {
+			return ids, false, nil
+		}
+		f.Cursor = next
+	}
+}
+
+// bulkMessage is the message of a state a bulk action sets: the reason
+// given, what was done and who asked, as a single cancel records it.
+func bulkMessage(reason, done, by string) string {
+	msg := done + " by " + by + " (bulk)"
+	if reason != "" {
+		msg = reason + " (" + done + " by " + by + ", bulk)"
+	}
+	return msg
+}
+
+// bulkOne applies req's action to one run for by.
+func (s *Server) bulkOne(ctx context.Context, req wire.BulkRuns, id, by string) (flow.State, error) {
+	switch req.Action {
+	case wire.BulkCancel:
+		return s.st.CancelRun(ctx, id, bulkMessage(req.Reason, "cancelled", by))
+	case wire.BulkRetry:
+		run, err := s.st.GetRun(ctx, id)
+		if err != nil {
+			return flow.State{}, err
+		}
+		if run.State.Type != flow.TypeFailed && run.State.Type != flow.TypeCrashed {
+			return flow.State{}, &Error{Status: http.StatusConflict, Field: "state",
+				Msg: fmt.Sprintf("run %s is %s: only Failed and Crashed runs are retried", id, run.State.Name)}
+		}
+		st := flow.AwaitingRetry(s.opts.Now(), bulkMessage(req.Reason, "retried", by))
+		run, err = s.st.SetRunState(ctx, id, st, nil)
+		return run.State, err
+	case wire.BulkSetState:
+		st := *req.State
+		if st.Message == "" {
+			st.Message = bulkMessage(req.Reason, "set", by)
+		}
+		run, err := s.st.SetRunState(ctx, id, st, nil)
+		return run.State, err
+	}
+	return flow.State{}, errors.New("unreachable: action checked")
+}
+
+func filterEmpty(f wire.BulkFilter) bool {
+	return len(f.States) == 0 && f.Deployment == "" && f.Flow == "" && f.Tag == "" && f.Origin == "" &&
+		f.CreatedAfter.IsZero() && f.CreatedBefore.IsZero()
+}
+
+// bulkStoreFilter checks f as listRuns checks its query.
+func bulkStoreFilter(f wire.BulkFilter) (store.RunFilter, error) {
+	out := store.RunFilter{Deployment: f.Deployment, Flow: f.Flow, Tag: f.Tag, Origin: store.OriginKind(f.Origin),
+		CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}
+	switch out.Origin {
+	case "", store.OriginSchedule, store.OriginTrigger, store.OriginAPI, store.OriginSubflow, store.OriginFlow:
+	default:
+		return out, badRequest("filter.origin", "%q: want schedule, trigger, api, subflow or flow", f.Origin)
+	}
+	for _, t := range f.States {
+		st := flow.StateType(strings.ToUpper(strings.TrimSpace(string(t))))
+		if !validType(st) {
+			return out, badRequest("filter.states", "%q is not a state type (SCHEDULED, PENDING, RUNNING, ...)", t)
+		}
+		out.States = append(out.States, st)
+	}
+	return out, nil
 }

@@ -37,7 +37,8 @@
 //	POST   /runs/{id}/state                set a state through the transition table
 //	POST   /runs/{id}/cancel
 //	POST   /runs/{id}/retry                a Failed or Crashed run to AwaitingRetry, due now (runs.create)
-//	POST   /runs/bulk                      cancel, retry or set-state on listed or filtered runs (per-action permission)
+//	POST   /runs/bulk                      cancel, retry or set-state on the runs a filter or ID list selects (at most 1000;
+//	                                       the action's permission checked; never deletes: states kept in history)
 //	GET    /runs/{id}/result
 //	GET    /runs/{id}/logs?after=&limit=&run=
 //	GET    /runs/{id}/logs/follow          Server-Sent Events, resumable with Last-Event-ID
@@ -56,6 +57,7 @@
 //	GET    /blocks, /blocks/{name}         secret fields masked; PUT, DELETE /blocks/{name}
 //	GET    /tag-limits                     PUT /tag-limits/{tag} {"limit": n} (0 removes; "prefix*" patterns)
 //	GET    /variables, /variables/{name}   PUT, DELETE /variables/{name}
+//	GET    /secrets                        names and times only; PUT {"value": ...}, DELETE /secrets/{name} (admin)
 //	GET    /events?source=&type=&unmatched=&limit=&cursor=
 //	POST   /events/{source}                202 new event with run IDs, 200 duplicate
 //

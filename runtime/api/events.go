@@ -225,6 +225,7 @@ func (s *Server) acceptEvent(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, http.StatusOK, ans)
 	}
 	s.metrics.event(src, "accepted")
+	s.metrics.accepted(src, len(ids))
 	for _, id := range ids {
 		s.notify.wake(id)
 	}

@@ -56,3 +56,13 @@ func FuzzEventIntake(f *testing.F) {
 		`{"id":1,"type":["x"]}`,
 		`"just a string"`, `{"id":""}`, `null`, "")
 }
+
+func FuzzBulkRuns(f *testing.F) {
+	fuzzPost(f, "/api/v1/runs/bulk",
+		`{"action":"cancel","filter":{"deployment":"vlan-prod","states":["SCHEDULED"]},"reason":"r"}`,
+		`{"action":"retry","ids":["x","x"],"limit":2}`,
+		`{"action":"set-state","ids":["y"],"state":{"type":"FAILED","name":"Failed"}}`,
+		`{"action":"cancel","filter":{"created_after":"2026-01-01T00:00:00Z"},"dry_run":true}`,
+		`{"action":"cancel","filter":{"states":["nope"]}}`,
+		`{"action":"","limit":-1}`, `[]`, "")
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -32,16 +33,20 @@ type histogram struct {
 
 type eventKey struct{ source, outcome string }
 
+// eventRuns counts what the accepted events of a source started.
+type eventRuns struct{ matched, unmatched, runs uint64 }
+
 // metrics are the server's counters, written as Prometheus text.
 type metrics struct {
 	mu       sync.Mutex
 	requests map[routeKey]uint64
 	latency  map[string]*histogram // by route
 	events   map[eventKey]uint64
+	started  map[string]*eventRuns // by source
 }
 
 func newMetrics() *metrics {
-	return &metrics{requests: map[routeKey]uint64{}, latency: map[string]*histogram{}, events: map[eventKey]uint64{}}
+	return &metrics{requests: map[routeKey]uint64{}, latency: map[string]*histogram{}, events: map[eventKey]uint64{}, started: map[string]*eventRuns{}}
 }
 
 func (m *metrics) observe(route, method string, code int, d time.Duration) {
@@ -58,6 +63,23 @@ func (m *metrics) observe(route, method string, code int, d time.Duration) {
 	h.counts[i]++
 	h.sum += sec
 	h.n++
+}
+
+// accepted counts an accepted event of source and the runs it started.
+func (m *metrics) accepted(source string, runs int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.started[source]
+	if e == nil {
+		e = &eventRuns{}
+		m.started[source] = e
+	}
+	if runs > 0 {
+		e.matched++
+	} else {
+		e.unmatched++
+	}
+	e.runs += uint64(runs)
 }
 
 func (m *metrics) event(source, outcome string) {
@@ -132,13 +154,22 @@ const maxCounted = 100_000
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
+	now := s.opts.Now()
 	counts := make([]int, len(activeStates))
+	var late map[string]lateRuns
 	for i, st := range activeStates {
-		n, err := s.countRuns(ctx, st)
+		n, l, err := s.countRuns(ctx, st, now)
 		if err != nil {
 			return err
 		}
 		counts[i] = n
+		if st == flow.TypeScheduled {
+			late = l
+		}
+	}
+	gauges, err := s.gauges(ctx, now)
+	if err != nil {
+		return err
 	}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	b := bufio.NewWriter(w)
@@ -147,24 +178,159 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 	for i, st := range activeStates {
 		fmt.Fprintf(b, "netauto_runs{state=%q} %d\n", string(st), counts[i])
 	}
+	writeLate(b, late)
+	gauges.write(b)
 	s.metrics.write(b)
+	s.runs.write(b)
 	return b.Flush()
 }
 
-func (s *Server) countRuns(ctx context.Context, st flow.StateType) (int, error) {
+// lateAfter is how long past its scheduled time a Scheduled run counts
+// as late in netauto_runs_late.
+const lateAfter = 30 * time.Second
+
+// lateRuns are the late runs of one deployment.
+type lateRuns struct {
+	n      int
+	oldest time.Duration
+}
+
+// countRuns counts the runs in state type st (up to maxCounted), and for
+// Scheduled those late beyond lateAfter by deployment, in the same pass.
+func (s *Server) countRuns(ctx context.Context, st flow.StateType, now time.Time) (int, map[string]lateRuns, error) {
 	n, cursor := 0, ""
+	late := map[string]lateRuns{}
 	for n < maxCounted {
 		runs, next, err := s.st.ListRuns(ctx, store.RunFilter{States: []flow.StateType{st}, Limit: 1000, Cursor: cursor})
 		if err != nil {
-			return 0, fmt.Errorf("count %s runs: %w", st, err)
+			return 0, nil, fmt.Errorf("count %s runs: %w", st, err)
 		}
 		n += len(runs)
+		if st == flow.TypeScheduled {
+			for _, r := range runs {
+				due := r.ScheduledAt
+				if r.State.ScheduledAt.After(due) {
+					due = r.State.ScheduledAt
+				}
+				if by := now.Sub(due); !due.IsZero() && by > lateAfter {
+					l := late[r.Deployment]
+					l.n++
+					l.oldest = max(l.oldest, by)
+					late[r.Deployment] = l
+				}
+			}
+		}
 		if next == "" {
 			break
 		}
 		cursor = next
 	}
-	return n, nil
+	return n, late, nil
+}
+
+func writeLate(b *bufio.Writer, late map[string]lateRuns) {
+	fmt.Fprintf(b, "# HELP netauto_runs_late Scheduled runs more than %gs past their scheduled time, by deployment.\n", lateAfter.Seconds())
+	fmt.Fprintln(b, "# TYPE netauto_runs_late gauge")
+	deps := slices.Sorted(maps.Keys(late))
+	for _, d := range deps {
+		fmt.Fprintf(b, "netauto_runs_late{deployment=%q} %d\n", label(d), late[d].n)
+	}
+	fmt.Fprintln(b, "# HELP netauto_run_lateness_max_seconds How far past its scheduled time the latest late Scheduled run of each deployment is.")
+	fmt.Fprintln(b, "# TYPE netauto_run_lateness_max_seconds gauge")
+	for _, d := range deps {
+		fmt.Fprintf(b, "netauto_run_lateness_max_seconds{deployment=%q} %g\n", label(d), late[d].oldest.Seconds())
+	}
+}
+
+// liveAfter is how recent a worker's heartbeat must be for the worker to
+// count as live; workers silent for longer than workerForget are left
+// out of the per-worker gauge.
+const (
+	liveAfter    = 90 * time.Second
+	workerForget = 24 * time.Hour
+)
+
+// gaugeSet is what a scrape reads from the store besides the run counts:
+// workers and tag slots, each a small bounded read.
+type gaugeSet struct {
+	pools   []string
+	live    map[string]int
+	workers []store.Worker
+	now     time.Time
+	limits  map[string]int
+	inUse   map[string]int
+}
+
+func (s *Server) gauges(ctx context.Context, now time.Time) (*gaugeSet, error) {
+	g := &gaugeSet{live: map[string]int{}, now: now, inUse: map[string]int{}}
+	pools, err := s.st.ListPools(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: pools: %w", err)
+	}
+	for _, p := range pools {
+		g.pools = append(g.pools, p.Name)
+	}
+	ws, err := s.st.ListWorkers(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("metrics: workers: %w", err)
+	}
+	for _, w := range ws {
+		age := now.Sub(w.LastSeen)
+		if age <= liveAfter {
+			g.live[w.Pool]++
+		}
+		if age <= workerForget {
+			g.workers = append(g.workers, w)
+		}
+	}
+	slices.SortFunc(g.workers, func(a, b store.Worker) int { return strings.Compare(a.Pool+"\x00"+a.Name, b.Pool+"\x00"+b.Name) })
+	if g.limits, err = s.st.TagLimits(ctx); err != nil {
+		return nil, fmt.Errorf("metrics: tag limits: %w", err)
+	}
+	for tag := range g.limits {
+		if strings.HasSuffix(tag, "*") {
+			continue // a pattern: each tag it matches has its own slots
+		}
+		n, err := s.st.SlotsInUse(ctx, tag, now)
+		if err != nil {
+			return nil, fmt.Errorf("metrics: slots of %q: %w", tag, err)
+		}
+		g.inUse[tag] = n
+	}
+	return g, nil
+}
+
+func (g *gaugeSet) write(b *bufio.Writer) {
+	fmt.Fprintf(b, "# HELP netauto_workers_live Workers whose last heartbeat is at most %gs old, by pool.\n", liveAfter.Seconds())
+	fmt.Fprintln(b, "# TYPE netauto_workers_live gauge")
+	for _, p := range g.pools {
+		fmt.Fprintf(b, "netauto_workers_live{pool=%q} %d\n", p, g.live[p])
+	}
+	fmt.Fprintln(b, "# HELP netauto_worker_heartbeat_age_seconds Time since each worker's last heartbeat (workers heard from in the last 24h).")
+	fmt.Fprintln(b, "# TYPE netauto_worker_heartbeat_age_seconds gauge")
+	for _, w := range g.workers {
+		fmt.Fprintf(b, "netauto_worker_heartbeat_age_seconds{pool=%q,worker=%q} %g\n", w.Pool, w.Name, max(0, g.now.Sub(w.LastSeen).Seconds()))
+	}
+	tags := slices.Sorted(maps.Keys(g.limits))
+	fmt.Fprintln(b, "# HELP netauto_tag_slots_limit Tag concurrency limits, by tag or pattern.")
+	fmt.Fprintln(b, "# TYPE netauto_tag_slots_limit gauge")
+	for _, t := range tags {
+		fmt.Fprintf(b, "netauto_tag_slots_limit{tag=%q} %d\n", t, g.limits[t])
+	}
+	fmt.Fprintln(b, "# HELP netauto_tag_slots_in_use Slots held of each limited tag (not of patterns).")
+	fmt.Fprintln(b, "# TYPE netauto_tag_slots_in_use gauge")
+	for _, t := range tags {
+		if n, ok := g.inUse[t]; ok {
+			fmt.Fprintf(b, "netauto_tag_slots_in_use{tag=%q} %d\n", t, n)
+		}
+	}
+	fmt.Fprintln(b, "# HELP netauto_tag_slots_saturation Slots in use over the limit of each limited tag (1: tasks wait for slots).")
+	fmt.Fprintln(b, "# TYPE netauto_tag_slots_saturation gauge")
+	for _, t := range tags {
+		if n, ok := g.inUse[t]; ok && g.limits[t] > 0 {
+			fmt.Fprintf(b, "netauto_tag_slots_saturation{tag=%q} %g\n", t, float64(n)/float64(g.limits[t]))
+		}
+	}
 }
 
 func (m *metrics) write(b *bufio.Writer) {
@@ -209,5 +375,17 @@ func (m *metrics) write(b *bufio.Writer) {
 	slices.SortFunc(evs, func(a, b eventKey) int { return strings.Compare(a.source+"\x00"+a.outcome, b.source+"\x00"+b.outcome) })
 	for _, k := range evs {
 		fmt.Fprintf(b, "netauto_events_total{source=%q,outcome=%q} %d\n", k.source, k.outcome, m.events[k])
+	}
+	srcs := slices.Sorted(maps.Keys(m.started))
+	fmt.Fprintln(b, "# HELP netauto_events_matched_total Accepted events by source and whether a trigger matched (matched: it started runs).")
+	fmt.Fprintln(b, "# TYPE netauto_events_matched_total counter")
+	for _, src := range srcs {
+		fmt.Fprintf(b, "netauto_events_matched_total{source=%q,matched=\"true\"} %d\n", src, m.started[src].matched)
+		fmt.Fprintf(b, "netauto_events_matched_total{source=%q,matched=\"false\"} %d\n", src, m.started[src].unmatched)
+	}
+	fmt.Fprintln(b, "# HELP netauto_event_runs_total Runs started by accepted events, by source.")
+	fmt.Fprintln(b, "# TYPE netauto_event_runs_total counter")
+	for _, src := range srcs {
+		fmt.Fprintf(b, "netauto_event_runs_total{source=%q} %d\n", src, m.started[src].runs)
 	}
 }

@@ -102,6 +102,7 @@ type Server struct {
 	batches *batchMemo
 	scopes  scopes
 	metrics *metrics
+	runs    *runMetrics
 	log     *slog.Logger
 	// patterns are the routes' patterns, in registration order.
 	patterns []string
@@ -163,6 +164,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	st = InstrumentStore(st)
 	s := &Server{
 		st:      st,
 		opts:    opts,
@@ -176,6 +178,7 @@ func New(st store.Store, opts Options) (*Server, error) {
 		batches: newBatchMemo(4096, 15*time.Minute),
 		scopes:  scopes{max: 1024},
 		metrics: newMetrics(),
+		runs:    st.(*observedStore).m,
 		log:     opts.Logger,
 	}
 	s.routes()
@@ -284,7 +287,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/runs/{id}/state", need(PermAdmin), s.setState)
 	s.handle("POST /api/v1/runs/{id}/cancel", need(PermRunsCancel), s.cancelRun)
 	s.handle("POST /api/v1/runs/{id}/retry", need(PermRunsCreate), s.retryRun)
-	s.handle("POST /api/v1/runs/bulk", need(PermRead), s.bulkRuns)
+	s.handle("POST /api/v1/runs/bulk", need(PermRead), s.bulkRuns) // the action's own permission is checked in the handler
 	s.handle("GET /api/v1/runs/{id}/result", needOrRun(PermRead), s.runResult)
 	s.handle("GET /api/v1/runs/{id}/logs", need(PermRead), s.listLogs)
 	s.handle("GET /api/v1/runs/{id}/logs/follow", need(PermRead), s.followLogs)
@@ -318,6 +321,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/variables/{name}", need(PermRead), s.getVariable)
 	s.handle("PUT /api/v1/variables/{name}", need(PermAdmin), s.setVariable)
 	s.handle("DELETE /api/v1/variables/{name}", need(PermAdmin), s.deleteVariable)
+	s.handle("GET /api/v1/secrets", need(PermRead), s.listSecrets)
+	s.handle("PUT /api/v1/secrets/{name}", need(PermAdmin), s.putSecret)
+	s.handle("DELETE /api/v1/secrets/{name}", need(PermAdmin), s.deleteSecret)
 
 	s.approvalRoutes() // approvals.go
 	s.handle("GET /api/v1/events", need(PermRead), s.listEvents)

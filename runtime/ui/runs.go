@@ -348,7 +348,20 @@ func (u *UI) bulk(w http.ResponseWriter, r *http.Request, s *session) error {
 	if v := rq.values(); len(v) > 0 {
 		back += "?" + v.Encode()
 	}
-	req := wire.Bulk{Action: r.PostFormValue("action"), Reason: strings.TrimSpace(r.PostFormValue("reason")), State: r.PostFormValue("to")}
+	req := wire.BulkRuns{Action: wire.BulkAction(r.PostFormValue("action")), Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+	if to := r.PostFormValue("to"); req.Action == wire.BulkSetState {
+		t, ok := flow.NameType(to)
+		if !ok {
+			u.sessions.setFlash(s, fmt.Sprintf("bulk set-state refused: %q is not a state name", to))
+			http.Redirect(w, r, back, http.StatusSeeOther)
+			return nil
+		}
+		st := flow.State{Type: t, Name: to, Message: req.Reason}
+		if t == flow.TypeScheduled {
+			st.ScheduledAt = time.Now()
+		}
+		req.State = &st
+	}
 	if r.PostFormValue("scope") == "filter" {
 		f, errs := rq.filter()
 		if len(errs) > 0 {
@@ -356,11 +369,7 @@ func (u *UI) bulk(w http.ResponseWriter, r *http.Request, s *session) error {
 			http.Redirect(w, r, back, http.StatusSeeOther)
 			return nil
 		}
-		bf := &wire.BulkFilter{Deployment: f.Deployment, Flow: f.Flow, Tag: f.Tag, CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}
-		for _, t := range f.States {
-			bf.States = append(bf.States, string(t))
-		}
-		req.Filter = bf
+		req.Filter = wire.BulkFilter{States: f.States, Deployment: f.Deployment, Flow: f.Flow, Tag: f.Tag, CreatedAfter: f.CreatedAfter, CreatedBefore: f.CreatedBefore}
 	} else {
 		req.IDs = r.PostForm["id"]
 		if len(req.IDs) == 0 {
@@ -371,16 +380,16 @@ func (u *UI) bulk(w http.ResponseWriter, r *http.Request, s *session) error {
 	}
 	ans := u.call(r.Context(), s, "POST", "/api/v1/runs/bulk", req)
 	if e := ans.Err(); e != nil {
-		u.sessions.setFlash(s, "bulk "+req.Action+" refused: "+e.Error)
+		u.sessions.setFlash(s, "bulk "+string(req.Action)+" refused: "+e.Error)
 	} else {
 		var res wire.BulkResult
 		_ = json.Unmarshal(ans.Body, &res)
-		msg := fmt.Sprintf("bulk %s: %d runs moved, %d not", req.Action, len(res.Done), len(res.Failed))
-		if len(res.Failed) > 0 {
-			msg += " (first: " + shortID(res.Failed[0].ID) + ": " + res.Failed[0].Error + ")"
+		msg := fmt.Sprintf("bulk %s: %d runs moved, %d not", req.Action, len(res.Changed), len(res.Skipped))
+		if len(res.Skipped) > 0 {
+			msg += " (first: " + shortID(res.Skipped[0].ID) + ": " + res.Skipped[0].Error + ")"
 		}
 		u.sessions.setFlash(s, msg)
-		if req.Action == "retry" && len(res.Done) > 0 {
+		if req.Action == wire.BulkRetry && len(res.Changed) > 0 {
 			u.opts.Wake()
 		}
 	}

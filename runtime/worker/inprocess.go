@@ -3,7 +3,9 @@ package worker
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -69,6 +71,40 @@ type InProcess struct {
 	inputs       store.Inputs
 	SuspendAfter time.Duration
 	InputPoll    time.Duration
+	console      console
+}
+
+// console prints run log lines to a writer (a terminal), one at a time.
+type console struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (c *console) print(rec flow.LogRecord) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.w == nil {
+		return
+	}
+	id := rec.FlowRunID
+	if len(id) > 8 {
+		id = id[len(id)-8:] // the random tail: UUIDv7 runs share their time prefix
+	}
+	line := rec.Time.Local().Format("15:04:05.000") + " " + fmt.Sprintf("%-5s", rec.Level.String()) + " run " + id + " | " + rec.Message
+	if len(rec.Attrs) > 0 && string(rec.Attrs) != "{}" && string(rec.Attrs) != "null" {
+		line += " " + string(rec.Attrs)
+	}
+	fmt.Fprintln(c.w, line)
+}
+
+// SetConsole makes the launcher print every log line of the runs it
+// executes to w too, as they are logged (what the store keeps: the
+// engine has masked secrets already); nil stops it. A server's embedded
+// worker and `worker` print to their terminal, as a local run does.
+func (l *InProcess) SetConsole(w io.Writer) {
+	l.console.mu.Lock()
+	l.console.w = w
+	l.console.mu.Unlock()
 }
 
 // DefaultSuspendAfter is how long a run waits for input in its attempt
@@ -94,7 +130,7 @@ func (l *InProcess) Launch(ctx context.Context, job Job) error {
 		return &UnknownFlowError{Flow: job.Run.Flow}
 	}
 	eng := &flow.Engine{
-		Recorder: &fencedRecorder{Recorder: l.recorder, fenced: job.Fenced, runID: job.Run.ID},
+		Recorder: &fencedRecorder{Recorder: l.recorder, fenced: job.Fenced, runID: job.Run.ID, console: &l.console},
 		Results:  l.recorder,
 		Limiter:  l.limiter,
 	}
@@ -138,8 +174,16 @@ var errLeaseLost = fmt.Errorf("the worker lost the run's lease; nothing more is 
 // was taken over and refuses the others.
 type fencedRecorder struct {
 	*store.Recorder
-	fenced func() bool
-	runID  string
+	fenced  func() bool
+	runID   string
+	console *console
+}
+
+func (f *fencedRecorder) Log(ctx context.Context, rec flow.LogRecord) {
+	f.Recorder.Log(ctx, rec)
+	if f.console != nil {
+		f.console.print(rec)
+	}
 }
 
 func (f *fencedRecorder) CreateRun(ctx context.Context, rec *flow.RunRecord) error {

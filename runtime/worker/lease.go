@@ -104,8 +104,13 @@ func (w *Worker) hold(ctx context.Context, run store.FlowRun, lease *Lease, canc
 	defer next.Stop()
 	var lastErr error
 	retry := min(hb/2, time.Second)
+	var nudged chan struct{} // registered by execute before the run starts
+	if v, ok := w.nudges.Load(run.ID); ok {
+		nudged = v.(chan struct{})
+	}
 	for {
 		select {
+		case <-nudged: // asked to cancel: renew now, which reads the state
 		case <-stop:
 			return
 		case <-lease.Done():
@@ -145,7 +150,7 @@ func (w *Worker) hold(ctx context.Context, run store.FlowRun, lease *Lease, canc
 			next.Reset(hb)
 			if st.Type == flow.TypeCancelling && ctx.Err() == nil {
 				log.Info("run cancelling")
-				cancel(errCancelRequested)
+				cancel(cancelRequested(st.Message))
 			}
 		}
 	}

@@ -87,6 +87,28 @@ type Worker struct {
 	// options', else the pool's.
 	leaseNS, heartbeatNS atomic.Int64
 	wakeHooks            chan struct{}
+	// nudges holds, by run ID, a channel that makes the run's lease
+	// holder renew at once: the run was asked to cancel.
+	nudges sync.Map
+}
+
+// CancelNotifier is a store (a wrapper, such as the API's instrumented
+// store) that tells the process of each run asked to cancel as it
+// records the request. A worker on such a store stops its run at once,
+// not at its next lease renewal.
+type CancelNotifier interface {
+	NotifyCancel(fn func(runID string)) (stop func())
+}
+
+// nudge makes the lease holder of run id, if this worker executes it,
+// read its state now.
+func (w *Worker) nudge(id string) {
+	if v, ok := w.nudges.Load(id); ok {
+		select {
+		case v.(chan struct{}) <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // ErrShutdown is the cause of the context of runs that a stopping worker
@@ -96,6 +118,21 @@ var ErrShutdown = errors.New("worker stopped")
 // errCancelRequested is the cause of the context of a run that is being
 // cancelled.
 var errCancelRequested = errors.New("run cancelled")
+
+// cancelRequested is errCancelRequested carrying the reason of the
+// request (the Cancelling state's message: what was given and who
+// asked), which the run's Cancelled state then keeps.
+func cancelRequested(reason string) error {
+	if reason == "" {
+		return errCancelRequested
+	}
+	return &cancelReason{reason}
+}
+
+type cancelReason struct{ reason string }
+
+func (c *cancelReason) Error() string        { return c.reason }
+func (c *cancelReason) Is(target error) bool { return target == errCancelRequested }
 
 // New validates opts and returns a worker. Errors name the field.
 func New(st store.Store, opts Options) (*Worker, error) {
@@ -193,6 +230,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("worker %q: Run called twice", w.opts.Name)
 	}
 	defer close(w.stopped)
+	if cn, ok := w.st.(CancelNotifier); ok {
+		defer cn.NotifyCancel(w.nudge)()
+	}
 	// A store that is down when the worker starts (a database failover
 	// under a restarting fleet) is waited for, not a reason to exit.
 	var pool store.Pool
@@ -384,6 +424,10 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun, deadline tim
 	defer lease.Lose(context.Canceled)
 	ctx, cancel := context.WithCancelCause(lease.Context())
 	defer cancel(nil)
+	// A cancel request nudges the lease holder (see CancelNotifier):
+	// registered before the run starts, so that none is missed.
+	w.nudges.Store(run.ID, make(chan struct{}, 1))
+	defer w.nudges.Delete(run.ID)
 	holdDone := make(chan struct{})
 	stopHold := make(chan struct{})
 	go func() {
@@ -400,7 +444,11 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun, deadline tim
 		Fenced: func() bool { return lease.Err() != nil || w.abandoned.Load() },
 		Lease:  lease,
 	}
-	log.Debug("run claimed", slog.String("flow", run.Flow), slog.String("deployment", run.Deployment))
+	// One line per run started and one per run ended, at info: what an
+	// operator reads in a worker's log to know what it did.
+	started := time.Now()
+	log.Info("run started", slog.String("flow", run.Flow), slog.String("deployment", run.Deployment),
+		slog.String("launcher", w.opts.LauncherType))
 	// Launchers wait out a store that is unavailable for a while (the
 	// store.RetryUnavailable of their reads) for as long as the lease holds.
 	lerr := w.opts.Launcher.Launch(store.WithLease(ctx, lease.Context()), job)
@@ -412,9 +460,10 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun, deadline tim
 	}
 	// Settle while the lease holds: the store may be restarting, and the
 	// reaper must not take the run meanwhile.
-	w.settle(store.WithLease(context.WithoutCancel(ctx), lease.Context()), run, lerr, log)
+	state := w.settle(store.WithLease(context.WithoutCancel(ctx), lease.Context()), run, lerr, log)
 	close(stopHold)
 	<-holdDone
+	log.Info("run finished", slog.String("state", state), slog.Duration("took", time.Since(started).Round(time.Millisecond)))
 }
 
 // settle records a final state for a run the launcher left without one:
@@ -424,7 +473,7 @@ func (w *Worker) execute(parent context.Context, run store.FlowRun, deadline tim
 // the run's policy ([store.Runs.CrashRun]). ctx carries the execution's
 // fence: settling a run that was reaped or claimed again meanwhile
 // changes nothing.
-func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log *slog.Logger) {
+func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log *slog.Logger) (state string) {
 	var cur store.FlowRun
 	err := store.RetryUnavailable(ctx, 0, "read run "+run.ID, func(ctx context.Context) error {
 		var err error
@@ -433,11 +482,10 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 	})
 	if err != nil {
 		log.Error("read run after it ended", slog.String("error", err.Error()))
-		return
+		return "unknown"
 	}
 	if cur.State.Final() {
-		log.Debug("run ended", slog.String("state", cur.State.Name))
-		return
+		return cur.State.Name
 	}
 	if cur.State.Name == flow.NameAwaitingInput {
 		w.suspend(ctx, run, log) // approvals.go
@@ -453,10 +501,10 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 			return err
 		}); err != nil {
 			log.Error("record final state", slog.String("state", to.Name), slog.String("error", err.Error()))
-			return
+			return cur.State.Name
 		}
 		log.Warn("run could not start", slog.String("state", to.Name), slog.String("message", to.Message))
-		return
+		return to.Name
 	}
 	msg := "run ended without a final state"
 	switch {
@@ -472,12 +520,13 @@ func (w *Worker) settle(ctx context.Context, run store.FlowRun, lerr error, log 
 		return err
 	}); err != nil {
 		log.Error("record crashed run", slog.String("error", err.Error()))
-		return
+		return cur.State.Name
 	}
 	log.Warn("run ended without a final state", slog.String("state", after.State.Name), slog.Int("attempt", after.Attempt), slog.String("message", msg))
 	if after.State.Final() {
 		w.WakeHooks() // its hooks are owed: run them now
 	}
+	return after.State.Name
 }
 
 // finalName reports whether a state name is that of a final state.

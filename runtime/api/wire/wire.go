@@ -348,50 +348,6 @@ type Retry struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Bulk asks POST /api/v1/runs/bulk to act on many runs at once: the runs
-// in IDs, or else those Filter selects (at most Limit, default and
-// maximum 1000, newest first). Action is "cancel", "retry" or "set-state"
-// (State names the state: a state name such as Failed or Cancelled).
-// Reason is kept in each new state's message. Nothing is deleted: every
-// run keeps its history.
-type Bulk struct {
-	Action string      `json:"action"`
-	IDs    []string    `json:"ids,omitempty"`
-	Filter *BulkFilter `json:"filter,omitempty"`
-	State  string      `json:"state,omitempty"`
-	Reason string      `json:"reason,omitempty"`
-	Limit  int         `json:"limit,omitempty"`
-}
-
-// BulkFilter selects runs as GET /api/v1/runs does.
-type BulkFilter struct {
-	States        []string  `json:"states,omitempty"`
-	Deployment    string    `json:"deployment,omitempty"`
-	Flow          string    `json:"flow,omitempty"`
-	Tag           string    `json:"tag,omitempty"`
-	CreatedAfter  time.Time `json:"created_after,omitzero"`
-	CreatedBefore time.Time `json:"created_before,omitzero"`
-}
-
-// BulkResult answers a [Bulk] request: the runs it moved (with their new
-// state) and those it could not, each with why.
-type BulkResult struct {
-	Done   []BulkDone   `json:"done"`
-	Failed []BulkFailed `json:"failed"`
-}
-
-// BulkDone is a run a bulk action moved.
-type BulkDone struct {
-	ID    string     `json:"id"`
-	State flow.State `json:"state"`
-}
-
-// BulkFailed is a run a bulk action could not move, and why.
-type BulkFailed struct {
-	ID    string `json:"id"`
-	Error string `json:"error"`
-}
-
 // UnknownFlowError is a run of a flow that the binary executing it does
 // not contain: a worker's compiled-in flows, a flow binary's. The worker
 // records the run Failed. runtime/worker and runtime/agent re-export it.
