@@ -238,8 +238,12 @@ func (a *App) compile() (*compiled, error) {
 			return nil, &store.InvalidError{Field: "tag_limits[" + tag + "]", Reason: "want a tag and a limit ≥ 0"}
 		}
 	}
+	// An App that declares deployments names one of them in each trigger
+	// (a typo fails here, before anything is applied); an App without
+	// deployments (applied over the API by another program) is not
+	// checked.
 	for i, tr := range a.Triggers {
-		if !seen[tr.Deployment] {
+		if len(a.Deployments) > 0 && !seen[tr.Deployment] {
 			return nil, &store.InvalidError{Field: fmt.Sprintf("triggers[%d].deployment", i), Reason: fmt.Sprintf("deployment %q is not among the app's deployments", tr.Deployment)}
 		}
 	}

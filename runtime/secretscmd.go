@@ -64,7 +64,7 @@ func cmdSecrets(e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	rot, ok := st.(store.KeyRotator)
+	rot, ok := store.As[store.KeyRotator](st)
 	if !ok {
 		return errors.New("this store cannot rotate its key")
 	}

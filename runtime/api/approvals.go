@@ -32,7 +32,7 @@ func (s *Server) approvalRoutes() {
 
 // inputs returns the store's approval gates, or a 501.
 func (s *Server) inputs() (store.Inputs, error) {
-	in, ok := s.st.(store.Inputs)
+	in, ok := store.As[store.Inputs](s.st)
 	if !ok {
 		return nil, &Error{Status: http.StatusNotImplemented, Msg: "this store has no approval gates"}
 	}

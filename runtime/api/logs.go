@@ -34,7 +34,7 @@ type sub struct {
 // other replicas. The store is listened to only while someone follows.
 func newNotifier(st store.Store) *notifier {
 	n := &notifier{subs: map[string]*sub{}}
-	n.src, _ = st.(store.RunNotifier)
+	n.src, _ = store.As[store.RunNotifier](st)
 	return n
 }
 

@@ -323,6 +323,10 @@ type observedStore struct {
 	nextSub int
 }
 
+// Unwrap returns the store o counts for, so that store.As finds the
+// optional interfaces it implements (approval inputs, run notification).
+func (o *observedStore) Unwrap() store.Store { return o.Store }
+
 // NotifyCancel calls fn with the ID of every run asked to cancel through
 // this store until stop is called.
 func (o *observedStore) NotifyCancel(fn func(runID string)) (stop func()) {

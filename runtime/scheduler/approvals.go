@@ -13,7 +13,7 @@ import (
 // meets the timeout and ends as it says (failed or cancelled). A store
 // without approval gates has nothing to do.
 func (s *Scheduler) resumeDueInputs(ctx context.Context, now time.Time) {
-	in, ok := s.st.(store.Inputs)
+	in, ok := store.As[store.Inputs](s.st)
 	if !ok {
 		return
 	}

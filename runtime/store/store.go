@@ -300,3 +300,28 @@ type Events interface {
 	// source's signatures stay valid (its timestamp tolerance).
 	PruneEvents(ctx context.Context, before time.Time) (int, error)
 }
+
+// Wrapper is a store that adds behaviour to another one (the API's
+// metrics, for instance) and forwards the rest; [As] looks through it for
+// the optional interfaces a store may implement ([Inputs], [RunNotifier],
+// [KeyRotator]).
+type Wrapper interface {
+	Unwrap() Store
+}
+
+// As returns st as T when st, or a store it wraps ([Wrapper]),
+// implements T.
+func As[T any](st Store) (T, bool) {
+	for st != nil {
+		if t, ok := st.(T); ok {
+			return t, true
+		}
+		w, ok := st.(Wrapper)
+		if !ok {
+			break
+		}
+		st = w.Unwrap()
+	}
+	var zero T
+	return zero, false
+}

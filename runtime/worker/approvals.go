@@ -15,7 +15,7 @@ import (
 // due again, and a worker resumes it. A store without approval gates
 // cannot hold such a run: it is crashed as any run left unfinished.
 func (w *Worker) suspend(ctx context.Context, run store.FlowRun, log *slog.Logger) {
-	in, ok := w.st.(store.Inputs)
+	in, ok := store.As[store.Inputs](w.st)
 	if !ok {
 		if _, err := w.st.CrashRun(ctx, store.FenceOf(run), "paused awaiting input on a store without approval gates"); err != nil {
 			log.Error("record crashed run", slog.String("error", err.Error()))

@@ -115,7 +115,7 @@ const DefaultSuspendAfter = 30 * time.Second
 // Call Close when the worker has stopped.
 func NewInProcess(st store.Store, reg *Registry, rec store.RecorderOptions, lim store.LimiterOptions) *InProcess {
 	l := &InProcess{flows: reg, recorder: store.NewRecorder(st, rec), limiter: store.NewLimiter(st, lim)}
-	l.inputs, _ = st.(store.Inputs)
+	l.inputs, _ = store.As[store.Inputs](st)
 	return l
 }
 
