@@ -204,6 +204,9 @@ func (r FlowRun) HookEvent() flow.HookEvent {
 			FlowRunID: r.ID, ParentID: r.ParentID, Tags: r.Tags, Parameters: r.Parameters, Created: r.Created,
 		},
 		State: r.State,
+		// The runtime's execution of the run; which attempt of the
+		// flow's own retry policy it reached is the child's to know.
+		Execution: r.Attempt,
 	}
 	if r.State.Type != flow.TypeCompleted && r.State.Message != "" {
 		ev.Err = errors.New(r.State.Message)
