@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -167,6 +168,22 @@ func TestApprovalAnswerers(t *testing.T) {
 	st, _, body := b.post("/ui/runs/"+run.ID+"/approve", url.Values{"p.ticket": {"CHG-1"}})
 	if st != http.StatusForbidden || !strings.Contains(body, "approve refused: key: ") || !strings.Contains(body, "alice") {
 		t.Fatalf("named answerers: %d %s", st, body)
+	}
+
+	// Four-eyes: root created the run, so root may not answer it.
+	mine, _, err := e.st.CreateRun(context.Background(), store.RunSpec{Deployment: "vlan-prod", Parameters: json.RawMessage(`{"device":"sw1","vlan":10}`),
+		Origin: store.Origin{Kind: store.OriginAPI, APIKey: "root"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first run is claimed already; this one is next.
+	e.gate(t, mine.ID, flow.Answerers{NotCreator: true})
+	if _, body := b.get("/ui/runs/" + mine.ID + "/approval"); !strings.Contains(body, "not root (the run's creator)") {
+		t.Fatalf("four-eyes not shown: %s", body)
+	}
+	st, _, body = b.post("/ui/runs/"+mine.ID+"/approve", url.Values{"p.ticket": {"CHG-1"}})
+	if st != http.StatusForbidden || !strings.Contains(body, "approve refused: key: ") || !strings.Contains(body, "four-eyes") {
+		t.Fatalf("four-eyes: %d %s", st, body)
 	}
 
 	run2 := e.createRun(t)
