@@ -81,9 +81,12 @@ type approvalData struct {
 	Fields      []field
 	RawInput    string // the JSON form, for a schema the form cannot show
 	HasSchema   bool
-	FormError   string
-	Reason      string
-	Now         time.Time
+	// Object: the schema's input is an object, sent as {} when the form
+	// leaves it empty; Empty: one without properties, asking nothing.
+	Object, Empty bool
+	FormError     string
+	Reason        string
+	Now           time.Time
 }
 
 // loadApproval reads a run's gate (the one named by key, else its oldest
@@ -109,6 +112,14 @@ func (u *UI) loadApproval(r *http.Request, s *session, id, key string) (approval
 	d.HasSchema = sch != "" && sch != "null"
 	if d.HasSchema {
 		d.Fields = formFields(info.Schema, nil)
+		var top struct {
+			Type       any                        `json:"type"`
+			Properties map[string]json.RawMessage `json:"properties"`
+		}
+		_ = json.Unmarshal(info.Schema, &top)
+		d.Object = typeOf(top.Type) == "object"
+		// A plain yes/no gate (an empty object's schema): nothing to fill.
+		d.Empty = d.Object && top.Properties != nil && len(top.Properties) == 0
 	}
 	return d, nil, http.StatusOK
 }
@@ -147,6 +158,9 @@ func (u *UI) answer(approve bool) handler {
 						d.FormError, ok = "Input: want JSON: "+err.Error(), false
 					}
 				}
+			}
+			if input == nil && d.Object {
+				input = map[string]any{}
 			}
 			req.Input = mustJSON(input)
 		} else {

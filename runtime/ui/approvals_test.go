@@ -24,6 +24,12 @@ const hostileDiff = "--- a/sw1\n+++ b/sw1\n+ vlan 10 name <script>alert(1)</scri
 // Paused (AwaitingInput), suspended.
 func (e *env) gate(t testing.TB, runID string, who flow.Answerers) {
 	t.Helper()
+	e.gateWith(t, runID, who, flow.SchemaFor[ticketInput]())
+}
+
+// gateWith is gate with the request's input schema.
+func (e *env) gateWith(t testing.TB, runID string, who flow.Answerers, schema json.RawMessage) {
+	t.Helper()
 	ctx := context.Background()
 	in, ok := store.As[store.Inputs](e.st)
 	if !ok {
@@ -39,7 +45,7 @@ func (e *env) gate(t testing.TB, runID string, who flow.Answerers) {
 	}
 	if _, _, err := in.RequestInput(fctx, flow.InputRequest{RunID: run.ID, Key: "input/approval", OnTimeout: flow.TimeoutFail,
 		Prompt: flow.Prompt{Text: "push vlan 10 to <b>sw1</b>", Diff: hostileDiff, Devices: []string{"sw1", "sw<2>"}},
-		Schema: flow.SchemaFor[ticketInput](), Answerers: who}); err != nil {
+		Schema: schema, Answerers: who}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.st.SetRunState(fctx, run.ID, flow.State{Type: flow.TypePaused, Name: flow.NameAwaitingInput}, nil); err != nil {
@@ -206,4 +212,25 @@ func mustInputs(t testing.TB, e *env) store.Inputs {
 		t.Fatal("the store has no approval gates")
 	}
 	return in
+}
+
+// TestApprovalYesNo: a gate asking nothing (an empty object's schema)
+// shows no input and is approved with {}.
+func TestApprovalYesNo(t *testing.T) {
+	e := newEnv(t)
+	run := e.createRun(t)
+	e.gateWith(t, run.ID, flow.Answerers{}, flow.SchemaFor[struct{}]())
+	b := e.browser()
+	b.signin(adminKey)
+	_, body := b.get("/ui/runs/" + run.ID + "/approval")
+	if !strings.Contains(body, `id="approve"`) || strings.Contains(body, `name="input"`) || strings.Contains(body, `name="p.`) {
+		t.Fatalf("yes/no gate form: %s", body)
+	}
+	if st, loc, body := b.post("/ui/runs/"+run.ID+"/approve", nil); st != http.StatusSeeOther || loc != "/ui/runs/"+run.ID {
+		t.Fatalf("approve: %d %s %s", st, loc, body)
+	}
+	info, err := mustInputs(t, e).GetInput(context.Background(), run.ID, "")
+	if err != nil || info.Answer == nil || !info.Answer.Approved || string(info.Answer.Input) != "{}" {
+		t.Fatalf("answer %+v %v", info.Answer, err)
+	}
 }
