@@ -215,6 +215,55 @@ func TestBrowser(t *testing.T) {
 		chromedp.Navigate(e.srv.URL+"/ui/config"), chromedp.WaitVisible(chromedp.CSS("main h1")), shot("14-config"),
 		chromedp.Navigate(e.srv.URL+"/ui/flows"), chromedp.WaitVisible(chromedp.CSS("main h1")), shot("15-flows"))
 
+	// Approve a run waiting at a gate (as an admin: an operator may not
+	// answer) and see it go on to Completed. The test plays the worker:
+	// the answer moves the suspended run to Scheduled (Resuming), a worker
+	// claims it and finishes it.
+	g := e.createRun(t)
+	e.gate(t, g.ID, flow.Answerers{})
+	run("sign in as an admin",
+		chromedp.Click(chromedp.ID("signout")),
+		chromedp.WaitVisible(chromedp.ID("key")),
+		chromedp.SendKeys(chromedp.ID("key"), adminKey),
+		chromedp.Click(chromedp.ID("signin")),
+		chromedp.WaitVisible(chromedp.ID("signout")),
+		waitText(".who", "root"),
+		waitText("#approvals-count", "1 run waiting for input"),
+	)
+	run("open the approval",
+		chromedp.Click(chromedp.CSS("#approvals-count a")),
+		chromedp.WaitVisible(chromedp.CSS("a.approval-link")),
+		shot("16-approvals"),
+		chromedp.Click(chromedp.CSS("a.approval-link")),
+		chromedp.WaitVisible(chromedp.ID("approve-form")),
+		waitText("#prompt-diff", "vlan 10 name <script>"),
+		until(`getComputedStyle(document.querySelector("#prompt-diff .diff-add")).color !== getComputedStyle(document.querySelector("#prompt-diff .diff-del")).color`),
+		chromedp.Click(chromedp.ID("approve")),
+		chromedp.WaitVisible(chromedp.ID("err-ticket")),
+		waitText("#err-ticket", "required field missing"),
+		shot("17-approval-field-error"),
+		chromedp.SendKeys(chromedp.ID("p-ticket"), "CHG-42"),
+		chromedp.Click(chromedp.ID("approve")),
+		chromedp.WaitVisible(chromedp.ID("flash")),
+		waitText("#flash", "Approved input/approval"),
+		waitText("#live .state-line", "Resuming"),
+	)
+	claimed, ok, err := e.st.ClaimRun(bg, store.Claim{Pool: "default", Worker: "w", Lease: time.Minute, Now: time.Now()})
+	if err != nil || !ok || claimed.ID != g.ID {
+		t.Fatalf("claim the approved run: %v %v %s, want %s", ok, err, claimed.ID, g.ID)
+	}
+	fctx := store.WithFence(bg, store.FenceOf(claimed))
+	for _, st := range []flow.State{flow.Running(), flow.Completed()} {
+		if _, err := e.st.SetRunState(fctx, g.ID, st, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("see the approved run completed",
+		until(`document.getElementById("live").dataset.final === "Completed"`),
+		waitText("#timeline", "Completed"),
+		shot("18-approved-run-completed"),
+	)
+
 	// Dark: the pages follow prefers-color-scheme.
 	dark := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{

@@ -191,7 +191,13 @@ func mustJSON(v any) json.RawMessage {
 // placeError puts an API error naming a parameter ("parameters.vlan")
 // beside its field; false when it names none of the form's.
 func placeError(fields []field, e *wire.Error) bool {
-	name, ok := strings.CutPrefix(e.Field, "parameters.")
+	return placeFieldError(fields, e, "parameters.")
+}
+
+// placeFieldError puts an API error naming prefix+field beside that
+// field; false when it names none of the form's.
+func placeFieldError(fields []field, e *wire.Error, prefix string) bool {
+	name, ok := strings.CutPrefix(e.Field, prefix)
 	if !ok {
 		return false
 	}

@@ -23,6 +23,9 @@
 // chart with retries and cached steps, result, live state and logs over
 // Server-Sent Events, cancel and retry), deployments (schedules, next
 // runs, pause and resume, a run-now form generated from the flow's
-// parameter JSON Schema), flows, pools with queues, workers and tag slots,
+// parameter JSON Schema), approvals (the runs waiting at an approval
+// gate; a gate's prompt with its diff coloured and an answer form made
+// from the gate's JSON Schema, approve or reject with a reason through the
+// API, whose refusals are shown in its words), flows, pools with queues, workers and tag slots,
 // events, and blocks, variables and secrets with secret values masked.
 package ui

@@ -37,6 +37,10 @@ type dashData struct {
 	ByState   map[flow.StateType]int
 	Running   int
 	Scheduled int
+	// Approvals counts the runs waiting for input; ApprovalsError is the
+	// API's answer when it cannot list them.
+	Approvals      []store.InputInfo
+	ApprovalsError string
 }
 
 type legendItem struct {
@@ -166,6 +170,11 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request, s *session) error
 	d.Late = d.Late[:min(len(d.Late), 20)]
 	if d.Workers, err = u.workers(r); err != nil {
 		return err
+	}
+	if items, e := u.listApprovals(r, s); e != nil {
+		d.ApprovalsError = errorText(e)
+	} else {
+		d.Approvals = items
 	}
 	return u.render(w, r, s, http.StatusOK, "dashboard", "Dashboard", d)
 }

@@ -120,7 +120,7 @@ func Mount(a *api.Server, st store.Store, opts Options) (*UI, error) {
 
 // page names each page's template file; every page is parsed with the
 // layout.
-var pageFiles = []string{"signin", "runs", "run", "dashboard", "deployments", "deployment", "pools", "events", "config", "flows", "error"}
+var pageFiles = []string{"signin", "runs", "run", "dashboard", "deployments", "deployment", "pools", "events", "config", "flows", "approvals", "approval", "error"}
 
 func (u *UI) parse() error {
 	u.pages = map[string]*template.Template{}
