@@ -60,6 +60,7 @@
 //	GET    /secrets                        names and times only; PUT {"value": ...}, DELETE /secrets/{name} (admin)
 //	GET    /events?source=&type=&unmatched=&limit=&cursor=
 //	POST   /events/{source}                202 new event with run IDs, 200 duplicate
+//	GET    /events/deliveries?limit=       this server's last refused and duplicate deliveries (memory only, newest first)
 //
 // # Authentication
 //

@@ -174,11 +174,13 @@ func (s *Server) acceptEvent(w http.ResponseWriter, r *http.Request) error {
 	v := s.opts.Sources[src]
 	if v == nil {
 		s.metrics.event("(unknown)", "unknown_source")
+		s.noteDelivery(r, src, "unknown_source", "unknown event source", "", nil)
 		return &Error{Status: http.StatusNotFound, Field: "source", Msg: "unknown event source " + src}
 	}
 	body, err := readBody(w, r, s.opts.MaxBodyBytes)
 	if err != nil {
 		s.metrics.event(src, "invalid")
+		s.noteDelivery(r, src, "invalid", err.Error(), "", nil)
 		return err
 	}
 	id, err := v.Verify(r, body)
@@ -186,19 +188,23 @@ func (s *Server) acceptEvent(w http.ResponseWriter, r *http.Request) error {
 		var e *Error
 		if errors.As(err, &e) {
 			s.metrics.event(src, "invalid")
+			s.noteDelivery(r, src, "invalid", e.Error(), bodyEventID(body), nil)
 			return e
 		}
 		s.metrics.event(src, "unauthorized")
+		s.noteDelivery(r, src, "unauthorized", err.Error(), bodyEventID(body), nil)
 		return &Error{Status: http.StatusUnauthorized, Msg: "event source " + src + ": " + err.Error()}
 	}
 	if !json.Valid(body) || len(bytes.TrimSpace(body)) == 0 {
 		s.metrics.event(src, "invalid")
+		s.noteDelivery(r, src, "invalid", "body: not JSON", id, nil)
 		return badRequest("body", "not JSON")
 	}
 	if wait, ok := s.limits.take(src, s.opts.Now()); !ok {
 		// A flood of authentic events (a looping sender): the sender
 		// retries later; nothing is stored.
 		s.metrics.event(src, "rate_limited")
+		s.noteDelivery(r, src, "rate_limited", "more than the source's rate limit", id, nil)
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()+0.999))))
 		return &Error{Status: http.StatusTooManyRequests, Field: "source", Msg: "event source " + src + " sends more than its rate limit"}
 	}
@@ -213,6 +219,11 @@ func (s *Server) acceptEvent(w http.ResponseWriter, r *http.Request) error {
 	acc, err := s.st.AcceptEvent(r.Context(), store.Event{ID: id, Source: src, Type: typ, Payload: body}, match)
 	if err != nil {
 		s.metrics.event(src, "error")
+		if ie := (*store.InvalidError)(nil); errors.As(err, &ie) {
+			// The matcher refused the event (a field its trigger
+			// needs): the sender's to fix, so the inbox says why.
+			s.noteDelivery(r, src, "invalid", ie.Error(), id, nil)
+		}
 		return err
 	}
 	ids := acc.RunIDs
@@ -222,6 +233,7 @@ func (s *Server) acceptEvent(w http.ResponseWriter, r *http.Request) error {
 	ans := wire.EventAccepted{EventID: id, RunIDs: ids, Duplicate: acc.Duplicate}
 	if acc.Duplicate {
 		s.metrics.event(src, "duplicate")
+		s.noteDelivery(r, src, "duplicate", "accepted before", id, ids)
 		return writeJSON(w, http.StatusOK, ans)
 	}
 	s.metrics.event(src, "accepted")

@@ -93,6 +93,34 @@ func TestEventIntake(t *testing.T) {
 	st, b = src.do("POST", "/api/v1/events/nope", `{}`)
 	wantError(t, st, b, 404, "source")
 
+	// The inbox's refused and duplicate deliveries, newest first; a
+	// refused body is not kept, its claimed event ID is.
+	st, b = e.do("GET", "/api/v1/events/deliveries", nil)
+	ds := decodeAs[wire.EventDeliveries](t, b).Deliveries
+	var got []string
+	for _, d := range ds {
+		got = append(got, d.Source+":"+d.Outcome)
+	}
+	want := []string{"nope:unknown_source", "ci:unauthorized", "infrahub:invalid", "infrahub:invalid", "infrahub:duplicate", "infrahub:unauthorized", "infrahub:unauthorized"}
+	if st != 200 || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("deliveries %d %v, want %v", st, got, want)
+	}
+	if d := ds[3]; d.EventID != "ev-2" || !strings.Contains(d.Reason, "payload.data.kind") {
+		t.Errorf("delivery the matcher refused %+v, want its event and the field", d)
+	}
+	if d := ds[4]; d.EventID != first.EventID || len(d.RunIDs) != 1 || d.RunIDs[0] != first.RunIDs[0] {
+		t.Errorf("duplicate delivery %+v, want the event and its first run", d)
+	}
+	if d := ds[6]; d.EventID != first.EventID || !strings.Contains(d.Reason, "signature") || d.Remote == "" {
+		t.Errorf("badly signed delivery %+v, want the claimed event ID, why and who", d)
+	}
+	if strings.Contains(string(b), "node.updated") {
+		t.Errorf("a refused delivery's body reached the inbox: %s", b)
+	}
+	if st, b = e.do("GET", "/api/v1/events/deliveries?limit=2", nil); len(decodeAs[wire.EventDeliveries](t, b).Deliveries) != 2 {
+		t.Errorf("limit=2: %d %s", st, b)
+	}
+
 	st, b = e.do("GET", "/metrics", nil)
 	for _, want := range []string{`netauto_events_total{source="infrahub",outcome="accepted"} 1`, `netauto_events_total{source="infrahub",outcome="duplicate"} 1`, `netauto_events_total{source="infrahub",outcome="unauthorized"} 2`} {
 		if !strings.Contains(string(b), want) {

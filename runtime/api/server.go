@@ -89,6 +89,9 @@ type Options struct {
 // Server is the netauto HTTP API over a [store.Store]. It is an
 // http.Handler; see the package documentation for its endpoints.
 type Server struct {
+	// deliveries are the last refused and duplicate event deliveries.
+	deliveries deliveryLog
+
 	st      store.Store
 	opts    Options
 	mux     *http.ServeMux
@@ -327,6 +330,7 @@ func (s *Server) routes() {
 
 	s.approvalRoutes() // approvals.go
 	s.handle("GET /api/v1/events", need(PermRead), s.listEvents)
+	s.handle("GET /api/v1/events/deliveries", need(PermRead), s.listDeliveries)
 	s.handle("POST /api/v1/events/{source}", source, s.acceptEvent)
 }
 

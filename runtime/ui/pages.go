@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
 )
 
@@ -270,11 +271,15 @@ func (u *UI) poolsPage(w http.ResponseWriter, r *http.Request, s *session) error
 }
 
 type eventsData struct {
-	Events    []store.Event
-	Next      string
-	Unmatched bool
-	Source    string
-	Now       time.Time
+	Events []store.Event
+	// Deliveries are the API server's last refused and duplicate
+	// deliveries (in its memory, never stored).
+	Deliveries    []wire.EventDelivery
+	DeliveryLimit int
+	Next          string
+	Unmatched     bool
+	Source        string
+	Now           time.Time
 }
 
 func (u *UI) eventsPage(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -289,6 +294,12 @@ func (u *UI) eventsPage(w http.ResponseWriter, r *http.Request, s *session) erro
 		v := r.URL.Query()
 		v.Set("cursor", next)
 		d.Next = u.prefix + "/events?" + v.Encode()
+	}
+	d.DeliveryLimit = 100
+	for _, dl := range u.api.RecentDeliveries(d.DeliveryLimit) {
+		if d.Source == "" || dl.Source == d.Source {
+			d.Deliveries = append(d.Deliveries, dl)
+		}
 	}
 	return u.render(w, r, s, http.StatusOK, "events", "Events", d)
 }

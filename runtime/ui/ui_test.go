@@ -349,3 +349,23 @@ func TestPoolsPage(t *testing.T) {
 		t.Fatal("dashboard lacks the workers' health")
 	}
 }
+
+// TestEventsInboxShowsRefusedDeliveries: a delivery the intake refused is
+// listed on the events page with why, its source escaped.
+func TestEventsInboxShowsRefusedDeliveries(t *testing.T) {
+	e := newEnv(t)
+	resp, err := http.Post(e.srv.URL+"/api/v1/events/%3Cscript%3Ex", "application/json", strings.NewReader(`{"id":"ev-9"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("delivery to an unknown source: %d, want 404", resp.StatusCode)
+	}
+	b := e.browser()
+	b.signin(adminKey)
+	_, body := b.get("/ui/events")
+	if !strings.Contains(body, "unknown_source") || !strings.Contains(body, "&lt;script&gt;x") || strings.Contains(body, "<script>x") {
+		t.Fatalf("events page lacks the refused delivery, or shows its source unescaped:\n%s", body)
+	}
+}

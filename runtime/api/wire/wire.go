@@ -210,6 +210,27 @@ type EventAccepted struct {
 	Duplicate bool `json:"duplicate,omitempty"`
 }
 
+// EventDelivery is a delivery of an event that made no new event: refused
+// (Outcome unknown_source, invalid, unauthorized, rate_limited) or a
+// duplicate of an event accepted before (RunIDs: the first delivery's
+// runs). EventID is what the delivery's body claimed; Remote is the
+// sender's address as the server saw it.
+type EventDelivery struct {
+	Time    time.Time `json:"time"`
+	Source  string    `json:"source"`
+	Outcome string    `json:"outcome"`
+	Reason  string    `json:"reason,omitempty"`
+	EventID string    `json:"event_id,omitempty"`
+	RunIDs  []string  `json:"run_ids,omitempty"`
+	Remote  string    `json:"remote,omitempty"`
+}
+
+// EventDeliveries answers GET /api/v1/events/deliveries: the server's last
+// refused and duplicate deliveries, newest first.
+type EventDeliveries struct {
+	Deliveries []EventDelivery `json:"deliveries"`
+}
+
 // EventPage is one page of GET /api/v1/events.
 type EventPage struct {
 	Events []store.Event `json:"events"`
