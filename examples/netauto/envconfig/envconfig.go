@@ -309,3 +309,22 @@ func list(s string) []string {
 	}
 	return out
 }
+
+// Gate waits for a human to approve the change prompt shows when cfg's
+// environment requires approval, and returns at once otherwise. It must
+// be called from the top-level flow's function, before anything changes.
+// A rejection is a *flow.RejectedError (the run ends Cancelled), a timeout
+// a *flow.InputTimeoutError; the caller returns either as it comes.
+func Gate(ctx context.Context, cfg NetAutoConfig, prompt flow.Prompt) error {
+	if !cfg.Approval.Required {
+		return nil
+	}
+	opts, err := cfg.Approval.Options()
+	if err != nil {
+		return flow.NonRetryable(fmt.Errorf("environment %s: %w", cfg.Environment, err))
+	}
+	if _, err := flow.WaitForInput[struct{}](ctx, prompt, opts...); err != nil {
+		return fmt.Errorf("environment %s: approval: %w", cfg.Environment, err)
+	}
+	return nil
+}
