@@ -10,6 +10,7 @@ import (
 	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/examples/netauto/f5flows"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
+	"github.com/netauto-dev/netauto/f5"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/flowtest"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
@@ -100,5 +101,50 @@ func TestAS3StagingDoesNotWait(t *testing.T) {
 	}
 	if p := in.Pending(); len(p) != 0 || l.bigip.Tenant(seed.Tenant) == nil {
 		t.Fatalf("pending %v, tenant %v: staging must declare without a wait", p, l.bigip.Tenant(seed.Tenant))
+	}
+}
+
+// LTM in production shows the pools to create and members to add, and
+// changes nothing when rejected; approved, it creates them.
+func TestLTMProductionWaitsForApproval(t *testing.T) {
+	l := newLab(t)
+	h, in, reqs := gated(t, l)
+	art := findArtifact(t, l, "f5-ltm")
+	c, err := f5.New(f5.Config{BaseURL: l.bigURL, Username: "netauto", Password: "netauto-pw", InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	run := func(answer flow.Answer) (*flow.InputRequest, error) {
+		done := make(chan error, 1)
+		go func() {
+			_, err := l.flows.LTM.Run(h.Context(), f5flows.Params{Environment: "production", ArtifactID: art})
+			done <- err
+		}()
+		req := <-reqs
+		if err := in.Answer(h.Context(), req.RunID, req.Key, flow.Responder{Key: "bob", Roles: []string{"operator"}}, answer); err != nil {
+			t.Fatal(err)
+		}
+		return &req, <-done
+	}
+	req, err := run(flow.Answer{Reason: "no"})
+	var re *flow.RejectedError
+	if !errors.As(err, &re) {
+		t.Fatalf("err %v, want a *flow.RejectedError", err)
+	}
+	first, _, _ := strings.Cut(req.Prompt.Diff, "\n")
+	pool, ok := strings.CutPrefix(first, "+ pool ")
+	if !ok || strings.Contains(pool, " ") || !strings.Contains(req.Prompt.Diff, " member ") {
+		t.Fatalf("diff %q: want the pool to create, then its members", req.Prompt.Diff)
+	}
+	var fe *f5.Error
+	if _, err := c.Pool(context.Background(), pool); !errors.As(err, &fe) || fe.StatusCode != 404 {
+		t.Fatalf("rejected, but pool %s: %v", pool, err)
+	}
+	if _, err := run(flow.Answer{Approved: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pool(context.Background(), pool); err != nil {
+		t.Fatalf("approved, but pool %s: %v", pool, err)
 	}
 }

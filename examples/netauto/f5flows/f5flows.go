@@ -19,7 +19,9 @@
 //     flow.WaitForInput; a rejection ends the run Cancelled, nothing declared.
 //   - [DeployLTM] ("f5-ltm"): fetch an [LTMSpec] (JSON), create or update its
 //     pools and members through iControl REST; on failure created pools are
-//     deleted and members added to existing pools removed.
+//     deleted and members added to existing pools removed. When the
+//     environment requires approval, the pools to create and members to add
+//     are read first and shown (flow.WaitForInput) before anything changes.
 //   - [DeployCertificates] ("f5-cert"): fetch the new certificate and key
 //     PEMs, check the installed certificates' expiry, install key and
 //     certificate, check again that the installed one no longer expires
@@ -481,6 +483,12 @@ type LTMResult struct {
 	Members int      `json:"members"`
 }
 
+// ltmPlanIn is what the LTM plan reads: the spec's pools.
+type ltmPlanIn struct {
+	Environment string        `json:"environment"`
+	Pools       []LTMPoolSpec `json:"pools"`
+}
+
 type ltmIn struct {
 	Environment string      `json:"environment"`
 	Pool        LTMPoolSpec `json:"pool"`
@@ -577,6 +585,33 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		defer closeBigIP(ctx, c)
 		return undo(ctx, c, in.Pool.path(), out)
 	}))
+	plan := task.New("plan-ltm", func(ctx context.Context, in ltmPlanIn) ([]string, error) {
+		c, err := bigipFor(ctx, d, in.Environment)
+		if err != nil {
+			return nil, err
+		}
+		defer closeBigIP(ctx, c)
+		var lines []string
+		for _, pl := range in.Pools {
+			var have []f5.LTMPoolMember
+			if _, err := c.Pool(ctx, pl.path()); err != nil {
+				var be *f5.Error
+				if !errors.As(err, &be) || be.StatusCode != 404 {
+					return nil, fmt.Errorf("pool %s: %w", pl.path(), err)
+				}
+				lines = append(lines, "+ pool "+pl.path())
+			} else if have, err = c.PoolMembers(ctx, pl.path()); err != nil {
+				return nil, fmt.Errorf("pool %s members: %w", pl.path(), err)
+			}
+			for _, m := range pl.Members {
+				if !slices.ContainsFunc(have, func(h f5.LTMPoolMember) bool { return h.Name == m }) {
+					lines = append(lines, "+ pool "+pl.path()+" member "+m)
+				}
+			}
+		}
+		return lines, nil
+	}, task.WithRetries(2))
+
 	return flow.New(FlowLTM, func(ctx context.Context, p Params) (LTMResult, error) {
 		ref, err := resolve(p, schema.KindNetautoLTMConfig)
 		if err != nil {
@@ -604,6 +639,26 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 				}
 				// BIG-IP's own name: "2001:db8::10.80" for IPv6.
 				spec.Pools[i].Members[j] = f5.MemberName(addr, port)
+			}
+		}
+		cfg, err := d.Config(ctx, p.Environment)
+		if err != nil {
+			return res, err
+		}
+		if cfg.Approval.Required {
+			lines, err := plan.Run(ctx, ltmPlanIn{Environment: p.Environment, Pools: spec.Pools})
+			if err != nil {
+				return res, err
+			}
+			if len(lines) > 0 {
+				prompt := flow.Prompt{
+					Text:    fmt.Sprintf("Create LTM pools and add members on the BIG-IP of %s (%d change(s)).", p.Environment, len(lines)),
+					Diff:    strings.Join(lines, "\n") + "\n",
+					Devices: []string{deviceName(cfg.F5URL)},
+				}
+				if err := envconfig.Gate(ctx, cfg, prompt); err != nil {
+					return res, err
+				}
 			}
 		}
 		for _, pl := range spec.Pools {
