@@ -2,6 +2,7 @@ package routing_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -19,9 +20,10 @@ import (
 // configure saves it) and staging's does not, with a change pending in
 // Infrahub (10.9.0.1 added, 10.8.0.1 removed), and a harness whose
 // engine keeps input requests in memory, announcing each on the channel.
-func gatedLab(t *testing.T) (*rlab, *flowtest.Harness, *flow.MemoryInputs, chan flow.InputRequest) {
+// Sessions with the peers down never come up.
+func gatedLab(t *testing.T, down ...string) (*rlab, *flowtest.Harness, *flow.MemoryInputs, chan flow.InputRequest) {
 	t.Helper()
-	l := newLabWith(t, labOptions{platform: "cisco_iosxe", extra: []netsync.BGPNeighbor{{PeerAddress: "10.8.0.1", RemoteAS: 65801, Enabled: true}},
+	l := newLabWith(t, labOptions{platform: "cisco_iosxe", down: down, extra: []netsync.BGPNeighbor{{PeerAddress: "10.8.0.1", RemoteAS: 65801, Enabled: true}},
 		deps: func(d *routing.Deps) {
 			d.PostCheckTimeout = 30 * time.Second
 			load := d.Config
@@ -97,5 +99,44 @@ func TestStagingPushDoesNotWait(t *testing.T) {
 	res, err := l.flow(h.Context(), routing.Params{Environment: "staging", RoutingConfigID: l.rcID})
 	if err != nil || !res.Changed || len(in.Pending()) != 0 {
 		t.Fatalf("%+v %v, pending %v: staging must push without a wait", res, err, in.Pending())
+	}
+}
+
+// An approval that outlasts the worker's patience suspends the run; the
+// resumed run reads the plan back from the store, its secrets masked. It
+// reads the device again before pushing, so that a rollback still
+// restores a removed neighbour's password exactly.
+func TestApprovalAfterSuspensionRollsBackExactly(t *testing.T) {
+	const secret = "0822455D0A16"
+	l, h, in, reqs := gatedLab(t, "10.9.0.9")
+	l.dev.SetRunningConfig(strings.Replace(l.dev.RunningConfig(), " neighbor 10.8.0.1 remote-as 65801\n", " neighbor 10.8.0.1 remote-as 65801\n neighbor 10.8.0.1 password 7 "+secret+"\n", 1))
+	l.addNeighbor(t, "10.9.0.9", 65909, "", true) // never Established: rolled back
+	before := l.dev.RunningConfig()
+	h.Engine.SuspendAfter = 1 // suspend at once
+	params, err := json.Marshal(routing.Params{Environment: "production", RoutingConfigID: l.rcID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *flow.SuspendedError
+	if _, err := l.def.Execute(h.Context(), flow.Execution{RunID: "r1", Params: params}); !errors.As(err, &se) {
+		t.Fatalf("first execution: %v, want a *flow.SuspendedError", err)
+	}
+	req := <-reqs
+	if strings.Contains(req.Prompt.Diff, secret) {
+		t.Fatalf("the prompt shows the password: %s", req.Prompt.Diff)
+	}
+	if err := in.Answer(h.Context(), req.RunID, req.Key, flow.Responder{Key: "bob"}, flow.Answer{Approved: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.def.Execute(h.Context(), flow.Execution{RunID: "r1", Params: params, State: flow.Pending(), Resume: true})
+	var ce *routing.CheckError
+	if !errors.As(err, &ce) {
+		t.Fatalf("resumed: %v, want the post-check's *CheckError\n%s", err, h.Dump())
+	}
+	if n := len(h.Runs("re-plan")); n != 1 {
+		t.Fatalf("%d re-plan runs: want the resumed run to read the device again once", n)
+	}
+	if after := l.dev.RunningConfig(); after != before {
+		t.Fatalf("rollback after the resumed push differs:\nbefore %s\nafter  %s", before, after)
 	}
 }

@@ -356,7 +356,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 
 	deviceTag := task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} })
 
-	diff := task.New("diff", func(ctx context.Context, in pushIn) (Plan, error) {
+	diffFn := func(ctx context.Context, in pushIn) (Plan, error) {
 		if err := in.Intent.validate(); err != nil {
 			return Plan{}, flow.NonRetryable(err)
 		}
@@ -383,10 +383,13 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 			err = flow.NonRetryable(err)
 		}
 		return plan, err
-	}, task.WithRetries(2), deviceTag,
-		// The plan holds the device's lines, neighbour passwords included
-		// (masked by Plan.MarshalJSON; sealed at rest as well).
-		task.WithSensitiveResult())
+	}
+	// The plan holds the device's lines, neighbour passwords included
+	// (masked by Plan.MarshalJSON; sealed at rest as well).
+	diff := task.New("diff", diffFn, task.WithRetries(2), deviceTag, task.WithSensitiveResult())
+	// replan reads the device again after an approval that suspended the
+	// run: the plan read back from the store lost its secrets.
+	replan := task.New("re-plan", diffFn, task.WithRetries(2), deviceTag, task.WithSensitiveResult())
 
 	push := task.New("push", func(ctx context.Context, in pushIn) (pushOut, error) {
 		lines := in.Plan.Lines()
@@ -465,6 +468,20 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 		}
 		if err := envconfig.Gate(ctx, cfg, Prompt(p.Environment, intent, plan)); err != nil {
 			return res, err
+		}
+		if _, lost := hasSecretMask(append(append(plan.Lines(), plan.UndoLines(len(plan.Lines()))...), plan.Before...)); lost {
+			// Resumed after a long approval wait: the plan is the
+			// store's, its secrets masked (a removed neighbour's password,
+			// needed by the rollback). Read the device again: it must
+			// still need exactly the change approved.
+			fresh, err := replan.Run(ctx, pushIn{Environment: p.Environment, Intent: intent})
+			if err != nil {
+				return res, err
+			}
+			if Prompt(p.Environment, intent, fresh).Diff != Prompt(p.Environment, intent, plan).Diff {
+				return res, flow.NonRetryable(fmt.Errorf("device %s changed while the change waited for approval; run again to approve the new change", intent.Device))
+			}
+			plan, in.Plan = fresh, fresh
 		}
 		out, err := push.Run(ctx, in)
 		if err != nil {
