@@ -20,13 +20,13 @@ import (
 // gated gives l flows whose production block requires approval (as
 // configure saves it) and staging's does not, and a harness whose engine
 // stores input requests in memory, announcing each on the channel.
-func gated(t *testing.T, l *lab) (*flowtest.Harness, *flow.MemoryInputs, chan flow.InputRequest) {
+func gated(t *testing.T, l *lab, timeout ...string) (*flowtest.Harness, *flow.MemoryInputs, chan flow.InputRequest) {
 	t.Helper()
 	load := func(_ context.Context, env string) (envconfig.NetAutoConfig, error) {
 		return envconfig.NetAutoConfig{
 			Environment: env, InfrahubURL: l.ihURL, InfrahubToken: store.NewSecret(infrahubtest.DefaultAPIToken),
 			F5URL: l.bigURL, F5Username: "netauto", F5Password: store.NewSecret("netauto-pw"), F5InsecureSkipVerify: true,
-			Approval: envconfig.Approval{Required: env == "production", Roles: []string{"operator"}},
+			Approval: envconfig.Approval{Required: env == "production", Roles: []string{"operator"}, Timeout: strings.Join(timeout, "")},
 		}, nil
 	}
 	l.flows = f5flows.New(f5flows.Deps{Config: load})
@@ -146,5 +146,24 @@ func TestLTMProductionWaitsForApproval(t *testing.T) {
 	}
 	if _, err := c.Pool(context.Background(), pool); err != nil {
 		t.Fatalf("approved, but pool %s: %v", pool, err)
+	}
+}
+
+// Nobody answered within the block's approval timeout: the change is
+// cancelled, nothing declared.
+func TestAS3ApprovalTimeoutCancels(t *testing.T) {
+	l := newLab(t)
+	h, _, _ := gated(t, l, "1ms")
+	_, err := l.flows.AS3.Run(h.Context(), f5flows.Params{Environment: "production", ArtifactID: l.as3ID})
+	var te *flow.InputTimeoutError
+	if !errors.As(err, &te) || te.Then != flow.TimeoutCancel {
+		t.Fatalf("err %v, want a *flow.InputTimeoutError that cancels", err)
+	}
+	if l.bigip.Tenant(seed.Tenant) != nil {
+		t.Fatal("timed out, but the tenant was declared")
+	}
+	run := h.Only(t, f5flows.FlowAS3)
+	if got := h.Final(run.ID); got.Type != flow.TypeCancelled {
+		t.Fatalf("final state %+v, want Cancelled", got)
 	}
 }
