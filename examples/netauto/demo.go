@@ -17,6 +17,7 @@ import (
 
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/backup"
+	"github.com/netauto-dev/netauto/examples/netauto/envconfig"
 	"github.com/netauto-dev/netauto/examples/netauto/netsync"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
@@ -44,6 +45,8 @@ var scenario = []step{
 	{"broken routing change fails, is rolled back over SSH, notifies", stepBrokenRouting},
 	{"duplicate webhook delivery starts no second run", stepDuplicate},
 	{"webhook with a bad signature is refused (401), no run", stepBadSignature},
+	{"production requires approval: an AS3 change waits, a second key approves, it applies", stepApproved},
+	{"production requires approval: an AS3 change rejected changes nothing", stepRejected},
 }
 
 // runScenario runs every step, printing live progress to out, and returns
@@ -305,6 +308,106 @@ func stepBrokenAS3(ctx context.Context, s *System) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("run %s Failed (%s); declare.compensate Completed; tenant %s as before; notification %q to %s", short(d.Run.ID), firstLine(d.Run.State.Message), seed.Tenant, m.State, m.Channel), nil
+}
+
+// requireApproval turns production's approval gate on (answered by the
+// approver role) or off, as NETAUTO_APPROVAL_REQUIRED and configure would.
+func (s *System) requireApproval(ctx context.Context, on bool) error {
+	cfg, _, err := envconfig.Load(ctx, s.st, "production")
+	if err != nil {
+		return err
+	}
+	cfg.Approval = envconfig.Approval{}
+	if on {
+		cfg.Approval = envconfig.Approval{Required: true, Roles: []string{"approver"}}
+	}
+	return envconfig.Save(ctx, s.st, cfg, false)
+}
+
+// gatedAS3 turns the gate on, posts an AS3 change of members and waits
+// until its run waits for approval; it returns the run's id and the
+// request as the approvers see it. The caller turns the gate off.
+func gatedAS3(ctx context.Context, s *System, label string, members ...string) (string, store.InputInfo, error) {
+	if err := s.requireApproval(ctx, true); err != nil {
+		return "", store.InputInfo{}, err
+	}
+	sid := s.Infrahub.PutObject(seed.AS3(label, members...))
+	wh := ArtifactUpdated(s.AS3ArtifactID, "f5-as3-app", schema.KindNetautoFlexApplication, s.AS3TargetID, sid)
+	status, acc, err := PostWebhook(ctx, s.APIURL, s.WebhookKey, wh.Body())
+	if err != nil {
+		return "", store.InputInfo{}, err
+	}
+	if status != 202 || len(acc.RunIDs) != 1 {
+		return "", store.InputInfo{}, fmt.Errorf("webhook answered %d with runs %v, want 202 and one run", status, acc.RunIDs)
+	}
+	id := acc.RunIDs[0]
+	for {
+		in, err := s.Approver.RunInput(ctx, id, "")
+		if err == nil && in.Answer == nil {
+			return id, in, nil
+		}
+		if d, derr := s.Client.Run(ctx, id); derr == nil && d.Run.State.Final() {
+			return id, in, fmt.Errorf("run %s ended %s without waiting for approval: %s", id, d.Run.State.Name, d.Run.State.Message)
+		}
+		select {
+		case <-ctx.Done():
+			return id, in, fmt.Errorf("run %s: no approval request: %w (last: %v)", id, ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func stepApproved(ctx context.Context, s *System) (string, error) {
+	defer s.requireApproval(context.WithoutCancel(ctx), false)
+	before := poolMembers(s.BigIP.Tenant(seed.Tenant))
+	id, in, err := gatedAS3(ctx, s, "web-shop v3", "10.1.20.11", "10.1.20.12", "10.1.20.13", "10.1.20.14")
+	if err != nil {
+		return "", err
+	}
+	if n := poolMembers(s.BigIP.Tenant(seed.Tenant)); n != before {
+		return "", fmt.Errorf("waiting run %s already changed the tenant: %d members, had %d", short(id), n, before)
+	}
+	if !strings.Contains(in.Prompt.Diff, "10.1.20.14") {
+		return "", fmt.Errorf("approval request of run %s shows no new member: %q", short(id), in.Prompt.Diff)
+	}
+	if _, err := s.Approver.Approve(ctx, id, in.Key, json.RawMessage(`{}`)); err != nil {
+		return "", fmt.Errorf("approve with the approver key: %w", err)
+	}
+	d, err := s.WaitRun(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if err := wantState(d, flow.TypeCompleted); err != nil {
+		return "", err
+	}
+	if n := poolMembers(s.BigIP.Tenant(seed.Tenant)); n != 4 {
+		return "", fmt.Errorf("approved, but tenant %s has %d pool members, want 4", seed.Tenant, n)
+	}
+	return fmt.Sprintf("run %s waited (%s: %d diff lines), approved by key \"approver\", Completed; web_pool has 4 members", short(id), in.Key, strings.Count(in.Prompt.Diff, "\n")), nil
+}
+
+func stepRejected(ctx context.Context, s *System) (string, error) {
+	defer s.requireApproval(context.WithoutCancel(ctx), false)
+	before, _ := json.Marshal(s.BigIP.Tenant(seed.Tenant))
+	id, in, err := gatedAS3(ctx, s, "web-shop v4", "10.1.20.11")
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.Approver.Reject(ctx, id, in.Key, "outside the change window"); err != nil {
+		return "", fmt.Errorf("reject with the approver key: %w", err)
+	}
+	d, err := s.WaitRun(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if err := wantState(d, flow.TypeCancelled); err != nil {
+		return "", err
+	}
+	after, _ := json.Marshal(s.BigIP.Tenant(seed.Tenant))
+	if !jsonSame(before, after) {
+		return "", fmt.Errorf("rejected, but the BIG-IP tenant changed:\nbefore %s\nafter  %s", before, after)
+	}
+	return fmt.Sprintf("run %s waited, rejected by key \"approver\", Cancelled (%s); tenant %s unchanged", short(id), firstLine(d.Run.State.Message), seed.Tenant), nil
 }
 
 // brokenPeer is the BGP neighbour the broken routing change adds: its

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
 	"github.com/netauto-dev/netauto/runtime"
+	"github.com/netauto-dev/netauto/runtime/api"
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/scheduler"
@@ -62,14 +64,17 @@ type SystemOptions struct {
 // intake, scheduler, in-process worker) running the example's flows,
 // deployments and triggers.
 type System struct {
-	Dir                               string
-	APIURL, InfrahubURL, BigIPURL     string
-	NotifyURL                         string
-	WebhookKey, NotifyKey             []byte
-	Infrahub                          *infrahubtest.Server
-	BigIP                             *f5test.Server
-	Lab                               *netsynctest.Lab
-	Client                            *client.Client
+	Dir                           string
+	APIURL, InfrahubURL, BigIPURL string
+	NotifyURL                     string
+	WebhookKey, NotifyKey         []byte
+	Infrahub                      *infrahubtest.Server
+	BigIP                         *f5test.Server
+	Lab                           *netsynctest.Lab
+	Client                        *client.Client
+	// Approver is a client with a second key, "approver" (role
+	// approver), that answers approval gates; Client holds the admin key.
+	Approver                          *client.Client
 	Scheduler                         *scheduler.Scheduler
 	BackupDir                         string
 	Devices                           []netsynctest.Device
@@ -201,8 +206,22 @@ func (s *System) startOrchestrator(ctx context.Context, o SystemOptions, log *sl
 		Workers: []runtime.WorkerOptions{{Pool: DockerPool, Launcher: "in-process", Concurrency: 6,
 			Poll: 250 * time.Millisecond, Lease: 30 * time.Second, Grace: 10 * time.Second}},
 	}
-	if o.RecordKey {
-		opts.LocalKeyFile = filepath.Join(o.Dir, "local-admin.key")
+	// Two keys: the admin key the demo drives the API with and a second
+	// one that may only answer approvals (the approval step's four eyes).
+	adminKey, err := api.GenerateKey()
+	if err != nil {
+		return err
+	}
+	approverKey, err := api.GenerateKey()
+	if err != nil {
+		return err
+	}
+	opts.Keys = &api.KeySet{}
+	if err := opts.Keys.Add(api.KeyInfo{Name: "local-admin", Role: api.RoleAdmin}, adminKey); err != nil {
+		return err
+	}
+	if err := opts.Keys.Add(api.KeyInfo{Name: "approver", Role: api.RoleApprover}, approverKey); err != nil {
+		return err
 	}
 	srv, err := runtime.NewServer(app, opts)
 	if err != nil {
@@ -213,9 +232,25 @@ func (s *System) startOrchestrator(ctx context.Context, o SystemOptions, log *sl
 	}
 	s.srv = srv
 	s.APIURL, s.Scheduler = srv.URL(), srv.Scheduler()
+	if o.RecordKey {
+		// As a server with no configured key records its own: client
+		// commands on this machine find the admin key.
+		path := filepath.Join(o.Dir, "local-admin.key")
+		if err := os.WriteFile(path, []byte(adminKey+"\n"), 0o600); err != nil {
+			return fmt.Errorf("record the admin key: %w", err)
+		}
+		unregister, err := client.RegisterLocalKey(srv.Addr().String(), path)
+		if err != nil {
+			return fmt.Errorf("record the admin key: %w", err)
+		}
+		s.closers = append(s.closers, unregister)
+	}
 
 	// Deploy through the API, as `netauto deploy` does.
-	if s.Client, err = client.New(s.APIURL, client.Options{Token: srv.LocalKey()}); err != nil {
+	if s.Client, err = client.New(s.APIURL, client.Options{Token: adminKey}); err != nil {
+		return err
+	}
+	if s.Approver, err = client.New(s.APIURL, client.Options{Token: approverKey}); err != nil {
 		return err
 	}
 	for _, d := range app.Deployments {

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/netauto-dev/netauto/f5"
@@ -50,6 +52,51 @@ type NetAutoConfig struct {
 	F5InsecureSkipVerify bool `json:"f5_insecure_skip_verify,omitempty"`
 	// Notify says where run notifications go.
 	Notify Notification `json:"notify"`
+	// Approval says whether the flows' changes wait for a human's
+	// approval before they apply.
+	Approval Approval `json:"approval,omitzero"`
+}
+
+// Approval is the approval gate of an environment's changes: when
+// Required, the AS3 and routing flows compute their change, show it
+// (flow.WaitForInput) and apply it only once approved; a rejection ends
+// the run Cancelled with nothing applied.
+type Approval struct {
+	// Required turns the gate on (configure sets it for production
+	// unless NETAUTO_APPROVAL_REQUIRED says otherwise).
+	Required bool `json:"required,omitempty"`
+	// Roles, when set, are the roles one of which the answering key must
+	// hold; Keys the API keys that may answer.
+	Roles []string `json:"roles,omitempty"`
+	Keys  []string `json:"keys,omitempty"`
+	// FourEyes refuses the answer of the key that started the run.
+	FourEyes bool `json:"four_eyes,omitempty"`
+	// Timeout ("4h", Go duration syntax) cancels a change nobody answered
+	// in time; empty waits without limit.
+	Timeout string `json:"timeout,omitempty"`
+}
+
+// Options returns the flow.WaitForInput options of a, or an error naming
+// the bad field.
+func (a Approval) Options() ([]flow.InputOption, error) {
+	var opts []flow.InputOption
+	if len(a.Roles) > 0 {
+		opts = append(opts, flow.AnsweredBy(a.Roles...))
+	}
+	if len(a.Keys) > 0 {
+		opts = append(opts, flow.AnsweredByKeys(a.Keys...))
+	}
+	if a.FourEyes {
+		opts = append(opts, flow.FourEyes())
+	}
+	if a.Timeout != "" {
+		d, err := time.ParseDuration(a.Timeout)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("approval.timeout: %q is not a positive duration such as 4h", a.Timeout)
+		}
+		opts = append(opts, flow.InputTimeout(d, flow.TimeoutCancel))
+	}
+	return opts, nil
 }
 
 // Notification settings: a webhook that receives a JSON message when a
@@ -86,6 +133,9 @@ func (c NetAutoConfig) Validate() error {
 		return errors.New("infrahub_url: empty")
 	case c.InfrahubToken.IsZero():
 		return errors.New("infrahub_token: empty")
+	}
+	if _, err := c.Approval.Options(); err != nil {
+		return err
 	}
 	return nil
 }
@@ -178,6 +228,15 @@ const (
 	EnvF5Password    = "NETAUTO_F5_PASSWORD"
 	EnvNotifyURL     = "NETAUTO_NOTIFY_URL"
 	EnvNotifyKey     = "NETAUTO_NOTIFY_KEY"
+	// EnvApprovalRequired is "true" or "false" (default: true for
+	// production, false elsewhere); EnvApprovalRoles and EnvApprovalKeys
+	// are comma-separated lists; EnvApprovalFourEyes is "true" or
+	// "false"; EnvApprovalTimeout a duration such as 4h. See [Approval].
+	EnvApprovalRequired = "NETAUTO_APPROVAL_REQUIRED"
+	EnvApprovalRoles    = "NETAUTO_APPROVAL_ROLES"
+	EnvApprovalKeys     = "NETAUTO_APPROVAL_KEYS"
+	EnvApprovalFourEyes = "NETAUTO_APPROVAL_FOUR_EYES"
+	EnvApprovalTimeout  = "NETAUTO_APPROVAL_TIMEOUT"
 	// EnvEnvironment names the one environment the variables above are
 	// the settings of (required by EnvLoader).
 	EnvEnvironment = "NETAUTO_ENVIRONMENT"
@@ -199,14 +258,73 @@ func EnvLoader(getenv func(string) string) Loader {
 		case own != env:
 			return NetAutoConfig{}, flow.NonRetryable(fmt.Errorf("environment %s: this process holds the settings of %s=%s only", env, EnvEnvironment, own))
 		}
+		appr, err := ApprovalFromEnv(env, getenv)
+		if err != nil {
+			return NetAutoConfig{}, flow.NonRetryable(err)
+		}
 		cfg := NetAutoConfig{
 			Environment: env, InfrahubURL: getenv(EnvInfrahubURL), InfrahubToken: store.NewSecret(getenv(EnvInfrahubToken)),
 			F5URL: getenv(EnvF5URL), F5Username: getenv(EnvF5Username), F5Password: store.NewSecret(getenv(EnvF5Password)),
-			Notify: Notification{WebhookURL: getenv(EnvNotifyURL), SigningKey: store.NewSecret(getenv(EnvNotifyKey))},
+			Notify:   Notification{WebhookURL: getenv(EnvNotifyURL), SigningKey: store.NewSecret(getenv(EnvNotifyKey))},
+			Approval: appr,
 		}
 		if err := cfg.Validate(); err != nil {
 			return cfg, flow.NonRetryable(fmt.Errorf("configuration from the environment (%s, %s): %w", EnvInfrahubURL, EnvInfrahubToken, err))
 		}
 		return cfg, nil
 	}
+}
+
+// ApprovalFromEnv reads the approval gate of environment env from the
+// NETAUTO_APPROVAL_* variables (getenv): required by default in
+// production, off elsewhere, unless NETAUTO_APPROVAL_REQUIRED says
+// otherwise. A bad value is an error naming its variable.
+func ApprovalFromEnv(env string, getenv func(string) string) (Approval, error) {
+	a := Approval{Required: env == "production", Roles: list(getenv(EnvApprovalRoles)), Keys: list(getenv(EnvApprovalKeys)), Timeout: strings.TrimSpace(getenv(EnvApprovalTimeout))}
+	for _, v := range []struct {
+		name string
+		dst  *bool
+	}{{EnvApprovalRequired, &a.Required}, {EnvApprovalFourEyes, &a.FourEyes}} {
+		if s := strings.TrimSpace(getenv(v.name)); s != "" {
+			b, err := strconv.ParseBool(s)
+			if err != nil {
+				return a, fmt.Errorf("%s: %q is not true or false", v.name, s)
+			}
+			*v.dst = b
+		}
+	}
+	if _, err := a.Options(); err != nil {
+		return a, fmt.Errorf("%s: %w", EnvApprovalTimeout, err)
+	}
+	return a, nil
+}
+
+// list splits a comma-separated list, dropping blanks.
+func list(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Gate waits for a human to approve the change prompt shows when cfg's
+// environment requires approval, and returns at once otherwise. It must
+// be called from the top-level flow's function, before anything changes.
+// A rejection is a *flow.RejectedError (the run ends Cancelled), a timeout
+// a *flow.InputTimeoutError; the caller returns either as it comes.
+func Gate(ctx context.Context, cfg NetAutoConfig, prompt flow.Prompt) error {
+	if !cfg.Approval.Required {
+		return nil
+	}
+	opts, err := cfg.Approval.Options()
+	if err != nil {
+		return flow.NonRetryable(fmt.Errorf("environment %s: %w", cfg.Environment, err))
+	}
+	if _, err := flow.WaitForInput[struct{}](ctx, prompt, opts...); err != nil {
+		return fmt.Errorf("environment %s: approval: %w", cfg.Environment, err)
+	}
+	return nil
 }

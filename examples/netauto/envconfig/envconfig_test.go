@@ -112,3 +112,45 @@ func TestEnvLoaderServesItsEnvironmentOnly(t *testing.T) {
 		t.Errorf("without %s: %v, want an error naming it", envconfig.EnvEnvironment, err)
 	}
 }
+
+// Production's changes wait for approval unless told otherwise; staging's
+// and dev's do not unless told to.
+func TestApprovalFromEnv(t *testing.T) {
+	none := func(string) string { return "" }
+	if a, err := envconfig.ApprovalFromEnv("production", none); err != nil || !a.Required {
+		t.Fatalf("production by default: %+v %v, want required", a, err)
+	}
+	for _, env := range []string{"staging", "dev"} {
+		if a, err := envconfig.ApprovalFromEnv(env, none); err != nil || a.Required {
+			t.Fatalf("%s by default: %+v %v, want not required", env, a, err)
+		}
+	}
+	vars := map[string]string{envconfig.EnvApprovalRequired: "false", envconfig.EnvApprovalRoles: "operator, admin,", envconfig.EnvApprovalFourEyes: "true", envconfig.EnvApprovalTimeout: "4h"}
+	get := func(k string) string { return vars[k] }
+	a, err := envconfig.ApprovalFromEnv("production", get)
+	if err != nil || a.Required || !a.FourEyes || a.Timeout != "4h" || len(a.Roles) != 2 || a.Roles[1] != "admin" {
+		t.Fatalf("%+v %v", a, err)
+	}
+	if opts, err := a.Options(); err != nil || len(opts) != 3 {
+		t.Fatalf("options %d %v, want roles, four-eyes and the timeout", len(opts), err)
+	}
+	vars[envconfig.EnvApprovalRequired] = "maybe"
+	if _, err := envconfig.ApprovalFromEnv("staging", get); err == nil || !strings.Contains(err.Error(), envconfig.EnvApprovalRequired) {
+		t.Errorf("bad boolean: %v, want an error naming %s", err, envconfig.EnvApprovalRequired)
+	}
+	vars[envconfig.EnvApprovalRequired] = "true"
+	vars[envconfig.EnvApprovalTimeout] = "soon"
+	if _, err := envconfig.ApprovalFromEnv("staging", get); err == nil || !strings.Contains(err.Error(), "approval.timeout") {
+		t.Errorf("bad timeout: %v, want an error naming the field", err)
+	}
+	// A block with a bad timeout is refused when loaded.
+	cfg := envconfig.NetAutoConfig{Environment: "staging", InfrahubURL: "http://ih", InfrahubToken: store.NewSecret("t"), Approval: envconfig.Approval{Required: true, Timeout: "-1h"}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "approval.timeout") {
+		t.Errorf("validate: %v", err)
+	}
+	// EnvLoader carries the gate.
+	vars = map[string]string{envconfig.EnvInfrahubURL: "http://ih", envconfig.EnvInfrahubToken: "t0k", envconfig.EnvEnvironment: "production"}
+	if c, err := envconfig.EnvLoader(get)(context.Background(), "production"); err != nil || !c.Approval.Required {
+		t.Errorf("EnvLoader production: %+v %v, want approval required", c.Approval, err)
+	}
+}

@@ -13,9 +13,15 @@
 //     pool has members: addresses, named servers, an FQDN, a node reference
 //     or a discovery source). A failed check or declaration rolls back: tenants
 //     that existed are declared again as they were, new ones are deleted.
+//     Before declaring it computes the change (f5.Compare of the declaration
+//     and the tenants read) and, when the environment's configuration block
+//     requires approval (envconfig.Approval), shows it to a human through
+//     flow.WaitForInput; a rejection ends the run Cancelled, nothing declared.
 //   - [DeployLTM] ("f5-ltm"): fetch an [LTMSpec] (JSON), create or update its
 //     pools and members through iControl REST; on failure created pools are
-//     deleted and members added to existing pools removed.
+//     deleted and members added to existing pools removed. When the
+//     environment requires approval, the pools to create and members to add
+//     are read first and shown (flow.WaitForInput) before anything changes.
 //   - [DeployCertificates] ("f5-cert"): fetch the new certificate and key
 //     PEMs, check the installed certificates' expiry, install key and
 //     certificate, check again that the installed one no longer expires
@@ -31,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -344,6 +351,25 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		if in.Before, err = snapshot.Run(ctx, in); err != nil {
 			return AS3Result{}, err
 		}
+		cfg, err := d.Config(ctx, p.Environment)
+		if err != nil {
+			return AS3Result{}, err
+		}
+		diff, err := as3Diff(in)
+		if err != nil {
+			return AS3Result{}, flow.NonRetryable(fmt.Errorf("artifact %s: %w", ref.ArtifactID, err))
+		}
+		flow.Logger(ctx).Info("planned", "tenants", strings.Join(in.Tenants, ","), "changes", len(diff))
+		if !diff.Empty() {
+			prompt := flow.Prompt{
+				Text:    fmt.Sprintf("Declare AS3 tenant(s) %s on the BIG-IP of %s (%d change(s)).", strings.Join(in.Tenants, ", "), p.Environment, len(diff)),
+				Diff:    diff.String(),
+				Devices: append([]string{deviceName(cfg.F5URL)}, in.Tenants...),
+			}
+			if err := envconfig.Gate(ctx, cfg, prompt); err != nil {
+				return AS3Result{}, err
+			}
+		}
 		res, err := declare.Run(ctx, in)
 		if err != nil {
 			return res, err
@@ -353,6 +379,48 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		}
 		return res, nil
 	}, flowOpts(FlowAS3, "deploys an AS3 application declaration from an Infrahub artifact to BIG-IP", opts)...)
+}
+
+// as3Diff is what declaring in.Body would change relative to in.Before:
+// f5.Compare for the tenants the body names and, in complete mode, the
+// removal of every other tenant. Secrets are masked in its String.
+func as3Diff(in declareIn) (f5.Diff, error) {
+	body := []byte(in.Body)
+	var wrap struct {
+		Class       string          `json:"class"`
+		Declaration json.RawMessage `json:"declaration"`
+	}
+	if json.Unmarshal(body, &wrap) == nil && wrap.Class == "AS3" && len(wrap.Declaration) > 0 {
+		body = wrap.Declaration
+	}
+	var desired, before f5.Declaration
+	if err := json.Unmarshal(body, &desired); err != nil {
+		return nil, fmt.Errorf("diff: desired declaration: %w", err)
+	}
+	if err := json.Unmarshal(in.Before, &before); err != nil {
+		return nil, fmt.Errorf("diff: current tenants: %w", err)
+	}
+	diff, err := f5.Compare(&desired, &before)
+	if err != nil {
+		return nil, fmt.Errorf("diff: %w", err)
+	}
+	if in.Complete {
+		for _, t := range before.TenantNames() {
+			if _, ok := desired.Tenants[t]; !ok {
+				diff = append(diff, f5.Change{Path: "/" + t, Kind: "remove", Current: "tenant (updateMode complete removes it)"})
+			}
+		}
+	}
+	return diff, nil
+}
+
+// deviceName is the host of a BIG-IP's management URL, as an approver
+// knows the device.
+func deviceName(mgmtURL string) string {
+	if u, err := url.Parse(mgmtURL); err == nil && u.Host != "" {
+		return "bigip " + u.Host
+	}
+	return "bigip"
 }
 
 // restoreTenants puts in.Tenants back as in.Before holds them: declared
@@ -413,6 +481,12 @@ type LTMResult struct {
 	Created []string `json:"created,omitempty"`
 	Updated []string `json:"updated,omitempty"`
 	Members int      `json:"members"`
+}
+
+// ltmPlanIn is what the LTM plan reads: the spec's pools.
+type ltmPlanIn struct {
+	Environment string        `json:"environment"`
+	Pools       []LTMPoolSpec `json:"pools"`
 }
 
 type ltmIn struct {
@@ -511,6 +585,33 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		defer closeBigIP(ctx, c)
 		return undo(ctx, c, in.Pool.path(), out)
 	}))
+	plan := task.New("plan-ltm", func(ctx context.Context, in ltmPlanIn) ([]string, error) {
+		c, err := bigipFor(ctx, d, in.Environment)
+		if err != nil {
+			return nil, err
+		}
+		defer closeBigIP(ctx, c)
+		var lines []string
+		for _, pl := range in.Pools {
+			var have []f5.LTMPoolMember
+			if _, err := c.Pool(ctx, pl.path()); err != nil {
+				var be *f5.Error
+				if !errors.As(err, &be) || be.StatusCode != 404 {
+					return nil, fmt.Errorf("pool %s: %w", pl.path(), err)
+				}
+				lines = append(lines, "+ pool "+pl.path())
+			} else if have, err = c.PoolMembers(ctx, pl.path()); err != nil {
+				return nil, fmt.Errorf("pool %s members: %w", pl.path(), err)
+			}
+			for _, m := range pl.Members {
+				if !slices.ContainsFunc(have, func(h f5.LTMPoolMember) bool { return h.Name == m }) {
+					lines = append(lines, "+ pool "+pl.path()+" member "+m)
+				}
+			}
+		}
+		return lines, nil
+	}, task.WithRetries(2))
+
 	return flow.New(FlowLTM, func(ctx context.Context, p Params) (LTMResult, error) {
 		ref, err := resolve(p, schema.KindNetautoLTMConfig)
 		if err != nil {
@@ -538,6 +639,26 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 				}
 				// BIG-IP's own name: "2001:db8::10.80" for IPv6.
 				spec.Pools[i].Members[j] = f5.MemberName(addr, port)
+			}
+		}
+		cfg, err := d.Config(ctx, p.Environment)
+		if err != nil {
+			return res, err
+		}
+		if cfg.Approval.Required {
+			lines, err := plan.Run(ctx, ltmPlanIn{Environment: p.Environment, Pools: spec.Pools})
+			if err != nil {
+				return res, err
+			}
+			if len(lines) > 0 {
+				prompt := flow.Prompt{
+					Text:    fmt.Sprintf("Create LTM pools and add members on the BIG-IP of %s (%d change(s)).", p.Environment, len(lines)),
+					Diff:    strings.Join(lines, "\n") + "\n",
+					Devices: []string{deviceName(cfg.F5URL)},
+				}
+				if err := envconfig.Gate(ctx, cfg, prompt); err != nil {
+					return res, err
+				}
 			}
 		}
 		for _, pl := range spec.Pools {

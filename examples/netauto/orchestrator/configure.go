@@ -41,8 +41,10 @@ func (a apiConfigs) SaveBlock(ctx context.Context, b store.Block) error { return
 //     netauto-config-<environment>, from NETAUTO_INFRAHUB_URL,
 //     NETAUTO_INFRAHUB_TOKEN, NETAUTO_F5_URL, NETAUTO_F5_USERNAME,
 //     NETAUTO_F5_PASSWORD, NETAUTO_NOTIFY_URL, NETAUTO_NOTIFY_KEY and
-//     NETAUTO_NOTIFY_CHANNEL, when NETAUTO_INFRAHUB_URL is set (asDefault:
-//     as netauto-config-default instead);
+//     NETAUTO_NOTIFY_CHANNEL, and its approval gate from NETAUTO_APPROVAL_*
+//     (required by default for production: envconfig.ApprovalFromEnv),
+//     when NETAUTO_INFRAHUB_URL is set (asDefault: as
+//     netauto-config-default instead);
 //   - the device login block netauto-device-login from
 //     NETAUTO_DEVICE_USERNAME and NETAUTO_DEVICE_PASSWORD, when the
 //     username is set.
@@ -59,11 +61,16 @@ func Configure(ctx context.Context, c *client.Client, getenv func(string) string
 		if err := envconfig.CheckEnvironment(env); err != nil {
 			return fmt.Errorf("%s: %w", envconfig.EnvEnvironment, err)
 		}
+		appr, err := envconfig.ApprovalFromEnv(env, getenv)
+		if err != nil {
+			return err
+		}
 		cfg := envconfig.NetAutoConfig{
 			Environment: env, InfrahubURL: getenv(envconfig.EnvInfrahubURL), InfrahubToken: store.NewSecret(getenv(envconfig.EnvInfrahubToken)),
 			F5URL: getenv(envconfig.EnvF5URL), F5Username: getenv(envconfig.EnvF5Username), F5Password: store.NewSecret(getenv(envconfig.EnvF5Password)),
 			Notify: envconfig.Notification{WebhookURL: getenv(envconfig.EnvNotifyURL), SigningKey: store.NewSecret(getenv(envconfig.EnvNotifyKey)),
 				Channel: getenv(EnvNotifyChannel)},
+			Approval: appr,
 		}
 		if err := envconfig.Save(ctx, apiConfigs{c: c}, cfg, asDefault); err != nil {
 			return fmt.Errorf("save the configuration of %s from %s and its siblings: %w", env, envconfig.EnvInfrahubURL, err)
@@ -74,12 +81,13 @@ func Configure(ctx context.Context, c *client.Client, getenv func(string) string
 		}
 		var set []string
 		for _, v := range []string{envconfig.EnvInfrahubURL, envconfig.EnvInfrahubToken, envconfig.EnvF5URL, envconfig.EnvF5Username, envconfig.EnvF5Password,
-			envconfig.EnvNotifyURL, envconfig.EnvNotifyKey, EnvNotifyChannel} {
+			envconfig.EnvNotifyURL, envconfig.EnvNotifyKey, EnvNotifyChannel, envconfig.EnvApprovalRequired, envconfig.EnvApprovalRoles,
+			envconfig.EnvApprovalKeys, envconfig.EnvApprovalFourEyes, envconfig.EnvApprovalTimeout} {
 			if getenv(v) != "" {
 				set = append(set, v)
 			}
 		}
-		fmt.Fprintf(out, "block %s: saved from %s\n", name, strings.Join(set, ", "))
+		fmt.Fprintf(out, "block %s: saved from %s (approval required: %t)\n", name, strings.Join(set, ", "), appr.Required)
 		did = true
 	}
 	if u := getenv(EnvDeviceUsername); u != "" {

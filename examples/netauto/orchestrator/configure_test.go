@@ -58,6 +58,29 @@ func TestConfigure(t *testing.T) {
 	if err != nil || from != "netauto-config-staging" || cfg.InfrahubToken.Reveal() != "ih-secret-token" || cfg.F5Password.Reveal() != "f5-secret-pw" {
 		t.Errorf("stored config %+v from %s: %v", cfg, from, err)
 	}
+	if cfg.Approval.Required || !strings.Contains(out.String(), "(approval required: false)") {
+		t.Errorf("staging's changes must not need approval by default: %+v\n%s", cfg.Approval, out.String())
+	}
+	// Production's do, unless NETAUTO_APPROVAL_REQUIRED says otherwise.
+	prod := map[string]string{"NETAUTO_ENVIRONMENT": "production", "NETAUTO_INFRAHUB_URL": "https://infrahub.example.net", "NETAUTO_INFRAHUB_TOKEN": "t",
+		"NETAUTO_APPROVAL_ROLES": "approver"}
+	if err := orchestrator.Configure(ctx, c, env(prod), false, &out); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, err := envconfig.Load(ctx, st, "production"); err != nil || !p.Approval.Required || len(p.Approval.Roles) != 1 {
+		t.Errorf("production's approval %+v: %v, want required, answered by approver", p.Approval, err)
+	}
+	prod["NETAUTO_APPROVAL_REQUIRED"] = "false"
+	if err := orchestrator.Configure(ctx, c, env(prod), false, &out); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, err := envconfig.Load(ctx, st, "production"); err != nil || p.Approval.Required {
+		t.Errorf("production with %s=false: %+v %v", "NETAUTO_APPROVAL_REQUIRED", p.Approval, err)
+	}
+	prod["NETAUTO_APPROVAL_REQUIRED"] = "perhaps"
+	if err := orchestrator.Configure(ctx, c, env(prod), false, &out); err == nil || !strings.Contains(err.Error(), "NETAUTO_APPROVAL_REQUIRED") {
+		t.Errorf("bad NETAUTO_APPROVAL_REQUIRED: %v", err)
+	}
 	login, _, err := store.LoadConfig[orchestrator.DeviceLogin](ctx, st, orchestrator.DeviceLoginBlock, "")
 	if err != nil || login.Username != "netops" || login.Password.Reveal() != "dev-secret-pw" {
 		t.Errorf("device login %+v: %v", login, err)

@@ -11,7 +11,11 @@
 // NetautoRoutingConfig starts it (Params.Event); Params.RoutingConfigID
 // starts it by hand.
 //
-// Tasks: load-intent → diff → push → post-check → confirm-commit (Junos).
+// Tasks: load-intent → diff → (approval) → push → post-check →
+// confirm-commit (Junos). When the environment's configuration block
+// requires approval (envconfig.Approval), the plan's lines (Prompt) wait
+// for a human's answer before the push; a rejection ends the run
+// Cancelled with nothing pushed.
 // The diff reads the device's configuration and makes a Plan (NewPlan):
 // intended neighbours the device lacks are added, differing ones changed
 // (remote AS, description, enabled), and global neighbours Infrahub no
@@ -352,7 +356,7 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 
 	deviceTag := task.WithTagsFrom(func(in pushIn) []string { return []string{device.DeviceTag(in.Intent.Device)} })
 
-	diff := task.New("diff", func(ctx context.Context, in pushIn) (Plan, error) {
+	diffFn := func(ctx context.Context, in pushIn) (Plan, error) {
 		if err := in.Intent.validate(); err != nil {
 			return Plan{}, flow.NonRetryable(err)
 		}
@@ -379,10 +383,13 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 			err = flow.NonRetryable(err)
 		}
 		return plan, err
-	}, task.WithRetries(2), deviceTag,
-		// The plan holds the device's lines, neighbour passwords included
-		// (masked by Plan.MarshalJSON; sealed at rest as well).
-		task.WithSensitiveResult())
+	}
+	// The plan holds the device's lines, neighbour passwords included
+	// (masked by Plan.MarshalJSON; sealed at rest as well).
+	diff := task.New("diff", diffFn, task.WithRetries(2), deviceTag, task.WithSensitiveResult())
+	// replan reads the device again after an approval that suspended the
+	// run: the plan read back from the store lost its secrets.
+	replan := task.New("re-plan", diffFn, task.WithRetries(2), deviceTag, task.WithSensitiveResult())
 
 	push := task.New("push", func(ctx context.Context, in pushIn) (pushOut, error) {
 		lines := in.Plan.Lines()
@@ -455,6 +462,27 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 			return res, nil
 		}
 		in.Plan = plan
+		cfg, err := d.Config(ctx, p.Environment)
+		if err != nil {
+			return res, err
+		}
+		if err := envconfig.Gate(ctx, cfg, Prompt(p.Environment, intent, plan)); err != nil {
+			return res, err
+		}
+		if _, lost := hasSecretMask(append(append(plan.Lines(), plan.UndoLines(len(plan.Lines()))...), plan.Before...)); lost {
+			// Resumed after a long approval wait: the plan is the
+			// store's, its secrets masked (a removed neighbour's password,
+			// needed by the rollback). Read the device again: it must
+			// still need exactly the change approved.
+			fresh, err := replan.Run(ctx, pushIn{Environment: p.Environment, Intent: intent})
+			if err != nil {
+				return res, err
+			}
+			if Prompt(p.Environment, intent, fresh).Diff != Prompt(p.Environment, intent, plan).Diff {
+				return res, flow.NonRetryable(fmt.Errorf("device %s changed while the change waited for approval; run again to approve the new change", intent.Device))
+			}
+			plan, in.Plan = fresh, fresh
+		}
 		out, err := push.Run(ctx, in)
 		if err != nil {
 			return res, err
@@ -482,6 +510,36 @@ func New(d Deps, opts ...flow.Option) *flow.Flow[Params, Result] {
 			return !errors.As(err, &pe) && !errors.As(err, &ce)
 		}),
 	}, opts...)...)
+}
+
+// Prompt is what an approver of plan sees: the neighbours added, changed
+// and removed, and the lines the push will type on the device (secrets
+// masked; "-" marks the "no"/"delete" lines, those that remove).
+func Prompt(env string, in Intent, plan Plan) flow.Prompt {
+	var b strings.Builder
+	for _, g := range []struct {
+		what  string
+		addrs []string
+	}{{"add", plan.Added}, {"change", plan.Updated}, {"remove", plan.Removed}} {
+		if len(g.addrs) > 0 {
+			fmt.Fprintf(&b, "# %s neighbour(s): %s\n", g.what, strings.Join(g.addrs, ", "))
+		}
+	}
+	for _, l := range plan.Lines() {
+		l = device.MaskLine(in.Platform, l)
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "no ") || strings.HasPrefix(t, "delete ") {
+			b.WriteString("- " + l + "\n")
+		} else {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	return flow.Prompt{
+		Text: fmt.Sprintf("Push BGP changes to %s (%s, %s): %d neighbour(s) added, %d changed, %d removed.",
+			in.Device, in.Platform, env, len(plan.Added), len(plan.Updated), len(plan.Removed)),
+		Diff:    b.String(),
+		Devices: []string{in.Device},
+	}
 }
 
 func resolve(p Params) (target, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/netauto-dev/netauto/examples/netauto/routing"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
+	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/flowtest"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
@@ -32,6 +33,7 @@ type rlab struct {
 	lab    *netsynctest.Lab
 	dev    *devicetest.Device
 	flow   func(ctx context.Context, p routing.Params) (routing.Result, error)
+	def    *flow.Flow[routing.Params, routing.Result]
 	rcID   string
 	devID  string
 	name   string
@@ -101,7 +103,7 @@ func newLabWith(t *testing.T, o labOptions) *rlab {
 		o.deps(&deps)
 	}
 	f := routing.New(deps)
-	return &rlab{fake: fake, client: client, lab: lab, dev: lab.Devices.Device(d.Name), flow: f.Run, rcID: rc, devID: lab.IDs[d.Name], name: d.Name, plat: platform}
+	return &rlab{fake: fake, client: client, lab: lab, dev: lab.Devices.Device(d.Name), flow: f.Run, def: f, rcID: rc, devID: lab.IDs[d.Name], name: d.Name, plat: platform}
 }
 
 func (l *rlab) run(h *flowtest.Harness) (routing.Result, error) {
