@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -29,6 +30,7 @@ import (
 	"github.com/netauto-dev/netauto/examples/netauto/seed"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub/infrahubtest"
+	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/client"
 	"github.com/netauto-dev/netauto/runtime/docker"
 	"github.com/netauto-dev/netauto/runtime/proctest"
@@ -613,9 +615,34 @@ func TestComposeProduction(t *testing.T) {
 		}
 		wctx, c2 := context.WithTimeout(ctx, 20*time.Minute)
 		defer c2()
-		det, err := s.WaitRun(wctx, acc.RunIDs[0])
-		if err != nil {
-			t.Fatal(err)
+		// Production changes wait for approval (the environment's
+		// block, set by configure): the test approves as an operator
+		// would, with the CLI's key (the run was made by a webhook,
+		// so four-eyes does not stand in the way).
+		approved := false
+		var det wire.RunDetail
+		for {
+			det, err = c.Run(wctx, acc.RunIDs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if det.Run.State.Final() {
+				break
+			}
+			if det.Run.State.Name == flow.NameAwaitingInput && !approved {
+				if _, err := c.Approve(wctx, det.Run.ID, "", json.RawMessage(`{}`)); err != nil {
+					t.Fatalf("approve run %s: %v", det.Run.ID, err)
+				}
+				approved = true
+			}
+			select {
+			case <-wctx.Done():
+				t.Fatalf("run %s still %s", det.Run.ID, det.Run.State.Name)
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		if !approved && det.Run.State.Type == flow.TypeCompleted {
+			t.Errorf("production run %s completed without waiting for approval", det.Run.ID)
 		}
 		res.run = det.Run
 		rc, ok := creates.of(wctx, det.Run.ID)
