@@ -694,7 +694,11 @@ func TestComposeProduction(t *testing.T) {
 		}
 		nctx, c := context.WithTimeout(ctx, time.Minute)
 		defer c()
-		m, err := s.WaitNotification(nctx, got.run.ID)
+		// First "awaits approval" (production's gate), then the failure.
+		if m, err := s.WaitNotificationState(nctx, got.run.ID, flow.NameAwaitingInput); err != nil || m.Prompt == "" {
+			t.Errorf("no awaits-approval notification with its prompt: %+v %v", m, err)
+		}
+		m, err := s.WaitNotificationState(nctx, got.run.ID, "Failed")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -383,9 +383,16 @@ func (s *System) Notifications() []events.Message {
 
 // WaitNotification waits for a notification about run.
 func (s *System) WaitNotification(ctx context.Context, runID string) (events.Message, error) {
+	return s.WaitNotificationState(ctx, runID, "")
+}
+
+// WaitNotificationState waits for a notification of the run in state (a
+// state name such as "Failed" or "AwaitingInput"; "" any) and returns the
+// first one.
+func (s *System) WaitNotificationState(ctx context.Context, runID, state string) (events.Message, error) {
 	for {
 		for _, m := range s.Notifications() {
-			if m.RunID == runID {
+			if m.RunID == runID && (state == "" || m.State == state) {
 				return m, nil
 			}
 		}
