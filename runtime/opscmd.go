@@ -198,26 +198,37 @@ func parseAny(fs interface {
 	}
 }
 
+// resourceCommand starts a `GROUP [list] | GROUP SUB ARG` command
+// (deployments, variables, blocks): it picks the subcommand (default
+// "list"), parses the flags with --json and the one positional ARG that
+// every subcommand but list takes, and returns an API client.
+func resourceCommand(e *env, args []string, group, arg string, subs ...string) (sub string, pos []string, c *client.Client, asJSON bool, err error) {
+	sub, args = subcommand(args, "list")
+	fs := e.flags(group + " " + sub)
+	af := newAPIFlags(fs)
+	jsonFlag := fs.Bool("json", false, "print as JSON")
+	var want []string
+	switch {
+	case sub == "list":
+	case slices.Contains(subs, sub):
+		want = []string{arg}
+	default:
+		return "", nil, nil, false, usagef("unknown %s command %q: want list, %s or %s", group, sub,
+			strings.Join(subs[:len(subs)-1], ", "), subs[len(subs)-1])
+	}
+	if pos, err = parse(fs, args, want...); err != nil {
+		return "", nil, nil, false, err
+	}
+	if c, err = af.client(); err != nil {
+		return "", nil, nil, false, err
+	}
+	return sub, pos, c, *jsonFlag, nil
+}
+
 // cmdDeployments is `deployments [list]`, `deployments show NAME`,
 // `deployments pause NAME`, `deployments resume NAME`.
 func cmdDeployments(e *env, args []string) error {
-	sub, args := subcommand(args, "list")
-	fs := e.flags("deployments " + sub)
-	af := newAPIFlags(fs)
-	asJSON := fs.Bool("json", false, "print as JSON")
-	var want []string
-	switch sub {
-	case "list":
-	case "show", "pause", "resume":
-		want = []string{"DEPLOYMENT"}
-	default:
-		return usagef("unknown deployments command %q: want list, show, pause or resume", sub)
-	}
-	pos, err := parse(fs, args, want...)
-	if err != nil {
-		return err
-	}
-	c, err := af.client()
+	sub, pos, c, asJSON, err := resourceCommand(e, args, "deployments", "DEPLOYMENT", "show", "pause", "resume")
 	if err != nil {
 		return err
 	}
@@ -227,7 +238,7 @@ func cmdDeployments(e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("list deployments: %w", err)
 		}
-		if *asJSON {
+		if asJSON {
 			return printJSON(e.stdout, deps)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -247,7 +258,7 @@ func cmdDeployments(e *env, args []string) error {
 		if err := c.PauseDeployment(e.ctx, pos[0], paused); err != nil {
 			return fmt.Errorf("%s deployment %q: %w", sub, pos[0], err)
 		}
-		if *asJSON {
+		if asJSON {
 			return printJSON(e.stdout, map[string]any{"deployment": pos[0], "paused": paused})
 		}
 		fmt.Fprintf(e.stdout, "deployment %s: paused=%t\n", pos[0], paused)
@@ -347,23 +358,7 @@ var stdin io.Reader = os.Stdin
 // set reads the JSON value from stdin (text that is not JSON is stored
 // as a string).
 func cmdVariables(e *env, args []string) error {
-	sub, args := subcommand(args, "list")
-	fs := e.flags("variables " + sub)
-	af := newAPIFlags(fs)
-	asJSON := fs.Bool("json", false, "print as JSON")
-	var want []string
-	switch sub {
-	case "list":
-	case "get", "set", "delete":
-		want = []string{"NAME"}
-	default:
-		return usagef("unknown variables command %q: want list, get, set or delete", sub)
-	}
-	pos, err := parse(fs, args, want...)
-	if err != nil {
-		return err
-	}
-	c, err := af.client()
+	sub, pos, c, asJSON, err := resourceCommand(e, args, "variables", "NAME", "get", "set", "delete")
 	if err != nil {
 		return err
 	}
@@ -373,7 +368,7 @@ func cmdVariables(e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("list variables: %w", err)
 		}
-		if *asJSON {
+		if asJSON {
 			return printJSON(e.stdout, vars)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -415,23 +410,7 @@ func cmdVariables(e *env, args []string) error {
 // the block as JSON from stdin: {"type": ..., "data": {...}, "secrets":
 // {"field": "value"}}. Secret values are never printed.
 func cmdBlocks(e *env, args []string) error {
-	sub, args := subcommand(args, "list")
-	fs := e.flags("blocks " + sub)
-	af := newAPIFlags(fs)
-	asJSON := fs.Bool("json", false, "print as JSON")
-	var want []string
-	switch sub {
-	case "list":
-	case "show", "set", "delete":
-		want = []string{"NAME"}
-	default:
-		return usagef("unknown blocks command %q: want list, show, set or delete", sub)
-	}
-	pos, err := parse(fs, args, want...)
-	if err != nil {
-		return err
-	}
-	c, err := af.client()
+	sub, pos, c, asJSON, err := resourceCommand(e, args, "blocks", "NAME", "show", "set", "delete")
 	if err != nil {
 		return err
 	}
@@ -441,7 +420,7 @@ func cmdBlocks(e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("list blocks: %w", err)
 		}
-		if *asJSON {
+		if asJSON {
 			return printJSON(e.stdout, blocks)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
