@@ -13,8 +13,10 @@ import (
 	"github.com/netauto-dev/netauto/device/backup"
 	"github.com/netauto-dev/netauto/examples/netauto/schema"
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/runtime/trigger"
+	"github.com/netauto-dev/netauto/task"
 )
 
 // Flow names, as the runtime registers them and deployments refer to them.
@@ -106,6 +108,20 @@ func settled(err error) error {
 		return flow.NonRetryable(err)
 	}
 	return err
+}
+
+// writeTask is a task writing a flow's results to the environment's
+// Infrahub with write: retried twice with backoff on transport failures,
+// never on a refusal a retry cannot change (see settled).
+func writeTask[In any](d Deps, name string, env func(In) string, write func(context.Context, *infrahub.Client, In) (int, error)) *task.Task[In, int] {
+	return task.New(name, func(ctx context.Context, in In) (int, error) {
+		c, err := d.client(ctx, env(in))
+		if err != nil {
+			return 0, err
+		}
+		n, err := write(ctx, c, in)
+		return n, settled(err)
+	}, task.WithRetries(2), task.WithBackoff(retry.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(10*time.Minute))
 }
 
 // Params are the parameters of every flow of this package. Scheduled

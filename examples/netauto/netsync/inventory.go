@@ -101,14 +101,7 @@ func InventorySync(d Deps, opts ...flow.Option) *flow.Flow[Params, InventoryRepo
 	collect := task.New("collect-facts", func(ctx context.Context, in factsInput) ([]DeviceFacts, error) {
 		return collectFacts(ctx, d, in.Devices)
 	}, task.WithTimeout(30*time.Minute))
-	write := task.New("write-facts", func(ctx context.Context, in writeFactsInput) (int, error) {
-		c, err := d.client(ctx, in.Environment)
-		if err != nil {
-			return 0, err
-		}
-		n, err := writeFacts(ctx, c, in)
-		return n, settled(err)
-	}, task.WithRetries(2), task.WithBackoff(retry.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(10*time.Minute))
+	write := writeTask(d, "write-facts", func(in writeFactsInput) string { return in.Environment }, writeFacts)
 
 	options := append([]flow.Option{
 		flow.WithDescription("Infrahub → device inventory: reach every active NetworkDevice over SSH and write its facts back"),

@@ -14,7 +14,6 @@ import (
 	"github.com/netauto-dev/netauto/device"
 	"github.com/netauto-dev/netauto/device/confparse"
 	"github.com/netauto-dev/netauto/flow"
-	"github.com/netauto-dev/netauto/flow/retry"
 	"github.com/netauto-dev/netauto/infrahub"
 	"github.com/netauto-dev/netauto/task"
 )
@@ -176,14 +175,7 @@ func Validation(d Deps, opts ...flow.Option) *flow.Flow[Params, ValidationReport
 	collect := task.New("validate-devices", func(ctx context.Context, in stateInput) ([]DeviceValidation, error) {
 		return validateDevices(ctx, d, in.Devices)
 	}, task.WithTimeout(30*time.Minute))
-	write := task.New("write-validation", func(ctx context.Context, in writeValidationInput) (int, error) {
-		c, err := d.client(ctx, in.Environment)
-		if err != nil {
-			return 0, err
-		}
-		n, err := writeValidation(ctx, c, in)
-		return n, settled(err)
-	}, task.WithRetries(2), task.WithBackoff(retry.Exponential(time.Second, 2, 10*time.Second)), task.WithTimeout(10*time.Minute))
+	write := writeTask(d, "write-validation", func(in writeValidationInput) string { return in.Environment }, writeValidation)
 
 	options := append([]flow.Option{
 		flow.WithDescription("Compare devices' interfaces and BGP neighbours with Infrahub's intended state and write the result back"),
