@@ -327,8 +327,14 @@ func (s *Server) inUse(kind, fp string) string {
 // memberHost returns the address or node name of a pool member's name.
 // BIG-IP separates the port with a colon for IPv4 addresses and node
 // names ("192.0.2.10:80") and with a period for IPv6 addresses
-// ("2001:db8::10.80", as tmsh lists them); "2001:db8::10:80" is an IPv6
-// address without a port and is refused (01070587).
+// ("2001:db8::10.80"). Provenance: the IPv4 form is in the members
+// listings of iControl REST (ltm/pool/~P~p/members, "name": "addr:port");
+// the IPv6 period is tmsh's documented member syntax as operators use it,
+// NOT checked here against a captured device answer or an F5 document in
+// ../shared/fixtures. Refusing "2001:db8::10:80" with 01070587 is this
+// fake's reading of that syntax (the name is itself an IPv6 address with
+// no port); the message is the one BIG-IP gives for other bad member
+// names. Client and fake share this belief: confirm it on a device.
 func memberHost(name string) (string, bool) {
 	sep := ":"
 	if strings.Count(name, ":") > 1 {

@@ -283,9 +283,12 @@ func (s *Server) LiveTokens() int {
 }
 
 // handleTokenDelete revokes a token: DELETE
-// /mgmt/shared/authz/tokens/<token>, authenticated like any request. A
-// user manages only their own tokens (the fake has one user); an unknown
-// token answers 404, as restjavad does for a missing item.
+// /mgmt/shared/authz/tokens/<token>, authenticated like any request
+// ("iControl REST Authentication Token Management", F5 DevCentral: a user
+// deletes their own tokens; another user's answers 400 — the fake has
+// one user). An unknown token answers 404 as this fake's PATCH does: an
+// assumption, not taken from F5's documentation; the client treats 401
+// and 404 alike (already gone), so it does not depend on which.
 func (s *Server) handleTokenDelete(w http.ResponseWriter, r *http.Request) {
 	tok := r.PathValue("token")
 	s.mu.Lock()
