@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -606,14 +607,26 @@ func orDash(s string) string {
 // cmdExecute is the child side of the process launcher: it executes one
 // claimed run with the compiled flow and reports it over the API with its
 // run token, through the same code as a flow binary's `execute`
-// ([agent.Execute]). Exit 0: the run completed; 1: it did not, or could
+// ([agent.Execute]). With --warm it is started ahead of demand and
+// waits for its run on standard input (see wire.WarmArg). Exit 0: the run completed; 1: it did not, or could
 // not be reported (the worker then records Crashed with this output).
 func cmdExecute(e *env, args []string) error {
 	fs := e.flags("execute")
 	runID := fs.String("run-id", os.Getenv(worker.EnvRunID), "the run to execute (env "+worker.EnvRunID+")")
 	apiURL := fs.String("api", os.Getenv(EnvAPIURL), "API base URL (env "+EnvAPIURL+")")
+	warm := fs.Bool(wire.WarmArg[2:], false, "wait on standard input for the run to execute: a warm child of the process launcher, started ahead of demand")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *warm {
+		var set []string
+		fs.Visit(func(f *flag.Flag) { set = append(set, f.Name) })
+		var err error
+		if *runID, *apiURL, err = agent.AwaitAssignment(set); errors.Is(err, agent.ErrNoRun) {
+			return nil // the worker stopped before it needed this child
+		} else if err != nil {
+			return err
+		}
 	}
 	if *runID == "" {
 		return usagef("--run-id is required")

@@ -30,6 +30,8 @@ type workerFlags struct {
 	// childEnv names the worker's variables a process-launcher child
 	// gets besides worker.DefaultChildEnv.
 	childEnv *string
+	// warm is how many process-launcher children wait ahead of demand.
+	warm *int
 }
 
 func newWorkerFlags(fs interface {
@@ -49,6 +51,7 @@ func newWorkerFlags(fs interface {
 		poll:        fs.Duration("poll", time.Second, "wait between claims while nothing is due"),
 		sourceCache: fs.String("source-cache", envOr(EnvSourceCache, DefaultSourceCache), "directory where Git sources are fetched and built (env "+EnvSourceCache+")"),
 		allowFile:   fs.Bool("source-allow-file", os.Getenv(EnvSourceAllowFile) == "1", "accept file:// Git sources (env "+EnvSourceAllowFile+"=1)"),
+		warm:        fs.Int("warm", 0, "process launcher: children kept started ahead of demand, each executing exactly one run (0: min(concurrency, 4); -1: none, each run starts its child)"),
 		childEnv:    fs.String("child-env", os.Getenv(EnvChildEnv), "process launcher: variables of the worker's environment its children get besides PATH, HOME, locale, proxies and CA settings; comma-separated names or PREFIX* (env "+EnvChildEnv+")"),
 	}
 }
@@ -74,7 +77,7 @@ func (f workerFlags) options() WorkerOptions {
 	return WorkerOptions{
 		Pool: *f.pool, Launcher: *f.launcher, Name: *f.name, Concurrency: *f.concurrency,
 		Lease: *f.lease, Heartbeat: *f.heartbeat, Poll: *f.poll, Grace: *f.grace,
-		SourceCache: *f.sourceCache, AllowFileSources: *f.allowFile, ChildEnv: splitList(*f.childEnv),
+		SourceCache: *f.sourceCache, AllowFileSources: *f.allowFile, ChildEnv: splitList(*f.childEnv), Warm: *f.warm,
 	}
 }
 

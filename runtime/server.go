@@ -98,6 +98,11 @@ type WorkerOptions struct {
 	// process-launcher children get besides worker.DefaultChildEnv:
 	// names or PREFIX* patterns.
 	ChildEnv []string
+	// Warm is how many children the process launcher keeps started
+	// ahead of demand, each waiting to execute exactly one run (see
+	// worker.Process.Warm): 0 is the default, min(Concurrency, 4);
+	// negative, none (every run starts its child).
+	Warm int
 }
 
 // check validates o, naming the field under prefix; it fills defaults.
@@ -121,6 +126,9 @@ func (o *WorkerOptions) check(prefix string, launchers launch.Registry) error {
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = 4
+	}
+	if o.Warm == 0 {
+		o.Warm = min(o.Concurrency, defaultWarm)
 	}
 	if o.Poll == 0 {
 		o.Poll = time.Second
@@ -574,6 +582,11 @@ func defaultLauncher(ctx context.Context, st store.Store, app *compiled, pool st
 	return launch.TypeInProcess
 }
 
+// defaultWarm bounds the process launcher's warm children by default:
+// enough to absorb a burst while replacements start, few enough to cost
+// nothing noticeable while idle (each waits blocked on a pipe).
+const defaultWarm = 4
+
 // tokenMinter mints a run token for a child process, bound to the
 // execution f.
 type tokenMinter func(ctx context.Context, f store.Fence) (string, error)
@@ -597,7 +610,7 @@ func newWorker(ctx context.Context, st store.Store, app *compiled, o WorkerOptio
 	if name == "" {
 		name = worker.DefaultName()
 	}
-	cfg := launch.Config{Store: st, Flows: app.registry, Pool: o.Pool, Worker: name, Grace: o.Grace / 2, Logger: log}
+	cfg := launch.Config{Store: st, Flows: app.registry, Pool: o.Pool, Worker: name, Grace: o.Grace / 2, Logger: log, Warm: max(o.Warm, 0)}
 	if factory.Remote() {
 		cfg.ChildEnv = childEnv(apiURL, mint)
 		cfg.PassEnv = o.ChildEnv

@@ -2,6 +2,8 @@
 // worker: [Main] gives the binary the commands a worker uses,
 //
 //	execute --run-id ID   run one claimed run, reporting over the API
+//	execute --warm        the same, for a run handed over on standard
+//	                      input ([AwaitRun]): a child started ahead of demand
 //	hooks --run-id ID     run the state hooks of a run the runtime ended
 //	                      itself (its process or container died)
 //	describe              print the binary's flows and protocol as JSON
@@ -18,6 +20,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -82,6 +85,13 @@ func LoadSecretEnv(r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("read the secret environment from standard input: %w", err)
 	}
+	return setSecretEnv(raw)
+}
+
+// setSecretEnv sets the variables of raw, a JSON object of strings, in
+// the process's environment and unsets EnvSecretEnv. Errors never hold a
+// value.
+func setSecretEnv(raw []byte) error {
 	var vars map[string]string
 	if err := json.Unmarshal(raw, &vars); err != nil || vars == nil {
 		return fmt.Errorf("secret environment on standard input: not a JSON object of strings (%d bytes)", len(raw))
@@ -96,6 +106,52 @@ func LoadSecretEnv(r io.Reader) error {
 	}
 	return os.Unsetenv(EnvSecretEnv)
 }
+
+// AwaitRun is how a warm child of the process launcher (`execute --warm`,
+// see [wire.WarmArg]) gets its run: started ahead of demand, with the
+// environment every child of its worker gets and EnvSecretEnv=stdin, it
+// blocks reading r (its standard input) until the worker hands it one
+// run: a JSON object of the variables a child started for that run would
+// have had in its environment (the run's ID, its token, the run...),
+// then the end of input. They are set in the process's environment, as
+// [LoadSecretEnv] does, so that what follows executes exactly as in a
+// child started for the run. An input that ends empty (the worker closed
+// it, or died) is an [ErrNoRun].
+func AwaitRun(r io.Reader) error {
+	if mode := os.Getenv(EnvSecretEnv); mode != "stdin" {
+		return fmt.Errorf("a warm child needs %s=stdin, not %q", EnvSecretEnv, mode)
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, maxSecretEnv+1))
+	switch {
+	case err != nil:
+		return fmt.Errorf("read the run from standard input: %w", err)
+	case len(raw) > maxSecretEnv:
+		return fmt.Errorf("the run on standard input: more than %d bytes", maxSecretEnv)
+	case len(bytes.TrimSpace(raw)) == 0:
+		return ErrNoRun
+	}
+	return setSecretEnv(raw)
+}
+
+// AwaitAssignment is the start of `execute --warm`: [AwaitRun] on
+// standard input, then the run ID and API URL from the variables it set.
+// A warm child takes its run from standard input only: flags naming the
+// run or the API are refused (setFlags lists those given).
+func AwaitAssignment(setFlags []string) (runID, apiURL string, err error) {
+	for _, f := range setFlags {
+		if f == "run-id" || f == "api" {
+			return "", "", errors.New("execute " + wire.WarmArg + " takes its run and API on standard input, not --" + f)
+		}
+	}
+	if err := AwaitRun(os.Stdin); err != nil {
+		return "", "", err
+	}
+	return os.Getenv(EnvRunID), os.Getenv(EnvAPIURL), nil
+}
+
+// ErrNoRun is a warm child's input that ended with no run: its worker
+// stopped or died before it needed the child.
+var ErrNoRun = errors.New("no run given: the worker closed standard input")
 
 // readLine reads r up to a newline (not included) or its end, at most max
 // bytes, without reading past the newline.
@@ -172,7 +228,7 @@ func Main(flows ...flow.Definition) {
 // or [ExitUsage].
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, flows ...flow.Definition) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: execute --run-id ID | hooks --run-id ID | describe")
+		fmt.Fprintln(stderr, "usage: execute --run-id ID | execute --warm | hooks --run-id ID | describe")
 		return ExitUsage
 	}
 	lookup, err := Lookup(flows...)
@@ -215,8 +271,21 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, flows ...
 		fs.SetOutput(stderr)
 		runID := fs.String("run-id", os.Getenv(EnvRunID), "the run to execute (env "+EnvRunID+")")
 		apiURL := fs.String("api", os.Getenv(EnvAPIURL), "API base URL (env "+EnvAPIURL+")")
+		warm := fs.Bool(wire.WarmArg[2:], false, "wait on standard input for the run to execute (a warm child of the process launcher)")
 		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
 			return ExitUsage
+		}
+		if *warm {
+			var set []string
+			fs.Visit(func(f *flag.Flag) { set = append(set, f.Name) })
+			var err error
+			if *runID, *apiURL, err = AwaitAssignment(set); err != nil {
+				if errors.Is(err, ErrNoRun) {
+					return ExitOK
+				}
+				fmt.Fprintln(stderr, "execute:", err)
+				return ExitFailed
+			}
 		}
 		if *runID == "" {
 			fmt.Fprintln(stderr, "execute: --run-id is required")

@@ -76,6 +76,10 @@ type Config struct {
 	PassEnv []string
 	// Grace is how long a stopped run has before it is killed.
 	Grace time.Duration
+	// Warm is how many child processes a launcher that starts one per
+	// run keeps started ahead of demand, each executing exactly one run
+	// (see worker.Process.Warm); 0: none.
+	Warm int
 	// Logger receives what the launcher does.
 	Logger *slog.Logger
 }
@@ -136,14 +140,15 @@ func (inProcess) Remote() bool { return false }
 
 // Process is the launcher of pools of type "process": a child
 // `execute --run-id` process of the worker's binary per run, reporting
-// over the API (see worker.Process). It has no job template.
+// over the API (see worker.Process), Config.Warm of them started ahead
+// of demand. It has no job template.
 func Process() Factory { return process{} }
 
 type process struct{}
 
 func (process) New(_ context.Context, cfg Config) (worker.Launcher, func() error, error) {
-	return &worker.Process{Logs: cfg.Store, Env: cfg.ChildEnv, PassEnv: cfg.PassEnv, Grace: cfg.Grace, Logger: cfg.Logger},
-		func() error { return nil }, nil
+	p := &worker.Process{Logs: cfg.Store, Env: cfg.ChildEnv, PassEnv: cfg.PassEnv, Grace: cfg.Grace, Logger: cfg.Logger, Warm: cfg.Warm}
+	return p, p.Close, nil
 }
 
 func (process) CheckJobTemplate(store.Pool, ...json.RawMessage) error { return nil }

@@ -11,6 +11,8 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,6 +59,24 @@ type Process struct {
 	// Logger receives errors writing the child's logs; default
 	// slog.Default().
 	Logger *slog.Logger
+	// Warm is how many children the launcher keeps started ahead of
+	// demand, each blocked reading its run on standard input (`execute
+	// --warm`, see [wire.WarmArg]): a run then skips the child's start
+	// (the binary's loading and initialisation), which happened while
+	// earlier runs executed. Each warm child still executes exactly one
+	// run and exits. 0: none, every run starts its child (cold). Warm
+	// children start at the first Launch, are replaced as they are used,
+	// wait without using CPU, and are killed by [Process.Close] and with
+	// the worker. Runs of a Job with a Binary (a Git source's build,
+	// which may speak an older protocol) always start cold.
+	Warm int
+	// WarmCommand is the argv of a warm child; default the running
+	// binary with "execute --warm". With Command set and WarmCommand not,
+	// there are no warm children (Command may differ per run).
+	WarmCommand []string
+
+	warmOnce sync.Once
+	warm     *warmPool
 }
 
 // ExitError describes how a child process ended, with its last lines of
@@ -109,35 +129,74 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // whose lease is lost or that the worker abandons is killed at once,
 // since its retry may start elsewhere.
 func (p *Process) Launch(ctx context.Context, job Job) error {
-	argv, err := p.argv(job.Run)
+	vars, err := p.runEnv(ctx, job.Run)
 	if err != nil {
 		return err
+	}
+	c := p.warmChild(job)
+	if c != nil {
+		// A warm child's environment is the cold one's: the worker's
+		// allow-listed variables then the run's, set in that order.
+		if err := c.assign(vars); err != nil {
+			c.discard()
+			c = nil
+		}
+	}
+	if c == nil {
+		if c, err = p.startCold(job, vars); err != nil {
+			return err
+		}
+	}
+	return p.supervise(ctx, job, c)
+}
+
+// runEnv returns the variables a run's child gets besides the worker's
+// allow-listed ones: its ID and what Env adds.
+func (p *Process) runEnv(ctx context.Context, run store.FlowRun) ([]string, error) {
+	vars := []string{EnvRunID + "=" + run.ID}
+	if p.Env == nil {
+		return vars, nil
+	}
+	var extra []string
+	if err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
+		var err error
+		extra, err = p.Env(ctx, run)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("environment of run %s: %w", run.ID, err)
+	}
+	return append(vars, extra...), nil
+}
+
+// child is a started child process and the launcher's ends of its pipes.
+type child struct {
+	cmd    *exec.Cmd
+	exited *childExit
+	pipes  *childPipes
+	// base is the worker's allow-listed environment the child started
+	// with; stdin the pipe a warm child reads its run from.
+	base  []string
+	stdin *os.File
+	// discarded: the launcher killed it before it got a run.
+	discarded atomic.Bool
+}
+
+// startCold starts a child for job's run with the run's variables vars
+// in its environment.
+func (p *Process) startCold(job Job, vars []string) (*child, error) {
+	argv, err := p.argv(job.Run)
+	if err != nil {
+		return nil, err
 	}
 	if job.Binary != "" {
 		// A build of the run's Git source replaces the worker's binary.
 		argv = []string{job.Binary, "execute", "--run-id", job.Run.ID}
 	}
-	env := append(ChildEnviron(os.Environ(), p.PassEnv), EnvRunID+"="+job.Run.ID)
-	if p.Env != nil {
-		var extra []string
-		if err := store.RetryUnavailable(ctx, 0, "", func(ctx context.Context) error {
-			var err error
-			extra, err = p.Env(ctx, job.Run)
-			return err
-		}); err != nil {
-			return fmt.Errorf("environment of run %s: %w", job.Run.ID, err)
-		}
-		env = append(env, extra...)
-	}
-	grace := p.Grace
-	if grace <= 0 {
-		grace = 10 * time.Second
-	}
+	env := append(ChildEnviron(os.Environ(), p.PassEnv), vars...)
 	pipes, err := newChildPipes(job.Lease != nil)
 	if err != nil {
-		return fmt.Errorf("start child of run %s: %w", job.Run.ID, err)
+		return nil, fmt.Errorf("start child of run %s: %w", job.Run.ID, err)
 	}
-	defer pipes.closeAll()
 	if job.Lease != nil {
 		env = append(env, wire.EnvLeaseFD+"=3")
 	}
@@ -150,9 +209,22 @@ func (p *Process) Launch(ctx context.Context, job Job) error {
 	cmd.SysProcAttr = childProcAttr()
 	exited, err := startLocked(cmd)
 	if err != nil {
-		return fmt.Errorf("start %s for run %s: %w", argv[0], job.Run.ID, err)
+		pipes.closeAll()
+		return nil, fmt.Errorf("start %s for run %s: %w", argv[0], job.Run.ID, err)
 	}
 	pipes.closeChildEnds()
+	return &child{cmd: cmd, exited: exited, pipes: pipes}, nil
+}
+
+// supervise follows a started child executing job's run to its end: its
+// output into the run's logs, its lease, its stop when ctx ends.
+func (p *Process) supervise(ctx context.Context, job Job, c *child) error {
+	defer c.pipes.closeAll()
+	cmd, exited, pipes := c.cmd, c.exited, c.pipes
+	grace := p.Grace
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
 	pid := cmd.Process.Pid
 	job.Started("pid:" + strconv.Itoa(pid))
 
@@ -163,7 +235,7 @@ func (p *Process) Launch(ctx context.Context, job Job) error {
 	go func() { _, _ = io.Copy(stderr, pipes.errR); copied <- struct{}{} }()
 
 	feedDone := make(chan struct{})
-	if job.Lease != nil {
+	if job.Lease != nil && pipes.leaseW != nil {
 		go func() {
 			defer close(feedDone)
 			FeedLease(job.Lease, pipes.leaseW, exited.done)

@@ -15,6 +15,18 @@ import (
 // watched (a run executed by hand).
 const EnvLeaseFD = "NETAUTO_LEASE_FD"
 
+// WarmArg is the argument (after `execute`) of a warm child of the
+// process launcher: a child started ahead of demand, before its run is
+// known, which executes exactly one run and exits. It starts with the
+// environment every child of its worker gets, [EnvSecretEnv]=stdin and
+// its lease channel ([EnvLeaseFD]), then blocks reading standard input
+// until the worker hands it a run: one JSON object of the variables a
+// child started for that run would have had in its environment
+// (NETAUTO_RUN_ID, the run, its token, the API URL...), then the end of
+// input. Secrets thus never appear in its argv or initial environment.
+// An input that ends empty means no run: the child exits 0.
+const WarmArg = "--warm"
+
 // The lease channel carries one line per message from the worker to the
 // process executing a run:
 //
