@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/agent"
+	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 )
@@ -24,8 +26,26 @@ func TestHelperProcess(t *testing.T) {
 	if os.Getenv("NETAUTO_WORKER_HELPER") != "1" {
 		t.Skip("only run as a child process")
 	}
+	if os.Getenv(wire.EnvSecretEnv) == "stdin" {
+		// A warm child: its run comes on standard input.
+		if err := agent.AwaitRun(os.Stdin); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+	}
 	runID := os.Getenv(EnvRunID)
 	switch os.Getenv("NETAUTO_HELPER_MODE") {
+	case "envdump":
+		// What the child sees: its environment now, the one it was
+		// started with, its argv.
+		initial, _ := os.ReadFile("/proc/self/environ")
+		cmdline, _ := os.ReadFile("/proc/self/cmdline")
+		b, _ := json.Marshal(envDump{Pid: os.Getpid(), Environ: os.Environ(), Initial: string(initial), Cmdline: string(cmdline)})
+		if err := os.WriteFile(os.Getenv("NETAUTO_HELPER_OUT"), b, 0o600); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	case "exit0":
 		for i := range 30 {
 			fmt.Printf("line %d\n", i)
@@ -68,14 +88,36 @@ func TestHelperProcess(t *testing.T) {
 	os.Exit(0)
 }
 
+// envDump is what an "envdump" helper child writes.
+type envDump struct {
+	Pid              int
+	Environ          []string
+	Initial, Cmdline string
+}
+
+// helperArgv is the argv of a helper child.
+func helperArgv() []string { return []string{os.Args[0], "-test.run=^TestHelperProcess$"} }
+
+// warmHelperArgv is the argv of a warm helper child: the helper switch
+// must be in its environment before it has a run.
+func warmHelperArgv() []string {
+	return append([]string{"/usr/bin/env", "NETAUTO_WORKER_HELPER=1"}, helperArgv()...)
+}
+
+// warmProcessLauncher is processLauncher keeping warm children.
+func (e *env) warmProcessLauncher(t testing.TB, grace time.Duration, warm int) *Process {
+	p := e.processLauncher(grace)
+	p.Warm, p.WarmCommand = warm, warmHelperArgv()
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
 func (e *env) processLauncher(grace time.Duration) *Process {
 	return &Process{
 		Logs:  e.st,
 		Grace: grace,
 		Tail:  5,
-		Command: func(store.FlowRun) ([]string, error) {
-			return []string{os.Args[0], "-test.run=^TestHelperProcess$"}, nil
-		},
+		Command: func(store.FlowRun) ([]string, error) { return helperArgv(), nil },
 		Env: func(_ context.Context, run store.FlowRun) ([]string, error) {
 			var p struct{ Mode string }
 			if err := json.Unmarshal(run.Parameters, &p); err != nil {
@@ -100,9 +142,15 @@ func (e *env) logs(t testing.TB, id string) []string {
 }
 
 func TestProcessLauncher(t *testing.T) {
+	for _, warm := range []int{0, 2} {
+		t.Run(fmt.Sprintf("warm=%d", warm), func(t *testing.T) { testProcessLauncher(t, warm) })
+	}
+}
+
+func testProcessLauncher(t *testing.T, warm int) {
 	e := newEnv(t)
 	e.deploy(t, store.Deployment{Name: "child", Flow: "child"})
-	w, _ := e.startWorker(t, Options{Launcher: e.processLauncher(10 * time.Second), LauncherType: "process", Concurrency: 4, Lease: 5 * time.Second})
+	w, _ := e.startWorker(t, Options{Launcher: e.warmProcessLauncher(t, 10*time.Second, warm), LauncherType: "process", Concurrency: 4, Lease: 5 * time.Second})
 	tests := []struct {
 		mode    string
 		state   string
@@ -143,11 +191,19 @@ func TestProcessLauncher(t *testing.T) {
 }
 
 func TestProcessCancel(t *testing.T) {
-	for _, mode := range []string{"term", "ignore-term"} {
+	for _, mode := range []string{"term", "ignore-term", "warm/term", "warm/ignore-term"} {
 		t.Run(mode, func(t *testing.T) {
 			e := newEnv(t)
 			e.deploy(t, store.Deployment{Name: "child", Flow: "child"})
-			e.startWorker(t, Options{Launcher: e.processLauncher(100 * time.Millisecond), Lease: 3 * time.Second})
+			warm := 0
+			if m, ok := strings.CutPrefix(mode, "warm/"); ok {
+				mode, warm = m, 1
+			}
+			e.startWorker(t, Options{Launcher: e.warmProcessLauncher(t, 100*time.Millisecond, warm), Lease: 3 * time.Second})
+			if warm > 0 {
+				// A first run starts the warm child the second one gets.
+				e.waitFinal(t, e.createRun(t, "child", `{"mode": "exit0"}`))
+			}
 			id := e.createRun(t, "child", `{"mode": "`+mode+`"}`)
 			waitFor(t, "the child to be ready", func() bool {
 				logs := e.logs(t, id)

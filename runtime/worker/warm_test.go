@@ -1,0 +1,200 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netauto-dev/netauto/runtime/api/wire"
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+// dumpLauncher is a launcher whose children write what they see (the
+// "envdump" helper) to dir/<run>.json, each run with its own token.
+func dumpLauncher(t *testing.T, dir string, warm int) *Process {
+	t.Helper()
+	p := &Process{
+		Warm:        warm,
+		WarmCommand: warmHelperArgv(),
+		Command:     func(store.FlowRun) ([]string, error) { return helperArgv(), nil },
+		Env: func(_ context.Context, run store.FlowRun) ([]string, error) {
+			return []string{"NETAUTO_WORKER_HELPER=1", "NETAUTO_HELPER_MODE=envdump",
+				"NETAUTO_HELPER_OUT=" + filepath.Join(dir, run.ID+".json"), "NETAUTO_RUN_TOKEN=nrt1.secret-of-" + run.ID}, nil
+		},
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// launchDump launches run id with p and returns what its child saw.
+func launchDump(t *testing.T, p *Process, dir, id string) envDump {
+	t.Helper()
+	var pid string
+	lease := NewLease(context.Background(), time.Now().Add(time.Minute))
+	err := p.Launch(context.Background(), Job{Run: store.FlowRun{ID: id}, Lease: lease, Started: func(s string) { pid = s }, Fenced: func() bool { return false }})
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.Status != 0 || ee.Signal != "" {
+		t.Fatalf("launch %s: %v", id, err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, id+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d envDump
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	if pid != fmt.Sprintf("pid:%d", d.Pid) {
+		t.Errorf("run %s: Started(%q), but its child is %d", id, pid, d.Pid)
+	}
+	return d
+}
+
+// idlePids returns the process IDs of p's idle warm children.
+func idlePids(p *Process) []int {
+	if p.warm == nil {
+		return nil
+	}
+	p.warm.mu.Lock()
+	defer p.warm.mu.Unlock()
+	var pids []int
+	for _, c := range p.warm.idle {
+		pids = append(pids, c.cmd.Process.Pid)
+	}
+	return pids
+}
+
+// processAlive reports whether pid runs (not a zombie).
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || (s[i+2] != 'Z' && s[i+2] != 'X')
+}
+
+// TestWarmChildExecutesOneRun: with warm children, each run still gets a
+// process of its own, started before the run was claimed, which executes
+// that run only and exits; it saw its own token, never another run's,
+// and never in its argv or the environment it was started with; what it
+// sees is what a child started for the run sees. Close kills the idle
+// ones.
+func TestWarmChildExecutesOneRun(t *testing.T) {
+	if _, err := os.Stat("/proc/self/environ"); err != nil {
+		t.Skip("needs /proc")
+	}
+	dir := t.TempDir()
+	p := dumpLauncher(t, dir, 2)
+	cold := launchDump(t, dumpLauncher(t, dir, 0), dir, "cold")
+	first := launchDump(t, p, dir, "r0") // starts the pool
+	waitFor(t, "two warm children", func() bool { return len(idlePids(p)) == 2 })
+	seen := map[int]string{first.Pid: "r0", cold.Pid: "cold"}
+	for i := 1; i <= 4; i++ {
+		id := fmt.Sprintf("r%d", i)
+		idle := idlePids(p)
+		d := launchDump(t, p, dir, id)
+		if !slices.Contains(idle, d.Pid) {
+			t.Errorf("run %s ran in %d, not in a warm child %v", id, d.Pid, idle)
+		}
+		if other, dup := seen[d.Pid]; dup {
+			t.Fatalf("runs %s and %s ran in one process %d", other, id, d.Pid)
+		}
+		seen[d.Pid] = id
+		if processAlive(d.Pid) {
+			t.Errorf("the child of run %s still runs after its run", id)
+		}
+		tok := "nrt1.secret-of-" + id
+		env := strings.Join(d.Environ, "\n")
+		if !strings.Contains(env, "NETAUTO_RUN_TOKEN="+tok) {
+			t.Errorf("run %s: its child lacks its token", id)
+		}
+		if strings.Contains(d.Initial, "secret-of-") || strings.Contains(d.Cmdline, "secret-of-") {
+			t.Errorf("run %s: a token in the warm child's argv or initial environment", id)
+		}
+		if n := strings.Count(env, "secret-of-"); n != 1 {
+			t.Errorf("run %s: its child sees %d tokens", id, n)
+		}
+		if !strings.Contains(d.Initial, wire.EnvSecretEnv+"=stdin") {
+			t.Errorf("run %s: its child was not started warm", id)
+		}
+		// The same environment as a cold child's, but for what is the
+		// run's own.
+		norm := func(env []string) []string {
+			var out []string
+			for _, kv := range env {
+				kv = strings.ReplaceAll(kv, id, "RUN")
+				kv = strings.ReplaceAll(kv, "cold", "RUN")
+				out = append(out, kv)
+			}
+			slices.Sort(out)
+			return out
+		}
+		if got, want := norm(d.Environ), norm(cold.Environ); !slices.Equal(got, want) {
+			t.Errorf("run %s: a warm child's environment\n%q\nis not a cold child's\n%q", id, got, want)
+		}
+	}
+	waitFor(t, "the pool to be topped up", func() bool { return len(idlePids(p)) == 2 })
+	idle := idlePids(p)
+	p.Close()
+	for _, pid := range idle {
+		if processAlive(pid) {
+			t.Errorf("warm child %d runs on after Close", pid)
+		}
+	}
+	if n := len(idlePids(p)); n != 0 {
+		t.Errorf("%d warm children after Close", n)
+	}
+}
+
+// TestWarmChildDiedIdle: a warm child killed while it waited is dropped
+// and replaced; the next run executes (in a live child) all the same.
+func TestWarmChildDiedIdle(t *testing.T) {
+	dir := t.TempDir()
+	p := dumpLauncher(t, dir, 1)
+	launchDump(t, p, dir, "r0")
+	waitFor(t, "a warm child", func() bool { return len(idlePids(p)) == 1 })
+	dead := idlePids(p)[0]
+	if err := syscall.Kill(dead, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Whether the launcher noticed yet or not, the run executes.
+	d := launchDump(t, p, dir, "r1")
+	if d.Pid == dead {
+		t.Fatal("the run went to the dead child")
+	}
+	waitFor(t, "a new warm child", func() bool {
+		pids := idlePids(p)
+		return len(pids) == 1 && pids[0] != dead && pids[0] != d.Pid
+	})
+	launchDump(t, p, dir, "r2")
+}
+
+// TestWarmChildrenTurnOff: a binary whose warm children die before they
+// get a run (one that does not know `execute --warm`) turns warming off
+// after a few attempts, instead of starting children in a loop; runs
+// start cold.
+func TestWarmChildrenTurnOff(t *testing.T) {
+	dir := t.TempDir()
+	p := dumpLauncher(t, dir, 2)
+	p.WarmCommand = []string{"/bin/sh", "-c", "echo no such command: execute --warm >&2; exit 2"}
+	launchDump(t, p, dir, "r0")
+	waitFor(t, "warming to turn off", func() bool {
+		p.warm.mu.Lock()
+		defer p.warm.mu.Unlock()
+		return p.warm.disabled && p.warm.starting == 0
+	})
+	launchDump(t, p, dir, "r1")
+	if n := len(idlePids(p)); n != 0 {
+		t.Fatalf("%d warm children after warming turned off", n)
+	}
+}
