@@ -133,22 +133,35 @@ func (p *Process) Launch(ctx context.Context, job Job) error {
 	if err != nil {
 		return err
 	}
-	c := p.warmChild(job)
-	if c != nil {
+	if c := p.warmChild(job); c != nil {
 		// A warm child's environment is the cold one's: the worker's
 		// allow-listed variables then the run's, set in that order.
 		if err := c.assign(vars); err != nil {
 			c.discard()
-			c = nil
+		} else {
+			err := p.supervise(ctx, job, c)
+			var nr *notRunError
+			if !errors.As(err, &nr) {
+				return err
+			}
+			if ctx.Err() != nil {
+				return nr.ExitError
+			}
+			// It died before it read its run (killed while it waited):
+			// nothing of the run executed; a new child executes it.
+			p.logger().Warn("warm child died before it got its run; starting another", slog.String("run_id", job.Run.ID), slog.String("error", nr.Error()))
 		}
 	}
-	if c == nil {
-		if c, err = p.startCold(job, vars); err != nil {
-			return err
-		}
+	c, err := p.startCold(job, vars)
+	if err != nil {
+		return err
 	}
 	return p.supervise(ctx, job, c)
 }
+
+// notRunError is the end of a warm child that exited before it read its
+// run.
+type notRunError struct{ *ExitError }
 
 // runEnv returns the variables a run's child gets besides the worker's
 // allow-listed ones: its ID and what Env adds.
@@ -174,9 +187,12 @@ type child struct {
 	exited *childExit
 	pipes  *childPipes
 	// base is the worker's allow-listed environment the child started
-	// with; stdin the pipe a warm child reads its run from.
-	base  []string
-	stdin *os.File
+	// with; stdin the pipe a warm child reads its run from, stdinR the
+	// launcher's copy of its read end (see gotRun), written the end of
+	// the write.
+	base          []string
+	stdin, stdinR *os.File
+	written       chan error
 	// discarded: the launcher killed it before it got a run.
 	discarded atomic.Bool
 }
@@ -268,6 +284,7 @@ func (p *Process) supervise(ctx context.Context, job Job, c *child) error {
 	}()
 	<-exited.done
 	werr := exited.err
+	notRun := c.stdinR != nil && !c.gotRun()
 	// Whatever the child left behind in its group goes with it.
 	killGroup(cmd.Process, syscall.SIGKILL)
 	<-stopDone
@@ -288,6 +305,9 @@ func (p *Process) supervise(ctx context.Context, job Job, c *child) error {
 	var xe *exec.ExitError
 	if werr != nil && !errors.As(werr, &xe) {
 		ee.Err = werr
+	}
+	if notRun {
+		return &notRunError{ee}
 	}
 	return ee
 }

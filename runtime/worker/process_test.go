@@ -114,9 +114,9 @@ func (e *env) warmProcessLauncher(t testing.TB, grace time.Duration, warm int) *
 
 func (e *env) processLauncher(grace time.Duration) *Process {
 	return &Process{
-		Logs:  e.st,
-		Grace: grace,
-		Tail:  5,
+		Logs:    e.st,
+		Grace:   grace,
+		Tail:    5,
 		Command: func(store.FlowRun) ([]string, error) { return helperArgv(), nil },
 		Env: func(_ context.Context, run store.FlowRun) ([]string, error) {
 			var p struct{ Mode string }

@@ -193,19 +193,21 @@ func startWarm(argv, base []string) (*child, error) {
 	cmd.ExtraFiles = []*os.File{pipes.leaseR}
 	cmd.SysProcAttr = childProcAttr()
 	exited, err := startLocked(cmd)
-	stdinR.Close()
 	if err != nil {
+		stdinR.Close()
 		stdinW.Close()
 		pipes.closeAll()
 		return nil, err
 	}
 	pipes.closeChildEnds()
-	return &child{cmd: cmd, exited: exited, pipes: pipes, base: base, stdin: stdinW}, nil
+	return &child{cmd: cmd, exited: exited, pipes: pipes, base: base, stdin: stdinW, stdinR: stdinR}, nil
 }
 
 // assign hands a warm child its run: vars, the variables a child started
 // for it would have had after the worker's (the last of a name wins, as
-// in an environment), as one JSON object, then the end of its input.
+// in an environment), as one JSON object, then the end of its input. The
+// write goes on in the background (a dead child never reads it); see
+// [child.gotRun].
 func (c *child) assign(vars []string) error {
 	m := make(map[string]string, len(vars))
 	for _, kv := range vars {
@@ -216,11 +218,27 @@ func (c *child) assign(vars []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.stdin.Write(append(line, '\n'))
-	if cerr := c.stdin.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	c.written = make(chan error, 1)
+	go func() {
+		_, err := c.stdin.Write(append(line, '\n'))
+		c.stdin.Close() // the end of its input
+		c.written <- err
+	}()
+	return nil
+}
+
+// gotRun reports, once a warm child has exited, whether it may have read
+// the whole of its run. One that did not (killed while it waited, just as
+// it was handed the run) cannot have executed any of it, and the run may
+// go to another child. The launcher keeps its own end of the child's
+// input open for this, so that what the child left unread stays
+// countable. Any doubt counts as read: at worst the run is recorded
+// Crashed, never executed twice.
+func (c *child) gotRun() bool {
+	unread := pipeUnread(c.stdinR)
+	c.stdinR.Close() // a write still pending fails now
+	err := <-c.written
+	return err == nil && unread <= 0
 }
 
 // discard kills a child that got no run, and waits for it.
@@ -228,6 +246,7 @@ func (c *child) discard() {
 	c.discarded.Store(true)
 	if c.stdin != nil {
 		c.stdin.Close()
+		c.stdinR.Close()
 	}
 	select {
 	case <-c.exited.done: // its process ID may be another's by now

@@ -167,7 +167,7 @@ func TestWarmChildDiedIdle(t *testing.T) {
 	if err := syscall.Kill(dead, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	// Whether the launcher noticed yet or not, the run executes.
+	waitFor(t, "the dead child to be dropped", func() bool { return !slices.Contains(idlePids(p), dead) })
 	d := launchDump(t, p, dir, "r1")
 	if d.Pid == dead {
 		t.Fatal("the run went to the dead child")
@@ -196,5 +196,39 @@ func TestWarmChildrenTurnOff(t *testing.T) {
 	launchDump(t, p, dir, "r1")
 	if n := len(idlePids(p)); n != 0 {
 		t.Fatalf("%d warm children after warming turned off", n)
+	}
+}
+
+// TestWarmChildDiedUnread: a run handed to a warm child that is dead but
+// not yet reaped (it died as it was handed the run) and never read it
+// goes to another child: nothing of it executed.
+func TestWarmChildDiedUnread(t *testing.T) {
+	dir := t.TempDir()
+	p := dumpLauncher(t, dir, 1)
+	launchDump(t, p, dir, "r0")
+	waitFor(t, "a warm child", func() bool { return len(idlePids(p)) == 1 })
+	// Stop it, so that it reads nothing, then take it as a run would.
+	c := p.warm.take(ChildEnviron(os.Environ(), p.PassEnv))
+	if c == nil {
+		t.Fatal("no warm child")
+	}
+	if err := syscall.Kill(c.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	job := Job{Run: store.FlowRun{ID: "r1"}, Lease: NewLease(context.Background(), time.Now().Add(time.Minute)), Started: func(string) {}, Fenced: func() bool { return false }}
+	vars, err := p.runEnv(context.Background(), job.Run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.assign(vars); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(c.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err = p.supervise(context.Background(), job, c)
+	var nr *notRunError
+	if !errors.As(err, &nr) {
+		t.Fatalf("a child killed before it read its run ended %v, want it seen as never run", err)
 	}
 }
