@@ -203,6 +203,19 @@ func TestWorkerDeathKillsItsChildren(t *testing.T) {
 			t.Fatalf("process %d of the runs is not running", p)
 		}
 	}
+	// And its warm children (started ahead of demand, waiting for a run)
+	// die with it too.
+	var warm []int
+	waitFor(t, 30*time.Second, "the worker's warm children", func() bool {
+		warm = warm[:0]
+		for _, c := range childrenOf(victim.Cmd.Process.Pid) {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c)); strings.Contains(string(b), "execute\x00"+wire.WarmArg) {
+				warm = append(warm, c)
+			}
+		}
+		return len(warm) == 2 // --concurrency 2 keeps 2 by default
+	})
+	pids = append(pids, warm...)
 	victim.Signal(t, syscall.SIGKILL)
 	_ = victim.Wait(t, 10*time.Second)
 	waitDead(t, "children of the killed worker", pids)

@@ -16,7 +16,21 @@
 // (`execute --run-id ID`, which reports back over the API); [Process.Env]
 // hands the child the API URL and its run-scoped token:
 //
-//	l := &worker.Process{Logs: st, Env: tokenEnv, Grace: 10 * time.Second}
+//	l := &worker.Process{Logs: st, Env: tokenEnv, Grace: 10 * time.Second, Warm: 4}
+//	defer l.Close()
+//
+// With Warm set, the launcher keeps that many children started ahead of
+// demand (`execute --warm`), each blocked reading its run on standard
+// input: a claimed run is handed to one of them (the variables a child
+// started for the run would have in its environment, token included, as
+// one JSON line; never argv or the initial environment) and a replacement
+// starts in the background. Each child still executes exactly one run and
+// exits; a run waits no longer for its child's start. A warm child that
+// died idle, or before it read its run, is dropped and the run goes to a
+// new child; children started with a worker environment that since
+// changed are not used; warm children that keep dying before they get a
+// run turn warming off. Idle ones use no CPU, are killed by
+// [Process.Close] and exit when their worker dies (their input ends).
 //
 // # Claims, leases and limits
 //
