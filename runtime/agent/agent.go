@@ -405,8 +405,10 @@ func Execute(ctx context.Context, cfg ExecuteConfig) error {
 		return err
 	}
 	if strings.HasPrefix(token, wire.RunTokenPrefix) {
-		// A run token lives minutes: renewed while the run's lease is.
-		defer remote.KeepTokenFresh(ctx, c, cfg.RunID)()
+		// A run token lives minutes: renewed while the run's lease is,
+		// first when half its life is spent (a short run never asks).
+		exp, _ := wire.RunTokenExpiry(token)
+		defer remote.KeepTokenFreshUntil(ctx, c, cfg.RunID, exp)()
 	}
 	if err := store.RetryUnavailable(ctx, outagePatience, "reach the API", func(ctx context.Context) error { return CheckServer(ctx, c) }); err != nil {
 		return err

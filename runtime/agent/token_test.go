@@ -53,7 +53,8 @@ func TestExecuteHidesAndRenewsItsToken(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("claim %v %v", ok, err)
 	}
-	tok, _, err := srv.MintRunToken(ctx, store.FenceOf(claimed), time.Minute)
+	// A token of 3s: renewed after half its life (not at once).
+	tok, _, err := srv.MintRunToken(ctx, store.FenceOf(claimed), 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -237,3 +237,27 @@ func TestTokenRenewal(t *testing.T) {
 		t.Fatalf("expired token answered %d", st)
 	}
 }
+
+// TestRunTokenExpiry: a token's holder reads when it expires from the
+// token itself (to schedule its renewals), as minted; anything else is
+// not a token.
+func TestRunTokenExpiry(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	run := e.createRun(`{"device":"a","vlan":1}`)
+	claimed, ok, err := e.st.ClaimRun(context.Background(), store.Claim{Pool: "default", Worker: "w1", Lease: time.Minute, Now: time.Now()})
+	if err != nil || !ok || claimed.ID != run.ID {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	tok, exp, err := e.api.MintRunToken(context.Background(), store.FenceOf(claimed), 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := wire.RunTokenExpiry(tok); !ok || !got.Equal(exp) {
+		t.Fatalf("RunTokenExpiry = %v %v, want %v", got, ok, exp)
+	}
+	for _, bad := range []string{"", "na_key", "nrt1.", "nrt1.!!.sig", "nrt1.e30.sig"} {
+		if _, ok := wire.RunTokenExpiry(bad); ok {
+			t.Errorf("RunTokenExpiry(%q) ok", bad)
+		}
+	}
+}

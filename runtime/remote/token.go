@@ -17,10 +17,22 @@ import (
 // token expires; a refusal (the run ended, was reaped or claimed again)
 // stops the renewals. Call stop when the run is reported.
 func KeepTokenFresh(ctx context.Context, c *client.Client, runID string) (stop func()) {
+	return KeepTokenFreshUntil(ctx, c, runID, time.Time{})
+}
+
+// KeepTokenFreshUntil is [KeepTokenFresh] for a token known to expire at
+// expires (see [wire.RunTokenExpiry]): its first renewal waits until half
+// of its remaining life is spent, instead of asking at once, which saves
+// a short run a request. A zero expires renews at once.
+func KeepTokenFreshUntil(ctx context.Context, c *client.Client, runID string, expires time.Time) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	wait := time.Duration(0)
+	if !expires.IsZero() {
+		wait = max(time.Until(expires)/2, time.Second)
+	}
 	wg.Go(func() {
-		wait, retry := time.Duration(0), time.Second
+		retry := time.Second
 		for {
 			t := time.NewTimer(wait)
 			select {

@@ -5,9 +5,11 @@
 package wire
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -98,6 +100,32 @@ type StateAnswer struct {
 // RunTokenPrefix starts every run token (versioning its format); API keys
 // never start with it.
 const RunTokenPrefix = "nrt1."
+
+// RunTokenExpiry reads when a run token expires from its claims
+// ("nrt1." + base64url(JSON claims with exp, Unix seconds) + "." +
+// signature), without checking its signature: what a holder needs to
+// schedule its renewals, nothing to trust. ok is false for anything else.
+func RunTokenExpiry(token string) (expires time.Time, ok bool) {
+	rest, found := strings.CutPrefix(token, RunTokenPrefix)
+	if !found {
+		return time.Time{}, false
+	}
+	claims, _, found := strings.Cut(rest, ".")
+	if !found {
+		return time.Time{}, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(claims)
+	if err != nil {
+		return time.Time{}, false
+	}
+	var c struct {
+		Exp int64 `json:"exp"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil || c.Exp <= 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(c.Exp, 0), true
+}
 
 // RunToken answers POST /api/v1/runs/{id}/token (and /token/renew): a
 // bearer token that may report only on that run, until Expires.
