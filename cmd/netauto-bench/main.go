@@ -217,6 +217,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	kids0, err := childrenCPUTime()
+	if err != nil {
+		return err
+	}
 	started.Lock()
 	started.at = map[int]time.Time{}
 	started.Unlock()
@@ -235,10 +239,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	kids1, err := childrenCPUTime()
+	if err != nil {
+		return err
+	}
 	b.report(stdout)
 	if n := len(b.lat); n > 0 {
 		// Less noisy than rates on a shared machine: what each run cost.
 		fmt.Fprintf(stdout, "CPU per completed run (server and clients): %s\n", ((cpu1 - cpu0) / time.Duration(n)).Round(time.Microsecond))
+		if kids1 > kids0 {
+			// The process launcher's children, once reaped.
+			fmt.Fprintf(stdout, "CPU per completed run (child processes): %s\n", ((kids1 - kids0) / time.Duration(n)).Round(time.Microsecond))
+		}
 	}
 
 	if c.idle > 0 {
@@ -445,6 +457,16 @@ func cpuUse(ctx context.Context, d time.Duration) (float64, error) {
 func cpuTime() (time.Duration, error) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return tv(ru.Utime) + tv(ru.Stime), nil
+}
+
+// childrenCPUTime is the CPU time (user + system) of the process's
+// children that ended and were waited for so far.
+func childrenCPUTime() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru); err != nil {
 		return 0, fmt.Errorf("getrusage: %w", err)
 	}
 	return tv(ru.Utime) + tv(ru.Stime), nil
