@@ -11,7 +11,9 @@ import (
 
 // A process worker: each run executes as `BINARY execute --run-id ID`,
 // which reports over the API with the token the Env hook hands it; its
-// output lines become the run's logs.
+// output lines become the run's logs. Four children wait ahead of demand
+// (`execute --warm`), each for exactly one run, handed its variables
+// (token included) on its standard input.
 func ExampleProcess() {
 	var st store.Store // the worker's store (or the API client, for logs)
 	mintToken := func(ctx context.Context, runID string) (string, error) { return "run-scoped-token", nil }
@@ -25,6 +27,8 @@ func ExampleProcess() {
 			}
 			return []string{"NETAUTO_API_URL=" + os.Getenv("NETAUTO_API_URL"), "NETAUTO_API_KEY=" + tok}, nil
 		},
+		Warm: 4,
 	}
+	defer l.Close() // kills the children still waiting
 	_, _ = worker.New(st, worker.Options{Pool: "process-pool", Launcher: l, LauncherType: "process", Concurrency: 8})
 }
