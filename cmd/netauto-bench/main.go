@@ -114,6 +114,7 @@ type config struct {
 	db          string
 	launcher    string
 	concurrency int
+	warm        int
 	poll        time.Duration
 	cpuprofile  string
 }
@@ -129,6 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.db, "db", "", "the store: a SQLite file or a postgres:// URL (default a temporary SQLite file)")
 	fs.StringVar(&c.launcher, "launcher", "in-process", "the embedded worker's launcher: in-process or process")
 	fs.IntVar(&c.concurrency, "concurrency", 32, "runs the embedded worker executes at once")
+	fs.IntVar(&c.warm, "warm", 0, "process launcher: children started ahead of demand (0: the worker's default, -1: none)")
 	fs.DurationVar(&c.poll, "poll", 0, "poll the run's state this often instead of waiting for its changes (client.WaitRunState)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the load (server and clients: one process) to this file")
 	if err := fs.Parse(args); err != nil {
@@ -176,7 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	served := make(chan error, 1)
 	go func() {
 		code := app(c.launcher).Run(sctx, []string{"server", "--db", c.db, "--listen", "127.0.0.1:0", "--pool", poolName,
-			"--launcher", c.launcher, "--concurrency", fmt.Sprint(c.concurrency)}, announced(urls), stderr)
+			"--launcher", c.launcher, "--concurrency", fmt.Sprint(c.concurrency), "--warm", fmt.Sprint(c.warm)}, announced(urls), stderr)
 		if code != runtime.ExitOK && sctx.Err() == nil {
 			served <- fmt.Errorf("server exited with status %d", code)
 		}
