@@ -234,3 +234,41 @@ func TestWarmChildDiedUnread(t *testing.T) {
 		t.Fatalf("a child killed before it read its run ended %v, want it seen as never run", err)
 	}
 }
+
+// BenchmarkProcessLaunch measures one run's launch through the process
+// launcher, one after the other, to a child that exits at once: cold (the
+// child starts for the run) and warm (handed to a child started while
+// the previous run executed). The children are the test binary.
+func BenchmarkProcessLaunch(b *testing.B) {
+	for _, warm := range []int{0, 1} {
+		b.Run(map[int]string{0: "cold", 1: "warm"}[warm], func(b *testing.B) {
+			p := &Process{
+				Warm:        warm,
+				WarmCommand: warmHelperArgv(),
+				Command:     func(store.FlowRun) ([]string, error) { return helperArgv(), nil },
+				Env: func(context.Context, store.FlowRun) ([]string, error) {
+					return []string{"NETAUTO_WORKER_HELPER=1", "NETAUTO_HELPER_MODE=quiet"}, nil
+				},
+			}
+			defer p.Close()
+			lease := NewLease(context.Background(), time.Now().Add(time.Hour))
+			launch := func(i int) {
+				err := p.Launch(context.Background(), Job{Run: store.FlowRun{ID: fmt.Sprint("r", i)}, Lease: lease, Started: func(string) {}, Fenced: func() bool { return false }})
+				var ee *ExitError
+				if !errors.As(err, &ee) || ee.Status != 0 {
+					b.Fatal(err)
+				}
+			}
+			launch(-1) // starts the warm child
+			b.ResetTimer()
+			for i := range b.N {
+				if warm > 0 {
+					b.StopTimer() // the replacement starts while a run executes
+					waitFor(b, "a warm child", func() bool { return len(idlePids(p)) == warm })
+					b.StartTimer()
+				}
+				launch(i)
+			}
+		})
+	}
+}
