@@ -37,6 +37,13 @@ func TestHelperProcess(t *testing.T) {
 	switch os.Getenv("NETAUTO_HELPER_MODE") {
 	case "quiet":
 		os.Exit(0)
+	case "ping":
+		// Says it has its run (on a FIFO), then exits.
+		if f, err := os.OpenFile(os.Getenv("NETAUTO_HELPER_OUT"), os.O_WRONLY, 0); err == nil {
+			f.Write([]byte{1})
+			f.Close()
+		}
+		os.Exit(0)
 	case "envdump":
 		// What the child sees: its environment now, the one it was
 		// started with, its argv.

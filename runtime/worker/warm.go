@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 )
@@ -31,6 +32,9 @@ type warmPool struct {
 	mu       sync.Mutex
 	idle     []*child // oldest first
 	starting int
+	// pending counts children handed a run whose replacement waits for
+	// them to exit, at most refillDelay (see take).
+	pending  int
 	closed   bool
 	failures int // warm children in a row that died before they got a run
 	disabled bool
@@ -63,9 +67,17 @@ func (p *Process) warmChild(job Job) *child {
 	return p.warm.take(ChildEnviron(os.Environ(), p.PassEnv))
 }
 
+// refillDelay bounds how long the replacement of a warm child handed a
+// run waits for that child to exit.
+const refillDelay = 250 * time.Millisecond
+
 // take returns an idle child that is alive and started with environment
 // base (the worker's allow-listed variables now: a child started before
-// they changed is not used), or nil, and starts replacements.
+// they changed is not used), or nil. Its replacement starts once it has
+// exited, or after refillDelay, whichever comes first: a short run does
+// not share the CPU with the start of the child that replaces it (which
+// would make it slower than a cold start on a busy machine), a long one
+// does not keep the pool short. Others missing start at once.
 func (w *warmPool) take(base []string) *child {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -83,6 +95,19 @@ func (w *warmPool) take(base []string) *child {
 			continue
 		}
 		w.failures = 0
+		w.pending++
+		w.wg.Go(func() {
+			t := time.NewTimer(refillDelay)
+			defer t.Stop()
+			select {
+			case <-c.exited.done:
+			case <-t.C:
+			}
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.pending--
+			w.fillLocked()
+		})
 		return c
 	}
 	return nil
@@ -90,7 +115,7 @@ func (w *warmPool) take(base []string) *child {
 
 // fillLocked starts children until size are idle or starting.
 func (w *warmPool) fillLocked() {
-	for !w.closed && !w.disabled && len(w.idle)+w.starting < w.size {
+	for !w.closed && !w.disabled && len(w.idle)+w.starting+w.pending < w.size {
 		w.starting++
 		w.wg.Go(w.start)
 	}

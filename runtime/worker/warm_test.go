@@ -235,40 +235,71 @@ func TestWarmChildDiedUnread(t *testing.T) {
 	}
 }
 
-// BenchmarkProcessLaunch measures one run's launch through the process
-// launcher, one after the other, to a child that exits at once: cold (the
-// child starts for the run) and warm (handed to a child started while
-// the previous run executed). The children are the test binary.
+// BenchmarkProcessLaunch measures how long a run waits for its child to
+// execute it (from Launch to the child's first word, one run after the
+// other): cold (the child starts for the run) and warm (handed to a
+// child started ahead, waiting for its run). The children are the test
+// binary; their exit (and the start of a warm replacement) is not timed.
 func BenchmarkProcessLaunch(b *testing.B) {
 	for _, warm := range []int{0, 1} {
 		b.Run(map[int]string{0: "cold", 1: "warm"}[warm], func(b *testing.B) {
+			fifo := filepath.Join(b.TempDir(), "ping")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				b.Fatal(err)
+			}
+			pings, err := os.OpenFile(fifo, os.O_RDWR, 0) // read end that never sees EOF
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pings.Close()
 			p := &Process{
 				Warm:        warm,
 				WarmCommand: warmHelperArgv(),
 				Command:     func(store.FlowRun) ([]string, error) { return helperArgv(), nil },
 				Env: func(context.Context, store.FlowRun) ([]string, error) {
-					return []string{"NETAUTO_WORKER_HELPER=1", "NETAUTO_HELPER_MODE=quiet"}, nil
+					return []string{"NETAUTO_WORKER_HELPER=1", "NETAUTO_HELPER_MODE=ping", "NETAUTO_HELPER_OUT=" + fifo}, nil
 				},
 			}
 			defer p.Close()
 			lease := NewLease(context.Background(), time.Now().Add(time.Hour))
 			launch := func(i int) {
-				err := p.Launch(context.Background(), Job{Run: store.FlowRun{ID: fmt.Sprint("r", i)}, Lease: lease, Started: func(string) {}, Fenced: func() bool { return false }})
-				var ee *ExitError
-				if !errors.As(err, &ee) || ee.Status != 0 {
+				done := make(chan error, 1)
+				go func() {
+					done <- p.Launch(context.Background(), Job{Run: store.FlowRun{ID: fmt.Sprint("r", i)}, Lease: lease, Started: func(string) {}, Fenced: func() bool { return false }})
+				}()
+				if _, err := pings.Read(make([]byte, 1)); err != nil {
 					b.Fatal(err)
 				}
+				b.StopTimer()
+				var ee *ExitError
+				if err := <-done; !errors.As(err, &ee) || ee.Status != 0 {
+					b.Fatal(err)
+				}
+				if warm > 0 {
+					waitFor(b, "a warm child waiting for its run", func() bool {
+						pids := idlePids(p)
+						return len(pids) == warm && readingPipe(pids[0])
+					})
+				}
+				b.StartTimer()
 			}
 			launch(-1) // starts the warm child
 			b.ResetTimer()
 			for i := range b.N {
-				if warm > 0 {
-					b.StopTimer() // the replacement starts while a run executes
-					waitFor(b, "a warm child", func() bool { return len(idlePids(p)) == warm })
-					b.StartTimer()
-				}
 				launch(i)
 			}
 		})
 	}
+}
+
+// readingPipe reports whether a thread of process pid waits reading a
+// pipe (what the kernel says it waits in).
+func readingPipe(pid int) bool {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
+	for _, f := range tasks {
+		if b, _ := os.ReadFile(f); strings.Contains(string(b), "pipe") {
+			return true
+		}
+	}
+	return false
 }
