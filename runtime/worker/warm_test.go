@@ -103,6 +103,7 @@ func TestWarmChildExecutesOneRun(t *testing.T) {
 	seen := map[int]string{first.Pid: "r0", cold.Pid: "cold"}
 	for i := 1; i <= 4; i++ {
 		id := fmt.Sprintf("r%d", i)
+		waitFor(t, "the pool to be topped up", func() bool { return len(idlePids(p)) == 2 })
 		idle := idlePids(p)
 		d := launchDump(t, p, dir, id)
 		if !slices.Contains(idle, d.Pid) {
