@@ -24,7 +24,9 @@
 // input: a claimed run is handed to one of them (the variables a child
 // started for the run would have in its environment, token included, as
 // one JSON line; never argv or the initial environment) and a replacement
-// starts in the background. Each child still executes exactly one run and
+// starts in the background once that child has exited (at most 250ms
+// later: a short run does not share the CPU with its replacement's
+// start). Each child still executes exactly one run and
 // exits; a run waits no longer for its child's start. A warm child that
 // died idle, or before it read its run, is dropped and the run goes to a
 // new child; children started with a worker environment that since
