@@ -91,7 +91,7 @@ func TestRegisteredLauncher(t *testing.T) {
 	e := &env{ctx: ctx, app: c, stdout: io.Discard, stderr: io.Discard, log: slog.New(slog.DiscardHandler)}
 	launcher, pool, name := "k8s", "jobs", "w1"
 	wf := workerFlags{pool: &pool, launcher: &launcher, name: &name, concurrency: new(1), lease: new(time.Duration(0)),
-		grace: new(10 * time.Second), heartbeat: new(time.Duration(0)), poll: new(time.Second), sourceCache: new(t.TempDir()), allowFile: new(false), childEnv: new("")}
+		grace: new(10 * time.Second), heartbeat: new(time.Duration(0)), poll: new(time.Second), sourceCache: new(t.TempDir()), allowFile: new(false), childEnv: new(""), warm: new(0)}
 	if err := wf.check(c.launchers); err != nil {
 		t.Fatal(err)
 	}
