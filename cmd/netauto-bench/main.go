@@ -38,6 +38,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -117,6 +118,7 @@ type config struct {
 	warm        int
 	poll        time.Duration
 	cpuprofile  string
+	trace       string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -133,6 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.warm, "warm", 0, "process launcher: children started ahead of demand (0: the worker's default, -1: none)")
 	fs.DurationVar(&c.poll, "poll", 0, "poll the run's state this often instead of waiting for its changes (client.WaitRunState)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the load (server and clients: one process) to this file")
+	fs.StringVar(&c.trace, "trace", "", "write an execution trace of the load to this file (`go tool trace -pprof=sync|net|syscall` shows where runs wait)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -214,6 +217,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("cpu profile: %w", err)
 		}
 	}
+	if c.trace != "" {
+		f, err := os.Create(c.trace)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return fmt.Errorf("trace: %w", err)
+		}
+	}
 	b := &bench{c: c, cl: cl}
 	cpu0, err := cpuTime()
 	if err != nil {
@@ -237,6 +250,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	pprof.StopCPUProfile()
+	trace.Stop()
 	cpu1, err := cpuTime()
 	if err != nil {
 		return err
