@@ -74,6 +74,20 @@ func idlePids(p *Process) []int {
 	return pids
 }
 
+// processState returns the state letter of process pid (R, S, T, Z...),
+// 0 when it is gone.
+func processState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2]
+	}
+	return 0
+}
+
 // processAlive reports whether pid runs (not a zombie).
 func processAlive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -218,6 +232,7 @@ func TestWarmChildDiedUnread(t *testing.T) {
 	if err := syscall.Kill(c.cmd.Process.Pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the child to be stopped", func() bool { return processState(c.cmd.Process.Pid) == 'T' })
 	job := Job{Run: store.FlowRun{ID: "r1"}, Lease: NewLease(context.Background(), time.Now().Add(time.Minute)), Started: func(string) {}, Fenced: func() bool { return false }}
 	vars, err := p.runEnv(context.Background(), job.Run)
 	if err != nil {
