@@ -86,8 +86,9 @@ func (w *warmPool) take(base []string) *child {
 		c := w.idle[0]
 		w.idle = w.idle[1:]
 		select {
-		case <-c.exited.done:
-			continue // died idle: its watcher logs it
+		case <-c.exited.done: // died idle
+			go c.discard()
+			continue
 		default:
 		}
 		if !slices.Equal(c.base, base) {
