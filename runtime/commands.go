@@ -618,11 +618,12 @@ func cmdExecute(e *env, args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	var warmStart *agent.WarmStart
 	if *warm {
 		var set []string
 		fs.Visit(func(f *flag.Flag) { set = append(set, f.Name) })
 		var err error
-		if *runID, *apiURL, err = agent.AwaitAssignment(set); errors.Is(err, agent.ErrNoRun) {
+		if *runID, *apiURL, warmStart, err = agent.AwaitAssignment(set); errors.Is(err, agent.ErrNoRun) {
 			return nil // the worker stopped before it needed this child
 		} else if err != nil {
 			return err
@@ -631,5 +632,5 @@ func cmdExecute(e *env, args []string) error {
 	if *runID == "" {
 		return usagef("--run-id is required")
 	}
-	return agent.Execute(e.ctx, agent.ExecuteConfig{RunID: *runID, APIURL: *apiURL, Lookup: e.app.registry.Lookup})
+	return agent.Execute(e.ctx, agent.ExecuteConfig{RunID: *runID, APIURL: *apiURL, Lookup: e.app.registry.Lookup, Warm: warmStart})
 }

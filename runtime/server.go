@@ -613,6 +613,7 @@ func newWorker(ctx context.Context, st store.Store, app *compiled, o WorkerOptio
 	cfg := launch.Config{Store: st, Flows: app.registry, Pool: o.Pool, Worker: name, Grace: o.Grace / 2, Logger: log, Warm: max(o.Warm, 0)}
 	if factory.Remote() {
 		cfg.ChildEnv = childEnv(apiURL, mint)
+		cfg.WarmEnv = []string{EnvAPIURL + "=" + apiURL} // as childEnv gives it
 		cfg.PassEnv = o.ChildEnv
 	}
 	l, closeFn, err := factory.New(ctx, cfg)

@@ -136,17 +136,74 @@ func AwaitRun(r io.Reader) error {
 // AwaitAssignment is the start of `execute --warm`: [AwaitRun] on
 // standard input, then the run ID and API URL from the variables it set.
 // A warm child takes its run from standard input only: flags naming the
-// run or the API are refused (setFlags lists those given).
-func AwaitAssignment(setFlags []string) (runID, apiURL string, err error) {
+// run or the API are refused (setFlags lists those given). While it
+// waits, a child started with the API URL in its environment already
+// asks the server for its protocol ([CheckServer]: no credential needed)
+// over the connection its run will use; the *[WarmStart] it returns
+// hands that to [Execute] (ExecuteConfig.Warm).
+func AwaitAssignment(setFlags []string) (runID, apiURL string, warm *WarmStart, err error) {
 	for _, f := range setFlags {
 		if f == "run-id" || f == "api" {
-			return "", "", errors.New("execute " + wire.WarmArg + " takes its run and API on standard input, not --" + f)
+			return "", "", nil, errors.New("execute " + wire.WarmArg + " takes its run and API on standard input, not --" + f)
 		}
 	}
+	warm = prepareWarm(os.Getenv(EnvAPIURL), os.Getenv(EnvTLSCA))
 	if err := AwaitRun(os.Stdin); err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
-	return os.Getenv(EnvRunID), os.Getenv(EnvAPIURL), nil
+	return os.Getenv(EnvRunID), os.Getenv(EnvAPIURL), warm, nil
+}
+
+// WarmStart is what a warm child prepared while it waited for its run:
+// a client of the API and the answer to its protocol check.
+type WarmStart struct {
+	url, ca string
+	c       *client.Client
+	checked chan struct{}
+	err     error
+	at      time.Time // of the check's answer
+}
+
+// warmCheckFresh is how long a warm child's protocol check holds: a
+// child that waited longer checks again (the server may have been
+// upgraded meanwhile).
+const warmCheckFresh = 30 * time.Second
+
+// prepareWarm starts the protocol check of the API at url; nil when url
+// is empty or makes no client.
+func prepareWarm(url, ca string) *WarmStart {
+	if url == "" {
+		return nil
+	}
+	c, err := client.New(url, client.Options{CAFile: ca})
+	if err != nil {
+		return nil
+	}
+	w := &WarmStart{url: url, ca: ca, c: c, checked: make(chan struct{})}
+	go func() {
+		defer close(w.checked)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		w.err = CheckServer(ctx, c)
+		w.at = time.Now()
+	}()
+	return w
+}
+
+// client returns the prepared client for apiURL with token, and whether
+// the server's protocol was checked: nil when it was prepared for
+// another API or TLS trust.
+func (w *WarmStart) client(ctx context.Context, apiURL, token string) (c *client.Client, checked bool) {
+	if w == nil || w.url != apiURL || w.ca != os.Getenv(EnvTLSCA) {
+		return nil, false
+	}
+	w.c.SetToken(token)
+	select {
+	case <-w.checked:
+		return w.c, w.err == nil && time.Since(w.at) < warmCheckFresh
+	case <-ctx.Done():
+		return w.c, false
+	}
 }
 
 // ErrNoRun is a warm child's input that ended with no run: its worker
@@ -275,11 +332,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, flows ...
 		if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
 			return ExitUsage
 		}
+		var warmStart *WarmStart
 		if *warm {
 			var set []string
 			fs.Visit(func(f *flag.Flag) { set = append(set, f.Name) })
 			var err error
-			if *runID, *apiURL, err = AwaitAssignment(set); err != nil {
+			if *runID, *apiURL, warmStart, err = AwaitAssignment(set); err != nil {
 				if errors.Is(err, ErrNoRun) {
 					return ExitOK
 				}
@@ -291,7 +349,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, flows ...
 			fmt.Fprintln(stderr, "execute: --run-id is required")
 			return ExitUsage
 		}
-		err := Execute(ctx, ExecuteConfig{RunID: *runID, APIURL: *apiURL, Lookup: lookup})
+		err := Execute(ctx, ExecuteConfig{RunID: *runID, APIURL: *apiURL, Lookup: lookup, Warm: warmStart})
 		if err != nil {
 			fmt.Fprintln(stderr, "execute:", err)
 			return ExitFailed
@@ -353,6 +411,9 @@ type ExecuteConfig struct {
 	Token string
 	// Lookup finds the run's flow by name.
 	Lookup func(name string) (flow.Definition, bool)
+	// Warm is what a warm child prepared while it waited for its run
+	// ([AwaitAssignment]); nil otherwise.
+	Warm *WarmStart
 	// OnLeaseLost is called when the worker's lease channel
 	// ($NETAUTO_LEASE_FD, see [wire.EnvLeaseFD]) says the execution must
 	// stop: the worker died, lost the run's lease, or stopped renewing
@@ -404,14 +465,20 @@ func Execute(ctx context.Context, cfg ExecuteConfig) error {
 	if err != nil {
 		return err
 	}
+	warmC, checked := cfg.Warm.client(ctx, cfg.APIURL, token)
+	if warmC != nil {
+		c = warmC // its connection is open already
+	}
 	if strings.HasPrefix(token, wire.RunTokenPrefix) {
 		// A run token lives minutes: renewed while the run's lease is,
 		// first when half its life is spent (a short run never asks).
 		exp, _ := wire.RunTokenExpiry(token)
 		defer remote.KeepTokenFreshUntil(ctx, c, cfg.RunID, exp)()
 	}
-	if err := store.RetryUnavailable(ctx, outagePatience, "reach the API", func(ctx context.Context) error { return CheckServer(ctx, c) }); err != nil {
-		return err
+	if !checked {
+		if err := store.RetryUnavailable(ctx, outagePatience, "reach the API", func(ctx context.Context) error { return CheckServer(ctx, c) }); err != nil {
+			return err
+		}
 	}
 	var run store.FlowRun
 	if err := store.RetryUnavailable(ctx, outagePatience, "read the run", func(ctx context.Context) error {

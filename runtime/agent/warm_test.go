@@ -35,7 +35,7 @@ func TestAwaitRun(t *testing.T) {
 	if err := AwaitRun(strings.NewReader(`["nrt1.secret"]`)); err == nil || strings.Contains(err.Error(), "nrt1.secret") {
 		t.Fatalf("malformed input: %v", err)
 	}
-	if _, _, err := AwaitAssignment([]string{"run-id"}); err == nil || !strings.Contains(err.Error(), wire.WarmArg) {
+	if _, _, _, err := AwaitAssignment([]string{"run-id"}); err == nil || !strings.Contains(err.Error(), wire.WarmArg) {
 		t.Fatalf("--run-id with --warm: %v", err)
 	}
 }

@@ -80,6 +80,10 @@ type Config struct {
 	// run keeps started ahead of demand, each executing exactly one run
 	// (see worker.Process.Warm); 0: none.
 	Warm int
+	// WarmEnv are the variables of ChildEnv that are the same for every
+	// run (the API URL), which such children may start with (see
+	// worker.Process.WarmEnv).
+	WarmEnv []string
 	// Logger receives what the launcher does.
 	Logger *slog.Logger
 }
@@ -147,7 +151,7 @@ func Process() Factory { return process{} }
 type process struct{}
 
 func (process) New(_ context.Context, cfg Config) (worker.Launcher, func() error, error) {
-	p := &worker.Process{Logs: cfg.Store, Env: cfg.ChildEnv, PassEnv: cfg.PassEnv, Grace: cfg.Grace, Logger: cfg.Logger, Warm: cfg.Warm}
+	p := &worker.Process{Logs: cfg.Store, Env: cfg.ChildEnv, PassEnv: cfg.PassEnv, Grace: cfg.Grace, Logger: cfg.Logger, Warm: cfg.Warm, WarmEnv: cfg.WarmEnv}
 	return p, p.Close, nil
 }
 

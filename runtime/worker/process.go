@@ -74,6 +74,11 @@ type Process struct {
 	// binary with "execute --warm". With Command set and WarmCommand not,
 	// there are no warm children (Command may differ per run).
 	WarmCommand []string
+	// WarmEnv are variables Env gives every run the same (the API URL):
+	// a warm child starts with them, so that it can prepare what needs
+	// no secret (reach the API) while it waits. A run whose Env does not
+	// give each the same value is not handed a warm child.
+	WarmEnv []string
 
 	warmOnce sync.Once
 	warm     *warmPool
@@ -133,7 +138,7 @@ func (p *Process) Launch(ctx context.Context, job Job) error {
 	if err != nil {
 		return err
 	}
-	if c := p.warmChild(job); c != nil {
+	if c := p.warmChild(job, vars); c != nil {
 		// A warm child's environment is the cold one's: the worker's
 		// allow-listed variables then the run's, set in that order.
 		if err := c.assign(vars); err != nil {

@@ -25,9 +25,9 @@ const maxWarmFailures = 3
 // warmPool keeps up to size children of a [Process] started ahead of
 // demand, each waiting on its standard input for one run.
 type warmPool struct {
-	p    *Process
-	size int
-	argv []string
+	p         *Process
+	size      int
+	argv, env []string // env: Process.WarmEnv
 
 	mu       sync.Mutex
 	idle     []*child // oldest first
@@ -41,12 +41,13 @@ type warmPool struct {
 	wg       sync.WaitGroup // starts and watches
 }
 
-// warmChild returns a warm child for job's run, or nil when the run must
-// start cold: warming is off, the run has its own binary or the launcher
-// its own Command without WarmCommand, or no warm child is ready. It
-// tops the pool up in the background either way.
-func (p *Process) warmChild(job Job) *child {
-	if p.Warm <= 0 || job.Binary != "" || (p.Command != nil && len(p.WarmCommand) == 0) {
+// warmChild returns a warm child for job's run, whose variables are
+// vars, or nil when the run must start cold: warming is off, the run has
+// its own binary or the launcher its own Command without WarmCommand,
+// its variables differ from WarmEnv, or no warm child is ready. It tops
+// the pool up in the background either way.
+func (p *Process) warmChild(job Job, vars []string) *child {
+	if p.Warm <= 0 || job.Binary != "" || (p.Command != nil && len(p.WarmCommand) == 0) || !agrees(vars, p.WarmEnv) {
 		return nil
 	}
 	p.warmOnce.Do(func() {
@@ -59,7 +60,7 @@ func (p *Process) warmChild(job Job) *child {
 			}
 			argv = []string{self, "execute", wire.WarmArg}
 		}
-		p.warm = &warmPool{p: p, size: p.Warm, argv: slices.Clone(argv)}
+		p.warm = &warmPool{p: p, size: p.Warm, argv: slices.Clone(argv), env: slices.Clone(p.WarmEnv)}
 	})
 	if p.warm == nil {
 		return nil
@@ -125,7 +126,7 @@ func (w *warmPool) fillLocked() {
 // start starts one warm child and adds it to the idle ones.
 func (w *warmPool) start() {
 	base := ChildEnviron(os.Environ(), w.p.PassEnv)
-	c, err := startWarm(w.argv, base)
+	c, err := startWarm(w.argv, base, w.env)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.starting--
@@ -200,9 +201,9 @@ func (w *warmPool) close() {
 	w.wg.Wait()
 }
 
-// startWarm starts a warm child: argv with environment base, blocked
-// reading its run on standard input, its lease channel ready.
-func startWarm(argv, base []string) (*child, error) {
+// startWarm starts a warm child: argv with environment base then env,
+// blocked reading its run on standard input, its lease channel ready.
+func startWarm(argv, base, env []string) (*child, error) {
 	pipes, err := newChildPipes(true)
 	if err != nil {
 		return nil, err
@@ -213,7 +214,7 @@ func startWarm(argv, base []string) (*child, error) {
 		return nil, err
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(slices.Clone(base), wire.EnvSecretEnv+"=stdin", wire.EnvLeaseFD+"=3")
+	cmd.Env = append(slices.Concat(base, env), wire.EnvSecretEnv+"=stdin", wire.EnvLeaseFD+"=3")
 	cmd.Stdin = stdinR
 	cmd.Stdout, cmd.Stderr = pipes.outW, pipes.errW
 	cmd.ExtraFiles = []*os.File{pipes.leaseR}
@@ -227,6 +228,24 @@ func startWarm(argv, base []string) (*child, error) {
 	}
 	pipes.closeChildEnds()
 	return &child{cmd: cmd, exited: exited, pipes: pipes, base: base, stdin: stdinW, stdinR: stdinR}, nil
+}
+
+// agrees reports whether vars (KEY=VALUE, the last of a name wins) give
+// each variable of want its value.
+func agrees(vars, want []string) bool {
+	for _, kv := range want {
+		k, _, _ := strings.Cut(kv, "=")
+		got := ""
+		for _, v := range vars {
+			if strings.HasPrefix(v, k+"=") {
+				got = v
+			}
+		}
+		if got != kv {
+			return false
+		}
+	}
+	return true
 }
 
 // assign hands a warm child its run: vars, the variables a child started

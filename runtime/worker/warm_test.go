@@ -25,10 +25,11 @@ func dumpLauncher(t *testing.T, dir string, warm int) *Process {
 	t.Helper()
 	p := &Process{
 		Warm:        warm,
-		WarmCommand: warmHelperArgv(),
+		WarmCommand: helperArgv(),
+		WarmEnv:     []string{"NETAUTO_WORKER_HELPER=1", "NETAUTO_HELPER_SITE=a"},
 		Command:     func(store.FlowRun) ([]string, error) { return helperArgv(), nil },
 		Env: func(_ context.Context, run store.FlowRun) ([]string, error) {
-			return []string{"NETAUTO_WORKER_HELPER=1", "NETAUTO_HELPER_MODE=envdump",
+			return []string{"NETAUTO_WORKER_HELPER=1", "NETAUTO_HELPER_SITE=a", "NETAUTO_HELPER_MODE=envdump",
 				"NETAUTO_HELPER_OUT=" + filepath.Join(dir, run.ID+".json"), "NETAUTO_RUN_TOKEN=nrt1.secret-of-" + run.ID}, nil
 		},
 	}
@@ -318,4 +319,30 @@ func readingPipe(pid int) bool {
 		}
 	}
 	return false
+}
+
+// TestWarmEnvMustAgree: a run whose variables do not give WarmEnv's
+// values (the API URL changed, say) is not handed a warm child, which
+// started with them: it starts cold.
+func TestWarmEnvMustAgree(t *testing.T) {
+	dir := t.TempDir()
+	p := dumpLauncher(t, dir, 1)
+	launchDump(t, p, dir, "r0")
+	waitFor(t, "a warm child", func() bool { return len(idlePids(p)) == 1 })
+	warm := idlePids(p)[0]
+	env := p.Env
+	p.Env = func(ctx context.Context, run store.FlowRun) ([]string, error) {
+		vars, err := env(ctx, run)
+		return append(vars, "NETAUTO_HELPER_SITE=b"), err // not the warm children's
+	}
+	if d := launchDump(t, p, dir, "r1"); d.Pid == warm || strings.Contains(d.Initial, wire.EnvSecretEnv) {
+		t.Fatal("a run with other variables went to a warm child")
+	}
+	if !slices.Equal(idlePids(p), []int{warm}) {
+		t.Fatal("the warm child was not kept for the next run")
+	}
+	p.Env = env
+	if d := launchDump(t, p, dir, "r2"); d.Pid != warm {
+		t.Fatalf("run r2 ran in %d, not in the warm child %d", d.Pid, warm)
+	}
 }
