@@ -26,8 +26,10 @@
 // one JSON line; never argv or the initial environment) and a replacement
 // starts in the background once that child has exited (at most 250ms
 // later: a short run does not share the CPU with its replacement's
-// start). Each child still executes exactly one run and
-// exits; a run waits no longer for its child's start. A warm child that
+// start). With WarmEnv (what Env gives every run: the API URL) in its
+// start environment, a warm child reaches the API while it waits. Each
+// child still executes exactly one run and exits; a run waits no longer
+// for its child's start. A warm child that
 // died idle, or before it read its run, is dropped and the run goes to a
 // new child; children started with a worker environment that since
 // changed are not used; warm children that keep dying before they get a
