@@ -100,6 +100,23 @@ func (db *DB) touch(tx *sql.Tx, run string) {
 	h.touched[tx] = append(h.touched[tx], run)
 }
 
+// mark returns how many changes tx has noted so far, for truncate.
+func (h *hub) mark(tx *sql.Tx) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.touched[tx])
+}
+
+// truncate forgets the changes tx noted after mark: a combined caller's
+// savepoint was rolled back.
+func (h *hub) truncate(tx *sql.Tx, mark int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if runs, ok := h.touched[tx]; ok && len(runs) > mark {
+		h.touched[tx] = runs[:mark]
+	}
+}
+
 // done ends tx: its changes are announced when it committed.
 func (h *hub) done(tx *sql.Tx, committed bool) {
 	if h.pending.Load() == 0 {
