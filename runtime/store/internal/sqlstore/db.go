@@ -60,6 +60,14 @@ type Dialect struct {
 	// Retryable reports errors after which a whole transaction may be run
 	// again (serialization failures, deadlocks, a busy database).
 	Retryable func(error) bool
+	// Pipeline, when set, sends stmts in order in one round trip on
+	// driverConn (a connection of the write pool, as sql.Conn.Raw hands
+	// it over), calling each statement's Row for the rows it returns, and
+	// returns the first error; statements after a failed one are not run.
+	// Record then writes a batch of task-run events in one or two round
+	// trips (BEGIN ... COMMIT sent as statements) instead of one per
+	// statement (PostgreSQL: a pgx batch).
+	Pipeline func(ctx context.Context, driverConn any, stmts []PipeStmt) error
 }
 
 // DB implements store.Store on database/sql.

@@ -1,0 +1,164 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/store"
+)
+
+// PipeStmt is one statement of a pipeline ([Dialect.Pipeline]).
+type PipeStmt struct {
+	SQL  string
+	Args []any
+	// Row, when set, is called for each row the statement returns, with
+	// the function that scans it.
+	Row func(scan func(dest ...any) error) error
+}
+
+// errNotPiped says that a batch needs what only the transaction of
+// database/sql offers (a flow run's state, a cached result): Record
+// writes it that way instead.
+var errNotPiped = errors.New("sqlstore: batch needs a transaction of its own")
+
+// recordPiped records a batch of task-run events in at most two round
+// trips on one connection (Dialect.Pipeline): BEGIN with the reads the
+// batch needs (its task runs created by earlier batches, its fences, the
+// latter locked), then every write with COMMIT. The statements are
+// Record's own, run in one transaction as there, so a failure writes
+// nothing. ok is false when nothing was written and Record must write the
+// batch through database/sql: the batch holds events only that path
+// handles (flow runs, cached results, a fence in ctx), a task run created
+// again, or the pipeline failed (that path then retries, classifies or
+// reports the error; a pipeline whose COMMIT went through but whose answer
+// was lost is a batch committed twice, which Record handles).
+func (db *DB) recordPiped(ctx context.Context, ops []store.Op, logs []flow.LogRecord) (errs []error, ok bool) {
+	if _, fenced := store.FenceFrom(ctx); fenced {
+		return nil, false
+	}
+	for i := range ops {
+		if c := ops[i].Create; c != nil && c.Kind != flow.KindTask {
+			return nil, false
+		}
+		if r := ops[i].Result; r != nil && r.CacheKey != "" {
+			return nil, false
+		}
+	}
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return nil, false
+	}
+	defer conn.Close()
+	b := &batch{db: db, piped: true, errs: make([]error, len(ops)), tasks: make(map[string]*taskRow), results: make(map[resultKey]string)}
+	committed := false
+	defer func() { db.hub.done(b, committed) }()
+	err = conn.Raw(func(dc any) error {
+		err := db.runPiped(ctx, dc, b, ops, logs)
+		if err != nil {
+			// Whatever was sent is undone; a connection that cannot say
+			// so is dropped from the pool.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if rerr := db.d.Pipeline(rctx, dc, []PipeStmt{{SQL: "ROLLBACK"}}); rerr != nil {
+				return errors.Join(err, rerr, driver.ErrBadConn)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, false
+	}
+	committed = true
+	return b.errs, true
+}
+
+// runPiped runs a batch's pipelines on dc, a connection of the write pool.
+func (db *DB) runPiped(ctx context.Context, dc any, b *batch, ops []store.Op, logs []flow.LogRecord) error {
+	ids := storedIDs(ops)
+	var fences []store.Fence
+	seen := make(map[store.Fence]bool)
+	for i := range ops {
+		if f := ops[i].Fence; f != nil && !seen[*f] {
+			seen[*f] = true
+			fences = append(fences, *f)
+		}
+	}
+	b.pipe = []PipeStmt{{SQL: "BEGIN"}}
+	if len(ids) > 0 || len(fences) > 0 {
+		for _, n := range db.chunks(len(ids)) {
+			args := make([]any, n)
+			for i := range n {
+				args[i] = ids[i]
+			}
+			ids = ids[n:]
+			b.pipe = append(b.pipe, PipeStmt{SQL: selectTasksSQL(n), Args: args, Row: b.scanTask})
+		}
+		type holder struct {
+			worker  string
+			attempt int
+		}
+		held := make(map[string]holder)
+		for _, f := range fences {
+			if _, ok := held[f.RunID]; ok {
+				continue
+			}
+			held[f.RunID] = holder{attempt: -1}
+			id := f.RunID
+			b.pipe = append(b.pipe, PipeStmt{SQL: `SELECT worker, attempt FROM flow_runs WHERE id = $1` + db.d.LockRows, Args: []any{id},
+				Row: func(scan func(...any) error) error {
+					var h holder
+					if err := scan(&h.worker, &h.attempt); err != nil {
+						return fmt.Errorf("check fence of run %s: %w", id, err)
+					}
+					held[id] = h
+					return nil
+				}})
+		}
+		if err := db.d.Pipeline(ctx, dc, b.pipe); err != nil {
+			return err
+		}
+		b.pipe = nil
+		// As checkFence decides, from the rows read.
+		b.fences = make(map[store.Fence]error, len(fences))
+		for _, f := range fences {
+			h := held[f.RunID]
+			switch {
+			case h.attempt == -1:
+				b.fences[f] = notFound("run", f.RunID)
+			case h.attempt != f.Attempt || (f.Worker != "" && h.worker != f.Worker):
+				b.fences[f] = &store.FencedError{Fence: f, Worker: h.worker, Attempt: h.attempt}
+			default:
+				b.fences[f] = nil
+			}
+		}
+	}
+	for i := range ops {
+		if err := b.apply(ctx, i, &ops[i]); err != nil {
+			if errors.Is(err, errNotPiped) || !opError(err) {
+				return err
+			}
+			b.errs[i] = err
+		}
+	}
+	if err := b.writeTasks(ctx); err != nil {
+		return err
+	}
+	if err := b.writeResults(ctx); err != nil {
+		return err
+	}
+	if b.logs != nil {
+		logs = append(b.logs, logs...)
+	}
+	if err := b.insertLogs(ctx, logs); err != nil {
+		return err
+	}
+	for _, p := range db.notifyPayloads(b) {
+		b.pipe = append(b.pipe, PipeStmt{SQL: db.d.Notify, Args: []any{p}})
+	}
+	b.pipe = append(b.pipe, PipeStmt{SQL: "COMMIT"})
+	return db.d.Pipeline(ctx, dc, b.pipe)
+}
