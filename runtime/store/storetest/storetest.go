@@ -110,6 +110,7 @@ func Run(t *testing.T, opener Opener) {
 		{"OwedHooks", testOwedHooks},
 		{"UnstorableInput", testUnstorableInput},
 		{"RecordReplayed", testRecordReplayed},
+		{"RecordTaskBatch", testRecordTaskBatch},
 		{"Inputs", testInputs},
 		{"InputsDeadline", testInputsDeadline},
 	}

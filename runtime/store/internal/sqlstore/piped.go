@@ -44,7 +44,12 @@ func (db *DB) recordPiped(ctx context.Context, ops []store.Op, logs []flow.LogRe
 		if c := ops[i].Create; c != nil && c.Kind != flow.KindTask {
 			return nil, false
 		}
-		if r := ops[i].Result; r != nil && r.CacheKey != "" {
+		if r := ops[i].Result; r != nil && (r.CacheKey != "" || (r.TaskKey == "" && r.FlowRunID == ops[i].RunID)) {
+			return nil, false
+		}
+		if f := ops[i].Fence; f != nil && ops[i].Create == nil && ops[i].Logs == nil && ops[i].RunID == f.RunID {
+			// The state of the flow run the execution runs, not of a
+			// task run: known without reading it.
 			return nil, false
 		}
 	}
