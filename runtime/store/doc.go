@@ -23,6 +23,32 @@
 // writes nothing. Bad input returns a *[InvalidError] naming the field,
 // a missing object a *[NotFoundError] (errors.Is [ErrNotFound]).
 //
+// # The write path of runs
+//
+// A [Recorder] buffers what the engine records (runs created, states,
+// results, logs) and writes it in group commits: one [Runs.Record] call
+// holds everything every flow run of the process buffered since the last
+// commit, so that concurrent task runs flushing together share one
+// transaction. Record, written once for both drivers, reads the stored
+// task runs the batch moves with one query per 64, applies every state in
+// memory through [flow.CheckTransition] and writes the task runs with
+// multi-row statements: a task run created, started and completed within
+// one batch is one inserted row holding its three states and its result.
+// An op that fails on its own (an illegal move, a stale [Fence], bad
+// input) is not written and its error is returned at its index in
+// Record's []error while the others commit; any other failure fails the
+// whole transaction, nothing written.
+//
+// On SQLite Record's statements are prepared once per connection. On
+// PostgreSQL a batch of task-run events only (the common case: no flow
+// run's own state, no cached result) is sent as pipelines on one
+// connection: when it must read (task runs created by earlier batches,
+// the runs its fences name, locked FOR UPDATE), BEGIN and those reads in
+// one round trip; then every write and COMMIT in one more. A batch with a
+// flow run's state, a cached result or a task run created again takes a
+// database/sql transaction, one round trip per statement, as do all the
+// other methods.
+//
 // # Who uses what
 //
 // The scheduler calls [Runs.PlanSchedules] with the upcoming runs of each

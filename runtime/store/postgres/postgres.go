@@ -8,6 +8,12 @@
 // serialization conflict or deadlock are retried. The schema is migrated
 // at Open under an advisory lock, so servers starting together migrate
 // once.
+//
+// A group commit of task-run events (store.Runs.Record) is sent as pgx
+// batches on the connection under database/sql's: BEGIN and the reads
+// it needs in one round trip, every write and COMMIT in the next (one
+// round trip in all when it reads nothing), in one transaction as
+// before; see the store package's "write path".
 package postgres
 
 import (
