@@ -32,14 +32,11 @@ var errNotPiped = errors.New("sqlstore: batch needs a transaction of its own")
 // Record's own, run in one transaction as there, so a failure writes
 // nothing. ok is false when nothing was written and Record must write the
 // batch through database/sql: the batch holds events only that path
-// handles (flow runs, cached results, a fence in ctx), a task run created
-// again, or the pipeline failed (that path then retries, classifies or
+// handles (flow runs, cached results), a task run created again, the
+// fence of ctx refuses the whole batch, or the pipeline failed (that path then retries, classifies or
 // reports the error; a pipeline whose COMMIT went through but whose answer
 // was lost is a batch committed twice, which Record handles).
 func (db *DB) recordPiped(ctx context.Context, ops []store.Op, logs []flow.LogRecord) (errs []error, ok bool) {
-	if _, fenced := store.FenceFrom(ctx); fenced {
-		return nil, false
-	}
 	for i := range ops {
 		if c := ops[i].Create; c != nil && c.Kind != flow.KindTask {
 			return nil, false
@@ -86,6 +83,13 @@ func (db *DB) runPiped(ctx context.Context, dc any, b *batch, ops []store.Op, lo
 	ids := storedIDs(ops)
 	var fences []store.Fence
 	seen := make(map[store.Fence]bool)
+	// The fence of ctx (an API request's run token) is read with the
+	// others; it fences the whole batch.
+	cf, ctxFenced := store.FenceFrom(ctx)
+	if ctxFenced {
+		seen[cf] = true
+		fences = append(fences, cf)
+	}
 	for i := range ops {
 		if f := ops[i].Fence; f != nil && !seen[*f] {
 			seen[*f] = true
@@ -139,6 +143,10 @@ func (db *DB) runPiped(ctx context.Context, dc any, b *batch, ops []store.Op, lo
 			default:
 				b.fences[f] = nil
 			}
+		}
+		if ctxFenced && b.fences[cf] != nil {
+			// The whole batch is refused: Record's other way says so.
+			return errNotPiped
 		}
 	}
 	for i := range ops {
