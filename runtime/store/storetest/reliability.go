@@ -259,3 +259,45 @@ func testRecordTaskBatch(t *testing.T, o Opener) {
 		t.Errorf("t1 history after its re-creation %v", got)
 	}
 }
+
+// testRecordTwoWriters: two stores on one database (two processes) move
+// the same task run in turn; each sees the other's writes, whatever it
+// remembers of its own.
+func testRecordTwoWriters(t *testing.T, o Opener) {
+	open := o(t)
+	a := openWith(t, open, store.Options{Key: Key(t)})
+	b := openWith(t, open, store.Options{Key: Key(t)})
+	pool(t, a, "default")
+	deploy(t, a, store.Deployment{Name: "d"})
+	run, _ := must2(a.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Pending()}))
+	at := func(st flow.State, d time.Duration) flow.State { st.Timestamp = t0.Add(d); return st }
+	record := func(s store.Store, ops ...store.Op) []error { return must(s.Record(ctx(t), ops, nil)) }
+	for i, err := range record(a,
+		store.Op{Create: &flow.RunRecord{ID: "t1", Kind: flow.KindTask, Name: "step", FlowRunID: run.ID, TaskKey: "k1", Created: t0}},
+		store.Op{RunID: "t1", State: at(flow.Pending(), time.Second)}) {
+		if err != nil {
+			t.Fatalf("a creates, op %d: %v", i, err)
+		}
+	}
+	if err := record(b, store.Op{RunID: "t1", State: at(flow.Running(), 2*time.Second)})[0]; err != nil {
+		t.Fatalf("b moves t1 to Running: %v", err)
+	}
+	// a last wrote t1 Pending: Completed is legal from Running, where b
+	// moved it.
+	if err := record(a, store.Op{RunID: "t1", State: at(flow.Completed(), 3*time.Second)})[0]; err != nil {
+		t.Fatalf("a completes t1 after b started it: %v", err)
+	}
+	trs := must(a.TaskRuns(ctx(t), run.ID))
+	var got []string
+	for _, h := range trs[0].History {
+		got = append(got, h.Name)
+	}
+	if !slices.Equal(got, []string{"Pending", "Running", "Completed"}) {
+		t.Fatalf("t1 history %v", got)
+	}
+	// And the other way: b last read t1 Running; a moved it on.
+	var te *flow.TransitionError
+	if err := record(b, store.Op{RunID: "t1", State: at(flow.Completed(), 4*time.Second)})[0]; !errors.As(err, &te) {
+		t.Fatalf("b completes t1 again: %v, want a *flow.TransitionError (it is Completed)", err)
+	}
+}

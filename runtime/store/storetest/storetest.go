@@ -111,6 +111,7 @@ func Run(t *testing.T, opener Opener) {
 		{"UnstorableInput", testUnstorableInput},
 		{"RecordReplayed", testRecordReplayed},
 		{"RecordTaskBatch", testRecordTaskBatch},
+		{"RecordTwoWriters", testRecordTwoWriters},
 		{"Inputs", testInputs},
 		{"InputsDeadline", testInputsDeadline},
 	}

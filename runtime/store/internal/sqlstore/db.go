@@ -77,6 +77,7 @@ type DB struct {
 	ws    stmtCache            // the other statements, prepared on w when first run
 	rs    stmtCache            // prepared on r when first run
 	hub   hub                  // announces committed changes of runs
+	known knownTasks           // task runs the pipelined Record wrote last
 	d     Dialect
 	keys  store.Keyring
 	now   func() time.Time

@@ -5,6 +5,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -61,6 +63,9 @@ func (db *DB) recordPiped(ctx context.Context, ops []store.Op, logs []flow.LogRe
 	err = conn.Raw(func(dc any) error {
 		err := db.runPiped(ctx, dc, b, ops, logs)
 		if err != nil {
+			db.known.forget(storedIDs(ops))
+		}
+		if err != nil {
 			// Whatever was sent is undone; a connection that cannot say
 			// so is dropped from the pool.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -75,12 +80,90 @@ func (db *DB) recordPiped(ctx context.Context, ops []store.Op, logs []flow.LogRe
 		return nil, false
 	}
 	committed = true
+	db.known.wrote(b.tasks)
 	return b.errs, true
 }
 
+// maxKnown bounds the task runs knownTasks remembers.
+const maxKnown = 1 << 16
+
+// knownTask is a task run as the pipelined Record last wrote it.
+type knownTask struct {
+	flowRun, taskKey string
+	history          []flow.State
+	text             string // history as stored
+}
+
+// knownTasks remembers the task runs that the pipelined Record wrote and
+// that are not final yet, so that a later batch moving them need not read
+// them first: its update applies only where the stored history is still
+// the one remembered (guardedUpdateTasksSQL), else the whole batch goes
+// the other way. Who else writes a task run (another process, the other
+// way) therefore costs a retry, never a wrong move.
+type knownTasks struct {
+	mu sync.Mutex
+	m  map[string]knownTask
+}
+
+func (k *knownTasks) get(id string) (knownTask, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	t, ok := k.m[id]
+	return t, ok
+}
+
+// wrote remembers the task runs of a committed batch.
+func (k *knownTasks) wrote(tasks map[string]*taskRow) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for id, t := range tasks {
+		if t.text == "" {
+			continue // not written
+		}
+		if t.state.Final() {
+			delete(k.m, id)
+			continue
+		}
+		if k.m == nil || len(k.m) >= maxKnown {
+			k.m = make(map[string]knownTask)
+		}
+		k.m[id] = knownTask{flowRun: t.flowRun, taskKey: t.taskKey, history: t.history, text: t.text}
+	}
+}
+
+// forget drops what a batch that failed assumed.
+func (k *knownTasks) forget(ids []string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, id := range ids {
+		delete(k.m, id)
+	}
+}
+
+// guardFenceSQL fails the transaction (division by zero) unless execution
+// ($1, $2, $3) of a run is current, locking the run's row as checkFence
+// does.
+func guardFenceSQL(lockRows string) string {
+	return `SELECT 1 / (CASE WHEN count(*) = 1 THEN 1 ELSE 0 END) FROM (SELECT 1 FROM flow_runs WHERE id = $1 AND attempt = $2 AND ($3 = '' OR worker = $3)` + lockRows + `) AS f`
+}
+
 // runPiped runs a batch's pipelines on dc, a connection of the write pool.
+// Task runs that knownTasks remembers are not read, nor are fences when
+// nothing else must be: guards check them in the writing round trip.
 func (db *DB) runPiped(ctx context.Context, dc any, b *batch, ops []store.Op, logs []flow.LogRecord) error {
-	ids := storedIDs(ops)
+	var ids []string
+	for _, id := range storedIDs(ops) {
+		k, ok := db.known.get(id)
+		if !ok {
+			ids = append(ids, id)
+			continue
+		}
+		t := &taskRow{stored: true, known: true, flowRun: k.flowRun, taskKey: k.taskKey, history: slices.Clone(k.history), storedText: k.text}
+		if len(t.history) > 0 {
+			t.state = t.history[len(t.history)-1]
+		}
+		b.tasks[id] = t
+	}
 	var fences []store.Fence
 	seen := make(map[store.Fence]bool)
 	// The fence of ctx (an API request's run token) is read with the
@@ -97,7 +180,17 @@ func (db *DB) runPiped(ctx context.Context, dc any, b *batch, ops []store.Op, lo
 		}
 	}
 	b.pipe = []PipeStmt{{SQL: "BEGIN"}}
-	if len(ids) > 0 || len(fences) > 0 {
+	if len(ids) == 0 && len(fences) > 0 {
+		// Every fence is assumed to hold, each checked by a guard; one
+		// that does not fails the transaction, and the batch goes the
+		// other way, where it fails alone.
+		b.fences = make(map[store.Fence]error, len(fences))
+		for _, f := range fences {
+			b.fences[f] = nil
+			b.pipe = append(b.pipe, PipeStmt{SQL: guardFenceSQL(db.d.LockRows), Args: []any{f.RunID, f.Attempt, f.Worker}})
+		}
+	}
+	if len(ids) > 0 {
 		for _, n := range db.chunks(len(ids)) {
 			args := make([]any, n)
 			for i := range n {
@@ -155,6 +248,13 @@ func (db *DB) runPiped(ctx context.Context, dc any, b *batch, ops []store.Op, lo
 				return err
 			}
 			b.errs[i] = err
+		}
+	}
+	for _, t := range b.tasks {
+		if t.known && !t.dirty {
+			// Its ops were refused (or replays) on the state remembered:
+			// no update guards that reading, so read it.
+			return errNotPiped
 		}
 	}
 	if err := b.writeTasks(ctx); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -90,6 +91,26 @@ func updateTasksSQL(n int) string {
 		FROM (VALUES ` + b.String() + `) AS v WHERE task_runs.id = v.column1`
 }
 
+// guardedUpdateTasksSQL is updateTasksSQL for a pipelined transaction:
+// VALUES rows are (id, history, result, history as stored), and a task
+// run whose stored history is no longer the one given fails the
+// transaction (division by zero: PostgreSQL has no other way to raise an
+// error from plain SQL), so that nothing is written on a stale reading.
+func guardedUpdateTasksSQL(n int) string {
+	var b strings.Builder
+	k := 2
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", k, k+1, k+2, k+3)
+		k += 4
+	}
+	return `WITH u AS (UPDATE task_runs SET history = v.column2, result = COALESCE(v.column3, task_runs.result), updated = $1
+		FROM (VALUES ` + b.String() + `) AS v WHERE task_runs.id = v.column1 AND task_runs.history = v.column4 RETURNING 1)
+		SELECT 1 / (CASE WHEN count(*) = ` + strconv.Itoa(n) + ` THEN 1 ELSE 0 END) FROM u`
+}
+
 // hotStatements are the statements Record runs for every batch. Their
 // parameters appear once each, in order, so that they can be prepared
 // with anonymous ? parameters (see positional).
@@ -116,6 +137,13 @@ type taskRow struct {
 	dirty            bool
 	createOp         int   // index of the op creating it, for a run created in the batch
 	ops              []int // indexes of the state ops applied, for errors
+	// storedText is the history as stored, for a run read (or known) from
+	// the store: a pipelined update applies only where it still is.
+	storedText string
+	// text is the history as the batch writes it.
+	text string
+	// known is set for a run taken from knownTasks, not read.
+	known bool
 }
 
 type resultKey struct{ flowRun, taskKey string }
@@ -209,6 +237,7 @@ func (b *batch) scanTask(scan func(dest ...any) error) error {
 	if err := scan(&id, &t.flowRun, &t.taskKey, &hist); err != nil {
 		return fmt.Errorf("read task runs: %w", err)
 	}
+	t.storedText = hist
 	if err := json.Unmarshal([]byte(hist), &t.history); err != nil {
 		return fmt.Errorf("task run %s: decode history: %w", id, err)
 	}
@@ -386,10 +415,21 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 func (b *batch) writeTasks(ctx context.Context) error {
 	now := micros(b.db.now())
 	var updated []any // id, history, result of each stored task run moved
+	var guarded []any // the same and the history as stored, pipelined
 	for id, t := range b.tasks {
 		if t.stored && t.dirty && t.rec == nil {
-			updated = append(updated, id, mustJSON(t.history), t.result)
+			t.text = mustJSON(t.history)
+			if b.piped {
+				guarded = append(guarded, id, t.text, t.result, t.storedText)
+			} else {
+				updated = append(updated, id, t.text, t.result)
+			}
 		}
+	}
+	for _, n := range b.db.chunks(len(guarded) / 4) {
+		args := append([]any{now}, guarded[:4*n]...)
+		guarded = guarded[4*n:]
+		b.pipe = append(b.pipe, PipeStmt{SQL: guardedUpdateTasksSQL(n), Args: args})
 	}
 	for _, n := range b.db.chunks(len(updated) / 3) {
 		args := append([]any{now}, updated[:3*n]...)
@@ -413,8 +453,9 @@ func (b *batch) writeTasks(ctx context.Context) error {
 			if hist == nil {
 				hist = []flow.State{}
 			}
+			t.text = mustJSON(hist)
 			args = append(args, r.ID, r.FlowRunID, r.ParentID, r.Name, r.RunName, r.Version, r.TaskKey,
-				tagsJSON(r.Tags), mustJSON(hist), t.result, created, now)
+				tagsJSON(r.Tags), t.text, t.result, created, now)
 		}
 		if b.piped {
 			// A task run created again (its ID stored already) fails the
