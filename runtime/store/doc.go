@@ -41,13 +41,19 @@
 //
 // On SQLite Record's statements are prepared once per connection. On
 // PostgreSQL a batch of task-run events only (the common case: no flow
-// run's own state, no cached result) is sent as pipelines on one
-// connection: when it must read (task runs created by earlier batches,
-// the runs its fences name, locked FOR UPDATE), BEGIN and those reads in
-// one round trip; then every write and COMMIT in one more. A batch with a
-// flow run's state, a cached result or a task run created again takes a
-// database/sql transaction, one round trip per statement, as do all the
-// other methods.
+// run's own state, no cached result) is sent as a pipeline on one
+// connection: BEGIN, every write, COMMIT, in one round trip. What the
+// batch would otherwise read first is assumed and checked in that
+// transaction: each fence by a statement that locks the run's row and
+// fails the transaction unless the execution is current, each task run
+// that this store wrote last by an update that fails it unless the stored
+// history is still the one written. Only task runs it does not know
+// (written by another process, or by the other way) are read first, with
+// the fences, in one more round trip. When an assumption fails, or the
+// batch holds a flow run's state, a cached result or a task run created
+// again, nothing was written and the batch takes a database/sql
+// transaction, one round trip per statement, as do all the other methods;
+// so an op's own failure is still reported for that op alone.
 //
 // # Who uses what
 //

@@ -9,11 +9,11 @@
 // at Open under an advisory lock, so servers starting together migrate
 // once.
 //
-// A group commit of task-run events (store.Runs.Record) is sent as pgx
-// batches on the connection under database/sql's: BEGIN and the reads
-// it needs in one round trip, every write and COMMIT in the next (one
-// round trip in all when it reads nothing), in one transaction as
-// before; see the store package's "write path".
+// A group commit of task-run events (store.Runs.Record) is sent as a pgx
+// batch on the connection under database/sql's: BEGIN, its writes with
+// the guards of what it assumed, COMMIT, in one round trip (two when it
+// must read task runs another process wrote); see the store package's
+// "write path".
 package postgres
 
 import (

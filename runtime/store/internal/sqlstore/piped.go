@@ -27,17 +27,21 @@ type PipeStmt struct {
 // writes it that way instead.
 var errNotPiped = errors.New("sqlstore: batch needs a transaction of its own")
 
-// recordPiped records a batch of task-run events in at most two round
-// trips on one connection (Dialect.Pipeline): BEGIN with the reads the
-// batch needs (its task runs created by earlier batches, its fences, the
-// latter locked), then every write with COMMIT. The statements are
-// Record's own, run in one transaction as there, so a failure writes
-// nothing. ok is false when nothing was written and Record must write the
-// batch through database/sql: the batch holds events only that path
-// handles (flow runs, cached results), a task run created again, the
-// fence of ctx refuses the whole batch, or the pipeline failed (that path then retries, classifies or
-// reports the error; a pipeline whose COMMIT went through but whose answer
-// was lost is a batch committed twice, which Record handles).
+// recordPiped records a batch of task-run events in one round trip on
+// one connection (Dialect.Pipeline): BEGIN, every write, COMMIT, with
+// guards of what the batch assumed (its fences hold, the task runs
+// knownTasks remembers are stored as remembered); two round trips when it
+// must first read task runs it does not know (then its fences are read
+// with them, the rows locked). The statements are Record's own, run in
+// one transaction as there, so a failure writes nothing. ok is false when
+// nothing was written and Record must write the batch through
+// database/sql: the batch holds events only that path handles (flow runs,
+// cached results), a task run created again, a guard failed, the fence of
+// ctx refuses the whole batch, an op of a remembered task run was refused
+// (its refusal rests on no reading), or the pipeline failed (that path
+// then retries, classifies or reports the error; a pipeline whose COMMIT
+// went through but whose answer was lost is a batch committed twice,
+// which Record handles).
 func (db *DB) recordPiped(ctx context.Context, ops []store.Op, logs []flow.LogRecord) (errs []error, ok bool) {
 	for i := range ops {
 		if c := ops[i].Create; c != nil && c.Kind != flow.KindTask {
