@@ -38,6 +38,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -116,6 +117,7 @@ type config struct {
 	concurrency int
 	poll        time.Duration
 	cpuprofile  string
+	trace       string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -131,6 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.concurrency, "concurrency", 32, "runs the embedded worker executes at once")
 	fs.DurationVar(&c.poll, "poll", 0, "poll the run's state this often instead of waiting for its changes (client.WaitRunState)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the load (server and clients: one process) to this file")
+	fs.StringVar(&c.trace, "trace", "", "write an execution trace of the load to this file (`go tool trace -pprof=sync|net|syscall` shows where runs wait)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -212,6 +215,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("cpu profile: %w", err)
 		}
 	}
+	if c.trace != "" {
+		f, err := os.Create(c.trace)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return fmt.Errorf("trace: %w", err)
+		}
+	}
 	b := &bench{c: c, cl: cl}
 	cpu0, err := cpuTime()
 	if err != nil {
@@ -231,6 +244,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	pprof.StopCPUProfile()
+	trace.Stop()
 	cpu1, err := cpuTime()
 	if err != nil {
 		return err

@@ -365,6 +365,14 @@ func (o *observedStore) ClaimRun(ctx context.Context, c store.Claim) (store.Flow
 	return run, ok, err
 }
 
+func (o *observedStore) ClaimRuns(ctx context.Context, c store.Claim, max int) ([]store.FlowRun, error) {
+	runs, err := o.Store.ClaimRuns(ctx, c, max)
+	for _, run := range runs {
+		o.m.claimed(run)
+	}
+	return runs, err
+}
+
 func (o *observedStore) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
 	errs, err := o.Store.Record(ctx, ops, logs)
 	if err == nil {

@@ -11,7 +11,8 @@ type RunNotifier interface {
 	// NotifyRuns calls fn with the ID of each flow run changed by a
 	// committed transaction (a run changed several times in one
 	// transaction may be announced once, and a run may be announced
-	// without a visible change). fn runs on the committing goroutine and
-	// must not block. cancel stops the calls.
+	// without a visible change), including every transaction that commits
+	// after NotifyRuns returned, even one that began before. fn runs on the
+	// committing goroutine and must not block. cancel stops the calls.
 	NotifyRuns(fn func(flowRunID string)) (cancel func())
 }

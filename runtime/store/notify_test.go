@@ -127,21 +127,21 @@ func TestNotifyRunsAcrossProcesses(t *testing.T) {
 		if _, err := a.SetRunState(ctx, run.ID, s, nil); err != nil {
 			t.Fatal(err)
 		}
+		// The channel is the database's: stores of other schemas (other
+		// tests, run in parallel) announce their own runs on it too.
 		wait := time.After(2 * time.Second)
-	listen:
 		for {
 			select {
 			case id := <-heard:
-				if id == run.ID {
-					return
+				if id != run.ID {
+					continue
 				}
-				// The channel is the database's: runs of other tests'
-				// schemas on the same database are heard as well.
+				return
 			case <-ctx.Done():
 				t.Fatal("no announcement heard")
 			case <-wait:
-				break listen
 			}
+			break
 		}
 	}
 	t.Fatal("no announcement heard across processes")

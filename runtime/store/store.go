@@ -128,6 +128,12 @@ type Runs interface {
 	// waits (CollisionEnqueue) or is Cancelled (CollisionCancelNew). ok is
 	// false when no run is due.
 	ClaimRun(ctx context.Context, c Claim) (run FlowRun, ok bool, err error)
+	// ClaimRuns is ClaimRun for up to max runs at once, in one
+	// transaction: a worker with several free slots claims them together.
+	// Limits hold across the batch (a pool or deployment limit counts the
+	// runs claimed before in the same call). It returns no runs, and no
+	// error, when none is due; max must be positive.
+	ClaimRuns(ctx context.Context, c Claim, max int) ([]FlowRun, error)
 	// RenewLease extends the lease worker holds on a run until until and
 	// returns the run's current state: a worker that sees Cancelling stops
 	// the run. It returns an error matching [ErrLeaseLost] when the run is

@@ -20,8 +20,9 @@
 //
 // # Claims, leases and limits
 //
-// A worker claims with [store.Runs.ClaimRun] (exactly one worker gets each
-// run) while it has a free slot out of Options.Concurrency, polling every
+// A worker claims with [store.Runs.ClaimRuns] (exactly one worker gets each
+// run) while it has a free slot out of Options.Concurrency, asking for as
+// many runs as it has free slots (at most 16) in one claim, polling every
 // Options.Poll when nothing is due ([Worker.Wake] claims at once). Each
 // claim is a lease renewed every heartbeat: the pool's Lease and Heartbeat
 // ([store.Pool.Timing]; 10s and Lease/3 by default), read again at every

@@ -60,6 +60,13 @@ func (s *outageStore) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRu
 	return s.Store.ClaimRun(ctx, c)
 }
 
+func (s *outageStore) ClaimRuns(ctx context.Context, c store.Claim, max int) ([]store.FlowRun, error) {
+	if err := s.fail(); err != nil {
+		return nil, err
+	}
+	return s.Store.ClaimRuns(ctx, c, max)
+}
+
 // TestRunSurvivesStoreOutage: the store goes away as a task completes
 // (a database restart) and comes back well within the lease. The worker
 // keeps the attempt alive, the task's Completed state is written once the

@@ -210,6 +210,10 @@ func (w *Worker) Name() string { return w.opts.Name }
 // Running returns how many runs the worker is executing.
 func (w *Worker) Running() int { return int(w.running.Load()) }
 
+// maxClaim bounds the runs one claim asks for: a worker with many free
+// slots still hands out a batch in one short transaction.
+const maxClaim = 16
+
 // Wake makes the worker try a claim now instead of at its next poll: call
 // it after creating a run for its pool in the same process.
 func (w *Worker) Wake() {
@@ -264,7 +268,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.abandoned.Store(true) // fence first: a stopped run must record nothing
 		cancelRuns(ErrShutdown)
 	}
-	var runs sync.WaitGroup
+	var executing sync.WaitGroup
 	var outage outageLog
 	slots := make(chan struct{}, w.opts.Concurrency)
 	poll := time.NewTimer(0)
@@ -283,9 +287,25 @@ func (w *Worker) Run(ctx context.Context) error {
 				return nil
 			default:
 			}
+			// Every free slot, not only the one just taken: runs created
+			// together are claimed in one transaction instead of one
+			// after the other.
+			free := 1
+		more:
+			for free < maxClaim {
+				select {
+				case slots <- struct{}{}:
+					free++
+				default:
+					break more
+				}
+			}
 			lease, _ := w.timing()
 			claimed := time.Now()
-			run, ok, err := w.st.ClaimRun(ctx, store.Claim{Pool: w.opts.Pool, Queues: w.opts.Queues, Worker: w.opts.Name, Lease: lease, Now: w.opts.Now()})
+			runs, err := w.st.ClaimRuns(ctx, store.Claim{Pool: w.opts.Pool, Queues: w.opts.Queues, Worker: w.opts.Name, Lease: lease, Now: w.opts.Now()}, free)
+			for range free - len(runs) {
+				<-slots
+			}
 			wait := w.opts.Poll
 			switch {
 			case err == nil:
@@ -298,8 +318,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			default:
 				w.log.Error("claim a run", slog.String("error", err.Error()))
 			}
-			if !ok {
-				<-slots
+			if len(runs) == 0 {
 				poll.Reset(wait)
 				select {
 				case <-poll.C:
@@ -311,15 +330,17 @@ func (w *Worker) Run(ctx context.Context) error {
 				}
 				continue
 			}
-			w.running.Add(1)
-			runs.Go(func() {
-				defer func() {
-					w.running.Add(-1)
-					<-slots
-					w.Wake() // a slot is free: claim again without waiting for the poll
-				}()
-				w.execute(runCtx, run, claimed.Add(lease-leaseMargin(lease)))
-			})
+			for _, run := range runs {
+				w.running.Add(1)
+				executing.Go(func() {
+					defer func() {
+						w.running.Add(-1)
+						<-slots
+						w.Wake() // a slot is free: claim again without waiting for the poll
+					}()
+					w.execute(runCtx, run, claimed.Add(lease-leaseMargin(lease)))
+				})
+			}
 		}
 	}()
 	if err != nil {
@@ -327,7 +348,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	} else {
 		// Draining: let the runs finish unless ctx ends first.
 		done := make(chan struct{})
-		go func() { runs.Wait(); close(done) }()
+		go func() { executing.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-ctx.Done():
@@ -335,7 +356,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			err = context.Cause(ctx)
 		}
 	}
-	runs.Wait()
+	executing.Wait()
 	return err
 }
 

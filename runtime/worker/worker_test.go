@@ -511,3 +511,64 @@ func TestLeaseExpiresWithoutRenewal(t *testing.T) {
 		t.Fatalf("run is %s; the fenced execution must leave it to the reaper", run.State)
 	}
 }
+
+// claimCounter counts the claims a worker makes and the runs each gave.
+type claimCounter struct {
+	store.Store
+	mu    sync.Mutex
+	calls [][2]int // max asked, runs given
+}
+
+func (c *claimCounter) ClaimRuns(ctx context.Context, cl store.Claim, max int) ([]store.FlowRun, error) {
+	runs, err := c.Store.ClaimRuns(ctx, cl, max)
+	c.mu.Lock()
+	c.calls = append(c.calls, [2]int{max, len(runs)})
+	c.mu.Unlock()
+	return runs, err
+}
+
+// Runs due together go to a worker with free slots in one claim (one
+// write transaction), not one claim per run, and never more than its
+// free slots.
+func TestClaimsDueRunsTogether(t *testing.T) {
+	e := newEnv(t)
+	started := make(chan struct{}, 10)
+	release := make(chan struct{})
+	block := flow.New("block", func(ctx context.Context, _ struct{}) (int, error) {
+		started <- struct{}{}
+		<-release
+		return 0, nil
+	})
+	e.deploy(t, store.Deployment{Name: "block", Flow: "block"})
+	var ids []string
+	for range 8 {
+		ids = append(ids, e.createRun(t, "block", ""))
+	}
+	cc := &claimCounter{Store: e.st}
+	w, _ := e.startWorkerOn(t, cc, Options{Launcher: e.inProcess(t, block), Concurrency: 6})
+	for range 6 {
+		<-started
+	}
+	cc.mu.Lock()
+	first := cc.calls[0]
+	cc.mu.Unlock()
+	if first != [2]int{6, 6} {
+		t.Fatalf("first claim asked for %d runs and got %d, want 6 and 6", first[0], first[1])
+	}
+	if w.Running() != 6 {
+		t.Fatalf("running %d, want 6", w.Running())
+	}
+	close(release)
+	for _, id := range ids {
+		if run := e.waitFinal(t, id); run.State.Name != flow.NameCompleted {
+			t.Fatalf("run %s ended %s", id, run.State)
+		}
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for _, c := range cc.calls {
+		if c[1] > c[0] || c[0] > 6 {
+			t.Fatalf("a claim asked for %d runs and got %d (concurrency 6)", c[0], c[1])
+		}
+	}
+}

@@ -78,6 +78,7 @@ func Run(t *testing.T, opener Opener) {
 		{"ScheduledRunsIdempotent", testScheduledRuns},
 		{"ClaimExclusive", testClaimExclusive},
 		{"ClaimOrder", testClaimOrder},
+		{"ClaimBatch", testClaimBatch},
 		{"DeploymentConcurrency", testDeploymentConcurrency},
 		{"PoolConcurrency", testPoolConcurrency},
 		{"LeaseExpiry", testLeaseExpiry},
@@ -631,6 +632,44 @@ func testClaimExclusive(t *testing.T, o Opener) {
 	wantNotFound(t, err)
 	_, _, err = s.ClaimRun(ctx(t), store.Claim{Pool: "default", Lease: time.Second})
 	wantInvalid(t, err, "worker")
+}
+
+// ClaimRuns gives several runs in one call, in claim order, each once,
+// and counts the runs of its own batch against the pool's and the
+// deployments' limits.
+func testClaimBatch(t *testing.T, o Opener) {
+	s := Open(t, o)
+	check(t, s.ApplyPool(ctx(t), store.Pool{Name: "default", Type: "process", ConcurrencyLimit: 5}))
+	deploy(t, s, store.Deployment{Name: "one", ConcurrencyLimit: 1})
+	var want []string
+	for i := range 4 {
+		r, _ := must2(s.CreateRun(ctx(t), store.RunSpec{Flow: "f", Pool: "default", State: flow.Scheduled(t0.Add(time.Duration(i) * time.Second))}))
+		want = append(want, r.ID)
+	}
+	limited := make([]string, 2)
+	for i := range limited {
+		r, _ := must2(s.CreateRun(ctx(t), store.RunSpec{Flow: "f", Pool: "default", Deployment: "one", State: flow.Scheduled(t0.Add(-time.Hour))}))
+		limited[i] = r.ID
+	}
+	c := store.Claim{Pool: "default", Worker: "w", Lease: time.Minute, Now: t0.Add(time.Minute)}
+	got := must(s.ClaimRuns(ctx(t), c, 10))
+	// The pool allows 5: one of the deployment (its limit is 1, the
+	// other waits), then the 4 others in due order.
+	var ids []string
+	for _, r := range got {
+		if r.State.Name != flow.NamePending || r.Worker != "w" {
+			t.Errorf("claimed run = %+v", r)
+		}
+		ids = append(ids, r.ID)
+	}
+	if wantIDs := append([]string{limited[0]}, want...); !slices.Equal(ids, wantIDs) {
+		t.Fatalf("ClaimRuns gave %v, want %v", ids, wantIDs)
+	}
+	if more := must(s.ClaimRuns(ctx(t), c, 10)); len(more) != 0 {
+		t.Fatalf("pool at its limit gave %d more runs", len(more))
+	}
+	_, err := s.ClaimRuns(ctx(t), c, 0)
+	wantInvalid(t, err, "max")
 }
 
 func testClaimOrder(t *testing.T, o Opener) {

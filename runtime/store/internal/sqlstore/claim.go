@@ -25,13 +25,26 @@ const active = `(state_type IN ('PENDING', 'RUNNING', 'CANCELLING') OR (state_ty
 
 // ClaimRun implements store.Runs.
 func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool, error) {
+	runs, err := db.ClaimRuns(ctx, c, 1)
+	if err != nil || len(runs) == 0 {
+		return store.FlowRun{}, false, err
+	}
+	return runs[0], true, nil
+}
+
+// ClaimRuns implements store.Runs: one transaction (one writer's turn on
+// SQLite) gives up to max runs, where claiming them one by one made a
+// worker with free slots take a write transaction per run, in series.
+func (db *DB) ClaimRuns(ctx context.Context, c store.Claim, max int) ([]store.FlowRun, error) {
 	switch {
+	case max < 1:
+		return nil, invalid("max", "must be positive")
 	case c.Pool == "":
-		return store.FlowRun{}, false, invalid("pool", "empty")
+		return nil, invalid("pool", "empty")
 	case c.Worker == "":
-		return store.FlowRun{}, false, invalid("worker", "empty")
+		return nil, invalid("worker", "empty")
 	case c.Lease <= 0:
-		return store.FlowRun{}, false, invalid("lease", "must be positive")
+		return nil, invalid("lease", "must be positive")
 	}
 	if c.Now.IsZero() {
 		c.Now = db.now()
@@ -43,20 +56,17 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 	if err := db.row(ctx, nil, `SELECT EXISTS (SELECT 1 FROM pools WHERE name = $1),
 		EXISTS (SELECT 1 FROM flow_runs WHERE pool = $2 AND state_type = 'SCHEDULED' AND scheduled_at <= $3 AND lease_expires = 0)`,
 		c.Pool, c.Pool, micros(c.Now)).Scan(&pool, &due); err != nil {
-		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: look for due runs: %w", c.Pool, c.Worker, err)
+		return nil, fmt.Errorf("claim a run of pool %q for worker %q: look for due runs: %w", c.Pool, c.Worker, err)
 	}
 	if !pool {
-		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: %w", c.Pool, c.Worker, notFound("pool", c.Pool))
+		return nil, fmt.Errorf("claim a run of pool %q for worker %q: %w", c.Pool, c.Worker, notFound("pool", c.Pool))
 	}
 	if !due {
-		return store.FlowRun{}, false, nil
+		return nil, nil
 	}
-	var (
-		run store.FlowRun
-		ok  bool
-	)
+	var claimed []store.FlowRun
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		run, ok = store.FlowRun{}, false
+		claimed = claimed[:0]
 		var paused, limit int
 		err := db.row(ctx, tx, `SELECT paused, concurrency_limit FROM pools WHERE name = $1`, c.Pool).Scan(&paused, &limit)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -82,6 +92,7 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 			if n >= limit {
 				return nil
 			}
+			max = min(max, limit-n)
 		}
 		w := where{}
 		w.add("r.pool = ?", c.Pool)
@@ -108,7 +119,7 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 		rows, err := db.queryTx(ctx, tx, `SELECT `+runColsR+` FROM flow_runs r
 			LEFT JOIN queues q ON q.pool = r.pool AND q.name = r.queue
 			LEFT JOIN deployments d ON d.name = r.deployment`+w.String()+`
-			ORDER BY COALESCE(q.priority, 0), r.scheduled_at, r.id LIMIT `+strconv.Itoa(claimBatch)+db.d.SkipLocked, w.args...)
+			ORDER BY COALESCE(q.priority, 0), r.scheduled_at, r.id LIMIT `+strconv.Itoa(claimBatch+max-1)+db.d.SkipLocked, w.args...)
 		if err != nil {
 			return fmt.Errorf("find due runs: %w", err)
 		}
@@ -126,6 +137,9 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 			return fmt.Errorf("find due runs: %w", err)
 		}
 		for _, cur := range cands {
+			if len(claimed) == max {
+				return nil
+			}
 			if cur.Deployment != "" {
 				full, err := db.atLimit(ctx, tx, cur.Deployment)
 				if err != nil {
@@ -146,16 +160,18 @@ func (db *DB) ClaimRun(ctx context.Context, c store.Claim) (store.FlowRun, bool,
 				// Tells the launcher to reuse completed tasks (store.Resumed).
 				p.Message = store.ResumedMessage
 			}
-			run, err = db.moveRunLeased(ctx, tx, cur, p, nil, &leaseTo{worker: c.Worker, until: c.Now.Add(c.Lease)})
-			ok = err == nil
-			return err
+			run, err := db.moveRunLeased(ctx, tx, cur, p, nil, &leaseTo{worker: c.Worker, until: c.Now.Add(c.Lease)})
+			if err != nil {
+				return err
+			}
+			claimed = append(claimed, run)
 		}
 		return nil
 	})
 	if err != nil {
-		return store.FlowRun{}, false, fmt.Errorf("claim a run of pool %q for worker %q: %w", c.Pool, c.Worker, err)
+		return nil, fmt.Errorf("claim a run of pool %q for worker %q: %w", c.Pool, c.Worker, err)
 	}
-	return run, ok, nil
+	return claimed, nil
 }
 
 // atLimit returns the deployment's collision strategy when it is at its

@@ -92,7 +92,7 @@ var _ store.Store = (*DB)(nil)
 // opts.Key is nil.
 func Open(ctx context.Context, w, r *sql.DB, d Dialect, migrations fs.FS, opts store.Options) (*DB, error) {
 	db := &DB{w: w, r: r, d: d, keys: store.Keyring{Current: opts.Key, Previous: opts.PreviousKeys}, now: opts.Now}
-	db.hub.always, db.hub.listen, db.hub.origin = d.Notify != "", d.Listen, flow.NewID()
+	db.hub.listen, db.hub.origin = d.Listen, flow.NewID()
 	if db.now == nil {
 		db.now = time.Now
 	}

@@ -15,7 +15,10 @@ import (
 var _ store.RunNotifier = (*DB)(nil)
 
 // hub tells subscribers which flow runs committed transactions changed.
-// With no subscriber, a change costs an atomic load.
+// Every transaction notes the runs it changes, subscribers or not: a
+// subscription that begins while a transaction is open must still hear
+// of its commit (skipping the note when nobody listened at the time of
+// the change lost that commit, and a follower waited for its poll).
 type hub struct {
 	n       atomic.Int32 // subscribers
 	mu      sync.Mutex
@@ -23,7 +26,6 @@ type hub struct {
 	next    int
 	touched map[any][]string // runs changed by each open transaction (*sql.Tx, or a pipelined one's key)
 	pending atomic.Int32     // len(touched)
-	always  bool             // note changes without subscribers (Dialect.Notify)
 	origin  string           // this store's mark on its announcements to others
 	listen  func(ctx context.Context, publish func(string))
 	stop    context.CancelFunc // ends listen; nil before the first subscription
@@ -85,7 +87,7 @@ func (db *DB) PublishRun(payload string) {
 // changed run, to announce when tx commits.
 func (db *DB) touch(tx any, run string) {
 	h := &db.hub
-	if (h.n.Load() == 0 && !h.always) || run == "" {
+	if run == "" {
 		return
 	}
 	h.mu.Lock()

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"slices"
 	"testing"
 )
@@ -61,4 +62,26 @@ func FuzzDecodeCursor(f *testing.F) {
 			t.Fatalf("cursor %q does not round-trip: %+v vs %+v (%v)", s, c, back, err)
 		}
 	})
+}
+
+// A subscription taken while a transaction is open hears of that
+// transaction's commit: the API's state followers subscribe lazily, and a
+// change noted while nobody listened was lost, so that a follower
+// arriving between the change and its commit waited for its poll.
+func TestNotifyHearsTransactionsOpenBeforeSubscribing(t *testing.T) {
+	db := &DB{}
+	var tx *sql.Tx // the hub keys open transactions by pointer only
+	db.touch(tx, "r1")
+	var heard []string
+	cancel := db.NotifyRuns(func(id string) { heard = append(heard, id) })
+	defer cancel()
+	db.hub.done(tx, true)
+	if !slices.Equal(heard, []string{"r1"}) {
+		t.Fatalf("heard %v, want [r1]", heard)
+	}
+	db.touch(tx, "r2")
+	db.hub.done(tx, false)
+	if !slices.Equal(heard, []string{"r1"}) {
+		t.Fatalf("after a rollback heard %v, want only [r1]", heard)
+	}
 }
