@@ -111,6 +111,8 @@ func Run(t *testing.T, opener Opener) {
 		{"OwedHooks", testOwedHooks},
 		{"UnstorableInput", testUnstorableInput},
 		{"RecordReplayed", testRecordReplayed},
+		{"RecordTaskBatch", testRecordTaskBatch},
+		{"RecordTwoWriters", testRecordTwoWriters},
 		{"Inputs", testInputs},
 		{"InputsDeadline", testInputsDeadline},
 	}

@@ -63,6 +63,14 @@ type Dialect struct {
 	// Combine runs concurrent write transactions as one, each in a
 	// savepoint (see combiner): for a database with a single writer.
 	Combine bool
+	// Pipeline, when set, sends stmts in order in one round trip on
+	// driverConn (a connection of the write pool, as sql.Conn.Raw hands
+	// it over), calling each statement's Row for the rows it returns, and
+	// returns the first error; statements after a failed one are not run.
+	// Record then writes a batch of task-run events in one or two round
+	// trips (BEGIN ... COMMIT sent as statements) instead of one per
+	// statement (PostgreSQL: a pgx batch).
+	Pipeline func(ctx context.Context, driverConn any, stmts []PipeStmt) error
 }
 
 // DB implements store.Store on database/sql.
@@ -73,6 +81,7 @@ type DB struct {
 	rs    stmtCache            // prepared on r when first run
 	hub   hub                  // announces committed changes of runs
 	comb  combiner             // write transactions run together (Dialect.Combine)
+	known knownTasks           // task runs the pipelined Record wrote last
 	d     Dialect
 	keys  store.Keyring
 	now   func() time.Time
