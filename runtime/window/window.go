@@ -398,7 +398,7 @@ type Opening struct {
 // End is when that opening closes (the window ends, or a freeze begins:
 // a freeze cutting a window shortens or splits it). Overlapping or touching
 // windows make one opening. ok is false when nothing opens within five
-// years.
+// years (or within 2000 window times, all frozen: a bound on the work).
 func (c *Compiled) Next(t time.Time) (o Opening, ok bool) {
 	limit := t.AddDate(searchYears, 0, 0)
 	cur := t

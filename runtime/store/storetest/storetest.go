@@ -112,6 +112,8 @@ func Run(t *testing.T, opener Opener) {
 		{"RecordReplayed", testRecordReplayed},
 		{"Inputs", testInputs},
 		{"InputsDeadline", testInputsDeadline},
+		{"Windows", testWindows},
+		{"WindowsBlock", testWindowsBlock},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -157,7 +157,7 @@ func validateDeployment(d *store.Deployment) error {
 	if d.Source != nil && strings.TrimSpace(d.Source.Repository) == "" {
 		return invalid("source.repository", "empty")
 	}
-	return nil
+	return validateCalendar(d.Calendar)
 }
 
 // jsonObject checks that v is empty, null or a JSON object.

@@ -1,0 +1,128 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/fielderr"
+	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/window"
+)
+
+// calendarRetry is when a run held by a calendar that cannot be used (its
+// block is missing or holds a bad calendar) is checked again: it fails
+// closed, and starts once someone fixes the block.
+const calendarRetry = time.Minute
+
+// calendarQuiet is when a run is checked again whose calendar opens
+// nowhere within window's search horizon.
+const calendarQuiet = 24 * time.Hour
+
+// validateCalendar checks a deployment's calendar when it is applied.
+func validateCalendar(c *window.Calendar) error {
+	if c == nil {
+		return nil
+	}
+	if err := checkText("calendar.block", c.Block); err != nil {
+		return err
+	}
+	if _, err := window.Compile(*c); err != nil {
+		return fielderr.Under("calendar", err)
+	}
+	return nil
+}
+
+// calendar returns d's effective calendar, reading its block in tx; nil
+// for a deployment without one.
+func (db *DB) calendar(ctx context.Context, tx *sql.Tx, d store.Deployment) (*window.Compiled, error) {
+	if d.Calendar == nil || d.Calendar.IsZero() {
+		return nil, nil
+	}
+	var data json.RawMessage
+	if d.Calendar.Block != "" {
+		var text string
+		err := db.row(ctx, tx, `SELECT data FROM blocks WHERE name = $1`, d.Calendar.Block).Scan(&text)
+		switch {
+		case err == nil:
+			data = json.RawMessage(text)
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("read calendar block %q: %w", d.Calendar.Block, err)
+		}
+	}
+	return store.EffectiveCalendar(d, data)
+}
+
+// windowHold returns the state that holds a run of deployment d, due at
+// at, for its change window, or nil when its calendar is open then (or it
+// has none). A calendar that cannot be used holds the run and is checked
+// again after calendarRetry: a broken calendar must not open the gate.
+func (db *DB) windowHold(ctx context.Context, tx *sql.Tx, d store.Deployment, at time.Time) (*flow.State, error) {
+	cal, err := db.calendar(ctx, tx, d)
+	var fe *fielderr.Error
+	switch {
+	case errors.As(err, &fe):
+		return &flow.State{Type: flow.TypeScheduled, Name: flow.NameAwaitingWindow, ScheduledAt: at.Add(calendarRetry),
+			Message: "change calendar unusable (" + err.Error() + "); checked again in " + calendarRetry.String()}, nil
+	case err != nil:
+		return nil, err
+	case cal == nil:
+		return nil, nil
+	}
+	st := cal.Open(at)
+	if st.Open {
+		return nil, nil
+	}
+	next := at.Add(calendarQuiet)
+	msg := st.String() + "; no change window opens within " + "5 years, checked again in " + calendarQuiet.String()
+	if o, ok := cal.Next(at); ok {
+		next = o.Start
+		msg = st.String() + "; waits for the change window opening " + next.UTC().Format(time.RFC3339)
+		if o.Window != "" {
+			msg += " (" + o.Window + ")"
+		}
+	}
+	return &flow.State{Type: flow.TypeScheduled, Name: flow.NameAwaitingWindow, ScheduledAt: next, Message: msg}, nil
+}
+
+// windowGated reports whether a claim must check run r against its
+// deployment's calendar: only its first start. A retry after a lost
+// worker, a run resuming after an approval and a run an operator let
+// through continue or start a change that was allowed to begin.
+func windowGated(r store.FlowRun) bool {
+	return r.Attempt <= 1 && r.State.Name != flow.NameResuming && r.State.Name != flow.NameWindowOverridden
+}
+
+// OverrideWindow implements store.WindowOverrider.
+func (db *DB) OverrideWindow(ctx context.Context, id, by, reason string) (store.FlowRun, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return store.FlowRun{}, invalid("reason", "empty: say why the run may start outside its change window")
+	}
+	if err := checkText("reason", reason, "by", by); err != nil {
+		return store.FlowRun{}, err
+	}
+	var run store.FlowRun
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		cur, err := db.getRun(ctx, tx, id, db.d.LockRows)
+		if err != nil {
+			return err
+		}
+		if cur.State.Name != flow.NameAwaitingWindow {
+			return fmt.Errorf("run %s is %s: %w", id, cur.State.Name, store.ErrNotAwaitingWindow)
+		}
+		now := db.now()
+		msg := "change window overridden by " + cmpOr(by, "(unknown)") + ": " + reason
+		run, err = db.moveRun(ctx, tx, cur, flow.State{Type: flow.TypeScheduled, Name: flow.NameWindowOverridden, ScheduledAt: now, Message: msg}, nil)
+		return err
+	})
+	if err != nil {
+		return store.FlowRun{}, fmt.Errorf("override the change window of run %s: %w", id, err)
+	}
+	return run, nil
+}
