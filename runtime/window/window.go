@@ -32,6 +32,12 @@ const (
 	maxSteps = 1024
 )
 
+// maxWork bounds the cron evaluations of one Next, whatever the calendar:
+// the store evaluates calendars inside a claim's transaction. A calendar
+// that needs more (thousands of frozen window times) reports no opening,
+// and its runs are checked again later.
+const maxWork = 20000
+
 // Calendar is a change calendar as data: when the changes of a deployment
 // may start. It is the stored and wire form (JSON, see the field tags);
 // [Compile] validates it into a [*Compiled] that answers questions.
@@ -398,13 +404,14 @@ type Opening struct {
 // End is when that opening closes (the window ends, or a freeze begins:
 // a freeze cutting a window shortens or splits it). Overlapping or touching
 // windows make one opening. ok is false when nothing opens within five
-// years (or within 2000 window times, all frozen: a bound on the work).
+// years (or within a bounded amount of work: see maxWork).
 func (c *Compiled) Next(t time.Time) (o Opening, ok bool) {
 	limit := t.AddDate(searchYears, 0, 0)
 	cur := t
-	for i := 0; cur.Before(limit) && i < 2000; i++ {
+	budget := maxWork
+	for i := 0; cur.Before(limit) && i < 2000 && budget > 0; i++ {
 		// The window time at or after cur: [a, b).
-		a, b, name, found := c.windowSpan(cur)
+		a, b, name, found := c.windowSpan(cur, &budget)
 		if !found {
 			return Opening{}, false
 		}
@@ -437,10 +444,11 @@ func (c *Compiled) Next(t time.Time) (o Opening, ok bool) {
 
 // windowSpan returns the union of window occurrences that ends after t and
 // starts first: [a, b) with b zero for a calendar without windows.
-func (c *Compiled) windowSpan(t time.Time) (a, b time.Time, name string, ok bool) {
+func (c *Compiled) windowSpan(t time.Time, budget *int) (a, b time.Time, name string, ok bool) {
 	if len(c.windows) == 0 {
 		return t, time.Time{}, "", true
 	}
+	*budget -= len(c.windows)
 	for i := range c.windows {
 		s := c.windows[i].nextStart(t)
 		if s.IsZero() {
@@ -457,8 +465,9 @@ func (c *Compiled) windowSpan(t time.Time) (a, b time.Time, name string, ok bool
 	// after it (windows that overlap or touch make one opening), up to
 	// maxSpan: an opening that goes on longer is reported in pieces.
 	limit := a.Add(maxSpan)
-	for grew, steps := true, 0; grew && b.Before(limit) && steps < maxSteps; steps++ {
+	for grew, steps := true, 0; grew && b.Before(limit) && steps < maxSteps && *budget > 0; steps++ {
 		grew = false
+		*budget -= len(c.windows)
 		for i := range c.windows {
 			cw := &c.windows[i]
 			s := cw.nextStart(b) // the first occurrence ending after b
