@@ -465,6 +465,9 @@ func (c *Compiled) windowSpan(t time.Time, budget *int) (a, b time.Time, name st
 	// after it (windows that overlap or touch make one opening), up to
 	// maxSpan: an opening that goes on longer is reported in pieces.
 	limit := a.Add(maxSpan)
+	if a.Before(t) {
+		limit = t.Add(maxSpan)
+	}
 	for grew, steps := true, 0; grew && b.Before(limit) && steps < maxSteps && *budget > 0; steps++ {
 		grew = false
 		*budget -= len(c.windows)
