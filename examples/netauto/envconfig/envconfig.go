@@ -25,7 +25,9 @@ import (
 	"github.com/netauto-dev/netauto/f5"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/window"
 )
 
 // BlockPrefix is the name prefix of the configuration blocks: the block of
@@ -55,6 +57,13 @@ type NetAutoConfig struct {
 	// Approval says whether the flows' changes wait for a human's
 	// approval before they apply.
 	Approval Approval `json:"approval,omitzero"`
+	// ChangeCalendar holds the environment's change windows and freezes,
+	// as data: a deployment whose calendar names this block
+	// (window.Calendar{Block: BlockName(env)}) starts its runs only
+	// inside these windows and outside these freezes, and editing the
+	// block (`netauto blocks set`) changes that without a redeploy. The
+	// member name is store.CalendarMember.
+	ChangeCalendar window.Calendar `json:"change_calendar,omitzero"`
 }
 
 // Approval is the approval gate of an environment's changes: when
@@ -136,6 +145,12 @@ func (c NetAutoConfig) Validate() error {
 	}
 	if _, err := c.Approval.Options(); err != nil {
 		return err
+	}
+	if c.ChangeCalendar.Block != "" {
+		return errors.New("change_calendar.block: a block's calendar cannot name another block")
+	}
+	if _, err := window.Compile(c.ChangeCalendar); err != nil {
+		return fielderr.Under("change_calendar", err)
 	}
 	return nil
 }
