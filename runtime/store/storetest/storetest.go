@@ -114,6 +114,7 @@ func Run(t *testing.T, opener Opener) {
 		{"InputsDeadline", testInputsDeadline},
 		{"Windows", testWindows},
 		{"WindowsBlock", testWindowsBlock},
+		{"WindowsPlanned", testWindowsPlanned},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

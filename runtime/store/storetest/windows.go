@@ -153,3 +153,42 @@ func testWindowsBlock(t *testing.T, o Opener) {
 		t.Fatalf("not claimed once the block's freeze is gone: %v", ok)
 	}
 }
+
+// testWindowsPlanned: runs a schedule plans outside the window wait for
+// it too (compared by their occurrence, not their new due time, when a
+// new generation replans them), and go with their deployment.
+func testWindowsPlanned(t *testing.T, o Opener) {
+	day := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	clock := &testClock{t: day.Add(12 * time.Hour)}
+	s := openWith(t, o(t), store.Options{Key: Key(t), Now: clock.Now})
+	pool(t, s, "default")
+	sched := []store.Schedule{{Cron: "0 * * * *"}}
+	deploy(t, s, store.Deployment{Name: "d", Schedules: sched, Calendar: nightly})
+	spec := func(h int) store.RunSpec {
+		return store.RunSpec{Deployment: "d", State: flow.Scheduled(day.Add(time.Duration(h) * time.Hour)), Origin: store.Origin{Kind: store.OriginSchedule, Schedules: []string{"A"}}}
+	}
+	res := must(s.PlanSchedules(ctx(t), []store.SchedulePlan{{Deployment: "d", Generation: 1, ReplanFrom: day.Add(12 * time.Hour),
+		Through: map[string]time.Time{"A": day.Add(22 * time.Hour)}, Runs: []store.RunSpec{spec(13), spec(22)}}}))
+	if res[0].Err != nil || len(res[0].Created) != 2 {
+		t.Fatalf("plan = %+v", res)
+	}
+	early, late := must(s.GetRun(ctx(t), res[0].Created[0])), must(s.GetRun(ctx(t), res[0].Created[1]))
+	if early.State.Name != flow.NameAwaitingWindow || !early.ScheduledAt.Equal(day.Add(22*time.Hour)) || late.State.Name != flow.NameScheduled {
+		t.Fatalf("planned runs: 13:00 %s due %s; 22:00 %s", early.State, early.ScheduledAt, late.State)
+	}
+	// A new generation replans from 12:00: the held 13:00 occurrence is
+	// replaced like any planned run that did not start.
+	deploy(t, s, store.Deployment{Name: "d", Schedules: sched, Calendar: nightly, Parameters: json.RawMessage(`{"v":2}`)})
+	res = must(s.PlanSchedules(ctx(t), []store.SchedulePlan{{Deployment: "d", Expect: map[string]time.Time{"A": day.Add(22 * time.Hour)},
+		ExpectGeneration: 1, Generation: 2, ReplanFrom: day.Add(12 * time.Hour),
+		Through: map[string]time.Time{"A": day.Add(22 * time.Hour)}, Runs: []store.RunSpec{spec(13), spec(22)}}}))
+	if res[0].Err != nil || len(res[0].Deleted) != 2 || len(res[0].Created) != 2 {
+		t.Fatalf("replan = %+v", res)
+	}
+	for range 2 {
+		if _, ok := claim(t, s, "w", day.Add(22*time.Hour)); !ok {
+			t.Fatal("a replanned run was not claimed when the window opened")
+		}
+	}
+	check(t, s.DeleteDeployment(ctx(t), "d"))
+}
