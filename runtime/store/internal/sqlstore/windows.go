@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
@@ -55,7 +56,41 @@ func (db *DB) calendar(ctx context.Context, tx *sql.Tx, d store.Deployment) (*wi
 			return nil, fmt.Errorf("read calendar block %q: %w", d.Calendar.Block, err)
 		}
 	}
-	return store.EffectiveCalendar(d, data)
+	key := mustJSON(d.Calendar) + "\x00" + string(data)
+	if c, ok := db.cals.get(key); ok {
+		return c, nil
+	}
+	c, err := store.EffectiveCalendar(d, data)
+	if err == nil {
+		db.cals.put(key, c)
+	}
+	return c, err
+}
+
+// calendarCache keeps compiled calendars by their declaration and block
+// data, so that creating and claiming a run do not parse its cron
+// expressions again. It is bounded: full, it starts afresh.
+type calendarCache struct {
+	mu sync.Mutex
+	m  map[string]*window.Compiled
+}
+
+const calendarCacheSize = 256
+
+func (c *calendarCache) get(key string) (*window.Compiled, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[key]
+	return v, ok
+}
+
+func (c *calendarCache) put(key string, v *window.Compiled) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= calendarCacheSize {
+		c.m = make(map[string]*window.Compiled)
+	}
+	c.m[key] = v
 }
 
 // windowHold returns the state that holds a run of deployment d, due at
