@@ -32,4 +32,7 @@
 //   - The runtime checks the calendar when a run is created and again when
 //     a worker claims it; it never stops a run already running when a
 //     window closes or a freeze begins (see runtime/doc.go).
+//   - A [*Compiled] is a flow.ChangeWindow ([Compiled.NextOpen]): with
+//     flow.InputWindow an approval gate's answer takes effect only inside
+//     the calendar.
 package window

@@ -526,3 +526,12 @@ type ActiveFreeze struct {
 	// Active is true when the freeze covers the time asked about.
 	Active bool `json:"active"`
 }
+
+// NextOpen returns t when a change may start at t, else the next instant
+// one may, and false when none may within Next's horizon: the calendar as
+// a flow.ChangeWindow, for flow.InputWindow (an approval takes effect
+// only inside it).
+func (c *Compiled) NextOpen(t time.Time) (time.Time, bool) {
+	o, ok := c.Next(t)
+	return o.Start, ok
+}

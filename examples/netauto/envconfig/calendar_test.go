@@ -46,3 +46,32 @@ func TestChangeCalendarInTheBlock(t *testing.T) {
 		t.Fatalf("bad calendar saved: %v", err)
 	}
 }
+
+// TestGateWindow: with approval.window "fail", an approval given outside
+// the environment's change calendar fails the gate.
+func TestGateWindow(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now().UTC()
+	c := cfg("production", "http://prod")
+	c.Approval = envconfig.Approval{Required: true, Window: "fail"}
+	c.ChangeCalendar = window.Calendar{Freezes: []window.Freeze{{Name: "incident", Start: now.Add(-time.Hour).Format(time.RFC3339), End: now.Add(time.Hour).Format(time.RFC3339)}}}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	in := flow.NewMemoryInputs()
+	in.OnRequest = func(r flow.InputRequest) {
+		go func() { _ = in.Answer(ctx, r.RunID, r.Key, flow.Responder{Key: "bob"}, flow.Answer{Approved: true, Input: []byte(`{}`)}) }()
+	}
+	ectx := flow.WithEngine(ctx, &flow.Engine{Recorder: flow.NewMemoryStore(), Inputs: in})
+	_, err := flow.New("change", func(ctx context.Context, _ struct{}) (string, error) {
+		return "applied", envconfig.Gate(ctx, c, flow.Prompt{Text: "push"})
+	}).Run(ectx, struct{}{})
+	var ow *flow.OutsideWindowError
+	if !errors.As(err, &ow) {
+		t.Fatalf("gate outside the window: %v", err)
+	}
+	c.Approval.Window = "later"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "approval.window") {
+		t.Fatalf("bad window outcome: %v", err)
+	}
+}

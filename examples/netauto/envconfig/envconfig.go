@@ -83,6 +83,10 @@ type Approval struct {
 	// Timeout ("4h", Go duration syntax) cancels a change nobody answered
 	// in time; empty waits without limit.
 	Timeout string `json:"timeout,omitempty"`
+	// Window, when set, lets an approval take effect only inside the
+	// environment's change_calendar (flow.InputWindow): "wait" goes on
+	// when the calendar next opens, "fail" fails the run.
+	Window string `json:"window,omitempty"`
 }
 
 // Options returns the flow.WaitForInput options of a, or an error naming
@@ -151,6 +155,11 @@ func (c NetAutoConfig) Validate() error {
 	}
 	if _, err := window.Compile(c.ChangeCalendar); err != nil {
 		return fielderr.Under("change_calendar", err)
+	}
+	switch flow.OutsideWindow(c.Approval.Window) {
+	case "", flow.WindowWait, flow.WindowFail:
+	default:
+		return fmt.Errorf("approval.window: %q: want wait or fail", c.Approval.Window)
 	}
 	return nil
 }
@@ -329,7 +338,9 @@ func list(s string) []string {
 // environment requires approval, and returns at once otherwise. It must
 // be called from the top-level flow's function, before anything changes.
 // A rejection is a *flow.RejectedError (the run ends Cancelled), a timeout
-// a *flow.InputTimeoutError; the caller returns either as it comes.
+// a *flow.InputTimeoutError, an approval outside the change window with
+// approval.window "fail" a *flow.OutsideWindowError; the caller returns
+// each as it comes.
 func Gate(ctx context.Context, cfg NetAutoConfig, prompt flow.Prompt) error {
 	if !cfg.Approval.Required {
 		return nil
@@ -337,6 +348,13 @@ func Gate(ctx context.Context, cfg NetAutoConfig, prompt flow.Prompt) error {
 	opts, err := cfg.Approval.Options()
 	if err != nil {
 		return flow.NonRetryable(fmt.Errorf("environment %s: %w", cfg.Environment, err))
+	}
+	if w := cfg.Approval.Window; w != "" {
+		cal, err := window.Compile(cfg.ChangeCalendar)
+		if err != nil {
+			return flow.NonRetryable(fmt.Errorf("environment %s: %w", cfg.Environment, fielderr.Under("change_calendar", err)))
+		}
+		opts = append(opts, flow.InputWindow(cal, flow.OutsideWindow(w)))
 	}
 	if _, err := flow.WaitForInput[struct{}](ctx, prompt, opts...); err != nil {
 		return fmt.Errorf("environment %s: approval: %w", cfg.Environment, err)
