@@ -60,7 +60,9 @@ func TestGateWindow(t *testing.T) {
 	}
 	in := flow.NewMemoryInputs()
 	in.OnRequest = func(r flow.InputRequest) {
-		go func() { _ = in.Answer(ctx, r.RunID, r.Key, flow.Responder{Key: "bob"}, flow.Answer{Approved: true, Input: []byte(`{}`)}) }()
+		go func() {
+			_ = in.Answer(ctx, r.RunID, r.Key, flow.Responder{Key: "bob"}, flow.Answer{Approved: true, Input: []byte(`{}`)})
+		}()
 	}
 	ectx := flow.WithEngine(ctx, &flow.Engine{Recorder: flow.NewMemoryStore(), Inputs: in})
 	_, err := flow.New("change", func(ctx context.Context, _ struct{}) (string, error) {
