@@ -212,6 +212,8 @@
 // overriding (store.WindowOverrider, POST /api/v1/runs/{id}/override-window,
 // permission runs.override-window of the approver role) needs a reason and
 // records it with the key's name in the run's history (WindowOverridden).
+// No migration: the calendar is part of the deployment's stored document,
+// and the two state names are Scheduled states of the existing table.
 //
 // # Limits of this version
 //

@@ -26,12 +26,17 @@ func TestChangeWindows(t *testing.T) {
 		Calendar: &window.Calendar{Freezes: []window.Freeze{freeze}}}); err != nil {
 		t.Fatal(err)
 	}
-	run := e.as(operatorKey).createRun(`{"device":"a","vlan":1}`)
+	// A bad calendar is refused at apply, naming the field.
+	st, b := e.do("PUT", "/api/v1/deployments/vlan-prod", `{"flow":"vlan","pool":"default","calendar":{"windows":[{"start":"0 22 * * *","duration":"0s"}]}}`)
+	wantError(t, st, b, http.StatusBadRequest, "calendar.windows[0].duration")
+	st, b = e.do("PUT", "/api/v1/deployments/vlan-prod", `{"flow":"vlan","pool":"default","calendar":{"windows":[{"start":"0 22 * *","duration":"1h"}]}}`)
+	wantError(t, st, b, http.StatusBadRequest, "calendar.windows[0].start")
+		run := e.as(operatorKey).createRun(`{"device":"a","vlan":1}`)
 	if run.State.Name != flow.NameAwaitingWindow || !strings.Contains(run.State.Message, "frozen by cab") {
 		t.Fatalf("run created in a freeze: %s", run.State)
 	}
 
-	st, b := e.as(viewerKey).do("GET", "/api/v1/windows", nil)
+	st, b = e.as(viewerKey).do("GET", "/api/v1/windows", nil)
 	ws := decodeAs[wire.Windows](t, b)
 	if st != http.StatusOK || len(ws.Items) != 1 || ws.Items[0].Deployment != "vlan-prod" || ws.Items[0].Status.Reason != window.Frozen ||
 		len(ws.Items[0].Next) != 1 || len(ws.Items[0].Freezes) != 1 || !ws.Items[0].Freezes[0].Active {
