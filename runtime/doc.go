@@ -202,7 +202,10 @@
 // message saying why (outside every window, frozen by which freeze); the
 // claim checks the calendar again for the run's first start (a window may
 // have closed, a freeze begun) and pushes the run to the next opening
-// instead of starting it. Deployments without a calendar pay nothing more:
+// instead of starting it. A change of the calendar (the deployment's, or
+// the block it names: SaveBlock looks for the deployments naming it) makes
+// the runs waiting for it due at once, so that the claim checks them again:
+// a lifted freeze brings them forward. Deployments without a calendar pay nothing more:
 // the claim already reads the deployment for its concurrency limit. A
 // calendar that cannot be used (missing block, bad data) holds the runs
 // and is checked again every minute. Decisions: a running run is never

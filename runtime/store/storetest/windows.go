@@ -118,6 +118,17 @@ func testWindows(t *testing.T, o Opener) {
 		t.Fatalf("history %v (override recorded: %v), want %s", names, recorded, want)
 	}
 
+	// The freeze is lifted by a new calendar: a run it held is due at once.
+	clock.Set(day.Add(22*time.Hour + 25*time.Minute))
+	again, _ := must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "chg"}))
+	if again.State.Name != flow.NameAwaitingWindow || !again.ScheduledAt.Equal(day.Add(23*time.Hour+30*time.Minute)) {
+		t.Fatalf("created in the freeze: %s due %s", again.State, again.ScheduledAt)
+	}
+	deploy(t, s, store.Deployment{Name: "chg", Calendar: nightly})
+	if got, ok := claim(t, s, "w1", day.Add(22*time.Hour+25*time.Minute)); !ok || got.ID != again.ID {
+		t.Fatalf("not claimed once the freeze was lifted: %v %s", ok, got.ID)
+	}
+
 	// A bad calendar is refused at apply, naming the field.
 	_, err = s.ApplyDeployment(ctx(t), store.Deployment{Name: "bad", Flow: "f", Pool: "default",
 		Calendar: &window.Calendar{Windows: []window.Window{{Start: "0 22 * * *"}}}})
@@ -146,9 +157,10 @@ func testWindowsBlock(t *testing.T, o Opener) {
 	if !run.ScheduledAt.Equal(day.AddDate(0, 0, 2)) || !strings.Contains(run.State.Message, "summer") {
 		t.Fatalf("held by the block's freeze: %s due %s", run.State, run.ScheduledAt)
 	}
-	// Ops end the freeze early by editing the block: claimed at once.
+	// Ops end the freeze early by editing the block (at 13:00): the run
+	// is due again, and claimed at once.
+	clock.Set(day.Add(13 * time.Hour))
 	check(t, s.SaveBlock(ctx(t), store.Block{Name: "netauto-config-production", Data: json.RawMessage(`{"change_calendar": {}}`)}))
-	must(s.SetRunState(ctx(t), run.ID, flow.State{Type: flow.TypeScheduled, Name: flow.NameAwaitingWindow, ScheduledAt: day.Add(13 * time.Hour)}, nil))
 	if got, ok := claim(t, s, "w1", day.Add(13*time.Hour)); !ok || got.ID != run.ID {
 		t.Fatalf("not claimed once the block's freeze is gone: %v", ok)
 	}

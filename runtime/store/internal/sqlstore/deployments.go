@@ -212,6 +212,9 @@ func (db *DB) ApplyDeployment(ctx context.Context, d store.Deployment) (store.De
 			d.Name, docJSON(d), b2i(d.Paused), gen, micros(now)); err != nil {
 			return fmt.Errorf("update deployment %q: %w", d.Name, err)
 		}
+		if slices.Contains(change.Changed, "calendar") {
+			return db.recheckWindows(ctx, tx, []string{d.Name}, now)
+		}
 		return nil
 	})
 	return change, err

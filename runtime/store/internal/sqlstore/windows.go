@@ -161,3 +161,63 @@ func (db *DB) OverrideWindow(ctx context.Context, id, by, reason string) (store.
 	}
 	return run, nil
 }
+
+// recheckWindows makes the runs of deployments names that wait for their
+// change window (AwaitingWindow, due later) due now, in tx, so that the
+// next claim checks them against the calendar as it now stands: a freeze
+// lifted or a window added brings them forward; a calendar still closed
+// holds them again, recording why. Called when a deployment's calendar
+// or a block a calendar names changes.
+func (db *DB) recheckWindows(ctx context.Context, tx *sql.Tx, names []string, now time.Time) error {
+	for _, name := range names {
+		rows, err := db.queryTx(ctx, tx, `SELECT id, state FROM flow_runs WHERE deployment = $1 AND state_type = 'SCHEDULED'
+			AND scheduled_at > $2 AND lease_expires = 0`, name, micros(now))
+		if err != nil {
+			return fmt.Errorf("find runs of deployment %q waiting for their window: %w", name, err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id, state string
+			if err := rows.Scan(&id, &state); err != nil {
+				rows.Close()
+				return fmt.Errorf("find runs of deployment %q waiting for their window: %w", name, err)
+			}
+			var st flow.State
+			if json.Unmarshal([]byte(state), &st) == nil && st.Name == flow.NameAwaitingWindow {
+				ids = append(ids, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("find runs of deployment %q waiting for their window: %w", name, err)
+		}
+		for _, id := range ids {
+			if _, err := db.execTx(ctx, tx, `UPDATE flow_runs SET scheduled_at = $2 WHERE id = $1`, id, micros(now)); err != nil {
+				return fmt.Errorf("recheck the window of run %s: %w", id, err)
+			}
+			db.touch(tx, id)
+		}
+	}
+	return nil
+}
+
+// calendarUsers returns the names of the deployments whose calendar names
+// block, read in tx.
+func (db *DB) calendarUsers(ctx context.Context, tx *sql.Tx, block string) ([]string, error) {
+	rows, err := db.queryTx(ctx, tx, `SELECT doc, paused, plan_gen FROM deployments`)
+	if err != nil {
+		return nil, fmt.Errorf("find the deployments whose calendar names block %q: %w", block, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		d, err := scanDeployment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find the deployments whose calendar names block %q: %w", block, err)
+		}
+		if d.Calendar != nil && d.Calendar.Block == block {
+			out = append(out, d.Name)
+		}
+	}
+	return out, rows.Err()
+}
