@@ -31,7 +31,7 @@ func TestChangeWindows(t *testing.T) {
 	wantError(t, st, b, http.StatusBadRequest, "calendar.windows[0].duration")
 	st, b = e.do("PUT", "/api/v1/deployments/vlan-prod", `{"flow":"vlan","pool":"default","calendar":{"windows":[{"start":"0 22 * *","duration":"1h"}]}}`)
 	wantError(t, st, b, http.StatusBadRequest, "calendar.windows[0].start")
-		run := e.as(operatorKey).createRun(`{"device":"a","vlan":1}`)
+	run := e.as(operatorKey).createRun(`{"device":"a","vlan":1}`)
 	if run.State.Name != flow.NameAwaitingWindow || !strings.Contains(run.State.Message, "frozen by cab") {
 		t.Fatalf("run created in a freeze: %s", run.State)
 	}
