@@ -61,6 +61,46 @@ type Calendar struct {
 	Block string `json:"block,omitempty"`
 }
 
+// UnmarshalJSON reads a calendar, refusing unknown fields; an error names
+// the field with its path ("windows[1].duration").
+func (c *Calendar) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		Windows []json.RawMessage `json:"windows"`
+		Freezes []json.RawMessage `json:"freezes"`
+		Block   string            `json:"block"`
+	}
+	if err := strictDecode(data, &raw); err != nil {
+		return err
+	}
+	out := Calendar{Block: raw.Block}
+	for i, w := range raw.Windows {
+		var v Window
+		if err := json.Unmarshal(w, &v); err != nil {
+			return fielderr.Under(fmt.Sprintf("windows[%d]", i), asFieldErr(err))
+		}
+		out.Windows = append(out.Windows, v)
+	}
+	for i, f := range raw.Freezes {
+		var v Freeze
+		if err := json.Unmarshal(f, &v); err != nil {
+			return fielderr.Under(fmt.Sprintf("freezes[%d]", i), asFieldErr(err))
+		}
+		out.Freezes = append(out.Freezes, v)
+	}
+	*c = out
+	return nil
+}
+
+// asFieldErr returns err as a field error (the whole value's when it
+// names no field).
+func asFieldErr(err error) error {
+	var fe *fielderr.Error
+	if errors.As(err, &fe) {
+		return fe
+	}
+	return &fielderr.Error{Reason: "invalid JSON: " + err.Error()}
+}
+
 // IsZero reports whether c declares nothing: no windows, no freezes, no
 // block. A deployment with a zero calendar has none.
 func (c Calendar) IsZero() bool { return len(c.Windows) == 0 && len(c.Freezes) == 0 && c.Block == "" }
@@ -184,7 +224,7 @@ func strictDecode(data []byte, v any) error {
 // *fielderr.Error values naming the field ("windows[0].duration").
 func Parse(data []byte) (*Compiled, error) {
 	var c Calendar
-	if err := strictDecode(data, &c); err != nil {
+	if err := c.UnmarshalJSON(data); err != nil {
 		return nil, err
 	}
 	return Compile(c)
