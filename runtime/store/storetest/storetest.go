@@ -115,6 +115,9 @@ func Run(t *testing.T, opener Opener) {
 		{"RecordTwoWriters", testRecordTwoWriters},
 		{"Inputs", testInputs},
 		{"InputsDeadline", testInputsDeadline},
+		{"Windows", testWindows},
+		{"WindowsBlock", testWindowsBlock},
+		{"WindowsPlanned", testWindowsPlanned},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -85,6 +85,7 @@ type DB struct {
 	d     Dialect
 	keys  store.Keyring
 	now   func() time.Time
+	cals  calendarCache // compiled change calendars (windows.go)
 }
 
 var _ store.Store = (*DB)(nil)

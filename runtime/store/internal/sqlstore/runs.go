@@ -196,8 +196,10 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		return store.FlowRun{}, false, err
 	}
 	noRetries := spec.Retries < 0
+	var dep store.Deployment
 	if spec.Deployment != "" {
 		d, err := db.deployment(ctx, tx, spec.Deployment)
+		dep = d
 		if err != nil {
 			return store.FlowRun{}, false, fmt.Errorf("run of deployment %q: %w", spec.Deployment, err)
 		}
@@ -327,9 +329,30 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		return store.FlowRun{}, false, fmt.Errorf("record state: %w", err)
 	}
 	if late != nil {
-		r, err = db.moveRun(ctx, tx, r, *late, nil)
+		if r, err = db.moveRun(ctx, tx, r, *late, nil); err != nil {
+			return r, true, err
+		}
+	}
+	// A run of a deployment with a change calendar, due while it is
+	// closed, waits for the next opening from the start: its history and
+	// expected start say so at once. The claim checks again.
+	if dep.Calendar != nil && r.State.Type == flow.TypeScheduled {
+		hold, err := db.windowHold(ctx, tx, dep, maxTime(r.ScheduledAt, now))
+		if err != nil {
+			return r, true, err
+		}
+		if hold != nil {
+			r, err = db.moveRun(ctx, tx, r, *hold, nil)
+		}
 	}
 	return r, true, err
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func cmpOr(a, b string) string {
