@@ -40,13 +40,19 @@ func scanRun(s scanner) (store.FlowRun, error) {
 	if err != nil {
 		return r, err
 	}
-	if err := json.Unmarshal([]byte(origin), &r.Origin); err != nil {
-		return r, fmt.Errorf("run %s: decode origin: %w", r.ID, err)
+	// Most runs have no tags and a plain origin: not worth a decoder
+	// (every state change reads its run).
+	if !emptyJSON(origin) {
+		if err := json.Unmarshal([]byte(origin), &r.Origin); err != nil {
+			return r, fmt.Errorf("run %s: decode origin: %w", r.ID, err)
+		}
 	}
 	r.Parameters = rawJSON(params)
 	r.JobVariables = rawJSON(jobVars)
-	if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
-		return r, fmt.Errorf("run %s: decode tags: %w", r.ID, err)
+	if !emptyJSON(tags) {
+		if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
+			return r, fmt.Errorf("run %s: decode tags: %w", r.ID, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(state), &r.State); err != nil {
 		return r, fmt.Errorf("run %s: decode state: %w", r.ID, err)
@@ -57,6 +63,11 @@ func scanRun(s scanner) (store.FlowRun, error) {
 	r.Created = fromMicros(cr)
 	r.Updated = fromMicros(updated)
 	return r, nil
+}
+
+// emptyJSON reports stored JSON text that decodes to a zero value.
+func emptyJSON(s string) bool {
+	return s == "" || s == "null" || s == "[]" || s == "{}"
 }
 
 // rawJSON turns stored JSON text into a RawMessage, nil for null.
