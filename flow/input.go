@@ -147,6 +147,8 @@ type inputConfig struct {
 	timeout   time.Duration
 	onTimeout OnTimeout
 	who       Answerers
+	window    ChangeWindow
+	outside   OutsideWindow
 }
 
 // InputName names the wait ("approval" by default), for its key; give
@@ -190,6 +192,85 @@ func AnsweredByKeys(keys ...string) InputOption {
 // FourEyes refuses answers from the key that created the run.
 func FourEyes() InputOption {
 	return func(c *inputConfig) error { c.who.NotCreator = true; return nil }
+}
+
+// ChangeWindow is when an approved change may go on. NextOpen returns t
+// itself when the window is open at t, else the next instant it opens, and
+// false when it does not open in any foreseeable time. A compiled change
+// calendar of runtime/window implements it.
+type ChangeWindow interface {
+	NextOpen(t time.Time) (time.Time, bool)
+}
+
+// OutsideWindow says what an approved run does when its answer arrives
+// outside its [InputWindow].
+type OutsideWindow string
+
+// The outside-window outcomes.
+const (
+	// WindowWait goes on when the window next opens.
+	WindowWait OutsideWindow = "wait"
+	// WindowFail fails the run (not retried): the change must be asked
+	// for again.
+	WindowFail OutsideWindow = "fail"
+)
+
+// InputWindow lets an approval take effect only inside a change window:
+// an approval given (or delivered to a resumed run) inside w returns at
+// once; outside, the run waits for the next opening ([WindowWait]) or fails
+// with an *[OutsideWindowError] ([WindowFail]). A rejection or a timeout
+// is not affected. The wait keeps the run's attempt (it is not suspended;
+// the deployment's own change calendar is what holds a run that has not
+// started), and is timed on the engine's clock.
+func InputWindow(w ChangeWindow, outside OutsideWindow) InputOption {
+	return func(c *inputConfig) error {
+		if w == nil {
+			return errors.New("input window: nil")
+		}
+		if outside != WindowWait && outside != WindowFail {
+			return fmt.Errorf("input window: outcome %q: want %q or %q", outside, WindowWait, WindowFail)
+		}
+		c.window, c.outside = w, outside
+		return nil
+	}
+}
+
+// OutsideWindowError is returned by [WaitForInput] with [InputWindow] and
+// [WindowFail] for an approval that arrived outside the change window.
+type OutsideWindowError struct {
+	Key string
+	// At is when the answer took effect; Next when the window opens
+	// next (zero when it does not).
+	At, Next time.Time
+}
+
+func (e *OutsideWindowError) Error() string {
+	msg := "input " + e.Key + " approved outside its change window at " + e.At.UTC().Format(time.RFC3339)
+	if !e.Next.IsZero() {
+		msg += " (it opens " + e.Next.UTC().Format(time.RFC3339) + ")"
+	}
+	return msg
+}
+
+// inWindow applies cfg's change window to an approval: nil once the
+// window is open (after waiting for it, with WindowWait).
+func inWindow(ctx context.Context, run *Run, key string, cfg inputConfig) error {
+	now := run.eng.Clock.Now()
+	next, ok := cfg.window.NextOpen(now)
+	if ok && !next.After(now) {
+		return nil
+	}
+	if !ok {
+		next = time.Time{}
+	}
+	if cfg.outside == WindowFail || !ok {
+		return NonRetryable(&OutsideWindowError{Key: key, At: now, Next: next})
+	}
+	Logger(ctx).Info("approved outside the change window: waiting for it", "input", key, "opens", next.UTC().Format(time.RFC3339))
+	if err := run.eng.Clock.Sleep(ctx, next.Sub(now)); err != nil {
+		return fmt.Errorf("wait for the change window of input %s: %w", key, err)
+	}
+	return nil
 }
 
 // RejectedError is returned by [WaitForInput] when the human rejected: the
@@ -331,7 +412,13 @@ func WaitForInput[T any](ctx context.Context, prompt Prompt, opts ...InputOption
 			return zero, err
 		}
 	}
-	return deliver[T](stored, ans)
+	v, err := deliver[T](stored, ans)
+	if err == nil && cfg.window != nil {
+		if err := inWindow(ctx, run, key, cfg); err != nil {
+			return zero, err
+		}
+	}
+	return v, err
 }
 
 // waitAnswer pauses the run and waits for the answer in this attempt, up

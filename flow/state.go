@@ -45,13 +45,20 @@ const (
 	// for a worker to resume it. See input.go.
 	NameAwaitingInput = "AwaitingInput"
 	NameResuming      = "Resuming"
+	// NameAwaitingWindow (type Scheduled) is a run of a deployment with a
+	// change calendar held until its next change window opens (its
+	// ScheduledAt), or a freeze ends; NameWindowOverridden (type
+	// Scheduled) is such a run an operator let start at once, with a
+	// reason. The orchestrator's store sets both (runtime/window).
+	NameAwaitingWindow   = "AwaitingWindow"
+	NameWindowOverridden = "WindowOverridden"
 )
 
 // NameType returns the type a state name belongs to, and false for a name
 // that is not a state name.
 func NameType(name string) (StateType, bool) {
 	switch name {
-	case NameScheduled, NameLate, NameAwaitingRetry, NameResuming:
+	case NameScheduled, NameLate, NameAwaitingRetry, NameResuming, NameAwaitingWindow, NameWindowOverridden:
 		return TypeScheduled, true
 	case NamePending:
 		return TypePending, true

@@ -85,7 +85,9 @@ func (e *TransitionError) Error() string {
 //     scheduled run;
 //   - Pending moves to Completed only as Cached;
 //   - Resuming follows only AwaitingInput, the one Scheduled state a
-//     Paused run may move to.
+//     Paused run may move to;
+//   - AwaitingWindow follows only a new or scheduled run, and
+//     WindowOverridden only AwaitingWindow.
 func CheckTransition(from, to State) error {
 	if err := to.Validate(); err != nil {
 		return &TransitionError{From: from, To: to, Reason: err.Error()}
@@ -124,7 +126,11 @@ func CheckTransition(from, to State) error {
 		if from.Name != NameAwaitingInput {
 			return &TransitionError{From: from, To: to, Reason: "only a run awaiting input resumes"}
 		}
-	case NameScheduled:
+	case NameWindowOverridden:
+		if from.Name != NameAwaitingWindow {
+			return &TransitionError{From: from, To: to, Reason: "only a run awaiting its change window is let through"}
+		}
+	case NameScheduled, NameAwaitingWindow:
 		if from.Type != "" && from.Type != TypeScheduled {
 			return &TransitionError{From: from, To: to, Reason: "a started run is rescheduled only as AwaitingRetry"}
 		}

@@ -152,16 +152,34 @@ func TestChaos(t *testing.T) {
 	pg.Restart(t)
 	progress(30, "after the first restart")
 
-	// Kill the process-launcher worker while it holds runs.
-	waitFor(t, time.Minute, "the victim to hold runs", func() bool {
+	// Kill the process-launcher worker while it holds runs. Its runs are
+	// short: the worker and its children are stopped first, and killed
+	// only if the store still shows runs held by the worker (else they go
+	// on and the test looks again), so that the kill always catches some.
+	held := func() int {
+		n := 0
 		for _, r := range listAll(t, ca, "side") {
-			if r.Worker == "w-proc-a" && r.State.Name == flow.NameRunning {
-				return true
+			if r.Worker == "w-proc-a" && !r.State.Final() {
+				n++
 			}
 		}
-		return false
-	})
-	children := childrenOf(victim.Cmd.Process.Pid)
+		return n
+	}
+	var children []int
+	for {
+		waitFor(t, time.Minute, "the victim to hold runs", func() bool { return held() > 0 })
+		children = childrenOf(victim.Cmd.Process.Pid)
+		frozen := append([]int{victim.Cmd.Process.Pid}, children...)
+		for _, pid := range frozen {
+			_ = syscall.Kill(pid, syscall.SIGSTOP)
+		}
+		if held() > 0 {
+			break
+		}
+		for _, pid := range frozen {
+			_ = syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}
 	killed := time.Now()
 	victim.Signal(t, syscall.SIGKILL)
 	_ = victim.Wait(t, 10*time.Second)

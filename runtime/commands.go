@@ -321,6 +321,9 @@ func cmdRuns(e *env, args []string) error {
 	if len(args) > 0 && (args[0] == "cancel" || args[0] == "retry") {
 		return cmdRunsBulk(e, wire.BulkAction(args[0]), args[1:])
 	}
+	if len(args) > 0 && args[0] == "override-window" {
+		return cmdOverrideWindow(e, args[1:]) // windowscmd.go
+	}
 	fs := e.flags("runs")
 	af := newAPIFlags(fs)
 	states := fs.String("state", "", "state types, comma-separated (COMPLETED,FAILED or names such as Completed)")

@@ -104,6 +104,10 @@
 //	approvals [--deployment D] [--json]: runs waiting at an approval gate,
 //	         with their prompts; approve RUN [--input JSON | --param k=v]
 //	         and reject RUN --reason TEXT answer them (approvalscmd.go).
+//	windows  [DEPLOYMENT] [--count N] [--json]: the deployments' change
+//	         calendars: open now or why not, the next openings, the freezes;
+//	         runs override-window RUN --reason TEXT lets a run waiting for
+//	         its window (AwaitingWindow) start now (windowscmd.go).
 //	flows    the flows compiled into the binary and their deployments.
 //	execute  --run-id ID: the process launcher's child. It first checks
 //	         the server's protocol (GET /api/v1/version) and refuses an
@@ -186,6 +190,33 @@
 // child's environment is an allow-list (PATH, HOME, locale, proxies, CA
 // and Go settings, NETAUTO_CHILD_ENV): the worker's keys, database, secret
 // key and passwords do not reach it. See SECURITY.md for the threat model.
+//
+// # Change windows
+//
+// A deployment with a change calendar (store.Deployment.Calendar, see
+// runtime/window; its Block names a config block whose change_calendar
+// member adds windows and freezes editable as data) starts its runs only
+// when the calendar is open. The store decides, in the shared SQL of both
+// drivers: a run created while the calendar is closed moves at once from
+// Scheduled to Scheduled (AwaitingWindow), due at the next opening, its
+// message saying why (outside every window, frozen by which freeze); the
+// claim checks the calendar again for the run's first start (a window may
+// have closed, a freeze begun) and pushes the run to the next opening
+// instead of starting it. A change of the calendar (the deployment's, or
+// the block it names: SaveBlock looks for the deployments naming it) makes
+// the runs waiting for it due at once, so that the claim checks them again:
+// a lifted freeze brings them forward. Deployments without a calendar pay nothing more:
+// the claim already reads the deployment for its concurrency limit. A
+// calendar that cannot be used (missing block, bad data) holds the runs
+// and is checked again every minute. Decisions: a running run is never
+// stopped when its window closes; retries after a lost worker and runs
+// resuming after an approval are not held (they continue a change that
+// began); runs held for a window are not subject to the late policy;
+// overriding (store.WindowOverrider, POST /api/v1/runs/{id}/override-window,
+// permission runs.override-window of the approver role) needs a reason and
+// records it with the key's name in the run's history (WindowOverridden).
+// No migration: the calendar is part of the deployment's stored document,
+// and the two state names are Scheduled states of the existing table.
 //
 // # Limits of this version
 //

@@ -124,7 +124,7 @@ func (c *compiled) commands() []command {
 		{"worker", "--pool NAME [--launcher in-process|process|docker] [--db DB]", "claim and execute the runs of a pool", cmdWorker},
 		{"deploy", "[--build [--image NAME:TAG] [--dockerfile PATH] [--context DIR] [--target STAGE] [--build-arg K=V]...]", "apply the app's flows, pools and deployments through the API, printing each change; --build first builds the worker image", cmdDeploy},
 		{"run", "DEPLOYMENT [--param k=v]... [--param-json '{...}'] [--in 1h] [--watch] | show RUN", "create a run; --watch follows it and exits 1 unless it completes; `run show` is `show`", cmdRun},
-		{"runs", "[cancel|retry [RUN...]] [--state S,...] [--deployment D] [--flow F] [--tag T] [--origin KIND] [--limit N] [--json]", "list runs, newest first, with what created each; cancel or retry all the filter selects (--dry-run first)", cmdRuns},
+		{"runs", "[cancel|retry [RUN...]] [--state S,...] [--deployment D] [--flow F] [--tag T] [--origin KIND] [--limit N] [--json] | override-window RUN --reason TEXT", "list runs, newest first, with what created each; cancel or retry all the filter selects (--dry-run first); override-window lets a run waiting for its change window start now", cmdRuns},
 		{"show", "RUN [--json]", "show a run: state, what created it (schedule, trigger and event, API key, parent run), source commit, history", cmdShow},
 		{"logs", "RUN [-f] [--json]", "print a run's logs; -f follows them until the run ends", cmdLogs},
 		{"cancel", "RUN [--reason TEXT]", "ask a run to stop", cmdCancel},
@@ -137,7 +137,7 @@ func (c *compiled) commands() []command {
 		{"blocks", "[list|show NAME|set NAME|delete NAME] [--json]", "config blocks; set reads {\"type\",\"data\",\"secrets\"} JSON from stdin; secrets never shown", cmdBlocks},
 		{"variables", "[list|get NAME|set NAME|delete NAME] [--json]", "variables; set reads the value (JSON, else a string) from stdin", cmdVariables},
 		{"version", "[--json]", "this binary's and the server's netauto version and protocol", cmdVersion},
-	}, approvalCommands()...) // approvalscmd.go
+	}, append(approvalCommands(), windowCommands()...)...) // approvalscmd.go, windowscmd.go
 }
 
 // Run runs the command line args (without the program name) and returns

@@ -12,7 +12,7 @@
 //     is Completed, and start the next.
 //
 // Both report runs/s completed, start→complete latencies (from the create
-// request to the client seeing Completed, through client.WaitRunState, or
+// request to the client seeing Completed, through client.WaitRunFinal, or
 // by polling with --poll) and, with the in-process
 // launcher, create→Running (to the moment the flow body starts).
 //
@@ -355,7 +355,7 @@ func (b *bench) runOnce(ctx context.Context, seq int) error {
 	if b.c.poll > 0 {
 		st, err = waitFinal(ctx, b.cl, r.ID, b.c.poll)
 	} else {
-		st, err = b.cl.WaitRunState(ctx, r.ID, flow.State.Final)
+		st, err = b.cl.WaitRunFinal(ctx, r.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("wait for run %s: %w", r.ID, err)

@@ -33,7 +33,8 @@
 //	GET    /runs/{id}?tasks_limit=&tasks_after=   the run, its state history and a page of task runs
 //	GET    /runs/{id}/state                current state (the cancel check of execute);
 //	                                       ?from=NAME&wait=20s answers when it is no longer NAME
-//	                                       (client.WaitRunState), woken by the store's announcements
+//	                                       (client.WaitRunState), woken by the store's announcements;
+//	                                       ?until=final&wait=20s answers at the run's end (client.WaitRunFinal)
 //	POST   /runs/{id}/state                set a state through the transition table
 //	POST   /runs/{id}/cancel
 //	POST   /runs/{id}/retry                a Failed or Crashed run to AwaitingRetry, due now (runs.create)

@@ -25,7 +25,8 @@ const (
 	// RoleOperator reads, creates and cancels runs, and pauses and
 	// unpauses deployments.
 	RoleOperator Role = "operator"
-	// RoleApprover reads and resumes runs waiting for an approval.
+	// RoleApprover reads and resumes runs waiting for an approval, and
+	// lets runs waiting for their change window start outside it.
 	RoleApprover Role = "approver"
 	// RoleWorker claims runs of its pools, heartbeats, renews leases and
 	// mints the run tokens of the runs it claimed; it reads, and
@@ -54,6 +55,9 @@ const (
 	PermDeploymentsPause Permission = "deployments.pause"
 	// PermRunsResume resumes runs paused for an approval.
 	PermRunsResume Permission = "runs.resume"
+	// PermRunsOverrideWindow lets a run waiting for its change window
+	// (AwaitingWindow) start at once, with a reason.
+	PermRunsOverrideWindow Permission = "runs.override-window"
 	// PermRunSecrets lets a run's own job variables reference secrets
 	// and blocks ({{ secrets.NAME }}, {{ blocks.NAME.FIELD }}): what the
 	// run's command may then print into its logs.
@@ -77,7 +81,7 @@ func (r Role) Can(p Permission) bool {
 	case RoleOperator:
 		return p == PermRead || p == PermRunsCreate || p == PermRunsCancel || p == PermDeploymentsPause
 	case RoleApprover:
-		return p == PermRead || p == PermRunsResume
+		return p == PermRead || p == PermRunsResume || p == PermRunsOverrideWindow
 	case RoleWorker:
 		return p == PermRead || p == PermWork
 	}

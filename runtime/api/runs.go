@@ -376,7 +376,23 @@ func (s *Server) runState(w http.ResponseWriter, r *http.Request) error {
 		}
 		wait = min(d, MaxStateWait)
 	}
-	if wait == 0 || from == "" {
+	// until=final answers at the run's end only: a client waiting for it
+	// makes one request instead of one per state on the way.
+	final := false
+	switch v := q.Get("until"); v {
+	case "":
+	case "final":
+		final = true
+	default:
+		return badRequest("until", "want final, got %q", v)
+	}
+	answered := func(st flow.State) bool {
+		if final {
+			return st.Final()
+		}
+		return st.Name != from
+	}
+	if wait == 0 || (from == "" && !final) {
 		run, err := s.st.GetRun(ctx, id)
 		if err != nil {
 			return err
@@ -396,7 +412,7 @@ func (s *Server) runState(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if run.State.Name != from {
+		if answered(run.State) {
 			return writeJSON(w, http.StatusOK, wire.StateAnswer{State: run.State})
 		}
 		select {

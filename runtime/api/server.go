@@ -329,6 +329,7 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/secrets/{name}", need(PermAdmin), s.deleteSecret)
 
 	s.approvalRoutes() // approvals.go
+	s.windowRoutes()   // windows.go
 	s.handle("GET /api/v1/events", need(PermRead), s.listEvents)
 	s.handle("GET /api/v1/events/deliveries", need(PermRead), s.listDeliveries)
 	s.handle("POST /api/v1/events/{source}", source, s.acceptEvent)

@@ -50,6 +50,53 @@ func TestWaitRunStateWakesOnStoreChanges(t *testing.T) {
 	}
 }
 
+// until=final answers at the run's end only, in one request, not at the
+// states on the way (a from= wait answers each); client.WaitRunFinal
+// uses it.
+func TestRunStateUntilFinal(t *testing.T) {
+	e := newEnv(t, api.Options{PollInterval: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := e.createRun(`{"device":"sw1","vlan":10}`)
+	base := "/api/v1/runs/" + run.ID + "/state"
+	if st, b := e.do("GET", base+"?until=later&wait=1s", nil); st != http.StatusBadRequest || !strings.Contains(string(b), `"until"`) {
+		t.Errorf("bad until: %d %s, want 400 naming until", st, b)
+	}
+	type answer struct {
+		status int
+		body   []byte
+	}
+	raw := make(chan answer, 1)
+	go func() {
+		st, b := e.do("GET", base+"?until=final&wait=30s", nil)
+		raw <- answer{st, b}
+	}()
+	c, err := client.New(e.srv.URL, client.Options{Token: adminKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		st  flow.State
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := c.WaitRunFinal(ctx, run.ID)
+		done <- result{st, err}
+	}()
+	for _, s := range []flow.State{flow.Pending(), flow.Running(), flow.Failed("boom")} {
+		if _, err := e.st.SetRunState(ctx, run.ID, s, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a := <-raw; a.status != http.StatusOK || !strings.Contains(string(a.body), `"`+flow.NameFailed+`"`) {
+		t.Errorf("GET ?until=final: %d %s, want 200 and the final state only", a.status, a.body)
+	}
+	if r := <-done; r.err != nil || r.st.Type != flow.TypeFailed {
+		t.Fatalf("WaitRunFinal = %s, %v; want Failed", r.st.Name, r.err)
+	}
+}
+
 // The state request answers at once without from/wait, and with them
 // when the state is already another; a bad wait is refused naming the
 // field; an unchanged state is answered when the wait is over.

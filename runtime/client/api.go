@@ -170,6 +170,29 @@ func (c *Client) WaitRunState(ctx context.Context, id string, until func(flow.St
 	return st, nil
 }
 
+// WaitRunFinal waits until run id is in a final state (Completed,
+// Failed, Crashed, Cancelled) and returns it. The API answers at the end
+// only (GET /runs/{id}/state?until=final&wait=...), so the wait costs one
+// request however many states the run goes through, against one per
+// state for WaitRunState. ctx bounds the wait.
+func (c *Client) WaitRunFinal(ctx context.Context, id string) (flow.State, error) {
+	q := url.Values{}
+	q.Set("until", "final")
+	q.Set("wait", min(20*time.Second, c.opts.Timeout*2/3).String())
+	for {
+		var out wire.StateAnswer
+		if _, err := c.call(ctx, http.MethodGet, v1+"/runs/"+esc(id)+"/state", q, nil, &out, true); err != nil {
+			return out.State, fmt.Errorf("wait for the end of run %s: %w", id, err)
+		}
+		if out.State.Final() {
+			return out.State, nil
+		}
+		// A server without until= answers each change from the state
+		// last seen instead: slower, never a tight loop.
+		q.Set("from", out.State.Name)
+	}
+}
+
 // SetRunState moves a run to s through the transition table; an illegal
 // move is an *[Error] with status 409 ([IsConflict]).
 func (c *Client) SetRunState(ctx context.Context, id string, s flow.State) (store.FlowRun, error) {

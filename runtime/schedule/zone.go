@@ -82,3 +82,20 @@ func firstInstant(c time.Time, loc *time.Location) time.Time {
 	}
 	return t
 }
+
+// Location resolves an IANA zone name as schedules do: the empty name and
+// "UTC" are UTC, "Local" is refused (it depends on the host), other names
+// come from the embedded zone database and are cached. The error says what
+// is wrong; callers add the field path.
+func Location(name string) (*time.Location, error) { return loadLocation(name) }
+
+// Instant maps the wall-clock reading of wall (its year, month, day and
+// time of day; its own location is ignored) to an instant in loc with the
+// rules of fixed-time cron jobs: a reading that exists once is that
+// instant, a reading repeated when clocks go back is its first occurrence,
+// and a reading skipped when clocks go forward is the first instant after
+// the gap. Change-window freezes (runtime/window) read their bounds so.
+func Instant(wall time.Time, loc *time.Location) time.Time {
+	c := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), wall.Nanosecond(), time.UTC)
+	return firstInstant(c, loc).In(loc)
+}

@@ -23,6 +23,38 @@
 // writes nothing. Bad input returns a *[InvalidError] naming the field,
 // a missing object a *[NotFoundError] (errors.Is [ErrNotFound]).
 //
+// # The write path of runs
+//
+// A [Recorder] buffers what the engine records (runs created, states,
+// results, logs) and writes it in group commits: one [Runs.Record] call
+// holds everything every flow run of the process buffered since the last
+// commit, so that concurrent task runs flushing together share one
+// transaction. Record, written once for both drivers, reads the stored
+// task runs the batch moves with one query per 64, applies every state in
+// memory through [flow.CheckTransition] and writes the task runs with
+// multi-row statements: a task run created, started and completed within
+// one batch is one inserted row holding its three states and its result.
+// An op that fails on its own (an illegal move, a stale [Fence], bad
+// input) is not written and its error is returned at its index in
+// Record's []error while the others commit; any other failure fails the
+// whole transaction, nothing written.
+//
+// On SQLite Record's statements are prepared once per connection. On
+// PostgreSQL a batch of task-run events only (the common case: no flow
+// run's own state, no cached result) is sent as a pipeline on one
+// connection: BEGIN, every write, COMMIT, in one round trip. What the
+// batch would otherwise read first is assumed and checked in that
+// transaction: each fence by a statement that locks the run's row and
+// fails the transaction unless the execution is current, each task run
+// that this store wrote last by an update that fails it unless the stored
+// history is still the one written. Only task runs it does not know
+// (written by another process, or by the other way) are read first, with
+// the fences, in one more round trip. When an assumption fails, or the
+// batch holds a flow run's state, a cached result or a task run created
+// again, nothing was written and the batch takes a database/sql
+// transaction, one round trip per statement, as do all the other methods;
+// so an op's own failure is still reported for that op alone.
+//
 // # Who uses what
 //
 // The scheduler calls [Runs.PlanSchedules] with the upcoming runs of each

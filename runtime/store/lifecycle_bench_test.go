@@ -12,6 +12,7 @@ import (
 	"github.com/netauto-dev/netauto/runtime/store/postgres"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 	"github.com/netauto-dev/netauto/runtime/store/storetest"
+	"github.com/netauto-dev/netauto/runtime/window"
 )
 
 // BenchmarkRunLifecycle measures the store's work for one flow run as the
@@ -26,7 +27,20 @@ func BenchmarkRunLifecycle(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer s.Close()
-		benchLifecycle(b, s)
+		benchLifecycle(b, s, nil)
+	})
+	// The same with a change calendar that is open (a past freeze and a
+	// window open all year): what checking it at creation and claim costs.
+	b.Run("sqlite-calendar", func(b *testing.B) {
+		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		benchLifecycle(b, s, &window.Calendar{
+			Windows: []window.Window{{Start: "0 * * * *", Duration: 2 * time.Hour, Timezone: "Europe/Berlin"}},
+			Freezes: []window.Freeze{{Start: "2020-12-20", End: "2021-01-04"}},
+		})
 	})
 	b.Run("postgres", func(b *testing.B) {
 		dsn := storetest.TempSchema(b, storetest.PostgresDSN(b))
@@ -35,16 +49,16 @@ func BenchmarkRunLifecycle(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer s.Close()
-		benchLifecycle(b, s)
+		benchLifecycle(b, s, nil)
 	})
 }
 
-func benchLifecycle(b *testing.B, s store.Store) {
+func benchLifecycle(b *testing.B, s store.Store, cal *window.Calendar) {
 	ctx := context.Background()
 	if err := s.ApplyPool(ctx, store.Pool{Name: "p", Type: "in-process"}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.ApplyDeployment(ctx, store.Deployment{Name: "d", Flow: "f", Pool: "p"}); err != nil {
+	if _, err := s.ApplyDeployment(ctx, store.Deployment{Name: "d", Flow: "f", Pool: "p", Calendar: cal}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()

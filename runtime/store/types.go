@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
+	"github.com/netauto-dev/netauto/runtime/window"
 )
 
 // Flow is a flow the orchestrator knows: its name, version and parameter
@@ -72,6 +73,14 @@ type Deployment struct {
 	JobVariables json.RawMessage `json:"job_variables,omitempty"`
 	// Source, when set, is where the worker fetches the flow's code.
 	Source *Source `json:"source,omitempty"`
+	// Calendar, when set, is the deployment's change calendar: its runs
+	// start only inside its windows and outside its freezes (see
+	// [window.Calendar], and Calendar.Block for an environment's block
+	// holding more). A run created or due while it is closed waits
+	// Scheduled as AwaitingWindow until the next opening; see
+	// [WindowOverrider] and runtime/doc.go. Not a plan field: editing it
+	// keeps the planned runs, which are checked again when claimed.
+	Calendar *window.Calendar `json:"calendar,omitempty"`
 	// Generation counts the changes to what the deployment's planned runs
 	// are made of (see [PlanFields]); the store sets it, starting at 1.
 	// Runs the scheduler planned under an older generation are replaced

@@ -14,6 +14,7 @@ import (
 	"github.com/netauto-dev/netauto/runtime/api/wire"
 	"github.com/netauto-dev/netauto/runtime/schedule"
 	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/window"
 )
 
 type deploymentRow struct {
@@ -72,6 +73,41 @@ type deploymentData struct {
 	Defaults  string
 	From      string // the run whose parameters the form starts from
 	Now       time.Time
+	// Window is the deployment's change calendar now (nil: none).
+	Window *windowView
+}
+
+// windowView is a deployment's change calendar as the page shows it.
+type windowView struct {
+	Status  window.Status
+	Next    []window.Opening
+	Freezes []window.ActiveFreeze
+	Error   string // the calendar cannot be used: its runs are held
+}
+
+// calendarView evaluates dep's change calendar at now, reading its block
+// when it names one.
+func (u *UI) calendarView(r *http.Request, dep store.Deployment, now time.Time) (*windowView, error) {
+	if dep.Calendar == nil || dep.Calendar.IsZero() {
+		return nil, nil
+	}
+	var data json.RawMessage
+	if b := dep.Calendar.Block; b != "" {
+		blocks, err := u.st.ListBlocks(r.Context())
+		if err != nil {
+			return nil, fmt.Errorf("list blocks: %w", err)
+		}
+		for _, bl := range blocks {
+			if bl.Name == b {
+				data = bl.Data
+			}
+		}
+	}
+	cal, err := store.EffectiveCalendar(dep, data)
+	if err != nil {
+		return &windowView{Error: err.Error()}, nil
+	}
+	return &windowView{Status: cal.Open(now), Next: cal.Openings(now, 3), Freezes: cal.Freezes(now)}, nil
 }
 
 func (u *UI) loadDeployment(r *http.Request, name string) (deploymentData, error) {
@@ -97,6 +133,9 @@ func (u *UI) loadDeployment(r *http.Request, name string) (deploymentData, error
 		d.Fields = formFields(f.Parameters, defaults)
 	case !errors.Is(err, store.ErrNotFound):
 		return d, fmt.Errorf("get flow: %w", err)
+	}
+	if d.Window, err = u.calendarView(r, dep, now); err != nil {
+		return d, err
 	}
 	d.Next = nextRuns(dep, now, 5)
 	sched, _, err := u.st.ListRuns(ctx, store.RunFilter{Deployment: name, States: []flow.StateType{flow.TypeScheduled}, Limit: 50})

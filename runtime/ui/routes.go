@@ -25,6 +25,7 @@ func (u *UI) routes() {
 	u.route("GET "+p+"/runs/{id}/logs", u.runLogs)
 	u.route("POST "+p+"/runs/{id}/cancel", u.runAction("cancel"))
 	u.route("POST "+p+"/runs/{id}/retry", u.runAction("retry"))
+	u.route("POST "+p+"/runs/{id}/override-window", u.runAction("override-window"))
 	u.route("GET "+p+"/approvals", u.approvalsPage)
 	u.route("GET "+p+"/runs/{id}/approval", u.approvalPage)
 	u.route("POST "+p+"/runs/{id}/approve", u.answer(true))

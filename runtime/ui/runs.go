@@ -327,7 +327,7 @@ func (u *UI) runAction(action string) handler {
 			var st wire.StateAnswer
 			_ = json.Unmarshal(ans.Body, &st)
 			u.sessions.setFlash(s, fmt.Sprintf("%s: run is now %s", action, st.State.Name))
-			if action == "retry" {
+			if action == "retry" || action == "override-window" {
 				u.opts.Wake()
 			}
 		}

@@ -25,7 +25,9 @@ import (
 	"github.com/netauto-dev/netauto/f5"
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/infrahub"
+	"github.com/netauto-dev/netauto/runtime/fielderr"
 	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/window"
 )
 
 // BlockPrefix is the name prefix of the configuration blocks: the block of
@@ -55,6 +57,13 @@ type NetAutoConfig struct {
 	// Approval says whether the flows' changes wait for a human's
 	// approval before they apply.
 	Approval Approval `json:"approval,omitzero"`
+	// ChangeCalendar holds the environment's change windows and freezes,
+	// as data: a deployment whose calendar names this block
+	// (window.Calendar{Block: BlockName(env)}) starts its runs only
+	// inside these windows and outside these freezes, and editing the
+	// block (`netauto blocks set`) changes that without a redeploy. The
+	// member name is store.CalendarMember.
+	ChangeCalendar window.Calendar `json:"change_calendar,omitzero"`
 }
 
 // Approval is the approval gate of an environment's changes: when
@@ -74,6 +83,10 @@ type Approval struct {
 	// Timeout ("4h", Go duration syntax) cancels a change nobody answered
 	// in time; empty waits without limit.
 	Timeout string `json:"timeout,omitempty"`
+	// Window, when set, lets an approval take effect only inside the
+	// environment's change_calendar (flow.InputWindow): "wait" goes on
+	// when the calendar next opens, "fail" fails the run.
+	Window string `json:"window,omitempty"`
 }
 
 // Options returns the flow.WaitForInput options of a, or an error naming
@@ -136,6 +149,17 @@ func (c NetAutoConfig) Validate() error {
 	}
 	if _, err := c.Approval.Options(); err != nil {
 		return err
+	}
+	if c.ChangeCalendar.Block != "" {
+		return errors.New("change_calendar.block: a block's calendar cannot name another block")
+	}
+	if _, err := window.Compile(c.ChangeCalendar); err != nil {
+		return fielderr.Under("change_calendar", err)
+	}
+	switch flow.OutsideWindow(c.Approval.Window) {
+	case "", flow.WindowWait, flow.WindowFail:
+	default:
+		return fmt.Errorf("approval.window: %q: want wait or fail", c.Approval.Window)
 	}
 	return nil
 }
@@ -314,7 +338,9 @@ func list(s string) []string {
 // environment requires approval, and returns at once otherwise. It must
 // be called from the top-level flow's function, before anything changes.
 // A rejection is a *flow.RejectedError (the run ends Cancelled), a timeout
-// a *flow.InputTimeoutError; the caller returns either as it comes.
+// a *flow.InputTimeoutError, an approval outside the change window with
+// approval.window "fail" a *flow.OutsideWindowError; the caller returns
+// each as it comes.
 func Gate(ctx context.Context, cfg NetAutoConfig, prompt flow.Prompt) error {
 	if !cfg.Approval.Required {
 		return nil
@@ -322,6 +348,13 @@ func Gate(ctx context.Context, cfg NetAutoConfig, prompt flow.Prompt) error {
 	opts, err := cfg.Approval.Options()
 	if err != nil {
 		return flow.NonRetryable(fmt.Errorf("environment %s: %w", cfg.Environment, err))
+	}
+	if w := cfg.Approval.Window; w != "" {
+		cal, err := window.Compile(cfg.ChangeCalendar)
+		if err != nil {
+			return flow.NonRetryable(fmt.Errorf("environment %s: %w", cfg.Environment, fielderr.Under("change_calendar", err)))
+		}
+		opts = append(opts, flow.InputWindow(cal, flow.OutsideWindow(w)))
 	}
 	if _, err := flow.WaitForInput[struct{}](ctx, prompt, opts...); err != nil {
 		return fmt.Errorf("environment %s: approval: %w", cfg.Environment, err)

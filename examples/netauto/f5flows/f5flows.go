@@ -17,11 +17,17 @@
 //     and the tenants read) and, when the environment's configuration block
 //     requires approval (envconfig.Approval), shows it to a human through
 //     flow.WaitForInput; a rejection ends the run Cancelled, nothing declared.
+//     Once approved it reads the tenants again: when the change they need
+//     now is not the one approved (a tenant changed by hand meanwhile), the
+//     run fails with a [DriftError], nothing declared; else this read is
+//     the rollback's snapshot.
 //   - [DeployLTM] ("f5-ltm"): fetch an [LTMSpec] (JSON), create or update its
 //     pools and members through iControl REST; on failure created pools are
 //     deleted and members added to existing pools removed. When the
 //     environment requires approval, the pools to create and members to add
-//     are read first and shown (flow.WaitForInput) before anything changes.
+//     are read first and shown (flow.WaitForInput) before anything changes;
+//     once approved they are read again, and a plan that differs from the
+//     one approved fails the run with a [DriftError], nothing changed.
 //   - [DeployCertificates] ("f5-cert"): fetch the new certificate and key
 //     PEMs, check the installed certificates' expiry, install key and
 //     certificate, check again that the installed one no longer expires
@@ -39,6 +45,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -258,7 +265,7 @@ type CheckError struct{ Reason string }
 func (e *CheckError) Error() string { return "post-check: " + e.Reason }
 
 func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *flow.Flow[Params, AS3Result] {
-	snapshot := task.New("read-tenants", func(ctx context.Context, in declareIn) (json.RawMessage, error) {
+	readTenants := func(ctx context.Context, in declareIn) (json.RawMessage, error) {
 		c, err := bigipFor(ctx, d, in.Environment)
 		if err != nil {
 			return nil, err
@@ -275,9 +282,14 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			}
 		}
 		return json.Marshal(keep)
-	}, task.WithRetries(2),
-		// Whole tenants, private keys of certificates included.
-		task.WithSensitiveResult())
+	}
+	// Whole tenants, private keys of certificates included.
+	snapshot := task.New("read-tenants", readTenants, task.WithRetries(2), task.WithSensitiveResult())
+	// reread reads the tenants again once a change was approved: what the
+	// device holds then is what the change is checked against and what a
+	// rollback restores. (A task of its own: on resume the first read is
+	// reused from the store, this one must not be.)
+	reread := task.New("re-read-tenants", readTenants, task.WithRetries(2), task.WithSensitiveResult())
 
 	declare := task.New("declare", func(ctx context.Context, in declareIn) (AS3Result, error) {
 		c, err := bigipFor(ctx, d, in.Environment)
@@ -360,7 +372,7 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			return AS3Result{}, flow.NonRetryable(fmt.Errorf("artifact %s: %w", ref.ArtifactID, err))
 		}
 		flow.Logger(ctx).Info("planned", "tenants", strings.Join(in.Tenants, ","), "changes", len(diff))
-		if !diff.Empty() {
+		if !diff.Empty() && cfg.Approval.Required {
 			prompt := flow.Prompt{
 				Text:    fmt.Sprintf("Declare AS3 tenant(s) %s on the BIG-IP of %s (%d change(s)).", strings.Join(in.Tenants, ", "), p.Environment, len(diff)),
 				Diff:    diff.String(),
@@ -368,6 +380,19 @@ func newAS3(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			}
 			if err := envconfig.Gate(ctx, cfg, prompt); err != nil {
 				return AS3Result{}, err
+			}
+			// The wait may have lasted hours: read the tenants again. They
+			// must still need exactly the change approved, and this read,
+			// not the one shown, is what a rollback restores.
+			if in.Before, err = reread.Run(ctx, in); err != nil {
+				return AS3Result{}, err
+			}
+			now, err := as3Diff(in)
+			if err != nil {
+				return AS3Result{}, flow.NonRetryable(fmt.Errorf("artifact %s: %w", ref.ArtifactID, err))
+			}
+			if derr := as3Drift(p.Environment, diff, now); derr != nil {
+				return AS3Result{}, flow.NonRetryable(derr)
 			}
 		}
 		res, err := declare.Run(ctx, in)
@@ -412,6 +437,109 @@ func as3Diff(in declareIn) (f5.Diff, error) {
 		}
 	}
 	return diff, nil
+}
+
+// DriftError refuses a change whose approval no longer holds: the BIG-IP
+// changed while the change waited for approval (a tenant or pool changed
+// by hand, another run), so that applying it now would do something else
+// than what was shown. Nothing was applied; run the flow again to show
+// and approve the change as it now is.
+type DriftError struct {
+	// Environment is the run's environment.
+	Environment string
+	// Kind is what Names are: "tenant" (AS3) or "pool" (LTM).
+	Kind string
+	// Names are the tenants or pools whose planned change differs.
+	Names []string
+	// Approved are the lines of the approved diff no longer planned, Now
+	// the lines planned now that were not approved (secrets masked). A
+	// masked value that changed appears in both, with the same text.
+	Approved, Now []string
+}
+
+func (e *DriftError) Error() string {
+	list := func(lines []string) string {
+		if len(lines) == 0 {
+			return "none"
+		}
+		return strconv.Quote(strings.Join(lines, "; "))
+	}
+	return fmt.Sprintf("%s(s) %s on the BIG-IP of %s changed while the change waited for approval (approved but no longer planned: %s; planned now but not approved: %s); nothing applied, run again to approve the change as it now is",
+		e.Kind, strings.Join(e.Names, ", "), e.Environment, list(e.Approved), list(e.Now))
+}
+
+// driftLine is one line of a diff: its key compares (secrets included),
+// its text is shown (secrets masked), name is its tenant or pool.
+type driftLine struct{ key, text, name string }
+
+// drift compares the lines approved with those planned now, in order;
+// nil when they are the same.
+func drift(env, kind string, approved, now []driftLine) *DriftError {
+	keys := func(ls []driftLine) []string {
+		out := make([]string, len(ls))
+		for i, l := range ls {
+			out[i] = l.key
+		}
+		return out
+	}
+	if slices.Equal(keys(approved), keys(now)) {
+		return nil
+	}
+	e := &DriftError{Environment: env, Kind: kind}
+	only := func(a, b []driftLine) (lines []string) {
+		in := keys(b)
+		for _, l := range a {
+			if !slices.Contains(in, l.key) {
+				lines = append(lines, l.text)
+				if !slices.Contains(e.Names, l.name) {
+					e.Names = append(e.Names, l.name)
+				}
+			}
+		}
+		return lines
+	}
+	e.Approved, e.Now = only(approved, now), only(now, approved)
+	if len(e.Names) == 0 {
+		// Same lines, in another order: name them all.
+		for _, l := range slices.Concat(approved, now) {
+			if !slices.Contains(e.Names, l.name) {
+				e.Names = append(e.Names, l.name)
+			}
+		}
+	}
+	slices.Sort(e.Names)
+	return e
+}
+
+// as3Drift compares the AS3 change approved with the one planned now,
+// change by change, values compared unmasked.
+func as3Drift(env string, approved, now f5.Diff) *DriftError {
+	lines := func(d f5.Diff) []driftLine {
+		out := make([]driftLine, 0, len(d))
+		for _, c := range d {
+			key, err := json.Marshal(c)
+			if err != nil {
+				key = []byte(fmt.Sprintf("%#v", c))
+			}
+			tenant, _, _ := strings.Cut(strings.TrimPrefix(c.Path, "/"), "/")
+			out = append(out, driftLine{key: string(key), text: strings.TrimSuffix(f5.Diff{c}.String(), "\n"), name: tenant})
+		}
+		return out
+	}
+	return drift(env, "tenant", lines(approved), lines(now))
+}
+
+// ltmDrift compares the LTM plan lines approved with those planned now.
+func ltmDrift(env string, approved, now []string) *DriftError {
+	lines := func(ls []string) []driftLine {
+		out := make([]driftLine, 0, len(ls))
+		for _, l := range ls {
+			pool, _, _ := strings.Cut(strings.TrimPrefix(l, "+ pool "), " ")
+			out = append(out, driftLine{key: l, text: l, name: pool})
+		}
+		return out
+	}
+	return drift(env, "pool", lines(approved), lines(now))
 }
 
 // deviceName is the host of a BIG-IP's management URL, as an approver
@@ -585,7 +713,7 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 		defer closeBigIP(ctx, c)
 		return undo(ctx, c, in.Pool.path(), out)
 	}))
-	plan := task.New("plan-ltm", func(ctx context.Context, in ltmPlanIn) ([]string, error) {
+	planFn := func(ctx context.Context, in ltmPlanIn) ([]string, error) {
 		c, err := bigipFor(ctx, d, in.Environment)
 		if err != nil {
 			return nil, err
@@ -610,7 +738,11 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			}
 		}
 		return lines, nil
-	}, task.WithRetries(2))
+	}
+	plan := task.New("plan-ltm", planFn, task.WithRetries(2))
+	// replan reads the pools again once the change was approved (a task of
+	// its own: on resume the first plan is reused from the store).
+	replan := task.New("re-plan-ltm", planFn, task.WithRetries(2))
 
 	return flow.New(FlowLTM, func(ctx context.Context, p Params) (LTMResult, error) {
 		ref, err := resolve(p, schema.KindNetautoLTMConfig)
@@ -646,7 +778,8 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 			return res, err
 		}
 		if cfg.Approval.Required {
-			lines, err := plan.Run(ctx, ltmPlanIn{Environment: p.Environment, Pools: spec.Pools})
+			pin := ltmPlanIn{Environment: p.Environment, Pools: spec.Pools}
+			lines, err := plan.Run(ctx, pin)
 			if err != nil {
 				return res, err
 			}
@@ -658,6 +791,15 @@ func newLTM(d Deps, fetch *task.Task[artifactRef, string], opts []flow.Option) *
 				}
 				if err := envconfig.Gate(ctx, cfg, prompt); err != nil {
 					return res, err
+				}
+				// The pools may have changed while the change waited: they
+				// must still need exactly the change approved.
+				now, err := replan.Run(ctx, pin)
+				if err != nil {
+					return res, err
+				}
+				if derr := ltmDrift(p.Environment, lines, now); derr != nil {
+					return res, flow.NonRetryable(derr)
 				}
 			}
 		}

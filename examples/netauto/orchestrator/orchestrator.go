@@ -39,6 +39,7 @@ import (
 	"github.com/netauto-dev/netauto/runtime/launch"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/trigger"
+	"github.com/netauto-dev/netauto/runtime/window"
 )
 
 // Pool is the work pool of every deployment: a Docker pool in production
@@ -61,6 +62,10 @@ const (
 	FlowConfigBackup  = "config-backup"
 	FlowValidation    = "validation-processor"
 )
+
+// changeFlows are the flows that change the network: the ones a change
+// calendar holds (Config.ChangeWindows).
+var changeFlows = map[string]bool{FlowAS3: true, FlowLTM: true, FlowCert: true, FlowRouting: true}
 
 // deploymentSpec is one row of the deployment table, for every
 // environment.
@@ -109,6 +114,15 @@ type Config struct {
 	PauseNonProduction bool
 	// WebhookKey is Infrahub's webhook key; empty: no event source.
 	WebhookKey []byte
+	// ChangeWindows gives the change deployments (AS3, LTM, certificates,
+	// routing) of every environment the change calendar of the
+	// environment's config block (envconfig's change_calendar): their
+	// runs then start only inside its windows and outside its freezes,
+	// which operators edit as data. Off by default: a deployment naming
+	// a block that does not exist holds its runs (the calendar fails
+	// closed), and the demo saves some environments only as the default
+	// block.
+	ChangeWindows bool
 }
 
 // FlowsSource is the Git repository of the flows and the ref each
@@ -152,6 +166,7 @@ const (
 	EnvFlowsSecret     = "NETAUTO_FLOWS_SECRET"
 	EnvFlowsUsername   = "NETAUTO_FLOWS_USERNAME"
 	EnvWebhookKey      = "NETAUTO_INFRAHUB_WEBHOOK_KEY"
+	EnvChangeWindows   = "NETAUTO_CHANGE_WINDOWS"
 )
 
 // DefaultImage is the pool's image when NETAUTO_IMAGE is not set.
@@ -172,10 +187,18 @@ const DefaultImage = "netauto-worker:latest"
 //	NETAUTO_FLOWS_SECRET       store secret holding a token to fetch with
 //	NETAUTO_FLOWS_USERNAME     user name sent with the token (default x-access-token)
 //	NETAUTO_INFRAHUB_WEBHOOK_KEY  Infrahub's webhook key (enables the infrahub source)
+//	NETAUTO_CHANGE_WINDOWS     1: change deployments follow their environment block's change_calendar
 //
 // Staging's and dev's schedules are paused. Errors name the variable.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{PauseNonProduction: true, Image: getenv(EnvImage), ImagePullPolicy: getenv(EnvImagePullPolicy), Network: getenv(EnvRunNetwork)}
+	switch v := getenv(EnvChangeWindows); v {
+	case "", "0", "false":
+	case "1", "true":
+		cfg.ChangeWindows = true
+	default:
+		return cfg, fmt.Errorf("%s=%q: want 1 or 0", EnvChangeWindows, v)
+	}
 	switch t := getenv(EnvPoolType); t {
 	case "", docker.PoolType:
 		cfg.Docker = true
@@ -306,6 +329,9 @@ func Deployments(cfg Config) []store.Deployment {
 			if s.cron != "" {
 				d.Schedules = []store.Schedule{{Cron: s.cron, Timezone: "UTC"}}
 				d.Paused = env != "production" && cfg.PauseNonProduction
+			}
+			if cfg.ChangeWindows && changeFlows[s.flow] {
+				d.Calendar = &window.Calendar{Block: envconfig.BlockName(env)}
 			}
 			if s.flow == FlowConfigBackup {
 				d.ConcurrencyLimit = 1

@@ -127,3 +127,26 @@ func TestOrchestratorLinksNoFlow(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeWindowsFromTheBlocks: with NETAUTO_CHANGE_WINDOWS=1 the change
+// deployments of each environment name its block as their change
+// calendar; the sync and backup deployments do not.
+func TestChangeWindowsFromTheBlocks(t *testing.T) {
+	cfg, err := orchestrator.ConfigFromEnv(env(map[string]string{"NETAUTO_CHANGE_WINDOWS": "1", "NETAUTO_POOL_TYPE": "in-process"}))
+	if err != nil || !cfg.ChangeWindows {
+		t.Fatalf("config: %+v %v", cfg, err)
+	}
+	held := map[string]string{}
+	for _, d := range orchestrator.Deployments(cfg) {
+		if d.Calendar != nil {
+			held[d.Name] = d.Calendar.Block
+		}
+	}
+	if held["routing-deploy-production"] != "netauto-config-production" || held["f5-as3-staging"] != "netauto-config-staging" ||
+		held["config-backup-production"] != "" || len(held) != 12 {
+		t.Fatalf("calendars: %v", held)
+	}
+	if _, err := orchestrator.ConfigFromEnv(env(map[string]string{"NETAUTO_CHANGE_WINDOWS": "yes"})); err == nil || !strings.Contains(err.Error(), "NETAUTO_CHANGE_WINDOWS") {
+		t.Fatalf("bad value: %v", err)
+	}
+}

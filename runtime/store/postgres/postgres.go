@@ -8,6 +8,12 @@
 // serialization conflict or deadlock are retried. The schema is migrated
 // at Open under an advisory lock, so servers starting together migrate
 // once.
+//
+// A group commit of task-run events (store.Runs.Record) is sent as a pgx
+// batch on the connection under database/sql's: BEGIN, its writes with
+// the guards of what it assumed, COMMIT, in one round trip (two when it
+// must read task runs another process wrote); see the store package's
+// "write path".
 package postgres
 
 import (
@@ -69,6 +75,7 @@ func Open(ctx context.Context, dsn string, opts store.Options) (store.Store, err
 		Notify:        "SELECT pg_notify('" + Channel + "', $1)",
 		Listen:        listener(cfg),
 		Retryable:     retryable,
+		Pipeline:      pipeline,
 	}
 	sub, _ := fs.Sub(migrations, "migrations")
 	s, err := sqlstore.Open(ctx, db, db, d, sub, opts)
@@ -119,4 +126,28 @@ func listener(cfg *pgx.ConnConfig) func(ctx context.Context, publish func(string
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// pipeline sends stmts in one round trip: a pgx batch on the pgx
+// connection under database/sql's (see sqlstore.Dialect.Pipeline).
+func pipeline(ctx context.Context, driverConn any, stmts []sqlstore.PipeStmt) error {
+	c, ok := driverConn.(*stdlib.Conn)
+	if !ok {
+		return fmt.Errorf("pipeline: connection %T is not pgx's", driverConn)
+	}
+	var b pgx.Batch
+	for _, st := range stmts {
+		q := b.Queue(st.SQL, st.Args...)
+		if row := st.Row; row != nil {
+			q.Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					if err := row(rows.Scan); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
+		}
+	}
+	return c.Conn().SendBatch(ctx, &b).Close()
 }

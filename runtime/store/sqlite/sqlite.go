@@ -96,7 +96,7 @@ func Open(ctx context.Context, path string, opts store.Options, options ...Optio
 	}
 	r.SetMaxOpenConns(cfg.readers)
 	r.SetMaxIdleConns(cfg.readers)
-	d := sqlstore.Dialect{Name: "sqlite", Prepare: true, Retryable: busy}
+	d := sqlstore.Dialect{Name: "sqlite", Prepare: true, Retryable: busy, Combine: true}
 	sub, _ := fs.Sub(migrations, "migrations")
 	db, err := sqlstore.Open(ctx, w, r, d, sub, opts)
 	if err != nil {

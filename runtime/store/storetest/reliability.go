@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +155,149 @@ func testRecordReplayed(t *testing.T, o Opener) {
 	var te *flow.TransitionError
 	if !errors.As(errs[0], &te) {
 		t.Fatalf("a new illegal move = %v, want a *flow.TransitionError", errs[0])
+	}
+}
+
+// testRecordTaskBatch: a batch of task-run events only (what PostgreSQL
+// writes in one or two round trips) keeps every rule of Record: task
+// runs created in the batch and task runs read from the store move
+// through checked states, each op's own failure (a fence naming no run,
+// a stale fence) is reported for that op alone while the others commit,
+// fenced log records are stored, and a task run created again (its ID
+// stored already) has its record updated, its history kept.
+func testRecordTaskBatch(t *testing.T, o Opener) {
+	s := Open(t, o)
+	pool(t, s, "default")
+	deploy(t, s, store.Deployment{Name: "d"})
+	run, _ := must2(s.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Pending()}))
+	good := store.FenceOf(run)
+	at := func(st flow.State, d time.Duration) flow.State { st.Timestamp = t0.Add(d); return st }
+	errs := must(s.Record(ctx(t), []store.Op{
+		{Create: &flow.RunRecord{ID: "t1", Kind: flow.KindTask, Name: "step", FlowRunID: run.ID, TaskKey: "k1", Created: t0}, Fence: &good},
+		{RunID: "t1", State: at(flow.Pending(), time.Second), Fence: &good},
+	}, nil))
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("first batch, op %d: %v", i, err)
+		}
+	}
+	stale := store.Fence{RunID: run.ID, Worker: good.Worker, Attempt: good.Attempt + 1}
+	noRun := store.Fence{RunID: "no-such-run", Attempt: 1}
+	errs = must(s.Record(ctx(t), []store.Op{
+		{Create: &flow.RunRecord{ID: "t2", Kind: flow.KindTask, Name: "step", FlowRunID: run.ID, TaskKey: "k2", Created: t0}, Fence: &good},
+		{RunID: "t2", State: at(flow.Pending(), 2*time.Second), Fence: &good},
+		{RunID: "t1", State: at(flow.Running(), 3*time.Second), Fence: &good},
+		{RunID: "t1", State: at(flow.Completed(), 4*time.Second), Result: &flow.Result{FlowRunID: run.ID, TaskKey: "k1", Value: json.RawMessage(`"one"`)}, Fence: &good},
+		{RunID: "t2", State: at(flow.Running(), 5*time.Second), Fence: &noRun},
+		{RunID: "t2", State: at(flow.Running(), 6*time.Second), Fence: &stale},
+		{Logs: []flow.LogRecord{{RunID: "t1", FlowRunID: run.ID, Time: t0, Message: "fenced log"}}, Fence: &good},
+		{RunID: "t2", State: at(flow.Completed(), 7*time.Second), Fence: &good},
+	}, []flow.LogRecord{{RunID: "t2", FlowRunID: run.ID, Time: t0.Add(time.Second), Message: "plain log"}}))
+	for i, err := range errs {
+		switch i {
+		case 4:
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("op fenced by a run that does not exist: %v, want ErrNotFound", err)
+			}
+		case 5:
+			if !errors.Is(err, store.ErrFenced) {
+				t.Errorf("op of a stale execution: %v, want ErrFenced", err)
+			}
+		case 7:
+			var te *flow.TransitionError
+			if !errors.As(err, &te) {
+				t.Errorf("Pending → Completed: %v, want a *flow.TransitionError", err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("op %d: %v", i, err)
+			}
+		}
+	}
+	history := func(id string) []string {
+		var out []string
+		for _, tr := range must(s.TaskRuns(ctx(t), run.ID)) {
+			if tr.ID == id {
+				for _, h := range tr.History {
+					out = append(out, h.Name)
+				}
+			}
+		}
+		return out
+	}
+	if got := history("t1"); !slices.Equal(got, []string{"Pending", "Running", "Completed"}) {
+		t.Errorf("t1 history %v", got)
+	}
+	if got := history("t2"); !slices.Equal(got, []string{"Pending"}) {
+		t.Errorf("t2 history %v, want the refused ops not applied", got)
+	}
+	if res := must(s.RunResults(ctx(t), run.ID)); string(res["k1"]) != `"one"` {
+		t.Errorf("results %v", res)
+	}
+	logs, _ := must2(s.Logs(ctx(t), store.LogQuery{FlowRunID: run.ID}))
+	if len(logs) != 2 {
+		t.Errorf("logs %+v, want the fenced one and the plain one", logs)
+	}
+	// Created again, renamed: the record is updated, the history kept.
+	errs = must(s.Record(ctx(t), []store.Op{
+		{Create: &flow.RunRecord{ID: "t1", Kind: flow.KindTask, Name: "renamed", FlowRunID: run.ID, TaskKey: "k1", Created: t0}, Fence: &good},
+		{Create: &flow.RunRecord{ID: "t3", Kind: flow.KindTask, Name: "step", FlowRunID: run.ID, TaskKey: "k3", Created: t0}, Fence: &good},
+	}, nil))
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("created again, op %d: %v", i, err)
+		}
+	}
+	names := map[string]string{}
+	for _, tr := range must(s.TaskRuns(ctx(t), run.ID)) {
+		names[tr.ID] = tr.Name
+	}
+	if names["t1"] != "renamed" || names["t3"] != "step" || len(names) != 3 {
+		t.Errorf("task runs after a re-creation: %v", names)
+	}
+	if got := history("t1"); !slices.Equal(got, []string{"Pending", "Running", "Completed"}) {
+		t.Errorf("t1 history after its re-creation %v", got)
+	}
+}
+
+// testRecordTwoWriters: two stores on one database (two processes) move
+// the same task run in turn; each sees the other's writes, whatever it
+// remembers of its own.
+func testRecordTwoWriters(t *testing.T, o Opener) {
+	open := o(t)
+	a := openWith(t, open, store.Options{Key: Key(t)})
+	b := openWith(t, open, store.Options{Key: Key(t)})
+	pool(t, a, "default")
+	deploy(t, a, store.Deployment{Name: "d"})
+	run, _ := must2(a.CreateRun(ctx(t), store.RunSpec{Deployment: "d", State: flow.Pending()}))
+	at := func(st flow.State, d time.Duration) flow.State { st.Timestamp = t0.Add(d); return st }
+	record := func(s store.Store, ops ...store.Op) []error { return must(s.Record(ctx(t), ops, nil)) }
+	for i, err := range record(a,
+		store.Op{Create: &flow.RunRecord{ID: "t1", Kind: flow.KindTask, Name: "step", FlowRunID: run.ID, TaskKey: "k1", Created: t0}},
+		store.Op{RunID: "t1", State: at(flow.Pending(), time.Second)}) {
+		if err != nil {
+			t.Fatalf("a creates, op %d: %v", i, err)
+		}
+	}
+	if err := record(b, store.Op{RunID: "t1", State: at(flow.Running(), 2*time.Second)})[0]; err != nil {
+		t.Fatalf("b moves t1 to Running: %v", err)
+	}
+	// a last wrote t1 Pending: Completed is legal from Running, where b
+	// moved it.
+	if err := record(a, store.Op{RunID: "t1", State: at(flow.Completed(), 3*time.Second)})[0]; err != nil {
+		t.Fatalf("a completes t1 after b started it: %v", err)
+	}
+	trs := must(a.TaskRuns(ctx(t), run.ID))
+	var got []string
+	for _, h := range trs[0].History {
+		got = append(got, h.Name)
+	}
+	if !slices.Equal(got, []string{"Pending", "Running", "Completed"}) {
+		t.Fatalf("t1 history %v", got)
+	}
+	// And the other way: b last read t1 Running; a moved it on.
+	var te *flow.TransitionError
+	if err := record(b, store.Op{RunID: "t1", State: at(flow.Completed(), 4*time.Second)})[0]; !errors.As(err, &te) {
+		t.Fatalf("b completes t1 again: %v, want a *flow.TransitionError (it is Completed)", err)
 	}
 }

@@ -111,8 +111,13 @@ func Run(t *testing.T, opener Opener) {
 		{"OwedHooks", testOwedHooks},
 		{"UnstorableInput", testUnstorableInput},
 		{"RecordReplayed", testRecordReplayed},
+		{"RecordTaskBatch", testRecordTaskBatch},
+		{"RecordTwoWriters", testRecordTwoWriters},
 		{"Inputs", testInputs},
 		{"InputsDeadline", testInputsDeadline},
+		{"Windows", testWindows},
+		{"WindowsBlock", testWindowsBlock},
+		{"WindowsPlanned", testWindowsPlanned},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -141,7 +141,29 @@ func (db *DB) ClaimRuns(ctx context.Context, c store.Claim, max int) ([]store.Fl
 				return nil
 			}
 			if cur.Deployment != "" {
-				full, err := db.atLimit(ctx, tx, cur.Deployment)
+				d, err := db.deploymentLocked(ctx, tx, cur.Deployment, db.d.LockRows)
+				if errors.Is(err, store.ErrNotFound) {
+					d, err = store.Deployment{}, nil // deleted deployment: its runs still run
+				}
+				if err != nil {
+					return err
+				}
+				// Checked again here: the window may have closed, or a
+				// freeze begun, since the run was created. Only
+				// deployments with a calendar pay for it.
+				if d.Calendar != nil && windowGated(cur) {
+					hold, err := db.windowHold(ctx, tx, d, c.Now)
+					if err != nil {
+						return err
+					}
+					if hold != nil {
+						if _, err := db.moveRun(ctx, tx, cur, *hold, nil); err != nil {
+							return err
+						}
+						continue
+					}
+				}
+				full, err := db.atLimit(ctx, tx, d)
 				if err != nil {
 					return err
 				}
@@ -174,17 +196,14 @@ func (db *DB) ClaimRuns(ctx context.Context, c store.Claim, max int) ([]store.Fl
 	return claimed, nil
 }
 
-// atLimit returns the deployment's collision strategy when it is at its
-// concurrency limit, "" when a run may start. It locks the deployment so
+// atLimit returns deployment d's collision strategy when it is at its
+// concurrency limit, "" when a run may start. The caller read d locked, so
 // that concurrent claims count one after the other.
-func (db *DB) atLimit(ctx context.Context, tx *sql.Tx, name string) (store.Collision, error) {
-	d, err := db.deploymentLocked(ctx, tx, name, db.d.LockRows)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", nil // deleted deployment: its runs still run
+func (db *DB) atLimit(ctx context.Context, tx *sql.Tx, d store.Deployment) (store.Collision, error) {
+	if d.Name == "" {
+		return "", nil // deleted deployment
 	}
-	if err != nil {
-		return "", err
-	}
+	name := d.Name
 	if d.ConcurrencyLimit <= 0 {
 		return "", nil
 	}

@@ -57,7 +57,12 @@ func (db *DB) SaveBlock(ctx context.Context, b store.Block) error {
 		if err != nil {
 			return fmt.Errorf("save block %q: %w", b.Name, err)
 		}
-		return nil
+		// Runs held by a calendar in this block are checked again.
+		users, err := db.calendarUsers(ctx, tx, b.Name)
+		if err != nil {
+			return err
+		}
+		return db.recheckWindows(ctx, tx, users, db.now())
 	})
 }
 

@@ -60,6 +60,17 @@ type Dialect struct {
 	// Retryable reports errors after which a whole transaction may be run
 	// again (serialization failures, deadlocks, a busy database).
 	Retryable func(error) bool
+	// Combine runs concurrent write transactions as one, each in a
+	// savepoint (see combiner): for a database with a single writer.
+	Combine bool
+	// Pipeline, when set, sends stmts in order in one round trip on
+	// driverConn (a connection of the write pool, as sql.Conn.Raw hands
+	// it over), calling each statement's Row for the rows it returns, and
+	// returns the first error; statements after a failed one are not run.
+	// Record then writes a batch of task-run events in one or two round
+	// trips (BEGIN ... COMMIT sent as statements) instead of one per
+	// statement (PostgreSQL: a pgx batch).
+	Pipeline func(ctx context.Context, driverConn any, stmts []PipeStmt) error
 }
 
 // DB implements store.Store on database/sql.
@@ -69,9 +80,12 @@ type DB struct {
 	ws    stmtCache            // the other statements, prepared on w when first run
 	rs    stmtCache            // prepared on r when first run
 	hub   hub                  // announces committed changes of runs
+	comb  combiner             // write transactions run together (Dialect.Combine)
+	known knownTasks           // task runs the pipelined Record wrote last
 	d     Dialect
 	keys  store.Keyring
 	now   func() time.Time
+	cals  calendarCache // compiled change calendars (windows.go)
 }
 
 var _ store.Store = (*DB)(nil)
@@ -329,6 +343,9 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (db *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) (err error) {
+	if db.d.Combine {
+		return db.combine(ctx, fn)
+	}
 	defer func() {
 		// database/sql rolls back when ctx ends and reports only that the
 		// transaction is done: say why.
@@ -398,7 +415,7 @@ func (db *DB) stmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
 	}
 	// The write pool's statement, already prepared on the transaction's
 	// connection after its first use there.
-	return tx.StmtContext(ctx, st)
+	return tx.StmtContext(db.stmtCtx(ctx, tx), st)
 }
 
 // execTx runs q in tx (nil: on the write pool outside a transaction),
@@ -410,6 +427,7 @@ func (db *DB) execTx(ctx context.Context, tx *sql.Tx, q string, args ...any) (sq
 		}
 		return db.w.ExecContext(ctx, q, args...)
 	}
+	ctx = db.stmtCtx(ctx, tx)
 	if st := db.stmt(ctx, tx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -419,6 +437,7 @@ func (db *DB) execTx(ctx context.Context, tx *sql.Tx, q string, args ...any) (sq
 // queryTx runs q in tx (nil: on the read pool), with its prepared
 // statement if there is one.
 func (db *DB) queryTx(ctx context.Context, tx *sql.Tx, q string, args ...any) (*sql.Rows, error) {
+	ctx = db.stmtCtx(ctx, tx)
 	if st := db.stmt(ctx, tx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -431,6 +450,7 @@ func (db *DB) queryTx(ctx context.Context, tx *sql.Tx, q string, args ...any) (*
 // row runs q, which returns at most one row, in tx (nil: on the read
 // pool), with its prepared statement if there is one.
 func (db *DB) row(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row {
+	ctx = db.stmtCtx(ctx, tx)
 	if st := db.stmt(ctx, tx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

@@ -157,7 +157,7 @@ func validateDeployment(d *store.Deployment) error {
 	if d.Source != nil && strings.TrimSpace(d.Source.Repository) == "" {
 		return invalid("source.repository", "empty")
 	}
-	return nil
+	return validateCalendar(d.Calendar)
 }
 
 // jsonObject checks that v is empty, null or a JSON object.
@@ -211,6 +211,9 @@ func (db *DB) ApplyDeployment(ctx context.Context, d store.Deployment) (store.De
 		if _, err := db.execTx(ctx, tx, `UPDATE deployments SET doc = $2, paused = $3, plan_gen = $4, updated = $5 WHERE name = $1`,
 			d.Name, docJSON(d), b2i(d.Paused), gen, micros(now)); err != nil {
 			return fmt.Errorf("update deployment %q: %w", d.Name, err)
+		}
+		if slices.Contains(change.Changed, "calendar") {
+			return db.recheckWindows(ctx, tx, []string{d.Name}, now)
 		}
 		return nil
 	})

@@ -147,7 +147,7 @@ func (db *DB) RequestInput(ctx context.Context, req flow.InputRequest) (flow.Inp
 		if created.IsZero() {
 			created = db.now()
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO run_inputs (run_id, input_key, prompt, input_schema, answerers, on_timeout, deadline, created)
+		if _, err := db.execTx(ctx, tx, `INSERT INTO run_inputs (run_id, input_key, prompt, input_schema, answerers, on_timeout, deadline, created)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, req.RunID, req.Key, mustJSON(req.Prompt), schema, mustJSON(req.Answerers),
 			string(req.OnTimeout), deadline, micros(created)); err != nil {
 			return fmt.Errorf("insert input request: %w", err)
@@ -222,7 +222,7 @@ func (db *DB) answer(ctx context.Context, tx *sql.Tx, in store.InputInfo, a flow
 		}
 		text = t
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE run_inputs SET answered = $3, answered_by = $4, approved = $5, timed_out = $6, answer = $7, reason = $8
+	res, err := db.execTx(ctx, tx, `UPDATE run_inputs SET answered = $3, answered_by = $4, approved = $5, timed_out = $6, answer = $7, reason = $8
 		WHERE run_id = $1 AND input_key = $2 AND answered = 0`, in.RunID, in.Key, max(micros(a.At), 1), a.By, boolInt(a.Approved),
 		boolInt(a.TimedOut), text, a.Reason)
 	if err != nil {
@@ -342,15 +342,15 @@ func (db *DB) SuspendRun(ctx context.Context, f store.Fence) (store.FlowRun, err
 			run = cur
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE flow_runs SET worker = '', lease_expires = 0 WHERE id = $1`, f.RunID); err != nil {
+		if _, err := db.execTx(ctx, tx, `UPDATE flow_runs SET worker = '', lease_expires = 0 WHERE id = $1`, f.RunID); err != nil {
 			return fmt.Errorf("release run %s: %w", f.RunID, err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM slots WHERE holder LIKE $1 ESCAPE '\'`, likeEscape(store.SlotHolderPrefix(f.RunID))+"%"); err != nil {
+		if _, err := db.execTx(ctx, tx, `DELETE FROM slots WHERE holder LIKE $1 ESCAPE '\'`, likeEscape(store.SlotHolderPrefix(f.RunID))+"%"); err != nil {
 			return fmt.Errorf("free slots of run %s: %w", f.RunID, err)
 		}
 		// Answered while the execution gave up: resume at once.
 		var answered int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM run_inputs WHERE run_id = $1 AND answered = 0`, f.RunID).Scan(&answered); err != nil {
+		if err := db.row(ctx, tx, `SELECT COUNT(*) FROM run_inputs WHERE run_id = $1 AND answered = 0`, f.RunID).Scan(&answered); err != nil {
 			return fmt.Errorf("read input requests of run %s: %w", f.RunID, err)
 		}
 		if answered == 0 {
@@ -372,7 +372,7 @@ func (db *DB) ResumeDueInputs(ctx context.Context, now time.Time) ([]string, err
 	var ids []string
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		ids = ids[:0]
-		rows, err := tx.QueryContext(ctx, `SELECT i.run_id, i.input_key FROM run_inputs i JOIN flow_runs r ON r.id = i.run_id
+		rows, err := db.queryTx(ctx, tx, `SELECT i.run_id, i.input_key FROM run_inputs i JOIN flow_runs r ON r.id = i.run_id
 			WHERE i.answered = 0 AND i.deadline > 0 AND i.deadline <= $1 AND r.state_type = 'PAUSED' AND r.lease_expires = 0
 			ORDER BY i.deadline LIMIT 100`, micros(now))
 		if err != nil {

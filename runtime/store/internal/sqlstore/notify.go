@@ -24,9 +24,9 @@ type hub struct {
 	mu      sync.Mutex
 	subs    map[int]func(string)
 	next    int
-	touched map[*sql.Tx][]string // runs changed by each open transaction
-	pending atomic.Int32         // len(touched)
-	origin  string               // this store's mark on its announcements to others
+	touched map[any][]string // runs changed by each open transaction (*sql.Tx, or a pipelined one's key)
+	pending atomic.Int32     // len(touched)
+	origin  string           // this store's mark on its announcements to others
 	listen  func(ctx context.Context, publish func(string))
 	stop    context.CancelFunc // ends listen; nil before the first subscription
 	stopped chan struct{}      // closed when listen returned
@@ -83,8 +83,9 @@ func (db *DB) PublishRun(payload string) {
 	db.hub.publish(strings.Split(ids, ","))
 }
 
-// touch notes that tx changed run, to announce when tx commits.
-func (db *DB) touch(tx *sql.Tx, run string) {
+// touch notes that tx (a *sql.Tx, or the key of a pipelined transaction)
+// changed run, to announce when tx commits.
+func (db *DB) touch(tx any, run string) {
 	h := &db.hub
 	if run == "" {
 		return
@@ -92,7 +93,7 @@ func (db *DB) touch(tx *sql.Tx, run string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.touched == nil {
-		h.touched = make(map[*sql.Tx][]string)
+		h.touched = make(map[any][]string)
 	}
 	if _, ok := h.touched[tx]; !ok {
 		h.pending.Add(1)
@@ -100,8 +101,25 @@ func (db *DB) touch(tx *sql.Tx, run string) {
 	h.touched[tx] = append(h.touched[tx], run)
 }
 
+// mark returns how many changes tx has noted so far, for truncate.
+func (h *hub) mark(tx *sql.Tx) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.touched[tx])
+}
+
+// truncate forgets the changes tx noted after mark: a combined caller's
+// savepoint was rolled back.
+func (h *hub) truncate(tx *sql.Tx, mark int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if runs, ok := h.touched[tx]; ok && len(runs) > mark {
+		h.touched[tx] = runs[:mark]
+	}
+}
+
 // done ends tx: its changes are announced when it committed.
-func (h *hub) done(tx *sql.Tx, committed bool) {
+func (h *hub) done(tx any, committed bool) {
 	if h.pending.Load() == 0 {
 		return
 	}
@@ -153,6 +171,17 @@ const notifyPayload = 7000
 // notifyOthers announces the runs tx changed to the other processes
 // (Dialect.Notify), in tx.
 func (db *DB) notifyOthers(ctx context.Context, tx *sql.Tx) error {
+	for _, p := range db.notifyPayloads(tx) {
+		if _, err := db.execTx(ctx, tx, db.d.Notify, p); err != nil {
+			return fmt.Errorf("announce changed runs: %w", err)
+		}
+	}
+	return nil
+}
+
+// notifyPayloads returns the payloads of Dialect.Notify that announce the
+// runs tx changed, none without Dialect.Notify.
+func (db *DB) notifyPayloads(tx any) []string {
 	h := &db.hub
 	if db.d.Notify == "" || h.pending.Load() == 0 {
 		return nil
@@ -162,6 +191,7 @@ func (db *DB) notifyOthers(ctx context.Context, tx *sql.Tx) error {
 	h.mu.Unlock()
 	slices.Sort(runs)
 	runs = slices.Compact(runs)
+	var out []string
 	for len(runs) > 0 {
 		var b strings.Builder
 		b.WriteString(h.origin)
@@ -178,9 +208,7 @@ func (db *DB) notifyOthers(ctx context.Context, tx *sql.Tx) error {
 			runs = runs[1:]
 			continue
 		}
-		if _, err := db.execTx(ctx, tx, db.d.Notify, b.String()); err != nil {
-			return fmt.Errorf("announce changed runs: %w", err)
-		}
+		out = append(out, b.String())
 	}
-	return nil
+	return out
 }

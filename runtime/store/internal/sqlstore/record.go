@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -53,6 +54,11 @@ func insertTasksSQL(n int) string {
 	return `INSERT INTO task_runs (` + taskCols + `) VALUES ` + placeholders(n, 12) + ` ON CONFLICT (id) DO NOTHING RETURNING id`
 }
 
+// insertNewTasksSQL inserts n task runs that must not exist yet.
+func insertNewTasksSQL(n int) string {
+	return `INSERT INTO task_runs (` + taskCols + `) VALUES ` + placeholders(n, 12)
+}
+
 func selectTasksSQL(n int) string {
 	return `SELECT id, flow_run_id, task_key, history FROM task_runs WHERE id IN (` + strings.TrimSuffix(strings.TrimPrefix(placeholders(1, n), "("), ")") + `)`
 }
@@ -85,6 +91,26 @@ func updateTasksSQL(n int) string {
 		FROM (VALUES ` + b.String() + `) AS v WHERE task_runs.id = v.column1`
 }
 
+// guardedUpdateTasksSQL is updateTasksSQL for a pipelined transaction:
+// VALUES rows are (id, history, result, history as stored), and a task
+// run whose stored history is no longer the one given fails the
+// transaction (division by zero: PostgreSQL has no other way to raise an
+// error from plain SQL), so that nothing is written on a stale reading.
+func guardedUpdateTasksSQL(n int) string {
+	var b strings.Builder
+	k := 2
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", k, k+1, k+2, k+3)
+		k += 4
+	}
+	return `WITH u AS (UPDATE task_runs SET history = v.column2, result = COALESCE(v.column3, task_runs.result), updated = $1
+		FROM (VALUES ` + b.String() + `) AS v WHERE task_runs.id = v.column1 AND task_runs.history = v.column4 RETURNING 1)
+		SELECT 1 / (CASE WHEN count(*) = ` + strconv.Itoa(n) + ` THEN 1 ELSE 0 END) FROM u`
+}
+
 // hotStatements are the statements Record runs for every batch. Their
 // parameters appear once each, in order, so that they can be prepared
 // with anonymous ? parameters (see positional).
@@ -111,6 +137,13 @@ type taskRow struct {
 	dirty            bool
 	createOp         int   // index of the op creating it, for a run created in the batch
 	ops              []int // indexes of the state ops applied, for errors
+	// storedText is the history as stored, for a run read (or known) from
+	// the store: a pipelined update applies only where it still is.
+	storedText string
+	// text is the history as the batch writes it.
+	text string
+	// known is set for a run taken from knownTasks, not read.
+	known bool
 }
 
 type resultKey struct{ flowRun, taskKey string }
@@ -125,6 +158,28 @@ type batch struct {
 	order   []resultKey
 	fences  map[store.Fence]error // fences checked in the batch
 	logs    []flow.LogRecord      // of log ops whose fence holds
+	// piped is set when the batch's writes are queued in pipe, to be sent
+	// in one round trip (recordPiped), rather than run in tx.
+	piped bool
+	pipe  []PipeStmt
+}
+
+// exec runs a write of the batch in its transaction, or queues it.
+func (b *batch) exec(ctx context.Context, q string, args ...any) error {
+	if b.piped {
+		b.pipe = append(b.pipe, PipeStmt{SQL: q, Args: args})
+		return nil
+	}
+	_, err := b.db.execTx(ctx, b.tx, q, args...)
+	return err
+}
+
+// txKey is what the batch's changed runs are noted under (db.touch).
+func (b *batch) txKey() any {
+	if b.piped {
+		return b
+	}
+	return b.tx
 }
 
 // Record implements store.Runs. Task runs are read with one query per
@@ -132,6 +187,11 @@ type batch struct {
 // flow.CheckTransition) and written with one statement per chunk; flow
 // runs go through the same checked transitions as the other methods.
 func (db *DB) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord) ([]error, error) {
+	if db.d.Pipeline != nil {
+		if errs, ok := db.recordPiped(ctx, ops, logs); ok {
+			return errs, nil
+		}
+	}
 	var errs []error
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		if err := db.ctxFence(ctx, tx); err != nil {
@@ -158,7 +218,7 @@ func (db *DB) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord)
 		if b.logs != nil {
 			logs = append(b.logs, logs...)
 		}
-		if err := db.insertLogs(ctx, tx, logs); err != nil {
+		if err := b.insertLogs(ctx, logs); err != nil {
 			return err
 		}
 		errs = b.errs
@@ -170,8 +230,27 @@ func (db *DB) Record(ctx context.Context, ops []store.Op, logs []flow.LogRecord)
 	return errs, nil
 }
 
-// loadTasks reads the stored task runs whose states the batch sets.
-func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
+// scanTask reads a row of selectTasksSQL with scan and keeps it.
+func (b *batch) scanTask(scan func(dest ...any) error) error {
+	var id, hist string
+	t := &taskRow{stored: true}
+	if err := scan(&id, &t.flowRun, &t.taskKey, &hist); err != nil {
+		return fmt.Errorf("read task runs: %w", err)
+	}
+	t.storedText = hist
+	if err := json.Unmarshal([]byte(hist), &t.history); err != nil {
+		return fmt.Errorf("task run %s: decode history: %w", id, err)
+	}
+	if len(t.history) > 0 {
+		t.state = t.history[len(t.history)-1]
+	}
+	b.tasks[id] = t
+	return nil
+}
+
+// storedIDs returns the runs whose states ops set that ops do not
+// create: the task runs among them are read from the store.
+func storedIDs(ops []store.Op) []string {
 	created := make(map[string]bool)
 	var ids []string
 	seen := make(map[string]bool)
@@ -188,6 +267,12 @@ func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
 			ids = append(ids, op.RunID)
 		}
 	}
+	return ids
+}
+
+// loadTasks reads the stored task runs whose states the batch sets.
+func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
+	ids := storedIDs(ops)
 	for _, n := range b.db.chunks(len(ids)) {
 		args := make([]any, n)
 		for i := range n {
@@ -199,20 +284,10 @@ func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
 			return fmt.Errorf("read task runs: %w", err)
 		}
 		for rows.Next() {
-			var id, hist string
-			t := &taskRow{stored: true}
-			if err := rows.Scan(&id, &t.flowRun, &t.taskKey, &hist); err != nil {
+			if err := b.scanTask(rows.Scan); err != nil {
 				rows.Close()
-				return fmt.Errorf("read task runs: %w", err)
+				return err
 			}
-			if err := json.Unmarshal([]byte(hist), &t.history); err != nil {
-				rows.Close()
-				return fmt.Errorf("task run %s: decode history: %w", id, err)
-			}
-			if len(t.history) > 0 {
-				t.state = t.history[len(t.history)-1]
-			}
-			b.tasks[id] = t
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -225,6 +300,9 @@ func (b *batch) loadTasks(ctx context.Context, ops []store.Op) error {
 func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 	if f := op.Fence; f != nil {
 		err, ok := b.fences[*f]
+		if !ok && b.piped {
+			return errNotPiped // read in the first round trip
+		}
 		if !ok {
 			err = b.db.checkFence(ctx, b.tx, *f)
 			if err != nil && !opError(err) {
@@ -260,6 +338,9 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 			b.created = append(b.created, t)
 			return nil
 		case flow.KindFlow:
+			if b.piped {
+				return errNotPiped
+			}
 			return b.db.upsertFlowRun(ctx, b.tx, rec)
 		default:
 			return invalid("kind", fmt.Sprintf("%q", rec.Kind))
@@ -278,6 +359,9 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 		s.Timestamp = b.db.now()
 	}
 	t := b.tasks[op.RunID]
+	if t == nil && b.piped {
+		return errNotPiped // a flow run, or no run
+	}
 	if t == nil {
 		_, err := b.db.setRunState(ctx, b.tx, op.RunID, s, op.Result)
 		var te *flow.TransitionError
@@ -302,6 +386,9 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 	t.ops = append(t.ops, i)
 	if r := op.Result; r != nil {
 		if r.CacheKey != "" {
+			if b.piped {
+				return errNotPiped
+			}
 			if err := b.db.putResult(ctx, b.tx, &flow.Result{CacheKey: r.CacheKey, CacheExpires: r.CacheExpires, Value: r.Value, Sensitive: r.Sensitive}); err != nil {
 				return err
 			}
@@ -328,15 +415,26 @@ func (b *batch) apply(ctx context.Context, i int, op *store.Op) error {
 func (b *batch) writeTasks(ctx context.Context) error {
 	now := micros(b.db.now())
 	var updated []any // id, history, result of each stored task run moved
+	var guarded []any // the same and the history as stored, pipelined
 	for id, t := range b.tasks {
 		if t.stored && t.dirty && t.rec == nil {
-			updated = append(updated, id, mustJSON(t.history), t.result)
+			t.text = mustJSON(t.history)
+			if b.piped {
+				guarded = append(guarded, id, t.text, t.result, t.storedText)
+			} else {
+				updated = append(updated, id, t.text, t.result)
+			}
 		}
+	}
+	for _, n := range b.db.chunks(len(guarded) / 4) {
+		args := append([]any{now}, guarded[:4*n]...)
+		guarded = guarded[4*n:]
+		b.pipe = append(b.pipe, PipeStmt{SQL: guardedUpdateTasksSQL(n), Args: args})
 	}
 	for _, n := range b.db.chunks(len(updated) / 3) {
 		args := append([]any{now}, updated[:3*n]...)
 		updated = updated[3*n:]
-		if _, err := b.db.execTx(ctx, b.tx, updateTasksSQL(n), args...); err != nil {
+		if err := b.exec(ctx, updateTasksSQL(n), args...); err != nil {
 			return fmt.Errorf("update task runs: %w", err)
 		}
 	}
@@ -355,8 +453,16 @@ func (b *batch) writeTasks(ctx context.Context) error {
 			if hist == nil {
 				hist = []flow.State{}
 			}
+			t.text = mustJSON(hist)
 			args = append(args, r.ID, r.FlowRunID, r.ParentID, r.Name, r.RunName, r.Version, r.TaskKey,
-				tagsJSON(r.Tags), mustJSON(hist), t.result, created, now)
+				tagsJSON(r.Tags), t.text, t.result, created, now)
+		}
+		if b.piped {
+			// A task run created again (its ID stored already) fails the
+			// insert, and so the pipelined transaction: Record then runs
+			// the batch again the other way, which updates it.
+			b.pipe = append(b.pipe, PipeStmt{SQL: insertNewTasksSQL(n), Args: args})
+			continue
 		}
 		res, err := b.db.queryTx(ctx, b.tx, insertTasksSQL(n), args...)
 		if err != nil {
@@ -445,7 +551,7 @@ func (b *batch) writeResults(ctx context.Context) error {
 			args = append(args, k.flowRun, k.taskKey, b.results[k])
 		}
 		keys = keys[n:]
-		if _, err := b.db.execTx(ctx, b.tx, insertResultsSQL(n), args...); err != nil {
+		if err := b.exec(ctx, insertResultsSQL(n), args...); err != nil {
 			return fmt.Errorf("store task results: %w", err)
 		}
 	}
@@ -531,12 +637,13 @@ func cleanText(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
-func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord) error {
+func (b *batch) insertLogs(ctx context.Context, logs []flow.LogRecord) error {
 	if len(logs) == 0 {
 		return nil
 	}
+	db := b.db
 	if db.d.SerializeLogs != "" {
-		if _, err := db.execTx(ctx, tx, db.d.SerializeLogs); err != nil {
+		if err := b.exec(ctx, db.d.SerializeLogs); err != nil {
 			return fmt.Errorf("lock log sequence: %w", err)
 		}
 	}
@@ -552,10 +659,10 @@ func (db *DB) insertLogs(ctx context.Context, tx *sql.Tx, logs []flow.LogRecord)
 				flowRun = l.RunID
 			}
 			args = append(args, cleanText(l.RunID), cleanText(flowRun), micros(l.Time), int64(l.Level), cleanText(l.Message), attrs)
-			db.touch(tx, flowRun)
+			db.touch(b.txKey(), flowRun)
 		}
 		logs = logs[n:]
-		if _, err := db.execTx(ctx, tx, insertLogsSQL(n), args...); err != nil {
+		if err := b.exec(ctx, insertLogsSQL(n), args...); err != nil {
 			return fmt.Errorf("store log records: %w", err)
 		}
 	}

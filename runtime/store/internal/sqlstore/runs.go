@@ -40,13 +40,19 @@ func scanRun(s scanner) (store.FlowRun, error) {
 	if err != nil {
 		return r, err
 	}
-	if err := json.Unmarshal([]byte(origin), &r.Origin); err != nil {
-		return r, fmt.Errorf("run %s: decode origin: %w", r.ID, err)
+	// Most runs have no tags and a plain origin: not worth a decoder
+	// (every state change reads its run).
+	if !emptyJSON(origin) {
+		if err := json.Unmarshal([]byte(origin), &r.Origin); err != nil {
+			return r, fmt.Errorf("run %s: decode origin: %w", r.ID, err)
+		}
 	}
 	r.Parameters = rawJSON(params)
 	r.JobVariables = rawJSON(jobVars)
-	if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
-		return r, fmt.Errorf("run %s: decode tags: %w", r.ID, err)
+	if !emptyJSON(tags) {
+		if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
+			return r, fmt.Errorf("run %s: decode tags: %w", r.ID, err)
+		}
 	}
 	if err := json.Unmarshal([]byte(state), &r.State); err != nil {
 		return r, fmt.Errorf("run %s: decode state: %w", r.ID, err)
@@ -57,6 +63,11 @@ func scanRun(s scanner) (store.FlowRun, error) {
 	r.Created = fromMicros(cr)
 	r.Updated = fromMicros(updated)
 	return r, nil
+}
+
+// emptyJSON reports stored JSON text that decodes to a zero value.
+func emptyJSON(s string) bool {
+	return s == "" || s == "null" || s == "[]" || s == "{}"
 }
 
 // rawJSON turns stored JSON text into a RawMessage, nil for null.
@@ -196,8 +207,10 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		return store.FlowRun{}, false, err
 	}
 	noRetries := spec.Retries < 0
+	var dep store.Deployment
 	if spec.Deployment != "" {
 		d, err := db.deployment(ctx, tx, spec.Deployment)
+		dep = d
 		if err != nil {
 			return store.FlowRun{}, false, fmt.Errorf("run of deployment %q: %w", spec.Deployment, err)
 		}
@@ -327,9 +340,30 @@ func (db *DB) createRun(ctx context.Context, tx *sql.Tx, spec store.RunSpec, o c
 		return store.FlowRun{}, false, fmt.Errorf("record state: %w", err)
 	}
 	if late != nil {
-		r, err = db.moveRun(ctx, tx, r, *late, nil)
+		if r, err = db.moveRun(ctx, tx, r, *late, nil); err != nil {
+			return r, true, err
+		}
+	}
+	// A run of a deployment with a change calendar, due while it is
+	// closed, waits for the next opening from the start: its history and
+	// expected start say so at once. The claim checks again.
+	if dep.Calendar != nil && r.State.Type == flow.TypeScheduled {
+		hold, err := db.windowHold(ctx, tx, dep, maxTime(r.ScheduledAt, now))
+		if err != nil {
+			return r, true, err
+		}
+		if hold != nil {
+			r, err = db.moveRun(ctx, tx, r, *hold, nil)
+		}
 	}
 	return r, true, err
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func cmpOr(a, b string) string {

@@ -287,7 +287,9 @@ func (db *DB) applyLatePolicy(ctx context.Context, tx *sql.Tx, name string, late
 // never waits for this transaction (it skips locked runs), so the two
 // cannot deadlock.
 func (db *DB) replacePlanned(ctx context.Context, tx *sql.Tx, name string, gen int64, from time.Time, keys map[string]bool) ([]string, error) {
-	rows, err := db.queryTx(ctx, tx, `SELECT r.id, r.scheduled_at, r.state, r.origin FROM flow_runs r
+	// A run held for its change window (AwaitingWindow) was planned too:
+	// it is compared by its slot, its occurrence, not by when it is due.
+	rows, err := db.queryTx(ctx, tx, `SELECT r.id, r.schedule_slot, r.state, r.origin FROM flow_runs r
 		WHERE r.deployment = $1 AND r.schedule_slot IS NOT NULL AND r.state_type = 'SCHEDULED'
 		AND r.lease_expires = 0 AND r.attempt = 1 ORDER BY r.scheduled_at`+db.d.LockRows, name)
 	if err != nil {
@@ -310,8 +312,8 @@ func (db *DB) replacePlanned(ctx context.Context, tx *sql.Tx, name string, gen i
 			rows.Close()
 			return nil, fmt.Errorf("planned run %s of deployment %q: undecodable state or origin", id, name)
 		}
-		if st.Name != flow.NameScheduled && st.Name != flow.NameLate {
-			continue // AwaitingRetry: an execution waits in it
+		if st.Name != flow.NameScheduled && st.Name != flow.NameLate && st.Name != flow.NameAwaitingWindow {
+			continue // AwaitingRetry: an execution waits in it; WindowOverridden: let through
 		}
 		stale := keys == nil || !fromMicros(at).Before(from)
 		if !stale {
