@@ -39,7 +39,14 @@
 // Record's []error while the others commit; any other failure fails the
 // whole transaction, nothing written.
 //
-// On SQLite Record's statements are prepared once per connection. On
+// On SQLite Record's statements are prepared once per connection, and
+// the write transactions of concurrent callers (Record, run creations,
+// claims, every other write) run as one database transaction, each in a
+// savepoint of its own: SQLite has one writer, so they waited for each
+// other anyway, and one commit costs what twenty do. Each caller's
+// outcome is what it would be alone (its own error rolls back its
+// savepoint only; a failed commit is every caller's error). Workers claim
+// as many runs as they have free slots in one [Runs.ClaimRuns]. On
 // PostgreSQL a batch of task-run events only (the common case: no flow
 // run's own state, no cached result) is sent as a pipeline on one
 // connection: BEGIN, every write, COMMIT, in one round trip. What the
