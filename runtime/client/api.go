@@ -157,8 +157,7 @@ func (c *Client) WaitRunState(ctx context.Context, id string, until func(flow.St
 	for err == nil && !until(st) {
 		q := url.Values{}
 		q.Set("from", st.Name)
-		// Each wait ends well within the call's timeout.
-		q.Set("wait", min(20*time.Second, c.opts.Timeout*2/3).String())
+		q.Set("wait", c.stateWait())
 		var out wire.StateAnswer
 		if _, err = c.call(ctx, http.MethodGet, v1+"/runs/"+esc(id)+"/state", q, nil, &out, true); err == nil {
 			st = out.State
@@ -170,6 +169,12 @@ func (c *Client) WaitRunState(ctx context.Context, id string, until func(flow.St
 	return st, nil
 }
 
+// stateWait is how long one state request may wait for a change: well
+// within the call's timeout.
+func (c *Client) stateWait() string {
+	return min(20*time.Second, c.opts.Timeout*2/3).String()
+}
+
 // WaitRunFinal waits until run id is in a final state (Completed,
 // Failed, Crashed, Cancelled) and returns it. The API answers at the end
 // only (GET /runs/{id}/state?until=final&wait=...), so the wait costs one
@@ -178,7 +183,7 @@ func (c *Client) WaitRunState(ctx context.Context, id string, until func(flow.St
 func (c *Client) WaitRunFinal(ctx context.Context, id string) (flow.State, error) {
 	q := url.Values{}
 	q.Set("until", "final")
-	q.Set("wait", min(20*time.Second, c.opts.Timeout*2/3).String())
+	q.Set("wait", c.stateWait())
 	for {
 		var out wire.StateAnswer
 		if _, err := c.call(ctx, http.MethodGet, v1+"/runs/"+esc(id)+"/state", q, nil, &out, true); err != nil {

@@ -415,7 +415,7 @@ func (db *DB) stmt(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
 	}
 	// The write pool's statement, already prepared on the transaction's
 	// connection after its first use there.
-	return tx.StmtContext(db.stmtCtx(ctx, tx), st)
+	return tx.StmtContext(ctx, st)
 }
 
 // execTx runs q in tx (nil: on the write pool outside a transaction),
