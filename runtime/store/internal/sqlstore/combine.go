@@ -101,13 +101,11 @@ func (db *DB) runBatch(batch []*combined) {
 			continue
 		}
 		if len(batch) == 1 {
-			r.err = db.call(r.fn, tx)
-			if r.err != nil {
-				_ = tx.Rollback()
-				db.hub.done(tx, false)
-				return
+			// Alone: no savepoint; a failure rolls the transaction back
+			// below (nothing ran).
+			if r.err = db.call(r.fn, tx); r.err == nil {
+				ran++
 			}
-			ran++
 			continue
 		}
 		mark := db.hub.mark(tx)
