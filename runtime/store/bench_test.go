@@ -2,16 +2,12 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
-	"github.com/netauto-dev/netauto/runtime/store/postgres"
-	"github.com/netauto-dev/netauto/runtime/store/sqlite"
-	"github.com/netauto-dev/netauto/runtime/store/storetest"
 	"github.com/netauto-dev/netauto/task"
 )
 
@@ -24,20 +20,11 @@ import (
 // PostgreSQL.
 func BenchmarkStoreTaskRuns(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), store.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
+		s := openSQLite(b)
 		benchTaskRuns(b, s)
 	})
 	b.Run("postgres", func(b *testing.B) {
-		dsn := storetest.TempSchema(b, storetest.PostgresDSN(b))
-		s, err := postgres.Open(context.Background(), dsn, store.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
+		s := openPostgres(b)
 		benchTaskRuns(b, s)
 	})
 }

@@ -3,15 +3,11 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
-	"github.com/netauto-dev/netauto/runtime/store/postgres"
-	"github.com/netauto-dev/netauto/runtime/store/sqlite"
-	"github.com/netauto-dev/netauto/runtime/store/storetest"
 )
 
 // BenchmarkClaimIdle measures what a worker's poll costs when nothing is
@@ -19,20 +15,11 @@ import (
 // finished ones.
 func BenchmarkClaimIdle(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), store.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
+		s := openSQLite(b)
 		benchClaimIdle(b, s)
 	})
 	b.Run("postgres", func(b *testing.B) {
-		dsn := storetest.TempSchema(b, storetest.PostgresDSN(b))
-		s, err := postgres.Open(context.Background(), dsn, store.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
+		s := openPostgres(b)
 		benchClaimIdle(b, s)
 	})
 }

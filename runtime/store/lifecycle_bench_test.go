@@ -3,15 +3,11 @@ package store_test
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
-	"github.com/netauto-dev/netauto/runtime/store/postgres"
-	"github.com/netauto-dev/netauto/runtime/store/sqlite"
-	"github.com/netauto-dev/netauto/runtime/store/storetest"
 	"github.com/netauto-dev/netauto/runtime/window"
 )
 
@@ -22,33 +18,20 @@ import (
 // bench (cmd/netauto-bench), without HTTP or scheduling noise.
 func BenchmarkRunLifecycle(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), store.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
+		s := openSQLite(b)
 		benchLifecycle(b, s, nil)
 	})
 	// The same with a change calendar that is open (a past freeze and a
 	// window open all year): what checking it at creation and claim costs.
 	b.Run("sqlite-calendar", func(b *testing.B) {
-		s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), store.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
+		s := openSQLite(b)
 		benchLifecycle(b, s, &window.Calendar{
 			Windows: []window.Window{{Start: "0 * * * *", Duration: 2 * time.Hour, Timezone: "Europe/Berlin"}},
 			Freezes: []window.Freeze{{Start: "2020-12-20", End: "2021-01-04"}},
 		})
 	})
 	b.Run("postgres", func(b *testing.B) {
-		dsn := storetest.TempSchema(b, storetest.PostgresDSN(b))
-		s, err := postgres.Open(context.Background(), dsn, store.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
+		s := openPostgres(b)
 		benchLifecycle(b, s, nil)
 	})
 }

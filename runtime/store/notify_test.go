@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -11,7 +10,6 @@ import (
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/runtime/store"
 	"github.com/netauto-dev/netauto/runtime/store/postgres"
-	"github.com/netauto-dev/netauto/runtime/store/sqlite"
 	"github.com/netauto-dev/netauto/runtime/store/storetest"
 )
 
@@ -20,20 +18,11 @@ import (
 // nothing more.
 func TestNotifyRuns(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "n.db"), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := openSQLite(t)
 		testNotifyRuns(t, s)
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := storetest.TempSchema(t, storetest.PostgresDSN(t))
-		s, err := postgres.Open(context.Background(), dsn, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
+		s := openPostgres(t)
 		testNotifyRuns(t, s)
 	})
 }

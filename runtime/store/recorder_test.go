@@ -14,13 +14,27 @@ import (
 	"github.com/netauto-dev/netauto/flow"
 	"github.com/netauto-dev/netauto/flow/flowext"
 	"github.com/netauto-dev/netauto/runtime/store"
+	"github.com/netauto-dev/netauto/runtime/store/postgres"
 	"github.com/netauto-dev/netauto/runtime/store/sqlite"
+	"github.com/netauto-dev/netauto/runtime/store/storetest"
 	"github.com/netauto-dev/netauto/task"
 )
 
 func openSQLite(t testing.TB) store.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "netauto.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// openPostgres opens a store on a schema of its own in the test
+// PostgreSQL (skipped without one), closed when the test ends.
+func openPostgres(t testing.TB) store.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), storetest.TempSchema(t, storetest.PostgresDSN(t)), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
