@@ -39,9 +39,7 @@ func cmdApprovals(e *env, args []string) error {
 		return fmt.Errorf("list approvals: %w", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(items)
+		return printJSON(e.stdout, items)
 	}
 	if len(items) == 0 {
 		fmt.Fprintln(e.stdout, "no run waits for approval")

@@ -355,9 +355,7 @@ func cmdRuns(e *env, args []string) error {
 		return fmt.Errorf("list runs: %w", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(page)
+		return printJSON(e.stdout, page)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	ids := make([]string, len(page.Runs))
@@ -416,9 +414,7 @@ func cmdShow(e *env, args []string) error {
 		return fmt.Errorf("show run %s: %w", pos[0], err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(d)
+		return printJSON(e.stdout, d)
 	}
 	r := d.Run
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -43,9 +42,7 @@ func cmdWindows(e *env, args []string) error {
 		return fmt.Errorf("windows: %w", err)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(items)
+		return printJSON(e.stdout, items)
 	}
 	if len(items) == 0 {
 		fmt.Fprintln(e.stdout, "no deployment has a change calendar")
